@@ -1,0 +1,62 @@
+import type { EntityRef } from './device-event';
+
+/**
+ * Journal subjects: `tm.journal.<workspace>.<partition>.<entityType>.<entityId>`.
+ * One entity's history is one subject filter; one partition is `tm.journal.*.<partition>.>`.
+ */
+export const JOURNAL_SUBJECT_ROOT = 'tm.journal';
+export const MERGED_SUBJECT_ROOT = 'tm.merged';
+export const REVIEW_SUBJECT_ROOT = 'tm.review';
+export const ASSETS_SUBJECT_ROOT = 'tm.assets';
+
+/** FNV-1a 32-bit: a stable hash that needs no dependency and is the same on every platform. */
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  const bytes = Buffer.from(text, 'utf8');
+  for (const byte of bytes) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+/** The partition token of an entity: a stable hash of its type and id, as `p00` … `p<partitions-1>`. */
+export function partitionOf(entity: EntityRef, partitions: number): string {
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1000) {
+    throw new RangeError(`partitions must be an integer from 1 to 1000, got ${partitions}`);
+  }
+  const index = fnv1a32(`${entity.type}/${entity.id}`) % partitions;
+  return partitionToken(index);
+}
+
+export function partitionToken(index: number): string {
+  return `p${String(index).padStart(2, '0')}`;
+}
+
+export function journalSubject(workspace: string, entity: EntityRef, partitions: number): string {
+  return `${JOURNAL_SUBJECT_ROOT}.${workspace}.${partitionOf(entity, partitions)}.${entity.type}.${entity.id}`;
+}
+
+export function journalPartitionFilter(partitionIndex: number): string {
+  return `${JOURNAL_SUBJECT_ROOT}.*.${partitionToken(partitionIndex)}.>`;
+}
+
+export function journalEntityFilter(workspace: string, entity: EntityRef, partitions: number): string {
+  return journalSubject(workspace, entity, partitions);
+}
+
+export function mergedSubject(workspace: string, entity: EntityRef): string {
+  return `${MERGED_SUBJECT_ROOT}.${workspace}.${entity.type}.${entity.id}`;
+}
+
+export function reviewSubject(workspace: string, entity: EntityRef, kind: 'opened' | 'resolved'): string {
+  return `${REVIEW_SUBJECT_ROOT}.${workspace}.${kind}.${entity.type}.${entity.id}`;
+}
+
+/** Parses a journal subject back into its parts; returns undefined for a subject outside the journal. */
+export function parseJournalSubject(subject: string): { workspace: string; partition: string; entity: EntityRef } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 6 || `${parts[0]}.${parts[1]}` !== JOURNAL_SUBJECT_ROOT) return undefined;
+  const [, , workspace, partition, type, id] = parts as [string, string, string, string, string, string];
+  return { workspace, partition, entity: { type, id } };
+}

@@ -1,0 +1,6 @@
+export * from './events/device-event';
+export * from './events/subjects';
+export * from './events/validate';
+export * from './http/problem';
+export * from './http/push';
+export * from './canonical-json';
