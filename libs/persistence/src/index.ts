@@ -1,1 +1,3 @@
-export {};
+export { createDataSource, runMigrations, migrationDrift, inTransaction, MIGRATIONS, type DatabaseOptions } from './data-source';
+export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow } from './entities';
+export type { DataSource, QueryRunner } from 'typeorm';

@@ -1,0 +1,105 @@
+import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from '@tidemark/telemetry';
+
+/** A batch of journal messages from one durable consumer, in stream order. */
+export interface MessageBatch {
+  stream: string;
+  durable: string;
+  messages: JsMsg[];
+  /** 1 on first delivery to the handler; higher while the same batch is being retried in place. */
+  attempt: number;
+}
+
+/** Commits the batch's effect; resolving means committed. Throwing means "nothing was committed". */
+export type BatchHandler = (batch: MessageBatch) => Promise<void>;
+
+export interface BatchConsumerOptions {
+  stream: string;
+  durable: string;
+  maxMessages: number;
+  expiresMs: number;
+  /** Backoff while retrying a failed batch in place: base and cap in milliseconds. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  logger: Logger;
+}
+
+/**
+ * Runs one durable pull consumer: fetch a batch, hand it to the handler, ack every message only after
+ * the handler resolved (that is, after the commit). A failed batch is retried in place, never skipped
+ * and never overtaken by newer messages: the consumer fetches nothing new until the batch is
+ * committed, so stream order is kept. Messages are kept alive (`working`) during the retries.
+ */
+export class DurableBatchConsumer {
+  private stopping = false;
+  private running: Promise<void> | undefined;
+  private consumer: Consumer | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly options: BatchConsumerOptions,
+  ) {}
+
+  start(handler: BatchHandler): void {
+    if (this.running) throw new Error(`consumer ${this.options.durable} already started`);
+    this.running = this.loop(handler);
+  }
+
+  /** Stops fetching and waits for the batch in hand to finish (commit and ack, or give up). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.running;
+  }
+
+  private async loop(handler: BatchHandler): Promise<void> {
+    const { stream, durable, logger } = this.options;
+    while (!this.stopping) {
+      try {
+        this.consumer ??= await this.js.consumers.get(stream, durable);
+        const messages: JsMsg[] = [];
+        const iter = await this.consumer.fetch({ max_messages: this.options.maxMessages, expires: this.options.expiresMs });
+        for await (const msg of iter) {
+          messages.push(msg);
+          if (this.stopping && messages.length === 0) break;
+        }
+        if (messages.length === 0) continue;
+        await this.deliver(handler, messages);
+      } catch (error) {
+        if (this.stopping) break;
+        this.consumer = undefined;
+        logger.warn({ err: error, durable }, 'fetch failed; retrying');
+        await this.pause(1000);
+      }
+    }
+  }
+
+  private async deliver(handler: BatchHandler, messages: JsMsg[]): Promise<void> {
+    const { stream, durable, logger } = this.options;
+    const base = this.options.retryBaseMs ?? 100;
+    const cap = this.options.retryMaxMs ?? 10_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler({ stream, durable, messages, attempt });
+        for (const msg of messages) msg.ack();
+        return;
+      } catch (error) {
+        logger.warn({ err: error, durable, attempt, first: messages[0]?.seq, count: messages.length }, 'batch failed; retrying in place');
+        if (this.stopping) return; // unacked: redelivered to whoever owns the partition next
+        for (const msg of messages) msg.working();
+        await this.pause(Math.min(cap, base * 2 ** Math.min(attempt - 1, 16)));
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,42 @@
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { readFileSync } from 'node:fs';
+
+export interface JetStreamConnection {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Drains subscriptions and closes; resolves when closed. */
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  servers: string;
+  name: string;
+  credsFile?: string;
+  /** Milliseconds a JetStream API call or publish waits for its answer. */
+  timeoutMs?: number;
+}
+
+/** Connects to NATS with reconnects forever (a service outlives a broker restart) and opens JetStream. */
+export async function connectJetStream(options: ConnectOptions): Promise<JetStreamConnection> {
+  const nc = await connect({
+    servers: options.servers.split(',').map((s) => s.trim()),
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    ...(options.credsFile ? { authenticator: credsAuthenticator(readFileSync(options.credsFile)) } : {}),
+  });
+  const timeout = options.timeoutMs ?? 5000;
+  const js = jetstream(nc, { timeout });
+  const jsm = await jetstreamManager(nc, { timeout });
+  return {
+    nc,
+    js,
+    jsm,
+    close: async () => {
+      if (nc.isClosed()) return;
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { ENTITIES } from './entities';
+import { Foundation1764000000000 } from './migrations/1764000000000-foundation';
+
+export const MIGRATIONS = [Foundation1764000000000];
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+  /** Schema to use (replay shadows use their own); default `public`. */
+  schema?: string;
+}
+
+/** The TypeORM data source: entities and real migrations, never `synchronize`. */
+export function createDataSource(options: DatabaseOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    ...(options.schema ? { schema: options.schema } : {}),
+    extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? 'tidemark' },
+  });
+}
+
+/** Runs pending migrations inside one transaction; returns the names applied. */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const applied = await dataSource.runMigrations({ transaction: 'all' });
+  return applied.map((m) => m.name);
+}
+
+/**
+ * SQL the entities would need beyond what the migrations created: empty when the migrations and the
+ * entities agree. CI fails on a non-empty answer (migration drift).
+ */
+export async function migrationDrift(dataSource: DataSource): Promise<string[]> {
+  const log = await dataSource.driver.createSchemaBuilder().log();
+  return log.upQueries.map((q) => q.query);
+}
+
+/** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+export async function inTransaction<T>(dataSource: DataSource, fn: (q: QueryRunner) => Promise<T>): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  await runner.startTransaction();
+  try {
+    const result = await fn(runner);
+    await runner.commitTransaction();
+    return result;
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+    throw error;
+  } finally {
+    await runner.release();
+  }
+}

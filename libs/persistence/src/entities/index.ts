@@ -1,0 +1,93 @@
+import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+/** The projection: one row per entity, its merge state and the view devices pull. */
+@Entity({ name: 'entities' })
+export class EntityRow {
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @PrimaryColumn({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @Column({ type: 'bigint' }) version!: string;
+  @Column({ type: 'boolean', default: false }) deleted!: boolean;
+  @Column({ type: 'jsonb' }) state!: unknown;
+  @Column({ type: 'jsonb' }) view!: unknown;
+  @Column({ name: 'last_event_id', type: 'uuid' }) lastEventId!: string;
+  @Column({ name: 'last_stream_seq', type: 'bigint' }) lastStreamSeq!: string;
+}
+
+/** Change log for device pull: the cursor orders commits within a workspace. */
+@Entity({ name: 'change_log' })
+@Index('change_log_workspace_cursor', ['workspace', 'cursor'])
+export class ChangeLogRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) cursor!: string;
+  @Column({ type: 'text' }) workspace!: string;
+  @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @Column({ type: 'bigint' }) version!: string;
+  @Column({ type: 'boolean' }) deleted!: boolean;
+  @Column({ type: 'jsonb' }) view!: unknown;
+  @Column({ name: 'event_id', type: 'uuid' }) eventId!: string;
+  @Column({ name: 'device_id', type: 'text' }) deviceId!: string;
+  @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+}
+
+/** Each event's fate, keyed by its id: the lasting idempotency guarantee. */
+@Entity({ name: 'event_receipts' })
+@Index('event_receipts_device', ['workspace', 'deviceId', 'deviceSeq'])
+export class EventReceiptRow {
+  @PrimaryColumn({ name: 'event_id', type: 'uuid' }) eventId!: string;
+  @Column({ type: 'text' }) workspace!: string;
+  @Column({ name: 'device_id', type: 'text' }) deviceId!: string;
+  @Column({ name: 'device_seq', type: 'bigint' }) deviceSeq!: string;
+  @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @Column({ type: 'text' }) status!: string;
+  @Column({ type: 'text', nullable: true }) reason!: string | null;
+  @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+  @Column({ type: 'bigint', nullable: true }) version!: string | null;
+  @Column({ name: 'accepted_at', type: 'timestamptz' }) acceptedAt!: Date;
+}
+
+/** A journal entry whose eventId had already been applied (a retry from beyond the dedupe window). */
+@Entity({ name: 'journal_duplicates' })
+export class JournalDuplicateRow {
+  @PrimaryColumn({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+  @Column({ name: 'event_id', type: 'uuid' }) eventId!: string;
+  @Column({ type: 'text' }) workspace!: string;
+  @Column({ name: 'device_id', type: 'text' }) deviceId!: string;
+}
+
+/** Last journal sequence committed per consumer; only ever moves forward. */
+@Entity({ name: 'consumer_checkpoints' })
+export class ConsumerCheckpointRow {
+  @PrimaryColumn({ type: 'text' }) consumer!: string;
+  @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt!: Date;
+}
+
+/** Messages to publish after commit (MERGED, REVIEW); the id is the JetStream message id. */
+@Entity({ name: 'outbox' })
+@Index('outbox_unpublished', ['id'], { where: 'published_at IS NULL' })
+export class OutboxRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column({ type: 'text' }) subject!: string;
+  @Column({ type: 'jsonb' }) payload!: unknown;
+  @Column({ type: 'jsonb' }) headers!: Record<string, string>;
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
+}
+
+/** Journal messages that kept failing: parked with their reason, never dropped. */
+@Entity({ name: 'parked_events' })
+export class ParkedEventRow {
+  @PrimaryColumn({ type: 'text' }) consumer!: string;
+  @PrimaryColumn({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+  @Column({ name: 'event_id', type: 'uuid', nullable: true }) eventId!: string | null;
+  @Column({ type: 'text', nullable: true }) workspace!: string | null;
+  @Column({ type: 'text' }) subject!: string;
+  @Column({ type: 'text' }) reason!: string;
+  @Column({ type: 'integer' }) attempts!: number;
+  @Column({ type: 'text' }) payload!: string;
+  @Column({ type: 'text', default: 'parked' }) status!: string;
+  @Column({ name: 'parked_at', type: 'timestamptz', default: () => 'now()' }) parkedAt!: Date;
+}
+
+export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow];
