@@ -1,1 +1,2 @@
-export {};
+export { startJournalService } from './service';
+export { journalServiceConfigSpec, loadJournalServiceConfig, type JournalServiceConfig } from './config';

@@ -1,1 +1,4 @@
-export {};
+export { startMergeService, type MergeService } from './service';
+export { mergeServiceConfigSpec, loadMergeServiceConfig, type MergeServiceConfig } from './config';
+export { Projector, decode, type MergeFn } from './projection/projector';
+export { placeholderMerge, type StoredEntity, type ApplyResult } from './projection/placeholder-merge';

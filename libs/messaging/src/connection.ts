@@ -40,3 +40,15 @@ export async function connectJetStream(options: ConnectOptions): Promise<JetStre
     },
   };
 }
+
+/** Readiness: the NATS connection is up and JetStream answers. */
+export function natsCheck(connection: () => JetStreamConnection | undefined): { name: string; check(): Promise<void> } {
+  return {
+    name: 'nats',
+    check: async () => {
+      const c = connection();
+      if (!c || c.nc.isClosed()) throw new Error('not connected');
+      await c.jsm.getAccountInfo();
+    },
+  };
+}

@@ -1,4 +1,4 @@
-export { connectJetStream, type JetStreamConnection, type ConnectOptions } from './connection';
+export { connectJetStream, natsCheck, type JetStreamConnection, type ConnectOptions } from './connection';
 export { journalTopology, applyTopology, mergeConsumerName, mergeConsumerConfig, isNotFound, STREAMS, type Topology, type TopologyOptions, type TopologyReport, type ConsumerDeclaration } from './topology';
 export { publishIdempotent, buildHeaders, natsCarrier, type IdempotentPublish } from './publish';
 export { DurableBatchConsumer, type MessageBatch, type BatchHandler, type BatchConsumerOptions } from './batch-consumer';

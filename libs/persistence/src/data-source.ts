@@ -59,3 +59,24 @@ export async function inTransaction<T>(dataSource: DataSource, fn: (q: QueryRunn
     await runner.release();
   }
 }
+
+/** Runs pending migrations under a Postgres advisory lock, so replicas starting together migrate once. */
+export async function migrateWithLock(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query("SELECT pg_advisory_lock(hashtext('tidemark.migrations'))");
+    try {
+      return await runMigrations(dataSource);
+    } finally {
+      await runner.query("SELECT pg_advisory_unlock(hashtext('tidemark.migrations'))");
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+/** Readiness: Postgres answers a query. */
+export function postgresCheck(dataSource: DataSource): { name: string; check(): Promise<void> } {
+  return { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) };
+}

@@ -1,1 +1,3 @@
-export {};
+export { runService, exitOnSignals, serviceMain, type ServiceOptions, type RunningService } from './bootstrap';
+export { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
+export { ProblemError, ProblemFilter, toProblem, sendProblem } from './problem-filter';

@@ -1,0 +1,55 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { connectJetStream, natsCheck } from '@tidemark/messaging';
+import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
+import { createLogger } from '@tidemark/telemetry';
+import type { GatewayConfig } from './config';
+import { DEFAULT_WORKSPACE, PUSH_DEPS, PushController } from './push/push.controller';
+import { PULL_DB, PullController } from './pull/pull.controller';
+import type { PushDeps } from './push/push.service';
+
+@Module({})
+class GatewayModule {
+  static register(deps: PushDeps, ds: unknown, defaultWorkspace: string, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
+    return {
+      module: GatewayModule,
+      controllers: [HealthController, PushController, PullController],
+      providers: [
+        { provide: PUSH_DEPS, useValue: deps },
+        { provide: PULL_DB, useValue: ds },
+        { provide: DEFAULT_WORKSPACE, useValue: defaultWorkspace },
+        { provide: READINESS_CHECKS, useValue: checks },
+        { provide: SHUTTING_DOWN, useValue: state },
+      ],
+    };
+  }
+}
+
+/** Wires the gateway: push journals to JetStream, pull reads the change log in Postgres. */
+export async function startGateway(config: GatewayConfig): Promise<RunningService> {
+  const logger = createLogger('gateway', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
+  const connection = await connectJetStream({ servers: config.NATS_URL, name: 'gateway', credsFile: config.NATS_CREDS_FILE, timeoutMs: config.PUBLISH_TIMEOUT_MS });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-gateway' });
+  await ds.initialize();
+  await migrateWithLock(ds);
+  const deps: PushDeps = { js: () => connection.js, partitions: config.JOURNAL_PARTITIONS, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, logger, now: () => new Date() };
+  const state: ShutdownState = { shuttingDown: false };
+  const service = await runService({
+    name: 'gateway',
+    module: GatewayModule.register(deps, ds, config.DEFAULT_WORKSPACE, [natsCheck(() => connection), postgresCheck(ds)], state) as never,
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
+    logger,
+    shutdownState: state,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  });
+  return {
+    ...service,
+    close: async () => {
+      await service.close();
+      await connection.close();
+      await ds.destroy();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { Controller, Get, Headers, Inject, Param, Query } from '@nestjs/common';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { EntityRef, compileValidator, journalSubject, type JournalRecord } from '@tidemark/contracts';
+import { STREAMS, type JetStreamConnection } from '@tidemark/messaging';
+import { ProblemError } from '@tidemark/platform';
+import { CONNECTION } from '../topology/topology.controller';
+
+export const HISTORY_OPTIONS = Symbol('HISTORY_OPTIONS');
+export interface HistoryOptions {
+  partitions: number;
+  maxEvents: number;
+  defaultWorkspace: string;
+}
+
+const validateEntity = compileValidator(EntityRef);
+const WORKSPACE = /^[A-Za-z0-9_-]{1,64}$/;
+
+@Controller('v1')
+export class HistoryController {
+  constructor(
+    @Inject(CONNECTION) private readonly connection: () => JetStreamConnection,
+    @Inject(HISTORY_OPTIONS) private readonly options: HistoryOptions,
+  ) {}
+
+  /** One entity's journal history, oldest first: its subject is one filter on the journal. */
+  @Get('history/:type/:id')
+  async history(@Param('type') type: string, @Param('id') id: string, @Headers('tidemark-workspace') header: string | undefined, @Query('limit') limitText?: string): Promise<unknown> {
+    const workspace = header ?? 'default';
+    const entity = validateEntity({ type, id });
+    const errors = entity.ok ? [] : entity.errors.map((e) => ({ ...e, pointer: `path:${e.pointer.replace(/^\//, '')}` }));
+    if (!WORKSPACE.test(workspace)) errors.push({ pointer: 'header:tidemark-workspace', detail: 'must be 1–64 letters, digits, _ or -' });
+    const limit = limitText === undefined ? this.options.maxEvents : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > this.options.maxEvents) errors.push({ pointer: 'query:limit', detail: `must be an integer from 1 to ${this.options.maxEvents}` });
+    if (errors.length > 0 || !entity.ok) throw ProblemError.validation(errors);
+    const subject = journalSubject(workspace, entity.value, this.options.partitions);
+    const js = this.connection().js;
+    const consumer = await js.consumers.get(STREAMS.journal, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
+    const entries: { seq: number; record: JournalRecord }[] = [];
+    try {
+      const info = await consumer.info(true);
+      let remaining = Math.min(info.num_pending, limit);
+      while (remaining > 0) {
+        const msg = await consumer.next({ expires: 2000 });
+        if (!msg) break;
+        entries.push({ seq: msg.seq, record: msg.json<JournalRecord>() });
+        remaining--;
+      }
+    } finally {
+      await consumer.delete().catch(() => undefined);
+    }
+    return { workspace, entity: entity.value, subject, events: entries };
+  }
+}

@@ -1,0 +1,6 @@
+import './instrument';
+import { serviceMain } from '@tidemark/platform';
+import { loadJournalServiceConfig } from './config';
+import { startJournalService } from './service';
+
+serviceMain('journal-service', loadJournalServiceConfig, (config) => startJournalService(config));

@@ -1,0 +1,18 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CommonConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+
+const schema = Type.Object({
+  ...CommonConfig,
+  ...NatsConfig,
+  ...DatabaseConfig,
+  HTTP_PORT: httpPort(3003),
+  MERGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 2000, default: 256, description: 'journal messages applied in one Postgres transaction' }),
+  MERGE_FETCH_EXPIRES_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000, description: 'how long one fetch waits for messages' }),
+  MERGE_ISOLATE_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'failed attempts of a batch before its messages are retried one by one' }),
+  MERGE_PARK_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'failed attempts of one message before it is parked with its reason' }),
+  OUTBOX_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200, description: 'how often the outbox relay looks for unpublished messages' }),
+});
+
+export const mergeServiceConfigSpec: ConfigSpec<typeof schema.properties> = { service: 'merge-service', schema };
+export type MergeServiceConfig = Static<typeof schema>;
+export const loadMergeServiceConfig = (env: NodeJS.ProcessEnv = process.env): MergeServiceConfig => loadConfig(mergeServiceConfigSpec, env);

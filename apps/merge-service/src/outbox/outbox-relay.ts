@@ -1,0 +1,73 @@
+import type { DataSource } from '@tidemark/persistence';
+import { inTransaction } from '@tidemark/persistence';
+import { publishIdempotent, type JetStreamClient } from '@tidemark/messaging';
+import { counter, type Logger } from '@tidemark/telemetry';
+
+const published = counter('tidemark_outbox_published_total', 'outbox messages published to JetStream');
+
+/**
+ * Publishes outbox rows to JetStream after their transaction committed. The message id is the outbox
+ * id, so a crash between publish and marking it published gives a duplicate the stream drops.
+ * Rows are claimed with SKIP LOCKED so several replicas share the work.
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private busy: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly js: () => JetStreamClient,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.poke(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  poke(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = this.drain()
+      .then(() => undefined)
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'outbox relay failed; will retry'))
+      .finally(() => {
+        this.busy = undefined;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  /** Publishes until nothing is left; resolves with the number published. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const count = await inTransaction(this.ds, async (q) => {
+        const rows: { id: string; subject: string; payload: unknown; headers: Record<string, string> }[] = await q.query(
+          'SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED',
+        );
+        if (rows.length === 0) return 0;
+        await Promise.all(rows.map((row) => publishIdempotent(this.js(), { subject: row.subject, data: JSON.stringify(row.payload), msgID: `outbox-${row.id}`, headers: row.headers })));
+        await q.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
+        return rows.length;
+      });
+      published.inc(count);
+      total += count;
+      if (count === 0 || this.stopped) return total;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.busy;
+  }
+}

@@ -1,0 +1,97 @@
+import { Client } from 'pg';
+import type { DataSource } from '@tidemark/persistence';
+import { isNotFound, mergeConsumerConfig, type JetStreamManager, type PullBinding } from '@tidemark/messaging';
+import type { Logger } from '@tidemark/telemetry';
+
+const LOCK_SPACE = 0x746d; // 'tm'
+
+/**
+ * Partition ownership across merge-service replicas: a session-level Postgres advisory lock per
+ * partition, held on one dedicated connection. If this process dies or loses that connection, Postgres
+ * releases every lock at once and another replica claims the partitions within its claim interval.
+ * The checkpoint row lock in each batch transaction is the second fence: a stale owner can never apply a
+ * message that the new owner has already committed.
+ */
+export class PartitionClaims {
+  private client: Client | undefined;
+  private healthy = false;
+  private readonly held = new Set<number>();
+
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly ds: DataSource,
+    private readonly jsm: () => JetStreamManager,
+    private readonly stream: string,
+    private readonly logger: Logger,
+  ) {}
+
+  private async session(): Promise<Client> {
+    if (this.client && this.healthy) return this.client;
+    const client = new Client({ connectionString: this.databaseUrl, application_name: 'tidemark-merge-claims' });
+    client.on('error', (error) => {
+      this.logger.error({ err: error }, 'partition-claim session failed; releasing every partition');
+      this.healthy = false;
+      this.held.clear();
+    });
+    client.on('end', () => {
+      this.healthy = false;
+      this.held.clear();
+    });
+    await client.connect();
+    this.client = client;
+    this.healthy = true;
+    return client;
+  }
+
+  owns(partition: number): boolean {
+    return this.healthy && this.held.has(partition);
+  }
+
+  /**
+   * Claims a partition and aligns its durable consumer with the Postgres checkpoint: unless the
+   * consumer's ack floor already equals the checkpoint with nothing in flight, it is recreated to start
+   * right after the checkpoint, so messages are always applied in stream order.
+   */
+  async claim(partition: number, binding: PullBinding): Promise<boolean> {
+    const client = await this.session();
+    if (!this.held.has(partition)) {
+      const rows = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, partition]);
+      if (!rows.rows[0]?.ok) return false;
+      this.held.add(partition);
+    }
+    try {
+      await this.align(binding.durable, partition);
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, durable: binding.durable }, 'could not align consumer; will retry');
+      await this.release(partition);
+      return false;
+    }
+  }
+
+  private async align(durable: string, partition: number): Promise<void> {
+    const rows: { stream_seq: string }[] = await this.ds.query('SELECT stream_seq FROM consumer_checkpoints WHERE consumer = $1', [durable]);
+    const checkpoint = Number(rows[0]?.stream_seq ?? 0);
+    const jsm = this.jsm();
+    const info = await jsm.consumers.info(this.stream, durable).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    const aligned = info && info.ack_floor.stream_seq === checkpoint && info.num_ack_pending === 0 && info.num_redelivered === 0;
+    if (aligned) return;
+    if (info) await jsm.consumers.delete(this.stream, durable);
+    await jsm.consumers.add(this.stream, mergeConsumerConfig(partition, checkpoint));
+    this.logger.info({ durable, checkpoint }, 'consumer aligned with the checkpoint');
+  }
+
+  async release(partition: number): Promise<void> {
+    if (!this.held.delete(partition) || !this.client || !this.healthy) return;
+    await this.client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_SPACE, partition]).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.held.clear();
+    this.healthy = false;
+    await this.client?.end().catch(() => undefined);
+  }
+}

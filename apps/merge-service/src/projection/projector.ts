@@ -1,0 +1,218 @@
+import type { DataSource, QueryRunner } from '@tidemark/persistence';
+import { inTransaction } from '@tidemark/persistence';
+import { mergedSubject, parseJournalSubject, type JournalRecord } from '@tidemark/contracts';
+import type { JsMsg, MessageBatch } from '@tidemark/messaging';
+import { counter, histogram, type Logger } from '@tidemark/telemetry';
+import type { ApplyResult, StoredEntity } from './placeholder-merge';
+
+export type MergeFn = (current: StoredEntity | undefined, record: JournalRecord, streamSeq: number) => ApplyResult;
+
+export interface ProjectorOptions {
+  isolateAfter: number;
+  parkAfter: number;
+  logger: Logger;
+  merge: MergeFn;
+  /** Called after a commit that wrote outbox rows. */
+  onOutbox?: () => void;
+}
+
+interface Decoded {
+  msg: JsMsg;
+  record: JournalRecord;
+}
+
+const applied = counter('tidemark_projected_events_total', 'journal events projected, by outcome', ['outcome']);
+const batchSeconds = histogram('tidemark_projection_batch_seconds', 'time to apply one batch in one transaction', [], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+const parkedTotal = counter('tidemark_parked_total', 'journal messages parked after repeated failures');
+
+const key = (workspace: string, type: string, id: string) => `${workspace}\u0000${type}\u0000${id}`;
+
+/** Turns a journal message into its record, or says why it cannot be one. */
+export function decode(msg: JsMsg): { ok: true; record: JournalRecord } | { ok: false; reason: string } {
+  let record: JournalRecord;
+  try {
+    record = msg.json<JournalRecord>();
+  } catch (error) {
+    return { ok: false, reason: `payload is not JSON: ${(error as Error).message}` };
+  }
+  const where = parseJournalSubject(msg.subject);
+  if (!record || record.v !== 1 || !record.event || typeof record.workspace !== 'string') return { ok: false, reason: 'payload is not a version 1 journal record' };
+  if (!where || where.workspace !== record.workspace || where.entity.type !== record.event.entity?.type || where.entity.id !== record.event.entity?.id) {
+    return { ok: false, reason: `subject ${msg.subject} does not match the record's workspace and entity` };
+  }
+  return { ok: true, record };
+}
+
+/**
+ * Applies journal batches to Postgres with exactly-once effect. One transaction holds: entity rows,
+ * change-log rows, receipts, duplicates, the outbox and the consumer checkpoint. Messages at or below
+ * the checkpoint were committed before (an ack lost in a crash) and are skipped; an eventId that already
+ * has a receipt is a duplicate from beyond the dedupe window and is recorded, not applied again.
+ */
+export class Projector {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly options: ProjectorOptions,
+  ) {}
+
+  /** The batch handler: commit the batch, or isolate and park what keeps failing. */
+  async handle(batch: MessageBatch): Promise<void> {
+    if (batch.attempt < this.options.isolateAfter) {
+      await this.commit(batch.durable, batch.messages);
+      return;
+    }
+    for (const msg of batch.messages) {
+      let lastError: unknown;
+      for (let attempt = 1; attempt <= this.options.parkAfter; attempt++) {
+        try {
+          await this.commit(batch.durable, [msg]);
+          lastError = undefined;
+          break;
+        } catch (error) {
+          lastError = error;
+          msg.working();
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
+        }
+      }
+      if (lastError !== undefined) {
+        await this.ds.query('SELECT 1'); // if Postgres itself is down, this throws and nothing is parked
+        await this.park(batch.durable, msg, `failed ${this.options.parkAfter} times: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1);
+      }
+    }
+  }
+
+  async commit(consumer: string, messages: JsMsg[]): Promise<void> {
+    const end = batchSeconds.startTimer();
+    let wroteOutbox = false;
+    await inTransaction(this.ds, async (q) => {
+      const checkpoint = await this.lockCheckpoint(q, consumer);
+      const fresh = messages.filter((m) => m.seq > checkpoint);
+      if (fresh.length === 0) return;
+      const decoded: Decoded[] = [];
+      for (const msg of fresh) {
+        const result = decode(msg);
+        if (result.ok) decoded.push({ msg, record: result.record });
+        else await this.insertParked(q, consumer, msg, result.reason, 1);
+      }
+      wroteOutbox = await this.apply(q, decoded);
+      const last = fresh[fresh.length - 1]!.seq;
+      await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, last]);
+    });
+    end();
+    if (wroteOutbox) this.options.onOutbox?.();
+  }
+
+  private async lockCheckpoint(q: QueryRunner, consumer: string): Promise<number> {
+    await q.query('INSERT INTO consumer_checkpoints (consumer, stream_seq) VALUES ($1, 0) ON CONFLICT (consumer) DO NOTHING', [consumer]);
+    const rows: { stream_seq: string }[] = await q.query('SELECT stream_seq FROM consumer_checkpoints WHERE consumer = $1 FOR UPDATE', [consumer]);
+    return Number(rows[0]!.stream_seq);
+  }
+
+  private async apply(q: QueryRunner, decoded: Decoded[]): Promise<boolean> {
+    if (decoded.length === 0) return false;
+    const ids = decoded.map((d) => d.record.event.eventId);
+    const seen = new Set<string>(((await q.query('SELECT event_id FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string }[]).map((r) => r.event_id));
+
+    const entityKeys = new Map<string, { workspace: string; type: string; id: string }>();
+    for (const { record } of decoded) entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
+    const keys = [...entityKeys.values()];
+    const current = new Map<string, StoredEntity>();
+    const rows: { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; state: Record<string, unknown>; view: Record<string, unknown> }[] = await q.query(
+      `SELECT e.workspace, e.entity_type, e.entity_id, e.version, e.deleted, e.state, e.view
+         FROM entities e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i)
+           ON e.workspace = k.w AND e.entity_type = k.t AND e.entity_id = k.i
+        ORDER BY e.workspace, e.entity_type, e.entity_id
+        FOR UPDATE OF e`,
+      [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)],
+    );
+    for (const r of rows) current.set(key(r.workspace, r.entity_type, r.entity_id), { version: Number(r.version), deleted: r.deleted, state: r.state, view: r.view });
+
+    const changed = new Map<string, { workspace: string; type: string; id: string; entity: StoredEntity; eventId: string; seq: number }>();
+    const changes: unknown[][] = [];
+    const receipts: unknown[][] = [];
+    const duplicates: unknown[][] = [];
+    const outbox: unknown[][] = [];
+    for (const { msg, record } of decoded) {
+      const { event, workspace } = record;
+      if (seen.has(event.eventId)) {
+        duplicates.push([msg.seq, event.eventId, workspace, event.deviceId]);
+        applied.inc({ outcome: 'duplicate' });
+        continue;
+      }
+      seen.add(event.eventId);
+      const k = key(workspace, event.entity.type, event.entity.id);
+      const result = this.options.merge(current.get(k), record, msg.seq);
+      if (result.outcome === 'rejected') {
+        receipts.push([event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, 'rejected', result.reason, msg.seq, null, record.acceptedAt]);
+        applied.inc({ outcome: 'rejected' });
+        continue;
+      }
+      const next = result.next;
+      current.set(k, next);
+      changed.set(k, { workspace, type: event.entity.type, id: event.entity.id, entity: next, eventId: event.eventId, seq: msg.seq });
+      changes.push([workspace, event.entity.type, event.entity.id, next.version, next.deleted, JSON.stringify(next.view), event.eventId, event.deviceId, msg.seq]);
+      receipts.push([event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, result.outcome, null, msg.seq, next.version, record.acceptedAt]);
+      outbox.push([
+        mergedSubject(workspace, event.entity),
+        JSON.stringify({ workspace, entity: event.entity, version: next.version, deleted: next.deleted, view: next.view, eventId: event.eventId, deviceId: event.deviceId, streamSeq: msg.seq, outcome: result.outcome }),
+      ]);
+      applied.inc({ outcome: result.outcome });
+    }
+
+    // Change-log cursors must become visible in order within a workspace: take the workspace locks
+    // (sorted, so two batches never deadlock) before the rows get their cursor values.
+    const workspaces = [...new Set(changes.map((c) => c[0] as string))].sort();
+    for (const w of workspaces) await q.query("SELECT pg_advisory_xact_lock(hashtext('tidemark.change_log'), hashtext($1))", [w]);
+
+    if (changed.size > 0) {
+      const list = [...changed.values()];
+      await insertMany(q, 'entities', ['workspace', 'entity_type', 'entity_id', 'version', 'deleted', 'state', 'view', 'last_event_id', 'last_stream_seq'],
+        list.map((c) => [c.workspace, c.type, c.id, c.entity.version, c.entity.deleted, JSON.stringify(c.entity.state), JSON.stringify(c.entity.view), c.eventId, c.seq]),
+        `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
+           view = EXCLUDED.view, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
+    }
+    await insertMany(q, 'change_log', ['workspace', 'entity_type', 'entity_id', 'version', 'deleted', 'view', 'event_id', 'device_id', 'stream_seq'], changes);
+    await insertMany(q, 'event_receipts', ['event_id', 'workspace', 'device_id', 'device_seq', 'entity_type', 'entity_id', 'status', 'reason', 'stream_seq', 'version', 'accepted_at'], receipts);
+    await insertMany(q, 'journal_duplicates', ['stream_seq', 'event_id', 'workspace', 'device_id'], duplicates, 'ON CONFLICT (stream_seq) DO NOTHING');
+    await insertMany(q, 'outbox', ['subject', 'payload', 'headers'], outbox.map((o) => [...o, '{}']));
+    return outbox.length > 0;
+  }
+
+  /** Parks a message in its own transaction, moving the checkpoint past it so the partition flows on. */
+  async park(consumer: string, msg: JsMsg, reason: string, attempts: number): Promise<void> {
+    await inTransaction(this.ds, async (q) => {
+      const checkpoint = await this.lockCheckpoint(q, consumer);
+      if (msg.seq <= checkpoint) return;
+      await this.insertParked(q, consumer, msg, reason, attempts);
+      await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, msg.seq]);
+    });
+  }
+
+  private async insertParked(q: QueryRunner, consumer: string, msg: JsMsg, reason: string, attempts: number): Promise<void> {
+    const decoded = decode(msg);
+    const record = decoded.ok ? decoded.record : undefined;
+    this.options.logger.error({ consumer, seq: msg.seq, subject: msg.subject, reason }, 'parking journal message');
+    parkedTotal.inc();
+    await q.query(
+      `INSERT INTO parked_events (consumer, stream_seq, event_id, workspace, subject, reason, attempts, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consumer, stream_seq) DO NOTHING`,
+      [consumer, msg.seq, record?.event.eventId ?? null, record?.workspace ?? null, msg.subject, reason, attempts, msg.string()],
+    );
+    if (record) {
+      const e = record.event;
+      await q.query(
+        `INSERT INTO event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'parked', $7, $8, NULL, $9) ON CONFLICT (event_id) DO NOTHING`,
+        [e.eventId, record.workspace, e.deviceId, e.deviceSeq, e.entity.type, e.entity.id, reason, msg.seq, record.acceptedAt],
+      );
+    }
+  }
+}
+
+/** One multi-row INSERT (the rows of a batch at once; the caller bounds the batch size). */
+async function insertMany(q: QueryRunner, table: string, columns: string[], rows: unknown[][], suffix = ''): Promise<void> {
+  if (rows.length === 0) return;
+  const params: unknown[] = [];
+  const tuples = rows.map((row) => `(${row.map((value) => `$${params.push(value)}`).join(', ')})`);
+  await q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')} ${suffix}`, params);
+}

@@ -1,0 +1,85 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { STREAMS, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, type PullBinding } from '@tidemark/messaging';
+import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
+import { createLogger } from '@tidemark/telemetry';
+import type { MergeServiceConfig } from './config';
+import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controller';
+import { Projector, type MergeFn } from './projection/projector';
+import { PartitionClaims } from './projection/partition-claims';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { placeholderMerge } from './projection/placeholder-merge';
+
+@Module({})
+class MergeServiceModule {
+  static register(projector: Projector, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
+    return {
+      module: MergeServiceModule,
+      controllers: [HealthController, JournalController],
+      providers: [
+        { provide: PROJECTOR, useValue: projector },
+        { provide: READINESS_CHECKS, useValue: checks },
+        { provide: SHUTTING_DOWN, useValue: state },
+      ],
+    };
+  }
+}
+
+export interface MergeService extends RunningService {
+  transport: JetStreamPullTransport;
+  outbox: OutboxRelay;
+}
+
+/** Wires merge-service: NATS, Postgres, the projector behind the JetStream transport, and the outbox relay. */
+export async function startMergeService(config: MergeServiceConfig, merge: MergeFn = placeholderMerge): Promise<MergeService> {
+  const logger = createLogger('merge-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
+  const connection = await connectJetStream({ servers: config.NATS_URL, name: 'merge-service', credsFile: config.NATS_CREDS_FILE });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-merge-service' });
+  await ds.initialize();
+  const migrated = await migrateWithLock(ds);
+  if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
+
+  const outbox = new OutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
+  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge, onOutbox: () => outbox.poke() });
+  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger);
+  const partitionOf = new Map<string, number>();
+  const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
+    const durable = mergeConsumerName(p);
+    partitionOf.set(durable, p);
+    return { pattern: JOURNAL_BATCH, stream: STREAMS.journal, durable, maxMessages: config.MERGE_BATCH_SIZE, expiresMs: config.MERGE_FETCH_EXPIRES_MS };
+  });
+  const transport = new JetStreamPullTransport({
+    js: () => connection.js,
+    bindings: () => bindings,
+    claim: (b) => claims.claim(partitionOf.get(b.durable)!, b),
+    release: (b) => claims.release(partitionOf.get(b.durable)!),
+    stillOwned: (b) => claims.owns(partitionOf.get(b.durable)!),
+    claimIntervalMs: 2000,
+    logger,
+  });
+  const state: ShutdownState = { shuttingDown: false };
+  const service = await runService({
+    name: 'merge-service',
+    module: MergeServiceModule.register(projector, [natsCheck(() => connection), postgresCheck(ds)], state) as never,
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    logger,
+    shutdownState: state,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    transports: [transport],
+  });
+  outbox.start();
+  outbox.poke();
+  return {
+    ...service,
+    transport,
+    outbox,
+    close: async () => {
+      await service.close();
+      await outbox.stop();
+      await claims.close();
+      await connection.close();
+      await ds.destroy();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { CustomTransportStrategy } from '@nestjs/microservices';
+import type { LoggerService, Type } from '@nestjs/common';
+import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tidemark/telemetry';
+import { ProblemFilter, sendProblem, toProblem } from './problem-filter';
+import type { ShutdownState } from './health';
+
+class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+  log(message: unknown, context?: string) {
+    this.logger.info({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string) {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string) {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: string) {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string) {
+    this.logger.trace({ context }, String(message));
+  }
+}
+
+export interface ServiceOptions {
+  name: string;
+  module: Type<unknown>;
+  host: string;
+  port: number;
+  logger: Logger;
+  shutdownState: ShutdownState;
+  shutdownTimeoutMs: number;
+  /** Largest request body accepted, in bytes (explicit: every limit is). */
+  bodyLimit?: number;
+  /** Durable consumers and other transports to run beside HTTP. */
+  transports?: CustomTransportStrategy[];
+  /** Registers extra Fastify plugins or content parsers before routes (tus needs raw bodies). */
+  configure?: (app: NestFastifyApplication) => Promise<void> | void;
+}
+
+export interface RunningService {
+  app: NestFastifyApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots one tidemark service: NestJS on Fastify with problem+json errors, request metrics, health and
+ * readiness routes, the given transports, and a graceful shutdown on SIGTERM/SIGINT (readiness fails
+ * first, consumers drain, in-flight requests finish, then the process exits; a timer bounds it all).
+ */
+export async function runService(options: ServiceOptions): Promise<RunningService> {
+  const { logger } = options;
+  enableDefaultMetrics(options.name);
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
+  app.useGlobalFilters(new ProblemFilter(logger));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  fastify.addHook('onResponse', async (request, reply) => {
+    requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  fastify.setErrorHandler((error, request, reply) => {
+    const body = toProblem(error, request.url);
+    if (body.status >= 500) logger.error({ err: error, url: request.url }, 'request failed');
+    sendProblem(reply, body);
+  });
+  await options.configure?.(app);
+
+  for (const strategy of options.transports ?? []) app.connectMicroservice({ strategy }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  await app.listen({ port: options.port, host: options.host });
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`;
+  logger.info({ url }, `${options.name} listening`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      options.shutdownState.shuttingDown = true;
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'graceful shutdown took too long; exiting');
+        process.exit(1);
+      }, options.shutdownTimeoutMs);
+      timer.unref();
+      await app.close();
+      clearTimeout(timer);
+      logger.info(`${options.name} stopped`);
+    })();
+    return closing;
+  };
+  return { app, url, close };
+}
+
+/** Exits the process cleanly on SIGTERM/SIGINT after `close` finishes. */
+export function exitOnSignals(close: () => Promise<void>, logger: Logger, after?: () => Promise<void>): void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    close()
+      .then(() => after?.())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+/**
+ * The body of every app's `main.ts`: read the config (a bad one stops the process with a message naming
+ * the variable), start the service, and shut down cleanly on SIGTERM/SIGINT.
+ */
+export function serviceMain<C extends { LOG_LEVEL: string }>(name: string, loadConfig: () => C, start: (config: C) => Promise<{ close(): Promise<void> }>): void {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(78); // EX_CONFIG
+  }
+  start(config).then(
+    (service) => exitOnSignals(service.close, createLogger(name, config.LOG_LEVEL)),
+    (error: unknown) => {
+      console.error(`${name} failed to start:`, error instanceof Error ? error.stack ?? error.message : error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,76 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE, ProblemType, problem, type InvalidParam, type Problem } from '@tidemark/contracts';
+import type { Logger } from '@tidemark/telemetry';
+
+/** An expected failure carrying its problem document; thrown by controllers, mapped here. */
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.name = 'ProblemError';
+  }
+
+  static unsupportedMediaType(got: string | undefined, want = 'application/json'): ProblemError {
+    return new ProblemError(problem(ProblemType.unsupportedMediaType, 415, 'Unsupported media type', { detail: `send ${want}; got ${got ?? 'no content-type'}` }));
+  }
+
+  static validation(errors: InvalidParam[], detail = 'the request is not valid'): ProblemError {
+    return new ProblemError(problem(ProblemType.validation, 400, 'Validation failed', { detail, errors }));
+  }
+}
+
+interface FastifyErrorLike {
+  code?: string;
+  statusCode?: number;
+  message?: string;
+}
+
+/** Maps any error to an RFC 9457 problem document. Unknown errors are 500 with nothing internal leaked. */
+export function toProblem(error: unknown, instance?: string): Problem {
+  if (error instanceof ProblemError) return { ...error.problem, instance };
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status === 413) return problem(ProblemType.bodyTooLarge, 413, 'Request body too large', { detail: error.message, instance });
+    if (status === 415) return problem(ProblemType.unsupportedMediaType, 415, 'Unsupported media type', { detail: error.message, instance });
+    if (status === 400 && /JSON/i.test(error.message)) return problem(ProblemType.malformedJson, 400, 'Malformed JSON', { detail: error.message, instance });
+    const type = status === 404 ? ProblemType.notFound : status === 405 ? ProblemType.methodNotAllowed : status === 503 ? ProblemType.unavailable : ProblemType.badRequest;
+    return problem(type, status, error.message, { instance });
+  }
+  const e = error as FastifyErrorLike;
+  switch (e?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(ProblemType.bodyTooLarge, 413, 'Request body too large', { detail: e.message, instance });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(ProblemType.unsupportedMediaType, 415, 'Unsupported media type', { detail: 'send application/json', instance });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problem(ProblemType.malformedJson, 400, 'Malformed JSON', { detail: e.message, instance });
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || (e?.statusCode === 400 && /JSON/i.test(e?.message ?? ''))) {
+    return problem(ProblemType.malformedJson, 400, 'Malformed JSON', { detail: e.message, instance });
+  }
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return problem(ProblemType.badRequest, e.statusCode, e.message ?? 'Bad request', { instance });
+  }
+  return problem(ProblemType.internal, 500, 'Internal error', { detail: 'the error was logged', instance });
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): void {
+  void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw error;
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const body = toProblem(error, request.url);
+    if (body.status >= 500) this.logger.error({ err: error, url: request.url }, 'request failed');
+    sendProblem(http.getResponse<FastifyReply>(), body);
+  }
+}
