@@ -1,1 +1,2 @@
-export {};
+export { startAssetService } from './service';
+export { assetServiceConfigSpec, loadAssetServiceConfig, type AssetServiceConfig } from './config';

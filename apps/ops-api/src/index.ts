@@ -1,1 +1,2 @@
-export {};
+export { startOpsApi } from './service';
+export { opsApiConfigSpec, loadOpsApiConfig, type OpsApiConfig } from './config';

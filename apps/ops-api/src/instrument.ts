@@ -1,0 +1,4 @@
+// Loaded first by main.ts: OpenTelemetry must hook http and pg before they are required.
+import { startTelemetry } from '@tidemark/telemetry';
+
+startTelemetry({ serviceName: 'ops-api', otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined });
