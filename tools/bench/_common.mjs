@@ -1,0 +1,121 @@
+// Shared pieces of the benchmark scripts: the stack to measure on, and the raw baselines.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID, randomBytes } from 'node:crypto';
+
+export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The configured stack (NATS_URL, DATABASE_URL, S3_*), or a throwaway local one started for this run. */
+export async function benchStack({ nats = true, postgres = true, s3 = false } = {}) {
+  const { ensureSystemDeps, startLocalStack } = await import('@tidemark/local-stack');
+  const env = {};
+  const need = [];
+  if (nats && !process.env.NATS_URL) need.push('nats');
+  if (postgres && !process.env.DATABASE_URL) need.push('postgres');
+  if (s3 && !process.env.S3_ENDPOINT) need.push('s3');
+  let stack;
+  let dir;
+  if (need.length) {
+    await ensureSystemDeps(need, { install: true });
+    dir = mkdtempSync(join(tmpdir(), 'tidemark-bench-'));
+    stack = await startLocalStack({ dataDir: dir, ephemeral: true, nats: need.includes('nats'), postgres: need.includes('postgres'), s3: need.includes('s3') });
+  }
+  env.NATS_URL = process.env.NATS_URL ?? stack?.nats?.url;
+  if (postgres) env.DATABASE_URL = process.env.DATABASE_URL ?? (await stack.postgres.createDatabase(`bench_${Date.now()}`));
+  if (s3) {
+    if (process.env.S3_ENDPOINT) Object.assign(env, { S3_ENDPOINT: process.env.S3_ENDPOINT, S3_ACCESS_KEY: process.env.S3_ACCESS_KEY, S3_SECRET_KEY: process.env.S3_SECRET_KEY, S3_REGION: process.env.S3_REGION ?? 'us-east-1' });
+    else Object.assign(env, { S3_ENDPOINT: stack.s3.endpoint, S3_ACCESS_KEY: stack.s3.accessKey, S3_SECRET_KEY: stack.s3.secretKey, S3_REGION: stack.s3.region });
+  }
+  return {
+    env,
+    local: need,
+    async stop() {
+      await stack?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function payload(bytes) {
+  return JSON.stringify({ v: 1, workspace: 'bench', acceptedAt: new Date(0).toISOString(), event: { pad: 'x'.repeat(Math.max(0, bytes - 120)) } });
+}
+
+/** Raw JetStream publish with acks: serial (one at a time) and pipelined (a window of pending acks). */
+export async function rawJetStreamPublish(natsUrl, { count = 20_000, window = 256, bytes = 400 } = {}) {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager, jetstream } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const stream = `BENCH_${randomUUID().slice(0, 8).toUpperCase()}`;
+  await jsm.streams.add({ name: stream, subjects: [`bench.${stream}.>`], storage: 'file' });
+  const js = jetstream(nc);
+  const data = new TextEncoder().encode(payload(bytes));
+  const serialCount = Math.max(500, Math.floor(count / 10));
+  let t = performance.now();
+  for (let i = 0; i < serialCount; i++) await js.publish(`bench.${stream}.s`, data, { msgID: randomUUID() });
+  const serial = serialCount / ((performance.now() - t) / 1000);
+  t = performance.now();
+  let inflight = [];
+  for (let i = 0; i < count; i++) {
+    inflight.push(js.publish(`bench.${stream}.p.${i % 8}`, data, { msgID: randomUUID() }));
+    if (inflight.length >= window) {
+      await Promise.all(inflight);
+      inflight = [];
+    }
+  }
+  await Promise.all(inflight);
+  const pipelined = count / ((performance.now() - t) / 1000);
+  await jsm.streams.delete(stream);
+  await nc.close();
+  return { serial, pipelined, serialCount, count, window };
+}
+
+/** Raw Postgres batched upsert: multi-row INSERT … ON CONFLICT, `batch` rows per transaction. */
+export async function rawPostgresUpsert(databaseUrl, { rows = 50_000, batch = 500, keys = 5_000 } = {}) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const table = `bench_upsert_${randomUUID().slice(0, 8)}`;
+  await client.query(`CREATE TABLE ${table} (workspace text, entity_type text, entity_id text, version bigint, state jsonb, PRIMARY KEY (workspace, entity_type, entity_id))`);
+  const t = performance.now();
+  for (let done = 0; done < rows; done += batch) {
+    const params = [];
+    const tuples = [];
+    for (let i = 0; i < batch; i++) {
+      const n = done + i;
+      tuples.push(`($${params.push('bench')}, $${params.push('annotation')}, $${params.push(`e${n % keys}`)}, $${params.push(n)}, $${params.push(JSON.stringify({ label: `v${n}` }))})`);
+    }
+    await client.query('BEGIN');
+    await client.query(`INSERT INTO ${table} VALUES ${tuples.join(',')} ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state`, params);
+    await client.query('COMMIT');
+  }
+  const perSecond = rows / ((performance.now() - t) / 1000);
+  await client.query(`DROP TABLE ${table}`);
+  await client.end();
+  return { perSecond, rows, batch };
+}
+
+/** Raw S3 multipart upload of `mib` MiB in `partMiB` parts through the minio client. */
+export async function rawS3Multipart(s3, { mib = 64, partMiB = 8 } = {}) {
+  const { Client } = await import('minio');
+  const url = new URL(s3.S3_ENDPOINT);
+  const client = new Client({ endPoint: url.hostname, port: Number(url.port || 80), useSSL: url.protocol === 'https:', accessKey: s3.S3_ACCESS_KEY, secretKey: s3.S3_SECRET_KEY, region: s3.S3_REGION, pathStyle: true, partSize: partMiB * 1024 * 1024 });
+  const bucket = `bench-${randomUUID().slice(0, 8)}`;
+  await client.makeBucket(bucket, s3.S3_REGION);
+  const body = randomBytes(mib * 1024 * 1024);
+  const t = performance.now();
+  await client.putObject(bucket, 'blob', body, body.length);
+  const seconds = (performance.now() - t) / 1000;
+  await client.removeObject(bucket, 'blob');
+  await client.removeBucket(bucket);
+  return { mibPerSecond: mib / seconds, mib, partMiB };
+}
+
+export function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r, i) => {
+    const line = r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
+    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
+}

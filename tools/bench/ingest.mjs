@@ -1,0 +1,69 @@
+// Pushes N events through the gateway (real HTTP, concurrent batches) and reports accepted events/s and
+// projected events/s, each against the raw baseline measured in the same run.
+//   npm run bench:ingest -- [--events 50000] [--batch 500] [--concurrency 8] [--entities 5000]
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table } from './_common.mjs';
+
+export async function main(argv) {
+  const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '50000' }, batch: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '8' }, entities: { type: 'string', default: '5000' } } });
+  const N = Number(values.events), B = Number(values.batch), C = Number(values.concurrency), E = Number(values.entities);
+  const { findFreePort } = await import('@tidemark/local-stack');
+  const { startServiceProcess } = await import('@tidemark/testing');
+  const { default: pg } = await import('pg');
+  const stack = await benchStack({ nats: true, postgres: true });
+  const procs = [];
+  try {
+    const env = { ...stack.env, JOURNAL_PARTITIONS: '8', LOG_LEVEL: 'warn' };
+    for (const name of ['journal-service', 'merge-service', 'gateway']) procs.push(await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
+    const gateway = procs[2].url;
+    const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+    await db.connect();
+
+    const batches = [];
+    let seq = 0;
+    for (let b = 0; b < N / B; b++) {
+      const device = `bench-dev-${b % 50}`;
+      batches.push(JSON.stringify({ events: Array.from({ length: B }, (_, i) => ({
+        eventId: randomUUID(), deviceId: device, deviceSeq: ++seq, hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
+        entity: { type: 'annotation', id: `e${(b * B + i) % E}` }, op: 'upsert', baseVersion: 0,
+        fields: { label: { op: 'set', value: `label-${seq}` }, score: { op: 'set', value: seq % 100 } }, schemaVersion: 1,
+      })) }));
+    }
+    const started = performance.now();
+    let next = 0;
+    let accepted = 0;
+    await Promise.all(Array.from({ length: C }, async () => {
+      while (next < batches.length) {
+        const body = batches[next++];
+        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const json = await response.json();
+        if (response.status !== 200) throw new Error(`push failed: ${response.status} ${JSON.stringify(json).slice(0, 300)}`);
+        accepted += json.results.filter((r) => r.status === 'accepted').length;
+      }
+    }));
+    const acceptSeconds = (performance.now() - started) / 1000;
+    let projected = 0;
+    while (projected < accepted) {
+      projected = Number((await db.query('SELECT count(*) AS n FROM event_receipts')).rows[0].n);
+      if (projected < accepted) await new Promise((r) => setTimeout(r, 100));
+    }
+    const projectSeconds = (performance.now() - started) / 1000;
+    await db.end();
+    for (const p of procs.splice(0)) await p.stop();
+
+    const js = await rawJetStreamPublish(stack.env.NATS_URL);
+    const pgRaw = await rawPostgresUpsert(stack.env.DATABASE_URL);
+    const acceptedRate = accepted / acceptSeconds;
+    const projectedRate = accepted / projectSeconds;
+    console.log(`\ningest: ${fmt(accepted)} events accepted in ${N / B} batches of ${B}, ${C} concurrent requests, ${E} entities, 8 partitions`);
+    console.log(table([
+      ['figure', 'events/s', 'baseline', 'baseline/s', 'ratio'],
+      ['accepted (HTTP push → JetStream ack)', fmt(acceptedRate), 'raw JetStream publish, pipelined', fmt(js.pipelined), `${fmt(acceptedRate / js.pipelined, 2)}×`],
+      ['projected (push → receipt committed)', fmt(projectedRate), 'raw Postgres batched upsert', fmt(pgRaw.perSecond), `${fmt(projectedRate / pgRaw.perSecond, 2)}×`],
+    ]));
+  } finally {
+    for (const p of procs) await p.kill();
+    await stack.stop();
+  }
+}
