@@ -10,6 +10,7 @@ const schema = Type.Object({
   MERGE_FETCH_EXPIRES_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000, description: 'how long one fetch waits for messages' }),
   MERGE_ISOLATE_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'failed attempts of a batch before its messages are retried one by one' }),
   MERGE_PARK_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'failed attempts of one message before it is parked with its reason' }),
+  MERGE_FAILPOINT: Type.Optional(Type.String({ pattern: '^after-commit:[0-9]+$', description: 'fault injection for crash tests only: `after-commit:N` SIGKILLs the process after the Nth committed batch, before its ack' })),
   OUTBOX_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200, description: 'how often the outbox relay looks for unpublished messages' }),
 });
 

@@ -10,6 +10,17 @@ import { PartitionClaims } from './projection/partition-claims';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { placeholderMerge } from './projection/placeholder-merge';
 
+/** `after-commit:N`: SIGKILL this process right after the Nth committed batch, before it is acked. */
+function failpoint(spec: string | undefined, logger: { warn(o: object, m: string): void }): (() => void) | undefined {
+  if (!spec) return undefined;
+  const target = Number(spec.split(':')[1]);
+  let commits = 0;
+  logger.warn({ failpoint: spec }, 'fault injection armed');
+  return () => {
+    if (++commits === target) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 @Module({})
 class MergeServiceModule {
   static register(projector: Projector, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
@@ -40,7 +51,7 @@ export async function startMergeService(config: MergeServiceConfig, merge: Merge
   if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
 
   const outbox = new OutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
-  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge, onOutbox: () => outbox.poke() });
+  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge, onOutbox: () => outbox.poke(), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
   const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger);
   const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {

@@ -12,6 +12,8 @@ export interface ProjectorOptions {
   parkAfter: number;
   logger: Logger;
   merge: MergeFn;
+  /** Called after each committed batch, before its ack (crash tests use it to die in that window). */
+  afterCommit?: () => void;
   /** Called after a commit that wrote outbox rows. */
   onOutbox?: () => void;
 }
@@ -59,6 +61,7 @@ export class Projector {
   async handle(batch: MessageBatch): Promise<void> {
     if (batch.attempt < this.options.isolateAfter) {
       await this.commit(batch.durable, batch.messages);
+      this.options.afterCommit?.();
       return;
     }
     for (const msg of batch.messages) {

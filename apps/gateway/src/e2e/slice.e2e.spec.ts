@@ -1,0 +1,101 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { LIMITS } from '@tidemark/contracts';
+import { STREAMS } from '@tidemark/messaging';
+import { count, eventually, startSlice, type SliceStack } from './stack';
+import { FakeDevice, getJson, push } from './events';
+
+describe('first slice: push → journal → projection → pull', () => {
+  let stack: SliceStack;
+  let gateway: string;
+
+  before(async () => {
+    stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
+    gateway = stack.url('gateway');
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const journalCount = async () => (await stack.js.jsm.streams.info(STREAMS.journal)).state.messages;
+
+  it('journals a pushed batch, projects it, and a second device pulls it', async () => {
+    const deviceA = new FakeDevice('dev-a');
+    const batch = [deviceA.upsert('annotation', 'a1', { label: 'cat' }), deviceA.upsert('annotation', 'a2', { label: 'dog' }), deviceA.upsert('annotation', 'a1', { label: 'lynx' }, 1)];
+    const first = await push(gateway, batch);
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body.results.map((r: { status: string }) => r.status), ['accepted', 'accepted', 'accepted']);
+
+    const again = await push(gateway, batch);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body.results.map((r: { status: string }) => r.status), ['duplicate', 'duplicate', 'duplicate']);
+    assert.deepEqual(again.body.results.map((r: { seq: number }) => r.seq), first.body.results.map((r: { seq: number }) => r.seq));
+
+    await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), 3));
+    assert.equal(await journalCount(), 3, 'one journal entry per event');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM entities'), 2, 'one projected row per entity');
+
+    // device B pulls everything from the start, then pages with the cursor
+    const page1 = await getJson(`${gateway}/v1/changes?limit=2`);
+    assert.equal(page1.changes.length, 2);
+    assert.equal(page1.hasMore, true);
+    const page2 = await getJson(`${gateway}/v1/changes?after=${page1.next}&limit=2`);
+    assert.equal(page2.changes.length, 1);
+    assert.equal(page2.hasMore, false);
+    const last = page2.changes[0];
+    assert.deepEqual(last.entity, { type: 'annotation', id: 'a1' });
+    assert.equal(last.version, 2);
+    assert.deepEqual(last.state, { label: 'lynx' });
+  });
+
+  it('keeps workspaces apart', async () => {
+    const device = new FakeDevice('dev-w');
+    const result = await push(gateway, [device.upsert('prompt', 'p1', { text: 'hello' })], { 'tidemark-workspace': 'other' });
+    assert.equal(result.status, 200);
+    await eventually(async () => {
+      const other = await getJson(`${gateway}/v1/changes`, { 'tidemark-workspace': 'other' });
+      assert.equal(other.changes.length, 1);
+    });
+    const mine = await getJson(`${gateway}/v1/changes`);
+    assert.ok(mine.changes.every((c: { entity: { type: string } }) => c.entity.type !== 'prompt'));
+  });
+
+  describe('bad input gets problem+json and journals nothing', () => {
+    const cases: { name: string; body: string; contentType?: string; status: number; type: RegExp; pointer?: string }[] = [
+      { name: 'malformed JSON', body: '{"events":[{', status: 400, type: /malformed-json$/ },
+      { name: 'wrong types', body: JSON.stringify({ events: [{ ...new FakeDevice('d').upsert('annotation', 'x', { a: 1 }), deviceSeq: 'one' }] }), status: 400, type: /validation-failed$/, pointer: '/events/0/deviceSeq' },
+      { name: 'unknown fields', body: JSON.stringify({ events: [{ ...new FakeDevice('d').upsert('annotation', 'x', { a: 1 }), colour: 'red' }] }), status: 400, type: /validation-failed$/, pointer: '/events/0/colour' },
+      { name: 'too many events', body: JSON.stringify({ events: Array.from({ length: LIMITS.maxEventsPerBatch + 1 }, () => new FakeDevice('d').upsert('annotation', 'x', { a: 1 })) }), status: 400, type: /validation-failed$/, pointer: '/events' },
+      { name: 'oversize body', body: JSON.stringify({ events: [new FakeDevice('d').upsert('annotation', 'x', { a: 'x'.repeat(LIMITS.maxBodyBytes + 10) })] }), status: 413, type: /body-too-large$/ },
+      { name: 'not JSON at all', body: 'events=1', contentType: 'text/plain', status: 415, type: /unsupported-media-type$/ },
+      { name: 'one bad event among good ones', body: JSON.stringify({ events: [new FakeDevice('g').upsert('annotation', 'ok', { a: 1 }), { ...new FakeDevice('g2').upsert('annotation', 'x', { a: 1 }), entity: { type: 'Bad Type', id: 'x' } }] }), status: 400, type: /validation-failed$/, pointer: '/events/1/entity/type' },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const before = await journalCount();
+        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': c.contentType ?? 'application/json' }, body: c.body });
+        assert.equal(response.status, c.status);
+        assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        const problem = (await response.json()) as any;
+        assert.match(problem.type, c.type);
+        assert.equal(problem.status, c.status);
+        if (c.pointer) assert.ok(problem.errors.some((e: { pointer: string }) => e.pointer === c.pointer), JSON.stringify(problem.errors));
+        assert.equal(await journalCount(), before, 'nothing journaled');
+      });
+    }
+  });
+
+  it('serves Prometheus metrics and stays up after bad input', async () => {
+    const metrics = await (await fetch(`${gateway}/metrics`)).text();
+    assert.match(metrics, /tidemark_push_events_total\{status="accepted"[^}]*\} \d+/);
+    assert.match(metrics, /http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="400"/);
+    const health = await fetch(`${gateway}/healthz`);
+    assert.equal(health.status, 200);
+  });
+
+  it('shows one entity’s history from the journal', async () => {
+    const history = await getJson(`${stack.url('journal-service')}/v1/history/annotation/a1`);
+    assert.equal(history.events.length, 2);
+    assert.deepEqual(history.events.map((e: { record: { event: { fields: { label: { value: string } } } } }) => e.record.event.fields.label.value), ['cat', 'lynx']);
+  });
+});
