@@ -1,0 +1,101 @@
+import type { InvalidParam, Validated } from '@tidemark/contracts';
+import type { EntityTypeSchema } from './schema';
+import { validateEntityTypeSchema } from './validate-schema';
+import { cloneJson } from './values';
+import { compareText, own, sortedKeys } from './own';
+
+/**
+ * Every known version of every entity type, as plain data sorted by type then version.
+ * Build one with `createSchemaRegistry`, which validates it; the schemas inside are frozen copies.
+ */
+export interface SchemaRegistry {
+  readonly schemas: readonly EntityTypeSchema[];
+}
+
+export type SchemaLookup =
+  | { ok: true; schema: EntityTypeSchema }
+  | { ok: false; code: 'unknown-entity-type' | 'unknown-schema-version'; reason: string };
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates and assembles a registry. Besides each schema's own rules, versions of one type must agree:
+ * a field present in two versions keeps its policy and value type (a later version may add fields),
+ * and the `job` flag never changes — a field's merge rule is fixed for the life of its type, so events
+ * written against any version merge the same way.
+ */
+export function createSchemaRegistry(schemas: readonly EntityTypeSchema[]): Validated<SchemaRegistry> {
+  const errors: InvalidParam[] = [];
+  schemas.forEach((schema, index) => {
+    for (const error of validateEntityTypeSchema(schema)) errors.push({ pointer: `/${index}${error.pointer === '/' ? '' : error.pointer}`, detail: error.detail });
+  });
+  if (errors.length > 0) return { ok: false, errors };
+  const sorted = schemas.map((schema, index) => ({ schema, index })).sort((a, b) => compareText(a.schema.type, b.schema.type) || a.schema.version - b.schema.version);
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!;
+    const current = sorted[i]!;
+    if (previous.schema.type !== current.schema.type) continue;
+    const at = `/${current.index}`;
+    if (previous.schema.version === current.schema.version) {
+      errors.push({ pointer: `${at}/version`, detail: `${current.schema.type} v${current.schema.version} is declared twice (also at /${previous.index})` });
+      continue;
+    }
+    if (Boolean(previous.schema.job) !== Boolean(current.schema.job)) {
+      errors.push({ pointer: `${at}/job`, detail: `${current.schema.type} v${current.schema.version} changes the job flag of v${previous.schema.version}` });
+    }
+  }
+  // Every pair of versions of a type must agree on the fields they share.
+  for (const a of sorted) {
+    for (const b of sorted) {
+      if (a.schema.type !== b.schema.type || a.schema.version >= b.schema.version) continue;
+      for (const name of sortedKeys(b.schema.fields)) {
+        const older = own(a.schema.fields, name);
+        const newer = own(b.schema.fields, name)!;
+        if (older && (older.policy !== newer.policy || older.valueType !== newer.valueType)) {
+          errors.push({
+            pointer: `/${b.index}/fields/${name}`,
+            detail: `${b.schema.type} v${b.schema.version} declares ${name} as ${newer.policy}/${newer.valueType}, but v${a.schema.version} declared ${older.policy}/${older.valueType}; a field's merge rule cannot change`,
+          });
+        }
+      }
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, value: deepFreeze({ schemas: sorted.map(({ schema }) => cloneJson(schema)) }) };
+}
+
+/** Like `createSchemaRegistry`, for schemas shipped with the code: an invalid set is a bug and throws. */
+export function schemaRegistryOf(schemas: readonly EntityTypeSchema[]): SchemaRegistry {
+  const result = createSchemaRegistry(schemas);
+  if (!result.ok) throw new Error(`invalid schema registry: ${result.errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
+  return result.value;
+}
+
+/** The schema an event names by entity type and schema version, or a precise reason why there is none. */
+export function findSchema(registry: SchemaRegistry, type: string, version: number): SchemaLookup {
+  const versions = registry.schemas.filter((schema) => schema.type === type);
+  if (versions.length === 0) {
+    const known = [...new Set(registry.schemas.map((s) => s.type))].join(', ');
+    return { ok: false, code: 'unknown-entity-type', reason: `unknown entity type "${type}" (known: ${known || 'none'})` };
+  }
+  const schema = versions.find((candidate) => candidate.version === version);
+  if (!schema) {
+    return {
+      ok: false,
+      code: 'unknown-schema-version',
+      reason: `entity type "${type}" has no schema version ${version} (known: ${versions.map((s) => s.version).join(', ')})`,
+    };
+  }
+  return { ok: true, schema };
+}
+
+/** The latest version of a type, if the registry knows the type. */
+export function latestSchema(registry: SchemaRegistry, type: string): EntityTypeSchema | undefined {
+  return registry.schemas.filter((schema) => schema.type === type).at(-1);
+}

@@ -1,0 +1,81 @@
+import { FieldName, TypeName, type InvalidParam } from '@tidemark/contracts';
+import { DELETE_CONFLICT_RULES, NULLABLE_POLICIES, POLICIES, POLICY_VALUE_TYPES, VALUE_TYPES, type EntityTypeSchema, type PolicyName } from './schema';
+import { sortedKeys } from './own';
+
+// The same name rules the event envelope enforces, taken from the contracts so they cannot drift.
+const TYPE_NAME = new RegExp(TypeName.pattern ?? '^[a-z][a-z0-9_]{0,63}$');
+const FIELD_NAME = new RegExp(FieldName.pattern ?? '^[A-Za-z][A-Za-z0-9_]{0,63}$');
+const MAX_SCHEMA_VERSION = 1_000_000;
+
+const SCHEMA_KEYS = ['type', 'version', 'fields', 'onDeleteConflict', 'job', 'description'];
+const FIELD_KEYS = ['policy', 'valueType', 'nullable', 'description'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function oneOf(values: readonly string[]): string {
+  return values.map((v) => `"${v}"`).join(', ');
+}
+
+/**
+ * Checks an entity type schema definition (for example one read from configuration) and returns
+ * every problem, each named by JSON pointer; an empty list means the schema is valid.
+ */
+export function validateEntityTypeSchema(input: unknown): InvalidParam[] {
+  const errors: InvalidParam[] = [];
+  const add = (pointer: string, detail: string) => errors.push({ pointer, detail });
+  if (!isRecord(input)) return [{ pointer: '/', detail: 'a schema must be an object' }];
+  for (const key of sortedKeys(input)) if (!SCHEMA_KEYS.includes(key)) add(`/${key}`, 'unknown member');
+  if (typeof input.type !== 'string' || !TYPE_NAME.test(input.type)) add('/type', `must match ${TYPE_NAME.source}`);
+  if (!Number.isInteger(input.version) || (input.version as number) < 1 || (input.version as number) > MAX_SCHEMA_VERSION) {
+    add('/version', `must be an integer from 1 to ${MAX_SCHEMA_VERSION}`);
+  }
+  if (typeof input.onDeleteConflict !== 'string' || !(DELETE_CONFLICT_RULES as readonly string[]).includes(input.onDeleteConflict)) {
+    add('/onDeleteConflict', `must be one of ${oneOf(DELETE_CONFLICT_RULES)}`);
+  }
+  if (input.job !== undefined && input.job !== true) add('/job', 'must be true or absent');
+  if (input.description !== undefined && typeof input.description !== 'string') add('/description', 'must be a string');
+  if (!isRecord(input.fields)) {
+    add('/fields', 'must be an object of field policies');
+    return errors;
+  }
+  const names = sortedKeys(input.fields);
+  if (names.length === 0 && input.job !== true) add('/fields', 'declares no fields');
+  for (const name of names) {
+    const at = `/fields/${name}`;
+    if (!FIELD_NAME.test(name)) add(at, `field name must match ${FIELD_NAME.source}`);
+    const field = input.fields[name];
+    if (!isRecord(field)) {
+      add(at, 'must be an object with policy and valueType');
+      continue;
+    }
+    for (const key of sortedKeys(field)) if (!FIELD_KEYS.includes(key)) add(`${at}/${key}`, 'unknown member');
+    const policy = field.policy;
+    if (typeof policy !== 'string' || !(POLICIES as readonly string[]).includes(policy)) {
+      add(`${at}/policy`, `must be one of ${oneOf(POLICIES)}`);
+    }
+    const valueType = field.valueType;
+    if (typeof valueType !== 'string' || !(VALUE_TYPES as readonly string[]).includes(valueType)) {
+      add(`${at}/valueType`, `must be one of ${oneOf(VALUE_TYPES)}`);
+    } else if ((POLICIES as readonly string[]).includes(policy as string)) {
+      const allowed = POLICY_VALUE_TYPES[policy as PolicyName];
+      if (!(allowed as readonly string[]).includes(valueType)) {
+        add(`${at}/valueType`, `policy "${policy as string}" merges ${oneOf(allowed)}, not "${valueType}"`);
+      }
+    }
+    if (field.nullable !== undefined) {
+      if (typeof field.nullable !== 'boolean') add(`${at}/nullable`, 'must be a boolean');
+      else if (field.nullable && !NULLABLE_POLICIES.includes(policy as PolicyName)) {
+        add(`${at}/nullable`, `only ${oneOf(NULLABLE_POLICIES)} fields may be nullable`);
+      }
+    }
+    if (field.description !== undefined && typeof field.description !== 'string') add(`${at}/description`, 'must be a string');
+  }
+  return errors;
+}
+
+/** Type guard over `validateEntityTypeSchema`. */
+export function isEntityTypeSchema(input: unknown): input is EntityTypeSchema {
+  return validateEntityTypeSchema(input).length === 0;
+}
