@@ -1,1 +1,72 @@
-export {};
+// @tidemark/merge — the pure, deterministic merge core. Everything public is exported here.
+
+// Entity type schemas as data, their validation and the registry.
+export {
+  VALUE_TYPES,
+  POLICIES,
+  DELETE_CONFLICT_RULES,
+  POLICY_OPS,
+  POLICY_VALUE_TYPES,
+  NULLABLE_POLICIES,
+  type ValueType,
+  type PolicyName,
+  type DeleteConflictRule,
+  type FieldOp,
+  type FieldPolicy,
+  type EntityTypeSchema,
+} from './schema/schema';
+export { validateEntityTypeSchema, isEntityTypeSchema } from './schema/validate-schema';
+export { createSchemaRegistry, schemaRegistryOf, findSchema, latestSchema, type SchemaRegistry, type SchemaLookup } from './schema/registry';
+export { ANNOTATION_V1, PROMPT_V1, OUTPUT_V1, JOB_V1, DEFAULT_SCHEMAS, defaultRegistry } from './schema/default-registry';
+
+// Entity state and what devices pull.
+export {
+  ENTITY_FIELD,
+  MERGE_LIMITS,
+  type EntityState,
+  type EntityView,
+  type EventStamp,
+  type VersionedStamp,
+  type FieldState,
+  type LwwFieldState,
+  type CounterFieldState,
+  type ExtremumFieldState,
+  type SetFieldState,
+  type SetElement,
+  type SetTag,
+  type AppendFieldState,
+  type AppendItem,
+  type ReviewFieldState,
+  type ReviewHistoryEntry,
+  type Tombstone,
+  type OpenConflict,
+  type FieldConflict,
+  type DeleteConflict,
+  type ConflictBase,
+  type ConflictOurs,
+  type ConflictTheirs,
+  type JobFacts,
+  type JobHistoryEntry,
+} from './state/entity-state';
+export { view, emptyState } from './state/state';
+export { compareStamps, compareHlc } from './state/order';
+
+// The merge itself.
+export { merge, mergeWithRegistry } from './merge/merge';
+export type {
+  MergeInput,
+  MergeResult,
+  MergeOutcome,
+  FieldDecision,
+  FieldOutcome,
+  DecisionRule,
+  ConflictDraft,
+  RepairDraft,
+  RepairCode,
+  RejectCode,
+  NoopCode,
+  MergeProblem,
+} from './merge/result';
+
+// The job state machine.
+export { JOB_TRANSITIONS, TERMINAL_JOB_STATES, checkJobTransition, expectedAttempt, type JobCheck } from './job/job-machine';
