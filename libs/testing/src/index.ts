@@ -1,1 +1,5 @@
-export {};
+// Public face of @tidemark/testing: the servers a test run shares, per-file fixtures on them, and
+// polling assertions. Tier convention: *.spec.ts pure unit, *.int.spec.ts real servers, *.e2e.spec.ts services.
+export { startSharedStack, TEST_ENV, type SharedStack, type TestEnvName } from './shared-stack';
+export { testDatabase, testBucket, testNats, tempDir, type TestDatabase, type TestBucket } from './fixtures';
+export { eventually, type EventuallyOptions } from './eventually';
