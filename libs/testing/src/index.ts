@@ -3,3 +3,4 @@
 export { startSharedStack, TEST_ENV, type SharedStack, type TestEnvName } from './shared-stack';
 export { testDatabase, testBucket, testNats, tempDir, type TestDatabase, type TestBucket } from './fixtures';
 export { eventually, type EventuallyOptions } from './eventually';
+export { startServiceProcess, serviceEntry, type ServiceName, type ServiceProcess } from './service-process';
