@@ -107,12 +107,13 @@ function heldBack(planned: readonly PlannedChange[], outcome: 'discarded' | 'con
 
 function extraMembers(event: DeviceEvent, allowed: ReadonlyArray<'fields' | 'job' | 'resolution'>): Verdict | undefined {
   const problems: MergeProblem[] = [];
+  const a = /^[aeiou]/.test(event.op) ? 'an' : 'a';
   if (!allowed.includes('fields') && event.fields !== undefined && Object.keys(event.fields).length > 0) {
-    problems.push({ pointer: '/fields', code: 'invalid-event', detail: `a ${event.op} carries no field changes` });
+    problems.push({ pointer: '/fields', code: 'invalid-event', detail: `${a} ${event.op} carries no field changes` });
   }
-  if (!allowed.includes('job') && event.job !== undefined) problems.push({ pointer: '/job', code: 'invalid-event', detail: `a ${event.op} carries no job transition` });
+  if (!allowed.includes('job') && event.job !== undefined) problems.push({ pointer: '/job', code: 'invalid-event', detail: `${a} ${event.op} carries no job transition` });
   if (!allowed.includes('resolution') && event.resolution !== undefined) {
-    problems.push({ pointer: '/resolution', code: 'invalid-event', detail: `a ${event.op} carries no conflict resolution` });
+    problems.push({ pointer: '/resolution', code: 'invalid-event', detail: `${a} ${event.op} carries no conflict resolution` });
   }
   return problems.length > 0 ? { kind: 'reject', problems } : undefined;
 }

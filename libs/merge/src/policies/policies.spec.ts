@@ -282,3 +282,22 @@ describe('review', () => {
     assert.deepStrictEqual(again.state?.openConflicts, state?.openConflicts);
   });
 });
+
+describe('JSON values from devices', () => {
+  it('keep a "__proto__" key as data and are stored with sorted keys', () => {
+    const e = eventsFor('sink');
+    const value = JSON.parse('{"z":1,"__proto__":{"polluted":true},"a":[{"y":2,"x":1}]}') as unknown;
+    spec
+      .given()
+      .when(e({ fields: { meta: set(value) } }))
+      .then({
+        outcome: 'applied',
+        state: (state) => {
+          const stored = state?.fields.meta?.policy === 'review' ? (state.fields.meta.value as Record<string, unknown>) : {};
+          assert.deepStrictEqual(Object.keys(stored), ['__proto__', 'a', 'z']);
+          assert.equal(Object.getPrototypeOf(stored), Object.prototype);
+          assert.equal(JSON.stringify(stored), '{"__proto__":{"polluted":true},"a":[{"x":1,"y":2}],"z":1}');
+        },
+      });
+  });
+});

@@ -1,11 +1,12 @@
 import type { EntityTypeSchema } from './schema';
+import { deepFreeze } from './own';
 import { schemaRegistryOf, type SchemaRegistry } from './registry';
 
 /**
  * An annotation made by a person on an asset: its label is judgement (concurrent edits go to review),
  * confidence only rises, tags merge, notes accumulate, votes count.
  */
-export const ANNOTATION_V1: EntityTypeSchema = {
+export const ANNOTATION_V1: EntityTypeSchema = deepFreeze({
   type: 'annotation',
   version: 1,
   description: 'a label a person puts on an asset or a region of it',
@@ -20,10 +21,10 @@ export const ANNOTATION_V1: EntityTypeSchema = {
     assetId: { policy: 'lww', valueType: 'string', description: 'the asset this annotation is on' },
     reviewedBy: { policy: 'lww', valueType: 'string', nullable: true, description: 'who last reviewed it' },
   },
-};
+});
 
 /** A prompt in a workbench: its text is authored (review), the rest is metadata. */
-export const PROMPT_V1: EntityTypeSchema = {
+export const PROMPT_V1: EntityTypeSchema = deepFreeze({
   type: 'prompt',
   version: 1,
   description: 'a prompt template in a workbench',
@@ -37,10 +38,10 @@ export const PROMPT_V1: EntityTypeSchema = {
     params: { policy: 'review', valueType: 'json', nullable: true, description: 'generation parameters' },
     changelog: { policy: 'append', valueType: 'string', description: 'append-only change notes' },
   },
-};
+});
 
 /** A generated output: machine-written content, human curation. Cheap to regenerate, so delete wins. */
-export const OUTPUT_V1: EntityTypeSchema = {
+export const OUTPUT_V1: EntityTypeSchema = deepFreeze({
   type: 'output',
   version: 1,
   description: 'one generated output of a prompt run',
@@ -57,10 +58,10 @@ export const OUTPUT_V1: EntityTypeSchema = {
     feedback: { policy: 'append', valueType: 'json', description: 'append-only feedback entries' },
     views: { policy: 'counter', valueType: 'integer', description: 'times it was viewed' },
   },
-};
+});
 
 /** A unit of machine work; its lifecycle is the job state machine, driven by `transition` events. */
-export const JOB_V1: EntityTypeSchema = {
+export const JOB_V1: EntityTypeSchema = deepFreeze({
   type: 'job',
   version: 1,
   description: 'a queued unit of machine work (generation, embedding, export)',
@@ -73,10 +74,10 @@ export const JOB_V1: EntityTypeSchema = {
     logs: { policy: 'append', valueType: 'string', description: 'append-only log lines' },
     outputId: { policy: 'lww', valueType: 'string', nullable: true, description: 'the output it produced' },
   },
-};
+});
 
 /** The schemas shipped for the AI-tools domain. */
-export const DEFAULT_SCHEMAS: readonly EntityTypeSchema[] = [ANNOTATION_V1, PROMPT_V1, OUTPUT_V1, JOB_V1];
+export const DEFAULT_SCHEMAS: readonly EntityTypeSchema[] = Object.freeze([ANNOTATION_V1, PROMPT_V1, OUTPUT_V1, JOB_V1]);
 
 /** The registry of `DEFAULT_SCHEMAS`. */
 export const defaultRegistry: SchemaRegistry = schemaRegistryOf(DEFAULT_SCHEMAS);

@@ -18,11 +18,18 @@ export function compareText(a: string, b: string): number {
 
 /** A copy of a record with its keys in sorted order. */
 export function sortRecord<T>(record: Readonly<Record<string, T>>): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const key of sortedKeys(record)) out[key] = record[key] as T;
-  return out;
+  return Object.fromEntries(sortedKeys(record).map((key) => [key, record[key] as T]));
 }
 
 export function assertNever(value: never, what: string): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}
+
+/** Freezes a value and everything inside it (schemas shipped as data must not be edited in place). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
 }

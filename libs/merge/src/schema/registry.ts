@@ -2,7 +2,7 @@ import type { InvalidParam, Validated } from '@tidemark/contracts';
 import type { EntityTypeSchema } from './schema';
 import { validateEntityTypeSchema } from './validate-schema';
 import { cloneJson } from './values';
-import { compareText, own, sortedKeys } from './own';
+import { compareText, deepFreeze, own, sortedKeys } from './own';
 
 /**
  * Every known version of every entity type, as plain data sorted by type then version.
@@ -15,14 +15,6 @@ export interface SchemaRegistry {
 export type SchemaLookup =
   | { ok: true; schema: EntityTypeSchema }
   | { ok: false; code: 'unknown-entity-type' | 'unknown-schema-version'; reason: string };
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const item of Object.values(value)) deepFreeze(item);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 /**
  * Validates and assembles a registry. Besides each schema's own rules, versions of one type must agree:
@@ -81,7 +73,7 @@ export function schemaRegistryOf(schemas: readonly EntityTypeSchema[]): SchemaRe
 export function findSchema(registry: SchemaRegistry, type: string, version: number): SchemaLookup {
   const versions = registry.schemas.filter((schema) => schema.type === type);
   if (versions.length === 0) {
-    const known = [...new Set(registry.schemas.map((s) => s.type))].join(', ');
+    const known = [...new Set(registry.schemas.map((s) => s.type))].sort(compareText).join(', ');
     return { ok: false, code: 'unknown-entity-type', reason: `unknown entity type "${type}" (known: ${known || 'none'})` };
   }
   const schema = versions.find((candidate) => candidate.version === version);

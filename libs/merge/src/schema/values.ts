@@ -1,3 +1,4 @@
+import { compareText } from './own';
 import type { ValueType } from './schema';
 
 /** True for a value JSON can carry exactly: null, booleans, finite numbers, strings, arrays and plain objects. */
@@ -63,15 +64,18 @@ export function valueProblem(value: unknown, type: ValueType, nullable = false):
 }
 
 /**
- * A deep copy of a JSON value with `-0` written as `0`, so state never shares objects with an event
- * and survives a JSON round trip unchanged.
+ * A deep copy of a JSON value with object keys in sorted order and `-0` written as `0`, so state never
+ * shares objects with an event, does not keep a device's key order, and survives a JSON round trip.
  */
 export function cloneJson<T>(value: T): T {
   if (value === null || typeof value !== 'object') return (Object.is(value, -0) ? 0 : value) as T;
   if (Array.isArray(value)) return value.map((item: unknown) => cloneJson(item)) as T;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    if (item !== undefined) out[key] = cloneJson(item);
-  }
-  return out as T;
+  const record = value as Record<string, unknown>;
+  // fromEntries defines properties, so a "__proto__" key in device data stays data.
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort(compareText)
+      .filter((key) => record[key] !== undefined)
+      .map((key) => [key, cloneJson(record[key])]),
+  ) as T;
 }
