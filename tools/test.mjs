@@ -39,8 +39,10 @@ function walk(dir, out = []) {
 }
 const projects = values.project?.length
   ? values.project
-  : ['libs', 'apps'].flatMap((group) => readdirSync(group).map((name) => join(group, name)));
-const all = projects.flatMap((project) => walk(join(project, 'dist'))).sort();
+  : ['libs', 'apps', 'tests'].flatMap((group) => (existsSync(group) ? readdirSync(group).map((name) => join(group, name)) : []));
+// Only compiled specs whose source still exists: tsc -b leaves the output of a moved or deleted file.
+const hasSource = (project, file) => existsSync(join(project, 'src', relative(join(project, 'dist'), file)).replace(/\.js$/, '.ts'));
+const all = projects.flatMap((project) => walk(join(project, 'dist')).filter((file) => hasSource(project, file))).sort();
 const tierOf = (file) => (file.endsWith('.int.spec.js') ? 'int' : file.endsWith('.e2e.spec.js') ? 'e2e' : 'unit');
 const selected = all.filter((file) => tiers.includes(tierOf(file)) && (!values.file?.length || values.file.some((s) => file.includes(s))));
 

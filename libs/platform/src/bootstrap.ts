@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import type { LoggerService, Type } from '@nestjs/common';
 import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tidemark/telemetry';
-import { ProblemFilter, sendProblem, toProblem } from './problem-filter';
+import { ProblemFilter } from './problem-filter';
 import type { ShutdownState } from './health';
 
 class PinoNestLogger implements LoggerService {
@@ -64,11 +64,6 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   fastify.addHook('onResponse', async (request, reply) => {
     requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-  });
-  fastify.setErrorHandler((error, request, reply) => {
-    const body = toProblem(error, request.url);
-    if (body.status >= 500) logger.error({ err: error, url: request.url }, 'request failed');
-    sendProblem(reply, body);
   });
   await options.configure?.(app);
 

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { hostname } from 'node:os';
 
 export type { Logger };
@@ -17,7 +17,9 @@ export function createLogger(service: string, level = 'info', instance = `${host
     mixin() {
       const span = trace.getActiveSpan();
       if (!span) return {};
-      const { traceId, spanId } = span.spanContext();
+      const spanContext = span.spanContext();
+      if (!isSpanContextValid(spanContext)) return {};
+      const { traceId, spanId } = spanContext;
       return { trace_id: traceId, span_id: spanId };
     },
   });

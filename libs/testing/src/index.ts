@@ -4,3 +4,5 @@ export { startSharedStack, TEST_ENV, type SharedStack, type TestEnvName } from '
 export { testDatabase, testBucket, testNats, tempDir, type TestDatabase, type TestBucket } from './fixtures';
 export { eventually, type EventuallyOptions } from './eventually';
 export { startServiceProcess, serviceEntry, type ServiceName, type ServiceProcess } from './service-process';
+export { startSlice, count, type SliceStack } from './slice';
+export { FakeDevice, push, getJson } from './device';

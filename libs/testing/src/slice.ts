@@ -1,5 +1,7 @@
 import { findFreePort } from '@tidemark/local-stack';
-import { eventually, startServiceProcess, testDatabase, testNats, type ServiceName, type ServiceProcess } from '@tidemark/testing';
+import { eventually } from './eventually';
+import { testDatabase, testNats } from './fixtures';
+import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process';
 import { connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
 import { Client } from 'pg';
 
@@ -53,4 +55,4 @@ export async function count(db: Client, sql: string, params: unknown[] = []): Pr
   return Number(result.rows[0]!.n);
 }
 
-export { eventually };
+
