@@ -7,10 +7,8 @@ import type { JobFacts } from '../state/entity-state';
  * edge keeps the attempt.
  *
  *   (none) ─▶ queued ─▶ running ─▶ succeeded | failed
- *               │          │ ▲
- *               │          ▼ │
- *               │        retrying
- *               └──────────┴──────▶ cancelled   (from queued, running or retrying)
+ *                       running ─▶ retrying ─▶ running      (running → retrying: attempt + 1)
+ *   queued | running | retrying ─▶ cancelled
  */
 export const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ['running', 'cancelled'],
