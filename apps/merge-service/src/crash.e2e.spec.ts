@@ -41,7 +41,7 @@ describe('merge-service crash safety', () => {
     for (let b = 0; b < BATCHES / 2; b++) await pushBatch(b);
 
     // 1. Die right after the 2nd committed batch, before its ack.
-    const first = await stack.start('merge-service', { MERGE_FAILPOINT: 'after-commit:2', MERGE_BATCH_SIZE: '50' });
+    const first = await stack.start('merge-service', { MERGE_FAILPOINT: 'after-commit:2', MERGE_BATCH_SIZE: '50' }, { waitReady: false });
     const died = await first.exited();
     assert.equal(died.signal, 'SIGKILL', 'the failpoint killed the process between commit and ack');
     const afterFirstCrash = await count(stack.db, 'SELECT count(*) AS n FROM event_receipts');

@@ -11,7 +11,7 @@ export interface SliceStack {
   services: Map<ServiceName, ServiceProcess>;
   db: Client;
   js: JetStreamConnection;
-  start(name: ServiceName, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  start(name: ServiceName, extraEnv?: Record<string, string>, options?: { waitReady?: boolean }): Promise<ServiceProcess>;
   url(name: ServiceName): string;
   stop(): Promise<void>;
 }
@@ -27,9 +27,9 @@ export async function startSlice(names: ServiceName[]): Promise<SliceStack> {
     services,
     db: undefined as unknown as Client,
     js: undefined as unknown as JetStreamConnection,
-    async start(name, extraEnv = {}) {
+    async start(name, extraEnv = {}, options = {}) {
       if (!ports.has(name)) ports.set(name, String(await findFreePort()));
-      const proc = await startServiceProcess(name, { ...env, HTTP_PORT: ports.get(name)!, ...extraEnv });
+      const proc = await startServiceProcess(name, { ...env, HTTP_PORT: ports.get(name)!, ...extraEnv }, options);
       services.set(name, proc);
       return proc;
     },
