@@ -114,6 +114,23 @@ describe('convergence: every order of the same events gives the same view and th
     );
   });
 
+  it('the duplicate window keeps the greatest stamps, so it converges even when full', () => {
+    const many = fc
+      .array(draft(fc.integer({ min: 1, max: 3 }).map((by): Record<string, FieldChange> => ({ n: { op: 'inc', by } }))), { minLength: 60, maxLength: 100 })
+      .map((drafts) => toEvents(drafts))
+      .chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length })));
+    fc.assert(
+      fc.property(many, ([events, permuted]) => {
+        const one = finalState(events);
+        const two = finalState(permuted);
+        assert.equal(canonicalJson(two), canonicalJson(one));
+        const greatest = [...events].sort(compareStamps).slice(-64).map((e) => e.eventId);
+        assert.deepStrictEqual(one.recent.map((r) => r.eventId), greatest);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it('set: every interleaving of offline device queues (per-device order kept) converges', () => {
     const setChange = fc
       .tuple(fc.constantFrom('add', 'remove'), fc.uniqueArray(fc.constantFrom('x', 'y', 'z'), { minLength: 1, maxLength: 2 }))
