@@ -1,5 +1,6 @@
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import type { Logger } from '@tidemark/telemetry';
+import { SpanKind, extractTraceContext, trace, withSpan, type Logger } from '@tidemark/telemetry';
+import { natsCarrier } from './publish';
 
 /** A batch of journal messages from one durable consumer, in stream order. */
 export interface MessageBatch {
@@ -81,7 +82,7 @@ export class DurableBatchConsumer {
     const cap = this.options.retryMaxMs ?? 10_000;
     for (let attempt = 1; ; attempt++) {
       try {
-        await handler({ stream, durable, messages, attempt });
+        await traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt }));
         for (const msg of messages) msg.ack();
         return;
       } catch (error) {
@@ -102,4 +103,16 @@ export class DurableBatchConsumer {
       };
     });
   }
+}
+
+/**
+ * Runs a batch inside one CONSUMER span: its parent is the first message's trace context (carried in
+ * NATS headers from the publisher) and every other message's context is a link, so one trace follows an
+ * event from the HTTP push through the journal into the Postgres transaction.
+ */
+function traced(durable: string, messages: JsMsg[], attempt: number, fn: () => Promise<void>): Promise<void> {
+  const contexts = messages.filter((m) => m.headers).map((m) => extractTraceContext(natsCarrier(m.headers!)));
+  const parent = contexts[0];
+  const links = contexts.slice(1, 128).map((c) => trace.getSpan(c)).filter((s): s is NonNullable<typeof s> => s !== undefined);
+  return withSpan(`process ${durable}`, { kind: SpanKind.CONSUMER, parent, links, attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': durable, 'messaging.batch.message_count': messages.length, 'tidemark.attempt': attempt } }, fn);
 }

@@ -1,6 +1,6 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { injectTraceContext, type HeaderCarrier } from '@tidemark/telemetry';
+import { SpanKind, injectTraceContext, withSpan, type HeaderCarrier } from '@tidemark/telemetry';
 
 export interface IdempotentPublish {
   subject: string;
@@ -35,7 +35,16 @@ function isRetryable(error: unknown): boolean {
  * lost; retrying with the same `msgID` lets the stream's dedupe window turn a second copy into
  * `duplicate: true` with the original sequence.
  */
-export async function publishIdempotent(js: JetStreamClient, message: IdempotentPublish): Promise<PubAck> {
+export function publishIdempotent(js: JetStreamClient, message: IdempotentPublish): Promise<PubAck> {
+  return withSpan(`publish ${message.subject.split('.').slice(0, 2).join('.')}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject, 'messaging.message.id': message.msgID } }, async (span) => {
+    const ack = await publishWithRetries(js, message);
+    span.setAttribute('messaging.nats.stream_sequence', ack.seq);
+    if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true);
+    return ack;
+  });
+}
+
+async function publishWithRetries(js: JetStreamClient, message: IdempotentPublish): Promise<PubAck> {
   const attempts = message.attempts ?? 3;
   const headers = buildHeaders(message.headers);
   let lastError: unknown;
