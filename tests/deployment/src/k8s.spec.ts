@@ -1,0 +1,416 @@
+// infra/k8s, checked without a cluster: the Kustomize tree is read as kustomize would (resources, files
+// and folders), each Deployment's environment is resolved from env and envFrom (ConfigMaps from the tree,
+// Secrets from secrets.example.yaml) and checked against the app's config schema, and probes, ports,
+// grace periods, disruption budgets and the NATS cluster's durability are checked against it.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '@tidemark/config';
+import { APPS, TOPOLOGY_OWNER, mustSet, natsBlock, parseNatsConf, portOf, readRepoFile, repoRoot, urlIn, variablesOf, type App, type NatsConf } from './deployment';
+
+const K8S = 'infra/k8s';
+const SECRETS_TEMPLATE = `${K8S}/secrets.example.yaml`;
+const REPLICAS: Record<string, number> = { gateway: 3, 'journal-service': 2, 'merge-service': 2, 'asset-service': 2, 'ops-api': 2 };
+
+type Labels = Record<string, string>;
+interface Metadata {
+  name: string;
+  namespace?: string;
+  labels?: Labels;
+  annotations?: Record<string, string>;
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: Metadata;
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
+interface Probe {
+  httpGet?: { path?: string; port: number | string };
+  exec?: { command: string[] };
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    fieldRef?: { fieldPath: string };
+    resourceFieldRef?: { resource: string };
+  };
+}
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  env?: EnvVar[];
+  envFrom?: { prefix?: string; configMapRef?: { name: string; optional?: boolean }; secretRef?: { name: string; optional?: boolean } }[];
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; runAsNonRoot?: boolean; capabilities?: { drop?: string[] }; seccompProfile?: { type: string } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
+  volumes?: { name: string; configMap?: { name: string }; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }[];
+}
+interface Workload extends K8sObject {
+  spec: {
+    replicas?: number;
+    serviceName?: string;
+    selector: { matchLabels: Labels };
+    template: { metadata: { labels: Labels; annotations?: Record<string, string> }; spec: PodSpec };
+    volumeClaimTemplates?: { metadata: { name: string } }[];
+  };
+}
+interface ServiceObject extends K8sObject {
+  spec: { selector?: Labels; clusterIP?: string; publishNotReadyAddresses?: boolean; ports: { name?: string; port: number; targetPort?: number | string }[] };
+}
+
+interface Kustomization {
+  namespace?: string;
+  resources?: string[];
+  images?: { name: string; newName?: string; newTag?: string }[];
+}
+
+/** Reads a kustomization the way kustomize does for plain resources: files, and folders with their own kustomization. */
+function build(dir: string): { objects: K8sObject[]; files: string[]; kustomizations: Map<string, Kustomization> } {
+  const kustomizations = new Map<string, Kustomization>();
+  const files: string[] = [];
+  const objects: K8sObject[] = [];
+  const visit = (folder: string) => {
+    const k = parse(readRepoFile(`${folder}/kustomization.yaml`)) as Kustomization;
+    kustomizations.set(folder, k);
+    for (const resource of k.resources ?? []) {
+      const path = `${folder}/${resource}`;
+      assert.ok(existsSync(join(repoRoot, path)), `${folder}/kustomization.yaml lists ${resource}, which does not exist`);
+      if (statSync(join(repoRoot, path)).isDirectory()) visit(path);
+      else {
+        files.push(path);
+        for (const doc of parseAllDocuments(readRepoFile(path))) {
+          assert.deepEqual(doc.errors, [], `${path}: ${doc.errors.join('; ')}`);
+          const object = doc.toJS() as K8sObject | null;
+          if (object) objects.push(object);
+        }
+      }
+    }
+  };
+  visit(dir);
+  return { objects, files, kustomizations };
+}
+
+const tree = build(K8S);
+const root = tree.kustomizations.get(K8S)!;
+const objects = tree.objects;
+const secrets = parseAllDocuments(readRepoFile(SECRETS_TEMPLATE)).map((d) => d.toJS() as K8sObject).filter(Boolean);
+const find = <T extends K8sObject>(kind: string, name: string): T | undefined => objects.find((o) => o.kind === kind && o.metadata?.name === name) as T | undefined;
+const matches = (selector: Labels | undefined, labels: Labels | undefined): boolean => !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+function deployment(app: App): Workload {
+  const d = find<Workload>('Deployment', app.name);
+  assert.ok(d, `${K8S} has no Deployment "${app.name}"`);
+  return d;
+}
+function mainContainer(app: App): Container {
+  const containers = deployment(app).spec.template.spec.containers;
+  const c = containers.find((x) => x.command?.join(' ').includes(`apps/${app.name}/dist/main.js`)) ?? containers[0]!;
+  return c;
+}
+const plausibleField = (app: App, fieldPath: string): string =>
+  ({ 'metadata.name': `${app.name}-6d9f7c8b5-x2k7p`, 'metadata.namespace': root.namespace ?? 'default', 'status.podIP': '10.42.0.17', 'spec.nodeName': 'node-1' })[fieldPath] ??
+  assert.fail(`${app.name}: no plausible value for fieldRef ${fieldPath}`);
+
+function stringsOf(o: K8sObject): Record<string, string> {
+  const decoded = Object.fromEntries(Object.entries(o.data ?? {}).map(([k, v]) => [k, o.kind === 'Secret' ? Buffer.from(v, 'base64').toString('utf8') : String(v)]));
+  return { ...decoded, ...Object.fromEntries(Object.entries(o.stringData ?? {}).map(([k, v]) => [k, String(v)])) };
+}
+function source(kind: 'ConfigMap' | 'Secret', name: string, optional: boolean | undefined, who: string): Record<string, string> {
+  const o = kind === 'ConfigMap' ? find(kind, name) : secrets.find((s) => s.kind === 'Secret' && s.metadata.name === name);
+  if (!o && optional) return {};
+  assert.ok(o, `${who} reads ${kind} "${name}", which is not in ${kind === 'ConfigMap' ? K8S : SECRETS_TEMPLATE}`);
+  return stringsOf(o);
+}
+
+/** The environment a container sees: envFrom in order, then env (which wins); duplicates are reported. */
+function resolveEnv(app: App, c: Container): { env: Record<string, string>; duplicates: string[] } {
+  const env: Record<string, string> = {};
+  const from: Record<string, string> = {};
+  const duplicates: string[] = [];
+  const set = (key: string, value: string, origin: string) => {
+    if (key in env) duplicates.push(`${key} (${from[key]} and ${origin})`);
+    env[key] = value;
+    from[key] = origin;
+  };
+  for (const f of c.envFrom ?? []) {
+    const [kind, ref] = f.configMapRef ? (['ConfigMap', f.configMapRef] as const) : (['Secret', f.secretRef!] as const);
+    for (const [k, v] of Object.entries(source(kind, ref.name, ref.optional, app.name))) set(`${f.prefix ?? ''}${k}`, v, `${kind} ${ref.name}`);
+  }
+  for (const e of c.env ?? []) {
+    const vf = e.valueFrom;
+    let value: string | undefined;
+    if (e.value !== undefined) value = String(e.value);
+    else if (vf?.configMapKeyRef) value = source('ConfigMap', vf.configMapKeyRef.name, vf.configMapKeyRef.optional, app.name)[vf.configMapKeyRef.key];
+    else if (vf?.secretKeyRef) value = source('Secret', vf.secretKeyRef.name, vf.secretKeyRef.optional, app.name)[vf.secretKeyRef.key];
+    else if (vf?.fieldRef) value = plausibleField(app, vf.fieldRef.fieldPath);
+    else if (vf?.resourceFieldRef) value = '1';
+    else value = '';
+    const optional = vf?.configMapKeyRef?.optional || vf?.secretKeyRef?.optional;
+    assert.ok(value !== undefined || optional, `${app.name}: ${e.name} refers to a key that does not exist`);
+    if (value !== undefined) set(e.name, value, 'env');
+  }
+  return { env, duplicates };
+}
+const envOf = (app: App) => resolveEnv(app, mainContainer(app)).env;
+const configOf = (app: App) => loadConfig(app.spec, envOf(app)) as Record<string, unknown>;
+
+const portNumber = (c: Container, port: number | string): number =>
+  typeof port === 'number' ? port : /^\d+$/.test(port) ? Number(port) : c.ports?.find((p) => p.name === port)?.containerPort ?? assert.fail(`${c.name}: no container port named "${port}"`);
+
+function preStopSeconds(c: Container): number {
+  const preStop = c.lifecycle?.preStop;
+  if (preStop?.sleep) return preStop.sleep.seconds;
+  const cmd = preStop?.exec?.command ?? [];
+  const sleep = /(?:^|\s)sleep\s+(\d+(?:\.\d+)?)/.exec(cmd.join(' '));
+  return sleep ? Number(sleep[1]) : 0;
+}
+
+/** The Pod Security "restricted" essentials, for one pod. */
+function checkRestricted(who: string, pod: PodSpec) {
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    const sc = c.securityContext ?? {};
+    assert.equal(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, true, `${who}/${c.name}: runAsNonRoot`);
+    assert.equal(sc.allowPrivilegeEscalation, false, `${who}/${c.name}: allowPrivilegeEscalation must be false`);
+    assert.equal(sc.readOnlyRootFilesystem, true, `${who}/${c.name}: readOnlyRootFilesystem`);
+    assert.ok(sc.capabilities?.drop?.includes('ALL'), `${who}/${c.name}: drop ALL capabilities`);
+    assert.equal((sc.seccompProfile ?? pod.securityContext?.seccompProfile)?.type, 'RuntimeDefault', `${who}/${c.name}: seccompProfile RuntimeDefault`);
+    assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory, `${who}/${c.name}: cpu and memory requests`);
+    assert.ok(c.resources?.limits?.memory, `${who}/${c.name}: a memory limit`);
+  }
+}
+
+describe('infra/k8s (Kustomize)', () => {
+  it('lists every manifest in its folder, keeps the Secret template out, and creates its namespace', () => {
+    const walk = (dir: string): string[] =>
+      readdirSync(join(repoRoot, dir)).flatMap((name) => (statSync(join(repoRoot, dir, name)).isDirectory() ? walk(`${dir}/${name}`) : [`${dir}/${name}`]));
+    const manifests = walk(K8S).filter((f) => /\.ya?ml$/.test(f) && !/\/kustomization\.ya?ml$/.test(f) && !/\.example\.ya?ml$/.test(f));
+    const unlisted = manifests.filter((f) => !tree.files.includes(f));
+    assert.deepEqual(unlisted, [], `manifests no kustomization lists: ${unlisted.join(', ')}`);
+    assert.ok(!tree.files.includes(SECRETS_TEMPLATE), 'the Secret template must not be applied: it would overwrite the real Secrets with placeholders');
+    assert.ok(root.namespace, 'the kustomization sets no namespace');
+    const ns = find('Namespace', root.namespace);
+    assert.ok(ns, `no Namespace ${root.namespace}`);
+    assert.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
+  });
+
+  it('marks every Secret template value as a placeholder', () => {
+    assert.ok(secrets.length > 0, `${SECRETS_TEMPLATE} holds no Secret`);
+    for (const s of secrets) for (const [key, value] of Object.entries(stringsOf(s))) assert.match(value, /CHANGE-ME/, `${s.metadata.name}.${key} is not clearly a placeholder`);
+  });
+
+  it('runs every tidemark container from the image the kustomization sets', () => {
+    const images = new Set((root.images ?? []).map((i) => i.name));
+    for (const app of APPS) {
+      const pod = deployment(app).spec.template.spec;
+      for (const c of [...(pod.initContainers ?? []), ...pod.containers]) assert.ok(images.has(c.image), `${app.name}/${c.name}: image ${c.image} is not one the kustomization's images: sets`);
+      assert.deepEqual(mainContainer(app).command, ['node', `apps/${app.name}/dist/main.js`], `${app.name}: command`);
+    }
+  });
+
+  for (const app of APPS) {
+    describe(app.name, () => {
+      it(`runs ${REPLICAS[app.name]} replicas with a disruption budget that still lets nodes drain`, () => {
+        const d = deployment(app);
+        assert.equal(d.spec.replicas, REPLICAS[app.name], `${app.name}: replicas`);
+        assert.ok(matches(d.spec.selector.matchLabels, d.spec.template.metadata.labels), `${app.name}: the selector does not match the pod labels`);
+        const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && matches((o.spec?.selector as { matchLabels?: Labels })?.matchLabels, d.spec.template.metadata.labels));
+        assert.ok(pdb, `${app.name}: no PodDisruptionBudget selects its pods`);
+        const { minAvailable, maxUnavailable } = pdb.spec as { minAvailable?: number; maxUnavailable?: number };
+        if (minAvailable !== undefined) assert.ok(minAvailable < d.spec.replicas!, `${app.name}: minAvailable ${minAvailable} blocks every eviction`);
+        else assert.ok((maxUnavailable ?? 0) >= 1, `${app.name}: maxUnavailable must be at least 1`);
+      });
+
+      it('receives only variables its config schema declares, each from one place', () => {
+        const { env, duplicates } = resolveEnv(app, mainContainer(app));
+        const known = new Set(variablesOf(app.spec));
+        const unknown = Object.keys(env).filter((key) => !known.has(key));
+        assert.deepEqual(unknown, [], `${app.name} does not read ${unknown.join(', ')} (a typo, or a ConfigMap/Secret meant for another service)`);
+        assert.deepEqual(duplicates, [], `${app.name}: set more than once`);
+      });
+
+      it('sets every required variable that has no default', () => {
+        const env = envOf(app);
+        const missing = mustSet(app.spec).filter((key) => !env[key]);
+        assert.deepEqual(missing, [], `${app.name} needs ${missing.join(', ')}`);
+      });
+
+      it("passes the app's own config loader, listening on 0.0.0.0", () => {
+        assert.equal(configOf(app).HTTP_HOST, '0.0.0.0', 'HTTP_HOST must be 0.0.0.0 in a pod');
+      });
+
+      it('exposes HTTP_PORT as the container port, the Service target and the scrape port', () => {
+        const port = configOf(app).HTTP_PORT as number;
+        const c = mainContainer(app);
+        assert.ok(c.ports?.some((p) => p.containerPort === port), `${app.name} listens on ${port} but declares ${c.ports?.map((p) => p.containerPort).join(', ')}`);
+        const d = deployment(app);
+        const svc = objects.find((o) => o.kind === 'Service' && matches((o as ServiceObject).spec.selector, d.spec.template.metadata.labels)) as ServiceObject | undefined;
+        assert.ok(svc, `${app.name}: no Service selects its pods`);
+        assert.equal(svc.metadata.name, app.name, 'the Service is named after the app (other services reach it by that name)');
+        assert.ok(svc.spec.ports.some((p) => portNumber(c, p.targetPort ?? p.port) === port), `${app.name}: the Service targets no port ${port}`);
+        const annotations = d.spec.template.metadata.annotations ?? {};
+        assert.equal(annotations['prometheus.io/scrape'], 'true', `${app.name}: prometheus.io/scrape`);
+        assert.equal(annotations['prometheus.io/port'], String(port), `${app.name}: prometheus.io/port`);
+        assert.equal(annotations['prometheus.io/path'] ?? '/metrics', '/metrics', `${app.name}: prometheus.io/path`);
+      });
+
+      it('is probed on HTTP_PORT: liveness /healthz, readiness /readyz', () => {
+        const port = configOf(app).HTTP_PORT as number;
+        const c = mainContainer(app);
+        const probes = { startupProbe: '/healthz', livenessProbe: '/healthz', readinessProbe: '/readyz' } as const;
+        for (const [kind, path] of Object.entries(probes) as [keyof typeof probes, string][]) {
+          const probe = c[kind];
+          if (kind === 'startupProbe' && !probe) continue;
+          assert.ok(probe?.httpGet, `${app.name}: no HTTP ${kind}`);
+          assert.equal(probe.httpGet.path, path, `${app.name}: ${kind} path`);
+          assert.equal(portNumber(c, probe.httpGet.port), port, `${app.name}: ${kind} port`);
+        }
+      });
+
+      it('gets a termination grace period longer than preStop plus SHUTDOWN_TIMEOUT_MS', () => {
+        const shutdownS = (configOf(app).SHUTDOWN_TIMEOUT_MS as number) / 1000;
+        const grace = deployment(app).spec.template.spec.terminationGracePeriodSeconds ?? 30;
+        const preStop = preStopSeconds(mainContainer(app));
+        assert.ok(grace > preStop + shutdownS, `${app.name}: terminationGracePeriodSeconds ${grace} must exceed preStop ${preStop} s + SHUTDOWN_TIMEOUT_MS ${shutdownS} s`);
+      });
+
+      it('runs non-root, read-only, without privileges, with resource requests and limits', () => {
+        checkRestricted(app.name, deployment(app).spec.template.spec);
+      });
+
+      if (app.name !== TOPOLOGY_OWNER) {
+        it('starts after journal-service is ready (it declares the streams)', () => {
+          const pod = deployment(app).spec.template.spec;
+          const owner = APPS.find((a) => a.name === TOPOLOGY_OWNER)!;
+          const waits = (pod.initContainers ?? []).map((c) => urlIn([...(c.command ?? []), ...(c.args ?? [])].join(' '))).filter((u): u is URL => !!u && u.pathname === '/readyz');
+          assert.ok(waits.length > 0, `${app.name}: no init container waits for ${TOPOLOGY_OWNER}'s /readyz`);
+          const url = waits[0]!;
+          const svc = find<ServiceObject>('Service', url.hostname.split('.')[0]!);
+          assert.ok(svc && svc.metadata.name === TOPOLOGY_OWNER, `${app.name} waits on ${url.hostname}, which is not the ${TOPOLOGY_OWNER} Service`);
+          const target = svc.spec.ports.find((p) => p.port === portOf(url));
+          assert.ok(target, `${app.name} waits on port ${portOf(url)}, which the ${TOPOLOGY_OWNER} Service does not expose`);
+          assert.equal(portNumber(mainContainer(owner), target.targetPort ?? target.port), configOf(owner).HTTP_PORT, `${TOPOLOGY_OWNER} Service port ${target.port} does not reach its HTTP_PORT`);
+        });
+      }
+    });
+  }
+
+  it('autoscales the gateway from its configured replica count', () => {
+    const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && (o.spec?.scaleTargetRef as { kind: string; name: string } | undefined)?.name === 'gateway');
+    assert.ok(hpa, 'no HorizontalPodAutoscaler for the gateway');
+    const spec = hpa.spec as { scaleTargetRef: { kind: string }; minReplicas: number; maxReplicas: number };
+    assert.equal(spec.scaleTargetRef.kind, 'Deployment');
+    assert.equal(spec.minReplicas, REPLICAS.gateway);
+    assert.ok(spec.maxReplicas > spec.minReplicas);
+  });
+
+  it('gives every service the same journal settings (partitions are part of every subject)', () => {
+    const natsApps = APPS.filter((app) => app.usesNats);
+    for (const key of ['NATS_URL', 'JOURNAL_PARTITIONS', 'JOURNAL_DUPLICATE_WINDOW_MS', 'JOURNAL_REPLICAS']) {
+      const values = new Map(natsApps.map((app) => [app.name, configOf(app)[key]]));
+      assert.equal(new Set(values.values()).size, 1, `${key} differs between services: ${JSON.stringify(Object.fromEntries(values))}`);
+    }
+  });
+
+  describe('nats (3-node JetStream cluster)', () => {
+    const sts = objects.find((o) => o.kind === 'StatefulSet' && o.spec && (o as Workload).spec.template.spec.containers.some((c) => /^nats(:|@|$)/.test(c.image))) as Workload | undefined;
+    const container = sts?.spec.template.spec.containers.find((c) => /^nats(:|@|$)/.test(c.image));
+    const args = [...(container?.command ?? []), ...(container?.args ?? [])];
+    const confFlag = args.findIndex((a) => a === '-c' || a === '--config');
+    const confPath = args[confFlag + 1] ?? '';
+    const confMount = container?.volumeMounts?.find((m) => confPath.startsWith(m.mountPath.replace(/\/?$/, '/')));
+    const confVolume = sts?.spec.template.spec.volumes?.find((v) => v.name === confMount?.name);
+    const confMap = confVolume?.configMap ? find('ConfigMap', confVolume.configMap.name) : undefined;
+    const confText = confMap?.data?.[confPath.slice(confMount!.mountPath.replace(/\/?$/, '/').length)];
+    const conf: NatsConf = confText ? parseNatsConf(confText) : {};
+
+    it('runs NATS 2.11 or later from a configuration file in a ConfigMap', () => {
+      assert.ok(sts && container, 'no NATS StatefulSet');
+      const version = /^nats:(\d+)\.(\d+)/.exec(container.image);
+      assert.ok(version && (Number(version[1]) > 2 || Number(version[2]) >= 11), `nats image ${container.image}: 2.11+`);
+      assert.ok(confFlag >= 0, 'nats-server is started without --config');
+      assert.ok(confText, `the configuration ${confPath} does not come from a ConfigMap in the tree`);
+    });
+
+    it('fsyncs before acknowledging (sync_interval: always), with the store on a PersistentVolume', () => {
+      const jetstream = natsBlock(conf, 'jetstream');
+      assert.ok(jetstream, 'JetStream is not enabled');
+      assert.equal(jetstream.sync_interval, 'always', 'jetstream.sync_interval must be always');
+      const store = jetstream.store_dir as string | undefined;
+      assert.ok(store, 'no jetstream.store_dir');
+      const mount = container!.volumeMounts?.find((m) => m.mountPath === store);
+      assert.ok(mount && sts!.spec.volumeClaimTemplates?.some((t) => t.metadata.name === mount.name), `the JetStream store ${store} is not on a volumeClaimTemplate`);
+    });
+
+    it('forms one cluster of its replicas through the headless Service, with R3 journal streams', () => {
+      const replicas = sts!.spec.replicas ?? 1;
+      assert.equal(replicas, 3);
+      const cluster = natsBlock(conf, 'cluster');
+      assert.ok(cluster, 'no cluster block');
+      const routes = (cluster.routes as string[] | undefined) ?? [];
+      const headless = find<ServiceObject>('Service', sts!.spec.serviceName ?? '');
+      assert.ok(headless && headless.spec.clusterIP === 'None', `serviceName ${sts!.spec.serviceName} is not a headless Service`);
+      assert.equal(headless.spec.publishNotReadyAddresses, true, 'the headless Service must publish not-ready pods, or the nodes cannot find each other to become ready');
+      const expected = Array.from({ length: replicas }, (_, i) => `${sts!.metadata.name}-${i}.${headless.metadata.name}`);
+      assert.deepEqual(routes.map((r) => new URL(r).hostname.split('.').slice(0, 2).join('.')).sort(), expected.sort(), 'cluster routes must name every replica');
+      for (const r of routes) assert.equal(portOf(new URL(r)), Number(cluster.port ?? 6222), `route ${r} port`);
+      assert.ok(String(conf.server_name ?? '').startsWith('$'), 'server_name must differ per node (from the pod name)');
+      for (const app of APPS.filter((a) => a.usesNats)) {
+        const r = configOf(app).JOURNAL_REPLICAS as number;
+        assert.equal(r, 3, `${app.name}: JOURNAL_REPLICAS should be 3 on the 3-node cluster`);
+        assert.ok(r <= replicas);
+      }
+    });
+
+    it("is what NATS_URL names, and is probed on its monitoring port", () => {
+      const pods = sts!.spec.template.metadata.labels;
+      for (const app of APPS.filter((a) => a.usesNats)) {
+        const url = new URL(String(configOf(app).NATS_URL).split(',')[0]!);
+        const svc = find<ServiceObject>('Service', url.hostname.split('.')[0]!);
+        assert.ok(svc && matches(svc.spec.selector, pods), `${app.name}: NATS_URL host ${url.hostname} is not a Service selecting the NATS pods`);
+        const port = svc.spec.ports.find((p) => p.port === portOf(url));
+        assert.ok(port, `${app.name}: the ${svc.metadata.name} Service has no port ${portOf(url)}`);
+        assert.equal(portNumber(container!, port.targetPort ?? port.port), Number(conf.port ?? 4222), `${app.name}: NATS_URL does not reach the client port`);
+      }
+      const monitor = Number(String(conf.http_port ?? conf.http ?? '').replace(/^.*:/, ''));
+      for (const kind of ['livenessProbe', 'readinessProbe'] as const) {
+        const probe = container![kind]?.httpGet;
+        assert.ok(probe, `nats: no HTTP ${kind}`);
+        assert.equal(portNumber(container!, probe.port), monitor, `nats: ${kind} port is not the monitoring port`);
+        assert.match(probe.path ?? '', /^\/healthz/);
+      }
+    });
+
+    it('runs non-root and read-only, and keeps a quorum through disruptions', () => {
+      checkRestricted('nats', sts!.spec.template.spec);
+      const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && matches((o.spec?.selector as { matchLabels?: Labels })?.matchLabels, sts!.spec.template.metadata.labels));
+      assert.ok(pdb, 'no PodDisruptionBudget for NATS');
+      const { minAvailable, maxUnavailable } = pdb.spec as { minAvailable?: number; maxUnavailable?: number };
+      assert.ok(maxUnavailable === 1 || minAvailable === 2, 'R3 keeps a quorum with one node down, not two');
+      const grace = sts!.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+      const lameDuck = /^(\d+)s$/.exec(String(conf.lame_duck_duration ?? '0s'));
+      assert.ok(!lameDuck || grace > Number(lameDuck[1]), `terminationGracePeriodSeconds ${grace} must exceed lame_duck_duration`);
+    });
+  });
+});
+
