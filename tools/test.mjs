@@ -18,6 +18,7 @@ const { values } = parseArgs({
     project: { type: 'string', multiple: true },
     file: { type: 'string', multiple: true },
     'no-build': { type: 'boolean', default: false },
+    'no-lint': { type: 'boolean', default: false },
   },
 });
 const tiers = values.tier?.length ? values.tier : ['unit', 'int', 'e2e'];
@@ -68,7 +69,21 @@ async function runTier(tier, files) {
   for await (const chunk of reporter) process.stdout.write(chunk);
 }
 
+function staticCheck(name, command) {
+  console.log(`\n[test] ${name}: ${command}`);
+  try {
+    execSync(command, { stdio: 'inherit' });
+    console.log(`✔ ${name}`);
+    totals.passed++;
+  } catch {
+    console.log(`✖ ${name}`);
+    totals.failed++;
+  }
+}
+
 try {
+  // Lint with module boundaries runs with the whole suite (not when a part is picked).
+  if (!values['no-lint'] && !values.project?.length && !values.file?.length && tiers.includes('unit')) staticCheck('lint (eslint, module boundaries)', 'npm run --silent lint');
   const needsStack = selected.some((file) => tierOf(file) !== 'unit');
   if (needsStack) {
     const { startSharedStack } = await import('@tidemark/testing');

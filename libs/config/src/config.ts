@@ -58,7 +58,7 @@ export function loadConfig<P extends TProperties>(spec: ConfigSpec<P>, env: Node
 export function describeConfig(spec: ConfigSpec<TProperties>): string {
   const rows = Object.entries(spec.schema.properties).map(([name, schema]) => {
     const s = schema as TSchema & { default?: unknown; description?: string };
-    const required = (spec.schema.required ?? []).includes(name) ? 'yes' : 'no';
+    const required = (spec.schema.required ?? []).includes(name) && s.default === undefined ? 'yes' : 'no';
     const def = s.default === undefined ? '' : `\`${String(s.default)}\``;
     return `| \`${name}\` | ${required} | ${def} | ${s.description ?? ''} |`;
   });
