@@ -1,4 +1,3 @@
 export { startMergeService, type MergeService } from './service';
 export { mergeServiceConfigSpec, loadMergeServiceConfig, type MergeServiceConfig } from './config';
 export { Projector, decode, type MergeFn } from './projection/projector';
-export { placeholderMerge, type StoredEntity, type ApplyResult } from './projection/placeholder-merge';

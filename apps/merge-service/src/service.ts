@@ -8,7 +8,7 @@ import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controlle
 import { Projector, type MergeFn } from './projection/projector';
 import { PartitionClaims } from './projection/partition-claims';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { placeholderMerge } from './projection/placeholder-merge';
+import { defaultRegistry, mergeWithRegistry } from '@tidemark/merge';
 
 /** `after-commit:N`: SIGKILL this process right after the Nth committed batch, before it is acked. */
 function failpoint(spec: string | undefined, logger: { warn(o: object, m: string): void }): (() => void) | undefined {
@@ -42,7 +42,7 @@ export interface MergeService extends RunningService {
 }
 
 /** Wires merge-service: NATS, Postgres, the projector behind the JetStream transport, and the outbox relay. */
-export async function startMergeService(config: MergeServiceConfig, merge: MergeFn = placeholderMerge): Promise<MergeService> {
+export async function startMergeService(config: MergeServiceConfig, merge: MergeFn = (state, input) => mergeWithRegistry(state, input, defaultRegistry)): Promise<MergeService> {
   const logger = createLogger('merge-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'merge-service', credsFile: config.NATS_CREDS_FILE });
   const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-merge-service' });

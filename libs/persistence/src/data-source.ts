@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { ENTITIES } from './entities';
 import { Foundation1764000000000 } from './migrations/1764000000000-foundation';
+import { MergeLedger1764100000000 } from './migrations/1764100000000-merge-ledger';
 
-export const MIGRATIONS = [Foundation1764000000000];
+export const MIGRATIONS = [Foundation1764000000000, MergeLedger1764100000000];
 
 export interface DatabaseOptions {
   url: string;

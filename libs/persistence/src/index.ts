@@ -1,3 +1,3 @@
 export { createDataSource, runMigrations, migrateWithLock, postgresCheck, migrationDrift, inTransaction, MIGRATIONS, type DatabaseOptions } from './data-source';
-export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow } from './entities';
+export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow } from './entities';
 export type { DataSource, QueryRunner } from 'typeorm';

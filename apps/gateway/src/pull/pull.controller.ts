@@ -23,7 +23,7 @@ export class PullController {
     if (!parsed.ok) throw ProblemError.validation(parsed.errors.map((e) => ({ ...e, pointer: `query:${e.pointer.replace(/^\//, '')}` })));
     const after = parsed.value.after ?? '0';
     const limit = Math.min(parsed.value.limit ?? 100, LIMITS.maxPullLimit);
-    const rows: { cursor: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: Record<string, unknown>; event_id: string; device_id: string }[] = await this.ds.query(
+    const rows: { cursor: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: { values: Record<string, unknown>; inConflict: string[]; job?: { state: string; attempt: number; error?: string } }; event_id: string; device_id: string }[] = await this.ds.query(
       `SELECT cursor, entity_type, entity_id, version, deleted, view, event_id, device_id
          FROM change_log WHERE workspace = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
       [workspace, after, limit + 1],
@@ -34,7 +34,9 @@ export class PullController {
       entity: { type: r.entity_type, id: r.entity_id },
       version: Number(r.version),
       deleted: r.deleted,
-      state: r.view,
+      state: r.view.values,
+      inConflict: r.view.inConflict,
+      ...(r.view.job ? { job: r.view.job } : {}),
       eventId: r.event_id,
       deviceId: r.device_id,
     }));

@@ -6,8 +6,8 @@ import { counter, type Logger } from '@tidemark/telemetry';
 const published = counter('tidemark_outbox_published_total', 'outbox messages published to JetStream');
 
 /**
- * Publishes outbox rows to JetStream after their transaction committed. The message id is the outbox
- * id, so a crash between publish and marking it published gives a duplicate the stream drops.
+* Publishes outbox rows to JetStream after their transaction committed. The message id is stored with
+ * the row, so a crash between publish and marking it published gives a duplicate the stream drops.
  * Rows are claimed with SKIP LOCKED so several replicas share the work.
  */
 export class OutboxRelay {
@@ -51,11 +51,11 @@ export class OutboxRelay {
     let total = 0;
     for (;;) {
       const count = await inTransaction(this.ds, async (q) => {
-        const rows: { id: string; subject: string; payload: unknown; headers: Record<string, string> }[] = await q.query(
-          'SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED',
+        const rows: { id: string; subject: string; msg_id: string; payload: unknown; headers: Record<string, string> }[] = await q.query(
+          'SELECT id, subject, msg_id, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED',
         );
         if (rows.length === 0) return 0;
-        await Promise.all(rows.map((row) => publishIdempotent(this.js(), { subject: row.subject, data: JSON.stringify(row.payload), msgID: `outbox-${row.id}`, headers: row.headers })));
+        await Promise.all(rows.map((row) => publishIdempotent(this.js(), { subject: row.subject, data: JSON.stringify(row.payload), msgID: row.msg_id, headers: row.headers })));
         await q.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
         return rows.length;
       });

@@ -1,11 +1,20 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import { inTransaction } from '@tidemark/persistence';
-import { mergedSubject, parseJournalSubject, type JournalRecord } from '@tidemark/contracts';
+import { mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord } from '@tidemark/contracts';
+import { view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
 import type { JsMsg, MessageBatch } from '@tidemark/messaging';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
-import type { ApplyResult, StoredEntity } from './placeholder-merge';
 
-export type MergeFn = (current: StoredEntity | undefined, record: JournalRecord, streamSeq: number) => ApplyResult;
+/** The merge the projector applies: pure, so the same journal always gives the same projection. */
+export type MergeFn = (current: EntityState | undefined, input: MergeInput) => MergeResult;
+
+/** A receipt's status: the merge outcome, with a duplicate named as such. */
+function receiptStatus(result: MergeResult): string {
+  if (result.outcome === 'noop') return result.code === 'duplicate-event' ? 'duplicate' : 'noop';
+  return result.outcome;
+}
+
+const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 export interface ProjectorOptions {
   isolateAfter: number;
@@ -119,21 +128,25 @@ export class Projector {
     const entityKeys = new Map<string, { workspace: string; type: string; id: string }>();
     for (const { record } of decoded) entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
     const keys = [...entityKeys.values()];
-    const current = new Map<string, StoredEntity>();
-    const rows: { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; state: Record<string, unknown>; view: Record<string, unknown> }[] = await q.query(
-      `SELECT e.workspace, e.entity_type, e.entity_id, e.version, e.deleted, e.state, e.view
+    const current = new Map<string, EntityState>();
+    const rows: { workspace: string; entity_type: string; entity_id: string; state: EntityState }[] = await q.query(
+      `SELECT e.workspace, e.entity_type, e.entity_id, e.state
          FROM entities e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i)
            ON e.workspace = k.w AND e.entity_type = k.t AND e.entity_id = k.i
         ORDER BY e.workspace, e.entity_type, e.entity_id
         FOR UPDATE OF e`,
       [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)],
     );
-    for (const r of rows) current.set(key(r.workspace, r.entity_type, r.entity_id), { version: Number(r.version), deleted: r.deleted, state: r.state, view: r.view });
+    for (const r of rows) current.set(key(r.workspace, r.entity_type, r.entity_id), r.state);
 
-    const changed = new Map<string, { workspace: string; type: string; id: string; entity: StoredEntity; eventId: string; seq: number }>();
+    const changed = new Map<string, { workspace: string; type: string; id: string; state: EntityState; eventId: string; seq: number }>();
     const changes: unknown[][] = [];
     const receipts: unknown[][] = [];
     const duplicates: unknown[][] = [];
+    const decisions: unknown[][] = [];
+    const conflicts: unknown[][] = [];
+    const resolved: unknown[][] = [];
+    const repairs: unknown[][] = [];
     const outbox: unknown[][] = [];
     for (const { msg, record } of decoded) {
       const { event, workspace } = record;
@@ -144,22 +157,41 @@ export class Projector {
       }
       seen.add(event.eventId);
       const k = key(workspace, event.entity.type, event.entity.id);
-      const result = this.options.merge(current.get(k), record, msg.seq);
-      if (result.outcome === 'rejected') {
-        receipts.push([event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, 'rejected', result.reason, msg.seq, null, record.acceptedAt]);
-        applied.inc({ outcome: 'rejected' });
-        continue;
+      const result = this.options.merge(current.get(k), { event, workspace, acceptedAt: record.acceptedAt, streamSeq: msg.seq });
+      const status = receiptStatus(result);
+      applied.inc({ outcome: status });
+      const accepted = result.outcome === 'applied' || result.outcome === 'merged' || result.outcome === 'conflicted';
+      const version = accepted ? result.state.version : null;
+      receipts.push([event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, status, accepted ? result.reason ?? null : result.reason, msg.seq, version, record.acceptedAt]);
+      for (const repair of result.repairs) {
+        repairs.push([repair.id, workspace, event.entity.type, event.entity.id, repair.code, repair.reason, JSON.stringify({ current: repair.current, reported: repair.reported }), event.eventId, msg.seq]);
       }
-      const next = result.next;
+      if (!accepted) continue;
+      const next = result.state;
+      const shown = view(next);
       current.set(k, next);
-      changed.set(k, { workspace, type: event.entity.type, id: event.entity.id, entity: next, eventId: event.eventId, seq: msg.seq });
-      changes.push([workspace, event.entity.type, event.entity.id, next.version, next.deleted, JSON.stringify(next.view), event.eventId, event.deviceId, msg.seq]);
-      receipts.push([event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, result.outcome, null, msg.seq, next.version, record.acceptedAt]);
+      changed.set(k, { workspace, type: event.entity.type, id: event.entity.id, state: next, eventId: event.eventId, seq: msg.seq });
+      changes.push([workspace, event.entity.type, event.entity.id, next.version, next.deleted, JSON.stringify(shown), event.eventId, event.deviceId, msg.seq]);
+      result.decisions.forEach((d, idx) => {
+        decisions.push([event.eventId, idx, workspace, event.entity.type, event.entity.id, d.field, d.policy, d.rule, d.outcome, JSON.stringify(d.change), json(d.before), json(d.after), d.conflictId ?? null, msg.seq]);
+      });
+      for (const c of result.conflicts) {
+        const { id, kind, rule, field, ...detail } = c;
+        conflicts.push([id, workspace, event.entity.type, event.entity.id, field, kind, rule, 'open', JSON.stringify(detail), event.eventId, msg.seq, record.acceptedAt]);
+        outbox.push([reviewSubject(workspace, event.entity, 'opened'), JSON.stringify({ kind: 'conflict.opened', conflict: c }), `conflict-opened-${id}`]);
+      }
+      for (const id of result.resolved) {
+        resolved.push([id, event.eventId, msg.seq]);
+        outbox.push([reviewSubject(workspace, event.entity, 'resolved'), JSON.stringify({ kind: 'conflict.resolved', conflictId: id, workspace, entity: event.entity, eventId: event.eventId, version: next.version }), `conflict-resolved-${id}`]);
+      }
       outbox.push([
         mergedSubject(workspace, event.entity),
-        JSON.stringify({ workspace, entity: event.entity, version: next.version, deleted: next.deleted, view: next.view, eventId: event.eventId, deviceId: event.deviceId, streamSeq: msg.seq, outcome: result.outcome }),
+        JSON.stringify({
+          workspace, entity: event.entity, version: next.version, deleted: next.deleted, view: shown, eventId: event.eventId, deviceId: event.deviceId, streamSeq: msg.seq, outcome: result.outcome,
+          decisions: result.decisions.map((d) => ({ field: d.field, policy: d.policy, rule: d.rule, outcome: d.outcome })),
+        }),
+        `merged-${event.eventId}`,
       ]);
-      applied.inc({ outcome: result.outcome });
     }
 
     // Change-log cursors must become visible in order within a workspace: take the workspace locks
@@ -170,14 +202,21 @@ export class Projector {
     if (changed.size > 0) {
       const list = [...changed.values()];
       await insertMany(q, 'entities', ['workspace', 'entity_type', 'entity_id', 'version', 'deleted', 'state', 'view', 'last_event_id', 'last_stream_seq'],
-        list.map((c) => [c.workspace, c.type, c.id, c.entity.version, c.entity.deleted, JSON.stringify(c.entity.state), JSON.stringify(c.entity.view), c.eventId, c.seq]),
+        list.map((c) => [c.workspace, c.type, c.id, c.state.version, c.state.deleted, JSON.stringify(c.state), JSON.stringify(view(c.state)), c.eventId, c.seq]),
         `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
            view = EXCLUDED.view, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
     }
     await insertMany(q, 'change_log', ['workspace', 'entity_type', 'entity_id', 'version', 'deleted', 'view', 'event_id', 'device_id', 'stream_seq'], changes);
     await insertMany(q, 'event_receipts', ['event_id', 'workspace', 'device_id', 'device_seq', 'entity_type', 'entity_id', 'status', 'reason', 'stream_seq', 'version', 'accepted_at'], receipts);
     await insertMany(q, 'journal_duplicates', ['stream_seq', 'event_id', 'workspace', 'device_id'], duplicates, 'ON CONFLICT (stream_seq) DO NOTHING');
-    await insertMany(q, 'outbox', ['subject', 'payload', 'headers'], outbox.map((o) => [...o, '{}']));
+    await insertMany(q, 'merge_decisions', ['event_id', 'idx', 'workspace', 'entity_type', 'entity_id', 'field', 'policy', 'rule', 'outcome', 'change', 'before', 'after', 'conflict_id', 'stream_seq'], decisions);
+    await insertMany(q, 'conflicts', ['conflict_id', 'workspace', 'entity_type', 'entity_id', 'field', 'kind', 'rule', 'status', 'detail', 'opened_event_id', 'opened_seq', 'opened_accepted_at'], conflicts);
+    for (const [id, eventId, seq] of resolved) {
+      await q.query("UPDATE conflicts SET status = 'resolved', resolved_event_id = $2, resolved_seq = $3 WHERE conflict_id = $1", [id, eventId, seq]);
+    }
+    await insertMany(q, 'repairs', ['repair_id', 'workspace', 'entity_type', 'entity_id', 'code', 'reason', 'detail', 'event_id', 'stream_seq'], repairs, 'ON CONFLICT (repair_id) DO NOTHING');
+    // The outbox id of a message is derived from what it reports, so a rebuild never publishes a second copy.
+    await insertMany(q, 'outbox', ['subject', 'payload', 'msg_id', 'headers'], outbox.map((o) => [...o, '{}']));
     return outbox.length > 0;
   }
 

@@ -15,7 +15,9 @@ export const Change = Type.Object({
   entity: Type.Object({ type: Type.String(), id: Type.String() }),
   version: Type.Integer(),
   deleted: Type.Boolean(),
-  state: Type.Record(Type.String(), Type.Unknown()),
+  state: Type.Record(Type.String(), Type.Unknown(), { description: 'field values (empty while deleted)' }),
+  inConflict: Type.Array(Type.String(), { description: 'fields with an open conflict ($entity: a delete conflict)' }),
+  job: Type.Optional(Type.Object({ state: Type.String(), attempt: Type.Integer(), error: Type.Optional(Type.String()) })),
   eventId: Type.String(),
   deviceId: Type.String(),
 });

@@ -70,6 +70,8 @@ export class ConsumerCheckpointRow {
 export class OutboxRow {
   @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
   @Column({ type: 'text' }) subject!: string;
+  /** The JetStream message id, derived from what the message reports (stable across rebuilds). */
+  @Column({ name: 'msg_id', type: 'text' }) msgId!: string;
   @Column({ type: 'jsonb' }) payload!: unknown;
   @Column({ type: 'jsonb' }) headers!: Record<string, string>;
   @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
@@ -90,4 +92,61 @@ export class ParkedEventRow {
   @Column({ name: 'parked_at', type: 'timestamptz', default: () => 'now()' }) parkedAt!: Date;
 }
 
-export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow];
+
+
+/** Per-field merge decisions: policy, inputs (before, change), outcome and the rule that fired. */
+@Entity({ name: 'merge_decisions' })
+@Index('merge_decisions_entity', ['workspace', 'entityType', 'entityId'])
+export class MergeDecisionRow {
+  @PrimaryColumn({ name: 'event_id', type: 'uuid' }) eventId!: string;
+  @PrimaryColumn({ type: 'integer' }) idx!: number;
+  @Column({ type: 'text' }) workspace!: string;
+  @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @Column({ type: 'text' }) field!: string;
+  @Column({ type: 'text' }) policy!: string;
+  @Column({ type: 'text' }) rule!: string;
+  @Column({ type: 'text' }) outcome!: string;
+  @Column({ type: 'jsonb' }) change!: unknown;
+  @Column({ type: 'jsonb', nullable: true }) before!: unknown;
+  @Column({ type: 'jsonb', nullable: true }) after!: unknown;
+  @Column({ name: 'conflict_id', type: 'text', nullable: true }) conflictId!: string | null;
+  @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+}
+
+/** The conflict ledger: what two devices disagreed on, with both sides and their causal stamps. */
+@Entity({ name: 'conflicts' })
+@Index('conflicts_open', ['workspace', 'status', 'entityType', 'field'])
+export class ConflictRow {
+  @PrimaryColumn({ name: 'conflict_id', type: 'text' }) conflictId!: string;
+  @Column({ type: 'text' }) workspace!: string;
+  @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @Column({ type: 'text' }) field!: string;
+  @Column({ type: 'text' }) kind!: string;
+  @Column({ type: 'text' }) rule!: string;
+  @Column({ type: 'text' }) status!: string;
+  @Column({ type: 'jsonb' }) detail!: unknown;
+  @Column({ name: 'opened_event_id', type: 'uuid' }) openedEventId!: string;
+  @Column({ name: 'opened_seq', type: 'bigint' }) openedSeq!: string;
+  @Column({ name: 'opened_accepted_at', type: 'timestamptz' }) openedAcceptedAt!: Date;
+  @Column({ name: 'resolved_event_id', type: 'uuid', nullable: true }) resolvedEventId!: string | null;
+  @Column({ name: 'resolved_seq', type: 'bigint', nullable: true }) resolvedSeq!: string | null;
+}
+
+/** Impossible job transitions, kept with both facts for an operator; never an overwrite. */
+@Entity({ name: 'repairs' })
+@Index('repairs_open', ['workspace', 'status'])
+export class RepairRow {
+  @PrimaryColumn({ name: 'repair_id', type: 'text' }) repairId!: string;
+  @Column({ type: 'text' }) workspace!: string;
+  @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @Column({ type: 'text' }) code!: string;
+  @Column({ type: 'text' }) reason!: string;
+  @Column({ type: 'jsonb' }) detail!: unknown;
+  @Column({ name: 'event_id', type: 'uuid' }) eventId!: string;
+  @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+  @Column({ type: 'text', default: 'open' }) status!: string;
+}
+export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow];
