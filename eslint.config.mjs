@@ -42,7 +42,14 @@ export default [
   },
   {
     // Tests may use loose JSON from HTTP responses.
-    files: ['**/*.spec.ts', '**/e2e/**/*.ts'],
+    files: ['**/*.spec.ts', '**/e2e/**/*.ts', 'libs/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    // Integration tests of any lib may use the test harness (real servers, fixtures).
+    files: ['libs/*/src/**/*.int.spec.ts', 'apps/*/src/**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { allow: ['@tidemark/testing'], depConstraints: [{ sourceTag: '*', onlyDependOnLibsWithTags: ['*'] }] }],
+    },
   },
 ];

@@ -1,5 +1,4 @@
 import { findFreePort } from '@tidemark/local-stack';
-import { eventually } from './eventually';
 import { testDatabase, testNats } from './fixtures';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process';
 import { connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
