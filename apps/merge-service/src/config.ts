@@ -11,6 +11,8 @@ const schema = Type.Object({
   MERGE_ISOLATE_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'failed attempts of a batch before its messages are retried one by one' }),
   MERGE_PARK_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'failed attempts of one message before it is parked with its reason' }),
   MERGE_FAILPOINT: Type.Optional(Type.String({ pattern: '^after-commit:[0-9]+$', description: 'fault injection for crash tests only: `after-commit:N` SIGKILLs the process after the Nth committed batch, before its ack' })),
+  MERGE_CONSUMER_PREFIX: Type.String({ pattern: '^[a-z][a-z0-9-]{0,30}$', default: 'merge', description: 'durable consumer names (`<prefix>-p00` …); another prefix with another database builds a second, independent projection (a rebuild)' }),
+  OUTBOX_ENABLED: Type.Boolean({ default: true, description: 'publish MERGED and REVIEW messages from the outbox (off for a rebuild that must not publish)' }),
   OUTBOX_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200, description: 'how often the outbox relay looks for unpublished messages' }),
 });
 

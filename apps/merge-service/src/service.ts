@@ -51,11 +51,11 @@ export async function startMergeService(config: MergeServiceConfig, merge: Merge
   if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
 
   const outbox = new OutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
-  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge, onOutbox: () => outbox.poke(), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
-  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger);
+  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge, onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
+  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
   const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
-    const durable = mergeConsumerName(p);
+    const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);
     partitionOf.set(durable, p);
     return { pattern: JOURNAL_BATCH, stream: STREAMS.journal, durable, maxMessages: config.MERGE_BATCH_SIZE, expiresMs: config.MERGE_FETCH_EXPIRES_MS };
   });
@@ -79,8 +79,10 @@ export async function startMergeService(config: MergeServiceConfig, merge: Merge
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     transports: [transport],
   });
-  outbox.start();
-  outbox.poke();
+  if (config.OUTBOX_ENABLED) {
+    outbox.start();
+    outbox.poke();
+  }
   return {
     ...service,
     transport,

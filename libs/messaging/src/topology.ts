@@ -23,13 +23,14 @@ export interface Topology {
 const DAY_MS = 86_400_000;
 
 /** The durable consumer that projects one journal partition. */
-export function mergeConsumerName(partition: number): string {
-  return `merge-${partitionToken(partition)}`;
+export function mergeConsumerName(partition: number, prefix = 'merge'): string {
+  return `${prefix}-${partitionToken(partition)}`;
 }
 
-export function mergeConsumerConfig(partition: number, startAfterSeq = 0): ConsumerDeclaration['config'] {
+/** A projector's durable consumer on one partition; `prefix` names a second projection (a rebuild). */
+export function mergeConsumerConfig(partition: number, startAfterSeq = 0, prefix = 'merge'): ConsumerDeclaration['config'] {
   return {
-    durable_name: mergeConsumerName(partition),
+    durable_name: mergeConsumerName(partition, prefix),
     description: `projects journal partition ${partitionToken(partition)} into Postgres`,
     filter_subject: journalPartitionFilter(partition),
     ack_policy: AckPolicy.Explicit,

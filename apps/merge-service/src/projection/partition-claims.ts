@@ -23,6 +23,7 @@ export class PartitionClaims {
     private readonly jsm: () => JetStreamManager,
     private readonly stream: string,
     private readonly logger: Logger,
+    private readonly consumerPrefix = 'merge',
   ) {}
 
   private async session(): Promise<Client> {
@@ -80,7 +81,7 @@ export class PartitionClaims {
     const aligned = info && info.ack_floor.stream_seq === checkpoint && info.num_ack_pending === 0 && info.num_redelivered === 0;
     if (aligned) return;
     if (info) await jsm.consumers.delete(this.stream, durable);
-    await jsm.consumers.add(this.stream, mergeConsumerConfig(partition, checkpoint));
+    await jsm.consumers.add(this.stream, mergeConsumerConfig(partition, checkpoint, this.consumerPrefix));
     this.logger.info({ durable, checkpoint }, 'consumer aligned with the checkpoint');
   }
 
