@@ -1,25 +1,49 @@
 import { randomUUID } from 'node:crypto';
-import type { DeviceEvent } from '@tidemark/contracts';
+import type { DeviceEvent, FieldChange, JobState } from '@tidemark/contracts';
 
-/** Builds device events the way a device would: its own id, a gapless sequence, a clock stamp. */
+/**
+ * Builds device events the way a device would: its own id, a gapless sequence, and a clock that is an
+ * input (`wall` start and `step` per event), so a test can simulate a week offline in milliseconds.
+ */
 export class FakeDevice {
   private seq = 0;
-  constructor(readonly deviceId: string, private wall = 1_764_000_000_000) {}
+  constructor(
+    readonly deviceId: string,
+    private wall = 1_764_000_000_000,
+    private readonly step = 1,
+  ) {}
 
-  upsert(type: string, id: string, fields: Record<string, unknown>, baseVersion = 0): DeviceEvent {
+  /** An event with any field changes (`set`, `inc`, `add`, `remove`, `append`). */
+  event(type: string, id: string, op: DeviceEvent['op'], parts: { fields?: Record<string, FieldChange>; job?: DeviceEvent['job']; resolution?: DeviceEvent['resolution']; baseVersion?: number; schemaVersion?: number } = {}): DeviceEvent {
     this.seq += 1;
-    this.wall += 1;
+    this.wall += this.step;
     return {
       eventId: randomUUID(),
       deviceId: this.deviceId,
       deviceSeq: this.seq,
       hlc: { wall: this.wall, counter: 0 },
       entity: { type, id },
-      op: 'upsert',
-      baseVersion,
-      fields: Object.fromEntries(Object.entries(fields).map(([k, value]) => [k, { op: 'set' as const, value }])),
-      schemaVersion: 1,
+      op,
+      baseVersion: parts.baseVersion ?? 0,
+      ...(parts.fields ? { fields: parts.fields } : {}),
+      ...(parts.job ? { job: parts.job } : {}),
+      ...(parts.resolution ? { resolution: parts.resolution } : {}),
+      schemaVersion: parts.schemaVersion ?? 1,
     };
+  }
+
+  /** An upsert whose every field is a `set`. */
+  upsert(type: string, id: string, fields: Record<string, unknown>, baseVersion = 0): DeviceEvent {
+    return this.event(type, id, 'upsert', { baseVersion, fields: Object.fromEntries(Object.entries(fields).map(([k, value]) => [k, { op: 'set' as const, value }])) });
+  }
+
+  /** A job state-machine step. */
+  transition(id: string, to: JobState, attempt: number, baseVersion = 0, fields?: Record<string, FieldChange>): DeviceEvent {
+    return this.event('job', id, 'transition', { baseVersion, job: { to, attempt }, ...(fields ? { fields } : {}) });
+  }
+
+  remove(type: string, id: string, baseVersion: number): DeviceEvent {
+    return this.event(type, id, 'delete', { baseVersion });
   }
 }
 
