@@ -51,11 +51,11 @@ export class OutboxRelay {
     let total = 0;
     for (;;) {
       const count = await inTransaction(this.ds, async (q) => {
-        const rows: { id: string; subject: string; msg_id: string; payload: unknown; headers: Record<string, string> }[] = await q.query(
-          'SELECT id, subject, msg_id, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED',
+        const rows: { id: string; subject: string; msg_id: string; payload: string; headers: Record<string, string> }[] = await q.query(
+          'SELECT id, subject, msg_id, payload::text AS payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED',
         );
         if (rows.length === 0) return 0;
-        await Promise.all(rows.map((row) => publishIdempotent(this.js(), { subject: row.subject, data: JSON.stringify(row.payload), msgID: row.msg_id, headers: row.headers })));
+        await Promise.all(rows.map((row) => publishIdempotent(this.js(), { subject: row.subject, data: row.payload, msgID: row.msg_id, headers: row.headers })));
         await q.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
         return rows.length;
       });

@@ -106,9 +106,16 @@ export class Projector {
         if (result.ok) decoded.push({ msg, record: result.record });
         else await this.insertParked(q, consumer, msg, result.reason, 1);
       }
-      wroteOutbox = await this.apply(q, decoded);
+      const changes: unknown[][] = [];
+      wroteOutbox = await this.apply(q, decoded, changes);
       const last = fresh[fresh.length - 1]!.seq;
       await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, last]);
+      // Change-log cursors must become visible in cursor order within a workspace, or a pull could pass a
+      // cursor whose row commits later. So the change log is written last, under a per-workspace lock held
+      // until commit (sorted: two batches never deadlock); everything above runs in parallel across partitions.
+      const workspaces = [...new Set(changes.map((c) => c[0] as string))].sort();
+      for (const w of workspaces) await q.query("SELECT pg_advisory_xact_lock(hashtext('tidemark.change_log'), hashtext($1))", [w]);
+      await insertRows(q, 'change_log', CHANGE_COLUMNS, changes);
     });
     end();
     if (wroteOutbox) this.options.onOutbox?.();
@@ -120,7 +127,7 @@ export class Projector {
     return Number(rows[0]!.stream_seq);
   }
 
-  private async apply(q: QueryRunner, decoded: Decoded[]): Promise<boolean> {
+  private async apply(q: QueryRunner, decoded: Decoded[], pendingChanges: unknown[][]): Promise<boolean> {
     if (decoded.length === 0) return false;
     const ids = decoded.map((d) => d.record.event.eventId);
     const seen = new Set<string>(((await q.query('SELECT event_id FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string }[]).map((r) => r.event_id));
@@ -128,13 +135,14 @@ export class Projector {
     const entityKeys = new Map<string, { workspace: string; type: string; id: string }>();
     for (const { record } of decoded) entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
     const keys = [...entityKeys.values()];
+    // No row locks here: an entity belongs to one partition, and the partition's checkpoint row, locked
+    // at the start of this transaction, already serialises every writer of that partition.
     const current = new Map<string, EntityState>();
     const rows: { workspace: string; entity_type: string; entity_id: string; state: EntityState }[] = await q.query(
       `SELECT e.workspace, e.entity_type, e.entity_id, e.state
          FROM entities e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i)
            ON e.workspace = k.w AND e.entity_type = k.t AND e.entity_id = k.i
-        ORDER BY e.workspace, e.entity_type, e.entity_id
-        FOR UPDATE OF e`,
+        ORDER BY e.workspace, e.entity_type, e.entity_id`,
       [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)],
     );
     for (const r of rows) current.set(key(r.workspace, r.entity_type, r.entity_id), r.state);
@@ -194,29 +202,24 @@ export class Projector {
       ]);
     }
 
-    // Change-log cursors must become visible in order within a workspace: take the workspace locks
-    // (sorted, so two batches never deadlock) before the rows get their cursor values.
-    const workspaces = [...new Set(changes.map((c) => c[0] as string))].sort();
-    for (const w of workspaces) await q.query("SELECT pg_advisory_xact_lock(hashtext('tidemark.change_log'), hashtext($1))", [w]);
-
     if (changed.size > 0) {
       const list = [...changed.values()];
-      await insertMany(q, 'entities', ['workspace', 'entity_type', 'entity_id', 'version', 'deleted', 'state', 'view', 'last_event_id', 'last_stream_seq'],
+      await insertRows(q, 'entities', ENTITY_COLUMNS,
         list.map((c) => [c.workspace, c.type, c.id, c.state.version, c.state.deleted, JSON.stringify(c.state), JSON.stringify(view(c.state)), c.eventId, c.seq]),
         `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
            view = EXCLUDED.view, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
     }
-    await insertMany(q, 'change_log', ['workspace', 'entity_type', 'entity_id', 'version', 'deleted', 'view', 'event_id', 'device_id', 'stream_seq'], changes);
-    await insertMany(q, 'event_receipts', ['event_id', 'workspace', 'device_id', 'device_seq', 'entity_type', 'entity_id', 'status', 'reason', 'stream_seq', 'version', 'accepted_at'], receipts);
-    await insertMany(q, 'journal_duplicates', ['stream_seq', 'event_id', 'workspace', 'device_id'], duplicates, 'ON CONFLICT (stream_seq) DO NOTHING');
-    await insertMany(q, 'merge_decisions', ['event_id', 'idx', 'workspace', 'entity_type', 'entity_id', 'field', 'policy', 'rule', 'outcome', 'change', 'before', 'after', 'conflict_id', 'stream_seq'], decisions);
-    await insertMany(q, 'conflicts', ['conflict_id', 'workspace', 'entity_type', 'entity_id', 'field', 'kind', 'rule', 'status', 'detail', 'opened_event_id', 'opened_seq', 'opened_accepted_at'], conflicts);
+    await insertRows(q, 'event_receipts', RECEIPT_COLUMNS, receipts);
+    await insertRows(q, 'journal_duplicates', DUPLICATE_COLUMNS, duplicates, 'ON CONFLICT (stream_seq) DO NOTHING');
+    await insertRows(q, 'merge_decisions', DECISION_COLUMNS, decisions);
+    await insertRows(q, 'conflicts', CONFLICT_COLUMNS, conflicts);
     for (const [id, eventId, seq] of resolved) {
       await q.query("UPDATE conflicts SET status = 'resolved', resolved_event_id = $2, resolved_seq = $3 WHERE conflict_id = $1", [id, eventId, seq]);
     }
-    await insertMany(q, 'repairs', ['repair_id', 'workspace', 'entity_type', 'entity_id', 'code', 'reason', 'detail', 'event_id', 'stream_seq'], repairs, 'ON CONFLICT (repair_id) DO NOTHING');
+    await insertRows(q, 'repairs', REPAIR_COLUMNS, repairs, 'ON CONFLICT (repair_id) DO NOTHING');
     // The outbox id of a message is derived from what it reports, so a rebuild never publishes a second copy.
-    await insertMany(q, 'outbox', ['subject', 'payload', 'msg_id', 'headers'], outbox.map((o) => [...o, '{}']));
+    await insertRows(q, 'outbox', OUTBOX_COLUMNS, outbox.map((o) => [...o, '{}']));
+    pendingChanges.push(...changes);
     return outbox.length > 0;
   }
 
@@ -251,10 +254,23 @@ export class Projector {
   }
 }
 
-/** One multi-row INSERT (the rows of a batch at once; the caller bounds the batch size). */
-async function insertMany(q: QueryRunner, table: string, columns: string[], rows: unknown[][], suffix = ''): Promise<void> {
+type Columns = readonly (readonly [name: string, pgType: string])[];
+const ENTITY_COLUMNS: Columns = [['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['version', 'bigint'], ['deleted', 'boolean'], ['state', 'jsonb'], ['view', 'jsonb'], ['last_event_id', 'uuid'], ['last_stream_seq', 'bigint']];
+const CHANGE_COLUMNS: Columns = [['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['version', 'bigint'], ['deleted', 'boolean'], ['view', 'jsonb'], ['event_id', 'uuid'], ['device_id', 'text'], ['stream_seq', 'bigint']];
+const RECEIPT_COLUMNS: Columns = [['event_id', 'uuid'], ['workspace', 'text'], ['device_id', 'text'], ['device_seq', 'bigint'], ['entity_type', 'text'], ['entity_id', 'text'], ['status', 'text'], ['reason', 'text'], ['stream_seq', 'bigint'], ['version', 'bigint'], ['accepted_at', 'timestamptz']];
+const DUPLICATE_COLUMNS: Columns = [['stream_seq', 'bigint'], ['event_id', 'uuid'], ['workspace', 'text'], ['device_id', 'text']];
+const DECISION_COLUMNS: Columns = [['event_id', 'uuid'], ['idx', 'integer'], ['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['field', 'text'], ['policy', 'text'], ['rule', 'text'], ['outcome', 'text'], ['change', 'jsonb'], ['before', 'jsonb'], ['after', 'jsonb'], ['conflict_id', 'text'], ['stream_seq', 'bigint']];
+const CONFLICT_COLUMNS: Columns = [['conflict_id', 'text'], ['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['field', 'text'], ['kind', 'text'], ['rule', 'text'], ['status', 'text'], ['detail', 'jsonb'], ['opened_event_id', 'uuid'], ['opened_seq', 'bigint'], ['opened_accepted_at', 'timestamptz']];
+const REPAIR_COLUMNS: Columns = [['repair_id', 'text'], ['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['code', 'text'], ['reason', 'text'], ['detail', 'jsonb'], ['event_id', 'uuid'], ['stream_seq', 'bigint']];
+const OUTBOX_COLUMNS: Columns = [['subject', 'text'], ['payload', 'jsonb'], ['msg_id', 'text'], ['headers', 'jsonb']];
+
+/**
+ * One INSERT for a batch's rows of a table, as typed arrays through `unnest`: one parameter per column
+ * whatever the row count (a VALUES list would bind rows × columns parameters, which Postgres parses slowly).
+ */
+async function insertRows(q: QueryRunner, table: string, columns: Columns, rows: unknown[][], suffix = ''): Promise<void> {
   if (rows.length === 0) return;
-  const params: unknown[] = [];
-  const tuples = rows.map((row) => `(${row.map((value) => `$${params.push(value)}`).join(', ')})`);
-  await q.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')} ${suffix}`, params);
+  const params = columns.map((_, c) => rows.map((row) => row[c] ?? null));
+  const select = columns.map(([, type], c) => `$${c + 1}::${type}[]`).join(', ');
+  await q.query(`INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) SELECT * FROM unnest(${select}) ${suffix}`, params);
 }
