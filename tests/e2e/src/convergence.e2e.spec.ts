@@ -4,6 +4,8 @@
 // into an empty database gives exactly the live projection.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DeviceEvent } from '@tidemark/contracts';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS } from '@tidemark/messaging';
@@ -121,6 +123,14 @@ describe('two devices offline for a week', () => {
       const info = await stack.js.jsm.streams.info(STREAMS.review);
       assert.equal(info.state.messages, ENTITIES);
     });
+
+    // Integrators get every applied change on MERGED, shaped as docs/integrators.md documents.
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'integrators.md'), 'utf8');
+    const example = JSON.parse(/merged-example:start -->\s*```json\n([\s\S]*?)```/.exec(doc)![1]!);
+    const merged = await stack.js.jsm.streams.getMessage(STREAMS.merged, { last_by_subj: `tm.merged.default.annotation.${ids[0]}` });
+    const message = merged!.json<Record<string, unknown>>();
+    assert.deepEqual(Object.keys(message).sort(), Object.keys(example).sort(), 'MERGED payload keys match the documentation');
+    assert.deepEqual(Object.keys(message.view as object).sort(), Object.keys(example.view).sort());
 
     // Impossible job transitions became repairs with both facts; the jobs stayed succeeded.
     const repairs = (await stack.db.query<{ entity_id: string; code: string; detail: any }>('SELECT entity_id, code, detail FROM repairs ORDER BY entity_id')).rows;
