@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CustomTransportStrategy } from '@nestjs/microservices';
 import type { LoggerService, Type } from '@nestjs/common';
 import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tidemark/telemetry';
+import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts';
 import { ProblemFilter } from './problem-filter';
 import type { ShutdownState } from './health';
 
@@ -56,7 +57,7 @@ export interface RunningService {
 export async function runService(options: ServiceOptions): Promise<RunningService> {
   const { logger } = options;
   enableDefaultMetrics(options.name);
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
   app.useGlobalFilters(new ProblemFilter(logger));
 
@@ -64,6 +65,22 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   fastify.addHook('onResponse', async (request, reply) => {
     requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  // Once shutdown starts, new requests are refused before any work (in-flight ones finish normally);
+  // health and readiness keep answering so orchestrators see the state.
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!options.shutdownState.shuttingDown || ['/healthz', '/readyz', '/metrics'].includes(request.url)) return;
+    await reply
+      .status(503)
+      .header('retry-after', '1')
+      .header('connection', 'close')
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(problem(ProblemType.unavailable, 503, 'Shutting down', { detail: 'this instance is shutting down; retry (another instance will answer)', instance: request.url }));
+  });
+  // Responses finishing during shutdown close their connection, so keep-alive sockets do not hold it open.
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    if (options.shutdownState.shuttingDown) void reply.header('connection', 'close');
+    return payload;
   });
   await options.configure?.(app);
 
