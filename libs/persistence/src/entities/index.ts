@@ -1,4 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { DeviceSequenceRow } from './device-sequence';
+
+export { DeviceSequenceRow };
 
 /** The projection: one row per entity, its merge state and the view devices pull. */
 @Entity({ name: 'entities' })
@@ -149,4 +152,4 @@ export class RepairRow {
   @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
   @Column({ type: 'text', default: 'open' }) status!: string;
 }
-export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow];
+export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow];
