@@ -16,6 +16,7 @@ const TABLES: { table: string; orderBy: string; drop: string[] }[] = [
   { table: 'journal_duplicates', orderBy: 'stream_seq', drop: [] },
   { table: 'parked_events', orderBy: 'stream_seq', drop: ['consumer', 'parked_at'] },
   { table: 'outbox', orderBy: 'msg_id', drop: ['id', 'published_at'] },
+  { table: 'device_sequences', orderBy: 'workspace, device_id', drop: [] },
 ];
 
 export interface ProjectionDigest {

@@ -2,6 +2,7 @@ import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import { inTransaction } from '@tidemark/persistence';
 import { mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord } from '@tidemark/contracts';
 import { view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
+import { advanceSequence, type DeviceSequence } from './device-sequences';
 import type { JsMsg, MessageBatch } from '@tidemark/messaging';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 
@@ -156,6 +157,7 @@ export class Projector {
     const resolved: unknown[][] = [];
     const repairs: unknown[][] = [];
     const outbox: unknown[][] = [];
+    const devices = new Map<string, { workspace: string; deviceId: string; seqs: number[]; acceptedAts: string[] }>();
     for (const { msg, record } of decoded) {
       const { event, workspace } = record;
       if (seen.has(event.eventId)) {
@@ -164,6 +166,11 @@ export class Projector {
         continue;
       }
       seen.add(event.eventId);
+      const dk = `${workspace}\u0000${event.deviceId}`;
+      const arrived = devices.get(dk) ?? { workspace, deviceId: event.deviceId, seqs: [], acceptedAts: [] };
+      arrived.seqs.push(event.deviceSeq);
+      arrived.acceptedAts.push(record.acceptedAt);
+      devices.set(dk, arrived);
       const k = key(workspace, event.entity.type, event.entity.id);
       const result = this.options.merge(current.get(k), { event, workspace, acceptedAt: record.acceptedAt, streamSeq: msg.seq });
       const status = receiptStatus(result);
@@ -219,8 +226,37 @@ export class Projector {
     await insertRows(q, 'repairs', REPAIR_COLUMNS, repairs, 'ON CONFLICT (repair_id) DO NOTHING');
     // The outbox id of a message is derived from what it reports, so a rebuild never publishes a second copy.
     await insertRows(q, 'outbox', OUTBOX_COLUMNS, outbox.map((o) => [...o, '{}']));
+    await this.advanceDevices(q, [...devices.values()]);
     pendingChanges.push(...changes);
     return outbox.length > 0;
+  }
+
+  /**
+   * Records each device's sequence progress. A device's events span partitions, so its row is locked
+   * (sorted, after the partition's own checkpoint and before the change-log lock: one global lock order)
+   * and the new value is computed from the committed one; the result depends only on the set of
+   * sequences seen, so it is the same whatever order the partitions commit in.
+   */
+  private async advanceDevices(q: QueryRunner, arrived: { workspace: string; deviceId: string; seqs: number[]; acceptedAts: string[] }[]): Promise<void> {
+    if (arrived.length === 0) return;
+    arrived.sort((a, b) => (a.workspace === b.workspace ? (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) : a.workspace < b.workspace ? -1 : 1));
+    const ws = arrived.map((a) => a.workspace);
+    const ids = arrived.map((a) => a.deviceId);
+    await q.query('INSERT INTO device_sequences (workspace, device_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [ws, ids]);
+    const rows: { workspace: string; device_id: string; contiguous: string; max_seq: string; ahead: number[]; events: string; last_accepted_at: Date | null }[] = await q.query(
+      `SELECT d.workspace, d.device_id, d.contiguous, d.max_seq, d.ahead, d.events, d.last_accepted_at
+         FROM device_sequences d JOIN unnest($1::text[], $2::text[]) AS k(w, i) ON d.workspace = k.w AND d.device_id = k.i
+        ORDER BY d.workspace, d.device_id FOR UPDATE OF d`,
+      [ws, ids],
+    );
+    const stored = new Map(rows.map((r) => [`${r.workspace}\u0000${r.device_id}`, { contiguous: Number(r.contiguous), maxSeq: Number(r.max_seq), ahead: r.ahead, events: Number(r.events), lastAcceptedAt: r.last_accepted_at?.toISOString() ?? null } satisfies DeviceSequence]));
+    const next = arrived.map((a) => advanceSequence(stored.get(`${a.workspace}\u0000${a.deviceId}`)!, a.seqs, a.acceptedAts));
+    await q.query(
+      `UPDATE device_sequences d SET contiguous = u.contiguous, max_seq = u.max_seq, ahead = u.ahead, events = u.events, last_accepted_at = u.last_accepted_at
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::bigint[], $7::timestamptz[]) AS u(workspace, device_id, contiguous, max_seq, ahead, events, last_accepted_at)
+        WHERE d.workspace = u.workspace AND d.device_id = u.device_id`,
+      [ws, ids, next.map((n) => n.contiguous), next.map((n) => n.maxSeq), next.map((n) => JSON.stringify(n.ahead)), next.map((n) => n.events), next.map((n) => n.lastAcceptedAt)],
+    );
   }
 
   /** Parks a message in its own transaction, moving the checkpoint past it so the partition flows on. */
