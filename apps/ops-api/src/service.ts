@@ -5,13 +5,14 @@ import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type Rea
 import { createLogger } from '@tidemark/telemetry';
 import type { OpsApiConfig } from './config';
 import { OPS_DEPS, StreamsController, type OpsDeps } from './streams/streams.controller';
+import { DevicesController } from './devices/devices.controller';
 
 @Module({})
 class OpsApiModule {
   static register(deps: OpsDeps, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
     return {
       module: OpsApiModule,
-      controllers: [HealthController, StreamsController],
+      controllers: [HealthController, StreamsController, DevicesController],
       providers: [
         { provide: OPS_DEPS, useValue: deps },
         { provide: READINESS_CHECKS, useValue: checks },

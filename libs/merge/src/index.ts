@@ -70,3 +70,6 @@ export type {
 
 // The job state machine.
 export { JOB_TRANSITIONS, TERMINAL_JOB_STATES, checkJobTransition, expectedAttempt, type JobCheck } from './job/job-machine';
+
+// Per-device sequencing (order-independent: a device's events span partitions).
+export { advanceSequence, emptySequence, gapsOf, AHEAD_LIMIT, type DeviceSequence } from './sequence/device-sequence';

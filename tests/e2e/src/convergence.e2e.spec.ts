@@ -10,7 +10,7 @@ import type { DeviceEvent } from '@tidemark/contracts';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS } from '@tidemark/messaging';
 import { createDataSource, projectionDigest } from '@tidemark/persistence';
-import { FakeDevice, count, eventually, push, startServiceProcess, startSlice, testDatabase, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, getJson, push, startServiceProcess, startSlice, testDatabase, type SliceStack } from '@tidemark/testing';
 
 const ENTITIES = 20;
 const JOBS = 5;
@@ -22,7 +22,7 @@ describe('two devices offline for a week', () => {
   const pushed: DeviceEvent[] = [];
 
   before(async () => {
-    stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
+    stack = await startSlice(['journal-service', 'merge-service', 'gateway', 'ops-api']);
   });
   after(async () => {
     await stack?.stop();
@@ -95,6 +95,14 @@ describe('two devices offline for a week', () => {
     // Every event has exactly one receipt, keyed by its id.
     const receiptIds = (await stack.db.query<{ event_id: string }>('SELECT event_id FROM event_receipts')).rows.map((r) => r.event_id);
     assert.deepEqual(new Set(receiptIds), new Set(pushed.map((e) => e.eventId)));
+
+    // Each device's sequence arrived whole: contiguous up to its last event, no gaps (ops-api view).
+    const { devices } = await getJson(`${stack.url('ops-api')}/v1/devices?sort=device`);
+    for (const device of [a, b]) {
+      const mine = pushed.filter((e) => e.deviceId === device.deviceId);
+      const row = devices.find((d: { deviceId: string }) => d.deviceId === device.deviceId);
+      assert.deepEqual({ contiguous: row.contiguousSeq, missing: row.missing, gaps: row.gaps, events: row.events }, { contiguous: mine.length, missing: 0, gaps: [], events: mine.length });
+    }
 
     // Mergeable fields converged to what their rules say, whatever the interleaving.
     const rows = (await stack.db.query<{ entity_id: string; view: { values: Record<string, any>; inConflict: string[] } }>("SELECT entity_id, view FROM entities WHERE entity_type = 'annotation'")).rows;

@@ -2,7 +2,7 @@ import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import { inTransaction } from '@tidemark/persistence';
 import { mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord } from '@tidemark/contracts';
 import { view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
-import { advanceSequence, type DeviceSequence } from './device-sequences';
+import { advanceSequence, type DeviceSequence } from '@tidemark/merge';
 import type { JsMsg, MessageBatch } from '@tidemark/messaging';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 

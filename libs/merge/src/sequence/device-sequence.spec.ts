@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { advanceSequence, emptySequence, gapsOf } from './device-sequences';
+import { advanceSequence, emptySequence, gapsOf } from './device-sequence';
 
 describe('device sequencing', () => {
   it('given nothing, when 1, 2, 3 arrive, then contiguous is 3 with no gaps', () => {
