@@ -6,6 +6,7 @@ import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { DEFAULT_WORKSPACE, PUSH_DEPS, PushController } from './push/push.controller';
 import { PULL_DB, PullController } from './pull/pull.controller';
+import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
 
 @Module({})
@@ -13,7 +14,7 @@ class GatewayModule {
   static register(deps: PushDeps, ds: unknown, defaultWorkspace: string, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, PushController, PullController],
+      controllers: [HealthController, PushController, PullController, OpenApiController],
       providers: [
         { provide: PUSH_DEPS, useValue: deps },
         { provide: PULL_DB, useValue: ds },

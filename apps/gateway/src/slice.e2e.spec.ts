@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { LIMITS } from '@tidemark/contracts';
 import { STREAMS } from '@tidemark/messaging';
 import { FakeDevice, count, eventually, getJson, push, startSlice, type SliceStack } from '@tidemark/testing';
@@ -90,6 +92,18 @@ describe('first slice: push → journal → projection → pull', () => {
     assert.match(metrics, /http_request_duration_seconds_count\{[^}]*method="POST",route="\/v1\/events",status="400"/);
     const health = await fetch(`${gateway}/healthz`);
     assert.equal(health.status, 200);
+  });
+
+  it('serves an OpenAPI document whose schemas validate what the gateway accepts', async () => {
+    const doc = await getJson(`${gateway}/v1/openapi.json`);
+    assert.equal(doc.openapi, '3.1.0');
+    const push = doc.paths['/v1/events'].post;
+    assert.ok(push.responses['200'] && push.responses['400'] && push.responses['413']);
+    const ajv = new Ajv({ strict: false });
+    addFormats(ajv);
+    const validate = ajv.compile(push.requestBody.content['application/json'].schema);
+    assert.equal(validate({ events: [new FakeDevice('doc').upsert('annotation', 'x', { label: 'y' })] }), true, JSON.stringify(validate.errors));
+    assert.equal(validate({ events: [{ eventId: 'nope' }] }), false);
   });
 
   it('shows one entity’s history from the journal', async () => {

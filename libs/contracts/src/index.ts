@@ -4,3 +4,4 @@ export * from './events/validate';
 export * from './http/problem';
 export * from './http/push';
 export * from './canonical-json';
+export * from './http/openapi';

@@ -1,0 +1,13 @@
+import { Controller, Get } from '@nestjs/common';
+import { GATEWAY_ROUTES, openApiDocument } from '@tidemark/contracts';
+
+const document = openApiDocument('tidemark gateway', '1', GATEWAY_ROUTES);
+
+/** The OpenAPI 3.1 document, built from the same schemas the gateway validates with. */
+@Controller('v1')
+export class OpenApiController {
+  @Get('openapi.json')
+  openapi(): Record<string, unknown> {
+    return document;
+  }
+}
