@@ -27,7 +27,7 @@ export async function main(argv) {
       batches.push(JSON.stringify({ events: Array.from({ length: B }, (_, i) => ({
         eventId: randomUUID(), deviceId: device, deviceSeq: ++seq, hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
         entity: { type: 'annotation', id: `e${(b * B + i) % E}` }, op: 'upsert', baseVersion: 0,
-        fields: { label: { op: 'set', value: `label-${seq}` }, score: { op: 'set', value: seq % 100 } }, schemaVersion: 1,
+        fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: (seq % 100) / 100 }, assetId: { op: 'set', value: `asset-${seq}` } }, schemaVersion: 1,
       })) }));
     }
     const started = performance.now();
@@ -43,12 +43,14 @@ export async function main(argv) {
       }
     }));
     const acceptSeconds = (performance.now() - started) / 1000;
+    const statuses = async () => (await db.query('SELECT status, count(*)::int AS n FROM event_receipts GROUP BY status ORDER BY status')).rows.map((r) => `${r.status} ${r.n}`).join(', ');
     let projected = 0;
     while (projected < accepted) {
       projected = Number((await db.query('SELECT count(*) AS n FROM event_receipts')).rows[0].n);
       if (projected < accepted) await new Promise((r) => setTimeout(r, 100));
     }
     const projectSeconds = (performance.now() - started) / 1000;
+    const receiptSummary = await statuses();
     await db.end();
     for (const p of procs.splice(0)) await p.stop();
 
@@ -57,6 +59,7 @@ export async function main(argv) {
     const acceptedRate = accepted / acceptSeconds;
     const projectedRate = accepted / projectSeconds;
     console.log(`\ningest: ${fmt(accepted)} events accepted in ${N / B} batches of ${B}, ${C} concurrent requests, ${E} entities, 8 partitions`);
+    console.log(`receipts: ${receiptSummary}`);
     console.log(table([
       ['figure', 'events/s', 'baseline', 'baseline/s', 'ratio'],
       ['accepted (HTTP push → JetStream ack)', fmt(acceptedRate), 'raw JetStream publish, pipelined', fmt(js.pipelined), `${fmt(acceptedRate / js.pipelined, 2)}×`],
