@@ -5,3 +5,4 @@ export * from './http/problem';
 export * from './http/push';
 export * from './canonical-json';
 export * from './http/openapi';
+export * from './http/ledger';
