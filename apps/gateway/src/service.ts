@@ -8,16 +8,21 @@ import { DEFAULT_WORKSPACE, PUSH_DEPS, PushController } from './push/push.contro
 import { PULL_DB, PullController } from './pull/pull.controller';
 import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
+import { ConflictsController } from './conflicts/conflicts.controller';
+import { RepairsController } from './conflicts/repairs.controller';
+import { LEDGER_DEPS, type LedgerDeps } from './conflicts/ledger-http';
+import { ReceiptsController } from './receipts/receipts.controller';
 
 @Module({})
 class GatewayModule {
-  static register(deps: PushDeps, ds: unknown, defaultWorkspace: string, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
+  static register(deps: PushDeps, ds: unknown, defaultWorkspace: string, checks: ReadinessCheck[], state: ShutdownState, ledger: LedgerDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, PushController, PullController, OpenApiController],
+      controllers: [HealthController, PushController, PullController, OpenApiController, ConflictsController, ReceiptsController, RepairsController],
       providers: [
         { provide: PUSH_DEPS, useValue: deps },
         { provide: PULL_DB, useValue: ds },
+        { provide: LEDGER_DEPS, useValue: ledger },
         { provide: DEFAULT_WORKSPACE, useValue: defaultWorkspace },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: SHUTTING_DOWN, useValue: state },
@@ -34,10 +39,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   await ds.initialize();
   await migrateWithLock(ds);
   const deps: PushDeps = { js: () => connection.js, partitions: config.JOURNAL_PARTITIONS, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, logger, now: () => new Date() };
+  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
   const state: ShutdownState = { shuttingDown: false };
   const service = await runService({
     name: 'gateway',
-    module: GatewayModule.register(deps, ds, config.DEFAULT_WORKSPACE, [natsCheck(() => connection), postgresCheck(ds)], state) as never,
+    module: GatewayModule.register(deps, ds, config.DEFAULT_WORKSPACE, [natsCheck(() => connection), postgresCheck(ds)], state, ledger) as never,
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
