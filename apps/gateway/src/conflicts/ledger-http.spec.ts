@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ConflictListQuery, ReceiptQuery, compileValidator } from '@tidemark/contracts';
 import { ProblemError } from '@tidemark/platform';
 import { Where, decodeCursor, encodeCursor, pageOf, parseQuery } from './ledger-http';
-import { parseResolveRequest } from './resolve.service';
+import { hlcAfter, parseResolveRequest } from './resolve.service';
 
 const problemOf = (fn: () => unknown) => {
   try {
@@ -80,5 +80,15 @@ describe('resolve request', () => {
     assert.equal(problemOf(() => parseResolveRequest({ pick: 'theirs', value: 1 })).errors![0]!.pointer, '/value');
     assert.deepEqual(problemOf(() => parseResolveRequest({ pick: 'x', extra: 1 })).errors!.map((e) => e.pointer).sort(), ['/extra', '/pick']);
     assert.equal(problemOf(() => parseResolveRequest(null)).errors![0]!.pointer, '/');
+  });
+});
+
+describe('resolver clock', () => {
+  it('uses the wall clock, but stamps after both sides when a device clock ran ahead', () => {
+    assert.deepEqual(hlcAfter(1000, [{ wall: 10, counter: 3 }, { wall: 20, counter: 0 }]), { wall: 1000, counter: 0 });
+    assert.deepEqual(hlcAfter(1000, [{ wall: 2000, counter: 3 }, { wall: 2000, counter: 5 }]), { wall: 2000, counter: 6 });
+    assert.deepEqual(hlcAfter(1000, [{ wall: 1000, counter: 0 }]), { wall: 1000, counter: 1 });
+    assert.deepEqual(hlcAfter(1000, [{ wall: 1500, counter: 65_535 }]), { wall: 1501, counter: 0 });
+    assert.deepEqual(hlcAfter(1000, []), { wall: 1000, counter: 0 });
   });
 });

@@ -9,6 +9,7 @@ import {
   problem,
   validatePushRequest,
   type DeviceEvent,
+  type HlcStamp,
   type InvalidParam,
   type JournalRecord,
   type ResolveResponse,
@@ -76,7 +77,7 @@ export class ResolveService {
         eventId,
         deviceId,
         deviceSeq,
-        hlc: request.hlc ?? { wall: this.deps.push.now().getTime(), counter: 0 },
+        hlc: request.hlc ?? hlcAfter(this.deps.push.now().getTime(), [conflict.detail.ours.hlc, conflict.detail.theirs.hlc]),
         entity: { type: conflict.entity_type, id: conflict.entity_id },
         op: 'resolve',
         baseVersion,
@@ -165,6 +166,21 @@ export class ResolveService {
       if (this.queues.get(key) === run) this.queues.delete(key);
     }
   }
+}
+
+const HLC_MAX_COUNTER = 65_535;
+
+/**
+ * The resolver's clock stamp: the wall clock, but never before the stamps of what it resolves (the HLC
+ * receive rule), so the resolution is ordered after both sides even when a device's clock ran ahead.
+ */
+export function hlcAfter(now: number, seen: readonly HlcStamp[]): HlcStamp {
+  let latest: HlcStamp | undefined;
+  for (const stamp of seen) {
+    if (!latest || stamp.wall > latest.wall || (stamp.wall === latest.wall && stamp.counter > latest.counter)) latest = stamp;
+  }
+  if (!latest || now > latest.wall) return { wall: now, counter: 0 };
+  return latest.counter < HLC_MAX_COUNTER ? { wall: latest.wall, counter: latest.counter + 1 } : { wall: latest.wall + 1, counter: 0 };
 }
 
 /** Maps a pointer into the built event back to the request body it came from. */
