@@ -1,7 +1,8 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { DeviceSequenceRow } from './device-sequence';
+import { EntitySchemaRow } from './entity-schema';
 
-export { DeviceSequenceRow };
+export { DeviceSequenceRow, EntitySchemaRow };
 
 /** The projection: one row per entity, its merge state and the view devices pull. */
 @Entity({ name: 'entities' })
@@ -152,4 +153,4 @@ export class RepairRow {
   @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
   @Column({ type: 'text', default: 'open' }) status!: string;
 }
-export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow];
+export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow];
