@@ -13,6 +13,7 @@ const schema = Type.Object({
   MERGE_FAILPOINT: Type.Optional(Type.String({ pattern: '^after-commit:[0-9]+$', description: 'fault injection for crash tests only: `after-commit:N` SIGKILLs the process after the Nth committed batch, before its ack' })),
   MERGE_CONSUMER_PREFIX: Type.String({ pattern: '^[a-z][a-z0-9-]{0,30}$', default: 'merge', description: 'durable consumer names (`<prefix>-p00` …); another prefix with another database builds a second, independent projection (a rebuild)' }),
   OUTBOX_ENABLED: Type.Boolean({ default: true, description: 'publish MERGED and REVIEW messages from the outbox (off for a rebuild that must not publish)' }),
+  SCHEMA_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000, description: 'how often the schema registry is reloaded from Postgres (an event naming a version not yet loaded reloads it at once)' }),
   OUTBOX_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 200, description: 'how often the outbox relay looks for unpublished messages' }),
 });
 

@@ -8,7 +8,8 @@ import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controlle
 import { Projector, type MergeFn } from './projection/projector';
 import { PartitionClaims } from './projection/partition-claims';
 import { OutboxRelay } from './outbox/outbox-relay';
-import { defaultRegistry, mergeWithRegistry } from '@tidemark/merge';
+import { SchemaRegistryCache } from './projection/schema-registry-cache';
+import { mergeWithRegistry } from '@tidemark/merge';
 
 /** `after-commit:N`: SIGKILL this process right after the Nth committed batch, before it is acked. */
 function failpoint(spec: string | undefined, logger: { warn(o: object, m: string): void }): (() => void) | undefined {
@@ -39,19 +40,26 @@ class MergeServiceModule {
 export interface MergeService extends RunningService {
   transport: JetStreamPullTransport;
   outbox: OutboxRelay;
+  /** The schema registry loaded from Postgres; the projector calls `ensure` for the schemas a batch names. */
+  schemas: SchemaRegistryCache;
 }
 
-/** Wires merge-service: NATS, Postgres, the projector behind the JetStream transport, and the outbox relay. */
-export async function startMergeService(config: MergeServiceConfig, merge: MergeFn = (state, input) => mergeWithRegistry(state, input, defaultRegistry)): Promise<MergeService> {
+/**
+ * Wires merge-service: NATS, Postgres, the schema registry, the projector behind the JetStream transport,
+ * and the outbox relay. `merge` defaults to the merge engine over the registry published in Postgres.
+ */
+export async function startMergeService(config: MergeServiceConfig, merge?: MergeFn): Promise<MergeService> {
   const logger = createLogger('merge-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'merge-service', credsFile: config.NATS_CREDS_FILE });
   const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-merge-service' });
   await ds.initialize();
   const migrated = await migrateWithLock(ds);
   if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
+  const schemas = new SchemaRegistryCache(ds, { refreshMs: config.SCHEMA_REFRESH_MS, logger });
+  await schemas.start();
 
   const outbox = new OutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
-  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge, onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
+  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRegistry(state, input, schemas.current())), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
   const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
   const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
@@ -87,9 +95,11 @@ export async function startMergeService(config: MergeServiceConfig, merge: Merge
     ...service,
     transport,
     outbox,
+    schemas,
     close: async () => {
       await service.close();
       await outbox.stop();
+      await schemas.stop();
       await claims.close();
       await connection.close();
       await ds.destroy();
