@@ -1,21 +1,25 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { applyTopology, connectJetStream, journalTopology, natsCheck, type JetStreamConnection } from '@tidemark/messaging';
+import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { JournalServiceConfig } from './config';
 import { CONNECTION, TOPOLOGY, TopologyController, type TopologyState } from './topology/topology.controller';
 import { HISTORY_OPTIONS, HistoryController, type HistoryOptions } from './history/history.controller';
+import { SCHEMA_STORE, SchemasController } from './schemas/schemas.controller';
+import { SchemaStore } from './schemas/schema-store';
 
 @Module({})
 class JournalServiceModule {
-  static register(connection: () => JetStreamConnection, topology: TopologyState, history: HistoryOptions, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
+  static register(connection: () => JetStreamConnection, topology: TopologyState, history: HistoryOptions, schemas: SchemaStore, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
     return {
       module: JournalServiceModule,
-      controllers: [HealthController, TopologyController, HistoryController],
+      controllers: [HealthController, TopologyController, HistoryController, SchemasController],
       providers: [
         { provide: CONNECTION, useValue: connection },
         { provide: TOPOLOGY, useValue: topology },
         { provide: HISTORY_OPTIONS, useValue: history },
+        { provide: SCHEMA_STORE, useValue: schemas },
         { provide: READINESS_CHECKS, useValue: checks },
         { provide: SHUTTING_DOWN, useValue: state },
       ],
@@ -23,10 +27,14 @@ class JournalServiceModule {
   }
 }
 
-/** Wires journal-service: applies the declared topology at start, then serves topology and history. */
+/** Wires journal-service: applies the declared topology at start, then serves topology, history and the schema registry. */
 export async function startJournalService(config: JournalServiceConfig): Promise<RunningService> {
   const logger = createLogger('journal-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'journal-service', credsFile: config.NATS_CREDS_FILE });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-journal-service' });
+  await ds.initialize();
+  const migrated = await migrateWithLock(ds);
+  if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
   const topology: TopologyState = { declared: journalTopology({ partitions: config.JOURNAL_PARTITIONS, duplicateWindowMs: config.JOURNAL_DUPLICATE_WINDOW_MS, replicas: config.JOURNAL_REPLICAS }) };
   topology.lastApplied = await applyTopology(connection.jsm, topology.declared);
   logger.info(topology.lastApplied, 'journal topology applied');
@@ -37,9 +45,10 @@ export async function startJournalService(config: JournalServiceConfig): Promise
       for (const s of topology.declared.streams) await connection.jsm.streams.info(s.name);
     },
   };
+  const history: HistoryOptions = { partitions: config.JOURNAL_PARTITIONS, maxEvents: config.HISTORY_MAX_EVENTS, defaultWorkspace: 'default' };
   const service = await runService({
     name: 'journal-service',
-    module: JournalServiceModule.register(() => connection, topology, { partitions: config.JOURNAL_PARTITIONS, maxEvents: config.HISTORY_MAX_EVENTS, defaultWorkspace: 'default' }, [natsCheck(() => connection), topologyCheck], state) as never,
+    module: JournalServiceModule.register(() => connection, topology, history, new SchemaStore(ds), [natsCheck(() => connection), topologyCheck, postgresCheck(ds)], state) as never,
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     logger,
@@ -51,6 +60,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
     close: async () => {
       await service.close();
       await connection.close();
+      await ds.destroy();
     },
   };
 }
