@@ -59,7 +59,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   await schemas.start();
 
   const outbox = new OutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
-  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRegistry(state, input, schemas.current())), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
+  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRegistry(state, input, schemas.current())), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
   const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
   const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {

@@ -22,6 +22,8 @@ export interface ProjectorOptions {
   parkAfter: number;
   logger: Logger;
   merge: MergeFn;
+  /** Makes sure the schemas a batch names are loaded (a version published a moment ago is applied, not rejected). */
+  ensureSchemas?: (pairs: { type: string; version: number }[]) => Promise<void>;
   /** Called after each committed batch, before its ack (crash tests use it to die in that window). */
   afterCommit?: () => void;
   /** Called after a commit that wrote outbox rows. */
@@ -130,6 +132,10 @@ export class Projector {
 
   private async apply(q: QueryRunner, decoded: Decoded[], pendingChanges: unknown[][]): Promise<boolean> {
     if (decoded.length === 0) return false;
+    if (this.options.ensureSchemas) {
+      const pairs = new Map(decoded.map(({ record }) => [`${record.event.entity.type}@${record.event.schemaVersion}`, { type: record.event.entity.type, version: record.event.schemaVersion }]));
+      await this.options.ensureSchemas([...pairs.values()]);
+    }
     const ids = decoded.map((d) => d.record.event.eventId);
     const seen = new Set<string>(((await q.query('SELECT event_id FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string }[]).map((r) => r.event_id));
 
