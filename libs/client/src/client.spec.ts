@@ -1,0 +1,165 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import type { Change } from '@tidemark/contracts';
+import { TidemarkClient, type ClientOptions } from './client';
+import { ServerProblemError } from './errors';
+import { MemoryStorage } from './storage/storage';
+import { FakeGateway } from './test-support/fake-gateway';
+
+async function open(gateway: FakeGateway, storage: MemoryStorage, options: Partial<ClientOptions> = {}) {
+  return TidemarkClient.open({ baseUrl: 'http://gateway.test', storage, fetch: gateway.fetch, sleep: () => Promise.resolve(), random: () => 0, ...options });
+}
+
+/** Resolves when `check` passes (polling on the event loop; the fakes answer at once). */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2_000; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('TidemarkClient', () => {
+  it('pulls page by page in cursor order, saves the cursor, and continues from it after a restart', async () => {
+    const gateway = new FakeGateway();
+    const writer = await open(gateway, new MemoryStorage(), { deviceId: 'writer' });
+    for (let i = 0; i < 7; i++) await writer.upsert('annotation', `a${i % 3}`, { n: i });
+    await writer.push();
+
+    const storage = new MemoryStorage();
+    const seen: Change[] = [];
+    const reader = await open(gateway, storage, { pullPageSize: 3, onChange: (c) => void seen.push(c) });
+    const summary = await reader.pull();
+    assert.deepEqual(summary, { pages: 3, changes: 7, conflicts: 0, cursor: '7' });
+    assert.deepEqual(seen.map((c) => c.cursor), ['1', '2', '3', '4', '5', '6', '7']);
+    assert.deepEqual(gateway.requests.filter((r) => r.method === 'GET').map((r) => new URL(r.url).search), ['?limit=3', '?after=3&limit=3', '?after=6&limit=3']);
+    assert.equal(reader.knownVersion('annotation', 'a0'), 3);
+    await reader.close();
+
+    await writer.upsert('annotation', 'a1', { n: 99 });
+    await writer.push();
+    const again: Change[] = [];
+    const restarted = await open(gateway, storage, { onChange: (c) => void again.push(c) });
+    assert.equal(restarted.cursor, '7');
+    await restarted.pull();
+    assert.deepEqual(again.map((c) => c.cursor), ['8'], 'no change delivered twice across the restart');
+    // the next edit is based on the version this device last pulled
+    const edit = await restarted.upsert('annotation', 'a1', { n: 100 });
+    assert.equal(edit.baseVersion, 3);
+    assert.equal((await restarted.upsert('annotation', 'never-seen', { n: 1 })).baseVersion, 0);
+    assert.equal((await restarted.upsert('annotation', 'a1', { n: 1 }, 1)).baseVersion, 1, 'an explicit baseVersion wins');
+  });
+
+  it('reports changes with fields in conflict to conflict listeners', async () => {
+    const gateway = new FakeGateway();
+    const writer = await open(gateway, new MemoryStorage());
+    await writer.upsert('prompt', 'p1', { text: 'a' });
+    await writer.upsert('prompt', 'p2', { text: 'b' });
+    await writer.push();
+    gateway.changes[1]!.inConflict = ['text'];
+    const conflicts: Change[] = [];
+    const reader = await open(gateway, new MemoryStorage(), { onConflict: (c) => void conflicts.push(c) });
+    const off = reader.on('conflict', (c) => void conflicts.push(c));
+    assert.equal((await reader.pull()).conflicts, 1);
+    assert.deepEqual(conflicts.map((c) => [c.entity.id, c.inConflict]), [['p2', ['text']], ['p2', ['text']]]);
+    off();
+  });
+
+  it('a listener that throws stops the pull before the cursor moves, so the page comes again', async () => {
+    const gateway = new FakeGateway();
+    const writer = await open(gateway, new MemoryStorage());
+    await writer.upsert('annotation', 'a', { n: 1 });
+    await writer.push();
+    let fail = true;
+    const seen: string[] = [];
+    const reader = await open(gateway, new MemoryStorage(), {
+      onChange: (c) => {
+        seen.push(c.cursor);
+        if (fail) throw new Error('the app could not store it');
+      },
+    });
+    await assert.rejects(reader.pull(), /could not store/);
+    assert.equal(reader.cursor, undefined);
+    fail = false;
+    await reader.pull();
+    assert.deepEqual(seen, ['1', '1']);
+    assert.equal(reader.cursor, '1');
+  });
+
+  it('the background loop pushes soon after an enqueue, reports failures, recovers, and stops', async () => {
+    const gateway = new FakeGateway();
+    const errors: Error[] = [];
+    const changes: Change[] = [];
+    const client = await open(gateway, new MemoryStorage(), { onError: (e) => errors.push(e), onChange: (c) => void changes.push(c), retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 5 } });
+    client.start({ intervalMs: 60_000 });
+    client.start({ intervalMs: 60_000 }); // a second start does nothing
+    await until(() => gateway.requests.length >= 1, 'the first sync');
+    const event = await client.upsert('annotation', 'a', { label: 'cat' });
+    await until(() => gateway.journal.length === 1 && changes.length === 1, 'the enqueue to be pushed and pulled back without waiting the interval');
+    assert.equal(gateway.journal[0]!.eventId, event.eventId);
+
+    gateway.offline = true;
+    await client.upsert('annotation', 'b', { label: 'dog' });
+    await until(() => errors.length >= 2, 'failures to be reported');
+    gateway.offline = false;
+    await until(() => gateway.journal.length === 2, 'the loop to recover');
+    await client.stop();
+    const requests = gateway.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(gateway.requests.length, requests, 'nothing runs after stop');
+    await client.close();
+    assert.throws(() => client.start(), /closed/);
+  });
+
+  it('receipts: GET /v1/receipts?deviceId=…; a gateway without the route answers 404 as ServerProblemError', async () => {
+    const gateway = new FakeGateway();
+    const client = await open(gateway, new MemoryStorage(), { deviceId: 'dev-r' });
+    await assert.rejects(client.receipts(), (error: unknown) => error instanceof ServerProblemError && error.status === 404);
+    const receipt = { eventId: 'e', deviceId: 'dev-r', deviceSeq: 1, entity: { type: 'annotation', id: 'a' }, status: 'applied', reason: null, version: 1, streamSeq: 1, acceptedAt: '2025-11-25T00:00:00.000Z' };
+    gateway.script.push({ status: 200, body: { receipts: [receipt], next: '1:e', hasMore: true } }, { status: 200, body: { receipts: [], hasMore: false } });
+    assert.deepEqual(await client.allReceipts(), [receipt]);
+    const urls = gateway.requests.slice(-2).map((r) => new URL(r.url));
+    assert.deepEqual(urls.map((u) => [u.pathname, u.searchParams.get('deviceId'), u.searchParams.get('after')]), [['/v1/receipts', 'dev-r', null], ['/v1/receipts', 'dev-r', '1:e']]);
+  });
+
+  it('sends the workspace header and extra headers', async () => {
+    const gateway = new FakeGateway();
+    const seen: Record<string, string>[] = [];
+    const client = await open(gateway, new MemoryStorage(), {
+      workspace: 'lab',
+      headers: { authorization: 'Bearer t' },
+      fetch: (url, init) => {
+        seen.push(init.headers);
+        return gateway.fetch(url, init);
+      },
+    });
+    await client.upsert('annotation', 'a', { l: 1 });
+    await client.sync();
+    assert.ok(seen.length === 2 && seen.every((h) => h['tidemark-workspace'] === 'lab' && h.authorization === 'Bearer t'));
+    assert.equal(seen[0]!['content-type'], 'application/json');
+  });
+
+  it('the built package loads nothing at run time but Node built-ins and its own files', () => {
+    const dist = join(__dirname);
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) {
+          if (name !== 'test-support') walk(path);
+        } else if (name.endsWith('.js') && !name.endsWith('.spec.js')) files.push(path);
+      }
+    };
+    walk(dist);
+    const builtins = new Set(builtinModules);
+    for (const file of files) {
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
+        assert.ok(spec!.startsWith('.') || spec!.startsWith('node:') || builtins.has(spec!), `${file} requires ${spec}`);
+      }
+    }
+    assert.ok(files.length > 5);
+  });
+});

@@ -1,0 +1,413 @@
+import type { Change, DeviceEvent, FieldChange, JobState } from '@tidemark/contracts';
+import type { HybridClock, WallClock } from './clock/hybrid-clock';
+import { defaultSleep, expectOk, sendWithRetry, type Fetch, type HttpContext, type Sleep } from './http';
+import { CLIENT_LIMITS } from './limits';
+import { Outbox, type EventDraft, type QuarantinedEvent } from './outbox/outbox';
+import { entityKey, loadPullState, pullChanges, type PullState, type PullSummary } from './pull/puller';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
+import { pushOutbox, type PushedBatch, type PushSummary, type Rejection } from './push/pusher';
+import type { Storage } from './storage/storage';
+
+/** What a client emits. Listeners of `change` and `conflict` may be async; the pull waits for them. */
+export interface ClientEvents {
+  /** A pulled change, in cursor order (at least once: see {@link TidemarkClient.pull}). */
+  change: (change: Change) => void | Promise<void>;
+  /** A pulled change whose entity has fields in conflict (`change.inConflict`; `$entity` for a delete conflict). */
+  conflict: (change: Change) => void | Promise<void>;
+  /** Events the server refused for good; they left the outbox for quarantine. */
+  rejected: (rejection: Rejection) => void;
+  /** One push batch was answered and the outbox updated. */
+  pushed: (batch: PushedBatch) => void;
+  /** A failure of the background loop (it keeps running and tries again with backoff). */
+  error: (error: Error) => void;
+}
+
+export interface ClientOptions {
+  /** The gateway, e.g. `http://127.0.0.1:3001`. */
+  baseUrl: string;
+  /** Where the device's identity, outbox and cursor live: `await FileStorage.open(dir)` on Node. */
+  storage: Storage;
+  /** Workspace (the `Tidemark-Workspace` header). A storage belongs to one workspace. Default `default`. */
+  workspace?: string;
+  /** Device id for a new storage (default: a random UUID). An existing storage keeps its own and refuses another. */
+  deviceId?: string;
+  /** `schemaVersion` of events whose draft names none. Default 1. */
+  schemaVersion?: number;
+  /** Extra request headers (e.g. authorisation). */
+  headers?: Record<string, string>;
+  retry?: Partial<RetryPolicy>;
+  /** Timeout of one HTTP request. Default 30 000 ms. */
+  requestTimeoutMs?: number;
+  /** Changes per pull page (1–1000). Default 500. */
+  pullPageSize?: number;
+  /** Events per push request (1–500). Default 500. */
+  maxBatchEvents?: number;
+  /** Bytes per push request body. Default 1 MiB (the gateway's default limit). */
+  maxBatchBytes?: number;
+  /** Physical clock in milliseconds. Default `Date.now`. */
+  now?: WallClock;
+  /** Uniform random numbers in [0, 1) for backoff jitter. Default `Math.random`. */
+  random?: () => number;
+  /** UUIDs for event ids (and a new device id). Default `crypto.randomUUID`. */
+  randomUUID?: () => string;
+  /** Default: the global `fetch`. */
+  fetch?: Fetch;
+  /** Default: a timer. */
+  sleep?: Sleep;
+  onChange?: ClientEvents['change'];
+  onConflict?: ClientEvents['conflict'];
+  onRejected?: ClientEvents['rejected'];
+  onPushed?: ClientEvents['pushed'];
+  onError?: ClientEvents['error'];
+}
+
+/**
+ * One write receipt: the fate of one event as merge-service recorded it (`GET /v1/receipts?deviceId=`).
+ * Statuses: `applied`, `merged`, `conflicted`, `repair`, `rejected`, `duplicate`, `noop`, `parked`
+ * (see `libs/merge/README.md`). An event with no receipt yet was journaled but not projected yet.
+ */
+export interface Receipt {
+  eventId: string;
+  deviceId: string;
+  deviceSeq: number;
+  entity: { type: string; id: string };
+  status: string;
+  reason: string | null;
+  /** Entity version the event produced (null when it changed nothing). */
+  version: number | null;
+  streamSeq: number;
+  acceptedAt: string;
+}
+
+/** A page of a device's receipts, in device-sequence order. */
+export interface ReceiptsPage {
+  receipts: Receipt[];
+  /** Pass as `after` for the next page. */
+  next?: string;
+  hasMore: boolean;
+}
+
+type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
+
+/**
+ * The device side of tidemark: enqueue edits offline (each one durable before `enqueue` resolves), push them
+ * with retries that re-send the same event ids, pull changes by a persisted cursor, and run both in the
+ * background. Open it with {@link TidemarkClient.open}; everything it needs to continue after a crash is in
+ * its storage.
+ */
+export class TidemarkClient {
+  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), rejected: new Set(), pushed: new Set(), error: new Set() };
+  private readonly http: HttpContext;
+  private pushing: Promise<PushSummary> | undefined;
+  private pulling: Promise<PullSummary> | undefined;
+  private readonly abort = new AbortController();
+  private loop: { done: Promise<void>; stop: AbortController; wake: () => void } | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly options: ClientOptions,
+    private readonly outbox: Outbox,
+    private readonly pullState: PullState,
+  ) {
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.http = {
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+      headers: { 'tidemark-workspace': outbox.workspace, ...options.headers },
+      fetch: options.fetch ?? (globalThis.fetch as unknown as Fetch),
+      sleep: options.sleep ?? defaultSleep,
+      random: options.random ?? Math.random,
+      now: options.now ?? Date.now,
+      retry,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    };
+    if (options.onChange) this.listeners.change.add(options.onChange);
+    if (options.onConflict) this.listeners.conflict.add(options.onConflict);
+    if (options.onRejected) this.listeners.rejected.add(options.onRejected);
+    if (options.onPushed) this.listeners.pushed.add(options.onPushed);
+    if (options.onError) this.listeners.error.add(options.onError);
+  }
+
+  /**
+   * Opens a client over its storage: a new storage gets a device id; an existing one continues its device id,
+   * sequence, clock, unacknowledged events and pull cursor.
+   */
+  static async open(options: ClientOptions): Promise<TidemarkClient> {
+    const newId = options.randomUUID ?? (() => globalThis.crypto.randomUUID());
+    const outbox = await Outbox.open(options.storage, {
+      workspace: options.workspace ?? 'default',
+      ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}),
+      wallClock: options.now ?? Date.now,
+      newId,
+    });
+    const pullState = await loadPullState(options.storage);
+    return new TidemarkClient(options, outbox, pullState);
+  }
+
+  get deviceId(): string {
+    return this.outbox.deviceId;
+  }
+
+  get workspace(): string {
+    return this.outbox.workspace;
+  }
+
+  /** The device's hybrid logical clock (stamps of its events; `observe` stamps received from elsewhere). */
+  get clock(): HybridClock {
+    return this.outbox.clock;
+  }
+
+  /** Highest device sequence number assigned so far. */
+  get lastSeq(): number {
+    return this.outbox.lastSeq;
+  }
+
+  /** The pull cursor (`undefined` before the first pull). */
+  get cursor(): string | undefined {
+    return this.pullState.after;
+  }
+
+  /** The version of an entity this device last pulled (0: never seen). */
+  knownVersion(type: string, id: string): number {
+    return this.pullState.versions[entityKey(type, id)] ?? 0;
+  }
+
+  /** Subscribes a listener; returns the function that unsubscribes it. */
+  on<K extends keyof ClientEvents>(name: K, listener: ClientEvents[K]): () => void {
+    this.listeners[name].add(listener);
+    return () => this.listeners[name].delete(listener);
+  }
+
+  /**
+   * Adds an event to the outbox: assigns its id, the next device sequence number and an HLC stamp, and stores it
+   * durably before resolving. `baseVersion` defaults to the version this device last pulled. Refuses (with
+   * {@link InvalidEventError}, storing nothing) an event the server could never accept.
+   */
+  async enqueue(draft: EventDraft): Promise<DeviceEvent> {
+    return (await this.enqueueAll([draft]))[0]!;
+  }
+
+  /** Enqueues several events in order, all or none: one commit for the lot. */
+  async enqueueAll(drafts: readonly EventDraft[]): Promise<DeviceEvent[]> {
+    this.checkOpen();
+    const events = await this.outbox.append(
+      drafts.map((draft) => ({
+        ...draft,
+        baseVersion: draft.baseVersion ?? this.knownVersion(draft.entity.type, draft.entity.id),
+        schemaVersion: draft.schemaVersion ?? this.options.schemaVersion ?? 1,
+      })),
+    );
+    this.loop?.wake();
+    return events;
+  }
+
+  /** Enqueues an upsert whose every field is a `set`. */
+  upsert(type: string, id: string, values: Record<string, unknown>, baseVersion?: number): Promise<DeviceEvent> {
+    const fields: Record<string, FieldChange> = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, { op: 'set' as const, value }]));
+    return this.enqueue({ entity: { type, id }, op: 'upsert', fields, ...(baseVersion !== undefined ? { baseVersion } : {}) });
+  }
+
+  /** Enqueues a delete (a tombstone). */
+  remove(type: string, id: string, baseVersion?: number): Promise<DeviceEvent> {
+    return this.enqueue({ entity: { type, id }, op: 'delete', ...(baseVersion !== undefined ? { baseVersion } : {}) });
+  }
+
+  /** Enqueues a job state-machine step. */
+  transition(type: string, id: string, to: JobState, attempt: number, extra: { error?: string; fields?: Record<string, FieldChange>; baseVersion?: number } = {}): Promise<DeviceEvent> {
+    return this.enqueue({
+      entity: { type, id },
+      op: 'transition',
+      job: { to, attempt, ...(extra.error !== undefined ? { error: extra.error } : {}) },
+      ...(extra.fields ? { fields: extra.fields } : {}),
+      ...(extra.baseVersion !== undefined ? { baseVersion: extra.baseVersion } : {}),
+    });
+  }
+
+  /** Events waiting for the server's acknowledgement, oldest first. */
+  pending(): DeviceEvent[] {
+    return this.outbox.pending().map((entry) => entry.event);
+  }
+
+  /** Events the server refused for good (they are not re-sent). */
+  quarantined(): Promise<QuarantinedEvent[]> {
+    return this.outbox.quarantined();
+  }
+
+  /** Deletes quarantined events (all, or those with these ids) once the application has dealt with them. */
+  discardQuarantined(eventIds?: Iterable<string>): Promise<number> {
+    return this.outbox.discardQuarantined(eventIds);
+  }
+
+  /**
+   * Sends the outbox (see `pushOutbox` for what each answer does). One push at a time: a call while a push
+   * runs gets that push's promise. Throws {@link ServerUnavailableError} when the server stayed unreachable for
+   * `retry.maxAttempts` attempts, {@link ServerProblemError} on a refusal retrying cannot fix; either way the
+   * unacknowledged events stay and the next push sends them with the same ids.
+   */
+  push(signal: AbortSignal = this.abort.signal): Promise<PushSummary> {
+    this.checkOpen();
+    this.pushing ??= pushOutbox(
+      this.http,
+      this.outbox,
+      {
+        maxEvents: Math.min(this.options.maxBatchEvents ?? CLIENT_LIMITS.maxEventsPerBatch, CLIENT_LIMITS.maxEventsPerBatch),
+        maxBytes: this.options.maxBatchBytes ?? CLIENT_LIMITS.maxBodyBytes,
+      },
+      { pushed: (batch) => this.emit('pushed', batch), rejected: (rejection) => this.emit('rejected', rejection) },
+      signal,
+    ).finally(() => (this.pushing = undefined));
+    return this.pushing;
+  }
+
+  /**
+   * Pulls every change after the saved cursor, page by page, calling the `change` and `conflict` listeners, and
+   * saves the cursor after each page. Delivery is at least once: a crash (or a listener that throws) before a
+   * page's cursor is saved delivers that page again, so apply changes by entity `version`.
+   */
+  pull(signal: AbortSignal = this.abort.signal): Promise<PullSummary> {
+    this.checkOpen();
+    const pageSize = Math.min(Math.max(this.options.pullPageSize ?? 500, 1), CLIENT_LIMITS.maxPullLimit);
+    this.pulling ??= pullChanges(
+      this.http,
+      this.options.storage,
+      this.pullState,
+      pageSize,
+      {
+        change: async (change) => {
+          for (const listener of this.listeners.change) await listener(change);
+        },
+        conflict: async (change) => {
+          for (const listener of this.listeners.conflict) await listener(change);
+        },
+      },
+      signal,
+    ).finally(() => (this.pulling = undefined));
+    return this.pulling;
+  }
+
+  /** Pushes, then pulls (so the pull already sees what the push journaled, once it is projected). */
+  async sync(): Promise<{ push: PushSummary; pull: PullSummary }> {
+    const push = await this.push();
+    const pull = await this.pull();
+    return { push, pull };
+  }
+
+  /**
+   * One page of this device's write receipts, oldest sequence first: `GET /v1/receipts?deviceId=<id>` with
+   * `after` (a previous page's `next`) and `limit` when given. Throws {@link ServerProblemError} with status
+   * 404 when the gateway has no receipts route.
+   */
+  async receipts(query: { after?: string; limit?: number } = {}): Promise<ReceiptsPage> {
+    this.checkOpen();
+    const params = new URLSearchParams({ deviceId: this.deviceId, ...(query.after !== undefined ? { after: query.after } : {}), ...(query.limit !== undefined ? { limit: String(query.limit) } : {}) });
+    const answer = (await sendWithRetry(this.http, 'GET', `/v1/receipts?${params.toString()}`, undefined, this.abort.signal))!;
+    expectOk(answer, '/v1/receipts');
+    return answer.body as ReceiptsPage;
+  }
+
+  /** Every receipt of this device (all pages). */
+  async allReceipts(): Promise<Receipt[]> {
+    const all: Receipt[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.receipts({ ...(after !== undefined ? { after } : {}), limit: 500 });
+      all.push(...page.receipts);
+      if (!page.hasMore || page.next === undefined) return all;
+      after = page.next;
+    }
+  }
+
+  /**
+   * Runs `sync()` in the background every `intervalMs` (default 5 000), and at once after each enqueue. A failed
+   * sync is reported to `error` listeners and tried again after a backoff that grows with each failure in a row
+   * (`retry` policy, up to `retry.maxDelayMs`). Calling `start` on a running loop does nothing.
+   */
+  start(options: { intervalMs?: number } = {}): void {
+    this.checkOpen();
+    if (this.loop) return;
+    const intervalMs = options.intervalMs ?? 5_000;
+    const stop = new AbortController();
+    const signal = AbortSignal.any([this.abort.signal, stop.signal]);
+    const pause = new Pause();
+    const done = (async () => {
+      let failures = 0;
+      while (!signal.aborted) {
+        pause.reset();
+        try {
+          await this.push(signal);
+          await this.pull(signal);
+          failures = 0;
+        } catch (error) {
+          if (signal.aborted) break;
+          failures++;
+          this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        }
+        await pause.wait(failures === 0 ? intervalMs : backoffDelay(failures, this.http.retry, this.http.random), signal);
+      }
+    })();
+    this.loop = { done, stop, wake: () => pause.wake() };
+  }
+
+  /** Stops the background loop and waits for it; a request it has in flight is abandoned (nothing is lost). */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    if (!loop) return;
+    this.loop = undefined;
+    loop.stop.abort(new Error('sync loop stopped'));
+    await loop.done;
+  }
+
+  /** Stops the loop, abandons requests in flight and closes the storage. The client cannot be used after. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.stop();
+    this.closed = true;
+    this.abort.abort(new Error('client closed'));
+    await Promise.allSettled([this.pushing, this.pulling]);
+    await this.options.storage.close?.();
+  }
+
+  private emit<K extends 'rejected' | 'pushed' | 'error'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
+    for (const listener of this.listeners[name]) {
+      try {
+        (listener as (v: typeof value) => void)(value);
+      } catch (error) {
+        if (name !== 'error') this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('the client is closed');
+  }
+}
+
+
+/** The background loop's wait: ends after its time, when woken (an enqueue) or when the loop stops. */
+class Pause {
+  private woken = false;
+  private end: (() => void) | undefined;
+
+  reset(): void {
+    this.woken = false;
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.end?.();
+  }
+
+  wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.woken || signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        this.end = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.end = finish;
+      signal.addEventListener('abort', finish, { once: true });
+    });
+  }
+}

@@ -1,0 +1,49 @@
+import type { InvalidParam, Problem } from '@tidemark/contracts';
+
+/** Base class of the errors this package throws. */
+export class TidemarkError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An event the client refuses to enqueue (it would never pass the server's checks); nothing was stored. */
+export class InvalidEventError extends TidemarkError {
+  constructor(readonly errors: InvalidParam[]) {
+    super(`invalid event: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
+  }
+}
+
+/**
+ * The server could not be reached or kept answering "try again" (network error, timeout, 5xx, 408, 429,
+ * `503 journal-unavailable`) for every attempt. Nothing is lost: unacknowledged events stay in the outbox and
+ * the next push re-sends them with the same ids.
+ */
+export class ServerUnavailableError extends TidemarkError {
+  constructor(
+    readonly attempts: number,
+    readonly status: number | undefined,
+    readonly problem: Problem | undefined,
+    cause: unknown,
+  ) {
+    super(`server unavailable after ${attempts} attempt(s)${status ? ` (last answer ${status}${problem?.title ? ` ${problem.title}` : ''})` : cause instanceof Error ? ` (${cause.message})` : ''}`, { cause });
+  }
+}
+
+/**
+ * The server refused a request in a way retrying cannot fix by itself (a 4xx that names no event: a wrong URL,
+ * a missing route, a bad workspace header, an authorisation problem). Events stay in the outbox.
+ */
+export class ServerProblemError extends TidemarkError {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | undefined,
+    readonly path: string,
+  ) {
+    super(`${path} answered ${status}${problem ? `: ${problem.title}${problem.detail ? ` (${problem.detail})` : ''}` : ''}`);
+  }
+}
+
+/** Storage holds something this client cannot read (written by a newer version, or damaged outside the client). */
+export class StorageFormatError extends TidemarkError {}

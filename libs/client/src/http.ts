@@ -1,0 +1,125 @@
+import type { Problem } from '@tidemark/contracts';
+import { backoffDelay, parseRetryAfter, type RetryPolicy } from './push/backoff';
+import { ServerProblemError, ServerUnavailableError } from './errors';
+
+/** `fetch` as Node 20 and browsers have it (injected in tests). */
+export type Fetch = (input: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<{
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}>;
+
+/** Waits `ms` milliseconds, or rejects when `signal` aborts. */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export interface HttpContext {
+  baseUrl: string;
+  headers: Record<string, string>;
+  fetch: Fetch;
+  sleep: Sleep;
+  random: () => number;
+  now: () => number;
+  retry: RetryPolicy;
+  requestTimeoutMs: number;
+}
+
+/** One answer of the server. */
+export interface Answer {
+  status: number;
+  body: unknown;
+  retryAfterMs: number | undefined;
+}
+
+/** One request; rejects on network errors, timeouts and aborts. */
+export async function send(ctx: HttpContext, method: 'GET' | 'POST', path: string, body: string | undefined, signal: AbortSignal): Promise<Answer> {
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...ctx.headers };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await ctx.fetch(`${ctx.baseUrl}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    signal: AbortSignal.any([signal, AbortSignal.timeout(ctx.requestTimeoutMs)]),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  if (/json/i.test(response.headers.get('content-type') ?? '') && text.length > 0) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: response.status, body: parsed, retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), ctx.now()) };
+}
+
+/** Statuses worth trying again as they are: the server or something in front of it is busy or down. */
+export function isRetryable(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/** The problem document in an answer, when there is one. */
+export function problemOf(answer: Answer): Problem | undefined {
+  const body = answer.body;
+  return body !== null && typeof body === 'object' && typeof (body as Problem).type === 'string' && typeof (body as Problem).status === 'number' ? (body as Problem) : undefined;
+}
+
+/**
+ * Sends a request until it gets an answer that is not "try again" and returns it (any 2xx, any 4xx but 408/429).
+ * Network errors, timeouts and retryable statuses wait {@link backoffDelay} and try again, up to
+ * `retry.maxAttempts`, then throw {@link ServerUnavailableError}. `onRetry` sees each retryable answer first
+ * (a 503 with per-event results is partly a success) and may return a new body for the next attempt, or
+ * `null` when nothing is left to send.
+ */
+export async function sendWithRetry(
+  ctx: HttpContext,
+  method: 'GET' | 'POST',
+  path: string,
+  body: string | undefined,
+  signal: AbortSignal,
+  onRetry?: (answer: Answer) => Promise<string | null | undefined>,
+): Promise<Answer | null> {
+  let current = body;
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    let failure: { status?: number; problem?: Problem; cause: unknown; retryAfterMs?: number };
+    try {
+      const answer = await send(ctx, method, path, current, signal);
+      if (!isRetryable(answer.status)) return answer;
+      if (onRetry) {
+        const next = await onRetry(answer);
+        if (next === null) return null;
+        if (next !== undefined) current = next;
+      }
+      const problem = problemOf(answer);
+      failure = { status: answer.status, ...(problem ? { problem } : {}), cause: problem ?? answer.body, ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}) };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      failure = { cause: error };
+    }
+    if (attempt >= ctx.retry.maxAttempts) throw new ServerUnavailableError(attempt, failure.status, failure.problem, failure.cause);
+    await ctx.sleep(backoffDelay(attempt, ctx.retry, ctx.random, failure.retryAfterMs), signal);
+  }
+}
+
+/** Throws {@link ServerProblemError} for an answer that is not 2xx. */
+export function expectOk(answer: Answer, path: string): void {
+  if (answer.status < 200 || answer.status >= 300) throw new ServerProblemError(answer.status, problemOf(answer), path);
+}
+
+/** The default {@link Sleep}: a timer that an abort cancels. */
+export const defaultSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
