@@ -113,7 +113,8 @@ export class TidemarkClient {
     this.http = {
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       headers: { 'tidemark-workspace': outbox.workspace, ...options.headers },
-      fetch: options.fetch ?? (globalThis.fetch as unknown as Fetch),
+      // called through a wrapper: a browser's fetch refuses to run with another `this`
+      fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
       sleep: options.sleep ?? defaultSleep,
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
