@@ -1,0 +1,272 @@
+// The device SDK against the real services (journal-service, merge-service, gateway as processes on a fresh
+// NATS and Postgres): two devices edit offline and converge after reconnecting, and a device process killed
+// in the middle of a push resumes from its storage with every event applied exactly once.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Change } from '@tidemark/contracts';
+// A type:util lib's end-to-end spec runs the services through the test harness (tests only; nothing else imports it).
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { count, eventually, startSlice, type SliceStack } from '@tidemark/testing';
+import { FileStorage, ServerProblemError, ServerUnavailableError, TidemarkClient, type ClientOptions, type Rejection } from './index';
+
+const DAY = 86_400_000;
+const WEEK_START = Date.UTC(2026, 10, 16);
+const dirs: string[] = [];
+
+async function tempDir(name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `tidemark-client-${name}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A port nothing listens on: the server is unreachable. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** What a device's application keeps from the changes it pulled: the latest version of each entity. */
+class Replica {
+  readonly entities = new Map<string, Change>();
+  readonly conflicts = new Map<string, string[]>();
+  apply = (change: Change): void => {
+    const key = `${change.entity.type}/${change.entity.id}`;
+    const known = this.entities.get(key);
+    if (!known || known.version < change.version) this.entities.set(key, change);
+  };
+  conflict = (change: Change): void => {
+    this.conflicts.set(`${change.entity.type}/${change.entity.id}`, change.inConflict);
+  };
+  /** Entity → what a user sees (version, deleted, state, fields in conflict), sorted by key. */
+  view(): [string, unknown][] {
+    return [...this.entities.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, c]) => [key, { version: c.version, deleted: c.deleted, state: c.state, inConflict: c.inConflict }]);
+  }
+}
+
+describe('device SDK against the services', () => {
+  let stack: SliceStack;
+  let gateway: string;
+
+  before(async () => {
+    stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
+    gateway = stack.url('gateway');
+  });
+  after(async () => {
+    await stack?.stop();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  const fastRetry: ClientOptions['retry'] = { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 3 };
+
+  it('two devices edit offline for a week, reconnect, and end with identical pulled state', async () => {
+    const [dirA, dirB] = [await tempDir('a'), await tempDir('b')];
+    const offline = `http://127.0.0.1:${await closedPort()}`;
+    // Each device's wall clock is simulated: a week passes in milliseconds.
+    let wallA = WEEK_START;
+    let wallB = WEEK_START + 7_000;
+    const rejected: Rejection[] = [];
+    const openDevice = async (dir: string, deviceId: string, baseUrl: string, now: () => number, replica?: Replica) =>
+      TidemarkClient.open({
+        baseUrl,
+        storage: await FileStorage.open(dir),
+        deviceId,
+        now,
+        retry: fastRetry,
+        onRejected: (r) => rejected.push(r),
+        ...(replica ? { onChange: replica.apply, onConflict: replica.conflict } : {}),
+      });
+
+    // Offline: both devices work on the same annotations and prompts.
+    let a = await openDevice(dirA, 'tablet-a', offline, () => wallA);
+    let b = await openDevice(dirB, 'laptop-b', offline, () => wallB);
+    const ids = ['img-1', 'img-2', 'img-3', 'img-4'];
+    for (let day = 0; day < 7; day++) {
+      for (const id of ids) {
+        await a.enqueue({ entity: { type: 'annotation', id }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 }, tags: { op: 'add', values: [`a-day${day}`] }, notes: { op: 'append', values: [`a: day ${day}`] }, confidence: { op: 'set', value: day / 10 } } });
+        await b.enqueue({ entity: { type: 'annotation', id }, op: 'upsert', fields: { votes: { op: 'inc', by: 2 }, tags: { op: 'add', values: [`b-day${day}`] }, notes: { op: 'append', values: [`b: day ${day}`] }, assetId: { op: 'set', value: `asset-b-${day}` } } });
+      }
+      wallA += DAY;
+      wallB += DAY - 60_000; // B's clock runs a little slow
+    }
+    // Concurrent judgement calls: different labels for the same image, different texts for the same prompt.
+    await a.upsert('annotation', 'img-1', { label: 'cat' });
+    await b.upsert('annotation', 'img-1', { label: 'dog' });
+    await a.upsert('prompt', 'p-1', { text: 'describe the image', title: 'from a' });
+    wallB -= 2 * DAY; // B's clock is corrected backwards mid-week: its stamps still go forward
+    await b.upsert('prompt', 'p-2', { text: 'caption it', title: 'from b' });
+    await b.remove('annotation', 'img-4');
+    assert.equal(a.pending().length, 30);
+    assert.equal(b.pending().length, 31);
+
+    await assert.rejects(a.sync(), ServerUnavailableError, 'unreachable server: the sync fails…');
+    assert.equal(a.pending().length, 30, '…and every event stays queued');
+    const queuedA = a.pending().map((e) => e.eventId);
+    const queuedB = b.pending().map((e) => e.eventId);
+    await a.close();
+    await b.close();
+
+    // Reconnect: the apps restart pointed at the gateway, on the same storage directories.
+    const replicaA = new Replica();
+    const replicaB = new Replica();
+    a = await openDevice(dirA, 'tablet-a', gateway, () => wallA, replicaA);
+    b = await openDevice(dirB, 'laptop-b', gateway, () => wallB, replicaB);
+    assert.deepEqual(a.pending().map((e) => e.eventId), queuedA, 'the same events, with the same ids, after the restart');
+    assert.deepEqual(b.pending().map((e) => e.eventId), queuedB);
+    assert.deepEqual(a.pending().map((e) => e.deviceSeq), Array.from({ length: 30 }, (_, i) => i + 1));
+
+    // A syncs by hand; B runs the background loop.
+    const first = await a.sync();
+    assert.equal(first.push.accepted, 30);
+    const loopErrors: Error[] = [];
+    b.on('error', (error) => loopErrors.push(error));
+    b.start({ intervalMs: 100 });
+    await eventually(() => assert.equal(b.pending().length, 0), { message: 'the loop pushes B’s queue' });
+    await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), 61), { timeoutMs: 20_000, message: 'every event projected' });
+    await a.pull();
+    await eventually(() => assert.equal(replicaB.entities.size, replicaA.entities.size), { message: 'the loop pulls everything' });
+    await b.stop();
+    await b.pull();
+
+    // Both devices see the same thing for every entity, and it is the server's projection.
+    assert.deepEqual(replicaA.view(), replicaB.view());
+    const server = await count(stack.db, 'SELECT count(*) AS n FROM entities');
+    assert.equal(replicaA.entities.size, server);
+    assert.equal(replicaA.entities.size, 6);
+    const img1 = replicaA.entities.get('annotation/img-1')!;
+    assert.equal((img1.state as { votes: number }).votes, 21, 'counters add up: 7 × 1 + 7 × 2');
+    assert.equal((img1.state as { tags: string[] }).tags.length, 14, 'add-wins set keeps every tag');
+    assert.equal((img1.state as { notes: string[] }).notes.length, 14, 'append keeps every note');
+    assert.deepEqual(img1.inConflict, ['label'], 'concurrent labels are a visible conflict, not a silent winner');
+    assert.deepEqual(replicaA.conflicts.get('annotation/img-1'), ['label']);
+    assert.deepEqual(replicaB.conflicts.get('annotation/img-1'), ['label']);
+    assert.equal(replicaA.entities.get('annotation/img-4')!.deleted, true);
+    assert.deepEqual(rejected, []);
+    assert.equal(loopErrors.length, 0, loopErrors.map((e) => e.message).join('; '));
+    // The next edit is based on what the device pulled.
+    const next = await a.upsert('annotation', 'img-2', { confidence: 0.99 });
+    assert.equal(next.baseVersion, replicaA.entities.get('annotation/img-2')!.version);
+    assert.equal(next.deviceSeq, 31);
+    await a.push();
+    await a.close();
+    await b.close();
+  });
+
+  it('a device process SIGKILLed mid-push resumes from its storage; every event is applied exactly once', async () => {
+    const N = 450;
+    const dir = await tempDir('crash');
+    const idsFile = join(await tempDir('crash-ids'), 'ids.json');
+    const child = join(__dirname, 'test-support', 'push-child.js');
+
+    // First run: enqueue N events, push; SIGKILL once batch 1 is acknowledged and batch 2 is journaled but unrecorded.
+    const first = runChild([child, 'enqueue', dir, gateway, String(N), idsFile], { HOLD_SECOND_ANSWER: '1' });
+    await first.waitFor(/^holding 200$/m);
+    first.kill();
+    const exited = await first.exited;
+    assert.equal(exited.signal, 'SIGKILL', first.output());
+    assert.match(first.output(), /^pushed 100$/m);
+    assert.doesNotMatch(first.output(), /^done/m);
+    const { deviceId, eventIds } = JSON.parse(await readFile(idsFile, 'utf8')) as { deviceId: string; eventIds: string[] };
+    assert.equal(eventIds.length, N);
+
+    // Restart on the same storage: same device, same sequence; batch 1 is gone, batch 2 onwards re-sent with the same ids.
+    const second = runChild([child, 'resume', dir, gateway], {});
+    const result = await second.exited;
+    assert.equal(result.code, 0, second.output());
+    const resumed = JSON.parse(/^resumed (.*)$/m.exec(second.output())![1]!) as { deviceId: string; lastSeq: number; pending: number };
+    assert.deepEqual(resumed, { deviceId, lastSeq: N, pending: N - 100 });
+    const { accepted, duplicate, quarantined, remaining } = JSON.parse(/^done (.*)$/m.exec(second.output())![1]!) as Record<string, number>;
+    assert.deepEqual({ accepted, duplicate, quarantined, remaining }, { accepted: N - 200, duplicate: 100, quarantined: 0, remaining: 0 }, 'batch 2 was journaled before the kill: the server answers duplicate');
+
+    // Every pushed eventId has exactly one receipt and one change; the device sequence is 1..N without gaps.
+    await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE device_id = $1', [deviceId]), N), { timeoutMs: 20_000, message: 'every event projected' });
+    const receipts = await stack.db.query<{ event_id: string; device_seq: string; status: string }>('SELECT event_id, device_seq, status FROM event_receipts WHERE device_id = $1 ORDER BY device_seq', [deviceId]);
+    assert.deepEqual(receipts.rows.map((r) => r.event_id).sort(), [...eventIds].sort(), 'the receipts are exactly the enqueued events');
+    assert.deepEqual(receipts.rows.map((r) => Number(r.device_seq)), Array.from({ length: N }, (_, i) => i + 1));
+    assert.ok(receipts.rows.every((r) => r.status === 'applied'), JSON.stringify(receipts.rows.find((r) => r.status !== 'applied')));
+    const changes = await stack.db.query<{ event_id: string; n: string }>('SELECT event_id, count(*) AS n FROM change_log WHERE device_id = $1 GROUP BY event_id', [deviceId]);
+    assert.equal(changes.rows.length, N);
+    assert.ok(changes.rows.every((r) => r.n === '1'), 'one change per event');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM journal_duplicates WHERE device_id = $1', [deviceId]), 0, 'the re-sent batch never reached the projector twice');
+    const versions = await stack.db.query<{ total: string }>("SELECT sum(version) AS total FROM entities WHERE entity_type = 'annotation' AND entity_id LIKE 'crash-%'");
+    assert.equal(Number(versions.rows[0]!.total), N, 'entity versions add up to one per event');
+  });
+
+  it('the README example runs against the gateway, and a second run continues the same device', async () => {
+    const example = join(__dirname, '..', 'examples', 'basic.mjs');
+    const dir = join(await tempDir('example'), 'device');
+    const first = runChild([example, gateway, dir], {});
+    assert.equal((await first.exited).code, 0, first.output());
+    const device = /^device (\S+): 0 event\(s\) still queued/m.exec(first.output())?.[1];
+    assert.ok(device, first.output());
+    assert.match(first.output(), /^pushed 2 accepted, 0 duplicate;/m);
+    const second = runChild([example, gateway, dir], {});
+    assert.equal((await second.exited).code, 0, second.output());
+    assert.match(second.output(), new RegExp(`^device ${device}: 0 event\\(s\\) still queued`, 'm'));
+    assert.match(second.output(), /^pushed 2 accepted, 0 duplicate;/m);
+    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id = $1 AND status IN ('applied', 'merged')", [device]), 4), { message: 'both runs’ events applied' });
+  });
+
+  it('reads write receipts when the gateway serves GET /v1/receipts', async (t) => {
+    const client = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(await tempDir('receipts')), retry: fastRetry });
+    await client.upsert('annotation', 'r-1', { label: 'owl' });
+    await client.enqueue({ entity: { type: 'annotation', id: 'r-2' }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 } } });
+    await client.push();
+    let page;
+    try {
+      page = await client.receipts();
+    } catch (error) {
+      if (error instanceof ServerProblemError && error.status === 404) {
+        await client.close();
+        t.skip('receipts route not present');
+        return;
+      }
+      throw error;
+    }
+    assert.ok(Array.isArray(page.receipts));
+    const all = await eventually(async () => {
+      const receipts = await client.allReceipts();
+      assert.equal(receipts.length, client.lastSeq);
+      return receipts;
+    }, { message: 'a receipt for every event of this device' });
+    assert.deepEqual(all.map((r) => r.deviceSeq), Array.from({ length: client.lastSeq }, (_, i) => i + 1));
+    assert.ok(all.every((r) => r.deviceId === client.deviceId && ['applied', 'merged'].includes(r.status)), JSON.stringify(all));
+    await client.close();
+  });
+});
+
+/** A child Node process with its output collected. */
+function runChild(args: string[], env: Record<string, string>) {
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const waiter of waiters.filter((w) => w.pattern.test(output))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    output: () => output,
+    exited,
+    kill: () => proc.kill('SIGKILL'),
+    waitFor: (pattern: RegExp) =>
+      Promise.race([
+        new Promise<void>((resolve) => (pattern.test(output) ? resolve() : waiters.push({ pattern, resolve }))),
+        exited.then(() => {
+          if (!pattern.test(output)) throw new Error(`the child exited before printing ${pattern}:\n${output}`);
+        }),
+      ]),
+  };
+}
