@@ -155,8 +155,17 @@ describe('device SDK against the services', () => {
     assert.equal(next.baseVersion, replicaA.entities.get('annotation/img-2')!.version);
     assert.equal(next.deviceSeq, 31);
     await a.push();
+    const cursor = a.cursor;
     await a.close();
     await b.close();
+
+    // After a restart the pull continues from the saved cursor: only the change made since comes.
+    const later: Change[] = [];
+    a = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(dirA), onChange: (c) => void later.push(c) });
+    assert.equal(a.cursor, cursor);
+    await eventually(async () => assert.ok((await a.pull()).changes > 0), { message: 'the new change to be projected' });
+    assert.deepEqual(later.map((c) => [c.entity.id, c.eventId]), [['img-2', next.eventId]]);
+    await a.close();
   });
 
   it('a device process SIGKILLed mid-push resumes from its storage; every event is applied exactly once', async () => {
