@@ -53,6 +53,11 @@ export function reviewSubject(workspace: string, entity: EntityRef, kind: 'opene
   return `${REVIEW_SUBJECT_ROOT}.${workspace}.${kind}.${entity.type}.${entity.id}`;
 }
 
+/** Asset lifecycle transitions: `tm.assets.<workspace>.<status>.<sha256>` (one asset's history is `tm.assets.<ws>.*.<sha256>`). */
+export function assetSubject(workspace: string, status: string, sha256: string): string {
+  return `${ASSETS_SUBJECT_ROOT}.${workspace}.${status}.${sha256}`;
+}
+
 /** Parses a journal subject back into its parts; returns undefined for a subject outside the journal. */
 export function parseJournalSubject(subject: string): { workspace: string; partition: string; entity: EntityRef } | undefined {
   const parts = subject.split('.');
