@@ -5,8 +5,9 @@ import { Foundation1764000000000 } from './migrations/1764000000000-foundation';
 import { MergeLedger1764100000000 } from './migrations/1764100000000-merge-ledger';
 import { DeviceSequences1764400000000 } from './migrations/1764400000000-device-sequences';
 import { EntitySchemas1764500000000 } from './migrations/1764500000000-entity-schemas';
+import { Assets1764300000000 } from './migrations/1764300000000-assets';
 
-export const MIGRATIONS = [Foundation1764000000000, MergeLedger1764100000000, DeviceSequences1764400000000, EntitySchemas1764500000000];
+export const MIGRATIONS = [Foundation1764000000000, MergeLedger1764100000000, DeviceSequences1764400000000, EntitySchemas1764500000000, Assets1764300000000];
 
 export interface DatabaseOptions {
   url: string;

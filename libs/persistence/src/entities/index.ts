@@ -153,4 +153,90 @@ export class RepairRow {
   @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
   @Column({ type: 'text', default: 'open' }) status!: string;
 }
-export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow];
+/** tus uploads (asset-service ledger): where each upload stands, so resume never lists parts from the store. */
+@Entity({ name: 'asset_uploads' })
+@Index('asset_uploads_status_expires', ['status', 'expiresAt'])
+@Index('asset_uploads_workspace_status', ['workspace', 'status'])
+export class AssetUploadRow {
+  @PrimaryColumn({ type: 'uuid' }) id!: string;
+  @Column({ type: 'text' }) workspace!: string;
+  /** The whole-file sha256 the client declared (hex). */
+  @Column({ type: 'text' }) sha256!: string;
+  /** Declared length; null while deferred. */
+  @Column({ type: 'bigint', nullable: true }) size!: string | null;
+  @Column({ name: 'upload_offset', type: 'bigint', default: 0 }) uploadOffset!: string;
+  @Column({ name: 'content_type', type: 'text' }) contentType!: string;
+  @Column({ name: 'file_class', type: 'text' }) fileClass!: string;
+  @Column({ type: 'text', nullable: true }) filename!: string | null;
+  @Column({ type: 'jsonb' }) metadata!: Record<string, string | null>;
+  @Column({ name: 'object_key', type: 'text' }) objectKey!: string;
+  @Column({ name: 's3_upload_id', type: 'text', nullable: true }) s3UploadId!: string | null;
+  @Column({ name: 'part_size', type: 'bigint' }) partSize!: string;
+  /** Bytes in committed parts; the rest of the offset is the pending tail object. */
+  @Column({ name: 'parts_bytes', type: 'bigint', default: 0 }) partsBytes!: string;
+  @Column({ name: 'next_part', type: 'integer', default: 1 }) nextPart!: number;
+  @Column({ name: 'tail_bytes', type: 'bigint', default: 0 }) tailBytes!: string;
+  @Column({ type: 'text' }) status!: string;
+  @Column({ type: 'text', nullable: true }) reason!: string | null;
+  @Column({ type: 'boolean', default: false }) deduplicated!: boolean;
+  @Column({ name: 'lock_owner', type: 'text', nullable: true }) lockOwner!: string | null;
+  @Column({ name: 'lock_expires_at', type: 'timestamptz', nullable: true }) lockExpiresAt!: Date | null;
+  @Column({ name: 'status_since', type: 'timestamptz' }) statusSince!: Date;
+  @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt!: Date;
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt!: Date;
+}
+
+/** Committed S3 parts of an upload: number, size, ETag and the part's own sha256. */
+@Entity({ name: 'asset_upload_parts' })
+export class AssetUploadPartRow {
+  @PrimaryColumn({ name: 'upload_id', type: 'uuid' }) uploadId!: string;
+  @PrimaryColumn({ name: 'part_number', type: 'integer' }) partNumber!: number;
+  @Column({ type: 'bigint' }) size!: string;
+  @Column({ type: 'text' }) etag!: string;
+  @Column({ type: 'text' }) sha256!: string;
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
+}
+
+/** Stored assets, content-addressed within a workspace, with their lifecycle status. */
+@Entity({ name: 'assets' })
+@Index('assets_status_since', ['status', 'statusSince'])
+@Index('assets_workspace_status', ['workspace', 'status'])
+export class AssetRow {
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ type: 'text' }) sha256!: string;
+  @Column({ type: 'bigint' }) size!: string;
+  @Column({ name: 'content_type', type: 'text' }) contentType!: string;
+  @Column({ name: 'file_class', type: 'text' }) fileClass!: string;
+  @Column({ name: 'object_key', type: 'text' }) objectKey!: string;
+  @Column({ type: 'text' }) status!: string;
+  @Column({ type: 'text', nullable: true }) reason!: string | null;
+  @Column({ name: 'ref_count', type: 'integer', default: 0 }) refCount!: number;
+  /** Status changes so far: part of the message id of asset transitions that can repeat. */
+  @Column({ type: 'integer', default: 0 }) generation!: number;
+  @Column({ name: 'upload_id', type: 'uuid' }) uploadId!: string;
+  @Column({ name: 'status_since', type: 'timestamptz' }) statusSince!: Date;
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
+}
+
+/** Who points at an asset (a record reference, e.g. `annotation:img-42`). */
+@Entity({ name: 'asset_references' })
+export class AssetReferenceRow {
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ type: 'text' }) sha256!: string;
+  @PrimaryColumn({ type: 'text' }) ref!: string;
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
+}
+
+/** Asset lifecycle messages for the ASSETS stream, written in the ledger's transaction, relayed after commit. */
+@Entity({ name: 'asset_outbox' })
+@Index('asset_outbox_unpublished', ['id'], { where: 'published_at IS NULL' })
+export class AssetOutboxRow {
+  @PrimaryGeneratedColumn({ type: 'bigint' }) id!: string;
+  @Column({ type: 'text' }) subject!: string;
+  @Column({ name: 'msg_id', type: 'text' }) msgId!: string;
+  @Column({ type: 'jsonb' }) payload!: unknown;
+  @Column({ type: 'jsonb' }) headers!: Record<string, string>;
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
+}
+export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow];
