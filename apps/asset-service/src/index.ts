@@ -1,2 +1,2 @@
-export { startAssetService } from './service';
-export { assetServiceConfigSpec, loadAssetServiceConfig, type AssetServiceConfig } from './config';
+export { startAssetService, assetLimits } from './service';
+export { assetServiceConfigSpec, loadAssetServiceConfig, CLASS_CAP_VARIABLE, type AssetServiceConfig } from './config';

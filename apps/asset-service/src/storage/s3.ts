@@ -1,9 +1,9 @@
 import { Client } from 'minio';
-import type { AssetServiceConfig } from './config';
+import type { AssetServiceConfig } from '../config';
 
-/** The S3 client for the asset bucket (path-style, so MinIO and other S3 servers work alike). */
-export function createS3Client(config: AssetServiceConfig): Client {
-  const url = new URL(config.S3_ENDPOINT);
+/** An S3 client for the asset bucket (path-style, so MinIO, AWS and Swift's s3api work alike). */
+export function createS3Client(config: Pick<AssetServiceConfig, 'S3_ENDPOINT' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY' | 'S3_REGION'>, endpoint = config.S3_ENDPOINT): Client {
+  const url = new URL(endpoint);
   return new Client({
     endPoint: url.hostname,
     port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
@@ -24,14 +24,4 @@ export async function ensureBucket(client: Client, bucket: string, region: strin
     const code = (error as { code?: string }).code;
     if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
   }
-}
-
-/** Readiness: the bucket answers. */
-export function s3Check(client: Client, bucket: string): { name: string; check(): Promise<void> } {
-  return {
-    name: 's3',
-    check: async () => {
-      if (!(await client.bucketExists(bucket))) throw new Error(`bucket ${bucket} is missing`);
-    },
-  };
 }
