@@ -9,8 +9,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Change } from '@tidemark/contracts';
-// A type:util lib's end-to-end spec runs the services through the test harness (tests only; nothing else imports it).
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { count, eventually, startSlice, type SliceStack } from '@tidemark/testing';
 import { FileStorage, ServerProblemError, ServerUnavailableError, TidemarkClient, type ClientOptions, type Rejection } from './index';
 
