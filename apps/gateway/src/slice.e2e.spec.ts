@@ -101,6 +101,7 @@ describe('first slice: push → journal → projection → pull', () => {
     assert.equal(doc.openapi, '3.1.0');
     const push = doc.paths['/v1/events'].post;
     assert.ok(push.responses['200'] && push.responses['400'] && push.responses['413']);
+    assert.ok(doc.paths['/v1/conflicts/{id}/resolve'] || Object.keys(doc.paths).some((p: string) => p.includes('resolve')), 'the ledger routes are documented');
     const ajv = new Ajv({ strict: false });
     addFormats(ajv);
     const validate = ajv.compile(push.requestBody.content['application/json'].schema);

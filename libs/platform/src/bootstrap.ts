@@ -57,7 +57,7 @@ export interface RunningService {
 export async function runService(options: ServiceOptions): Promise<RunningService> {
   const { logger } = options;
   enableDefaultMetrics(options.name);
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, maxParamLength: 256, logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
   app.useGlobalFilters(new ProblemFilter(logger));
 

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
-import { GATEWAY_ROUTES, openApiDocument } from '@tidemark/contracts';
+import { GATEWAY_ROUTES, LEDGER_ROUTES, openApiDocument } from '@tidemark/contracts';
 
-const document = openApiDocument('tidemark gateway', '1', GATEWAY_ROUTES);
+const document = openApiDocument('tidemark gateway', '1', [...GATEWAY_ROUTES, ...LEDGER_ROUTES]);
 
 /** The OpenAPI 3.1 document, built from the same schemas the gateway validates with. */
 @Controller('v1')
