@@ -55,7 +55,7 @@ let stack;
 async function runTier(tier, files) {
   if (files.length === 0) return;
   console.log(`\n[test] tier ${tier}: ${files.length} file(s)`);
-  const stream = run({ files, concurrency: tier === 'unit' ? 2 : 1, timeout: 15 * 60_000 });
+  const stream = run({ files, concurrency: tier === 'unit' ? 2 : 1, timeout: 5 * 60_000 });
   stream.on('test:pass', (data) => {
     if (data.details?.type === 'suite') return;
     if (data.skip || data.todo) totals.skipped++;

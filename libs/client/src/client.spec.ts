@@ -14,8 +14,9 @@ async function open(gateway: FakeGateway, storage: MemoryStorage, options: Parti
 }
 
 /** Resolves when `check` passes (polling on the event loop; the fakes answer at once). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
     if (check()) return;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
@@ -94,23 +95,26 @@ describe('TidemarkClient', () => {
     const errors: Error[] = [];
     const changes: Change[] = [];
     const client = await open(gateway, new MemoryStorage(), { onError: (e) => errors.push(e), onChange: (c) => void changes.push(c), retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 5 } });
-    client.start({ intervalMs: 60_000 });
-    client.start({ intervalMs: 60_000 }); // a second start does nothing
-    await until(() => gateway.requests.length >= 1, 'the first sync');
-    const event = await client.upsert('annotation', 'a', { label: 'cat' });
-    await until(() => gateway.journal.length === 1 && changes.length === 1, 'the enqueue to be pushed and pulled back without waiting the interval');
-    assert.equal(gateway.journal[0]!.eventId, event.eventId);
+    try {
+      client.start({ intervalMs: 60_000 });
+      client.start({ intervalMs: 60_000 }); // a second start does nothing
+      await until(() => gateway.requests.length >= 1, 'the first sync');
+      const event = await client.upsert('annotation', 'a', { label: 'cat' });
+      await until(() => gateway.journal.length === 1 && changes.length === 1, 'the enqueue to be pushed and pulled back without waiting the interval');
+      assert.equal(gateway.journal[0]!.eventId, event.eventId);
 
-    gateway.offline = true;
-    await client.upsert('annotation', 'b', { label: 'dog' });
-    await until(() => errors.length >= 2, 'failures to be reported');
-    gateway.offline = false;
-    await until(() => gateway.journal.length === 2, 'the loop to recover');
-    await client.stop();
-    const requests = gateway.requests.length;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(gateway.requests.length, requests, 'nothing runs after stop');
-    await client.close();
+      gateway.offline = true;
+      await client.upsert('annotation', 'b', { label: 'dog' });
+      await until(() => errors.length >= 2, 'failures to be reported');
+      gateway.offline = false;
+      await until(() => gateway.journal.length === 2, 'the loop to recover');
+      await client.stop();
+      const requests = gateway.requests.length;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(gateway.requests.length, requests, 'nothing runs after stop');
+    } finally {
+      await client.close();
+    }
     assert.throws(() => client.start(), /closed/);
   });
 
