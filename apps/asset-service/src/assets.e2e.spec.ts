@@ -251,6 +251,14 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     assert.equal(await metric('tidemark_asset_sha256_checks_total{method="read-back"}'), 1, 'the new instance had no hash state: it read the object back');
   });
 
+  it('takes an upload whose length is declared only with its last chunk (creation-defer-length)', async () => {
+    const bytes = randomBytes(7 * MiB + 3);
+    const url = await tusUpload(bytes, { uploadLengthDeferred: true, chunkSize: 3 * MiB });
+    const head = await tus(url, { method: 'HEAD' });
+    assert.equal(head.headers.get('upload-length'), String(bytes.length));
+    assert.equal(hex((await download(hex(bytes))).body), hex(bytes));
+  });
+
   it('refuses a wrong offset with 409, a corrupt checksummed chunk with 460, and keeps nothing of either', async () => {
     const bytes = randomBytes(3 * MiB);
     const created = await create(bytes.length, sha256(bytes));

@@ -15,6 +15,7 @@ import {
   parseUploadMetadata,
   partSizeFor,
   replay,
+  maxUploadBytes,
   tailObjectKey,
   uploadStagingPrefix,
   type AssetIdentity,
@@ -137,6 +138,19 @@ export class UploadService {
     return this.deps.settings.limits.maxBytes[fileClass];
   }
 
+  /** 413 for an upload without a declared length that grew past {@link deferredLimit}, naming the limit that applies. */
+  private deferredRefusal(upload: UploadRecord, size: number): AssetProblemError {
+    const cap = this.capFor(upload.fileClass);
+    return cap <= maxUploadBytes(upload.partSize)
+      ? limitExceeded(CLASS_CAP_VARIABLE[upload.fileClass], cap, size, `${upload.fileClass} uploads are capped`)
+      : limitExceeded('UPLOAD_PART_SIZE_BYTES', maxUploadBytes(upload.partSize), size, 'an upload created without its length is cut into at most 10 000 parts of this size');
+  }
+
+  /** Most bytes an upload without a declared length may receive: its class cap, and what its parts can hold. */
+  private deferredLimit(upload: UploadRecord): number {
+    return Math.min(this.capFor(upload.fileClass), maxUploadBytes(upload.partSize));
+  }
+
   /** Runs `fn` after any other request of this instance on the same upload finished (one at a time). */
   private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.active.get(id);
@@ -256,6 +270,7 @@ export class UploadService {
 
   /** tus HEAD: the offset (after any request of this instance still writing to it finished). */
   async head(workspace: string, id: string): Promise<TusAnswer> {
+    if (!(await this.deps.ledger.findUpload(this.deps.ledger.ds, workspace, id))) throw notFound(`upload ${id}`);
     const pending = this.active.get(id);
     if (pending) await settlesWithin(pending, Math.min(this.deps.settings.lockTtlMs, 5000));
     // Another instance may still be saving the tail of a cut request: give it a moment.
@@ -281,9 +296,10 @@ export class UploadService {
 
   /** tus PATCH: appends the body at Upload-Offset. */
   async patch(request: TusRequest, id: string): Promise<TusAnswer> {
-    const upload = await this.deps.ledger.findUpload(this.deps.ledger.ds, request.workspace, id);
-    if (!upload) throw notFound(`upload ${id}`);
-    return this.exclusive(id, () => this.write(upload, request, true));
+    const find = () => this.deps.ledger.findUpload(this.deps.ledger.ds, request.workspace, id);
+    if (!(await find())) throw notFound(`upload ${id}`);
+    // Read again once any earlier request of this instance on the upload finished: its offset may have moved.
+    return this.exclusive(id, async () => this.write((await find())!, request, true));
   }
 
   /** tus termination (DELETE): aborts the multipart upload and forgets the bytes. */
@@ -369,12 +385,12 @@ export class UploadService {
       if (upload.status === 'collected') throw this.gone(upload);
       if (h.offset !== upload.offset) throw this.offsetMismatch(h.offset, upload.offset);
       if (h.declared !== undefined) upload = await this.declareLength(upload, owner, h.declared);
-      const limit = upload.size ?? this.capFor(upload.fileClass);
+      const limit = upload.size ?? this.deferredLimit(upload);
       const contentLength = h.contentLength;
       if (contentLength !== undefined && upload.offset + contentLength > limit) {
         throw upload.size !== undefined
           ? assetProblem(AssetProblem.limitExceeded, 413, 'Upload refused: body exceeds Upload-Length', { detail: `${upload.offset} + ${contentLength} bytes exceed the upload's length ${upload.size}` }, { connection: 'close' })
-          : limitExceeded(CLASS_CAP_VARIABLE[upload.fileClass], limit, upload.offset + contentLength, `${upload.fileClass} uploads are capped`);
+          : this.deferredRefusal(upload, upload.offset + contentLength);
       }
       return await this.receive(upload, owner, hasBody ? request.body : undefined, h.checksum);
     } finally {
@@ -394,6 +410,7 @@ export class UploadService {
     if (decision.events.length === 0) return upload;
     const cap = this.capFor(upload.fileClass);
     if (size > cap) throw limitExceeded(CLASS_CAP_VARIABLE[upload.fileClass], cap, size, `${upload.fileClass} uploads are capped`);
+    if (size > maxUploadBytes(upload.partSize)) throw limitExceeded('UPLOAD_PART_SIZE_BYTES', maxUploadBytes(upload.partSize), size, 'an upload created without its length is cut into at most 10 000 parts of this size');
     await inTransaction(this.deps.ledger.ds, async (q) => {
       await this.deps.ledger.lockWorkspace(q, upload.workspace);
       const used = await this.deps.ledger.usedBytes(q, upload.workspace);
@@ -411,7 +428,7 @@ export class UploadService {
    */
   private async receive(upload: UploadRecord, owner: string, body: Readable | undefined, checksum: { algorithm: ChecksumAlgorithm; hex: string } | undefined): Promise<TusAnswer> {
     const { store, ledger } = this.deps;
-    const limit = upload.size ?? this.capFor(upload.fileClass);
+    const limit = upload.size ?? this.deferredLimit(upload);
     const held: Buffer[] = [this.buffers.acquire(upload.partSize)];
     let buffer = held[0]!;
     let spare: Buffer | undefined;
@@ -492,7 +509,7 @@ export class UploadService {
             if (partsBytes + (tailLoaded ? fill : upload.tailBytes) + chunk.length > limit) {
               throw upload.size !== undefined
                 ? assetProblem(AssetProblem.limitExceeded, 413, 'Upload refused: body exceeds Upload-Length', { detail: `the body goes past the upload's length ${upload.size}` }, { connection: 'close' })
-                : limitExceeded(CLASS_CAP_VARIABLE[upload.fileClass], limit, partsBytes + fill + chunk.length, `${upload.fileClass} uploads are capped`);
+                : this.deferredRefusal(upload, partsBytes + fill + chunk.length);
             }
             await loadTail();
             for (let at = 0; at < chunk.length; ) {
