@@ -12,5 +12,5 @@ const apps = [
 ];
 for (const [app, name] of apps) {
   const spec = require(`@tidemark/${app}`)[name];
-  console.log(`#### ${app}\n\n${describeConfig(spec)}\n`);
+  console.log(`### ${app}\n\n${describeConfig(spec)}\n`);
 }
