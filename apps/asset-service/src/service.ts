@@ -1,39 +1,20 @@
 import { hostname } from 'node:os';
-import { Module, type DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
 import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
-import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
-import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
-import { createLogger, type Logger } from '@tidemark/telemetry';
+import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
+import { createLogger } from '@tidemark/telemetry';
 import type { AssetServiceConfig } from './config';
 import { AssetsController, ASSETS, DEFAULT_WORKSPACE } from './assets/assets.controller';
 import { AssetsService } from './assets/assets.service';
 import { Ledger } from './ledger/ledger';
 import { Collector } from './lifecycle/collector';
-import { AssetOutboxRelay } from './lifecycle/outbox-relay';
 import { S3BlobStore } from './storage/s3-blob-store';
 import { createS3Client, ensureBucket } from './storage/s3';
 import { LOGGER, TusController, UPLOADS } from './uploads/tus.controller';
 import { UploadService } from './uploads/upload.service';
 
-@Module({})
-class AssetServiceModule {
-  static register(uploads: UploadService, assets: AssetsService, defaultWorkspace: string, logger: Logger, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
-    return {
-      module: AssetServiceModule,
-      controllers: [HealthController, TusController, AssetsController],
-      providers: [
-        { provide: UPLOADS, useValue: uploads },
-        { provide: ASSETS, useValue: assets },
-        { provide: DEFAULT_WORKSPACE, useValue: defaultWorkspace },
-        { provide: LOGGER, useValue: logger },
-        { provide: READINESS_CHECKS, useValue: checks },
-        { provide: SHUTTING_DOWN, useValue: state },
-      ],
-    };
-  }
-}
 
 export function assetLimits(config: AssetServiceConfig): AssetLimits {
   return {
@@ -76,7 +57,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
   await migrateWithLock(ds);
 
   const ledger = new Ledger(ds);
-  const relay = new AssetOutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
+  const relay = new OutboxRelay(ds, () => connection.js, { table: 'asset_outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 200, ordered: true, logger });
   const now = () => new Date();
   const published = () => relay.poke();
   const uploads = new UploadService({
@@ -111,15 +92,20 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     discard: (upload) => uploads.discardBytes(upload),
   });
 
-  const state: ShutdownState = { shuttingDown: false };
   const checks: ReadinessCheck[] = [natsCheck(() => connection), postgresCheck(ds), { name: 's3', check: () => store.check() }];
   const service = await runService({
     name: 'asset-service',
-    module: AssetServiceModule.register(uploads, assets, config.DEFAULT_WORKSPACE, logger, checks, state) as never,
+    controllers: [TusController, AssetsController],
+    providers: [
+      { provide: UPLOADS, useValue: uploads },
+      { provide: ASSETS, useValue: assets },
+      { provide: DEFAULT_WORKSPACE, useValue: config.DEFAULT_WORKSPACE },
+      { provide: LOGGER, useValue: logger },
+    ],
+    checks,
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     logger,
-    shutdownState: state,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     configure: rawBodies,
   });

@@ -1,7 +1,6 @@
-import { Module, type DynamicModule } from '@nestjs/common';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
-import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
+import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { DEFAULT_WORKSPACE, PUSH_DEPS, PushController } from './push/push.controller';
@@ -13,23 +12,6 @@ import { RepairsController } from './conflicts/repairs.controller';
 import { LEDGER_DEPS, type LedgerDeps } from './conflicts/ledger-http';
 import { ReceiptsController } from './receipts/receipts.controller';
 
-@Module({})
-class GatewayModule {
-  static register(deps: PushDeps, ds: unknown, defaultWorkspace: string, checks: ReadinessCheck[], state: ShutdownState, ledger: LedgerDeps): DynamicModule {
-    return {
-      module: GatewayModule,
-      controllers: [HealthController, PushController, PullController, OpenApiController, ConflictsController, ReceiptsController, RepairsController],
-      providers: [
-        { provide: PUSH_DEPS, useValue: deps },
-        { provide: PULL_DB, useValue: ds },
-        { provide: LEDGER_DEPS, useValue: ledger },
-        { provide: DEFAULT_WORKSPACE, useValue: defaultWorkspace },
-        { provide: READINESS_CHECKS, useValue: checks },
-        { provide: SHUTTING_DOWN, useValue: state },
-      ],
-    };
-  }
-}
 
 /** Wires the gateway: push journals to JetStream, pull reads the change log in Postgres. */
 export async function startGateway(config: GatewayConfig): Promise<RunningService> {
@@ -40,15 +22,20 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   await migrateWithLock(ds);
   const deps: PushDeps = { js: () => connection.js, partitions: config.JOURNAL_PARTITIONS, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, logger, now: () => new Date() };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
-  const state: ShutdownState = { shuttingDown: false };
   const service = await runService({
     name: 'gateway',
-    module: GatewayModule.register(deps, ds, config.DEFAULT_WORKSPACE, [natsCheck(() => connection), postgresCheck(ds)], state, ledger) as never,
+    controllers: [PushController, PullController, OpenApiController, ConflictsController, ReceiptsController, RepairsController],
+    providers: [
+      { provide: PUSH_DEPS, useValue: deps },
+      { provide: PULL_DB, useValue: ds },
+      { provide: LEDGER_DEPS, useValue: ledger },
+      { provide: DEFAULT_WORKSPACE, useValue: config.DEFAULT_WORKSPACE },
+    ],
+    checks: [natsCheck(() => connection), postgresCheck(ds)],
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
     logger,
-    shutdownState: state,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
   return {

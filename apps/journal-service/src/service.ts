@@ -1,7 +1,6 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { applyTopology, connectJetStream, journalTopology, natsCheck, type JetStreamConnection } from '@tidemark/messaging';
+import { applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
-import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
+import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { JournalServiceConfig } from './config';
 import { CONNECTION, TOPOLOGY, TopologyController, type TopologyState } from './topology/topology.controller';
@@ -9,23 +8,6 @@ import { HISTORY_OPTIONS, HistoryController, type HistoryOptions } from './histo
 import { SCHEMA_STORE, SchemasController } from './schemas/schemas.controller';
 import { SchemaStore } from './schemas/schema-store';
 
-@Module({})
-class JournalServiceModule {
-  static register(connection: () => JetStreamConnection, topology: TopologyState, history: HistoryOptions, schemas: SchemaStore, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
-    return {
-      module: JournalServiceModule,
-      controllers: [HealthController, TopologyController, HistoryController, SchemasController],
-      providers: [
-        { provide: CONNECTION, useValue: connection },
-        { provide: TOPOLOGY, useValue: topology },
-        { provide: HISTORY_OPTIONS, useValue: history },
-        { provide: SCHEMA_STORE, useValue: schemas },
-        { provide: READINESS_CHECKS, useValue: checks },
-        { provide: SHUTTING_DOWN, useValue: state },
-      ],
-    };
-  }
-}
 
 /** Wires journal-service: applies the declared topology at start, then serves topology, history and the schema registry. */
 export async function startJournalService(config: JournalServiceConfig): Promise<RunningService> {
@@ -38,7 +20,6 @@ export async function startJournalService(config: JournalServiceConfig): Promise
   const topology: TopologyState = { declared: journalTopology({ partitions: config.JOURNAL_PARTITIONS, duplicateWindowMs: config.JOURNAL_DUPLICATE_WINDOW_MS, replicas: config.JOURNAL_REPLICAS }) };
   topology.lastApplied = await applyTopology(connection.jsm, topology.declared);
   logger.info(topology.lastApplied, 'journal topology applied');
-  const state: ShutdownState = { shuttingDown: false };
   const topologyCheck: ReadinessCheck = {
     name: 'journal-topology',
     check: async () => {
@@ -48,11 +29,17 @@ export async function startJournalService(config: JournalServiceConfig): Promise
   const history: HistoryOptions = { partitions: config.JOURNAL_PARTITIONS, maxEvents: config.HISTORY_MAX_EVENTS, defaultWorkspace: 'default' };
   const service = await runService({
     name: 'journal-service',
-    module: JournalServiceModule.register(() => connection, topology, history, new SchemaStore(ds), [natsCheck(() => connection), topologyCheck, postgresCheck(ds)], state) as never,
+    controllers: [TopologyController, HistoryController, SchemasController],
+    providers: [
+      { provide: CONNECTION, useValue: () => connection },
+      { provide: TOPOLOGY, useValue: topology },
+      { provide: HISTORY_OPTIONS, useValue: history },
+      { provide: SCHEMA_STORE, useValue: new SchemaStore(ds) },
+    ],
+    checks: [natsCheck(() => connection), topologyCheck, postgresCheck(ds)],
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     logger,
-    shutdownState: state,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
   return {

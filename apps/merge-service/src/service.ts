@@ -1,13 +1,11 @@
-import { Module, type DynamicModule } from '@nestjs/common';
 import { STREAMS, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, type PullBinding } from '@tidemark/messaging';
-import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
-import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, runService, type ReadinessCheck, type RunningService, type ShutdownState } from '@tidemark/platform';
+import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { MergeServiceConfig } from './config';
 import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controller';
 import { Projector, type MergeFn } from './projection/projector';
 import { PartitionClaims } from './projection/partition-claims';
-import { OutboxRelay } from './outbox/outbox-relay';
 import { SchemaRegistryCache } from './projection/schema-registry-cache';
 import { mergeWithRegistry } from '@tidemark/merge';
 
@@ -22,20 +20,6 @@ function failpoint(spec: string | undefined, logger: { warn(o: object, m: string
   };
 }
 
-@Module({})
-class MergeServiceModule {
-  static register(projector: Projector, checks: ReadinessCheck[], state: ShutdownState): DynamicModule {
-    return {
-      module: MergeServiceModule,
-      controllers: [HealthController, JournalController],
-      providers: [
-        { provide: PROJECTOR, useValue: projector },
-        { provide: READINESS_CHECKS, useValue: checks },
-        { provide: SHUTTING_DOWN, useValue: state },
-      ],
-    };
-  }
-}
 
 export interface MergeService extends RunningService {
   transport: JetStreamPullTransport;
@@ -58,7 +42,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   const schemas = new SchemaRegistryCache(ds, { refreshMs: config.SCHEMA_REFRESH_MS, logger });
   await schemas.start();
 
-  const outbox = new OutboxRelay(ds, () => connection.js, config.OUTBOX_INTERVAL_MS, logger);
+  const outbox = new OutboxRelay(ds, () => connection.js, { table: 'outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 500, ordered: false, logger });
   const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRegistry(state, input, schemas.current())), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
   const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
   const partitionOf = new Map<string, number>();
@@ -76,14 +60,14 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     claimIntervalMs: 2000,
     logger,
   });
-  const state: ShutdownState = { shuttingDown: false };
   const service = await runService({
     name: 'merge-service',
-    module: MergeServiceModule.register(projector, [natsCheck(() => connection), postgresCheck(ds)], state) as never,
+    controllers: [JournalController],
+    providers: [{ provide: PROJECTOR, useValue: projector }],
+    checks: [natsCheck(() => connection), postgresCheck(ds)],
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     logger,
-    shutdownState: state,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     transports: [transport],
   });

@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { CustomTransportStrategy } from '@nestjs/microservices';
-import type { LoggerService, Type } from '@nestjs/common';
+import { Module, type DynamicModule, type LoggerService, type Type, type ValueProvider } from '@nestjs/common';
 import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tidemark/telemetry';
 import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts';
 import { ProblemFilter } from './problem-filter';
-import type { ShutdownState } from './health';
+import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
 
 class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -29,11 +29,15 @@ class PinoNestLogger implements LoggerService {
 
 export interface ServiceOptions {
   name: string;
-  module: Type<unknown>;
+  /** The app's controllers; health, readiness and metrics routes are added. */
+  controllers: Type<unknown>[];
+  /** Values the controllers inject, by token. */
+  providers: ValueProvider[];
+  /** What readiness checks (NATS, Postgres, S3 … as the service needs). */
+  checks: ReadinessCheck[];
   host: string;
   port: number;
   logger: Logger;
-  shutdownState: ShutdownState;
   shutdownTimeoutMs: number;
   /** Largest request body accepted, in bytes (explicit: every limit is). */
   bodyLimit?: number;
@@ -58,7 +62,15 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   const { logger } = options;
   enableDefaultMetrics(options.name);
   const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, maxParamLength: 256, logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
-  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
+  const shutdownState: ShutdownState = { shuttingDown: false };
+  @Module({})
+  class ServiceModule {}
+  const module: DynamicModule = {
+    module: ServiceModule,
+    controllers: [HealthController, ...options.controllers],
+    providers: [...options.providers, { provide: READINESS_CHECKS, useValue: options.checks }, { provide: SHUTTING_DOWN, useValue: shutdownState }],
+  };
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
   app.useGlobalFilters(new ProblemFilter(logger));
 
   const fastify = app.getHttpAdapter().getInstance();
@@ -69,7 +81,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   // Once shutdown starts, new requests are refused before any work (in-flight ones finish normally);
   // health and readiness keep answering so orchestrators see the state.
   fastify.addHook('onRequest', async (request, reply) => {
-    if (!options.shutdownState.shuttingDown || ['/healthz', '/readyz', '/metrics'].includes(request.url)) return;
+    if (!shutdownState.shuttingDown || ['/healthz', '/readyz', '/metrics'].includes(request.url)) return;
     await reply
       .status(503)
       .header('retry-after', '1')
@@ -79,7 +91,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   });
   // Responses finishing during shutdown close their connection, so keep-alive sockets do not hold it open.
   fastify.addHook('onSend', async (_request, reply, payload) => {
-    if (options.shutdownState.shuttingDown) void reply.header('connection', 'close');
+    if (shutdownState.shuttingDown) void reply.header('connection', 'close');
     return payload;
   });
   await options.configure?.(app);
@@ -95,7 +107,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      options.shutdownState.shuttingDown = true;
+      shutdownState.shuttingDown = true;
       const timer = setTimeout(() => {
         logger.error({ timeoutMs: options.shutdownTimeoutMs }, 'graceful shutdown took too long; exiting');
         process.exit(1);
