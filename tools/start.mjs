@@ -99,11 +99,11 @@ try {
   console.log(`
 tidemark is running.
 
-  gateway          ${gw}           push: POST /v1/events   pull: GET /v1/changes
+  gateway          ${gw}           push: POST /v1/events   pull: GET /v1/changes   GET /v1/conflicts, /v1/receipts, /v1/openapi.json
   journal-service  ${url('journal-service', 3002)}           GET /v1/topology, GET /v1/history/:type/:id
   merge-service    ${url('merge-service', 3003)}           /readyz, /metrics
-  asset-service    ${url('asset-service', 3004)}           /readyz, /metrics
-  ops-api          ${url('ops-api', 3005)}           GET /v1/streams, GET /v1/projection
+  asset-service    ${url('asset-service', 3004)}           tus uploads: /v1/uploads   downloads: GET /v1/assets/:sha256
+  ops-api          ${url('ops-api', 3005)}           GET /v1/streams, GET /v1/projection, GET /v1/devices
   every service    /healthz  /readyz  /metrics
 
   NATS JetStream   ${env.NATS_URL}${stack?.nats ? '   (local)' : ''}
