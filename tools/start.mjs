@@ -100,7 +100,7 @@ try {
 tidemark is running.
 
   gateway          ${gw}           push: POST /v1/events   pull: GET /v1/changes   GET /v1/conflicts, /v1/receipts, /v1/openapi.json
-  journal-service  ${url('journal-service', 3002)}           GET /v1/topology, GET /v1/history/:type/:id
+  journal-service  ${url('journal-service', 3002)}           GET /v1/topology, GET /v1/history/:type/:id, /v1/schemas
   merge-service    ${url('merge-service', 3003)}           /readyz, /metrics
   asset-service    ${url('asset-service', 3004)}           tus uploads: /v1/uploads   downloads: GET /v1/assets/:sha256
   ops-api          ${url('ops-api', 3005)}           GET /v1/streams, GET /v1/projection, GET /v1/devices
