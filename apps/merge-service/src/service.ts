@@ -56,6 +56,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     bindings: () => bindings,
     claim: (b) => claims.claim(partitionOf.get(b.durable)!, b),
     release: (b) => claims.release(partitionOf.get(b.durable)!),
+    realign: (b) => claims.realign(partitionOf.get(b.durable)!, b.durable),
     stillOwned: (b) => claims.owns(partitionOf.get(b.durable)!),
     claimIntervalMs: 2000,
     logger,

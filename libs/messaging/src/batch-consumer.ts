@@ -23,6 +23,13 @@ export interface BatchConsumerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   logger: Logger;
+  /**
+   * Re-creates the durable consumer to start right after the last committed sequence. Called when a
+   * delivery went missing on the client side (a fetch expired while a message for it was in flight):
+   * the server would redeliver it only after the ack wait, behind newer messages, so the consumer is
+   * re-aligned instead and stream order is kept.
+   */
+  realign: () => Promise<void>;
 }
 
 /**
@@ -36,6 +43,8 @@ export class DurableBatchConsumer {
   private running: Promise<void> | undefined;
   private consumer: Consumer | undefined;
   private wake: (() => void) | undefined;
+  /** The consumer's delivery sequence of the last message received: every delivery increments it by one. */
+  private lastDelivery: number | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -58,7 +67,10 @@ export class DurableBatchConsumer {
     const { stream, durable, logger } = this.options;
     while (!this.stopping) {
       try {
-        this.consumer ??= await this.js.consumers.get(stream, durable);
+        if (!this.consumer) {
+          this.consumer = await this.js.consumers.get(stream, durable);
+          this.lastDelivery = (await this.consumer.info()).delivered.consumer_seq;
+        }
         const messages: JsMsg[] = [];
         const iter = await this.consumer.fetch({ max_messages: this.options.maxMessages, expires: this.options.expiresMs });
         for await (const msg of iter) {
@@ -66,6 +78,13 @@ export class DurableBatchConsumer {
           if (this.stopping && messages.length === 0) break;
         }
         if (messages.length === 0) continue;
+        const missing = this.missingDelivery(messages);
+        if (missing !== undefined) {
+          logger.warn({ durable, expected: missing, got: messages[0]?.info.deliverySequence }, 'a delivery never reached this client; re-aligning the consumer with the checkpoint');
+          this.consumer = undefined;
+          await this.options.realign();
+          continue;
+        }
         await this.deliver(handler, messages);
       } catch (error) {
         if (this.stopping) break;
@@ -74,6 +93,17 @@ export class DurableBatchConsumer {
         await this.pause(1000);
       }
     }
+  }
+
+  /** The first delivery sequence that is missing before or inside this batch, if any. */
+  private missingDelivery(messages: JsMsg[]): number | undefined {
+    let last = this.lastDelivery ?? messages[0]!.info.deliverySequence - 1;
+    for (const msg of messages) {
+      if (msg.info.deliverySequence !== last + 1) return last + 1;
+      last = msg.info.deliverySequence;
+    }
+    this.lastDelivery = last;
+    return undefined;
   }
 
   private async deliver(handler: BatchHandler, messages: JsMsg[]): Promise<void> {

@@ -24,6 +24,8 @@ export interface JetStreamTransportOptions {
   claim?: (binding: PullBinding) => Promise<boolean>;
   /** Called after a binding stopped (shutdown or lost claim). */
   release?: (binding: PullBinding) => Promise<void>;
+  /** Re-creates a binding's durable consumer right after its last committed sequence (see DurableBatchConsumer). */
+  realign: (binding: PullBinding) => Promise<void>;
   /** Returns false when a claimed binding has been lost (for example the lock's session died). */
   stillOwned?: (binding: PullBinding) => boolean;
   claimIntervalMs?: number;
@@ -77,7 +79,7 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
       const handler = this.getHandlerByPattern(binding.pattern);
       if (!handler) throw new Error(`no @EventPattern('${binding.pattern}') handler for consumer ${binding.durable}`);
       if (this.options.claim && !(await this.options.claim(binding))) continue;
-      const consumer = new DurableBatchConsumer(this.options.js(), { ...binding, logger: this.options.logger });
+      const consumer = new DurableBatchConsumer(this.options.js(), { ...binding, logger: this.options.logger, realign: () => this.options.realign(binding) });
       this.running.set(binding.durable, { binding, consumer });
       consumer.start(async (batch: MessageBatch) => {
         const result: unknown = await handler(batch);

@@ -70,7 +70,12 @@ export class PartitionClaims {
     }
   }
 
-  private async align(durable: string, partition: number): Promise<void> {
+  /** Re-creates the partition's consumer to start right after the checkpoint, whatever its state. */
+  async realign(partition: number, durable: string): Promise<void> {
+    await this.align(durable, partition, true);
+  }
+
+  private async align(durable: string, partition: number, force = false): Promise<void> {
     const rows: { stream_seq: string }[] = await this.ds.query('SELECT stream_seq FROM consumer_checkpoints WHERE consumer = $1', [durable]);
     const checkpoint = Number(rows[0]?.stream_seq ?? 0);
     const jsm = this.jsm();
@@ -78,7 +83,7 @@ export class PartitionClaims {
       if (isNotFound(error)) return undefined;
       throw error;
     });
-    const aligned = info && info.ack_floor.stream_seq === checkpoint && info.num_ack_pending === 0 && info.num_redelivered === 0;
+    const aligned = !force && info && info.ack_floor.stream_seq === checkpoint && info.num_ack_pending === 0 && info.num_redelivered === 0;
     if (aligned) return;
     if (info) await jsm.consumers.delete(this.stream, durable);
     await jsm.consumers.add(this.stream, mergeConsumerConfig(partition, checkpoint, this.consumerPrefix));
