@@ -22,7 +22,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   await migrateWithLock(ds);
   const deps: PushDeps = { js: () => connection.js, partitions: config.JOURNAL_PARTITIONS, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, logger, now: () => new Date() };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
-  const service = await runService({
+  return runService({
     name: 'gateway',
     controllers: [PushController, PullController, OpenApiController, ConflictsController, ReceiptsController, RepairsController],
     providers: [
@@ -37,13 +37,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    afterClose: [() => connection.close(), () => ds.destroy()],
   });
-  return {
-    ...service,
-    close: async () => {
-      await service.close();
-      await connection.close();
-      await ds.destroy();
-    },
-  };
 }

@@ -27,7 +27,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
     },
   };
   const history: HistoryOptions = { partitions: config.JOURNAL_PARTITIONS, maxEvents: config.HISTORY_MAX_EVENTS, defaultWorkspace: 'default' };
-  const service = await runService({
+  return runService({
     name: 'journal-service',
     controllers: [TopologyController, HistoryController, SchemasController],
     providers: [
@@ -41,13 +41,6 @@ export async function startJournalService(config: JournalServiceConfig): Promise
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    afterClose: [() => connection.close(), () => ds.destroy()],
   });
-  return {
-    ...service,
-    close: async () => {
-      await service.close();
-      await connection.close();
-      await ds.destroy();
-    },
-  };
 }

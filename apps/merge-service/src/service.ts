@@ -71,6 +71,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     transports: [transport],
+    afterClose: [() => outbox.stop(), () => schemas.stop(), () => claims.close(), () => connection.close(), () => ds.destroy()],
   });
   if (config.OUTBOX_ENABLED) {
     outbox.start();
@@ -81,13 +82,5 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     transport,
     outbox,
     schemas,
-    close: async () => {
-      await service.close();
-      await outbox.stop();
-      await schemas.stop();
-      await claims.close();
-      await connection.close();
-      await ds.destroy();
-    },
   };
 }

@@ -14,7 +14,7 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-ops-api' });
   await ds.initialize();
   await migrateWithLock(ds);
-  const service = await runService({
+  return runService({
     name: 'ops-api',
     controllers: [StreamsController, DevicesController],
     providers: [{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } }],
@@ -23,13 +23,6 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    afterClose: [() => connection.close(), () => ds.destroy()],
   });
-  return {
-    ...service,
-    close: async () => {
-      await service.close();
-      await connection.close();
-      await ds.destroy();
-    },
-  };
 }

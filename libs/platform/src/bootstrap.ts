@@ -43,6 +43,8 @@ export interface ServiceOptions {
   bodyLimit?: number;
   /** Durable consumers and other transports to run beside HTTP. */
   transports?: CustomTransportStrategy[];
+  /** Releases what the service holds (consumers' connections, pools), in order, after HTTP and transports closed. */
+  afterClose?: (() => Promise<unknown>)[];
   /** Registers extra Fastify plugins or content parsers before routes (tus needs raw bodies). */
   configure?: (app: NestFastifyApplication) => Promise<void> | void;
 }
@@ -114,6 +116,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
       }, options.shutdownTimeoutMs);
       timer.unref();
       await app.close();
+      for (const release of options.afterClose ?? []) await release();
       clearTimeout(timer);
       logger.info(`${options.name} stopped`);
     })();
