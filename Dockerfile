@@ -22,6 +22,9 @@ COPY --from=manifests /app ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npx tsc -b tsconfig.json
+# ops-api serves its web dashboard from apps/ops-api/dashboard/ (static files, no build step): the runtime
+# stage copies it with the apps; fail here rather than ship an image without it.
+RUN test -f apps/ops-api/dashboard/index.html
 # The test workspaces (tests/*) stay out of the runtime image; drop their links so nothing dangles there.
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && for link in node_modules/@tidemark/*; do \

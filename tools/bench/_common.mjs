@@ -22,6 +22,8 @@ export async function benchStack({ nats = true, postgres = true, s3 = false } = 
     stack = await startLocalStack({ dataDir: dir, ephemeral: true, nats: need.includes('nats'), postgres: need.includes('postgres'), s3: need.includes('s3') });
   }
   env.NATS_URL = process.env.NATS_URL ?? stack?.nats?.url;
+  const { generateSigningKey } = await import('@tidemark/auth');
+  env.AUTH_SIGNING_KEYS = process.env.AUTH_SIGNING_KEYS ?? generateSigningKey('bench');
   if (postgres) env.DATABASE_URL = process.env.DATABASE_URL ?? (await stack.postgres.createDatabase(`bench_${Date.now()}`));
   if (s3) {
     if (process.env.S3_ENDPOINT) Object.assign(env, { S3_ENDPOINT: process.env.S3_ENDPOINT, S3_ACCESS_KEY: process.env.S3_ACCESS_KEY, S3_SECRET_KEY: process.env.S3_SECRET_KEY, S3_REGION: process.env.S3_REGION ?? 'us-east-1' });
@@ -35,6 +37,25 @@ export async function benchStack({ nats = true, postgres = true, s3 = false } = 
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Registers a device straight in the database (a service must have migrated it) and mints its access
+ * token with the run's signing key: what enrolment through the gateway's admin API would hand out.
+ */
+export async function benchDevice(env, workspace, deviceId, site = null) {
+  const { TokenService } = await import('@tidemark/auth');
+  const { default: pg } = await import('pg');
+  const db = new pg.Client({ connectionString: env.DATABASE_URL });
+  await db.connect();
+  try {
+    await db.query('INSERT INTO workspaces (workspace, name) VALUES ($1, $1) ON CONFLICT DO NOTHING', [workspace]);
+    await db.query('INSERT INTO devices (workspace, device_id, site) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [workspace, deviceId, site]);
+  } finally {
+    await db.end();
+  }
+  const { token } = await new TokenService(env.AUTH_SIGNING_KEYS).issueDeviceAccess({ workspace, deviceId, site, generation: 1 }, new Date(), 24 * 3600);
+  return { authorization: `Bearer ${token}` };
 }
 
 function payload(bytes) {

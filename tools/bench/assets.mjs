@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { benchStack, fmt, table } from './_common.mjs';
+import { benchDevice, benchStack, fmt, table } from './_common.mjs';
 
 const MiB = 1024 * 1024;
 
@@ -30,10 +30,11 @@ function rssSampler(pid) {
   };
 }
 
-function tusUpload(Upload, endpoint, bytes, chunkSize) {
+function tusUpload(Upload, endpoint, bytes, chunkSize, headers) {
   return new Promise((resolve, reject) => {
     const upload = new Upload(bytes, {
       endpoint,
+      headers,
       chunkSize: chunkSize || Number.POSITIVE_INFINITY,
       metadata: { filename: 'bench.bin', contentType: 'application/octet-stream', sha256: createHash('sha256').update(bytes).digest('base64') },
       retryDelays: [0, 500, 1000],
@@ -73,6 +74,7 @@ export async function main(argv) {
     const partMiB = 8;
     service = await startServiceProcess('asset-service', { ...stack.env, S3_BUCKET: `bench-assets-${randomUUID().slice(0, 8)}`, UPLOAD_PART_SIZE_BYTES: String(partMiB * MiB), LOG_LEVEL: 'warn', HTTP_PORT: String(await findFreePort()) });
     let endpoint = `${service.url}/v1/uploads`;
+    const headers = await benchDevice(stack.env, 'bench', 'bench-uploader');
     rss = rssSampler(service.pid);
     const idle = rss.now();
     console.log(`stack: ${stack.local.length ? `local ${stack.local.join(', ')} (throwaway)` : 'configured'}; asset-service pid ${service.pid}, idle RSS ${fmt(idle / MiB)} MiB; ${new Date().toISOString()}`);
@@ -82,7 +84,7 @@ export async function main(argv) {
       const bodies = Array.from({ length: count }, () => randomBytes(bytesEach));
       rss.reset();
       const started = performance.now();
-      await Promise.all(bodies.map((b) => tusUpload(Upload, endpoint, b, chunkSize)));
+      await Promise.all(bodies.map((b) => tusUpload(Upload, endpoint, b, chunkSize, headers)));
       const service = (count * bytesEach) / MiB / ((performance.now() - started) / 1000);
       const peak = rss.peak();
       const raw = await rawMultipart(stack.env, bodies, partMiB);

@@ -3,7 +3,7 @@
 //   npm run bench:ingest -- [--events 50000] [--batch 500] [--concurrency 8] [--entities 5000]
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table } from './_common.mjs';
+import { benchDevice, benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table } from './_common.mjs';
 
 export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '50000' }, batch: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '8' }, entities: { type: 'string', default: '5000' } } });
@@ -17,13 +17,17 @@ export async function main(argv) {
     const env = { ...stack.env, JOURNAL_PARTITIONS: '8', LOG_LEVEL: 'warn' };
     for (const name of ['journal-service', 'merge-service', 'gateway']) procs.push(await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
     const gateway = procs[2].url;
+    const auth = new Map();
+    for (let d = 0; d < 50; d++) auth.set(`bench-dev-${d}`, await benchDevice(stack.env, 'default', `bench-dev-${d}`));
     const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
     await db.connect();
 
     const batches = [];
+    const owners = [];
     let seq = 0;
     for (let b = 0; b < N / B; b++) {
       const device = `bench-dev-${b % 50}`;
+      owners.push(device);
       batches.push(JSON.stringify({ events: Array.from({ length: B }, (_, i) => ({
         eventId: randomUUID(), deviceId: device, deviceSeq: ++seq, hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
         entity: { type: 'annotation', id: `e${(b * B + i) % E}` }, op: 'upsert', baseVersion: 0,
@@ -35,8 +39,9 @@ export async function main(argv) {
     let accepted = 0;
     await Promise.all(Array.from({ length: C }, async () => {
       while (next < batches.length) {
-        const body = batches[next++];
-        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const i = next++;
+        const body = batches[i];
+        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth.get(owners[i]) }, body });
         const json = await response.json();
         if (response.status !== 200) throw new Error(`push failed: ${response.status} ${JSON.stringify(json).slice(0, 300)}`);
         accepted += json.results.filter((r) => r.status === 'accepted').length;

@@ -8,7 +8,7 @@ import { Upload, type UploadOptions } from 'tus-js-client';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
-import { eventually, startServiceProcess, testBucket, testDatabase, testNats, type ServiceProcess, type TestBucket, type TestDatabase } from '@tidemark/testing';
+import { eventually, startServiceProcess, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
@@ -88,6 +88,11 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
   let env: Record<string, string>;
   let direct: string;
   let viaProxy: string;
+  let identity: TestIdentity;
+  /** The device every request acts as unless a test names another: registered in workspace `default`. */
+  let uploader: Record<string, string>;
+  /** A device of another workspace (its token names that workspace). */
+  const deviceOf = (workspace: string) => identity.headersFor(`${workspace}-device`, workspace);
   const abandoned = { url: '', objectKey: '', s3UploadId: '' };
 
   const startService = async () => {
@@ -96,9 +101,11 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
 
   before(async () => {
     [nats, db, bucket] = await Promise.all([testNats(), testDatabase('assets'), testBucket('assets')]);
+    identity = testIdentity(db.url);
     const port = String(await findFreePort());
     env = {
       HTTP_PORT: port,
+      AUTH_SIGNING_KEYS: identity.signingKeys,
       NATS_URL: nats.url,
       DATABASE_URL: db.url,
       S3_ENDPOINT: bucket.endpoint,
@@ -115,6 +122,7 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
       ASSET_PRESIGNED_URL_TTL_S: '60',
     };
     await startService();
+    uploader = await identity.headersFor('uploader');
     direct = `${service.url}/v1/uploads`;
     proxy = new CuttingProxy(() => Number(env.HTTP_PORT));
     await proxy.start();
@@ -128,6 +136,7 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
 
   after(async () => {
     await service?.kill();
+    await identity?.close();
     await proxy?.stop();
     await js?.close();
     await pg?.end();
@@ -136,13 +145,14 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
   });
 
   /** Uploads with the stock tus-js-client; resolves to the upload URL. */
-  function tusUpload(bytes: Buffer, options: Partial<UploadOptions> & { workspace?: string; contentType?: string } = {}): Promise<string> {
+  async function tusUpload(bytes: Buffer, options: Partial<UploadOptions> & { workspace?: string; contentType?: string } = {}): Promise<string> {
     const { workspace, contentType, ...rest } = options;
+    const headers = workspace ? await deviceOf(workspace) : uploader;
     return new Promise((resolve, reject) => {
       const upload = new Upload(bytes, {
         endpoint: direct,
         metadata: { filename: 'blob.bin', contentType: contentType ?? 'application/octet-stream', sha256: sha256(bytes).toString('base64') },
-        headers: workspace ? { 'Tidemark-Workspace': workspace } : {},
+        headers,
         retryDelays: [0, 100, 250, 500, 1000],
         ...rest,
         onSuccess: () => resolve(upload.url!),
@@ -153,13 +163,13 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
   }
 
   const tus = (url: string, init: { method: string; headers?: Record<string, string>; body?: Buffer }) =>
-    fetch(url, { method: init.method, headers: { 'tus-resumable': '1.0.0', ...init.headers }, body: init.body ? new Uint8Array(init.body) : undefined });
+    fetch(url, { method: init.method, headers: { 'tus-resumable': '1.0.0', ...uploader, ...init.headers }, body: init.body ? new Uint8Array(init.body) : undefined });
 
   const create = (length: number, digest: Buffer, extra: Record<string, string> = {}, contentType = 'application/octet-stream') =>
     tus(direct, { method: 'POST', headers: { 'upload-length': String(length), 'upload-metadata': `sha256 ${Buffer.from(digest.toString('base64')).toString('base64')},contentType ${Buffer.from(contentType).toString('base64')}`, ...extra } });
 
   const download = async (digestHex: string, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${service.url}/v1/assets/${digestHex}`, { headers });
+    const response = await fetch(`${service.url}/v1/assets/${digestHex}`, { headers: { ...uploader, ...headers } });
     return { response, body: Buffer.from(await response.arrayBuffer()) };
   };
 
@@ -339,14 +349,14 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const cached = await download(digest, { 'if-none-match': `"${digest}"` });
     assert.equal(cached.response.status, 304);
     assert.equal(cached.body.length, 0);
-    const head = await fetch(`${service.url}/v1/assets/${digest}`, { method: 'HEAD' });
+    const head = await fetch(`${service.url}/v1/assets/${digest}`, { method: 'HEAD', headers: uploader });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-length'), String(bytes.length));
     assert.equal(head.headers.get('content-type'), 'video/mp4');
     assert.equal((await download(digest, { range: `bytes=${bytes.length}-` })).response.status, 416);
-    assert.equal((await download(digest, { 'tidemark-workspace': 'stranger' })).response.status, 404);
+    assert.equal((await download(digest, await deviceOf('stranger'))).response.status, 404);
 
-    const presigned = (await (await fetch(`${service.url}/v1/assets/${digest}/url`)).json()) as any;
+    const presigned = (await (await fetch(`${service.url}/v1/assets/${digest}/url`, { headers: uploader })).json()) as any;
     const fromStore = Buffer.from(await (await fetch(presigned.url)).arrayBuffer());
     assert.equal(hex(fromStore), digest, 'the presigned URL reads the bytes straight from the store');
   });
@@ -355,9 +365,23 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const created = await create(10, sha256(Buffer.from('0123456789')));
     const url = new URL(created.headers.get('location')!, direct).href;
     for (const method of ['HEAD', 'PATCH', 'DELETE']) {
-      const response = await tus(url, { method, headers: { 'tidemark-workspace': 'stranger', 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, ...(method === 'PATCH' ? { body: Buffer.from('0123456789') } : {}) });
+      const response = await tus(url, { method, headers: { ...(await deviceOf('stranger')), 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, ...(method === 'PATCH' ? { body: Buffer.from('0123456789') } : {}) });
       assert.equal(response.status, 404, method);
     }
+  });
+
+  it('needs a device token for everything but OPTIONS: none is 401, an operator token 403', async () => {
+    const uploads = async () => (await pg.query('SELECT count(*)::int AS n FROM asset_uploads')).rows[0].n as number;
+    const before = await uploads();
+    const digest = sha256(Buffer.from('unauthenticated'));
+    const anonymous = await create(15, digest, { authorization: '' });
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer/);
+    const operator = { authorization: `Bearer ${await identity.operatorToken('assets-operator', ['ops', 'admin'])}` };
+    assert.equal((await create(15, digest, operator)).status, 403);
+    assert.equal((await download(hex(Buffer.from('unauthenticated')), { authorization: '' })).response.status, 401);
+    assert.equal(await uploads(), before, 'nothing was created');
   });
 
   it('refuses uploads above the class cap or the workspace quota up front with 413 problem+json naming the limit', async () => {
@@ -368,7 +392,7 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     assert.equal(imageProblem.limit, 'ASSET_MAX_BYTES_IMAGE');
     assert.match(imageProblem.detail, /ASSET_MAX_BYTES_IMAGE/);
 
-    const quota = await create(201 * MiB, sha256(Buffer.from('too much')), { 'tidemark-workspace': 'quota-ws' });
+    const quota = await create(201 * MiB, sha256(Buffer.from('too much')), await deviceOf('quota-ws'));
     assert.equal(quota.status, 413);
     const quotaProblem = (await quota.json()) as any;
     assert.equal(quotaProblem.limit, 'ASSET_WORKSPACE_QUOTA_BYTES');
@@ -394,7 +418,7 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const bytes = randomBytes(1000);
     await tusUpload(bytes, { contentType: 'text/plain' });
     const digest = hex(bytes);
-    const ref = (method: string, name: string) => fetch(`${service.url}/v1/assets/${digest}/references/${name}`, { method }).then((r) => r.json());
+    const ref = (method: string, name: string) => fetch(`${service.url}/v1/assets/${digest}/references/${name}`, { method, headers: uploader }).then((r) => r.json());
     assert.deepEqual(await ref('PUT', 'annotation:a1'), { references: 1, status: 'referenced' });
     assert.deepEqual(await ref('PUT', 'annotation:a1'), { references: 1, status: 'referenced' }, 'idempotent');
     assert.deepEqual(await ref('PUT', 'prompt:p1'), { references: 2, status: 'referenced' });

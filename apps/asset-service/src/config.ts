@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CommonConfig, DatabaseConfig, NatsConfig, S3Config, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+import { AuthConfig, CommonConfig, DatabaseConfig, NatsConfig, S3Config, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -9,9 +9,9 @@ const schema = Type.Object({
   ...CommonConfig,
   ...NatsConfig,
   ...DatabaseConfig,
+  ...AuthConfig,
   ...S3Config,
   HTTP_PORT: httpPort(3004),
-  DEFAULT_WORKSPACE: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'default', description: 'workspace used when a request names none' }),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'S3 endpoint as devices reach it, for presigned download URLs (default: S3_ENDPOINT)' })),
   UPLOAD_EXPIRY_MS: Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000, default: 86_400_000, description: 'an unfinished upload expires this long after it was created or last received bytes (tus Upload-Expires); the collector then aborts it' }),
   UPLOAD_PART_SIZE_BYTES: bytes(8 * MiB, 'S3 multipart part size (at least 5 MiB, raised for uploads that would need more than 10 000 parts); a streaming PATCH holds two parts in memory (one filling, one uploading)', 5 * MiB),

@@ -19,15 +19,8 @@ export const AssetProblem = {
 } as const;
 export type AssetProblem = (typeof AssetProblem)[keyof typeof AssetProblem];
 
-/** Extra response headers a problem carries (tus headers on tus errors). */
-export class AssetProblemError extends ProblemError {
-  constructor(
-    problem: Problem,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(problem);
-  }
-}
+/** A problem of the asset service; its headers carry tus headers on tus errors. */
+export class AssetProblemError extends ProblemError {}
 
 export function assetProblem(type: AssetProblem, status: number, title: string, extra: Partial<Problem> = {}, headers: Record<string, string> = {}): AssetProblemError {
   return new AssetProblemError({ type: `${PROBLEM_BASE}${type}`, title, status, ...extra }, headers);

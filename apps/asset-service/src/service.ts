@@ -3,10 +3,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
 import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { authFromConfig } from '@tidemark/auth';
 import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { AssetServiceConfig } from './config';
-import { AssetsController, ASSETS, DEFAULT_WORKSPACE } from './assets/assets.controller';
+import { AssetsController, ASSETS } from './assets/assets.controller';
 import { AssetsService } from './assets/assets.service';
 import { Ledger } from './ledger/ledger';
 import { Collector } from './lifecycle/collector';
@@ -67,7 +68,6 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     now,
     published,
     settings: {
-      defaultWorkspace: config.DEFAULT_WORKSPACE,
       expiryMs: config.UPLOAD_EXPIRY_MS,
       partSize: config.UPLOAD_PART_SIZE_BYTES,
       maxActivePatches: config.UPLOAD_MAX_ACTIVE_PATCHES,
@@ -97,9 +97,9 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     name: 'asset-service',
     controllers: [TusController, AssetsController],
     providers: [
+      authFromConfig(config, ds),
       { provide: UPLOADS, useValue: uploads },
       { provide: ASSETS, useValue: assets },
-      { provide: DEFAULT_WORKSPACE, useValue: config.DEFAULT_WORKSPACE },
       { provide: LOGGER, useValue: logger },
     ],
     checks,

@@ -1,16 +1,22 @@
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
-import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
-import { DEFAULT_WORKSPACE, PUSH_DEPS, PushController } from './push/push.controller';
-import { PULL_DB, PullController } from './pull/pull.controller';
+import { PUSH_DEPS, PushController } from './push/push.controller';
+import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
+import { IdentityStore, TokenService, authGuardProvider } from '@tidemark/auth';
+import { PULL_DEPS, PullController } from './pull/pull.controller';
+import { StreamController } from './pull/stream.controller';
+import { PushProgress } from './push/push-progress';
+import { ChangeNotifier } from './pull/change-notifier';
 import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
 import { ConflictsController } from './conflicts/conflicts.controller';
 import { RepairsController } from './conflicts/repairs.controller';
 import { LEDGER_DEPS, type LedgerDeps } from './conflicts/ledger-http';
 import { ReceiptsController } from './receipts/receipts.controller';
+import { SequenceController } from './receipts/sequence.controller';
 
 
 /** Wires the gateway: push journals to JetStream, pull reads the change log in Postgres. */
@@ -20,16 +26,40 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-gateway' });
   await ds.initialize();
   await migrateWithLock(ds);
-  const deps: PushDeps = { js: () => connection.js, partitions: config.JOURNAL_PARTITIONS, publishTimeoutMs: config.PUBLISH_TIMEOUT_MS, logger, now: () => new Date() };
+  const now = (): Date => new Date();
+  const progress = new PushProgress((marks) => store.recordPushes(marks), config.PUSH_PROGRESS_INTERVAL_MS, logger);
+  const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
+  notifier.start(connection.nc);
+  const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
+  const store = new IdentityStore({ query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) }, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
+  const identity: IdentityDeps = { store, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS };
+  const deps: PushDeps = {
+    js: () => connection.js,
+    partitions: config.JOURNAL_PARTITIONS,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    logger,
+    now,
+    receipted: async (workspace, ids) => {
+      // A parked event is not a duplicate: the device's own copy is merged again (it may apply now). An eventId
+      // another workspace already used is answered as in use, never journaled into this workspace.
+      const rows: { event_id: string; stream_seq: string; workspace: string }[] = await ds.query(
+        "SELECT event_id, stream_seq, workspace FROM event_receipts WHERE event_id = ANY($1::uuid[]) AND (workspace <> $2 OR status <> 'parked')",
+        [ids, workspace],
+      );
+      return new Map(rows.map((r) => [r.event_id, r.workspace === workspace ? Number(r.stream_seq) : ('in-use' as const)]));
+    },
+    recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
+  };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
   return runService({
     name: 'gateway',
-    controllers: [PushController, PullController, OpenApiController, ConflictsController, ReceiptsController, RepairsController],
+    controllers: [IdentityController, PushController, PullController, StreamController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DB, useValue: ds },
+      { provide: PULL_DEPS, useValue: { ds, notifier } },
       { provide: LEDGER_DEPS, useValue: ledger },
-      { provide: DEFAULT_WORKSPACE, useValue: config.DEFAULT_WORKSPACE },
+      { provide: IDENTITY_DEPS, useValue: identity },
+      authGuardProvider({ tokens, standing: store, now }),
     ],
     checks: [natsCheck(() => connection), postgresCheck(ds)],
     host: config.HTTP_HOST,
@@ -37,6 +67,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    afterClose: [() => connection.close(), () => ds.destroy()],
+    afterClose: [() => progress.flush(), () => connection.close(), () => ds.destroy()],
   });
 }

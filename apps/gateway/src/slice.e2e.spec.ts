@@ -23,11 +23,11 @@ describe('first slice: push → journal → projection → pull', () => {
   it('journals a pushed batch, projects it, and a second device pulls it', async () => {
     const deviceA = new FakeDevice('dev-a');
     const batch = [deviceA.upsert('annotation', 'a1', { label: 'cat' }), deviceA.upsert('annotation', 'a2', { label: 'dog' }), deviceA.upsert('annotation', 'a1', { label: 'lynx' }, 1)];
-    const first = await push(gateway, batch);
+    const first = await stack.push(batch);
     assert.equal(first.status, 200);
     assert.deepEqual(first.body.results.map((r: { status: string }) => r.status), ['accepted', 'accepted', 'accepted']);
 
-    const again = await push(gateway, batch);
+    const again = await stack.push(batch);
     assert.equal(again.status, 200);
     assert.deepEqual(again.body.results.map((r: { status: string }) => r.status), ['duplicate', 'duplicate', 'duplicate']);
     assert.deepEqual(again.body.results.map((r: { seq: number }) => r.seq), first.body.results.map((r: { seq: number }) => r.seq));
@@ -37,10 +37,10 @@ describe('first slice: push → journal → projection → pull', () => {
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM entities'), 2, 'one projected row per entity');
 
     // device B pulls everything from the start, then pages with the cursor
-    const page1 = await getJson(`${gateway}/v1/changes?limit=2`);
+    const page1 = await stack.get('/v1/changes?limit=2', 'dev-b');
     assert.equal(page1.changes.length, 2);
     assert.equal(page1.hasMore, true);
-    const page2 = await getJson(`${gateway}/v1/changes?after=${page1.next}&limit=2`);
+    const page2 = await stack.get(`/v1/changes?after=${page1.next}&limit=2`, 'dev-b');
     assert.equal(page2.changes.length, 1);
     assert.equal(page2.hasMore, false);
     // Entities in different partitions commit in either order; one entity's changes keep their order.
@@ -52,14 +52,15 @@ describe('first slice: push → journal → projection → pull', () => {
   });
 
   it('keeps workspaces apart', async () => {
+    // dev-w is registered in workspace "other"; its token names that workspace, so its push lands there.
     const device = new FakeDevice('dev-w');
-    const result = await push(gateway, [device.upsert('prompt', 'p1', { text: 'hello' })], { 'tidemark-workspace': 'other' });
+    const result = await stack.push([device.upsert('prompt', 'p1', { text: 'hello' })], 'other');
     assert.equal(result.status, 200);
     await eventually(async () => {
-      const other = await getJson(`${gateway}/v1/changes`, { 'tidemark-workspace': 'other' });
+      const other = await stack.get('/v1/changes', 'dev-w2', 'other');
       assert.equal(other.changes.length, 1);
     });
-    const mine = await getJson(`${gateway}/v1/changes`);
+    const mine = await stack.get('/v1/changes', 'dev-b');
     assert.ok(mine.changes.every((c: { entity: { type: string } }) => c.entity.type !== 'prompt'));
   });
 
@@ -76,7 +77,7 @@ describe('first slice: push → journal → projection → pull', () => {
     for (const c of cases) {
       it(c.name, async () => {
         const before = await journalCount();
-        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': c.contentType ?? 'application/json' }, body: c.body });
+        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': c.contentType ?? 'application/json', ...(await stack.headersFor('d')) }, body: c.body });
         assert.equal(response.status, c.status);
         assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
         const problem = (await response.json()) as any;
@@ -86,6 +87,19 @@ describe('first slice: push → journal → projection → pull', () => {
         assert.equal(await journalCount(), before, 'nothing journaled');
       });
     }
+  });
+
+  it('journals only what a registered device pushes as itself: no token is 401, another device’s events 403', async () => {
+    const before = await journalCount();
+    const event = new FakeDevice('dev-x').upsert('annotation', 'x1', { label: 'owl' });
+    const anonymous = await push(gateway, [event]);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.contentType ?? '', /^application\/problem\+json/);
+    const impostor = await push(gateway, [event], await stack.headersFor('dev-a'));
+    assert.equal(impostor.status, 403);
+    assert.ok(impostor.body.errors.some((e: { pointer: string }) => e.pointer === '/events/0/deviceId'), JSON.stringify(impostor.body));
+    assert.equal((await fetch(`${gateway}/v1/changes`)).status, 401);
+    assert.equal(await journalCount(), before, 'nothing journaled');
   });
 
   it('serves Prometheus metrics and stays up after bad input', async () => {
@@ -110,7 +124,7 @@ describe('first slice: push → journal → projection → pull', () => {
   });
 
   it('shows one entity’s history from the journal', async () => {
-    const history = await getJson(`${stack.url('journal-service')}/v1/history/annotation/a1`);
+    const history = await getJson(`${stack.url('journal-service')}/v1/history/annotation/a1?workspace=default`, stack.operatorHeaders);
     assert.equal(history.events?.length, 2, JSON.stringify(history));
     assert.deepEqual(history.events.map((e: { record: { event: { fields: { label: { value: string } } } } }) => e.record.event.fields.label.value), ['cat', 'lynx']);
   });

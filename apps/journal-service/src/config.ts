@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CommonConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+import { AuthConfig, CommonConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
 
 const schema = Type.Object({
   ...CommonConfig,
   ...NatsConfig,
   ...DatabaseConfig,
+  ...AuthConfig,
   HTTP_PORT: httpPort(3002),
   HISTORY_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'most journal entries one history request returns' }),
 });

@@ -1,5 +1,6 @@
 import { applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { authFromConfig } from '@tidemark/auth';
 import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { JournalServiceConfig } from './config';
@@ -31,6 +32,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
     name: 'journal-service',
     controllers: [TopologyController, HistoryController, SchemasController],
     providers: [
+      authFromConfig(config, ds),
       { provide: CONNECTION, useValue: () => connection },
       { provide: TOPOLOGY, useValue: topology },
       { provide: HISTORY_OPTIONS, useValue: history },

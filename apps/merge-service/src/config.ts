@@ -7,7 +7,7 @@ const schema = Type.Object({
   ...DatabaseConfig,
   HTTP_PORT: httpPort(3003),
   MERGE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 2000, default: 256, description: 'journal messages applied in one Postgres transaction' }),
-  MERGE_FETCH_EXPIRES_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 1000, description: 'how long one fetch waits for messages' }),
+  MERGE_FETCH_EXPIRES_MS: Type.Integer({ minimum: 1000, maximum: 60_000, default: 1000, description: 'how long one fetch waits for messages (the JetStream client refuses less than 1000)' }),
   MERGE_ISOLATE_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'failed attempts of a batch before its messages are retried one by one' }),
   MERGE_PARK_AFTER: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'failed attempts of one message before it is parked with its reason' }),
   MERGE_FAILPOINT: Type.Optional(Type.String({ pattern: '^after-commit:[0-9]+$', description: 'fault injection for crash tests only: `after-commit:N` SIGKILLs the process after the Nth committed batch, before its ack' })),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS } from '@tidemark/messaging';
 import { createDataSource, projectionDigest } from '@tidemark/persistence';
-import { FakeDevice, count, eventually, push, startServiceProcess, startSlice, testDatabase, type ServiceProcess, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, startServiceProcess, startSlice, testDatabase, type ServiceProcess, type SliceStack } from '@tidemark/testing';
 
 /** A small seeded PRNG (mulberry32): the kill schedule is random but reproducible from the printed seed. */
 function prng(seed: number): () => number {
@@ -38,7 +38,6 @@ describe('merge-service under repeated SIGKILL during a 50k-event ingest', () =>
   });
 
   it(`loses nothing and doubles nothing (seed ${seed})`, async () => {
-    const gateway = stack.url('gateway');
     const devices = Array.from({ length: 20 }, (_, i) => new FakeDevice(`soak-${i}`));
     let accepted = 0;
     let next = 0;
@@ -47,7 +46,7 @@ describe('merge-service under repeated SIGKILL during a 50k-event ingest', () =>
         const b = next++;
         const device = devices[b % devices.length]!;
         const events = Array.from({ length: BATCH }, (_, i) => device.event('annotation', `e${(b * BATCH + i) % 2000}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 }, assetId: { op: 'set', value: `a-${b}-${i}` } } }));
-        const result = await push(gateway, events);
+        const result = await stack.push(events);
         assert.equal(result.status, 200);
         accepted += result.body.results.filter((r: { status: string }) => r.status === 'accepted').length;
       }

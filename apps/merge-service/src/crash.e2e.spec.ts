@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STREAMS } from '@tidemark/messaging';
-import { FakeDevice, count, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, startSlice, type SliceStack } from '@tidemark/testing';
 
 /**
  * Nothing lost, nothing doubled: merge-service is SIGKILLed between committing a batch and acking it,
@@ -21,7 +21,6 @@ describe('merge-service crash safety', () => {
   });
 
   it('projects every accepted event exactly once across SIGKILLs', async () => {
-    const gateway = stack.url('gateway');
     const devices = Array.from({ length: 4 }, (_, i) => new FakeDevice(`crash-dev-${i}`));
     const expectedVersion = new Map<string, number>();
     let accepted = 0;
@@ -32,7 +31,7 @@ describe('merge-service crash safety', () => {
         expectedVersion.set(id, (expectedVersion.get(id) ?? 0) + 1);
         return device.upsert('annotation', id, { assetId: `img-${b}-${i}`, confidence: (b * PER_BATCH + i) / 10_000 });
       });
-      const result = await push(gateway, events);
+      const result = await stack.push(events);
       assert.equal(result.status, 200, JSON.stringify(result.body));
       accepted += result.body.results.filter((r: { status: string }) => r.status === 'accepted').length;
     };

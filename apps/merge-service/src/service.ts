@@ -4,10 +4,13 @@ import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { MergeServiceConfig } from './config';
 import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controller';
-import { Projector, type MergeFn } from './projection/projector';
+import { Projector, type MergeFn, type ProjectorOptions } from './projection/projector';
 import { PartitionClaims } from './projection/partition-claims';
 import { SchemaRegistryCache } from './projection/schema-registry-cache';
-import { mergeWithRegistry } from '@tidemark/merge';
+import { assetFieldsOf, mergeWithRevision, type SchemaRegistry } from '@tidemark/merge';
+import { JetStreamJournalReader } from './replay/journal-reader';
+import { PolicyRevisionCache } from './replay/policy-revisions';
+import { ReplayWorker } from './replay/worker';
 
 /** `after-commit:N`: SIGKILL this process right after the Nth committed batch, before it is acked. */
 function failpoint(spec: string | undefined, logger: { warn(o: object, m: string): void }): (() => void) | undefined {
@@ -20,12 +23,26 @@ function failpoint(spec: string | undefined, logger: { warn(o: object, m: string
   };
 }
 
+/** The asset fields of a type in the current registry, computed once per loaded registry. */
+function assetFieldsFrom(current: () => SchemaRegistry): (type: string) => readonly string[] {
+  const cache = new WeakMap<SchemaRegistry, Map<string, string[]>>();
+  return (type) => {
+    const registry = current();
+    let byType = cache.get(registry);
+    if (!byType) cache.set(registry, (byType = new Map()));
+    let fields = byType.get(type);
+    if (!fields) byType.set(type, (fields = assetFieldsOf(registry, type)));
+    return fields;
+  };
+}
 
 export interface MergeService extends RunningService {
   transport: JetStreamPullTransport;
   outbox: OutboxRelay;
   /** The schema registry loaded from Postgres; the projector calls `ensure` for the schemas a batch names. */
   schemas: SchemaRegistryCache;
+  /** Runs operator-requested replays (`replay_jobs`) into shadow schemas. */
+  replays: ReplayWorker;
 }
 
 /**
@@ -43,7 +60,22 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   await schemas.start();
 
   const outbox = new OutboxRelay(ds, () => connection.js, { table: 'outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 500, ordered: false, logger });
-  const projector = new Projector(ds, { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRegistry(state, input, schemas.current())), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) });
+  // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
+  const policies = new PolicyRevisionCache(ds, logger);
+  await policies.ensureCurrent();
+  const projectorOptions: ProjectorOptions = { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all([...pairs.map((p) => schemas.ensure(p.type, p.version)), policies.ensureCurrent()])), assetFields: assetFieldsFrom(() => schemas.current()), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) };
+  const projector = new Projector(ds, projectorOptions);
+  const replays = new ReplayWorker({
+    ds,
+    databaseUrl: config.DATABASE_URL,
+    reader: new JetStreamJournalReader(() => connection.js, () => connection.jsm),
+    schemas,
+    policies,
+    logger,
+    livePrefix: config.MERGE_CONSUMER_PREFIX,
+    partitions: config.JOURNAL_PARTITIONS,
+    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, onOutbox: undefined, afterCommit: undefined }),
+  });
   const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
   const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
@@ -71,16 +103,18 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     transports: [transport],
-    afterClose: [() => outbox.stop(), () => schemas.stop(), () => claims.close(), () => connection.close(), () => ds.destroy()],
+    afterClose: [() => replays.stop(), () => outbox.stop(), () => schemas.stop(), () => claims.close(), () => connection.close(), () => ds.destroy()],
   });
   if (config.OUTBOX_ENABLED) {
     outbox.start();
     outbox.poke();
   }
+  replays.start();
   return {
     ...service,
     transport,
     outbox,
     schemas,
+    replays,
   };
 }

@@ -1,10 +1,20 @@
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { authFromConfig } from '@tidemark/auth';
 import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { OpsApiConfig } from './config';
 import { OPS_DEPS, StreamsController } from './streams/streams.controller';
 import { DevicesController } from './devices/devices.controller';
+import { OPS_VIEWS, createOpsViews } from './streams/views';
+import { AssetsController } from './assets/assets.controller';
+import { ConflictsController } from './conflicts/conflicts.controller';
+import { InspectController } from './inspect/inspect.controller';
+import { OverviewController } from './overview/overview.controller';
+import { ParkedController } from './parked/parked.controller';
+import { AssetRefsController } from './asset-refs/asset-refs.controller';
+import { RedeliveriesController, ReplaysController } from './replay/replay.controller';
+import { DashboardController } from './dashboard/dashboard.controller';
 
 
 /** Wires ops-api: read-only views over JetStream and the projection for operators. */
@@ -16,8 +26,10 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   await migrateWithLock(ds);
   return runService({
     name: 'ops-api',
-    controllers: [StreamsController, DevicesController],
-    providers: [{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } }],
+    controllers: [StreamsController, DevicesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, DashboardController],
+    providers: [
+      authFromConfig(config, ds),{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
+      { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) }],
     checks: [natsCheck(() => connection), postgresCheck(ds)],
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,

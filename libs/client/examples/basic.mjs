@@ -1,14 +1,19 @@
 // A device that works offline and syncs when it can. Run it against a running tidemark (`npm start`):
-//   node libs/client/examples/basic.mjs [gatewayUrl] [storageDir]
+//   node libs/client/examples/basic.mjs [gatewayUrl] [storageDir] [enrolment.json]
+// enrolment.json is what registering the device answered (POST /v1/admin/workspaces/{ws}/devices); it is
+// needed on the first run only: the storage keeps the credentials and their rotations from then on.
 // Run it again: the same device continues its sequence and pulls only what is new.
+import { readFileSync } from 'node:fs';
 import { FileStorage, TidemarkClient } from '@tidemark/client';
 
 const baseUrl = process.argv[2] ?? process.env.TIDEMARK_URL ?? 'http://127.0.0.1:3001';
 const dir = process.argv[3] ?? '.tidemark-device';
+const enrolment = process.argv[4] ? JSON.parse(readFileSync(process.argv[4], 'utf8')) : undefined;
 
 const client = await TidemarkClient.open({
   baseUrl,
-  storage: await FileStorage.open(dir), // device id, sequence, clock, outbox and pull cursor live here
+  storage: await FileStorage.open(dir), // credentials, device id, sequence, clock, outbox and pull cursor live here
+  credentials: enrolment,
   retry: { maxAttempts: 3 },
   onChange: (change) => console.log(`change ${change.cursor}: ${change.entity.type}/${change.entity.id} v${change.version} ${JSON.stringify(change.state)}`),
   onConflict: (change) => console.log(`conflict: ${change.entity.type}/${change.entity.id} fields ${change.inConflict.join(', ')}`),

@@ -4,13 +4,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Change } from '@tidemark/contracts';
+import type { Change, ConflictView } from '@tidemark/contracts';
+import { TokenService } from '@tidemark/auth';
 import { count, eventually, startSlice, type SliceStack } from '@tidemark/testing';
-import { FileStorage, ServerProblemError, ServerUnavailableError, TidemarkClient, type ClientOptions, type Rejection } from './index';
+import { FileStorage, ServerProblemError, ServerUnavailableError, TidemarkClient, type ClientOptions, type DeviceCredentials, type Receipt, type Rejection } from './index';
 
 const DAY = 86_400_000;
 const WEEK_START = Date.UTC(2026, 10, 16);
@@ -43,6 +44,19 @@ class Replica {
   conflict = (change: Change): void => {
     this.conflicts.set(`${change.entity.type}/${change.entity.id}`, change.inConflict);
   };
+  /** Conflict ledger entries (opened or resolved) the device was told about, by id. */
+  readonly conflictLedger = new Map<string, string>();
+  ledger = (conflict: ConflictView): void => {
+    this.conflictLedger.set(conflict.id, conflict.status);
+  };
+  ledgerIds(): Set<string> {
+    return new Set(this.conflictLedger.keys());
+  }
+  /** This device's receipts: eventId → status. */
+  readonly receipts = new Map<string, string>();
+  receipt = (receipt: Receipt): void => {
+    this.receipts.set(receipt.eventId, receipt.status);
+  };
   /** Entity → what a user sees (version, deleted, state, fields in conflict), sorted by key. */
   view(): [string, unknown][] {
     return [...this.entities.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, c]) => [key, { version: c.version, deleted: c.deleted, state: c.state, inConflict: c.inConflict }]);
@@ -64,28 +78,31 @@ describe('device SDK against the services', () => {
 
   const fastRetry: ClientOptions['retry'] = { initialDelayMs: 20, maxDelayMs: 200, maxAttempts: 3 };
 
-  it('two devices edit offline for a week, reconnect, and end with identical pulled state', async () => {
+  it('two devices edit offline for a week (hundreds of edits each), A is killed mid-push, both reconnect and converge; every conflict visible to both, every event receipted once', async (t) => {
     const [dirA, dirB] = [await tempDir('a'), await tempDir('b')];
     const offline = `http://127.0.0.1:${await closedPort()}`;
     // Each device's wall clock is simulated: a week passes in milliseconds.
     let wallA = WEEK_START;
     let wallB = WEEK_START + 7_000;
     const rejected: Rejection[] = [];
-    const openDevice = async (dir: string, deviceId: string, baseUrl: string, now: () => number, replica?: Replica) =>
-      TidemarkClient.open({
-        baseUrl,
-        storage: await FileStorage.open(dir),
-        deviceId,
-        now,
-        retry: fastRetry,
-        onRejected: (r) => rejected.push(r),
-        ...(replica ? { onChange: replica.apply, onConflict: replica.conflict } : {}),
-      });
+    // Enrolment: A's access token has expired by the time it reconnects (a week later), so its first push
+    // is refused 401 and the SDK rotates its tokens with the refresh token; B's is still valid.
+    const enrolA = await stack.device('default', 'tablet-a', 'north');
+    const stale = await new TokenService(stack.env.AUTH_SIGNING_KEYS!).issueDeviceAccess({ workspace: 'default', deviceId: 'tablet-a', site: 'north', generation: 1 }, new Date(Date.now() - 8 * DAY), 900);
+    const credentialsA: DeviceCredentials = { ...enrolA, accessToken: stale.token, accessTokenExpiresAt: stale.expiresAt.toISOString() };
+    const enrolB = await stack.device('default', 'laptop-b', 'south');
+    const opened: TidemarkClient[] = [];
+    t.after(() => Promise.all(opened.map((c) => c.close())));
+    const openDevice = async (dir: string, baseUrl: string, now: () => number, extra: Partial<ClientOptions> = {}) => {
+      const client = await TidemarkClient.open({ baseUrl, storage: await FileStorage.open(dir), now, retry: fastRetry, onRejected: (r) => rejected.push(r), ...extra });
+      opened.push(client); // closed after the test even when it fails midway (a running live loop would hold the process)
+      return client;
+    };
 
-    // Offline: both devices work on the same annotations and prompts.
-    let a = await openDevice(dirA, 'tablet-a', offline, () => wallA);
-    let b = await openDevice(dirB, 'laptop-b', offline, () => wallB);
-    const ids = ['img-1', 'img-2', 'img-3', 'img-4'];
+    // Offline: both devices work on the same annotations and prompts, all week.
+    let a = await openDevice(dirA, offline, () => wallA, { credentials: credentialsA });
+    let b = await openDevice(dirB, offline, () => wallB, { credentials: enrolB });
+    const ids = Array.from({ length: 30 }, (_, i) => `img-${i + 1}`);
     for (let day = 0; day < 7; day++) {
       for (const id of ids) {
         await a.enqueue({ entity: { type: 'annotation', id }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 }, tags: { op: 'add', values: [`a-day${day}`] }, notes: { op: 'append', values: [`a: day ${day}`] }, confidence: { op: 'set', value: day / 10 } } });
@@ -94,64 +111,95 @@ describe('device SDK against the services', () => {
       wallA += DAY;
       wallB += DAY - 60_000; // B's clock runs a little slow
     }
-    // Concurrent judgement calls: different labels for the same image, different texts for the same prompt.
-    await a.upsert('annotation', 'img-1', { label: 'cat' });
-    await b.upsert('annotation', 'img-1', { label: 'dog' });
+    // Concurrent judgement calls: different labels for the same images, different texts for the same prompt.
+    for (const id of ['img-1', 'img-2', 'img-3']) {
+      await a.upsert('annotation', id, { label: 'cat' });
+      await b.upsert('annotation', id, { label: 'dog' });
+    }
     await a.upsert('prompt', 'p-1', { text: 'describe the image', title: 'from a' });
     wallB -= 2 * DAY; // B's clock is corrected backwards mid-week: its stamps still go forward
     await b.upsert('prompt', 'p-2', { text: 'caption it', title: 'from b' });
-    await b.remove('annotation', 'img-4');
-    assert.equal(a.pending().length, 30);
-    assert.equal(b.pending().length, 31);
+    await b.remove('annotation', 'img-30');
+    const totalA = 7 * 30 + 3 + 1;
+    const totalB = 7 * 30 + 3 + 2;
+    assert.equal(a.pending().length, totalA);
+    assert.equal(b.pending().length, totalB);
 
     await assert.rejects(a.sync(), ServerUnavailableError, 'unreachable server: the sync fails…');
-    assert.equal(a.pending().length, 30, '…and every event stays queued');
-    const queuedA = a.pending().map((e) => e.eventId);
-    const queuedB = b.pending().map((e) => e.eventId);
+    assert.equal(a.pending().length, totalA, '…and every event stays queued');
+    const eventsA = a.pending().map((e) => e.eventId);
+    const eventsB = b.pending().map((e) => e.eventId);
     await a.close();
     await b.close();
 
-    // Reconnect: the apps restart pointed at the gateway, on the same storage directories.
+    // A reconnects in its own process and is SIGKILLed mid-push: batch 1 acknowledged, batch 2 journaled
+    // but its answer never reached the outbox.
+    const child = runChild([join(__dirname, 'test-support', 'push-child.js'), 'resume', dirA, gateway], { HOLD_SECOND_ANSWER: '1' });
+    await child.waitFor(/^holding 200$/m);
+    child.kill();
+    assert.equal((await child.exited).signal, 'SIGKILL', child.output());
+    assert.match(child.output(), /^pushed 100$/m);
+    const storageA = await FileStorage.open(dirA);
+    const stored = JSON.parse((await storageA.get('credentials'))!) as DeviceCredentials;
+    await storageA.close();
+    assert.notEqual(stored.refreshToken, enrolA.refreshToken, 'the expired access token was refreshed and the rotated pair stored');
+
+    // Both apps restart on their storage, pointed at the gateway; they keep the conflicts and receipts they see.
     const replicaA = new Replica();
     const replicaB = new Replica();
-    a = await openDevice(dirA, 'tablet-a', gateway, () => wallA, replicaA);
-    b = await openDevice(dirB, 'laptop-b', gateway, () => wallB, replicaB);
-    assert.deepEqual(a.pending().map((e) => e.eventId), queuedA, 'the same events, with the same ids, after the restart');
-    assert.deepEqual(b.pending().map((e) => e.eventId), queuedB);
-    assert.deepEqual(a.pending().map((e) => e.deviceSeq), Array.from({ length: 30 }, (_, i) => i + 1));
+    a = await openDevice(dirA, gateway, () => wallA, { onChange: replicaA.apply, onConflict: replicaA.conflict, onConflictUpdate: replicaA.ledger, onReceipt: replicaA.receipt });
+    b = await openDevice(dirB, gateway, () => wallB, { onChange: replicaB.apply, onConflict: replicaB.conflict, onConflictUpdate: replicaB.ledger, onReceipt: replicaB.receipt });
+    assert.equal(a.deviceId, 'tablet-a');
+    assert.equal(a.pending().length, totalA - 100, 'batch 1 left the outbox before the kill; batch 2 is still there');
+    assert.deepEqual(a.pending().map((e) => e.eventId), eventsA.slice(100), 'the same events, with the same ids, after the restart');
+    assert.deepEqual(b.pending().map((e) => e.eventId), eventsB);
 
-    // A syncs by hand; B runs the background loop.
+    // A syncs by hand; B runs the live loop (long-poll).
     const first = await a.sync();
-    assert.equal(first.push.accepted, 30);
+    assert.deepEqual({ accepted: first.push.accepted, duplicate: first.push.duplicate }, { accepted: totalA - 200, duplicate: 100 }, 'the batch journaled before the kill answers duplicate');
     const loopErrors: Error[] = [];
     b.on('error', (error) => loopErrors.push(error));
-    b.start({ intervalMs: 100 });
+    b.start({ live: true, waitSeconds: 2 });
     await eventually(() => assert.equal(b.pending().length, 0), { message: 'the loop pushes B’s queue' });
-    await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), 61), { timeoutMs: 20_000, message: 'every event projected' });
-    await a.pull();
-    await eventually(() => assert.equal(replicaB.entities.size, replicaA.entities.size), { message: 'the loop pulls everything' });
+    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id IN ('tablet-a', 'laptop-b')"), totalA + totalB), { timeoutMs: 60_000, message: 'every event projected' });
+    await eventually(async () => {
+      await a.pull();
+      assert.equal(replicaA.receipts.size, totalA);
+    }, { message: 'A holds a receipt for each of its events' });
+    await eventually(() => assert.equal(replicaB.entities.size, replicaA.entities.size), { message: 'the live loop pulls everything' });
+    await eventually(() => assert.equal(replicaB.receipts.size, totalB), { message: 'B holds a receipt for each of its events' });
     await b.stop();
     await b.pull();
+    await a.pull();
 
     // Both devices see the same thing for every entity, and it is the server's projection.
     assert.deepEqual(replicaA.view(), replicaB.view());
     const server = await count(stack.db, 'SELECT count(*) AS n FROM entities');
     assert.equal(replicaA.entities.size, server);
-    assert.equal(replicaA.entities.size, 6);
+    assert.equal(replicaA.entities.size, 32);
     const img1 = replicaA.entities.get('annotation/img-1')!;
     assert.equal((img1.state as { votes: number }).votes, 21, 'counters add up: 7 × 1 + 7 × 2');
     assert.equal((img1.state as { tags: string[] }).tags.length, 14, 'add-wins set keeps every tag');
     assert.equal((img1.state as { notes: string[] }).notes.length, 14, 'append keeps every note');
     assert.deepEqual(img1.inConflict, ['label'], 'concurrent labels are a visible conflict, not a silent winner');
-    assert.deepEqual(replicaA.conflicts.get('annotation/img-1'), ['label']);
-    assert.deepEqual(replicaB.conflicts.get('annotation/img-1'), ['label']);
-    assert.equal(replicaA.entities.get('annotation/img-4')!.deleted, true);
+    assert.equal(replicaA.entities.get('annotation/img-30')!.deleted, true);
+    // Every conflict of the ledger reached both devices.
+    const conflicts = (await stack.db.query<{ conflict_id: string }>('SELECT conflict_id FROM conflicts ORDER BY conflict_id')).rows.map((r) => r.conflict_id);
+    assert.ok(conflicts.length >= 3, `conflicts: ${conflicts.length}`);
+    assert.deepEqual([...replicaA.ledgerIds()].sort(), conflicts);
+    assert.deepEqual([...replicaB.ledgerIds()].sort(), conflicts);
+    // Every event has exactly one receipt and was applied once.
+    assert.deepEqual([...replicaA.receipts.keys()].sort(), [...eventsA].sort());
+    assert.deepEqual([...replicaB.receipts.keys()].sort(), [...eventsB].sort());
+    assert.ok([...replicaA.receipts.values(), ...replicaB.receipts.values()].every((status) => ['applied', 'merged', 'conflicted'].includes(status)), 'no event rejected or left unapplied');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM (SELECT event_id FROM change_log GROUP BY event_id HAVING count(*) > 1) d'), 0, 'no event applied twice');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM change_log'), totalA + totalB, 'one change per event');
     assert.deepEqual(rejected, []);
     assert.equal(loopErrors.length, 0, loopErrors.map((e) => e.message).join('; '));
     // The next edit is based on what the device pulled.
     const next = await a.upsert('annotation', 'img-2', { confidence: 0.99 });
     assert.equal(next.baseVersion, replicaA.entities.get('annotation/img-2')!.version);
-    assert.equal(next.deviceSeq, 31);
+    assert.equal(next.deviceSeq, totalA + 1);
     await a.push();
     const cursor = a.cursor;
     await a.close();
@@ -173,7 +221,8 @@ describe('device SDK against the services', () => {
     const child = join(__dirname, 'test-support', 'push-child.js');
 
     // First run: enqueue N events, push; SIGKILL once batch 1 is acknowledged and batch 2 is journaled but unrecorded.
-    const first = runChild([child, 'enqueue', dir, gateway, String(N), idsFile], { HOLD_SECOND_ANSWER: '1' });
+    const enrolment = JSON.stringify(await stack.device('default', 'crash-device'));
+    const first = runChild([child, 'enqueue', dir, gateway, String(N), idsFile], { HOLD_SECOND_ANSWER: '1', DEVICE_CREDENTIALS: enrolment });
     await first.waitFor(/^holding 200$/m);
     first.kill();
     const exited = await first.exited;
@@ -209,7 +258,9 @@ describe('device SDK against the services', () => {
   it('the README example runs against the gateway, and a second run continues the same device', async () => {
     const example = join(__dirname, '..', 'examples', 'basic.mjs');
     const dir = join(await tempDir('example'), 'device');
-    const first = runChild([example, gateway, dir], {});
+    const enrolment = join(await tempDir('example-enrolment'), 'enrolment.json');
+    await writeFile(enrolment, JSON.stringify(await stack.device('default', 'example-device')));
+    const first = runChild([example, gateway, dir, enrolment], {});
     assert.equal((await first.exited).code, 0, first.output());
     const device = /^device (\S+): 0 event\(s\) still queued/m.exec(first.output())?.[1];
     assert.ok(device, first.output());
@@ -222,7 +273,7 @@ describe('device SDK against the services', () => {
   });
 
   it('reads write receipts when the gateway serves GET /v1/receipts', async (t) => {
-    const client = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(await tempDir('receipts')), retry: fastRetry });
+    const client = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(await tempDir('receipts')), credentials: await stack.device('default', 'receipts-device'), retry: fastRetry });
     await client.upsert('annotation', 'r-1', { label: 'owl' });
     await client.enqueue({ entity: { type: 'annotation', id: 'r-2' }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 } } });
     await client.push();

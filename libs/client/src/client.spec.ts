@@ -34,9 +34,9 @@ describe('TidemarkClient', () => {
     const seen: Change[] = [];
     const reader = await open(gateway, storage, { pullPageSize: 3, onChange: (c) => void seen.push(c) });
     const summary = await reader.pull();
-    assert.deepEqual(summary, { pages: 3, changes: 7, conflicts: 0, cursor: '7' });
+    assert.deepEqual(summary, { pages: 3, changes: 7, conflicts: 0, receipts: 0, cursor: '7' });
     assert.deepEqual(seen.map((c) => c.cursor), ['1', '2', '3', '4', '5', '6', '7']);
-    assert.deepEqual(gateway.requests.filter((r) => r.method === 'GET').map((r) => new URL(r.url).search), ['?limit=3', '?after=3&limit=3', '?after=6&limit=3']);
+    assert.deepEqual(gateway.requests.filter((r) => r.method === 'GET').map((r) => new URL(r.url).search), ['?limit=3&receiptsAfter=0', '?limit=3&receiptsAfter=0&after=3', '?limit=3&receiptsAfter=0&after=6']);
     assert.equal(reader.knownVersion('annotation', 'a0'), 3);
     await reader.close();
 
@@ -129,21 +129,37 @@ describe('TidemarkClient', () => {
     assert.deepEqual(urls.map((u) => [u.pathname, u.searchParams.get('deviceId'), u.searchParams.get('after')]), [['/v1/receipts', 'dev-r', null], ['/v1/receipts', 'dev-r', '1:e']]);
   });
 
-  it('sends the workspace header and extra headers', async () => {
+  it('sends the access token and extra headers, refreshes once on a 401, and keeps the rotated tokens', async () => {
     const gateway = new FakeGateway();
-    const seen: Record<string, string>[] = [];
-    const client = await open(gateway, new MemoryStorage(), {
-      workspace: 'lab',
-      headers: { authorization: 'Bearer t' },
-      fetch: (url, init) => {
-        seen.push(init.headers);
-        return gateway.fetch(url, init);
-      },
-    });
+    const seen: { url: string; headers: Record<string, string>; body?: string }[] = [];
+    const enrolment = { workspace: 'lab', deviceId: 'tab-1', site: 'north', accessToken: 'access-1', accessTokenExpiresAt: '2026-01-01T00:15:00.000Z', refreshToken: 'tmr_refresh-1', refreshTokenExpiresAt: '2026-02-01T00:00:00.000Z' };
+    const rotated = { ...enrolment, accessToken: 'access-2', accessTokenExpiresAt: '2026-01-01T00:30:00.000Z', refreshToken: 'tmr_refresh-2' };
+    const storage = new MemoryStorage();
+    const fetch: ClientOptions['fetch'] = (url, init) => {
+      seen.push({ url, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+      if (url.endsWith('/v1/auth/refresh')) return Promise.resolve({ status: 200, headers: { get: (n: string) => (n === 'content-type' ? 'application/json' : null) }, text: () => Promise.resolve(JSON.stringify(rotated)) });
+      if (init.headers.authorization === 'Bearer access-1') return Promise.resolve({ status: 401, headers: { get: (n: string) => (n === 'content-type' ? 'application/problem+json' : null) }, text: () => Promise.resolve('{"type":"x","title":"Unauthorized","status":401,"code":"token-expired"}') });
+      return gateway.fetch(url, init);
+    };
+    const client = await open(gateway, storage, { credentials: enrolment, headers: { 'x-app': 'demo' }, fetch });
+    assert.equal(client.workspace, 'lab');
+    assert.equal(client.deviceId, 'tab-1');
     await client.upsert('annotation', 'a', { l: 1 });
     await client.sync();
-    assert.ok(seen.length === 2 && seen.every((h) => h['tidemark-workspace'] === 'lab' && h.authorization === 'Bearer t'));
-    assert.equal(seen[0]!['content-type'], 'application/json');
+    const refreshes = seen.filter((r) => r.url.endsWith('/v1/auth/refresh'));
+    assert.equal(refreshes.length, 1, 'one refresh for the expired token');
+    assert.deepEqual(JSON.parse(refreshes[0]!.body!), { refreshToken: 'tmr_refresh-1' });
+    const calls = seen.filter((r) => !r.url.endsWith('/v1/auth/refresh'));
+    assert.equal(calls[0]!.headers.authorization, 'Bearer access-1');
+    assert.ok(calls.slice(1).every((h) => h.headers.authorization === 'Bearer access-2' && h.headers['x-app'] === 'demo'));
+    assert.equal(gateway.journal.length, 1, 'the push went through after the refresh');
+    await client.close();
+    // A restart continues with the rotated tokens, not the enrolment's.
+    const again = await open(gateway, storage, { fetch });
+    assert.equal(again.deviceId, 'tab-1');
+    await again.pull();
+    assert.equal(seen.at(-1)!.headers.authorization, 'Bearer access-2');
+    await again.close();
   });
 
   it('the built package loads nothing at run time but Node built-ins and its own files', () => {

@@ -1,6 +1,7 @@
-import type { Change, DeviceEvent, FieldChange, JobState } from '@tidemark/contracts';
+import type { Change, ConflictView, DeviceEvent, FieldChange, JobState } from '@tidemark/contracts';
+import { TokenKeeper, type DeviceCredentials } from './auth/token-keeper';
 import type { HybridClock, WallClock } from './clock/hybrid-clock';
-import { defaultSleep, expectOk, sendWithRetry, type Fetch, type HttpContext, type Sleep } from './http';
+import { defaultSleep, expectOk, send, sendWithRetry, type Fetch, type HttpContext, type Sleep } from './http';
 import { CLIENT_LIMITS } from './limits';
 import { Outbox, type EventDraft, type QuarantinedEvent } from './outbox/outbox';
 import { entityKey, loadPullState, pullChanges, type PullState, type PullSummary } from './pull/puller';
@@ -14,6 +15,10 @@ export interface ClientEvents {
   change: (change: Change) => void | Promise<void>;
   /** A pulled change whose entity has fields in conflict (`change.inConflict`; `$entity` for a delete conflict). */
   conflict: (change: Change) => void | Promise<void>;
+  /** A conflict of the ledger opened or resolved by a pulled change (at least once; key it by `id` and `status`). */
+  conflictUpdate: (conflict: ConflictView) => void | Promise<void>;
+  /** One of this device's own write receipts (at least once; key it by `eventId`). */
+  receipt: (receipt: Receipt) => void | Promise<void>;
   /** Events the server refused for good; they left the outbox for quarantine. */
   rejected: (rejection: Rejection) => void;
   /** One push batch was answered and the outbox updated. */
@@ -27,9 +32,14 @@ export interface ClientOptions {
   baseUrl: string;
   /** Where the device's identity, outbox and cursor live: `await FileStorage.open(dir)` on Node. */
   storage: Storage;
-  /** Workspace (the `Tidemark-Workspace` header). A storage belongs to one workspace. Default `default`. */
+  /**
+   * The device's credentials from its enrolment (workspace, device id, access and refresh token). Stored on
+   * first open; later opens continue with the stored (rotated) ones, so pass the enrolment again or not at all.
+   */
+  credentials?: DeviceCredentials;
+  /** Workspace of a storage without credentials (tests against an open gateway). Default `default`. */
   workspace?: string;
-  /** Device id for a new storage (default: a random UUID). An existing storage keeps its own and refuses another. */
+  /** Device id for a new storage without credentials (default: a random UUID). An existing storage keeps its own. */
   deviceId?: string;
   /** `schemaVersion` of events whose draft names none. Default 1. */
   schemaVersion?: number;
@@ -56,6 +66,8 @@ export interface ClientOptions {
   sleep?: Sleep;
   onChange?: ClientEvents['change'];
   onConflict?: ClientEvents['conflict'];
+  onConflictUpdate?: ClientEvents['conflictUpdate'];
+  onReceipt?: ClientEvents['receipt'];
   onRejected?: ClientEvents['rejected'];
   onPushed?: ClientEvents['pushed'];
   onError?: ClientEvents['error'];
@@ -96,7 +108,7 @@ type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
  * its storage.
  */
 export class TidemarkClient {
-  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), rejected: new Set(), pushed: new Set(), error: new Set() };
+  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set() };
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
@@ -108,11 +120,12 @@ export class TidemarkClient {
     private readonly options: ClientOptions,
     private readonly outbox: Outbox,
     private readonly pullState: PullState,
+    private readonly tokens: TokenKeeper | undefined,
   ) {
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     this.http = {
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
-      headers: { 'tidemark-workspace': outbox.workspace, ...options.headers },
+      headers: { ...options.headers },
       // called through a wrapper: a browser's fetch refuses to run with another `this`
       fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
       sleep: options.sleep ?? defaultSleep,
@@ -123,6 +136,20 @@ export class TidemarkClient {
     };
     if (options.onChange) this.listeners.change.add(options.onChange);
     if (options.onConflict) this.listeners.conflict.add(options.onConflict);
+    if (options.onConflictUpdate) this.listeners.conflictUpdate.add(options.onConflictUpdate);
+    if (options.onReceipt) this.listeners.receipt.add(options.onReceipt);
+    if (tokens) {
+      const plain: HttpContext = { ...this.http };
+      this.http.auth = {
+        authorization: () => tokens.authorization(),
+        refresh: (signal) =>
+          tokens.refresh(async (refreshToken, s) => {
+            const answer = await send(plain, 'POST', '/v1/auth/refresh', JSON.stringify({ refreshToken }), s);
+            expectOk(answer, '/v1/auth/refresh');
+            return answer.body as DeviceCredentials;
+          }, signal),
+      };
+    }
     if (options.onRejected) this.listeners.rejected.add(options.onRejected);
     if (options.onPushed) this.listeners.pushed.add(options.onPushed);
     if (options.onError) this.listeners.error.add(options.onError);
@@ -134,14 +161,15 @@ export class TidemarkClient {
    */
   static async open(options: ClientOptions): Promise<TidemarkClient> {
     const newId = options.randomUUID ?? (() => globalThis.crypto.randomUUID());
+    const tokens = await TokenKeeper.open(options.storage, options.credentials);
+    const identity = tokens ? { workspace: tokens.current.workspace, deviceId: tokens.current.deviceId } : { workspace: options.workspace ?? 'default', ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}) };
     const outbox = await Outbox.open(options.storage, {
-      workspace: options.workspace ?? 'default',
-      ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}),
+      ...identity,
       wallClock: options.now ?? Date.now,
       newId,
     });
     const pullState = await loadPullState(options.storage);
-    return new TidemarkClient(options, outbox, pullState);
+    return new TidemarkClient(options, outbox, pullState, tokens);
   }
 
   get deviceId(): string {
@@ -264,7 +292,7 @@ export class TidemarkClient {
    * saves the cursor after each page. Delivery is at least once: a crash (or a listener that throws) before a
    * page's cursor is saved delivers that page again, so apply changes by entity `version`.
    */
-  pull(signal: AbortSignal = this.abort.signal): Promise<PullSummary> {
+  pull(signal: AbortSignal = this.abort.signal, waitSeconds?: number): Promise<PullSummary> {
     this.checkOpen();
     const pageSize = Math.min(Math.max(this.options.pullPageSize ?? 500, 1), CLIENT_LIMITS.maxPullLimit);
     this.pulling ??= pullChanges(
@@ -279,8 +307,15 @@ export class TidemarkClient {
         conflict: async (change) => {
           for (const listener of this.listeners.conflict) await listener(change);
         },
+        conflictUpdate: async (conflict) => {
+          for (const listener of this.listeners.conflictUpdate) await listener(conflict);
+        },
+        receipt: async (receipt) => {
+          for (const listener of this.listeners.receipt) await listener(receipt);
+        },
       },
       signal,
+      waitSeconds,
     ).finally(() => (this.pulling = undefined));
     return this.pulling;
   }
@@ -322,10 +357,11 @@ export class TidemarkClient {
    * sync is reported to `error` listeners and tried again after a backoff that grows with each failure in a row
    * (`retry` policy, up to `retry.maxDelayMs`). Calling `start` on a running loop does nothing.
    */
-  start(options: { intervalMs?: number } = {}): void {
+  start(options: { intervalMs?: number; live?: boolean; waitSeconds?: number } = {}): void {
     this.checkOpen();
     if (this.loop) return;
     const intervalMs = options.intervalMs ?? 5_000;
+    const waitSeconds = Math.min(Math.max(options.waitSeconds ?? 25, 1), CLIENT_LIMITS.maxWaitSeconds);
     const stop = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, stop.signal]);
     const pause = new Pause();
@@ -341,6 +377,22 @@ export class TidemarkClient {
           if (signal.aborted) break;
           failures++;
           this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        }
+        if (options.live && failures === 0 && !pause.isWoken()) {
+          // Live: a long-poll holds until a change arrives (delivered as a pull) or an enqueue wakes the loop.
+          const woken = new AbortController();
+          const unhook = pause.onWake(() => woken.abort(new Error('woken')));
+          try {
+            await this.pull(AbortSignal.any([signal, woken.signal]), waitSeconds);
+          } catch (error) {
+            if (!signal.aborted && !woken.signal.aborted) {
+              failures++;
+              this.emit('error', error instanceof Error ? error : new Error(String(error)));
+            }
+          } finally {
+            unhook();
+          }
+          if (failures === 0) continue;
         }
         await pause.wait(failures === 0 ? intervalMs : backoffDelay(failures, this.http.retry, this.http.random), signal);
       }
@@ -388,13 +440,26 @@ class Pause {
   private woken = false;
   private end: (() => void) | undefined;
 
+  private readonly hooks = new Set<() => void>();
+
   reset(): void {
     this.woken = false;
+  }
+
+  isWoken(): boolean {
+    return this.woken;
+  }
+
+  /** Calls `hook` on the next wake; returns the function that removes it. */
+  onWake(hook: () => void): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
   }
 
   wake(): void {
     this.woken = true;
     this.end?.();
+    for (const hook of this.hooks) hook();
   }
 
   wait(ms: number, signal: AbortSignal): Promise<void> {

@@ -12,9 +12,16 @@ export type Fetch = (input: string, init: { method: string; headers: Record<stri
 /** Waits `ms` milliseconds, or rejects when `signal` aborts. */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
+/** A device's bearer token, and how to renew it when the gateway answers 401. */
+export interface HttpAuth {
+  authorization(): string;
+  refresh(signal: AbortSignal): Promise<void>;
+}
+
 export interface HttpContext {
   baseUrl: string;
   headers: Record<string, string>;
+  auth?: HttpAuth;
   fetch: Fetch;
   sleep: Sleep;
   random: () => number;
@@ -32,7 +39,7 @@ export interface Answer {
 
 /** One request; rejects on network errors, timeouts and aborts. */
 export async function send(ctx: HttpContext, method: 'GET' | 'POST', path: string, body: string | undefined, signal: AbortSignal): Promise<Answer> {
-  const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...ctx.headers };
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...ctx.headers, ...(ctx.auth ? { authorization: ctx.auth.authorization() } : {}) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await ctx.fetch(`${ctx.baseUrl}${path}`, {
     method,
@@ -79,11 +86,25 @@ export async function sendWithRetry(
   onRetry?: (answer: Answer) => Promise<string | null | undefined>,
 ): Promise<Answer | null> {
   let current = body;
+  let refreshed = false;
   for (let attempt = 1; ; attempt++) {
     signal.throwIfAborted();
     let failure: { status?: number; problem?: Problem; cause: unknown; retryAfterMs?: number };
     try {
       const answer = await send(ctx, method, path, current, signal);
+      // An expired (or rotated-away) access token: renew it once and send again, not counting an attempt.
+      if (answer.status === 401 && ctx.auth && !refreshed) {
+        try {
+          await ctx.auth.refresh(signal);
+          refreshed = true;
+        } catch (error) {
+          // The gateway refused the refresh token (revoked, reused, expired): retrying cannot fix that.
+          if (error instanceof ServerProblemError) throw new AuthError(error);
+          throw error;
+        }
+        attempt--;
+        continue;
+      }
       if (!isRetryable(answer.status)) return answer;
       if (onRetry) {
         const next = await onRetry(answer);
@@ -94,10 +115,18 @@ export async function sendWithRetry(
       failure = { status: answer.status, ...(problem ? { problem } : {}), cause: problem ?? answer.body, ...(answer.retryAfterMs !== undefined ? { retryAfterMs: answer.retryAfterMs } : {}) };
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      if (error instanceof AuthError) throw error.cause;
       failure = { cause: error };
     }
     if (attempt >= ctx.retry.maxAttempts) throw new ServerUnavailableError(attempt, failure.status, failure.problem, failure.cause);
     await ctx.sleep(backoffDelay(attempt, ctx.retry, ctx.random, failure.retryAfterMs), signal);
+  }
+}
+
+/** Carries a refused refresh out of the retry loop. */
+class AuthError extends Error {
+  constructor(override readonly cause: ServerProblemError) {
+    super(cause.message);
   }
 }
 

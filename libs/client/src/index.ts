@@ -12,3 +12,4 @@ export { planBatches, bodyBytes, type BatchLimits } from './push/batches';
 export { CLIENT_LIMITS } from './limits';
 export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerProblemError, StorageFormatError } from './errors';
 export { type Fetch, type Sleep } from './http';
+export { TokenKeeper, CREDENTIALS_KEY, type DeviceCredentials } from './auth/token-keeper';

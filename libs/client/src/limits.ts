@@ -1,4 +1,4 @@
-import type { LIMITS } from '@tidemark/contracts';
+import type { LIMITS, SYNC_LIMITS } from '@tidemark/contracts';
 
 /**
  * The server's limits the client needs, as plain numbers. They equal `LIMITS` of `@tidemark/contracts`
@@ -11,4 +11,6 @@ export const CLIENT_LIMITS = {
   maxEventBytes: 64 * 1024,
   maxFieldsPerEvent: 64,
   maxPullLimit: 1000,
-} as const satisfies Partial<Record<keyof typeof LIMITS, number>>;
+  /** Longest long-poll the gateway holds (seconds). */
+  maxWaitSeconds: 30,
+} as const satisfies Partial<Record<keyof typeof LIMITS | keyof typeof SYNC_LIMITS, number>>;

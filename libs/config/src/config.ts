@@ -95,6 +95,14 @@ export const S3Config = {
   S3_BUCKET: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', default: 'tidemark-assets', description: 'bucket for assets' }),
 } as const;
 
+export const AuthConfig = {
+  AUTH_SIGNING_KEYS: Type.String({
+    pattern: '^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43,}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43,})*$',
+    description: 'token signing keys as kid:secret (base64url, at least 32 bytes), comma-separated; the first signs, all verify (rotate by putting a new key first, drop the old one after the longest token lifetime)',
+  }),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900, description: 'lifetime of a device access token' }),
+} as const;
+
 export function httpPort(defaultPort: number) {
   return Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description: 'HTTP port (0: any free port)' });
 }

@@ -6,3 +6,6 @@ export * from './http/push';
 export * from './canonical-json';
 export * from './http/openapi';
 export * from './http/ledger';
+export * from './http/sync';
+export * from './http/parked';
+export * from './http/replay';

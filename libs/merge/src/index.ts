@@ -18,6 +18,21 @@ export {
 export { validateEntityTypeSchema, isEntityTypeSchema } from './schema/validate-schema';
 export { createSchemaRegistry, schemaRegistryOf, findSchema, latestSchema, type SchemaRegistry, type SchemaLookup } from './schema/registry';
 export { ANNOTATION_V1, PROMPT_V1, OUTPUT_V1, JOB_V1, DEFAULT_SCHEMAS, defaultRegistry } from './schema/default-registry';
+export { assetFieldsOf, assetRefsOf, type AssetRef } from './schema/assets';
+export { ASSET_REF_PATTERN } from './schema/values';
+export {
+  PARKED_REJECT_CODES,
+  parkingOf,
+  intakeOf,
+  planParked,
+  skipDecision,
+  checkOperatorAction,
+  checkEditedEvent,
+  type Parking,
+  type Intake,
+  type ParkedPlan,
+  type OperatorRefusal,
+} from './schema/parking';
 
 // Entity state and what devices pull.
 export {
@@ -73,3 +88,32 @@ export { JOB_TRANSITIONS, TERMINAL_JOB_STATES, checkJobTransition, expectedAttem
 
 // Per-device sequencing (order-independent: a device's events span partitions).
 export { advanceSequence, emptySequence, gapsOf, AHEAD_LIMIT, type DeviceSequence } from './sequence/device-sequence';
+
+// Policy revisions: an entity type's merge policies restated, activated per workspace by a replay swap.
+export { DECLARED_REVISION, applyPolicyRevision, schemaUnderRevision, validatePolicyRevision, isPolicyRevision, mergeWithRevision, type PolicyRevision, type FieldPolicyRevision } from './schema/revisions';
+
+// Replay: planning (scope → entities, filters, estimates) and the live-vs-rebuild diff.
+export {
+  checkReplayRequest,
+  selects,
+  classifyEntry,
+  lastBound,
+  journalFilter,
+  planScan,
+  entityKey,
+  compareEntities,
+  estimateRebuild,
+  replayProgress,
+  throttleDelay,
+  batchSizeFor,
+  shadowSchemaName,
+  ASSUMED_REBUILD_CAPACITY,
+  type ReplayScope,
+  type JournalEntryMeta,
+  type ReplayBounds,
+  type ReplayPlanInput,
+  type EntryRole,
+  type AffectedEntity,
+  type ReplayEstimate,
+} from './replay/plan';
+export { diffEntity, emptyDiffSummary, addToSummary, diffDigestLine, type EntitySide, type EntityViewSide, type EntitySnapshot, type EntityChange, type EntityDiff, type FieldDiff, type DiffSummary } from './replay/diff';

@@ -77,7 +77,17 @@ export class DurableBatchConsumer {
           messages.push(msg);
           if (this.stopping && messages.length === 0) break;
         }
-        if (messages.length === 0) continue;
+        if (messages.length === 0) {
+          // Nothing came, yet the server counts deliveries waiting for an ack: every message this client
+          // received was acked before this fetch, so those were delivered to a fetch that expired while they
+          // were in flight. With no later message to reveal the gap, they would wait out the ack wait.
+          if ((await this.consumer.info()).num_ack_pending > 0) {
+            logger.warn({ durable }, 'deliveries never reached this client; re-aligning the consumer with the checkpoint');
+            this.consumer = undefined;
+            await this.options.realign();
+          }
+          continue;
+        }
         const missing = this.missingDelivery(messages);
         if (missing !== undefined) {
           logger.warn({ durable, expected: missing, got: messages[0]?.info.deliverySequence }, 'a delivery never reached this client; re-aligning the consumer with the checkpoint');

@@ -4,3 +4,5 @@ export { publishIdempotent, buildHeaders, natsCarrier, type IdempotentPublish } 
 export { DurableBatchConsumer, type MessageBatch, type BatchHandler, type BatchConsumerOptions } from './batch-consumer';
 export { JetStreamPullTransport, type PullBinding, type JetStreamTransportOptions } from './nest-transport';
 export type { JsMsg, PubAck, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+export type { NatsConnection, Subscription } from '@nats-io/transport-node';
+export { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';

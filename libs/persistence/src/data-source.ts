@@ -6,8 +6,22 @@ import { MergeLedger1764100000000 } from './migrations/1764100000000-merge-ledge
 import { DeviceSequences1764400000000 } from './migrations/1764400000000-device-sequences';
 import { EntitySchemas1764500000000 } from './migrations/1764500000000-entity-schemas';
 import { Assets1764300000000 } from './migrations/1764300000000-assets';
+import { Identity1764600000000 } from './migrations/1764600000000-identity';
+import { ParkingAndAssetRefs1764700000000 } from './migrations/1764700000000-parking-and-asset-refs';
+import { Replay1764800000000 } from './migrations/1764800000000-replay';
+import { InspectionIndexes1764900000000 } from './migrations/1764900000000-inspection-indexes';
 
-export const MIGRATIONS = [Foundation1764000000000, MergeLedger1764100000000, DeviceSequences1764400000000, EntitySchemas1764500000000, Assets1764300000000];
+export const MIGRATIONS = [
+  Foundation1764000000000,
+  MergeLedger1764100000000,
+  DeviceSequences1764400000000,
+  EntitySchemas1764500000000,
+  Assets1764300000000,
+  Identity1764600000000,
+  ParkingAndAssetRefs1764700000000,
+  Replay1764800000000,
+  InspectionIndexes1764900000000,
+];
 
 export interface DatabaseOptions {
   url: string;

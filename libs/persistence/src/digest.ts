@@ -17,6 +17,7 @@ const TABLES: { table: string; orderBy: string; drop: string[] }[] = [
   { table: 'parked_events', orderBy: 'stream_seq', drop: ['consumer', 'parked_at'] },
   { table: 'outbox', orderBy: 'msg_id', drop: ['id', 'published_at'] },
   { table: 'device_sequences', orderBy: 'workspace, device_id', drop: [] },
+  { table: 'entity_assets', orderBy: 'workspace, entity_type, entity_id, field, sha256', drop: [] },
 ];
 
 export interface ProjectionDigest {

@@ -73,7 +73,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
     providers: [...options.providers, { provide: READINESS_CHECKS, useValue: options.checks }, { provide: SHUTTING_DOWN, useValue: shutdownState }],
   };
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
-  app.useGlobalFilters(new ProblemFilter(logger));
+  app.useGlobalFilters(new ProblemFilter(logger, options.bodyLimit ?? 1024 * 1024));
 
   const fastify = app.getHttpAdapter().getInstance();
   const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { metricsRegistry } from '@tidemark/telemetry';
+import { PublicRoute } from './access';
 
 /** A dependency the service needs before it can take work: resolves when reachable, throws when not. */
 export interface ReadinessCheck {
@@ -19,6 +20,7 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 }
 
+@PublicRoute()
 @Controller()
 export class HealthController {
   constructor(

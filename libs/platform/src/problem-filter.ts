@@ -5,7 +5,11 @@ import type { Logger } from '@tidemark/telemetry';
 
 /** An expected failure carrying its problem document; thrown by controllers, mapped here. */
 export class ProblemError extends Error {
-  constructor(readonly problem: Problem) {
+  constructor(
+    readonly problem: Problem,
+    /** Response headers the problem needs (e.g. `WWW-Authenticate` on a 401). */
+    readonly headers: Record<string, string> = {},
+  ) {
     super(problem.detail ?? problem.title);
     this.name = 'ProblemError';
   }
@@ -63,14 +67,23 @@ export function sendProblem(reply: FastifyReply, body: Problem): void {
 
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** The service's body limit, named in 413 answers. */
+    private readonly bodyLimit?: number,
+  ) {}
 
   catch(error: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw error;
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
-    const body = toProblem(error, request.url);
+    let body = toProblem(error, request.url);
+    if (body.status === 413 && this.bodyLimit !== undefined) {
+      body = { ...body, detail: `the request body is larger than this service's limit of ${this.bodyLimit} bytes; nothing of it was read or applied`, limit: { name: 'bodyBytes', value: this.bodyLimit } };
+    }
     if (body.status >= 500) this.logger.error({ err: error, url: request.url }, 'request failed');
-    sendProblem(http.getResponse<FastifyReply>(), body);
+    const reply = http.getResponse<FastifyReply>();
+    if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
+    sendProblem(reply, body);
   }
 }

@@ -19,8 +19,9 @@ export function counter(name: string, help: string, labelNames: string[] = []): 
   return existing<Counter<string>>(name) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
 }
 
-export function gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
-  return existing<Gauge<string>>(name) ?? new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
+/** A gauge; with `collect`, its values are computed at scrape time (prom-client calls it before reading). */
+export function gauge(name: string, help: string, labelNames: string[] = [], collect?: (this: Gauge<string>) => void | Promise<void>): Gauge<string> {
+  return existing<Gauge<string>>(name) ?? new Gauge({ name, help, labelNames, registers: [metricsRegistry], ...(collect ? { collect } : {}) });
 }
 
 export function histogram(name: string, help: string, labelNames: string[] = [], buckets?: number[]): Histogram<string> {

@@ -5,4 +5,5 @@ export { testDatabase, testBucket, testNats, tempDir, type TestDatabase, type Te
 export { eventually, type EventuallyOptions } from './eventually';
 export { startServiceProcess, serviceEntry, type ServiceName, type ServiceProcess } from './service-process';
 export { startSlice, count, type SliceStack } from './slice';
+export { testIdentity, type TestIdentity, type TestDevice } from './identity';
 export { FakeDevice, push, getJson } from './device';

@@ -3,6 +3,9 @@ import { testDatabase, testNats } from './fixtures';
 import { startServiceProcess, type ServiceName, type ServiceProcess } from './service-process';
 import { connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
 import { Client } from 'pg';
+import type { DeviceEvent } from '@tidemark/contracts';
+import { push } from './device';
+import { testIdentity, type TestDevice } from './identity';
 
 /** A running slice for end-to-end tests: a fresh nats-server and database, and the apps as processes. */
 export interface SliceStack {
@@ -13,12 +16,27 @@ export interface SliceStack {
   start(name: ServiceName, extraEnv?: Record<string, string>, options?: { waitReady?: boolean }): Promise<ServiceProcess>;
   url(name: ServiceName): string;
   stop(): Promise<void>;
+  /** Headers of an operator token with the ops and admin roles, signed with the slice's key. */
+  operatorHeaders: Record<string, string>;
+  /** Mints an operator token with the given roles (and lifetime). */
+  operatorToken(name: string, roles: ('ops' | 'admin')[], ttlSeconds?: number): Promise<string>;
+  /** Registers a device (creating its workspace if needed) and returns its credentials. */
+  device(workspace: string, deviceId: string, site?: string): Promise<TestDevice>;
+  /** The headers of a device, registered on first use (workspace `default` unless named). */
+  headersFor(deviceId: string, workspace?: string): Promise<Record<string, string>>;
+  /** Pushes events as their device (the first event's), registered on first use in `workspace`. */
+  push(events: DeviceEvent[], workspace?: string): ReturnType<typeof push>;
+  /** GET a gateway path as a device; parses JSON. */
+  get<T = any>(path: string, deviceId: string, workspace?: string): Promise<T>;
 }
 
 export async function startSlice(names: ServiceName[]): Promise<SliceStack> {
   const nats = await testNats();
   const database = await testDatabase('slice');
-  const env: Record<string, string> = { NATS_URL: nats.url, DATABASE_URL: database.url, JOURNAL_PARTITIONS: '4' };
+  // Devices are registered straight in the slice's database (its services have migrated it).
+  const identity = testIdentity(database.url);
+  const env: Record<string, string> = { NATS_URL: nats.url, DATABASE_URL: database.url, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys };
+  const operatorToken = await identity.operatorToken('test-operator', ['ops', 'admin']);
   const ports = new Map<ServiceName, string>();
   const services = new Map<ServiceName, ServiceProcess>();
   const stack: SliceStack = {
@@ -33,7 +51,19 @@ export async function startSlice(names: ServiceName[]): Promise<SliceStack> {
       return proc;
     },
     url: (name) => `http://127.0.0.1:${ports.get(name)}`,
+    operatorHeaders: { authorization: `Bearer ${operatorToken}` },
+    operatorToken: identity.operatorToken,
+    device: identity.device,
+    headersFor: identity.headersFor,
+    async push(events, workspace) {
+      return push(stack.url('gateway'), events, await stack.headersFor(events[0]!.deviceId, workspace));
+    },
+    async get(path, deviceId, workspace) {
+      const response = await fetch(`${stack.url('gateway')}${path}`, { headers: await stack.headersFor(deviceId, workspace) });
+      return (await response.json()) as any;
+    },
     async stop() {
+      await identity.close();
       await Promise.all([...services.values()].map((s) => s.kill()));
       await stack.js?.close();
       await stack.db?.end();

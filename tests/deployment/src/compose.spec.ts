@@ -34,8 +34,11 @@ interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-/** Values for `${VAR}` interpolations that have no default (none today; every one of ours has a default). */
-const PLAUSIBLE: Record<string, string> = {};
+/**
+ * Values for `${VAR}` interpolations that have no default: what an operator would put in .env. The signing
+ * key has none on purpose (compose refuses to start without it); this one is shaped like a real one.
+ */
+const PLAUSIBLE: Record<string, string> = { AUTH_SIGNING_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64url')}` };
 
 const compose = parse(readRepoFile('docker-compose.yml'), { merge: true }) as ComposeFile;
 const services = compose.services;
@@ -182,6 +185,18 @@ describe('docker-compose.yml', () => {
       done.add(name);
     };
     for (const name of Object.keys(services)) visit(name, []);
+  });
+
+  it('takes the token signing key from the operator only (no default), the same in every service that verifies tokens', () => {
+    const verifying = APPS.filter((app) => variablesOf(app.spec).includes('AUTH_SIGNING_KEYS'));
+    assert.ok(verifying.length > 0);
+    for (const app of verifying) {
+      const raw = (service(app.name).environment as Record<string, string> | undefined)?.AUTH_SIGNING_KEYS;
+      assert.ok(raw, `${app.name}: no AUTH_SIGNING_KEYS`);
+      assert.throws(() => interpolate(raw, {}), /AUTH_SIGNING_KEYS/, `${app.name}: AUTH_SIGNING_KEYS must not fall back to a default key`);
+    }
+    const keys = new Set(verifying.map((app) => configOf(app).AUTH_SIGNING_KEYS));
+    assert.equal(keys.size, 1, 'every service verifies with the same keys');
   });
 
   it('gives every service the same journal settings (partitions are part of every subject)', () => {

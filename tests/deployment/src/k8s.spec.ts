@@ -324,6 +324,20 @@ describe('infra/k8s (Kustomize)', () => {
     assert.ok(spec.maxReplicas > spec.minReplicas);
   });
 
+  it('gives every service that verifies tokens the same signing keys, from a Secret', () => {
+    const verifying = APPS.filter((app) => variablesOf(app.spec).includes('AUTH_SIGNING_KEYS'));
+    assert.ok(verifying.length > 0);
+    for (const app of verifying) {
+      const c = mainContainer(app);
+      const fromSecret =
+        (c.envFrom ?? []).some((f) => f.secretRef && 'AUTH_SIGNING_KEYS' in source('Secret', f.secretRef.name, f.secretRef.optional, app.name)) ||
+        (c.env ?? []).some((e) => e.name === 'AUTH_SIGNING_KEYS' && e.valueFrom?.secretKeyRef);
+      assert.ok(fromSecret, `${app.name}: AUTH_SIGNING_KEYS must come from a Secret, not a ConfigMap or a literal`);
+    }
+    const keys = new Set(verifying.map((app) => configOf(app).AUTH_SIGNING_KEYS));
+    assert.equal(keys.size, 1, 'every service verifies with the same keys');
+  });
+
   it('gives every service the same journal settings (partitions are part of every subject)', () => {
     const natsApps = APPS.filter((app) => app.usesNats);
     for (const key of ['NATS_URL', 'JOURNAL_PARTITIONS', 'JOURNAL_DUPLICATE_WINDOW_MS', 'JOURNAL_REPLICAS']) {

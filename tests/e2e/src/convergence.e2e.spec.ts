@@ -10,7 +10,7 @@ import type { DeviceEvent } from '@tidemark/contracts';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS } from '@tidemark/messaging';
 import { createDataSource, projectionDigest } from '@tidemark/persistence';
-import { FakeDevice, count, eventually, getJson, push, startServiceProcess, startSlice, testDatabase, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, getJson, startServiceProcess, startSlice, testDatabase, type SliceStack } from '@tidemark/testing';
 
 const ENTITIES = 20;
 const JOBS = 5;
@@ -31,7 +31,7 @@ describe('two devices offline for a week', () => {
   const send = async (events: DeviceEvent[]) => {
     for (let i = 0; i < events.length; i += 100) {
       const batch = events.slice(i, i + 100);
-      const result = await push(stack.url('gateway'), batch);
+      const result = await stack.push(batch);
       assert.equal(result.status, 200, JSON.stringify(result.body).slice(0, 500));
       pushed.push(...batch);
     }
@@ -97,7 +97,7 @@ describe('two devices offline for a week', () => {
     assert.deepEqual(new Set(receiptIds), new Set(pushed.map((e) => e.eventId)));
 
     // Each device's sequence arrived whole: contiguous up to its last event, no gaps (ops-api view).
-    const { devices } = await getJson(`${stack.url('ops-api')}/v1/devices?sort=device`);
+    const { devices } = await getJson(`${stack.url('ops-api')}/v1/devices?sort=device`, stack.operatorHeaders);
     for (const device of [a, b]) {
       const mine = pushed.filter((e) => e.deviceId === device.deviceId);
       const row = devices.find((d: { deviceId: string }) => d.deviceId === device.deviceId);

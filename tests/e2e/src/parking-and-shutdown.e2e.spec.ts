@@ -20,7 +20,7 @@ describe('parking and graceful shutdown', () => {
     // Garbage and a record whose subject lies about its entity, straight into the journal.
     await stack.js.js.publish(subject, 'not json at all', { msgID: 'poison-1' });
     await stack.js.js.publish(subject, JSON.stringify({ v: 1, workspace: 'default', acceptedAt: new Date(0).toISOString(), event: device.upsert('annotation', 'someone-else', { label: 'x' }) }), { msgID: 'poison-2' });
-    const after = await push(stack.url('gateway'), [device.upsert('annotation', 'poisoned', { label: 'fine' }), device.upsert('annotation', 'poisoned', { confidence: 0.9 }, 1)]);
+    const after = await stack.push([device.upsert('annotation', 'poisoned', { label: 'fine' }), device.upsert('annotation', 'poisoned', { confidence: 0.9 }, 1)]);
     assert.equal(after.status, 200);
 
     await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE entity_id = 'poisoned' AND status IN ('applied', 'merged')"), 2));
@@ -29,7 +29,7 @@ describe('parking and graceful shutdown', () => {
     assert.match(parked[0]!.reason, /not JSON/);
     assert.equal(parked[0]!.payload, 'not json at all', 'the parked message is kept whole');
     assert.match(parked[1]!.reason, /does not match/);
-    const projection = await getJson(`${stack.url('ops-api')}/v1/projection`);
+    const projection = await getJson(`${stack.url('ops-api')}/v1/projection`, stack.operatorHeaders);
     assert.equal(projection.parked.length, 2, 'operators see parked messages');
   });
 
@@ -39,7 +39,7 @@ describe('parking and graceful shutdown', () => {
     let pushedCount = 0;
     const ingest = (async () => {
       for (let b = 0; b < 20; b++) {
-        const result = await push(stack.url('gateway'), Array.from({ length: 200 }, (_, i) => device.event('annotation', `drain-${i % 50}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })));
+        const result = await stack.push(Array.from({ length: 200 }, (_, i) => device.event('annotation', `drain-${i % 50}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })));
         assert.equal(result.status, 200);
         pushedCount += 200;
       }
@@ -57,7 +57,8 @@ describe('parking and graceful shutdown', () => {
   it('finishes in-flight pushes when the gateway gets SIGTERM, then exits 0', async () => {
     const device = new FakeDevice('gw-drain');
     const gateway = stack.services.get('gateway')!;
-    const inflight = Array.from({ length: 8 }, (_, b) => push(stack.url('gateway'), Array.from({ length: 300 }, (_, i) => device.event('annotation', `gw-${b}-${i % 10}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } }))).catch((error: unknown) => error));
+    const headers = await stack.headersFor(device.deviceId);
+    const inflight = Array.from({ length: 8 }, (_, b) => push(stack.url('gateway'), Array.from({ length: 300 }, (_, i) => device.event('annotation', `gw-${b}-${i % 10}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })), headers).catch((error: unknown) => error));
     await new Promise((resolve) => setTimeout(resolve, 5));
     const exited = gateway.stop();
     const results = await Promise.all(inflight);

@@ -13,22 +13,26 @@ startTelemetry({ serviceName: 'tidemark-e2e', spanProcessors: [new SimpleSpanPro
 describe('OpenTelemetry across HTTP → NATS → Postgres', () => {
   const closers: (() => Promise<void>)[] = [];
   let gatewayUrl = '';
+  let deviceHeaders: Record<string, string> = {};
 
   before(async () => {
-    const { testNats, testDatabase } = await import('@tidemark/testing');
+    const { testNats, testDatabase, testIdentity } = await import('@tidemark/testing');
     const { findFreePort } = await import('@tidemark/local-stack');
     const { startJournalService, loadJournalServiceConfig } = await import('@tidemark/journal-service');
     const { startMergeService, loadMergeServiceConfig } = await import('@tidemark/merge-service');
     const { startGateway, loadGatewayConfig } = await import('@tidemark/gateway');
     const nats = await testNats();
     const db = await testDatabase('tracing');
-    closers.push(() => db.drop(), () => nats.stop());
-    const env = { NATS_URL: nats.url, DATABASE_URL: db.url, LOG_LEVEL: 'warn', JOURNAL_PARTITIONS: '2' };
+    const identity = testIdentity(db.url);
+    closers.push(() => identity.close(), () => db.drop(), () => nats.stop());
+    const env = { NATS_URL: nats.url, DATABASE_URL: db.url, LOG_LEVEL: 'warn', JOURNAL_PARTITIONS: '2', AUTH_SIGNING_KEYS: identity.signingKeys };
     const journal = await startJournalService(loadJournalServiceConfig({ ...env, HTTP_PORT: String(await findFreePort()) }));
     const merge = await startMergeService(loadMergeServiceConfig({ ...env, HTTP_PORT: String(await findFreePort()) }));
     const gateway = await startGateway(loadGatewayConfig({ ...env, HTTP_PORT: String(await findFreePort()) }));
     closers.unshift(() => gateway.close(), () => merge.close(), () => journal.close());
     gatewayUrl = gateway.url;
+    // Registered once the services have migrated the database, before the spans the test looks at.
+    deviceHeaders = await identity.headersFor('trace-dev');
   });
 
   after(async () => {
@@ -38,7 +42,7 @@ describe('OpenTelemetry across HTTP → NATS → Postgres', () => {
   it('puts the push, the publish, the projection batch and its SQL in one trace', async () => {
     const { FakeDevice, push, eventually } = await import('@tidemark/testing');
     exporter.reset();
-    const result = await push(gatewayUrl, [new FakeDevice('trace-dev').upsert('annotation', 'traced', { label: 'owl' })]);
+    const result = await push(gatewayUrl, [new FakeDevice('trace-dev').upsert('annotation', 'traced', { label: 'owl' })], deviceHeaders);
     assert.equal(result.status, 200);
 
     const found = await eventually(() => {

@@ -4,24 +4,23 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '@tidemark/telemetry';
 import { headersOf, sendError } from '../http';
 import { LOGGER } from '../uploads/tus.controller';
-import { WORKSPACE_HEADER, workspaceOf } from '../workspace';
+import { RequireAuth, deviceWorkspaceOf } from '@tidemark/auth';
 import type { AssetsService } from './assets.service';
 
 export const ASSETS = Symbol('ASSETS');
-export const DEFAULT_WORKSPACE = Symbol('DEFAULT_WORKSPACE');
 
 type Params = { Params: { sha256: string; ref?: string } };
 
+@RequireAuth('device')
 @Controller('v1/assets')
 export class AssetsController {
   constructor(
     @Inject(ASSETS) private readonly assets: AssetsService,
-    @Inject(DEFAULT_WORKSPACE) private readonly defaultWorkspace: string,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   private workspace(request: FastifyRequest): string {
-    return workspaceOf(request.headers[WORKSPACE_HEADER], this.defaultWorkspace);
+    return deviceWorkspaceOf(request);
   }
 
   /** The asset's bytes (HEAD: its headers). Fastify answers HEAD through this route without a body. */

@@ -4,7 +4,7 @@ import { CHECKSUM_ALGORITHMS, TUS_EXTENSIONS, TUS_VERSION } from '@tidemark/asse
 import type { Logger } from '@tidemark/telemetry';
 import { headersOf, sendError } from '../http';
 import { AssetProblem, assetProblem } from '../problems';
-import { WORKSPACE_HEADER, workspaceOf } from '../workspace';
+import { PublicRoute, RequireAuth, deviceWorkspaceOf } from '@tidemark/auth';
 import type { TusAnswer, UploadService } from './upload.service';
 
 export const UPLOADS = Symbol('UPLOADS');
@@ -16,6 +16,7 @@ export const UPLOADS_PATH = '/v1/uploads';
  * creation-with-upload, creation-defer-length), HEAD, PATCH (checksum: sha1, sha256), DELETE (termination).
  * Bodies reach the handlers unread (a content-type parser that does not consume them), so PATCH streams.
  */
+@RequireAuth('device')
 @Controller('v1/uploads')
 export class TusController {
   constructor(
@@ -28,7 +29,7 @@ export class TusController {
       if (request.method !== 'OPTIONS' && request.headers['tus-resumable'] !== TUS_VERSION) {
         throw assetProblem(AssetProblem.tusVersion, 412, 'Precondition failed', { detail: `send Tus-Resumable: ${TUS_VERSION}` }, { 'tus-version': TUS_VERSION });
       }
-      const workspace = workspaceOf(request.headers[WORKSPACE_HEADER], this.uploads.workspaceDefault);
+      const workspace = request.method === 'OPTIONS' ? '' : deviceWorkspaceOf(request);
       const result = await handle(workspace);
       void reply
         .status(result.status)
@@ -40,6 +41,7 @@ export class TusController {
   }
 
   @Options()
+  @PublicRoute()
   options(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.answer(request, reply, async () => ({
       status: 204,
@@ -48,6 +50,7 @@ export class TusController {
   }
 
   @Options(':id')
+  @PublicRoute()
   optionsOfUpload(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.options(request, reply);
   }

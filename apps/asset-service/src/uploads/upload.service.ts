@@ -42,7 +42,6 @@ const partsUploaded = counter('tidemark_asset_parts_total', 'S3 multipart parts 
 const verifications = counter('tidemark_asset_sha256_checks_total', 'whole-file sha256 checks by how the digest was obtained', ['method']);
 
 export interface UploadSettings {
-  defaultWorkspace: string;
   expiryMs: number;
   partSize: number;
   maxActivePatches: number;
@@ -106,10 +105,6 @@ export class UploadService {
 
   constructor(private readonly deps: UploadDeps) {
     this.buffers = new BufferPool(4);
-  }
-
-  get workspaceDefault(): string {
-    return this.deps.settings.defaultWorkspace;
   }
 
   /** Largest upload any class allows (`Tus-Max-Size`). */

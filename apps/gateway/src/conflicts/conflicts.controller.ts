@@ -8,35 +8,41 @@ import {
   type ConflictList,
   type ConflictView,
   type HotspotList,
+  type JournalRecord,
   type ResolveResponse,
 } from '@tidemark/contracts';
 import { ProblemError } from '@tidemark/platform';
-import { DEFAULT_WORKSPACE } from '../push/push.controller';
-import { WORKSPACE_HEADER, workspaceOf } from '../workspace';
-import { CONFLICT_COLUMNS, conflictCursor, conflictView, findConflict, type ConflictRow } from './conflict-rows';
+import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
+import { CONFLICT_COLUMNS, ConflictResolver, conflictCursor, conflictView, findConflict, resolutionProblem, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
+import { STREAMS } from '@tidemark/messaging';
+import { pushBatch } from '../push/push.service';
 import { LEDGER_DEPS, Where, decodeCursor, iso, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from './ledger-http';
-import { ResolveService } from './resolve.service';
 
 const validateList = compileValidator(ConflictListQuery);
 const validateHotspots = compileValidator(HotspotQuery);
 const validateId = compileValidator(LedgerId);
 
 /** The conflict ledger of a workspace: listing, hotspots, one conflict, and its resolution. */
+@RequireAuth('device')
 @Controller('v1/conflicts')
 export class ConflictsController {
-  private readonly resolver: ResolveService;
+  private readonly resolver: ConflictResolver;
 
   constructor(
     @Inject(LEDGER_DEPS) private readonly deps: LedgerDeps,
-    @Inject(DEFAULT_WORKSPACE) private readonly defaultWorkspace: string,
   ) {
-    this.resolver = new ResolveService(deps);
+    this.resolver = new ConflictResolver({
+      ds: deps.ds,
+      now: deps.push.now,
+      readJournal: async (seq) => (await deps.journal().streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
+      journal: async (workspace, deviceId, event) => (await pushBatch(deps.push, { workspace, deviceId, site: null }, { events: [event] })).results[0]!,
+    });
   }
 
   /** Conflicts ordered by the journal sequence of their opening event, then id; `status` defaults to open. */
   @Get()
-  async list(@Query() query: Record<string, unknown>, @Headers(WORKSPACE_HEADER) header: string | undefined): Promise<ConflictList> {
-    const workspace = workspaceOf(header, this.defaultWorkspace);
+  async list(@Query() query: Record<string, unknown>, @CurrentPrincipal() device: DevicePrincipal): Promise<ConflictList> {
+    const workspace = device.workspace;
     const q = parseQuery(validateList, query);
     const limit = q.limit ?? LEDGER_LIMITS.defaultPageSize;
     const where = new Where().add('workspace = $?', workspace);
@@ -56,8 +62,8 @@ export class ConflictsController {
 
   /** Open conflicts counted by entity type and field, most first, with the oldest opening time. */
   @Get('hotspots')
-  async hotspots(@Query() query: Record<string, unknown>, @Headers(WORKSPACE_HEADER) header: string | undefined): Promise<HotspotList> {
-    const workspace = workspaceOf(header, this.defaultWorkspace);
+  async hotspots(@Query() query: Record<string, unknown>, @CurrentPrincipal() device: DevicePrincipal): Promise<HotspotList> {
+    const workspace = device.workspace;
     const q = parseQuery(validateHotspots, query);
     const where = new Where().add('workspace = $?', workspace).add("status = 'open'");
     if (q.entityType !== undefined) where.add('entity_type = $?', q.entityType);
@@ -70,8 +76,8 @@ export class ConflictsController {
   }
 
   @Get(':id')
-  async one(@Param('id') idText: string, @Headers(WORKSPACE_HEADER) header: string | undefined): Promise<ConflictView> {
-    const workspace = workspaceOf(header, this.defaultWorkspace);
+  async one(@Param('id') idText: string, @CurrentPrincipal() device: DevicePrincipal): Promise<ConflictView> {
+    const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
     const row = await findConflict(this.deps.ds, workspace, id);
     if (!row) throw notFound('conflict', id, workspace);
@@ -87,12 +93,20 @@ export class ConflictsController {
   async resolve(
     @Param('id') idText: string,
     @Body() body: unknown,
-    @Headers(WORKSPACE_HEADER) header: string | undefined,
+    @CurrentPrincipal() device: DevicePrincipal,
     @Headers('content-type') contentType: string | undefined,
   ): Promise<ResolveResponse> {
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
-    const workspace = workspaceOf(header, this.defaultWorkspace);
+    const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
-    return this.resolver.resolve(workspace, id, body);
+    // A device resolves as its own resolver device, `resolver:<deviceId>`: never in another device's name,
+    // and without taking numbers from its own deviceSeq (the resolver's sequence is the server's to keep).
+    const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
+    if (isObject && Object.prototype.hasOwnProperty.call(body, 'deviceId')) {
+      throw ProblemError.validation([{ pointer: '/deviceId', detail: `a device resolves as "resolver:${device.deviceId}" (from its token); omit deviceId` }], 'nothing of this request was journaled');
+    }
+    const outcome = await this.resolver.resolve(workspace, id, isObject ? { ...body, deviceId: `resolver:${device.deviceId}` } : body);
+    if (!outcome.ok) throw new ProblemError(resolutionProblem(outcome.failure));
+    return outcome.value;
   }
 }

@@ -2,9 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { STREAMS } from '@tidemark/messaging';
-import { FakeDevice, count, eventually, getJson, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, startSlice, type SliceStack } from '@tidemark/testing';
 
-const OTHER = { 'tidemark-workspace': 'other' };
+/** The second workspace of the isolation checks; its devices are registered there, so their tokens name it. */
+const OTHER = 'other';
 
 async function request(url: string, init: { method?: string; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; contentType: string | null }> {
   const response = await fetch(url, {
@@ -39,25 +40,29 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
   });
 
   const journalCount = async () => (await stack.js.jsm.streams.info(STREAMS.journal)).state.messages;
+  /** Reads and resolutions go through a reviewing device of the workspace; pushes go as each event's device. */
+  const viewer = (workspace = 'default') => stack.headersFor('viewer', workspace);
+  const getJson = (path: string, workspace = 'default') => stack.get(path, 'viewer', workspace);
 
   /** A first write, then two devices both set `label` from base version 0: the second opens a conflict. */
-  async function openConflict(entityId: string, values: [string, string], headers: Record<string, string> = {}) {
+  async function openConflict(entityId: string, values: [string, string], workspace = 'default') {
     const first = seed.upsert('annotation', entityId, { confidence: 0.5 });
     const ours = tablet.upsert('annotation', entityId, { label: values[0] }, 0);
     const theirs = laptop.upsert('annotation', entityId, { label: values[1] }, 0);
-    for (const event of [first, ours, theirs]) assert.equal((await push(gateway, [event], headers)).status, 200);
+    for (const event of [first, ours, theirs]) assert.equal((await stack.push([event], workspace)).status, 200);
     const id = `${theirs.eventId}:label`;
     const conflict = await eventually(async () => {
-      const response = await request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, { headers });
+      const response = await request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, { headers: await viewer(workspace) });
       assert.equal(response.status, 200, JSON.stringify(response.body));
       return response.body;
     }, { message: `conflict ${id} to be projected` });
     return { id, conflict, first, ours, theirs };
   }
 
-  const resolve = (id: string, body: unknown, headers: Record<string, string> = {}) => request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}/resolve`, { method: 'POST', body, headers });
+  /** Resolves as a device of the workspace (`viewer` unless named): the event is journaled as `resolver:<device>`. */
+  const resolve = async (id: string, body: unknown, workspace = 'default', as = 'viewer') => request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}/resolve`, { method: 'POST', body, headers: await stack.headersFor(as, workspace) });
   const latestChange = async (entityId: string) => {
-    const { changes } = await getJson(`${gateway}/v1/changes?limit=1000`);
+    const { changes } = await getJson('/v1/changes?limit=1000');
     return changes.filter((c: { entity: { id: string } }) => c.entity.id === entityId).at(-1);
   };
   const reviewMessage = (kind: 'opened' | 'resolved', entityId: string, workspace = 'default') =>
@@ -92,14 +97,14 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.ok(!Number.isNaN(Date.parse(c.opened.acceptedAt)));
     assert.equal(c.resolved, undefined);
 
-    const listed = await getJson(`${gateway}/v1/conflicts`);
+    const listed = await getJson('/v1/conflicts');
     assert.deepEqual(listed.conflicts, [c]);
     assert.equal(listed.hasMore, false);
-    assert.equal((await getJson(`${gateway}/v1/conflicts?entityType=annotation&field=label&entityId=img-1`)).conflicts.length, 1);
-    assert.equal((await getJson(`${gateway}/v1/conflicts?entityType=prompt`)).conflicts.length, 0);
-    assert.equal((await getJson(`${gateway}/v1/conflicts?status=resolved`)).conflicts.length, 0);
+    assert.equal((await getJson('/v1/conflicts?entityType=annotation&field=label&entityId=img-1')).conflicts.length, 1);
+    assert.equal((await getJson('/v1/conflicts?entityType=prompt')).conflicts.length, 0);
+    assert.equal((await getJson('/v1/conflicts?status=resolved')).conflicts.length, 0);
 
-    const { hotspots } = await getJson(`${gateway}/v1/conflicts/hotspots`);
+    const { hotspots } = await getJson('/v1/conflicts/hotspots');
     assert.deepEqual(hotspots, [{ entityType: 'annotation', field: 'label', open: 1, oldestOpenedAt: c.opened.acceptedAt }]);
 
     const opened = await reviewMessage('opened', 'img-1');
@@ -121,7 +126,7 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     const { eventId, seq } = response.body;
 
     const resolved = await eventually(async () => {
-      const c = await getJson(`${gateway}/v1/conflicts/${encodeURIComponent(first.id)}`);
+      const c = await getJson(`/v1/conflicts/${encodeURIComponent(first.id)}`);
       assert.equal(c.status, 'resolved');
       return c;
     }, { message: 'the conflict to show resolved' });
@@ -136,9 +141,9 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.equal(message.conflictId, first.id);
     assert.equal(message.eventId, eventId);
 
-    const receipt = await getJson(`${gateway}/v1/receipts/${eventId}`);
+    const receipt = await getJson(`/v1/receipts/${eventId}`);
     assert.equal(receipt.status, 'applied');
-    assert.equal(receipt.deviceId, 'resolver');
+    assert.equal(receipt.deviceId, 'resolver:viewer', 'a device resolves as its own resolver device');
     assert.equal(receipt.streamSeq, seq);
     assert.deepEqual(receipt.entity, { type: 'annotation', id: 'img-1' });
 
@@ -146,45 +151,55 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     const again = await resolve(first.id, { pick: 'value', value: 'lynx', eventId });
     assert.equal(again.status, 202);
     assert.deepEqual(again.body, { eventId, seq, status: 'duplicate' }, 'the same eventId after projection is a duplicate');
-    assert.equal((await getJson(`${gateway}/v1/conflicts/hotspots`)).hotspots.length, 0);
+    assert.equal((await getJson('/v1/conflicts/hotspots')).hotspots.length, 0);
   });
 
   it('treats the same resolve eventId twice as one resolution (the second is a duplicate)', async () => {
     const second = await openConflict('img-2', ['cat', 'dog']);
     const eventId = randomUUID();
-    const one = await resolve(second.id, { pick: 'theirs', eventId, deviceId: 'reviewer-7' });
-    const two = await resolve(second.id, { pick: 'theirs', eventId, deviceId: 'reviewer-7' });
+    const one = await resolve(second.id, { pick: 'theirs', eventId }, 'default', 'reviewer-7');
+    const two = await resolve(second.id, { pick: 'theirs', eventId }, 'default', 'reviewer-7');
     assert.equal(one.status, 202);
     assert.equal(one.body.status, 'accepted');
     assert.equal(two.status, 202);
     assert.deepEqual(two.body, { eventId, seq: one.body.seq, status: 'duplicate' });
-    await eventually(async () => assert.equal((await getJson(`${gateway}/v1/conflicts/${encodeURIComponent(second.id)}`)).status, 'resolved'));
+    await eventually(async () => assert.equal((await getJson(`/v1/conflicts/${encodeURIComponent(second.id)}`)).status, 'resolved'));
     assert.equal((await latestChange('img-2')).state.label, 'dog');
-    const receipts = await getJson(`${gateway}/v1/receipts?deviceId=reviewer-7`);
+    const receipts = await getJson('/v1/receipts?deviceId=resolver:reviewer-7');
     assert.deepEqual(receipts.receipts.map((r: { eventId: string; deviceSeq: number }) => [r.eventId, r.deviceSeq]), [[eventId, 1]]);
   });
 
   it('gives the resolver a gapless device sequence', async () => {
     const third = await openConflict('img-3', ['cat', 'dog']);
     const fourth = await openConflict('img-4', ['cat', 'dog']);
-    const [a, b] = await Promise.all([resolve(third.id, { pick: 'ours', deviceId: 'desk-r' }), resolve(fourth.id, { pick: 'ours', deviceId: 'desk-r' })]);
+    const [a, b] = await Promise.all([resolve(third.id, { pick: 'ours' }, 'default', 'desk-r'), resolve(fourth.id, { pick: 'ours' }, 'default', 'desk-r')]);
     assert.equal(a.body.status, 'accepted');
     assert.equal(b.body.status, 'accepted');
-    await eventually(async () => assert.equal((await getJson(`${gateway}/v1/receipts?deviceId=desk-r`)).receipts.length, 2));
-    const { receipts } = await getJson(`${gateway}/v1/receipts?deviceId=desk-r`);
+    await eventually(async () => assert.equal((await getJson('/v1/receipts?deviceId=resolver:desk-r')).receipts.length, 2));
+    const { receipts } = await getJson('/v1/receipts?deviceId=resolver:desk-r');
     assert.deepEqual(receipts.map((r: { deviceSeq: number }) => r.deviceSeq), [1, 2]);
     assert.ok(receipts.every((r: { status: string }) => r.status === 'applied'), JSON.stringify(receipts));
   });
 
+  it('never resolves in another device’s name: a body deviceId is refused and nothing is journaled', async () => {
+    const fifth = await openConflict('img-8', ['cat', 'dog']);
+    const before = await journalCount();
+    const refused = await resolve(fifth.id, { pick: 'ours', deviceId: 'tablet-a' });
+    assertProblem(refused, 400, /validation-failed$/);
+    assert.equal(refused.body.errors[0].pointer, '/deviceId');
+    assert.equal(await journalCount(), before);
+    assert.equal((await getJson(`/v1/conflicts/${encodeURIComponent(fifth.id)}`)).status, 'open');
+  });
+
   it('keeps workspaces apart: a conflict of another workspace is 404 here', async () => {
     const foreign = await openConflict('img-9', ['cat', 'dog'], OTHER);
-    assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(foreign.id)}`), 404, /not-found$/);
+    assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(foreign.id)}`, { headers: await viewer() }), 404, /not-found$/);
     assertProblem(await resolve(foreign.id, { pick: 'ours' }), 404, /not-found$/);
-    assert.ok((await getJson(`${gateway}/v1/conflicts?status=all`)).conflicts.every((c: { id: string }) => c.id !== foreign.id));
-    assert.deepEqual((await getJson(`${gateway}/v1/conflicts`, OTHER)).conflicts.map((c: { id: string }) => c.id), [foreign.id]);
-    assertProblem(await request(`${gateway}/v1/receipts/${foreign.theirs.eventId}`), 404, /not-found$/);
-    assert.equal((await request(`${gateway}/v1/receipts/${foreign.theirs.eventId}`, { headers: OTHER })).body.status, 'conflicted');
-    assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(`${randomUUID()}:label`)}`), 404, /not-found$/);
+    assert.ok((await getJson('/v1/conflicts?status=all')).conflicts.every((c: { id: string }) => c.id !== foreign.id));
+    assert.deepEqual((await getJson('/v1/conflicts', OTHER)).conflicts.map((c: { id: string }) => c.id), [foreign.id]);
+    assertProblem(await request(`${gateway}/v1/receipts/${foreign.theirs.eventId}`, { headers: await viewer() }), 404, /not-found$/);
+    assert.equal((await request(`${gateway}/v1/receipts/${foreign.theirs.eventId}`, { headers: await viewer(OTHER) })).body.status, 'conflicted');
+    assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(`${randomUUID()}:label`)}`, { headers: await viewer() }), 404, /not-found$/);
   });
 
   describe('bad requests get problem+json naming the part, and journal nothing', () => {
@@ -213,14 +228,14 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     }
 
     it('resolve: not JSON', async () => {
-      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: 'pick=ours', contentType: 'text/plain' }), 415, /unsupported-media-type$/);
-      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: '{"pick":' }), 400, /malformed-json$/);
+      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: 'pick=ours', contentType: 'text/plain', headers: await viewer() }), 415, /unsupported-media-type$/);
+      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: '{"pick":', headers: await viewer() }), 400, /malformed-json$/);
     });
 
     it('path ids', async () => {
-      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent('not an id!')}`), 400, /validation-failed$/, 'path:id');
-      assertProblem(await request(`${gateway}/v1/receipts/not-a-uuid`), 400, /validation-failed$/, 'path:eventId');
-      assertProblem(await request(`${gateway}/v1/repairs/${encodeURIComponent('job one')}`), 400, /validation-failed$/, 'path:id');
+      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent('not an id!')}`, { headers: await viewer() }), 400, /validation-failed$/, 'path:id');
+      assertProblem(await request(`${gateway}/v1/receipts/not-a-uuid`, { headers: await viewer() }), 400, /validation-failed$/, 'path:eventId');
+      assertProblem(await request(`${gateway}/v1/repairs/${encodeURIComponent('job one')}`, { headers: await viewer() }), 400, /validation-failed$/, 'path:id');
     });
 
     const queries: { path: string; pointer: string }[] = [
@@ -239,24 +254,24 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     ];
     for (const q of queries) {
       it(`query ${q.path}`, async () => {
-        assertProblem(await request(`${gateway}${q.path}`), 400, /validation-failed$/, q.pointer);
+        assertProblem(await request(`${gateway}${q.path}`, { headers: await viewer() }), 400, /validation-failed$/, q.pointer);
       });
     }
   });
 
   it('pages conflicts by a stable cursor', async () => {
-    const all = (await getJson(`${gateway}/v1/conflicts?status=all&limit=500`)).conflicts as { id: string; cursor: string }[];
+    const all = (await getJson('/v1/conflicts?status=all&limit=500')).conflicts as { id: string; cursor: string }[];
     assert.ok(all.length >= 5, `${all.length} conflicts`);
     const seen: string[] = [];
     let after: string | undefined;
     for (let guard = 0; guard < 20; guard++) {
-      const page = await getJson(`${gateway}/v1/conflicts?status=all&limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+      const page = await getJson(`/v1/conflicts?status=all&limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`);
       seen.push(...page.conflicts.map((c: { id: string }) => c.id));
       after = page.next;
       if (!page.hasMore) break;
     }
     assert.deepEqual(seen, all.map((c) => c.id));
-    const resolved = (await getJson(`${gateway}/v1/conflicts?status=resolved&limit=500`)).conflicts;
+    const resolved = (await getJson('/v1/conflicts?status=resolved&limit=500')).conflicts;
     assert.ok(resolved.length >= 4 && resolved.every((c: { status: string }) => c.status === 'resolved'));
   });
 
@@ -268,9 +283,9 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
       device.upsert('annotation', 'r-1', { colour: 'red' }, 2),
       device.upsert('prompt', 'p-1', { text: 'describe the image' }),
     ];
-    assert.equal((await push(gateway, events)).status, 200);
+    assert.equal((await stack.push(events)).status, 200);
     const all = await eventually(async () => {
-      const page = await getJson(`${gateway}/v1/receipts?deviceId=phone-c`);
+      const page = await getJson('/v1/receipts?deviceId=phone-c');
       assert.equal(page.receipts.length, events.length);
       return page;
     }, { message: 'receipts for every pushed event' });
@@ -282,31 +297,31 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.equal(rejected.version, null);
     assert.equal(all.receipts[1].version, 2);
 
-    const page1 = await getJson(`${gateway}/v1/receipts?deviceId=phone-c&limit=3`);
+    const page1 = await getJson('/v1/receipts?deviceId=phone-c&limit=3');
     assert.equal(page1.hasMore, true);
-    const page2 = await getJson(`${gateway}/v1/receipts?deviceId=phone-c&limit=3&after=${encodeURIComponent(page1.next)}`);
+    const page2 = await getJson(`/v1/receipts?deviceId=phone-c&limit=3&after=${encodeURIComponent(page1.next)}`);
     assert.deepEqual([...page1.receipts, ...page2.receipts].map((r: { eventId: string }) => r.eventId), events.map((e) => e.eventId));
     assert.equal(page2.hasMore, false);
-    const afterTwo = await getJson(`${gateway}/v1/receipts?deviceId=phone-c&after=2`);
+    const afterTwo = await getJson('/v1/receipts?deviceId=phone-c&after=2');
     assert.deepEqual(afterTwo.receipts.map((r: { deviceSeq: number }) => r.deviceSeq), [3, 4]);
 
     // the two devices of the first conflict: their writes applied, the concurrent one conflicted
-    const laptopReceipts = (await getJson(`${gateway}/v1/receipts?deviceId=laptop-b`)).receipts;
+    const laptopReceipts = (await getJson('/v1/receipts?deviceId=laptop-b')).receipts;
     assert.ok(laptopReceipts.length > 0 && laptopReceipts.every((r: { status: string }) => r.status === 'conflicted'), JSON.stringify(laptopReceipts));
-    assert.ok((await getJson(`${gateway}/v1/receipts?deviceId=tablet-a`)).receipts.every((r: { status: string }) => r.status === 'applied'));
+    assert.ok((await getJson('/v1/receipts?deviceId=tablet-a')).receipts.every((r: { status: string }) => r.status === 'applied'));
   });
 
   it('a stale "running" after "succeeded" becomes an open repair with both facts', async () => {
     const worker = new FakeDevice('worker-1');
     const stale = new FakeDevice('worker-2');
     const steps = [worker.transition('job-1', 'queued', 1, 0, { kind: { op: 'set', value: 'embed' } }), worker.transition('job-1', 'running', 1, 1), worker.transition('job-1', 'succeeded', 1, 2)];
-    for (const step of steps) assert.equal((await push(gateway, [step])).status, 200);
+    for (const step of steps) assert.equal((await stack.push([step])).status, 200);
     const late = stale.transition('job-1', 'running', 1, 1);
-    assert.equal((await push(gateway, [late])).status, 200);
+    assert.equal((await stack.push([late])).status, 200);
 
     const id = `${late.eventId}:job`;
     const { repairs } = await eventually(async () => {
-      const page = await getJson(`${gateway}/v1/repairs?status=open`);
+      const page = await getJson('/v1/repairs?status=open');
       assert.ok(page.repairs.some((r: { id: string }) => r.id === id), JSON.stringify(page));
       return page;
     }, { message: 'the repair to be listed' });
@@ -322,10 +337,10 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.equal(repair.reported.to, 'running');
     assert.equal(repair.reported.deviceId, 'worker-2');
     assert.deepEqual(repair.reported.hlc, late.hlc);
-    assert.deepEqual(await getJson(`${gateway}/v1/repairs/${encodeURIComponent(id)}`), repair);
-    assertProblem(await request(`${gateway}/v1/repairs/${encodeURIComponent(id)}`, { headers: OTHER }), 404, /not-found$/);
-    assert.equal((await getJson(`${gateway}/v1/repairs?status=closed`)).repairs.length, 0);
-    assert.equal((await getJson(`${gateway}/v1/receipts/${late.eventId}`)).status, 'repair');
+    assert.deepEqual(await getJson(`/v1/repairs/${encodeURIComponent(id)}`), repair);
+    assertProblem(await request(`${gateway}/v1/repairs/${encodeURIComponent(id)}`, { headers: await viewer(OTHER) }), 404, /not-found$/);
+    assert.equal((await getJson('/v1/repairs?status=closed')).repairs.length, 0);
+    assert.equal((await getJson(`/v1/receipts/${late.eventId}`)).status, 'repair');
     const job = await latestChange('job-1');
     assert.equal(job.job.state, 'succeeded');
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM repairs WHERE status = 'open'"), 1);

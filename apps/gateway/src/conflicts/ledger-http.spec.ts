@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { ConflictListQuery, ReceiptQuery, compileValidator } from '@tidemark/contracts';
 import { ProblemError } from '@tidemark/platform';
 import { Where, decodeCursor, encodeCursor, pageOf, parseQuery } from './ledger-http';
-import { hlcAfter, parseResolveRequest } from './resolve.service';
 
 const problemOf = (fn: () => unknown) => {
   try {
@@ -64,31 +63,5 @@ describe('ledger cursors and pages', () => {
     assert.equal(where.param(10), '$4');
     assert.deepEqual(where.params, [1, 2, 3, 10]);
     assert.equal(new Where().clause(), '');
-  });
-});
-
-describe('resolve request', () => {
-  it('accepts each pick with what it needs', () => {
-    assert.deepEqual(parseResolveRequest({ pick: 'ours' }), { pick: 'ours' });
-    assert.deepEqual(parseResolveRequest({ pick: 'value', value: null }), { pick: 'value', value: null });
-    const full = { pick: 'theirs', eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', deviceId: 'reviewer-1', hlc: { wall: 1, counter: 0 } };
-    assert.deepEqual(parseResolveRequest(full), full);
-  });
-
-  it('refuses a value without pick "value", and pick "value" without a value, by pointer', () => {
-    assert.deepEqual(problemOf(() => parseResolveRequest({ pick: 'value' })).errors, [{ pointer: '/value', detail: 'is required when pick is "value"' }]);
-    assert.equal(problemOf(() => parseResolveRequest({ pick: 'theirs', value: 1 })).errors![0]!.pointer, '/value');
-    assert.deepEqual(problemOf(() => parseResolveRequest({ pick: 'x', extra: 1 })).errors!.map((e) => e.pointer).sort(), ['/extra', '/pick']);
-    assert.equal(problemOf(() => parseResolveRequest(null)).errors![0]!.pointer, '/');
-  });
-});
-
-describe('resolver clock', () => {
-  it('uses the wall clock, but stamps after both sides when a device clock ran ahead', () => {
-    assert.deepEqual(hlcAfter(1000, [{ wall: 10, counter: 3 }, { wall: 20, counter: 0 }]), { wall: 1000, counter: 0 });
-    assert.deepEqual(hlcAfter(1000, [{ wall: 2000, counter: 3 }, { wall: 2000, counter: 5 }]), { wall: 2000, counter: 6 });
-    assert.deepEqual(hlcAfter(1000, [{ wall: 1000, counter: 0 }]), { wall: 1000, counter: 1 });
-    assert.deepEqual(hlcAfter(1000, [{ wall: 1500, counter: 65_535 }]), { wall: 1501, counter: 0 });
-    assert.deepEqual(hlcAfter(1000, []), { wall: 1000, counter: 0 });
   });
 });

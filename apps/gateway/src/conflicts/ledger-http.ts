@@ -1,7 +1,7 @@
 import { ProblemType, problem, type InvalidParam, type Validated } from '@tidemark/contracts';
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import type { JetStreamManager } from '@tidemark/messaging';
-import { ProblemError } from '@tidemark/platform';
+import { ProblemError, parsePath, parseQuery as parseQueryAs } from '@tidemark/platform';
 import type { PushDeps } from '../push/push.service';
 
 /** What the ledger routes (conflicts, resolution, receipts, repairs) need. */
@@ -18,30 +18,9 @@ export const LEDGER_DEPS = Symbol('LEDGER_DEPS');
 /** Anything with `query` (a DataSource or a QueryRunner). */
 export type Sql = Pick<DataSource | QueryRunner, 'query'>;
 
-/**
- * Validates a query string against its schema. Query values arrive as strings, so the parameters the
- * schema declares as integers are converted first when they are plain digits (anything else stays a
- * string and fails validation); every problem is named `query:<parameter>`.
- */
-export function parseQuery<T>(validate: (input: unknown) => Validated<T>, query: Record<string, unknown> | undefined, integers: readonly string[] = ['limit']): T {
-  const input: Record<string, unknown> = { ...(query ?? {}) };
-  for (const name of integers) {
-    const value = input[name];
-    if (typeof value === 'string' && /^[0-9]{1,15}$/.test(value)) input[name] = Number(value);
-  }
-  const parsed = validate(input);
-  if (parsed.ok) return parsed.value;
-  throw ProblemError.validation(
-    parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })),
-  );
-}
-
-/** Validates one path segment; problems are named `path:<name>`. */
-export function parsePath<T>(validate: (input: unknown) => Validated<T>, name: string, value: string): T {
-  const parsed = validate(value);
-  if (parsed.ok) return parsed.value;
-  throw ProblemError.validation(parsed.errors.map((e) => ({ pointer: `path:${name}`, detail: e.detail })));
-}
+/** Query parsing as every service does it; ledger queries convert `limit` to an integer. */
+export const parseQuery = <T>(validate: (input: unknown) => Validated<T>, query: Record<string, unknown> | undefined, integers: readonly string[] = ['limit']): T => parseQueryAs(validate, query, integers);
+export { parsePath };
 
 /** Problems of a JSON body, with pointers into the body. */
 export function invalidBody(errors: InvalidParam[]): ProblemError {

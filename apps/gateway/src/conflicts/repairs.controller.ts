@@ -1,7 +1,6 @@
-import { Controller, Get, Headers, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { LEDGER_LIMITS, LedgerId, RepairListQuery, compileValidator, type RepairList, type RepairView } from '@tidemark/contracts';
-import { DEFAULT_WORKSPACE } from '../push/push.controller';
-import { WORKSPACE_HEADER, workspaceOf } from '../workspace';
+import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
 import { LEDGER_DEPS, Where, decodeCursor, encodeCursor, int, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from './ledger-http';
 
 const validateList = compileValidator(RepairListQuery);
@@ -38,17 +37,17 @@ function repairView(row: RepairRow): RepairView {
 }
 
 /** Impossible job transitions merge parked for an operator, with both facts side by side. */
+@RequireAuth('device')
 @Controller('v1/repairs')
 export class RepairsController {
   constructor(
     @Inject(LEDGER_DEPS) private readonly deps: LedgerDeps,
-    @Inject(DEFAULT_WORKSPACE) private readonly defaultWorkspace: string,
   ) {}
 
   /** Repairs ordered by the journal sequence of the reported transition, then id; `status` defaults to open. */
   @Get()
-  async list(@Query() query: Record<string, unknown>, @Headers(WORKSPACE_HEADER) header: string | undefined): Promise<RepairList> {
-    const workspace = workspaceOf(header, this.defaultWorkspace);
+  async list(@Query() query: Record<string, unknown>, @CurrentPrincipal() device: DevicePrincipal): Promise<RepairList> {
+    const workspace = device.workspace;
     const q = parseQuery(validateList, query);
     const limit = q.limit ?? LEDGER_LIMITS.defaultPageSize;
     const where = new Where().add('workspace = $?', workspace);
@@ -67,8 +66,8 @@ export class RepairsController {
   }
 
   @Get(':id')
-  async one(@Param('id') idText: string, @Headers(WORKSPACE_HEADER) header: string | undefined): Promise<RepairView> {
-    const workspace = workspaceOf(header, this.defaultWorkspace);
+  async one(@Param('id') idText: string, @CurrentPrincipal() device: DevicePrincipal): Promise<RepairView> {
+    const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
     const rows: RepairRow[] = await this.deps.ds.query(`SELECT ${COLUMNS} FROM repairs WHERE repair_id = $1 AND workspace = $2`, [id, workspace]);
     if (!rows[0]) throw notFound('repair', id, workspace);

@@ -1,45 +1,50 @@
-import { Controller, Get, Headers, Inject, Query } from '@nestjs/common';
-import { LIMITS, PullQuery, compileValidator, type Change, type PullResponse } from '@tidemark/contracts';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { PullQuery, compileValidator, type Validated } from '@tidemark/contracts';
+import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
 import type { DataSource } from '@tidemark/persistence';
-import { ProblemError } from '@tidemark/platform';
-import { WORKSPACE_HEADER, workspaceOf } from '../workspace';
-import { DEFAULT_WORKSPACE } from '../push/push.controller';
+import { parseQuery } from '@tidemark/platform';
+import { changePage, receiptsAbove, type ChangePage } from './changes';
+import type { ChangeNotifier } from './change-notifier';
 
-export const PULL_DB = Symbol('PULL_DB');
+export const PULL_DEPS = Symbol('PULL_DEPS');
+export interface PullDeps {
+  ds: DataSource;
+  notifier: ChangeNotifier;
+}
+
 const validateQuery = compileValidator(PullQuery);
+const INTEGER_PARAMS = ['limit', 'wait', 'receiptsAfter'];
 
+/** A sync query: the integer parameters arrive as text and are converted before the schema checks them. */
+export const parseSyncQuery = <T>(validate: (input: unknown) => Validated<T>, query: Record<string, string>): T => parseQuery(validate, query, INTEGER_PARAMS);
+
+@RequireAuth('device')
 @Controller('v1')
 export class PullController {
-  constructor(
-    @Inject(PULL_DB) private readonly ds: DataSource,
-    @Inject(DEFAULT_WORKSPACE) private readonly defaultWorkspace: string,
-  ) {}
+  constructor(@Inject(PULL_DEPS) private readonly deps: PullDeps) {}
 
-  /** Changes after a cursor, oldest first, in pages of at most `limit` (default 100, at most 1000). */
+  /**
+   * Changes after a cursor, oldest first, in pages of at most `limit` (default 100), with the conflicts
+   * their events opened or resolved and, given `receiptsAfter`, the device's own receipts. With `wait`,
+   * an empty answer is held until a change arrives or `wait` seconds pass (long-poll).
+   */
   @Get('changes')
-  async changes(@Query() query: Record<string, string>, @Headers(WORKSPACE_HEADER) header: string | undefined): Promise<PullResponse> {
-    const workspace = workspaceOf(header, this.defaultWorkspace);
-    const parsed = validateQuery({ ...query, ...(query.limit !== undefined ? { limit: /^\d+$/.test(query.limit) ? Number(query.limit) : query.limit } : {}) });
-    if (!parsed.ok) throw ProblemError.validation(parsed.errors.map((e) => ({ ...e, pointer: `query:${e.pointer.replace(/^\//, '')}` })));
-    const after = parsed.value.after ?? '0';
-    const limit = Math.min(parsed.value.limit ?? 100, LIMITS.maxPullLimit);
-    const rows: { cursor: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: { values: Record<string, unknown>; inConflict: string[]; job?: { state: string; attempt: number; error?: string } }; event_id: string; device_id: string }[] = await this.ds.query(
-      `SELECT cursor, entity_type, entity_id, version, deleted, view, event_id, device_id
-         FROM change_log WHERE workspace = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
-      [workspace, after, limit + 1],
-    );
-    const page = rows.slice(0, limit);
-    const changes: Change[] = page.map((r) => ({
-      cursor: r.cursor,
-      entity: { type: r.entity_type, id: r.entity_id },
-      version: Number(r.version),
-      deleted: r.deleted,
-      state: r.view.values,
-      inConflict: r.view.inConflict,
-      ...(r.view.job ? { job: r.view.job } : {}),
-      eventId: r.event_id,
-      deviceId: r.device_id,
-    }));
-    return { changes, next: page.length > 0 ? page[page.length - 1]!.cursor : after, hasMore: rows.length > limit };
+  async changes(@Query() query: Record<string, string>, @CurrentPrincipal() device: DevicePrincipal, @Res({ passthrough: true }) reply: FastifyReply): Promise<ChangePage> {
+    const q = parseSyncQuery(validateQuery, query);
+    const after = q.after ?? '0';
+    const limit = q.limit ?? 100;
+    const deadline = Date.now() + (q.wait ?? 0) * 1000;
+    const gone = new AbortController();
+    if (q.wait) reply.raw.once('close', () => gone.abort());
+    for (;;) {
+      const page: ChangePage = await changePage(this.deps.ds, device.workspace, after, limit);
+      if (q.receiptsAfter !== undefined) page.receipts = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, q.receiptsAfter, limit);
+      // Receipts end a long-poll only when the next one in sequence is there: receipts above a gap the device
+      // already holds would otherwise answer every long-poll at once.
+      const news = page.changes.length > 0 || (page.receipts ?? []).some((r) => r.deviceSeq === (q.receiptsAfter ?? 0) + 1);
+      if (news || Date.now() >= deadline || this.deps.notifier.stopped || gone.signal.aborted) return page;
+      await this.deps.notifier.wait(device.workspace, deadline, gone.signal);
+    }
   }
 }

@@ -6,8 +6,25 @@ import { counter, histogram, type Logger } from '@tidemark/telemetry';
 const pushed = counter('tidemark_push_events_total', 'pushed events by result', ['status']);
 const pushSeconds = histogram('tidemark_push_journal_seconds', 'time from validated batch to all JetStream acks', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
 
+/** An eventId another workspace already used: refused for good (the device must re-id the event). */
+class EventIdInUse extends Error {}
+
+/** Who pushes: the device of the token; the workspace and site come from the token alone. */
+export interface Pusher {
+  workspace: string;
+  deviceId: string;
+  site: string | null;
+}
+
 export interface PushDeps {
   js: () => JetStreamClient;
+  /**
+   * Events that already have a receipt: in this workspace with their journal sequence (duplicates beyond the
+   * journal's dedupe window), or `in-use` when the eventId belongs to another workspace.
+   */
+  receipted: (workspace: string, eventIds: string[]) => Promise<Map<string, number | 'in-use'>>;
+  /** Notes the device's highest pushed sequence once the journal acknowledged it (written in the background). */
+  recordPush: (pusher: Pusher, maxSeq: number, at: Date) => void;
   partitions: number;
   publishTimeoutMs: number;
   logger: Logger;
@@ -18,15 +35,26 @@ export interface PushDeps {
 /**
  * Validates a batch whole (one bad event refuses the batch, so nothing of a bad request is journaled),
  * then journals every event with `msgID = eventId` and answers each one after JetStream acknowledged it.
+ * An event that already has a receipt is answered `duplicate` without journaling it again, however long
+ * ago it was first pushed; one still inside the journal's dedupe window is answered `duplicate` by JetStream.
  */
-export async function pushBatch(deps: PushDeps, workspace: string, body: unknown): Promise<PushResponse> {
+export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): Promise<PushResponse> {
+  const { workspace } = pusher;
   const validated = validatePushRequest(body);
   if (!validated.ok) throw ProblemError.validation(validated.errors, 'nothing of this request was journaled');
+  const foreign = validated.value.events.flatMap((event, i) => (event.deviceId === pusher.deviceId ? [] : [{ pointer: `/events/${i}/deviceId`, detail: `must be "${pusher.deviceId}", the device of the token` }]));
+  if (foreign.length > 0) {
+    throw new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail: 'a device pushes its own events only; nothing of this request was journaled', errors: foreign, code: 'foreign-device' }));
+  }
+  const receipted = await deps.receipted(workspace, validated.value.events.map((e) => e.eventId));
   const acceptedAt = deps.now().toISOString();
   const end = pushSeconds.startTimer();
   const settled = await Promise.allSettled(
-    validated.value.events.map((event) => {
-      const record: JournalRecord = { v: 1, workspace, acceptedAt, event };
+    validated.value.events.map(async (event) => {
+      const earlier = receipted.get(event.eventId);
+      if (earlier === 'in-use') throw new EventIdInUse();
+      if (earlier !== undefined) return { duplicate: true, seq: earlier };
+      const record: JournalRecord = { v: 1, workspace, acceptedAt, ...(pusher.site ? { site: pusher.site } : {}), event };
       return publishIdempotent(deps.js(), {
         subject: journalSubject(workspace, event.entity, deps.partitions),
         data: JSON.stringify(record),
@@ -40,10 +68,13 @@ export async function pushBatch(deps: PushDeps, workspace: string, body: unknown
   const results: EventResult[] = settled.map((outcome, i) => {
     const eventId = validated.value.events[i]!.eventId;
     if (outcome.status === 'fulfilled') return { eventId, status: outcome.value.duplicate ? 'duplicate' : 'accepted', seq: outcome.value.seq };
+    if (outcome.reason instanceof EventIdInUse) return { eventId, status: 'rejected', reason: 'this eventId is already used by another event; give the event a new id' };
     return { eventId, status: 'rejected', reason: `journal unavailable: ${(outcome.reason as Error).message}; retry with the same eventId` };
   });
   for (const r of results) pushed.inc({ status: r.status });
-  const failed = settled.filter((s) => s.status === 'rejected').length;
+  const failed = settled.filter((s) => s.status === 'rejected' && !(s.reason instanceof EventIdInUse)).length;
+  const pushedSeqs = validated.value.events.filter((_, i) => settled[i]!.status === 'fulfilled').map((e) => e.deviceSeq);
+  if (pushedSeqs.length > 0) deps.recordPush(pusher, Math.max(...pushedSeqs), new Date(acceptedAt));
   if (failed > 0) {
     deps.logger.warn({ failed, total: results.length }, 'journal did not acknowledge every event');
     throw new ProblemError(problem(ProblemType.journalUnavailable, 503, 'Journal unavailable', {

@@ -1,4 +1,5 @@
-import { Controller, Get, Headers, Inject, Param, Query } from '@nestjs/common';
+import { RequireAuth } from '@tidemark/auth';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { EntityRef, compileValidator, journalSubject, type JournalRecord } from '@tidemark/contracts';
@@ -16,6 +17,7 @@ export interface HistoryOptions {
 const validateEntity = compileValidator(EntityRef);
 const WORKSPACE = /^[A-Za-z0-9_-]{1,64}$/;
 
+@RequireAuth('operator')
 @Controller('v1')
 export class HistoryController {
   constructor(
@@ -25,11 +27,11 @@ export class HistoryController {
 
   /** One entity's journal history, oldest first: its subject is one filter on the journal. */
   @Get('history/:type/:id')
-  async history(@Param('type') type: string, @Param('id') id: string, @Headers('tidemark-workspace') header: string | undefined, @Query('limit') limitText?: string): Promise<unknown> {
-    const workspace = header ?? 'default';
+  async history(@Param('type') type: string, @Param('id') id: string, @Query('workspace') workspaceText: string | undefined, @Query('limit') limitText?: string): Promise<unknown> {
+    const workspace = workspaceText ?? 'default';
     const entity = validateEntity({ type, id });
     const errors = entity.ok ? [] : entity.errors.map((e) => ({ ...e, pointer: `path:${e.pointer.replace(/^\//, '')}` }));
-    if (!WORKSPACE.test(workspace)) errors.push({ pointer: 'header:tidemark-workspace', detail: 'must be 1–64 letters, digits, _ or -' });
+    if (!WORKSPACE.test(workspace)) errors.push({ pointer: 'query:workspace', detail: 'must be 1–64 letters, digits, _ or -' });
     const limit = limitText === undefined ? this.options.maxEvents : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > this.options.maxEvents) errors.push({ pointer: 'query:limit', detail: `must be an integer from 1 to ${this.options.maxEvents}` });
     if (errors.length > 0 || !entity.ok) throw ProblemError.validation(errors);

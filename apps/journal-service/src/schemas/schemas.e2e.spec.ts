@@ -7,17 +7,22 @@ import { getJson, startSlice, type SliceStack } from '@tidemark/testing';
 describe('schema registry API (journal-service as a process, real Postgres and NATS)', () => {
   let stack: SliceStack;
   let base: string;
+  /** Publishing needs an admin operator token; reading takes any token (a device's, here). */
+  let admin: Record<string, string>;
+  let reader: Record<string, string>;
 
   before(async () => {
     stack = await startSlice(['journal-service']);
     base = `${stack.url('journal-service')}/v1/schemas`;
+    admin = stack.operatorHeaders;
+    reader = await stack.headersFor('schema-reader');
   });
   after(async () => {
     await stack?.stop();
   });
 
-  const put = async (path: string, body: unknown, contentType = 'application/json') => {
-    const response = await fetch(`${base}/${path}`, { method: 'PUT', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const put = async (path: string, body: unknown, contentType = 'application/json', headers = admin) => {
+    const response = await fetch(`${base}/${path}`, { method: 'PUT', headers: { 'content-type': contentType, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
     return { status: response.status, contentType: response.headers.get('content-type') ?? '', location: response.headers.get('location'), body: (await response.json()) as any };
   };
   const pointers = (problem: { errors?: { pointer: string }[] }) => (problem.errors ?? []).map((e) => e.pointer).sort();
@@ -25,13 +30,13 @@ describe('schema registry API (journal-service as a process, real Postgres and N
   const annotationV2: EntityTypeSchema = { ...ANNOTATION_V1, version: 2, fields: { ...ANNOTATION_V1.fields, severity: { policy: 'max', valueType: 'integer', description: 'how bad the finding is' } } };
 
   it('lists the four shipped schemas, seeded by the migration', async () => {
-    const list = await getJson(base);
+    const list = await getJson(base, reader);
     assert.deepEqual(
       list.types.map((t: { type: string; latest: number; versions: { version: number }[] }) => [t.type, t.latest, t.versions.map((v) => v.version)]),
       [['annotation', 1, [1]], ['job', 1, [1]], ['output', 1, [1]], ['prompt', 1, [1]]],
     );
     for (const schema of DEFAULT_SCHEMAS) {
-      const one = await getJson(`${base}/${schema.type}/1`);
+      const one = await getJson(`${base}/${schema.type}/1`, reader);
       assert.equal(canonicalJson(one.definition), canonicalJson(schema), `${schema.type} v1 as shipped`);
     }
   });
@@ -45,11 +50,13 @@ describe('schema registry API (journal-service as a process, real Postgres and N
     const again = await put('annotation/2', annotationV2);
     assert.equal(again.status, 200);
     assert.equal(again.body.createdAt, created.body.createdAt, 'the original row');
+    const audit = await stack.db.query<{ actor: string; n: string }>("SELECT actor, count(*) OVER () AS n FROM audit_log WHERE action = 'schema.publish' AND target->>'type' = 'annotation' AND (target->>'version')::int = 2");
+    assert.deepEqual(audit.rows.map((r) => [r.actor, Number(r.n)]), [['test-operator', 1]], 'one audit entry, for the publish that created the version');
 
     const reordered = Object.fromEntries(Object.entries(annotationV2).reverse());
     assert.equal((await put('annotation/2', reordered)).status, 200, 'member order is not part of a schema');
 
-    const versions = await getJson(`${base}/annotation`);
+    const versions = await getJson(`${base}/annotation`, reader);
     assert.deepEqual(versions.versions.map((v: { version: number }) => v.version), [1, 2]);
   });
 
@@ -59,7 +66,7 @@ describe('schema registry API (journal-service as a process, real Postgres and N
     assert.match(changed.contentType, /^application\/problem\+json/);
     assert.match(changed.body.type, /schema-version-published$/);
     assert.equal(canonicalJson(changed.body.published.definition), canonicalJson(annotationV2));
-    assert.equal(canonicalJson((await getJson(`${base}/annotation/2`)).definition), canonicalJson(annotationV2), 'unchanged');
+    assert.equal(canonicalJson((await getJson(`${base}/annotation/2`, reader)).definition), canonicalJson(annotationV2), 'unchanged');
   });
 
   it('refuses an invalid definition: 400 naming each problem by JSON pointer', async () => {
@@ -68,7 +75,7 @@ describe('schema registry API (journal-service as a process, real Postgres and N
     assert.match(invalid.contentType, /^application\/problem\+json/);
     assert.match(invalid.body.type, /validation-failed$/);
     assert.deepEqual(pointers(invalid.body), ['/fields/mood/policy', '/fields/votes/valueType', '/onDeleteConflict']);
-    assert.equal((await fetch(`${base}/annotation/3`)).status, 404, 'nothing published');
+    assert.equal((await fetch(`${base}/annotation/3`, { headers: reader })).status, 404, 'nothing published');
   });
 
   it('refuses a version that changes what a published one declared: 400', async () => {
@@ -101,10 +108,24 @@ describe('schema registry API (journal-service as a process, real Postgres and N
     assert.equal(malformed.status, 400);
     assert.match(malformed.body.type, /malformed-json$/);
     for (const path of ['invoice', 'annotation/99']) {
-      const response = await fetch(`${base}/${path}`);
+      const response = await fetch(`${base}/${path}`, { headers: reader });
       assert.equal(response.status, 404, path);
       assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
     }
+  });
+
+  it('reads with any token and publishes only with an admin operator token', async () => {
+    assert.equal((await fetch(base)).status, 401, 'no token');
+    assert.equal((await fetch(base, { headers: stack.operatorHeaders })).status, 200, 'an operator token reads');
+    const ops = { authorization: `Bearer ${await stack.operatorToken('watcher', ['ops'])}` };
+    assert.equal((await fetch(`${base}/annotation`, { headers: ops })).status, 200, 'an ops operator token reads');
+    const v7 = { ...annotationV2, version: 7 };
+    assert.equal((await put('annotation/7', v7, 'application/json', {})).status, 401, 'no token');
+    const asDevice = await put('annotation/7', v7, 'application/json', reader);
+    assert.equal(asDevice.status, 403, 'a device token');
+    assert.match(asDevice.body.type, /forbidden$/);
+    assert.equal((await put('annotation/7', v7, 'application/json', ops)).status, 403, 'an operator without the admin role');
+    assert.equal((await fetch(`${base}/annotation/7`, { headers: reader })).status, 404, 'nothing published');
   });
 
   it('lets exactly one of two concurrent publishes of a version win', async () => {

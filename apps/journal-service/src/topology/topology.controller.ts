@@ -1,3 +1,4 @@
+import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { JetStreamConnection, Topology, TopologyReport } from '@tidemark/messaging';
 
@@ -9,6 +10,7 @@ export interface TopologyState {
   lastApplied?: TopologyReport;
 }
 
+@RequireAuth('operator')
 @Controller('v1')
 export class TopologyController {
   constructor(

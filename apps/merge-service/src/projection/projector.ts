@@ -1,8 +1,9 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import { inTransaction } from '@tidemark/persistence';
-import { mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord } from '@tidemark/contracts';
-import { view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
+import { PARKED_HEADERS, mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord, type ParkCode, type ParkedAction, type ParkedStatus } from '@tidemark/contracts';
+import { assetRefsOf, intakeOf, parkingOf, planParked, skipDecision, view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
 import { advanceSequence, type DeviceSequence } from '@tidemark/merge';
+import { latestSite } from './device-site';
 import type { JsMsg, MessageBatch } from '@tidemark/messaging';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 
@@ -28,18 +29,68 @@ export interface ProjectorOptions {
   afterCommit?: () => void;
   /** Called after a commit that wrote outbox rows. */
   onOutbox?: () => void;
+  /**
+   * A Postgres schema holding its own copy of the projection tables (a replay's shadow): each transaction
+   * starts with `SET LOCAL search_path TO "<schema>"`, so the same projector writes there. Only that
+   * schema (and pg_catalog): a table missing from it is an error, never a write into the live one.
+   */
+  searchPath?: string;
+  /** The fields of an entity type that hold asset references (`valueType: 'asset'`); none when absent. */
+  assetFields?: (type: string) => readonly string[];
 }
 
-interface Decoded {
-  msg: JsMsg;
-  record: JournalRecord;
+/** An operator's action on a parked entry, as the journal message carrying it says (`PARKED_HEADERS`). */
+export interface ParkedMark {
+  action: ParkedAction;
+  consumer: string;
+  seq: number;
+  reason: string | null;
+}
+
+/** A journal message of a batch, in stream order: a record to merge, or a skip marker for a parked entry. */
+type Item = { msg: JsMsg; record: JournalRecord; mark: ParkedMark | undefined } | { msg: JsMsg; skip: ParkedMark };
+
+/** A receipt as this batch leaves it; `stored` when its row existed before the batch (updated, not inserted). */
+interface ReceiptWrite {
+  row: unknown[];
+  stored: boolean;
+}
+
+/** A device's first-seen events in this batch: their sequences, acceptance times and sites. */
+interface Arrivals {
+  workspace: string;
+  deviceId: string;
+  seqs: number[];
+  acceptedAts: string[];
+  sites: { seq: number; site: string }[];
 }
 
 const applied = counter('tidemark_projected_events_total', 'journal events projected, by outcome', ['outcome']);
 const batchSeconds = histogram('tidemark_projection_batch_seconds', 'time to apply one batch in one transaction', [], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
-const parkedTotal = counter('tidemark_parked_total', 'journal messages parked after repeated failures');
+const parkedTotal = counter('tidemark_parked_total', 'journal messages parked for an operator, by code', ['code']);
 
 const key = (workspace: string, type: string, id: string) => `${workspace}\u0000${type}\u0000${id}`;
+/** An event's key in a workspace: eventIds are the devices', so the same id in two workspaces is two events' claim. */
+const eventKey = (workspace: string, eventId: string) => `${workspace}\u0000${eventId}`;
+/** Why a record is parked when its eventId already has a receipt in another workspace (`event_receipts` is keyed by eventId). */
+const foreignEventReason = (eventId: string) => `eventId ${eventId} already used in another workspace: not applied, and that workspace's receipt is left as it is`;
+
+/** The operator action a journal message carries in its headers (`PARKED_HEADERS`), if it carries a well-formed one. */
+export function markOf(msg: Pick<JsMsg, 'headers'>): ParkedMark | undefined {
+  const h = msg.headers;
+  const action = h?.get(PARKED_HEADERS.action);
+  if (!h || (action !== 'redrive' && action !== 'edit' && action !== 'skip')) return undefined;
+  const seq = Number(h.get(PARKED_HEADERS.seq));
+  if (!Number.isSafeInteger(seq) || seq < 1) return undefined;
+  const raw = h.has(PARKED_HEADERS.reason) ? h.get(PARKED_HEADERS.reason) : null;
+  let reason = raw;
+  try {
+    reason = raw === null ? null : decodeURIComponent(raw);
+  } catch {
+    // Not URI-encoded: keep it as written.
+  }
+  return { action, consumer: h.get(PARKED_HEADERS.consumer), seq, reason };
+}
 
 /** Turns a journal message into its record, or says why it cannot be one. */
 export function decode(msg: JsMsg): { ok: true; record: JournalRecord } | { ok: false; reason: string } {
@@ -62,6 +113,17 @@ export function decode(msg: JsMsg): { ok: true; record: JournalRecord } | { ok: 
  * change-log rows, receipts, duplicates, the outbox and the consumer checkpoint. Messages at or below
  * the checkpoint were committed before (an ack lost in a crash) and are skipped; an eventId that already
  * has a receipt is a duplicate from beyond the dedupe window and is recorded, not applied again.
+ *
+ * Parking: an event naming an entity type or schema version the registry lacks is parked (a
+ * `parked_events` entry with its code and reason, receipt `parked`) in the batch's transaction, and the
+ * partition flows on. A parked receipt does not make a later copy a duplicate: an operator's re-drive or
+ * edit (a journal message with `PARKED_HEADERS`) is merged, its receipt becomes the outcome and the entry
+ * `redriven` — or it is parked again as a new entry. A skip marker turns the entry and receipt `skipped`.
+ * Each is decided in journal order, so a rebuild from the journal reaches the same place.
+ *
+ * Receipts and parked entries are read and written by (workspace, eventId): a record whose eventId already
+ * has a receipt in another workspace never touches that workspace's rows; it is parked (code `failing`) with
+ * the reason "eventId … already used in another workspace", without a receipt of its own.
  */
 export class Projector {
   constructor(
@@ -100,17 +162,23 @@ export class Projector {
     const end = batchSeconds.startTimer();
     let wroteOutbox = false;
     await inTransaction(this.ds, async (q) => {
+      await this.useSearchPath(q);
       const checkpoint = await this.lockCheckpoint(q, consumer);
       const fresh = messages.filter((m) => m.seq > checkpoint);
       if (fresh.length === 0) return;
-      const decoded: Decoded[] = [];
+      const items: Item[] = [];
       for (const msg of fresh) {
+        const mark = markOf(msg);
+        if (mark?.action === 'skip') {
+          items.push({ msg, skip: mark });
+          continue;
+        }
         const result = decode(msg);
-        if (result.ok) decoded.push({ msg, record: result.record });
-        else await this.insertParked(q, consumer, msg, result.reason, 1);
+        if (result.ok) items.push({ msg, record: result.record, mark });
+        else await this.insertParked(q, consumer, msg, result.reason, 'undecodable', 1);
       }
       const changes: unknown[][] = [];
-      wroteOutbox = await this.apply(q, decoded, changes);
+      wroteOutbox = await this.apply(q, consumer, items, changes);
       const last = fresh[fresh.length - 1]!.seq;
       await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, last]);
       // Change-log cursors must become visible in cursor order within a workspace, or a pull could pass a
@@ -124,20 +192,30 @@ export class Projector {
     if (wroteOutbox) this.options.onOutbox?.();
   }
 
+  private async useSearchPath(q: QueryRunner): Promise<void> {
+    if (this.options.searchPath) await q.query(`SET LOCAL search_path TO "${this.options.searchPath.replace(/"/g, '""')}"`);
+  }
+
   private async lockCheckpoint(q: QueryRunner, consumer: string): Promise<number> {
     await q.query('INSERT INTO consumer_checkpoints (consumer, stream_seq) VALUES ($1, 0) ON CONFLICT (consumer) DO NOTHING', [consumer]);
     const rows: { stream_seq: string }[] = await q.query('SELECT stream_seq FROM consumer_checkpoints WHERE consumer = $1 FOR UPDATE', [consumer]);
     return Number(rows[0]!.stream_seq);
   }
 
-  private async apply(q: QueryRunner, decoded: Decoded[], pendingChanges: unknown[][]): Promise<boolean> {
-    if (decoded.length === 0) return false;
-    if (this.options.ensureSchemas) {
+  private async apply(q: QueryRunner, consumer: string, items: Item[], pendingChanges: unknown[][]): Promise<boolean> {
+    if (items.length === 0) return false;
+    const decoded = items.filter((item): item is Extract<Item, { record: JournalRecord }> => 'record' in item);
+    if (this.options.ensureSchemas && decoded.length > 0) {
       const pairs = new Map(decoded.map(({ record }) => [`${record.event.entity.type}@${record.event.schemaVersion}`, { type: record.event.entity.type, version: record.event.schemaVersion }]));
       await this.options.ensureSchemas([...pairs.values()]);
     }
     const ids = decoded.map((d) => d.record.event.eventId);
-    const seen = new Set<string>(((await q.query('SELECT event_id FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string }[]).map((r) => r.event_id));
+    const found = (await q.query('SELECT event_id, workspace, status FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string; workspace: string; status: string }[];
+    // Each event's receipt status, by (workspace, eventId), as this batch goes: a parked one is not "seen" (a re-drive applies it).
+    const known = new Map<string, string>(found.map((r) => [eventKey(r.workspace, r.event_id), r.status]));
+    const stored = new Set(known.keys());
+    // The workspace whose receipt an eventId has (the primary key is the eventId): before the batch, or claimed in it.
+    const owners = new Map<string, string>(found.map((r) => [r.event_id, r.workspace]));
 
     const entityKeys = new Map<string, { workspace: string; type: string; id: string }>();
     for (const { record } of decoded) entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
@@ -156,34 +234,63 @@ export class Projector {
 
     const changed = new Map<string, { workspace: string; type: string; id: string; state: EntityState; eventId: string; seq: number }>();
     const changes: unknown[][] = [];
-    const receipts: unknown[][] = [];
+    const receipts = new Map<string, ReceiptWrite>();
     const duplicates: unknown[][] = [];
     const decisions: unknown[][] = [];
     const conflicts: unknown[][] = [];
     const resolved: unknown[][] = [];
     const repairs: unknown[][] = [];
     const outbox: unknown[][] = [];
-    const devices = new Map<string, { workspace: string; deviceId: string; seqs: number[]; acceptedAts: string[] }>();
-    for (const { msg, record } of decoded) {
+    const devices = new Map<string, Arrivals>();
+    for (const item of items) {
+      if ('skip' in item) {
+        await this.skipParked(q, consumer, item.msg.seq, item.skip, known, receipts);
+        continue;
+      }
+      const { msg, record, mark } = item;
       const { event, workspace } = record;
-      if (seen.has(event.eventId)) {
+      const owner = owners.get(event.eventId);
+      if (owner !== undefined && owner !== workspace) {
+        // Another workspace's event: its receipt, parked entries and device progress are not this record's to touch.
+        await this.resolveParked(q, workspace, event.eventId, msg.seq, mark?.action === 'redrive' || mark?.action === 'edit' ? mark.action : 'retry', mark?.reason ?? null);
+        await this.insertParkedRecord(q, consumer, msg, record, foreignEventReason(event.eventId), 'failing', 1);
+        applied.inc({ outcome: 'parked' });
+        continue;
+      }
+      owners.set(event.eventId, workspace);
+      const ek = eventKey(workspace, event.eventId);
+      const intake = intakeOf(known.get(ek));
+      if (intake === 'duplicate') {
         duplicates.push([msg.seq, event.eventId, workspace, event.deviceId]);
         applied.inc({ outcome: 'duplicate' });
         continue;
       }
-      seen.add(event.eventId);
-      const dk = `${workspace}\u0000${event.deviceId}`;
-      const arrived = devices.get(dk) ?? { workspace, deviceId: event.deviceId, seqs: [], acceptedAts: [] };
-      arrived.seqs.push(event.deviceSeq);
-      arrived.acceptedAts.push(record.acceptedAt);
-      devices.set(dk, arrived);
+      if (intake === 'first') {
+        // A device's progress counts each event once, when it first reaches the journal (a re-drive is not a new arrival).
+        const dk = `${workspace}\u0000${event.deviceId}`;
+        const arrived = devices.get(dk) ?? { workspace, deviceId: event.deviceId, seqs: [], acceptedAts: [], sites: [] };
+        arrived.seqs.push(event.deviceSeq);
+        arrived.acceptedAts.push(record.acceptedAt);
+        if (record.site) arrived.sites.push({ seq: event.deviceSeq, site: record.site });
+        devices.set(dk, arrived);
+      }
       const k = key(workspace, event.entity.type, event.entity.id);
       const result = this.options.merge(current.get(k), { event, workspace, acceptedAt: record.acceptedAt, streamSeq: msg.seq });
-      const status = receiptStatus(result);
+      const plan = planParked(intake, parkingOf(result), mark?.action);
+      const status = plan.park ? 'parked' : receiptStatus(result);
       applied.inc({ outcome: status });
-      const accepted = result.outcome === 'applied' || result.outcome === 'merged' || result.outcome === 'conflicted';
+      const accepted = !plan.park && (result.outcome === 'applied' || result.outcome === 'merged' || result.outcome === 'conflicted');
       const version = accepted ? result.state.version : null;
-      receipts.push([event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, status, accepted ? result.reason ?? null : result.reason, msg.seq, version, record.acceptedAt]);
+      known.set(ek, status);
+      receipts.set(ek, {
+        row: [event.eventId, workspace, event.deviceId, event.deviceSeq, event.entity.type, event.entity.id, status, plan.park ? plan.park.reason : result.reason ?? null, msg.seq, version, record.acceptedAt],
+        stored: stored.has(ek),
+      });
+      if (plan.resolveOpen) await this.resolveParked(q, workspace, event.eventId, msg.seq, plan.resolveOpen.resolution, mark?.reason ?? null);
+      if (plan.park) {
+        await this.insertParkedRecord(q, consumer, msg, record, plan.park.reason, plan.park.code as ParkCode, 1);
+        continue;
+      }
       for (const repair of result.repairs) {
         repairs.push([repair.id, workspace, event.entity.type, event.entity.id, repair.code, repair.reason, JSON.stringify({ current: repair.current, reported: repair.reported }), event.eventId, msg.seq]);
       }
@@ -221,8 +328,11 @@ export class Projector {
         list.map((c) => [c.workspace, c.type, c.id, c.state.version, c.state.deleted, JSON.stringify(c.state), JSON.stringify(view(c.state)), c.eventId, c.seq]),
         `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
            view = EXCLUDED.view, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
+      await this.replaceAssetRefs(q, list);
     }
-    await insertRows(q, 'event_receipts', RECEIPT_COLUMNS, receipts);
+    const writes = [...receipts.values()];
+    await insertRows(q, 'event_receipts', RECEIPT_COLUMNS, writes.filter((w) => !w.stored).map((w) => w.row));
+    await updateReceipts(q, writes.filter((w) => w.stored).map((w) => w.row));
     await insertRows(q, 'journal_duplicates', DUPLICATE_COLUMNS, duplicates, 'ON CONFLICT (stream_seq) DO NOTHING');
     await insertRows(q, 'merge_decisions', DECISION_COLUMNS, decisions);
     await insertRows(q, 'conflicts', CONFLICT_COLUMNS, conflicts);
@@ -238,61 +348,150 @@ export class Projector {
   }
 
   /**
+   * The asset references each changed entity holds now, replacing what it held: a function of the entity's
+   * final state in this batch, so the table is as deterministic as the entities themselves.
+   */
+  private async replaceAssetRefs(q: QueryRunner, list: { workspace: string; type: string; id: string; state: EntityState }[]): Promise<void> {
+    const fieldsOf = this.options.assetFields;
+    if (!fieldsOf) return;
+    const touched = list.map((c) => ({ ...c, fields: fieldsOf(c.type) })).filter((c) => c.fields.length > 0);
+    if (touched.length === 0) return;
+    await q.query(
+      `DELETE FROM entity_assets r USING unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i)
+        WHERE r.workspace = k.w AND r.entity_type = k.t AND r.entity_id = k.i`,
+      [touched.map((c) => c.workspace), touched.map((c) => c.type), touched.map((c) => c.id)],
+    );
+    const rows = touched.flatMap((c) => assetRefsOf(view(c.state).values, c.fields).map((ref) => [c.workspace, c.type, c.id, ref.field, ref.sha256]));
+    await insertRows(q, 'entity_assets', ENTITY_ASSET_COLUMNS, rows);
+  }
+
+  /**
+   * A skip marker: the parked entry at `marker.seq` of this partition's consumer becomes `skipped` (while it is
+   * `parked`), and so does the receipt of its event in the entry's workspace (while that is `parked`), with the
+   * operator's reason.
+   *
+   * The entry is keyed (consumer, stream_seq). The marker names the live consumer it was published for, and it
+   * travels on the parked message's own subject, so it reaches the same partition; the consumer matched is the
+   * one committing it (`consumer`), which is the marker's in the live projection and the rebuild's or replay's
+   * own name in theirs (where the marker's name would match nothing).
+   */
+  private async skipParked(q: QueryRunner, consumer: string, seq: number, marker: ParkedMark, known: Map<string, string>, receipts: Map<string, ReceiptWrite>): Promise<void> {
+    const rows: { event_id: string | null; workspace: string | null; status: ParkedStatus }[] = await q.query('SELECT event_id, workspace, status FROM parked_events WHERE consumer = $1 AND stream_seq = $2', [consumer, marker.seq]);
+    const entry = rows[0];
+    const ek = entry?.event_id && entry.workspace !== null ? eventKey(entry.workspace, entry.event_id) : undefined;
+    let receipt = ek ? known.get(ek) : undefined;
+    if (entry?.event_id && ek && receipt === undefined && !receipts.has(ek)) {
+      const found: { status: string }[] = await q.query('SELECT status FROM event_receipts WHERE event_id = $1 AND workspace = $2', [entry.event_id, entry.workspace]);
+      receipt = found[0]?.status;
+    }
+    const decision = skipDecision(entry?.status, receipt);
+    if (!decision.entry) {
+      this.options.logger.warn({ consumer, markerConsumer: marker.consumer, seq: marker.seq, status: entry?.status ?? null }, 'skip marker for an entry that is not parked: nothing to skip');
+      return;
+    }
+    await q.query("UPDATE parked_events SET status = 'skipped', resolution = 'skip', resolved_seq = $3, note = $4 WHERE consumer = $1 AND stream_seq = $2 AND status = 'parked'", [consumer, marker.seq, seq, marker.reason]);
+    if (!decision.receipt || !entry?.event_id || !ek) return;
+    const reason = `skipped by an operator${marker.reason ? `: ${marker.reason}` : ''}`;
+    const pending = receipts.get(ek);
+    if (pending) {
+      pending.row[6] = 'skipped';
+      pending.row[7] = reason;
+    } else {
+      await q.query("UPDATE event_receipts SET status = 'skipped', reason = $3 WHERE event_id = $1 AND workspace = $2 AND status = 'parked'", [entry.event_id, entry.workspace, reason]);
+    }
+    known.set(ek, 'skipped');
+  }
+
+  /** The event's open parked entry in its workspace is resolved by the copy at `seq`: re-driven (applied, or parked again as a new entry). */
+  private async resolveParked(q: QueryRunner, workspace: string, eventId: string, seq: number, resolution: ParkedAction | 'retry', note: string | null): Promise<void> {
+    await q.query(
+      "UPDATE parked_events SET status = 'redriven', resolution = $4, resolved_seq = $3, note = $5 WHERE event_id = $1 AND workspace = $2 AND status = 'parked' AND stream_seq < $3",
+      [eventId, workspace, seq, resolution, note],
+    );
+  }
+
+  /**
    * Records each device's sequence progress. A device's events span partitions, so its row is locked
    * (sorted, after the partition's own checkpoint and before the change-log lock: one global lock order)
    * and the new value is computed from the committed one; the result depends only on the set of
    * sequences seen, so it is the same whatever order the partitions commit in.
    */
-  private async advanceDevices(q: QueryRunner, arrived: { workspace: string; deviceId: string; seqs: number[]; acceptedAts: string[] }[]): Promise<void> {
+  private async advanceDevices(q: QueryRunner, arrived: Arrivals[]): Promise<void> {
     if (arrived.length === 0) return;
     arrived.sort((a, b) => (a.workspace === b.workspace ? (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0) : a.workspace < b.workspace ? -1 : 1));
     const ws = arrived.map((a) => a.workspace);
     const ids = arrived.map((a) => a.deviceId);
     await q.query('INSERT INTO device_sequences (workspace, device_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [ws, ids]);
-    const rows: { workspace: string; device_id: string; contiguous: string; max_seq: string; ahead: number[]; events: string; last_accepted_at: Date | null }[] = await q.query(
-      `SELECT d.workspace, d.device_id, d.contiguous, d.max_seq, d.ahead, d.events, d.last_accepted_at
+    const rows: { workspace: string; device_id: string; contiguous: string; max_seq: string; ahead: number[]; events: string; last_accepted_at: Date | null; site: string | null; site_seq: string | null }[] = await q.query(
+      `SELECT d.workspace, d.device_id, d.contiguous, d.max_seq, d.ahead, d.events, d.last_accepted_at, d.site, d.site_seq
          FROM device_sequences d JOIN unnest($1::text[], $2::text[]) AS k(w, i) ON d.workspace = k.w AND d.device_id = k.i
         ORDER BY d.workspace, d.device_id FOR UPDATE OF d`,
       [ws, ids],
     );
     const stored = new Map(rows.map((r) => [`${r.workspace}\u0000${r.device_id}`, { contiguous: Number(r.contiguous), maxSeq: Number(r.max_seq), ahead: r.ahead, events: Number(r.events), lastAcceptedAt: r.last_accepted_at?.toISOString() ?? null } satisfies DeviceSequence]));
     const next = arrived.map((a) => advanceSequence(stored.get(`${a.workspace}\u0000${a.deviceId}`)!, a.seqs, a.acceptedAts));
+    const sitesBefore = new Map(rows.map((r) => [`${r.workspace}\u0000${r.device_id}`, { site: r.site, siteSeq: r.site_seq === null ? null : Number(r.site_seq) }]));
+    const sites = arrived.map((a) => latestSite(sitesBefore.get(`${a.workspace}\u0000${a.deviceId}`)!, a.sites));
     await q.query(
-      `UPDATE device_sequences d SET contiguous = u.contiguous, max_seq = u.max_seq, ahead = u.ahead, events = u.events, last_accepted_at = u.last_accepted_at
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::bigint[], $7::timestamptz[]) AS u(workspace, device_id, contiguous, max_seq, ahead, events, last_accepted_at)
+      `UPDATE device_sequences d SET contiguous = u.contiguous, max_seq = u.max_seq, ahead = u.ahead, events = u.events, last_accepted_at = u.last_accepted_at,
+              site = u.site, site_seq = u.site_seq
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::bigint[], $7::timestamptz[], $8::text[], $9::bigint[])
+              AS u(workspace, device_id, contiguous, max_seq, ahead, events, last_accepted_at, site, site_seq)
         WHERE d.workspace = u.workspace AND d.device_id = u.device_id`,
-      [ws, ids, next.map((n) => n.contiguous), next.map((n) => n.maxSeq), next.map((n) => JSON.stringify(n.ahead)), next.map((n) => n.events), next.map((n) => n.lastAcceptedAt)],
+      [ws, ids, next.map((n) => n.contiguous), next.map((n) => n.maxSeq), next.map((n) => JSON.stringify(n.ahead)), next.map((n) => n.events), next.map((n) => n.lastAcceptedAt), sites.map((s) => s.site), sites.map((s) => s.siteSeq)],
     );
   }
 
   /** Parks a message in its own transaction, moving the checkpoint past it so the partition flows on. */
   async park(consumer: string, msg: JsMsg, reason: string, attempts: number): Promise<void> {
     await inTransaction(this.ds, async (q) => {
+      await this.useSearchPath(q);
       const checkpoint = await this.lockCheckpoint(q, consumer);
       if (msg.seq <= checkpoint) return;
-      await this.insertParked(q, consumer, msg, reason, attempts);
+      await this.insertParked(q, consumer, msg, reason, 'failing', attempts);
       await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, msg.seq]);
     });
   }
 
-  private async insertParked(q: QueryRunner, consumer: string, msg: JsMsg, reason: string, attempts: number): Promise<void> {
+  /** Parks a message that failed before merge (not a record, or failing): the record, when it is one, is parked like a merged one. */
+  private async insertParked(q: QueryRunner, consumer: string, msg: JsMsg, reason: string, code: ParkCode, attempts: number): Promise<void> {
     const decoded = decode(msg);
-    const record = decoded.ok ? decoded.record : undefined;
-    this.options.logger.error({ consumer, seq: msg.seq, subject: msg.subject, reason }, 'parking journal message');
-    parkedTotal.inc();
-    await q.query(
-      `INSERT INTO parked_events (consumer, stream_seq, event_id, workspace, subject, reason, attempts, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (consumer, stream_seq) DO NOTHING`,
-      [consumer, msg.seq, record?.event.eventId ?? null, record?.workspace ?? null, msg.subject, reason, attempts, msg.string()],
-    );
-    if (record) {
-      const e = record.event;
-      await q.query(
+    if (decoded.ok) {
+      // A copy of an event already decided (applied, skipped …) keeps its receipt; a parked one takes the new reason.
+      // Only its own workspace's: a receipt of the same eventId in another workspace is neither updated nor resolved.
+      await this.resolveParked(q, decoded.record.workspace, decoded.record.event.eventId, msg.seq, markOf(msg)?.action ?? 'retry', markOf(msg)?.reason ?? null);
+      await this.insertParkedRecord(q, consumer, msg, decoded.record, reason, code, attempts);
+      const { event: e, workspace, acceptedAt, site } = decoded.record;
+      const written: { inserted: boolean }[] = await q.query(
         `INSERT INTO event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'parked', $7, $8, NULL, $9) ON CONFLICT (event_id) DO NOTHING`,
-        [e.eventId, record.workspace, e.deviceId, e.deviceSeq, e.entity.type, e.entity.id, reason, msg.seq, record.acceptedAt],
+         VALUES ($1, $2, $3, $4, $5, $6, 'parked', $7, $8, NULL, $9)
+         ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, stream_seq = EXCLUDED.stream_seq
+           WHERE event_receipts.status = 'parked' AND event_receipts.workspace = EXCLUDED.workspace
+         RETURNING (xmax = 0) AS inserted`,
+        [e.eventId, workspace, e.deviceId, e.deviceSeq, e.entity.type, e.entity.id, reason, msg.seq, acceptedAt],
       );
+      // Its first arrival: the device's progress counts it, as it counts an event parked by merge.
+      if (written[0]?.inserted) await this.advanceDevices(q, [{ workspace, deviceId: e.deviceId, seqs: [e.deviceSeq], acceptedAts: [acceptedAt], sites: site ? [{ seq: e.deviceSeq, site }] : [] }]);
+      return;
     }
+    this.options.logger.error({ consumer, seq: msg.seq, subject: msg.subject, reason, code }, 'parking journal message');
+    parkedTotal.inc({ code });
+    await q.query(
+      `INSERT INTO parked_events (consumer, stream_seq, event_id, workspace, subject, reason, code, attempts, payload)
+       VALUES ($1, $2, NULL, NULL, $3, $4, $5, $6, $7) ON CONFLICT (consumer, stream_seq) DO NOTHING`,
+      [consumer, msg.seq, msg.subject, reason, code, attempts, msg.string()],
+    );
+  }
+
+  /** The parked entry of a journal record (its receipt is written by the caller). */
+  private async insertParkedRecord(q: QueryRunner, consumer: string, msg: JsMsg, record: JournalRecord, reason: string, code: ParkCode, attempts: number): Promise<void> {
+    this.options.logger.warn({ consumer, seq: msg.seq, subject: msg.subject, eventId: record.event.eventId, reason, code }, 'parking journal message');
+    parkedTotal.inc({ code });
+    await q.query(
+      `INSERT INTO parked_events (consumer, stream_seq, event_id, workspace, subject, reason, code, attempts, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consumer, stream_seq) DO NOTHING`,
+      [consumer, msg.seq, record.event.eventId, record.workspace, msg.subject, reason, code, attempts, msg.string()],
+    );
   }
 }
 
@@ -305,6 +504,7 @@ const DECISION_COLUMNS: Columns = [['event_id', 'uuid'], ['idx', 'integer'], ['w
 const CONFLICT_COLUMNS: Columns = [['conflict_id', 'text'], ['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['field', 'text'], ['kind', 'text'], ['rule', 'text'], ['status', 'text'], ['detail', 'jsonb'], ['opened_event_id', 'uuid'], ['opened_seq', 'bigint'], ['opened_accepted_at', 'timestamptz']];
 const REPAIR_COLUMNS: Columns = [['repair_id', 'text'], ['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['code', 'text'], ['reason', 'text'], ['detail', 'jsonb'], ['event_id', 'uuid'], ['stream_seq', 'bigint']];
 const OUTBOX_COLUMNS: Columns = [['subject', 'text'], ['payload', 'jsonb'], ['msg_id', 'text'], ['headers', 'jsonb']];
+const ENTITY_ASSET_COLUMNS: Columns = [['workspace', 'text'], ['entity_type', 'text'], ['entity_id', 'text'], ['field', 'text'], ['sha256', 'text']];
 
 /**
  * One INSERT for a batch's rows of a table, as typed arrays through `unnest`: one parameter per column
@@ -315,4 +515,17 @@ async function insertRows(q: QueryRunner, table: string, columns: Columns, rows:
   const params = columns.map((_, c) => rows.map((row) => row[c] ?? null));
   const select = columns.map(([, type], c) => `$${c + 1}::${type}[]`).join(', ');
   await q.query(`INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) SELECT * FROM unnest(${select}) ${suffix}`, params);
+}
+
+/** Receipts that existed before the batch (parked ones, re-driven or skipped): one UPDATE from typed arrays, keyed (eventId, workspace). */
+async function updateReceipts(q: QueryRunner, rows: unknown[][]): Promise<void> {
+  if (rows.length === 0) return;
+  const params = RECEIPT_COLUMNS.map((_, c) => rows.map((row) => row[c] ?? null));
+  const select = RECEIPT_COLUMNS.map(([, type], c) => `$${c + 1}::${type}[]`).join(', ');
+  await q.query(
+    `UPDATE event_receipts r SET status = u.status, reason = u.reason, stream_seq = u.stream_seq, version = u.version
+       FROM unnest(${select}) AS u(${RECEIPT_COLUMNS.map(([name]) => name).join(', ')})
+      WHERE r.event_id = u.event_id AND r.workspace = u.workspace`,
+    params,
+  );
 }

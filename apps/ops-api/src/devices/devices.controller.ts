@@ -1,57 +1,113 @@
+import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { compileValidator } from '@tidemark/contracts';
-import { gapsOf } from '@tidemark/merge';
-import { ProblemError } from '@tidemark/platform';
-import { OPS_DEPS, type OpsDeps } from '../streams/streams.controller';
+import { assessDevices, pageByOffset, sortDevices, summarizeSites, DEVICE_SORTS, type DeviceFacts, type DeviceView, type SiteView } from '@tidemark/ops';
+import { OPS_VIEWS, type OpsViews } from '../streams/views';
+import { parseQuery } from '../streams/query';
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9_:-]{1,128}$' });
+const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+const Policy = {
+  staleAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 * 86_400 })),
+  behindThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+};
+const POLICY_INTEGERS = ['staleAfterSeconds', 'behindThreshold'];
 
 const DevicesQuery = Type.Object(
   {
-    workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
-    sort: Type.Optional(Type.Union([Type.Literal('missing'), Type.Literal('last-seen'), Type.Literal('device')])),
-    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+    workspace: Type.Optional(Workspace),
+    site: Type.Optional(Name),
+    sort: Type.Optional(Type.Union(DEVICE_SORTS.map((s) => Type.Literal(s)))),
+    fallingBehind: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: '`next` of the previous page' })),
+    ...Policy,
   },
   { additionalProperties: false },
 );
-const validate = compileValidator(DevicesQuery);
+const SitesQuery = Type.Object({ workspace: Type.Optional(Workspace), ...Policy }, { additionalProperties: false });
+const validateDevices = compileValidator(DevicesQuery);
+const validateSites = compileValidator(SitesQuery);
 
-const ORDER: Record<string, string> = {
-  missing: '(max_seq - contiguous - jsonb_array_length(ahead)) DESC, last_accepted_at ASC NULLS FIRST',
-  'last-seen': 'last_accepted_at ASC NULLS FIRST',
-  device: 'workspace, device_id',
-};
+interface DeviceRow {
+  workspace: string;
+  device_id: string;
+  site: string | null;
+  label: string | null;
+  status: string | null;
+  last_pushed_seq: string | null;
+  last_push_at: Date | null;
+  contiguous: string;
+  max_seq: string;
+  ahead: number[];
+  events: string;
+  last_accepted_at: Date | null;
+}
 
+/**
+ * Per-device and per-site progress: what each device pushed (the registry's last pushed sequence) against
+ * what merge-service applied, gaps, when it was last heard from, and whether it is falling behind.
+ */
+@RequireAuth('operator')
 @Controller('v1')
 export class DevicesController {
-  constructor(@Inject(OPS_DEPS) private readonly deps: OpsDeps) {}
+  constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {}
 
   /**
-   * Per device: the highest sequence applied, the contiguous mark, how many sequences are missing below
-   * the highest (the gaps), and when it was last heard from; sorted to put who is falling behind first.
+   * Devices, registered or known from their events, assessed at this moment; sorted (`behind` default:
+   * those falling behind first), filtered by workspace, site or `fallingBehind`, paged by `after`.
    */
   @Get('devices')
-  async devices(@Query() query: Record<string, string>): Promise<unknown> {
-    const parsed = validate(query);
-    if (!parsed.ok) throw ProblemError.validation(parsed.errors.map((e) => ({ ...e, pointer: `query:${e.pointer.replace(/^\//, '')}` })));
-    const limit = Math.min(Number(parsed.value.limit ?? 200), 1000);
-    const rows: { workspace: string; device_id: string; site: string | null; contiguous: string; max_seq: string; missing: string; events: string; last_accepted_at: Date | null; ahead: number[] }[] = await this.deps.ds.query(
-      `SELECT workspace, device_id, site, contiguous, max_seq, (max_seq - contiguous - jsonb_array_length(ahead)) AS missing, events, last_accepted_at, ahead
-         FROM device_sequences WHERE ($1::text IS NULL OR workspace = $1)
-        ORDER BY ${ORDER[parsed.value.sort ?? 'missing']} LIMIT $2`,
-      [parsed.value.workspace ?? null, limit],
+  async devices(@Query() query: Record<string, unknown>): Promise<{ at: string; staleAfterSeconds: number; behindThreshold: number; devices: DeviceView[]; total: number; next: string | null }> {
+    const q = parseQuery(validateDevices, query, ['limit', ...POLICY_INTEGERS]);
+    const { at, policy, views } = await this.assess(q.workspace, q.site, q);
+    const selected = q.fallingBehind === undefined ? views : views.filter((d) => d.fallingBehind === (q.fallingBehind === 'true'));
+    const { page, next, total } = pageByOffset(sortDevices(selected, q.sort ?? 'behind'), Number(q.after ?? 0), q.limit ?? 200);
+    return { at, ...policy, devices: page, total, next };
+  }
+
+  /** Per (workspace, site): devices, how many fall behind (and which), oldest and newest last-seen, summed backlog. */
+  @Get('sites')
+  async sites(@Query() query: Record<string, unknown>): Promise<{ at: string; staleAfterSeconds: number; behindThreshold: number; sites: SiteView[] }> {
+    const q = parseQuery(validateSites, query, POLICY_INTEGERS);
+    const { at, policy, views } = await this.assess(q.workspace, undefined, q);
+    return { at, ...policy, sites: summarizeSites(views) };
+  }
+
+  /**
+   * Reads every matching device (the registry joined with the projection's sequence progress) and
+   * assesses them together: "stale" compares a device with the others of its site, so the whole site is
+   * read even for one page. One query; its cost grows with the number of devices in the filter.
+   */
+  private async assess(workspace: string | undefined, site: string | undefined, q: { staleAfterSeconds?: number; behindThreshold?: number }) {
+    const policy = { staleAfterSeconds: q.staleAfterSeconds ?? this.views.staleAfterSeconds, behindThreshold: q.behindThreshold ?? this.views.behindThreshold };
+    const rows: DeviceRow[] = await this.views.ds.query(
+      `SELECT * FROM (
+         SELECT coalesce(d.workspace, s.workspace) AS workspace, coalesce(d.device_id, s.device_id) AS device_id,
+                coalesce(d.site, s.site) AS site, d.label, d.status, d.last_pushed_seq, d.last_push_at,
+                coalesce(s.contiguous, 0) AS contiguous, coalesce(s.max_seq, 0) AS max_seq, coalesce(s.ahead, '[]'::jsonb) AS ahead,
+                coalesce(s.events, 0) AS events, s.last_accepted_at
+           FROM devices d FULL JOIN device_sequences s ON s.workspace = d.workspace AND s.device_id = d.device_id
+       ) AS x
+       WHERE ($1::text IS NULL OR workspace = $1) AND ($2::text IS NULL OR site = $2)`,
+      [workspace ?? null, site ?? null],
     );
-    return {
-      devices: rows.map((r) => ({
-        workspace: r.workspace,
-        deviceId: r.device_id,
-        site: r.site,
-        lastAppliedSeq: Number(r.max_seq),
-        contiguousSeq: Number(r.contiguous),
-        missing: Number(r.missing),
-        gaps: gapsOf({ contiguous: Number(r.contiguous), maxSeq: Number(r.max_seq), ahead: r.ahead }, 20),
-        events: Number(r.events),
-        lastSeenAt: r.last_accepted_at,
-      })),
-    };
+    const now = this.views.now();
+    const facts: DeviceFacts[] = rows.map((r) => ({
+      workspace: r.workspace,
+      deviceId: r.device_id,
+      site: r.site,
+      label: r.label,
+      status: r.status,
+      lastPushedSeq: r.last_pushed_seq === null ? null : Number(r.last_pushed_seq),
+      lastPushAt: r.last_push_at,
+      contiguousSeq: Number(r.contiguous),
+      maxAppliedSeq: Number(r.max_seq),
+      ahead: r.ahead,
+      events: Number(r.events),
+      lastAcceptedAt: r.last_accepted_at,
+    }));
+    return { at: now.toISOString(), policy, views: assessDevices(facts, now, policy) };
   }
 }

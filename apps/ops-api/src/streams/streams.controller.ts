@@ -1,6 +1,11 @@
+import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { JetStreamConnection } from '@tidemark/messaging';
 import type { DataSource } from '@tidemark/persistence';
+import { ProblemType, problem } from '@tidemark/contracts';
+import { ProblemError } from '@tidemark/platform';
+import type { Observation } from './observer';
+import { OPS_VIEWS, type OpsViews } from './views';
 
 export const OPS_DEPS = Symbol('OPS_DEPS');
 export interface OpsDeps {
@@ -8,33 +13,24 @@ export interface OpsDeps {
   ds: DataSource;
 }
 
+@RequireAuth('operator')
 @Controller('v1')
 export class StreamsController {
-  constructor(@Inject(OPS_DEPS) private readonly deps: OpsDeps) {}
+  constructor(
+    @Inject(OPS_DEPS) private readonly deps: OpsDeps,
+    @Inject(OPS_VIEWS) private readonly views: OpsViews,
+  ) {}
 
-  /** Every stream and its consumers: messages, sequences, pending, ack-pending, redeliveries, ack floor. */
+  /**
+   * Every stream (messages, bytes, first and last sequence and time) and its consumers (pending,
+   * ack-pending, redeliveries, ack floor, waiting pulls, and the lag: backlog and the age of its oldest
+   * message), and per merge partition the projection checkpoint in Postgres and what is behind it.
+   */
   @Get('streams')
-  async streams(): Promise<unknown> {
-    const jsm = this.deps.connection().jsm;
-    const streams = [];
-    for await (const info of jsm.streams.list()) {
-      const consumers = [];
-      for await (const c of jsm.consumers.list(info.config.name)) {
-        consumers.push({
-          name: c.name,
-          filter: c.config.filter_subject,
-          pending: c.num_pending,
-          ackPending: c.num_ack_pending,
-          redelivered: c.num_redelivered,
-          waiting: c.num_waiting,
-          ackFloor: c.ack_floor.stream_seq,
-          delivered: c.delivered.stream_seq,
-          lastActive: c.ack_floor.last_active ?? null,
-        });
-      }
-      streams.push({ name: info.config.name, messages: info.state.messages, bytes: info.state.bytes, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, consumers: consumers.sort((a, b) => a.name.localeCompare(b.name)) });
-    }
-    return { streams: streams.sort((a, b) => a.name.localeCompare(b.name)) };
+  async streams(): Promise<Observation> {
+    return this.views.observer.observe().catch((error: unknown) => {
+      throw new ProblemError(problem(ProblemType.unavailable, 503, 'Streams unavailable', { detail: `cannot read the streams and checkpoints: ${(error as Error).message}; retry` }));
+    });
   }
 
   /** Projection checkpoints and parked messages, as Postgres has them. */

@@ -6,16 +6,19 @@
 //     by the server but still in the outbox (the worst moment for a duplicate).
 //   node push-child.js resume <storageDir> <gatewayUrl>
 //     reopens the storage, prints `resumed {deviceId, lastSeq, pending}`, pushes, prints `done {summary}`.
+// DEVICE_CREDENTIALS (JSON, the device's enrolment) is handed to the client on open; a storage that holds
+// credentials already keeps its own (rotated) ones. Only answered pushes (200 to /v1/events) count for the hold,
+// so a token refresh before them does not move it.
 import { writeFileSync } from 'node:fs';
-import { FileStorage, TidemarkClient, type Fetch } from '../index';
+import { FileStorage, TidemarkClient, type DeviceCredentials, type Fetch } from '../index';
 
 async function main(): Promise<void> {
   const [mode, dir, baseUrl, countText, idsFile] = process.argv.slice(2);
   if (!dir || !baseUrl || (mode !== 'enqueue' && mode !== 'resume')) throw new Error('usage: push-child enqueue|resume <dir> <url> [count idsFile]');
-  let requests = 0;
+  let answeredPushes = 0;
   const fetchWithHold: Fetch = async (url, init) => {
     const answer = await (globalThis.fetch as unknown as Fetch)(url, init);
-    if (init.method === 'POST' && ++requests === 2 && process.env.HOLD_SECOND_ANSWER === '1') {
+    if (init.method === 'POST' && url.endsWith('/v1/events') && answer.status === 200 && ++answeredPushes === 2 && process.env.HOLD_SECOND_ANSWER === '1') {
       process.stdout.write(`holding ${answer.status}\n`);
       await new Promise(() => undefined); // never hand the answer over; the test SIGKILLs this process
     }
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
   const client = await TidemarkClient.open({
     baseUrl,
     storage: await FileStorage.open(dir),
+    ...(process.env.DEVICE_CREDENTIALS ? { credentials: JSON.parse(process.env.DEVICE_CREDENTIALS) as DeviceCredentials } : {}),
     maxBatchEvents: 100,
     fetch: fetchWithHold,
     retry: { initialDelayMs: 50, maxDelayMs: 500, maxAttempts: 20 },

@@ -118,5 +118,7 @@ export interface JournalRecord {
   workspace: string;
   /** ISO-8601 time the gateway accepted the event: an input to merge, never read inside it. */
   acceptedAt: string;
+  /** The site of the device's token, when it has one (devices are grouped by site in operations). */
+  site?: string;
   event: DeviceEvent;
 }

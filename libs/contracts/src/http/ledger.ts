@@ -154,6 +154,7 @@ export const ReceiptStatus = Type.Union([
   Type.Literal('duplicate'),
   Type.Literal('noop'),
   Type.Literal('parked'),
+  Type.Literal('skipped'),
 ]);
 export type ReceiptStatus = Static<typeof ReceiptStatus>;
 

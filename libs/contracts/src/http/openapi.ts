@@ -1,6 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { DeviceEvent, LIMITS, PushRequest } from '../events/device-event';
-import { PullQuery, PullResponse, PushResponse } from './push';
+import { PushResponse } from './push';
 import { PROBLEM_CONTENT_TYPE } from './problem';
 
 /** RFC 9457 problem details as tidemark sends them. */
@@ -21,6 +21,8 @@ export interface RouteDoc {
   query?: TSchema;
   body?: TSchema;
   responses: Record<number, { description: string; schema?: TSchema }>;
+  /** The token the route needs (default: a device token). */
+  auth?: 'device' | 'operator' | 'admin' | 'any' | 'none';
 }
 
 const json = (schema: TSchema) => ({ 'application/json': { schema: strip(schema) } });
@@ -35,7 +37,6 @@ export function openApiDocument(title: string, version: string, routes: RouteDoc
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const parameters = [
-      { name: 'Tidemark-Workspace', in: 'header', required: false, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'workspace (default `default`)' },
       ...Object.entries((route.query as { properties?: Record<string, TSchema> } | undefined)?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema: strip(schema) })),
       ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
     ];
@@ -45,15 +46,26 @@ export function openApiDocument(title: string, version: string, routes: RouteDoc
         { description: r.description, ...(r.schema ? { content: Number(status) >= 400 ? { [PROBLEM_CONTENT_TYPE]: { schema: strip(r.schema) } } : json(r.schema) } : {}) },
       ]),
     );
+    const auth = route.auth ?? 'device';
     (paths[route.path] ??= {})[route.method] = {
       summary: route.summary,
       tags: route.tags,
+      security: auth === 'none' ? [] : [{ bearer: [] }],
+      'x-tidemark-token': auth,
       parameters,
       ...(route.body ? { requestBody: { required: true, content: json(route.body) } } : {}),
       responses,
     };
   }
-  return { openapi: '3.1.0', info: { title, version }, paths, components: { schemas: { DeviceEvent: strip(DeviceEvent), Problem: strip(ProblemSchema) } } };
+  return {
+    openapi: '3.1.0',
+    info: { title, version },
+    paths,
+    components: {
+      schemas: { DeviceEvent: strip(DeviceEvent), Problem: strip(ProblemSchema) },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a device access token (the workspace is the token\'s), or an operator token on admin routes' } },
+    },
+  };
 }
 
 /** The gateway's device routes. */
@@ -67,17 +79,11 @@ export const GATEWAY_ROUTES: RouteDoc[] = [
     responses: {
       200: { description: 'every event journaled: accepted (with its journal sequence) or duplicate (the original sequence)', schema: PushResponse },
       400: { description: 'the batch is refused whole; nothing of it was journaled', schema: ProblemSchema },
+      401: { description: 'no token, or an expired, revoked, malformed or wrongly signed one', schema: ProblemSchema },
+      403: { description: 'an event names another device than the token\'s; nothing was journaled', schema: ProblemSchema },
       413: { description: 'body larger than the limit', schema: ProblemSchema },
       415: { description: 'not application/json', schema: ProblemSchema },
       503: { description: 'the journal did not acknowledge every event; retry with the same eventIds', schema: ProblemSchema },
     },
-  },
-  {
-    method: 'get',
-    path: '/v1/changes',
-    summary: 'Changes after a cursor, oldest first, paged',
-    tags: ['sync'],
-    query: PullQuery,
-    responses: { 200: { description: 'a page of changes', schema: PullResponse }, 400: { description: 'bad query', schema: ProblemSchema } },
   },
 ];

@@ -26,6 +26,9 @@ export const ProblemType = {
   internal: 'internal-error',
   badRequest: 'bad-request',
   methodNotAllowed: 'method-not-allowed',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  conflict: 'conflict',
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
 

@@ -20,19 +20,17 @@ export const Change = Type.Object({
   job: Type.Optional(Type.Object({ state: Type.String(), attempt: Type.Integer(), error: Type.Optional(Type.String()) })),
   eventId: Type.String(),
   deviceId: Type.String(),
+  assets: Type.Optional(
+    Type.Array(
+      Type.Object({
+        field: Type.String(),
+        sha256: Type.String(),
+        status: Type.Union([Type.Literal('verified'), Type.Literal('uploading'), Type.Literal('missing')], { description: 'uploading or missing: show "waiting for upload"' }),
+      }),
+      { description: 'the assets this state references (schema fields of value type asset) and where their bytes stand' },
+    ),
+  ),
 });
 export type Change = Static<typeof Change>;
 
-export const PullResponse = Type.Object(
-  { changes: Type.Array(Change), next: Type.String({ description: 'cursor to pass as `after` next time' }), hasMore: Type.Boolean() },
-);
-export type PullResponse = Static<typeof PullResponse>;
 
-export const PullQuery = Type.Object(
-  {
-    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'cursor from a previous pull; omit for the beginning' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  },
-  { additionalProperties: false },
-);
-export type PullQuery = Static<typeof PullQuery>;

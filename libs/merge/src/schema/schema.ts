@@ -1,7 +1,11 @@
 import type { FieldChange } from '@tidemark/contracts';
 
-/** Value types a field may declare. For `set` and `append` fields it is the type of each element. */
-export const VALUE_TYPES = ['string', 'number', 'integer', 'boolean', 'string[]', 'json'] as const;
+/**
+ * Value types a field may declare. For `set` and `append` fields it is the type of each element.
+ * `asset` is a reference to an uploaded asset of the entity's workspace: its sha256, as 64 lower-case hex
+ * digits. The bytes travel separately (tus uploads); the merge never waits for them.
+ */
+export const VALUE_TYPES = ['string', 'number', 'integer', 'boolean', 'string[]', 'json', 'asset'] as const;
 export type ValueType = (typeof VALUE_TYPES)[number];
 
 /** Merge policies a field may declare. Each is described precisely in the lib's README. */

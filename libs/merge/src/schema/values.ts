@@ -1,6 +1,9 @@
 import { compareText } from './own';
 import type { ValueType } from './schema';
 
+/** An asset reference: the asset's sha256 as 64 lower-case hex digits. */
+export const ASSET_REF_PATTERN = /^[0-9a-f]{64}$/;
+
 /** True for a value JSON can carry exactly: null, booleans, finite numbers, strings, arrays and plain objects. */
 export function isJsonValue(value: unknown): boolean {
   if (value === null) return true;
@@ -54,6 +57,10 @@ export function valueProblem(value: unknown, type: ValueType, nullable = false):
       break;
     case 'json':
       ok = isJsonValue(value);
+      break;
+    case 'asset':
+      if (typeof value === 'string' && !ASSET_REF_PATTERN.test(value)) return 'expected asset (a sha256 as 64 lower-case hex digits), got a string that is not one';
+      ok = typeof value === 'string';
       break;
     default: {
       const never: never = type;

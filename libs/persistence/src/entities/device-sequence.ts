@@ -7,6 +7,8 @@ export class DeviceSequenceRow {
   @PrimaryColumn({ type: 'text' }) workspace!: string;
   @PrimaryColumn({ name: 'device_id', type: 'text' }) deviceId!: string;
   @Column({ type: 'text', nullable: true }) site!: string | null;
+  /** The deviceSeq of the latest event that named a site: `site` is that event's (so commit order does not matter). */
+  @Column({ name: 'site_seq', type: 'bigint', nullable: true }) siteSeq!: string | null;
   /** Highest N such that every deviceSeq 1..N has been journaled and applied or answered. */
   @Column({ type: 'bigint', default: 0 }) contiguous!: string;
   @Column({ name: 'max_seq', type: 'bigint', default: 0 }) maxSeq!: string;

@@ -21,6 +21,7 @@ export class EntityRow {
 /** Change log for device pull: the cursor orders commits within a workspace. */
 @Entity({ name: 'change_log' })
 @Index('change_log_workspace_cursor', ['workspace', 'cursor'])
+@Index('change_log_entity_version', ['workspace', 'entityType', 'entityId', 'version'])
 export class ChangeLogRow {
   @PrimaryGeneratedColumn({ type: 'bigint' }) cursor!: string;
   @Column({ type: 'text' }) workspace!: string;
@@ -81,8 +82,15 @@ export class OutboxRow {
   @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
 }
 
-/** Journal messages that kept failing: parked with their reason, never dropped. */
+/**
+ * Journal messages set aside for an operator, never dropped: an event naming a schema the registry lacks,
+ * a message that is not a journal record, or one that kept failing. `status` is `parked` until a later
+ * journal copy of the event is applied or parked again (`redriven`) or an operator skips it (`skipped`);
+ * `resolved_seq` is the journal sequence of that copy or skip marker; `resolution` says which (`redrive`, `edit`, `retry`, `skip`).
+ */
 @Entity({ name: 'parked_events' })
+@Index('parked_events_status', ['status', 'workspace'])
+@Index('parked_events_event', ['eventId'])
 export class ParkedEventRow {
   @PrimaryColumn({ type: 'text' }) consumer!: string;
   @PrimaryColumn({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
@@ -94,6 +102,24 @@ export class ParkedEventRow {
   @Column({ type: 'text' }) payload!: string;
   @Column({ type: 'text', default: 'parked' }) status!: string;
   @Column({ name: 'parked_at', type: 'timestamptz', default: () => 'now()' }) parkedAt!: Date;
+  /** Why, as a code: `unknown-entity-type`, `unknown-schema-version`, `undecodable`, `failing`. */
+  @Column({ type: 'text', nullable: true }) code!: string | null;
+  /** The journal sequence of the copy (re-drive, edit, retry) or skip marker that resolved it. */
+  @Column({ name: 'resolved_seq', type: 'bigint', nullable: true }) resolvedSeq!: string | null;
+  @Column({ type: 'text', nullable: true }) resolution!: string | null;
+  /** The operator's reason for the re-drive, edit or skip that resolved it. */
+  @Column({ type: 'text', nullable: true }) note!: string | null;
+}
+
+/** The asset references an entity holds now (one row per field and sha256), replaced on each change. */
+@Entity({ name: 'entity_assets' })
+@Index('entity_assets_sha256', ['workspace', 'sha256'])
+export class EntityAssetRow {
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ name: 'entity_type', type: 'text' }) entityType!: string;
+  @PrimaryColumn({ name: 'entity_id', type: 'text' }) entityId!: string;
+  @PrimaryColumn({ type: 'text' }) field!: string;
+  @PrimaryColumn({ type: 'text' }) sha256!: string;
 }
 
 
@@ -121,6 +147,7 @@ export class MergeDecisionRow {
 /** The conflict ledger: what two devices disagreed on, with both sides and their causal stamps. */
 @Entity({ name: 'conflicts' })
 @Index('conflicts_open', ['workspace', 'status', 'entityType', 'field'])
+@Index('conflicts_opened_event', ['openedEventId'])
 export class ConflictRow {
   @PrimaryColumn({ name: 'conflict_id', type: 'text' }) conflictId!: string;
   @Column({ type: 'text' }) workspace!: string;
@@ -239,4 +266,4 @@ export class AssetOutboxRow {
   @Column({ type: 'jsonb' }) headers!: Record<string, string>;
   @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
 }
-export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow];
+export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, EntityAssetRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow];

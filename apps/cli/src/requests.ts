@@ -1,0 +1,182 @@
+// Each command's HTTP request to ops-api, as pure functions of its arguments: no I/O, so the mapping from
+// what an operator types to what the API receives is unit-tested (requests.spec.ts).
+import type { ReplayScope } from '@tidemark/contracts';
+
+/** One call to ops-api: the path is relative to the base URL; undefined query values are left out. */
+export interface ApiRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+}
+
+/** A path segment, escaped (conflict ids hold a colon, consumer names are free text to the CLI). */
+const seg = (value: string | number): string => encodeURIComponent(String(value));
+
+/** `path?query` with the query's defined values in the order given. */
+export function pathWithQuery(request: ApiRequest): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) params.append(key, String(value));
+  const text = params.toString();
+  return text ? `${request.path}?${text}` : request.path;
+}
+
+export const overview = (): ApiRequest => ({ method: 'GET', path: '/v1/overview' });
+
+export const streams = (): ApiRequest => ({ method: 'GET', path: '/v1/streams' });
+
+export interface DeviceFilter {
+  workspace?: string;
+  site?: string;
+  /** Only devices falling behind. */
+  behind?: boolean;
+  sort?: string;
+  limit?: number;
+  after?: string;
+  staleAfter?: number;
+  behindThreshold?: number;
+}
+
+export const devices = (f: DeviceFilter): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/devices',
+  query: {
+    workspace: f.workspace,
+    site: f.site,
+    fallingBehind: f.behind ? 'true' : undefined,
+    sort: f.sort,
+    limit: f.limit,
+    after: f.after,
+    staleAfterSeconds: f.staleAfter,
+    behindThreshold: f.behindThreshold,
+  },
+});
+
+export const sites = (f: { workspace?: string; staleAfter?: number; behindThreshold?: number }): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/sites',
+  query: { workspace: f.workspace, staleAfterSeconds: f.staleAfter, behindThreshold: f.behindThreshold },
+});
+
+export const uploads = (f: { workspace?: string; stalledAfter?: number; limit?: number }): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/assets',
+  query: { workspace: f.workspace, stalledAfterSeconds: f.stalledAfter, limit: f.limit },
+});
+
+export interface ParkedFilter {
+  status?: string;
+  workspace?: string;
+  consumer?: string;
+  code?: string;
+  limit?: number;
+  after?: string;
+}
+
+export const parkedList = (f: ParkedFilter): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/parked',
+  query: { workspace: f.workspace, consumer: f.consumer, status: f.status, code: f.code, limit: f.limit, after: f.after },
+});
+
+export const parkedEntry = (consumer: string, seq: number): ApiRequest => ({ method: 'GET', path: `/v1/parked/${seg(consumer)}/${seg(seq)}` });
+
+/** Re-drive or skip a parked entry; the reason is audited. */
+export const parkedAction = (action: 'redrive' | 'skip', consumer: string, seq: number, reason: string): ApiRequest => ({
+  method: 'POST',
+  path: `/v1/parked/${seg(consumer)}/${seg(seq)}/${action}`,
+  body: { reason },
+});
+
+export interface ConflictFilter {
+  workspace?: string;
+  status?: string;
+  entityType?: string;
+  field?: string;
+  entityId?: string;
+  limit?: number;
+  after?: string;
+}
+
+export const conflicts = (f: ConflictFilter): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/conflicts',
+  query: { workspace: f.workspace, status: f.status, entityType: f.entityType, field: f.field, entityId: f.entityId, limit: f.limit, after: f.after },
+});
+
+export const hotspots = (f: { workspace?: string; entityType?: string; limit?: number }): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/conflicts/hotspots',
+  query: { workspace: f.workspace, entityType: f.entityType, limit: f.limit },
+});
+
+export const conflict = (id: string): ApiRequest => ({ method: 'GET', path: `/v1/conflicts/${seg(id)}` });
+
+export type Pick = 'ours' | 'theirs' | 'value';
+
+/** A resolution; `value` only with `pick: value` (the CLI refuses the other combinations before calling). */
+export const resolve = (id: string, r: { pick: Pick; value?: unknown; hasValue: boolean; reason: string; eventId?: string }): ApiRequest => ({
+  method: 'POST',
+  path: `/v1/conflicts/${seg(id)}/resolve`,
+  body: { pick: r.pick, ...(r.hasValue ? { value: r.value } : {}), reason: r.reason, ...(r.eventId ? { eventId: r.eventId } : {}) },
+});
+
+export const inspect = (eventId: string): ApiRequest => ({ method: 'GET', path: `/v1/events/${seg(eventId)}` });
+
+/** The replay scope options as the CLI names them. */
+export interface ReplayScopeOptions {
+  workspace?: string;
+  entityType?: string;
+  entityId?: string;
+  device?: string;
+  site?: string;
+  fromSeq?: number;
+  toSeq?: number;
+  /** ISO-8601 times (relative ones are resolved by the option parser). */
+  since?: string;
+  until?: string;
+}
+
+export function replayScope(o: ReplayScopeOptions): ReplayScope {
+  const scope: ReplayScope = {};
+  if (o.workspace !== undefined) scope.workspace = o.workspace;
+  if (o.entityType !== undefined) scope.entityType = o.entityType;
+  if (o.entityId !== undefined) scope.entityId = o.entityId;
+  if (o.device !== undefined) scope.deviceId = o.device;
+  if (o.site !== undefined) scope.site = o.site;
+  if (o.fromSeq !== undefined) scope.fromSeq = o.fromSeq;
+  if (o.toSeq !== undefined) scope.toSeq = o.toSeq;
+  if (o.since !== undefined) scope.fromTime = o.since;
+  if (o.until !== undefined) scope.toTime = o.until;
+  return scope;
+}
+
+/**
+ * A replay request. A replay is always a dry run (it builds a shadow projection and a diff; live changes
+ * only on `replay swap`), so `dryRun: true` is always sent.
+ */
+export const replayCreate = (r: { scope: ReplayScopeOptions; policyRevisions: Record<string, number>; reason: string; rate?: number }): ApiRequest => ({
+  method: 'POST',
+  path: '/v1/replays',
+  body: {
+    scope: replayScope(r.scope),
+    ...(Object.keys(r.policyRevisions).length > 0 ? { policyRevisions: r.policyRevisions } : {}),
+    reason: r.reason,
+    dryRun: true,
+    ...(r.rate !== undefined ? { eventsPerSecond: r.rate } : {}),
+  },
+});
+
+export const replayList = (f: { status?: string; limit?: number }): ApiRequest => ({ method: 'GET', path: '/v1/replays', query: { status: f.status, limit: f.limit } });
+
+export const replayJob = (id: string): ApiRequest => ({ method: 'GET', path: `/v1/replays/${seg(id)}` });
+
+export const replayDiff = (id: string, f: { change?: string; limit?: number; after?: string }): ApiRequest => ({
+  method: 'GET',
+  path: `/v1/replays/${seg(id)}/diff`,
+  query: { change: f.change, limit: f.limit, after: f.after },
+});
+
+export const replaySwap = (id: string, confirm: string, reason: string): ApiRequest => ({ method: 'POST', path: `/v1/replays/${seg(id)}/swap`, body: { confirm, reason } });
+
+export const replayCancel = (id: string, reason: string): ApiRequest => ({ method: 'POST', path: `/v1/replays/${seg(id)}/cancel`, body: { reason } });

@@ -1,0 +1,156 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Type } from '@sinclair/typebox';
+import { IdToken, compileValidator, type Validated } from '@tidemark/contracts';
+import { CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
+import type { DataSource } from '@tidemark/persistence';
+import { ProblemError } from '@tidemark/platform';
+
+export const IDENTITY_DEPS = Symbol('IDENTITY_DEPS');
+export interface IdentityDeps {
+  store: IdentityStore;
+  tokens: TokenService;
+  ds: DataSource;
+  now: () => Date;
+  operatorTokenMaxTtlSeconds: number;
+}
+
+const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ or - (1–64)' });
+const Reason = Type.String({ minLength: 1, maxLength: 1000, description: 'why, for the audit log' });
+const CreateWorkspace = Type.Object({ workspace: Workspace, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), reason: Type.Optional(Reason) }, { additionalProperties: false });
+const RegisterDevice = Type.Object(
+  { deviceId: IdToken, site: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:-]{1,64}$' })), label: Type.Optional(Type.String({ maxLength: 200 })), reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
+const WithReason = Type.Object({ reason: Reason }, { additionalProperties: false });
+const Refresh = Type.Object({ refreshToken: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false });
+const MintOperator = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,128}$' }),
+    roles: Type.Array(Type.Union(OPERATOR_ROLES.map((r) => Type.Literal(r))), { minItems: 1, maxItems: 2, uniqueItems: true }),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+    reason: Reason,
+  },
+  { additionalProperties: false },
+);
+const ListQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })), after: Type.Optional(IdToken) }, { additionalProperties: false });
+
+const validators = {
+  workspace: compileValidator(CreateWorkspace),
+  device: compileValidator(RegisterDevice),
+  reason: compileValidator(WithReason),
+  refresh: compileValidator(Refresh),
+  operator: compileValidator(MintOperator),
+  list: compileValidator(ListQuery),
+  workspaceId: compileValidator(Workspace),
+  deviceId: compileValidator(IdToken),
+};
+
+function valid<T>(result: Validated<T>, where = ''): T {
+  if (!result.ok) throw ProblemError.validation(result.errors.map((e) => ({ ...e, pointer: `${where}${e.pointer}` })));
+  return result.value;
+}
+
+/**
+ * Identity and tenancy. Operators with the admin role create workspaces, register devices (each gets a
+ * short-lived access token and a rotating refresh token), revoke and re-enrol them, and mint operator
+ * tokens; every such call is audited. Devices exchange refresh tokens for new pairs.
+ */
+@Controller('v1')
+export class IdentityController {
+  constructor(@Inject(IDENTITY_DEPS) private readonly deps: IdentityDeps) {}
+
+  @Post('admin/workspaces')
+  @HttpCode(200)
+  @RequireAuth('operator', 'admin')
+  async createWorkspace(@Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<{ workspace: string; created: boolean }> {
+    const input = valid(validators.workspace(body));
+    const { created } = await this.deps.store.ensureWorkspace(input.workspace, input.name ?? input.workspace, (q, result) =>
+      recordAudit(q, { actor, action: 'workspace.create', target: { workspace: input.workspace }, reason: input.reason ?? null, outcome: result.created ? 'ok' : 'exists' }),
+    );
+    return { workspace: input.workspace, created };
+  }
+
+  @Get('admin/workspaces')
+  @RequireAuth('operator', 'admin')
+  async workspaces(): Promise<unknown> {
+    return { workspaces: await this.deps.store.listWorkspaces() };
+  }
+
+  @Post('admin/workspaces/:workspace/devices')
+  @HttpCode(201)
+  @RequireAuth('operator', 'admin')
+  async register(@Param('workspace') workspaceText: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<DeviceCredentials> {
+    const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
+    const input = valid(validators.device(body));
+    return this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null }, this.deps.now(), (q) =>
+      recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null } }),
+    );
+  }
+
+  @Get('admin/workspaces/:workspace/devices')
+  @RequireAuth('operator', 'admin')
+  async devices(@Param('workspace') workspaceText: string, @Query() query: unknown): Promise<{ devices: DeviceRecord[]; next: string | null }> {
+    const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
+    const q = valid(validators.list(query), 'query:');
+    const limit = Math.min(Number(q.limit ?? 100), 1000);
+    const devices = await this.deps.store.listDevices(workspace, limit, q.after ?? null);
+    return { devices, next: devices.length === limit ? devices[devices.length - 1]!.deviceId : null };
+  }
+
+  @Post('admin/workspaces/:workspace/devices/:deviceId/revoke')
+  @HttpCode(200)
+  @RequireAuth('operator', 'admin')
+  async revoke(@Param('workspace') workspaceText: string, @Param('deviceId') deviceText: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<DeviceRecord> {
+    const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
+    const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
+    const { reason } = valid(validators.reason(body));
+    return this.deps.store.revoke(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.revoke', target: { workspace, deviceId }, reason }));
+  }
+
+  @Post('admin/workspaces/:workspace/devices/:deviceId/reenrol')
+  @HttpCode(200)
+  @RequireAuth('operator', 'admin')
+  async reenrol(@Param('workspace') workspaceText: string, @Param('deviceId') deviceText: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<DeviceCredentials> {
+    const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
+    const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
+    const { reason } = valid(validators.reason(body));
+    return this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason }));
+  }
+
+  @Post('admin/operator-tokens')
+  @HttpCode(201)
+  @RequireAuth('operator', 'admin')
+  async mintOperator(@Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<{ token: string; tokenId: string; expiresAt: string }> {
+    const input = valid(validators.operator(body));
+    const ttl = Math.min(input.ttlSeconds ?? this.deps.operatorTokenMaxTtlSeconds, this.deps.operatorTokenMaxTtlSeconds);
+    const minted = await this.deps.tokens.issueOperator({ name: input.name, roles: input.roles }, this.deps.now(), ttl);
+    await recordAudit(this.deps.ds, { actor, action: 'operator-token.mint', target: { name: input.name, tokenId: minted.tokenId }, reason: input.reason, detail: { roles: input.roles, ttlSeconds: ttl } });
+    return { token: minted.token, tokenId: minted.tokenId, expiresAt: minted.expiresAt.toISOString() };
+  }
+
+  @Post('admin/operator-tokens/:tokenId/revoke')
+  @HttpCode(200)
+  @RequireAuth('operator', 'admin')
+  async revokeOperator(@Param('tokenId') tokenId: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<{ tokenId: string; revoked: true }> {
+    const id = valid(validators.deviceId(tokenId), 'path:tokenId');
+    const { reason } = valid(validators.reason(body));
+    await this.deps.store.revokeOperatorToken(id, actor.name, reason, (q) => recordAudit(q, { actor, action: 'operator-token.revoke', target: { tokenId: id }, reason }));
+    return { tokenId: id, revoked: true };
+  }
+
+  /** Rotation: a refresh token buys a new access token and a new refresh token; the old one is spent. */
+  @Post('auth/refresh')
+  @HttpCode(200)
+  @PublicRoute()
+  async refresh(@Body() body: unknown): Promise<DeviceCredentials> {
+    const { refreshToken } = valid(validators.refresh(body));
+    return this.deps.store.refresh(refreshToken, this.deps.now());
+  }
+
+  /** Who the token says the caller is. */
+  @Get('auth/whoami')
+  @RequireAuth('any')
+  whoami(@CurrentPrincipal() principal: Principal): Principal {
+    return principal;
+  }
+}

@@ -1,0 +1,65 @@
+import type { NatsConnection, Subscription } from '@tidemark/messaging';
+import type { Logger } from '@tidemark/telemetry';
+
+/**
+ * Wakes long-polls and live streams of a workspace when merge-service publishes a merged change for it
+ * (a plain NATS subscription to the MERGED subjects). A wake-up is only a hint to read the change log
+ * again; waiters also re-read every `recheckMs`, so a missed message costs latency, never a change.
+ */
+export class ChangeNotifier {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private subscription: Subscription | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly recheckMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(nc: NatsConnection): void {
+    this.subscription = nc.subscribe('tm.merged.>', {
+      callback: (error, msg) => {
+        if (error) return this.logger.warn({ err: error }, 'merged-change subscription failed; waiters fall back to re-reading');
+        const workspace = msg.subject.split('.')[2];
+        if (workspace) this.wake(workspace);
+      },
+    });
+  }
+
+  /** True once the service began shutting down: long-polls answer at once, live streams end. */
+  get stopped(): boolean {
+    return this.closed;
+  }
+
+  stop(): void {
+    this.closed = true;
+    this.subscription?.unsubscribe();
+    for (const set of this.waiters.values()) for (const wake of set) wake();
+    this.waiters.clear();
+  }
+
+  wake(workspace: string): void {
+    const set = this.waiters.get(workspace);
+    if (!set) return;
+    this.waiters.delete(workspace);
+    for (const wake of set) wake();
+  }
+
+  /** Resolves on the next change notice for the workspace, after `recheckMs`, at `deadline`, or on abort. */
+  wait(workspace: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      const set = this.waiters.get(workspace) ?? new Set<() => void>();
+      this.waiters.set(workspace, set);
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, Math.min(this.recheckMs, deadline - Date.now())));
+      set.add(done);
+      signal?.addEventListener('abort', done);
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import type { Change, ConflictView, PullResponse, Receipt } from '@tidemark/contracts';
+import { CONFLICT_COLUMNS, assetStatusOf, conflictView, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
+import type { Sql } from '../conflicts/ledger-http';
+import { COLUMNS as RECEIPT_COLUMNS, receiptView, type ReceiptRow } from '../receipts/receipt-rows';
+
+interface ChangeRow {
+  cursor: string;
+  entity_type: string;
+  entity_id: string;
+  version: string;
+  deleted: boolean;
+  view: { values: Record<string, unknown>; inConflict: string[]; job?: { state: string; attempt: number; error?: string } };
+  event_id: string;
+  device_id: string;
+}
+
+const changeView = (r: ChangeRow): Change => ({
+  cursor: r.cursor,
+  entity: { type: r.entity_type, id: r.entity_id },
+  version: Number(r.version),
+  deleted: r.deleted,
+  state: r.view.values,
+  inConflict: r.view.inConflict,
+  ...(r.view.job ? { job: r.view.job } : {}),
+  eventId: r.event_id,
+  deviceId: r.device_id,
+});
+
+export interface ChangePage extends PullResponse {
+  changes: Change[];
+  conflicts: ConflictView[];
+  receipts?: Receipt[];
+}
+
+/**
+ * One page of a workspace's change log after a cursor. Change-log cursors become visible in cursor order
+ * within a workspace (merge-service writes them last, under a per-workspace lock held to commit), so a
+ * reader that passed a cursor never sees an earlier one appear later: no gaps, and no repeats.
+ * Conflicts ride on the changes of the events that opened or resolved them, so they are as gap-free.
+ */
+export async function changePage(sql: Sql, workspace: string, after: string, limit: number): Promise<Omit<ChangePage, 'receipts'>> {
+  const rows: ChangeRow[] = await sql.query(
+    `SELECT cursor, entity_type, entity_id, version, deleted, view, event_id, device_id
+       FROM change_log WHERE workspace = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
+    [workspace, after, limit + 1],
+  );
+  const page = rows.slice(0, limit);
+  const conflicts = await conflictsOf(sql, workspace, page.map((r) => r.event_id));
+  const changes = page.map(changeView);
+  await annotateAssets(sql, workspace, changes);
+  return { changes, conflicts, next: page.length > 0 ? page[page.length - 1]!.cursor : after, hasMore: rows.length > limit };
+}
+
+/**
+ * Adds to each change the assets its state references and where their bytes stand, so a device can show
+ * "waiting for upload" instead of a broken link. The references are the projection's (`entity_assets`,
+ * written by merge-service from the schema's asset fields); a change lists those its own state holds.
+ */
+async function annotateAssets(sql: Sql, workspace: string, changes: Change[]): Promise<void> {
+  if (changes.length === 0) return;
+  const refs: { entity_type: string; entity_id: string; field: string; sha256: string }[] = await sql.query(
+    `SELECT r.entity_type, r.entity_id, r.field, r.sha256 FROM entity_assets r
+       JOIN unnest($2::text[], $3::text[]) AS k(t, i) ON r.entity_type = k.t AND r.entity_id = k.i
+      WHERE r.workspace = $1 ORDER BY r.entity_type, r.entity_id, r.field, r.sha256`,
+    [workspace, changes.map((c) => c.entity.type), changes.map((c) => c.entity.id)],
+  );
+  if (refs.length === 0) return;
+  const status = await assetStatusOf(sql, workspace, refs.map((r) => r.sha256));
+  for (const change of changes) {
+    const held = refs.filter((r) => {
+      if (r.entity_type !== change.entity.type || r.entity_id !== change.entity.id) return false;
+      const value = change.state[r.field];
+      return value === r.sha256 || (Array.isArray(value) && value.includes(r.sha256));
+    });
+    if (held.length > 0) change.assets = held.map((r) => ({ field: r.field, sha256: r.sha256, status: status.get(r.sha256) ?? 'missing' }));
+  }
+}
+
+async function conflictsOf(sql: Sql, workspace: string, eventIds: string[]): Promise<ConflictView[]> {
+  if (eventIds.length === 0) return [];
+  const rows: ConflictRow[] = await sql.query(
+    `SELECT ${CONFLICT_COLUMNS} FROM conflicts
+      WHERE workspace = $1 AND (opened_event_id = ANY($2::uuid[]) OR resolved_event_id = ANY($2::uuid[]))
+      ORDER BY opened_seq, conflict_id`,
+    [workspace, eventIds],
+  );
+  return rows.map(conflictView);
+}
+
+/**
+ * A device's receipts above a sequence, in deviceSeq order. Receipts of one device commit in any order
+ * (its events span partitions), so a device asks from its highest contiguous receipted sequence and
+ * drops what it already has by eventId.
+ */
+export async function receiptsAbove(sql: Sql, workspace: string, deviceId: string, above: number, limit: number, atMost?: number): Promise<Receipt[]> {
+  const rows: ReceiptRow[] = await sql.query(
+    `SELECT ${RECEIPT_COLUMNS} FROM event_receipts WHERE workspace = $1 AND device_id = $2 AND device_seq > $3 AND ($5::bigint IS NULL OR device_seq <= $5)
+      ORDER BY device_seq, event_id LIMIT $4`,
+    [workspace, deviceId, above, limit, atMost ?? null],
+  );
+  return rows.map(receiptView);
+}

@@ -1,0 +1,119 @@
+import { Controller, Get, Headers, Inject, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SYNC_LIMITS, StreamQuery, compileValidator } from '@tidemark/contracts';
+import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
+import { ProblemError } from '@tidemark/platform';
+import { gauge } from '@tidemark/telemetry';
+import { changePage, receiptsAbove } from './changes';
+import { PULL_DEPS, parseSyncQuery, type PullDeps } from './pull.controller';
+
+const validateQuery = compileValidator(StreamQuery);
+const openStreams = gauge('tidemark_live_streams', 'open live change streams (SSE)');
+
+/** One SSE frame; `data` is one line of JSON (JSON never holds a raw newline). */
+export function sseFrame(event: string, data: unknown, id?: string): string {
+  return `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Live changes over Server-Sent Events. The stream reads the change log from the cursor (`Last-Event-ID`
+ * wins over `after`, so a reconnecting EventSource resumes by itself), sends every change with its cursor
+ * as the event id, then waits for the next change notice. Because cursors become visible in order, a
+ * resumed stream has no gap and no repeat. Receipts of the device above `receiptsAfter` ride along.
+ */
+@RequireAuth('device')
+@Controller('v1')
+export class StreamController implements OnModuleDestroy {
+  private readonly streams = new Set<AbortController>();
+
+  constructor(@Inject(PULL_DEPS) private readonly deps: PullDeps) {}
+
+  onModuleDestroy(): void {
+    this.deps.notifier.stop();
+    for (const stream of this.streams) stream.abort();
+  }
+
+  @Get('changes/stream')
+  async stream(
+    @Query() query: Record<string, string>,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() device: DevicePrincipal,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const q = parseSyncQuery(validateQuery, query);
+    if (lastEventId !== undefined && !/^[0-9]{1,19}$/.test(lastEventId)) throw ProblemError.validation([{ pointer: 'header:last-event-id', detail: 'must be a cursor from this stream' }]);
+    let cursor = lastEventId ?? q.after ?? '0';
+    let receiptMark = q.receiptsAfter;
+    const sentReceipts = new Set<number>();
+    let highestSent = q.receiptsAfter ?? 0;
+    const abort = new AbortController();
+    this.streams.add(abort);
+    openStreams.inc();
+    reply.raw.on('close', () => abort.abort());
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.write(`retry: 2000\n: tidemark live changes after ${cursor}\n\n`);
+    // A client gone mid-write never drains: stop on abort, and leave no listener behind either way.
+    const write = async (chunk: string): Promise<void> => {
+      if (abort.signal.aborted || raw.destroyed) throw new Error('the client went away');
+      if (raw.write(chunk)) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          raw.off('drain', done);
+          raw.off('close', done);
+          abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        raw.once('drain', done);
+        raw.once('close', done);
+        abort.signal.addEventListener('abort', done);
+      });
+    };
+    let lastWrite = Date.now();
+    try {
+      while (!abort.signal.aborted) {
+        const page = await changePage(this.deps.ds, device.workspace, cursor, SYNC_LIMITS.streamPageSize);
+        const byEvent = new Map<string, typeof page.conflicts>();
+        for (const c of page.conflicts) for (const id of [c.opened.eventId, c.resolved?.eventId]) if (id) byEvent.set(id, [...(byEvent.get(id) ?? []), c]);
+        for (const change of page.changes) {
+          for (const conflict of byEvent.get(change.eventId) ?? []) await write(sseFrame('conflict', conflict));
+          await write(sseFrame('change', change, change.cursor));
+          cursor = change.cursor;
+        }
+        if (receiptMark !== undefined) {
+          // New receipts come above the highest one sent; ones below it that commit late (a device's events span
+          // partitions) are picked up from the gap region between the contiguous mark and that highest one.
+          const fresh = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, Math.max(receiptMark, highestSent), SYNC_LIMITS.streamPageSize);
+          const late = highestSent > receiptMark ? await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, receiptMark, SYNC_LIMITS.streamPageSize, highestSent) : [];
+          for (const receipt of [...late, ...fresh]) {
+            if (sentReceipts.has(receipt.deviceSeq)) continue;
+            sentReceipts.add(receipt.deviceSeq);
+            highestSent = Math.max(highestSent, receipt.deviceSeq);
+            await write(sseFrame('receipt', receipt));
+          }
+          // Advance the mark over the contiguous run already sent, so the set stays small.
+          while (sentReceipts.has(receiptMark + 1)) {
+            receiptMark += 1;
+            sentReceipts.delete(receiptMark);
+          }
+        }
+        if (page.changes.length > 0) lastWrite = Date.now();
+        if (page.hasMore) continue;
+        if (Date.now() - lastWrite >= SYNC_LIMITS.streamKeepAliveSeconds * 1000) {
+          await write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        if (this.deps.notifier.stopped) break;
+        await this.deps.notifier.wait(device.workspace, Date.now() + SYNC_LIMITS.streamKeepAliveSeconds * 1000, abort.signal);
+      }
+    } catch (error) {
+      if (!abort.signal.aborted && !raw.destroyed) raw.write(sseFrame('error', { detail: `the stream failed: ${(error as Error).message}; reconnect with Last-Event-ID ${cursor}` }));
+    } finally {
+      this.streams.delete(abort);
+      openStreams.dec();
+      raw.end();
+    }
+  }
+}

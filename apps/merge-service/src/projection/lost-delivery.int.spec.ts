@@ -1,0 +1,64 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AckPolicy, DeliverPolicy, DurableBatchConsumer, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
+import { createLogger } from '@tidemark/telemetry';
+import { eventually, testNats } from '@tidemark/testing';
+
+/**
+ * A fetch that expires while its messages are in flight leaves them delivered to nobody: the server counts
+ * them as waiting for an ack and redelivers them only after the ack wait (30 s here). When nothing newer
+ * follows to reveal the gap, the consumer notices on its next empty fetch and re-aligns at once.
+ */
+describe('batch consumer: deliveries lost in flight at the tail of a stream', () => {
+  let nats: Awaited<ReturnType<typeof testNats>>;
+  let conn: JetStreamConnection;
+  const stream = 'LOST';
+  const durable = 'lost-d';
+  const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, deliver_policy: DeliverPolicy.All, filter_subject: 'lost.>' };
+
+  before(async () => {
+    nats = await testNats();
+    conn = await connectJetStream({ servers: nats.url, name: 'lost-delivery-test' });
+    await conn.jsm.streams.add({ name: stream, subjects: ['lost.>'] });
+    await conn.jsm.consumers.add(stream, config);
+  });
+  after(async () => {
+    await conn?.close();
+    await nats?.stop();
+  });
+
+  it('re-aligns on an empty fetch while deliveries wait for an ack, instead of waiting out the ack wait', async () => {
+    for (let i = 1; i <= 3; i++) await conn.js.publish(`lost.${i}`, `m${i}`);
+    // The lost fetch: the messages are delivered, then dropped without an ack (as a fetch that expired in flight).
+    const lost = await (await conn.js.consumers.get(stream, durable)).fetch({ max_messages: 3, expires: 1000 });
+    let dropped = 0;
+    for await (const _ of lost) dropped++;
+    assert.equal(dropped, 3);
+    assert.equal((await conn.jsm.consumers.info(stream, durable)).num_ack_pending, 3);
+
+    let realigned = 0;
+    const handled: number[] = [];
+    const consumer = new DurableBatchConsumer(conn.js, {
+      stream,
+      durable,
+      maxMessages: 10,
+      expiresMs: 1000,
+      logger: createLogger('lost-delivery-test', 'silent'),
+      // Nothing was committed: start again from the beginning.
+      realign: async () => {
+        realigned++;
+        await conn.jsm.consumers.delete(stream, durable);
+        await conn.jsm.consumers.add(stream, config);
+      },
+    });
+    const started = Date.now();
+    consumer.start(async (batch) => void handled.push(...batch.messages.map((m) => m.seq)));
+    try {
+      await eventually(() => assert.deepEqual(handled, [1, 2, 3]), { timeoutMs: 10_000 });
+    } finally {
+      await consumer.stop();
+    }
+    assert.ok(Date.now() - started < 10_000, 'well inside the 30 s ack wait');
+    assert.equal(realigned, 1);
+  });
+});

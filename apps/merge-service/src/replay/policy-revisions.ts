@@ -1,0 +1,80 @@
+import { DECLARED_REVISION, type PolicyRevision } from '@tidemark/merge';
+import type { DataSource } from '@tidemark/persistence';
+import type { Logger } from '@tidemark/telemetry';
+
+const key = (workspace: string, type: string) => `${workspace}\u0000${type}`;
+
+/**
+ * The policy revision each workspace merges each entity type with (`policy_activations`, the latest row
+ * of a workspace and type; none: revision 1, the declared policies). `revisionFor` is what the merge
+ * function reads, synchronously, inside a batch.
+ *
+ * Before every batch, after the batch transaction has locked its partition's checkpoint row, the
+ * projector calls `ensureCurrent`, which compares the activations' generation (their highest id) with the
+ * one loaded and reloads when it moved. A replay swap activates revisions in a transaction that holds
+ * every live checkpoint row, so a batch either committed before the swap or sees its activation.
+ */
+export class PolicyRevisionCache {
+  private generation = -1;
+  private active = new Map<string, PolicyRevision>();
+  private readonly definitions = new Map<string, PolicyRevision>();
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The revision `workspace` merges `type` with; undefined for the declared policies. */
+  revisionFor(workspace: string, type: string): PolicyRevision | undefined {
+    return this.active.get(key(workspace, type));
+  }
+
+  /** The revision number in force for a workspace and type. */
+  activeRevision(workspace: string, type: string): number {
+    return this.active.get(key(workspace, type))?.revision ?? DECLARED_REVISION;
+  }
+
+  /**
+   * Reloads when an activation was recorded since the last load. A load already running may have read
+   * before that activation committed, so after waiting for it the generation is checked again.
+   */
+  async ensureCurrent(): Promise<void> {
+    for (;;) {
+      const rows: { g: string }[] = await this.ds.query('SELECT coalesce(max(id), 0) AS g FROM policy_activations');
+      if (Number(rows[0]!.g) === this.generation) return;
+      if (this.loading) {
+        await this.loading.catch(() => undefined);
+        continue;
+      }
+      this.loading = this.load().finally(() => (this.loading = undefined));
+      await this.loading;
+    }
+  }
+
+  /** A published revision's definition (1, the declared policies, is undefined); throws when it is not published. */
+  async definition(type: string, revision: number): Promise<PolicyRevision | undefined> {
+    if (revision === DECLARED_REVISION) return undefined;
+    const cached = this.definitions.get(`${type}@${revision}`);
+    if (cached) return cached;
+    const rows: { definition: PolicyRevision }[] = await this.ds.query('SELECT definition FROM policy_revisions WHERE type = $1 AND revision = $2', [type, revision]);
+    if (!rows[0]) throw new Error(`policy revision ${type} r${revision} is not published`);
+    this.definitions.set(`${type}@${revision}`, rows[0].definition);
+    return rows[0].definition;
+  }
+
+  private async load(): Promise<void> {
+    const rows: { id: string; workspace: string; type: string; revision: number }[] = await this.ds.query(
+      'SELECT DISTINCT ON (workspace, type) id, workspace, type, revision FROM policy_activations ORDER BY workspace, type, id DESC',
+    );
+    const active = new Map<string, PolicyRevision>();
+    for (const row of rows) {
+      const definition = await this.definition(row.type, row.revision);
+      if (definition) active.set(key(row.workspace, row.type), definition);
+    }
+    const generation = rows.reduce((max, r) => Math.max(max, Number(r.id)), 0);
+    if (generation !== this.generation && this.generation !== -1) this.logger.info({ generation, active: rows.map((r) => `${r.workspace}/${r.type}@${r.revision}`) }, 'policy revisions activated');
+    this.active = active;
+    this.generation = generation;
+  }
+}

@@ -1,0 +1,477 @@
+import { createHash } from 'node:crypto';
+import { Client } from 'pg';
+import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
+import {
+  addToSummary,
+  batchSizeFor,
+  classifyEntry,
+  diffDigestLine,
+  diffEntity,
+  emptyDiffSummary,
+  entityKey,
+  estimateRebuild,
+  journalFilter,
+  lastBound,
+  mergeWithRevision,
+  planScan,
+  shadowSchemaName,
+  throttleDelay,
+  type DiffSummary,
+  type EntitySide,
+  type JournalEntryMeta,
+  type PolicyRevision,
+  type ReplayBounds,
+  type ReplayPlanInput,
+  type ReplayScope,
+} from '@tidemark/merge';
+import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
+import { inTransaction, type DataSource } from '@tidemark/persistence';
+import type { Logger } from '@tidemark/telemetry';
+import type { MergeFn, Projector } from '../projection/projector';
+import type { SchemaRegistryCache } from '../projection/schema-registry-cache';
+import type { JournalReader } from './journal-reader';
+import type { PolicyRevisionCache } from './policy-revisions';
+import { createShadow, dropShadow, shadowExists } from './shadow';
+
+/** A replay's life: queued → planning → building → diffing → built → swapped; or cancelled, failed, stale. */
+export type ReplayStatus = 'queued' | 'planning' | 'building' | 'diffing' | 'built' | 'swapped' | 'cancelled' | 'failed' | 'stale';
+const ACTIVE: ReplayStatus[] = ['queued', 'planning', 'building', 'diffing'];
+const TERMINAL: ReplayStatus[] = ['swapped', 'cancelled', 'failed', 'stale'];
+
+/**
+ * The revisions a replay merges with, per `<workspace>/<type>` of its entities: `revision` for the shadow,
+ * `live` the one in force when it was planned (a swap refuses when that moved).
+ */
+export interface UsedRevisions {
+  [workspaceType: string]: { revision: number; live: number };
+}
+
+interface JobRow {
+  id: string;
+  status: ReplayStatus;
+  scope: ReplayScope;
+  policy_revisions: Record<string, number>;
+  rate_limit: number;
+  bounds: Record<string, number> | null;
+  revisions: UsedRevisions | null;
+  plan_seq: string;
+  plan_to: string | null;
+  done_events: string;
+  resumes: number;
+}
+
+/** The consumer name the shadow's checkpoint is kept under. */
+export const SHADOW_CONSUMER = 'replay';
+const LOCK_SPACE = 0x746d; // 'tm'
+const LOCK_REPLAY = 0x7270; // 'rp'
+const PLAN_CHUNK = 1000;
+const DIFF_CHUNK = 500;
+const MAX_FAILURES = 5;
+
+export interface ReplayWorkerOptions {
+  ds: DataSource;
+  /** For the worker's own session, which holds the advisory lock that makes it the only one running. */
+  databaseUrl: string;
+  reader: JournalReader;
+  schemas: SchemaRegistryCache;
+  policies: PolicyRevisionCache;
+  logger: Logger;
+  /** The live projection's durable consumer prefix and partition count (its checkpoints bound a replay). */
+  livePrefix: string;
+  partitions: number;
+  /** A projector like the live one, writing into `searchPath` with `merge`. */
+  shadowProjector: (options: { searchPath: string; merge: MergeFn }) => Projector;
+  pollMs?: number;
+}
+
+/** Anything that runs SQL: the data source, or a query runner inside a transaction. */
+interface SqlRunner {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** Thrown inside a phase when the job was cancelled or the service is stopping: stop, resume later. */
+class Interrupted extends Error {}
+
+const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Runs replay jobs inside merge-service, one at a time across every replica (a session advisory lock,
+ * released when the holder dies, so another replica resumes). Each phase persists its progress with its
+ * effect: planning records the entities found and the last sequence scanned in one transaction; building
+ * is the live projector writing into the shadow, whose own checkpoint is the exact resume point; diffing
+ * is recomputed from the start. A restart resumes the job where it stopped.
+ */
+export class ReplayWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private session: Client | undefined;
+  private locked = false;
+  private wake: (() => void) | undefined;
+  private readonly failures = new Map<string, number>();
+
+  constructor(private readonly o: ReplayWorkerOptions) {}
+
+  start(): void {
+    const tick = () => {
+      if (this.stopping || this.running) return;
+      this.running = this.tick()
+        .catch((error: unknown) => this.o.logger.warn({ err: error }, 'replay worker tick failed; retrying'))
+        .finally(() => (this.running = undefined));
+    };
+    this.timer = setInterval(tick, this.o.pollMs ?? 1000);
+    this.timer.unref();
+    tick();
+  }
+
+  /** Stops after the batch in hand (a job in progress resumes at the next start). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    this.wake?.();
+    await this.running;
+    await this.session?.end().catch(() => undefined);
+  }
+
+  private async lock(): Promise<boolean> {
+    if (this.session && this.locked) return true;
+    if (!this.session) {
+      const client = new Client({ connectionString: this.o.databaseUrl, application_name: 'tidemark-replay-worker' });
+      client.on('error', (error) => {
+        this.o.logger.warn({ err: error }, 'replay worker session lost');
+        this.locked = false;
+        this.session = undefined;
+      });
+      await client.connect();
+      this.session = client;
+    }
+    const rows = await this.session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, LOCK_REPLAY]);
+    this.locked = rows.rows[0]?.ok === true;
+    return this.locked;
+  }
+
+  private async tick(): Promise<void> {
+    if (!(await this.lock())) return;
+    await this.sweep();
+    const rows: JobRow[] = await this.o.ds.query(`SELECT * FROM replay_jobs WHERE status = ANY($1::text[]) ORDER BY created_at, id LIMIT 1`, [ACTIVE]);
+    const job = rows[0];
+    if (!job) return;
+    try {
+      await this.run(job);
+      this.failures.delete(job.id);
+    } catch (error) {
+      if (error instanceof Interrupted || this.stopping) return;
+      const failures = (this.failures.get(job.id) ?? 0) + 1;
+      this.failures.set(job.id, failures);
+      this.o.logger.error({ err: error, replayId: job.id, status: job.status, failures }, 'replay step failed');
+      if (failures >= MAX_FAILURES) {
+        await this.o.ds.query(`UPDATE replay_jobs SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status = ANY($3::text[])`, [job.id, (error as Error).message, ACTIVE]);
+        this.failures.delete(job.id);
+      }
+    }
+  }
+
+  /** Drops the shadows of jobs that ended (swapped jobs drop theirs in the swap). */
+  private async sweep(): Promise<void> {
+    const ended: { id: string }[] = await this.o.ds.query('SELECT id FROM replay_jobs WHERE status = ANY($1::text[]) AND NOT shadow_dropped', [TERMINAL]);
+    for (const { id } of ended) {
+      await dropShadow(this.o.ds, shadowSchemaName(id));
+      await this.o.ds.query('UPDATE replay_jobs SET shadow_dropped = true WHERE id = $1', [id]);
+    }
+  }
+
+  private async run(start: JobRow): Promise<void> {
+    let job: JobRow | undefined = start;
+    if (job.status === 'queued') job = await this.startPlanning(job);
+    if (job?.status === 'planning') job = await this.plan(job);
+    if (job?.status === 'building') job = await this.build(job);
+    if (job?.status === 'diffing') await this.diff(job);
+  }
+
+  /** Moves a job to its next status (only from the one expected: a cancel in between wins). */
+  private async advance(q: SqlRunner, id: string, from: ReplayStatus, set: string, params: unknown[]): Promise<JobRow | undefined> {
+    // TypeORM answers an UPDATE with [rows, rowCount].
+    const [rows] = <[JobRow[], number]>await q.query(`UPDATE replay_jobs SET ${set}, updated_at = now() WHERE id = $1 AND status = $2 RETURNING *`, [id, from, ...params]);
+    return rows[0];
+  }
+
+  /** Takes the live checkpoints as the replay's bounds and the range to scan. */
+  private async startPlanning(job: JobRow): Promise<JobRow | undefined> {
+    const names = Array.from({ length: this.o.partitions }, (_, p) => mergeConsumerName(p, this.o.livePrefix));
+    const rows: { consumer: string; stream_seq: string }[] = await this.o.ds.query('SELECT consumer, stream_seq FROM consumer_checkpoints WHERE consumer = ANY($1::text[])', [names]);
+    const seqs = new Map(rows.map((r) => [r.consumer, Number(r.stream_seq)]));
+    const bounds: Record<string, number> = {};
+    for (let p = 0; p < this.o.partitions; p++) bounds[partitionToken(p)] = seqs.get(names[p]!) ?? 0;
+    for (const [type, revision] of Object.entries(job.policy_revisions)) await this.o.policies.definition(type, revision);
+    const scan = planScan({ scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds });
+    this.o.logger.info({ replayId: job.id, bounds, scan }, 'replay planning');
+    return this.advance(
+      this.o.ds,
+      job.id,
+      'queued',
+      "status = 'planning', bounds = $3, live_prefix = $4, partitions = $5, plan_seq = $6, plan_to = $7, planned_at = now(), phase_started_at = now(), phase_done_at_start = 0",
+      [JSON.stringify(bounds), this.o.livePrefix, this.o.partitions, scan.fromSeq - 1, scan.toSeq],
+    );
+  }
+
+  /** Scans the journal for the entities the scope touches (and every entity of a revised type). */
+  private async plan(job: JobRow): Promise<JobRow | undefined> {
+    const input: ReplayPlanInput = { scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds: job.bounds! };
+    const scan = planScan(input);
+    for await (const chunk of this.o.reader.read(scan.filter, Number(job.plan_seq) + 1, Number(job.plan_to), PLAN_CHUNK)) {
+      if (this.stopping) throw new Interrupted();
+      const found = new Map<string, { meta: JournalEntryMeta; selected: number }>();
+      let selected = 0;
+      for (const msg of chunk) {
+        const meta = metaOf(msg);
+        if (!meta) continue;
+        const role = classifyEntry(input, meta);
+        if (role !== 'selected' && role !== 'revised') continue;
+        const k = entityKey(meta);
+        const entry = found.get(k) ?? { meta, selected: 0 };
+        if (role === 'selected') {
+          entry.selected += 1;
+          selected += 1;
+        }
+        found.set(k, entry);
+      }
+      const entries = [...found.values()];
+      await inTransaction(this.o.ds, async (q) => {
+        if (entries.length > 0) {
+          await q.query(
+            `INSERT INTO replay_entities (replay_id, workspace, entity_type, entity_id, partition, selected_events)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+             ON CONFLICT (replay_id, workspace, entity_type, entity_id) DO UPDATE SET selected_events = replay_entities.selected_events + EXCLUDED.selected_events`,
+            [job.id, entries.map((e) => e.meta.workspace), entries.map((e) => e.meta.type), entries.map((e) => e.meta.id), entries.map((e) => e.meta.partition), entries.map((e) => e.selected)],
+          );
+        }
+        const moved = await this.advance(q, job.id, 'planning', 'plan_seq = $3, scanned_events = scanned_events + $4, selected_events = selected_events + $5', [chunk.at(-1)!.seq, chunk.length, selected]);
+        if (!moved) throw new Interrupted();
+      });
+    }
+    return this.finishPlanning(job);
+  }
+
+  /** Counts and estimates, pins the revisions to merge with, creates the shadow. */
+  private async finishPlanning(job: JobRow): Promise<JobRow | undefined> {
+    const keys: { workspace: string; entity_type: string; entity_id: string; partition: string }[] = await this.o.ds.query(
+      'SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1',
+      [job.id],
+    );
+    const counts = keys.length > 0 ? await this.o.reader.subjectCounts(await this.rebuildFilter(job.id)) : {};
+    const rebuildEvents = keys.reduce((sum, k) => sum + (counts[`tm.journal.${k.workspace}.${k.partition}.${k.entity_type}.${k.entity_id}`] ?? 0), 0);
+    await this.o.policies.ensureCurrent();
+    const revisions: UsedRevisions = {};
+    for (const k of keys) {
+      const pair = `${k.workspace}/${k.entity_type}`;
+      if (revisions[pair]) continue;
+      const live = this.o.policies.activeRevision(k.workspace, k.entity_type);
+      const named = k.workspace === job.scope.workspace ? job.policy_revisions[k.entity_type] : undefined;
+      revisions[pair] = { revision: named ?? live, live };
+    }
+    // A named revision of a type without entities yet is still activated by the swap.
+    for (const [type, revision] of Object.entries(job.policy_revisions)) {
+      const pair = `${job.scope.workspace}/${type}`;
+      revisions[pair] ??= { revision, live: this.o.policies.activeRevision(job.scope.workspace!, type) };
+    }
+    const measured: { capacity: number | null }[] = await this.o.ds.query("SELECT capacity FROM replay_jobs WHERE capacity IS NOT NULL AND status IN ('built', 'swapped', 'stale') ORDER BY built_at DESC NULLS LAST LIMIT 1");
+    const estimate = estimateRebuild(rebuildEvents, job.rate_limit, measured[0]?.capacity ?? undefined);
+    await createShadow(this.o.ds, shadowSchemaName(job.id));
+    this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned');
+    return this.advance(
+      this.o.ds,
+      job.id,
+      'planning',
+      "status = 'building', affected_entities = $3, rebuild_events = $4, estimate = $5, revisions = $6, phase_started_at = now(), phase_done_at_start = 0, done_events = 0",
+      [keys.length, rebuildEvents, JSON.stringify(estimate), JSON.stringify(revisions)],
+    );
+  }
+
+  /** The narrowest journal filter over the replay's entities. */
+  private async rebuildFilter(id: string): Promise<string> {
+    const rows: { workspace: string[]; partition: string[]; type: string[]; id: string[] }[] = await this.o.ds.query(
+      `SELECT (array_agg(DISTINCT workspace))[1:2] AS workspace, (array_agg(DISTINCT partition))[1:2] AS partition,
+              (array_agg(DISTINCT entity_type))[1:2] AS type, (array_agg(DISTINCT entity_id))[1:2] AS id
+         FROM replay_entities WHERE replay_id = $1`,
+      [id],
+    );
+    const r = rows[0]!;
+    return journalFilter({ workspace: r.workspace ?? [], partition: r.partition ?? [], type: r.type ?? [], id: r.id ?? [] });
+  }
+
+  /** Rebuilds every affected entity from its full journal history into the shadow, rate-limited. */
+  private async build(job: JobRow): Promise<JobRow | undefined> {
+    const shadow = shadowSchemaName(job.id);
+    if (!(await shadowExists(this.o.ds, shadow))) await createShadow(this.o.ds, shadow);
+    const checkpointRows: { stream_seq: string }[] = await this.o.ds.query(`SELECT stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = $1`, [SHADOW_CONSUMER]);
+    const checkpoint = Number(checkpointRows[0]?.stream_seq ?? 0);
+    let done = 0;
+    if (checkpoint > 0) {
+      const counted: { n: string }[] = await this.o.ds.query(
+        `SELECT (SELECT count(*) FROM ${ident(shadow)}.event_receipts) + (SELECT count(*) FROM ${ident(shadow)}.journal_duplicates)
+                + (SELECT count(*) FROM ${ident(shadow)}.parked_events WHERE event_id IS NULL) AS n`,
+      );
+      done = Number(counted[0]!.n);
+      this.o.logger.info({ replayId: job.id, checkpoint, done }, 'replay resumes building after the shadow checkpoint');
+    }
+    const resumed = await this.advance(this.o.ds, job.id, 'building', 'phase_started_at = now(), phase_done_at_start = $3, done_events = $3, build_seq = $4, resumes = resumes + $5', [done, checkpoint, checkpoint > 0 ? 1 : 0]);
+    if (!resumed) return undefined;
+
+    const bounds: ReplayBounds = job.bounds!;
+    const keys = new Set(
+      ((await this.o.ds.query('SELECT workspace, entity_type, entity_id FROM replay_entities WHERE replay_id = $1', [job.id])) as { workspace: string; entity_type: string; entity_id: string }[]).map((r) =>
+        entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }),
+      ),
+    );
+    const definitions = new Map<string, PolicyRevision | undefined>();
+    for (const [pair, used] of Object.entries(job.revisions ?? {})) definitions.set(pair, await this.o.policies.definition(pair.slice(pair.indexOf('/') + 1), used.revision));
+    const merge: MergeFn = (state, input) => {
+      const pair = `${input.workspace}/${input.event.entity.type}`;
+      const revision = definitions.has(pair) ? definitions.get(pair) : this.o.policies.revisionFor(input.workspace, input.event.entity.type);
+      return mergeWithRevision(state, input, this.o.schemas.current(), revision);
+    };
+    const projector = this.o.shadowProjector({ searchPath: shadow, merge });
+    const rate = job.rate_limit;
+    const batchSize = batchSizeFor(rate);
+    const session = { startedAtMs: Date.now(), done: 0, commitMs: 0 };
+    let pending: JsMsg[] = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      await this.pause(throttleDelay({ doneSinceStart: session.done, startedAtMs: session.startedAtMs, nowMs: Date.now(), eventsPerSecond: rate }));
+      if (this.stopping) throw new Interrupted();
+      const began = Date.now();
+      await projector.commit(SHADOW_CONSUMER, batch);
+      session.commitMs += Date.now() - began;
+      session.done += batch.length;
+      done += batch.length;
+      const capacity = session.commitMs > 0 ? session.done / (session.commitMs / 1000) : null;
+      const moved = await this.advance(this.o.ds, job.id, 'building', 'done_events = $3, build_seq = $4, capacity = coalesce($5, capacity)', [done, batch.at(-1)!.seq, capacity]);
+      if (!moved) throw new Interrupted();
+    };
+    // Nothing to rebuild (a revision of a type without entities yet): read nothing.
+    const to = keys.size > 0 ? lastBound(bounds) : 0;
+    for await (const chunk of this.o.reader.read(await this.rebuildFilter(job.id), checkpoint + 1, to, 500)) {
+      if (this.stopping) throw new Interrupted();
+      for (const msg of chunk) {
+        const where = parseJournalSubject(msg.subject);
+        if (!where || msg.seq > (bounds[where.partition] ?? 0)) continue;
+        if (!keys.has(entityKey({ workspace: where.workspace, type: where.entity.type, id: where.entity.id }))) continue;
+        pending.push(msg);
+        if (pending.length >= batchSize) await flush();
+      }
+    }
+    await flush();
+    this.o.logger.info({ replayId: job.id, done }, 'replay shadow built');
+    return this.advance(this.o.ds, job.id, 'building', "status = 'diffing', phase_started_at = now(), phase_done_at_start = 0", []);
+  }
+
+  /** Compares every affected entity, live against shadow, and records each diff, the summary and the digest. */
+  private async diff(job: JobRow): Promise<void> {
+    const shadow = shadowSchemaName(job.id);
+    const hash = createHash('sha256');
+    let summary: DiffSummary = emptyDiffSummary();
+    let after: [string, string, string] | undefined;
+    for (;;) {
+      if (this.stopping) throw new Interrupted();
+      const page: { workspace: string; entity_type: string; entity_id: string }[] = await this.o.ds.query(
+        `SELECT workspace, entity_type, entity_id FROM replay_entities
+          WHERE replay_id = $1 AND ($2::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($2::text COLLATE "C", $3::text COLLATE "C", $4::text COLLATE "C"))
+          ORDER BY workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C" LIMIT $5`,
+        [job.id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, DIFF_CHUNK],
+      );
+      if (page.length === 0) break;
+      const keys = page.map((r) => ({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }));
+      const shadowSides = await loadSides(this.o.ds, shadow, keys);
+      const eventIds = [...shadowSides.values()].flatMap((s) => s.receipts.map((r) => r.eventId));
+      const liveSides = await loadSides(this.o.ds, 'public', keys, eventIds);
+      const updates: unknown[][] = [];
+      for (const k of keys) {
+        const d = diffEntity(liveSides.get(entityKey(k)), shadowSides.get(entityKey(k)));
+        hash.update(diffDigestLine(k, d));
+        summary = addToSummary(summary, k.type, d);
+        updates.push([k.workspace, k.type, k.id, d.change, JSON.stringify(d)]);
+      }
+      await this.o.ds.query(
+        `UPDATE replay_entities r SET change = u.change, diff = u.diff
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS u(workspace, entity_type, entity_id, change, diff)
+          WHERE r.replay_id = $1 AND r.workspace = u.workspace AND r.entity_type = u.entity_type AND r.entity_id = u.entity_id`,
+        [job.id, ...[0, 1, 2, 3, 4].map((c) => updates.map((u) => u[c]))],
+      );
+      const last = page.at(-1)!;
+      after = [last.workspace, last.entity_type, last.entity_id];
+    }
+    const digest = hash.digest('hex');
+    await this.advance(this.o.ds, job.id, 'diffing', "status = 'built', diff_summary = $3, diff_digest = $4, built_at = now(), rebuild_events = done_events", [JSON.stringify(summary), digest]);
+    this.o.logger.info({ replayId: job.id, digest, entities: summary.entities }, 'replay diff ready; waiting for an operator to swap');
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+/** What the planner needs of a journal message; undefined for a subject outside the journal. */
+function metaOf(msg: JsMsg): JournalEntryMeta | undefined {
+  const where = parseJournalSubject(msg.subject);
+  if (!where) return undefined;
+  let record: Partial<JournalRecord> | undefined;
+  try {
+    record = msg.json<JournalRecord>();
+  } catch {
+    record = undefined;
+  }
+  return {
+    seq: msg.seq,
+    workspace: where.workspace,
+    partition: where.partition,
+    type: where.entity.type,
+    id: where.entity.id,
+    deviceId: record?.event?.deviceId ?? '',
+    site: record?.site ?? null,
+    acceptedAt: record?.acceptedAt ?? '',
+  };
+}
+
+/**
+ * Entities as one schema's projection tables hold them (`public` is live). Receipts are read by event id
+ * (`eventIds`, live) or, in a shadow, all of them (a shadow holds only the replay's entities).
+ */
+async function loadSides(ds: DataSource, schema: string, keys: { workspace: string; type: string; id: string }[], eventIds?: string[]): Promise<Map<string, EntitySide>> {
+  const s = ident(schema);
+  const params = [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)];
+  const join = 'JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i) ON x.workspace = k.w AND x.entity_type = k.t AND x.entity_id = k.i';
+  const entities: { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: EntitySide['view'] }[] = await ds.query(
+    `SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view FROM ${s}.entities x ${join}`,
+    params,
+  );
+  const conflicts: { workspace: string; entity_type: string; entity_id: string; conflict_id: string; field: string; status: string }[] = await ds.query(
+    `SELECT x.workspace, x.entity_type, x.entity_id, x.conflict_id, x.field, x.status FROM ${s}.conflicts x ${join}`,
+    params,
+  );
+  const receipts: { workspace: string; entity_type: string; entity_id: string; event_id: string; status: string }[] = eventIds
+    ? await ds.query(`SELECT workspace, entity_type, entity_id, event_id, status FROM ${s}.event_receipts WHERE event_id = ANY($1::uuid[])`, [eventIds])
+    : await ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join}`, params);
+  type Side = { version: number; deleted: boolean; view: EntitySide['view']; conflicts: { id: string; field: string; status: string }[]; receipts: { eventId: string; status: string }[] };
+  const sides = new Map<string, Side>();
+  for (const e of entities) {
+    sides.set(entityKey({ workspace: e.workspace, type: e.entity_type, id: e.entity_id }), {
+      version: Number(e.version),
+      deleted: e.deleted,
+      view: { values: e.view.values, inConflict: e.view.inConflict, ...(e.view.job !== undefined ? { job: e.view.job } : {}) },
+      conflicts: [],
+      receipts: [],
+    });
+  }
+  for (const c of conflicts) sides.get(entityKey({ workspace: c.workspace, type: c.entity_type, id: c.entity_id }))?.conflicts.push({ id: c.conflict_id, field: c.field, status: c.status });
+  for (const r of receipts) sides.get(entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }))?.receipts.push({ eventId: r.event_id, status: r.status });
+  return sides;
+}

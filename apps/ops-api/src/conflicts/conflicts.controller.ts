@@ -1,0 +1,181 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Type } from '@sinclair/typebox';
+import { CurrentPrincipal, RequireAuth, recordAudit, type OperatorPrincipal } from '@tidemark/auth';
+import { ConflictField, IdToken, LedgerId, TypeName, compileValidator, journalSubject, type ConflictView, type JournalRecord } from '@tidemark/contracts';
+import { STREAMS, publishIdempotent } from '@tidemark/messaging';
+import { ageSeconds } from '@tidemark/ops';
+import { CONFLICT_COLUMNS, ConflictResolver, conflictCursor, conflictView, resolutionProblem, type ConflictLedgerRow, type JournalResult } from '@tidemark/persistence';
+import { ProblemError } from '@tidemark/platform';
+import { OPS_VIEWS, type OpsViews } from '../streams/views';
+import { iso, notFound, parsePath, parseQuery } from '../streams/query';
+
+const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+const Limit = Type.Integer({ minimum: 1, maximum: 500 });
+const ListQuery = Type.Object(
+  {
+    workspace: Type.Optional(Workspace),
+    status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved'), Type.Literal('all')])),
+    entityType: Type.Optional(TypeName),
+    field: Type.Optional(ConflictField),
+    entityId: Type.Optional(IdToken),
+    limit: Type.Optional(Limit),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}:[A-Za-z0-9_:$-]{1,128}$', description: '`next` of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+const HotspotsQuery = Type.Object({ workspace: Type.Optional(Workspace), entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) }, { additionalProperties: false });
+const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited)' });
+const validateList = compileValidator(ListQuery);
+const validateHotspots = compileValidator(HotspotsQuery);
+const validateId = compileValidator(LedgerId);
+const validateReason = compileValidator(Reason);
+
+/** The resolver device of operator resolutions (the gateway's is `resolver`): each process resolving has its own. */
+export const OPS_RESOLVER = 'ops-resolver';
+
+export type OpsConflictView = ConflictView & { workspace: string; openSeconds: number | null };
+
+/**
+ * The conflict ledger across workspaces for operators: listing and hotspots by workspace, entity type and
+ * field with the oldest open age; resolution through the journal exactly as a device's (one resolve
+ * event, applied by merge-service), with the operator's reason in the audit log.
+ */
+@RequireAuth('operator')
+@Controller('v1/conflicts')
+export class ConflictsController {
+  private readonly resolver: ConflictResolver;
+
+  constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {
+    this.resolver = new ConflictResolver({
+      ds: views.ds,
+      now: views.now,
+      defaultResolver: OPS_RESOLVER,
+      readJournal: async (seq) => (await views.connection().jsm.streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
+      journal: (workspace, deviceId, event) => journalResolve(views, workspace, deviceId, event),
+    });
+  }
+
+  /** Conflicts of every workspace (or one), ordered by the journal sequence that opened them; `status` defaults to open. */
+  @Get()
+  async list(@Query() query: Record<string, unknown>): Promise<{ conflicts: OpsConflictView[]; next?: string; hasMore: boolean }> {
+    const q = parseQuery(validateList, query, ['limit']);
+    const limit = q.limit ?? 100;
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    const where = (sql: string, ...values: unknown[]) => {
+      let text = sql;
+      for (const v of values) text = text.replace('$?', `$${params.push(v)}`);
+      conditions.push(text);
+    };
+    const status = q.status ?? 'open';
+    if (status !== 'all') where('status = $?', status);
+    if (q.workspace !== undefined) where('workspace = $?', q.workspace);
+    if (q.entityType !== undefined) where('entity_type = $?', q.entityType);
+    if (q.field !== undefined) where('field = $?', q.field);
+    if (q.entityId !== undefined) where('entity_id = $?', q.entityId);
+    if (q.after !== undefined) {
+      const colon = q.after.indexOf(':');
+      where('(opened_seq, conflict_id) > ($?::bigint, $?::text)', q.after.slice(0, colon), q.after.slice(colon + 1));
+    }
+    const rows: ConflictLedgerRow[] = await this.views.ds.query(
+      `SELECT ${CONFLICT_COLUMNS} FROM conflicts ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY opened_seq, conflict_id LIMIT $${params.push(limit + 1)}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const next = page.length > 0 ? conflictCursor(page[page.length - 1]!) : q.after;
+    return { conflicts: page.map((r) => this.view(r)), ...(next !== undefined ? { next } : {}), hasMore: rows.length > limit };
+  }
+
+  /**
+   * Open conflicts counted by workspace, entity type and field (most first) with the oldest opening time
+   * and its age, and the open count per workspace.
+   */
+  @Get('hotspots')
+  async hotspots(@Query() query: Record<string, unknown>): Promise<unknown> {
+    const q = parseQuery(validateHotspots, query, ['limit']);
+    const params = [q.workspace ?? null, q.entityType ?? null];
+    const filter = "status = 'open' AND ($1::text IS NULL OR workspace = $1) AND ($2::text IS NULL OR entity_type = $2)";
+    const [hotspots, workspaces] = await Promise.all([
+      this.views.ds.query(
+        `SELECT workspace, entity_type, field, count(*) AS open, min(opened_accepted_at) AS oldest FROM conflicts WHERE ${filter}
+          GROUP BY workspace, entity_type, field ORDER BY count(*) DESC, workspace, entity_type, field LIMIT ${q.limit ?? 100}`,
+        params,
+      ) as Promise<{ workspace: string; entity_type: string; field: string; open: string; oldest: Date }[]>,
+      this.views.ds.query(`SELECT workspace, count(*) AS open, min(opened_accepted_at) AS oldest FROM conflicts WHERE ${filter} GROUP BY workspace ORDER BY workspace`, params) as Promise<
+        { workspace: string; open: string; oldest: Date }[]
+      >,
+    ]);
+    const now = this.views.now();
+    return {
+      at: now.toISOString(),
+      open: workspaces.reduce((n, w) => n + Number(w.open), 0),
+      workspaces: workspaces.map((w) => ({ workspace: w.workspace, open: Number(w.open), oldestOpenedAt: iso(w.oldest), oldestOpenSeconds: ageSeconds(now, w.oldest) })),
+      hotspots: hotspots.map((h) => ({ workspace: h.workspace, entityType: h.entity_type, field: h.field, open: Number(h.open), oldestOpenedAt: iso(h.oldest), oldestOpenSeconds: ageSeconds(now, h.oldest) })),
+    };
+  }
+
+  @Get(':conflictId')
+  async one(@Param('conflictId') idText: string): Promise<OpsConflictView> {
+    const row = await this.find(parsePath(validateId, 'conflictId', idText));
+    return this.view(row);
+  }
+
+  /**
+   * Journals a resolve event for an open conflict (202 once JetStream acknowledged it; the conflict shows
+   * `resolved` when merge-service applied it). Body: `{ pick: ours|theirs|value, value?, reason, eventId?, hlc? }`.
+   * Every attempt that names an existing conflict is audited (`conflict.resolve`) with its outcome.
+   */
+  @Post(':conflictId/resolve')
+  @HttpCode(202)
+  async resolve(
+    @Param('conflictId') idText: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @CurrentPrincipal() operator: OperatorPrincipal,
+  ): Promise<unknown> {
+    if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
+    const conflictId = parsePath(validateId, 'conflictId', idText);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ProblemError.validation([{ pointer: '/', detail: 'must be an object' }], 'nothing of this request was journaled');
+    const { reason, ...request } = body as Record<string, unknown>;
+    const checkedReason = validateReason(reason);
+    if (!checkedReason.ok) throw ProblemError.validation([{ pointer: '/reason', detail: reason === undefined ? 'is required: say why (it is audited)' : checkedReason.errors[0]!.detail }], 'nothing of this request was journaled');
+    const conflict = await this.find(conflictId);
+    const outcome = await this.resolver.resolve(conflict.workspace, conflictId, request);
+    const target = { workspace: conflict.workspace, conflictId };
+    if (!outcome.ok) {
+      if (outcome.failure.code !== 'invalid') {
+        await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason: checkedReason.value, detail: { request, failure: outcome.failure }, outcome: outcome.failure.code });
+      }
+      throw new ProblemError(resolutionProblem(outcome.failure));
+    }
+    // The resolution's effect is a journal entry, not a Postgres row: the audit entry follows the journal's acknowledgement.
+    await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason: checkedReason.value, detail: { pick: request.pick, ...('value' in request ? { value: request.value } : {}), ...outcome.value } });
+    return { ...outcome.value, workspace: conflict.workspace, conflictId };
+  }
+
+  private async find(conflictId: string): Promise<ConflictLedgerRow> {
+    const rows: ConflictLedgerRow[] = await this.views.ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1`, [conflictId]);
+    if (!rows[0]) throw notFound(`no conflict "${conflictId}" in any workspace`);
+    return rows[0];
+  }
+
+  private view(row: ConflictLedgerRow): OpsConflictView {
+    return { workspace: row.workspace, ...conflictView(row), openSeconds: row.status === 'open' ? ageSeconds(this.views.now(), row.opened_accepted_at) : null };
+  }
+}
+
+/** Journals a resolve event like a device push: the journal record, its subject, `msgID = eventId`. */
+async function journalResolve(views: OpsViews, workspace: string, deviceId: string, event: JournalRecord['event']): Promise<JournalResult> {
+  const record: JournalRecord = { v: 1, workspace, acceptedAt: views.now().toISOString(), event };
+  try {
+    const ack = await publishIdempotent(views.connection().js, {
+      subject: journalSubject(workspace, event.entity, views.partitions),
+      data: JSON.stringify(record),
+      msgID: event.eventId,
+      headers: { 'tm-workspace': workspace, 'tm-device': deviceId },
+    });
+    return { status: ack.duplicate ? 'duplicate' : 'accepted', seq: ack.seq };
+  } catch (error) {
+    return { status: 'rejected', reason: `journal unavailable: ${(error as Error).message}; retry with the same eventId` };
+  }
+}

@@ -1,0 +1,164 @@
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Type } from '@sinclair/typebox';
+import { RequireAuth } from '@tidemark/auth';
+import { compileValidator, type JournalRecord } from '@tidemark/contracts';
+import { STREAMS } from '@tidemark/messaging';
+import { CONFLICT_COLUMNS, conflictView, type ConflictLedgerRow } from '@tidemark/persistence';
+import { OPS_VIEWS, type OpsViews } from '../streams/views';
+import { iso, notFound, parsePath } from '../streams/query';
+
+const validateEventId = compileValidator(Type.String({ format: 'uuid' }));
+
+interface ReceiptRow {
+  workspace: string;
+  device_id: string;
+  device_seq: string;
+  entity_type: string;
+  entity_id: string;
+  status: string;
+  reason: string | null;
+  stream_seq: string;
+  version: string | null;
+  accepted_at: Date;
+}
+
+interface ParkedRow {
+  consumer: string;
+  stream_seq: string;
+  workspace: string | null;
+  subject: string;
+  reason: string;
+  code: string | null;
+  attempts: number;
+  status: string;
+  parked_at: Date;
+  resolved_seq: string | null;
+  resolution: string | null;
+  note: string | null;
+}
+
+interface ChangeRow {
+  cursor: string;
+  version: string;
+  deleted: boolean;
+  view: unknown;
+  event_id: string;
+  device_id: string;
+  stream_seq: string;
+}
+
+const change = (r: ChangeRow | undefined) =>
+  r === undefined ? null : { cursor: r.cursor, version: Number(r.version), deleted: r.deleted, view: r.view, eventId: r.event_id, deviceId: r.device_id, streamSeq: Number(r.stream_seq) };
+
+/**
+ * One event, followed through the system: where the journal holds it, the record itself, its receipt,
+ * the merge decisions it caused, the conflicts it opened or resolved, repairs, its parked entry, and the
+ * entity before and after it (from the change log).
+ */
+@RequireAuth('operator')
+@Controller('v1/events')
+export class InspectController {
+  constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {}
+
+  @Get(':eventId')
+  async inspect(@Param('eventId') text: string): Promise<unknown> {
+    const eventId = parsePath(validateEventId, 'eventId', text);
+    const { ds } = this.views;
+    const [receipts, parked, duplicates] = await Promise.all([
+      ds.query('SELECT workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at FROM event_receipts WHERE event_id = $1', [eventId]) as Promise<ReceiptRow[]>,
+      ds.query(
+        'SELECT consumer, stream_seq, workspace, subject, reason, code, attempts, status, parked_at, resolved_seq, resolution, note FROM parked_events WHERE event_id = $1 ORDER BY stream_seq',
+        [eventId],
+      ) as Promise<ParkedRow[]>,
+      ds.query('SELECT stream_seq FROM journal_duplicates WHERE event_id = $1 ORDER BY stream_seq', [eventId]) as Promise<{ stream_seq: string }[]>,
+    ]);
+    const receipt = receipts[0];
+    const seq = receipt ? Number(receipt.stream_seq) : parked[0] ? Number(parked[0].stream_seq) : undefined;
+    if (seq === undefined) {
+      throw notFound(`no event ${eventId} has a receipt or a parked entry: it is unknown, or accepted and not projected yet (see /v1/streams for the projection's lag)`);
+    }
+
+    const message = await this.views.connection().jsm.streams.getMessage(STREAMS.journal, { seq }).catch(() => null);
+    let record: JournalRecord | null = null;
+    try {
+      record = message?.json<JournalRecord>() ?? null;
+    } catch {
+      record = null; // not JSON: the parked entry says why
+    }
+
+    const [decisions, repairs, opened, resolvedById] = await Promise.all([
+      ds.query('SELECT idx, field, policy, rule, outcome, change, before, after, conflict_id FROM merge_decisions WHERE event_id = $1 ORDER BY idx', [eventId]) as Promise<
+        { idx: number; field: string; policy: string; rule: string; outcome: string; change: unknown; before: unknown; after: unknown; conflict_id: string | null }[]
+      >,
+      ds.query('SELECT repair_id, code, reason, status, detail FROM repairs WHERE event_id = $1 ORDER BY repair_id', [eventId]) as Promise<{ repair_id: string; code: string; reason: string; status: string; detail: unknown }[]>,
+      ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE opened_event_id = $1 ORDER BY conflict_id`, [eventId]) as Promise<ConflictLedgerRow[]>,
+      record?.event?.op === 'resolve' && record.event.resolution
+        ? (ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1`, [record.event.resolution.conflictId]) as Promise<ConflictLedgerRow[]>)
+        : Promise.resolve([] as ConflictLedgerRow[]),
+    ]);
+
+    const entity = receipt ? { workspace: receipt.workspace, type: receipt.entity_type, id: receipt.entity_id } : record ? { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id } : null;
+    let after: ChangeRow | undefined;
+    let before: ChangeRow | undefined;
+    if (entity) {
+      const mine: ChangeRow[] = await ds.query(
+        'SELECT cursor, version, deleted, view, event_id, device_id, stream_seq FROM change_log WHERE workspace = $1 AND entity_type = $2 AND entity_id = $3 AND event_id = $4 ORDER BY version DESC LIMIT 1',
+        [entity.workspace, entity.type, entity.id, eventId],
+      );
+      after = mine[0];
+      if (after) {
+        const earlier: ChangeRow[] = await ds.query(
+          'SELECT cursor, version, deleted, view, event_id, device_id, stream_seq FROM change_log WHERE workspace = $1 AND entity_type = $2 AND entity_id = $3 AND version < $4 ORDER BY version DESC LIMIT 1',
+          [entity.workspace, entity.type, entity.id, after.version],
+        );
+        before = earlier[0];
+      }
+    }
+
+    return {
+      eventId,
+      journal: {
+        stream: STREAMS.journal,
+        seq,
+        subject: message?.subject ?? null,
+        storedAt: message ? iso(message.time) : null,
+        record,
+        /** Later journal copies of the same event, recorded and not applied again. */
+        duplicateSeqs: duplicates.map((d) => Number(d.stream_seq)),
+      },
+      receipt: receipt
+        ? {
+            workspace: receipt.workspace,
+            deviceId: receipt.device_id,
+            deviceSeq: Number(receipt.device_seq),
+            entity: { type: receipt.entity_type, id: receipt.entity_id },
+            status: receipt.status,
+            reason: receipt.reason,
+            streamSeq: Number(receipt.stream_seq),
+            version: receipt.version === null ? null : Number(receipt.version),
+            acceptedAt: iso(receipt.accepted_at),
+          }
+        : null,
+      decisions: decisions.map((d) => ({ idx: d.idx, field: d.field, policy: d.policy, rule: d.rule, outcome: d.outcome, change: d.change, before: d.before, after: d.after, conflictId: d.conflict_id })),
+      conflicts: {
+        opened: opened.map((c) => ({ workspace: c.workspace, ...conflictView(c) })),
+        resolved: resolvedById.filter((c) => c.resolved_event_id === eventId).map((c) => ({ workspace: c.workspace, ...conflictView(c) })),
+      },
+      repairs: repairs.map((r) => ({ id: r.repair_id, code: r.code, reason: r.reason, status: r.status, detail: r.detail })),
+      parked: parked.map((p) => ({
+        consumer: p.consumer,
+        streamSeq: Number(p.stream_seq),
+        subject: p.subject,
+        reason: p.reason,
+        code: p.code,
+        attempts: p.attempts,
+        status: p.status,
+        parkedAt: iso(p.parked_at),
+        resolvedSeq: p.resolved_seq === null ? null : Number(p.resolved_seq),
+        resolution: p.resolution,
+        note: p.note,
+      })),
+      entity: entity ? { workspace: entity.workspace, type: entity.type, id: entity.id, before: change(before), after: change(after) } : null,
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import type { JetStreamConnection } from '@tidemark/messaging';
+import type { DataSource } from '@tidemark/persistence';
+import { serviceUrls, type OpsApiConfig } from '../config';
+import { StreamObserver } from './observer';
+import { RateSampler } from '../overview/rate-sampler';
+import { registerOpsGauges } from '../lag/gauges';
+
+export const OPS_VIEWS = Symbol('OPS_VIEWS');
+
+/** What the observability views share: one observer of streams and checkpoints, the rate sampler, thresholds. */
+export interface OpsViews {
+  connection: () => JetStreamConnection;
+  ds: DataSource;
+  observer: StreamObserver;
+  sampler: RateSampler;
+  now: () => Date;
+  /** Journal partitions (subjects of resolve events). */
+  partitions: number;
+  services: { name: string; url: string }[];
+  serviceTimeoutMs: number;
+  staleAfterSeconds: number;
+  behindThreshold: number;
+  stalledAfterSeconds: number;
+}
+
+/**
+ * Builds the views' shared parts and registers the Prometheus gauges, which are computed from one
+ * observation at scrape time. The sampler is started and stopped by the overview controller's lifecycle.
+ */
+export function createOpsViews(config: OpsApiConfig, deps: { connection: () => JetStreamConnection; ds: DataSource; now?: () => Date }): OpsViews {
+  const now = deps.now ?? (() => new Date());
+  const observer = new StreamObserver({ connection: deps.connection, ds: deps.ds, consumerPrefix: config.MERGE_CONSUMER_PREFIX, now });
+  const views: OpsViews = {
+    connection: deps.connection,
+    ds: deps.ds,
+    observer,
+    sampler: new RateSampler(observer, { intervalMs: config.RATE_SAMPLE_INTERVAL_MS, windowMs: config.RATE_WINDOW_MS, now }),
+    now,
+    partitions: config.JOURNAL_PARTITIONS,
+    services: serviceUrls(config.SERVICE_URLS),
+    serviceTimeoutMs: config.SERVICE_CHECK_TIMEOUT_MS,
+    staleAfterSeconds: config.STALE_AFTER_SECONDS,
+    behindThreshold: config.BEHIND_THRESHOLD,
+    stalledAfterSeconds: config.UPLOAD_STALLED_AFTER_SECONDS,
+  };
+  registerOpsGauges(views);
+  return views;
+}

@@ -1,0 +1,106 @@
+import { Injectable, type CanActivate, type ExecutionContext, type ValueProvider } from '@nestjs/common';
+import { APP_GUARD, Reflector } from '@nestjs/core';
+import { ProblemType, problem } from '@tidemark/contracts';
+import { PUBLIC_ROUTE, ProblemError } from '@tidemark/platform';
+import { counter } from '@tidemark/telemetry';
+import { AUTH_RULE, PRINCIPAL, type AuthRule, type Principal } from './principal';
+import { TokenError, TokenService } from './tokens';
+import type { SqlExecutor } from './audit';
+
+const failures = counter('tidemark_auth_failures_total', 'requests refused by authentication or authorization', ['reason']);
+
+/** What the guard checks a token's standing against (Postgres in production). */
+export interface StandingPort {
+  deviceStanding(workspace: string, deviceId: string): Promise<{ status: string; generation: number } | undefined>;
+  operatorTokenRevoked(tokenId: string): Promise<boolean>;
+}
+
+export interface AuthDeps {
+  tokens: TokenService;
+  standing: StandingPort;
+  now: () => Date;
+}
+
+function unauthorized(detail: string, code: string): ProblemError {
+  failures.inc({ reason: code });
+  return new ProblemError(problem(ProblemType.unauthorized, 401, 'Unauthorized', { detail, code }), {
+    'www-authenticate': code === 'token-missing' ? 'Bearer realm="tidemark"' : `Bearer realm="tidemark", error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
+  });
+}
+
+function forbidden(detail: string, code: string): ProblemError {
+  failures.inc({ reason: code });
+  return new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail, code }));
+}
+
+/**
+ * Every route needs a bearer token unless it is marked `PublicRoute`; the route's `RequireAuth` rule says
+ * which kind. A device token must belong to an active device of the same generation (checked on every
+ * request, so a revocation takes effect at once); an operator token must carry the role and not be revoked.
+ * The principal, with the workspace taken from the token alone, is attached to the request.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  private readonly reflector = new Reflector();
+
+  constructor(private readonly deps: AuthDeps) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const rule = this.reflector.getAllAndOverride<AuthRule | undefined>(AUTH_RULE, targets);
+    if (!rule) throw forbidden('this route declares no access rule, so nobody may call it', 'no-rule');
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | string[] | undefined>; [PRINCIPAL]?: Principal }>();
+    request[PRINCIPAL] = await this.authenticate(request.headers.authorization, rule);
+    return true;
+  }
+
+  async authenticate(header: string | string[] | undefined, rule: AuthRule): Promise<Principal> {
+    const value = Array.isArray(header) ? header[0] : header;
+    if (!value) throw unauthorized('send an Authorization: Bearer <token> header', 'token-missing');
+    const match = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i.exec(value.trim());
+    if (!match) throw unauthorized('the Authorization header must be "Bearer <token>"', 'token-malformed');
+    let verified;
+    try {
+      verified = await this.deps.tokens.verify(match[1]!, this.deps.now());
+    } catch (error) {
+      if (error instanceof TokenError) throw unauthorized(error.message, `token-${error.failure}`);
+      throw error;
+    }
+    if (verified.kind === 'device') {
+      if (rule.kind === 'operator') throw forbidden('this route needs an operator token; a device token was sent', 'wrong-token-kind');
+      const standing = await this.deps.standing.deviceStanding(verified.workspace, verified.deviceId);
+      if (!standing || standing.status !== 'active' || standing.generation !== verified.generation) throw unauthorized('the device has been revoked or re-enrolled; this token no longer works', 'token-revoked');
+      return { kind: 'device', workspace: verified.workspace, deviceId: verified.deviceId, site: verified.site, tokenId: verified.tokenId };
+    }
+    if (rule.kind === 'device') throw forbidden('this route needs a device token; an operator token was sent', 'wrong-token-kind');
+    if (await this.deps.standing.operatorTokenRevoked(verified.tokenId)) throw unauthorized('this operator token has been revoked', 'token-revoked');
+    if (!verified.roles.includes(rule.role) && !verified.roles.includes('admin')) throw forbidden(`this route needs the "${rule.role}" role; the token has ${verified.roles.join(', ') || 'none'}`, 'missing-role');
+    return { kind: 'operator', name: verified.name, roles: verified.roles, tokenId: verified.tokenId };
+  }
+}
+
+/** The provider that installs the guard for every route of a service. */
+export function authGuardProvider(deps: AuthDeps): ValueProvider {
+  return { provide: APP_GUARD, useValue: new AuthGuard(deps) };
+}
+
+/** The standing checks, as SQL over the identity tables. */
+export function sqlStanding(db: SqlExecutor): StandingPort {
+  return {
+    async deviceStanding(workspace, deviceId) {
+      const rows: { status: string; generation: number }[] = await db.query('SELECT status, generation FROM devices WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
+      return rows[0];
+    },
+    async operatorTokenRevoked(tokenId) {
+      const rows: unknown[] = await db.query('SELECT 1 FROM operator_token_revocations WHERE token_id = $1', [tokenId]);
+      return rows.length > 0;
+    },
+  };
+}
+
+/** The guard provider for a service that verifies tokens against the identity tables in Postgres. */
+export function authFromConfig(config: { AUTH_SIGNING_KEYS: string }, db: SqlExecutor, now: () => Date = () => new Date()): ValueProvider {
+  return authGuardProvider({ tokens: new TokenService(config.AUTH_SIGNING_KEYS), standing: sqlStanding(db), now });
+}

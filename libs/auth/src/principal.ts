@@ -1,0 +1,55 @@
+import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { OperatorRole } from './tokens';
+
+/** Who a request acts as, established by the guard from its bearer token. */
+export interface DevicePrincipal {
+  kind: 'device';
+  workspace: string;
+  deviceId: string;
+  site: string | null;
+  tokenId: string;
+}
+
+export interface OperatorPrincipal {
+  kind: 'operator';
+  name: string;
+  roles: OperatorRole[];
+  tokenId: string;
+}
+
+export type Principal = DevicePrincipal | OperatorPrincipal;
+
+export const AUTH_RULE = 'tidemark:auth-rule';
+
+export type AuthRule = { kind: 'device' } | { kind: 'operator'; role: OperatorRole } | { kind: 'any'; role: OperatorRole };
+
+/**
+ * The token a route needs: `RequireAuth('device')`, `RequireAuth('operator')` (role ops),
+ * `RequireAuth('operator', 'admin')`, or `RequireAuth('any')` (a device, or an operator with the role).
+ */
+export function RequireAuth(kind: 'device' | 'operator' | 'any', role: OperatorRole = 'ops'): MethodDecorator & ClassDecorator {
+  const rule: AuthRule = kind === 'device' ? { kind } : { kind, role };
+  return SetMetadata(AUTH_RULE, rule);
+}
+
+export const PRINCIPAL = Symbol('tidemark.principal');
+
+/** The request's principal (set by the guard). */
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const request = ctx.switchToHttp().getRequest<{ [PRINCIPAL]?: Principal }>();
+  const principal = request[PRINCIPAL];
+  if (!principal) throw new Error('no principal on this request: the route declares no RequireAuth rule');
+  return principal;
+});
+
+/** The principal the guard attached to a raw request (for handlers that take the request itself). */
+export function principalOf(request: object): Principal | undefined {
+  return (request as { [PRINCIPAL]?: Principal })[PRINCIPAL];
+}
+
+/** The workspace of the device a raw request acts for; the guard guarantees it on device routes. */
+export function deviceWorkspaceOf(request: object): string {
+  const principal = principalOf(request);
+  if (principal?.kind !== 'device') throw new Error('no device principal on this request: the route declares no RequireAuth("device") rule');
+  return principal.workspace;
+}

@@ -1,0 +1,155 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { IdToken } from '../events/device-event';
+import { ConflictView, Receipt } from './ledger';
+import { ProblemSchema, type RouteDoc } from './openapi';
+import { Change } from './push';
+
+/** Limits of pulling and live updates; every one is named in the errors that enforce it. */
+export const SYNC_LIMITS = {
+  /** Changes in one pull page. */
+  maxPullLimit: 1000,
+  /** Longest a pull may wait for a change (`wait`, seconds). */
+  maxWaitSeconds: 30,
+  /** Changes a live stream reads per page while catching up. */
+  streamPageSize: 500,
+  /** Seconds between keep-alive comments on a quiet live stream. */
+  streamKeepAliveSeconds: 15,
+} as const;
+
+const Cursor = Type.String({ pattern: '^[0-9]{1,19}$', description: 'cursor from a previous pull or stream event; omit for the beginning' });
+
+export const PullQuery = Type.Object(
+  {
+    after: Type.Optional(Cursor),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SYNC_LIMITS.maxPullLimit, description: `changes per page (default 100, at most ${SYNC_LIMITS.maxPullLimit})` })),
+    wait: Type.Optional(Type.Integer({ minimum: 0, maximum: SYNC_LIMITS.maxWaitSeconds, description: `long-poll: when nothing is newer than \`after\`, wait up to this many seconds for a change (at most ${SYNC_LIMITS.maxWaitSeconds})` })),
+    receiptsAfter: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "also return the calling device's receipts with a deviceSeq above this (its highest contiguous receipted sequence)" })),
+  },
+  { additionalProperties: false },
+);
+export type PullQuery = Static<typeof PullQuery>;
+
+export const PullResponse = Type.Object({
+  changes: Type.Array(Change),
+  conflicts: Type.Array(ConflictView, { description: 'conflicts opened or resolved by the events of these changes' }),
+  receipts: Type.Optional(Type.Array(Receipt, { description: 'with `receiptsAfter`: the device’s own receipts above it, in deviceSeq order (at most `limit`)' })),
+  next: Type.String({ description: 'cursor to pass as `after` next time' }),
+  hasMore: Type.Boolean(),
+});
+export type PullResponse = Static<typeof PullResponse>;
+
+export const StreamQuery = Type.Object(
+  {
+    after: Type.Optional(Cursor),
+    receiptsAfter: PullQuery.properties.receiptsAfter,
+  },
+  { additionalProperties: false },
+);
+export type StreamQuery = Static<typeof StreamQuery>;
+
+/** What a device holds after enrolment or a refresh: a short-lived access token and a rotating refresh token. */
+export const DeviceCredentials = Type.Object({
+  workspace: Type.String(),
+  deviceId: Type.String(),
+  site: Type.Union([Type.String(), Type.Null()]),
+  accessToken: Type.String({ description: 'JWT for `Authorization: Bearer`' }),
+  accessTokenExpiresAt: Type.String({ format: 'date-time' }),
+  refreshToken: Type.String({ description: 'opaque; spent on use (each refresh returns a new one)' }),
+  refreshTokenExpiresAt: Type.String({ format: 'date-time' }),
+});
+export type DeviceCredentials = Static<typeof DeviceCredentials>;
+const Unauthorized = { description: 'no token, or an expired, revoked, malformed or wrongly signed one', schema: ProblemSchema };
+const Forbidden = { description: 'a token of the wrong kind or without the role', schema: ProblemSchema };
+
+export const SYNC_ROUTES: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/v1/changes',
+    summary: 'Changes of the token’s workspace after a cursor, oldest first, paged; with the conflicts they opened or resolved, the device’s own receipts, and an optional long-poll',
+    tags: ['sync'],
+    query: PullQuery,
+    responses: { 200: { description: 'a page of changes (empty after `wait` seconds when nothing changed)', schema: PullResponse }, 400: { description: 'bad query', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'get',
+    path: '/v1/changes/stream',
+    summary:
+      'Live changes as Server-Sent Events (`text/event-stream`): `change` events carry the change with `id:` its cursor, `conflict` and `receipt` events ride along; reconnect with `Last-Event-ID` (or `after`) and the stream resumes after that cursor with no gap and no repeat',
+    tags: ['sync'],
+    query: StreamQuery,
+    responses: { 200: { description: 'an event stream' }, 400: { description: 'bad query', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'get',
+    path: '/v1/sequence',
+    summary: 'The calling device’s sequence progress: highest pushed, highest contiguous applied, highest applied, and the gaps between (re-send those events with their ids)',
+    tags: ['sync'],
+    responses: { 200: { description: '{ deviceId, lastPushedSeq, contiguousSeq, maxAppliedSeq, gaps: [[from, to]], lastSeenAt }' }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/refresh',
+    summary: 'Exchange a refresh token for a new access token and a new refresh token (the old one is spent; presenting a spent one whose successor is in use revokes the login)',
+    tags: ['auth'],
+    auth: 'none',
+    body: Type.Object({ refreshToken: Type.String() }, { additionalProperties: false }),
+    responses: { 200: { description: 'new credentials', schema: DeviceCredentials }, 401: { description: 'unknown, expired, reused or revoked refresh token', schema: ProblemSchema } },
+  },
+  { method: 'get', path: '/v1/auth/whoami', summary: 'The principal the token stands for', tags: ['auth'], auth: 'any', responses: { 200: { description: 'device or operator' }, 401: Unauthorized } },
+  {
+    method: 'post',
+    path: '/v1/admin/workspaces',
+    summary: 'Create a workspace (idempotent)',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ workspace: Type.String(), name: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
+    responses: { 200: { description: 'created or already there' }, 401: Unauthorized, 403: Forbidden },
+  },
+  { method: 'get', path: '/v1/admin/workspaces', summary: 'Workspaces and their device counts', tags: ['admin'], auth: 'admin', responses: { 200: { description: 'workspaces' }, 401: Unauthorized, 403: Forbidden } },
+  {
+    method: 'post',
+    path: '/v1/admin/workspaces/{workspace}/devices',
+    summary: 'Register a device and issue its first credentials',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ deviceId: IdToken, site: Type.Optional(Type.String()), label: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
+    responses: { 201: { description: 'credentials', schema: DeviceCredentials }, 401: Unauthorized, 403: Forbidden, 404: { description: 'no such workspace', schema: ProblemSchema }, 409: { description: 'device id taken', schema: ProblemSchema } },
+  },
+  { method: 'get', path: '/v1/admin/workspaces/{workspace}/devices', summary: 'Devices of a workspace, paged by device id', tags: ['admin'], auth: 'admin', responses: { 200: { description: 'devices' }, 401: Unauthorized, 403: Forbidden } },
+  {
+    method: 'post',
+    path: '/v1/admin/workspaces/{workspace}/devices/{deviceId}/revoke',
+    summary: 'Revoke a device: its tokens stop working at the next request',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ reason: Type.String() }),
+    responses: { 200: { description: 'the device record' }, 401: Unauthorized, 403: Forbidden, 404: { description: 'no such device', schema: ProblemSchema } },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/workspaces/{workspace}/devices/{deviceId}/reenrol',
+    summary: 'Re-enrol a device: new credentials, every older token refused',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ reason: Type.String() }),
+    responses: { 200: { description: 'credentials', schema: DeviceCredentials }, 401: Unauthorized, 403: Forbidden, 404: { description: 'no such device', schema: ProblemSchema } },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/operator-tokens',
+    summary: 'Mint an operator token (roles ops, admin)',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ name: Type.String(), roles: Type.Array(Type.String()), ttlSeconds: Type.Optional(Type.Integer()), reason: Type.String() }),
+    responses: { 201: { description: 'the token' }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'post',
+    path: '/v1/admin/operator-tokens/{tokenId}/revoke',
+    summary: 'Revoke an operator token',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ reason: Type.String() }),
+    responses: { 200: { description: 'revoked' }, 401: Unauthorized, 403: Forbidden },
+  },
+];

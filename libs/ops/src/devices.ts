@@ -1,0 +1,218 @@
+import { gapsOf } from '@tidemark/merge';
+import { ageSeconds, isoOrNull, latest, toMillis, type Instant } from './time';
+
+/**
+ * What is known of one device: its registration and push progress (the gateway writes the highest
+ * deviceSeq it journaled) and its projection progress (merge-service records each applied sequence).
+ * Either side may be missing: a device registered but never projected, or a device that pushed before
+ * devices were registered.
+ */
+export interface DeviceFacts {
+  workspace: string;
+  deviceId: string;
+  site: string | null;
+  label: string | null;
+  /** Registration status (`active`, `revoked` …); null when the device is not registered. */
+  status: string | null;
+  /** Highest deviceSeq the gateway journaled; null when unknown (not registered). */
+  lastPushedSeq: number | null;
+  lastPushAt: Instant | null;
+  /** Highest N with every sequence 1..N applied. */
+  contiguousSeq: number;
+  /** Highest sequence applied. */
+  maxAppliedSeq: number;
+  /** Sequences applied above contiguous + 1 (ascending). */
+  ahead: readonly number[];
+  /** Events applied. */
+  events: number;
+  /** When the gateway accepted the newest applied event. */
+  lastAcceptedAt: Instant | null;
+}
+
+export interface FallingBehindPolicy {
+  /** A device not heard from for longer than this, while its site (or workspace) is active, falls behind. */
+  staleAfterSeconds: number;
+  /** A device with more pushed sequences not yet applied than this falls behind. */
+  behindThreshold: number;
+}
+
+export type FallingBehindCode = 'stale' | 'behind';
+
+export interface FallingBehindReason {
+  code: FallingBehindCode;
+  detail: string;
+}
+
+export interface DeviceView {
+  workspace: string;
+  deviceId: string;
+  site: string | null;
+  label: string | null;
+  status: string | null;
+  lastPushedSeq: number | null;
+  lastPushAt: string | null;
+  lastAppliedSeq: number;
+  contiguousSeq: number;
+  /** Sequences missing below the highest applied one. */
+  missing: number;
+  /** The missing sequences as inclusive ranges (the first 20). */
+  gaps: [number, number][];
+  events: number;
+  /** Pushed sequences not yet applied (missing ones included); null when pushes are not known. */
+  behindBy: number | null;
+  /** The later of the last push and the last applied event's acceptance. */
+  lastSeenAt: string | null;
+  /** Seconds since `lastSeenAt` (null when never seen). */
+  silentSeconds: number | null;
+  fallingBehind: boolean;
+  reasons: FallingBehindReason[];
+}
+
+/** Pushed sequences (1..lastPushedSeq) not yet applied. */
+export function behindBy(facts: Pick<DeviceFacts, 'lastPushedSeq' | 'contiguousSeq' | 'ahead'>): number | null {
+  if (facts.lastPushedSeq === null) return null;
+  const pushed = facts.lastPushedSeq;
+  if (pushed <= facts.contiguousSeq) return 0;
+  const appliedAbove = facts.ahead.filter((s) => s > facts.contiguousSeq && s <= pushed).length;
+  return pushed - facts.contiguousSeq - appliedAbove;
+}
+
+export const lastSeenOf = (facts: Pick<DeviceFacts, 'lastPushAt' | 'lastAcceptedAt'>): string | null => latest(facts.lastPushAt, facts.lastAcceptedAt);
+
+/** A device expected to be heard from: registered and active, or known only from its events. A revoked device is silent by design. */
+const enrolled = (d: Pick<DeviceFacts, 'status'>): boolean => d.status === null || d.status === 'active';
+
+/** The group a device's activity is compared with: its site, or its workspace when it has no site. */
+export const activityGroup = (d: Pick<DeviceFacts, 'workspace' | 'site'>): string => (d.site === null ? `${d.workspace}\u0000` : `${d.workspace}\u0000${d.site}`);
+
+/**
+ * Assesses every device against the policy at `now`. A device is stale when it was not heard from for
+ * longer than `staleAfterSeconds` while another device of its site (or, without a site, of its
+ * workspace) was heard from within that time: a site that is quiet as a whole is not "falling behind".
+ * It is behind when more than `behindThreshold` pushed sequences are not applied yet. A device that is
+ * registered but not active (revoked) is never stale and does not make its site active.
+ */
+export function assessDevices(devices: readonly DeviceFacts[], now: Instant, policy: FallingBehindPolicy): DeviceView[] {
+  const nowMs = toMillis(now);
+  const recentCutoff = nowMs - policy.staleAfterSeconds * 1000;
+  const activeBy = new Map<string, number>();
+  for (const d of devices) {
+    const seen = lastSeenOf(d);
+    if (!enrolled(d) || seen === null || toMillis(seen) < recentCutoff) continue;
+    const group = activityGroup(d);
+    activeBy.set(group, (activeBy.get(group) ?? 0) + 1);
+  }
+  return devices.map((d) => {
+    const lastSeenAt = lastSeenOf(d);
+    const behind = behindBy(d);
+    const missing = Math.max(0, d.maxAppliedSeq - d.contiguousSeq - d.ahead.length);
+    const reasons: FallingBehindReason[] = [];
+    const silent = lastSeenAt === null ? null : ageSeconds(nowMs, lastSeenAt);
+    const groupActive = (activeBy.get(activityGroup(d)) ?? 0) > 0;
+    if (enrolled(d) && groupActive && (silent === null || silent > policy.staleAfterSeconds)) {
+      const where = d.site === null ? `workspace "${d.workspace}"` : `site "${d.site}"`;
+      reasons.push({
+        code: 'stale',
+        detail: silent === null ? `never heard from while ${where} is active` : `not heard from for ${Math.floor(silent)} s (more than ${policy.staleAfterSeconds} s) while ${where} is active`,
+      });
+    }
+    if (behind !== null && behind > policy.behindThreshold) {
+      reasons.push({ code: 'behind', detail: `${behind} pushed sequences not applied yet (more than ${policy.behindThreshold})` });
+    }
+    return {
+      workspace: d.workspace,
+      deviceId: d.deviceId,
+      site: d.site,
+      label: d.label,
+      status: d.status,
+      lastPushedSeq: d.lastPushedSeq,
+      lastPushAt: isoOrNull(d.lastPushAt),
+      lastAppliedSeq: d.maxAppliedSeq,
+      contiguousSeq: d.contiguousSeq,
+      missing,
+      gaps: gapsOf({ contiguous: d.contiguousSeq, maxSeq: d.maxAppliedSeq, ahead: [...d.ahead] }, 20),
+      events: d.events,
+      behindBy: behind,
+      lastSeenAt,
+      silentSeconds: silent,
+      fallingBehind: reasons.length > 0,
+      reasons,
+    };
+  });
+}
+
+export const DEVICE_SORTS = ['behind', 'last-seen', 'missing', 'device'] as const;
+export type DeviceSort = (typeof DEVICE_SORTS)[number];
+
+const byDevice = (a: DeviceView, b: DeviceView): number => (a.workspace === b.workspace ? cmp(a.deviceId, b.deviceId) : cmp(a.workspace, b.workspace));
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const seenMs = (d: DeviceView): number => (d.lastSeenAt === null ? -Infinity : Date.parse(d.lastSeenAt));
+
+/**
+ * Orders devices so that who needs attention comes first, with a total order (ties by workspace and
+ * device id), so pages never skip or repeat a device:
+ * - `behind`: falling behind first, then most pushed-but-unapplied, then longest silent;
+ * - `last-seen`: longest silent first (never seen first of all);
+ * - `missing`: most missing sequences first, then longest silent;
+ * - `device`: by workspace and device id.
+ */
+export function sortDevices(devices: readonly DeviceView[], sort: DeviceSort): DeviceView[] {
+  const order: Record<DeviceSort, (a: DeviceView, b: DeviceView) => number> = {
+    behind: (a, b) => Number(b.fallingBehind) - Number(a.fallingBehind) || (b.behindBy ?? -1) - (a.behindBy ?? -1) || seenMs(a) - seenMs(b) || byDevice(a, b),
+    'last-seen': (a, b) => seenMs(a) - seenMs(b) || byDevice(a, b),
+    missing: (a, b) => b.missing - a.missing || seenMs(a) - seenMs(b) || byDevice(a, b),
+    device: byDevice,
+  };
+  return [...devices].sort(order[sort]);
+}
+
+export interface SiteView {
+  workspace: string;
+  /** null: the devices of the workspace that have no site. */
+  site: string | null;
+  devices: number;
+  fallingBehind: number;
+  /** The oldest of the devices' last-seen times (who has been silent longest), null when none was seen. */
+  oldestLastSeenAt: string | null;
+  /** The newest last-seen time: when the site was last active. */
+  lastSeenAt: string | null;
+  /** Pushed sequences not yet applied, summed over the site's devices (those with known pushes). */
+  behindBy: number;
+  /** Sequences missing below the highest applied one, summed. */
+  missing: number;
+  /** Ids of the site's devices falling behind (the first 20, by id). */
+  fallingBehindDevices: string[];
+}
+
+/** Per (workspace, site): device counts, who is falling behind, silence and backlog; sorted by workspace, then site (no site last). */
+export function summarizeSites(devices: readonly DeviceView[]): SiteView[] {
+  const sites = new Map<string, SiteView>();
+  for (const d of devices) {
+    const key = activityGroup(d);
+    let s = sites.get(key);
+    if (!s) {
+      s = { workspace: d.workspace, site: d.site, devices: 0, fallingBehind: 0, oldestLastSeenAt: null, lastSeenAt: null, behindBy: 0, missing: 0, fallingBehindDevices: [] };
+      sites.set(key, s);
+    }
+    s.devices += 1;
+    if (d.fallingBehind) {
+      s.fallingBehind += 1;
+      s.fallingBehindDevices.push(d.deviceId);
+    }
+    s.behindBy += d.behindBy ?? 0;
+    s.missing += d.missing;
+    if (d.lastSeenAt !== null) {
+      if (s.oldestLastSeenAt === null || d.lastSeenAt < s.oldestLastSeenAt) s.oldestLastSeenAt = d.lastSeenAt;
+      if (s.lastSeenAt === null || d.lastSeenAt > s.lastSeenAt) s.lastSeenAt = d.lastSeenAt;
+    }
+  }
+  for (const s of sites.values()) s.fallingBehindDevices = s.fallingBehindDevices.sort(cmp).slice(0, 20);
+  return [...sites.values()].sort((a, b) => cmp(a.workspace, b.workspace) || (a.site === null ? 1 : 0) - (b.site === null ? 1 : 0) || cmp(a.site ?? '', b.site ?? ''));
+}
+
+/** A page of a sorted list by offset: the offset is the cursor (the order is total, see `sortDevices`). */
+export function pageByOffset<T>(items: readonly T[], offset: number, limit: number): { page: T[]; next: string | null; total: number } {
+  const page = items.slice(offset, offset + limit);
+  const end = offset + page.length;
+  return { page, next: end < items.length ? String(end) : null, total: items.length };
+}

@@ -1,0 +1,190 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { STREAMS } from '@tidemark/messaging';
+import { FakeDevice, count, eventually, getJson, push, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
+
+async function request(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; contentType: string | null }> {
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
+}
+
+function assertProblem(response: { status: number; body: any; contentType: string | null }, status: number, type: RegExp, pointer?: string): void {
+  assert.equal(response.status, status, JSON.stringify(response.body));
+  assert.match(response.contentType ?? '', /^application\/problem\+json/);
+  assert.match(response.body.type, type);
+  if (pointer) assert.ok(response.body.errors?.some((e: { pointer: string }) => e.pointer === pointer), `${pointer} not in ${JSON.stringify(response.body.errors)}`);
+}
+
+describe('ops-api: conflicts across workspaces, operator resolution through the journal, event inspection, uploads in progress', () => {
+  let stack: SliceStack;
+  let ops: string;
+  const ops$ = <T = any>(path: string): Promise<T> => getJson<T>(`${ops}${path}`, stack.operatorHeaders);
+  const tablet = new FakeDevice('tablet-a');
+  const laptop = new FakeDevice('laptop-b');
+
+  before(async () => {
+    stack = await startSlice(['journal-service', 'gateway', 'merge-service', 'ops-api']);
+    ops = stack.url('ops-api');
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  /** Two devices of `workspace` set `label` from base version 0 after a first write: the second opens a conflict. */
+  async function openConflict(workspace: string, entityId: string) {
+    const [t, l] = [await stack.device(workspace, tablet.deviceId), await stack.device(workspace, laptop.deviceId)];
+    const first = tablet.upsert('annotation', entityId, { confidence: 0.5 });
+    const ours = tablet.upsert('annotation', entityId, { label: 'cat' }, 0);
+    const theirs = laptop.upsert('annotation', entityId, { label: 'dog' }, 0);
+    for (const [event, headers] of [[first, t.headers], [ours, t.headers], [theirs, l.headers]] as const) assert.equal((await push(stack.url('gateway'), [event], headers)).status, 200);
+    const id = `${theirs.eventId}:label`;
+    await eventually(async () => assert.equal((await request(`${ops}/v1/conflicts/${encodeURIComponent(id)}`, { headers: stack.operatorHeaders })).status, 200), { message: `conflict ${id}` });
+    return { id, first, ours, theirs };
+  }
+
+  let mine: Awaited<ReturnType<typeof openConflict>>;
+  let other: Awaited<ReturnType<typeof openConflict>>;
+
+  it('lists open conflicts of every workspace, filters by workspace, and counts hotspots by workspace, type and field', async () => {
+    mine = await openConflict('ws-a', 'img-1');
+    other = await openConflict('ws-b', 'img-9');
+    const all = await ops$('/v1/conflicts');
+    assert.deepEqual(all.conflicts.map((c: any) => [c.workspace, c.id, c.status]), [['ws-a', mine.id, 'open'], ['ws-b', other.id, 'open']]);
+    assert.ok(all.conflicts.every((c: any) => c.openSeconds >= 0 && c.field === 'label' && c.ours.value === 'cat' && c.theirs.value === 'dog'));
+    assert.deepEqual((await ops$('/v1/conflicts?workspace=ws-b')).conflicts.map((c: any) => c.id), [other.id]);
+    const firstPage = await ops$('/v1/conflicts?limit=1');
+    assert.equal(firstPage.hasMore, true);
+    assert.deepEqual((await ops$(`/v1/conflicts?limit=1&after=${encodeURIComponent(firstPage.next)}`)).conflicts.map((c: any) => c.id), [other.id]);
+
+    const hot = await ops$('/v1/conflicts/hotspots');
+    assert.equal(hot.open, 2);
+    assert.deepEqual(hot.workspaces.map((w: any) => [w.workspace, w.open]), [['ws-a', 1], ['ws-b', 1]]);
+    assert.deepEqual(hot.hotspots.map((h: any) => [h.workspace, h.entityType, h.field, h.open]), [['ws-a', 'annotation', 'label', 1], ['ws-b', 'annotation', 'label', 1]]);
+    assert.ok(hot.hotspots.every((h: any) => !Number.isNaN(Date.parse(h.oldestOpenedAt)) && h.oldestOpenSeconds >= 0));
+
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    assert.match(metrics, /tidemark_conflicts_open\{workspace="ws-a"[^}]*\} 1/);
+  });
+
+  it('refuses a resolution without a reason, or with a bad pick, and journals nothing', async () => {
+    const journaled = (await stack.js.jsm.streams.info(STREAMS.journal)).state.messages;
+    const resolve = (body: unknown) => request(`${ops}/v1/conflicts/${encodeURIComponent(mine.id)}/resolve`, { method: 'POST', body, headers: stack.operatorHeaders });
+    assertProblem(await resolve({ pick: 'ours' }), 400, /validation-failed$/, '/reason');
+    assertProblem(await resolve({ pick: 'ours', reason: '   ' }), 400, /validation-failed$/, '/reason');
+    assertProblem(await resolve({ pick: 'value', reason: 'typo' }), 400, /validation-failed$/, '/value');
+    assertProblem(await resolve({ pick: 'maybe', reason: 'typo' }), 400, /validation-failed$/, '/pick');
+    assertProblem(await request(`${ops}/v1/conflicts/${encodeURIComponent(`${randomUUID()}:label`)}/resolve`, { method: 'POST', body: { pick: 'ours', reason: 'x' }, headers: stack.operatorHeaders }), 404, /not-found$/);
+    assert.equal((await stack.js.jsm.streams.info(STREAMS.journal)).state.messages, journaled);
+    assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conflict.resolve'"), 0);
+  });
+
+  let resolution: { eventId: string; seq: number };
+
+  it('resolves through the journal as a resolve event, audited with the operator and the reason; again is 409', async () => {
+    const before = (await stack.js.jsm.streams.info(STREAMS.journal)).state.messages;
+    const response = await request(`${ops}/v1/conflicts/${encodeURIComponent(mine.id)}/resolve`, { method: 'POST', body: { pick: 'value', value: 'lynx', reason: 'both were wrong: it is a lynx' }, headers: stack.operatorHeaders });
+    assert.equal(response.status, 202, JSON.stringify(response.body));
+    assert.equal(response.body.status, 'accepted');
+    assert.equal(response.body.workspace, 'ws-a');
+    assert.equal((await stack.js.jsm.streams.info(STREAMS.journal)).state.messages, before + 1, 'one journal entry');
+    resolution = { eventId: response.body.eventId, seq: response.body.seq };
+
+    const resolved = await eventually(async () => {
+      const c = await ops$(`/v1/conflicts/${encodeURIComponent(mine.id)}`);
+      assert.equal(c.status, 'resolved');
+      return c;
+    }, { message: 'the conflict to show resolved' });
+    assert.deepEqual(resolved.resolved, resolution);
+    const entity = await stack.db.query("SELECT view FROM entities WHERE workspace = 'ws-a' AND entity_id = 'img-1'");
+    assert.equal(entity.rows[0].view.values.label, 'lynx');
+
+    const audit = await stack.db.query("SELECT actor, actor_kind, action, target, reason, detail, outcome FROM audit_log WHERE action = 'conflict.resolve'");
+    assert.equal(audit.rows.length, 1);
+    assert.deepEqual(
+      { ...audit.rows[0], detail: { pick: audit.rows[0].detail.pick, value: audit.rows[0].detail.value, eventId: audit.rows[0].detail.eventId } },
+      { actor: 'test-operator', actor_kind: 'operator', action: 'conflict.resolve', target: { workspace: 'ws-a', conflictId: mine.id }, reason: 'both were wrong: it is a lynx', detail: { pick: 'value', value: 'lynx', eventId: resolution.eventId }, outcome: 'ok' },
+    );
+
+    assertProblem(await request(`${ops}/v1/conflicts/${encodeURIComponent(mine.id)}/resolve`, { method: 'POST', body: { pick: 'ours', reason: 'again' }, headers: stack.operatorHeaders }), 409, /conflict-already-resolved$/);
+    assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conflict.resolve' AND outcome = 'already-resolved'"), 1, 'the refused attempt is audited too');
+    assert.deepEqual((await ops$('/v1/conflicts')).conflicts.map((c: any) => c.id), [other.id], 'only the other workspace’s conflict is still open');
+  });
+
+  it('inspects an event: journal entry and record, receipt, decisions, the conflict it opened, the entity before and after', async () => {
+    const view = await ops$(`/v1/events/${mine.theirs.eventId}`);
+    assert.equal(view.eventId, mine.theirs.eventId);
+    assert.equal(view.journal.stream, 'JOURNAL');
+    assert.match(view.journal.subject, /^tm\.journal\.ws-a\.p0[0-3]\.annotation\.img-1$/);
+    assert.deepEqual(view.journal.record.event, mine.theirs);
+    assert.equal(view.journal.record.workspace, 'ws-a');
+    assert.deepEqual(view.journal.duplicateSeqs, []);
+    assert.deepEqual({ status: view.receipt.status, deviceId: view.receipt.deviceId, seq: view.receipt.streamSeq, version: view.receipt.version }, { status: 'conflicted', deviceId: 'laptop-b', seq: view.journal.seq, version: 3 });
+    assert.deepEqual(view.decisions.map((d: any) => [d.field, d.conflictId]), [['label', mine.id]]);
+    assert.deepEqual(view.conflicts.opened.map((c: any) => [c.id, c.status]), [[mine.id, 'resolved']]);
+    assert.deepEqual(view.conflicts.resolved, []);
+    assert.deepEqual(view.parked, []);
+    assert.deepEqual([view.entity.before.version, view.entity.before.eventId, view.entity.after.version, view.entity.after.eventId], [2, mine.ours.eventId, 3, mine.theirs.eventId]);
+    assert.equal(view.entity.before.view.values.label, 'cat');
+
+    const resolve = await ops$(`/v1/events/${resolution.eventId}`);
+    assert.equal(resolve.journal.record.event.op, 'resolve');
+    assert.equal(resolve.journal.record.event.deviceId, 'ops-resolver');
+    assert.deepEqual(resolve.conflicts.resolved.map((c: any) => c.id), [mine.id]);
+    assert.equal(resolve.entity.after.view.values.label, 'lynx');
+    assert.equal(resolve.entity.before.eventId, mine.theirs.eventId);
+
+    assertProblem(await request(`${ops}/v1/events/${randomUUID()}`, { headers: stack.operatorHeaders }), 404, /not-found$/);
+    assertProblem(await request(`${ops}/v1/events/not-a-uuid`, { headers: stack.operatorHeaders }), 400, /validation-failed$/, 'path:eventId');
+  });
+
+  it('reports uploads in progress with pending bytes by workspace and file class, and those stalled', async () => {
+    const bucket = await testBucket('opsassets');
+    const assets = await stack.start('asset-service', { S3_ENDPOINT: bucket.endpoint, S3_ACCESS_KEY: bucket.accessKey, S3_SECRET_KEY: bucket.secretKey, S3_REGION: bucket.region, S3_BUCKET: bucket.name });
+    const uploader = await stack.device('ws-a', 'uploader');
+    const create = async (length: number, contentType: string) => {
+      const digest = createHash('sha256').update(randomUUID()).digest();
+      const response = await fetch(`${assets.url}/v1/uploads`, {
+        method: 'POST',
+        headers: { 'tus-resumable': '1.0.0', ...uploader.headers, 'upload-length': String(length), 'upload-metadata': `sha256 ${Buffer.from(digest.toString('base64')).toString('base64')},contentType ${Buffer.from(contentType).toString('base64')}` },
+      });
+      assert.equal(response.status, 201, await response.text());
+      return new URL(response.headers.get('location')!, assets.url).toString();
+    };
+    const image = await create(1000, 'image/png');
+    await create(5000, 'image/png');
+    await create(300, 'text/plain');
+    const patched = await fetch(image, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', ...uploader.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: new Uint8Array(400) });
+    assert.equal(patched.status, 204);
+
+    const view = await ops$('/v1/assets?workspace=ws-a');
+    assert.match(view.grouping, /no site/);
+    assert.deepEqual({ uploads: view.inProgress.uploads, declared: view.inProgress.bytesDeclared, received: view.inProgress.bytesReceived, pending: view.inProgress.bytesPending }, { uploads: 3, declared: 6300, received: 400, pending: 5900 });
+    const image$ = view.groups.find((g: any) => g.fileClass === 'image');
+    assert.deepEqual([image$.workspace, image$.uploads, image$.bytesPending, image$.contentTypes.map((c: any) => c.contentType)], ['ws-a', 2, 5600, ['image/png']]);
+    assert.equal(view.stalled.length, 0, 'nothing is stalled under the default (15 minutes)');
+
+    const stalled = await eventually(async () => {
+      const v = await ops$('/v1/assets?workspace=ws-a&stalledAfterSeconds=1');
+      assert.equal(v.stalled.length, 3);
+      return v;
+    }, { message: 'the uploads to count as stalled after a second without bytes' });
+    assert.equal(stalled.inProgress.stalled, 3);
+    const one = stalled.stalled.find((u: any) => u.offset === 400);
+    assert.deepEqual([one.fileClass, one.size, one.bytesPending], ['image', 1000, 600]);
+    assert.ok(one.silentSeconds >= 1);
+    assert.deepEqual(stalled.expired, []);
+    assert.equal((await ops$('/v1/assets?workspace=nobody')).inProgress.uploads, 0);
+
+    const metrics = await (await fetch(`${ops}/metrics`)).text();
+    assert.match(metrics, /^tidemark_uploads_in_progress\{[^}]*\} 3$/m);
+    assert.match(metrics, /^tidemark_upload_bytes_pending\{[^}]*\} 5900$/m);
+    const overview = await ops$('/v1/overview');
+    assert.deepEqual(overview.uploads, { inProgress: 3, bytesPending: 5900 });
+    assert.equal(overview.conflictsOpen, 1);
+  });
+});
