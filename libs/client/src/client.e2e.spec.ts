@@ -161,7 +161,9 @@ describe('device SDK against the services', () => {
     b.on('error', (error) => loopErrors.push(error));
     b.start({ live: true, waitSeconds: 2 });
     await eventually(() => assert.equal(b.pending().length, 0), { message: 'the loop pushes B’s queue' });
-    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id IN ('tablet-a', 'laptop-b')"), totalA + totalB), { timeoutMs: 60_000, message: 'every event projected' });
+    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id IN ('tablet-a', 'laptop-b')"), totalA + totalB), { timeoutMs: 60_000, message: 'every event projected' }).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await stack.diagnostics()}`, { cause: error });
+    });
     await eventually(async () => {
       await a.pull();
       assert.equal(replicaA.receipts.size, totalA);

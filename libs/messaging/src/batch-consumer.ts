@@ -25,9 +25,10 @@ export interface BatchConsumerOptions {
   logger: Logger;
   /**
    * Re-creates the durable consumer to start right after the last committed sequence. Called when a
-   * delivery went missing on the client side (a fetch expired while a message for it was in flight):
-   * the server would redeliver it only after the ack wait, behind newer messages, so the consumer is
-   * re-aligned instead and stream order is kept.
+   * delivery went missing on the client side (a fetch expired while a message for it was in flight) and
+   * after any failed fetch: the server would redeliver such a message only after the ack wait, behind
+   * newer messages the handler may already have committed, and the checkpoint would then skip it. The
+   * consumer is re-aligned instead, and stream order is kept.
    */
   realign: () => Promise<void>;
 }
@@ -45,6 +46,13 @@ export class DurableBatchConsumer {
   private wake: (() => void) | undefined;
   /** The consumer's delivery sequence of the last message received: every delivery increments it by one. */
   private lastDelivery: number | undefined;
+  /**
+   * Set when the consumer handle was dropped after a failure (a fetch that failed, for example on missed
+   * heartbeats): its pull request may still be open on the server and take deliveries this client never
+   * sees, and the server's delivered count would then hide them. The consumer is re-aligned with the
+   * checkpoint before it is used again, which also ends any such request.
+   */
+  private mustRealign = false;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -68,6 +76,10 @@ export class DurableBatchConsumer {
     while (!this.stopping) {
       try {
         if (!this.consumer) {
+          if (this.mustRealign) {
+            await this.options.realign();
+            this.mustRealign = false;
+          }
           this.consumer = await this.js.consumers.get(stream, durable);
           this.lastDelivery = (await this.consumer.info()).delivered.consumer_seq;
         }
@@ -83,26 +95,30 @@ export class DurableBatchConsumer {
           // were in flight. With no later message to reveal the gap, they would wait out the ack wait.
           if ((await this.consumer.info()).num_ack_pending > 0) {
             logger.warn({ durable }, 'deliveries never reached this client; re-aligning the consumer with the checkpoint');
-            this.consumer = undefined;
-            await this.options.realign();
+            this.realignBeforeNextFetch();
           }
           continue;
         }
         const missing = this.missingDelivery(messages);
         if (missing !== undefined) {
           logger.warn({ durable, expected: missing, got: messages[0]?.info.deliverySequence }, 'a delivery never reached this client; re-aligning the consumer with the checkpoint');
-          this.consumer = undefined;
-          await this.options.realign();
+          this.realignBeforeNextFetch();
           continue;
         }
         await this.deliver(handler, messages);
       } catch (error) {
         if (this.stopping) break;
-        this.consumer = undefined;
-        logger.warn({ err: error, durable }, 'fetch failed; retrying');
+        this.realignBeforeNextFetch();
+        logger.warn({ err: error, durable }, 'fetch failed; re-aligning the consumer with the checkpoint and retrying');
         await this.pause(1000);
       }
     }
+  }
+
+  private realignBeforeNextFetch(): void {
+    this.consumer = undefined;
+    this.lastDelivery = undefined;
+    this.mustRealign = true;
   }
 
   /** The first delivery sequence that is missing before or inside this batch, if any. */

@@ -41,4 +41,17 @@ describe('eventually', () => {
     await assert.rejects(eventually(() => new Promise<never>(() => undefined), { timeoutMs: 80 }), /did not finish/);
     assert.ok(Date.now() - started < 1_000);
   });
+
+  it('reports the last finished failure when the final attempt is cut off by the deadline', async () => {
+    let calls = 0;
+    const check = async () => {
+      calls++;
+      if (calls === 1) assert.equal(246, 429, 'receipts so far');
+      await new Promise<never>(() => undefined);
+    };
+    await assert.rejects(eventually(check, { timeoutMs: 80, intervalMs: 1, message: 'every event projected' }), (error: Error) => {
+      assert.match(error.message, /did not finish within the remaining \d+ ms; the attempt before failed with: receipts so far/);
+      return true;
+    });
+  });
 });

@@ -24,6 +24,8 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   let lastWasFalse = false;
+  /** The failure of the last attempt that finished: reported too when the final attempt is cut off. */
+  let lastCompleted: unknown;
   for (;;) {
     const remaining = deadline - Date.now();
     const abort = new AbortController();
@@ -33,7 +35,8 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
         delay(Math.max(remaining, 1), TIMED_OUT, { signal: abort.signal }),
       ]);
       if (result === TIMED_OUT) {
-        lastError = new Error(`the check itself did not finish within the remaining ${Math.max(remaining, 0)} ms`);
+        const before = lastCompleted instanceof Error ? `; the attempt before failed with: ${lastCompleted.message}` : '';
+        lastError = new Error(`the check itself did not finish within the remaining ${Math.max(remaining, 0)} ms${before}`, { cause: lastCompleted });
       } else if (result !== false) {
         return result as Exclude<T, false>;
       } else {
@@ -42,6 +45,7 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
       }
     } catch (error) {
       lastError = error;
+      lastCompleted = error;
       lastWasFalse = false;
     } finally {
       abort.abort();

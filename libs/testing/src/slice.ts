@@ -28,6 +28,11 @@ export interface SliceStack {
   push(events: DeviceEvent[], workspace?: string): ReturnType<typeof push>;
   /** GET a gateway path as a device; parses JSON. */
   get<T = any>(path: string, deviceId: string, workspace?: string): Promise<T>;
+  /**
+   * What a stalled pipeline looks like, for a failure message: the journal consumers as the server sees
+   * them, the checkpoints in Postgres, the database sessions not idle, and the tail of each service's output.
+   */
+  diagnostics(): Promise<string>;
 }
 
 export async function startSlice(names: ServiceName[]): Promise<SliceStack> {
@@ -61,6 +66,28 @@ export async function startSlice(names: ServiceName[]): Promise<SliceStack> {
     async get(path, deviceId, workspace) {
       const response = await fetch(`${stack.url('gateway')}${path}`, { headers: await stack.headersFor(deviceId, workspace) });
       return (await response.json()) as any;
+    },
+    async diagnostics() {
+      const lines: string[] = [];
+      try {
+        for await (const info of stack.js.jsm.consumers.list('JOURNAL')) {
+          lines.push(`consumer ${info.name}: delivered ${info.delivered.consumer_seq}/${info.delivered.stream_seq}, ack floor ${info.ack_floor.consumer_seq}/${info.ack_floor.stream_seq}, pending ${info.num_pending}, ack pending ${info.num_ack_pending}, redelivered ${info.num_redelivered}, waiting pulls ${info.num_waiting}, start ${info.config.deliver_policy}${info.config.opt_start_seq ? ` ${info.config.opt_start_seq}` : ''}`);
+        }
+      } catch (error) {
+        lines.push(`consumers: ${(error as Error).message}`);
+      }
+      try {
+        const checkpoints = await stack.db.query<{ consumer: string; stream_seq: string }>('SELECT consumer, stream_seq FROM consumer_checkpoints ORDER BY consumer');
+        lines.push(`checkpoints: ${checkpoints.rows.map((r) => `${r.consumer}=${r.stream_seq}`).join(', ')}`);
+        const sessions = await stack.db.query<{ application_name: string; state: string; wait: string | null; age: string; query: string }>(
+          "SELECT application_name, state, wait_event_type || ':' || wait_event AS wait, (now() - state_change)::text AS age, left(query, 160) AS query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'",
+        );
+        for (const r of sessions.rows) lines.push(`pg session ${r.application_name} ${r.state} ${r.wait ?? ''} for ${r.age}: ${r.query}`);
+      } catch (error) {
+        lines.push(`postgres: ${(error as Error).message}`);
+      }
+      for (const [name, proc] of services) lines.push(`--- ${name} output (tail) ---`, proc.output().slice(-6000));
+      return lines.join('\n');
     },
     async stop() {
       await identity.close();

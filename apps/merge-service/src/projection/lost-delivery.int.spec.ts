@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Consumer, JetStreamClient } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, DurableBatchConsumer, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
 import { createLogger } from '@tidemark/telemetry';
 import { eventually, testNats } from '@tidemark/testing';
@@ -60,5 +61,60 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
     }
     assert.ok(Date.now() - started < 10_000, 'well inside the 30 s ack wait');
     assert.equal(realigned, 1);
+  });
+
+  it('re-aligns after a failed fetch, so deliveries made to it are not hidden behind newer messages the checkpoint then passes', async () => {
+    const failing = 'lost-f';
+    const failingConfig = { ...config, durable_name: failing, filter_subject: 'fail.>' };
+    await conn.jsm.streams.update(stream, { subjects: ['lost.>', 'fail.>'] });
+    await conn.jsm.consumers.add(stream, failingConfig);
+    for (let i = 1; i <= 3; i++) await conn.js.publish(`fail.${i}`, `m${i}`);
+    await conn.js.publish('fail.x', 'probe');
+    // The first fetch fails the way a fetch with missed heartbeats does: the server has delivered its
+    // messages, the client never hands them on, and newer messages arrive before the next fetch.
+    let fetches = 0;
+    const flaky = (consumer: Consumer): Consumer =>
+      new Proxy(consumer, {
+        get(target, prop, receiver) {
+          if (prop !== 'fetch') return Reflect.get(target, prop, receiver);
+          return async (options: Parameters<Consumer['fetch']>[0]) => {
+            if (++fetches > 1) return target.fetch(options);
+            for await (const _ of await target.fetch({ max_messages: 4, expires: 1000 })) void _;
+            for (let i = 4; i <= 6; i++) await conn.js.publish(`fail.${i}`, `m${i}`);
+            throw new Error('heartbeats missed');
+          };
+        },
+      });
+    const js = { consumers: { get: async (s: string, d: string) => flaky(await conn.js.consumers.get(s, d)) } } as unknown as JetStreamClient;
+    // The handler commits like the projector: a checkpoint, and messages at or below it are skipped.
+    let checkpoint = 0;
+    const applied: string[] = [];
+    let realigned = 0;
+    const consumer = new DurableBatchConsumer(js, {
+      stream,
+      durable: failing,
+      maxMessages: 10,
+      expiresMs: 1000,
+      logger: createLogger('lost-delivery-test', 'silent'),
+      realign: async () => {
+        realigned++;
+        await conn.jsm.consumers.delete(stream, failing);
+        await conn.jsm.consumers.add(stream, checkpoint > 0 ? { ...failingConfig, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: checkpoint + 1 } : failingConfig);
+      },
+    });
+    consumer.start(async (batch) => {
+      for (const msg of batch.messages) {
+        if (msg.seq <= checkpoint) continue;
+        applied.push(msg.string());
+        checkpoint = msg.seq;
+      }
+    });
+    try {
+      await eventually(() => assert.deepEqual(applied, ['m1', 'm2', 'm3', 'probe', 'm4', 'm5', 'm6']), { timeoutMs: 10_000 });
+    } finally {
+      await consumer.stop();
+    }
+    assert.ok(fetches > 1);
+    assert.equal(realigned, 1, 're-aligned once, after the failed fetch');
   });
 });
