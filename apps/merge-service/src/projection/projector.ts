@@ -161,25 +161,31 @@ export class Projector {
   async commit(consumer: string, messages: JsMsg[]): Promise<void> {
     const end = batchSeconds.startTimer();
     let wroteOutbox = false;
+    // Decoded, and the schemas they name loaded, before the transaction takes a connection: loading uses
+    // the pool too, and a transaction waiting on the pool while holding a connection could starve it.
+    const prepared = messages.map((msg) => {
+      const mark = markOf(msg);
+      return { msg, mark, decoded: mark?.action === 'skip' ? undefined : decode(msg) };
+    });
+    const named = prepared.flatMap((p) => (p.decoded?.ok ? [p.decoded.record] : []));
+    if (this.options.ensureSchemas && named.length > 0) {
+      const pairs = new Map(named.map(({ event }) => [`${event.entity.type}@${event.schemaVersion}`, { type: event.entity.type, version: event.schemaVersion }]));
+      await this.options.ensureSchemas([...pairs.values()]);
+    }
     await inTransaction(this.ds, async (q) => {
       await this.useSearchPath(q);
       const checkpoint = await this.lockCheckpoint(q, consumer);
-      const fresh = messages.filter((m) => m.seq > checkpoint);
+      const fresh = prepared.filter((p) => p.msg.seq > checkpoint);
       if (fresh.length === 0) return;
       const items: Item[] = [];
-      for (const msg of fresh) {
-        const mark = markOf(msg);
-        if (mark?.action === 'skip') {
-          items.push({ msg, skip: mark });
-          continue;
-        }
-        const result = decode(msg);
-        if (result.ok) items.push({ msg, record: result.record, mark });
-        else await this.insertParked(q, consumer, msg, result.reason, 'undecodable', 1);
+      for (const { msg, mark, decoded } of fresh) {
+        if (mark?.action === 'skip') items.push({ msg, skip: mark });
+        else if (decoded?.ok) items.push({ msg, record: decoded.record, mark });
+        else await this.insertParked(q, consumer, msg, decoded?.reason ?? 'undecodable', 'undecodable', 1);
       }
       const changes: unknown[][] = [];
       wroteOutbox = await this.apply(q, consumer, items, changes);
-      const last = fresh[fresh.length - 1]!.seq;
+      const last = fresh[fresh.length - 1]!.msg.seq;
       await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, last]);
       // Change-log cursors must become visible in cursor order within a workspace, or a pull could pass a
       // cursor whose row commits later. So the change log is written last, under a per-workspace lock held
@@ -205,10 +211,6 @@ export class Projector {
   private async apply(q: QueryRunner, consumer: string, items: Item[], pendingChanges: unknown[][]): Promise<boolean> {
     if (items.length === 0) return false;
     const decoded = items.filter((item): item is Extract<Item, { record: JournalRecord }> => 'record' in item);
-    if (this.options.ensureSchemas && decoded.length > 0) {
-      const pairs = new Map(decoded.map(({ record }) => [`${record.event.entity.type}@${record.event.schemaVersion}`, { type: record.event.entity.type, version: record.event.schemaVersion }]));
-      await this.options.ensureSchemas([...pairs.values()]);
-    }
     const ids = decoded.map((d) => d.record.event.eventId);
     const found = (await q.query('SELECT event_id, workspace, status FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string; workspace: string; status: string }[];
     // Each event's receipt status, by (workspace, eventId), as this batch goes: a parked one is not "seen" (a re-drive applies it).
