@@ -1,9 +1,7 @@
 import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
 import { EntityRef, compileValidator, journalSubject, type JournalRecord } from '@tidemark/contracts';
-import { STREAMS, type JetStreamConnection } from '@tidemark/messaging';
+import { STREAMS, readRange, type JetStreamConnection } from '@tidemark/messaging';
 import { ProblemError } from '@tidemark/platform';
 import { CONNECTION } from '../topology/topology.controller';
 
@@ -36,31 +34,9 @@ export class HistoryController {
     if (!Number.isInteger(limit) || limit < 1 || limit > this.options.maxEvents) errors.push({ pointer: 'query:limit', detail: `must be an integer from 1 to ${this.options.maxEvents}` });
     if (errors.length > 0 || !entity.ok) throw ProblemError.validation(errors);
     const subject = journalSubject(workspace, entity.value, this.options.partitions);
-    const { js, jsm } = this.connection();
-    // An ephemeral, unacknowledged consumer over one subject (single filter: works on every server version).
-    const info = await jsm.consumers.add(STREAMS.journal, {
-      filter_subject: subject,
-      deliver_policy: DeliverPolicy.All,
-      ack_policy: AckPolicy.None,
-      inactive_threshold: nanos(30_000),
-      mem_storage: true,
-    });
     const entries: { seq: number; record: JournalRecord }[] = [];
-    try {
-      const consumer = await js.consumers.get(STREAMS.journal, info.name);
-      let remaining = Math.min(info.num_pending, limit);
-      while (remaining > 0) {
-        const batch = await consumer.fetch({ max_messages: Math.min(remaining, 256), expires: 2000 });
-        let got = 0;
-        for await (const msg of batch) {
-          entries.push({ seq: msg.seq, record: msg.json<JournalRecord>() });
-          got++;
-        }
-        if (got === 0) break;
-        remaining -= got;
-      }
-    } finally {
-      await jsm.consumers.delete(STREAMS.journal, info.name).catch(() => undefined);
+    for await (const chunk of readRange(this.connection().js, STREAMS.journal, { filter: subject, limit, chunk: 256 })) {
+      for (const msg of chunk) entries.push({ seq: msg.seq, record: msg.json<JournalRecord>() });
     }
     return { workspace, entity: entity.value, subject, events: entries };
   }
