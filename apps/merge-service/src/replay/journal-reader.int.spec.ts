@@ -71,7 +71,9 @@ describe('journal reader: subject-filtered ranges of the journal', () => {
             const iter = await target.fetch(options);
             if (++fetches > 1) return iter;
             for await (const _ of iter) void _;
-            return (async function* () {})();
+            return (async function* () {
+              // a fetch that hands nothing on
+            })();
           };
         },
       });
