@@ -10,6 +10,7 @@ import { Identity1764600000000 } from './migrations/1764600000000-identity';
 import { ParkingAndAssetRefs1764700000000 } from './migrations/1764700000000-parking-and-asset-refs';
 import { Replay1764800000000 } from './migrations/1764800000000-replay';
 import { InspectionIndexes1764900000000 } from './migrations/1764900000000-inspection-indexes';
+import { ReceiptsByEntity1765000000000 } from './migrations/1765000000000-receipts-by-entity';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   ParkingAndAssetRefs1764700000000,
   Replay1764800000000,
   InspectionIndexes1764900000000,
+  ReceiptsByEntity1765000000000,
 ];
 
 export interface DatabaseOptions {

@@ -1,4 +1,5 @@
 import { recordAudit, type OperatorPrincipal } from '@tidemark/auth';
+import type { ReplaySwapSummary } from '@tidemark/contracts';
 import { mergeConsumerName } from '@tidemark/messaging';
 import { shadowSchemaName } from '@tidemark/merge';
 import { inTransaction, type DataSource, type QueryRunner } from '@tidemark/persistence';
@@ -12,21 +13,8 @@ export interface LiveChange {
   why: string;
 }
 
-export interface SwapSummary {
-  entities: number;
-  changed: number;
-  added: number;
-  removed: number;
-  /** Change-log rows written (one per entity whose view changed): what devices pull next. */
-  changes: number;
-  conflictsOpened: number;
-  conflictsWithdrawn: number;
-  /** Policy revisions now in force, as `workspace/type@revision`. */
-  activated: string[];
-}
-
 export type SwapOutcome =
-  | { kind: 'swapped'; summary: SwapSummary }
+  | { kind: 'swapped'; summary: ReplaySwapSummary }
   | { kind: 'not-found' }
   | { kind: 'wrong-state'; status: string }
   | { kind: 'confirm-mismatch'; digest: string }
@@ -47,18 +35,25 @@ class LiveChanged extends Error {
  * swap writes entity rows, so three checks cover it: a receipt beyond the replay's bound on its entity's
  * partition (the projector applied a newer event, or re-drove one) or of a new entity of a revised type;
  * a policy activation that moved for one of its workspace/type pairs; another replay swapped over one of
- * its entities after it was planned. The receipts check reads the whole receipts table (it has no index
- * by entity); it runs once before the swap's locks and once under them.
+ * its entities after it was planned. The receipts check reads receipts by entity (an index); it runs once
+ * before the swap's locks and once under them.
  */
 async function liveChanges(q: DataSource | QueryRunner, job: ReplayJobRow): Promise<{ changes: LiveChange[]; count: number }> {
   const revisedTypes = Object.keys(job.policy_revisions);
+  // Two index reads (receipts by entity): the replay's own entities past their partition's bound, and
+  // entities of a revised type the replay does not hold (new since it was planned).
   const receipts: { workspace: string; entity_type: string; entity_id: string; stream_seq: string; n: string }[] = await q.query(
-    `SELECT r.workspace, r.entity_type, r.entity_id, r.stream_seq, count(*) OVER () AS n
-       FROM event_receipts r
-       LEFT JOIN replay_entities e ON e.replay_id = $1 AND e.workspace = r.workspace AND e.entity_type = r.entity_type AND e.entity_id = r.entity_id
-      WHERE (e.replay_id IS NOT NULL AND r.stream_seq > coalesce(($2::jsonb ->> e.partition)::bigint, 0))
-         OR (e.replay_id IS NULL AND r.workspace = $3 AND r.entity_type = ANY($4::text[]))
-      ORDER BY r.stream_seq LIMIT $5`,
+    `SELECT x.*, count(*) OVER () AS n FROM (
+       SELECT r.workspace, r.entity_type, r.entity_id, r.stream_seq
+         FROM replay_entities e
+         JOIN event_receipts r ON r.workspace = e.workspace AND r.entity_type = e.entity_type AND r.entity_id = e.entity_id
+        WHERE e.replay_id = $1 AND r.stream_seq > coalesce(($2::jsonb ->> e.partition)::bigint, 0)
+       UNION ALL
+       SELECT r.workspace, r.entity_type, r.entity_id, r.stream_seq
+         FROM event_receipts r
+        WHERE r.workspace = $3 AND r.entity_type = ANY($4::text[])
+          AND NOT EXISTS (SELECT 1 FROM replay_entities e WHERE e.replay_id = $1 AND e.workspace = r.workspace AND e.entity_type = r.entity_type AND e.entity_id = r.entity_id)
+     ) x ORDER BY x.stream_seq LIMIT $5`,
     [job.id, JSON.stringify(job.bounds ?? {}), job.scope.workspace ?? null, revisedTypes, REPORTED_CHANGES],
   );
   const changes: LiveChange[] = receipts.map((r) => ({ workspace: r.workspace, entityType: r.entity_type, entityId: r.entity_id, why: `journal event at seq ${r.stream_seq} was applied live after the replay was planned` }));
@@ -185,7 +180,7 @@ async function refuse(ds: DataSource, job: ReplayJobRow, found: { changes: LiveC
 }
 
 /** Replaces the live rows of the replay's entities by the shadow's; returns what it did. */
-async function replace(q: QueryRunner, job: ReplayJobRow): Promise<SwapSummary> {
+async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSummary> {
   const shadow = ident(shadowSchemaName(job.id));
   const id = job.id;
   const deviceId = `replay:${id}`;

@@ -38,6 +38,7 @@ export class ChangeLogRow {
 /** Each event's fate, keyed by its id: the lasting idempotency guarantee. */
 @Entity({ name: 'event_receipts' })
 @Index('event_receipts_device', ['workspace', 'deviceId', 'deviceSeq'])
+@Index('event_receipts_entity', ['workspace', 'entityType', 'entityId', 'streamSeq'])
 export class EventReceiptRow {
   @PrimaryColumn({ name: 'event_id', type: 'uuid' }) eventId!: string;
   @Column({ type: 'text' }) workspace!: string;
