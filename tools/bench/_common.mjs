@@ -43,6 +43,24 @@ export async function benchStack({ nats = true, postgres = true, s3 = false } = 
  * Registers a device straight in the database (a service must have migrated it) and mints its access
  * token with the run's signing key: what enrolment through the gateway's admin API would hand out.
  */
+/**
+ * Starts the device pipeline as production runs it (journal-service, merge-service, gateway, each its own
+ * process, journal in 8 partitions) on a bench stack; returns the processes and the gateway's URL.
+ */
+export async function benchPipeline(stack) {
+  const { findFreePort } = await import('@tidemark/local-stack');
+  const { startServiceProcess } = await import('@tidemark/testing');
+  const env = { ...stack.env, JOURNAL_PARTITIONS: '8', LOG_LEVEL: 'warn' };
+  const procs = [];
+  try {
+    for (const name of ['journal-service', 'merge-service', 'gateway']) procs.push(await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
+  } catch (error) {
+    for (const p of procs) await p.kill();
+    throw error;
+  }
+  return { procs, gateway: procs[2].url };
+}
+
 export async function benchDevice(env, workspace, deviceId, site = null) {
   const { TokenService } = await import('@tidemark/auth');
   const { default: pg } = await import('pg');

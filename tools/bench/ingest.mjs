@@ -3,20 +3,18 @@
 //   npm run bench:ingest -- [--events 50000] [--batch 500] [--concurrency 8] [--entities 5000]
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { benchDevice, benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table } from './_common.mjs';
+import { benchDevice, benchPipeline, benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table } from './_common.mjs';
 
 export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '50000' }, batch: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '8' }, entities: { type: 'string', default: '5000' } } });
   const N = Number(values.events), B = Number(values.batch), C = Number(values.concurrency), E = Number(values.entities);
-  const { findFreePort } = await import('@tidemark/local-stack');
-  const { startServiceProcess } = await import('@tidemark/testing');
   const { default: pg } = await import('pg');
   const stack = await benchStack({ nats: true, postgres: true });
   const procs = [];
   try {
-    const env = { ...stack.env, JOURNAL_PARTITIONS: '8', LOG_LEVEL: 'warn' };
-    for (const name of ['journal-service', 'merge-service', 'gateway']) procs.push(await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
-    const gateway = procs[2].url;
+    const pipeline = await benchPipeline(stack);
+    procs.push(...pipeline.procs);
+    const { gateway } = pipeline;
     const auth = new Map();
     for (let d = 0; d < 50; d++) auth.set(`bench-dev-${d}`, await benchDevice(stack.env, 'default', `bench-dev-${d}`));
     const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });

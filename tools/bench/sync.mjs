@@ -5,7 +5,7 @@
 //   npm run bench:sync -- [--rate 2000] [--devices 50] [--seconds 30] [--tick-ms 250] [--peak-seconds 10]
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { benchDevice, benchStack, fmt, rawJetStreamPublish, table } from './_common.mjs';
+import { benchDevice, benchPipeline, benchStack, fmt, rawJetStreamPublish, table } from './_common.mjs';
 
 const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
@@ -13,14 +13,12 @@ export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { rate: { type: 'string', default: '2000' }, devices: { type: 'string', default: '50' }, seconds: { type: 'string', default: '30' }, 'tick-ms': { type: 'string', default: '250' }, 'peak-seconds': { type: 'string', default: '10' }, entities: { type: 'string', default: '5000' } } });
   const RATE = Number(values.rate), D = Number(values.devices), SECONDS = Number(values.seconds), TICK = Number(values['tick-ms']), PEAK = Number(values['peak-seconds']), E = Number(values.entities);
   const perTick = (RATE * TICK) / 1000 / D; // events per device per tick (may be fractional: carried over)
-  const { findFreePort } = await import('@tidemark/local-stack');
-  const { startServiceProcess } = await import('@tidemark/testing');
   const stack = await benchStack({ nats: true, postgres: true });
   const procs = [];
   try {
-    const env = { ...stack.env, JOURNAL_PARTITIONS: '8', LOG_LEVEL: 'warn' };
-    for (const name of ['journal-service', 'merge-service', 'gateway']) procs.push(await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
-    const gateway = procs[2].url;
+    const pipeline = await benchPipeline(stack);
+    procs.push(...pipeline.procs);
+    const { gateway } = pipeline;
     const devices = [];
     for (let d = 0; d < D; d++) devices.push({ id: `sync-dev-${d}`, seq: 0, carry: 0, queue: [], busy: undefined, headers: await benchDevice(stack.env, 'bench', `sync-dev-${d}`, `site-${d % 5}`) });
     const watcher = await benchDevice(stack.env, 'bench', 'sync-watcher', 'site-watch');
