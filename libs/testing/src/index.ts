@@ -7,3 +7,4 @@ export { startServiceProcess, serviceEntry, type ServiceName, type ServiceProces
 export { startSlice, count, type SliceStack } from './slice';
 export { testIdentity, type TestIdentity, type TestDevice } from './identity';
 export { FakeDevice, push, getJson } from './device';
+export { faultyFirstFetch, drain } from './fetch-faults';

@@ -1,9 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Consumer, JetStreamClient } from '@nats-io/jetstream';
 import { AckPolicy, DeliverPolicy, DurableBatchConsumer, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
 import { createLogger } from '@tidemark/telemetry';
-import { eventually, testNats } from '@tidemark/testing';
+import { drain, eventually, faultyFirstFetch, testNats } from '@tidemark/testing';
 
 /**
  * A fetch that expires while its messages are in flight leaves them delivered to nobody: the server counts
@@ -32,9 +31,7 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
     for (let i = 1; i <= 3; i++) await conn.js.publish(`lost.${i}`, `m${i}`);
     // The lost fetch: the messages are delivered, then dropped without an ack (as a fetch that expired in flight).
     const lost = await (await conn.js.consumers.get(stream, durable)).fetch({ max_messages: 3, expires: 1000 });
-    let dropped = 0;
-    for await (const _ of lost) dropped++;
-    assert.equal(dropped, 3);
+    assert.equal(await drain(lost), 3);
     assert.equal((await conn.jsm.consumers.info(stream, durable)).num_ack_pending, 3);
 
     let realigned = 0;
@@ -72,20 +69,11 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
     await conn.js.publish('fail.x', 'probe');
     // The first fetch fails the way a fetch with missed heartbeats does: the server has delivered its
     // messages, the client never hands them on, and newer messages arrive before the next fetch.
-    let fetches = 0;
-    const flaky = (consumer: Consumer): Consumer =>
-      new Proxy(consumer, {
-        get(target, prop, receiver) {
-          if (prop !== 'fetch') return Reflect.get(target, prop, receiver);
-          return async (options: Parameters<Consumer['fetch']>[0]) => {
-            if (++fetches > 1) return target.fetch(options);
-            for await (const _ of await target.fetch({ max_messages: 4, expires: 1000 })) void _;
-            for (let i = 4; i <= 6; i++) await conn.js.publish(`fail.${i}`, `m${i}`);
-            throw new Error('heartbeats missed');
-          };
-        },
-      });
-    const js = { consumers: { get: async (s: string, d: string) => flaky(await conn.js.consumers.get(s, d)) } } as unknown as JetStreamClient;
+    const { js, fetches } = faultyFirstFetch(conn.js, async (real) => {
+      await drain(real);
+      for (let i = 4; i <= 6; i++) await conn.js.publish(`fail.${i}`, `m${i}`);
+      throw new Error('heartbeats missed');
+    });
     // The handler commits like the projector: a checkpoint, and messages at or below it are skipped.
     let checkpoint = 0;
     const applied: string[] = [];
@@ -114,7 +102,7 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
     } finally {
       await consumer.stop();
     }
-    assert.ok(fetches > 1);
+    assert.ok(fetches() > 1);
     assert.equal(realigned, 1, 're-aligned once, after the failed fetch');
   });
 });

@@ -1,8 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Consumer, JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { STREAMS, connectJetStream, type JetStreamConnection, type JsMsg } from '@tidemark/messaging';
-import { testNats } from '@tidemark/testing';
+import { drain, faultyFirstFetch, testNats } from '@tidemark/testing';
 import { JetStreamJournalReader } from './journal-reader';
 
 async function readAll(chunks: AsyncIterable<JsMsg[]>): Promise<{ seqs: number[]; sizes: number[] }> {
@@ -62,24 +62,14 @@ describe('journal reader: subject-filtered ranges of the journal', () => {
 
   it('reads again what was delivered to a fetch that gave up, instead of ending the range early', async () => {
     // The first fetch takes the server's deliveries and hands nothing on, as a fetch that expired with them in flight.
-    let fetches = 0;
-    const dropping = (consumer: Consumer): Consumer =>
-      new Proxy(consumer, {
-        get(target, prop, receiver) {
-          if (prop !== 'fetch') return Reflect.get(target, prop, receiver);
-          return async (options: Parameters<Consumer['fetch']>[0]) => {
-            const iter = await target.fetch(options);
-            if (++fetches > 1) return iter;
-            for await (const _ of iter) void _;
-            return (async function* () {
-              // a fetch that hands nothing on
-            })();
-          };
-        },
-      });
-    const js = { consumers: { get: async (stream: string, opts: never) => dropping(await conn.js.consumers.get(stream, opts)) } } as unknown as JetStreamClient;
+    const { js, fetches } = faultyFirstFetch(conn.js, async (real) => {
+      assert.equal(await drain(real), 4);
+      return (async function* () {
+        // a fetch that hands nothing on
+      })() as unknown as typeof real;
+    });
     const all = await readAll(reader(js).read('tm.journal.w.p00.note.a', 1, 1000, 4));
     assert.deepEqual(all.seqs, onA, 'every message of the range, in order');
-    assert.ok(fetches >= 2);
+    assert.ok(fetches() >= 2);
   });
 });
