@@ -3,7 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, type CliIo } from './cli';
-import type { ReplayJob } from './views';
+import type { ReplayJobView } from '@tidemark/contracts';
+import { replayJob, type ReplayJobOverrides } from './testing/replay-job';
 
 interface Call {
   method: string;
@@ -56,26 +57,12 @@ const overviewOf = (ready: boolean, lag: number) => ({
   unavailable: [],
 });
 
-const job = (status: ReplayJob['status'], over: Partial<ReplayJob> = {}): ReplayJob => ({
-  id: '4f1c2d3e-0000-4000-8000-000000000001',
-  status,
-  scope: { workspace: 'acme' },
-  policyRevisions: {},
-  reason: 'r',
-  requestedBy: 'alice',
-  eventsPerSecond: 2000,
-  createdAt: '2026-11-25T12:00:00.000Z',
-  plannedAt: null,
-  builtAt: null,
-  finishedAt: null,
-  plan: { scanned: { events: 0, lastSeq: 0, toSeq: null }, selectedEvents: 0, affectedEntities: 0, rebuildEvents: null, estimate: null },
-  progress: { phase: status, eventsDone: 0, eventsTotal: null, percent: 0, eventsPerSecond: null, etaSeconds: null, resumes: 0 },
-  diff: null,
-  swap: null,
-  error: null,
-  ...over,
-});
-const building = (done: number, total = 10) => job('building', { plan: { scanned: { events: total, lastSeq: total, toSeq: total }, selectedEvents: total, affectedEntities: 2, rebuildEvents: total, estimate: { seconds: 1, basis: 'rate-limit' } }, progress: { phase: 'building', eventsDone: done, eventsTotal: total, percent: (done / total) * 100, eventsPerSecond: 5, etaSeconds: (total - done) / 5, resumes: 0 } });
+const job = (status: ReplayJobView['status'], over: ReplayJobOverrides = {}): ReplayJobView => replayJob({ status, scope: { workspace: 'acme' }, createdAt: '2026-11-25T12:00:00.000Z', ...over });
+const building = (done: number, total = 10) =>
+  job('building', {
+    plan: { scanned: { events: total, lastSeq: total, toSeq: total }, selectedEvents: total, affectedEntities: 2, rebuildEvents: total, estimate: { seconds: 1, eventsPerSecond: 2000, basis: 'rate-limit' } },
+    progress: { eventsDone: done, eventsTotal: total, percent: (done / total) * 100, eventsPerSecond: 5, etaSeconds: (total - done) / 5 },
+  });
 const built = () => job('built', { ...building(10), status: 'built', progress: { ...building(10).progress, phase: 'built', percent: 100 }, diff: { digest: 'ab'.repeat(32), summary: { entities: { affected: 2, changed: 1, unchanged: 1, added: 0, removed: 0 }, fields: {}, conflicts: { opened: 0, closed: 0 }, receipts: {} } } });
 
 describe('cli: arguments to requests', () => {
@@ -243,7 +230,7 @@ describe('cli: output and exit codes', () => {
 
   it('replay plan waits for the plan, then cancels the replay (plan only) unless --keep', async () => {
     const planned = building(0);
-    const answers: Record<string, ReplayJob[]> = { GET: [job('planning'), planned] };
+    const answers: Record<string, ReplayJobView[]> = { GET: [job('planning'), planned] };
     const { cli, calls } = harness((c) => {
       if (c.method === 'POST' && c.url.endsWith('/v1/replays')) return { status: 202, body: job('queued') };
       if (c.method === 'POST' && c.url.endsWith('/cancel')) return { status: 200, body: { ...planned, status: 'cancelled' } };

@@ -5,31 +5,33 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { PARK_CODES, PARKED_STATUSES } from '@tidemark/contracts';
+import {
+  PARK_CODES,
+  PARKED_STATUSES,
+  REPLAY_STATUSES,
+  type ConflictHotspotsView,
+  type DevicesView,
+  type InspectView,
+  type OpsConflictList,
+  type OpsConflictView,
+  type OpsResolveResult,
+  type OverviewView,
+  type ParkedActionResult,
+  type ParkedDetailView,
+  type ParkedPage,
+  type ReplayDiffPage,
+  type ReplayJobList,
+  type ReplayJobView,
+  type ReplaySwapResult,
+  type SitesView,
+  type StreamsView,
+  type UploadsView,
+} from '@tidemark/contracts';
 import { ApiError, OpsClient } from './client';
 import { EXIT, EXIT_CODES_HELP, failureOf, type ExitCode } from './exit-codes';
 import * as fmt from './format';
 import { baseUrl, digest, integer, jsonValue, nonNegative, pointInTime, policyRevision, reason } from './options';
 import * as api from './requests';
-import type {
-  ConflictsView,
-  DevicesView,
-  DiffPage,
-  HotspotsView,
-  InspectView,
-  OpsConflict,
-  Overview,
-  ParkedActionResult,
-  ParkedDetail,
-  ParkedList,
-  ReplayJob,
-  ReplayList,
-  ResolveResult,
-  SitesView,
-  StreamsView,
-  SwapResult,
-  UploadsView,
-} from './views';
 import { followReplay, isPlanned, isSettled, UNSUCCESSFUL, type BarStream } from './watch';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3005';
@@ -64,7 +66,6 @@ interface Ctx {
 
 type Action = (ctx: Ctx, args: unknown[], opts: Record<string, unknown>) => Promise<ExitCode | void>;
 
-const REPLAY_STATUSES = ['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'];
 const DIFF_CHANGES = ['differs', 'changed', 'unchanged', 'added', 'removed', 'all'];
 const DEVICE_SORTS = ['behind', 'last-seen', 'missing', 'device'];
 
@@ -122,7 +123,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .option('--max-lag-seconds <seconds>', 'exit 4 when the projection’s oldest pending message is older', nonNegative)
     .action(
       act(async (ctx, _args, opts) => {
-        const overview = await ctx.client.send<Overview>(api.overview());
+        const overview = await ctx.client.send<OverviewView>(api.overview());
         ctx.print(overview, fmt.renderOverview);
         const problems = fmt.statusProblems(overview, { maxLag: opts.maxLag as number | undefined, maxLagSeconds: opts.maxLagSeconds as number | undefined });
         for (const p of problems) ctx.io.stderr.write(`tidemark: status: ${p}\n`);
@@ -198,10 +199,10 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       act(async (ctx, [consumer, seq], o) => {
         if (consumer !== undefined && seq === undefined) ctx.cmd.error('error: name the entry with its consumer and journal sequence: tidemark parked <consumer> <seq>', { exitCode: EXIT.usage });
         if (consumer !== undefined) {
-          ctx.print(await ctx.client.send<ParkedDetail>(api.parkedEntry(consumer as string, seq as number)), fmt.renderParkedDetail);
+          ctx.print(await ctx.client.send<ParkedDetailView>(api.parkedEntry(consumer as string, seq as number)), fmt.renderParkedDetail);
           return;
         }
-        const list = await ctx.client.send<ParkedList>(
+        const list = await ctx.client.send<ParkedPage>(
           api.parkedList({ status: o.status as string | undefined, workspace: o.workspace as string | undefined, consumer: o.consumer as string | undefined, code: o.code as string | undefined, limit: o.limit as number | undefined, after: o.after as string | undefined }),
         );
         ctx.print(list, fmt.renderParkedList);
@@ -238,11 +239,11 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .action(
       act(async (ctx, [id], o) => {
         if (id !== undefined) {
-          ctx.print(await ctx.client.send<OpsConflict>(api.conflict(id as string)), fmt.renderConflict);
+          ctx.print(await ctx.client.send<OpsConflictView>(api.conflict(id as string)), fmt.renderConflict);
           return;
         }
         if (o.hotspots) {
-          ctx.print(await ctx.client.send<HotspotsView>(api.hotspots({ workspace: o.workspace as string | undefined, entityType: o.entityType as string | undefined, limit: o.limit as number | undefined })), fmt.renderHotspots);
+          ctx.print(await ctx.client.send<ConflictHotspotsView>(api.hotspots({ workspace: o.workspace as string | undefined, entityType: o.entityType as string | undefined, limit: o.limit as number | undefined })), fmt.renderHotspots);
           return;
         }
         const request = api.conflicts({
@@ -254,7 +255,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
           limit: o.limit as number | undefined,
           after: o.after as string | undefined,
         });
-        ctx.print(await ctx.client.send<ConflictsView>(request), fmt.renderConflicts);
+        ctx.print(await ctx.client.send<OpsConflictList>(request), fmt.renderConflicts);
       }),
     );
 
@@ -272,7 +273,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
         if (o.pick === 'value' && !hasValue) ctx.cmd.error('error: --pick value needs --value <json>', { exitCode: EXIT.usage });
         if (o.pick !== 'value' && hasValue) ctx.cmd.error(`error: --value goes with --pick value (not --pick ${String(o.pick)})`, { exitCode: EXIT.usage });
         const request = api.resolve(id as string, { pick: o.pick as api.Pick, value: o.value, hasValue, reason: o.reason as string, eventId: o.eventId as string | undefined });
-        ctx.print(await ctx.client.send<ResolveResult>(request), fmt.renderResolve);
+        ctx.print(await ctx.client.send<OpsResolveResult>(request), fmt.renderResolve);
       }),
     );
 
@@ -323,7 +324,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     });
   const intervalOption = (cmd: Command): Command => cmd.option('--interval <ms>', 'how often to poll while following (default 1000)', integer(50, 60_000));
   /** Follows a job, with a bar on a terminal (text mode), phase lines otherwise (text mode), silently with --json. */
-  const follow = (ctx: Ctx, id: string, until: (job: ReplayJob) => boolean, o: Record<string, unknown>, first?: ReplayJob) =>
+  const follow = (ctx: Ctx, id: string, until: (job: ReplayJobView) => boolean, o: Record<string, unknown>, first?: ReplayJobView) =>
     followReplay(ctx.client, id, {
       until,
       intervalMs: (o.interval as number | undefined) ?? 1000,
@@ -332,8 +333,8 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       ...(!ctx.json && ctx.io.stdout.isTTY ? { bar: ctx.io.stdout } : {}),
       ...(!ctx.json && !ctx.io.stdout.isTTY ? { log: (line: string) => void ctx.io.stdout.write(`${line}\n`) } : {}),
     });
-  const settledCode = (job: ReplayJob): ExitCode => (UNSUCCESSFUL.includes(job.status) ? EXIT.replayEnded : EXIT.ok);
-  const reportEnd = (ctx: Ctx, job: ReplayJob): ExitCode => {
+  const settledCode = (job: ReplayJobView): ExitCode => (UNSUCCESSFUL.includes(job.status) ? EXIT.replayEnded : EXIT.ok);
+  const reportEnd = (ctx: Ctx, job: ReplayJobView): ExitCode => {
     const code = settledCode(job);
     if (code !== EXIT.ok) ctx.io.stderr.write(`tidemark: replay ${job.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}\n`);
     return code;
@@ -345,16 +346,16 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       .option('--keep', 'let the replay go on building its shadow and diff after the plan'),
   ).action(
     act(async (ctx, _args, o) => {
-      const created = await ctx.client.send<ReplayJob>(create(o));
+      const created = await ctx.client.send<ReplayJobView>(create(o));
       // Planning is short: poll faster than while building.
       let job = await follow(ctx, created.id, isPlanned, { ...o, interval: o.interval ?? 200 }, created);
       if (!o.keep && !isSettled(job)) {
         try {
-          job = await ctx.client.send<ReplayJob>(api.replayCancel(job.id, `plan only: ${o.reason as string}`));
+          job = await ctx.client.send<ReplayJobView>(api.replayCancel(job.id, `plan only: ${o.reason as string}`));
         } catch (error) {
           // It ended meanwhile: show it as it is.
           if (!(error instanceof ApiError) || error.status !== 409) throw error;
-          job = await ctx.client.send<ReplayJob>(api.replayJob(job.id));
+          job = await ctx.client.send<ReplayJobView>(api.replayJob(job.id));
         }
       }
       const note = !o.keep && job.status === 'cancelled' ? '\nplan only: cancelled after planning, nothing more is built (`tidemark replay start` with the same options builds it)' : '';
@@ -369,7 +370,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       .option('--watch', 'follow it to the end with a progress bar'),
   ).action(
     act(async (ctx, _args, o) => {
-      const created = await ctx.client.send<ReplayJob>(create(o));
+      const created = await ctx.client.send<ReplayJobView>(create(o));
       if (!o.watch) {
         ctx.print(created, fmt.renderReplayJob);
         return;
@@ -388,7 +389,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       .option('--watch', 'follow it until it is built, swapped, cancelled, failed or stale'),
   ).action(
     act(async (ctx, [id], o) => {
-      const job = o.watch ? await follow(ctx, id as string, isSettled, o) : await ctx.client.send<ReplayJob>(api.replayJob(id as string));
+      const job = o.watch ? await follow(ctx, id as string, isSettled, o) : await ctx.client.send<ReplayJobView>(api.replayJob(id as string));
       ctx.print(job, fmt.renderReplayJob);
       return o.watch ? reportEnd(ctx, job) : EXIT.ok;
     }),
@@ -405,10 +406,10 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .action(
       act(async (ctx, [id], o) => {
         const query = { change: o.change as string | undefined, limit: o.limit as number | undefined, after: o.after as string | undefined };
-        const page = await ctx.client.send<DiffPage>(api.replayDiff(id as string, query));
+        const page = await ctx.client.send<ReplayDiffPage>(api.replayDiff(id as string, query));
         if (o.all) {
           while (page.next) {
-            const more = await ctx.client.send<DiffPage>(api.replayDiff(id as string, { ...query, after: page.next }));
+            const more = await ctx.client.send<ReplayDiffPage>(api.replayDiff(id as string, { ...query, after: page.next }));
             page.entities.push(...more.entities);
             page.next = more.next;
           }
@@ -423,21 +424,21 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .argument('<id>', 'the replay id')
     .requiredOption('--confirm <digest>', 'the diff digest `tidemark replay diff` shows', digest)
     .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
-    .action(act(async (ctx, [id], o) => ctx.print(await ctx.client.send<SwapResult>(api.replaySwap(id as string, o.confirm as string, o.reason as string)), fmt.renderSwap)));
+    .action(act(async (ctx, [id], o) => ctx.print(await ctx.client.send<ReplaySwapResult>(api.replaySwap(id as string, o.confirm as string, o.reason as string)), fmt.renderSwap)));
 
   replay
     .command('cancel')
     .description('cancel a replay that has not ended (its shadow is dropped); audited')
     .argument('<id>', 'the replay id')
     .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
-    .action(act(async (ctx, [id], o) => ctx.print(await ctx.client.send<ReplayJob>(api.replayCancel(id as string, o.reason as string)), fmt.renderReplayJob)));
+    .action(act(async (ctx, [id], o) => ctx.print(await ctx.client.send<ReplayJobView>(api.replayCancel(id as string, o.reason as string)), fmt.renderReplayJob)));
 
   const list = (cmd: Command): Command =>
     cmd
       .description('replays, newest first')
       .addOption(new Option('--status <status>', 'only replays with this status').choices(REPLAY_STATUSES))
       .option('--limit <n>', 'how many (1–200, default 50)', integer())
-      .action(act(get<ReplayList>((_a, o) => api.replayList({ status: o.status as string | undefined, limit: o.limit as number | undefined }), fmt.renderReplayList)));
+      .action(act(get<ReplayJobList>((_a, o) => api.replayList({ status: o.status as string | undefined, limit: o.limit as number | undefined }), fmt.renderReplayList)));
   list(replay.command('list'));
   list(program.command('replays'));
 

@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fmt from './format';
-import type { DevicesView, Overview, ReplayJob, StreamsView } from './views';
+import type { DevicesView, OverviewView, ReplayJobView, StreamsView } from '@tidemark/contracts';
+import { replayJob, type ReplayJobOverrides } from './testing/replay-job';
 
-const overview = (over: Partial<Overview> = {}): Overview => ({
+const overview = (over: Partial<OverviewView> = {}): OverviewView => ({
   at: '2026-11-25T12:00:00.000Z',
   services: [
     { name: 'gateway', url: 'http://gateway:3001', ready: true, status: 200, detail: { status: 'ok' }, latencyMs: 3 },
@@ -13,7 +14,7 @@ const overview = (over: Partial<Overview> = {}): Overview => ({
   streams: { count: 4, messages: 60, bytes: 31_200, journal: { messages: 60, lastSeq: 60, lastAt: '2026-11-25T11:59:58.000Z' } },
   consumers: { count: 9, withBacklog: 1, oldestPendingSeconds: 3.2, redelivered: 0 },
   projection: { consumerPrefix: 'merge', partitions: 8, partitionsBehind: 1, lag: { messages: 8, seconds: 3.2 } },
-  rates: { ingestPerSecond: 12.04, projectPerSecond: 11.5, windowSeconds: 60, samples: 12 },
+  rates: { ingestPerSecond: 12.04, projectPerSecond: 11.5, windowSeconds: 60, samples: 12, sampledBy: 'this ops-api instance' },
   parked: 2,
   conflictsOpen: 1,
   uploads: { inProgress: 3, bytesPending: 5900 },
@@ -62,7 +63,7 @@ describe('format: status', () => {
 
   it('says when no services are configured, rates are not sampled yet, and what could not be read', () => {
     const text = fmt.renderOverview(
-      overview({ services: [], ready: null, streams: null, consumers: null, projection: null, rates: { ingestPerSecond: null, projectPerSecond: null }, unavailable: [{ part: 'streams (NATS JetStream)', detail: 'CONNECTION_REFUSED' }] }),
+      overview({ services: [], ready: null, streams: null, consumers: null, projection: null, rates: { ingestPerSecond: null, projectPerSecond: null, windowSeconds: 0, samples: 0, sampledBy: 'this ops-api instance' }, unavailable: [{ part: 'streams (NATS JetStream)', detail: 'CONNECTION_REFUSED' }] }),
     );
     assert.match(text, /^services +none configured \(SERVICE_URLS of ops-api\)$/m);
     assert.match(text, /^projection +-$/m);
@@ -98,16 +99,16 @@ describe('format: lag and devices', () => {
           firstAt: null,
           lastAt: '2026-11-25T11:59:58.000Z',
           consumers: [
-            { name: 'merge-p00', filter: 'tm.journal.*.p00.>', pending: 8, ackPending: 0, redelivered: 0, waiting: 0, ackFloor: 20, delivered: 22, lag: { messages: 8, seconds: 3.2 }, oldestPendingSeconds: 3.2 },
-            { name: 'merge-p01', filter: 'tm.journal.*.p01.>', pending: 0, ackPending: 0, redelivered: 0, waiting: 1, ackFloor: 60, delivered: 60, lag: { messages: 0, seconds: 0 }, oldestPendingSeconds: 0 },
+            { name: 'merge-p00', filter: 'tm.journal.*.p00.>', pending: 8, ackPending: 0, redelivered: 0, waiting: 0, ackFloor: 20, delivered: 22, lastActive: null, lag: { messages: 8, seconds: 3.2, oldestSeq: 23, oldestAt: '2026-11-25T11:59:56.800Z' }, oldestPendingSeconds: 3.2 },
+            { name: 'merge-p01', filter: 'tm.journal.*.p01.>', pending: 0, ackPending: 0, redelivered: 0, waiting: 1, ackFloor: 60, delivered: 60, lastActive: null, lag: { messages: 0, seconds: 0, oldestSeq: null, oldestAt: null }, oldestPendingSeconds: 0 },
           ],
         },
       ],
       projection: {
         consumerPrefix: 'merge',
         partitions: [
-          { partition: 'p00', consumer: 'merge-p00', checkpointSeq: 17, checkpointAt: '2026-11-25T11:59:00.000Z', lag: { messages: 8, seconds: 3.2 }, exact: false },
-          { partition: 'p01', consumer: 'merge-p01', checkpointSeq: 60, checkpointAt: null, lag: { messages: 0, seconds: 0 }, exact: true },
+          { partition: 'p00', consumer: 'merge-p00', checkpointSeq: 17, checkpointAt: '2026-11-25T11:59:00.000Z', lag: { messages: 8, seconds: 3.2, oldestSeq: 23, oldestAt: '2026-11-25T11:59:56.800Z' }, exact: false },
+          { partition: 'p01', consumer: 'merge-p01', checkpointSeq: 60, checkpointAt: null, lag: { messages: 0, seconds: 0, oldestSeq: null, oldestAt: null }, exact: true },
         ],
         total: { messages: 8, seconds: 3.2 },
       },
@@ -131,8 +132,8 @@ describe('format: lag and devices', () => {
       total: 3,
       next: '2',
       devices: [
-        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', status: 'active', lastPushedSeq: 60, lastAppliedSeq: 60, missing: 1, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
-        { workspace: 'acme', deviceId: 'early', site: null, status: null, lastPushedSeq: null, lastAppliedSeq: 3, missing: 0, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
+        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', label: null, status: 'active', lastPushedSeq: 60, lastPushAt: 'x', lastAppliedSeq: 60, contiguousSeq: 58, missing: 1, gaps: [[59, 59]], events: 59, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
+        { workspace: 'acme', deviceId: 'early', site: null, label: null, status: null, lastPushedSeq: null, lastPushAt: null, lastAppliedSeq: 3, contiguousSeq: 3, missing: 0, gaps: [], events: 3, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
       ],
     };
     const text = fmt.renderDevices(view);
@@ -146,25 +147,20 @@ describe('format: lag and devices', () => {
 });
 
 describe('format: replay', () => {
-  const job = (over: Partial<ReplayJob> = {}): ReplayJob => ({
-    id: '4f1c2d3e-0000-4000-8000-000000000001',
-    status: 'built',
-    scope: { workspace: 'acme', entityType: 'prompt' },
-    policyRevisions: { prompt: 2 },
-    reason: 'titles only grow',
-    requestedBy: 'alice',
-    eventsPerSecond: 2000,
-    createdAt: '2026-11-25T12:00:00.000Z',
-    plannedAt: '2026-11-25T12:00:01.000Z',
-    builtAt: '2026-11-25T12:00:03.000Z',
-    finishedAt: null,
-    plan: { scanned: { events: 25, lastSeq: 25, toSeq: 25 }, selectedEvents: 20, affectedEntities: 10, rebuildEvents: 20, estimate: { seconds: 0.1, basis: 'rate-limit' } },
-    progress: { phase: 'built', eventsDone: 20, eventsTotal: 20, percent: 100, eventsPerSecond: null, etaSeconds: null, resumes: 0 },
-    diff: { digest: 'ab'.repeat(32), summary: { entities: { affected: 10, changed: 6, unchanged: 4, added: 0, removed: 0 }, fields: { 'prompt.model': 3, 'prompt.title': 5 }, conflicts: { opened: 3, closed: 0 }, receipts: { 'applied→conflicted': 3 } } },
-    swap: null,
-    error: null,
-    ...over,
-  });
+  const job = (over: ReplayJobOverrides = {}): ReplayJobView =>
+    replayJob({
+      status: 'built',
+      scope: { workspace: 'acme', entityType: 'prompt' },
+      policyRevisions: { prompt: 2 },
+      reason: 'titles only grow',
+      createdAt: '2026-11-25T12:00:00.000Z',
+      plannedAt: '2026-11-25T12:00:01.000Z',
+      builtAt: '2026-11-25T12:00:03.000Z',
+      plan: { scanned: { events: 25, lastSeq: 25, toSeq: 25 }, selectedEvents: 20, affectedEntities: 10, rebuildEvents: 20, estimate: { seconds: 0.1, eventsPerSecond: 2000, basis: 'rate-limit' } },
+      progress: { phase: 'built', eventsDone: 20, eventsTotal: 20, percent: 100, lastSeq: 25 },
+      diff: { digest: 'ab'.repeat(32), summary: { entities: { affected: 10, changed: 6, unchanged: 4, added: 0, removed: 0 }, fields: { 'prompt.model': 3, 'prompt.title': 5 }, conflicts: { opened: 3, closed: 0 }, receipts: { 'applied→conflicted': 3 } } },
+      ...over,
+    });
 
   it('a built replay: plan, progress, diff summary, and the swap command with its digest', () => {
     const text = fmt.renderReplayJob(job());
@@ -194,7 +190,21 @@ describe('format: replay', () => {
       status: 'built',
       digest: 'ab'.repeat(32),
       summary: null,
-      entities: [{ workspace: 'acme', entityType: 'prompt', entityId: 'pr-0', selectedEvents: 2, change: 'changed', fields: [{ field: 'model', live: 'claude', shadow: 'gpt-x' }, { field: 'title', live: 'a-0', shadow: 'b-0' }], conflicts: { opened: [{ id: 'c', field: 'model' }], closed: [] } }],
+      entities: [
+        {
+          workspace: 'acme',
+          entityType: 'prompt',
+          entityId: 'pr-0',
+          selectedEvents: 2,
+          change: 'changed',
+          viewChanged: true,
+          live: { version: 2, deleted: false, values: { model: 'claude', title: 'a-0' }, inConflict: [] },
+          shadow: { version: 2, deleted: false, values: { model: 'gpt-x', title: 'b-0' }, inConflict: ['model'] },
+          fields: [{ field: 'model', live: 'claude', shadow: 'gpt-x' }, { field: 'title', live: 'a-0', shadow: 'b-0' }],
+          conflicts: { opened: [{ id: 'c', field: 'model' }], closed: [] },
+          receipts: [],
+        },
+      ],
       next: 'WyJhY21lIl0',
     });
     assert.match(text, /^acme +prompt\/pr-0 +changed +2 +model: claude → gpt-x; title: a-0 → b-0 +\+model$/m);

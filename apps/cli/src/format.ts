@@ -1,26 +1,27 @@
 // Text output: aligned tables and one renderer per ops-api view. Pure functions from a JSON document to
 // the text printed without `--json` (format.spec.ts).
-import type { ConflictSide } from '@tidemark/contracts';
 import type {
-  ChangeSide,
-  ConflictsView,
+  ChangeLogSide,
+  ConflictHotspotsView,
+  ConflictSide,
   DevicesView,
-  DiffPage,
-  HotspotsView,
   InspectView,
-  Overview,
-  OpsConflict,
+  OpsConflictList,
+  OpsConflictView,
+  OpsResolveResult,
+  OverviewView,
   ParkedActionResult,
-  ParkedDetail,
-  ParkedList,
-  ReplayJob,
-  ReplayList,
-  ResolveResult,
+  ParkedDetailView,
+  ParkedPage,
+  ReplayDiffPage,
+  ReplayDiffSummary,
+  ReplayJobList,
+  ReplayJobView,
+  ReplaySwapResult,
   SitesView,
   StreamsView,
-  SwapResult,
   UploadsView,
-} from './views';
+} from '@tidemark/contracts';
 
 export type Cell = string | number | boolean | null | undefined;
 export type Align = 'left' | 'right';
@@ -105,7 +106,7 @@ function more(next: string | null | undefined, hasMore: boolean, flag = '--after
 
 // ── status ────────────────────────────────────────────────────────────────────────────────────────────
 
-export function renderOverview(o: Overview): string {
+export function renderOverview(o: OverviewView): string {
   const services =
     o.services.length === 0
       ? 'none configured (SERVICE_URLS of ops-api)'
@@ -162,7 +163,7 @@ export interface StatusThresholds {
  * What `status` finds wrong, one line each: a configured service not ready, a part ops-api could not
  * read, the projection lag above a threshold. Empty: all is well (exit 0; otherwise exit 4).
  */
-export function statusProblems(o: Overview, t: StatusThresholds): string[] {
+export function statusProblems(o: OverviewView, t: StatusThresholds): string[] {
   const problems: string[] = [];
   for (const s of o.services) if (!s.ready) problems.push(`${s.name} is not ready (${s.status === null ? short(s.detail, 80) : `/readyz answered ${s.status}`})`);
   for (const u of o.unavailable) problems.push(`${u.part} unavailable: ${u.detail}`);
@@ -294,7 +295,7 @@ export function renderUploads(v: UploadsView): string {
 
 // ── parked ────────────────────────────────────────────────────────────────────────────────────────────
 
-export function renderParkedList(v: ParkedList): string {
+export function renderParkedList(v: ParkedPage): string {
   if (v.parked.length === 0) return 'no parked entries';
   return [
     table(
@@ -316,7 +317,7 @@ export function renderParkedList(v: ParkedList): string {
   ].join('\n');
 }
 
-export function renderParkedDetail(v: ParkedDetail): string {
+export function renderParkedDetail(v: ParkedDetailView): string {
   const lines = [
     fields([
       ['entry', `${v.consumer} ${v.seq}`],
@@ -347,7 +348,7 @@ export function renderParkedAction(v: ParkedActionResult): string {
 
 // ── conflicts ─────────────────────────────────────────────────────────────────────────────────────────
 
-export function renderConflicts(v: ConflictsView): string {
+export function renderConflicts(v: OpsConflictList): string {
   if (v.conflicts.length === 0) return 'no conflicts';
   return [
     table(
@@ -367,7 +368,7 @@ export function renderConflicts(v: ConflictsView): string {
   ].join('\n');
 }
 
-export function renderConflict(c: OpsConflict): string {
+export function renderConflict(c: OpsConflictView): string {
   const side = (s: ConflictSide): string => `${c.kind === 'delete' && s.value === undefined ? (s.fields ? `fields ${short(s.fields, 50)}` : 'delete') : short(s.value, 60)} by ${s.deviceId} (event ${s.eventId})`;
   const base = c.base === undefined ? null : c.base.kind === 'value' ? short(c.base.value, 60) : `(${c.base.kind})`;
   return fields([
@@ -386,7 +387,7 @@ export function renderConflict(c: OpsConflict): string {
   ]);
 }
 
-export function renderHotspots(v: HotspotsView): string {
+export function renderHotspots(v: ConflictHotspotsView): string {
   if (v.hotspots.length === 0) return 'no open conflicts';
   return [
     `${plural(v.open, 'open conflict')}`,
@@ -404,7 +405,7 @@ export function renderHotspots(v: HotspotsView): string {
   ].join('\n');
 }
 
-export function renderResolve(v: ResolveResult): string {
+export function renderResolve(v: OpsResolveResult): string {
   return `resolve event ${v.eventId} ${v.status === 'duplicate' ? 'was already journaled' : 'journaled'} at seq ${v.seq} for ${v.conflictId} (${v.workspace}); the conflict shows resolved once merge-service applies it`;
 }
 
@@ -462,8 +463,8 @@ export function renderInspect(v: InspectView): string {
     );
   }
   if (v.entity) {
-    const values = (side: ChangeSide | null): string =>
-      side ? `version ${side.version}${side.deleted ? ' (deleted)' : ''}: ${short(side.view?.values ?? {}, 100)}` : 'none';
+    const values = (side: ChangeLogSide | null): string =>
+      side ? `version ${side.version}${side.deleted ? ' (deleted)' : ''}: ${short(side.view.values, 100)}` : 'none';
     lines.push('', fields([['before', values(v.entity.before)], ['after', values(v.entity.after)]]));
   }
   return lines.join('\n');
@@ -477,7 +478,7 @@ export function scopeText(scope: Record<string, unknown>): string {
   return words.length > 0 ? words.join(' ') : 'whole journal';
 }
 
-export function renderReplayJob(j: ReplayJob): string {
+export function renderReplayJob(j: ReplayJobView): string {
   const revisions = Object.entries(j.policyRevisions).map(([t, r]) => `${t}@${r}`);
   const planned = j.plan.rebuildEvents !== null;
   const p = j.progress;
@@ -500,7 +501,7 @@ export function renderReplayJob(j: ReplayJob): string {
 }
 
 /** What an operator can do next with a replay in this state. */
-function nextSteps(j: ReplayJob): string[] {
+function nextSteps(j: ReplayJobView): string[] {
   switch (j.status) {
     case 'queued':
     case 'planning':
@@ -518,10 +519,8 @@ function nextSteps(j: ReplayJob): string[] {
   }
 }
 
-type DiffSummaryView = { entities: { affected: number; changed: number; unchanged: number; added: number; removed: number }; fields: Record<string, number>; conflicts: { opened: number; closed: number }; receipts: Record<string, number> };
-
 /** A diff summary as label/value pairs: entities by change, fields that differ, conflicts, receipts. */
-export function diffSummaryPairs(s: DiffSummaryView): [string, Cell][] {
+export function diffSummaryPairs(s: ReplayDiffSummary): [string, Cell][] {
   const e = s.entities;
   const fieldsText = Object.entries(s.fields).map(([f, n]) => `${f} ${n}`);
   const receipts = Object.entries(s.receipts).map(([k, n]) => `${k} ${n}`);
@@ -533,7 +532,7 @@ export function diffSummaryPairs(s: DiffSummaryView): [string, Cell][] {
   ];
 }
 
-export function renderReplayList(v: ReplayList): string {
+export function renderReplayList(v: ReplayJobList): string {
   if (v.replays.length === 0) return 'no replays';
   return table(
     [
@@ -551,7 +550,7 @@ export function renderReplayList(v: ReplayList): string {
   );
 }
 
-export function renderDiff(v: DiffPage): string {
+export function renderDiff(v: ReplayDiffPage): string {
   const lines = [fields([['replay', v.id], ['status', v.status], ['digest', v.digest], ...(v.summary ? diffSummaryPairs(v.summary) : [])]), ''];
   if (v.entities.length === 0) lines.push('no entities in this selection');
   else {
@@ -562,8 +561,8 @@ export function renderDiff(v: DiffPage): string {
           { header: 'ENTITY', value: (e) => `${e.entityType}/${e.entityId}` },
           { header: 'CHANGE', value: (e) => e.change },
           { header: 'EVENTS', value: (e) => e.selectedEvents },
-          { header: 'FIELDS (live → shadow)', value: (e) => (e.fields ?? []).map((f) => `${f.field}: ${short(f.live, 20)} → ${short(f.shadow, 20)}`).join('; ') },
-          { header: 'CONFLICTS', value: (e) => [...(e.conflicts?.opened ?? []).map((c) => `+${c.field}`), ...(e.conflicts?.closed ?? []).map((c) => `-${c.field}`)].join(' ') },
+          { header: 'FIELDS (live → shadow)', value: (e) => e.fields.map((f) => `${f.field}: ${short(f.live, 20)} → ${short(f.shadow, 20)}`).join('; ') },
+          { header: 'CONFLICTS', value: (e) => [...e.conflicts.opened.map((c) => `+${c.field}`), ...e.conflicts.closed.map((c) => `-${c.field}`)].join(' ') },
         ],
         v.entities,
       ),
@@ -574,7 +573,7 @@ export function renderDiff(v: DiffPage): string {
   return lines.join('\n');
 }
 
-export function renderSwap(v: SwapResult): string {
+export function renderSwap(v: ReplaySwapResult): string {
   const s = v.swap;
   const parts = Object.entries(s).map(([k, value]) => `${k} ${Array.isArray(value) ? value.join(' ') || '-' : String(value)}`);
   return `replay ${v.id} swapped into live: ${parts.join(', ')}`;

@@ -1,30 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpsClient } from './client';
-import type { ReplayJob } from './views';
+import type { ReplayJobView } from '@tidemark/contracts';
+import { replayJob } from './testing/replay-job';
 import { barPayload, followReplay, isPlanned, isSettled, phaseLine } from './watch';
 
-const job = (status: ReplayJob['status'], done: number, total: number | null, rate: number | null = null): ReplayJob => ({
-  id: 'r1',
-  status,
-  scope: {},
-  policyRevisions: {},
-  reason: 'r',
-  requestedBy: 'alice',
-  eventsPerSecond: 2000,
-  createdAt: null,
-  plannedAt: null,
-  builtAt: null,
-  finishedAt: null,
-  plan: { scanned: { events: 7, lastSeq: 7, toSeq: null }, selectedEvents: 0, affectedEntities: 0, rebuildEvents: total, estimate: null },
-  progress: { phase: status, eventsDone: done, eventsTotal: total, percent: total ? Math.floor((done / total) * 1000) / 10 : 0, eventsPerSecond: rate, etaSeconds: rate && total ? Math.ceil((total - done) / rate) : null, resumes: 0 },
-  diff: null,
-  swap: null,
-  error: null,
-});
+const job = (status: ReplayJobView['status'], done: number, total: number | null, rate: number | null = null): ReplayJobView =>
+  replayJob({
+    id: 'r1',
+    status,
+    plan: { scanned: { events: 7, lastSeq: 7, toSeq: null }, rebuildEvents: total },
+    progress: { eventsDone: done, eventsTotal: total, percent: total ? Math.floor((done / total) * 1000) / 10 : 0, eventsPerSecond: rate, etaSeconds: rate && total ? Math.ceil((total - done) / rate) : null },
+  });
 
 /** A client whose GETs answer the given jobs in turn (the last one again when they run out). */
-function scripted(jobs: ReplayJob[]): { client: OpsClient; gets: () => number } {
+function scripted(jobs: ReplayJobView[]): { client: OpsClient; gets: () => number } {
   let gets = 0;
   const client = new OpsClient({
     baseUrl: 'http://ops',
@@ -39,8 +29,8 @@ function scripted(jobs: ReplayJob[]): { client: OpsClient; gets: () => number } 
 
 describe('following a replay', () => {
   it('settled and planned states', () => {
-    assert.deepEqual(['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'].map((s) => isSettled(job(s as ReplayJob['status'], 0, null))), [false, false, false, false, true, true, true, true, true]);
-    assert.deepEqual(['queued', 'planning', 'building'].map((s) => isPlanned(job(s as ReplayJob['status'], 0, null))), [false, false, true]);
+    assert.deepEqual(['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'].map((s) => isSettled(job(s as ReplayJobView['status'], 0, null))), [false, false, false, false, true, true, true, true, true]);
+    assert.deepEqual(['queued', 'planning', 'building'].map((s) => isPlanned(job(s as ReplayJobView['status'], 0, null))), [false, false, true]);
   });
 
   it('the bar shows scanned events while planning, then done/total events, rate and ETA', () => {

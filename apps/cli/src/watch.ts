@@ -4,16 +4,16 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { OpsClient } from './client';
 import { duration, rate } from './format';
 import { replayJob } from './requests';
-import type { ReplayJob, ReplayStatus } from './views';
+import type { ReplayJobView, ReplayStatus } from '@tidemark/contracts';
 
 /** Statuses after which nothing more happens without an operator (built waits for a swap). */
 export const SETTLED: readonly ReplayStatus[] = ['built', 'swapped', 'cancelled', 'failed', 'stale'];
 /** Statuses that mean the replay gave no result. */
 export const UNSUCCESSFUL: readonly ReplayStatus[] = ['cancelled', 'failed', 'stale'];
 
-export const isSettled = (job: ReplayJob): boolean => SETTLED.includes(job.status);
+export const isSettled = (job: ReplayJobView): boolean => SETTLED.includes(job.status);
 /** Planned: the plan (entities, events to rebuild, estimate) is known, or the job ended before. */
-export const isPlanned = (job: ReplayJob): boolean => job.status !== 'queued' && job.status !== 'planning';
+export const isPlanned = (job: ReplayJobView): boolean => job.status !== 'queued' && job.status !== 'planning';
 
 /** A stream the bar can draw on (a TTY: it moves the cursor). */
 export interface BarStream {
@@ -23,7 +23,7 @@ export interface BarStream {
 }
 
 export interface FollowOptions {
-  until: (job: ReplayJob) => boolean;
+  until: (job: ReplayJobView) => boolean;
   intervalMs: number;
   sleep: (ms: number) => Promise<void>;
   /** Draw a progress bar on this terminal. */
@@ -31,24 +31,24 @@ export interface FollowOptions {
   /** Print each phase change as a line (when there is no bar). */
   log?: (line: string) => void;
   /** The first answer, when the caller has it already (a request's 202). */
-  first?: ReplayJob;
+  first?: ReplayJobView;
 }
 
 /** The bar's tokens for a job: percent, events done of total, rate and time left as the API computes them. */
-export function barPayload(job: ReplayJob): { phase: string; pct: number; events: string; speed: string; left: string } {
+export function barPayload(job: ReplayJobView): { phase: string; pct: number; events: string; speed: string; left: string } {
   const p = job.progress;
   const events = job.status === 'planning' || job.status === 'queued' ? `${job.plan.scanned.events} scanned` : `${p.eventsDone}${p.eventsTotal !== null ? `/${p.eventsTotal}` : ''} events`;
   return { phase: job.status.padEnd(8), pct: p.percent, events, speed: rate(p.eventsPerSecond), left: p.etaSeconds === null ? '-' : duration(p.etaSeconds) };
 }
 
 /** One line for a phase change (no bar). */
-export function phaseLine(job: ReplayJob): string {
+export function phaseLine(job: ReplayJobView): string {
   const p = barPayload(job);
   return `${job.status}: ${p.pct}% (${p.events})${p.speed !== '-' ? `, ${p.speed}` : ''}${p.left !== '-' ? `, ETA ${p.left}` : ''}`;
 }
 
 /** Polls the replay until `until` holds; answers the last job read. */
-export async function followReplay(client: OpsClient, id: string, o: FollowOptions): Promise<ReplayJob> {
+export async function followReplay(client: OpsClient, id: string, o: FollowOptions): Promise<ReplayJobView> {
   let bar: SingleBar | undefined;
   if (o.bar) {
     bar = new SingleBar(
@@ -66,7 +66,7 @@ export async function followReplay(client: OpsClient, id: string, o: FollowOptio
     );
   }
   let last: string | undefined;
-  let job = o.first ?? (await client.send<ReplayJob>(replayJob(id)));
+  let job = o.first ?? (await client.send<ReplayJobView>(replayJob(id)));
   try {
     bar?.start(100, Math.min(100, Math.max(0, job.progress.percent)), barPayload(job));
     for (;;) {
@@ -75,7 +75,7 @@ export async function followReplay(client: OpsClient, id: string, o: FollowOptio
       last = job.status;
       if (o.until(job)) return job;
       await o.sleep(o.intervalMs);
-      job = await client.send<ReplayJob>(replayJob(id));
+      job = await client.send<ReplayJobView>(replayJob(id));
     }
   } finally {
     bar?.stop();

@@ -9,3 +9,4 @@ export * from './http/ledger';
 export * from './http/sync';
 export * from './http/parked';
 export * from './http/replay';
+export * from './http/ops';

@@ -1,3 +1,4 @@
+import type { DeviceView, FallingBehindReason, FallingBehindThresholds, SiteView } from '@tidemark/contracts';
 import { gapsOf } from '@tidemark/merge';
 import { ageSeconds, isoOrNull, latest, toMillis, type Instant } from './time';
 
@@ -5,17 +6,10 @@ import { ageSeconds, isoOrNull, latest, toMillis, type Instant } from './time';
  * What is known of one device: its registration and push progress (the gateway writes the highest
  * deviceSeq it journaled) and its projection progress (merge-service records each applied sequence).
  * Either side may be missing: a device registered but never projected, or a device that pushed before
- * devices were registered.
+ * devices were registered. Who the device is, its status and its last pushed sequence pass to its view
+ * as they are.
  */
-export interface DeviceFacts {
-  workspace: string;
-  deviceId: string;
-  site: string | null;
-  label: string | null;
-  /** Registration status (`active`, `revoked` …); null when the device is not registered. */
-  status: string | null;
-  /** Highest deviceSeq the gateway journaled; null when unknown (not registered). */
-  lastPushedSeq: number | null;
+export interface DeviceFacts extends Pick<DeviceView, 'workspace' | 'deviceId' | 'site' | 'label' | 'status' | 'lastPushedSeq'> {
   lastPushAt: Instant | null;
   /** Highest N with every sequence 1..N applied. */
   contiguousSeq: number;
@@ -29,44 +23,11 @@ export interface DeviceFacts {
   lastAcceptedAt: Instant | null;
 }
 
-export interface FallingBehindPolicy {
-  /** A device not heard from for longer than this, while its site (or workspace) is active, falls behind. */
-  staleAfterSeconds: number;
-  /** A device with more pushed sequences not yet applied than this falls behind. */
-  behindThreshold: number;
-}
-
-export type FallingBehindCode = 'stale' | 'behind';
-
-export interface FallingBehindReason {
-  code: FallingBehindCode;
-  detail: string;
-}
-
-export interface DeviceView {
-  workspace: string;
-  deviceId: string;
-  site: string | null;
-  label: string | null;
-  status: string | null;
-  lastPushedSeq: number | null;
-  lastPushAt: string | null;
-  lastAppliedSeq: number;
-  contiguousSeq: number;
-  /** Sequences missing below the highest applied one. */
-  missing: number;
-  /** The missing sequences as inclusive ranges (the first 20). */
-  gaps: [number, number][];
-  events: number;
-  /** Pushed sequences not yet applied (missing ones included); null when pushes are not known. */
-  behindBy: number | null;
-  /** The later of the last push and the last applied event's acceptance. */
-  lastSeenAt: string | null;
-  /** Seconds since `lastSeenAt` (null when never seen). */
-  silentSeconds: number | null;
-  fallingBehind: boolean;
-  reasons: FallingBehindReason[];
-}
+/**
+ * When a device falls behind: `staleAfterSeconds`, not heard from for longer while its site (or
+ * workspace) is active; `behindThreshold`, more pushed sequences than this not yet applied.
+ */
+export type FallingBehindPolicy = FallingBehindThresholds;
 
 /** Pushed sequences (1..lastPushedSeq) not yet applied. */
 export function behindBy(facts: Pick<DeviceFacts, 'lastPushedSeq' | 'contiguousSeq' | 'ahead'>): number | null {
@@ -164,24 +125,6 @@ export function sortDevices(devices: readonly DeviceView[], sort: DeviceSort): D
     device: byDevice,
   };
   return [...devices].sort(order[sort]);
-}
-
-export interface SiteView {
-  workspace: string;
-  /** null: the devices of the workspace that have no site. */
-  site: string | null;
-  devices: number;
-  fallingBehind: number;
-  /** The oldest of the devices' last-seen times (who has been silent longest), null when none was seen. */
-  oldestLastSeenAt: string | null;
-  /** The newest last-seen time: when the site was last active. */
-  lastSeenAt: string | null;
-  /** Pushed sequences not yet applied, summed over the site's devices (those with known pushes). */
-  behindBy: number;
-  /** Sequences missing below the highest applied one, summed. */
-  missing: number;
-  /** Ids of the site's devices falling behind (the first 20, by id). */
-  fallingBehindDevices: string[];
 }
 
 /** Per (workspace, site): device counts, who is falling behind, silence and backlog; sorted by workspace, then site (no site last). */

@@ -1,7 +1,8 @@
 // Public face of @tidemark/ops: pure computations of the operator views (lag and ages, devices and sites
-// falling behind, rates over a sliding window). No I/O and no clock: `now` is always an argument.
+// falling behind, rates over a sliding window). No I/O and no clock: `now` is always an argument. The views
+// they compute are ops-api's wire types, defined in @tidemark/contracts (`http/ops.ts`).
 export { ageSeconds, isoOrNull, latest, roundSeconds, toMillis, type Instant } from './time';
-export { consumerBacklog, oldestPendingFrom, partitionBacklog, lagOf, totalLag, partitionOfFilter, type ConsumerPosition, type OldestMessage, type LagView } from './lag';
+export { consumerBacklog, oldestPendingFrom, partitionBacklog, lagOf, totalLag, partitionOfFilter, type ConsumerPosition, type OldestMessage } from './lag';
 export { RateWindow, type Sample } from './rates';
 export {
   assessDevices,
@@ -12,10 +13,6 @@ export {
   pageByOffset,
   DEVICE_SORTS,
   type DeviceFacts,
-  type DeviceView,
   type DeviceSort,
   type FallingBehindPolicy,
-  type FallingBehindReason,
-  type FallingBehindCode,
-  type SiteView,
 } from './devices';

@@ -1,4 +1,4 @@
-import { JOURNAL_SUBJECT_ROOT } from '@tidemark/contracts';
+import { JOURNAL_SUBJECT_ROOT, type LagTotal, type LagView } from '@tidemark/contracts';
 import { ageSeconds, isoOrNull, type Instant } from './time';
 
 /**
@@ -68,15 +68,6 @@ export interface OldestMessage {
   at: Instant;
 }
 
-export interface LagView {
-  /** Messages behind. */
-  messages: number;
-  /** Age of the oldest message behind, in seconds (0 when nothing is behind). */
-  seconds: number;
-  oldestSeq: number | null;
-  oldestAt: string | null;
-}
-
 /**
  * Lag as operators read it: how many messages are behind and how old the oldest of them is. With a
  * backlog but no oldest message found (the stream no longer holds it), the age is 0 and unknown.
@@ -87,7 +78,7 @@ export function lagOf(now: Instant, messages: number, oldest: OldestMessage | nu
 }
 
 /** Totals over partitions: messages add up; the lag in seconds is the oldest partition's. */
-export function totalLag(lags: readonly Pick<LagView, 'messages' | 'seconds'>[]): { messages: number; seconds: number } {
+export function totalLag(lags: readonly LagTotal[]): LagTotal {
   return lags.reduce((sum, l) => ({ messages: sum.messages + l.messages, seconds: Math.max(sum.seconds, l.seconds) }), { messages: 0, seconds: 0 });
 }
 

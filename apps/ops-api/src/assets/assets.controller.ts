@@ -1,7 +1,7 @@
 import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
-import { compileValidator } from '@tidemark/contracts';
+import { compileValidator, type UploadGroupView, type UploadTotals, type UploadView, type UploadsView } from '@tidemark/contracts';
 import { ageSeconds } from '@tidemark/ops';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { UPLOADS_IN_PROGRESS } from '../lag/gauges';
@@ -47,18 +47,6 @@ interface UploadRow {
   expires_at: Date;
 }
 
-export interface UploadTotals {
-  uploads: number;
-  /** Uploads created without a length (tus creation-defer-length) that have not declared one yet. */
-  unknownLength: number;
-  bytesDeclared: number;
-  bytesReceived: number;
-  /** Declared length minus offset, over uploads with a declared length. */
-  bytesPending: number;
-  stalled: number;
-  expired: number;
-}
-
 /**
  * Asset transfers in progress from asset-service's ledger: uploads not yet complete with their pending
  * bytes (declared length − offset) by workspace, file class and content type; stalled uploads (no bytes
@@ -70,7 +58,7 @@ export class AssetsController {
   constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {}
 
   @Get('assets')
-  async assets(@Query() query: Record<string, unknown>): Promise<unknown> {
+  async assets(@Query() query: Record<string, unknown>): Promise<UploadsView> {
     const q = parseQuery(validate, query, ['stalledAfterSeconds', 'limit']);
     const stalledAfterSeconds = q.stalledAfterSeconds ?? this.views.stalledAfterSeconds;
     const limit = q.limit ?? 50;
@@ -103,7 +91,7 @@ export class AssetsController {
     ]);
 
     const totals = emptyTotals();
-    const byClass = new Map<string, UploadTotals & { workspace: string; fileClass: string; oldestCreatedAt: string; contentTypes: (UploadTotals & { contentType: string })[] }>();
+    const byClass = new Map<string, UploadGroupView>();
     for (const g of groups) {
       const t = totalsOf(g);
       add(totals, t);
@@ -117,7 +105,7 @@ export class AssetsController {
       if (iso(g.oldest_created_at)! < c.oldestCreatedAt) c.oldestCreatedAt = iso(g.oldest_created_at)!;
       c.contentTypes.push({ contentType: g.content_type, ...t });
     }
-    const upload = (r: UploadRow) => ({
+    const upload = (r: UploadRow): UploadView => ({
       id: r.id,
       workspace: r.workspace,
       fileClass: r.file_class,
@@ -126,10 +114,10 @@ export class AssetsController {
       size: r.size === null ? null : Number(r.size),
       offset: Number(r.upload_offset),
       bytesPending: r.size === null ? null : Math.max(0, Number(r.size) - Number(r.upload_offset)),
-      createdAt: iso(r.created_at),
-      lastProgressAt: iso(r.updated_at),
+      createdAt: iso(r.created_at)!,
+      lastProgressAt: iso(r.updated_at)!,
       silentSeconds: ageSeconds(now, r.updated_at),
-      expiresAt: iso(r.expires_at),
+      expiresAt: iso(r.expires_at)!,
     });
     return {
       at: now.toISOString(),

@@ -1,7 +1,19 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { CurrentPrincipal, RequireAuth, recordAudit, type OperatorPrincipal } from '@tidemark/auth';
-import { ConflictField, IdToken, LedgerId, TypeName, compileValidator, journalSubject, type ConflictView, type JournalRecord } from '@tidemark/contracts';
+import {
+  ConflictField,
+  IdToken,
+  LedgerId,
+  TypeName,
+  compileValidator,
+  journalSubject,
+  type ConflictHotspotsView,
+  type JournalRecord,
+  type OpsConflictList,
+  type OpsConflictView,
+  type OpsResolveResult,
+} from '@tidemark/contracts';
 import { STREAMS, publishIdempotent } from '@tidemark/messaging';
 import { ageSeconds } from '@tidemark/ops';
 import { CONFLICT_COLUMNS, ConflictResolver, conflictCursor, conflictView, resolutionProblem, type ConflictLedgerRow, type JournalResult } from '@tidemark/persistence';
@@ -33,8 +45,6 @@ const validateReason = compileValidator(Reason);
 /** The resolver device of operator resolutions (the gateway's is `resolver`): each process resolving has its own. */
 export const OPS_RESOLVER = 'ops-resolver';
 
-export type OpsConflictView = ConflictView & { workspace: string; openSeconds: number | null };
-
 /**
  * The conflict ledger across workspaces for operators: listing and hotspots by workspace, entity type and
  * field with the oldest open age; resolution through the journal exactly as a device's (one resolve
@@ -57,7 +67,7 @@ export class ConflictsController {
 
   /** Conflicts of every workspace (or one), ordered by the journal sequence that opened them; `status` defaults to open. */
   @Get()
-  async list(@Query() query: Record<string, unknown>): Promise<{ conflicts: OpsConflictView[]; next?: string; hasMore: boolean }> {
+  async list(@Query() query: Record<string, unknown>): Promise<OpsConflictList> {
     const q = parseQuery(validateList, query, ['limit']);
     const limit = q.limit ?? 100;
     const conditions: string[] = [];
@@ -91,7 +101,7 @@ export class ConflictsController {
    * and its age, and the open count per workspace.
    */
   @Get('hotspots')
-  async hotspots(@Query() query: Record<string, unknown>): Promise<unknown> {
+  async hotspots(@Query() query: Record<string, unknown>): Promise<ConflictHotspotsView> {
     const q = parseQuery(validateHotspots, query, ['limit']);
     const params = [q.workspace ?? null, q.entityType ?? null];
     const filter = "status = 'open' AND ($1::text IS NULL OR workspace = $1) AND ($2::text IS NULL OR entity_type = $2)";
@@ -132,7 +142,7 @@ export class ConflictsController {
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @CurrentPrincipal() operator: OperatorPrincipal,
-  ): Promise<unknown> {
+  ): Promise<OpsResolveResult> {
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
     const conflictId = parsePath(validateId, 'conflictId', idText);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ProblemError.validation([{ pointer: '/', detail: 'must be an object' }], 'nothing of this request was journaled');

@@ -1,8 +1,8 @@
 import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
-import { compileValidator } from '@tidemark/contracts';
-import { assessDevices, pageByOffset, sortDevices, summarizeSites, DEVICE_SORTS, type DeviceFacts, type DeviceView, type SiteView } from '@tidemark/ops';
+import { compileValidator, type DevicesView, type SitesView } from '@tidemark/contracts';
+import { assessDevices, pageByOffset, sortDevices, summarizeSites, DEVICE_SORTS, type DeviceFacts } from '@tidemark/ops';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { parseQuery } from '../streams/query';
 
@@ -59,7 +59,7 @@ export class DevicesController {
    * those falling behind first), filtered by workspace, site or `fallingBehind`, paged by `after`.
    */
   @Get('devices')
-  async devices(@Query() query: Record<string, unknown>): Promise<{ at: string; staleAfterSeconds: number; behindThreshold: number; devices: DeviceView[]; total: number; next: string | null }> {
+  async devices(@Query() query: Record<string, unknown>): Promise<DevicesView> {
     const q = parseQuery(validateDevices, query, ['limit', ...POLICY_INTEGERS]);
     const { at, policy, views } = await this.assess(q.workspace, q.site, q);
     const selected = q.fallingBehind === undefined ? views : views.filter((d) => d.fallingBehind === (q.fallingBehind === 'true'));
@@ -69,7 +69,7 @@ export class DevicesController {
 
   /** Per (workspace, site): devices, how many fall behind (and which), oldest and newest last-seen, summed backlog. */
   @Get('sites')
-  async sites(@Query() query: Record<string, unknown>): Promise<{ at: string; staleAfterSeconds: number; behindThreshold: number; sites: SiteView[] }> {
+  async sites(@Query() query: Record<string, unknown>): Promise<SitesView> {
     const q = parseQuery(validateSites, query, POLICY_INTEGERS);
     const { at, policy, views } = await this.assess(q.workspace, undefined, q);
     return { at, ...policy, sites: summarizeSites(views) };

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { RequireAuth } from '@tidemark/auth';
-import { compileValidator, type JournalRecord } from '@tidemark/contracts';
+import { compileValidator, type ChangeLogSide, type EntitySnapshot, type InspectView, type JournalRecord, type ParkCode, type ParkedStatus } from '@tidemark/contracts';
 import { STREAMS } from '@tidemark/messaging';
 import { CONFLICT_COLUMNS, conflictView, type ConflictLedgerRow } from '@tidemark/persistence';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
@@ -28,9 +28,9 @@ interface ParkedRow {
   workspace: string | null;
   subject: string;
   reason: string;
-  code: string | null;
+  code: ParkCode | null;
   attempts: number;
-  status: string;
+  status: ParkedStatus;
   parked_at: Date;
   resolved_seq: string | null;
   resolution: string | null;
@@ -41,13 +41,13 @@ interface ChangeRow {
   cursor: string;
   version: string;
   deleted: boolean;
-  view: unknown;
+  view: EntitySnapshot;
   event_id: string;
   device_id: string;
   stream_seq: string;
 }
 
-const change = (r: ChangeRow | undefined) =>
+const change = (r: ChangeRow | undefined): ChangeLogSide | null =>
   r === undefined ? null : { cursor: r.cursor, version: Number(r.version), deleted: r.deleted, view: r.view, eventId: r.event_id, deviceId: r.device_id, streamSeq: Number(r.stream_seq) };
 
 /**
@@ -61,7 +61,7 @@ export class InspectController {
   constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {}
 
   @Get(':eventId')
-  async inspect(@Param('eventId') text: string): Promise<unknown> {
+  async inspect(@Param('eventId') text: string): Promise<InspectView> {
     const eventId = parsePath(validateEventId, 'eventId', text);
     const { ds } = this.views;
     const [receipts, parked, duplicates] = await Promise.all([

@@ -1,5 +1,5 @@
+import type { StreamConsumerView, StreamsView } from '@tidemark/contracts';
 import { gauge } from '@tidemark/telemetry';
-import type { Observation } from '../streams/observer';
 import type { OpsViews } from '../streams/views';
 
 /** Counts Postgres holds for the gauges, read in two queries per scrape. */
@@ -40,7 +40,7 @@ export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now
     if (!ledger || now - ledger.at >= 1000) ledger = { at: now, value: ledgerCounts(views.ds) };
     return ledger.value;
   };
-  const fromObservation = (fill: (g: Gauge, o: Observation) => void) =>
+  const fromObservation = (fill: (g: Gauge, o: StreamsView) => void) =>
     async function (this: Gauge): Promise<void> {
       this.reset();
       const observation = await views.observer.observe().catch(() => undefined);
@@ -52,7 +52,7 @@ export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now
       const c = await counts().catch(() => undefined);
       if (c) fill(this, c);
     };
-  const perConsumer = (name: string, help: string, value: (c: Observation['streams'][number]['consumers'][number]) => number) =>
+  const perConsumer = (name: string, help: string, value: (c: StreamConsumerView) => number) =>
     gauge(name, help, ['stream', 'consumer'], fromObservation((g, o) => {
       for (const s of o.streams) for (const c of s.consumers) g.set({ stream: s.name, consumer: c.name }, value(c));
     }));

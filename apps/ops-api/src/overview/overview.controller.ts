@@ -1,20 +1,9 @@
 import { Controller, Get, Inject, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { RequireAuth } from '@tidemark/auth';
+import type { OverviewView, ServiceHealth, StreamsView } from '@tidemark/contracts';
 import { STREAMS } from '@tidemark/messaging';
 import { ledgerCounts } from '../lag/gauges';
-import type { Observation } from '../streams/observer';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
-
-export interface ServiceHealth {
-  name: string;
-  url: string;
-  ready: boolean;
-  /** HTTP status of /readyz, or null when it did not answer. */
-  status: number | null;
-  /** What /readyz said (its checks), or why it could not be asked. */
-  detail: unknown;
-  latencyMs: number;
-}
 
 /**
  * One page for the whole system: every configured service's readiness, stream totals, projection lag,
@@ -36,9 +25,9 @@ export class OverviewController implements OnApplicationBootstrap, BeforeApplica
   }
 
   @Get('overview')
-  async overview(): Promise<unknown> {
+  async overview(): Promise<OverviewView> {
     // An outage is when the overview matters most: what cannot be read is null, with the reason in `unavailable`.
-    const unavailable: { part: string; detail: string }[] = [];
+    const unavailable: OverviewView['unavailable'] = [];
     const settle = <T>(part: string, promise: Promise<T>): Promise<T | undefined> =>
       promise.catch((error: unknown) => {
         unavailable.push({ part, detail: (error as Error).message });
@@ -63,7 +52,7 @@ export class OverviewController implements OnApplicationBootstrap, BeforeApplica
     };
   }
 
-  private fromObservation(observation: Observation) {
+  private fromObservation(observation: StreamsView): Pick<OverviewView, 'streams' | 'consumers' | 'projection'> {
     const journal = observation.streams.find((s) => s.name === STREAMS.journal);
     const consumers = observation.streams.flatMap((s) => s.consumers);
     return {

@@ -1,18 +1,9 @@
+import type { SampledRates } from '@tidemark/contracts';
 import { RateWindow } from '@tidemark/ops';
 import { STREAMS } from '@tidemark/messaging';
 import type { StreamObserver } from '../streams/observer';
 
 type Counter = 'ingested' | 'projected';
-
-export interface Rates {
-  /** Journal messages appended per second (the journal's last sequence over the window). */
-  ingestPerSecond: number | null;
-  /** Journal messages projected per second (last sequence minus the projection backlog, over the window). */
-  projectPerSecond: number | null;
-  /** Seconds the samples span (shorter than the window just after start). */
-  windowSeconds: number;
-  samples: number;
-}
 
 /**
  * Samples the journal and the projection every `intervalMs` into a sliding window held in memory (so
@@ -64,7 +55,7 @@ export class RateSampler {
     return this.inFlight;
   }
 
-  rates(): Rates {
+  rates(): SampledRates {
     return { ingestPerSecond: this.window.rate('ingested'), projectPerSecond: this.window.rate('projected'), windowSeconds: this.window.spanSeconds(), samples: this.window.size };
   }
 }

@@ -17,7 +17,13 @@ import {
   type DeviceEvent,
   type InvalidParam,
   type JournalRecord,
+  type ParkCode,
   type ParkedAction,
+  type ParkedActionResult,
+  type ParkedDetailView,
+  type ParkedEntryView,
+  type ParkedPage,
+  type ParkedStatus,
 } from '@tidemark/contracts';
 import { checkEditedEvent, checkOperatorAction } from '@tidemark/merge';
 import { STREAMS, publishIdempotent } from '@tidemark/messaging';
@@ -38,10 +44,10 @@ interface ParkedRow {
   workspace: string | null;
   subject: string;
   reason: string;
-  code: string | null;
+  code: ParkCode | null;
   attempts: number;
   payload: string;
-  status: string;
+  status: ParkedStatus;
   parked_at: Date;
   resolution: string | null;
   resolved_seq: string | null;
@@ -60,7 +66,7 @@ function recordOf(payload: string): JournalRecord | undefined {
   }
 }
 
-function entryView(row: ParkedRow) {
+function entryView(row: ParkedRow): ParkedEntryView {
   const record = recordOf(row.payload);
   return {
     consumer: row.consumer,
@@ -108,7 +114,7 @@ export class ParkedController {
 
   /** Parked entries, oldest first (`status` defaults to `parked`; `all` for every status), paged by `next`. */
   @Get()
-  async list(@Query() query: Record<string, unknown>): Promise<unknown> {
+  async list(@Query() query: Record<string, unknown>): Promise<ParkedPage> {
     const parsed = validateList(query);
     if (!parsed.ok) throw ProblemError.validation(parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })));
     const q = parsed.value;
@@ -129,7 +135,7 @@ export class ParkedController {
 
   /** One entry with its journal record (as parked, and as the journal holds it), its event's receipt and its audit trail. */
   @Get(':consumer/:seq')
-  async one(@Param('consumer') consumer: string, @Param('seq') seqText: string): Promise<unknown> {
+  async one(@Param('consumer') consumer: string, @Param('seq') seqText: string): Promise<ParkedDetailView> {
     const seq = parseTarget(consumer, seqText);
     const row = await this.find(this.deps.ds, consumer, seq);
     const stored = await this.deps
@@ -157,7 +163,7 @@ export class ParkedController {
   /** Re-drives the parked journal record as it is: `202` once the journal holds it (a repeated call is deduplicated). */
   @Post(':consumer/:seq/redrive')
   @HttpCode(202)
-  async redrive(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<unknown> {
+  async redrive(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedActionResult> {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const { reason } = parseBody(validateAction, body);
@@ -170,7 +176,7 @@ export class ParkedController {
    */
   @Post(':consumer/:seq/edit')
   @HttpCode(202)
-  async edit(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<unknown> {
+  async edit(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedActionResult> {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const request = parseBody(validateEdit, body);
@@ -196,7 +202,7 @@ export class ParkedController {
   /** Skips the parked entry: nothing is applied; the entry and its event's receipt become `skipped` with the reason. */
   @Post(':consumer/:seq/skip')
   @HttpCode(202)
-  async skip(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<unknown> {
+  async skip(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedActionResult> {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const { reason } = parseBody(validateAction, body);
@@ -215,7 +221,7 @@ export class ParkedController {
     seq: number,
     reason: string,
     message: (row: ParkedRow, record: JournalRecord | undefined) => { data: string; msgID: string; detail?: Record<string, unknown> },
-  ): Promise<unknown> {
+  ): Promise<ParkedActionResult> {
     const target = { consumer, seq };
     let failure: { outcome: string; error: ProblemError; detail?: Record<string, unknown> } | undefined;
     const answer = await inTransaction(this.deps.ds, async (q) => {
@@ -250,7 +256,7 @@ export class ParkedController {
         };
         return undefined;
       }
-      const result = { consumer, seq, action, eventId: row.event_id, journalSeq: ack.seq, duplicate: ack.duplicate, status: row.status };
+      const result: ParkedActionResult = { consumer, seq, action, eventId: row.event_id, journalSeq: ack.seq, duplicate: ack.duplicate, status: row.status };
       await recordAudit(q, { actor: operator, action: `parked.${action}`, target, reason, detail: { eventId: row.event_id, journalSeq: ack.seq, duplicate: ack.duplicate, ...(built.detail ?? {}) } });
       return result;
     });
@@ -258,7 +264,8 @@ export class ParkedController {
       await recordAudit(this.deps.ds, { actor: operator, action: `parked.${action}`, target, reason, detail: failure.detail, outcome: failure.outcome });
       throw failure.error;
     }
-    return answer;
+    // Without a failure, the transaction answered the result.
+    return answer!;
   }
 
   private async find(q: { query(sql: string, params: unknown[]): Promise<unknown> }, consumer: string, seq: number, lock = false): Promise<ParkedRow> {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { recordAudit, type OperatorPrincipal } from '@tidemark/auth';
+import type { ReplayDiffEntity, ReplayDiffPage, ReplayJobView, ReplayStatus, ReplaySwapSummary } from '@tidemark/contracts';
 import { DECLARED_REVISION, replayProgress, type DiffSummary, type ReplayEstimate, type ReplayScope } from '@tidemark/merge';
 import { inTransaction, type DataSource } from '@tidemark/persistence';
 
 /** A replay job row as ops-api reads it. */
 export interface ReplayJobRow {
   id: string;
-  status: string;
+  status: ReplayStatus;
   scope: ReplayScope;
   policy_revisions: Record<string, number>;
   reason: string;
@@ -30,7 +31,7 @@ export interface ReplayJobRow {
   phase_done_at_start: string;
   diff_summary: DiffSummary | null;
   diff_digest: string | null;
-  swap_summary: unknown;
+  swap_summary: ReplaySwapSummary | null;
   error: string | null;
   created_at: Date;
   updated_at: Date;
@@ -42,7 +43,7 @@ export interface ReplayJobRow {
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** What `GET /v1/replays/:id` answers: the job, its plan, its progress (rate and ETA) and its diff summary. */
-export function jobView(row: ReplayJobRow, nowMs: number) {
+export function jobView(row: ReplayJobRow, nowMs: number): ReplayJobView {
   const total = row.rebuild_events === null ? null : Number(row.rebuild_events);
   const done = Number(row.done_events);
   const building = row.status === 'building';
@@ -133,9 +134,9 @@ export class ReplayStore {
   }
 
   /** One page of the diff, in entity order (code units), filtered by change. */
-  async diffPage(id: string, change: string, limit: number, after: [string, string, string] | undefined) {
+  async diffPage(id: string, change: string, limit: number, after: [string, string, string] | undefined): Promise<Pick<ReplayDiffPage, 'entities' | 'next'>> {
     const changes = change === 'all' ? ['changed', 'unchanged', 'added', 'removed'] : change === 'differs' ? ['changed', 'added', 'removed'] : [change];
-    const rows: { workspace: string; entity_type: string; entity_id: string; selected_events: number; change: string; diff: Record<string, unknown> }[] = await this.ds.query(
+    const rows: { workspace: string; entity_type: string; entity_id: string; selected_events: number; change: string; diff: Omit<ReplayDiffEntity, 'workspace' | 'entityType' | 'entityId' | 'selectedEvents'> }[] = await this.ds.query(
       `SELECT workspace, entity_type, entity_id, selected_events, change, diff FROM replay_entities
         WHERE replay_id = $1 AND change = ANY($2::text[])
           AND ($3::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($3::text COLLATE "C", $4::text COLLATE "C", $5::text COLLATE "C"))

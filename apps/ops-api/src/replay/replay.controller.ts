@@ -13,6 +13,10 @@ import {
   compileValidator,
   problem,
   replayProblem,
+  type ReplayDiffPage,
+  type ReplayJobList,
+  type ReplayJobView,
+  type ReplaySwapResult,
   type Validated,
 } from '@tidemark/contracts';
 import { checkReplayRequest } from '@tidemark/merge';
@@ -63,7 +67,7 @@ export class ReplaysController {
 
   @Post()
   @HttpCode(202)
-  async create(@Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<unknown> {
+  async create(@Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<ReplayJobView> {
     const input = valid(validators.request(body));
     if (input.dryRun === false) {
       throw ProblemError.validation([{ pointer: '/dryRun', detail: 'a replay never changes live by itself: it builds a shadow and a diff, and POST /v1/replays/{id}/swap applies it' }]);
@@ -77,7 +81,7 @@ export class ReplaysController {
   }
 
   @Get()
-  async list(@Query() query: Record<string, string>): Promise<unknown> {
+  async list(@Query() query: Record<string, string>): Promise<ReplayJobList> {
     const q = valid(validators.list(query), 'query:');
     const rows = await this.store.list(q.status, Math.min(Number(q.limit ?? 50), 200));
     const now = Date.now();
@@ -85,7 +89,7 @@ export class ReplaysController {
   }
 
   @Get(':id')
-  async one(@Param('id') id: string): Promise<unknown> {
+  async one(@Param('id') id: string): Promise<ReplayJobView> {
     const row = await this.store.get(replayId(id));
     if (!row) throw notFound(id);
     return jobView(row, Date.now());
@@ -93,7 +97,7 @@ export class ReplaysController {
 
   /** The diff, entity by entity (changed, added and removed by default), with the summary and the digest to confirm. */
   @Get(':id/diff')
-  async diff(@Param('id') id: string, @Query() query: Record<string, string>): Promise<unknown> {
+  async diff(@Param('id') id: string, @Query() query: Record<string, string>): Promise<ReplayDiffPage> {
     const q = valid(validators.diff(query), 'query:');
     const row = await this.store.get(replayId(id));
     if (!row) throw notFound(id);
@@ -115,7 +119,7 @@ export class ReplaysController {
 
   @Post(':id/swap')
   @HttpCode(200)
-  async swap(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<unknown> {
+  async swap(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<ReplaySwapResult> {
     const input = valid(validators.swap(body));
     const outcome = await swapReplay(this.deps.ds, replayId(id), { confirm: input.confirm, reason: input.reason, actor });
     switch (outcome.kind) {
@@ -145,7 +149,7 @@ export class ReplaysController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  async cancel(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<unknown> {
+  async cancel(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<ReplayJobView> {
     const input = valid(validators.cancel(body));
     const outcome = await this.store.cancel(replayId(id), input.reason, actor);
     switch (outcome.kind) {

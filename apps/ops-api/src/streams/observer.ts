@@ -1,65 +1,11 @@
+import type { ProjectionPartitionView, StreamConsumerView, StreamView, StreamsView } from '@tidemark/contracts';
 import { STREAMS, type JetStreamConnection, type JetStreamManager } from '@tidemark/messaging';
-import {
-  consumerBacklog,
-  isoOrNull,
-  lagOf,
-  oldestPendingFrom,
-  partitionBacklog,
-  partitionOfFilter,
-  totalLag,
-  type LagView,
-  type OldestMessage,
-} from '@tidemark/ops';
+import { consumerBacklog, isoOrNull, lagOf, oldestPendingFrom, partitionBacklog, partitionOfFilter, totalLag, type OldestMessage } from '@tidemark/ops';
 import type { DataSource } from '@tidemark/persistence';
 
 type StreamInfo = Awaited<ReturnType<JetStreamManager['streams']['info']>>;
 type ConsumerInfo = Awaited<ReturnType<JetStreamManager['consumers']['info']>>;
 type MsgRequest = Parameters<JetStreamManager['streams']['getMessage']>[1];
-
-export interface ConsumerView {
-  name: string;
-  filter: string | null;
-  pending: number;
-  ackPending: number;
-  redelivered: number;
-  waiting: number;
-  ackFloor: number;
-  delivered: number;
-  /** When the consumer last acknowledged (servers from 2.10 report it; null otherwise). */
-  lastActive: string | null;
-  /** Backlog (pending + ack-pending) and the age of its oldest message. */
-  lag: LagView;
-  oldestPendingSeconds: number;
-}
-
-export interface StreamView {
-  name: string;
-  messages: number;
-  bytes: number;
-  firstSeq: number;
-  lastSeq: number;
-  firstAt: string | null;
-  lastAt: string | null;
-  consumers: ConsumerView[];
-}
-
-export interface PartitionView {
-  partition: string;
-  consumer: string;
-  /** Last journal sequence committed to Postgres (0: nothing yet). */
-  checkpointSeq: number;
-  checkpointAt: string | null;
-  /** Journal messages of the partition after the checkpoint, and the age of the oldest. */
-  lag: LagView;
-  /** False while a batch is in flight: `lag.messages` is then an upper bound. */
-  exact: boolean;
-}
-
-export interface Observation {
-  at: string;
-  streams: StreamView[];
-  projection: { consumerPrefix: string; partitions: PartitionView[]; total: { messages: number; seconds: number } };
-}
 
 /** An observer's window on the system: what it reads, and its clock. */
 export interface ObserverDeps {
@@ -77,14 +23,14 @@ export interface ObserverDeps {
  * burst of scrapes and views costs one.
  */
 export class StreamObserver {
-  private last: { at: number; value: Promise<Observation> } | undefined;
+  private last: { at: number; value: Promise<StreamsView> } | undefined;
 
   constructor(
     private readonly deps: ObserverDeps,
     private readonly reuseMs = 1000,
   ) {}
 
-  observe(): Promise<Observation> {
+  observe(): Promise<StreamsView> {
     const now = this.deps.now().getTime();
     if (this.last && now - this.last.at < this.reuseMs) return this.last.value;
     const value = this.read();
@@ -95,7 +41,7 @@ export class StreamObserver {
     return value;
   }
 
-  private async read(): Promise<Observation> {
+  private async read(): Promise<StreamsView> {
     const { jsm } = this.deps.connection();
     const listed: { info: StreamInfo; consumers: ConsumerInfo[] }[] = [];
     for await (const info of jsm.streams.list()) {
@@ -129,7 +75,7 @@ export class StreamObserver {
         lastAt: info.state.last_seq > 0 ? isoOrNull(info.state.last_ts) : null,
         consumers: (
           await Promise.all(
-            consumers.map(async (c): Promise<ConsumerView> => {
+            consumers.map(async (c): Promise<StreamConsumerView> => {
               const position = positionOf(c);
               const filter = c.config.filter_subject ?? null;
               const lag = lagOf(now, consumerBacklog(position), await oldest(info.config.name, filter, oldestPendingFrom(position)));
@@ -156,10 +102,10 @@ export class StreamObserver {
     const byConsumer = new Map(checkpoints.map((c) => [c.consumer, c]));
     const journal = listed.find((l) => l.info.config.name === STREAMS.journal);
     const prefix = `${this.deps.consumerPrefix}-`;
-    const partitions: PartitionView[] = await Promise.all(
+    const partitions: ProjectionPartitionView[] = await Promise.all(
       (journal?.consumers ?? [])
         .filter((c) => c.name.startsWith(prefix) && partitionOfFilter(c.config.filter_subject) !== null)
-        .map(async (c): Promise<PartitionView> => {
+        .map(async (c): Promise<ProjectionPartitionView> => {
           const checkpoint = byConsumer.get(c.name);
           const checkpointSeq = checkpoint ? Number(checkpoint.stream_seq) : 0;
           const backlog = partitionBacklog(checkpointSeq, positionOf(c));

@@ -2,9 +2,8 @@ import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { JetStreamConnection } from '@tidemark/messaging';
 import type { DataSource } from '@tidemark/persistence';
-import { ProblemType, problem } from '@tidemark/contracts';
+import { ProblemType, problem, type StreamsView } from '@tidemark/contracts';
 import { ProblemError } from '@tidemark/platform';
-import type { Observation } from './observer';
 import { OPS_VIEWS, type OpsViews } from './views';
 
 export const OPS_DEPS = Symbol('OPS_DEPS');
@@ -27,7 +26,7 @@ export class StreamsController {
    * message), and per merge partition the projection checkpoint in Postgres and what is behind it.
    */
   @Get('streams')
-  async streams(): Promise<Observation> {
+  async streams(): Promise<StreamsView> {
     return this.views.observer.observe().catch((error: unknown) => {
       throw new ProblemError(problem(ProblemType.unavailable, 503, 'Streams unavailable', { detail: `cannot read the streams and checkpoints: ${(error as Error).message}; retry` }));
     });
