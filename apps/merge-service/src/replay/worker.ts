@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
+import { parseJournalSubject, partitionToken, type JournalRecord, type ReplayStatus } from '@tidemark/contracts';
 import {
   addToSummary,
   batchSizeFor,
@@ -34,7 +34,7 @@ import type { PolicyRevisionCache } from './policy-revisions';
 import { createShadow, dropShadow, shadowExists } from './shadow';
 
 /** A replay's life: queued → planning → building → diffing → built → swapped; or cancelled, failed, stale. */
-export type ReplayStatus = 'queued' | 'planning' | 'building' | 'diffing' | 'built' | 'swapped' | 'cancelled' | 'failed' | 'stale';
+export type { ReplayStatus };
 const ACTIVE: ReplayStatus[] = ['queued', 'planning', 'building', 'diffing'];
 const TERMINAL: ReplayStatus[] = ['swapped', 'cancelled', 'failed', 'stale'];
 

@@ -383,6 +383,18 @@ export interface ParkedActionResult {
 
 // ── replays (`/v1/replays`) ──────────────────────────────────────────────────────────────────────────
 
+/** An estimate of a rebuild's duration and what it rests on. */
+export interface ReplayEstimate {
+  seconds: number;
+  eventsPerSecond: number;
+  /**
+   * `rate-limit`: the job's rate limit is the bottleneck;
+   * `measured`: the rebuild capacity measured by the last finished replay here is lower;
+   * `assumed`: nothing was measured yet and the assumed capacity is lower.
+   */
+  basis: 'rate-limit' | 'measured' | 'assumed';
+}
+
 /** queued → planning → building → diffing → built → swapped, or cancelled / failed / stale. */
 export const REPLAY_STATUSES = ['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'] as const;
 export type ReplayStatus = (typeof REPLAY_STATUSES)[number];
@@ -431,7 +443,7 @@ export interface ReplayJobView {
     selectedEvents: number;
     affectedEntities: number;
     rebuildEvents: number | null;
-    estimate: { seconds: number; eventsPerSecond: number; basis: 'rate-limit' | 'measured' | 'assumed' } | null;
+    estimate: ReplayEstimate | null;
     revisions: Record<string, { revision: number; live: number }> | null;
   };
   progress: {

@@ -1,6 +1,6 @@
 // The difference a replay would make to one entity: live (what devices pull today) against shadow (the
 // rebuild), as pure functions over plain rows. Values compare as canonical JSON.
-import { canonicalJson } from '@tidemark/contracts';
+import { canonicalJson, type EntitySnapshot, type ReplayDiffSummary } from '@tidemark/contracts';
 import { compareText } from '../schema/own';
 
 /** What devices see of an entity: its view without the version and deleted flag (kept beside it). */
@@ -30,13 +30,7 @@ export interface FieldDiff {
   shadow?: unknown;
 }
 
-export interface EntitySnapshot {
-  version: number;
-  deleted: boolean;
-  values: Readonly<Record<string, unknown>>;
-  inConflict: readonly string[];
-  job?: unknown;
-}
+export type { EntitySnapshot };
 
 export interface EntityDiff {
   /**
@@ -60,7 +54,7 @@ const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonical
 const own = (record: Readonly<Record<string, unknown>>, key: string): boolean => Object.prototype.hasOwnProperty.call(record, key);
 
 function snapshot(side: EntitySide): EntitySnapshot {
-  return { version: side.version, deleted: side.deleted, values: side.view.values, inConflict: side.view.inConflict, ...(side.view.job !== undefined ? { job: side.view.job } : {}) };
+  return { version: side.version, deleted: side.deleted, values: { ...side.view.values }, inConflict: [...side.view.inConflict], ...(side.view.job !== undefined ? { job: side.view.job } : {}) };
 }
 
 function openConflicts(side: EntitySide | undefined): Map<string, string> {
@@ -96,14 +90,8 @@ export function diffEntity(live: EntitySide | undefined, shadow: EntitySide | un
 }
 
 /** Counts over every entity of a replay. */
-export interface DiffSummary {
-  entities: { affected: number; changed: number; unchanged: number; added: number; removed: number };
-  /** Entities whose field value differs, by `type.field`. */
-  fields: Record<string, number>;
-  conflicts: { opened: number; closed: number };
-  /** Receipts whose status differs, by `live→shadow` (`none` for a missing receipt). */
-  receipts: Record<string, number>;
-}
+/** Counts over every entity of a replay (the wire shape ops-api serves). */
+export type DiffSummary = ReplayDiffSummary;
 
 export function emptyDiffSummary(): DiffSummary {
   return { entities: { affected: 0, changed: 0, unchanged: 0, added: 0, removed: 0 }, fields: {}, conflicts: { opened: 0, closed: 0 }, receipts: {} };

@@ -1,7 +1,7 @@
 // Replay planning as pure functions: which journal entries a scope selects, which entities a replay must
 // rebuild, which subject filter reads them, and how long it should take. No I/O, no clock: bounds, rates
 // and times are inputs.
-import { JOURNAL_SUBJECT_ROOT, type InvalidParam } from '@tidemark/contracts';
+import { JOURNAL_SUBJECT_ROOT, type InvalidParam, type ReplayEstimate } from '@tidemark/contracts';
 import { compareText } from '../schema/own';
 
 /**
@@ -152,17 +152,7 @@ export function compareEntities(a: { workspace: string; type: string; id: string
  */
 export const ASSUMED_REBUILD_CAPACITY = 2000;
 
-/** An estimate of a rebuild's duration and what it rests on. */
-export interface ReplayEstimate {
-  seconds: number;
-  eventsPerSecond: number;
-  /**
-   * `rate-limit`: the job's rate limit is the bottleneck;
-   * `measured`: the rebuild capacity measured by the last finished replay here is lower;
-   * `assumed`: nothing was measured yet and `ASSUMED_REBUILD_CAPACITY` is lower.
-   */
-  basis: 'rate-limit' | 'measured' | 'assumed';
-}
+export type { ReplayEstimate };
 
 /**
  * How long rebuilding `events` journal entries should take: at the job's rate limit, unless the capacity
