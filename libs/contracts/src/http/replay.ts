@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { IdToken, TypeName } from '../events/device-event';
 import { PROBLEM_BASE, type Problem } from './problem';
+import { REPLAY_STATUSES } from './ops';
 
 export const REPLAY_LIMITS = {
   /** Journal events a replay rebuilds per second unless the request says otherwise. */
@@ -54,7 +55,7 @@ export const ReplayCancelRequest = Type.Object({ reason: Reason }, { additionalP
 
 export const ReplayListQuery = Type.Object(
   {
-    status: Type.Optional(Type.String({ pattern: '^(queued|planning|building|diffing|built|swapped|cancelled|failed|stale)$' })),
+    status: Type.Optional(Type.String({ pattern: `^(${REPLAY_STATUSES.join('|')})$` })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })),
   },
   { additionalProperties: false },
