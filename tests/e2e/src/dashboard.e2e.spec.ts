@@ -1,8 +1,9 @@
 // The operators' web dashboard in a real headless Chromium against running services with real data: two
 // sites' devices pushing, a conflict, a parked event, an upload in progress, a record waiting for its
 // asset, a replay. Every page is loaded and checked for that data; a parked event is re-driven, a conflict
-// resolved and a replay swapped through the page, and the outcome checked through the API. A screenshot
-// of each page is kept in test-artifacts/dashboard/.
+// resolved and a replay swapped through the page, and the outcome checked through the API. With
+// merge-service killed under a steady ingest, the overview shows lag and ages rising without a reload,
+// and lag 0 once it restarted. A screenshot of each page is kept in test-artifacts/dashboard/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -31,6 +32,14 @@ async function launchChromium(): Promise<Browser> {
   } catch (error) {
     throw new Error(`Chromium at ${CHROMIUM} could not start: ${(error as Error).message}`);
   }
+}
+
+/** An age as the page shows it ("4.5 s", "12 s", "3 m 10 s", "2 h 5 m", "3 d 4 h") in seconds; NaN for anything else. */
+function secondsShown(text: string): number {
+  const units: Record<string, number> = { d: 86_400, h: 3600, m: 60, s: 1 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?) ([dhms])\b/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join(' ') !== text.trim()) return NaN;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
 }
 
 describe('operator dashboard in headless Chromium', () => {
@@ -458,6 +467,101 @@ describe('operator dashboard in headless Chromium', () => {
     await eventually(() => assert.ok(calls.length >= before + 2, 'refreshing again'), { timeoutMs: 10_000 });
   });
 
+  it('overview while merge-service is killed under a steady ingest: projection lag and oldest-pending age rise without a reload, and lag is 0 again after it restarts', async () => {
+    await openSection('Overview');
+    await pageShows('[data-tile="Projection lag"] .tile-value', /^0 msgs$/, 'the projection caught up before the stop');
+    // A mark in the document: still there at the end, so nothing below reloaded the page.
+    await page.evaluate("window.lagWatch = 'same document'");
+    /** The overview's lag figures, read at one instant together with the refresh that drew them. */
+    const lagShown = async () => {
+      const shown = (await page.evaluate(`({
+        updated: document.querySelector('#updated')?.textContent ?? '',
+        lag: document.querySelector('[data-tile="Projection lag"] .tile-value')?.textContent ?? '',
+        lagNote: document.querySelector('[data-tile="Projection lag"] .tile-note')?.textContent ?? '',
+        lagKind: document.querySelector('[data-tile="Projection lag"]')?.className ?? '',
+        pending: document.querySelector('[data-tile="Oldest pending"] .tile-value')?.textContent ?? '',
+      })`)) as { updated: string; lag: string; lagNote: string; lagKind: string; pending: string };
+      const messages = /^[0-9,]+ msgs$/.test(shown.lag) ? Number(shown.lag.replace(/[^0-9]/g, '')) : NaN;
+      return { ...shown, messages, lagSeconds: secondsShown(shown.lagNote.replace(/^oldest /, '')), pendingSeconds: secondsShown(shown.pending) };
+    };
+    type Shown = Awaited<ReturnType<typeof lagShown>>;
+
+    const scanner = new FakeDevice('dock-scanner', T0 + 10_000, 1000);
+    creds.set(scanner.deviceId, await stack.device('acme', scanner.deviceId, 'dock'));
+    const pushed: string[] = [];
+    let sent = 0;
+    let failure: unknown;
+    let pushing = true;
+    let restarted = false;
+    await stack.services.get('merge-service')!.kill();
+    // The steady ingest: five events every 200 ms until merge-service is back and caught up.
+    const keepPushing = (async () => {
+      for (let i = 0; pushing; i++) {
+        const started = Date.now();
+        const events = Array.from({ length: 5 }, (_, k) => scanner.upsert('annotation', `scan-${i}-${k}`, { label: 'crate' }));
+        sent += events.length;
+        try {
+          await send(scanner, events);
+        } catch (error) {
+          failure = error;
+          return;
+        }
+        pushed.push(...events.map((e) => e.eventId));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 200 - Date.now())));
+      }
+    })();
+    /** Waits for a refresh after `previous` showing more messages behind and older ages (the first: any backlog). */
+    const risesFrom = async (previous: Shown | undefined, what: string): Promise<Shown> => {
+      const shown = await eventually(
+        async () => {
+          if (failure !== undefined) throw failure;
+          const now = await lagShown();
+          const seen = `the page shows ${JSON.stringify(now)}${previous ? ` after ${JSON.stringify(previous)}` : ''}`;
+          if (previous) {
+            assert.notEqual(now.updated, previous.updated, `a later refresh: ${seen}`);
+            assert.ok(now.messages > previous.messages && now.lagSeconds > previous.lagSeconds && now.pendingSeconds > previous.pendingSeconds, seen);
+          } else {
+            assert.ok(now.messages > 0 && now.lagSeconds > 0 && now.pendingSeconds > 0, seen);
+          }
+          return now;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, message: what },
+      );
+      assert.ok(shown.messages <= sent, `no more behind than was pushed: ${shown.messages} of ${sent}`);
+      assert.match(shown.lagKind, /\bwarn\b/, 'the projection lag tile warns');
+      return shown;
+    };
+    try {
+      await pageShows('tr[data-key="merge-service"] td[data-col="Readiness"]', /^no answer$/, 'merge-service not answering');
+      await pageShows('[data-tile="Services ready"] .tile-value', /^1 not ready$/, 'one service not ready');
+      const first = await risesFrom(undefined, 'a backlog on the overview');
+      const second = await risesFrom(first, 'lag and ages rising at the next refresh');
+      const third = await risesFrom(second, 'lag and ages rising again');
+      assert.ok(third.pendingSeconds >= first.pendingSeconds + 1, `oldest pending ${first.pending} then ${third.pending}`);
+      await shoot('overview-merge-down');
+
+      await stack.start('merge-service');
+      restarted = true;
+      // Still under the ingest, the projection catches up: the page shows less behind than at its highest.
+      await pageShows('[data-tile="Projection lag"] .tile-value', (t) => /^[0-9,]+ msgs$/.test(t) && Number(t.replace(/[^0-9]/g, '')) < third.messages, `lag falling below ${third.lag} while the ingest goes on`);
+    } finally {
+      pushing = false;
+      await keepPushing;
+      if (!restarted) await stack.start('merge-service');
+    }
+    assert.equal(failure, undefined, 'every push of the steady ingest was accepted');
+
+    await pageShows('[data-tile="Projection lag"] .tile-value', /^0 msgs$/, 'no lag once merge-service caught up', 30_000);
+    await pageShows('[data-tile="Projection lag"] .tile-note', /^oldest 0\.0 s$/, 'nothing old behind');
+    await pageShows('[data-tile="Oldest pending"] .tile-value', /^0\.0 s$/, 'no consumer with anything pending');
+    await pageShows('tr[data-key="merge-service"] td[data-col="Readiness"]', /^ready$/, 'merge-service ready again');
+    await pageShows('[data-tile="Services ready"] .tile-value', /^all ready$/, 'all services ready');
+    assert.doesNotMatch((await lagShown()).lagKind, /\bwarn\b/);
+    assert.equal(await page.evaluate('window.lagWatch'), 'same document', 'the page was never reloaded');
+    await shoot('overview-caught-up');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[])', [pushed]), pushed.length, 'one receipt for every event of the ingest');
+  });
+
   it('sign out forgets the token', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -493,7 +597,7 @@ describe('operator dashboard in headless Chromium', () => {
   it('kept a screenshot of every page, reached nothing but ops-api, and logged no script errors', () => {
     assert.deepEqual(
       screenshots.map((p) => p.split('/').at(-1)),
-      ['signin-refused.png', 'overview.png', 'streams.png', 'devices.png', 'parked.png', 'parked-redriven.png', 'parked-edit-refused.png', 'conflicts.png', 'conflicts-resolved.png', 'replay-building.png', 'replay-built.png', 'replays.png', 'assets.png'],
+      ['signin-refused.png', 'overview.png', 'streams.png', 'devices.png', 'parked.png', 'parked-redriven.png', 'parked-edit-refused.png', 'conflicts.png', 'conflicts-resolved.png', 'replay-building.png', 'replay-built.png', 'replays.png', 'assets.png', 'overview-merge-down.png', 'overview-caught-up.png'],
     );
     for (const path of screenshots) assert.ok(statSync(path).size > 10_000, `${path} is a real screenshot`);
     assert.deepEqual(outside, [], 'no request beyond ops-api');

@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeDevice, eventually, getJson, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { DeviceEvent } from '@tidemark/contracts';
+import { FakeDevice, count, eventually, getJson, push, startSlice, type SliceStack } from '@tidemark/testing';
 
 /** Sums a Prometheus metric's samples (optionally those whose labels match), or undefined when it has none. */
 function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -20,12 +22,72 @@ function maxMetric(text: string, name: string): number {
   return Math.max(0, ...text.split('\n').filter((l) => l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').at(-1))));
 }
 
-describe('ops-api: lag and oldest-pending age while the projector is down, and back to zero after', () => {
+const BATCH = 5;
+const EVERY_MS = 200;
+/** What the steady ingest adds in a second (5 events every 200 ms). */
+const PER_SECOND = (BATCH * 1000) / EVERY_MS;
+/** ops-api shares one stream observation for up to a second (StreamObserver's reuseMs): an answer may be that old. */
+const OBSERVATION_REUSE_MS = 1000;
+
+/** A device pushing through the gateway at a steady pace, and what it pushed when. */
+interface SteadyIngest {
+  /** Events sent so far: the journal cannot hold more of them than this. */
+  sent(): number;
+  /** Events the gateway had accepted (answered 200 for) before `at` (epoch ms): the journal holds at least these. */
+  acceptedBefore(at: number): number;
+  /** The ids of every accepted event. */
+  eventIds(): string[];
+  /** Throws the push that failed, if one did (the loop stops at the first). */
+  check(): void;
+  /** Stops after the batch under way; rejects with the failed push, if any. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Pushes `BATCH` events every `EVERY_MS` (start to start) until stopped. */
+function steadyIngest(send: (events: DeviceEvent[]) => Promise<void>, next: (i: number) => DeviceEvent): SteadyIngest {
+  const accepted: { at: number; ids: string[] }[] = [];
+  let sent = 0;
+  let running = true;
+  let failure: unknown;
+  const loop = (async () => {
+    for (let i = 0; running; ) {
+      const started = Date.now();
+      const events = Array.from({ length: BATCH }, () => next(i++));
+      sent += events.length;
+      try {
+        await send(events);
+      } catch (error) {
+        failure = error;
+        return;
+      }
+      accepted.push({ at: Date.now(), ids: events.map((e) => e.eventId) });
+      await delay(Math.max(0, started + EVERY_MS - Date.now()));
+    }
+  })();
+  const check = () => {
+    if (failure !== undefined) throw new Error(`the steady ingest stopped, a push failed: ${(failure as Error).message}`, { cause: failure });
+  };
+  return {
+    sent: () => sent,
+    acceptedBefore: (at) => accepted.filter((a) => a.at < at).reduce((n, a) => n + a.ids.length, 0),
+    eventIds: () => accepted.flatMap((a) => a.ids),
+    check,
+    async stop() {
+      running = false;
+      await loop;
+      check();
+    },
+  };
+}
+
+describe('ops-api: lag and oldest-pending age while the projector is down under a steady ingest, and back to zero after', () => {
   let stack: SliceStack;
   let ops: string;
   let gateway: string;
   let headers: Record<string, string>;
+  let ingest: SteadyIngest | undefined;
   const device = new FakeDevice('lag-tablet');
+  const warm: string[] = [];
   const ops$ = <T = any>(path: string): Promise<T> => getJson<T>(`${ops}${path}`, stack.operatorHeaders);
   const metrics = async (): Promise<string> => (await fetch(`${ops}/metrics`, { headers: stack.operatorHeaders })).text();
 
@@ -38,13 +100,35 @@ describe('ops-api: lag and oldest-pending age while the projector is down, and b
     headers = (await stack.device('default', device.deviceId, 'lab')).headers;
   });
   after(async () => {
+    // A test that failed midway leaves the ingest running; its failure is that test's to report.
+    await ingest?.stop().catch(() => undefined);
     await stack?.stop();
   });
 
-  const pushSome = async (n: number, prefix: string) => {
-    const response = await push(gateway, Array.from({ length: n }, (_, i) => device.upsert('annotation', `${prefix}-${i}`, { label: `v${i}` })), headers);
+  const send = async (events: DeviceEvent[]) => {
+    const response = await push(gateway, events, headers);
     assert.equal(response.status, 200, JSON.stringify(response.body));
   };
+  const pushSome = async (n: number, prefix: string) => {
+    const events = Array.from({ length: n }, (_, i) => device.upsert('annotation', `${prefix}-${i}`, { label: `v${i}` }));
+    await send(events);
+    warm.push(...events.map((e) => e.eventId));
+  };
+  /**
+   * Reads an ops-api view under the ingest, with the range any count of unprojected messages in it must lie
+   * in while merge-service is down: at least what was accepted before the observation it may reuse began,
+   * at most what was sent by the time it answered.
+   */
+  const observe = async <T>(read: () => Promise<T>): Promise<{ value: T; atLeast: number; atMost: number }> => {
+    ingest!.check();
+    const atLeast = ingest!.acceptedBefore(Date.now() - OBSERVATION_REUSE_MS);
+    const value = await read();
+    return { value, atLeast, atMost: ingest!.sent() };
+  };
+  const within = (actual: number, { atLeast, atMost }: { atLeast: number; atMost: number }, what: string) =>
+    assert.ok(actual >= atLeast && actual <= atMost, `${what}: ${actual}, expected between ${atLeast} (accepted before the observation) and ${atMost} (sent by its answer)`);
+  const journalOf = (streams: any) => streams.streams.find((s: any) => s.name === 'JOURNAL');
+  const oldestPending = (streams: any): number => Math.max(...journalOf(streams).consumers.map((c: any) => c.oldestPendingSeconds));
 
   it('refuses a request without an operator token', async () => {
     for (const path of ['/v1/streams', '/v1/overview', '/v1/devices', '/v1/sites', '/v1/assets', '/v1/conflicts']) {
@@ -65,7 +149,7 @@ describe('ops-api: lag and oldest-pending age while the projector is down, and b
       assert.equal(streams.projection.partitions.reduce((n: number, p: any) => n + (p.checkpointSeq > 0 ? 1 : 0), 0) > 0, true);
     }, { timeoutMs: 20_000, message: 'the projection to catch up' });
     const streams = await ops$('/v1/streams');
-    const journal = streams.streams.find((s: any) => s.name === 'JOURNAL');
+    const journal = journalOf(streams);
     assert.equal(journal.messages, 20);
     assert.equal(journal.lastSeq, 20);
     assert.ok(Date.parse(journal.firstAt) <= Date.parse(journal.lastAt));
@@ -82,79 +166,122 @@ describe('ops-api: lag and oldest-pending age while the projector is down, and b
     assert.deepEqual([overview.parked, overview.conflictsOpen, overview.uploads], [0, 0, { inProgress: 0, bytesPending: 0 }]);
   });
 
-  it('while merge-service is down: lag in messages and the oldest-pending age rise on /v1/streams, /v1/overview and /metrics', async () => {
+  it('while merge-service is down under a steady ingest: lag in messages and the oldest-pending age rise on /v1/streams, /v1/overview and /metrics', async () => {
     await stack.services.get('merge-service')!.kill();
-    await pushSome(30, 'down-a');
+    const stoppedAt = Date.now();
+    ingest = steadyIngest(send, (i) => device.upsert('annotation', `steady-${i}`, { label: `v${i}` }));
+
     const first = await eventually(async () => {
-      const streams = await ops$('/v1/streams');
-      assert.equal(streams.projection.total.messages, 30, JSON.stringify(streams.projection));
-      assert.ok(streams.projection.total.seconds > 0);
-      return streams;
-    }, { message: 'the 30 unprojected messages to show' });
-    for (const p of first.projection.partitions) {
+      const seen = await observe(() => ops$('/v1/streams'));
+      assert.ok(seen.value.projection.total.messages > 0);
+      return seen;
+    }, { message: 'the unprojected messages to show' });
+    const firstLag = first.value.projection.total;
+    within(firstLag.messages, first, 'projection lag (/v1/streams)');
+    assert.ok(firstLag.seconds > 0, JSON.stringify(firstLag));
+    for (const p of first.value.projection.partitions) {
       assert.equal(p.exact, true, `${p.partition}: the projector is stopped, so the count is exact: ${JSON.stringify(p)}`);
       if (p.lag.messages > 0) {
         assert.ok(p.lag.oldestSeq > p.checkpointSeq, `${p.partition}: the oldest unprojected follows the checkpoint`);
-        assert.ok(p.lag.oldestAt);
+        assert.ok(Date.parse(p.lag.oldestAt) >= stoppedAt, `${p.partition}: the oldest unprojected was pushed after the stop: ${p.lag.oldestAt}`);
       }
     }
-    const journal = first.streams.find((s: any) => s.name === 'JOURNAL');
-    assert.equal(journal.consumers.reduce((n: number, c: any) => n + c.lag.messages, 0), 30, 'consumer backlogs add up to what was pushed');
-    const age1 = Math.max(...journal.consumers.map((c: any) => c.oldestPendingSeconds));
+    const journal = journalOf(first.value);
+    assert.equal(journal.consumers.reduce((n: number, c: any) => n + c.lag.messages, 0), firstLag.messages, 'consumer backlogs add up to the projection lag');
+    const age1 = oldestPending(first.value);
 
-    await pushSome(10, 'down-b');
     const later = await eventually(async () => {
-      const streams = await ops$('/v1/streams');
-      assert.equal(streams.projection.total.messages, 40);
-      const age = Math.max(...streams.streams.find((s: any) => s.name === 'JOURNAL').consumers.map((c: any) => c.oldestPendingSeconds));
-      assert.ok(age >= age1 + 1, `oldest-pending age rises: ${age1} then ${age}`);
-      return streams;
+      const seen = await observe(() => ops$('/v1/streams'));
+      assert.ok(oldestPending(seen.value) >= age1 + 1, `oldest-pending age rises: ${age1} then ${oldestPending(seen.value)}`);
+      return seen;
     }, { message: 'the oldest-pending age to rise by a second' });
-    assert.ok(later.projection.total.seconds >= first.projection.total.seconds + 1);
+    const laterLag = later.value.projection.total;
+    within(laterLag.messages, later, 'projection lag (/v1/streams)');
+    assert.ok(laterLag.messages > firstLag.messages, `lag rises under the ingest: ${firstLag.messages} then ${laterLag.messages}`);
+    assert.ok(laterLag.seconds >= firstLag.seconds + 1, `projection age rises: ${firstLag.seconds} then ${laterLag.seconds}`);
+    assert.equal(journalOf(later.value).consumers.reduce((n: number, c: any) => n + c.lag.messages, 0), laterLag.messages);
 
-    const overview = await ops$('/v1/overview');
-    assert.equal(overview.projection.lag.messages, 40);
-    assert.ok(overview.projection.lag.seconds >= 1, JSON.stringify(overview.projection));
-    assert.ok(overview.projection.partitionsBehind >= 1);
-    assert.equal(overview.ready, false, 'merge-service does not answer');
-    const merge = overview.services.find((s: any) => s.name === 'merge-service');
+    const overview = await observe(() => ops$('/v1/overview'));
+    within(overview.value.projection.lag.messages, overview, 'projection lag (/v1/overview)');
+    assert.ok(overview.value.projection.lag.messages >= laterLag.messages, 'nothing is projected while merge-service is down');
+    assert.ok(overview.value.projection.lag.seconds >= laterLag.seconds, JSON.stringify(overview.value.projection));
+    assert.ok(overview.value.projection.partitionsBehind >= 1);
+    assert.ok(overview.value.consumers.oldestPendingSeconds >= age1 + 1, JSON.stringify(overview.value.consumers));
+    assert.equal(overview.value.ready, false, 'merge-service does not answer');
+    const merge = overview.value.services.find((s: any) => s.name === 'merge-service');
     assert.deepEqual([merge.ready, merge.status], [false, null]);
-    assert.ok(overview.rates.samples >= 2, JSON.stringify(overview.rates));
-    assert.ok(overview.rates.ingestPerSecond > 0, JSON.stringify(overview.rates));
+    assert.ok(overview.value.rates.samples >= 2, JSON.stringify(overview.value.rates));
+    assert.ok(overview.value.rates.ingestPerSecond > 0, JSON.stringify(overview.value.rates));
 
-    const text = await metrics();
-    assert.equal(metric(text, 'tidemark_projection_lag_messages'), 40, 'projection lag over all partitions');
-    assert.ok(maxMetric(text, 'tidemark_projection_lag_seconds') >= 1);
-    assert.equal(metric(text, 'tidemark_consumer_pending_messages', { stream: 'JOURNAL' })! + metric(text, 'tidemark_consumer_ack_pending_messages', { stream: 'JOURNAL' })!, 40);
-    assert.ok(maxMetric(text, 'tidemark_consumer_oldest_pending_seconds') >= 1);
+    const scraped = await observe(metrics);
+    const text = scraped.value;
+    within(metric(text, 'tidemark_projection_lag_messages')!, scraped, 'projection lag over all partitions (/metrics)');
+    assert.ok(metric(text, 'tidemark_projection_lag_messages')! >= laterLag.messages);
+    assert.ok(maxMetric(text, 'tidemark_projection_lag_seconds') >= laterLag.seconds);
+    within(metric(text, 'tidemark_consumer_pending_messages', { stream: 'JOURNAL' })! + metric(text, 'tidemark_consumer_ack_pending_messages', { stream: 'JOURNAL' })!, scraped, 'journal consumer backlog (/metrics)');
+    assert.ok(maxMetric(text, 'tidemark_consumer_oldest_pending_seconds') >= age1 + 1);
     assert.equal(metric(text, 'tidemark_ops_observation_up'), 1);
 
-    // The device's pushes are ahead of what is applied: behind-by from the registry's last pushed sequence.
-    const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
-    const me = devices.find((d: any) => d.deviceId === device.deviceId);
-    assert.deepEqual({ pushed: me.lastPushedSeq, contiguous: me.contiguousSeq, behindBy: me.behindBy }, { pushed: 60, contiguous: 20, behindBy: 40 });
-    assert.deepEqual(me.reasons.map((r: any) => r.code), ['behind']);
-    assert.equal(me.site, 'lab');
+    // The device's pushes are ahead of what is applied: behind-by from the registry's last pushed sequence,
+    // which the gateway writes every PUSH_PROGRESS_INTERVAL_MS (1 s).
+    const acceptedNow = ingest.acceptedBefore(Date.now());
+    await eventually(async () => {
+      const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
+      const me = devices.find((d: any) => d.deviceId === device.deviceId);
+      assert.equal(me.contiguousSeq, 20, 'nothing applied since the stop');
+      assert.ok(me.lastPushedSeq >= 20 + acceptedNow && me.lastPushedSeq <= 20 + ingest!.sent(), `last pushed ${me.lastPushedSeq}: 20 before the stop and ${acceptedNow}–${ingest!.sent()} since`);
+      assert.equal(me.behindBy, me.lastPushedSeq - 20);
+      assert.deepEqual(me.reasons.map((r: any) => r.code), ['behind']);
+      assert.equal(me.site, 'lab');
+    }, { message: 'the device behind by what it pushed since the stop' });
   });
 
-  it('after merge-service restarts: lag and ages fall back to zero everywhere', async () => {
+  it('after merge-service restarts under the same ingest: the projection catches up, and lag and ages fall back to zero everywhere once the ingest stops', async () => {
+    assert.ok(ingest, 'the ingest runs since merge-service was stopped');
+    // A backlog worth catching up: at least two seconds of ingest.
+    const backlog = await eventually(async () => {
+      const { projection } = await ops$('/v1/streams');
+      assert.ok(projection.total.messages >= 2 * PER_SECOND, `backlog ${projection.total.messages}`);
+      return projection.total.messages as number;
+    }, { message: `a backlog of ${2 * PER_SECOND} messages` });
+
     await stack.start('merge-service');
+    const restartedAt = Date.now();
+    await eventually(async () => {
+      ingest!.check();
+      const { projection } = await ops$('/v1/streams');
+      assert.ok(projection.total.messages < PER_SECOND, `lag ${projection.total.messages} (backlog was ${backlog})`);
+    }, { timeoutMs: 30_000, message: 'the projection to catch up while the ingest goes on' });
+    assert.ok(ingest.acceptedBefore(Infinity) > ingest.acceptedBefore(restartedAt), 'the ingest went on after the restart');
+
+    await ingest.stop();
+    const pushed = [...warm, ...ingest.eventIds()];
     await eventually(async () => {
       const streams = await ops$('/v1/streams');
       assert.deepEqual(streams.projection.total, { messages: 0, seconds: 0 });
       assert.equal(streams.projection.partitions.length, 4, 'every partition consumer is there (a re-aligned consumer is re-created)');
-      for (const c of streams.streams.find((s: any) => s.name === 'JOURNAL').consumers) assert.equal(c.oldestPendingSeconds, 0, c.name);
+      for (const c of journalOf(streams).consumers) assert.equal(c.oldestPendingSeconds, 0, c.name);
+      assert.equal(journalOf(streams).lastSeq, pushed.length, 'the journal holds every pushed event once');
       const overview = await ops$('/v1/overview');
       assert.deepEqual(overview.projection.lag, { messages: 0, seconds: 0 });
+      assert.equal(overview.consumers.oldestPendingSeconds, 0);
       assert.equal(overview.ready, true);
       const text = await metrics();
       assert.equal(metric(text, 'tidemark_projection_lag_messages'), 0);
       assert.equal(maxMetric(text, 'tidemark_projection_lag_seconds'), 0);
       assert.equal(maxMetric(text, 'tidemark_consumer_oldest_pending_seconds'), 0);
     }, { timeoutMs: 30_000, message: 'lag back to zero after the restart' });
-    const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
-    const me = devices.find((d: any) => d.deviceId === device.deviceId);
-    assert.deepEqual({ behindBy: me.behindBy, fallingBehind: me.fallingBehind, contiguous: me.contiguousSeq }, { behindBy: 0, fallingBehind: false, contiguous: 60 });
+
+    // Exactly one receipt per pushed event (event_id is the key, so a count of rows for them is one each), all applied, none else.
+    const receipts = await stack.db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[]) GROUP BY status', [pushed]);
+    assert.deepEqual(receipts.rows.map((r) => [r.status, Number(r.n)]), [['applied', pushed.length]]);
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), pushed.length);
+
+    await eventually(async () => {
+      const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
+      const me = devices.find((d: any) => d.deviceId === device.deviceId);
+      assert.deepEqual({ behindBy: me.behindBy, fallingBehind: me.fallingBehind, contiguous: me.contiguousSeq, pushed: me.lastPushedSeq }, { behindBy: 0, fallingBehind: false, contiguous: pushed.length, pushed: pushed.length });
+    }, { message: 'the device caught up' });
     const overview = await ops$('/v1/overview');
     assert.ok(overview.rates.projectPerSecond > 0, JSON.stringify(overview.rates));
   });
