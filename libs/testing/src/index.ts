@@ -8,3 +8,4 @@ export { startSlice, count, type SliceStack } from './slice';
 export { testIdentity, type TestIdentity, type TestDevice } from './identity';
 export { FakeDevice, push, getJson } from './device';
 export { faultyFirstFetch, drain } from './fetch-faults';
+export { steadyIngest, type SteadyIngest } from './steady-ingest';

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DeviceEvent } from '@tidemark/contracts';
-import { FakeDevice, count, eventually, push, startSlice, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
+import { FakeDevice, count, eventually, push, startSlice, steadyIngest, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -488,33 +488,15 @@ describe('operator dashboard in headless Chromium', () => {
 
     const scanner = new FakeDevice('dock-scanner', T0 + 10_000, 1000);
     creds.set(scanner.deviceId, await stack.device('acme', scanner.deviceId, 'dock'));
-    const pushed: string[] = [];
-    let sent = 0;
-    let failure: unknown;
-    let pushing = true;
     let restarted = false;
     await stack.services.get('merge-service')!.kill();
     // The steady ingest: five events every 200 ms until merge-service is back and caught up.
-    const keepPushing = (async () => {
-      for (let i = 0; pushing; i++) {
-        const started = Date.now();
-        const events = Array.from({ length: 5 }, (_, k) => scanner.upsert('annotation', `scan-${i}-${k}`, { label: 'crate' }));
-        sent += events.length;
-        try {
-          await send(scanner, events);
-        } catch (error) {
-          failure = error;
-          return;
-        }
-        pushed.push(...events.map((e) => e.eventId));
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 200 - Date.now())));
-      }
-    })();
+    const ingest = steadyIngest((events) => send(scanner, events), (i) => scanner.upsert('annotation', `scan-${i}`, { label: 'crate' }));
     /** Waits for a refresh after `previous` showing more messages behind and older ages (the first: any backlog). */
     const risesFrom = async (previous: Shown | undefined, what: string): Promise<Shown> => {
       const shown = await eventually(
         async () => {
-          if (failure !== undefined) throw failure;
+          ingest.check();
           const now = await lagShown();
           const seen = `the page shows ${JSON.stringify(now)}${previous ? ` after ${JSON.stringify(previous)}` : ''}`;
           if (previous) {
@@ -527,7 +509,7 @@ describe('operator dashboard in headless Chromium', () => {
         },
         { timeoutMs: 15_000, intervalMs: 200, message: what },
       );
-      assert.ok(shown.messages <= sent, `no more behind than was pushed: ${shown.messages} of ${sent}`);
+      assert.ok(shown.messages <= ingest.sent(), `no more behind than was pushed: ${shown.messages} of ${ingest.sent()}`);
       assert.match(shown.lagKind, /\bwarn\b/, 'the projection lag tile warns');
       return shown;
     };
@@ -545,11 +527,10 @@ describe('operator dashboard in headless Chromium', () => {
       // Still under the ingest, the projection catches up: the page shows less behind than at its highest.
       await pageShows('[data-tile="Projection lag"] .tile-value', (t) => /^[0-9,]+ msgs$/.test(t) && Number(t.replace(/[^0-9]/g, '')) < third.messages, `lag falling below ${third.lag} while the ingest goes on`);
     } finally {
-      pushing = false;
-      await keepPushing;
-      if (!restarted) await stack.start('merge-service');
+      await ingest.stop().finally(async () => {
+        if (!restarted) await stack.start('merge-service');
+      });
     }
-    assert.equal(failure, undefined, 'every push of the steady ingest was accepted');
 
     await pageShows('[data-tile="Projection lag"] .tile-value', /^0 msgs$/, 'no lag once merge-service caught up', 30_000);
     await pageShows('[data-tile="Projection lag"] .tile-note', /^oldest 0\.0 s$/, 'nothing old behind');
@@ -559,7 +540,7 @@ describe('operator dashboard in headless Chromium', () => {
     assert.doesNotMatch((await lagShown()).lagKind, /\bwarn\b/);
     assert.equal(await page.evaluate('window.lagWatch'), 'same document', 'the page was never reloaded');
     await shoot('overview-caught-up');
-    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[])', [pushed]), pushed.length, 'one receipt for every event of the ingest');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ingest.eventIds()]), ingest.eventIds().length, 'one receipt for every event of the ingest');
   });
 
   it('sign out forgets the token', async () => {

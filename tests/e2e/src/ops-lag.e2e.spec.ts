@@ -1,8 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { DeviceEvent } from '@tidemark/contracts';
-import { FakeDevice, count, eventually, getJson, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, getJson, push, startSlice, steadyIngest, type SliceStack, type SteadyIngest } from '@tidemark/testing';
 
 /** Sums a Prometheus metric's samples (optionally those whose labels match), or undefined when it has none. */
 function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -28,57 +27,6 @@ const EVERY_MS = 200;
 const PER_SECOND = (BATCH * 1000) / EVERY_MS;
 /** ops-api shares one stream observation for up to a second (StreamObserver's reuseMs): an answer may be that old. */
 const OBSERVATION_REUSE_MS = 1000;
-
-/** A device pushing through the gateway at a steady pace, and what it pushed when. */
-interface SteadyIngest {
-  /** Events sent so far: the journal cannot hold more of them than this. */
-  sent(): number;
-  /** Events the gateway had accepted (answered 200 for) before `at` (epoch ms): the journal holds at least these. */
-  acceptedBefore(at: number): number;
-  /** The ids of every accepted event. */
-  eventIds(): string[];
-  /** Throws the push that failed, if one did (the loop stops at the first). */
-  check(): void;
-  /** Stops after the batch under way; rejects with the failed push, if any. Safe to call twice. */
-  stop(): Promise<void>;
-}
-
-/** Pushes `BATCH` events every `EVERY_MS` (start to start) until stopped. */
-function steadyIngest(send: (events: DeviceEvent[]) => Promise<void>, next: (i: number) => DeviceEvent): SteadyIngest {
-  const accepted: { at: number; ids: string[] }[] = [];
-  let sent = 0;
-  let running = true;
-  let failure: unknown;
-  const loop = (async () => {
-    for (let i = 0; running; ) {
-      const started = Date.now();
-      const events = Array.from({ length: BATCH }, () => next(i++));
-      sent += events.length;
-      try {
-        await send(events);
-      } catch (error) {
-        failure = error;
-        return;
-      }
-      accepted.push({ at: Date.now(), ids: events.map((e) => e.eventId) });
-      await delay(Math.max(0, started + EVERY_MS - Date.now()));
-    }
-  })();
-  const check = () => {
-    if (failure !== undefined) throw new Error(`the steady ingest stopped, a push failed: ${(failure as Error).message}`, { cause: failure });
-  };
-  return {
-    sent: () => sent,
-    acceptedBefore: (at) => accepted.filter((a) => a.at < at).reduce((n, a) => n + a.ids.length, 0),
-    eventIds: () => accepted.flatMap((a) => a.ids),
-    check,
-    async stop() {
-      running = false;
-      await loop;
-      check();
-    },
-  };
-}
 
 describe('ops-api: lag and oldest-pending age while the projector is down under a steady ingest, and back to zero after', () => {
   let stack: SliceStack;
@@ -169,7 +117,7 @@ describe('ops-api: lag and oldest-pending age while the projector is down under 
   it('while merge-service is down under a steady ingest: lag in messages and the oldest-pending age rise on /v1/streams, /v1/overview and /metrics', async () => {
     await stack.services.get('merge-service')!.kill();
     const stoppedAt = Date.now();
-    ingest = steadyIngest(send, (i) => device.upsert('annotation', `steady-${i}`, { label: `v${i}` }));
+    ingest = steadyIngest(send, (i) => device.upsert('annotation', `steady-${i}`, { label: `v${i}` }), { batch: BATCH, everyMs: EVERY_MS });
 
     const first = await eventually(async () => {
       const seen = await observe(() => ops$('/v1/streams'));
