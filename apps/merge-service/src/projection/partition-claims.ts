@@ -70,8 +70,13 @@ export class PartitionClaims {
     }
   }
 
-  /** Re-creates the partition's consumer to start right after the checkpoint, whatever its state. */
+  /**
+   * Re-creates the partition's consumer to start right after the checkpoint, whatever its state. Only
+   * while this replica holds the partition: after a lost claim it would pull the consumer from under the
+   * new owner, so it throws instead, and the consumer waits to be stopped.
+   */
   async realign(partition: number, durable: string): Promise<void> {
+    if (!this.owns(partition)) throw new Error(`partition ${partition} is no longer claimed by this replica; not re-aligning ${durable}`);
     await this.align(durable, partition, true);
   }
 
