@@ -312,6 +312,8 @@ describe('tidemark CLI end to end', () => {
     const annotationEvents = await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE workspace = 'default' AND entity_type = 'annotation'");
     const plan = await json(['replay', 'plan', '--workspace', 'default', '--entity-type', 'annotation', '--reason', 'how big is it', '--dry-run']);
     assert.equal(plan.status, 'cancelled', 'plan only: cancelled once planned');
+    assert.deepEqual([plan.planOnly, plan.error, plan.builtAt, plan.progress.eventsDone], [true, null, null, 0], 'ended by the worker once planned: nothing built');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM information_schema.schemata WHERE schema_name = $1', [`replay_${plan.id.replace(/-/g, '')}`]), 0, 'no shadow');
     assert.equal(plan.plan.affectedEntities, annotations);
     assert.deepEqual([plan.plan.selectedEvents, plan.plan.rebuildEvents], [annotationEvents, annotationEvents], JSON.stringify(plan.plan));
     assert.deepEqual(plan.scope, { workspace: 'default', entityType: 'annotation' });

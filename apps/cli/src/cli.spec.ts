@@ -228,28 +228,43 @@ describe('cli: output and exit codes', () => {
     assert.equal(JSON.parse(result.stdout).status, 'built');
   });
 
-  it('replay plan waits for the plan, then cancels the replay (plan only) unless --keep', async () => {
+  it('replay plan requests a plan-only replay and follows it until the worker ends it; --keep requests a full one and stops at the plan', async () => {
     const planned = building(0);
-    const answers: Record<string, ReplayJobView[]> = { GET: [job('planning'), planned] };
+    const done = job('cancelled', { planOnly: true, plan: planned.plan, finishedAt: '2026-11-25T12:00:02.000Z' });
+    const answers = [job('planning', { planOnly: true }), done];
     const { cli, calls } = harness((c) => {
-      if (c.method === 'POST' && c.url.endsWith('/v1/replays')) return { status: 202, body: job('queued') };
-      if (c.method === 'POST' && c.url.endsWith('/cancel')) return { status: 200, body: { ...planned, status: 'cancelled' } };
-      return { status: 200, body: answers.GET!.shift() ?? planned };
+      if (c.method === 'POST' && c.url.endsWith('/v1/replays')) return { status: 202, body: job('queued', { planOnly: true }) };
+      return { status: 200, body: answers.shift() ?? done };
     });
     const result = await cli('replay', 'plan', '--workspace', 'acme', '--reason', 'how big', '--dry-run');
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(
       calls.map((c) => `${c.method} ${c.url.replace('http://ops:3005', '')}`),
-      ['POST /v1/replays', 'GET /v1/replays/4f1c2d3e-0000-4000-8000-000000000001', 'GET /v1/replays/4f1c2d3e-0000-4000-8000-000000000001', 'POST /v1/replays/4f1c2d3e-0000-4000-8000-000000000001/cancel'],
+      ['POST /v1/replays', 'GET /v1/replays/4f1c2d3e-0000-4000-8000-000000000001', 'GET /v1/replays/4f1c2d3e-0000-4000-8000-000000000001'],
+      'no cancel: the worker ends a plan-only replay',
     );
-    assert.deepEqual(calls[3]!.body, { reason: 'plan only: how big' });
+    assert.deepEqual(calls[0]!.body, { scope: { workspace: 'acme' }, reason: 'how big', dryRun: true, planOnly: true });
+    assert.match(result.stdout, /^status +cancelled$/m);
     assert.match(result.stdout, /^plan +10 events selected, 2 entities to rebuild from 10 events$/m);
     assert.match(result.stdout, /^estimate +1\.0s|^estimate +1s/m);
-    assert.match(result.stdout, /plan only: cancelled after planning/);
+    assert.match(result.stdout, /^plan only +yes: it ends once planned and builds nothing$/m);
+    assert.match(result.stdout, /plan only: cancelled after planning, nothing was built/);
+
+    // Watched later, a plan-only replay that ended with its plan gave what was asked: exit 0.
+    const watched = harness(() => ({ status: 200, body: done }));
+    const watchedDone = await watched.cli('replay', 'status', 'r1', '--watch');
+    assert.deepEqual([watchedDone.code, watchedDone.stderr], [0, '']);
+    // One an operator cancelled before its plan was complete (no estimate) ended without a result.
+    const cancelledEarly = harness((c) => ({ status: c.method === 'POST' ? 202 : 200, body: job(c.method === 'POST' ? 'queued' : 'cancelled', { planOnly: true }) }));
+    const early = await cancelledEarly.cli('replay', 'plan', '--reason', 'r');
+    assert.equal(early.code, 0, 'replay plan exits 5 only for failed or stale');
+    assert.doesNotMatch(early.stdout, /nothing was built/);
+    assert.equal((await cancelledEarly.cli('replay', 'status', 'r1', '--watch')).code, 5);
 
     const keep = harness((c) => ({ status: c.method === 'POST' ? 202 : 200, body: c.method === 'POST' ? job('queued') : planned }));
     assert.equal((await keep.cli('replay', 'plan', '--reason', 'r', '--keep')).code, 0);
-    assert.ok(keep.calls.every((c) => !c.url.endsWith('/cancel')), 'nothing cancelled with --keep');
+    assert.deepEqual(keep.calls[0]!.body, { scope: {}, reason: 'r', dryRun: true }, 'a full replay with --keep');
+    assert.deepEqual(keep.calls.map((c) => c.method), ['POST', 'GET'], 'stops at the plan, nothing cancelled');
   });
 
   it('replay diff --all reads every page into one document', async () => {

@@ -32,7 +32,7 @@ import { EXIT, EXIT_CODES_HELP, failureOf, type ExitCode } from './exit-codes';
 import * as fmt from './format';
 import { baseUrl, digest, integer, jsonValue, nonNegative, pointInTime, policyRevision, reason } from './options';
 import * as api from './requests';
-import { followReplay, isPlanned, isSettled, UNSUCCESSFUL, type BarStream } from './watch';
+import { followReplay, isPlanOnlyDone, isPlanned, isSettled, isUnsuccessful, type BarStream } from './watch';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3005';
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -305,7 +305,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       .option('--rate <events/s>', 'rebuild at most this many journal events per second (default 2000)', integer(1, 100_000))
       .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
       .option('--dry-run', 'build a shadow and a diff without touching live (always so: only `replay swap` changes live)');
-  const create = (o: Record<string, unknown>): api.ApiRequest =>
+  const create = (o: Record<string, unknown>, planOnly = false): api.ApiRequest =>
     api.replayCreate({
       scope: {
         workspace: o.workspace as string | undefined,
@@ -321,6 +321,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       policyRevisions: (o.policyRevision as Record<string, number> | undefined) ?? {},
       reason: o.reason as string,
       rate: o.rate as number | undefined,
+      planOnly,
     });
   const intervalOption = (cmd: Command): Command => cmd.option('--interval <ms>', 'how often to poll while following (default 1000)', integer(50, 60_000));
   /** Follows a job, with a bar on a terminal (text mode), phase lines otherwise (text mode), silently with --json. */
@@ -333,7 +334,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       ...(!ctx.json && ctx.io.stdout.isTTY ? { bar: ctx.io.stdout } : {}),
       ...(!ctx.json && !ctx.io.stdout.isTTY ? { log: (line: string) => void ctx.io.stdout.write(`${line}\n`) } : {}),
     });
-  const settledCode = (job: ReplayJobView): ExitCode => (UNSUCCESSFUL.includes(job.status) ? EXIT.replayEnded : EXIT.ok);
+  const settledCode = (job: ReplayJobView): ExitCode => (isUnsuccessful(job) ? EXIT.replayEnded : EXIT.ok);
   const reportEnd = (ctx: Ctx, job: ReplayJobView): ExitCode => {
     const code = settledCode(job);
     if (code !== EXIT.ok) ctx.io.stderr.write(`tidemark: replay ${job.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}\n`);
@@ -342,23 +343,15 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
 
   intervalOption(
     scoped(replay.command('plan'))
-      .description('request a replay and show its plan (events selected, entities to rebuild, estimated time), then cancel it unless --keep')
-      .option('--keep', 'let the replay go on building its shadow and diff after the plan'),
+      .description('request a plan-only replay and show its plan (events selected, entities to rebuild, estimated time): it ends once planned and builds nothing, unless --keep')
+      .option('--keep', 'request a full replay instead: show its plan, and let it go on building its shadow and diff'),
   ).action(
     act(async (ctx, _args, o) => {
-      const created = await ctx.client.send<ReplayJobView>(create(o));
-      // Planning is short: poll faster than while building.
-      let job = await follow(ctx, created.id, isPlanned, { ...o, interval: o.interval ?? 200 }, created);
-      if (!o.keep && !isSettled(job)) {
-        try {
-          job = await ctx.client.send<ReplayJobView>(api.replayCancel(job.id, `plan only: ${o.reason as string}`));
-        } catch (error) {
-          // It ended meanwhile: show it as it is.
-          if (!(error instanceof ApiError) || error.status !== 409) throw error;
-          job = await ctx.client.send<ReplayJobView>(api.replayJob(job.id));
-        }
-      }
-      const note = !o.keep && job.status === 'cancelled' ? '\nplan only: cancelled after planning, nothing more is built (`tidemark replay start` with the same options builds it)' : '';
+      const created = await ctx.client.send<ReplayJobView>(create(o, !o.keep));
+      // Planning is short: poll faster than while building. A plan-only replay ends once planned (the
+      // worker ends it, so nothing is built whatever the timing); a kept one goes on building.
+      const job = await follow(ctx, created.id, o.keep ? isPlanned : isSettled, { ...o, interval: o.interval ?? 200 }, created);
+      const note = isPlanOnlyDone(job) ? '\nplan only: cancelled after planning, nothing was built (`tidemark replay start` with the same options builds it)' : '';
       ctx.print(job, (j) => `${fmt.renderReplayJob(j)}${note}`);
       return job.status === 'failed' || job.status === 'stale' ? reportEnd(ctx, job) : EXIT.ok;
     }),

@@ -13,7 +13,7 @@ export const EXIT = {
   unavailable: 3,
   /** `status` found a service not ready, a part unavailable, or lag above `--max-lag` / `--max-lag-seconds`. */
   checkFailed: 4,
-  /** A watched replay ended without a result: failed, cancelled or stale. */
+  /** A watched replay ended without a result: failed, cancelled or stale (a plan-only one that ended with its plan has one). */
   replayEnded: 5,
   /** The CLI itself failed (a bug): the stack goes to stderr. */
   internal: 70,
@@ -29,7 +29,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    usage error (unknown command or option, missing or bad value)
   3    cannot reach ops-api (connection, timeout) or it failed (5xx)
   4    status: a service not ready, a part unavailable, or lag above --max-lag / --max-lag-seconds
-  5    a watched replay ended failed, cancelled or stale
+  5    a watched replay ended failed, cancelled or stale (a plan-only replay ending with its plan is ok)
   70   the CLI itself failed (a bug; the stack trace goes to stderr)
   130  interrupted (Ctrl-C)`;
 

@@ -173,6 +173,14 @@ describe('format: replay', () => {
     assert.match(text, /^fields +prompt\.model 3, prompt\.title 5$/m);
     assert.match(text, /^conflicts +3 opened, 0 closed$/m);
     assert.match(text, new RegExp(`^apply it: +tidemark replay swap ${job().id} --confirm ${'ab'.repeat(32)} --reason "…"$`, 'm'));
+    assert.doesNotMatch(text, /^plan only/m);
+  });
+
+  it('a plan-only replay says so', () => {
+    const text = fmt.renderReplayJob(job({ status: 'cancelled', planOnly: true, builtAt: null, diff: null, progress: { phase: 'cancelled', eventsDone: 0, eventsTotal: 20, percent: 0 } }));
+    assert.match(text, /^status +cancelled$/m);
+    assert.match(text, /^plan +20 events selected, 10 entities to rebuild from 20 events$/m);
+    assert.match(text, /^plan only +yes: it ends once planned and builds nothing$/m);
   });
 
   it('a replay being built shows its rate and ETA and how to follow it; one planning shows what it scanned', () => {

@@ -493,6 +493,7 @@ export function renderReplayJob(j: ReplayJobView): string {
     ['estimate', j.plan.estimate ? `${duration(j.plan.estimate.seconds)} (${j.plan.estimate.basis}, limit ${j.eventsPerSecond}/s)` : null],
     ['progress', `${p.percent}% (${p.eventsDone}${p.eventsTotal !== null ? `/${p.eventsTotal}` : ''} events)${p.eventsPerSecond !== null ? `, ${rate(p.eventsPerSecond)}` : ''}${p.etaSeconds !== null ? `, ETA ${duration(p.etaSeconds)}` : ''}${p.resumes > 0 ? `, resumed ${p.resumes}×` : ''}`],
   ];
+  if (j.planOnly) pairs.push(['plan only', 'yes: it ends once planned and builds nothing']);
   if (j.error) pairs.push(['error', j.error]);
   if (j.diff) pairs.push(['digest', j.diff.digest], ...(j.diff.summary ? diffSummaryPairs(j.diff.summary) : []));
   if (j.swap) pairs.push(['swapped', short(j.swap, 200)]);

@@ -56,6 +56,8 @@ describe('requests: each command’s ops-api call', () => {
       },
     });
     assert.deepEqual(api.replayCreate({ scope: {}, policyRevisions: {}, reason: 'everything' }).body, { scope: {}, reason: 'everything', dryRun: true });
+    assert.deepEqual(api.replayCreate({ scope: {}, policyRevisions: {}, reason: 'how big', planOnly: true }).body, { scope: {}, reason: 'how big', dryRun: true, planOnly: true });
+    assert.deepEqual(api.replayCreate({ scope: {}, policyRevisions: {}, reason: 'everything', planOnly: false }).body, { scope: {}, reason: 'everything', dryRun: true });
   });
 
   it('replay: list, one, diff pages, swap and cancel', () => {

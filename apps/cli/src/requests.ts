@@ -153,9 +153,10 @@ export function replayScope(o: ReplayScopeOptions): ReplayScope {
 
 /**
  * A replay request. A replay is always a dry run (it builds a shadow projection and a diff; live changes
- * only on `replay swap`), so `dryRun: true` is always sent.
+ * only on `replay swap`), so `dryRun: true` is always sent. `planOnly`: the replay ends once planned and
+ * builds nothing.
  */
-export const replayCreate = (r: { scope: ReplayScopeOptions; policyRevisions: Record<string, number>; reason: string; rate?: number }): ApiRequest => ({
+export const replayCreate = (r: { scope: ReplayScopeOptions; policyRevisions: Record<string, number>; reason: string; rate?: number; planOnly?: boolean }): ApiRequest => ({
   method: 'POST',
   path: '/v1/replays',
   body: {
@@ -164,6 +165,7 @@ export const replayCreate = (r: { scope: ReplayScopeOptions; policyRevisions: Re
     reason: r.reason,
     dryRun: true,
     ...(r.rate !== undefined ? { eventsPerSecond: r.rate } : {}),
+    ...(r.planOnly ? { planOnly: true } : {}),
   },
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { OpsClient } from './client';
 import type { ReplayJobView } from '@tidemark/contracts';
 import { replayJob } from './testing/replay-job';
-import { barPayload, followReplay, isPlanned, isSettled, phaseLine } from './watch';
+import { barPayload, followReplay, isPlanOnlyDone, isPlanned, isSettled, isUnsuccessful, phaseLine } from './watch';
 
 const job = (status: ReplayJobView['status'], done: number, total: number | null, rate: number | null = null): ReplayJobView =>
   replayJob({
@@ -31,6 +31,15 @@ describe('following a replay', () => {
   it('settled and planned states', () => {
     assert.deepEqual(['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'].map((s) => isSettled(job(s as ReplayJobView['status'], 0, null))), [false, false, false, false, true, true, true, true, true]);
     assert.deepEqual(['queued', 'planning', 'building'].map((s) => isPlanned(job(s as ReplayJobView['status'], 0, null))), [false, false, true]);
+  });
+
+  it('a plan-only replay the worker ended with its plan is a result; cancelled before its plan, or any other cancel, is not', () => {
+    const estimate = { seconds: 1, eventsPerSecond: 2000, basis: 'rate-limit' } as const;
+    const planOnlyDone = replayJob({ status: 'cancelled', planOnly: true, plan: { estimate } });
+    const cancelledEarly = replayJob({ status: 'cancelled', planOnly: true });
+    const cancelledFull = replayJob({ status: 'cancelled', plan: { estimate } });
+    assert.deepEqual([planOnlyDone, cancelledEarly, cancelledFull].map(isPlanOnlyDone), [true, false, false]);
+    assert.deepEqual([planOnlyDone, cancelledEarly, cancelledFull, replayJob({ status: 'failed' }), replayJob({ status: 'built' })].map(isUnsuccessful), [false, true, true, true, false]);
   });
 
   it('the bar shows scanned events while planning, then done/total events, rate and ETA', () => {

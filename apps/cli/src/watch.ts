@@ -14,6 +14,13 @@ export const UNSUCCESSFUL: readonly ReplayStatus[] = ['cancelled', 'failed', 'st
 export const isSettled = (job: ReplayJobView): boolean => SETTLED.includes(job.status);
 /** Planned: the plan (entities, events to rebuild, estimate) is known, or the job ended before. */
 export const isPlanned = (job: ReplayJobView): boolean => job.status !== 'queued' && job.status !== 'planning';
+/**
+ * A plan-only replay that ended as asked: the worker ends it `cancelled` with its plan complete (one an
+ * operator cancelled before that has no estimate).
+ */
+export const isPlanOnlyDone = (job: ReplayJobView): boolean => job.planOnly && job.status === 'cancelled' && job.plan.estimate !== null;
+/** Whether a replay that settled gave no result: failed, stale, or cancelled before it delivered what was asked. */
+export const isUnsuccessful = (job: ReplayJobView): boolean => UNSUCCESSFUL.includes(job.status) && !isPlanOnlyDone(job);
 
 /** A stream the bar can draw on (a TTY: it moves the cursor). */
 export interface BarStream {

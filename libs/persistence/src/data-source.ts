@@ -11,6 +11,7 @@ import { ParkingAndAssetRefs1764700000000 } from './migrations/1764700000000-par
 import { Replay1764800000000 } from './migrations/1764800000000-replay';
 import { InspectionIndexes1764900000000 } from './migrations/1764900000000-inspection-indexes';
 import { ReceiptsByEntity1765000000000 } from './migrations/1765000000000-receipts-by-entity';
+import { ReplayPlanOnly1765100000000 } from './migrations/1765100000000-replay-plan-only';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   Replay1764800000000,
   InspectionIndexes1764900000000,
   ReceiptsByEntity1765000000000,
+  ReplayPlanOnly1765100000000,
 ];
 
 export interface DatabaseOptions {

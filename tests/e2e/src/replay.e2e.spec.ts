@@ -3,7 +3,8 @@
 // whose diff says exactly what the revision changes while live stays as it was, a swap confirmed by the
 // diff's digest after which live equals a full rebuild of the journal under the revision — and new events
 // merge under it; a replay resumed after merge-service is SIGKILLed mid-build; a swap refused because
-// live changed after the shadow was built; a cancel; and re-delivery of a stream range to an integrator.
+// live changed after the shadow was built; a cancel; a plan-only request, which ends with its plan and builds
+// nothing; and re-delivery of a stream range to an integrator.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy } from '@nats-io/jetstream';
@@ -247,6 +248,39 @@ describe('scoped replay with a changed merge policy', () => {
     assert.deepEqual(list.body.replays.map((r: any) => r.status), ['cancelled', 'stale', 'swapped']);
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'replay.cancel'"), 1);
     assert.equal((await fetch(`${stack.url('ops-api')}/v1/replays`)).status, 401, 'operators only');
+  });
+
+  it('ends a plan-only replay once planned, with its plan and without building: no shadow, nothing swapped, live unchanged', async () => {
+    const prompts = await count(stack.db, "SELECT count(*) AS n FROM entities WHERE workspace = 'acme' AND entity_type = 'prompt'");
+    const promptEvents = await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE workspace = 'acme' AND entity_type = 'prompt'");
+    const activations = await count(stack.db, 'SELECT count(*) AS n FROM policy_activations');
+    const before = await digests(live);
+
+    // At 2 events/s a build would take seconds: a plan-only replay never starts one.
+    const created = await ops('POST', '/v1/replays', { scope: { workspace: 'acme', entityType: 'prompt' }, policyRevisions: { prompt: 2 }, reason: 'how big is it', eventsPerSecond: 2, planOnly: true });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    assert.equal(created.body.planOnly, true);
+    const id: string = created.body.id;
+    const ended = await waitFor(id, 'cancelled');
+    assert.deepEqual([ended.planOnly, ended.error, ended.builtAt, ended.diff, ended.swap], [true, null, null, null, null]);
+    assert.ok(ended.finishedAt && ended.plannedAt, JSON.stringify(ended));
+    assert.deepEqual([ended.plan.selectedEvents, ended.plan.affectedEntities, ended.plan.rebuildEvents], [promptEvents, prompts, promptEvents], JSON.stringify(ended.plan));
+    assert.deepEqual(ended.plan.estimate, { seconds: promptEvents / 2, eventsPerSecond: 2, basis: 'rate-limit' });
+    assert.deepEqual(ended.plan.revisions, { 'acme/prompt': { revision: 2, live: 2 } });
+    assert.deepEqual([ended.progress.eventsDone, ended.progress.lastSeq], [0, 0], 'nothing rebuilt');
+
+    const shadow = `replay_${id.replace(/-/g, '')}`;
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM information_schema.schemata WHERE schema_name = $1', [shadow]), 0, 'no shadow schema');
+    const diff = await ops('GET', `/v1/replays/${id}/diff`);
+    assert.deepEqual([diff.status, diff.body.replayStatus], [409, 'cancelled']);
+    const swap = await ops('POST', `/v1/replays/${id}/swap`, { reason: 'apply', confirm: '0'.repeat(64) });
+    assert.deepEqual([swap.status, swap.body.replayStatus], [409, 'cancelled']);
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM policy_activations'), activations, 'nothing activated');
+    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM change_log WHERE device_id = $1', [`replay:${id}`]), 0, 'nothing swapped');
+    assert.deepEqual(await digests(live), before, 'live unchanged');
+
+    const audit = await stack.db.query<{ action: string; detail: any }>("SELECT action, detail FROM audit_log WHERE target->>'replayId' = $1 ORDER BY id", [id]);
+    assert.deepEqual(audit.rows.map((r) => [r.action, r.detail?.planOnly]), [['replay.request', true]], 'requested plan only; ended by the worker, not by an operator cancel');
   });
 
   it('re-delivers a MERGED range to an integrator’s durable consumer', async () => {

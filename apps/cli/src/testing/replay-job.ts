@@ -21,6 +21,7 @@ export function replayJob(over: ReplayJobOverrides = {}): ReplayJobView {
     reason: 'r',
     requestedBy: 'alice',
     eventsPerSecond: 2000,
+    planOnly: false,
     createdAt: null,
     updatedAt: null,
     plannedAt: null,

@@ -33,7 +33,10 @@ import type { JournalReader } from './journal-reader';
 import type { PolicyRevisionCache } from './policy-revisions';
 import { createShadow, dropShadow, shadowExists } from './shadow';
 
-/** A replay's life: queued → planning → building → diffing → built → swapped; or cancelled, failed, stale. */
+/**
+ * A replay's life: queued → planning → building → diffing → built → swapped; or cancelled, failed, stale.
+ * A plan-only replay goes planning → cancelled once planned.
+ */
 export type { ReplayStatus };
 const ACTIVE: ReplayStatus[] = ['queued', 'planning', 'building', 'diffing'];
 const TERMINAL: ReplayStatus[] = ['swapped', 'cancelled', 'failed', 'stale'];
@@ -52,6 +55,7 @@ interface JobRow {
   scope: ReplayScope;
   policy_revisions: Record<string, number>;
   rate_limit: number;
+  plan_only: boolean;
   bounds: Record<string, number> | null;
   revisions: UsedRevisions | null;
   plan_seq: string;
@@ -99,7 +103,8 @@ const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  * released when the holder dies, so another replica resumes). Each phase persists its progress with its
  * effect: planning records the entities found and the last sequence scanned in one transaction; building
  * is the live projector writing into the shadow, whose own checkpoint is the exact resume point; diffing
- * is recomputed from the start. A restart resumes the job where it stopped.
+ * is recomputed from the start. A restart resumes the job where it stopped. A plan-only job ends when its
+ * plan is complete, in the same guarded update that records the plan: it never has a shadow.
  */
 export class ReplayWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -252,7 +257,11 @@ export class ReplayWorker {
     return this.finishPlanning(job);
   }
 
-  /** Counts and estimates, pins the revisions to merge with, creates the shadow. */
+  /**
+   * Counts and estimates, pins the revisions to merge with, creates the shadow. A plan-only job ends here
+   * instead (`cancelled`, finished, no error), in one update from `planning` so an operator's cancel in
+   * between still wins, and without a shadow: nothing of it is ever built.
+   */
   private async finishPlanning(job: JobRow): Promise<JobRow | undefined> {
     const keys: { workspace: string; entity_type: string; entity_id: string; partition: string }[] = await this.o.ds.query(
       'SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1',
@@ -276,15 +285,15 @@ export class ReplayWorker {
     }
     const measured: { capacity: number | null }[] = await this.o.ds.query("SELECT capacity FROM replay_jobs WHERE capacity IS NOT NULL AND status IN ('built', 'swapped', 'stale') ORDER BY built_at DESC NULLS LAST LIMIT 1");
     const estimate = estimateRebuild(rebuildEvents, job.rate_limit, measured[0]?.capacity ?? undefined);
+    const plan = [keys.length, rebuildEvents, JSON.stringify(estimate), JSON.stringify(revisions)];
+    const planned = 'affected_entities = $3, rebuild_events = $4, estimate = $5, revisions = $6';
+    if (job.plan_only) {
+      this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned; plan only, so it ends without building');
+      return this.advance(this.o.ds, job.id, 'planning', `status = 'cancelled', ${planned}, finished_at = now(), shadow_dropped = true`, plan);
+    }
     await createShadow(this.o.ds, shadowSchemaName(job.id));
     this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned');
-    return this.advance(
-      this.o.ds,
-      job.id,
-      'planning',
-      "status = 'building', affected_entities = $3, rebuild_events = $4, estimate = $5, revisions = $6, phase_started_at = now(), phase_done_at_start = 0, done_events = 0",
-      [keys.length, rebuildEvents, JSON.stringify(estimate), JSON.stringify(revisions)],
-    );
+    return this.advance(this.o.ds, job.id, 'planning', `status = 'building', ${planned}, phase_started_at = now(), phase_done_at_start = 0, done_events = 0`, plan);
   }
 
   /** The narrowest journal filter over the replay's entities. */

@@ -13,6 +13,7 @@ export interface ReplayJobRow {
   reason: string;
   requested_by: string;
   rate_limit: number;
+  plan_only: boolean;
   live_prefix: string | null;
   bounds: Record<string, number> | null;
   revisions: Record<string, { revision: number; live: number }> | null;
@@ -56,6 +57,7 @@ export function jobView(row: ReplayJobRow, nowMs: number): ReplayJobView {
     reason: row.reason,
     requestedBy: row.requested_by,
     eventsPerSecond: row.rate_limit,
+    planOnly: row.plan_only,
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     plannedAt: iso(row.planned_at),
@@ -97,10 +99,11 @@ export class ReplayStore {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Records a replay request (audited in the same transaction) for merge-service's worker to pick up.
-   * Each named revision must be published for a published type (revision 1 is always there).
+   * Records a replay request (audited in the same transaction) for merge-service's worker to pick up (a
+   * plan-only one ends once planned). Each named revision must be published for a published type
+   * (revision 1 is always there).
    */
-  async create(input: { scope: ReplayScope; policyRevisions: Record<string, number>; reason: string; eventsPerSecond: number }, actor: OperatorPrincipal): Promise<CreateOutcome> {
+  async create(input: { scope: ReplayScope; policyRevisions: Record<string, number>; reason: string; eventsPerSecond: number; planOnly: boolean }, actor: OperatorPrincipal): Promise<CreateOutcome> {
     return inTransaction(this.ds, async (q) => {
       const errors: { pointer: string; detail: string }[] = [];
       for (const [type, revision] of Object.entries(input.policyRevisions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -116,10 +119,10 @@ export class ReplayStore {
       if (errors.length > 0) return { kind: 'invalid', errors };
       const id = randomUUID();
       const rows: ReplayJobRow[] = await q.query(
-        `INSERT INTO replay_jobs (id, status, scope, policy_revisions, reason, requested_by, rate_limit) VALUES ($1, 'queued', $2, $3, $4, $5, $6) RETURNING *`,
-        [id, JSON.stringify(input.scope), JSON.stringify(input.policyRevisions), input.reason, actor.name, input.eventsPerSecond],
+        `INSERT INTO replay_jobs (id, status, scope, policy_revisions, reason, requested_by, rate_limit, plan_only) VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7) RETURNING *`,
+        [id, JSON.stringify(input.scope), JSON.stringify(input.policyRevisions), input.reason, actor.name, input.eventsPerSecond, input.planOnly],
       );
-      await recordAudit(q, { actor, action: 'replay.request', target: { replayId: id }, reason: input.reason, detail: { scope: input.scope, policyRevisions: input.policyRevisions, eventsPerSecond: input.eventsPerSecond } });
+      await recordAudit(q, { actor, action: 'replay.request', target: { replayId: id }, reason: input.reason, detail: { scope: input.scope, policyRevisions: input.policyRevisions, eventsPerSecond: input.eventsPerSecond, planOnly: input.planOnly } });
       return { kind: 'created', row: rows[0]! };
     });
   }

@@ -52,9 +52,10 @@ const wrongState = (id: string, status: string, wanted: string): ProblemError =>
 
 /**
  * Scoped, safe replay. A request is recorded (audited) and run by merge-service's replay worker: it plans
- * (events and entities in scope, an estimate), rebuilds the entities into a shadow schema with the real
- * projector, and diffs shadow against live. Nothing live changes until an operator swaps it, confirming
- * with the digest of the diff they read. See apps/ops-api/README.md, "Replay and re-delivery".
+ * (events and entities in scope, an estimate; a plan-only request ends there), rebuilds the entities into a
+ * shadow schema with the real projector, and diffs shadow against live. Nothing live changes until an
+ * operator swaps it, confirming with the digest of the diff they read. See apps/ops-api/README.md, "Replay
+ * and re-delivery".
  */
 @Controller('v1/replays')
 @RequireAuth('operator')
@@ -75,7 +76,8 @@ export class ReplaysController {
     const policyRevisions = input.policyRevisions ?? {};
     const errors = checkReplayRequest(input.scope, Object.keys(policyRevisions));
     if (errors.length > 0) throw ProblemError.validation(errors, 'the replay request is not consistent; nothing was recorded');
-    const outcome = await this.store.create({ scope: input.scope, policyRevisions, reason: input.reason, eventsPerSecond: input.eventsPerSecond ?? REPLAY_LIMITS.defaultEventsPerSecond }, actor);
+    const request = { scope: input.scope, policyRevisions, reason: input.reason, eventsPerSecond: input.eventsPerSecond ?? REPLAY_LIMITS.defaultEventsPerSecond, planOnly: input.planOnly === true };
+    const outcome = await this.store.create(request, actor);
     if (outcome.kind === 'invalid') throw ProblemError.validation(outcome.errors, 'a named policy revision is not published; nothing was recorded');
     return jobView(outcome.row, Date.now());
   }

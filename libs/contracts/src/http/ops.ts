@@ -395,7 +395,10 @@ export interface ReplayEstimate {
   basis: 'rate-limit' | 'measured' | 'assumed';
 }
 
-/** queued → planning → building → diffing → built → swapped, or cancelled / failed / stale. */
+/**
+ * queued → planning → building → diffing → built → swapped, or cancelled / failed / stale. A plan-only
+ * replay goes planning → cancelled once its plan is complete.
+ */
 export const REPLAY_STATUSES = ['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'] as const;
 export type ReplayStatus = (typeof REPLAY_STATUSES)[number];
 
@@ -431,6 +434,12 @@ export interface ReplayJobView {
   reason: string;
   requestedBy: string;
   eventsPerSecond: number;
+  /**
+   * Requested plan only: the worker ends it `cancelled` once planned (its `plan` complete, `estimate` set,
+   * `finishedAt` set, `error` null) and builds nothing. One cancelled by an operator before its plan was
+   * complete has no `plan.estimate`.
+   */
+  planOnly: boolean;
   createdAt: string | null;
   updatedAt: string | null;
   plannedAt: string | null;

@@ -40,6 +40,12 @@ export const ReplayRequest = Type.Object(
     reason: Reason,
     dryRun: Type.Optional(Type.Boolean({ description: 'a replay is always a dry run until it is swapped; false is refused' })),
     eventsPerSecond: Type.Optional(Type.Integer({ minimum: 1, maximum: REPLAY_LIMITS.maxEventsPerSecond })),
+    planOnly: Type.Optional(
+      Type.Boolean({
+        description:
+          'stop once planned: show the events selected, entities to rebuild and the estimate, and build nothing (no shadow); the replay then ends `cancelled` with its plan, `finishedAt` set and no `error`',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
