@@ -29,6 +29,23 @@ interface FastifyErrorLike {
   message?: string;
 }
 
+/** Network failures reaching a dependency: it is down, restarting or unreachable. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** node-postgres and its pool, when the server went away or is not accepting connections yet. */
+const PG_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/**
+ * Whether an error says that a dependency (Postgres, NATS, S3) is down or restarting, so the same request
+ * may succeed later: network failures, and Postgres's SQLSTATE class 08 (connection exception), 57P01–57P03
+ * (shut down, crashed, starting up) and 53300 (too many connections). TypeORM's wrapper is looked through.
+ */
+export function isDependencyUnavailable(error: unknown): boolean {
+  const e = (error as { driverError?: unknown } | undefined)?.driverError ?? error;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (UNREACHABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300')) return true;
+  return e instanceof Error && PG_CONNECTION.test(e.message);
+}
+
 /** Maps any error to an RFC 9457 problem document. Unknown errors are 500 with nothing internal leaked. */
 export function toProblem(error: unknown, instance?: string): Problem {
   if (error instanceof ProblemError) return { ...error.problem, instance };
@@ -58,6 +75,9 @@ export function toProblem(error: unknown, instance?: string): Problem {
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return problem(ProblemType.badRequest, e.statusCode, e.message ?? 'Bad request', { instance });
   }
+  if (isDependencyUnavailable(error)) {
+    return problem(ProblemType.unavailable, 503, 'Service unavailable', { detail: 'a service this request needs (the database, the journal or the object store) is unavailable or restarting; retry later', instance });
+  }
   return problem(ProblemType.internal, 500, 'Internal error', { detail: 'the error was logged', instance });
 }
 
@@ -83,6 +103,7 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (body.status >= 500) this.logger.error({ err: error, url: request.url }, 'request failed');
     const reply = http.getResponse<FastifyReply>();
+    if (body.status === 503) void reply.header('retry-after', '1');
     if (error instanceof ProblemError) for (const [name, value] of Object.entries(error.headers)) void reply.header(name, value);
     sendProblem(reply, body);
   }

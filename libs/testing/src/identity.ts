@@ -38,6 +38,8 @@ export function testIdentity(databaseUrl: string, signingKeys: string = generate
   const open = (): Promise<{ client: Client; store: IdentityStore }> =>
     (opened ??= (async () => {
       const client = new Client({ connectionString: databaseUrl });
+      // A connection lost (Postgres restarted under a crash test) is opened again on next use.
+      client.on('error', () => (opened = undefined));
       await client.connect();
       const direct = async (sql: string, params?: unknown[]): Promise<any> => (await client.query(sql, params)).rows;
       const db = {
