@@ -81,7 +81,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
     const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);
     partitionOf.set(durable, p);
-    return { pattern: JOURNAL_BATCH, stream: STREAMS.journal, durable, maxMessages: config.MERGE_BATCH_SIZE, expiresMs: config.MERGE_FETCH_EXPIRES_MS, fillTargetMs: config.MERGE_FILL_TARGET_MS };
+    return { pattern: JOURNAL_BATCH, stream: STREAMS.journal, durable, maxMessages: config.MERGE_BATCH_SIZE, expiresMs: config.MERGE_FETCH_EXPIRES_MS };
   });
   const transport = new JetStreamPullTransport({
     js: () => connection.js,

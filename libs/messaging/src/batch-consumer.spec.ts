@@ -3,16 +3,9 @@ import assert from 'node:assert/strict';
 import { fetchCount } from './batch-consumer';
 
 describe('fetchCount: how many messages the next fetch asks for', () => {
-  it('asks for what arrives in the target time at the rate the last fetch saw', () => {
-    assert.equal(fetchCount(25, 100, 100, 256), 25, '250/s, filled in 100 ms: stays');
-    assert.equal(fetchCount(250, 1000, 100, 256), 25, 'expired after 1 s with 250: about 100 ms worth next');
-    assert.equal(fetchCount(25, 50, 100, 256), 50, 'filled in half the target: the rate doubled, so does the count');
-  });
-
-  it('jumps to the most at a backlog, and asks for one when idle', () => {
-    assert.equal(fetchCount(1, 0.2, 100, 256), 100, 'a fetch of one that filled at once (elapsed counts as at least 1 ms)');
-    assert.equal(fetchCount(100, 1, 100, 256), 256, 'and the next one filled at once too');
-    assert.equal(fetchCount(0, 1000, 100, 256), 1, 'nothing came');
-    assert.equal(fetchCount(1, 640, 100, 256), 1, 'one message in 640 ms');
+  it('asks for what the server said was waiting after the last message, between 1 and the batch size', () => {
+    assert.equal(fetchCount(0, 256), 1, 'caught up: the next message is fetched as soon as it arrives');
+    assert.equal(fetchCount(37, 256), 37, 'what piled up during the commit, at once');
+    assert.equal(fetchCount(90_000, 256), 256, 'a backlog: full batches');
   });
 });

@@ -19,14 +19,6 @@ export interface BatchConsumerOptions {
   durable: string;
   maxMessages: number;
   expiresMs: number;
-  /**
-   * How long a fetch should take to fill, in milliseconds. A fetch ends when it has its count of messages
-   * or at its expiry, so a fixed count of `maxMessages` makes a batch wait up to `expiresMs` whenever
-   * messages arrive slower than that. Each fetch asks instead for about what arrived in this long at the
-   * rate the last fetch saw (at least 1, at most `maxMessages`): small batches soon under a light load,
-   * full ones under a heavy load or a backlog. Default 100.
-   */
-  fillTargetMs?: number;
   /** Backoff while retrying a failed batch in place: base and cap in milliseconds. */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -61,7 +53,7 @@ export class DurableBatchConsumer {
    * checkpoint before it is used again, which also ends any such request.
    */
   private mustRealign = false;
-  /** Messages the next fetch asks for (see `fillTargetMs`). */
+  /** Messages the next fetch asks for (see {@link fetchCount}). */
   private nextCount: number;
 
   constructor(
@@ -96,10 +88,9 @@ export class DurableBatchConsumer {
           this.lastDelivery = (await this.consumer.info()).delivered.consumer_seq;
         }
         const messages: JsMsg[] = [];
-        const fetchedAt = performance.now();
         const iter = await this.consumer.fetch({ max_messages: this.nextCount, expires: this.options.expiresMs });
         for await (const msg of iter) messages.push(msg);
-        this.nextCount = fetchCount(messages.length, performance.now() - fetchedAt, this.options.fillTargetMs ?? 100, this.options.maxMessages);
+        this.nextCount = fetchCount(messages.at(-1)?.info.pending ?? 0, this.options.maxMessages);
         if (messages.length === 0) {
           // Nothing came, yet the server counts deliveries waiting for an ack: every message this client
           // received was acked before this fetch, so those were delivered to a fetch that expired while they
@@ -173,13 +164,14 @@ export class DurableBatchConsumer {
 }
 
 /**
- * The next fetch's count: what arrives in `targetMs` at the rate the last fetch saw (`got` messages in
- * `elapsedMs`: the time to fill it, or its whole expiry), between 1 and `max`. A backlog fills a fetch at
- * once, so the count jumps to `max`; an idle partition asks for 1, which returns as soon as it arrives.
+ * The next fetch's count: what the server said was still waiting when it delivered the last message
+ * (`pending`), at least 1 and at most `max`. A fetch ends when it has its count or at its expiry, so a
+ * fixed count makes every batch wait for the expiry whenever fewer messages than that are coming. Asking
+ * for what is there returns at once: under a light load each message is applied as it arrives, under a
+ * heavy one the batches grow with what piled up during the last commit, up to `max`.
  */
-export function fetchCount(got: number, elapsedMs: number, targetMs: number, max: number): number {
-  const wanted = Math.ceil((got / Math.max(elapsedMs, 1)) * targetMs);
-  return Math.min(max, Math.max(1, wanted));
+export function fetchCount(pending: number, max: number): number {
+  return Math.min(max, Math.max(1, pending));
 }
 
 /**

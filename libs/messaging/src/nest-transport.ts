@@ -11,8 +11,6 @@ export interface PullBinding {
   durable: string;
   maxMessages: number;
   expiresMs: number;
-  /** How long a fetch should take to fill (see the batch consumer's `fillTargetMs`). */
-  fillTargetMs?: number;
 }
 
 export interface JetStreamTransportOptions {
