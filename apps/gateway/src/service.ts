@@ -5,7 +5,7 @@ import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
 import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
-import { IdentityStore, TokenService, authGuardProvider } from '@tidemark/auth';
+import { IdentityStore, TokenService, authGuardProvider, sqlStanding } from '@tidemark/auth';
 import { PULL_DEPS, PullController } from './pull/pull.controller';
 import { StreamController } from './pull/stream.controller';
 import { PushProgress } from './push/push-progress';
@@ -31,6 +31,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
   notifier.start(connection.nc);
   const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
+  const standing = sqlStanding(ds);
   const store = new IdentityStore({ query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) }, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
   const identity: IdentityDeps = { store, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS };
   const deps: PushDeps = {
@@ -56,10 +57,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     controllers: [IdentityController, PushController, PullController, StreamController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, notifier } },
+      { provide: PULL_DEPS, useValue: { ds, notifier, standing, now } },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
-      authGuardProvider({ tokens, standing: store, now }),
+      authGuardProvider({ tokens, standing, now }),
     ],
     checks: [natsCheck(() => connection), postgresCheck(ds)],
     host: config.HTTP_HOST,

@@ -36,6 +36,31 @@ async function readChanges(url: string, headers: Record<string, string>, want: n
   return changes;
 }
 
+/** Reads a live stream until it sends an `error` frame and ends; returns that frame's data. */
+async function readUntilError(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ code: string; detail: string }> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  assert.equal(response.status, 200);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch (error) {
+    assert.fail(`the stream did not end within ${timeoutMs} ms (${(error as Error).message}); it sent:\n${text.slice(-800)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  const frame = text.split('\n\n').find((f) => f.startsWith('event: error'));
+  assert.ok(frame, `the stream ended without an error frame:\n${text.slice(-500)}`);
+  return JSON.parse(frame.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { code: string; detail: string };
+}
+
 describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll and live stream', () => {
   let stack: SliceStack;
   let gateway: string;
@@ -367,6 +392,28 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       await eventually(async () => assert.equal(await streams(), 1));
       controller.abort();
       await eventually(async () => assert.equal(await streams(), 0), { message: 'the stream ended when its client left' });
+    });
+
+    it('ends a live stream when its device is revoked, and when its access token expires, with the reason', async () => {
+      const watcher = await stack.device('ws-a', 'revoked-watcher');
+      const ended = readUntilError(`${gateway}/v1/changes/stream`, watcher.headers, 20_000);
+      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/revoked-watcher/revoke`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'stolen' }) });
+      assert.equal(revoke.status, 200);
+      // Changes keep waking the stream; it checks the device's standing again (at most once a second) and ends.
+      const device = new FakeDevice('a1', 1_950_000_000_000);
+      let done = false;
+      void ended.finally(() => (done = true));
+      for (let i = 0; !done && i < 60; i++) {
+        assert.equal((await push(gateway, [device.upsert('annotation', `wake-${i}`, { label: 'x' })], a1.headers)).status, 200);
+        await Promise.race([ended.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 250))]);
+      }
+      assert.equal((await ended).code, 'token-revoked');
+
+      const shortLived = await new TokenService(stack.env.AUTH_SIGNING_KEYS!).issueDeviceAccess({ workspace: 'ws-a', deviceId: 'a2', site: 'lab-2', generation: 1 }, new Date(), 2);
+      const started = Date.now();
+      const expired = await readUntilError(`${gateway}/v1/changes/stream`, { authorization: `Bearer ${shortLived.token}` }, 20_000);
+      assert.equal(expired.code, 'token-expired');
+      assert.ok(Date.now() - started < 10_000, `ended at the token's expiry, not at a keep-alive: ${Date.now() - started} ms`);
     });
 
     it('streams live changes and resumes from Last-Event-ID with no gap and no repeat', async () => {

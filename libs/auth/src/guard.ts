@@ -3,7 +3,7 @@ import { APP_GUARD, Reflector } from '@nestjs/core';
 import { ProblemType, problem } from '@tidemark/contracts';
 import { PUBLIC_ROUTE, ProblemError } from '@tidemark/platform';
 import { counter } from '@tidemark/telemetry';
-import { AUTH_RULE, PRINCIPAL, type AuthRule, type Principal } from './principal';
+import { AUTH_RULE, PRINCIPAL, type AuthRule, type DevicePrincipal, type Principal } from './principal';
 import { TokenError, TokenService } from './tokens';
 import type { SqlExecutor } from './audit';
 
@@ -70,15 +70,24 @@ export class AuthGuard implements CanActivate {
     }
     if (verified.kind === 'device') {
       if (rule.kind === 'operator') throw forbidden('this route needs an operator token; a device token was sent', 'wrong-token-kind');
-      const standing = await this.deps.standing.deviceStanding(verified.workspace, verified.deviceId);
-      if (!standing || standing.status !== 'active' || standing.generation !== verified.generation) throw unauthorized('the device has been revoked or re-enrolled; this token no longer works', 'token-revoked');
-      return { kind: 'device', workspace: verified.workspace, deviceId: verified.deviceId, site: verified.site, tokenId: verified.tokenId };
+      const principal: DevicePrincipal = { kind: 'device', workspace: verified.workspace, deviceId: verified.deviceId, site: verified.site, tokenId: verified.tokenId, generation: verified.generation, expiresAt: verified.expiresAt };
+      if (!(await deviceInStanding(this.deps.standing, principal))) throw unauthorized('the device has been revoked or re-enrolled; this token no longer works', 'token-revoked');
+      return principal;
     }
     if (rule.kind === 'device') throw forbidden('this route needs a device token; an operator token was sent', 'wrong-token-kind');
     if (await this.deps.standing.operatorTokenRevoked(verified.tokenId)) throw unauthorized('this operator token has been revoked', 'token-revoked');
     if (!verified.roles.includes(rule.role) && !verified.roles.includes('admin')) throw forbidden(`this route needs the "${rule.role}" role; the token has ${verified.roles.join(', ') || 'none'}`, 'missing-role');
     return { kind: 'operator', name: verified.name, roles: verified.roles, tokenId: verified.tokenId };
   }
+}
+
+/**
+ * Whether a device principal still holds: its device is active and of the token's generation. The guard
+ * asks on every request; a long-lived answer (a live stream) asks again while it runs.
+ */
+export async function deviceInStanding(standing: StandingPort, principal: DevicePrincipal): Promise<boolean> {
+  const now = await standing.deviceStanding(principal.workspace, principal.deviceId);
+  return now !== undefined && now.status === 'active' && now.generation === principal.generation;
 }
 
 /** The provider that installs the guard for every route of a service. */

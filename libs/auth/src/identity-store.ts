@@ -222,17 +222,6 @@ export class IdentityStore {
     return rows.map(toRecord);
   }
 
-  /** The state the guard checks on every device request. */
-  async deviceStanding(workspace: string, deviceId: string): Promise<{ status: string; generation: number } | undefined> {
-    const rows: { status: string; generation: number }[] = await this.db.query('SELECT status, generation FROM devices WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
-    return rows[0];
-  }
-
-  async operatorTokenRevoked(tokenId: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query('SELECT 1 FROM operator_token_revocations WHERE token_id = $1', [tokenId]);
-    return rows.length > 0;
-  }
-
   async revokeOperatorToken(tokenId: string, by: string, reason: string, audit?: AuditInTransaction): Promise<void> {
     await this.db.transaction(async (q) => {
       await q.query('INSERT INTO operator_token_revocations (token_id, revoked_by, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [tokenId, by, reason]);

@@ -8,6 +8,10 @@ export interface DevicePrincipal {
   deviceId: string;
   site: string | null;
   tokenId: string;
+  /** The device generation the token was issued for (a revocation or re-enrolment moves it on). */
+  generation: number;
+  /** When the access token expires, in seconds since the epoch. */
+  expiresAt: number;
 }
 
 export interface OperatorPrincipal {

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PullQuery, compileValidator, type Validated } from '@tidemark/contracts';
-import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
+import { CurrentPrincipal, RequireAuth, type DevicePrincipal, type StandingPort } from '@tidemark/auth';
 import type { DataSource } from '@tidemark/persistence';
 import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
@@ -11,6 +11,9 @@ export const PULL_DEPS = Symbol('PULL_DEPS');
 export interface PullDeps {
   ds: DataSource;
   notifier: ChangeNotifier;
+  /** The guard's standing checks: a live stream asks again while it runs. */
+  standing: StandingPort;
+  now: () => Date;
 }
 
 const validateQuery = compileValidator(PullQuery);

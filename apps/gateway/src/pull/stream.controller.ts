@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Inject, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SYNC_LIMITS, StreamQuery, compileValidator } from '@tidemark/contracts';
-import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
+import { CurrentPrincipal, RequireAuth, deviceInStanding, type DevicePrincipal } from '@tidemark/auth';
 import { ProblemError } from '@tidemark/platform';
 import { gauge } from '@tidemark/telemetry';
 import { changePage, receiptsAbove } from './changes';
@@ -31,6 +31,19 @@ export class StreamController implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.deps.notifier.stop();
     for (const stream of this.streams) stream.abort();
+  }
+
+  /**
+   * Why the stream must end now, if it must: the access token expired, or the device was revoked or
+   * re-enrolled (checked at most once a second, as the stream goes on). The client reconnects with a
+   * fresh token and `Last-Event-ID`, and the guard decides again.
+   */
+  private async tokenEnded(device: DevicePrincipal, standing: { checkedAt: number }): Promise<{ code: string; detail: string } | undefined> {
+    if (this.deps.now().getTime() >= device.expiresAt * 1000) return { code: 'token-expired', detail: 'the access token expired; refresh it and reconnect with Last-Event-ID' };
+    if (Date.now() - standing.checkedAt < 1000) return undefined;
+    standing.checkedAt = Date.now();
+    if (await deviceInStanding(this.deps.standing, device)) return undefined;
+    return { code: 'token-revoked', detail: 'the device has been revoked or re-enrolled; this token no longer works' };
   }
 
   @Get('changes/stream')
@@ -72,6 +85,7 @@ export class StreamController implements OnModuleDestroy {
       });
     };
     let lastWrite = Date.now();
+    const standing = { checkedAt: Date.now() }; // the guard checked it for this request
     try {
       while (!abort.signal.aborted) {
         const page = await changePage(this.deps.ds, device.workspace, cursor, SYNC_LIMITS.streamPageSize);
@@ -106,7 +120,13 @@ export class StreamController implements OnModuleDestroy {
           lastWrite = Date.now();
         }
         if (this.deps.notifier.stopped) break;
-        await this.deps.notifier.wait(device.workspace, Date.now() + SYNC_LIMITS.streamKeepAliveSeconds * 1000, abort.signal);
+        const ended = await this.tokenEnded(device, standing);
+        if (ended) {
+          await write(sseFrame('error', ended));
+          break;
+        }
+        const expiresInMs = device.expiresAt * 1000 - this.deps.now().getTime();
+        await this.deps.notifier.wait(device.workspace, Date.now() + Math.min(SYNC_LIMITS.streamKeepAliveSeconds * 1000, Math.max(expiresInMs, 0)), abort.signal);
       }
     } catch (error) {
       if (!abort.signal.aborted && !raw.destroyed) raw.write(sseFrame('error', { detail: `the stream failed: ${(error as Error).message}; reconnect with Last-Event-ID ${cursor}` }));
