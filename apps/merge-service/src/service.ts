@@ -63,7 +63,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
   const policies = new PolicyRevisionCache(ds, logger);
   await policies.ensureCurrent();
-  const projectorOptions: ProjectorOptions = { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all([...pairs.map((p) => schemas.ensure(p.type, p.version)), policies.ensureCurrent()])), assetFields: assetFieldsFrom(() => schemas.current()), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) };
+  const projectorOptions: ProjectorOptions = { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))), ensurePolicies: (q) => policies.ensureCurrent(q), assetFields: assetFieldsFrom(() => schemas.current()), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) };
   const projector = new Projector(ds, projectorOptions);
   const replays = new ReplayWorker({
     ds,
@@ -74,7 +74,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     livePrefix: config.MERGE_CONSUMER_PREFIX,
     partitions: config.JOURNAL_PARTITIONS,
-    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, onOutbox: undefined, afterCommit: undefined }),
+    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, afterCommit: undefined }),
   });
   const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
   const partitionOf = new Map<string, number>();

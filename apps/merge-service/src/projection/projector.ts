@@ -25,6 +25,12 @@ export interface ProjectorOptions {
   merge: MergeFn;
   /** Makes sure the schemas a batch names are loaded (a version published a moment ago is applied, not rejected). */
   ensureSchemas?: (pairs: { type: string; version: number }[]) => Promise<void>;
+  /**
+   * Brings the merge policies in force up to date, through the batch's own connection, right after the
+   * batch locked its partition's checkpoint row: a replay swap activates revisions while it holds every
+   * checkpoint row, so a batch either committed before the swap or merges with what it activated.
+   */
+  ensurePolicies?: (q: QueryRunner) => Promise<void>;
   /** Called after each committed batch, before its ack (crash tests use it to die in that window). */
   afterCommit?: () => void;
   /** Called after a commit that wrote outbox rows. */
@@ -175,6 +181,7 @@ export class Projector {
     await inTransaction(this.ds, async (q) => {
       await this.useSearchPath(q);
       const checkpoint = await this.lockCheckpoint(q, consumer);
+      await this.options.ensurePolicies?.(q);
       const fresh = prepared.filter((p) => p.msg.seq > checkpoint);
       if (fresh.length === 0) return;
       const items: Item[] = [];

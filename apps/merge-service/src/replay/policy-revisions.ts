@@ -2,6 +2,11 @@ import { DECLARED_REVISION, type PolicyRevision } from '@tidemark/merge';
 import type { DataSource } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 
+/** Runs a query: the pool, or a batch transaction's own connection. */
+interface Sql {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
 const key = (workspace: string, type: string) => `${workspace}\u0000${type}`;
 
 /**
@@ -10,8 +15,9 @@ const key = (workspace: string, type: string) => `${workspace}\u0000${type}`;
  * function reads, synchronously, inside a batch.
  *
  * Before every batch, after the batch transaction has locked its partition's checkpoint row, the
- * projector calls `ensureCurrent`, which compares the activations' generation (their highest id) with the
- * one loaded and reloads when it moved. A replay swap activates revisions in a transaction that holds
+ * projector calls `ensureCurrent` with that transaction's connection (so a batch never waits on the pool
+ * while holding one), which compares the activations' generation (their highest id) with the one loaded
+ * and reloads when it moved. A replay swap activates revisions in a transaction that holds
  * every live checkpoint row, so a batch either committed before the swap or sees its activation.
  */
 export class PolicyRevisionCache {
@@ -39,37 +45,40 @@ export class PolicyRevisionCache {
    * Reloads when an activation was recorded since the last load. A load already running may have read
    * before that activation committed, so after waiting for it the generation is checked again.
    */
-  async ensureCurrent(): Promise<void> {
+  async ensureCurrent(sql: Sql = this.ds): Promise<void> {
     for (;;) {
-      const rows: { g: string }[] = await this.ds.query('SELECT coalesce(max(id), 0) AS g FROM policy_activations');
+      const rows = (await sql.query('SELECT coalesce(max(id), 0) AS g FROM policy_activations')) as { g: string }[];
       if (Number(rows[0]!.g) === this.generation) return;
       if (this.loading) {
         await this.loading.catch(() => undefined);
         continue;
       }
-      this.loading = this.load().finally(() => (this.loading = undefined));
+      this.loading = this.load(sql).finally(() => (this.loading = undefined));
       await this.loading;
     }
   }
 
   /** A published revision's definition (1, the declared policies, is undefined); throws when it is not published. */
-  async definition(type: string, revision: number): Promise<PolicyRevision | undefined> {
+  async definition(type: string, revision: number, sql: Sql = this.ds): Promise<PolicyRevision | undefined> {
     if (revision === DECLARED_REVISION) return undefined;
     const cached = this.definitions.get(`${type}@${revision}`);
     if (cached) return cached;
-    const rows: { definition: PolicyRevision }[] = await this.ds.query('SELECT definition FROM policy_revisions WHERE type = $1 AND revision = $2', [type, revision]);
+    const rows = (await sql.query('SELECT definition FROM policy_revisions WHERE type = $1 AND revision = $2', [type, revision])) as { definition: PolicyRevision }[];
     if (!rows[0]) throw new Error(`policy revision ${type} r${revision} is not published`);
     this.definitions.set(`${type}@${revision}`, rows[0].definition);
     return rows[0].definition;
   }
 
-  private async load(): Promise<void> {
-    const rows: { id: string; workspace: string; type: string; revision: number }[] = await this.ds.query(
-      'SELECT DISTINCT ON (workspace, type) id, workspace, type, revision FROM policy_activations ORDER BY workspace, type, id DESC',
-    );
+  private async load(sql: Sql): Promise<void> {
+    const rows = (await sql.query('SELECT DISTINCT ON (workspace, type) id, workspace, type, revision FROM policy_activations ORDER BY workspace, type, id DESC')) as {
+      id: string;
+      workspace: string;
+      type: string;
+      revision: number;
+    }[];
     const active = new Map<string, PolicyRevision>();
     for (const row of rows) {
-      const definition = await this.definition(row.type, row.revision);
+      const definition = await this.definition(row.type, row.revision, sql);
       if (definition) active.set(key(row.workspace, row.type), definition);
     }
     const generation = rows.reduce((max, r) => Math.max(max, Number(r.id)), 0);
