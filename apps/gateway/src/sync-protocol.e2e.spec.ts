@@ -208,8 +208,16 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
 
       // Reads of B's ids with A's token are not found; A's pull holds nothing of B.
       assert.equal((await get(`/v1/receipts/${bEvent.eventId}`, a1.headers)).status, 404);
-      const bConflicts = await stack.db.query("SELECT conflict_id FROM conflicts WHERE workspace = 'ws-b' LIMIT 1");
-      const conflictId = bConflicts.rows[0]?.conflict_id ?? 'no-such-conflict';
+      // A conflict of B's (two B devices set the same label concurrently): B reads it, A gets 404.
+      const b2 = await stack.device('ws-b', 'b2');
+      assert.equal((await push(gateway, [deviceB.upsert('annotation', 'b-contested', { label: 'cat' })], b1.headers)).status, 200);
+      assert.equal((await push(gateway, [new FakeDevice('b2').upsert('annotation', 'b-contested', { label: 'dog' })], b2.headers)).status, 200);
+      const conflictId = await eventually(async () => {
+        const rows = (await stack.db.query("SELECT conflict_id FROM conflicts WHERE workspace = 'ws-b' AND entity_id = 'b-contested'")).rows;
+        assert.equal(rows.length, 1);
+        return rows[0].conflict_id as string;
+      });
+      assert.equal((await get(`/v1/conflicts/${conflictId}`, b1.headers)).status, 200);
       assert.equal((await get(`/v1/conflicts/${conflictId}`, a1.headers)).status, 404);
       const aPull = await (await get('/v1/changes?limit=1000', a1.headers)).json();
       assert.ok(aPull.changes.length > 0);
@@ -329,6 +337,9 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
   });
 
   describe('pull, long-poll and live stream', () => {
+    /** Live streams open on the gateway now (its `tidemark_live_streams` gauge). */
+    const liveStreams = async (): Promise<number> => Number(/^tidemark_live_streams(?:\{[^}]*\})? (\d+)/m.exec(await (await http(`${gateway}/metrics`)).text())?.[1] ?? '0');
+
     it('returns the device’s own receipts with a page, and holds a long-poll until a change arrives', async () => {
       const device = new FakeDevice('a1', 1_800_000_000_000);
       const head = await (await get('/v1/changes?limit=1000', a1.headers)).json();
@@ -384,7 +395,7 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
     });
 
     it('ends a live stream whose client went away, leaving no stream open', async () => {
-      const streams = async (): Promise<number> => Number(/^tidemark_live_streams(?:\{[^}]*\})? (\d+)/m.exec(await (await http(`${gateway}/metrics`)).text())?.[1] ?? '0');
+      const streams = liveStreams;
       const controller = new AbortController();
       const response = await http(`${gateway}/v1/changes/stream`, { headers: a2.headers, signal: controller.signal });
       const reader = response.body!.getReader();
@@ -423,7 +434,7 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       const from = String(base.rows[0].c);
       const streamUrl = `${gateway}/v1/changes/stream?after=${from}`;
       const reading = readChanges(streamUrl, a2.headers, 30);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await eventually(async () => assert.ok((await liveStreams()) >= 1, 'the stream is open before the push'));
       assert.equal((await push(gateway, first, a1.headers)).status, 200);
       const part1 = await reading;
       assert.equal(part1.length, 30, `received ${part1.length} of 30 live changes`);

@@ -1,3 +1,4 @@
+import { MERGED_SUBJECT_ROOT } from '@tidemark/contracts';
 import type { NatsConnection, Subscription } from '@tidemark/messaging';
 import type { Logger } from '@tidemark/telemetry';
 
@@ -17,10 +18,10 @@ export class ChangeNotifier {
   ) {}
 
   start(nc: NatsConnection): void {
-    this.subscription = nc.subscribe('tm.merged.>', {
+    this.subscription = nc.subscribe(`${MERGED_SUBJECT_ROOT}.>`, {
       callback: (error, msg) => {
         if (error) return this.logger.warn({ err: error }, 'merged-change subscription failed; waiters fall back to re-reading');
-        const workspace = msg.subject.split('.')[2];
+        const workspace = msg.subject.slice(MERGED_SUBJECT_ROOT.length + 1).split('.')[0]; // <root>.<workspace>.<type>.<id>
         if (workspace) this.wake(workspace);
       },
     });

@@ -49,14 +49,13 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
         await conn.jsm.consumers.add(stream, config);
       },
     });
-    const started = Date.now();
     consumer.start(async (batch) => void handled.push(...batch.messages.map((m) => m.seq)));
     try {
-      await eventually(() => assert.deepEqual(handled, [1, 2, 3]), { timeoutMs: 10_000 });
+      // Well inside the 30 s ack wait, after which the server would redeliver them anyway.
+      await eventually(() => assert.deepEqual(handled, [1, 2, 3]), { timeoutMs: 5_000 });
     } finally {
       await consumer.stop();
     }
-    assert.ok(Date.now() - started < 10_000, 'well inside the 30 s ack wait');
     assert.equal(realigned, 1);
   });
 

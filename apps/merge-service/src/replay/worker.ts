@@ -336,8 +336,9 @@ export class ReplayWorker {
     for (const [pair, used] of Object.entries(job.revisions ?? {})) definitions.set(pair, await this.o.policies.definition(pair.slice(pair.indexOf('/') + 1), used.revision));
     const merge: MergeFn = (state, input) => {
       const pair = `${input.workspace}/${input.event.entity.type}`;
-      const revision = definitions.has(pair) ? definitions.get(pair) : this.o.policies.revisionFor(input.workspace, input.event.entity.type);
-      return mergeWithRevision(state, input, this.o.schemas.current(), revision);
+      // Pinned when the replay was planned (every workspace/type of its entities): never the live, moving ones.
+      if (!definitions.has(pair)) throw new Error(`replay ${job.id} has no policy revision pinned for ${pair}`);
+      return mergeWithRevision(state, input, this.o.schemas.current(), definitions.get(pair));
     };
     const projector = this.o.shadowProjector({ searchPath: shadow, merge });
     const rate = job.rate_limit;

@@ -167,7 +167,7 @@ export class ParkedController {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const { reason } = parseBody(validateAction, body);
-    return this.act(operator, 'redrive', consumer, seq, reason, (row) => ({ data: row.payload, msgID: `parked-redrive-${seq}` }));
+    return this.act(operator, 'redrive', consumer, seq, reason, (row) => ({ data: row.payload, msgID: `parked-redrive-${consumer}-${seq}` }));
   }
 
   /**
@@ -195,7 +195,7 @@ export class ParkedController {
         }));
       }
       const record: JournalRecord = { ...original!, event };
-      return { data: JSON.stringify(record), msgID: `parked-edit-${seq}-${digest}`, detail: { event } };
+      return { data: JSON.stringify(record), msgID: `parked-edit-${consumer}-${seq}-${digest}`, detail: { event } };
     });
   }
 
@@ -206,7 +206,7 @@ export class ParkedController {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const { reason } = parseBody(validateAction, body);
-    return this.act(operator, 'skip', consumer, seq, reason, () => ({ data: JSON.stringify({ v: 1, parked: { consumer, seq }, action: 'skip', reason }), msgID: `parked-skip-${seq}` }));
+    return this.act(operator, 'skip', consumer, seq, reason, () => ({ data: JSON.stringify({ v: 1, parked: { consumer, seq }, action: 'skip', reason }), msgID: `parked-skip-${consumer}-${seq}` }));
   }
 
   /**

@@ -70,6 +70,12 @@ export async function rewindConsumer(jsm: JetStreamManager, input: RedeliveryInp
   const { opt_start_time: _time, ...kept } = info.config;
   const config: Partial<ConsumerConfig> = { ...kept, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: input.fromSeq };
   await jsm.consumers.delete(input.stream, input.consumer);
-  await jsm.consumers.add(input.stream, config);
+  try {
+    await jsm.consumers.add(input.stream, config);
+  } catch (error) {
+    // Never leave the integrator without its consumer: put it back as it was, then report the failure.
+    const restored = await jsm.consumers.add(input.stream, info.config).then(() => 'it was restored as it was', (e: unknown) => `restoring it failed too: ${(e as Error).message}`);
+    throw new Error(`re-creating consumer "${input.consumer}" at sequence ${input.fromSeq} failed (${(error as Error).message}); ${restored}`, { cause: error });
+  }
   return { kind: 'rewound', stream: input.stream, consumer: input.consumer, fromSeq: input.fromSeq, toSeq: input.toSeq, previous, beyondRange: Math.max(0, previous.ackFloor - input.toSeq), skippedUnacknowledged };
 }

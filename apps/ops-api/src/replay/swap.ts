@@ -25,7 +25,7 @@ const REPORTED_CHANGES = 20;
 
 /** Rolls the swap transaction back when live changed under it; reported as `live-changed`. */
 class LiveChanged extends Error {
-  constructor(readonly changes: LiveChange[]) {
+  constructor(readonly found: { changes: LiveChange[]; count: number }) {
     super('live changed since the shadow was built');
   }
 }
@@ -151,7 +151,7 @@ export async function swapReplay(ds: DataSource, id: string, input: { confirm: s
       await q.query('INSERT INTO consumer_checkpoints (consumer, stream_seq) SELECT c, 0 FROM unnest($1::text[]) AS c ON CONFLICT (consumer) DO NOTHING', [consumers]);
       await q.query('SELECT consumer FROM consumer_checkpoints WHERE consumer = ANY($1::text[]) ORDER BY consumer FOR UPDATE', [consumers]);
       const under = await liveChanges(q, current);
-      if (under.count > 0) throw new LiveChanged(under.changes);
+      if (under.count > 0) throw new LiveChanged(under);
       const summary = await replace(q, current);
       await q.query(
         `UPDATE replay_jobs SET status = 'swapped', swap_summary = $2, finished_at = now(), updated_at = now(), shadow_dropped = true WHERE id = $1`,
@@ -162,7 +162,7 @@ export async function swapReplay(ds: DataSource, id: string, input: { confirm: s
       return { kind: 'swapped', summary };
     });
   } catch (error) {
-    if (error instanceof LiveChanged) return refuse(ds, job, { changes: error.changes, count: error.changes.length }, input);
+    if (error instanceof LiveChanged) return refuse(ds, job, error.found, input);
     throw error;
   }
 }

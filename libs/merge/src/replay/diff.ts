@@ -89,7 +89,6 @@ export function diffEntity(live: EntitySide | undefined, shadow: EntitySide | un
   return { change, viewChanged: (live !== undefined || shadow !== undefined) && viewChanged, live: live ? snapshot(live) : null, shadow: shadow ? snapshot(shadow) : null, fields, conflicts: { opened, closed }, receipts };
 }
 
-/** Counts over every entity of a replay. */
 /** Counts over every entity of a replay (the wire shape ops-api serves). */
 export type DiffSummary = ReplayDiffSummary;
 
