@@ -118,6 +118,33 @@ describe('TidemarkClient', () => {
     assert.throws(() => client.start(), /closed/);
   });
 
+  it('a pull asked for while the live loop long-polls is answered at once, and the loop reports no error', async () => {
+    const gateway = new FakeGateway();
+    let longPolls = 0;
+    // The gateway holds a long-poll (`wait=`) until the client gives it up.
+    const fetch: ClientOptions['fetch'] = (url, init) => {
+      if (!String(url).includes('wait=')) return gateway.fetch(url, init);
+      longPolls++;
+      return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    };
+    const errors: Error[] = [];
+    const client = await open(gateway, new MemoryStorage(), { fetch, onError: (e) => errors.push(e) });
+    try {
+      client.start({ live: true, waitSeconds: 25 });
+      await until(() => longPolls === 1, 'the loop to long-poll');
+      await client.upsert('annotation', 'a', { label: 'cat' });
+      await until(() => gateway.journal.length === 1 && longPolls === 2, 'the enqueue to be pushed and the loop to long-poll again');
+      const started = Date.now();
+      const pulled = await client.pull();
+      assert.ok(Date.now() - started < 2_000, `answered in ${Date.now() - started} ms, not after the 25 s long-poll`);
+      assert.ok(pulled);
+      await until(() => longPolls === 3, 'the loop to go back to its long-poll');
+      assert.deepEqual(errors.map((e) => e.message), []);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('receipts: GET /v1/receipts?deviceId=…; a gateway without the route answers 404 as ServerProblemError', async () => {
     const gateway = new FakeGateway();
     const client = await open(gateway, new MemoryStorage(), { deviceId: 'dev-r' });

@@ -112,6 +112,8 @@ export class TidemarkClient {
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
+  /** True while the pull in flight is the live loop's long-poll, which may hold for its whole wait. */
+  private liveLongPoll = false;
   private readonly abort = new AbortController();
   private loop: { done: Promise<void>; stop: AbortController; wake: () => void } | undefined;
   private closed = false;
@@ -294,6 +296,14 @@ export class TidemarkClient {
    */
   pull(signal: AbortSignal = this.abort.signal, waitSeconds?: number): Promise<PullSummary> {
     this.checkOpen();
+    if (this.pulling && this.liveLongPoll && waitSeconds === undefined) {
+      // Not behind the live loop's long-poll: wake the loop (which ends it quietly), then pull at once.
+      this.loop?.wake();
+      return this.pulling.then(
+        () => this.pull(signal),
+        () => this.pull(signal),
+      );
+    }
     const pageSize = Math.min(Math.max(this.options.pullPageSize ?? 500, 1), CLIENT_LIMITS.maxPullLimit);
     this.pulling ??= pullChanges(
       this.http,
@@ -383,13 +393,16 @@ export class TidemarkClient {
           const woken = new AbortController();
           const unhook = pause.onWake(() => woken.abort(new Error('woken')));
           try {
-            await this.pull(AbortSignal.any([signal, woken.signal]), waitSeconds);
+            const polling = this.pull(AbortSignal.any([signal, woken.signal]), waitSeconds);
+            this.liveLongPoll = true;
+            await polling;
           } catch (error) {
             if (!signal.aborted && !woken.signal.aborted) {
               failures++;
               this.emit('error', error instanceof Error ? error : new Error(String(error)));
             }
           } finally {
+            this.liveLongPoll = false;
             unhook();
           }
           if (failures === 0) continue;
