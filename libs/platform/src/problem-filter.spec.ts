@@ -16,6 +16,9 @@ describe('toProblem: a dependency down is 503, anything unknown is 500', () => {
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
       Object.assign(new Error('Query failed'), { driverError: withCode('the database system is starting up', '57P03') }),
+      Object.assign(new Error('timeout'), { name: 'TimeoutError' }),
+      Object.assign(new Error('closed connection'), { name: 'ClosedConnectionError' }),
+      Object.assign(new Error('no responders: $JS.API.STREAM.MSG.GET.JOURNAL'), { name: 'NoResponders' }),
     ];
     for (const error of cases) {
       assert.equal(isDependencyUnavailable(error), true, error.message);

@@ -78,7 +78,7 @@ export class InspectController {
       throw notFound(`no event ${eventId} has a receipt or a parked entry: it is unknown, or accepted and not projected yet (see /v1/streams for the projection's lag)`);
     }
 
-    const message = await this.views.connection().jsm.streams.getMessage(STREAMS.journal, { seq }).catch(() => null);
+    const message = await this.views.connection().jsm.streams.getMessage(STREAMS.journal, { seq }); // null: the journal no longer holds it
     let record: JournalRecord | null = null;
     try {
       record = message?.json<JournalRecord>() ?? null;

@@ -138,10 +138,7 @@ export class ParkedController {
   async one(@Param('consumer') consumer: string, @Param('seq') seqText: string): Promise<ParkedDetailView> {
     const seq = parseTarget(consumer, seqText);
     const row = await this.find(this.deps.ds, consumer, seq);
-    const stored = await this.deps
-      .connection()
-      .jsm.streams.getMessage(STREAMS.journal, { seq })
-      .catch(() => null);
+    const stored = await this.deps.connection().jsm.streams.getMessage(STREAMS.journal, { seq }); // null: the journal no longer holds it
     const receipt: { status: string; reason: string | null; stream_seq: string; version: string | null }[] = row.event_id
       ? await this.deps.ds.query('SELECT status, reason, stream_seq, version FROM event_receipts WHERE event_id = $1', [row.event_id])
       : [];

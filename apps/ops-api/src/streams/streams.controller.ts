@@ -2,8 +2,7 @@ import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject } from '@nestjs/common';
 import type { JetStreamConnection } from '@tidemark/messaging';
 import type { DataSource } from '@tidemark/persistence';
-import { ProblemType, problem, type StreamsView } from '@tidemark/contracts';
-import { ProblemError } from '@tidemark/platform';
+import type { StreamsView } from '@tidemark/contracts';
 import { OPS_VIEWS, type OpsViews } from './views';
 
 export const OPS_DEPS = Symbol('OPS_DEPS');
@@ -27,9 +26,7 @@ export class StreamsController {
    */
   @Get('streams')
   async streams(): Promise<StreamsView> {
-    return this.views.observer.observe().catch((error: unknown) => {
-      throw new ProblemError(problem(ProblemType.unavailable, 503, 'Streams unavailable', { detail: `cannot read the streams and checkpoints: ${(error as Error).message}; retry` }));
-    });
+    return this.views.observer.observe(); // NATS or Postgres down: 503 with Retry-After, from the problem filter
   }
 
   /** Projection checkpoints and parked messages, as Postgres has them. */
