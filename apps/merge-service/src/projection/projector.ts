@@ -241,7 +241,7 @@ export class Projector {
     );
     for (const r of rows) current.set(key(r.workspace, r.entity_type, r.entity_id), r.state);
 
-    const changed = new Map<string, { workspace: string; type: string; id: string; state: EntityState; eventId: string; seq: number }>();
+    const changed = new Map<string, { workspace: string; type: string; id: string; state: EntityState; shown: ReturnType<typeof view>; eventId: string; seq: number }>();
     const changes: unknown[][] = [];
     const receipts = new Map<string, ReceiptWrite>();
     const duplicates: unknown[][] = [];
@@ -307,7 +307,7 @@ export class Projector {
       const next = result.state;
       const shown = view(next);
       current.set(k, next);
-      changed.set(k, { workspace, type: event.entity.type, id: event.entity.id, state: next, eventId: event.eventId, seq: msg.seq });
+      changed.set(k, { workspace, type: event.entity.type, id: event.entity.id, state: next, shown, eventId: event.eventId, seq: msg.seq });
       changes.push([workspace, event.entity.type, event.entity.id, next.version, next.deleted, JSON.stringify(shown), event.eventId, event.deviceId, msg.seq]);
       result.decisions.forEach((d, idx) => {
         decisions.push([event.eventId, idx, workspace, event.entity.type, event.entity.id, d.field, d.policy, d.rule, d.outcome, JSON.stringify(d.change), json(d.before), json(d.after), d.conflictId ?? null, msg.seq]);
@@ -334,7 +334,7 @@ export class Projector {
     if (changed.size > 0) {
       const list = [...changed.values()];
       await insertRows(q, 'entities', ENTITY_COLUMNS,
-        list.map((c) => [c.workspace, c.type, c.id, c.state.version, c.state.deleted, JSON.stringify(c.state), JSON.stringify(view(c.state)), c.eventId, c.seq]),
+        list.map((c) => [c.workspace, c.type, c.id, c.state.version, c.state.deleted, JSON.stringify(c.state), JSON.stringify(c.shown), c.eventId, c.seq]),
         `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
            view = EXCLUDED.view, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
       await this.replaceAssetRefs(q, list);
@@ -360,7 +360,7 @@ export class Projector {
    * The asset references each changed entity holds now, replacing what it held: a function of the entity's
    * final state in this batch, so the table is as deterministic as the entities themselves.
    */
-  private async replaceAssetRefs(q: QueryRunner, list: { workspace: string; type: string; id: string; state: EntityState }[]): Promise<void> {
+  private async replaceAssetRefs(q: QueryRunner, list: { workspace: string; type: string; id: string; shown: ReturnType<typeof view> }[]): Promise<void> {
     const fieldsOf = this.options.assetFields;
     if (!fieldsOf) return;
     const touched = list.map((c) => ({ ...c, fields: fieldsOf(c.type) })).filter((c) => c.fields.length > 0);
@@ -370,7 +370,7 @@ export class Projector {
         WHERE r.workspace = k.w AND r.entity_type = k.t AND r.entity_id = k.i`,
       [touched.map((c) => c.workspace), touched.map((c) => c.type), touched.map((c) => c.id)],
     );
-    const rows = touched.flatMap((c) => assetRefsOf(view(c.state).values, c.fields).map((ref) => [c.workspace, c.type, c.id, ref.field, ref.sha256]));
+    const rows = touched.flatMap((c) => assetRefsOf(c.shown.values, c.fields).map((ref) => [c.workspace, c.type, c.id, ref.field, ref.sha256]));
     await insertRows(q, 'entity_assets', ENTITY_ASSET_COLUMNS, rows);
   }
 
