@@ -1,16 +1,15 @@
 // The rules of publishing a policy revision, as pure functions: what a PUT asks for, checked against the
 // type's published schema versions, and what it may do given the revisions already published.
 import { canonicalJson, type InvalidParam } from '@tidemark/contracts';
-import { createSchemaRegistry, isEntityTypeSchema, validatePolicyRevision, type PolicyRevision, type SchemaRegistry } from '@tidemark/merge';
+import { isEntityTypeSchema, registryKeepingOlder, validatePolicyRevision, type EntityTypeSchema, type PolicyRevision, type SchemaRegistry } from '@tidemark/merge';
 import { pathErrors, type PublishedVersion } from './publish';
 
 const REVISION = /^[1-9][0-9]{0,6}$/;
 
-/** The published versions of a type as a registry (rows that are not valid schemas are left out, as merge-service does). */
+/** The published versions of a type as a registry, assembled as merge-service does (invalid rows left out, the older of contradicting versions kept). */
 export function registryOf(type: string, published: readonly PublishedVersion[]): SchemaRegistry {
-  const usable = published.map((p) => p.definition).filter((d) => isEntityTypeSchema(d) && d.type === type);
-  const registry = createSchemaRegistry(usable as Parameters<typeof createSchemaRegistry>[0]);
-  return registry.ok ? registry.value : { schemas: [] };
+  const usable = published.map((p) => p.definition).filter((d): d is EntityTypeSchema => isEntityTypeSchema(d) && d.type === type);
+  return registryKeepingOlder(usable);
 }
 
 export type RevisionRequest = { ok: true; revision: PolicyRevision } | { ok: false; errors: InvalidParam[] };

@@ -1,4 +1,4 @@
-import { createSchemaRegistry, findSchema, validateEntityTypeSchema, type EntityTypeSchema, type SchemaRegistry } from '@tidemark/merge';
+import { createSchemaRegistry, findSchema, registryKeepingOlder, validateEntityTypeSchema, type EntityTypeSchema, type SchemaRegistry } from '@tidemark/merge';
 import type { DataSource } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 
@@ -113,21 +113,8 @@ export class SchemaRegistryCache {
       if (errors.length > 0) this.skip(row, errors.map((e) => `${e.pointer} ${e.detail}`).join('; '));
       else valid.push(definition);
     }
-    const whole = createSchemaRegistry(valid);
-    if (whole.ok) return whole.value;
-    // Some versions contradict each other: keep the older, in version order, and report the newer.
-    let accepted: EntityTypeSchema[] = [];
-    let registry = EMPTY;
-    for (const schema of valid) {
-      const next = createSchemaRegistry([...accepted, schema]);
-      if (next.ok) {
-        accepted = [...accepted, schema];
-        registry = next.value;
-      } else {
-        this.skip(schema, next.errors.map((e) => e.detail).join('; '));
-      }
-    }
-    return registry;
+    // Some versions may contradict each other: the older are kept, in version order, and the newer reported.
+    return registryKeepingOlder(valid, (schema, reason) => this.skip(schema, reason));
   }
 
   private skip(row: { type: string; version: number }, reason: string): void {

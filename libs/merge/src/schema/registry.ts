@@ -62,6 +62,28 @@ export function createSchemaRegistry(schemas: readonly EntityTypeSchema[]): Vali
   return { ok: true, value: deepFreeze({ schemas: sorted.map(({ schema }) => cloneJson(schema)) }) };
 }
 
+/**
+ * The registry of the schemas that agree: the whole list when it is consistent; otherwise, in version
+ * order, each schema that agrees with the ones kept so far (the older wins), with `skip` told of each
+ * newer one left out and why. What merge-service merges with, and what a policy revision is checked against.
+ */
+export function registryKeepingOlder(schemas: readonly EntityTypeSchema[], skip: (schema: EntityTypeSchema, reason: string) => void = () => undefined): SchemaRegistry {
+  const whole = createSchemaRegistry(schemas);
+  if (whole.ok) return whole.value;
+  let accepted: EntityTypeSchema[] = [];
+  let registry: SchemaRegistry = { schemas: [] };
+  for (const schema of [...schemas].sort((a, b) => compareText(a.type, b.type) || a.version - b.version)) {
+    const next = createSchemaRegistry([...accepted, schema]);
+    if (next.ok) {
+      accepted = [...accepted, schema];
+      registry = next.value;
+    } else {
+      skip(schema, next.errors.map((e) => e.detail).join('; '));
+    }
+  }
+  return registry;
+}
+
 /** Like `createSchemaRegistry`, for schemas shipped with the code: an invalid set is a bug and throws. */
 export function schemaRegistryOf(schemas: readonly EntityTypeSchema[]): SchemaRegistry {
   const result = createSchemaRegistry(schemas);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSchemaRegistry, DEFAULT_SCHEMAS, defaultRegistry, findSchema, latestSchema, validateEntityTypeSchema, type EntityTypeSchema } from '../index';
+import { createSchemaRegistry, registryKeepingOlder, DEFAULT_SCHEMAS, defaultRegistry, findSchema, latestSchema, validateEntityTypeSchema, type EntityTypeSchema } from '../index';
 
 const pointers = (input: unknown) => validateEntityTypeSchema(input).map((e) => e.pointer);
 
@@ -80,6 +80,21 @@ describe('createSchemaRegistry', () => {
     assert.ok(result.ok);
     assert.notEqual(result.value.schemas[0], v1);
     assert.ok(Object.isFrozen(result.value.schemas[0]!.fields.body));
+  });
+});
+
+describe('registryKeepingOlder', () => {
+  const v1: EntityTypeSchema = { type: 'note', version: 1, onDeleteConflict: 'review', fields: { body: { policy: 'review', valueType: 'string' } } };
+
+  it('keeps the older of versions that contradict each other, and says which newer one it left out', () => {
+    const v2: EntityTypeSchema = { ...v1, version: 2, fields: { body: { policy: 'lww', valueType: 'string' } } };
+    const v3: EntityTypeSchema = { ...v1, version: 3, fields: { ...v1.fields, pinned: { policy: 'lww', valueType: 'boolean' } } };
+    const skipped: string[] = [];
+    const registry = registryKeepingOlder([v3, v2, v1], (schema, reason) => skipped.push(`${schema.type}@${schema.version}: ${reason}`));
+    assert.deepEqual(registry.schemas.map((s) => s.version), [1, 3]);
+    assert.equal(skipped.length, 1);
+    assert.match(skipped[0]!, /^note@2: .*merge rule cannot change/);
+    assert.deepEqual(registryKeepingOlder([v1, v3]).schemas.map((s) => s.version), [1, 3], 'a consistent list whole');
   });
 });
 
