@@ -145,6 +145,38 @@ describe('TidemarkClient', () => {
     }
   });
 
+  it('the receipt mark steps over a sequence the server refused for good, so later receipts are not asked for again', async () => {
+    const asked: string[] = [];
+    let refusedId = '';
+    const fetch: ClientOptions['fetch'] = async (url, init) => {
+      const u = new URL(String(url));
+      if (init?.method === 'POST' && u.pathname === '/v1/events') {
+        const { events } = JSON.parse(String(init.body)) as { events: { eventId: string; deviceSeq: number }[] };
+        const results = events.map((e, i) => (e.deviceSeq === 1 ? { eventId: e.eventId, status: 'rejected', reason: 'this eventId is already used by another event' } : { eventId: e.eventId, status: 'accepted', seq: i + 1 }));
+        refusedId = events.find((e) => e.deviceSeq === 1)!.eventId;
+        return new Response(JSON.stringify({ results }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+      if (u.pathname === '/v1/changes') {
+        asked.push(u.searchParams.get('receiptsAfter')!);
+        const after = Number(u.searchParams.get('receiptsAfter'));
+        const receipts = [2, 3].filter((seq) => seq > after).map((seq) => ({ eventId: `e${seq}`, deviceId: 'tablet', deviceSeq: seq, entity: { type: 'annotation', id: 'a' }, status: 'applied', reason: null, version: seq, streamSeq: seq, acceptedAt: new Date(0).toISOString() }));
+        return new Response(JSON.stringify({ changes: [], next: '0', hasMore: false, conflicts: [], receipts }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+      return new Response(JSON.stringify({ status: 404 }), { status: 404, headers: { 'content-type': 'application/problem+json' } });
+    };
+    const client = await open(new FakeGateway(), new MemoryStorage(), { fetch });
+    try {
+      for (let i = 0; i < 3; i++) await client.upsert('annotation', 'a', { label: `v${i}` });
+      await client.push();
+      assert.deepEqual((await client.quarantined()).map((q) => q.event.eventId), [refusedId]);
+      await client.pull();
+      await client.pull();
+      assert.deepEqual(asked, ['0', '3'], 'receipts 2 and 3 are not asked for again behind the refused sequence 1');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('receipts: GET /v1/receipts?deviceId=…; a gateway without the route answers 404 as ServerProblemError', async () => {
     const gateway = new FakeGateway();
     const client = await open(gateway, new MemoryStorage(), { deviceId: 'dev-r' });

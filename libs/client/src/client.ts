@@ -305,27 +305,30 @@ export class TidemarkClient {
       );
     }
     const pageSize = Math.min(Math.max(this.options.pullPageSize ?? 500, 1), CLIENT_LIMITS.maxPullLimit);
-    this.pulling ??= pullChanges(
-      this.http,
-      this.options.storage,
-      this.pullState,
-      pageSize,
-      {
-        change: async (change) => {
-          for (const listener of this.listeners.change) await listener(change);
+    this.pulling ??= this.outbox.quarantined().then((refused) =>
+      pullChanges(
+        this.http,
+        this.options.storage,
+        this.pullState,
+        pageSize,
+        {
+          change: async (change) => {
+            for (const listener of this.listeners.change) await listener(change);
+          },
+          conflict: async (change) => {
+            for (const listener of this.listeners.conflict) await listener(change);
+          },
+          conflictUpdate: async (conflict) => {
+            for (const listener of this.listeners.conflictUpdate) await listener(conflict);
+          },
+          receipt: async (receipt) => {
+            for (const listener of this.listeners.receipt) await listener(receipt);
+          },
         },
-        conflict: async (change) => {
-          for (const listener of this.listeners.conflict) await listener(change);
-        },
-        conflictUpdate: async (conflict) => {
-          for (const listener of this.listeners.conflictUpdate) await listener(conflict);
-        },
-        receipt: async (receipt) => {
-          for (const listener of this.listeners.receipt) await listener(receipt);
-        },
-      },
-      signal,
-      waitSeconds,
+        signal,
+        waitSeconds,
+        new Set(refused.map((q) => q.event.deviceSeq)),
+      ),
     ).finally(() => (this.pulling = undefined));
     return this.pulling;
   }

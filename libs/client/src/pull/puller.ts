@@ -60,7 +60,17 @@ export async function loadPullState(storage: Storage): Promise<PullState> {
  * is stored. A hook that throws stops the pull before the cursor moves, so that page is delivered again by the
  * next pull: delivery is at least once, and an application applies a change idempotently by its `version`.
  */
-export async function pullChanges(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: PullHooks, signal: AbortSignal, waitSeconds?: number): Promise<PullSummary> {
+export async function pullChanges(
+  ctx: HttpContext,
+  storage: Storage,
+  state: PullState,
+  pageSize: number,
+  hooks: PullHooks,
+  signal: AbortSignal,
+  waitSeconds?: number,
+  /** Device sequences that will never have a receipt (events the server refused for good, in quarantine). */
+  neverReceipted: ReadonlySet<number> = new Set(),
+): Promise<PullSummary> {
   const summary: PullSummary = { pages: 0, changes: 0, conflicts: 0, receipts: 0, cursor: state.after };
   for (;;) {
     const params: Record<string, string> = { limit: String(pageSize), receiptsAfter: String(state.receiptMark ?? 0) };
@@ -83,13 +93,14 @@ export async function pullChanges(ctx: HttpContext, storage: Storage, state: Pul
       }
       versions[entityKey(change.entity.type, change.entity.id)] = change.version;
     }
-    // Receipts of one device commit in any order, so the mark only moves over a contiguous run.
+    // Receipts of one device commit in any order, so the mark only moves over a contiguous run; a sequence
+    // the server refused for good has no receipt to wait for, and is stepped over.
     const receipts = page.receipts ?? [];
     const markBefore = state.receiptMark ?? 0;
     let receiptMark = markBefore;
     for (const receipt of receipts) await hooks.receipt(receipt);
     const seqs = new Set(receipts.map((r) => r.deviceSeq));
-    while (seqs.has(receiptMark + 1)) receiptMark++;
+    while (seqs.has(receiptMark + 1) || neverReceipted.has(receiptMark + 1)) receiptMark++;
     const next: PullState = { v: 1, after: page.next, versions, receiptMark };
     await storage.put(PULL_KEY, JSON.stringify(next));
     state.after = next.after;
