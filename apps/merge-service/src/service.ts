@@ -36,6 +36,22 @@ function assetFieldsFrom(current: () => SchemaRegistry): (type: string) => reado
   };
 }
 
+/**
+ * Readiness fails while any partition waits out a dependency outage, naming them: the batch in hand is
+ * kept, nothing is parked, and the partition resumes by itself when the dependency is back.
+ */
+function waitingPartitionsCheck(transport: JetStreamPullTransport): { name: string; check(): Promise<void> } {
+  return {
+    name: 'partitions',
+    check: async () => {
+      const waiting = transport.waiting();
+      if (waiting.length === 0) return;
+      const now = Date.now();
+      throw new Error(`${waiting.length} partition(s) waiting for a dependency: ${waiting.map((w) => `${w.durable} (${w.dependency}, ${Math.round((now - w.since) / 1000)} s: ${w.reason})`).join('; ')}`);
+    },
+  };
+}
+
 export interface MergeService extends RunningService {
   transport: JetStreamPullTransport;
   outbox: OutboxRelay;
@@ -63,7 +79,21 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
   const policies = new PolicyRevisionCache(ds, logger);
   await policies.ensureCurrent();
-  const projectorOptions: ProjectorOptions = { isolateAfter: config.MERGE_ISOLATE_AFTER, parkAfter: config.MERGE_PARK_AFTER, logger, merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))), onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined, ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))), ensurePolicies: (q) => policies.ensureCurrent(q), assetFields: assetFieldsFrom(() => schemas.current()), afterCommit: failpoint(config.MERGE_FAILPOINT, logger) };
+  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
+  const partitionOf = new Map<string, number>();
+  const projectorOptions: ProjectorOptions = {
+    isolateAfter: config.MERGE_ISOLATE_AFTER,
+    parkAfter: config.MERGE_PARK_AFTER,
+    logger,
+    merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))),
+    onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined,
+    ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))),
+    ensurePolicies: (q) => policies.ensureCurrent(q),
+    assetFields: assetFieldsFrom(() => schemas.current()),
+    afterCommit: failpoint(config.MERGE_FAILPOINT, logger),
+    // Parking is the partition owner's decision: checked in the parking transaction against pg_locks.
+    holdsPartition: (consumer, q) => claims.holds(partitionOf.get(consumer)!, q),
+  };
   const projector = new Projector(ds, projectorOptions);
   const replays = new ReplayWorker({
     ds,
@@ -74,10 +104,8 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     livePrefix: config.MERGE_CONSUMER_PREFIX,
     partitions: config.JOURNAL_PARTITIONS,
-    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, afterCommit: undefined }),
+    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, afterCommit: undefined, holdsPartition: undefined }),
   });
-  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
-  const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
     const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);
     partitionOf.set(durable, p);
@@ -97,7 +125,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     name: 'merge-service',
     controllers: [JournalController],
     providers: [{ provide: PROJECTOR, useValue: projector }],
-    checks: [natsCheck(() => connection), postgresCheck(ds)],
+    checks: [natsCheck(() => connection), postgresCheck(ds), waitingPartitionsCheck(transport)],
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     logger,

@@ -1,13 +1,25 @@
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { SpanKind, extractTraceContext, trace, withSpan, type Logger } from '@tidemark/telemetry';
 import { natsCarrier } from './publish';
+import { isWaitOut } from './dependency-unavailable';
+
+/** A consumer waiting out a dependency outage: since when (epoch ms), and what the handler last said. */
+export interface DependencyWait {
+  since: number;
+  dependency: string;
+  reason: string;
+}
 
 /** A batch of journal messages from one durable consumer, in stream order. */
 export interface MessageBatch {
   stream: string;
   durable: string;
   messages: JsMsg[];
-  /** 1 on first delivery to the handler; higher while the same batch is being retried in place. */
+  /**
+   * 1 on first delivery to the handler; one more after each failure of the batch while its dependencies were
+   * healthy. A failure the handler reported as a dependency outage (`DependencyUnavailableError`) does not
+   * count: the same attempt is tried again once the outage is over.
+   */
   attempt: number;
 }
 
@@ -22,6 +34,12 @@ export interface BatchConsumerOptions {
   /** Backoff while retrying a failed batch in place: base and cap in milliseconds. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /**
+   * Cap of the backoff while a dependency is unavailable (the handler threw `DependencyUnavailableError`),
+   * in milliseconds: the batch is tried again at least this often, so it resumes soon after the dependency
+   * is back.
+   */
+  waitMaxMs?: number;
   logger: Logger;
   /**
    * Re-creates the durable consumer to start right after the last committed sequence. Called when a
@@ -55,6 +73,7 @@ export class DurableBatchConsumer {
   private mustRealign = false;
   /** Messages the next fetch asks for (see {@link fetchCount}). */
   private nextCount: number;
+  private waitingOn: DependencyWait | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -66,6 +85,11 @@ export class DurableBatchConsumer {
   start(handler: BatchHandler): void {
     if (this.running) throw new Error(`consumer ${this.options.durable} already started`);
     this.running = this.loop(handler);
+  }
+
+  /** The dependency outage the batch in hand is waiting out, if any. */
+  waiting(): DependencyWait | undefined {
+    return this.waitingOn;
   }
 
   /** Stops fetching and waits for the batch in hand to finish (commit and ack, or give up). */
@@ -138,16 +162,30 @@ export class DurableBatchConsumer {
     const { stream, durable, logger } = this.options;
     const base = this.options.retryBaseMs ?? 100;
     const cap = this.options.retryMaxMs ?? 10_000;
-    for (let attempt = 1; ; attempt++) {
+    const waitCap = this.options.waitMaxMs ?? 2000;
+    let waits = 0;
+    for (let attempt = 1; ; ) {
       try {
         await traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt }));
         for (const msg of messages) msg.ack();
+        if (this.waitingOn) logger.info({ durable, dependency: this.waitingOn.dependency, waitedMs: Date.now() - this.waitingOn.since }, 'dependency back; batch committed');
+        this.waitingOn = undefined;
         return;
       } catch (error) {
-        logger.warn({ err: error, durable, attempt, first: messages[0]?.seq, count: messages.length }, 'batch failed; retrying in place');
         if (this.stopping) return; // unacked: redelivered to whoever owns the partition next
         for (const msg of messages) msg.working();
+        if (isWaitOut(error)) {
+          // An outage is not the batch's fault: wait it out, however long, without counting an attempt.
+          if (!this.waitingOn) logger.warn({ err: error.cause, durable, dependency: error.dependency, first: messages[0]?.seq, count: messages.length }, 'dependency unavailable; waiting it out');
+          this.waitingOn = { since: this.waitingOn?.since ?? Date.now(), dependency: error.dependency, reason: error.message };
+          await this.pause(Math.min(waitCap, base * 2 ** Math.min(waits++, 16)));
+          continue;
+        }
+        this.waitingOn = undefined;
+        waits = 0;
+        logger.warn({ err: error, durable, attempt, first: messages[0]?.seq, count: messages.length }, 'batch failed; retrying in place');
         await this.pause(Math.min(cap, base * 2 ** Math.min(attempt - 1, 16)));
+        attempt++;
       }
     }
   }

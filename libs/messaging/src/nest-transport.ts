@@ -2,7 +2,7 @@ import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from '@tidemark/telemetry';
-import { DurableBatchConsumer, type MessageBatch } from './batch-consumer';
+import { DurableBatchConsumer, type DependencyWait, type MessageBatch } from './batch-consumer';
 
 export interface PullBinding {
   /** The `@EventPattern` the batches go to. */
@@ -62,6 +62,14 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
   /** Durables this instance is consuming now. */
   owned(): string[] {
     return [...this.running.keys()].sort();
+  }
+
+  /** The consumers whose batch in hand waits out a dependency outage, with since when and why. */
+  waiting(): ({ durable: string } & DependencyWait)[] {
+    return [...this.running.entries()].flatMap(([durable, { consumer }]) => {
+      const wait = consumer.waiting();
+      return wait ? [{ durable, ...wait }] : [];
+    });
   }
 
   private async reconcile(): Promise<void> {

@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { DeviceEvent } from '@tidemark/contracts';
 import { findFreePort, startNats, startPostgres, type NatsServerHandle, type PostgresHandle } from '@tidemark/local-stack';
 import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
-import { createDataSource, projectionDigest } from '@tidemark/persistence';
-import { FakeDevice, eventually, push, startServiceProcess, tempDir, testIdentity, type ServiceName, type ServiceProcess, type TestIdentity } from '@tidemark/testing';
+import { FakeDevice, eventually, startServiceProcess, tempDir, testIdentity, type ServiceName, type ServiceProcess, type TestIdentity } from '@tidemark/testing';
 import { Client } from 'pg';
+import { assertRebuildEqualsLive } from './support/rebuild';
+import { resendingDevices } from './support/resending-devices';
 
 const SERVICES = ['journal-service', 'merge-service', 'gateway'] as const satisfies readonly ServiceName[];
 type Target = (typeof SERVICES)[number] | 'nats-server' | 'postgres';
@@ -81,48 +81,21 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     const DEVICES = 6;
     const BATCH = 10;
     const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`crash-dev-${d}`), headers: (await identity.device('default', `crash-dev-${d}`, `site-${d % 2}`)).headers })));
-    const answered = new Map<string, string>(); // eventId → accepted | duplicate
-    const refused: string[] = [];
-    let inFlight = 0;
-    let retries = 0;
-    let running = true;
-    /** Set when the test failed midway: a batch still unanswered is abandoned, so the loops end. */
-    let abandon = false;
-    const gateway = `http://127.0.0.1:${ports.get('gateway')}`;
-
-    // Each device pushes a batch, and re-sends that same batch until the gateway answers it (as the SDK does).
-    const loops = devices.map(async ({ fake, headers }, d) => {
-      for (let b = 0; running; b++) {
-        const events: DeviceEvent[] = Array.from({ length: BATCH }, (_, i) => fake.event('annotation', `item-${(d * 7 + b * BATCH + i) % 40}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } }));
-        for (let attempt = 0; !abandon; attempt++) {
-          inFlight++;
-          try {
-            const result = await push(gateway, events, headers);
-            if (result.status === 200) {
-              for (const r of result.body.results as { eventId: string; status: string }[]) answered.set(r.eventId, r.status);
-              break;
-            }
-            // 503 while a dependency is down is the contract: retry. Anything else is a defect.
-            if (result.status !== 503) refused.push(`${result.status} while ${phase}: ${JSON.stringify(result.body).slice(0, 200)}`);
-          } catch {
-            // connection refused or cut: the gateway is down or restarting
-          } finally {
-            inFlight--;
-          }
-          retries++;
-          await delay(Math.min(200, 20 * 2 ** attempt));
-        }
-      }
+    let phase = 'nothing was down';
+    const ingest = resendingDevices({
+      gateway: `http://127.0.0.1:${ports.get('gateway')}`,
+      devices,
+      batch: BATCH,
+      events: (fake, d, b) => Array.from({ length: BATCH }, (_, i) => fake.event('annotation', `item-${(d * 7 + b * BATCH + i) % 40}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })),
+      phase: () => phase,
     });
 
-    const accepted = () => answered.size;
-    let phase = 'nothing was down';
     const kills: { target: Target; inFlight: number; backlog: number | null }[] = [];
     const killAndRestart = async (target: Target) => {
-      const before = accepted();
-      await eventually(() => assert.ok(accepted() >= before + 3 * BATCH), { timeoutMs: 30_000, message: `the ingest flowing before ${target} is killed` });
+      const before = ingest.accepted();
+      await eventually(() => assert.ok(ingest.accepted() >= before + 3 * BATCH), { timeoutMs: 30_000, message: `the ingest flowing before ${target} is killed` });
       const backlog = target === 'merge-service' ? (await js.jsm.streams.info(STREAMS.journal)).state.messages - (await n('SELECT count(*) AS n FROM event_receipts')) : null;
-      kills.push({ target, inFlight, backlog });
+      kills.push({ target, inFlight: ingest.inFlight(), backlog });
       phase = `${target} was killed and restarted`;
       if (target === 'nats-server') {
         await nats.kill();
@@ -143,23 +116,22 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
 
     try {
       for (const target of ['merge-service', 'gateway', 'journal-service', 'nats-server', 'postgres'] as const) await killAndRestart(target);
-      const before = accepted();
-      await eventually(() => assert.ok(accepted() >= before + 3 * BATCH), { timeoutMs: 60_000, message: 'the ingest flowing after the last restart' });
+      const before = ingest.accepted();
+      await eventually(() => assert.ok(ingest.accepted() >= before + 3 * BATCH), { timeoutMs: 60_000, message: 'the ingest flowing after the last restart' });
+      await ingest.stop();
     } catch (error) {
-      abandon = true;
+      await ingest.stop({ abandon: true });
       throw error;
-    } finally {
-      running = false;
-      await Promise.all(loops);
     }
     const logs = () => started.map((p) => `--- ${p.name} (${p.pid}) ---\n${p.output().split('\n').filter((l) => l.includes('"level"')).slice(-8).join('\n')}`).join('\n');
+    const refused = ingest.refused();
     assert.deepEqual([...new Set(refused)], [], `no push refused for anything but a dependency being down (${refused.length} refused)\n${logs()}`);
-    assert.ok(retries > 0, 'the crashes were felt by the devices');
+    assert.ok(ingest.retries() > 0, 'the crashes were felt by the devices');
     assert.ok(kills.find((k) => k.target === 'gateway')!.inFlight > 0, `pushes in flight when the gateway was killed: ${JSON.stringify(kills)}`);
     // Every batch sent was answered (a loop moves on only after a 200), so what was answered is all there is.
-    const total = accepted();
+    const total = ingest.accepted();
     assert.equal(total % BATCH, 0);
-    t.diagnostic(`${total} events from ${DEVICES} devices, ${retries} re-sent batches; at each kill: ${kills.map((k) => `${k.target} (${k.inFlight} pushes in flight${k.backlog === null ? '' : `, ${k.backlog} unprojected`})`).join(', ')}`);
+    t.diagnostic(`${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches; at each kill: ${kills.map((k) => `${k.target} (${k.inFlight} pushes in flight${k.backlog === null ? '' : `, ${k.backlog} unprojected`})`).join(', ')}`);
     await eventually(async () => assert.equal(await n('SELECT count(*) AS n FROM event_receipts'), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every accepted event projected' });
     assert.equal((await js.jsm.streams.info(STREAMS.journal)).state.messages, total, 'one journal entry per event: no retry was journaled twice');
     assert.equal(await n("SELECT count(*) AS n FROM event_receipts WHERE status = 'applied'"), total, 'each event applied');
@@ -169,18 +141,6 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0);
 
     // The projection equals a clean rebuild from the journal.
-    const rebuiltUrl = await postgres.createDatabase('rebuild');
-    const rebuild = await startServiceProcess('merge-service', { ...env, DATABASE_URL: rebuiltUrl, HTTP_PORT: String(await findFreePort()), MERGE_CONSUMER_PREFIX: 'rebuild', OUTBOX_ENABLED: 'false' });
-    const live = createDataSource({ url: databaseUrl });
-    const rebuilt = createDataSource({ url: rebuiltUrl });
-    await Promise.all([live.initialize(), rebuilt.initialize()]);
-    try {
-      await eventually(async () => assert.equal(Number((await rebuilt.query('SELECT count(*) AS n FROM event_receipts'))[0].n), total), { timeoutMs: 120_000, intervalMs: 250 });
-      const [a, b] = [await projectionDigest(live), await projectionDigest(rebuilt)];
-      assert.deepEqual(b.tables, a.tables);
-    } finally {
-      await rebuild.kill();
-      await Promise.all([live.destroy(), rebuilt.destroy()]);
-    }
+    await assertRebuildEqualsLive(env, databaseUrl, await postgres.createDatabase('rebuild'), total);
   });
 });

@@ -15,6 +15,8 @@ const LOCK_SPACE = 0x746d; // 'tm'
 export class PartitionClaims {
   private client: Client | undefined;
   private healthy = false;
+  /** The claim session's backend pid: the holder of the advisory locks, as `pg_locks` names it. */
+  private pid: number | undefined;
   private readonly held = new Set<number>();
 
   constructor(
@@ -39,6 +41,8 @@ export class PartitionClaims {
       this.held.clear();
     });
     await client.connect();
+    const backend = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    this.pid = backend.rows[0]!.pid;
     this.client = client;
     this.healthy = true;
     return client;
@@ -46,6 +50,20 @@ export class PartitionClaims {
 
   owns(partition: number): boolean {
     return this.healthy && this.held.has(partition);
+  }
+
+  /**
+   * Whether the claim session still holds the partition's lock, as Postgres itself says (`pg_locks`), asked
+   * through `q` (a transaction about to take a decision only the owner may take, such as parking). Stricter
+   * than {@link owns}: a claim session that died a moment ago may not have told this process yet.
+   */
+  async holds(partition: number, q: { query(sql: string, params?: unknown[]): Promise<unknown> }): Promise<boolean> {
+    if (!this.owns(partition) || this.pid === undefined) return false;
+    const rows = (await q.query(
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2 AND pid = $3 AND granted) AS held",
+      [LOCK_SPACE, partition, this.pid],
+    )) as { held: boolean }[];
+    return rows[0]?.held === true;
   }
 
   /**

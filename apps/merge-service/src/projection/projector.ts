@@ -4,7 +4,8 @@ import { PARKED_HEADERS, mergedSubject, parseJournalSubject, reviewSubject, type
 import { assetRefsOf, intakeOf, parkingOf, planParked, skipDecision, view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
 import { advanceSequence, type DeviceSequence } from '@tidemark/merge';
 import { latestSite } from './device-site';
-import type { JsMsg, MessageBatch } from '@tidemark/messaging';
+import { DependencyUnavailableError, isWaitOut, type JsMsg, type MessageBatch } from '@tidemark/messaging';
+import { isDependencyUnavailable } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 
 /** The merge the projector applies: pure, so the same journal always gives the same projection. */
@@ -43,6 +44,13 @@ export interface ProjectorOptions {
   searchPath?: string;
   /** The fields of an entity type that hold asset references (`valueType: 'asset'`); none when absent. */
   assetFields?: (type: string) => readonly string[];
+  /**
+   * Whether this replica still holds the consumer's partition, checked through the parking transaction
+   * (`q`): parking is a decision only the partition's owner may take. A replica that lost its claim (its
+   * claim session died, another replica took the partition) parks nothing. Absent: always held (a replay's
+   * shadow projector, tests).
+   */
+  holdsPartition?: (consumer: string, q: QueryRunner) => Promise<boolean>;
 }
 
 /** An operator's action on a parked entry, as the journal message carrying it says (`PARKED_HEADERS`). */
@@ -137,10 +145,17 @@ export class Projector {
     private readonly options: ProjectorOptions,
   ) {}
 
-  /** The batch handler: commit the batch, or isolate and park what keeps failing. */
+  /**
+   * The batch handler: commit the batch, or isolate and park what keeps failing.
+   *
+   * A failure caused by an unavailable dependency (Postgres down, restarting or out of connections) is
+   * thrown as `DependencyUnavailableError`: the consumer waits it out and tries the same attempt again, so
+   * an outage never counts toward isolating or parking, however long it lasts. Only a failure that repeats
+   * while Postgres answers parks a message, and only while this replica holds the partition.
+   */
   async handle(batch: MessageBatch): Promise<void> {
     if (batch.attempt < this.options.isolateAfter) {
-      await this.commit(batch.durable, batch.messages);
+      await this.healthy(() => this.commit(batch.durable, batch.messages));
       this.options.afterCommit?.();
       return;
     }
@@ -148,19 +163,42 @@ export class Projector {
       let lastError: unknown;
       for (let attempt = 1; attempt <= this.options.parkAfter; attempt++) {
         try {
-          await this.commit(batch.durable, [msg]);
+          await this.healthy(() => this.commit(batch.durable, [msg]));
           lastError = undefined;
           break;
         } catch (error) {
+          // An outage: the consumer waits it out and hands the batch back; messages committed one by one
+          // so far are below the checkpoint then and are skipped.
+          if (isWaitOut(error)) throw error;
           lastError = error;
           msg.working();
           await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
         }
       }
       if (lastError !== undefined) {
-        await this.ds.query('SELECT 1'); // if Postgres itself is down, this throws and nothing is parked
-        await this.park(batch.durable, msg, `failed ${this.options.parkAfter} times: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1);
+        await this.healthy(() => this.park(batch.durable, msg, `failed ${this.options.parkAfter} times: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1));
       }
+    }
+  }
+
+  /**
+   * Runs `work`; when it fails, tells an outage from a failure of the work itself. An error that says a
+   * dependency is unavailable is one; so is any error while Postgres does not answer right after it (a
+   * connection dropped mid-transaction can surface as something else). Either is thrown as
+   * `DependencyUnavailableError`; any other error is the work's own and is thrown as it is.
+   */
+  private async healthy<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isWaitOut(error)) throw error;
+      if (isDependencyUnavailable(error)) throw new DependencyUnavailableError('postgres', error);
+      try {
+        await this.ds.query('SELECT 1');
+      } catch {
+        throw new DependencyUnavailableError('postgres', error);
+      }
+      throw error;
     }
   }
 
@@ -451,12 +489,19 @@ export class Projector {
     );
   }
 
-  /** Parks a message in its own transaction, moving the checkpoint past it so the partition flows on. */
+  /**
+   * Parks a message in its own transaction, moving the checkpoint past it so the partition flows on. Only
+   * while this replica holds the partition: otherwise nothing is written and the failure is an outage of
+   * the claim (the consumer waits until it is stopped or the claim is back).
+   */
   async park(consumer: string, msg: JsMsg, reason: string, attempts: number): Promise<void> {
     await inTransaction(this.ds, async (q) => {
       await this.useSearchPath(q);
       const checkpoint = await this.lockCheckpoint(q, consumer);
       if (msg.seq <= checkpoint) return;
+      if (this.options.holdsPartition && !(await this.options.holdsPartition(consumer, q))) {
+        throw new DependencyUnavailableError('partition-claim', new Error(`this replica no longer holds the partition of ${consumer}; parking nothing`));
+      }
       await this.insertParked(q, consumer, msg, reason, 'failing', attempts);
       await q.query('UPDATE consumer_checkpoints SET stream_seq = $2, updated_at = now() WHERE consumer = $1 AND stream_seq < $2', [consumer, msg.seq]);
     });

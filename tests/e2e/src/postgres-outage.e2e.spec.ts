@@ -1,0 +1,135 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { findFreePort, startNats, startPostgres, type NatsServerHandle, type PostgresHandle } from '@tidemark/local-stack';
+import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
+import { FakeDevice, eventually, getJson, startServiceProcess, tempDir, testIdentity, type ServiceName, type ServiceProcess, type TestIdentity } from '@tidemark/testing';
+import { Client } from 'pg';
+import { assertRebuildEqualsLive } from './support/rebuild';
+import { resendingDevices } from './support/resending-devices';
+
+const SERVICES = ['journal-service', 'merge-service', 'gateway'] as const satisfies readonly ServiceName[];
+/** Outage lengths in seconds; `TIDEMARK_OUTAGE_SWEEP=6,9` runs others. */
+const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? '3,6,9,15,60').split(',').map(Number);
+
+/**
+ * A Postgres outage is waited out, never parked. Several devices push without pause while Postgres is
+ * SIGKILLed and started again after each outage length of a sweep: an outage that ends while a message is
+ * in its own retries is the case that once parked acknowledged events, and it shows at some lengths and
+ * not others, so one long outage does not test it. Afterwards every accepted event has an `applied`
+ * receipt, nothing is parked, every increment counts once, and the projection equals a clean rebuild.
+ */
+describe('Postgres stopped under a steady multi-device ingest, for a sweep of outage lengths', () => {
+  let dir: string;
+  let nats: NatsServerHandle;
+  let postgres: PostgresHandle;
+  let pgPort: number;
+  let databaseUrl: string;
+  let identity: TestIdentity;
+  let js: JetStreamConnection;
+  let db: Client | undefined;
+  let env: Record<string, string>;
+  const services = new Map<string, ServiceProcess>();
+
+  const query = async <T>(sql: string): Promise<T[]> => {
+    db ??= await (async () => {
+      const c = new Client({ connectionString: databaseUrl });
+      c.on('error', () => undefined);
+      await c.connect();
+      return c;
+    })();
+    try {
+      return (await db.query(sql)).rows as T[];
+    } catch (error) {
+      await db.end().catch(() => undefined);
+      db = undefined;
+      throw error;
+    }
+  };
+  const n = async (sql: string) => Number((await query<{ n: string }>(sql))[0]!.n);
+
+  before(async () => {
+    dir = await tempDir('postgres-outage');
+    nats = await startNats({ dataDir: `${dir}/nats` });
+    postgres = await startPostgres({ dataDir: `${dir}/postgres` });
+    pgPort = postgres.port;
+    databaseUrl = await postgres.createDatabase('tidemark');
+    identity = testIdentity(databaseUrl);
+    env = { NATS_URL: nats.url, DATABASE_URL: databaseUrl, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys, LOG_LEVEL: 'warn' };
+    for (const name of SERVICES) services.set(name, await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
+    js = await connectJetStream({ servers: nats.url, name: 'postgres-outage-test' });
+  });
+  after(async () => {
+    await identity?.close();
+    await Promise.all([...services.values()].map((s) => s.kill()));
+    await js?.close();
+    await db?.end().catch(() => undefined);
+    await nats?.stop();
+    await postgres?.stop();
+  });
+
+  it('waits every outage out: each accepted event applied once, nothing parked, equal to a clean rebuild', async (t) => {
+    const DEVICES = 4;
+    const BATCH = 10;
+    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`outage-dev-${d}`), headers: (await identity.device('default', `outage-dev-${d}`, `site-${d % 2}`)).headers })));
+    let phase = 'Postgres was up';
+    const ingest = resendingDevices({
+      gateway: services.get('gateway')!.url,
+      devices,
+      batch: BATCH,
+      events: (fake, d, b) => Array.from({ length: BATCH }, (_, i) => fake.event('annotation', `item-${(d * 11 + b * BATCH + i) % 60}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })),
+      phase: () => phase,
+    });
+    const merge = services.get('merge-service')!;
+    const outages: { seconds: number; backlog: number; readinessSaidWaiting: boolean }[] = [];
+    try {
+      for (const seconds of SWEEP) {
+        const before = ingest.accepted();
+        await eventually(() => assert.ok(ingest.accepted() >= before + 3 * BATCH), { timeoutMs: 60_000, message: `the ingest flowing before the ${seconds} s outage` });
+        // Events journaled and not yet projected when Postgres goes: the merge-service has work in hand.
+        const journaled = (await js.jsm.streams.info(STREAMS.journal)).state.messages;
+        const backlog = journaled - (await n('SELECT count(*) AS n FROM event_receipts'));
+        phase = `a ${seconds} s Postgres outage`;
+        await postgres.kill();
+        await db?.end().catch(() => undefined);
+        db = undefined;
+        const ends = Date.now() + seconds * 1000;
+        // The outage's length is the point here: readiness is watched meanwhile.
+        let readinessSaidWaiting = false;
+        while (Date.now() < ends) {
+          const ready = await getJson<{ checks?: { name: string; ok: boolean; error?: string }[] }>(`${merge.url}/readyz`).catch(() => undefined);
+          const checks = ready?.checks ?? [];
+          if (checks.some((c) => c.name === 'partitions' && !c.ok && /waiting for a dependency/.test(c.error ?? ''))) readinessSaidWaiting = true;
+          await delay(Math.min(500, Math.max(0, ends - Date.now())));
+        }
+        postgres = await startPostgres({ dataDir: `${dir}/postgres`, port: pgPort });
+        phase = `Postgres restarted after a ${seconds} s outage`;
+        outages.push({ seconds, backlog, readinessSaidWaiting });
+        // Caught up again, with nothing parked: the outage was waited out.
+        await eventually(async () => assert.ok((await n('SELECT count(*) AS n FROM event_receipts')) >= journaled), { timeoutMs: 60_000, intervalMs: 250, message: `the backlog of the ${seconds} s outage projected` });
+        assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0, `nothing parked by the ${seconds} s outage`);
+        // A partition holding a batch through a long outage says so on /readyz.
+        if (backlog > 0 && seconds >= 9) assert.ok(readinessSaidWaiting, `merge-service readiness named the partitions waiting through the ${seconds} s outage`);
+      }
+      const before = ingest.accepted();
+      await eventually(() => assert.ok(ingest.accepted() >= before + 3 * BATCH), { timeoutMs: 60_000, message: 'the ingest flowing after the last outage' });
+      await ingest.stop();
+    } catch (error) {
+      await ingest.stop({ abandon: true });
+      throw error;
+    }
+    const refused = ingest.refused();
+    assert.deepEqual([...new Set(refused)], [], `no push refused for anything but Postgres being down (${refused.length} refused)`);
+    const total = ingest.accepted();
+    t.diagnostic(`${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches; outages: ${outages.map((o) => `${o.seconds} s (${o.backlog} unprojected at the stop, readiness ${o.readinessSaidWaiting ? 'named waiting partitions' : 'did not name any'})`).join(', ')}`);
+    assert.ok(outages.some((o) => o.backlog > 0), 'at least one outage began with events journaled and not yet projected');
+    assert.match(merge.output(), /dependency unavailable; waiting it out/, 'merge-service waited an outage out');
+    await eventually(async () => assert.equal(await n('SELECT count(*) AS n FROM event_receipts'), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every accepted event projected' });
+    assert.equal((await js.jsm.streams.info(STREAMS.journal)).state.messages, total, 'one journal entry per event');
+    assert.equal(await n("SELECT count(*) AS n FROM event_receipts WHERE status = 'applied'"), total, 'each event applied (none parked)');
+    assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0, 'nothing parked');
+    assert.equal(await n('SELECT count(*) AS n FROM change_log'), total, 'one change per event');
+    assert.equal(await n("SELECT sum((view->'values'->>'votes')::int) AS n FROM entities"), total, 'every increment counted once');
+    await assertRebuildEqualsLive(env, databaseUrl, await postgres.createDatabase('rebuild'), total);
+  });
+});
