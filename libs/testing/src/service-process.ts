@@ -53,7 +53,10 @@ export async function startServiceProcess(name: ServiceName, env: Record<string,
     },
   };
   if (options.waitReady === false) return proc;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  // A deadline, not a wait: on a loaded 2-core machine a cold start (module loading, telemetry, migrations)
+  // has been seen to take more than 30 s, so the default is generous and a ready service returns at once.
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (exitedAlready) throw new Error(`${name} exited before it was ready:\n${output.slice(-4000)}`);
     try {
@@ -64,7 +67,7 @@ export async function startServiceProcess(name: ServiceName, env: Record<string,
     }
     if (Date.now() > deadline) {
       await proc.kill();
-      throw new Error(`${name} was not ready within ${options.readyTimeoutMs ?? 30_000} ms:\n${output.slice(-4000)}`);
+      throw new Error(`${name} was not ready within ${readyTimeoutMs} ms:\n${output.slice(-4000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
