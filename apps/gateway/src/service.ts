@@ -41,13 +41,13 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     now,
     receipted: async (workspace, ids) => {
-      // A parked event is not a duplicate: the device's own copy is merged again (it may apply now). An eventId
-      // another workspace already used is answered as in use, never journaled into this workspace.
-      const rows: { event_id: string; stream_seq: string; workspace: string }[] = await ds.query(
-        "SELECT event_id, stream_seq, workspace FROM event_receipts WHERE event_id = ANY($1::uuid[]) AND (workspace <> $2 OR status <> 'parked')",
+      // A parked event is not a duplicate: the device's own copy is merged again (it may apply now). Only this
+      // workspace's receipts count: the same eventId in another workspace is another event.
+      const rows: { event_id: string; stream_seq: string }[] = await ds.query(
+        "SELECT event_id, stream_seq FROM event_receipts WHERE event_id = ANY($1::uuid[]) AND workspace = $2 AND status <> 'parked'",
         [ids, workspace],
       );
-      return new Map(rows.map((r) => [r.event_id, r.workspace === workspace ? Number(r.stream_seq) : ('in-use' as const)]));
+      return new Map(rows.map((r) => [r.event_id, Number(r.stream_seq)]));
     },
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
