@@ -188,6 +188,30 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       assert.ok(issued.length >= 1, 'at least one refresh succeeds');
       assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM refresh_tokens WHERE token_hash = ANY($1) AND used_at IS NULL', [issued]), 1, 'only one of the issued refresh tokens is live');
     });
+
+    it('five concurrent refreshes with one token: exactly one 200, the rest 401 refresh-reused, and the winner keeps its login', async () => {
+      const device = await stack.device('ws-a', 'five-racers');
+      // Five warm connections, so the five presentations reach the gateway together.
+      await Promise.all(Array.from({ length: 5 }, () => get('/healthz', {}).then((r) => r.text())));
+      const answers = await Promise.all(Array.from({ length: 5 }, () => refresh(device.refreshToken)));
+      const bodies = await Promise.all(answers.map(async (a) => ({ status: a.status, body: (await a.json()) as { code?: string; refreshToken?: string } })));
+      assert.deepEqual(bodies.map((b) => b.status).sort(), [200, 401, 401, 401, 401]);
+      for (const b of bodies.filter((x) => x.status === 401)) assert.equal(b.body.code, 'refresh-reused');
+      const winner = bodies.find((b) => b.status === 200)!.body.refreshToken!;
+      assert.equal((await refresh(winner)).status, 200, 'the winner’s refresh token still works');
+    });
+
+    it('forgives a spent token once: a second re-presentation is refresh-reused and ends the login', async () => {
+      const device = await stack.device('ws-a', 'twice-lost');
+      assert.equal((await refresh(device.refreshToken)).status, 200);
+      const again = await refresh(device.refreshToken);
+      assert.equal(again.status, 200, 'the one re-presentation');
+      const next = (await again.json()) as { refreshToken: string };
+      const third = await refresh(device.refreshToken);
+      assert.equal(third.status, 401);
+      assert.equal(((await third.json()) as { code: string }).code, 'refresh-reused');
+      assert.equal((await refresh(next.refreshToken)).status, 401, 'the login is ended');
+    });
   });
 
   describe('tenancy', () => {
