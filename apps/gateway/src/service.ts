@@ -1,3 +1,4 @@
+import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
@@ -14,6 +15,7 @@ import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
 import { ConflictsController } from './conflicts/conflicts.controller';
 import { RepairsController } from './conflicts/repairs.controller';
+import { PushAdmission, registerPushAdmission } from './push/admission';
 import { LEDGER_DEPS, type LedgerDeps } from './conflicts/ledger-http';
 import { ReceiptsController } from './receipts/receipts.controller';
 import { SequenceController } from './receipts/sequence.controller';
@@ -52,6 +54,13 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
+  const admission = new PushAdmission({
+    perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
+    bytes: config.PUSH_IN_FLIGHT_BYTES,
+    events: config.PUSH_IN_FLIGHT_EVENTS,
+    bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
+    retryAfterSeconds: config.PUSH_RETRY_AFTER_SECONDS,
+  });
   return runService({
     name: 'gateway',
     controllers: [IdentityController, PushController, PullController, StreamController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
@@ -68,6 +77,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeouts: httpTimeouts(config),
     afterClose: [() => progress.flush(), () => connection.close(), () => ds.destroy()],
+    configure: (app) => registerPushAdmission(app.getHttpAdapter().getInstance(), admission, tokens),
   });
 }
