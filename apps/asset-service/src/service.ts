@@ -1,3 +1,4 @@
+import { httpTimeouts } from '@tidemark/config';
 import { hostname } from 'node:os';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
@@ -71,6 +72,8 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
       expiryMs: config.UPLOAD_EXPIRY_MS,
       partSize: config.UPLOAD_PART_SIZE_BYTES,
       maxActivePatches: config.UPLOAD_MAX_ACTIVE_PATCHES,
+      maxPatchesPerWorkspace: config.UPLOAD_MAX_PATCHES_PER_WORKSPACE,
+      maxPatchesPerDevice: config.UPLOAD_MAX_PATCHES_PER_DEVICE,
       lockTtlMs: config.UPLOAD_LOCK_TTL_MS,
       limits: assetLimits(config),
       instance,
@@ -107,6 +110,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeouts: httpTimeouts(config),
     configure: rawBodies,
   });
   relay.start();

@@ -1,3 +1,4 @@
+import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
@@ -14,6 +15,7 @@ import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
 import { ConflictsController } from './conflicts/conflicts.controller';
 import { RepairsController } from './conflicts/repairs.controller';
+import { PushAdmission, registerPushAdmission } from './push/admission';
 import { LEDGER_DEPS, type LedgerDeps } from './conflicts/ledger-http';
 import { ReceiptsController } from './receipts/receipts.controller';
 import { SequenceController } from './receipts/sequence.controller';
@@ -41,17 +43,24 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     now,
     receipted: async (workspace, ids) => {
-      // A parked event is not a duplicate: the device's own copy is merged again (it may apply now). An eventId
-      // another workspace already used is answered as in use, never journaled into this workspace.
-      const rows: { event_id: string; stream_seq: string; workspace: string }[] = await ds.query(
-        "SELECT event_id, stream_seq, workspace FROM event_receipts WHERE event_id = ANY($1::uuid[]) AND (workspace <> $2 OR status <> 'parked')",
+      // A parked event is not a duplicate: the device's own copy is merged again (it may apply now). Only this
+      // workspace's receipts count: the same eventId in another workspace is another event.
+      const rows: { event_id: string; stream_seq: string }[] = await ds.query(
+        "SELECT event_id, stream_seq FROM event_receipts WHERE event_id = ANY($1::uuid[]) AND workspace = $2 AND status <> 'parked'",
         [ids, workspace],
       );
-      return new Map(rows.map((r) => [r.event_id, r.workspace === workspace ? Number(r.stream_seq) : ('in-use' as const)]));
+      return new Map(rows.map((r) => [r.event_id, Number(r.stream_seq)]));
     },
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
+  const admission = new PushAdmission({
+    perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
+    bytes: config.PUSH_IN_FLIGHT_BYTES,
+    events: config.PUSH_IN_FLIGHT_EVENTS,
+    bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
+    retryAfterSeconds: config.PUSH_RETRY_AFTER_SECONDS,
+  });
   return runService({
     name: 'gateway',
     controllers: [IdentityController, PushController, PullController, StreamController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
@@ -68,6 +77,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeouts: httpTimeouts(config),
     afterClose: [() => progress.flush(), () => connection.close(), () => ds.destroy()],
+    configure: (app) => registerPushAdmission(app.getHttpAdapter().getInstance(), admission, tokens),
   });
 }

@@ -188,6 +188,30 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       assert.ok(issued.length >= 1, 'at least one refresh succeeds');
       assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM refresh_tokens WHERE token_hash = ANY($1) AND used_at IS NULL', [issued]), 1, 'only one of the issued refresh tokens is live');
     });
+
+    it('five concurrent refreshes with one token: exactly one 200, the rest 401 refresh-reused, and the winner keeps its login', async () => {
+      const device = await stack.device('ws-a', 'five-racers');
+      // Five warm connections, so the five presentations reach the gateway together.
+      await Promise.all(Array.from({ length: 5 }, () => get('/healthz', {}).then((r) => r.text())));
+      const answers = await Promise.all(Array.from({ length: 5 }, () => refresh(device.refreshToken)));
+      const bodies = await Promise.all(answers.map(async (a) => ({ status: a.status, body: (await a.json()) as { code?: string; refreshToken?: string } })));
+      assert.deepEqual(bodies.map((b) => b.status).sort(), [200, 401, 401, 401, 401]);
+      for (const b of bodies.filter((x) => x.status === 401)) assert.equal(b.body.code, 'refresh-reused');
+      const winner = bodies.find((b) => b.status === 200)!.body.refreshToken!;
+      assert.equal((await refresh(winner)).status, 200, 'the winner’s refresh token still works');
+    });
+
+    it('forgives a spent token once: a second re-presentation is refresh-reused and ends the login', async () => {
+      const device = await stack.device('ws-a', 'twice-lost');
+      assert.equal((await refresh(device.refreshToken)).status, 200);
+      const again = await refresh(device.refreshToken);
+      assert.equal(again.status, 200, 'the one re-presentation');
+      const next = (await again.json()) as { refreshToken: string };
+      const third = await refresh(device.refreshToken);
+      assert.equal(third.status, 401);
+      assert.equal(((await third.json()) as { code: string }).code, 'refresh-reused');
+      assert.equal((await refresh(next.refreshToken)).status, 401, 'the login is ended');
+    });
   });
 
   describe('tenancy', () => {
@@ -274,18 +298,54 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
   });
 
   describe('event ids', () => {
-    it("refuses an eventId another workspace already used, without journaling it", async () => {
+    it('an eventId another workspace used is another event: accepted, applied and answered duplicate in each workspace on its own', async () => {
       const b = new FakeDevice('b1', 1_950_000_000_000);
       const theirs = b.upsert('annotation', 'taken', { label: 'b' });
       assert.equal((await push(gateway, [theirs], b1.headers)).status, 200);
-      await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = $1', [theirs.eventId]), 1));
-      const mine = { ...new FakeDevice('a2', 1_950_000_000_000).upsert('annotation', 'taken', { label: 'a' }), eventId: theirs.eventId };
+      await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE event_id = $1 AND workspace = 'ws-b'", [theirs.eventId]), 1));
+
+      // A batch of three whose middle event carries B's eventId: all three are A's, all accepted and journaled.
+      const a = new FakeDevice('a2', 1_950_000_000_000);
+      const batch = [a.upsert('annotation', 'mine-1', { label: 'a1' }), { ...a.upsert('annotation', 'taken', { label: 'a' }), eventId: theirs.eventId }, a.upsert('annotation', 'mine-3', { label: 'a3' })];
       const before = await journalCount();
-      const answer = await push(gateway, [mine], a2.headers);
+      const answer = await push(gateway, batch, a2.headers);
       assert.equal(answer.status, 200);
-      assert.equal(answer.body.results[0].status, 'rejected');
-      assert.match(answer.body.results[0].reason, /already used/);
-      assert.equal(await journalCount(), before);
+      assert.deepEqual(answer.body.results.map((r: { eventId: string; status: string }) => [r.eventId, r.status]), batch.map((e) => [e.eventId, 'accepted']));
+      assert.equal(await journalCount(), before + 3, 'every event of the batch is journaled');
+      await eventually(async () => {
+        const receipts = await stack.db.query<{ workspace: string; status: string; label: string }>(
+          `SELECT r.workspace, r.status, e.view->'values'->>'label' AS label FROM event_receipts r
+             JOIN entities e ON e.workspace = r.workspace AND e.entity_type = r.entity_type AND e.entity_id = r.entity_id
+            WHERE r.event_id = $1 ORDER BY r.workspace`,
+          [theirs.eventId],
+        );
+        assert.deepEqual(receipts.rows, [{ workspace: 'ws-a', status: 'applied', label: 'a' }, { workspace: 'ws-b', status: 'applied', label: 'b' }]);
+        for (const e of [batch[0]!, batch[2]!]) assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE event_id = $1 AND workspace = 'ws-a' AND status = 'applied'", [e.eventId]), 1);
+      });
+      // Each workspace sees its own receipt and its own entity.
+      const mine = await get(`/v1/receipts/${theirs.eventId}`, a2.headers);
+      assert.equal(mine.status, 200);
+      assert.equal((await mine.json()).status, 'applied');
+      const seqA = answer.body.results[1].seq;
+      // Past the one-second dedupe window: each workspace's re-send is its own duplicate, with its own sequence.
+      await eventually(async () => {
+        const again = await push(gateway, [batch[1]!], a2.headers);
+        assert.deepEqual([again.status, again.body.results[0].status, again.body.results[0].seq], [200, 'duplicate', seqA]);
+      });
+      const againB = await push(gateway, [theirs], b1.headers);
+      assert.equal(againB.body.results[0].status, 'duplicate');
+      assert.notEqual(againB.body.results[0].seq, seqA);
+    });
+
+    it('journals two workspaces’ events with the same eventId inside the dedupe window as two events', async () => {
+      const id = crypto.randomUUID();
+      const inA = { ...new FakeDevice('a2', 1_960_000_000_000).upsert('annotation', 'same-id', { label: 'a' }), eventId: id };
+      const inB = { ...new FakeDevice('b1', 1_960_000_000_000).upsert('annotation', 'same-id', { label: 'b' }), eventId: id };
+      const before = await journalCount();
+      const [ra, rb] = await Promise.all([push(gateway, [inA], a2.headers), push(gateway, [inB], b1.headers)]);
+      assert.deepEqual([ra.body.results[0].status, rb.body.results[0].status], ['accepted', 'accepted'], 'the journal dedupe is per workspace');
+      assert.equal(await journalCount(), before + 2);
+      await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE event_id = $1 AND status = 'applied'", [id]), 2));
     });
   });
 

@@ -1,3 +1,4 @@
+import { httpTimeouts } from '@tidemark/config';
 import { applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
@@ -43,6 +44,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeouts: httpTimeouts(config),
     afterClose: [() => connection.close(), () => ds.destroy()],
   });
 }

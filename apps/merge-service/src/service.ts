@@ -1,3 +1,4 @@
+import { httpTimeouts } from '@tidemark/config';
 import { STREAMS, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, type PullBinding } from '@tidemark/messaging';
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
@@ -130,6 +131,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeouts: httpTimeouts(config),
     transports: [transport],
     afterClose: [() => replays.stop(), () => outbox.stop(), () => schemas.stop(), () => claims.close(), () => connection.close(), () => ds.destroy()],
   });

@@ -1,3 +1,4 @@
+import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
@@ -35,6 +36,7 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    timeouts: httpTimeouts(config),
     afterClose: [() => connection.close(), () => ds.destroy()],
   });
 }

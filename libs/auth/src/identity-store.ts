@@ -87,10 +87,17 @@ const toRecord = (r: DeviceRow): DeviceRecord => ({
  * Workspaces, devices and their credentials in Postgres. A device's `generation` is in every access token
  * it holds; revoking or re-enrolling bumps it, so the guard refuses older tokens on the next request.
  * Refresh tokens rotate on every use. Presenting a used one again is reuse, and ends the whole login (the
- * token family), unless it comes back within `refreshGraceSeconds` of its first use and its successor was
- * never used (the client lost the answer, e.g. it crashed): then a new pair is issued and the unused successor
- * is marked superseded (used, replaced by the new token), so whoever presents it later ends the login too.
- * The window runs from the first use and does not restart, so a stolen spent token is worth nothing after it.
+ * token family), unless it comes back within `refreshGraceSeconds` of its first use, its successor was never
+ * used and it was never re-presented before (the client lost the answer, e.g. it crashed): then a new pair is
+ * issued, once, and the unused successor is marked superseded (used, replaced by the new token), so whoever
+ * presents it later ends the login too. The window runs from the first use and does not restart, so a stolen
+ * spent token is worth nothing after it.
+ *
+ * Presentations of one token are decided one at a time (under the device row's lock) and atomically: the
+ * token's `used_at` is when its first exchange completed, and a presentation that arrived (`now`) before that
+ * was in flight alongside the first one: it is concurrent, not a client that lost an answer, and is refused
+ * (401 `refresh-reused`) without ending the login the winner holds. So however many presentations of one
+ * token race, exactly one gets a new pair; a later re-presentation gets one more, once.
  */
 export class IdentityStore {
   constructor(
@@ -177,8 +184,12 @@ export class IdentityStore {
       if (row.expires_at.getTime() <= now.getTime()) return { error: unauthorized('the refresh token has expired; the device must be re-enrolled', 'refresh-expired') };
       const device = devices[0];
       if (!device || device.status !== 'active' || device.generation !== row.generation) return { error: unauthorized('the device has been revoked or re-enrolled', 'device-revoked') };
+      const raced = { error: unauthorized('this refresh token was exchanged by a concurrent request; only one exchange of a token succeeds', 'refresh-reused') };
+      if (row.used_at && now.getTime() <= row.used_at.getTime()) return raced;
       if (row.used_at) {
-        if (!(await this.forgivable(q, hash, row, now, graceMs))) {
+        const verdict = await this.forgivable(q, hash, row, now, graceMs);
+        if (verdict === 'raced') return raced;
+        if (verdict === 'reuse') {
           // A spent token presented again: someone else may hold it. End the whole family.
           await q.query('DELETE FROM refresh_tokens WHERE family = $1', [row.family]);
           return { error: unauthorized('refresh token reuse detected; every refresh token of this device login is revoked, re-enrol the device', 'refresh-reused') };
@@ -186,10 +197,12 @@ export class IdentityStore {
       }
       const credentials = await this.issue(q, row.workspace, row.device_id, device.site, device.generation, row.family, now);
       const successor = hashRefreshToken(credentials.refreshToken);
+      // When this exchange completes (never before the presentation arrived): presentations that arrived until then raced it.
+      const completed = new Date(Math.max(now.getTime(), Date.now()));
       // The unused successor of a forgiven token is superseded: spent, replaced by the new one.
-      if (row.used_at) await q.query('UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 WHERE token_hash = $1', [row.replaced_by, now, successor]);
+      if (row.used_at) await q.query('UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 WHERE token_hash = $1', [row.replaced_by, completed, successor]);
       // used_at keeps the first use, so the grace window does not restart.
-      await q.query('UPDATE refresh_tokens SET used_at = coalesce(used_at, $2), replaced_by = $3 WHERE token_hash = $1', [hash, now, successor]);
+      await q.query('UPDATE refresh_tokens SET used_at = coalesce(used_at, $2), replaced_by = $3 WHERE token_hash = $1', [hash, completed, successor]);
       return { credentials };
     });
     if ('error' in outcome) throw outcome.error;
@@ -198,18 +211,18 @@ export class IdentityStore {
 
   /**
    * Whether a spent token may be exchanged once more: within the grace window of its first use, its successor
-   * never used, and not itself a superseded successor. A superseded token and the forgiven token it was issued
-   * to replace both point at the same new token; the forgiven one was spent first.
+   * never used, and neither forgiven before nor itself a superseded successor. A forgiveness leaves the forgiven
+   * token and the successor it superseded pointing at the same new token, so a token whose successor another
+   * token of the login also points at has had its one re-presentation (or is the superseded one). A presentation
+   * that arrived before that re-presentation completed (the superseded token's `used_at`) raced it.
    */
-  private async forgivable(q: SqlExecutor, hash: string, row: RefreshTokenRow, now: Date, graceMs: number): Promise<boolean> {
-    if (!row.used_at || !row.replaced_by || now.getTime() - row.used_at.getTime() > graceMs) return false;
+  private async forgivable(q: SqlExecutor, hash: string, row: RefreshTokenRow, now: Date, graceMs: number): Promise<'forgive' | 'reuse' | 'raced'> {
+    if (!row.used_at || !row.replaced_by) return 'reuse';
+    const shared: { used_at: Date | null }[] = await q.query('SELECT used_at FROM refresh_tokens WHERE family = $1 AND replaced_by = $2 AND token_hash <> $3', [row.family, row.replaced_by, hash]);
+    if (shared.some((t) => t.used_at !== null && now.getTime() <= t.used_at.getTime())) return 'raced';
+    if (shared.length > 0 || now.getTime() - row.used_at.getTime() > graceMs) return 'reuse';
     const successor: { used_at: Date | null }[] = await q.query('SELECT used_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [row.replaced_by]);
-    if (successor.length === 0 || successor[0]!.used_at) return false;
-    const earlier: unknown[] = await q.query(
-      'SELECT 1 FROM refresh_tokens WHERE family = $1 AND replaced_by = $2 AND token_hash <> $3 AND (used_at, issued_at) < ($4, $5) LIMIT 1',
-      [row.family, row.replaced_by, hash, row.used_at, row.issued_at],
-    );
-    return earlier.length === 0;
+    return successor.length === 0 || successor[0]!.used_at ? 'reuse' : 'forgive';
   }
 
   async device(workspace: string, deviceId: string): Promise<DeviceRecord | undefined> {

@@ -72,7 +72,21 @@ export const CommonConfig = {
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'how long a graceful shutdown may take before the process exits anyway' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', description: 'OTLP/HTTP collector for traces; unset: spans are not exported' })),
   TIDEMARK_INSTANCE: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'instance name in logs and traces (default: host name and pid)' })),
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: "how long a client may take to send a request's headers before the connection is closed (408); at most HTTP_REQUEST_TIMEOUT_MS" }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000, description: 'how long a client may take to send a whole request, headers and body, before it is answered 408 and the connection closed (a slow or trickling client is cut)' }),
+  HTTP_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 75_000, description: 'a connection on which nothing is sent or received for this long is closed; above the longest long-poll (30 s) and the live stream keep-alive (15 s)' }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 65_000, description: 'how long an idle keep-alive connection is kept open between requests (above a load balancer idle timeout of 60 s)' }),
 } as const;
+
+/** The HTTP timeouts of `CommonConfig`, as the service bootstrap takes them. */
+export function httpTimeouts(config: { HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQUEST_TIMEOUT_MS: number; HTTP_IDLE_TIMEOUT_MS: number; HTTP_KEEP_ALIVE_TIMEOUT_MS: number }): {
+  headersMs: number;
+  requestMs: number;
+  idleMs: number;
+  keepAliveMs: number;
+} {
+  return { headersMs: config.HTTP_HEADERS_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS, idleMs: config.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS };
+}
 
 export const NatsConfig = {
   NATS_URL: Type.String({ pattern: '^(nats|tls)://', description: 'NATS server with JetStream, e.g. nats://127.0.0.1:4222 (comma-separate several)' }),

@@ -221,8 +221,8 @@ export class ConflictResolver {
    */
   private async earlierUse(workspace: string, conflict: ConflictLedgerRow, eventId: string): Promise<{ ok: true; value: ResolveResponse } | { ok: false; failure: ResolutionFailure } | undefined> {
     const rows: { workspace: string; entity_type: string; entity_id: string; stream_seq: string }[] = await this.deps.ds.query(
-      'SELECT workspace, entity_type, entity_id, stream_seq FROM event_receipts WHERE event_id = $1',
-      [eventId],
+      'SELECT workspace, entity_type, entity_id, stream_seq FROM event_receipts WHERE event_id = $1 AND workspace = $2',
+      [eventId, workspace],
     );
     const receipt = rows[0];
     if (!receipt) return undefined;

@@ -45,6 +45,12 @@ export interface ServiceOptions {
   transports?: CustomTransportStrategy[];
   /** Releases what the service holds (consumers' connections, pools), in order, after HTTP and transports closed. */
   afterClose?: (() => Promise<unknown>)[];
+  /**
+   * HTTP timeouts (config `HTTP_*_TIMEOUT_MS`): headers and the whole request must arrive within `headersMs` and
+   * `requestMs` (else 408 and the connection is closed), a connection silent for `idleMs` is closed, and an idle
+   * keep-alive connection is kept `keepAliveMs`. Defaults: 10 s, 30 s, 75 s, 65 s.
+   */
+  timeouts?: { headersMs: number; requestMs: number; idleMs: number; keepAliveMs: number };
   /** Registers extra Fastify plugins or content parsers before routes (tus needs raw bodies). */
   configure?: (app: NestFastifyApplication) => Promise<void> | void;
 }
@@ -63,7 +69,21 @@ export interface RunningService {
 export async function runService(options: ServiceOptions): Promise<RunningService> {
   const { logger } = options;
   enableDefaultMetrics(options.name);
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1024 * 1024, maxParamLength: 256, logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
+  const timeouts = options.timeouts ?? { headersMs: 10_000, requestMs: 30_000, idleMs: 75_000, keepAliveMs: 65_000 };
+  const headersMs = Math.min(timeouts.headersMs, timeouts.requestMs); // Node requires headers ≤ request
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    maxParamLength: 256,
+    logger: false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    // Node checks the header and request deadlines on this interval (30 s by default): often enough that a
+    // slow client is cut within a fraction of its limit.
+    http: { headersTimeout: headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersMs / 4))) },
+  });
   const shutdownState: ShutdownState = { shuttingDown: false };
   @Module({})
   class ServiceModule {}

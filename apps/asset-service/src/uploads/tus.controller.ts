@@ -4,7 +4,7 @@ import { CHECKSUM_ALGORITHMS, TUS_EXTENSIONS, TUS_VERSION } from '@tidemark/asse
 import type { Logger } from '@tidemark/telemetry';
 import { headersOf, sendError } from '../http';
 import { AssetProblem, assetProblem } from '../problems';
-import { PublicRoute, RequireAuth, deviceWorkspaceOf } from '@tidemark/auth';
+import { PublicRoute, RequireAuth, deviceWorkspaceOf, principalOf } from '@tidemark/auth';
 import type { TusAnswer, UploadService } from './upload.service';
 
 export const UPLOADS = Symbol('UPLOADS');
@@ -57,7 +57,7 @@ export class TusController {
 
   @Post()
   create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.answer(request, reply, (workspace) => this.uploads.create({ workspace, headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }));
+    return this.answer(request, reply, (workspace) => this.uploads.create({ workspace, deviceId: deviceOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }));
   }
 
   @Head(':id')
@@ -67,13 +67,19 @@ export class TusController {
 
   @Patch(':id')
   patch(@Req() request: FastifyRequest<{ Params: { id: string } }>, @Res() reply: FastifyReply): Promise<void> {
-    return this.answer(request, reply, (workspace) => this.uploads.patch({ workspace, headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }, uploadId(request.params.id)));
+    return this.answer(request, reply, (workspace) => this.uploads.patch({ workspace, deviceId: deviceOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }, uploadId(request.params.id)));
   }
 
   @Delete(':id')
   terminate(@Req() request: FastifyRequest<{ Params: { id: string } }>, @Res() reply: FastifyReply): Promise<void> {
     return this.answer(request, reply, (workspace) => this.uploads.terminate(workspace, uploadId(request.params.id)));
   }
+}
+
+/** The device of the request's token (the routes that stream bodies require one). */
+function deviceOf(request: FastifyRequest): string {
+  const principal = principalOf(request);
+  return principal?.kind === 'device' ? principal.deviceId : '';
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

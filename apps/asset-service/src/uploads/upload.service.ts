@@ -35,6 +35,7 @@ import type { BlobStore } from '../storage/blob-store';
 import { AssetProblem, assetProblem, invalid, limitExceeded, notFound, type AssetProblemError } from '../problems';
 import { BodyStopped, bodyChunks } from './body';
 import { BufferPool, HashStates } from './memory';
+import { PatchSlots } from './patch-slots';
 
 const bodyBytes = counter('tidemark_asset_upload_body_bytes_total', 'upload body bytes read from clients (tus PATCH and creation-with-upload)');
 const uploadsFinished = counter('tidemark_asset_uploads_total', 'uploads that reached a final status', ['outcome']);
@@ -45,6 +46,9 @@ export interface UploadSettings {
   expiryMs: number;
   partSize: number;
   maxActivePatches: number;
+  /** PATCH requests streaming at once per workspace and per device in this instance (`UPLOAD_MAX_PATCHES_PER_*`). */
+  maxPatchesPerWorkspace: number;
+  maxPatchesPerDevice: number;
   lockTtlMs: number;
   limits: AssetLimits;
   instance: string;
@@ -71,6 +75,8 @@ export interface TusAnswer {
 /** Request headers (lower-case names) and body of a tus request. */
 export interface TusRequest {
   workspace: string;
+  /** The device of the token: PATCH slots are counted per device too. */
+  deviceId: string;
   headers: Record<string, string | undefined>;
   body: Readable;
   /** The base URL of the uploads collection as the client reached it (for Location). */
@@ -101,10 +107,11 @@ export class UploadService {
   private readonly hashes = new HashStates();
   private readonly buffers: BufferPool;
   private readonly stopping = new AbortController();
-  private streaming = 0;
+  private readonly slots: PatchSlots;
 
   constructor(private readonly deps: UploadDeps) {
     this.buffers = new BufferPool(4);
+    this.slots = new PatchSlots({ instance: deps.settings.maxActivePatches, workspace: deps.settings.maxPatchesPerWorkspace, device: deps.settings.maxPatchesPerDevice });
   }
 
   /** Largest upload any class allows (`Tus-Max-Size`). */
@@ -253,7 +260,7 @@ export class UploadService {
       return { status: 201, headers: toHeaders([['location', location], ['upload-offset', outcome.size], ['upload-length', outcome.size]]), close: withBody };
     }
     if (size === 0) {
-      const answer = await this.exclusive(id, () => this.write(record, { workspace, headers: { 'upload-offset': '0', 'content-type': TUS_CONTENT_TYPE, 'content-length': '0' }, body: request.body, collectionPath: request.collectionPath }, false));
+      const answer = await this.exclusive(id, () => this.write(record, { workspace, deviceId: request.deviceId, headers: { 'upload-offset': '0', 'content-type': TUS_CONTENT_TYPE, 'content-length': '0' }, body: request.body, collectionPath: request.collectionPath }, false));
       return { status: 201, headers: { ...answer.headers, location } };
     }
     if (withBody) {
@@ -358,14 +365,17 @@ export class UploadService {
       if (declared?.ok && declared.value !== found.size) throw invalid([{ pointer: 'header:upload-length', detail: `the length is ${found.size}` }]);
       return { status: 204, headers: toHeaders([['upload-offset', found.offset]]) };
     }
-    if (this.streaming >= this.deps.settings.maxActivePatches) {
-      throw assetProblem(AssetProblem.busy, 503, 'Too many uploads', { detail: `this instance streams at most ${this.deps.settings.maxActivePatches} uploads at once (UPLOAD_MAX_ACTIVE_PATCHES); retry` }, { 'retry-after': '1', connection: 'close' });
+    const slot = this.slots.acquire(found.workspace, request.deviceId);
+    if (!slot.ok) {
+      // The instance's limit protects its memory (503: another instance may have room); a workspace's or a
+      // device's is that client's share (429: slow down).
+      const [status, who] = slot.scope === 'instance' ? [503, 'this instance streams'] : slot.scope === 'workspace' ? [429, `workspace ${found.workspace} may stream`] : [429, `device ${request.deviceId} may stream`];
+      throw assetProblem(AssetProblem.busy, status, 'Too many uploads', { detail: `${who} at most ${slot.limit} uploads at once (${slot.variable}); retry after the others finish`, limit: slot.variable }, { 'retry-after': '1', connection: 'close' });
     }
-    this.streaming += 1;
     try {
       return await this.claimAndReceive(found, request, hasBody, { offset: offset.value, checksum: checksum.value, declared: declared?.ok ? declared.value : undefined, contentLength });
     } finally {
-      this.streaming -= 1;
+      slot.release();
     }
   }
 

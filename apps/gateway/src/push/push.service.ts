@@ -1,13 +1,10 @@
-import { journalSubject, ProblemType, problem, validatePushRequest, type EventResult, type JournalRecord, type PushResponse } from '@tidemark/contracts';
+import { journalMessageId, journalSubject, ProblemType, problem, validatePushRequest, type EventResult, type JournalRecord, type PushResponse } from '@tidemark/contracts';
 import { publishIdempotent, type JetStreamClient } from '@tidemark/messaging';
 import { ProblemError } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 
 const pushed = counter('tidemark_push_events_total', 'pushed events by result', ['status']);
 const pushSeconds = histogram('tidemark_push_journal_seconds', 'time from validated batch to all JetStream acks', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
-
-/** An eventId another workspace already used: refused for good (the device must re-id the event). */
-class EventIdInUse extends Error {}
 
 /** Who pushes: the device of the token; the workspace and site come from the token alone. */
 export interface Pusher {
@@ -19,10 +16,11 @@ export interface Pusher {
 export interface PushDeps {
   js: () => JetStreamClient;
   /**
-   * Events that already have a receipt: in this workspace with their journal sequence (duplicates beyond the
-   * journal's dedupe window), or `in-use` when the eventId belongs to another workspace.
+   * Events of this workspace that already have a (not parked) receipt, with their journal sequence: duplicates
+   * beyond the journal's dedupe window. Another workspace's receipts are never consulted: an event is
+   * (workspace, eventId).
    */
-  receipted: (workspace: string, eventIds: string[]) => Promise<Map<string, number | 'in-use'>>;
+  receipted: (workspace: string, eventIds: string[]) => Promise<Map<string, number>>;
   /** Notes the device's highest pushed sequence once the journal acknowledged it (written in the background). */
   recordPush: (pusher: Pusher, maxSeq: number, at: Date) => void;
   partitions: number;
@@ -34,7 +32,7 @@ export interface PushDeps {
 
 /**
  * Validates a batch whole (one bad event refuses the batch, so nothing of a bad request is journaled),
- * then journals every event with `msgID = eventId` and answers each one after JetStream acknowledged it.
+ * then journals every event with `msgID = <workspace>:<eventId>` (`journalMessageId`) and answers each one after JetStream acknowledged it.
  * An event that already has a receipt is answered `duplicate` without journaling it again, however long
  * ago it was first pushed; one still inside the journal's dedupe window is answered `duplicate` by JetStream.
  */
@@ -52,13 +50,12 @@ export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): 
   const settled = await Promise.allSettled(
     validated.value.events.map(async (event) => {
       const earlier = receipted.get(event.eventId);
-      if (earlier === 'in-use') throw new EventIdInUse();
       if (earlier !== undefined) return { duplicate: true, seq: earlier };
       const record: JournalRecord = { v: 1, workspace, acceptedAt, ...(pusher.site ? { site: pusher.site } : {}), event };
       return publishIdempotent(deps.js(), {
         subject: journalSubject(workspace, event.entity, deps.partitions),
         data: JSON.stringify(record),
-        msgID: event.eventId,
+        msgID: journalMessageId(workspace, event.eventId),
         headers: { 'tm-workspace': workspace, 'tm-device': event.deviceId },
         timeoutMs: deps.publishTimeoutMs,
       });
@@ -68,11 +65,10 @@ export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): 
   const results: EventResult[] = settled.map((outcome, i) => {
     const eventId = validated.value.events[i]!.eventId;
     if (outcome.status === 'fulfilled') return { eventId, status: outcome.value.duplicate ? 'duplicate' : 'accepted', seq: outcome.value.seq };
-    if (outcome.reason instanceof EventIdInUse) return { eventId, status: 'rejected', reason: 'this eventId is already used by another event; give the event a new id' };
     return { eventId, status: 'rejected', reason: `journal unavailable: ${(outcome.reason as Error).message}; retry with the same eventId` };
   });
   for (const r of results) pushed.inc({ status: r.status });
-  const failed = settled.filter((s) => s.status === 'rejected' && !(s.reason instanceof EventIdInUse)).length;
+  const failed = settled.filter((s) => s.status === 'rejected').length;
   const pushedSeqs = validated.value.events.filter((_, i) => settled[i]!.status === 'fulfilled').map((e) => e.deviceSeq);
   if (pushedSeqs.length > 0) deps.recordPush(pusher, Math.max(...pushedSeqs), new Date(acceptedAt));
   if (failed > 0) {

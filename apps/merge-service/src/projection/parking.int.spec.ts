@@ -268,7 +268,7 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     assert.deepEqual(await q('SELECT status, version::int AS version FROM event_receipts WHERE event_id = $1', [boom.eventId]), { status: 'applied', version: 1 });
   });
 
-  it('an eventId reused in another workspace is parked there and never touches the first workspace’s receipt or parked entry', async () => {
+  it('an eventId used in two workspaces is two events: each applied or parked in its own workspace, neither touching the other', async () => {
     const other = new FakeDevice('cam-other');
     const inB = (rec: JournalRecord): JournalRecord => ({ ...rec, workspace: 'other' });
     // Workspace A ('default'): one event parked (unknown type), one applied.
@@ -277,33 +277,36 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     const done = other.upsert('annotation', 'a9', { label: 'kept' });
     await publish(record(done), done.eventId);
     await drain(live);
-    const receiptOf = (eventId: string) => rows('SELECT event_id, workspace, status, reason, stream_seq::int AS seq, version FROM event_receipts WHERE event_id = $1', [eventId]);
+    const receiptOf = (workspace: string, eventId: string) =>
+      rows('SELECT event_id, workspace, status, reason, stream_seq::int AS seq, version FROM event_receipts WHERE event_id = $1 AND workspace = $2', [eventId, workspace]);
     const entryA = () => rows("SELECT consumer, status, resolution, resolved_seq, note, reason FROM parked_events WHERE stream_seq = $1 AND workspace = 'default'", [seqA]);
-    const [ghostBefore, doneBefore, entryBefore] = [await receiptOf(ghost.eventId), await receiptOf(done.eventId), await entryA()];
+    const [ghostBefore, doneBefore, entryBefore] = [await receiptOf('default', ghost.eventId), await receiptOf('default', done.eventId), await entryA()];
     assert.equal((ghostBefore[0] as { status: string }).status, 'parked');
     assert.equal((entryBefore[0] as { status: string }).status, 'parked');
 
-    // Workspace B ('other') publishes the same eventIds: plainly, and dressed as a re-drive of A's entry.
-    const plain = await publish(inB(record(ghost)), `other-${ghost.eventId}`);
-    const dressed = await publish(inB(record(ghost)), `other-redrive-${seqA}`, mark('redrive', seqA, 'not yours'));
-    const reused = await publish(inB(record(done)), `other-${done.eventId}`);
+    // Workspace B ('other') journals the same eventIds: the applied one, the parked one dressed as a re-drive of
+    // A's entry, and in the same batch a copy of A's applied event in A (a duplicate there, and only there).
+    const dressed = await publish(inB(record(ghost)), `other:redrive-${seqA}`, mark('redrive', seqA, 'not yours'));
+    const reused = await publish(inB(record(done)), `other:${done.eventId}`);
+    const again = await publish(record(done), `default:again-${done.eventId}`);
     await drain(live);
 
-    assert.deepEqual(await receiptOf(ghost.eventId), ghostBefore, 'A’s parked receipt is untouched');
+    assert.deepEqual(await receiptOf('default', ghost.eventId), ghostBefore, 'A’s parked receipt is untouched');
     assert.deepEqual(await entryA(), entryBefore, 'A’s parked entry is neither resolved nor re-noted');
-    assert.deepEqual(await receiptOf(done.eventId), doneBefore, 'A’s applied receipt is untouched');
-    assert.deepEqual(await rows("SELECT 1 FROM event_receipts WHERE workspace = 'other'"), [], 'B has no receipt: the eventId is A’s');
-    assert.deepEqual(await rows('SELECT 1 FROM journal_duplicates WHERE stream_seq = ANY($1::bigint[])', [[plain, dressed, reused]]), [], 'not a duplicate of another workspace’s event');
-    const parkedB = await rows<{ seq: number; status: string; code: string; reason: string; resolved_seq: number | null }>(
-      "SELECT stream_seq::int AS seq, status, code, reason, resolved_seq::int AS resolved_seq FROM parked_events WHERE workspace = 'other' ORDER BY stream_seq",
+    assert.deepEqual(await receiptOf('default', done.eventId), doneBefore, 'A’s applied receipt is untouched');
+    assert.deepEqual(await rows('SELECT stream_seq::int AS seq, workspace FROM journal_duplicates WHERE stream_seq = ANY($1::bigint[])', [[dressed, reused, again]]), [{ seq: again, workspace: 'default' }], 'only A’s own copy is a duplicate');
+    assert.deepEqual(
+      (await receiptOf('other', done.eventId)).map((r) => [(r as { status: string }).status, (r as { seq: number }).seq, (r as { version: string }).version]),
+      [['applied', reused, '1']],
+      'B’s event is applied in B as a first arrival',
     );
-    assert.deepEqual(parkedB.map((e) => [e.seq, e.status, e.code, e.resolved_seq]), [
-      [plain, 'redriven', 'failing', dressed],
-      [dressed, 'parked', 'failing', null],
-      [reused, 'parked', 'failing', null],
-    ]);
-    for (const e of parkedB) assert.match(e.reason, /already used in another workspace/);
-    assert.equal((await rows("SELECT 1 FROM entities WHERE workspace = 'other'")).length, 0);
+    assert.deepEqual(await rows("SELECT version::int AS version, view->'values'->>'label' AS label FROM entities WHERE workspace = 'other' AND entity_id = 'a9'"), [{ version: 1, label: 'kept' }]);
+    assert.equal((await rows("SELECT 1 FROM merge_decisions WHERE workspace = 'other' AND event_id = $1", [done.eventId])).length, 1, 'B’s merge decisions are its own');
+    assert.equal((await receiptOf('other', ghost.eventId)).map((r) => (r as { status: string }).status).join(), 'parked', 'B’s copy of the unknown type is parked in B');
+    const parkedB = await rows<{ seq: number; status: string; code: string }>("SELECT stream_seq::int AS seq, status, code FROM parked_events WHERE workspace = 'other' ORDER BY stream_seq");
+    assert.deepEqual(parkedB.map((e) => [e.seq, e.status, e.code]), [[dressed, 'parked', 'unknown-entity-type']]);
+    const progressB = await rows<{ events: string }>("SELECT events FROM device_sequences WHERE workspace = 'other' AND device_id = 'cam-other'");
+    assert.deepEqual(progressB.map((p) => Number(p.events)), [2], 'B’s device progress counts both of B’s events');
   });
 
   it('a skip marker acts on its own consumer’s entry at that sequence, not another consumer’s', async () => {

@@ -84,10 +84,8 @@ const batchSeconds = histogram('tidemark_projection_batch_seconds', 'time to app
 const parkedTotal = counter('tidemark_parked_total', 'journal messages parked for an operator, by code', ['code']);
 
 const key = (workspace: string, type: string, id: string) => `${workspace}\u0000${type}\u0000${id}`;
-/** An event's key in a workspace: eventIds are the devices', so the same id in two workspaces is two events' claim. */
+/** An event's identity: eventIds are the devices', so the same id in two workspaces is two unrelated events. */
 const eventKey = (workspace: string, eventId: string) => `${workspace}\u0000${eventId}`;
-/** Why a record is parked when its eventId already has a receipt in another workspace (`event_receipts` is keyed by eventId). */
-const foreignEventReason = (eventId: string) => `eventId ${eventId} already used in another workspace: not applied, and that workspace's receipt is left as it is`;
 
 /** The operator action a journal message carries in its headers (`PARKED_HEADERS`), if it carries a well-formed one. */
 export function markOf(msg: Pick<JsMsg, 'headers'>): ParkedMark | undefined {
@@ -135,9 +133,9 @@ export function decode(msg: JsMsg): { ok: true; record: JournalRecord } | { ok: 
  * `redriven` — or it is parked again as a new entry. A skip marker turns the entry and receipt `skipped`.
  * Each is decided in journal order, so a rebuild from the journal reaches the same place.
  *
- * Receipts and parked entries are read and written by (workspace, eventId): a record whose eventId already
- * has a receipt in another workspace never touches that workspace's rows; it is parked (code `failing`) with
- * the reason "eventId … already used in another workspace", without a receipt of its own.
+ * An event's identity is (workspace, eventId): receipts, merge decisions, conflicts, repairs, parked entries
+ * and outbox message ids are read and written with the workspace, so the same eventId in another workspace
+ * has no effect at all on this one.
  */
 export class Projector {
   constructor(
@@ -256,13 +254,13 @@ export class Projector {
   private async apply(q: QueryRunner, consumer: string, items: Item[], pendingChanges: unknown[][]): Promise<boolean> {
     if (items.length === 0) return false;
     const decoded = items.filter((item): item is Extract<Item, { record: JournalRecord }> => 'record' in item);
-    const ids = decoded.map((d) => d.record.event.eventId);
-    const found = (await q.query('SELECT event_id, workspace, status FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ids])) as { event_id: string; workspace: string; status: string }[];
+    const found = (await q.query(
+      `SELECT r.event_id, r.workspace, r.status FROM event_receipts r JOIN unnest($1::uuid[], $2::text[]) AS k(e, w) ON r.event_id = k.e AND r.workspace = k.w`,
+      [decoded.map((d) => d.record.event.eventId), decoded.map((d) => d.record.workspace)],
+    )) as { event_id: string; workspace: string; status: string }[];
     // Each event's receipt status, by (workspace, eventId), as this batch goes: a parked one is not "seen" (a re-drive applies it).
     const known = new Map<string, string>(found.map((r) => [eventKey(r.workspace, r.event_id), r.status]));
     const stored = new Set(known.keys());
-    // The workspace whose receipt an eventId has (the primary key is the eventId): before the batch, or claimed in it.
-    const owners = new Map<string, string>(found.map((r) => [r.event_id, r.workspace]));
 
     const entityKeys = new Map<string, { workspace: string; type: string; id: string }>();
     for (const { record } of decoded) entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
@@ -296,15 +294,6 @@ export class Projector {
       }
       const { msg, record, mark } = item;
       const { event, workspace } = record;
-      const owner = owners.get(event.eventId);
-      if (owner !== undefined && owner !== workspace) {
-        // Another workspace's event: its receipt, parked entries and device progress are not this record's to touch.
-        await this.resolveParked(q, workspace, event.eventId, msg.seq, mark?.action === 'redrive' || mark?.action === 'edit' ? mark.action : 'retry', mark?.reason ?? null);
-        await this.insertParkedRecord(q, consumer, msg, record, foreignEventReason(event.eventId), 'failing', 1);
-        applied.inc({ outcome: 'parked' });
-        continue;
-      }
-      owners.set(event.eventId, workspace);
       const ek = eventKey(workspace, event.eventId);
       const intake = intakeOf(known.get(ek));
       if (intake === 'duplicate') {
@@ -353,11 +342,11 @@ export class Projector {
       for (const c of result.conflicts) {
         const { id, kind, rule, field, ...detail } = c;
         conflicts.push([id, workspace, event.entity.type, event.entity.id, field, kind, rule, 'open', JSON.stringify(detail), event.eventId, msg.seq, record.acceptedAt]);
-        outbox.push([reviewSubject(workspace, event.entity, 'opened'), JSON.stringify({ kind: 'conflict.opened', conflict: c }), `conflict-opened-${id}`]);
+        outbox.push([reviewSubject(workspace, event.entity, 'opened'), JSON.stringify({ kind: 'conflict.opened', conflict: c }), `conflict-opened-${workspace}-${id}`]);
       }
       for (const id of result.resolved) {
-        resolved.push([id, event.eventId, msg.seq]);
-        outbox.push([reviewSubject(workspace, event.entity, 'resolved'), JSON.stringify({ kind: 'conflict.resolved', conflictId: id, workspace, entity: event.entity, eventId: event.eventId, version: next.version }), `conflict-resolved-${id}`]);
+        resolved.push([id, event.eventId, msg.seq, workspace]);
+        outbox.push([reviewSubject(workspace, event.entity, 'resolved'), JSON.stringify({ kind: 'conflict.resolved', conflictId: id, workspace, entity: event.entity, eventId: event.eventId, version: next.version }), `conflict-resolved-${workspace}-${id}`]);
       }
       outbox.push([
         mergedSubject(workspace, event.entity),
@@ -365,7 +354,7 @@ export class Projector {
           workspace, entity: event.entity, version: next.version, deleted: next.deleted, view: shown, eventId: event.eventId, deviceId: event.deviceId, streamSeq: msg.seq, outcome: result.outcome,
           decisions: result.decisions.map((d) => ({ field: d.field, policy: d.policy, rule: d.rule, outcome: d.outcome })),
         }),
-        `merged-${event.eventId}`,
+        `merged-${workspace}-${event.eventId}`,
       ]);
     }
 
@@ -383,10 +372,10 @@ export class Projector {
     await insertRows(q, 'journal_duplicates', DUPLICATE_COLUMNS, duplicates, 'ON CONFLICT (stream_seq) DO NOTHING');
     await insertRows(q, 'merge_decisions', DECISION_COLUMNS, decisions);
     await insertRows(q, 'conflicts', CONFLICT_COLUMNS, conflicts);
-    for (const [id, eventId, seq] of resolved) {
-      await q.query("UPDATE conflicts SET status = 'resolved', resolved_event_id = $2, resolved_seq = $3 WHERE conflict_id = $1", [id, eventId, seq]);
+    for (const [id, eventId, seq, workspace] of resolved) {
+      await q.query("UPDATE conflicts SET status = 'resolved', resolved_event_id = $2, resolved_seq = $3 WHERE conflict_id = $1 AND workspace = $4", [id, eventId, seq, workspace]);
     }
-    await insertRows(q, 'repairs', REPAIR_COLUMNS, repairs, 'ON CONFLICT (repair_id) DO NOTHING');
+    await insertRows(q, 'repairs', REPAIR_COLUMNS, repairs, 'ON CONFLICT (repair_id, workspace) DO NOTHING');
     // The outbox id of a message is derived from what it reports, so a rebuild never publishes a second copy.
     await insertRows(q, 'outbox', OUTBOX_COLUMNS, outbox.map((o) => [...o, '{}']));
     await this.advanceDevices(q, [...devices.values()]);
@@ -512,15 +501,14 @@ export class Projector {
     const decoded = decode(msg);
     if (decoded.ok) {
       // A copy of an event already decided (applied, skipped …) keeps its receipt; a parked one takes the new reason.
-      // Only its own workspace's: a receipt of the same eventId in another workspace is neither updated nor resolved.
       await this.resolveParked(q, decoded.record.workspace, decoded.record.event.eventId, msg.seq, markOf(msg)?.action ?? 'retry', markOf(msg)?.reason ?? null);
       await this.insertParkedRecord(q, consumer, msg, decoded.record, reason, code, attempts);
       const { event: e, workspace, acceptedAt, site } = decoded.record;
       const written: { inserted: boolean }[] = await q.query(
         `INSERT INTO event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'parked', $7, $8, NULL, $9)
-         ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, stream_seq = EXCLUDED.stream_seq
-           WHERE event_receipts.status = 'parked' AND event_receipts.workspace = EXCLUDED.workspace
+         ON CONFLICT (event_id, workspace) DO UPDATE SET reason = EXCLUDED.reason, stream_seq = EXCLUDED.stream_seq
+           WHERE event_receipts.status = 'parked'
          RETURNING (xmax = 0) AS inserted`,
         [e.eventId, workspace, e.deviceId, e.deviceSeq, e.entity.type, e.entity.id, reason, msg.seq, acceptedAt],
       );

@@ -468,7 +468,7 @@ async function loadSides(ds: DataSource, schema: string, keys: { workspace: stri
     params,
   );
   const receipts: { workspace: string; entity_type: string; entity_id: string; event_id: string; status: string }[] = eventIds
-    ? await ds.query(`SELECT workspace, entity_type, entity_id, event_id, status FROM ${s}.event_receipts WHERE event_id = ANY($1::uuid[])`, [eventIds])
+    ? await ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join} WHERE x.event_id = ANY($4::uuid[])`, [...params, eventIds])
     : await ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join}`, params);
   type Side = { version: number; deleted: boolean; view: EntitySide['view']; conflicts: { id: string; field: string; status: string }[]; receipts: { eventId: string; status: string }[] };
   const sides = new Map<string, Side>();

@@ -7,7 +7,10 @@ import {
   LedgerId,
   TypeName,
   compileValidator,
+  journalMessageId,
   journalSubject,
+  problem,
+  ProblemType,
   type ConflictHotspotsView,
   type JournalRecord,
   type OpsConflictList,
@@ -38,6 +41,8 @@ const ListQuery = Type.Object(
 const HotspotsQuery = Type.Object({ workspace: Type.Optional(Workspace), entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) }, { additionalProperties: false });
 const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited)' });
 const validateList = compileValidator(ListQuery);
+/** A conflict's id is derived from an eventId, which is per workspace: `?workspace=` picks one when several hold it. */
+const validateOneQuery = compileValidator(Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false }));
 const validateHotspots = compileValidator(HotspotsQuery);
 const validateId = compileValidator(LedgerId);
 const validateReason = compileValidator(Reason);
@@ -125,8 +130,8 @@ export class ConflictsController {
   }
 
   @Get(':conflictId')
-  async one(@Param('conflictId') idText: string): Promise<OpsConflictView> {
-    const row = await this.find(parsePath(validateId, 'conflictId', idText));
+  async one(@Param('conflictId') idText: string, @Query() query: Record<string, unknown>): Promise<OpsConflictView> {
+    const row = await this.find(parsePath(validateId, 'conflictId', idText), parseQuery(validateOneQuery, query).workspace);
     return this.view(row);
   }
 
@@ -142,14 +147,16 @@ export class ConflictsController {
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @CurrentPrincipal() operator: OperatorPrincipal,
+    @Query() query: Record<string, unknown>,
   ): Promise<OpsResolveResult> {
+    const { workspace } = parseQuery(validateOneQuery, query);
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
     const conflictId = parsePath(validateId, 'conflictId', idText);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ProblemError.validation([{ pointer: '/', detail: 'must be an object' }], 'nothing of this request was journaled');
     const { reason, ...request } = body as Record<string, unknown>;
     const checkedReason = validateReason(reason);
     if (!checkedReason.ok) throw ProblemError.validation([{ pointer: '/reason', detail: reason === undefined ? 'is required: say why (it is audited)' : checkedReason.errors[0]!.detail }], 'nothing of this request was journaled');
-    const conflict = await this.find(conflictId);
+    const conflict = await this.find(conflictId, workspace);
     const outcome = await this.resolver.resolve(conflict.workspace, conflictId, request);
     const target = { workspace: conflict.workspace, conflictId };
     if (!outcome.ok) {
@@ -163,9 +170,19 @@ export class ConflictsController {
     return { ...outcome.value, workspace: conflict.workspace, conflictId };
   }
 
-  private async find(conflictId: string): Promise<ConflictLedgerRow> {
-    const rows: ConflictLedgerRow[] = await this.views.ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1`, [conflictId]);
-    if (!rows[0]) throw notFound(`no conflict "${conflictId}" in any workspace`);
+  /** The conflict with this id (in `workspace` when named); an id several workspaces hold is refused (409) until one is named. */
+  private async find(conflictId: string, workspace?: string): Promise<ConflictLedgerRow> {
+    const rows: ConflictLedgerRow[] = await this.views.ds.query(
+      `SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1 AND ($2::text IS NULL OR workspace = $2) ORDER BY workspace`,
+      [conflictId, workspace ?? null],
+    );
+    if (!rows[0]) throw notFound(`no conflict "${conflictId}" in ${workspace ? `workspace ${workspace}` : 'any workspace'}`);
+    if (rows.length > 1) {
+      throw new ProblemError(problem(ProblemType.conflict, 409, 'Conflict', {
+        detail: `conflict ${conflictId} exists in ${rows.length} workspaces (${rows.map((r) => r.workspace).join(', ')}): name one with ?workspace=`,
+        errors: [{ pointer: 'query:workspace', detail: 'required: the conflict id is used in several workspaces' }],
+      }));
+    }
     return rows[0];
   }
 
@@ -174,14 +191,14 @@ export class ConflictsController {
   }
 }
 
-/** Journals a resolve event like a device push: the journal record, its subject, `msgID = eventId`. */
+/** Journals a resolve event like a device push: the journal record, its subject, `msgID = <workspace>:<eventId>`. */
 async function journalResolve(views: OpsViews, workspace: string, deviceId: string, event: JournalRecord['event']): Promise<JournalResult> {
   const record: JournalRecord = { v: 1, workspace, acceptedAt: views.now().toISOString(), event };
   try {
     const ack = await publishIdempotent(views.connection().js, {
       subject: journalSubject(workspace, event.entity, views.partitions),
       data: JSON.stringify(record),
-      msgID: event.eventId,
+      msgID: journalMessageId(workspace, event.eventId),
       headers: { 'tm-workspace': workspace, 'tm-device': deviceId },
     });
     return { status: ack.duplicate ? 'duplicate' : 'accepted', seq: ack.seq };

@@ -1,13 +1,15 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { RequireAuth } from '@tidemark/auth';
-import { compileValidator, type ChangeLogSide, type EntitySnapshot, type InspectView, type JournalRecord, type ParkCode, type ParkedStatus } from '@tidemark/contracts';
+import { ProblemType, compileValidator, problem, type ChangeLogSide, type EntitySnapshot, type InspectView, type JournalRecord, type ParkCode, type ParkedStatus } from '@tidemark/contracts';
 import { STREAMS } from '@tidemark/messaging';
 import { CONFLICT_COLUMNS, conflictView, type ConflictLedgerRow } from '@tidemark/persistence';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
-import { iso, notFound, parsePath } from '../streams/query';
+import { ProblemError } from '@tidemark/platform';
+import { iso, notFound, parsePath, parseQuery } from '../streams/query';
 
 const validateEventId = compileValidator(Type.String({ format: 'uuid' }));
+const validateInspectQuery = compileValidator(Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false }));
 
 interface ReceiptRow {
   workspace: string;
@@ -60,17 +62,35 @@ const change = (r: ChangeRow | undefined): ChangeLogSide | null =>
 export class InspectController {
   constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {}
 
+  /**
+   * An event is (workspace, eventId): `?workspace=` names the workspace; without it, an eventId held by
+   * several workspaces is refused (409, naming them) rather than mixed.
+   */
   @Get(':eventId')
-  async inspect(@Param('eventId') text: string): Promise<InspectView> {
+  async inspect(@Param('eventId') text: string, @Query() query: Record<string, unknown>): Promise<InspectView> {
     const eventId = parsePath(validateEventId, 'eventId', text);
     const { ds } = this.views;
-    const [receipts, parked, duplicates] = await Promise.all([
-      ds.query('SELECT workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at FROM event_receipts WHERE event_id = $1', [eventId]) as Promise<ReceiptRow[]>,
-      ds.query(
-        'SELECT consumer, stream_seq, workspace, subject, reason, code, attempts, status, parked_at, resolved_seq, resolution, note FROM parked_events WHERE event_id = $1 ORDER BY stream_seq',
+    let workspace = parseQuery(validateInspectQuery, query).workspace ?? null;
+    if (workspace === null) {
+      const held: { workspace: string }[] = await ds.query(
+        'SELECT workspace FROM event_receipts WHERE event_id = $1 UNION SELECT workspace FROM parked_events WHERE event_id = $1 AND workspace IS NOT NULL ORDER BY workspace',
         [eventId],
+      );
+      if (held.length > 1) {
+        throw new ProblemError(problem(ProblemType.conflict, 409, 'Conflict', {
+          detail: `eventId ${eventId} is used in ${held.length} workspaces (${held.map((h) => h.workspace).join(', ')}): name one with ?workspace=`,
+          errors: [{ pointer: 'query:workspace', detail: 'required: the eventId is used in several workspaces' }],
+        }));
+      }
+      workspace = held[0]?.workspace ?? null;
+    }
+    const [receipts, parked, duplicates] = await Promise.all([
+      ds.query('SELECT workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at FROM event_receipts WHERE event_id = $1 AND workspace = $2', [eventId, workspace]) as Promise<ReceiptRow[]>,
+      ds.query(
+        'SELECT consumer, stream_seq, workspace, subject, reason, code, attempts, status, parked_at, resolved_seq, resolution, note FROM parked_events WHERE event_id = $1 AND workspace = $2 ORDER BY stream_seq',
+        [eventId, workspace],
       ) as Promise<ParkedRow[]>,
-      ds.query('SELECT stream_seq FROM journal_duplicates WHERE event_id = $1 ORDER BY stream_seq', [eventId]) as Promise<{ stream_seq: string }[]>,
+      ds.query('SELECT stream_seq FROM journal_duplicates WHERE event_id = $1 AND workspace = $2 ORDER BY stream_seq', [eventId, workspace]) as Promise<{ stream_seq: string }[]>,
     ]);
     const receipt = receipts[0];
     const seq = receipt ? Number(receipt.stream_seq) : parked[0] ? Number(parked[0].stream_seq) : undefined;
@@ -87,13 +107,13 @@ export class InspectController {
     }
 
     const [decisions, repairs, opened, resolvedById] = await Promise.all([
-      ds.query('SELECT idx, field, policy, rule, outcome, change, before, after, conflict_id FROM merge_decisions WHERE event_id = $1 ORDER BY idx', [eventId]) as Promise<
+      ds.query('SELECT idx, field, policy, rule, outcome, change, before, after, conflict_id FROM merge_decisions WHERE event_id = $1 AND workspace = $2 ORDER BY idx', [eventId, workspace]) as Promise<
         { idx: number; field: string; policy: string; rule: string; outcome: string; change: unknown; before: unknown; after: unknown; conflict_id: string | null }[]
       >,
-      ds.query('SELECT repair_id, code, reason, status, detail FROM repairs WHERE event_id = $1 ORDER BY repair_id', [eventId]) as Promise<{ repair_id: string; code: string; reason: string; status: string; detail: unknown }[]>,
-      ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE opened_event_id = $1 ORDER BY conflict_id`, [eventId]) as Promise<ConflictLedgerRow[]>,
+      ds.query('SELECT repair_id, code, reason, status, detail FROM repairs WHERE event_id = $1 AND workspace = $2 ORDER BY repair_id', [eventId, workspace]) as Promise<{ repair_id: string; code: string; reason: string; status: string; detail: unknown }[]>,
+      ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE opened_event_id = $1 AND workspace = $2 ORDER BY conflict_id`, [eventId, workspace]) as Promise<ConflictLedgerRow[]>,
       record?.event?.op === 'resolve' && record.event.resolution
-        ? (ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1`, [record.event.resolution.conflictId]) as Promise<ConflictLedgerRow[]>)
+        ? (ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1 AND workspace = $2`, [record.event.resolution.conflictId, workspace]) as Promise<ConflictLedgerRow[]>)
         : Promise.resolve([] as ConflictLedgerRow[]),
     ]);
 

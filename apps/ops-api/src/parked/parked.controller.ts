@@ -140,7 +140,7 @@ export class ParkedController {
     const row = await this.find(this.deps.ds, consumer, seq);
     const stored = await this.deps.connection().jsm.streams.getMessage(STREAMS.journal, { seq }); // null: the journal no longer holds it
     const receipt: { status: string; reason: string | null; stream_seq: string; version: string | null }[] = row.event_id
-      ? await this.deps.ds.query('SELECT status, reason, stream_seq, version FROM event_receipts WHERE event_id = $1', [row.event_id])
+      ? await this.deps.ds.query('SELECT status, reason, stream_seq, version FROM event_receipts WHERE event_id = $1 AND workspace = $2', [row.event_id, row.workspace])
       : [];
     const audit: { at: Date; actor: string; action: string; reason: string | null; detail: unknown; outcome: string }[] = await this.deps.ds.query(
       `SELECT at, actor, action, reason, detail, outcome FROM audit_log

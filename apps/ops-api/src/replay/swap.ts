@@ -62,7 +62,7 @@ async function liveChanges(q: DataSource | QueryRunner, job: ReplayJobRow): Prom
   const skipped: { workspace: string; entity_type: string; entity_id: string; resolved_seq: string; n: string }[] = await q.query(
     `SELECT e.workspace, e.entity_type, e.entity_id, p.resolved_seq, count(*) OVER () AS n
        FROM parked_events p
-       JOIN event_receipts r ON r.event_id = p.event_id
+       JOIN event_receipts r ON r.event_id = p.event_id AND r.workspace = p.workspace
        JOIN replay_entities e ON e.replay_id = $1 AND e.workspace = r.workspace AND e.entity_type = r.entity_type AND e.entity_id = r.entity_id
       WHERE p.resolved_seq > coalesce(($2::jsonb ->> e.partition)::bigint, 0) LIMIT $3`,
     [job.id, JSON.stringify(job.bounds ?? {}), REPORTED_CHANGES],
@@ -227,15 +227,15 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
     const columns = await sharedColumns(q, shadowSchemaName(id), table);
     await q.query(`INSERT INTO ${table} (${columns}) SELECT ${columns} FROM ${shadow}.${table}`);
   }
-  await q.query(`DELETE FROM event_receipts l USING ${shadow}.event_receipts x WHERE l.event_id = x.event_id`);
+  await q.query(`DELETE FROM event_receipts l USING ${shadow}.event_receipts x WHERE l.event_id = x.event_id AND l.workspace = x.workspace`);
   const receiptColumns = await sharedColumns(q, shadowSchemaName(id), 'event_receipts');
   await q.query(`INSERT INTO event_receipts (${receiptColumns}) SELECT ${receiptColumns} FROM ${shadow}.event_receipts`);
   // Repairs: an operator may have acted on one (its status); a repair the rebuild still has keeps it.
-  await q.query(`DELETE FROM repairs l USING replay_entities e WHERE ${OF_REPLAY} AND NOT EXISTS (SELECT 1 FROM ${shadow}.repairs x WHERE x.repair_id = l.repair_id)`, [id]);
+  await q.query(`DELETE FROM repairs l USING replay_entities e WHERE ${OF_REPLAY} AND NOT EXISTS (SELECT 1 FROM ${shadow}.repairs x WHERE x.repair_id = l.repair_id AND x.workspace = l.workspace)`, [id]);
   await q.query(
     `INSERT INTO repairs (repair_id, workspace, entity_type, entity_id, code, reason, detail, event_id, stream_seq)
      SELECT repair_id, workspace, entity_type, entity_id, code, reason, detail, event_id, stream_seq FROM ${shadow}.repairs
-     ON CONFLICT (repair_id) DO UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason, detail = EXCLUDED.detail, event_id = EXCLUDED.event_id, stream_seq = EXCLUDED.stream_seq`,
+     ON CONFLICT (repair_id, workspace) DO UPDATE SET code = EXCLUDED.code, reason = EXCLUDED.reason, detail = EXCLUDED.detail, event_id = EXCLUDED.event_id, stream_seq = EXCLUDED.stream_seq`,
   );
   if ((await tableIn(q, 'public', 'entity_assets')) && (await tableIn(q, shadowSchemaName(id), 'entity_assets'))) {
     await q.query(`DELETE FROM entity_assets l USING replay_entities e WHERE ${OF_REPLAY}`, [id]);
@@ -269,7 +269,7 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
                                'conflict', x.detail || jsonb_build_object('id', x.conflict_id, 'kind', x.kind, 'rule', x.rule, 'field', x.field)),
             'replay-' || $1::text || '-conflict-opened-' || x.conflict_id, '{}'::jsonb
        FROM replay_entities e CROSS JOIN LATERAL jsonb_array_elements(e.diff->'conflicts'->'opened') AS o
-       JOIN ${shadow}.conflicts x ON x.conflict_id = o->>'id'
+       JOIN ${shadow}.conflicts x ON x.conflict_id = o->>'id' AND x.workspace = e.workspace
       WHERE e.replay_id = $1::uuid RETURNING id`,
     [id],
   );

@@ -37,6 +37,15 @@ export function journalSubject(workspace: string, entity: EntityRef, partitions:
   return `${JOURNAL_SUBJECT_ROOT}.${workspace}.${partitionOf(entity, partitions)}.${entity.type}.${entity.id}`;
 }
 
+/**
+ * The JetStream message id (`Nats-Msg-Id`) a device event is journaled with: `<workspace>:<eventId>`. An
+ * eventId is the device's, so the journal's dedupe window must never merge two workspaces' events that
+ * happen to share one (workspace names hold no `:`).
+ */
+export function journalMessageId(workspace: string, eventId: string): string {
+  return `${workspace}:${eventId}`;
+}
+
 export function journalPartitionFilter(partitionIndex: number): string {
   return `${JOURNAL_SUBJECT_ROOT}.*.${partitionToken(partitionIndex)}.>`;
 }

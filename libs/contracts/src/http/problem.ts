@@ -29,6 +29,7 @@ export const ProblemType = {
   unauthorized: 'unauthorized',
   forbidden: 'forbidden',
   conflict: 'conflict',
+  tooManyRequests: 'too-many-requests',
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
 

@@ -35,13 +35,13 @@ export class ChangeLogRow {
   @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
 }
 
-/** Each event's fate, keyed by its id: the lasting idempotency guarantee. */
+/** Each event's fate, keyed by (eventId, workspace): the lasting idempotency guarantee, per workspace. */
 @Entity({ name: 'event_receipts' })
 @Index('event_receipts_device', ['workspace', 'deviceId', 'deviceSeq'])
 @Index('event_receipts_entity', ['workspace', 'entityType', 'entityId', 'streamSeq'])
 export class EventReceiptRow {
   @PrimaryColumn({ name: 'event_id', type: 'uuid' }) eventId!: string;
-  @Column({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
   @Column({ name: 'device_id', type: 'text' }) deviceId!: string;
   @Column({ name: 'device_seq', type: 'bigint' }) deviceSeq!: string;
   @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
@@ -131,7 +131,7 @@ export class EntityAssetRow {
 export class MergeDecisionRow {
   @PrimaryColumn({ name: 'event_id', type: 'uuid' }) eventId!: string;
   @PrimaryColumn({ type: 'integer' }) idx!: number;
-  @Column({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
   @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
   @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
   @Column({ type: 'text' }) field!: string;
@@ -151,7 +151,7 @@ export class MergeDecisionRow {
 @Index('conflicts_opened_event', ['openedEventId'])
 export class ConflictRow {
   @PrimaryColumn({ name: 'conflict_id', type: 'text' }) conflictId!: string;
-  @Column({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
   @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
   @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
   @Column({ type: 'text' }) field!: string;
@@ -171,7 +171,7 @@ export class ConflictRow {
 @Index('repairs_open', ['workspace', 'status'])
 export class RepairRow {
   @PrimaryColumn({ name: 'repair_id', type: 'text' }) repairId!: string;
-  @Column({ type: 'text' }) workspace!: string;
+  @PrimaryColumn({ type: 'text' }) workspace!: string;
   @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
   @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
   @Column({ type: 'text' }) code!: string;

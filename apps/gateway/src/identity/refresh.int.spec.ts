@@ -1,0 +1,67 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { IdentityStore, TokenService, generateSigningKey } from '@tidemark/auth';
+import { createDataSource, inTransaction, migrateWithLock, type DataSource } from '@tidemark/persistence';
+import { ProblemError } from '@tidemark/platform';
+import { testDatabase, type TestDatabase } from '@tidemark/testing';
+
+/** The problem code a refresh was refused with, or 'ok' when it issued a pair. */
+async function outcome(attempt: Promise<unknown>): Promise<string> {
+  try {
+    await attempt;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof ProblemError) return String((error.problem as { code?: string }).code);
+    throw error;
+  }
+}
+
+describe('refresh token grace rule, atomically (real Postgres)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let store: IdentityStore;
+  const tokens = new TokenService(generateSigningKey('refresh-int'));
+
+  before(async () => {
+    db = await testDatabase('refresh_grace');
+    ds = createDataSource({ url: db.url, poolSize: 10 });
+    await ds.initialize();
+    await migrateWithLock(ds);
+    store = new IdentityStore({ query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) }, tokens, { accessTtlSeconds: 60, refreshTtlSeconds: 3600, refreshGraceSeconds: 120 });
+    await store.ensureWorkspace('ws', 'WS');
+  });
+  after(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  const enrol = (deviceId: string) => store.registerDevice({ workspace: 'ws', deviceId, site: null, label: null }, new Date());
+  const live = async (deviceId: string): Promise<number> => Number((await ds.query('SELECT count(*) AS n FROM refresh_tokens WHERE device_id = $1 AND used_at IS NULL', [deviceId]))[0].n);
+
+  it('five concurrent presentations of an unused token: exactly one winner, the rest refresh-reused, the winner’s login intact', async () => {
+    const device = await enrol('racer');
+    const now = new Date();
+    const results = await Promise.all(Array.from({ length: 5 }, () => outcome(store.refresh(device.refreshToken, now))));
+    assert.deepEqual([...results].sort(), ['ok', 'refresh-reused', 'refresh-reused', 'refresh-reused', 'refresh-reused']);
+    assert.equal(await live('racer'), 1, 'one unused refresh token: the winner’s');
+  });
+
+  it('a spent token is re-presented once within the grace window; a second re-presentation is reuse and ends the login', async () => {
+    const device = await enrol('forgetful');
+    const first = await store.refresh(device.refreshToken, new Date());
+    assert.ok(first.refreshToken);
+    const again = await store.refresh(device.refreshToken, new Date(Date.now() + 5));
+    assert.ok(again.refreshToken, 'the lost answer is forgiven once');
+    assert.equal(await outcome(store.refresh(device.refreshToken, new Date(Date.now() + 10))), 'refresh-reused');
+    assert.equal(await live('forgetful'), 0, 'every refresh token of the login is revoked');
+  });
+
+  it('five concurrent re-presentations of a spent token: exactly one winner', async () => {
+    const device = await enrol('retrier');
+    await store.refresh(device.refreshToken, new Date());
+    const later = new Date(Date.now() + 5);
+    const results = await Promise.all(Array.from({ length: 5 }, () => outcome(store.refresh(device.refreshToken, later))));
+    assert.deepEqual([...results].sort(), ['ok', 'refresh-reused', 'refresh-reused', 'refresh-reused', 'refresh-reused']);
+    assert.equal(await live('retrier'), 1);
+  });
+});
