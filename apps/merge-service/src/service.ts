@@ -76,7 +76,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     partitions: config.JOURNAL_PARTITIONS,
     shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, afterCommit: undefined }),
   });
-  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
+  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX, config.TIDEMARK_INSTANCE);
   const partitionOf = new Map<string, number>();
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
     const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);
@@ -90,6 +90,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     release: (b) => claims.release(partitionOf.get(b.durable)!),
     realign: (b) => claims.realign(partitionOf.get(b.durable)!, b.durable),
     stillOwned: (b) => claims.owns(partitionOf.get(b.durable)!),
+    share: (total) => claims.share(total),
     claimIntervalMs: 2000,
     logger,
   });
