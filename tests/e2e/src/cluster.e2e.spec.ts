@@ -31,6 +31,7 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
   /** Every process started, restarts included: their logs explain a failure. */
   const started: ServiceProcess[] = [];
   const ports = new Map<string, string>();
+  let startup = '';
 
   /** Starts (or restarts on its port) a service under a name of its own, which is also its TIDEMARK_INSTANCE. */
   const start = async (instance: string, service: ServiceName) => {
@@ -52,14 +53,15 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
   const logs = () => started.map((p) => `--- ${p.name} (${p.pid}) ---\n${p.output().split('\n').filter((l) => l.includes('"level"')).slice(-6).join('\n')}`).join('\n');
 
   before(async () => {
+    const t0 = Date.now();
     dir = await tempDir('cluster');
     cluster = await startNatsCluster({ dataDir: `${dir}/nats` });
     db = await testDatabase('cluster');
     identity = testIdentity(db.url);
     env = { NATS_URL: cluster.urls, JOURNAL_REPLICAS: '3', DATABASE_URL: db.url, JOURNAL_PARTITIONS: String(PARTITIONS), AUTH_SIGNING_KEYS: identity.signingKeys, LOG_LEVEL: 'warn' };
     await start('journal', 'journal-service'); // declares the topology: the journal at R3
-    await Promise.all([start('merge-a', 'merge-service'), start('gateway-1', 'gateway'), start('gateway-2', 'gateway')]);
-    await start('merge-b', 'merge-service');
+    await Promise.all([start('merge-a', 'merge-service'), start('merge-b', 'merge-service'), start('gateway-1', 'gateway'), start('gateway-2', 'gateway')]);
+    startup = `cluster and five services started in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
     js = await connectJetStream({ servers: cluster.urls, name: 'cluster-test' });
     sql = new Client({ connectionString: db.url });
     await sql.connect();
@@ -78,7 +80,7 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
     const info = await journalInfo();
     assert.equal(info.config.num_replicas, 3, 'the journal is declared at R3');
     assert.equal(info.cluster?.replicas?.length, 2, `a leader and two followers: ${JSON.stringify(info.cluster)}`);
-    // The second replica takes its share from the first, which had claimed every partition alone.
+    // Started together, the replicas settle on two partitions each (one that counted itself alone hands the extra ones over).
     await eventually(async () => assert.deepEqual(Object.values(await holders()).map((p) => p.length).sort(), [2, 2]), { timeoutMs: 30_000, intervalMs: 200, message: 'the two merge replicas share the partitions' });
 
     const gateways = [running.get('gateway-1')!.url, running.get('gateway-2')!.url];
@@ -113,7 +115,8 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
       );
     };
     const phases: string[] = [];
-    const mark = async (what: string) => phases.push(`${what}: ${accepted()} accepted, ${await applied()} applied`);
+    const t0 = Date.now();
+    const mark = async (what: string) => phases.push(`${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s: ${accepted()} accepted, ${await applied()} applied`);
 
     try {
       await flowing('before anything is killed');
@@ -143,8 +146,11 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
       await running.get(victim)!.kill();
       await mark(`${victim} killed`);
       await eventually(async () => assert.deepEqual(await holders(), { [survivor]: [0, 1, 2, 3] }), { timeoutMs: 30_000, intervalMs: 200, message: `${survivor} took every partition of ${victim}` });
+      await mark(`${survivor} holds every partition`);
       await flowing(`with ${survivor} alone`);
+      await mark(`projecting with ${survivor} alone`);
       await start(victim, 'merge-service');
+      await mark(`${victim} restarted`);
       await eventually(async () => assert.deepEqual(Object.values(await holders()).map((p) => p.length).sort(), [2, 2]), { timeoutMs: 30_000, intervalMs: 200, message: `the restarted ${victim} takes its share back` });
       await mark(`${victim} restarted, partitions shared again`);
       await flowing('after both restarts');
@@ -157,7 +163,7 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
 
     const ids = ingests.flatMap((ingest) => ingest.eventIds());
     const total = ids.length;
-    t.diagnostic(`${total} events from ${DEVICES} devices over 2 gateways, ${resent} batches re-sent; ${phases.join('; ')}`);
+    t.diagnostic(`${startup}; ${total} events from ${DEVICES} devices over 2 gateways, ${resent} batches re-sent; ${phases.join('; ')}`);
     assert.equal(new Set(ids).size, total);
     await eventually(async () => assert.equal(await applied(), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every acknowledged event projected' });
     assert.equal((await journalInfo()).state.messages, total, 'the journal holds each acknowledged event once: no retry was journaled twice');
