@@ -80,14 +80,14 @@ function payload(bytes) {
   return JSON.stringify({ v: 1, workspace: 'bench', acceptedAt: new Date(0).toISOString(), event: { pad: 'x'.repeat(Math.max(0, bytes - 120)) } });
 }
 
-/** Raw JetStream publish with acks: serial (one at a time) and pipelined (a window of pending acks). */
-export async function rawJetStreamPublish(natsUrl, { count = 20_000, window = 256, bytes = 400 } = {}) {
+/** Raw JetStream publish with acks: serial (one at a time) and pipelined (a window of pending acks); `natsUrl` may list several servers. */
+export async function rawJetStreamPublish(natsUrl, { count = 20_000, window = 256, bytes = 400, replicas = 1 } = {}) {
   const { connect } = await import('@nats-io/transport-node');
   const { jetstreamManager, jetstream } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl.split(',') });
   const jsm = await jetstreamManager(nc);
   const stream = `BENCH_${randomUUID().slice(0, 8).toUpperCase()}`;
-  await jsm.streams.add({ name: stream, subjects: [`bench.${stream}.>`], storage: 'file' });
+  await jsm.streams.add({ name: stream, subjects: [`bench.${stream}.>`], storage: 'file', num_replicas: replicas });
   const js = jetstream(nc);
   const data = new TextEncoder().encode(payload(bytes));
   const serialCount = Math.max(500, Math.floor(count / 10));

@@ -80,7 +80,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
   const policies = new PolicyRevisionCache(ds, logger);
   await policies.ensureCurrent();
-  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX);
+  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX, config.TIDEMARK_INSTANCE);
   const partitionOf = new Map<string, number>();
   const projectorOptions: ProjectorOptions = {
     isolateAfter: config.MERGE_ISOLATE_AFTER,
@@ -119,6 +119,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     release: (b) => claims.release(partitionOf.get(b.durable)!),
     realign: (b) => claims.realign(partitionOf.get(b.durable)!, b.durable),
     stillOwned: (b) => claims.owns(partitionOf.get(b.durable)!),
+    share: (total) => claims.share(total),
     claimIntervalMs: 2000,
     logger,
   });

@@ -1,7 +1,7 @@
 // Public face of @tidemark/local-stack: real NATS, PostgreSQL and S3 (OpenStack Swift) servers started
 // locally, for `npm start` (embedded mode, data kept) and for tests (throwaway dirs, free ports).
 export { findFreePort, isPortFree, preferPort } from './ports';
-export { startNats, type NatsServerOptions, type NatsServerHandle } from './nats';
+export { startNats, startNatsCluster, type NatsServerOptions, type NatsServerHandle, type NatsClusterOptions, type NatsClusterHandle, type NatsClusterMembership } from './nats';
 export {
   startPostgres,
   createPostgresDatabase,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
-import { startNats } from './index';
+import { startNats, startNatsCluster } from './index';
 import { isAlive } from './internal/groups';
 import { processesMentioning } from './internal/ps';
 
@@ -92,5 +92,52 @@ describe('startNats', () => {
     } finally {
       await blocker.stop();
     }
+  });
+
+  it('runs a three-node JetStream cluster whose R3 stream survives its leader being killed and rejoins it', async () => {
+    const cluster = await startNatsCluster({ dataDir: join(dir, 'cluster') });
+    let nc = await connect({ servers: cluster.urls.split(',') });
+    try {
+      assert.equal(cluster.nodes.length, 3);
+      assert.deepEqual(cluster.nodes.map((n) => n.serverName), ['n1', 'n2', 'n3']);
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'EVENTS', subjects: ['events.>'], storage: StorageType.File, num_replicas: 3 });
+      const js = jetstream(nc);
+      await js.publish('events.a', 'one', { msgID: 'id-1' });
+      const info = await jsm.streams.info('EVENTS');
+      assert.equal(info.cluster?.replicas?.length, 2, 'two followers besides the leader');
+      const leader = cluster.node(info.cluster!.leader!);
+      await leader.kill();
+      // A new leader is elected among the two that are left; publishing works again (retried until then).
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const ack = await js.publish('events.b', 'two', { msgID: 'id-2', timeout: 2_000 });
+          assert.equal(ack.seq, 2);
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+        }
+      }
+      const after = await jsm.streams.info('EVENTS');
+      assert.notEqual(after.cluster?.leader, leader.serverName);
+      await leader.restart();
+      await nc.close();
+      // The restarted node catches up: connected to it alone, a direct read of its replica sees both messages.
+      nc = await connect({ servers: leader.url });
+      const again = await jetstreamManager(nc);
+      const deadline2 = Date.now() + 30_000;
+      for (;;) {
+        const state = await again.streams.info('EVENTS');
+        const replica = state.cluster?.replicas?.find((r) => r.name === leader.serverName);
+        if (state.state.messages === 2 && (state.cluster?.leader === leader.serverName || replica?.current === true)) break;
+        if (Date.now() > deadline2) assert.fail(`the restarted node did not catch up: ${JSON.stringify(state.cluster)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await nc.close();
+      await cluster.stop();
+    }
+    assert.deepEqual(processesMentioning(join(dir, 'cluster')), []);
   });
 });

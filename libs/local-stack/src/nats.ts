@@ -7,7 +7,7 @@ import { describeLog, latestRun } from './internal/logs';
 import { pollUntil } from './internal/poll';
 import { ManagedProcess } from './internal/proc';
 import { which } from './internal/which';
-import { canConnect, choosePort } from './ports';
+import { canConnect, choosePort, findFreePort } from './ports';
 
 const execFileAsync = promisify(execFile);
 
@@ -48,6 +48,23 @@ export interface NatsServerOptions {
   logFile?: string;
   /** Start-up deadline in milliseconds. Default 30 000. */
   startTimeoutMs?: number;
+  /**
+   * Makes this server one node of a JetStream cluster (see {@link startNatsCluster}, which is how to start
+   * one: the nodes must start together, as JetStream is healthy only once a majority elected a meta leader).
+   */
+  cluster?: NatsClusterMembership;
+}
+
+/** One node's place in a cluster: the `server_name`, `cluster { name, listen, routes }` of its config. */
+export interface NatsClusterMembership {
+  /** The cluster's name, the same on every node. */
+  name: string;
+  /** This node's `server_name` (what stream info reports as `cluster.leader`); unique in the cluster. */
+  serverName: string;
+  /** This node's route port (`cluster { listen }`); explicit, as the other nodes' routes name it. */
+  port: number;
+  /** The other nodes' route URLs (`nats-route://host:port`). */
+  routes: string[];
 }
 
 /** A running nats-server with JetStream (file storage). */
@@ -65,6 +82,8 @@ export interface NatsServerHandle {
   /** Whether `sync_interval: always` is in effect (false when not requested or not supported). */
   readonly syncAlways: boolean;
   readonly logFile: string;
+  /** The `server_name` of a cluster node (undefined for a standalone server). */
+  readonly serverName: string | undefined;
   /** Graceful stop (SIGTERM), resolves once the process has exited. */
   stop(): Promise<void>;
   /** Hard stop (SIGKILL), resolves once the process has exited. For crash tests. */
@@ -96,15 +115,25 @@ function supportsSyncAlways(binary: string, scratchDir: string): Promise<boolean
   return known;
 }
 
-function natsConfig(o: { host: string; port: number; monitorPort: number; storeDir: string; syncAlways: boolean }): string {
+function natsConfig(o: { host: string; port: number; monitorPort: number; storeDir: string; syncAlways: boolean; cluster: NatsClusterMembership | undefined }): string {
   return [
     '# Written by @tidemark/local-stack on every start; edits are overwritten.',
+    ...(o.cluster ? [`server_name: ${JSON.stringify(o.cluster.serverName)}`] : []),
     `listen: "${o.host}:${o.port}"`,
     `http: "${o.host}:${o.monitorPort}"`,
     'jetstream {',
     `  store_dir: ${JSON.stringify(o.storeDir)}`,
     ...(o.syncAlways ? ['  sync_interval: always'] : []),
     '}',
+    ...(o.cluster
+      ? [
+          'cluster {',
+          `  name: ${JSON.stringify(o.cluster.name)}`,
+          `  listen: "${o.host}:${o.cluster.port}"`,
+          `  routes: [${o.cluster.routes.map((r) => JSON.stringify(r)).join(', ')}]`,
+          '}',
+        ]
+      : []),
     '',
   ].join('\n');
 }
@@ -139,7 +168,7 @@ export async function startNats(options: NatsServerOptions): Promise<NatsServerH
   let version = '';
 
   async function launch(): Promise<void> {
-    await writeFile(configFile, natsConfig({ host, port, monitorPort, storeDir: dataDir, syncAlways }));
+    await writeFile(configFile, natsConfig({ host, port, monitorPort, storeDir: dataDir, syncAlways, cluster: options.cluster }));
     const server = await ManagedProcess.launch({
       name: 'nats-server',
       command: binary,
@@ -209,6 +238,7 @@ export async function startNats(options: NatsServerOptions): Promise<NatsServerH
     },
     syncAlways,
     logFile,
+    serverName: options.cluster?.serverName,
     async stop() {
       await current?.stop();
       await unlock();
@@ -229,4 +259,86 @@ export async function startNats(options: NatsServerOptions): Promise<NatsServerH
     },
   };
   return handle;
+}
+
+/** Options for {@link startNatsCluster}. */
+export interface NatsClusterOptions {
+  /** Directory holding one directory per node (`<dataDir>/n1` …), each with its config, log and store. */
+  dataDir: string;
+  /** Nodes in the cluster. Default 3 (JetStream needs a majority: 3 nodes survive the loss of one). */
+  nodes?: number;
+  /** The cluster's name. Default `tidemark`. */
+  name?: string;
+  /** Bind address. Default `127.0.0.1`. */
+  host?: string;
+  /** The nats-server executable. Default: `nats-server` from PATH or `/usr/sbin`. */
+  binary?: string;
+  /** Start-up deadline of each node in milliseconds. Default 60 000. */
+  startTimeoutMs?: number;
+}
+
+/** A running JetStream cluster: its nodes, each a {@link NatsServerHandle} that can be killed and restarted. */
+export interface NatsClusterHandle {
+  readonly nodes: readonly NatsServerHandle[];
+  /** Every node's client URL, comma-separated: what `NATS_URL` takes. */
+  readonly urls: string;
+  /** The node whose `server_name` is `serverName` (as stream info's `cluster.leader` names it). */
+  node(serverName: string): NatsServerHandle;
+  /** Graceful stop of every node. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a JetStream cluster of `nodes` nats-servers on loopback: each with its own store, `server_name`
+ * (`n1` …) and routes to the others, on ports chosen up front (the routes name them, so a node cannot move
+ * to another port on a clash). The nodes start together and each is awaited until its `/healthz` is ok,
+ * which in a cluster means JetStream is current with an elected meta leader.
+ */
+export async function startNatsCluster(options: NatsClusterOptions): Promise<NatsClusterHandle> {
+  const count = options.nodes ?? 3;
+  const host = options.host ?? '127.0.0.1';
+  const name = options.name ?? 'tidemark';
+  const ports: { client: number; monitor: number; route: number }[] = [];
+  const taken = new Set<number>();
+  const free = async (): Promise<number> => {
+    for (;;) {
+      const port = await findFreePort(host);
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
+  for (let i = 0; i < count; i++) ports.push({ client: await free(), monitor: await free(), route: await free() });
+  const started = await Promise.allSettled(
+    ports.map((p, i) =>
+      startNats({
+        dataDir: join(options.dataDir, `n${i + 1}`),
+        host,
+        port: p.client,
+        monitorPort: p.monitor,
+        ...(options.binary ? { binary: options.binary } : {}),
+        startTimeoutMs: options.startTimeoutMs ?? 60_000,
+        cluster: { name, serverName: `n${i + 1}`, port: p.route, routes: ports.filter((_, j) => j !== i).map((o) => `nats-route://${host}:${o.route}`) },
+      }),
+    ),
+  );
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failed.reason;
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url).join(','),
+    node(serverName) {
+      const found = nodes.find((n) => n.serverName === serverName);
+      if (!found) throw new Error(`no node named ${serverName} in this cluster (${nodes.map((n) => n.serverName).join(', ')})`);
+      return found;
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
 }

@@ -28,6 +28,12 @@ export interface JetStreamTransportOptions {
   realign: (binding: PullBinding) => Promise<void>;
   /** Returns false when a claimed binding has been lost (for example the lock's session died). */
   stillOwned?: (binding: PullBinding) => boolean;
+  /**
+   * How many of the `total` bindings this instance should consume now (its fair share among the live
+   * replicas). It claims no more, and stops and releases the ones beyond it (the last in binding order) so
+   * that another replica takes them. Without it every binding this instance can claim is consumed.
+   */
+  share?: (total: number) => Promise<number>;
   claimIntervalMs?: number;
   logger: Logger;
 }
@@ -82,8 +88,20 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
         await this.options.release?.(entry.binding);
       }
     }
-    for (const binding of this.options.bindings()) {
-      if (this.closing || this.running.has(binding.durable)) continue;
+    const bindings = this.options.bindings();
+    const share = this.options.share ? await this.options.share(bindings.length) : bindings.length;
+    const order = new Map(bindings.map((b, i) => [b.durable, i]));
+    const beyond = [...this.running.values()].sort((x, y) => (order.get(y.binding.durable) ?? 0) - (order.get(x.binding.durable) ?? 0)).slice(0, Math.max(0, this.running.size - share));
+    for (const entry of beyond) {
+      if (this.closing) return;
+      this.options.logger.info({ durable: entry.binding.durable, share }, 'beyond this replica’s share; handing it over');
+      this.running.delete(entry.binding.durable);
+      await entry.consumer.stop();
+      await this.options.release?.(entry.binding);
+    }
+    for (const binding of bindings) {
+      if (this.closing || this.running.size >= share) break;
+      if (this.running.has(binding.durable)) continue;
       const handler = this.getHandlerByPattern(binding.pattern);
       if (!handler) throw new Error(`no @EventPattern('${binding.pattern}') handler for consumer ${binding.durable}`);
       if (this.options.claim && !(await this.options.claim(binding))) continue;

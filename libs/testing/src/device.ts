@@ -57,3 +57,28 @@ export async function getJson<T = any>(url: string, headers: Record<string, stri
   const response = await fetch(url, { headers });
   return (await response.json()) as T;
 }
+
+/**
+ * Pushes one batch as the SDK does until a gateway answers it: on a 503 (a dependency down or electing a
+ * leader) or a refused or cut connection it re-sends the same events, with the same ids, to the next gateway
+ * of `gateways` (a client behind a load balancer), backing off up to 500 ms. Any other status is a defect and
+ * throws, as does still being unanswered after `timeoutMs`. Resolves with each event's status and how many
+ * times the batch was re-sent.
+ */
+export async function pushUntilAnswered(gateways: readonly string[], events: DeviceEvent[], headers: Record<string, string>, { timeoutMs = 60_000 } = {}): Promise<{ results: { eventId: string; status: string }[]; resent: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'nothing';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await push(gateways[attempt % gateways.length]!, events, headers);
+      if (result.status === 200) return { results: result.body.results as { eventId: string; status: string }[], resent: attempt };
+      if (result.status !== 503) throw new Error(`push answered ${result.status}: ${JSON.stringify(result.body).slice(0, 300)}`);
+      last = `503: ${String(result.body?.detail ?? '')}`;
+    } catch (error) {
+      if ((error as Error).message.startsWith('push answered')) throw error;
+      last = (error as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`a batch was still unanswered after ${timeoutMs} ms (${attempt + 1} attempts; last: ${last})`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
+  }
+}

@@ -6,6 +6,6 @@ export { eventually, type EventuallyOptions } from './eventually';
 export { startServiceProcess, serviceEntry, type ServiceName, type ServiceProcess } from './service-process';
 export { startSlice, count, type SliceStack } from './slice';
 export { testIdentity, type TestIdentity, type TestDevice } from './identity';
-export { FakeDevice, push, getJson } from './device';
+export { FakeDevice, push, pushUntilAnswered, getJson } from './device';
 export { faultyFirstFetch, drain } from './fetch-faults';
 export { steadyIngest, type SteadyIngest } from './steady-ingest';

@@ -16,8 +16,8 @@ describe('partition claims (real Postgres and NATS)', () => {
   const durable = mergeConsumerName(0);
   const binding = { pattern: 'journal.batch', stream: STREAMS.journal, durable, maxMessages: 10, expiresMs: 1000 };
   const claims: PartitionClaims[] = [];
-  const replica = () => {
-    const c = new PartitionClaims(db.url, ds, () => conn.jsm, STREAMS.journal, logger);
+  const replica = (instance?: string) => {
+    const c = new PartitionClaims(db.url, ds, () => conn.jsm, STREAMS.journal, logger, 'merge', instance);
     claims.push(c);
     return c;
   };
@@ -55,5 +55,22 @@ describe('partition claims (real Postgres and NATS)', () => {
     const after = await conn.jsm.consumers.info(STREAMS.journal, durable);
     assert.equal(after.created, owned.created, 'the new owner’s consumer was left alone');
     assert.ok(before.created <= owned.created);
+  });
+
+  it('each replica’s share is its fair part of the partitions among the live replicas, and pg_locks names who holds what', async () => {
+    for (const earlier of claims.splice(0)) await earlier.close();
+    const a = replica('replica-a');
+    assert.equal(await a.share(8), 8, 'alone, a replica takes every partition');
+    const b = replica('replica-b');
+    assert.equal(await b.share(8), 4);
+    assert.equal(await a.share(8), 4, 'a second replica halves the first one’s share');
+    assert.equal(await a.share(3), 2, 'rounded up, so every partition has an owner');
+    assert.equal(await a.claim(1, { ...binding, durable: mergeConsumerName(1) }), true);
+    const holders: { holder: string; partition: number }[] = await ds.query(
+      "SELECT a.application_name AS holder, l.objid::int AS partition FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.classid = 29805 AND l.objsubid = 2 AND l.granted",
+    );
+    assert.deepEqual(holders, [{ holder: 'tidemark-merge-claims replica-a', partition: 1 }]);
+    await a.close();
+    await eventually(async () => assert.equal(await b.share(8), 8), { message: 'the replica left alone takes every partition again' });
   });
 });

@@ -4,6 +4,8 @@ import { isNotFound, mergeConsumerConfig, type JetStreamManager, type PullBindin
 import type { Logger } from '@tidemark/telemetry';
 
 const LOCK_SPACE = 0x746d; // 'tm'
+/** Every replica holds a shared advisory lock on (MEMBER_SPACE, 0) on its claims session: pg_locks counts the live replicas. */
+const MEMBER_SPACE = 0x746e;
 
 /**
  * Partition ownership across merge-service replicas: a session-level Postgres advisory lock per
@@ -11,6 +13,11 @@ const LOCK_SPACE = 0x746d; // 'tm'
  * releases every lock at once and another replica claims the partitions within its claim interval.
  * The checkpoint row lock in each batch transaction is the second fence: a stale owner can never apply a
  * message that the new owner has already committed.
+ *
+ * Replicas share the partitions: each also holds a shared "member" lock on its claims session, so every
+ * replica can count the live ones in `pg_locks` and claims no more than its fair share (`share`), handing
+ * partitions beyond it back for a newly started replica to take. The session's `application_name` names the
+ * instance, so `pg_locks` joined with `pg_stat_activity` shows which replica holds which partition.
  */
 export class PartitionClaims {
   private client: Client | undefined;
@@ -26,11 +33,13 @@ export class PartitionClaims {
     private readonly stream: string,
     private readonly logger: Logger,
     private readonly consumerPrefix = 'merge',
+    private readonly instance?: string,
   ) {}
 
   private async session(): Promise<Client> {
     if (this.client && this.healthy) return this.client;
-    const client = new Client({ connectionString: this.databaseUrl, application_name: 'tidemark-merge-claims' });
+    // application_name is at most 63 bytes; Postgres truncates a longer one.
+    const client = new Client({ connectionString: this.databaseUrl, application_name: this.instance ? `tidemark-merge-claims ${this.instance}` : 'tidemark-merge-claims' });
     client.on('error', (error) => {
       this.logger.error({ err: error }, 'partition-claim session failed; releasing every partition');
       this.healthy = false;
@@ -43,9 +52,23 @@ export class PartitionClaims {
     await client.connect();
     const backend = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     this.pid = backend.rows[0]!.pid;
+    await client.query('SELECT pg_advisory_lock_shared($1, 0)', [MEMBER_SPACE]);
     this.client = client;
     this.healthy = true;
     return client;
+  }
+
+  /**
+   * This replica's fair share of `total` partitions: `ceil(total / live replicas)`, the live replicas being
+   * the sessions holding the member lock in this database (this one included).
+   */
+  async share(total: number): Promise<number> {
+    const client = await this.session();
+    const rows = await client.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = $1 AND objid = 0 AND objsubid = 2 AND granted",
+      [MEMBER_SPACE],
+    );
+    return Math.ceil(total / Math.max(1, rows.rows[0]?.n ?? 1));
   }
 
   owns(partition: number): boolean {
