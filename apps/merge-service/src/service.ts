@@ -120,6 +120,8 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     realign: (b) => claims.realign(partitionOf.get(b.durable)!, b.durable),
     stillOwned: (b) => claims.owns(partitionOf.get(b.durable)!),
     share: (total) => claims.share(total),
+    // A partition nobody holds for three passes (a live replica that cannot take it) is taken beyond the share.
+    heldByAnyone: async () => new Set([...(await claims.heldPartitions())].map((p) => mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX))),
     claimIntervalMs: 2000,
     logger,
   });

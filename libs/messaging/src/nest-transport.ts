@@ -34,6 +34,15 @@ export interface JetStreamTransportOptions {
    * that another replica takes them. Without it every binding this instance can claim is consumed.
    */
   share?: (total: number) => Promise<number>;
+  /**
+   * The bindings some instance (this one included) holds now. With it, a binding that no instance has held
+   * for `rescueAfterPasses` claim passes in a row is taken even beyond this instance's share, and kept for
+   * `rescueHoldPasses` passes before it may be handed over again: a replica that counts as live but cannot
+   * take its share (its NATS connection is down, say) never leaves partitions unprojected.
+   */
+  heldByAnyone?: () => Promise<Set<string>>;
+  rescueAfterPasses?: number;
+  rescueHoldPasses?: number;
   claimIntervalMs?: number;
   logger: Logger;
 }
@@ -48,6 +57,12 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private claiming: Promise<void> = Promise.resolve();
+  /** Claim passes so far. */
+  private pass = 0;
+  /** Bindings no instance held, with how many passes in a row they were seen so (see `heldByAnyone`). */
+  private readonly unheld = new Map<string, number>();
+  /** Bindings taken beyond the share because nobody held them, with the pass they were taken in. */
+  private readonly rescued = new Map<string, number>();
 
   constructor(private readonly options: JetStreamTransportOptions) {
     super();
@@ -80,39 +95,79 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
 
   private async reconcile(): Promise<void> {
     if (this.closing) return;
+    this.pass++;
     for (const [durable, entry] of this.running) {
       if (this.options.stillOwned && !this.options.stillOwned(entry.binding)) {
         this.options.logger.warn({ durable }, 'lost the claim on a consumer; stopping it');
-        this.running.delete(durable);
-        await entry.consumer.stop();
-        await this.options.release?.(entry.binding);
+        await this.stopConsuming(entry.binding);
       }
     }
     const bindings = this.options.bindings();
     const share = this.options.share ? await this.options.share(bindings.length) : bindings.length;
+    await this.handOver(bindings, share);
+    for (const binding of bindings) {
+      if (this.closing || this.running.size >= share) break;
+      if (!this.running.has(binding.durable)) await this.tryConsume(binding);
+    }
+    await this.rescue(bindings);
+  }
+
+  /** Stops and releases the consumers beyond this instance's share (the last in binding order), except rescued ones still held on purpose. */
+  private async handOver(bindings: PullBinding[], share: number): Promise<void> {
     const order = new Map(bindings.map((b, i) => [b.durable, i]));
-    const beyond = [...this.running.values()].sort((x, y) => (order.get(y.binding.durable) ?? 0) - (order.get(x.binding.durable) ?? 0)).slice(0, Math.max(0, this.running.size - share));
+    const hold = this.options.rescueHoldPasses ?? 15;
+    const movable = [...this.running.values()].filter(({ binding }) => this.pass - (this.rescued.get(binding.durable) ?? -Infinity) >= hold);
+    const beyond = movable.sort((x, y) => (order.get(y.binding.durable) ?? 0) - (order.get(x.binding.durable) ?? 0)).slice(0, Math.max(0, this.running.size - share));
     for (const entry of beyond) {
       if (this.closing) return;
       this.options.logger.info({ durable: entry.binding.durable, share }, 'beyond this replica’s share; handing it over');
-      this.running.delete(entry.binding.durable);
-      await entry.consumer.stop();
-      await this.options.release?.(entry.binding);
+      await this.stopConsuming(entry.binding);
     }
+  }
+
+  /** Takes bindings that no instance has held for several passes in a row, whatever the share. */
+  private async rescue(bindings: PullBinding[]): Promise<void> {
+    if (!this.options.heldByAnyone || this.closing) return;
+    const held = await this.options.heldByAnyone();
+    const after = this.options.rescueAfterPasses ?? 3;
     for (const binding of bindings) {
-      if (this.closing || this.running.size >= share) break;
-      if (this.running.has(binding.durable)) continue;
-      const handler = this.getHandlerByPattern(binding.pattern);
-      if (!handler) throw new Error(`no @EventPattern('${binding.pattern}') handler for consumer ${binding.durable}`);
-      if (this.options.claim && !(await this.options.claim(binding))) continue;
-      const consumer = new DurableBatchConsumer(this.options.js(), { ...binding, logger: this.options.logger, realign: () => this.options.realign(binding) });
-      this.running.set(binding.durable, { binding, consumer });
-      consumer.start(async (batch: MessageBatch) => {
-        const result: unknown = await handler(batch);
-        await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
-      });
-      this.options.logger.info({ durable: binding.durable }, 'consuming');
+      if (this.closing) return;
+      if (this.running.has(binding.durable) || held.has(binding.durable)) {
+        this.unheld.delete(binding.durable);
+        continue;
+      }
+      const passes = (this.unheld.get(binding.durable) ?? 0) + 1;
+      this.unheld.set(binding.durable, passes);
+      if (passes < after) continue;
+      if (await this.tryConsume(binding)) {
+        this.options.logger.warn({ durable: binding.durable, passes }, 'no replica took this consumer; taking it beyond this replica’s share');
+        this.rescued.set(binding.durable, this.pass);
+        this.unheld.delete(binding.durable);
+      }
     }
+  }
+
+  private async tryConsume(binding: PullBinding): Promise<boolean> {
+    const handler = this.getHandlerByPattern(binding.pattern);
+    if (!handler) throw new Error(`no @EventPattern('${binding.pattern}') handler for consumer ${binding.durable}`);
+    if (this.options.claim && !(await this.options.claim(binding))) return false;
+    const consumer = new DurableBatchConsumer(this.options.js(), { ...binding, logger: this.options.logger, realign: () => this.options.realign(binding) });
+    this.running.set(binding.durable, { binding, consumer });
+    consumer.start(async (batch: MessageBatch) => {
+      const result: unknown = await handler(batch);
+      await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    });
+    this.options.logger.info({ durable: binding.durable }, 'consuming');
+    return true;
+  }
+
+  private async stopConsuming(binding: PullBinding): Promise<void> {
+    const entry = this.running.get(binding.durable);
+    if (!entry) return;
+    this.running.delete(binding.durable);
+    this.rescued.delete(binding.durable);
+    await entry.consumer.stop();
+    await this.options.release?.(binding);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { STREAMS, connectJetStream, mergeConsumerName, type JetStreamConnection } from '@tidemark/messaging';
+import { JetStreamPullTransport, STREAMS, connectJetStream, mergeConsumerName, type JetStreamConnection, type PullBinding } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, type DataSource } from '@tidemark/persistence';
 import { createLogger } from '@tidemark/telemetry';
 import { eventually, testDatabase, testNats, type TestDatabase } from '@tidemark/testing';
@@ -72,5 +72,38 @@ describe('partition claims (real Postgres and NATS)', () => {
     assert.deepEqual(holders, [{ holder: 'tidemark-merge-claims replica-a', partition: 1 }]);
     await a.close();
     await eventually(async () => assert.equal(await b.share(8), 8), { message: 'the replica left alone takes every partition again' });
+  });
+
+  it('a partition no live replica takes is taken beyond the share after a few passes, so nothing is left unprojected', async () => {
+    for (const earlier of claims.splice(0)) await earlier.close();
+    const a = replica('replica-a');
+    // A second replica that counts as live (it holds the member lock) but never takes its share, as one whose NATS is down.
+    const broken = replica('replica-broken');
+    assert.equal(await a.share(4), 4, 'alone at first');
+    assert.equal(await broken.share(4), 2);
+    assert.equal(await a.share(4), 2, 'two live replicas');
+    const bindings: PullBinding[] = Array.from({ length: 4 }, (_, p) => ({ ...binding, durable: mergeConsumerName(p) }));
+    const partition = (b: PullBinding) => bindings.indexOf(bindings.find((x) => x.durable === b.durable)!);
+    const transport = new JetStreamPullTransport({
+      js: () => conn.js,
+      bindings: () => bindings,
+      claim: (b) => a.claim(partition(b), b),
+      release: (b) => a.release(partition(b)),
+      realign: (b) => a.realign(partition(b), b.durable),
+      stillOwned: (b) => a.owns(partition(b)),
+      share: (total) => a.share(total),
+      heldByAnyone: async () => new Set([...(await a.heldPartitions())].map((p) => mergeConsumerName(p))),
+      claimIntervalMs: 100,
+      logger,
+    });
+    transport.addHandler('journal.batch', async () => undefined, true);
+    await new Promise<void>((resolve, reject) => transport.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
+    try {
+      assert.equal(transport.owned().length, 2, 'its fair share first');
+      await eventually(() => assert.deepEqual(transport.owned(), bindings.map((b) => b.durable).sort()), { timeoutMs: 20_000, message: 'the partitions nobody took are taken by the replica that can' });
+      assert.deepEqual([...(await a.heldPartitions())].sort(), [0, 1, 2, 3]);
+    } finally {
+      await transport.close();
+    }
   });
 });

@@ -71,6 +71,15 @@ export class PartitionClaims {
     return Math.ceil(total / Math.max(1, rows.rows[0]?.n ?? 1));
   }
 
+  /** The partitions some replica's claim session holds now, as `pg_locks` says (this database only). */
+  async heldPartitions(): Promise<Set<number>> {
+    const rows: { partition: number }[] = await this.ds.query(
+      "SELECT objid::int AS partition FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = $1::int::oid AND objsubid = 2 AND granted",
+      [LOCK_SPACE],
+    );
+    return new Set(rows.map((r) => r.partition));
+  }
+
   owns(partition: number): boolean {
     return this.healthy && this.held.has(partition);
   }
