@@ -29,6 +29,7 @@ export const ProblemType = {
   unauthorized: 'unauthorized',
   forbidden: 'forbidden',
   conflict: 'conflict',
+  uriTooLong: 'uri-too-long',
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
 
