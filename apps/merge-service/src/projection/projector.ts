@@ -1,5 +1,5 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
-import { inTransaction } from '@tidemark/persistence';
+import { inTransaction, isDeterministicDataError } from '@tidemark/persistence';
 import { PARKED_HEADERS, mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord, type ParkCode, type ParkedAction, type ParkedStatus } from '@tidemark/contracts';
 import { assetRefsOf, intakeOf, parkingOf, planParked, skipDecision, view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
 import { advanceSequence, type DeviceSequence } from '@tidemark/merge';
@@ -153,13 +153,15 @@ export class Projector {
           break;
         } catch (error) {
           lastError = error;
+          if (isDeterministicDataError(error)) break; // the same data fails the same way: park it now
           msg.working();
           await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
         }
       }
       if (lastError !== undefined) {
         await this.ds.query('SELECT 1'); // if Postgres itself is down, this throws and nothing is parked
-        await this.park(batch.durable, msg, `failed ${this.options.parkAfter} times: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1);
+        const failed = isDeterministicDataError(lastError) ? 'failed with a data error' : `failed ${this.options.parkAfter} times`;
+        await this.park(batch.durable, msg, `${failed}: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1);
       }
     }
   }
