@@ -11,11 +11,11 @@ export const TEXT_RULES = {
   maxReported: 20,
 } as const;
 
-const SUSPECT = /[\u0000\ud800-\udfff]/;
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** Why a string cannot be stored, or undefined when it can: it holds U+0000 or a lone surrogate. */
 export function unstorableText(text: string): string | undefined {
-  if (!SUSPECT.test(text)) return undefined;
+  if (!text.includes('\u0000') && !SURROGATE.test(text)) return undefined;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit === 0) return `holds U+0000 (NUL) at index ${i}; text may not contain NUL`;

@@ -79,7 +79,7 @@ export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): v
       done(invalidUtf8(offset));
       return;
     }
-    parseJson(request, bytes.toString('utf8'), (error: Error | null, value?: unknown) => {
+    void parseJson(request, bytes.toString('utf8'), (error: Error | null, value?: unknown) => {
       if (error) {
         done(error);
         return;
