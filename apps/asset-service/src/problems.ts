@@ -16,6 +16,7 @@ export const AssetProblem = {
   validation: 'validation-failed',
   unsupportedMediaType: 'unsupported-media-type',
   presignOff: 'presigned-urls-off',
+  rangeNotSatisfiable: 'range-not-satisfiable',
 } as const;
 export type AssetProblem = (typeof AssetProblem)[keyof typeof AssetProblem];
 

@@ -66,7 +66,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     controllers: [IdentityController, PushController, PullController, StreamController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, notifier, standing, now } },
+      { provide: PULL_DEPS, useValue: { ds, notifier, standing, now, logger } },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
       authGuardProvider({ tokens, standing, now }),

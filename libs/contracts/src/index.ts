@@ -4,6 +4,7 @@ export * from './events/validate';
 export * from './http/problem';
 export * from './http/push';
 export * from './canonical-json';
+export * from './text';
 export * from './http/openapi';
 export * from './http/ledger';
 export * from './http/sync';

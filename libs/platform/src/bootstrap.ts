@@ -6,6 +6,7 @@ import { Module, type DynamicModule, type LoggerService, type Type, type ValuePr
 import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tidemark/telemetry';
 import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts';
 import { ProblemFilter } from './problem-filter';
+import { MAX_PATH_PARAM_CHARS, refuseUnstorableUrlText, registerJsonBody, sendFrameworkError } from './request-text';
 import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
 
 class PinoNestLogger implements LoggerService {
@@ -73,7 +74,8 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   const headersMs = Math.min(timeouts.headersMs, timeouts.requestMs); // Node requires headers ≤ request
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    maxParamLength: 256,
+    maxParamLength: MAX_PATH_PARAM_CHARS,
+    frameworkErrors: sendFrameworkError,
     logger: false,
     forceCloseConnections: 'idle',
     return503OnClosing: false,
@@ -92,7 +94,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
     controllers: [HealthController, ...options.controllers],
     providers: [...options.providers, { provide: READINESS_CHECKS, useValue: options.checks }, { provide: SHUTTING_DOWN, useValue: shutdownState }],
   };
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false, bodyParser: false });
   app.useGlobalFilters(new ProblemFilter(logger, options.bodyLimit ?? 1024 * 1024));
 
   const fastify = app.getHttpAdapter().getInstance();
@@ -116,6 +118,9 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
     if (shutdownState.shuttingDown) void reply.header('connection', 'close');
     return payload;
   });
+  // JSON only (form and plain-text bodies are 415), well-formed UTF-8, storable text, in the body and the URL.
+  registerJsonBody(fastify, options.bodyLimit ?? 1024 * 1024);
+  refuseUnstorableUrlText(fastify);
   await options.configure?.(app);
 
   for (const strategy of options.transports ?? []) app.connectMicroservice({ strategy }, { inheritAppConfig: true });

@@ -3,3 +3,4 @@ export { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck,
 export { ProblemError, ProblemFilter, toProblem, sendProblem, isDependencyUnavailable } from './problem-filter';
 export { PublicRoute, PUBLIC_ROUTE } from './access';
 export { parseQuery, parsePath } from './request';
+export { registerJsonBody, refuseUnstorableUrlText, utf8ErrorOffset, frameworkErrorProblem, MAX_PATH_PARAM_CHARS } from './request-text';

@@ -6,9 +6,9 @@ import type { BlobStore } from '../storage/blob-store';
 import { AssetProblem, assetProblem, invalid, notFound } from '../problems';
 
 export interface Download {
-  status: 200 | 206 | 304 | 416;
+  status: 200 | 206 | 304;
   headers: Record<string, string>;
-  /** Opens the bytes to send (absent for 304, 416 and HEAD). */
+  /** Opens the bytes to send (absent for 304 and HEAD). An unsatisfiable range is a 416 problem, thrown. */
   open?: () => Promise<Readable>;
 }
 
@@ -45,7 +45,13 @@ export class AssetsService {
     const typed = { ...common, 'content-type': asset.contentType };
     switch (range.kind) {
       case 'unsatisfiable':
-        return { status: 416, headers: { ...common, 'content-range': `bytes */${asset.size}` } };
+        throw assetProblem(
+          AssetProblem.rangeNotSatisfiable,
+          416,
+          'Range not satisfiable',
+          { detail: `the Range asks for bytes outside the asset's ${asset.size} bytes (the first byte is 0, the last ${asset.size - 1})`, errors: [{ pointer: 'header:range', detail: 'not satisfiable' }], size: asset.size },
+          { 'content-range': `bytes */${asset.size}`, 'accept-ranges': 'bytes' },
+        );
       case 'range': {
         const length = range.end - range.start + 1;
         return {

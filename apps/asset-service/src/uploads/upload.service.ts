@@ -183,7 +183,7 @@ export class UploadService {
     if (length && !length.ok) throw invalid([{ pointer: 'header:upload-length', detail: length.detail }]);
     const size = length?.ok ? length.value : undefined;
     const metadata = parseUploadMetadata(h['upload-metadata']);
-    if (!metadata.ok) throw invalid([{ pointer: 'header:upload-metadata', detail: metadata.detail }]);
+    if (!metadata.ok) throw invalid([{ pointer: `header:upload-metadata${metadata.key !== undefined ? `/${metadata.key}` : ''}`, detail: metadata.detail }]);
     const sha256 = parseDeclaredSha256(metadata.value.sha256);
     if (!sha256.ok) throw invalid([{ pointer: 'header:upload-metadata/sha256', detail: sha256.detail }]);
     const contentType = normaliseContentType(metadata.value.contentType ?? metadata.value.filetype ?? metadata.value.type);

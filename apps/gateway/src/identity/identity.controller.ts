@@ -34,7 +34,7 @@ const MintOperator = Type.Object(
 );
 const ListQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })), after: Type.Optional(IdToken) }, { additionalProperties: false });
 
-const validators = {
+export const validators = {
   workspace: compileValidator(CreateWorkspace),
   device: compileValidator(RegisterDevice),
   reason: compileValidator(WithReason),

@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { PullQuery, compileValidator, type Validated } from '@tidemark/contracts';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal, type StandingPort } from '@tidemark/auth';
 import type { DataSource } from '@tidemark/persistence';
+import type { Logger } from '@tidemark/telemetry';
 import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
 import type { ChangeNotifier } from './change-notifier';
@@ -14,6 +15,8 @@ export interface PullDeps {
   /** The guard's standing checks: a live stream asks again while it runs. */
   standing: StandingPort;
   now: () => Date;
+  /** Where a live stream's failure is logged (the client is told only that it failed and where to resume). */
+  logger?: Logger;
 }
 
 const validateQuery = compileValidator(PullQuery);

@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Inject, Query, Req, Res, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SYNC_LIMITS, StreamQuery, compileValidator } from '@tidemark/contracts';
+import { CURSOR_PATTERN, SYNC_LIMITS, StreamQuery, compileValidator } from '@tidemark/contracts';
 import { CurrentPrincipal, RequireAuth, deviceInStanding, type DevicePrincipal } from '@tidemark/auth';
 import { ProblemError } from '@tidemark/platform';
 import { gauge } from '@tidemark/telemetry';
@@ -8,6 +8,7 @@ import { changePage, receiptsAbove } from './changes';
 import { PULL_DEPS, parseSyncQuery, type PullDeps } from './pull.controller';
 
 const validateQuery = compileValidator(StreamQuery);
+const CURSOR = new RegExp(CURSOR_PATTERN);
 const openStreams = gauge('tidemark_live_streams', 'open live change streams (SSE)');
 
 /** One SSE frame; `data` is one line of JSON (JSON never holds a raw newline). */
@@ -55,7 +56,7 @@ export class StreamController implements OnModuleDestroy {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const q = parseSyncQuery(validateQuery, query);
-    if (lastEventId !== undefined && !/^[0-9]{1,19}$/.test(lastEventId)) throw ProblemError.validation([{ pointer: 'header:last-event-id', detail: 'must be a cursor from this stream' }]);
+    if (lastEventId !== undefined && !CURSOR.test(lastEventId)) throw ProblemError.validation([{ pointer: 'header:last-event-id', detail: 'must be a cursor from this stream (1–18 digits)' }]);
     let cursor = lastEventId ?? q.after ?? '0';
     let receiptMark = q.receiptsAfter;
     const sentReceipts = new Set<number>();
@@ -129,7 +130,11 @@ export class StreamController implements OnModuleDestroy {
         await this.deps.notifier.wait(device.workspace, Date.now() + Math.min(SYNC_LIMITS.streamKeepAliveSeconds * 1000, Math.max(expiresInMs, 0)), abort.signal);
       }
     } catch (error) {
-      if (!abort.signal.aborted && !raw.destroyed) raw.write(sseFrame('error', { detail: `the stream failed: ${(error as Error).message}; reconnect with Last-Event-ID ${cursor}` }));
+      // The client learns that the stream failed and where to resume, never the internal message (it is logged).
+      if (!abort.signal.aborted && !raw.destroyed) {
+        this.deps.logger?.error({ err: error, workspace: device.workspace, cursor }, 'live stream failed');
+        raw.write(sseFrame('error', { code: 'stream-failed', detail: `the stream failed; reconnect with Last-Event-ID ${cursor}` }));
+      }
     } finally {
       this.streams.delete(abort);
       openStreams.dec();

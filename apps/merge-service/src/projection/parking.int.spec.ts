@@ -35,7 +35,7 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
   const device = new FakeDevice('cam-1');
   let live: Projection;
 
-  const open = async (name: string, prefix: string, failing?: (entityId: string) => boolean): Promise<Projection> => {
+  const open = async (name: string, prefix: string, failing?: (entityId: string) => boolean, parkAfter = 2): Promise<Projection> => {
     const db = await testDatabase(name);
     const ds = createDataSource({ url: db.url });
     await ds.initialize();
@@ -44,7 +44,7 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     await schemas.start();
     const projector = new Projector(ds, {
       isolateAfter: 3,
-      parkAfter: 2,
+      parkAfter,
       logger,
       merge: (state, input) => {
         if (failing?.(input.event.entity.id)) throw new Error(`cannot merge ${input.event.entity.id} right now`);
@@ -322,5 +322,24 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
       { consumer: live.consumer, status: 'skipped', resolved: skipSeq },
     ]);
     assert.equal((await one<{ status: string }>('SELECT status FROM event_receipts WHERE event_id = $1', [lone.eventId])).status, 'skipped');
+  });
+
+  it('an event Postgres refuses as data (NUL, a lone surrogate) is parked on its first isolated attempt, and the rest of the batch applied', async () => {
+    // Last: its events stay in the shared journal, and a projection opened later would fail on them.
+    // Eight retries would back off for about 9 s; a data error is the same on every retry, so it is parked at once.
+    const strict = await open('parking_data', 'data', undefined, 8);
+    const nul = device.upsert('annotation', 'nul', { label: 'a\u0000b' });
+    const lone = device.upsert('annotation', 'lone', { label: '\ud800' });
+    const fine = device.upsert('annotation', 'fine', { label: 'ok' });
+    const seqs = [await publish(record(nul), nul.eventId), await publish(record(lone), lone.eventId), await publish(record(fine), fine.eventId)];
+    const started = Date.now();
+    await drain(strict, Number.MAX_SAFE_INTEGER, 100, true);
+    const took = Date.now() - started;
+    assert.ok(took < 8000, `parked in ${took} ms, without waiting out the retries`);
+    const q = async <T>(sql: string, params: unknown[] = []) => (await strict.ds.query(sql, params)) as T[];
+    const parked = await q<{ stream_seq: string; code: string; reason: string }>('SELECT stream_seq, code, reason FROM parked_events WHERE stream_seq = ANY($1::bigint[]) ORDER BY stream_seq', [seqs]);
+    assert.deepEqual(parked.map((r) => [Number(r.stream_seq), r.code]), [[seqs[0], 'failing'], [seqs[1], 'failing']]);
+    for (const r of parked) assert.match(r.reason, /^failed with a data error: /);
+    assert.deepEqual(await q('SELECT status FROM event_receipts WHERE event_id = $1', [fine.eventId]), [{ status: 'applied' }]);
   });
 });

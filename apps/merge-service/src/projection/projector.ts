@@ -1,5 +1,5 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
-import { inTransaction } from '@tidemark/persistence';
+import { inTransaction, isDeterministicDataError } from '@tidemark/persistence';
 import { PARKED_HEADERS, mergedSubject, parseJournalSubject, reviewSubject, type JournalRecord, type ParkCode, type ParkedAction, type ParkedStatus } from '@tidemark/contracts';
 import { assetRefsOf, intakeOf, parkingOf, planParked, skipDecision, view, type EntityState, type MergeInput, type MergeResult } from '@tidemark/merge';
 import { advanceSequence, type DeviceSequence } from '@tidemark/merge';
@@ -153,9 +153,15 @@ export class Projector {
    */
   async handle(batch: MessageBatch): Promise<void> {
     if (batch.attempt < this.options.isolateAfter) {
-      await this.healthy(() => this.commit(batch.durable, batch.messages));
-      this.options.afterCommit?.();
-      return;
+      try {
+        await this.healthy(() => this.commit(batch.durable, batch.messages));
+        this.options.afterCommit?.();
+        return;
+      } catch (error) {
+        // Postgres refused some message's data: it fails the same way on every retry, so the batch is
+        // isolated at once and only that message is parked (the others are committed one by one).
+        if (isWaitOut(error) || !isDeterministicDataError(error)) throw error;
+      }
     }
     for (const msg of batch.messages) {
       let lastError: unknown;
@@ -169,12 +175,14 @@ export class Projector {
           // so far are below the checkpoint then and are skipped.
           if (isWaitOut(error)) throw error;
           lastError = error;
+          if (isDeterministicDataError(error)) break; // the same data fails the same way: park it now
           msg.working();
           await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
         }
       }
       if (lastError !== undefined) {
-        await this.healthy(() => this.park(batch.durable, msg, `failed ${this.options.parkAfter} times: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1));
+        const failed = isDeterministicDataError(lastError) ? 'failed with a data error' : `failed ${this.options.parkAfter} times`;
+        await this.healthy(() => this.park(batch.durable, msg, `${failed}: ${(lastError as Error).message}`, this.options.parkAfter + batch.attempt - 1));
       }
     }
   }

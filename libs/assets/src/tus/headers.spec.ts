@@ -19,6 +19,17 @@ describe('tus headers', () => {
     assert.deepEqual(parseUploadMetadata(encodeUploadMetadata(round)), { ok: true, value: round });
   });
 
+  it('refuses an Upload-Metadata value that is not text Postgres can store (NUL, invalid UTF-8), naming its key', () => {
+    const nul = parseUploadMetadata(`filename ${b64('a\u0000b.png')}`);
+    assert.ok(!nul.ok);
+    assert.equal(nul.key, 'filename');
+    assert.match(nul.detail, /U\+0000/);
+    const latin1 = parseUploadMetadata(`contentType ${b64('image/png')},filename ${Buffer.from([0x63, 0xe9, 0x2e, 0x70]).toString('base64')}`);
+    assert.ok(!latin1.ok);
+    assert.equal(latin1.key, 'filename');
+    assert.match(latin1.detail, /not valid UTF-8/);
+  });
+
   it('parses Upload-Checksum for sha1 and sha256 only, with digests of the right length', () => {
     const sha1 = createHash('sha1').update('x').digest();
     assert.deepEqual(parseUploadChecksum(`sha1 ${sha1.toString('base64')}`), { ok: true, value: { algorithm: 'sha1', hex: sha1.toString('hex') } });

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Parsing of the tus 1.0 request headers (https://tus.io/protocols/resumable-upload).
  * Pure functions: each answers a value or a reason, never throws on client input.
@@ -24,7 +26,7 @@ export function parseByteCount(value: string | undefined, name: string): Parsed<
 }
 
 /** `Upload-Metadata`: comma-separated `key base64value` pairs (value optional); keys unique. */
-export function parseUploadMetadata(header: string | undefined): Parsed<Record<string, string | null>> {
+export function parseUploadMetadata(header: string | undefined): Parsed<Record<string, string | null>> & { key?: string } {
   const result: Record<string, string | null> = {};
   if (header === undefined || header.trim() === '') return { ok: true, value: result };
   for (const pair of header.split(',')) {
@@ -38,7 +40,12 @@ export function parseUploadMetadata(header: string | undefined): Parsed<Record<s
       continue;
     }
     if (!BASE64.test(encoded)) return { ok: false, detail: `Upload-Metadata: the value of "${key}" is not base64` };
-    result[key] = Buffer.from(encoded, 'base64').toString('utf8');
+    const bytes = Buffer.from(encoded, 'base64');
+    // Stored as text: the decoded value must be well-formed UTF-8 without NUL (Postgres cannot hold either).
+    if (!isUtf8(bytes)) return { ok: false, detail: `Upload-Metadata: the value of "${key}" is not valid UTF-8`, key };
+    const text = bytes.toString('utf8');
+    if (text.includes('\u0000')) return { ok: false, detail: `Upload-Metadata: the value of "${key}" holds U+0000 (NUL); text may not contain NUL`, key };
+    result[key] = text;
   }
   return { ok: true, value: result };
 }

@@ -2,6 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { DeviceEvent, LIMITS, PushRequest } from './device-event';
+import { findUnstorableText } from '../text';
 
 /** One thing wrong with an input: where (a JSON pointer into the request) and what. */
 export interface InvalidParam {
@@ -29,15 +30,21 @@ function describe(error: ErrorObject): InvalidParam {
   }
 }
 
-/** Compiles a TypeBox schema into a validator that reports every problem with its JSON pointer. */
+/**
+ * Compiles a TypeBox schema into a validator that reports every problem with its JSON pointer. Besides the
+ * schema, every string of the input (object keys too) must be text tidemark can store (`unstorableText`):
+ * no U+0000, no lone surrogate, wherever it is nested.
+ */
 export function compileValidator<S extends TSchema>(schema: S): (input: unknown) => Validated<Static<S>> {
   const validate: ValidateFunction = ajv.compile(schema);
   return (input: unknown) => {
-    if (validate(input)) return { ok: true, value: input as Static<S> };
-    const seen = new Set<string>();
-    const errors: InvalidParam[] = [];
+    const shaped = validate(input);
+    const unstorable = findUnstorableText(input);
+    if (shaped && unstorable.length === 0) return { ok: true, value: input as Static<S> };
+    const seen = new Set<string>(unstorable.map((e) => e.pointer));
+    const errors: InvalidParam[] = [...unstorable];
     // A union reports one error per branch; keep the first message per pointer so the answer stays readable.
-    for (const error of validate.errors ?? []) {
+    for (const error of shaped ? [] : validate.errors ?? []) {
       const param = describe(error);
       if (seen.has(param.pointer)) continue;
       seen.add(param.pointer);

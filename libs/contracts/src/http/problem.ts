@@ -30,6 +30,7 @@ export const ProblemType = {
   forbidden: 'forbidden',
   conflict: 'conflict',
   tooManyRequests: 'too-many-requests',
+  uriTooLong: 'uri-too-long',
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
 

@@ -16,7 +16,12 @@ export const SYNC_LIMITS = {
   streamKeepAliveSeconds: 15,
 } as const;
 
-const Cursor = Type.String({ pattern: '^[0-9]{1,19}$', description: 'cursor from a previous pull or stream event; omit for the beginning' });
+/**
+ * A change-log cursor as text: 1–18 digits, so it always fits Postgres's bigint (a 19-digit number may not).
+ * The same rule holds for `after` and for the `Last-Event-ID` of a live stream.
+ */
+export const CURSOR_PATTERN = '^[0-9]{1,18}$';
+const Cursor = Type.String({ pattern: CURSOR_PATTERN, description: 'cursor from a previous pull or stream event (1–18 digits); omit for the beginning' });
 
 export const PullQuery = Type.Object(
   {
