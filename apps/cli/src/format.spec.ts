@@ -168,6 +168,8 @@ describe('format: replay', () => {
     assert.match(text, /^revisions +prompt@2$/m);
     assert.match(text, /^plan +20 events selected, 10 entities to rebuild from 20 events$/m);
     assert.match(text, /^estimate +0\.1s \(rate-limit, limit 2000\/s\)$/m);
+    const explained = fmt.renderReplayJob({ ...job(), plan: { ...job().plan, estimate: { seconds: 8, eventsPerSecond: 2.5, basis: 'workspace-replays', detail: 'median end-to-end rate of 1 finished replay of workspace acme nearest in size (20 events): 2.5 events/s' } } });
+    assert.match(explained, /^estimate +8(\.0)?s \(workspace-replays, limit 2000\/s\): median end-to-end rate of 1 finished replay of workspace acme/m);
     assert.match(text, /^progress +100% \(20\/20 events\)$/m);
     assert.match(text, /^entities +10 affected: 6 changed, 4 unchanged, 0 added, 0 removed$/m);
     assert.match(text, /^fields +prompt\.model 3, prompt\.title 5$/m);

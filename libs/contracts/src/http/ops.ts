@@ -383,16 +383,20 @@ export interface ParkedActionResult {
 
 // ── replays (`/v1/replays`) ──────────────────────────────────────────────────────────────────────────
 
-/** An estimate of a rebuild's duration and what it rests on. */
+/** An estimate of a replay's duration (end to end: scan, rebuild, diff) and what it rests on. */
 export interface ReplayEstimate {
   seconds: number;
   eventsPerSecond: number;
   /**
-   * `rate-limit`: the job's rate limit is the bottleneck;
-   * `measured`: the rebuild capacity measured by the last finished replay here is lower;
-   * `assumed`: nothing was measured yet and the assumed capacity is lower.
+   * `rate-limit`: the job's rate limit is lower than the measured (or assumed) rate, so it is the bottleneck;
+   * `workspace-replays`: the median end-to-end rate of this workspace's finished replays nearest in size;
+   * `installation-replays`: the same over every workspace's (this one has none);
+   * `assumed`: nothing was measured yet;
+   * `measured`: a plan made before estimates named their evidence (the last replay's commit rate).
    */
-  basis: 'rate-limit' | 'measured' | 'assumed';
+  basis: 'rate-limit' | 'workspace-replays' | 'installation-replays' | 'assumed' | 'measured';
+  /** The basis in words: which replays, how many, their sizes and rate (absent on plans made before it existed). */
+  detail?: string;
 }
 
 /**
