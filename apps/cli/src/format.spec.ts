@@ -132,8 +132,8 @@ describe('format: lag and devices', () => {
       total: 3,
       next: '2',
       devices: [
-        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', label: null, status: 'active', lastPushedSeq: 60, lastPushAt: 'x', lastAppliedSeq: 60, contiguousSeq: 58, missing: 1, gaps: [[59, 59]], events: 59, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
-        { workspace: 'acme', deviceId: 'early', site: null, label: null, status: null, lastPushedSeq: null, lastPushAt: null, lastAppliedSeq: 3, contiguousSeq: 3, missing: 0, gaps: [], events: 3, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
+        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', label: null, status: 'active', lastPushedSeq: 60, lastPushAt: 'x', lastAppliedSeq: 60, contiguousSeq: 58, missing: 1, gaps: [[59, 59]], abandoned: 0, abandonedRanges: [], events: 59, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
+        { workspace: 'acme', deviceId: 'early', site: null, label: null, status: null, lastPushedSeq: null, lastPushAt: null, lastAppliedSeq: 3, contiguousSeq: 3, missing: 0, gaps: [], abandoned: 0, abandonedRanges: [], events: 3, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
       ],
     };
     const text = fmt.renderDevices(view);

@@ -12,6 +12,7 @@ import { Replay1764800000000 } from './migrations/1764800000000-replay';
 import { InspectionIndexes1764900000000 } from './migrations/1764900000000-inspection-indexes';
 import { ReceiptsByEntity1765000000000 } from './migrations/1765000000000-receipts-by-entity';
 import { ReplayPlanOnly1765100000000 } from './migrations/1765100000000-replay-plan-only';
+import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   InspectionIndexes1764900000000,
   ReceiptsByEntity1765000000000,
   ReplayPlanOnly1765100000000,
+  AbandonedSequences1765230000000,
 ];
 
 export interface DatabaseOptions {

@@ -137,12 +137,19 @@ export interface DeviceView {
   lastAppliedSeq: number;
   /** Highest N with every sequence 1..N applied. */
   contiguousSeq: number;
-  /** Sequences missing below the highest applied one. */
+  /** Sequences missing below the highest applied one (abandoned ones excluded). */
   missing: number;
   /** The missing sequences as inclusive ranges (the first 20). */
   gaps: [number, number][];
+  /**
+   * Sequences the device reported abandoned for good (refused events it discarded: `POST
+   * /v1/sequence/abandoned`) and never applied; they count neither as missing nor as behind.
+   */
+  abandoned: number;
+  /** The abandoned sequences as inclusive ranges (the first 20). */
+  abandonedRanges: [number, number][];
   events: number;
-  /** Pushed sequences not yet applied (missing ones included); null when pushes are not known. */
+  /** Pushed sequences not yet applied (missing ones included, abandoned ones not); null when pushes are not known. */
   behindBy: number | null;
   /** The later of the last push and the last applied event's acceptance. */
   lastSeenAt: string | null;
