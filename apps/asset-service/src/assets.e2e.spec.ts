@@ -1,6 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Client as Minio } from 'minio';
 import { Client as Pg } from 'pg';
@@ -120,6 +125,7 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
       ASSET_MAX_BYTES_IMAGE: String(1 * MiB),
       ASSET_WORKSPACE_QUOTA_BYTES: String(200 * MiB),
       ASSET_PRESIGNED_URL_TTL_S: '60',
+      ASSET_STRAY_MULTIPART_AGE_MS: '3000',
     };
     await startService();
     uploader = await identity.headersFor('uploader');
@@ -232,7 +238,8 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const { response, body } = await download(hex(bytes));
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('etag'), `"${hex(bytes)}"`);
-    assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(response.headers.get('cache-control'), 'private, max-age=31536000, immutable', 'never kept by a shared cache');
+    assert.match(response.headers.get('vary') ?? '', /authorization/i);
     assert.equal(hex(body), hex(bytes), 'downloaded bytes hash to the declared sha256');
     const staged = await minio.listObjectsV2(bucket.name, 'uploads/', true).toArray();
     assert.deepEqual(staged, [], 'no pending tails left behind');
@@ -412,6 +419,114 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     assert.equal((await tus(url, { method: 'HEAD' })).status, 410);
     const objects = await minio.listObjectsV2(bucket.name, `ws/default/sha256/${claimed.toString('hex')}`, true).toArray();
     assert.deepEqual(objects, []);
+  });
+
+  it('aborts the multipart upload when the whole-file sha256 mismatch is found by the PATCH that started it', async () => {
+    const bytes = randomBytes(10 * MiB); // more than one 8 MiB part: this PATCH starts the multipart upload
+    const claimed = sha256(randomBytes(16));
+    const key = `ws/default/sha256/${claimed.toString('hex')}`;
+    const created = await create(bytes.length, claimed);
+    const url = new URL(created.headers.get('location')!, direct).href;
+    const response = await tus(url, { method: 'PATCH', headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: bytes });
+    assert.equal(response.status, 422);
+    assert.equal(((await response.json()) as any).actual, hex(bytes));
+    assert.deepEqual(await openMultipart(key), [], 'no multipart upload (nor its parts) left in the bucket');
+    assert.deepEqual(await minio.listObjectsV2(bucket.name, key, true).toArray(), []);
+  });
+
+  it('the collector aborts multipart uploads the ledger does not hold open, once past the age guard, and spares held ones', async () => {
+    // A held one: an open upload with a multipart upload (older than the stray below, so only the ledger spares it).
+    const held = randomBytes(6 * MiB);
+    const created = await create(8 * MiB, sha256(randomBytes(8)));
+    const url = new URL(created.headers.get('location')!, direct).href;
+    assert.equal((await tus(url, { method: 'PATCH', headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: held })).status, 204);
+    const row = (await pg.query('SELECT object_key, s3_upload_id FROM asset_uploads WHERE id = $1', [url.split('/').at(-1)])).rows[0];
+    // Strays: started in the store with nothing in the ledger (a crash before recording, a failed abort).
+    const strayKey = `ws/default/sha256/${hex(randomBytes(8))}`;
+    const stray = await minio.initiateNewMultipartUpload(bucket.name, strayKey, {});
+    await minio.uploadPart({ bucketName: bucket.name, objectName: strayKey, uploadID: stray, partNumber: 1, headers: {} }, randomBytes(1000));
+    await minio.initiateNewMultipartUpload(bucket.name, 'stray/elsewhere/in/the/bucket', {});
+    const started = Date.now();
+    assert.equal((await openMultipart(strayKey)).length, 1);
+    await eventually(async () => assert.deepEqual([await openMultipart(strayKey), await openMultipart('stray/elsewhere/in/the/bucket')], [[], []]), { timeoutMs: 20_000, intervalMs: 200 });
+    assert.ok(Date.now() - started >= 2500, `not aborted before the age guard (${Date.now() - started} ms)`);
+    assert.deepEqual((await openMultipart(row.object_key)).map((u) => u.uploadId), [row.s3_upload_id], 'the open upload keeps its multipart upload');
+    assert.ok((await metric('tidemark_asset_collected_total{kind="stray-multipart"}')) >= 2, 'counted');
+    assert.equal((await tus(url, { method: 'DELETE' })).status, 204);
+  });
+
+  it('answers 423 Locked (problem+json) to a PATCH while another PATCH writes to the upload', async () => {
+    const bytes = randomBytes(2 * MiB);
+    const created = await create(bytes.length, sha256(bytes));
+    const url = new URL(created.headers.get('location')!, direct).href;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(new Uint8Array(bytes.subarray(0, MiB)));
+        await held;
+        controller.enqueue(new Uint8Array(bytes.subarray(MiB)));
+        controller.close();
+      },
+    });
+    const first = fetch(url, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', ...uploader, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(bytes.length) }, body: slow, duplex: 'half' } as RequestInit);
+    await eventually(async () => assert.ok((await pg.query('SELECT lock_owner FROM asset_uploads WHERE id = $1', [url.split('/').at(-1)])).rows[0].lock_owner, 'the first PATCH holds the upload'));
+    // The second PATCH is answered while the first still holds the upload (released at the latest after 1 s,
+    // well inside UPLOAD_LOCK_TTL_MS: a service that queued the second behind the first would answer it 409 after).
+    const pending = tus(url, { method: 'PATCH', headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: bytes });
+    const bound = setTimeout(release, 1000);
+    const second = await pending;
+    clearTimeout(bound);
+    assert.equal(second.status, 423);
+    assert.match(second.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const problem = (await second.json()) as any;
+    assert.match(problem.type, /upload-locked$/);
+    assert.equal(problem.status, 423);
+    release();
+    assert.equal((await first).status, 204);
+    assert.equal(hex((await download(hex(bytes))).body), hex(bytes), 'the first PATCH was not disturbed');
+  });
+
+  it('ends the README zero-byte dedupe recipe with tus-js-client and Node stream inputs (Readable, fs.ReadStream): success in a few requests, no body, no loop', async () => {
+    const bytes = randomBytes(3 * MiB + 5);
+    await tusUpload(bytes);
+    const file = join(await mkdtemp(join(tmpdir(), 'tus-stream-')), 'blob.bin');
+    await writeFile(file, bytes);
+    const bodyBefore = await metric('tidemark_asset_upload_body_bytes_total');
+    const inputs = { readable: () => Readable.from([bytes.subarray(0, MiB), bytes.subarray(MiB)]), 'fs.ReadStream': () => createReadStream(file) };
+    for (const [name, input] of Object.entries(inputs)) {
+      const requests: string[] = [];
+      const outcome = await new Promise<string>((resolve) => {
+        // Bounded: a client looping on empty PATCHes would never call back.
+        const deadline = setTimeout(() => {
+          upload.abort().catch(() => undefined);
+          resolve('still running after 15 s');
+        }, 15_000);
+        const upload = new Upload(input(), {
+          endpoint: direct,
+          metadata: { filename: 'blob.bin', contentType: 'application/octet-stream', sha256: sha256(bytes).toString('base64') },
+          headers: uploader,
+          chunkSize: MiB,
+          uploadDataDuringCreation: true,
+          uploadLengthDeferred: true,
+          retryDelays: [0, 100, 250],
+          onBeforeRequest: (req) => void requests.push(`${req.getMethod()} ${req.getHeader('Upload-Offset') ?? ''}`.trim()),
+          onSuccess: () => {
+            clearTimeout(deadline);
+            resolve('success');
+          },
+          onError: (error) => {
+            clearTimeout(deadline);
+            resolve(`error: ${error.message}`);
+          },
+        });
+        upload.start();
+      });
+      assert.equal(outcome, 'success', `${name}: ${requests.join(', ')}`);
+      assert.ok(requests.length <= 3, `${name}: a few requests, not a loop: ${requests.join(', ')}`);
+      assert.ok(requests.filter((r) => r.startsWith('PATCH')).length <= 1, `${name}: at most one (refused) PATCH: ${requests.join(', ')}`);
+    }
+    assert.equal(await metric('tidemark_asset_upload_body_bytes_total'), bodyBefore, 'no body bytes reached the service');
   });
 
   it('references an asset, orphans it when the last reference goes, and collects its blob after the grace period', async () => {

@@ -28,6 +28,7 @@ const schema = Type.Object({
   ASSET_MAX_BYTES_OTHER: bytes(1 * GiB, 'largest upload of any other content type (model/*, font/*, …), in bytes'),
   ASSET_WORKSPACE_QUOTA_BYTES: bytes(100 * GiB, 'bytes one workspace may hold: stored assets plus the declared length of its open uploads'),
   ASSET_COLLECTOR_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 60_000, description: 'how often the collector expires abandoned uploads (aborting their S3 multipart uploads), orphans and deletes blobs' }),
+  ASSET_STRAY_MULTIPART_AGE_MS: Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000, default: 3_600_000, description: 'the collector aborts a multipart upload in the bucket that no open upload holds once it is this old (by the store’s clock; spares one being started right now, and clock skew)' }),
   ASSET_ORPHAN_UNREFERENCED_MS: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'a verified asset nothing has referenced for this long becomes orphaned; 0: only removing its last reference orphans it' }),
   ASSET_ORPHAN_GRACE_MS: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 7 * 86_400_000, description: 'how long an orphaned asset is kept (a reference or a new upload revives it) before its blob is deleted' }),
   ASSET_PRESIGNED_URL_TTL_S: Type.Integer({ minimum: 0, maximum: 604_800, default: 0, description: 'lifetime of presigned download URLs (GET /v1/assets/:sha256/url); 0: presigned URLs are off' }),

@@ -88,6 +88,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     orphanGraceMs: config.ASSET_ORPHAN_GRACE_MS,
     expiryMs: config.UPLOAD_EXPIRY_MS,
     lockTtlMs: config.UPLOAD_LOCK_TTL_MS,
+    strayMultipartAgeMs: config.ASSET_STRAY_MULTIPART_AGE_MS,
     instance,
     logger,
     now,

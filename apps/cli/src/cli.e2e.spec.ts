@@ -86,6 +86,18 @@ describe('tidemark CLI end to end', () => {
     assert.match(none.stderr, /Usage: tidemark/);
   });
 
+  it('ends quietly when the reader closes the pipe early (tidemark --help | head -2): no EPIPE crash', async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const child = spawn(process.execPath, [MAIN, '--help'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // the reader is gone before the CLI writes a byte
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(stderr, '', 'nothing on stderr');
+      assert.equal(code, 0);
+    }
+  });
+
   const laptop = new FakeDevice('laptop-1');
 
   it('status and lag: every service ready and nothing behind; with merge-service stopped, status exits 4 and lag shows the backlog and its age', async () => {

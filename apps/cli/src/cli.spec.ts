@@ -2,7 +2,7 @@
 // how it exits — no network, no clock.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { run, type CliIo } from './cli';
+import { run, unknownEnvironment, type CliIo } from './cli';
 import type { ReplayJobView } from '@tidemark/contracts';
 import { replayJob, type ReplayJobOverrides } from './testing/replay-job';
 
@@ -125,6 +125,24 @@ describe('cli: arguments to requests', () => {
         ['POST', '/v1/replays/r1/cancel', { reason: 'not needed' }],
       ],
     );
+  });
+
+  it('refuses to act with an unknown TIDEMARK_* variable (TIDEMARK_URL is not TIDEMARK_OPS_URL): exit 2, nothing called, the variable and the known ones named', async () => {
+    const { cli, calls } = harness(() => ({ status: 200, body: overviewOf(true, 0) }), { TIDEMARK_URL: 'http://remote:3005', TIDEMARK_TOKEN: 'tok' });
+    const refused = await cli('status');
+    assert.equal(refused.code, 2);
+    assert.deepEqual(calls, [], 'nothing was sent to the local ops-api');
+    assert.match(refused.stderr, /TIDEMARK_URL: not a variable tidemark reads/);
+    assert.match(refused.stderr, /acting on http:\/\/127\.0\.0\.1:3005/);
+    assert.match(refused.stderr, /the CLI reads TIDEMARK_OPS_URL and TIDEMARK_TOKEN \(did you mean TIDEMARK_OPS_URL\?\)/);
+    const two = await harness(undefined, { TIDEMARK_OPS_URL: 'http://ops:3005', TIDEMARK_TOKN: 'x', TIDEMARK_JSON: '1' }).cli('lag');
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /TIDEMARK_JSON, TIDEMARK_TOKN: not a variable/);
+    // Variables other tidemark programs read are not typos; --help needs no environment check.
+    const others = harness(() => ({ status: 200, body: overviewOf(true, 0) }), { TIDEMARK_OPS_URL: 'http://ops:3005', TIDEMARK_INSTANCE: 'a', TIDEMARK_HOME: '/x', TIDEMARK_TEST_TMP: '/t' });
+    assert.equal((await others.cli('status')).code, 0);
+    assert.equal((await harness(undefined, { TIDEMARK_URL: 'x' }).cli('--help')).code, 0);
+    assert.deepEqual(unknownEnvironment({ TIDEMARK_URL: 'a', TIDEMARK_OPS_URL: 'b', TIDEMARK_TOKEN: 'c', TIDEMARK_INSTANCE: 'd', PATH: '/bin', TIDEMARK_UNSET: undefined }), ['TIDEMARK_URL']);
   });
 
   it('usage errors exit 2 and call nothing', async () => {

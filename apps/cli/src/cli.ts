@@ -99,6 +99,13 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       const opts = all[all.length - 2] as Record<string, unknown>;
       const g = cmd.optsWithGlobals<GlobalOptions>();
       state.json = g.json === true;
+      const unknown = unknownEnvironment(io.env);
+      if (unknown.length > 0) {
+        return cmd.error(
+          `error: ${unknown.join(', ')}: not a variable tidemark reads, refusing rather than acting on ${g.url ?? (io.env.TIDEMARK_OPS_URL || DEFAULT_URL)}; the CLI reads ${CLI_ENVIRONMENT.join(' and ')}${unknown.includes('TIDEMARK_URL') ? ' (did you mean TIDEMARK_OPS_URL?)' : ''}; unset ${unknown.length > 1 ? 'them' : 'it'}`,
+          { exitCode: EXIT.usage },
+        );
+      }
       const ctx: Ctx = {
         client: new OpsClient({ baseUrl: resolveUrl(cmd, g, io), token: g.token ?? (io.env.TIDEMARK_TOKEN || undefined), timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, fetch: io.fetch }),
         json: state.json,
@@ -436,6 +443,22 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
   list(program.command('replays'));
 
   return program;
+}
+
+/** The environment variables the CLI reads. */
+export const CLI_ENVIRONMENT = ['TIDEMARK_OPS_URL', 'TIDEMARK_TOKEN'] as const;
+/** `TIDEMARK_*` variables other tidemark programs read (services, `npm start`, tests): not the CLI's, but not typos either. */
+const OTHER_TIDEMARK_VARIABLES = new Set(['TIDEMARK_INSTANCE', 'TIDEMARK_HOME', 'TIDEMARK_SKIP_BUILD', 'TIDEMARK_SOAK_SEED']);
+
+/**
+ * `TIDEMARK_*` variables nobody reads: a misspelt one (`TIDEMARK_URL`) would otherwise be ignored silently
+ * and the command would act on another ops-api than the one meant, so a command refuses to run (exit 2).
+ */
+export function unknownEnvironment(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('TIDEMARK_') && env[name] !== undefined)
+    .filter((name) => !(CLI_ENVIRONMENT as readonly string[]).includes(name) && !OTHER_TIDEMARK_VARIABLES.has(name) && !name.startsWith('TIDEMARK_TEST_'))
+    .sort();
 }
 
 /** --url, else TIDEMARK_OPS_URL, else the local default; a malformed one is a usage error. */

@@ -132,8 +132,8 @@ describe('format: lag and devices', () => {
       total: 3,
       next: '2',
       devices: [
-        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', label: null, status: 'active', lastPushedSeq: 60, lastPushAt: 'x', lastAppliedSeq: 60, contiguousSeq: 58, missing: 1, gaps: [[59, 59]], events: 59, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
-        { workspace: 'acme', deviceId: 'early', site: null, label: null, status: null, lastPushedSeq: null, lastPushAt: null, lastAppliedSeq: 3, contiguousSeq: 3, missing: 0, gaps: [], events: 3, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
+        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', label: null, status: 'active', lastPushedSeq: 60, lastPushAt: 'x', lastAppliedSeq: 60, contiguousSeq: 58, missing: 1, gaps: [[59, 59]], abandoned: 0, abandonedRanges: [], events: 59, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
+        { workspace: 'acme', deviceId: 'early', site: null, label: null, status: null, lastPushedSeq: null, lastPushAt: null, lastAppliedSeq: 3, contiguousSeq: 3, missing: 0, gaps: [], abandoned: 0, abandonedRanges: [], events: 3, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
       ],
     };
     const text = fmt.renderDevices(view);
@@ -168,6 +168,8 @@ describe('format: replay', () => {
     assert.match(text, /^revisions +prompt@2$/m);
     assert.match(text, /^plan +20 events selected, 10 entities to rebuild from 20 events$/m);
     assert.match(text, /^estimate +0\.1s \(rate-limit, limit 2000\/s\)$/m);
+    const explained = fmt.renderReplayJob({ ...job(), plan: { ...job().plan, estimate: { seconds: 8, eventsPerSecond: 2.5, basis: 'workspace-replays', detail: 'median end-to-end rate of 1 finished replay of workspace acme nearest in size (20 events): 2.5 events/s' } } });
+    assert.match(explained, /^estimate +8(\.0)?s \(workspace-replays, limit 2000\/s\): median end-to-end rate of 1 finished replay of workspace acme/m);
     assert.match(text, /^progress +100% \(20\/20 events\)$/m);
     assert.match(text, /^entities +10 affected: 6 changed, 4 unchanged, 0 added, 0 removed$/m);
     assert.match(text, /^fields +prompt\.model 3, prompt\.title 5$/m);

@@ -490,7 +490,7 @@ export function renderReplayJob(j: ReplayJobView): string {
     ['reason', j.reason],
     ['requested', `${j.createdAt ?? '-'} by ${j.requestedBy}`],
     ['plan', planned ? `${plural(j.plan.selectedEvents, 'event')} selected, ${plural(j.plan.affectedEntities, 'entity', 'entities')} to rebuild from ${plural(j.plan.rebuildEvents!, 'event')}` : `scanned ${plural(j.plan.scanned.events, 'event')} so far`],
-    ['estimate', j.plan.estimate ? `${duration(j.plan.estimate.seconds)} (${j.plan.estimate.basis}, limit ${j.eventsPerSecond}/s)` : null],
+    ['estimate', j.plan.estimate ? `${duration(j.plan.estimate.seconds)} (${j.plan.estimate.basis}, limit ${j.eventsPerSecond}/s)${j.plan.estimate.detail ? `: ${j.plan.estimate.detail}` : ''}` : null],
     ['progress', `${p.percent}% (${p.eventsDone}${p.eventsTotal !== null ? `/${p.eventsTotal}` : ''} events)${p.eventsPerSecond !== null ? `, ${rate(p.eventsPerSecond)}` : ''}${p.etaSeconds !== null ? `, ETA ${duration(p.etaSeconds)}` : ''}${p.resumes > 0 ? `, resumed ${p.resumes}×` : ''}`],
   ];
   if (j.planOnly) pairs.push(['plan only', 'yes: it ends once planned and builds nothing']);

@@ -300,6 +300,62 @@ describe('device SDK against the services', () => {
     assert.ok(all.every((r) => r.deviceId === client.deviceId && ['applied', 'merged'].includes(r.status)), JSON.stringify(all));
     await client.close();
   });
+  it('discarding quarantined events tells the server their sequences are abandoned: ops-api shows them abandoned, not missing, and the device is not falling behind', async () => {
+    const ops = (await stack.start('ops-api')).url;
+    const credentials = await stack.device('ws-abandon', 'discarder');
+    // The device's first 30 events reach the gateway broken (schemaVersion 0): the gateway refuses them for good.
+    const corrupting: typeof fetch = async (input, init) => {
+      if (init?.method === 'POST' && String(input).endsWith('/v1/events') && typeof init.body === 'string') {
+        const body = JSON.parse(init.body) as { events: { deviceSeq: number; schemaVersion: number }[] };
+        for (const event of body.events) if (event.deviceSeq <= 30) event.schemaVersion = 0;
+        return fetch(input, { ...init, body: JSON.stringify(body) });
+      }
+      return fetch(input, init);
+    };
+    const device = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(await tempDir('abandon')), credentials, fetch: corrupting, retry: fastRetry });
+    try {
+      for (let i = 0; i < 40; i++) await device.upsert('annotation', `ab-${i % 4}`, { label: `v${i}` });
+      const pushed = await device.push();
+      assert.deepEqual([pushed.quarantined, pushed.remaining], [30, 0], JSON.stringify(pushed));
+      const view = async () => {
+        const answer = await fetch(`${ops}/v1/devices?workspace=ws-abandon&behindThreshold=10`, { headers: stack.operatorHeaders });
+        assert.equal(answer.status, 200);
+        return ((await answer.json()) as { devices: any[] }).devices.find((d) => d.deviceId === 'discarder');
+      };
+      const before = await eventually(
+        async () => {
+          const d = await view();
+          assert.deepEqual([d.lastPushedSeq, d.lastAppliedSeq], [40, 40], JSON.stringify(d));
+          return d;
+        },
+        { message: 'the 10 good events projected and the push progress written' },
+      );
+      assert.deepEqual([before.missing, before.behindBy, before.fallingBehind, before.abandoned], [30, 30, true, 0], 'unreported: 30 missing, falling behind for ever');
+
+      assert.equal(await device.discardQuarantined(), 30);
+      assert.deepEqual(await device.quarantined(), []);
+      const after = await view();
+      assert.deepEqual([after.missing, after.behindBy, after.fallingBehind, after.gaps], [0, 0, false, []], JSON.stringify(after));
+      assert.deepEqual([after.abandoned, after.abandonedRanges], [30, [[1, 30]]]);
+      const recorded = (await stack.db.query('SELECT first_seq::int AS f, last_seq::int AS t, reason FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', ['ws-abandon', 'discarder'])).rows as { f: number; t: number; reason: string }[];
+      assert.deepEqual(recorded.map((r) => [r.f, r.t]), [[1, 30]]);
+      assert.match(recorded[0]!.reason, /discarded from the device quarantine/);
+
+      // The route refuses a bad report whole, naming each problem, and records nothing of it; a repeat is idempotent.
+      const post = (body: unknown) => fetch(`${gateway}/v1/sequence/abandoned`, { method: 'POST', headers: { ...credentials.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const bad = await post({ ranges: [{ from: 41, to: 45 }, { from: 50, to: 49 }] });
+      assert.equal(bad.status, 400);
+      assert.match(bad.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.deepEqual(((await bad.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer), ['/ranges/1']);
+      assert.equal((await post({ ranges: [] })).status, 400);
+      assert.equal((await post({ ranges: [{ from: 0, to: 3 }] })).status, 400);
+      assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM device_abandoned_sequences'), 1, 'nothing of a refused report');
+      const again = await post({ ranges: [{ from: 1, to: 30 }] });
+      assert.deepEqual(await again.json(), { deviceId: 'discarder', abandoned: [[1, 30]], recorded: 0 }, 'idempotent');
+    } finally {
+      await device.close();
+    }
+  });
 });
 
 /** A child Node process with its output collected. */

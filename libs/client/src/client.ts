@@ -263,9 +263,24 @@ export class TidemarkClient {
     return this.outbox.quarantined();
   }
 
-  /** Deletes quarantined events (all, or those with these ids) once the application has dealt with them. */
-  discardQuarantined(eventIds?: Iterable<string>): Promise<number> {
-    return this.outbox.discardQuarantined(eventIds);
+  /**
+   * Deletes quarantined events (all, or those with these ids) once the application has dealt with them. Their
+   * sequences will never be pushed, so the server is told first (`POST /v1/sequence/abandoned`) and operations
+   * show them as abandoned instead of missing. That needs the server: when it cannot be reached (after the
+   * usual retries) or refuses, this throws and nothing is deleted — call it again later. Returns how many.
+   */
+  async discardQuarantined(eventIds?: Iterable<string>, signal: AbortSignal = this.abort.signal): Promise<number> {
+    this.checkOpen();
+    const only = eventIds ? new Set(eventIds) : undefined;
+    const items = (await this.outbox.quarantined()).filter((item) => !only || only.has(item.event.eventId));
+    if (items.length === 0) return 0;
+    const ranges = seqRanges(items.map((item) => item.event.deviceSeq));
+    for (let at = 0; at < ranges.length; at += CLIENT_LIMITS.maxAbandonedRanges) {
+      const body = JSON.stringify({ ranges: ranges.slice(at, at + CLIENT_LIMITS.maxAbandonedRanges).map(([from, to]) => ({ from, to })), reason: 'refused by the server and discarded from the device quarantine' });
+      const answer = (await sendWithRetry(this.http, 'POST', '/v1/sequence/abandoned', body, signal))!;
+      expectOk(answer, '/v1/sequence/abandoned');
+    }
+    return this.outbox.discardQuarantined(items.map((item) => item.event.eventId));
   }
 
   /**
@@ -492,4 +507,15 @@ class Pause {
       signal.addEventListener('abort', finish, { once: true });
     });
   }
+}
+
+/** Sorted, merged inclusive ranges of a set of sequence numbers. */
+function seqRanges(seqs: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const seq of [...new Set(seqs)].sort((a, b) => a - b)) {
+    const last = ranges.at(-1);
+    if (last && seq === last[1] + 1) last[1] = seq;
+    else ranges.push([seq, seq]);
+  }
+  return ranges;
 }

@@ -1,4 +1,4 @@
-import type { LIMITS, SYNC_LIMITS } from '@tidemark/contracts';
+import type { LIMITS, SEQUENCE_LIMITS, SYNC_LIMITS } from '@tidemark/contracts';
 
 /**
  * The server's limits the client needs, as plain numbers. They equal `LIMITS` of `@tidemark/contracts`
@@ -13,4 +13,6 @@ export const CLIENT_LIMITS = {
   maxPullLimit: 1000,
   /** Longest long-poll the gateway holds (seconds). */
   maxWaitSeconds: 30,
-} as const satisfies Partial<Record<keyof typeof LIMITS | keyof typeof SYNC_LIMITS, number>>;
+  /** Sequence ranges in one report of abandoned sequences. */
+  maxAbandonedRanges: 100,
+} as const satisfies Partial<Record<keyof typeof LIMITS | keyof typeof SYNC_LIMITS | keyof typeof SEQUENCE_LIMITS, number>>;

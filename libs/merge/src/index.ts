@@ -87,7 +87,7 @@ export type {
 export { JOB_TRANSITIONS, TERMINAL_JOB_STATES, checkJobTransition, expectedAttempt, type JobCheck } from './job/job-machine';
 
 // Per-device sequencing (order-independent: a device's events span partitions).
-export { advanceSequence, emptySequence, gapsOf, AHEAD_LIMIT, type DeviceSequence } from './sequence/device-sequence';
+export { advanceSequence, emptySequence, gapsOf, mergeSeqRanges, subtractSeqRanges, seqCount, AHEAD_LIMIT, type DeviceSequence } from './sequence/device-sequence';
 
 // Policy revisions: an entity type's merge policies restated, activated per workspace by a replay swap.
 export { DECLARED_REVISION, applyPolicyRevision, schemaUnderRevision, validatePolicyRevision, isPolicyRevision, mergeWithRevision, type PolicyRevision, type FieldPolicyRevision } from './schema/revisions';
@@ -102,7 +102,8 @@ export {
   planScan,
   entityKey,
   compareEntities,
-  estimateRebuild,
+  estimateReplay,
+  type ReplaySample,
   replayProgress,
   throttleDelay,
   batchSizeFor,

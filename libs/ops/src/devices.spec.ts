@@ -20,18 +20,39 @@ function device(id: string, parts: Partial<DeviceFacts> = {}): DeviceFacts {
     ahead: [],
     events: 10,
     lastAcceptedAt: ago(5),
+    abandoned: [],
     ...parts,
   };
 }
 
 describe('behind-by: pushed sequences not applied yet', () => {
   it('counts what is pushed above the contiguous mark and not applied, gaps included', () => {
-    assert.equal(behindBy({ lastPushedSeq: 10, contiguousSeq: 10, ahead: [] }), 0);
-    assert.equal(behindBy({ lastPushedSeq: 100, contiguousSeq: 90, ahead: [] }), 10);
-    assert.equal(behindBy({ lastPushedSeq: 100, contiguousSeq: 90, ahead: [95, 96, 99] }), 7);
-    assert.equal(behindBy({ lastPushedSeq: 95, contiguousSeq: 90, ahead: [95, 120] }), 4, 'applied sequences above the last push (from before a re-registration) do not count');
-    assert.equal(behindBy({ lastPushedSeq: 5, contiguousSeq: 9, ahead: [] }), 0, 'applied beyond what the registry saw pushed: nothing behind');
-    assert.equal(behindBy({ lastPushedSeq: null, contiguousSeq: 9, ahead: [] }), null, 'pushes unknown');
+    assert.equal(behindBy({ lastPushedSeq: 10, contiguousSeq: 10, ahead: [], abandoned: [] }), 0);
+    assert.equal(behindBy({ lastPushedSeq: 100, contiguousSeq: 90, ahead: [], abandoned: [] }), 10);
+    assert.equal(behindBy({ lastPushedSeq: 100, contiguousSeq: 90, ahead: [95, 96, 99], abandoned: [] }), 7);
+    assert.equal(behindBy({ lastPushedSeq: 95, contiguousSeq: 90, ahead: [95, 120], abandoned: [] }), 4, 'applied sequences above the last push (from before a re-registration) do not count');
+    assert.equal(behindBy({ lastPushedSeq: 5, contiguousSeq: 9, ahead: [], abandoned: [] }), 0, 'applied beyond what the registry saw pushed: nothing behind');
+    assert.equal(behindBy({ lastPushedSeq: null, contiguousSeq: 9, ahead: [], abandoned: [] }), null, 'pushes unknown');
+  });
+});
+
+describe('abandoned sequences: what a device gave up for good is neither missing nor behind', () => {
+  it('a device that discarded 3000 refused events is not falling behind once every pushed sequence is applied', () => {
+    // Sequences 1..3000 were refused and discarded on the device; 3001..3100 were pushed and applied.
+    const applied = Array.from({ length: 100 }, (_, i) => 3001 + i);
+    const before = device('d', { lastPushedSeq: 3100, contiguousSeq: 0, maxAppliedSeq: 3100, ahead: applied, events: 100 });
+    const [unreported] = assessDevices([before], NOW, POLICY);
+    assert.deepEqual([unreported!.missing, unreported!.behindBy, unreported!.fallingBehind, unreported!.abandoned], [3000, 3000, true, 0], 'unreported: missing 3000 (the report)');
+    const [reported] = assessDevices([{ ...before, abandoned: [[1, 2000], [1500, 3000]] }], NOW, POLICY);
+    assert.deepEqual([reported!.missing, reported!.behindBy, reported!.fallingBehind, reported!.gaps], [0, 0, false, []]);
+    assert.deepEqual([reported!.abandoned, reported!.abandonedRanges], [3000, [[1, 3000]]]);
+  });
+
+  it('only abandoned sequences are excused: a real gap still counts, and an abandoned sequence applied after all counts as applied', () => {
+    const [d] = assessDevices([device('d', { lastPushedSeq: 20, contiguousSeq: 4, maxAppliedSeq: 20, ahead: [8, 9, 10, 15, 16, 17, 18, 19, 20], abandoned: [[5, 7], [9, 12]] })], NOW, POLICY);
+    assert.deepEqual([d!.missing, d!.gaps, d!.behindBy], [2, [[13, 14]], 2]);
+    assert.deepEqual([d!.abandoned, d!.abandonedRanges], [5, [[5, 7], [11, 12]]], '9 and 10 were applied');
+    assert.equal(behindBy({ lastPushedSeq: 30, contiguousSeq: 20, ahead: [], abandoned: [[25, 40]] }), 4, 'pushed 21..30, 25..30 abandoned');
   });
 });
 

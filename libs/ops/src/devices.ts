@@ -1,5 +1,5 @@
 import type { DeviceView, FallingBehindReason, FallingBehindThresholds, SiteView } from '@tidemark/contracts';
-import { gapsOf } from '@tidemark/merge';
+import { gapsOf, mergeSeqRanges, seqCount, subtractSeqRanges } from '@tidemark/merge';
 import { ageSeconds, isoOrNull, latest, toMillis, type Instant } from './time';
 
 /**
@@ -21,6 +21,8 @@ export interface DeviceFacts extends Pick<DeviceView, 'workspace' | 'deviceId' |
   events: number;
   /** When the gateway accepted the newest applied event. */
   lastAcceptedAt: Instant | null;
+  /** Sequence ranges the device reported abandoned for good (inclusive; any order, may overlap). */
+  abandoned: readonly (readonly [number, number])[];
 }
 
 /**
@@ -29,13 +31,23 @@ export interface DeviceFacts extends Pick<DeviceView, 'workspace' | 'deviceId' |
  */
 export type FallingBehindPolicy = FallingBehindThresholds;
 
-/** Pushed sequences (1..lastPushedSeq) not yet applied. */
-export function behindBy(facts: Pick<DeviceFacts, 'lastPushedSeq' | 'contiguousSeq' | 'ahead'>): number | null {
+/** Sequences in (contiguousSeq, upTo] that are neither applied nor abandoned: the device still owes them. */
+function owed(facts: Pick<DeviceFacts, 'contiguousSeq' | 'ahead' | 'abandoned'>, upTo: number): [number, number][] {
+  if (upTo <= facts.contiguousSeq) return [];
+  const applied = facts.ahead.filter((s) => s > facts.contiguousSeq && s <= upTo).map((s): [number, number] => [s, s]);
+  return subtractSeqRanges([[facts.contiguousSeq + 1, upTo]], [...applied, ...facts.abandoned]);
+}
+
+/** Pushed sequences (1..lastPushedSeq) neither applied yet nor abandoned by the device. */
+export function behindBy(facts: Pick<DeviceFacts, 'lastPushedSeq' | 'contiguousSeq' | 'ahead' | 'abandoned'>): number | null {
   if (facts.lastPushedSeq === null) return null;
-  const pushed = facts.lastPushedSeq;
-  if (pushed <= facts.contiguousSeq) return 0;
-  const appliedAbove = facts.ahead.filter((s) => s > facts.contiguousSeq && s <= pushed).length;
-  return pushed - facts.contiguousSeq - appliedAbove;
+  return seqCount(owed(facts, facts.lastPushedSeq));
+}
+
+/** Abandoned sequences the projection never applied (an abandoned sequence applied after all counts as applied). */
+export function abandonedOf(facts: Pick<DeviceFacts, 'contiguousSeq' | 'ahead' | 'abandoned'>): [number, number][] {
+  const applied = facts.ahead.map((s): [number, number] => [s, s]);
+  return subtractSeqRanges(facts.abandoned, [...(facts.contiguousSeq > 0 ? [[1, facts.contiguousSeq] as [number, number]] : []), ...applied]);
 }
 
 export const lastSeenOf = (facts: Pick<DeviceFacts, 'lastPushAt' | 'lastAcceptedAt'>): string | null => latest(facts.lastPushAt, facts.lastAcceptedAt);
@@ -66,7 +78,10 @@ export function assessDevices(devices: readonly DeviceFacts[], now: Instant, pol
   return devices.map((d) => {
     const lastSeenAt = lastSeenOf(d);
     const behind = behindBy(d);
-    const missing = Math.max(0, d.maxAppliedSeq - d.contiguousSeq - d.ahead.length);
+    // Missing: below the highest applied sequence, neither applied nor abandoned by the device.
+    const gaps = owed(d, d.maxAppliedSeq - 1);
+    const missing = seqCount(gaps);
+    const abandoned = abandonedOf(d);
     const reasons: FallingBehindReason[] = [];
     const silent = lastSeenAt === null ? null : ageSeconds(nowMs, lastSeenAt);
     const groupActive = (activeBy.get(activityGroup(d)) ?? 0) > 0;
@@ -91,7 +106,9 @@ export function assessDevices(devices: readonly DeviceFacts[], now: Instant, pol
       lastAppliedSeq: d.maxAppliedSeq,
       contiguousSeq: d.contiguousSeq,
       missing,
-      gaps: gapsOf({ contiguous: d.contiguousSeq, maxSeq: d.maxAppliedSeq, ahead: [...d.ahead] }, 20),
+      gaps: d.abandoned.length === 0 ? gapsOf({ contiguous: d.contiguousSeq, maxSeq: d.maxAppliedSeq, ahead: [...d.ahead] }, 20) : gaps.slice(0, 20),
+      abandoned: seqCount(abandoned),
+      abandonedRanges: mergeSeqRanges(abandoned).slice(0, 20),
       events: d.events,
       behindBy: behind,
       lastSeenAt,

@@ -13,6 +13,7 @@ import { InspectionIndexes1764900000000 } from './migrations/1764900000000-inspe
 import { ReceiptsByEntity1765000000000 } from './migrations/1765000000000-receipts-by-entity';
 import { ReplayPlanOnly1765100000000 } from './migrations/1765100000000-replay-plan-only';
 import { EventIdsPerWorkspace1765200000000 } from './migrations/1765200000000-event-ids-per-workspace';
+import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   ReceiptsByEntity1765000000000,
   ReplayPlanOnly1765100000000,
   EventIdsPerWorkspace1765200000000,
+  AbandonedSequences1765230000000,
 ];
 
 export interface DatabaseOptions {

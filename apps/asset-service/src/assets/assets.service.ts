@@ -20,10 +20,16 @@ export interface AssetsDeps {
   published: () => void;
 }
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+/**
+ * The bytes behind a digest never change, but an answer is for one workspace's authenticated device: a
+ * shared cache (a CDN, a corporate proxy) must not keep it and serve it to anyone else, so `private`;
+ * `Vary: Authorization` says the same to caches that ignore `private`. A CDN serves assets through
+ * presigned URLs straight to the store (GET /v1/assets/:sha256/url), never through this route.
+ */
+const CACHING = { 'cache-control': 'private, max-age=31536000, immutable', vary: 'authorization' };
 const REF = /^[A-Za-z0-9_.:-]{1,200}$/;
 
-/** Downloads of stored assets (Range, ETag = sha256, immutable caching), presigned URLs and references. */
+/** Downloads of stored assets (Range, ETag = sha256, private immutable caching), presigned URLs and references. */
 export class AssetsService {
   constructor(private readonly deps: AssetsDeps) {}
 
@@ -39,7 +45,7 @@ export class AssetsService {
   async download(workspace: string, sha256: string, headers: { range?: string; ifNoneMatch?: string; ifRange?: string }, head: boolean): Promise<Download> {
     const asset = await this.stored(workspace, sha256);
     const etag = assetEtag(asset.sha256);
-    const common = { etag, 'cache-control': IMMUTABLE, 'accept-ranges': 'bytes' };
+    const common = { etag, ...CACHING, 'accept-ranges': 'bytes' };
     if (ifNoneMatchMatches(headers.ifNoneMatch, etag)) return { status: 304, headers: common };
     const range = ifRangeMatches(headers.ifRange, etag) ? parseRange(headers.range, asset.size) : { kind: 'whole' as const };
     const typed = { ...common, 'content-type': asset.contentType };

@@ -362,9 +362,10 @@ export class Ledger {
     return rows.map((r) => r.id);
   }
 
-  /** Upload ids of open uploads writing to `objectKey` (so the collector never aborts a live one). */
-  async openMultipartIds(objectKey: string): Promise<Set<string>> {
-    const rows: { s3_upload_id: string }[] = await this.ds.query(`SELECT s3_upload_id FROM asset_uploads WHERE object_key = $1 AND status IN ('pending', 'uploading') AND s3_upload_id IS NOT NULL`, [objectKey]);
+  /** Which of these S3 multipart upload ids an open upload holds (the rest are strays). */
+  async heldMultipartIds(s3UploadIds: string[]): Promise<Set<string>> {
+    if (s3UploadIds.length === 0) return new Set();
+    const rows: { s3_upload_id: string }[] = await this.ds.query(`SELECT s3_upload_id FROM asset_uploads WHERE s3_upload_id = ANY($1::text[]) AND status IN ('pending', 'uploading')`, [s3UploadIds]);
     return new Set(rows.map((r) => r.s3_upload_id));
   }
 

@@ -15,6 +15,8 @@ export interface CollectorDeps {
   orphanGraceMs: number;
   expiryMs: number;
   lockTtlMs: number;
+  /** A multipart upload no open upload holds is aborted once it is this old (ASSET_STRAY_MULTIPART_AGE_MS). */
+  strayMultipartAgeMs: number;
   instance: string;
   logger: Logger;
   now: () => Date;
@@ -27,6 +29,8 @@ export interface CollectorRun {
   expired: number;
   orphaned: number;
   collected: number;
+  /** Multipart uploads aborted because the ledger held none of them open. */
+  strays: number;
 }
 
 /**
@@ -58,7 +62,7 @@ export class Collector {
   }
 
   async runOnce(): Promise<CollectorRun> {
-    const run: CollectorRun = { expired: 0, orphaned: 0, collected: 0 };
+    const run: CollectorRun = { expired: 0, orphaned: 0, collected: 0, strays: 0 };
     for (const id of await this.deps.ledger.expiredUploads(100)) {
       if (this.stopped) break;
       if (await this.expire(id)) run.expired++;
@@ -69,7 +73,8 @@ export class Collector {
       if (done === 'orphan') run.orphaned++;
       if (done === 'collect') run.collected++;
     }
-    if (run.expired + run.orphaned + run.collected > 0) this.deps.logger.info(run, 'asset collector');
+    if (!this.stopped) run.strays = await this.sweepStrays();
+    if (run.expired + run.orphaned + run.collected + run.strays > 0) this.deps.logger.info(run, 'asset collector');
     return run;
   }
 
@@ -86,7 +91,6 @@ export class Collector {
       const decision = decide(before, command);
       if (!decision.ok) return false;
       await this.deps.discard(upload);
-      await this.sweepStrays(upload.objectKey);
       const after = replay(before, decision.events)!;
       await inTransaction(ledger.ds, async (q) => {
         await ledger.finishUpload(q, { id, owner }, after.status, new Date(after.since), { reason: after.reason ?? null });
@@ -101,15 +105,26 @@ export class Collector {
   }
 
   /**
-   * Aborts multipart uploads for a key that no open upload knows (a crash between starting one and
-   * recording its id), once they are older than the upload expiry.
+   * Aborts every multipart upload in the bucket that no open upload of the ledger holds — one started by a
+   * request that crashed before recording it, or one a failed request could not abort — so no parts leak,
+   * whatever the path. Only uploads older than `strayMultipartAgeMs` (by the store's clock) are touched: one
+   * being started right now is recorded moments after S3 answers. The store is listed before the ledger is
+   * read, so an upload recorded in between is never mistaken for a stray.
    */
-  private async sweepStrays(objectKey: string): Promise<void> {
-    const known = await this.deps.ledger.openMultipartIds(objectKey);
-    const cutoff = this.deps.now().getTime() - this.deps.expiryMs;
-    for (const open of await this.deps.store.listMultipart(objectKey)) {
-      if (!known.has(open.uploadId) && open.initiated.getTime() <= cutoff) await this.deps.store.abortMultipart(objectKey, open.uploadId);
+  private async sweepStrays(): Promise<number> {
+    const cutoff = this.deps.now().getTime() - this.deps.strayMultipartAgeMs;
+    const old = (await this.deps.store.listMultipartUnder('')).filter((open) => open.initiated.getTime() <= cutoff);
+    const held = await this.deps.ledger.heldMultipartIds(old.map((open) => open.uploadId));
+    let aborted = 0;
+    for (const open of old) {
+      if (this.stopped) break;
+      if (held.has(open.uploadId)) continue;
+      await this.deps.store.abortMultipart(open.key, open.uploadId);
+      this.deps.logger.warn({ key: open.key, s3UploadId: open.uploadId, initiated: open.initiated }, 'aborted a multipart upload no open upload holds');
+      collected.inc({ kind: 'stray-multipart' });
+      aborted++;
     }
+    return aborted;
   }
 
   private async advance(workspace: string, sha256: string): Promise<'orphan' | 'collect' | undefined> {

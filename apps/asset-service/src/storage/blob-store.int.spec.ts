@@ -57,6 +57,18 @@ function blobStoreContract(driver: string, open: () => Promise<BlobStore>): void
       assert.equal(await store.size('mp/aborted'), undefined);
     });
 
+    it('lists every open multipart upload under a prefix, at any depth', async () => {
+      const ids = [await store.startMultipart('deep/a/b/one', 'application/octet-stream'), await store.startMultipart('deep/a/two', 'application/octet-stream'), await store.startMultipart('deep/three', 'application/octet-stream')];
+      const other = await store.startMultipart('elsewhere/x', 'application/octet-stream');
+      const listed = await store.listMultipartUnder('deep/');
+      assert.deepEqual(listed.map((u) => u.uploadId).sort(), [...ids].sort());
+      assert.deepEqual(listed.map((u) => u.key).sort(), ['deep/a/b/one', 'deep/a/two', 'deep/three']);
+      assert.ok(listed.every((u) => u.initiated instanceof Date && !Number.isNaN(u.initiated.getTime())));
+      assert.ok((await store.listMultipartUnder('')).some((u) => u.uploadId === other), 'the whole bucket');
+      for (const u of [...listed, { key: 'elsewhere/x', uploadId: other }]) await store.abortMultipart(u.key, u.uploadId);
+      assert.deepEqual(await store.listMultipartUnder(''), []);
+    });
+
     it('removes everything under a prefix and presigns reads', async () => {
       await store.put('p/x/1', Buffer.from('1'));
       await store.put('p/x/2', Buffer.from('2'));

@@ -34,6 +34,8 @@ export interface BlobStore {
   abortMultipart(key: string, uploadId: string): Promise<void>;
   /** Multipart uploads still open for exactly this key. */
   listMultipart(key: string): Promise<OpenMultipart[]>;
+  /** Every multipart upload still open under a key prefix ('' for the whole bucket). */
+  listMultipartUnder(prefix: string): Promise<OpenMultipart[]>;
   /** Writes a whole object. */
   put(key: string, body: Buffer, contentType?: string): Promise<void>;
   /** Reads `length` bytes from the start of an object into `target` at `targetOffset`. */

@@ -54,6 +54,33 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async listMultipartUnder(prefix: string): Promise<OpenMultipart[]> {
+    // Walks the key hierarchy with '/' as the delimiter (Swift's s3api lists nothing without one).
+    const found: OpenMultipart[] = [];
+    const pending = [prefix];
+    const seen = new Set(pending);
+    while (pending.length > 0) {
+      const under = pending.shift()!;
+      let keyMarker = '';
+      let uploadIdMarker = '';
+      for (;;) {
+        const page = await this.client.listIncompleteUploadsQuery(this.bucket, under, keyMarker, uploadIdMarker, '/');
+        for (const upload of page.uploads) found.push({ key: upload.key, uploadId: upload.uploadId, initiated: upload.initiated });
+        for (const { prefix: common } of page.prefixes) {
+          if (!seen.has(common)) pending.push(common);
+          seen.add(common);
+        }
+        if (!page.isTruncated) break;
+        // minio's parser drops NextUploadIdMarker: continue after the last upload of the page instead.
+        const last = page.uploads.at(-1);
+        keyMarker = last?.key ?? page.nextKeyMarker;
+        uploadIdMarker = last ? last.uploadId : '';
+        if (!keyMarker) break;
+      }
+    }
+    return found;
+  }
+
   async put(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
     await this.client.putObject(this.bucket, key, body, body.length, { 'Content-Type': contentType });
   }

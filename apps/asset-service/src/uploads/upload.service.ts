@@ -170,7 +170,7 @@ export class UploadService {
   }
 
   private locked(): AssetProblemError {
-    return assetProblem(AssetProblem.locked, 423, 'Upload locked', { detail: 'another request is writing to this upload; retry' });
+    return assetProblem(AssetProblem.locked, 423, 'Upload locked', { detail: 'another request is writing to this upload; HEAD it for its offset and retry' }, { 'retry-after': '1', connection: 'close' });
   }
 
   /** tus creation (POST): answers 201 with Location; a workspace that holds the bytes gets Upload-Offset = Upload-Length at once. */
@@ -300,7 +300,11 @@ export class UploadService {
   async patch(request: TusRequest, id: string): Promise<TusAnswer> {
     const find = () => this.deps.ledger.findUpload(this.deps.ledger.ds, request.workspace, id);
     if (!(await find())) throw notFound(`upload ${id}`);
-    // Read again once any earlier request of this instance on the upload finished: its offset may have moved.
+    // tus: a PATCH while another request writes to the upload is 423 Locked, answered at once without
+    // reading the body (the client HEADs for the offset and resumes). Checked and taken with no await in
+    // between, so two PATCHes arriving together cannot both get in; another instance's claim is checked
+    // by the lease in the ledger.
+    if (this.active.has(id)) throw this.locked();
     return this.exclusive(id, async () => this.write((await find())!, request, true));
   }
 
@@ -651,7 +655,9 @@ export class UploadService {
     this.hashes.forget(upload.id);
     verifications.inc({ method });
     if (!outcome.ok) {
-      await this.refuseMismatch(upload, owner, s.lifecycle, received.events, outcome.actual, at);
+      // The multipart upload may have been started by this very request: abort the one it holds, not the
+      // (still empty) id of the record loaded before the request.
+      await this.refuseMismatch({ ...upload, s3UploadId: s.s3UploadId }, owner, s.lifecycle, received.events, outcome.actual, at);
       throw assetProblem(AssetProblem.sha256Mismatch, 422, 'sha256 mismatch', { detail: `the uploaded bytes hash to sha256 ${outcome.actual}, the upload declared ${upload.sha256}; the upload was discarded, nothing was stored`, declared: upload.sha256, actual: outcome.actual });
     }
     this.deps.published();

@@ -1,6 +1,8 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
-import { gapsOf } from '@tidemark/merge';
+import { AbandonSequences, compileValidator, type AbandonSequencesResponse } from '@tidemark/contracts';
+import { gapsOf, mergeSeqRanges } from '@tidemark/merge';
+import { ProblemError } from '@tidemark/platform';
 import { LEDGER_DEPS, type LedgerDeps } from '../conflicts/ledger-http';
 
 /** What the service has of a device's sequence: pushed, applied contiguously, and the gaps above. */
@@ -15,7 +17,11 @@ export interface SequenceView {
   /** Missing ranges between `contiguousSeq` and `maxAppliedSeq`, `[from, to]` inclusive (at most 100). */
   gaps: [number, number][];
   lastSeenAt: string | null;
+  /** Ranges the device reported abandoned (`POST /v1/sequence/abandoned`), merged. */
+  abandoned: [number, number][];
 }
+
+const validateAbandon = compileValidator(AbandonSequences);
 
 @RequireAuth('device')
 @Controller('v1')
@@ -42,6 +48,34 @@ export class SequenceController {
       maxAppliedSeq: maxSeq,
       gaps: gapsOf({ contiguous, maxSeq, ahead: row?.ahead ?? [] }),
       lastSeenAt: seen?.toISOString() ?? null,
+      abandoned: await this.abandoned(device),
     };
+  }
+
+  /**
+   * Records deviceSeq ranges the calling device gave up for good (refused events it discarded): they will
+   * never be pushed, so ops-api counts them as abandoned instead of missing. Validated whole before anything
+   * is written (400 naming each bad range by JSON pointer); idempotent (a range reported again is kept once).
+   */
+  @Post('sequence/abandoned')
+  @HttpCode(200)
+  async abandon(@CurrentPrincipal() device: DevicePrincipal, @Body() body: unknown): Promise<AbandonSequencesResponse> {
+    const checked = validateAbandon(body);
+    if (!checked.ok) throw ProblemError.validation(checked.errors);
+    const { ranges, reason } = checked.value;
+    const reversed = ranges.flatMap((r, i) => (r.from > r.to ? [{ pointer: `/ranges/${i}`, detail: `from (${r.from}) is above to (${r.to})` }] : []));
+    if (reversed.length > 0) throw ProblemError.validation(reversed);
+    const rows: unknown[] = await this.deps.ds.query(
+      `INSERT INTO device_abandoned_sequences (workspace, device_id, first_seq, last_seq, reason)
+       SELECT $1, $2, r.f, r.t, $5 FROM unnest($3::bigint[], $4::bigint[]) AS r(f, t)
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      [device.workspace, device.deviceId, ranges.map((r) => r.from), ranges.map((r) => r.to), reason ?? null],
+    );
+    return { deviceId: device.deviceId, abandoned: await this.abandoned(device), recorded: rows.length };
+  }
+
+  private async abandoned(device: DevicePrincipal): Promise<[number, number][]> {
+    const rows: { first_seq: string; last_seq: string }[] = await this.deps.ds.query('SELECT first_seq, last_seq FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', [device.workspace, device.deviceId]);
+    return mergeSeqRanges(rows.map((r) => [Number(r.first_seq), Number(r.last_seq)]));
   }
 }

@@ -9,7 +9,7 @@ import {
   diffEntity,
   emptyDiffSummary,
   entityKey,
-  estimateRebuild,
+  estimateReplay,
   journalFilter,
   lastBound,
   mergeWithRevision,
@@ -283,8 +283,18 @@ export class ReplayWorker {
       const pair = `${job.scope.workspace}/${type}`;
       revisions[pair] ??= { revision, live: this.o.policies.activeRevision(job.scope.workspace!, type) };
     }
-    const measured: { capacity: number | null }[] = await this.o.ds.query("SELECT capacity FROM replay_jobs WHERE capacity IS NOT NULL AND status IN ('built', 'swapped', 'stale') ORDER BY built_at DESC NULLS LAST LIMIT 1");
-    const estimate = estimateRebuild(rebuildEvents, job.rate_limit, measured[0]?.capacity ?? undefined);
+    // What finished replays measured, end to end (planning started → built), most recent first.
+    const history: { workspace: string | null; events: string; seconds: number; rate_limit: number }[] = await this.o.ds.query(
+      `SELECT scope->>'workspace' AS workspace, rebuild_events AS events, extract(epoch FROM built_at - planned_at)::float8 AS seconds, rate_limit
+         FROM replay_jobs WHERE status IN ('built', 'swapped', 'stale') AND built_at IS NOT NULL AND planned_at IS NOT NULL AND rebuild_events > 0
+        ORDER BY built_at DESC LIMIT 200`,
+    );
+    const estimate = estimateReplay({
+      events: rebuildEvents,
+      rateLimit: job.rate_limit,
+      workspace: job.scope.workspace,
+      history: history.map((h) => ({ workspace: h.workspace ?? undefined, events: Number(h.events), seconds: Number(h.seconds), rateLimit: Number(h.rate_limit) })),
+    });
     const plan = [keys.length, rebuildEvents, JSON.stringify(estimate), JSON.stringify(revisions)];
     const planned = 'affected_entities = $3, rebuild_events = $4, estimate = $5, revisions = $6';
     if (job.plan_only) {

@@ -43,6 +43,7 @@ interface DeviceRow {
   ahead: number[];
   events: string;
   last_accepted_at: Date | null;
+  abandoned: [string, string][];
 }
 
 /**
@@ -76,7 +77,8 @@ export class DevicesController {
   }
 
   /**
-   * Reads every matching device (the registry joined with the projection's sequence progress) and
+   * Reads every matching device (the registry joined with the projection's sequence progress and the
+ * sequences the device reported abandoned) and
    * assesses them together: "stale" compares a device with the others of its site, so the whole site is
    * read even for one page. One query; its cost grows with the number of devices in the filter.
    */
@@ -90,6 +92,10 @@ export class DevicesController {
                 coalesce(s.events, 0) AS events, s.last_accepted_at
            FROM devices d FULL JOIN device_sequences s ON s.workspace = d.workspace AND s.device_id = d.device_id
        ) AS x
+       CROSS JOIN LATERAL (
+         SELECT coalesce(jsonb_agg(jsonb_build_array(a.first_seq::text, a.last_seq::text)), '[]'::jsonb) AS abandoned
+           FROM device_abandoned_sequences a WHERE a.workspace = x.workspace AND a.device_id = x.device_id
+       ) AS a
        WHERE ($1::text IS NULL OR workspace = $1) AND ($2::text IS NULL OR site = $2)`,
       [workspace ?? null, site ?? null],
     );
@@ -107,6 +113,7 @@ export class DevicesController {
       ahead: r.ahead,
       events: Number(r.events),
       lastAcceptedAt: r.last_accepted_at,
+      abandoned: r.abandoned.map(([from, to]): [number, number] => [Number(from), Number(to)]),
     }));
     return { at: now.toISOString(), policy, views: assessDevices(facts, now, policy) };
   }

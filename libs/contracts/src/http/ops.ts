@@ -137,12 +137,19 @@ export interface DeviceView {
   lastAppliedSeq: number;
   /** Highest N with every sequence 1..N applied. */
   contiguousSeq: number;
-  /** Sequences missing below the highest applied one. */
+  /** Sequences missing below the highest applied one (abandoned ones excluded). */
   missing: number;
   /** The missing sequences as inclusive ranges (the first 20). */
   gaps: [number, number][];
+  /**
+   * Sequences the device reported abandoned for good (refused events it discarded: `POST
+   * /v1/sequence/abandoned`) and never applied; they count neither as missing nor as behind.
+   */
+  abandoned: number;
+  /** The abandoned sequences as inclusive ranges (the first 20). */
+  abandonedRanges: [number, number][];
   events: number;
-  /** Pushed sequences not yet applied (missing ones included); null when pushes are not known. */
+  /** Pushed sequences not yet applied (missing ones included, abandoned ones not); null when pushes are not known. */
   behindBy: number | null;
   /** The later of the last push and the last applied event's acceptance. */
   lastSeenAt: string | null;
@@ -383,16 +390,20 @@ export interface ParkedActionResult {
 
 // ── replays (`/v1/replays`) ──────────────────────────────────────────────────────────────────────────
 
-/** An estimate of a rebuild's duration and what it rests on. */
+/** An estimate of a replay's duration (end to end: scan, rebuild, diff) and what it rests on. */
 export interface ReplayEstimate {
   seconds: number;
   eventsPerSecond: number;
   /**
-   * `rate-limit`: the job's rate limit is the bottleneck;
-   * `measured`: the rebuild capacity measured by the last finished replay here is lower;
-   * `assumed`: nothing was measured yet and the assumed capacity is lower.
+   * `rate-limit`: the job's rate limit is lower than the measured (or assumed) rate, so it is the bottleneck;
+   * `workspace-replays`: the median end-to-end rate of this workspace's finished replays nearest in size;
+   * `installation-replays`: the same over every workspace's (this one has none);
+   * `assumed`: nothing was measured yet;
+   * `measured`: a plan made before estimates named their evidence (the last replay's commit rate).
    */
-  basis: 'rate-limit' | 'measured' | 'assumed';
+  basis: 'rate-limit' | 'workspace-replays' | 'installation-replays' | 'assumed' | 'measured';
+  /** The basis in words: which replays, how many, their sizes and rate (absent on plans made before it existed). */
+  detail?: string;
 }
 
 /**

@@ -62,6 +62,41 @@ export const DeviceCredentials = Type.Object({
   refreshToken: Type.String({ description: 'opaque; spent on use (each refresh returns a new one)' }),
   refreshTokenExpiresAt: Type.String({ format: 'date-time' }),
 });
+/** Limits of reporting abandoned sequences (`POST /v1/sequence/abandoned`). */
+export const SEQUENCE_LIMITS = {
+  /** Ranges in one report. */
+  maxAbandonedRanges: 100,
+  /** Length of the reason, in characters. */
+  maxReasonLength: 500,
+} as const;
+
+const DeviceSeq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+
+/**
+ * Sequences a device gave up for good (events the server refused, discarded from the device's quarantine):
+ * they will never be pushed, so operations count them as abandoned rather than missing.
+ */
+export const AbandonSequences = Type.Object(
+  {
+    ranges: Type.Array(Type.Object({ from: DeviceSeq, to: DeviceSeq }, { additionalProperties: false, description: 'inclusive; `from` ≤ `to`' }), {
+      minItems: 1,
+      maxItems: SEQUENCE_LIMITS.maxAbandonedRanges,
+      description: `deviceSeq ranges, inclusive (at most ${SEQUENCE_LIMITS.maxAbandonedRanges})`,
+    }),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: SEQUENCE_LIMITS.maxReasonLength, description: 'why, in the device’s words (recorded)' })),
+  },
+  { additionalProperties: false },
+);
+export type AbandonSequences = Static<typeof AbandonSequences>;
+
+export const AbandonSequencesResponse = Type.Object({
+  deviceId: Type.String(),
+  /** Every range the device has reported so far, merged. */
+  abandoned: Type.Array(Type.Tuple([Type.Integer(), Type.Integer()]), { description: 'every abandoned range of the device so far, merged, `[from, to]` inclusive' }),
+  recorded: Type.Integer({ description: 'ranges of this report not recorded before' }),
+});
+export type AbandonSequencesResponse = Static<typeof AbandonSequencesResponse>;
+
 export type DeviceCredentials = Static<typeof DeviceCredentials>;
 const Unauthorized = { description: 'no token, or an expired, revoked, malformed or wrongly signed one', schema: ProblemSchema };
 const Forbidden = { description: 'a token of the wrong kind or without the role', schema: ProblemSchema };
@@ -90,6 +125,19 @@ export const SYNC_ROUTES: RouteDoc[] = [
     summary: 'The calling device’s sequence progress: highest pushed, highest contiguous applied, highest applied, and the gaps between (re-send those events with their ids)',
     tags: ['sync'],
     responses: { 200: { description: '{ deviceId, lastPushedSeq, contiguousSeq, maxAppliedSeq, gaps: [[from, to]], lastSeenAt }' }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'post',
+    path: '/v1/sequence/abandoned',
+    summary: 'Report deviceSeq ranges the calling device abandoned for good (refused events it discarded): they will never be pushed, and operations show them as abandoned, not missing; idempotent',
+    tags: ['sync'],
+    body: AbandonSequences,
+    responses: {
+      200: { description: 'recorded', schema: AbandonSequencesResponse },
+      400: { description: 'bad body (each problem named by JSON pointer; nothing recorded)', schema: ProblemSchema },
+      401: Unauthorized,
+      403: Forbidden,
+    },
   },
   {
     method: 'post',

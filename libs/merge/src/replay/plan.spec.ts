@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ASSUMED_REBUILD_CAPACITY, batchSizeFor, checkReplayRequest, classifyEntry, estimateRebuild, journalFilter, planScan, replayProgress, shadowSchemaName, throttleDelay, type JournalEntryMeta, type ReplayPlanInput } from './plan';
+import { ASSUMED_REBUILD_CAPACITY, batchSizeFor, checkReplayRequest, classifyEntry, estimateReplay, journalFilter, planScan, replayProgress, shadowSchemaName, throttleDelay, type JournalEntryMeta, type ReplayPlanInput } from './plan';
 
 const entry = (over: Partial<JournalEntryMeta> = {}): JournalEntryMeta => ({
   seq: 10,
@@ -84,12 +84,49 @@ describe('planScan', () => {
 });
 
 describe('estimates, progress and throttling', () => {
-  it('estimates at the rate limit unless a lower capacity was measured, or is assumed before any was', () => {
-    assert.deepEqual(estimateRebuild(1000, 500, undefined), { seconds: 2, eventsPerSecond: 500, basis: 'rate-limit' });
-    assert.deepEqual(estimateRebuild(1000, 500, 2000), { seconds: 2, eventsPerSecond: 500, basis: 'rate-limit' });
-    assert.deepEqual(estimateRebuild(1000, 5000, 250), { seconds: 4, eventsPerSecond: 250, basis: 'measured' });
-    assert.deepEqual(estimateRebuild(1000, 5000, 10_000), { seconds: 0.2, eventsPerSecond: 5000, basis: 'rate-limit' });
-    assert.deepEqual(estimateRebuild(4000, 100_000, undefined), { seconds: 4000 / ASSUMED_REBUILD_CAPACITY, eventsPerSecond: ASSUMED_REBUILD_CAPACITY, basis: 'assumed' });
+  it('estimates from nothing measured: the assumed rate, or the rate limit when it is lower', () => {
+    assert.deepEqual(estimateReplay({ events: 4000, rateLimit: 100_000, workspace: 'acme', history: [] }), {
+      seconds: 4000 / ASSUMED_REBUILD_CAPACITY,
+      eventsPerSecond: ASSUMED_REBUILD_CAPACITY,
+      basis: 'assumed',
+      detail: `no finished replay measured a rate yet: assumed ${ASSUMED_REBUILD_CAPACITY} events/s`,
+    });
+    const limited = estimateReplay({ events: 1000, rateLimit: 500, workspace: 'acme', history: [] });
+    assert.deepEqual([limited.seconds, limited.eventsPerSecond, limited.basis], [2, 500, 'rate-limit']);
+    assert.match(limited.detail!, /^the rate limit of 500 events\/s is the bottleneck \(no finished replay/);
+  });
+
+  // Both misses of the report: a big replay estimated from a small one's rate (13 min planned, 96 s taken) and a
+  // small one from a big one's (15 s planned, 73 s taken). Fixed work weighs on small replays, so size matters.
+  const small = { workspace: 'acme', events: 150, seconds: 30, rateLimit: 100_000 }; // 5 events/s end to end
+  const big = { workspace: 'acme', events: 90_000, seconds: 60, rateLimit: 100_000 }; // 1,500 events/s
+  it('takes the rate of the workspace’s finished replays nearest in size, both ways', () => {
+    const large = estimateReplay({ events: 80_000, rateLimit: 100_000, workspace: 'acme', history: [small, big] });
+    assert.deepEqual([large.seconds, large.eventsPerSecond, large.basis], [53.4, 1500, 'workspace-replays']);
+    assert.equal(large.detail, 'median end-to-end rate of 1 finished replay of workspace acme nearest in size (90000 events): 1500 events/s');
+    const three = [small, big, { ...small, events: 200, seconds: 40 }, { ...big, events: 70_000, seconds: 50 }, { ...big, events: 120_000, seconds: 150 }];
+    const median = estimateReplay({ events: 80_000, rateLimit: 100_000, workspace: 'acme', history: three });
+    assert.equal(median.eventsPerSecond, 1400, 'median of the three nearest (1,500, 1,400 and 800/s), none of the small ones');
+    assert.match(median.detail!, /of 3 finished replays of workspace acme nearest in size \(70000–120000 events\): 1400 events\/s$/);
+    const tiny = estimateReplay({ events: 120, rateLimit: 100_000, workspace: 'acme', history: [big, small, { ...small, events: 100, seconds: 25 }] });
+    assert.deepEqual([tiny.eventsPerSecond, tiny.basis], [4.5, 'workspace-replays'], 'a small replay costs what small replays cost (4 and 5/s), not what a big one does');
+    assert.equal(tiny.seconds, 26.7);
+  });
+
+  it('prefers the workspace’s own replays, falls back to the installation’s, and ignores replays held back by their limit', () => {
+    const other = { workspace: 'other', events: 10_000, seconds: 2, rateLimit: 100_000 }; // 5,000 events/s
+    const own = estimateReplay({ events: 10_000, rateLimit: 100_000, workspace: 'acme', history: [other, { ...big, events: 10_000, seconds: 20 }] });
+    assert.deepEqual([own.eventsPerSecond, own.basis], [500, 'workspace-replays']);
+    const fallback = estimateReplay({ events: 10_000, rateLimit: 100_000, workspace: 'acme', history: [other] });
+    assert.deepEqual([fallback.eventsPerSecond, fallback.basis, fallback.seconds], [5000, 'installation-replays', 2]);
+    assert.match(fallback.detail!, /^median end-to-end rate of 1 finished replay on this installation nearest in size \(10000 events\): 5000 events\/s$/);
+    // 10,000 events in 100 s at a limit of 100/s: the limit held it, it says nothing of the capacity.
+    const throttled = estimateReplay({ events: 10_000, rateLimit: 100_000, workspace: 'acme', history: [{ workspace: 'acme', events: 10_000, seconds: 100, rateLimit: 100 }] });
+    assert.equal(throttled.basis, 'assumed');
+    const bottleneck = estimateReplay({ events: 10_000, rateLimit: 200, workspace: 'acme', history: [other] });
+    assert.deepEqual([bottleneck.eventsPerSecond, bottleneck.basis, bottleneck.seconds], [200, 'rate-limit', 50]);
+    assert.match(bottleneck.detail!, /^the rate limit of 200 events\/s is the bottleneck \(median end-to-end rate of 1 finished replay on this installation/);
+    assert.equal(estimateReplay({ events: 0, rateLimit: 100, workspace: undefined, history: [other] }).seconds, 0);
   });
 
   it('names a replay’s shadow schema from its id', () => {

@@ -147,24 +147,73 @@ export function compareEntities(a: { workspace: string; type: string; id: string
 }
 
 /**
- * Events per second a rebuild is assumed to manage before any replay on the installation measured it:
- * about half of what one measured on a 2-core development machine (20,000 events, 2,000 entities: 4,400/s).
+ * Events per second a replay is assumed to manage, end to end, before any replay on the installation
+ * measured it: about half of what one measured on a 2-core development machine (20,000 events, 2,000
+ * entities: 4,400/s).
  */
 export const ASSUMED_REBUILD_CAPACITY = 2000;
 
 export type { ReplayEstimate };
 
+/** A finished replay as the estimator learns from it: its size, its wall-clock time and its rate limit. */
+export interface ReplaySample {
+  /** Workspace of its scope (undefined: every workspace). */
+  workspace: string | undefined;
+  /** Journal entries it rebuilt. */
+  events: number;
+  /** Wall-clock seconds from the start of planning to built (scan, rebuild, diff, pauses and resumes included). */
+  seconds: number;
+  /** Its rate limit (events per second). */
+  rateLimit: number;
+}
+
+/** A sample whose rate reached this share of its rate limit was held back by the limit: it shows no capacity. */
+const THROTTLED_SHARE = 0.8;
+/** How many of the samples nearest in size an estimate takes the median of. */
+const NEAREST = 3;
+/** Samples count as near as the nearest one when their size ratio to the replay is at most twice its own. */
+const SIZE_BAND = Math.log(2);
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
 /**
- * How long rebuilding `events` journal entries should take: at the job's rate limit, unless the capacity
- * measured by an earlier replay (events per second of commit time, sleeps excluded) — or, with none,
- * the assumed capacity — is lower.
+ * How long a replay of `events` journal entries should take, end to end, and what that rests on. A replay's
+ * cost per event depends on its size (fixed work — scanning, the shadow, the diff — weighs on small ones), so
+ * the rate is the median end-to-end rate of the finished replays nearest in size (the nearest one and up to two
+ * more whose size ratio to this replay is at most twice the nearest one's): the
+ * workspace's own first (`workspace-replays`), else the installation's (`installation-replays`), else
+ * {@link ASSUMED_REBUILD_CAPACITY} (`assumed`). Replays held back by their rate limit are no evidence of
+ * capacity and are left out. When the job's rate limit is lower than that rate, it is the bottleneck
+ * (`rate-limit`). `detail` says the same in words. `history` is most recent first.
  */
-export function estimateRebuild(events: number, rateLimit: number, measuredCapacity: number | undefined): ReplayEstimate {
-  const measured = measuredCapacity !== undefined && measuredCapacity > 0;
-  const capacity = measured ? measuredCapacity : ASSUMED_REBUILD_CAPACITY;
-  const limited = rateLimit <= capacity;
-  const eventsPerSecond = limited ? rateLimit : capacity;
-  return { seconds: Math.ceil((events / eventsPerSecond) * 10) / 10, eventsPerSecond: Math.round(eventsPerSecond * 10) / 10, basis: limited ? 'rate-limit' : measured ? 'measured' : 'assumed' };
+export function estimateReplay(p: { events: number; rateLimit: number; workspace: string | undefined; history: readonly ReplaySample[] }): ReplayEstimate {
+  const usable = p.history.filter((s) => s.events > 0 && s.seconds > 0 && s.events / s.seconds < THROTTLED_SHARE * s.rateLimit);
+  const own = p.workspace === undefined ? [] : usable.filter((s) => s.workspace === p.workspace);
+  const evidence = own.length > 0 ? { samples: own, basis: 'workspace-replays' as const } : usable.length > 0 ? { samples: usable, basis: 'installation-replays' as const } : undefined;
+  let capacity = ASSUMED_REBUILD_CAPACITY;
+  let why = `no finished replay measured a rate yet: assumed ${ASSUMED_REBUILD_CAPACITY} events/s`;
+  if (evidence) {
+    const size = Math.log(Math.max(1, p.events));
+    const ranked = evidence.samples.map((s, i) => ({ s, i, distance: Math.abs(Math.log(s.events) - size) })).sort((x, y) => x.distance - y.distance || x.i - y.i);
+    // The nearest, and those hardly farther (within twice its size ratio): never a mix of far sizes.
+    const nearest = ranked
+      .filter(({ distance }) => distance <= ranked[0]!.distance + SIZE_BAND)
+      .slice(0, NEAREST)
+      .map(({ s }) => s);
+    const rates = nearest.map((s) => s.events / s.seconds).sort((x, y) => x - y);
+    capacity = rates.length % 2 === 1 ? rates[(rates.length - 1) / 2]! : (rates[rates.length / 2 - 1]! + rates[rates.length / 2]!) / 2;
+    const sizes = nearest.map((s) => s.events).sort((x, y) => x - y);
+    const whose = evidence.basis === 'workspace-replays' ? `of workspace ${p.workspace}` : 'on this installation';
+    why = `median end-to-end rate of ${nearest.length} finished replay${nearest.length > 1 ? 's' : ''} ${whose} nearest in size (${sizes[0]}${sizes.length > 1 ? `–${sizes.at(-1)}` : ''} events): ${round1(capacity)} events/s`;
+  }
+  const limited = p.rateLimit <= capacity;
+  const eventsPerSecond = limited ? p.rateLimit : capacity;
+  return {
+    seconds: Math.ceil((p.events / eventsPerSecond) * 10) / 10,
+    eventsPerSecond: round1(eventsPerSecond),
+    basis: limited ? 'rate-limit' : (evidence?.basis ?? 'assumed'),
+    detail: limited ? `the rate limit of ${p.rateLimit} events/s is the bottleneck (${why})` : why,
+  };
 }
 
 /** Progress of a running phase: share done, rate since the phase (re)started, and time left at that rate. */

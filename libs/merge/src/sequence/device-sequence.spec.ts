@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { advanceSequence, emptySequence, gapsOf } from './device-sequence';
+import { advanceSequence, emptySequence, gapsOf, mergeSeqRanges, seqCount, subtractSeqRanges } from './device-sequence';
 
 describe('device sequencing', () => {
   it('given nothing, when 1, 2, 3 arrive, then contiguous is 3 with no gaps', () => {
@@ -32,6 +32,23 @@ describe('device sequencing', () => {
         const reversed = [...seqs].reverse();
         const split = advanceSequence(advanceSequence(emptySequence(), reversed.slice(0, cut), []), reversed.slice(cut), []);
         assert.deepEqual(split, once);
+      }),
+    );
+  });
+
+  it('merges, subtracts and counts inclusive sequence ranges', () => {
+    assert.deepEqual(mergeSeqRanges([[10, 12], [1, 3], [4, 5], [11, 20], [30, 29]]), [[1, 5], [10, 20]]);
+    assert.deepEqual(subtractSeqRanges([[1, 10], [20, 30]], [[3, 4], [8, 22], [30, 40]]), [[1, 2], [5, 7], [23, 29]]);
+    assert.deepEqual(subtractSeqRanges([[5, 6]], [[1, 10]]), []);
+    assert.equal(seqCount([[1, 3000], [2000, 3001], [5000, 5000]]), 3002);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 5 }))), fc.array(fc.tuple(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 5 }))), (a, b) => {
+        const ranges = a.map(([from, len]): [number, number] => [from, from + len]);
+        const cut = b.map(([from, len]): [number, number] => [from, from + len]);
+        const members = (rs: [number, number][]) => new Set(rs.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i)));
+        const expected = [...members(ranges)].filter((n) => !members(cut).has(n)).sort((x, y) => x - y);
+        assert.deepEqual([...members(subtractSeqRanges(ranges, cut))].sort((x, y) => x - y), expected);
+        assert.equal(seqCount(ranges), members(ranges).size);
       }),
     );
   });

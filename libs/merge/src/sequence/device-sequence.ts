@@ -47,3 +47,35 @@ export function gapsOf(sequence: Pick<DeviceSequence, 'contiguous' | 'maxSeq' | 
   }
   return gaps;
 }
+
+/** Inclusive deviceSeq ranges, sorted and merged: overlapping or touching ranges become one. */
+export function mergeSeqRanges(ranges: readonly (readonly [number, number])[]): [number, number][] {
+  const sorted = ranges.filter(([from, to]) => from <= to).map(([from, to]): [number, number] => [from, to]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const merged: [number, number][] = [];
+  for (const [from, to] of sorted) {
+    const last = merged.at(-1);
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
+}
+
+/** The inclusive ranges of `ranges` that `remove` does not cover (both merged first). */
+export function subtractSeqRanges(ranges: readonly (readonly [number, number])[], remove: readonly (readonly [number, number])[]): [number, number][] {
+  const cut = mergeSeqRanges(remove);
+  const out: [number, number][] = [];
+  for (const [from, to] of mergeSeqRanges(ranges)) {
+    let start = from;
+    for (const [a, b] of cut) {
+      if (b < start || a > to) continue;
+      if (a > start) out.push([start, a - 1]);
+      start = Math.max(start, b + 1);
+      if (start > to) break;
+    }
+    if (start <= to) out.push([start, to]);
+  }
+  return out;
+}
+
+/** How many sequences the inclusive ranges hold (after merging). */
+export const seqCount = (ranges: readonly (readonly [number, number])[]): number => mergeSeqRanges(ranges).reduce((n, [from, to]) => n + to - from + 1, 0);
