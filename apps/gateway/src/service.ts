@@ -60,6 +60,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     events: config.PUSH_IN_FLIGHT_EVENTS,
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
     retryAfterSeconds: config.PUSH_RETRY_AFTER_SECONDS,
+    deviceBytesPerSecond: config.PUSH_DEVICE_BYTES_PER_SECOND,
+    deviceBurstBytes: config.PUSH_DEVICE_BURST_BYTES,
   });
   return runService({
     name: 'gateway',

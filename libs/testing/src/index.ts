@@ -9,3 +9,4 @@ export { testIdentity, type TestIdentity, type TestDevice } from './identity';
 export { FakeDevice, push, pushUntilAnswered, getJson } from './device';
 export { faultyFirstFetch, drain } from './fetch-faults';
 export { steadyIngest, type SteadyIngest } from './steady-ingest';
+export { startPushFlood, type PushFlood, type PushFloodOptions, type FloodOutcome } from './push-flood';

@@ -15,12 +15,32 @@ export interface AdmissionLimits {
   bodyLimit: number;
   /** `Retry-After` of a refusal, in seconds. */
   retryAfterSeconds: number;
+  /**
+   * Request bytes one device may push per second, sustained (`PUSH_DEVICE_BYTES_PER_SECOND`): a push beyond
+   * the device's allowance is 429 with the wait in `Retry-After`. The allowance refills continuously up to
+   * `deviceBurstBytes` (`PUSH_DEVICE_BURST_BYTES`, at least one largest push), so a device back from a long time
+   * offline drains its outbox at this rate while every other device keeps its share of the pipeline.
+   */
+  deviceBytesPerSecond: number;
+  deviceBurstBytes: number;
 }
 
 /** Pushes of at most this many bytes are small: the headroom above the byte budget is theirs alone. */
 export const SMALL_PUSH_BYTES = 64 * 1024;
 
-export type Refusal = { status: 429 | 503; limit: 'PUSH_MAX_IN_FLIGHT_PER_DEVICE' | 'PUSH_IN_FLIGHT_BYTES' | 'PUSH_IN_FLIGHT_EVENTS'; detail: string };
+export type Refusal = {
+  status: 429 | 503;
+  limit: 'PUSH_MAX_IN_FLIGHT_PER_DEVICE' | 'PUSH_DEVICE_BYTES_PER_SECOND' | 'PUSH_IN_FLIGHT_BYTES' | 'PUSH_IN_FLIGHT_EVENTS';
+  detail: string;
+  /** When the same push would be admitted, in seconds, where the refusal knows (a device over its byte rate). */
+  retryAfterSeconds?: number;
+};
+
+/** A device's byte allowance: what it had at `at` (epoch ms). */
+interface Allowance {
+  bytes: number;
+  at: number;
+}
 
 /** One admitted push: its share of the budgets until `release` (idempotent). */
 export interface Ticket {
@@ -40,20 +60,32 @@ export class PushAdmission {
   private bytes = 0;
   private events = 0;
   private readonly devices = new Map<string, number>();
+  /** Byte allowances of devices that spent some recently (a device missing here has its full burst). */
+  private readonly allowances = new Map<string, Allowance>();
+  private admitted = 0;
 
   constructor(readonly limits: AdmissionLimits) {}
 
-  admit(device: string, contentLength: number | undefined): Ticket | Refusal {
+  /** Admits a push of `contentLength` bytes from `device` at `now` (epoch ms), or says why not. */
+  admit(device: string, contentLength: number | undefined, now: number): Ticket | Refusal {
     const { limits } = this;
     const size = contentLength === undefined || !Number.isFinite(contentLength) || contentLength < 0 ? limits.bodyLimit : Math.min(contentLength, limits.bodyLimit);
     const mine = this.devices.get(device) ?? 0;
     if (mine >= limits.perDevice) {
       return { status: 429, limit: 'PUSH_MAX_IN_FLIGHT_PER_DEVICE', detail: `this device already has ${mine} pushes in flight (at most ${limits.perDevice}); wait for their answers, then retry` };
     }
+    const allowance = this.allowance(device, now);
+    const charge = Math.min(size, limits.deviceBurstBytes);
+    if (charge > allowance) {
+      const wait = Math.max(1, Math.ceil((charge - allowance) / limits.deviceBytesPerSecond));
+      return { status: 429, limit: 'PUSH_DEVICE_BYTES_PER_SECOND', detail: `this device pushed more than its ${limits.deviceBytesPerSecond} bytes per second (burst ${limits.deviceBurstBytes}); a push of ${size} bytes fits in ${wait} s`, retryAfterSeconds: wait };
+    }
     const budget = size <= SMALL_PUSH_BYTES ? limits.bytes + Math.floor(limits.bytes / 4) : limits.bytes;
     if (this.bytes + size > budget) {
       return { status: 503, limit: 'PUSH_IN_FLIGHT_BYTES', detail: `the gateway holds ${this.bytes} bytes of pushes in flight (budget ${limits.bytes}); retry` };
     }
+    this.allowances.set(device, { bytes: allowance - charge, at: now });
+    if (++this.admitted % 1024 === 0) this.forgetFull(now);
     this.bytes += size;
     this.devices.set(device, mine + 1);
     let counted = 0;
@@ -82,6 +114,19 @@ export class PushAdmission {
     };
   }
 
+  /** A device's byte allowance at `now`: what it had, refilled at its rate since, up to its burst. */
+  private allowance(device: string, now: number): number {
+    const { deviceBytesPerSecond: rate, deviceBurstBytes: burst } = this.limits;
+    const last = this.allowances.get(device);
+    if (!last) return burst;
+    return Math.min(burst, last.bytes + (Math.max(0, now - last.at) * rate) / 1000);
+  }
+
+  /** Drops the allowances that refilled to the full burst: such a device is the same as one never seen. */
+  private forgetFull(now: number): void {
+    for (const device of this.allowances.keys()) if (this.allowance(device, now) >= this.limits.deviceBurstBytes) this.allowances.delete(device);
+  }
+
   /** What is in flight now (metrics, tests). */
   inFlight(): { bytes: number; events: number; devices: number } {
     return { bytes: this.bytes, events: this.events, devices: this.devices.size };
@@ -94,7 +139,8 @@ const inFlightBytes = gauge('tidemark_push_in_flight_bytes', 'request bytes of p
 const TICKET = Symbol('push-admission-ticket');
 type WithTicket = FastifyRequest & { [TICKET]?: Ticket };
 
-function refuse(reply: FastifyReply, refusal: Refusal, retryAfterSeconds: number, instance: string, unread: boolean): FastifyReply {
+function refuse(reply: FastifyReply, refusal: Refusal, defaultRetryAfter: number, instance: string, unread: boolean): FastifyReply {
+  const retryAfterSeconds = refusal.retryAfterSeconds ?? defaultRetryAfter;
   refused.inc({ limit: refusal.limit });
   // The body is not read: once the answer is out the connection is closed, so its bytes are never received
   // just to be thrown away (a client still sending may see the connection reset instead of the answer).
@@ -136,7 +182,7 @@ export function registerPushAdmission(fastify: FastifyInstance, admission: PushA
   fastify.addHook('onRequest', async (request, reply) => {
     if (!isPush(request)) return;
     const length = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
-    const decision = admission.admit(await deviceKey(request, tokens), length);
+    const decision = admission.admit(await deviceKey(request, tokens), length, Date.now());
     if (!('release' in decision)) return refuse(reply, decision, admission.limits.retryAfterSeconds, request.url, true);
     (request as WithTicket)[TICKET] = decision;
     inFlightBytes.set(admission.inFlight().bytes);
