@@ -32,6 +32,29 @@ export class ServerUnavailableError extends TidemarkError {
 }
 
 /**
+ * In a browser that says it is online (`navigator.onLine`), `fetch` failed without any answer on every attempt.
+ * A page is not told why: the server is down or unreachable (DNS, TLS, a proxy), or it does not allow the page's
+ * origin (CORS: the service's `CORS_ORIGINS`); the browser's console names the cause. Offline, or outside a
+ * browser, the same failure stays a plain {@link ServerUnavailableError}. Nothing is lost either way: events stay
+ * in the outbox.
+ */
+export class ServerUnreachableError extends ServerUnavailableError {
+  constructor(
+    attempts: number,
+    cause: unknown,
+    /** The URL that could not be fetched. */
+    readonly url: string,
+    /** The page's origin (`location.origin`), when there is one. */
+    readonly origin: string | undefined,
+  ) {
+    super(attempts, undefined, undefined, cause);
+    this.message =
+      `could not reach ${url} after ${attempts} attempt(s) although the browser is online: the server is down or unreachable, ` +
+      `or it does not allow ${origin ? `this page's origin ${origin}` : "this page's origin"} (CORS; add the origin to the service's CORS_ORIGINS). The browser console names the cause.`;
+  }
+}
+
+/**
  * The server refused a request in a way retrying cannot fix by itself (a 4xx that names no event: a wrong URL,
  * a missing route, a bad workspace header, an authorisation problem). Events stay in the outbox.
  */

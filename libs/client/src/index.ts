@@ -10,6 +10,6 @@ export { type PullSummary } from './pull/puller';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
 export { planBatches, bodyBytes, type BatchLimits } from './push/batches';
 export { CLIENT_LIMITS } from './limits';
-export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerProblemError, StorageFormatError } from './errors';
+export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreachableError, ServerProblemError, StorageFormatError } from './errors';
 export { type Fetch, type Sleep } from './http';
 export { TokenKeeper, CREDENTIALS_KEY, type DeviceCredentials } from './auth/token-keeper';
