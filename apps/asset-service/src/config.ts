@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AuthConfig, CommonConfig, DatabaseConfig, NatsConfig, S3Config, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+import { AuthConfig, CommonConfig, CorsConfig, DatabaseConfig, NatsConfig, S3Config, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -11,6 +11,7 @@ const schema = Type.Object({
   ...DatabaseConfig,
   ...AuthConfig,
   ...S3Config,
+  ...CorsConfig,
   HTTP_PORT: httpPort(3004),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'S3 endpoint as devices reach it, for presigned download URLs (default: S3_ENDPOINT)' })),
   UPLOAD_EXPIRY_MS: Type.Integer({ minimum: 1000, maximum: 30 * 86_400_000, default: 86_400_000, description: 'an unfinished upload expires this long after it was created or last received bytes (tus Upload-Expires); the collector then aborts it' }),

@@ -4,7 +4,7 @@ import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
 import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
-import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
+import { parseCorsOrigins, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { AssetServiceConfig } from './config';
 import { AssetsController, ASSETS } from './assets/assets.controller';
@@ -107,6 +107,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     port: config.HTTP_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    cors: { origins: parseCorsOrigins(config.CORS_ORIGINS), variable: 'CORS_ORIGINS' },
     configure: rawBodies,
   });
   relay.start();

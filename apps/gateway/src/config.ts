@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '@tidemark/contracts';
-import { AuthConfig, CommonConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+import { AuthConfig, CommonConfig, CorsConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
 
 const schema = Type.Object({
   ...CommonConfig,
   ...NatsConfig,
   ...DatabaseConfig,
   ...AuthConfig,
+  ...CorsConfig,
   HTTP_PORT: httpPort(3001),
   PUSH_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: LIMITS.maxBodyBytes, description: 'largest push request body, in bytes' }),
   PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'how long one JetStream publish waits for its ack before retrying with the same id' }),

@@ -1,1 +1,1 @@
-export { ConfigError, loadConfig, describeConfig, CommonConfig, NatsConfig, DatabaseConfig, S3Config, AuthConfig, httpPort, type ConfigSpec } from './config';
+export { ConfigError, loadConfig, describeConfig, CommonConfig, NatsConfig, DatabaseConfig, S3Config, AuthConfig, CorsConfig, httpPort, type ConfigSpec } from './config';

@@ -6,6 +6,7 @@ import { Module, type DynamicModule, type LoggerService, type Type, type ValuePr
 import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tidemark/telemetry';
 import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts';
 import { ProblemFilter } from './problem-filter';
+import { registerCors, type CorsOptions } from './cors';
 import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
 
 class PinoNestLogger implements LoggerService {
@@ -45,6 +46,8 @@ export interface ServiceOptions {
   transports?: CustomTransportStrategy[];
   /** Releases what the service holds (consumers' connections, pools), in order, after HTTP and transports closed. */
   afterClose?: (() => Promise<unknown>)[];
+  /** Browser access (CORS) from these origins; unset: no CORS handling at all. */
+  cors?: CorsOptions;
   /** Registers extra Fastify plugins or content parsers before routes (tus needs raw bodies). */
   configure?: (app: NestFastifyApplication) => Promise<void> | void;
 }
@@ -76,6 +79,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   app.useGlobalFilters(new ProblemFilter(logger, options.bodyLimit ?? 1024 * 1024));
 
   const fastify = app.getHttpAdapter().getInstance();
+  if (options.cors) await registerCors(fastify, options.cors);
   const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   fastify.addHook('onResponse', async (request, reply) => {
     requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -3,3 +3,4 @@ export { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck,
 export { ProblemError, ProblemFilter, toProblem, sendProblem, isDependencyUnavailable } from './problem-filter';
 export { PublicRoute, PUBLIC_ROUTE } from './access';
 export { parseQuery, parsePath } from './request';
+export { registerCors, parseCorsOrigins, CORS_METHODS, CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, type CorsOptions } from './cors';
