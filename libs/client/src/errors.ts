@@ -1,15 +1,19 @@
 import type { InvalidParam, Problem } from '@tidemark/contracts';
 
-/** Base class of the errors this package throws. */
+/**
+ * Base class of the errors this package throws. Each class states its `name` as a literal: a bundler or minifier
+ * renames classes (esbuild made `ServerUnreachableError2` of one), and `error.name` must not change with the build.
+ */
 export class TidemarkError extends Error {
+  override name = 'TidemarkError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** An event the client refuses to enqueue (it would never pass the server's checks); nothing was stored. */
 export class InvalidEventError extends TidemarkError {
+  override name = 'InvalidEventError';
   constructor(readonly errors: InvalidParam[]) {
     super(`invalid event: ${errors.map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
   }
@@ -21,6 +25,7 @@ export class InvalidEventError extends TidemarkError {
  * the next push re-sends them with the same ids.
  */
 export class ServerUnavailableError extends TidemarkError {
+  override name = 'ServerUnavailableError';
   constructor(
     readonly attempts: number,
     readonly status: number | undefined,
@@ -39,6 +44,7 @@ export class ServerUnavailableError extends TidemarkError {
  * in the outbox.
  */
 export class ServerUnreachableError extends ServerUnavailableError {
+  override name = 'ServerUnreachableError';
   constructor(
     attempts: number,
     cause: unknown,
@@ -59,6 +65,7 @@ export class ServerUnreachableError extends ServerUnavailableError {
  * a missing route, a bad workspace header, an authorisation problem). Events stay in the outbox.
  */
 export class ServerProblemError extends TidemarkError {
+  override name = 'ServerProblemError';
   constructor(
     readonly status: number,
     readonly problem: Problem | undefined,
@@ -69,4 +76,6 @@ export class ServerProblemError extends TidemarkError {
 }
 
 /** Storage holds something this client cannot read (written by a newer version, or damaged outside the client). */
-export class StorageFormatError extends TidemarkError {}
+export class StorageFormatError extends TidemarkError {
+  override name = 'StorageFormatError';
+}
