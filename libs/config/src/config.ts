@@ -109,7 +109,7 @@ export const AuthConfig = {
  */
 export const CorsConfig = {
   CORS_ORIGINS: Type.String({
-    pattern: '^$|^[*]$|^[a-z][a-z0-9+.-]*://[^/,\\s]+(,[a-z][a-z0-9+.-]*://[^/,\\s]+)*$',
+    pattern: '^$|^[*]$|^[a-z][a-z0-9+.-]*://[^/,\\s]+(\\s*,\\s*[a-z][a-z0-9+.-]*://[^/,\\s]+)*$',
     default: '',
     description:
       'origins allowed to call this service from a browser, comma-separated, each exactly as the browser sends it (scheme://host[:port], no path or trailing slash, e.g. https://app.example.com,http://localhost:5173); * allows any origin; empty: none (preflights are refused with 403)',
