@@ -85,6 +85,9 @@ try {
     ['ops-api', 3005],
   ];
   const portOf = (name, fallback) => Number(process.env[`TIDEMARK_${name.toUpperCase().replace('-', '_')}_PORT`] ?? fallback);
+  // Browser pages allowed to call the gateway and the asset-service (CORS): the dashboard and a local web app's dev
+  // server (Vite 5173, Next.js and others 3000), by both of their local names. Production configs allow none.
+  env.CORS_ORIGINS ||= [portOf('ops-api', 3005), 5173, 3000].flatMap((port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]).join(',');
   const start = async (name, port) => {
     const out = createWriteStream(join(logs, `${name}.log`), { flags: 'a' });
     // ops-api's overview shows the readiness of every other service.
@@ -147,6 +150,7 @@ tidemark is running.
   Postgres         ${env.DATABASE_URL}${stack?.postgres ? '   (local)' : ''}
   S3               ${env.S3_ENDPOINT}${stack?.s3 ? `   (local; access key ${env.S3_ACCESS_KEY})` : ''}
   logs             ${logs}
+  browser origins  ${env.CORS_ORIGINS.split(',').join(' ')}   (CORS_ORIGINS of gateway and asset-service)
   signing key      ${env.AUTH_SIGNING_KEYS === process.env.AUTH_SIGNING_KEYS ? 'AUTH_SIGNING_KEYS from the environment' : keyFile}
 
 Admin operator token (roles ops and admin, valid until ${admin.expiresAt.toISOString()}; also in ${adminFile}):

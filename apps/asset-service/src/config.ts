@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AuthConfig, CommonConfig, DatabaseConfig, NatsConfig, S3Config, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+import { AuthConfig, CommonConfig, CorsConfig, DatabaseConfig, NatsConfig, S3Config, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -11,6 +11,7 @@ const schema = Type.Object({
   ...DatabaseConfig,
   ...AuthConfig,
   ...S3Config,
+  ...CorsConfig,
   HTTP_PORT: httpPort(3004),
   HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 3_600_000, description: 'how long a client may take to send a whole request, a PATCH body included, before it is answered 408 and the connection closed; a client on a slow link sends tus chunks (chunkSize) that each fit in it' }),
   S3_PUBLIC_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://', description: 'S3 endpoint as devices reach it, for presigned download URLs (default: S3_ENDPOINT)' })),

@@ -5,7 +5,7 @@ import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
 import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
-import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
+import { parseCorsOrigins, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { AssetServiceConfig } from './config';
 import { AssetsController, ASSETS } from './assets/assets.controller';
@@ -112,6 +112,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     timeouts: httpTimeouts(config),
+    cors: { origins: parseCorsOrigins(config.CORS_ORIGINS), variable: 'CORS_ORIGINS' },
     configure: rawBodies,
   });
   relay.start();

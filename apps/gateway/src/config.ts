@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS } from '@tidemark/contracts';
-import { AuthConfig, CommonConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
+import { AuthConfig, CommonConfig, CorsConfig, DatabaseConfig, NatsConfig, httpPort, loadConfig, type ConfigSpec } from '@tidemark/config';
 
 const schema = Type.Object({
   ...CommonConfig,
   ...NatsConfig,
   ...DatabaseConfig,
   ...AuthConfig,
+  ...CorsConfig,
   HTTP_PORT: httpPort(3001),
   PUSH_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: LIMITS.maxBodyBytes, description: 'largest push request body, in bytes' }),
   PUSH_MAX_IN_FLIGHT_PER_DEVICE: Type.Integer({ minimum: 1, maximum: 1000, default: 2, description: 'pushes one device may have in flight at once per gateway; more are answered 429 with Retry-After before their body is read' }),

@@ -1,7 +1,7 @@
 import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
-import { runService, type RunningService } from '@tidemark/platform';
+import { parseCorsOrigins, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
@@ -77,6 +77,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,
     bodyLimit: config.PUSH_BODY_LIMIT_BYTES,
+    cors: { origins: parseCorsOrigins(config.CORS_ORIGINS), variable: 'CORS_ORIGINS' },
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     timeouts: httpTimeouts(config),

@@ -4,7 +4,7 @@
 // needed on the first run only: the storage keeps the credentials and their rotations from then on.
 // Run it again: the same device continues its sequence and pulls only what is new.
 import { readFileSync } from 'node:fs';
-import { FileStorage, TidemarkClient } from '@tidemark/client';
+import { FileStorage, TidemarkClient } from '@tidemark/client/node';
 
 const baseUrl = process.argv[2] ?? process.env.TIDEMARK_URL ?? 'http://127.0.0.1:3001';
 const dir = process.argv[3] ?? '.tidemark-device';

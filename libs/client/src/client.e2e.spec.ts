@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Change, ConflictView } from '@tidemark/contracts';
 import { TokenService } from '@tidemark/auth';
 import { count, eventually, startSlice, type SliceStack } from '@tidemark/testing';
-import { FileStorage, ServerProblemError, ServerUnavailableError, TidemarkClient, type ClientOptions, type DeviceCredentials, type Receipt, type Rejection } from './index';
+import { FileStorage, ServerProblemError, ServerUnavailableError, TidemarkClient, type ClientOptions, type DeviceCredentials, type Receipt, type Rejection } from './node';
 
 const DAY = 86_400_000;
 const WEEK_START = Date.UTC(2026, 10, 16);

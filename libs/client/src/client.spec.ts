@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Change } from '@tidemark/contracts';
 import { TidemarkClient, type ClientOptions } from './client';
 import { ServerProblemError } from './errors';
@@ -240,5 +241,34 @@ describe('TidemarkClient', () => {
       }
     }
     assert.ok(files.length > 5);
+  });
+
+  it('the browser entry (dist/index.js) loads no Node built-in, directly or through its own files; the Node entry adds FileStorage', () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
+        assert.ok(spec!.startsWith('.'), `${file} requires ${spec}: the browser entry must load only its own files`);
+        visit(require.resolve(join(dirname(file), spec!)));
+      }
+    };
+    visit(join(__dirname, 'index.js'));
+    assert.ok(seen.size > 5, `walked ${seen.size} files`);
+    assert.ok(![...seen].some((file) => file.includes('file-storage')), 'FileStorage is not reachable from the browser entry');
+    const browser = require('./index') as Record<string, unknown>;
+    const node = require('./node') as Record<string, unknown>;
+    assert.equal(browser.FileStorage, undefined);
+    assert.deepEqual(Object.keys(node).filter((name) => !(name in browser)).sort(), ['FileStorage', 'StorageLockedError']);
+  });
+
+  it('the ES module entries re-export every value of the CommonJS entries, the same objects', async () => {
+    const root = join(__dirname, '..');
+    for (const entry of ['index', 'node']) {
+      const cjs = require(`./${entry}`) as Record<string, unknown>;
+      const esm = (await import(pathToFileURL(join(root, 'esm', `${entry}.mjs`)).href)) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(esm).sort(), Object.keys(cjs).filter((name) => name !== '__esModule').sort(), `esm/${entry}.mjs names every export of dist/${entry}.js`);
+      for (const name of Object.keys(esm)) assert.equal(esm[name], cjs[name], `${entry}: ${name} is the CommonJS object, not a copy`);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import type { Problem } from '@tidemark/contracts';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from './push/backoff';
-import { ServerProblemError, ServerUnavailableError } from './errors';
+import { ServerProblemError, ServerUnavailableError, ServerUnreachableError } from './errors';
 
 /** `fetch` as Node 20 and browsers have it (injected in tests). */
 export type Fetch = (input: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<{
@@ -118,9 +118,29 @@ export async function sendWithRetry(
       if (error instanceof AuthError) throw error.cause;
       failure = { cause: error };
     }
-    if (attempt >= ctx.retry.maxAttempts) throw new ServerUnavailableError(attempt, failure.status, failure.problem, failure.cause);
+    if (attempt >= ctx.retry.maxAttempts) throw unavailable(attempt, failure, `${ctx.baseUrl}${path}`);
     await ctx.sleep(backoffDelay(attempt, ctx.retry, ctx.random, failure.retryAfterMs), signal);
   }
+}
+
+/**
+ * The error for a request that never got a usable answer. A `fetch` that rejects with a `TypeError` in a browser
+ * that says it is online is told apart ({@link ServerUnreachableError}): a refused CORS origin looks exactly like
+ * that, and not at all like being offline.
+ */
+function unavailable(attempts: number, failure: { status?: number; problem?: Problem; cause: unknown }, url: string): ServerUnavailableError {
+  if (failure.status === undefined && failure.cause instanceof TypeError) {
+    const page = browserPage();
+    if (page?.online === true) return new ServerUnreachableError(attempts, failure.cause, url, page.origin);
+  }
+  return new ServerUnavailableError(attempts, failure.status, failure.problem, failure.cause);
+}
+
+/** What a browser (or an Electron renderer, or a worker) says about itself; undefined outside one (Node has no `navigator.onLine`). */
+function browserPage(): { online: boolean; origin: string | undefined } | undefined {
+  const scope = globalThis as { navigator?: { onLine?: unknown }; location?: { origin?: unknown } };
+  if (typeof scope.navigator?.onLine !== 'boolean') return undefined;
+  return { online: scope.navigator.onLine, origin: typeof scope.location?.origin === 'string' ? scope.location.origin : undefined };
 }
 
 /** Carries a refused refresh out of the retry loop. */

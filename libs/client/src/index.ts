@@ -1,15 +1,15 @@
-// Public face of @tidemark/client, the device SDK. Run-time imports are Node built-ins only (FileStorage);
-// `@tidemark/contracts` is used for types.
+// Public face of @tidemark/client, the device SDK: the browser entry. No run-time import at all (no `node:` module:
+// `crypto.randomUUID`, `fetch`, `AbortSignal` come from globalThis); `@tidemark/contracts` is used for types only.
+// Node-only pieces (FileStorage) are in `./node` (`@tidemark/client/node`).
 export { TidemarkClient, type ClientOptions, type ClientEvents, type Receipt, type ReceiptsPage } from './client';
 export { HybridClock, compareHlc, MAX_HLC_COUNTER, type WallClock } from './clock/hybrid-clock';
 export { MemoryStorage, type Storage } from './storage/storage';
-export { FileStorage, StorageLockedError } from './storage/file-storage';
 export { type EventDraft, type QuarantinedEvent } from './outbox/outbox';
 export { type PushSummary, type PushedBatch, type Rejection } from './push/pusher';
 export { type PullSummary } from './pull/puller';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
 export { planBatches, bodyBytes, type BatchLimits } from './push/batches';
 export { CLIENT_LIMITS } from './limits';
-export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerProblemError, StorageFormatError } from './errors';
+export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreachableError, ServerProblemError, StorageFormatError } from './errors';
 export { type Fetch, type Sleep } from './http';
 export { TokenKeeper, CREDENTIALS_KEY, type DeviceCredentials } from './auth/token-keeper';

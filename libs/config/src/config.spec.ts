@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
-import { ConfigError, loadConfig, NatsConfig, httpPort } from './index';
+import { ConfigError, CorsConfig, loadConfig, NatsConfig, httpPort } from './index';
 
 const spec = {
   service: 'demo',
@@ -26,5 +26,13 @@ describe('loadConfig', () => {
   });
   it('applies rules across variables', () => {
     assert.throws(() => loadConfig(spec, { NATS_URL: 'nats://x', FEATURE: 'true' }), /FEATURE_URL: is required when FEATURE is true/);
+  });
+  it('CORS_ORIGINS: none by default; origins as browsers send them (any scheme, spaces after commas), or *; a path, a trailing slash or "null" named', () => {
+    const cors = { service: 'demo', schema: Type.Object({ ...CorsConfig }) };
+    assert.equal(loadConfig(cors, {}).CORS_ORIGINS, '');
+    for (const ok of ['*', 'https://app.example.com', 'http://127.0.0.1:3005,http://localhost:5173', 'https://a.example, app://renderer']) assert.equal(loadConfig(cors, { CORS_ORIGINS: ok }).CORS_ORIGINS, ok);
+    for (const bad of ['http://localhost:5173/', 'https://app.example.com/path', 'null', 'localhost:5173', '*,https://a.example']) {
+      assert.throws(() => loadConfig(cors, { CORS_ORIGINS: bad }), (error: unknown) => error instanceof ConfigError && error.problems[0]!.variable === 'CORS_ORIGINS', bad);
+    }
   });
 });

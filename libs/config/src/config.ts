@@ -117,6 +117,19 @@ export const AuthConfig = {
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900, description: 'lifetime of a device access token' }),
 } as const;
 
+/**
+ * Browsers on other origins (web apps, the dashboard, Electron renderers served from a custom scheme) may call a
+ * device-facing service only from these origins. Credentials travel as bearer headers, never cookies.
+ */
+export const CorsConfig = {
+  CORS_ORIGINS: Type.String({
+    pattern: '^$|^[*]$|^[a-z][a-z0-9+.-]*://[^/,\\s]+(\\s*,\\s*[a-z][a-z0-9+.-]*://[^/,\\s]+)*$',
+    default: '',
+    description:
+      'origins allowed to call this service from a browser, comma-separated, each exactly as the browser sends it (scheme://host[:port], no path or trailing slash, e.g. https://app.example.com,http://localhost:5173); * allows any origin; empty: none (preflights are refused with 403)',
+  }),
+} as const;
+
 export function httpPort(defaultPort: number) {
   return Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort, description: 'HTTP port (0: any free port)' });
 }

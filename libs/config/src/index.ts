@@ -1,1 +1,1 @@
-export { ConfigError, loadConfig, describeConfig, CommonConfig, NatsConfig, DatabaseConfig, S3Config, AuthConfig, httpPort, httpTimeouts, type ConfigSpec } from './config';
+export { ConfigError, loadConfig, describeConfig, CommonConfig, NatsConfig, DatabaseConfig, S3Config, AuthConfig, CorsConfig, httpPort, httpTimeouts, type ConfigSpec } from './config';

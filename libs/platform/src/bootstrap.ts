@@ -7,6 +7,7 @@ import { createLogger, enableDefaultMetrics, histogram, type Logger } from '@tid
 import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts';
 import { ProblemFilter } from './problem-filter';
 import { MAX_PATH_PARAM_CHARS, refuseUnstorableUrlText, registerJsonBody, sendFrameworkError } from './request-text';
+import { registerCors, type CorsOptions } from './cors';
 import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
 
 class PinoNestLogger implements LoggerService {
@@ -52,6 +53,8 @@ export interface ServiceOptions {
    * keep-alive connection is kept `keepAliveMs`. Defaults: 10 s, 30 s, 75 s, 65 s.
    */
   timeouts?: { headersMs: number; requestMs: number; idleMs: number; keepAliveMs: number };
+  /** Browser access (CORS) from these origins; unset: no CORS handling at all. */
+  cors?: CorsOptions;
   /** Registers extra Fastify plugins or content parsers before routes (tus needs raw bodies). */
   configure?: (app: NestFastifyApplication) => Promise<void> | void;
 }
@@ -98,6 +101,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   app.useGlobalFilters(new ProblemFilter(logger, options.bodyLimit ?? 1024 * 1024));
 
   const fastify = app.getHttpAdapter().getInstance();
+  if (options.cors) await registerCors(fastify, options.cors);
   const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   fastify.addHook('onResponse', async (request, reply) => {
     requests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);

@@ -4,3 +4,4 @@ export { ProblemError, ProblemFilter, toProblem, sendProblem, isDependencyUnavai
 export { PublicRoute, PUBLIC_ROUTE } from './access';
 export { parseQuery, parsePath } from './request';
 export { registerJsonBody, refuseUnstorableUrlText, utf8ErrorOffset, frameworkErrorProblem, MAX_PATH_PARAM_CHARS } from './request-text';
+export { registerCors, parseCorsOrigins, CORS_METHODS, CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, type CorsOptions } from './cors';

@@ -67,6 +67,8 @@ export class StreamController implements OnModuleDestroy {
     reply.raw.on('close', () => abort.abort());
     reply.hijack();
     const raw = reply.raw;
+    // The hijacked answer keeps the headers hooks set (CORS for a browser on another origin).
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     raw.write(`retry: 2000\n: tidemark live changes after ${cursor}\n\n`);
     // A client gone mid-write never drains: stop on abort, and leave no listener behind either way.

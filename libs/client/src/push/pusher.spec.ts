@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeviceEvent } from '@tidemark/contracts';
 import { TidemarkClient, type ClientOptions } from '../client';
-import { ServerProblemError, ServerUnavailableError } from '../errors';
+import { ServerProblemError, ServerUnavailableError, ServerUnreachableError } from '../errors';
 import { MemoryStorage } from '../storage/storage';
 import { FakeGateway } from '../test-support/fake-gateway';
 import type { Rejection } from './pusher';
@@ -59,6 +59,46 @@ describe('push', () => {
     gateway.offline = false;
     await client.push();
     assert.deepEqual(ids(gateway.journal), [event.eventId]);
+  });
+
+  it('in a browser that says it is online, a fetch that fails without an answer is ServerUnreachableError naming CORS; offline or in Node it is not', async () => {
+    const { gateway, client } = await setup();
+    await client.upsert('annotation', 'a', { label: 'cat' });
+    gateway.offline = true;
+    const saved = { navigator: Object.getOwnPropertyDescriptor(globalThis, 'navigator'), location: Object.getOwnPropertyDescriptor(globalThis, 'location') };
+    const page = { navigator: { onLine: true }, location: { origin: 'https://annotate.example' } };
+    Object.defineProperty(globalThis, 'navigator', { value: page.navigator, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'location', { value: page.location, configurable: true, writable: true });
+    try {
+      const online = await client.push().then(() => undefined, (error: unknown) => error);
+      assert.ok(online instanceof ServerUnreachableError, String(online));
+      assert.ok(online instanceof ServerUnavailableError, 'still a ServerUnavailableError: callers that retry later keep working');
+      assert.equal(online.name, 'ServerUnreachableError');
+      assert.equal(online.url, 'http://gateway.test/v1/events');
+      assert.equal(online.origin, 'https://annotate.example');
+      assert.match(online.message, /although the browser is online/);
+      assert.match(online.message, /CORS/);
+      assert.match(online.message, /https:\/\/annotate\.example/);
+      assert.match(online.message, /CORS_ORIGINS/);
+
+      page.navigator.onLine = false;
+      const offline = await client.push().then(() => undefined, (error: unknown) => error);
+      assert.ok(offline instanceof ServerUnavailableError && !(offline instanceof ServerUnreachableError), 'offline: the plain error');
+
+      page.navigator.onLine = true;
+      gateway.offline = false;
+      gateway.script.push({ status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } });
+      const answered = await client.push().then(() => undefined, (error: unknown) => error);
+      assert.ok(answered instanceof ServerUnavailableError && !(answered instanceof ServerUnreachableError), 'an answer (503) is never taken for CORS');
+    } finally {
+      for (const [name, descriptor] of Object.entries(saved)) {
+        if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+        else delete (globalThis as Record<string, unknown>)[name];
+      }
+    }
+    gateway.offline = true;
+    const node = await client.push().then(() => undefined, (error: unknown) => error);
+    assert.ok(node instanceof ServerUnavailableError && !(node instanceof ServerUnreachableError), 'in Node (no navigator.onLine): the plain error');
   });
 
   it('a 503 journal-unavailable with per-event results: acknowledged events leave, the rest is retried', async () => {

@@ -10,7 +10,7 @@
 // credentials already keeps its own (rotated) ones. Only answered pushes (200 to /v1/events) count for the hold,
 // so a token refresh before them does not move it.
 import { writeFileSync } from 'node:fs';
-import { FileStorage, TidemarkClient, type DeviceCredentials, type Fetch } from '../index';
+import { FileStorage, TidemarkClient, type DeviceCredentials, type Fetch } from '../node';
 
 async function main(): Promise<void> {
   const [mode, dir, baseUrl, countText, idsFile] = process.argv.slice(2);

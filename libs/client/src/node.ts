@@ -1,0 +1,4 @@
+// The Node entry of @tidemark/client (`@tidemark/client/node`): everything the browser entry has, and the pieces
+// that need Node built-ins (FileStorage: `node:fs`, `node:path`, `node:crypto`).
+export * from './index';
+export { FileStorage, StorageLockedError } from './storage/file-storage';
