@@ -158,3 +158,30 @@ export function table(rows) {
     return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
   }).join('\n');
 }
+
+/**
+ * Publishes `count` journal records straight to the journal (as the gateway would), `window` in flight at a
+ * time: upserts of `entities` annotations from 50 devices, each an increment and a set, plus `extraFields(i)`.
+ * Returns the seconds it took.
+ */
+export async function loadJournal(js, { count, entities, partitions, extraFields = () => ({}), window = 512 }) {
+  const { journalSubject } = await import('@tidemark/contracts');
+  const acceptedAt = new Date(0).toISOString();
+  const t0 = performance.now();
+  let pending = [];
+  for (let i = 0; i < count; i++) {
+    const entity = { type: 'annotation', id: `e${i % entities}` };
+    const event = {
+      eventId: randomUUID(), deviceId: `dev-${i % 50}`, deviceSeq: Math.floor(i / 50) + 1, hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
+      entity, op: 'upsert', baseVersion: 0, schemaVersion: 1,
+      fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: (i % 1000) / 1000 }, ...extraFields(i) },
+    };
+    pending.push(js.publish(journalSubject('bench', entity, partitions), JSON.stringify({ v: 1, workspace: 'bench', acceptedAt, event }), { msgID: event.eventId }));
+    if (pending.length >= window) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  return (performance.now() - t0) / 1000;
+}

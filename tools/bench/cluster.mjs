@@ -5,11 +5,10 @@
 // Postgres batched upsert).
 //   npm run bench:cluster -- [--events 20000] [--entities 5000] [--partitions 8] [--batch 256]
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table } from './_common.mjs';
+import { benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table, loadJournal } from './_common.mjs';
 
 export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '20000' }, entities: { type: 'string', default: '5000' }, partitions: { type: 'string', default: '8' }, batch: { type: 'string', default: '256' } } });
@@ -17,7 +16,6 @@ export async function main(argv) {
   const { ensureSystemDeps, findFreePort, startNatsCluster } = await import('@tidemark/local-stack');
   const { startServiceProcess } = await import('@tidemark/testing');
   const { connectJetStream, applyTopology, journalTopology } = await import('@tidemark/messaging');
-  const { journalSubject } = await import('@tidemark/contracts');
   const { default: pg } = await import('pg');
   await ensureSystemDeps(['nats'], { install: true });
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-bench-cluster-'));
@@ -28,21 +26,7 @@ export async function main(argv) {
   try {
     const conn = await connectJetStream({ servers: cluster.urls, name: 'bench-cluster' });
     await applyTopology(conn.jsm, journalTopology({ partitions: P, duplicateWindowMs: 600_000, replicas: 3 }));
-    const acceptedAt = new Date(0).toISOString();
-    const t0 = performance.now();
-    let pending = [];
-    for (let i = 0; i < N; i++) {
-      const entity = { type: 'annotation', id: `e${i % E}` };
-      const event = {
-        eventId: randomUUID(), deviceId: `dev-${i % 50}`, deviceSeq: Math.floor(i / 50) + 1, hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
-        entity, op: 'upsert', baseVersion: 0, schemaVersion: 1,
-        fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: (i % 1000) / 1000 } },
-      };
-      pending.push(conn.js.publish(journalSubject('bench', entity, P), JSON.stringify({ v: 1, workspace: 'bench', acceptedAt, event }), { msgID: event.eventId }));
-      if (pending.length >= 512) { await Promise.all(pending); pending = []; }
-    }
-    await Promise.all(pending);
-    const loadSeconds = (performance.now() - t0) / 1000;
+    const loadSeconds = await loadJournal(conn.js, { count: N, entities: E, partitions: P });
     await conn.close();
 
     /** Projects the whole journal into a fresh database with `replicas` merge-service processes; events/s from start to the last receipt. */

@@ -2,8 +2,7 @@
 // (events/s until every event has its receipt), with the raw Postgres batched upsert measured in the same run.
 //   npm run bench:merge -- [--events 50000] [--entities 5000] [--partitions 8] [--batch 256]
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
-import { benchStack, fmt, rawPostgresUpsert, table } from './_common.mjs';
+import { benchStack, fmt, rawPostgresUpsert, table, loadJournal } from './_common.mjs';
 
 export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '50000' }, entities: { type: 'string', default: '5000' }, partitions: { type: 'string', default: '8' }, batch: { type: 'string', default: '256' } } });
@@ -11,28 +10,13 @@ export async function main(argv) {
   const { findFreePort } = await import('@tidemark/local-stack');
   const { startServiceProcess } = await import('@tidemark/testing');
   const { connectJetStream, applyTopology, journalTopology } = await import('@tidemark/messaging');
-  const { journalSubject } = await import('@tidemark/contracts');
   const { default: pg } = await import('pg');
   const stack = await benchStack({ nats: true, postgres: true });
   let merge;
   try {
     const conn = await connectJetStream({ servers: stack.env.NATS_URL, name: 'bench-merge' });
     await applyTopology(conn.jsm, journalTopology({ partitions: P, duplicateWindowMs: 600_000, replicas: 1 }));
-    const acceptedAt = new Date(0).toISOString();
-    const t0 = performance.now();
-    let pending = [];
-    for (let i = 0; i < N; i++) {
-      const entity = { type: 'annotation', id: `e${i % E}` };
-      const event = {
-        eventId: randomUUID(), deviceId: `dev-${i % 50}`, deviceSeq: Math.floor(i / 50) + 1, hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
-        entity, op: 'upsert', baseVersion: 0, schemaVersion: 1,
-        fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: (i % 1000) / 1000 }, assetId: { op: 'set', value: `asset-${i}` } },
-      };
-      pending.push(conn.js.publish(journalSubject('bench', entity, P), JSON.stringify({ v: 1, workspace: 'bench', acceptedAt, event }), { msgID: event.eventId }));
-      if (pending.length >= 512) { await Promise.all(pending); pending = []; }
-    }
-    await Promise.all(pending);
-    const loadSeconds = (performance.now() - t0) / 1000;
+    const loadSeconds = await loadJournal(conn.js, { count: N, entities: E, partitions: P, extraFields: (i) => ({ assetId: { op: 'set', value: `asset-${i}` } }) });
     await conn.close();
 
     const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });

@@ -20,6 +20,8 @@ const schema = Type.Object({
   UPLOAD_MAX_ACTIVE_PATCHES: Type.Integer({ minimum: 1, maximum: 10_000, default: 32, description: 'PATCH requests streaming at once per instance (memory: this × 2 × part size); more are answered 503 with Retry-After' }),
   UPLOAD_MAX_PATCHES_PER_WORKSPACE: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, description: "PATCH requests one workspace may stream at once per instance, so one workspace never holds every slot; more are answered 429 with Retry-After" }),
   UPLOAD_MAX_PATCHES_PER_DEVICE: Type.Integer({ minimum: 1, maximum: 10_000, default: 8, description: 'PATCH requests one device may stream at once per instance; more are answered 429 with Retry-After' }),
+  UPLOAD_MIN_BYTES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 1024 * 1024 * 1024, default: 1024, description: 'the slowest a tus PATCH body may arrive, averaged over each UPLOAD_SLOW_WINDOW_MS; a slower one is answered 408 with the bytes received kept (Upload-Offset) and the connection closed, so a trickling client cannot hold an upload slot' }),
+  UPLOAD_SLOW_WINDOW_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'the window over which UPLOAD_MIN_BYTES_PER_SECOND is measured' }),
   UPLOAD_LOCK_TTL_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000, description: "how long an instance's claim on an upload outlives it if the instance dies mid-PATCH (renewed while streaming)" }),
   ASSET_MAX_BYTES_IMAGE: bytes(256 * MiB, 'largest image/* upload, in bytes'),
   ASSET_MAX_BYTES_AUDIO: bytes(2 * GiB, 'largest audio/* upload, in bytes'),

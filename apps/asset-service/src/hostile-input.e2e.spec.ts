@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import { Client as Pg } from 'pg';
 import { findFreePort } from '@tidemark/local-stack';
 import { startServiceProcess, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
@@ -37,6 +38,8 @@ describe('asset-service: hostile input is a 4xx problem naming the header or lim
       S3_SECRET_KEY: bucket.secretKey,
       S3_REGION: bucket.region,
       S3_BUCKET: bucket.name,
+      UPLOAD_MIN_BYTES_PER_SECOND: '1000',
+      UPLOAD_SLOW_WINDOW_MS: '2000',
     });
     device = { ...(await identity.headersFor('uploader')), 'tus-resumable': '1.0.0' };
     pg = new Pg({ connectionString: db.url });
@@ -77,5 +80,33 @@ describe('asset-service: hostile input is a 4xx problem naming the header or lim
     assert.deepEqual(body.errors?.map((e) => e.pointer), ['header:range']);
     const long = await problemOf(await fetch(`${service.url}/v1/assets/${'a'.repeat(300)}`, { headers: device }), 414);
     assert.deepEqual(long.limit, { name: 'pathParamChars', value: 256 });
+  });
+
+  it('a PATCH body trickling in (a byte every 500 ms) is answered 408 within the slow window, the bytes received kept', async () => {
+    const bytes = Buffer.alloc(100, 7);
+    const created = await create(bytes, `filename ${b64('slow.bin')}`);
+    assert.equal(created.status, 201, await created.text());
+    const path = new URL(created.headers.get('location')!, service.url).pathname;
+    const { port } = new URL(service.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    const t0 = Date.now();
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - t0)));
+    const head = Object.entries({ ...device, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': '100', host: '127.0.0.1' }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    socket.write(`PATCH ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
+    const trickle = setInterval(() => socket.writable && socket.write(Buffer.from([7])), 500);
+    const after = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 15_000))]);
+    clearInterval(trickle);
+    socket.destroy();
+    assert.notEqual(after, -1, 'the connection was still open 15 s later');
+    assert.match(received, /^HTTP\/1\.1 408/, received.slice(0, 200));
+    assert.match(received, /upload-too-slow/);
+    const offset = Number(/upload-offset: (\d+)/i.exec(received)?.[1]);
+    assert.ok(offset >= 1 && offset < 100, `the bytes received are kept (Upload-Offset ${offset})`);
+    const headed = await fetch(`${service.url}${path}`, { method: 'HEAD', headers: device });
+    assert.equal(headed.headers.get('upload-offset'), String(offset), 'the upload resumes from there');
   });
 });

@@ -17,6 +17,7 @@ export const AssetProblem = {
   unsupportedMediaType: 'unsupported-media-type',
   presignOff: 'presigned-urls-off',
   rangeNotSatisfiable: 'range-not-satisfiable',
+  tooSlow: 'upload-too-slow',
 } as const;
 export type AssetProblem = (typeof AssetProblem)[keyof typeof AssetProblem];
 

@@ -74,6 +74,8 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
       maxActivePatches: config.UPLOAD_MAX_ACTIVE_PATCHES,
       maxPatchesPerWorkspace: config.UPLOAD_MAX_PATCHES_PER_WORKSPACE,
       maxPatchesPerDevice: config.UPLOAD_MAX_PATCHES_PER_DEVICE,
+      minBytesPerSecond: config.UPLOAD_MIN_BYTES_PER_SECOND,
+      slowWindowMs: config.UPLOAD_SLOW_WINDOW_MS,
       lockTtlMs: config.UPLOAD_LOCK_TTL_MS,
       limits: assetLimits(config),
       instance,

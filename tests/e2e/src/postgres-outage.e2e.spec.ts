@@ -1,10 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort, startNats, startPostgres, type NatsServerHandle, type PostgresHandle } from '@tidemark/local-stack';
-import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
-import { FakeDevice, eventually, getJson, startServiceProcess, tempDir, testIdentity, type ServiceName, type ServiceProcess, type TestIdentity } from '@tidemark/testing';
-import { Client } from 'pg';
+import { FakeDevice, eventually, getJson, type ServiceName } from '@tidemark/testing';
+import { startDedicatedStack, type DedicatedStack } from './support/dedicated-stack';
 import { assertRebuildEqualsLive } from './support/rebuild';
 import { resendingDevices } from './support/resending-devices';
 
@@ -20,79 +18,38 @@ const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? '3,6,9,15,60').split(',').ma
  * receipt, nothing is parked, every increment counts once, and the projection equals a clean rebuild.
  */
 describe('Postgres stopped under a steady multi-device ingest, for a sweep of outage lengths', () => {
-  let dir: string;
-  let nats: NatsServerHandle;
-  let postgres: PostgresHandle;
-  let pgPort: number;
-  let databaseUrl: string;
-  let identity: TestIdentity;
-  let js: JetStreamConnection;
-  let db: Client | undefined;
-  let env: Record<string, string>;
-  const services = new Map<string, ServiceProcess>();
-
-  const query = async <T>(sql: string): Promise<T[]> => {
-    db ??= await (async () => {
-      const c = new Client({ connectionString: databaseUrl });
-      c.on('error', () => undefined);
-      await c.connect();
-      return c;
-    })();
-    try {
-      return (await db.query(sql)).rows as T[];
-    } catch (error) {
-      await db.end().catch(() => undefined);
-      db = undefined;
-      throw error;
-    }
-  };
-  const n = async (sql: string) => Number((await query<{ n: string }>(sql))[0]!.n);
-
+  let stack: DedicatedStack;
   before(async () => {
-    dir = await tempDir('postgres-outage');
-    nats = await startNats({ dataDir: `${dir}/nats` });
-    postgres = await startPostgres({ dataDir: `${dir}/postgres` });
-    pgPort = postgres.port;
-    databaseUrl = await postgres.createDatabase('tidemark');
-    identity = testIdentity(databaseUrl);
-    env = { NATS_URL: nats.url, DATABASE_URL: databaseUrl, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys, LOG_LEVEL: 'warn' };
-    for (const name of SERVICES) services.set(name, await startServiceProcess(name, { ...env, HTTP_PORT: String(await findFreePort()) }));
-    js = await connectJetStream({ servers: nats.url, name: 'postgres-outage-test' });
+    stack = await startDedicatedStack('postgres-outage', SERVICES);
   });
   after(async () => {
-    await identity?.close();
-    await Promise.all([...services.values()].map((s) => s.kill()));
-    await js?.close();
-    await db?.end().catch(() => undefined);
-    await nats?.stop();
-    await postgres?.stop();
+    await stack?.close();
   });
 
   it('waits every outage out: each accepted event applied once, nothing parked, equal to a clean rebuild', async (t) => {
     const DEVICES = 4;
     const BATCH = 10;
-    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`outage-dev-${d}`), headers: (await identity.device('default', `outage-dev-${d}`, `site-${d % 2}`)).headers })));
+    const { n } = stack;
+    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`outage-dev-${d}`), headers: (await stack.identity.device('default', `outage-dev-${d}`, `site-${d % 2}`)).headers })));
     let phase = 'Postgres was up';
     const ingest = resendingDevices({
-      gateway: services.get('gateway')!.url,
+      gateway: stack.service('gateway').url,
       devices,
       batch: BATCH,
       events: (fake, d, b) => Array.from({ length: BATCH }, (_, i) => fake.event('annotation', `item-${(d * 11 + b * BATCH + i) % 60}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })),
       phase: () => phase,
     });
-    const merge = services.get('merge-service')!;
+    const merge = stack.service('merge-service');
     const outages: { seconds: number; backlog: number; readinessSaidWaiting: boolean }[] = [];
     try {
       for (const seconds of SWEEP) {
         const before = ingest.accepted();
         await eventually(() => assert.ok(ingest.accepted() >= before + 3 * BATCH), { timeoutMs: 60_000, message: `the ingest flowing before the ${seconds} s outage` });
         // Events journaled and not yet projected when Postgres goes: the merge-service has work in hand.
-        const journaled = (await js.jsm.streams.info(STREAMS.journal)).state.messages;
+        const journaled = await stack.journaled();
         const backlog = journaled - (await n('SELECT count(*) AS n FROM event_receipts'));
         phase = `a ${seconds} s Postgres outage`;
-        await postgres.kill();
-        await db?.end().catch(() => undefined);
-        db = undefined;
+        await stack.killPostgres();
         const ends = Date.now() + seconds * 1000;
         // The outage's length is the point here: readiness is watched meanwhile.
         let readinessSaidWaiting = false;
@@ -102,7 +59,7 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
           if (checks.some((c) => c.name === 'partitions' && !c.ok && /waiting for a dependency/.test(c.error ?? ''))) readinessSaidWaiting = true;
           await delay(Math.min(500, Math.max(0, ends - Date.now())));
         }
-        postgres = await startPostgres({ dataDir: `${dir}/postgres`, port: pgPort });
+        await stack.restartPostgres();
         phase = `Postgres restarted after a ${seconds} s outage`;
         outages.push({ seconds, backlog, readinessSaidWaiting });
         // Caught up again, with nothing parked: the outage was waited out.
@@ -125,11 +82,11 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
     assert.ok(outages.some((o) => o.backlog > 0), 'at least one outage began with events journaled and not yet projected');
     assert.match(merge.output(), /dependency unavailable; waiting it out/, 'merge-service waited an outage out');
     await eventually(async () => assert.equal(await n('SELECT count(*) AS n FROM event_receipts'), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every accepted event projected' });
-    assert.equal((await js.jsm.streams.info(STREAMS.journal)).state.messages, total, 'one journal entry per event');
+    assert.equal(await stack.journaled(), total, 'one journal entry per event');
     assert.equal(await n("SELECT count(*) AS n FROM event_receipts WHERE status = 'applied'"), total, 'each event applied (none parked)');
     assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0, 'nothing parked');
     assert.equal(await n('SELECT count(*) AS n FROM change_log'), total, 'one change per event');
     assert.equal(await n("SELECT sum((view->'values'->>'votes')::int) AS n FROM entities"), total, 'every increment counted once');
-    await assertRebuildEqualsLive(env, databaseUrl, await postgres.createDatabase('rebuild'), total);
+    await assertRebuildEqualsLive(stack.env, stack.databaseUrl, await stack.postgres().createDatabase('rebuild'), total);
   });
 });

@@ -1,10 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort, startNats, startPostgres, type NatsServerHandle, type PostgresHandle } from '@tidemark/local-stack';
-import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
-import { FakeDevice, eventually, startServiceProcess, tempDir, testIdentity, type ServiceName, type ServiceProcess, type TestIdentity } from '@tidemark/testing';
-import { Client } from 'pg';
+import { FakeDevice, eventually, type ServiceName } from '@tidemark/testing';
+import { startDedicatedStack, type DedicatedStack } from './support/dedicated-stack';
 import { assertRebuildEqualsLive } from './support/rebuild';
 import { resendingDevices } from './support/resending-devices';
 
@@ -19,71 +17,22 @@ type Target = (typeof SERVICES)[number] | 'nats-server' | 'postgres';
  * receipt and one change, every increment counts once, and the projection equals a clean rebuild.
  */
 describe('a SIGKILL of any one process under a steady multi-device ingest', () => {
-  let dir: string;
-  let nats: NatsServerHandle;
-  let postgres: PostgresHandle;
-  let pgPort: number;
-  let databaseUrl: string;
-  let identity: TestIdentity;
-  let js: JetStreamConnection;
-  let db: Client | undefined;
-  const services = new Map<string, ServiceProcess>();
-  /** Every process started, restarts included: their logs explain a failure. */
-  const started: ServiceProcess[] = [];
-  const ports = new Map<string, string>();
-  let env: Record<string, string>;
-
-  const start = async (name: (typeof SERVICES)[number], extra: Record<string, string> = {}) => {
-    if (!ports.has(name)) ports.set(name, String(await findFreePort()));
-    const proc = await startServiceProcess(name, { ...env, HTTP_PORT: ports.get(name)!, ...extra });
-    services.set(name, proc);
-    started.push(proc);
-    return proc;
-  };
-  const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
-    db ??= await (async () => {
-      const c = new Client({ connectionString: databaseUrl });
-      c.on('error', () => undefined);
-      await c.connect();
-      return c;
-    })();
-    try {
-      return (await db.query(sql, params)).rows as T[];
-    } catch (error) {
-      await db.end().catch(() => undefined);
-      db = undefined;
-      throw error;
-    }
-  };
-  const n = async (sql: string) => Number((await query<{ n: string }>(sql))[0]!.n);
-
+  let stack: DedicatedStack;
   before(async () => {
-    dir = await tempDir('process-crash');
-    nats = await startNats({ dataDir: `${dir}/nats` });
-    postgres = await startPostgres({ dataDir: `${dir}/postgres` });
-    pgPort = postgres.port;
-    databaseUrl = await postgres.createDatabase('tidemark');
-    identity = testIdentity(databaseUrl);
-    env = { NATS_URL: nats.url, DATABASE_URL: databaseUrl, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys, LOG_LEVEL: 'warn' };
-    for (const name of SERVICES) await start(name);
-    js = await connectJetStream({ servers: nats.url, name: 'process-crash-test' });
+    stack = await startDedicatedStack('process-crash', SERVICES);
   });
   after(async () => {
-    await identity?.close();
-    await Promise.all([...services.values()].map((s) => s.kill()));
-    await js?.close();
-    await db?.end().catch(() => undefined);
-    await nats?.stop();
-    await postgres?.stop();
+    await stack?.close();
   });
 
   it('every accepted event is journaled once, applied once, and the projection equals a clean rebuild', async (t) => {
     const DEVICES = 6;
     const BATCH = 10;
-    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`crash-dev-${d}`), headers: (await identity.device('default', `crash-dev-${d}`, `site-${d % 2}`)).headers })));
+    const { n } = stack;
+    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`crash-dev-${d}`), headers: (await stack.identity.device('default', `crash-dev-${d}`, `site-${d % 2}`)).headers })));
     let phase = 'nothing was down';
     const ingest = resendingDevices({
-      gateway: `http://127.0.0.1:${ports.get('gateway')}`,
+      gateway: stack.service('gateway').url,
       devices,
       batch: BATCH,
       events: (fake, d, b) => Array.from({ length: BATCH }, (_, i) => fake.event('annotation', `item-${(d * 7 + b * BATCH + i) % 40}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })),
@@ -94,23 +43,21 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     const killAndRestart = async (target: Target) => {
       const before = ingest.accepted();
       await eventually(() => assert.ok(ingest.accepted() >= before + 3 * BATCH), { timeoutMs: 30_000, message: `the ingest flowing before ${target} is killed` });
-      const backlog = target === 'merge-service' ? (await js.jsm.streams.info(STREAMS.journal)).state.messages - (await n('SELECT count(*) AS n FROM event_receipts')) : null;
+      const backlog = target === 'merge-service' ? (await stack.journaled()) - (await n('SELECT count(*) AS n FROM event_receipts')) : null;
       kills.push({ target, inFlight: ingest.inFlight(), backlog });
       phase = `${target} was killed and restarted`;
       if (target === 'nats-server') {
-        await nats.kill();
+        await stack.nats.kill();
         await delay(500);
-        await nats.restart();
+        await stack.nats.restart();
       } else if (target === 'postgres') {
-        await postgres.kill();
-        await db?.end().catch(() => undefined);
-        db = undefined;
+        await stack.killPostgres();
         await delay(500);
-        postgres = await startPostgres({ dataDir: `${dir}/postgres`, port: pgPort });
+        await stack.restartPostgres();
       } else {
-        await services.get(target)!.kill();
+        await stack.service(target).kill();
         await delay(300);
-        await start(target);
+        await stack.start(target);
       }
     };
 
@@ -123,9 +70,8 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
       await ingest.stop({ abandon: true });
       throw error;
     }
-    const logs = () => started.map((p) => `--- ${p.name} (${p.pid}) ---\n${p.output().split('\n').filter((l) => l.includes('"level"')).slice(-8).join('\n')}`).join('\n');
     const refused = ingest.refused();
-    assert.deepEqual([...new Set(refused)], [], `no push refused for anything but a dependency being down (${refused.length} refused)\n${logs()}`);
+    assert.deepEqual([...new Set(refused)], [], `no push refused for anything but a dependency being down (${refused.length} refused)\n${stack.logs()}`);
     assert.ok(ingest.retries() > 0, 'the crashes were felt by the devices');
     assert.ok(kills.find((k) => k.target === 'gateway')!.inFlight > 0, `pushes in flight when the gateway was killed: ${JSON.stringify(kills)}`);
     // Every batch sent was answered (a loop moves on only after a 200), so what was answered is all there is.
@@ -133,7 +79,7 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     assert.equal(total % BATCH, 0);
     t.diagnostic(`${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches; at each kill: ${kills.map((k) => `${k.target} (${k.inFlight} pushes in flight${k.backlog === null ? '' : `, ${k.backlog} unprojected`})`).join(', ')}`);
     await eventually(async () => assert.equal(await n('SELECT count(*) AS n FROM event_receipts'), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every accepted event projected' });
-    assert.equal((await js.jsm.streams.info(STREAMS.journal)).state.messages, total, 'one journal entry per event: no retry was journaled twice');
+    assert.equal(await stack.journaled(), total, 'one journal entry per event: no retry was journaled twice');
     assert.equal(await n("SELECT count(*) AS n FROM event_receipts WHERE status = 'applied'"), total, 'each event applied');
     assert.equal(await n('SELECT count(*) AS n FROM change_log'), total, 'one change per event');
     assert.equal(await n('SELECT count(*) AS n FROM (SELECT event_id FROM change_log GROUP BY event_id HAVING count(*) > 1) d'), 0, 'no event applied twice');
@@ -141,6 +87,6 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0);
 
     // The projection equals a clean rebuild from the journal.
-    await assertRebuildEqualsLive(env, databaseUrl, await postgres.createDatabase('rebuild'), total);
+    await assertRebuildEqualsLive(stack.env, stack.databaseUrl, await stack.postgres().createDatabase('rebuild'), total);
   });
 });

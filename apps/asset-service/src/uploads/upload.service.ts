@@ -49,6 +49,9 @@ export interface UploadSettings {
   /** PATCH requests streaming at once per workspace and per device in this instance (`UPLOAD_MAX_PATCHES_PER_*`). */
   maxPatchesPerWorkspace: number;
   maxPatchesPerDevice: number;
+  /** The slowest a PATCH body may arrive, averaged over each window (`UPLOAD_MIN_BYTES_PER_SECOND`, `UPLOAD_SLOW_WINDOW_MS`). */
+  minBytesPerSecond: number;
+  slowWindowMs: number;
   lockTtlMs: number;
   limits: AssetLimits;
   instance: string;
@@ -167,6 +170,18 @@ export class UploadService {
       done();
       if (this.active.get(id) === queued) this.active.delete(id);
     }
+  }
+
+  /** A PATCH body that arrived slower than the minimum rate: 408, with the offset kept, and the connection closed. */
+  private tooSlow(offset: number): AssetProblemError {
+    const { minBytesPerSecond, slowWindowMs } = this.deps.settings;
+    return assetProblem(
+      AssetProblem.tooSlow,
+      408,
+      'Upload body too slow',
+      { detail: `the body arrived slower than ${minBytesPerSecond} bytes per second over ${slowWindowMs} ms (UPLOAD_MIN_BYTES_PER_SECOND); the bytes received are kept: resume from Upload-Offset`, limit: { name: 'UPLOAD_MIN_BYTES_PER_SECOND', value: minBytesPerSecond } },
+      { 'upload-offset': String(offset), connection: 'close' },
+    );
   }
 
   private locked(): AssetProblemError {
@@ -513,7 +528,8 @@ export class UploadService {
     try {
       if (body) {
         try {
-          for await (const chunk of bodyChunks(body, this.stopping.signal)) {
+          const minimum = { bytesPerSecond: this.deps.settings.minBytesPerSecond, windowMs: this.deps.settings.slowWindowMs, now: () => this.deps.now().getTime() };
+          for await (const chunk of bodyChunks(body, this.stopping.signal, minimum)) {
             bodyBytes.inc(chunk.length);
             if (partsBytes + (tailLoaded ? fill : upload.tailBytes) + chunk.length > limit) {
               throw upload.size !== undefined
@@ -543,6 +559,7 @@ export class UploadService {
         if (stopped) {
           this.deps.logger.info({ uploadId: upload.id, why: stopped.why }, 'checksummed body ended early: discarded');
           if (stopped.why === 'aborted') throw assetProblem(AssetProblem.busy, 503, 'Shutting down', { detail: 'this instance is shutting down; the checksummed chunk was not kept, send it again' }, { 'retry-after': '1', connection: 'close' });
+          if (stopped.why === 'slow') throw this.tooSlow(committed);
           return { status: 400, headers: toHeaders([['upload-offset', committed]]), close: true };
         }
         const digest = chunkHash!.digest('hex');
@@ -564,6 +581,8 @@ export class UploadService {
         if (tailLoaded && fill > 0) await store.put(tailObjectKey(upload.id, nextPart), buffer.subarray(0, fill));
         await commit(uncommitted.splice(0), { partsBytes, nextPart, tailBytes: tailLoaded ? fill : upload.tailBytes }, hash?.copy());
       }
+      // Too slow: what arrived is kept (the offset says how much) and the client resumes from there.
+      if (stopped?.why === 'slow') throw this.tooSlow(committed);
       return {
         status: 204,
         headers: toHeaders([['upload-offset', committed], ['upload-expires', this.expiry().toUTCString()]]),
