@@ -47,8 +47,9 @@ export class FakeDevice {
   }
 }
 
-export async function push(gateway: string, events: DeviceEvent[], headers: Record<string, string> = {}): Promise<{ status: number; body: any; contentType: string | null }> {
-  const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ events }) });
+export async function push(gateway: string, events: DeviceEvent[], headers: Record<string, string> = {}, { timeoutMs }: { timeoutMs?: number } = {}): Promise<{ status: number; body: any; contentType: string | null }> {
+  const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ events }), signal });
   return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
 }
 

@@ -10,6 +10,8 @@ export interface ResendingDevices {
   retries(): number;
   /** Pushes waiting for an answer right now. */
   inFlight(): number;
+  /** Pushes given up after 10 s without an answer (and sent again). */
+  timedOut(): number;
   /** Answers that were neither 200 nor 503 (a defect: only a dependency outage may refuse a push). */
   refused(): string[];
   /** Stops after each device's batch under way is answered; `abandon` gives up on unanswered ones (a failed test). */
@@ -38,6 +40,7 @@ export function resendingDevices(options: ResendingOptions): ResendingDevices {
   const refused: string[] = [];
   let inFlight = 0;
   let retries = 0;
+  let timedOut = 0;
   let running = true;
   let abandon = false;
   const loops = options.devices.map(async ({ fake, headers }, d) => {
@@ -47,14 +50,16 @@ export function resendingDevices(options: ResendingOptions): ResendingDevices {
       for (let attempt = 0; !abandon; attempt++) {
         inFlight++;
         try {
-          const result = await push(options.gateway, events, headers);
+          // As the SDK does: a request unanswered for 10 s is given up and the same batch sent again.
+          const result = await push(options.gateway, events, headers, { timeoutMs: 10_000 });
           if (result.status === 200) {
             for (const r of result.body.results as { eventId: string; status: string }[]) answered.set(r.eventId, r.status);
             break;
           }
           if (result.status !== 503) refused.push(`${result.status} while ${options.phase()}: ${JSON.stringify(result.body).slice(0, 200)}`);
-        } catch {
-          // connection refused or cut: the gateway is down or restarting
+        } catch (error) {
+          // connection refused or cut (the gateway is down or restarting), or no answer in time
+          if ((error as Error).name === 'TimeoutError') timedOut++;
         } finally {
           inFlight--;
         }
@@ -67,6 +72,7 @@ export function resendingDevices(options: ResendingOptions): ResendingDevices {
   return {
     accepted: () => answered.size,
     retries: () => retries,
+    timedOut: () => timedOut,
     inFlight: () => inFlight,
     refused: () => [...refused],
     async stop({ abandon: giveUp = false } = {}) {
