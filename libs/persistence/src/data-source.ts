@@ -72,9 +72,12 @@ export async function migrationDrift(dataSource: DataSource): Promise<string[]> 
 /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
 export async function inTransaction<T>(dataSource: DataSource, fn: (q: QueryRunner) => Promise<T>): Promise<T> {
   const runner = dataSource.createQueryRunner();
-  await runner.connect();
-  await runner.startTransaction();
   try {
+    // Inside the try: when Postgres went away, the pool hands out an idle connection whose socket is dead,
+    // and BEGIN is what fails. Outside it, that connection was never released: a few outages leaked the
+    // whole pool, and every later transaction waited for a connection forever.
+    await runner.connect();
+    await runner.startTransaction();
     const result = await fn(runner);
     await runner.commitTransaction();
     return result;
@@ -82,7 +85,7 @@ export async function inTransaction<T>(dataSource: DataSource, fn: (q: QueryRunn
     if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
     throw error;
   } finally {
-    await runner.release();
+    await runner.release().catch(() => undefined);
   }
 }
 

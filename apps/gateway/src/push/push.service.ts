@@ -4,7 +4,7 @@ import { ProblemError } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 
 /** Publishes started per turn of the event loop (see pushBatch). */
-const PUBLISH_SLICE = 32;
+const PUBLISH_SLICE = 16;
 
 const pushed = counter('tidemark_push_events_total', 'pushed events by result', ['status']);
 const pushSeconds = histogram('tidemark_push_journal_seconds', 'time from validated batch to all JetStream acks', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
