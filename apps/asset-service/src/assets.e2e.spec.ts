@@ -13,7 +13,7 @@ import { Upload, type UploadOptions } from 'tus-js-client';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
-import { eventually, startServiceProcess, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
+import { eventually, startServiceProcess, bucketEnv, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
@@ -113,11 +113,7 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
       AUTH_SIGNING_KEYS: identity.signingKeys,
       NATS_URL: nats.url,
       DATABASE_URL: db.url,
-      S3_ENDPOINT: bucket.endpoint,
-      S3_ACCESS_KEY: bucket.accessKey,
-      S3_SECRET_KEY: bucket.secretKey,
-      S3_REGION: bucket.region,
-      S3_BUCKET: bucket.name,
+      ...bucketEnv(bucket),
       UPLOAD_EXPIRY_MS: '10000',
       UPLOAD_LOCK_TTL_MS: '2000',
       ASSET_COLLECTOR_INTERVAL_MS: '250',

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { Client as Pg } from 'pg';
 import { findFreePort } from '@tidemark/local-stack';
-import { startServiceProcess, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
+import { startServiceProcess, bucketEnv, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
 
 const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64');
 
@@ -33,11 +33,7 @@ describe('asset-service: hostile input is a 4xx problem naming the header or lim
       AUTH_SIGNING_KEYS: identity.signingKeys,
       NATS_URL: nats.url,
       DATABASE_URL: db.url,
-      S3_ENDPOINT: bucket.endpoint,
-      S3_ACCESS_KEY: bucket.accessKey,
-      S3_SECRET_KEY: bucket.secretKey,
-      S3_REGION: bucket.region,
-      S3_BUCKET: bucket.name,
+      ...bucketEnv(bucket),
       UPLOAD_MIN_BYTES_PER_SECOND: '1000',
       UPLOAD_SLOW_WINDOW_MS: '2000',
     });

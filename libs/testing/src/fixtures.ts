@@ -33,6 +33,11 @@ export interface TestBucket extends S3Connection {
   region: string;
 }
 
+/** The `S3_*` variables that point a service at a test bucket. */
+export function bucketEnv(bucket: TestBucket): Record<string, string> {
+  return { S3_ENDPOINT: bucket.endpoint, S3_ACCESS_KEY: bucket.accessKey, S3_SECRET_KEY: bucket.secretKey, S3_REGION: bucket.region, S3_BUCKET: bucket.name };
+}
+
 function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }

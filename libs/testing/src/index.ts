@@ -1,7 +1,7 @@
 // Public face of @tidemark/testing: the servers a test run shares, per-file fixtures on them, and
 // polling assertions. Tier convention: *.spec.ts pure unit, *.int.spec.ts real servers, *.e2e.spec.ts services.
 export { startSharedStack, TEST_ENV, type SharedStack, type TestEnvName } from './shared-stack';
-export { testDatabase, testBucket, testNats, tempDir, type TestDatabase, type TestBucket } from './fixtures';
+export { testDatabase, testBucket, testNats, tempDir, bucketEnv, type TestDatabase, type TestBucket } from './fixtures';
 export { eventually, type EventuallyOptions } from './eventually';
 export { startServiceProcess, serviceEntry, type ServiceName, type ServiceProcess } from './service-process';
 export { startSlice, count, type SliceStack } from './slice';

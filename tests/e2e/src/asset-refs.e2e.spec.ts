@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { assetStatusOf } from '@tidemark/persistence';
-import { FakeDevice, eventually, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, eventually, startSlice, bucketEnv, testBucket, type SliceStack } from '@tidemark/testing';
 
 const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
 const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
@@ -32,7 +32,7 @@ describe('asset references: a record can tell its asset is not verified yet', ()
   before(async () => {
     stack = await startSlice(['journal-service', 'merge-service', 'gateway', 'ops-api']);
     const bucket = await testBucket('asset-refs');
-    await stack.start('asset-service', { S3_ENDPOINT: bucket.endpoint, S3_ACCESS_KEY: bucket.accessKey, S3_SECRET_KEY: bucket.secretKey, S3_REGION: bucket.region, S3_BUCKET: bucket.name });
+    await stack.start('asset-service', bucketEnv(bucket));
     uploader = await stack.headersFor(device.deviceId);
     const schema = {
       type: 'photo',

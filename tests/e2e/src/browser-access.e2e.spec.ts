@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { findFreePort } from '@tidemark/local-stack';
-import { FakeDevice, eventually, startSlice, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
+import { FakeDevice, eventually, startSlice, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -66,7 +66,7 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     const bucket = await testBucket('cors');
     await Promise.all([
       stack.start('gateway', { CORS_ORIGINS: allowed }),
-      stack.start('asset-service', { CORS_ORIGINS: allowed, S3_ENDPOINT: bucket.endpoint, S3_ACCESS_KEY: bucket.accessKey, S3_SECRET_KEY: bucket.secretKey, S3_REGION: bucket.region, S3_BUCKET: bucket.name }),
+      stack.start('asset-service', { CORS_ORIGINS: allowed, ...bucketEnv(bucket) }),
     ]);
     gateway = stack.url('gateway');
     assets = stack.url('asset-service');

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DeviceEvent } from '@tidemark/contracts';
-import { FakeDevice, count, eventually, push, startSlice, steadyIngest, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
+import { FakeDevice, count, eventually, push, startSlice, steadyIngest, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -110,7 +110,7 @@ describe('operator dashboard in headless Chromium', () => {
 
     stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
     const bucket = await testBucket('dashboard');
-    await stack.start('asset-service', { S3_ENDPOINT: bucket.endpoint, S3_ACCESS_KEY: bucket.accessKey, S3_SECRET_KEY: bucket.secretKey, S3_REGION: bucket.region, S3_BUCKET: bucket.name });
+    await stack.start('asset-service', bucketEnv(bucket));
     const services = (['journal-service', 'merge-service', 'gateway', 'asset-service'] as const).map((n) => `${n}=${stack.url(n)}`).join(',');
     await stack.start('ops-api', { SERVICE_URLS: services, RATE_SAMPLE_INTERVAL_MS: '300', RATE_WINDOW_MS: '20000', STALE_AFTER_SECONDS: '2' });
     ops = stack.url('ops-api');

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { STREAMS } from '@tidemark/messaging';
-import { FakeDevice, count, eventually, getJson, push, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually, getJson, push, startSlice, bucketEnv, testBucket, type SliceStack } from '@tidemark/testing';
 
 async function request(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; contentType: string | null }> {
   const response = await fetch(url, {
@@ -144,7 +144,7 @@ describe('ops-api: conflicts across workspaces, operator resolution through the 
 
   it('reports uploads in progress with pending bytes by workspace and file class, and those stalled', async () => {
     const bucket = await testBucket('opsassets');
-    const assets = await stack.start('asset-service', { S3_ENDPOINT: bucket.endpoint, S3_ACCESS_KEY: bucket.accessKey, S3_SECRET_KEY: bucket.secretKey, S3_REGION: bucket.region, S3_BUCKET: bucket.name });
+    const assets = await stack.start('asset-service', bucketEnv(bucket));
     const uploader = await stack.device('ws-a', 'uploader');
     const create = async (length: number, contentType: string) => {
       const digest = createHash('sha256').update(randomUUID()).digest();
