@@ -106,6 +106,8 @@ describe('tidemark CLI end to end', () => {
 
     const overview = await eventually(async () => {
       const o = await json(['status']);
+      // Observations are shared for a second: wait for one taken after the push.
+      assert.equal(o.streams.journal.lastSeq, 3);
       assert.equal(o.projection.lag.messages, 0);
       assert.notEqual(o.rates.ingestPerSecond, null, 'rates sampled');
       return o;

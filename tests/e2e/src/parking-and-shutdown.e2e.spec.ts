@@ -55,10 +55,11 @@ describe('parking and graceful shutdown', () => {
   });
 
   it('finishes in-flight pushes when the gateway gets SIGTERM, then exits 0', async () => {
-    const device = new FakeDevice('gw-drain');
+    // One device each: a device may have only PUSH_MAX_IN_FLIGHT_PER_DEVICE pushes in flight (more are 429).
+    const devices = Array.from({ length: 8 }, (_, b) => new FakeDevice(`gw-drain-${b}`));
     const gateway = stack.services.get('gateway')!;
-    const headers = await stack.headersFor(device.deviceId);
-    const inflight = Array.from({ length: 8 }, (_, b) => push(stack.url('gateway'), Array.from({ length: 300 }, (_, i) => device.event('annotation', `gw-${b}-${i % 10}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })), headers).catch((error: unknown) => error));
+    const headers = await Promise.all(devices.map((d) => stack.headersFor(d.deviceId)));
+    const inflight = devices.map((device, b) => push(stack.url('gateway'), Array.from({ length: 300 }, (_, i) => device.event('annotation', `gw-${b}-${i % 10}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })), headers[b]!).catch((error: unknown) => error));
     await new Promise((resolve) => setTimeout(resolve, 5));
     const exited = gateway.stop();
     const results = await Promise.all(inflight);
