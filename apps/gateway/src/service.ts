@@ -25,7 +25,7 @@ import { SequenceController } from './receipts/sequence.controller';
 export async function startGateway(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'gateway', credsFile: config.NATS_CREDS_FILE, timeoutMs: config.PUBLISH_TIMEOUT_MS });
-  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-gateway' });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, applicationName: 'tidemark-gateway' });
   await ds.initialize();
   await migrateWithLock(ds);
   const now = (): Date => new Date();

@@ -40,6 +40,11 @@ export interface BatchConsumerOptions {
    * is back.
    */
   waitMaxMs?: number;
+  /**
+   * A handler call that has not settled after this long is logged as a warning, and again each time as long
+   * again passes (default 30 000 ms): a batch is never in hand in silence.
+   */
+  slowBatchMs?: number;
   logger: Logger;
   /**
    * Re-creates the durable consumer to start right after the last committed sequence. Called when a
@@ -166,7 +171,7 @@ export class DurableBatchConsumer {
     let waits = 0;
     for (let attempt = 1; ; ) {
       try {
-        await traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt }));
+        await this.watched(messages, attempt, traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt })));
         for (const msg of messages) msg.ack();
         if (this.waitingOn) logger.info({ durable, dependency: this.waitingOn.dependency, waitedMs: Date.now() - this.waitingOn.since }, 'dependency back; batch committed');
         this.waitingOn = undefined;
@@ -187,6 +192,20 @@ export class DurableBatchConsumer {
         await this.pause(Math.min(cap, base * 2 ** Math.min(attempt - 1, 16)));
         attempt++;
       }
+    }
+  }
+
+  /** Resolves as `work` does, warning every `slowBatchMs` while it has not settled. */
+  private async watched(messages: JsMsg[], attempt: number, work: Promise<void>): Promise<void> {
+    const { durable, logger } = this.options;
+    const every = this.options.slowBatchMs ?? 30_000;
+    const started = Date.now();
+    const timer = setInterval(() => logger.warn({ durable, attempt, first: messages[0]?.seq, count: messages.length, inHandMs: Date.now() - started }, 'batch still in hand; its handler has not settled'), every);
+    timer.unref();
+    try {
+      await work;
+    } finally {
+      clearInterval(timer);
     }
   }
 

@@ -34,9 +34,24 @@ export const MIGRATIONS = [
 export interface DatabaseOptions {
   url: string;
   poolSize?: number;
+  /** The longest wait for a connection, new or from the pool (`DATABASE_CONNECT_TIMEOUT_MS`). Default 10 s. */
+  connectTimeoutMs?: number;
   applicationName?: string;
   /** Schema to use (replay shadows use their own); default `public`. */
   schema?: string;
+}
+
+/** Default of {@link DatabaseOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connection settings every tidemark Postgres connection uses, pooled or not: a bounded wait for a connection
+ * (an outage, or a pool whose connections all hang, surfaces as "timeout exceeded when trying to connect", a
+ * dependency-unavailable error the caller retries, instead of a wait that never ends) and TCP keepalive (a
+ * peer that vanished without closing the socket is noticed).
+ */
+export function connectionSettings(options: Pick<DatabaseOptions, 'connectTimeoutMs' | 'applicationName'>): { connectionTimeoutMillis: number; keepAlive: true; keepAliveInitialDelayMillis: number; application_name: string } {
+  return { connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: options.applicationName ?? 'tidemark' };
 }
 
 /** The TypeORM data source: entities and real migrations, never `synchronize`. */
@@ -50,7 +65,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     synchronize: false,
     migrationsRun: false,
     ...(options.schema ? { schema: options.schema } : {}),
-    extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? 'tidemark' },
+    extra: { max: options.poolSize ?? 10, ...connectionSettings(options) },
   });
 }
 
