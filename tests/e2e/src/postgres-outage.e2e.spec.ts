@@ -7,8 +7,11 @@ import { assertRebuildEqualsLive } from './support/rebuild';
 import { resendingDevices } from './support/resending-devices';
 
 const SERVICES = ['journal-service', 'merge-service', 'gateway'] as const satisfies readonly ServiceName[];
-/** Outage lengths in seconds; `TIDEMARK_OUTAGE_SWEEP=6,9` runs others. */
-const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? '3,6,9,15,60').split(',').map(Number);
+/**
+ * Outage lengths in seconds: 3, 6 and 9 in `npm test`, up to a minute in the soak (`npm run soak:outage`,
+ * TIDEMARK_SOAK=1); `TIDEMARK_OUTAGE_SWEEP=6,9` runs others.
+ */
+const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? (process.env.TIDEMARK_SOAK === '1' ? '3,6,9,15,60' : '3,6,9')).split(',').map(Number);
 
 /**
  * A Postgres outage is waited out, never parked. Several devices push without pause while Postgres is
@@ -17,10 +20,7 @@ const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? '3,6,9,15,60').split(',').ma
  * not others, so one long outage does not test it. Afterwards every accepted event has an `applied`
  * receipt, nothing is parked, every increment counts once, and the projection equals a clean rebuild.
  */
-// Not in the default test run yet: in two of three clean-clone runs of the whole suite, merge-service went
-// silent after an outage and did not project the backlog within 60 s (cause not found yet). Run it with
-// `npm run soak:outage` (TIDEMARK_SOAK=1).
-describe('Postgres stopped under a steady multi-device ingest, for a sweep of outage lengths', { skip: process.env.TIDEMARK_SOAK === '1' ? false : 'a soak: npm run soak:outage' }, () => {
+describe('Postgres stopped under a steady multi-device ingest, for a sweep of outage lengths', () => {
   let stack: DedicatedStack;
   before(async () => {
     stack = await startDedicatedStack('postgres-outage', SERVICES);
