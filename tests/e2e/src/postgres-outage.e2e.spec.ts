@@ -73,8 +73,9 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
         const waited = waitsLogged() > waitsBefore;
         outages.push({ seconds, backlog, waited, readinessSaidWaiting });
         // Caught up again, with nothing parked: the outage was waited out.
-        await eventually(async () => assert.ok((await n('SELECT count(*) AS n FROM event_receipts')) >= journaled), { timeoutMs: 60_000, intervalMs: 250, message: `the backlog of the ${seconds} s outage projected` }).catch((error: unknown) => {
-          throw new Error(`${(error as Error).message}\n${stack.logs(40)}`, { cause: error });
+        await eventually(async () => assert.ok((await n('SELECT count(*) AS n FROM event_receipts')) >= journaled), { timeoutMs: 60_000, intervalMs: 250, message: `the backlog of the ${seconds} s outage projected` }).catch(async (error: unknown) => {
+          const readiness = await fetch(`${merge.url}/readyz`).then((r) => r.text(), (e: unknown) => `no answer: ${(e as Error).message}`);
+          throw new Error(`${(error as Error).message}\nmerge-service /readyz: ${readiness}\n${stack.logs(40)}`, { cause: error });
         });
         assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0, `nothing parked by the ${seconds} s outage`);
         // A partition holding a batch through the outage says so on /readyz. (Events journaled but not yet
