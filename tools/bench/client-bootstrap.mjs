@@ -20,7 +20,38 @@ const VARIANTS = {
   'snapshot-identity': { bootstrapFromSnapshot: true, acceptEncoding: 'identity', label: 'snapshot + changes since, uncompressed' },
   'changes-br': { bootstrapFromSnapshot: false, acceptEncoding: undefined, label: 'every change from cursor 0, br' },
   'changes-identity': { bootstrapFromSnapshot: false, acceptEncoding: 'identity', label: 'every change from cursor 0, uncompressed (before)' },
+  // The same requests without the SDK (no listeners, no FileStorage writes): gateway, Postgres and wire only.
+  'raw-snapshot-br': { raw: true, bootstrapFromSnapshot: true, acceptEncoding: 'br', label: 'wire only: snapshot + changes since, br' },
+  'raw-changes-identity': { raw: true, bootstrapFromSnapshot: false, acceptEncoding: 'identity', label: 'wire only: every change, uncompressed' },
 };
+
+/** What a device does, without the SDK: every page of the snapshot (or none), then every change after its cursor. */
+async function rawBootstrap(gateway, headers, page, { bootstrapFromSnapshot }, fetchImpl) {
+  const held = new Map();
+  const apply = (change) => (change.deleted ? held.delete(`${change.entity.type}/${change.entity.id}`) : held.set(`${change.entity.type}/${change.entity.id}`, change));
+  let after = '0';
+  let entries = 0;
+  let changes = 0;
+  if (bootstrapFromSnapshot) {
+    let query = `limit=${page}`;
+    for (;;) {
+      const body = await (await fetchImpl(`${gateway}/v1/snapshot?${query}`, { headers })).json();
+      body.changes.forEach(apply);
+      entries += body.changes.length;
+      after = body.cursor;
+      if (!body.hasMore) break;
+      query = `limit=${page}&cursor=${body.cursor}&after=${encodeURIComponent(body.next)}`;
+    }
+  }
+  for (;;) {
+    const body = await (await fetchImpl(`${gateway}/v1/changes?limit=${page}&after=${after}`, { headers })).json();
+    body.changes.forEach(apply);
+    changes += body.changes.length;
+    after = body.next;
+    if (!body.hasMore) break;
+  }
+  return { held, entries, changes };
+}
 
 export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { entities: { type: 'string', default: '50000' }, versions: { type: 'string', default: '4' }, page: { type: 'string', default: '1000' }, only: { type: 'string' } } });
@@ -64,29 +95,36 @@ export async function bootstrapSection({ entities = 50_000, versions = 4, page =
         wireBytes += Number(response.headers.get('content-length') ?? 0);
         return response;
       };
-      const held = new Map();
-      const client = await TidemarkClient.open({
-        baseUrl: gateway,
-        storage: await FileStorage.open(dir),
-        workspace: 'bench',
-        deviceId,
-        headers: { ...headers, ...(variant.acceptEncoding ? { 'accept-encoding': variant.acceptEncoding } : {}) },
-        fetch: countingFetch,
-        pullPageSize: page,
-        bootstrapFromSnapshot: variant.bootstrapFromSnapshot,
-        requestTimeoutMs: 120_000,
-        onChange: (change) => {
-          if (change.deleted) held.delete(`${change.entity.type}/${change.entity.id}`);
-          else held.set(`${change.entity.type}/${change.entity.id}`, change);
-        },
-      });
       const started = performance.now();
-      const summary = await client.pull();
+      let held, entries, changes;
+      if (variant.raw) {
+        ({ held, entries, changes } = await rawBootstrap(gateway, { ...headers, 'accept-encoding': variant.acceptEncoding }, page, variant, countingFetch));
+      } else {
+        held = new Map();
+        const client = await TidemarkClient.open({
+          baseUrl: gateway,
+          storage: await FileStorage.open(dir),
+          workspace: 'bench',
+          deviceId,
+          headers: { ...headers, ...(variant.acceptEncoding ? { 'accept-encoding': variant.acceptEncoding } : {}) },
+          fetch: countingFetch,
+          pullPageSize: page,
+          bootstrapFromSnapshot: variant.bootstrapFromSnapshot,
+          requestTimeoutMs: 120_000,
+          onChange: (change) => {
+            if (change.deleted) held.delete(`${change.entity.type}/${change.entity.id}`);
+            else held.set(`${change.entity.type}/${change.entity.id}`, change);
+          },
+        });
+        const summary = await client.pull();
+        await client.close();
+        entries = summary.snapshot?.entries ?? 0;
+        changes = summary.changes;
+      }
       const seconds = (performance.now() - started) / 1000;
-      await client.close();
       if (held.size !== entities) throw new Error(`${name}: the device holds ${held.size} entities, the workspace ${entities}`);
-      rows.push([variant.label, fmt(seconds, 2), fmt(wireBytes / 1e6, 2), fmt(requests), fmt(summary.snapshot?.entries ?? 0), fmt(summary.changes), fmt(held.size)]);
-      results.push({ name, seconds, wireBytes, requests, entries: summary.snapshot?.entries ?? 0, changes: summary.changes });
+      rows.push([variant.label, fmt(seconds, 2), fmt(wireBytes / 1e6, 2), fmt(requests), fmt(entries), fmt(changes), fmt(held.size)]);
+      results.push({ name, seconds, wireBytes, requests, entries, changes });
     }
     console.log(table(rows));
     return results;
