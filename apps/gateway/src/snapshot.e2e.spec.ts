@@ -167,10 +167,41 @@ describe('device snapshot and compressed sync answers', () => {
       for (const id of written) assert.ok(device2.has(`annotation/${id}`), `${id} is there`);
     });
 
+    it('carries the conflicts open on its entities, as a full pull leaves them', async () => {
+      const [left, right] = [new FakeDevice('left'), new FakeDevice('right')];
+      await pushAll(['img-c1', 'img-c2', 'img-c3'].map((id) => left.upsert('annotation', id, { label: 'cat' })), 'ws-conflicts');
+      await projected('ws-conflicts', 3);
+      // Concurrent edits (both based on version 0 for two of them): label is `review`, so two conflicts open.
+      await pushAll(['img-c1', 'img-c2'].map((id) => right.upsert('annotation', id, { label: 'dog' })), 'ws-conflicts');
+      await projected('ws-conflicts', 5);
+      const reader = await stack.device('ws-conflicts', 'conflict-reader');
+      const ledger = new Map<string, string>();
+      let cursor = '0';
+      for (;;) {
+        const page = await get(`/v1/changes?after=${cursor}`, reader);
+        for (const c of page.conflicts as { id: string; status: string }[]) ledger.set(c.id, c.status);
+        cursor = page.next as string;
+        if (!page.hasMore) break;
+      }
+      const open = [...ledger.entries()].filter(([, status]) => status === 'open').map(([id]) => id).sort();
+      assert.equal(open.length, 2, JSON.stringify([...ledger]));
+      const seen: string[] = [];
+      const inConflict: string[] = [];
+      let page = await get('/v1/snapshot?limit=1', reader);
+      for (;;) {
+        seen.push(...(page.conflicts as { id: string; status: string }[]).map((c) => `${c.id}:${c.status}`));
+        inConflict.push(...(page.changes as Change[]).filter((c) => c.inConflict.length > 0).map(keyOf));
+        if (!page.hasMore) break;
+        page = await get(`/v1/snapshot?limit=1&cursor=${page.cursor as string}&after=${encodeURIComponent(page.next as string)}`, reader);
+      }
+      assert.deepEqual(seen.sort(), open.map((id) => `${id}:open`));
+      assert.deepEqual(inConflict, ['annotation/img-c1', 'annotation/img-c2']);
+    });
+
     it('keeps a workspace to itself', async () => {
       const stranger = await stack.device('ws-elsewhere', 'stranger');
       const other = await get('/v1/snapshot', stranger);
-      assert.deepEqual(other, { cursor: '0', changes: [], hasMore: false });
+      assert.deepEqual(other, { cursor: '0', changes: [], conflicts: [], hasMore: false });
       const refused = await fetch(`${gateway}/v1/snapshot`);
       assert.equal(refused.status, 401);
       assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);

@@ -1,3 +1,5 @@
+import { CONFLICT_COLUMNS, type ConflictLedgerRow } from './conflict-resolution';
+
 /** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
 interface Sql {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
@@ -49,6 +51,21 @@ export class SnapshotRepository {
   async page(workspace: string, cursor: string, after: { type: string; id: string } | undefined, limit: number): Promise<SnapshotPage> {
     const rows = (await this.sql.query(SNAPSHOT_PAGE_SQL, [workspace, cursor, after?.type ?? '', after?.id ?? '', limit + 1])) as ChangeLogView[];
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /**
+   * The conflicts open now on these entities (the ledger as it stands, not as of the cursor): a device that
+   * bootstraps learns of the open ones; one opened or resolved after the snapshot cursor also rides on its
+   * change after the cursor, so the device's view of each conflict ends where the ledger is.
+   */
+  async openConflicts(workspace: string, entities: readonly { type: string; id: string }[]): Promise<ConflictLedgerRow[]> {
+    if (entities.length === 0) return [];
+    return (await this.sql.query(
+      `SELECT ${CONFLICT_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')} FROM conflicts c
+         JOIN unnest($2::text[], $3::text[]) AS k(t, i) ON c.entity_type = k.t AND c.entity_id = k.i
+        WHERE c.workspace = $1 AND c.status = 'open' ORDER BY c.opened_seq, c.conflict_id`,
+      [workspace, entities.map((e) => e.type), entities.map((e) => e.id)],
+    )) as ConflictLedgerRow[];
   }
 }
 

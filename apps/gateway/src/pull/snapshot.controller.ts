@@ -3,6 +3,7 @@ import { SYNC_LIMITS, SnapshotQuery, compileValidator, type SnapshotResponse } f
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
 import { ProblemError, parseQuery } from '@tidemark/platform';
 import { annotateAssets, changeView } from './changes';
+import { conflictView } from '@tidemark/persistence';
 import { PULL_DEPS, type PullDeps } from './pull.controller';
 
 const validateQuery = compileValidator(SnapshotQuery);
@@ -34,7 +35,8 @@ export class SnapshotController {
     const page = await this.deps.snapshots.page(device.workspace, cursor, after, q.limit ?? SYNC_LIMITS.defaultSnapshotLimit);
     const changes = page.rows.map(changeView);
     await annotateAssets(this.deps.ds, device.workspace, changes);
+    const conflicts = (await this.deps.snapshots.openConflicts(device.workspace, changes.filter((c) => c.inConflict.length > 0).map((c) => c.entity))).map(conflictView);
     const last = page.rows[page.rows.length - 1];
-    return { cursor, changes, ...(page.hasMore && last ? { next: `${last.entity_type}/${last.entity_id}` } : {}), hasMore: page.hasMore };
+    return { cursor, changes, conflicts, ...(page.hasMore && last ? { next: `${last.entity_type}/${last.entity_id}` } : {}), hasMore: page.hasMore };
   }
 }

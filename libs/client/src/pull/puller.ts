@@ -82,13 +82,14 @@ export function needsSnapshot(state: PullState): boolean {
 /**
  * Bootstraps a device that never pulled from `GET /v1/snapshot`: each entity's current state, one entry per
  * entity, instead of every version it ever had. Each entry is a {@link Change} and goes through the same hooks
- * as pulled changes (`change`, and `conflict` when it has fields in conflict); the state is stored after each
+ * as pulled changes (`change`, and `conflict` when it has fields in conflict), and the conflicts open on a page's
+ * entities go to `conflictUpdate` before them; the state is stored after each
  * page, so a crash continues with the next page. When every page is read, the pull cursor becomes the
  * snapshot's cursor and {@link pullChanges} continues from it: what changed while the snapshot was read
  * arrives as changes (at least once, like every pull). A snapshot cursor the server no longer knows (its
  * database was restored to an earlier point) starts the snapshot again.
  */
-export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: Pick<PullHooks, 'change' | 'conflict'>, signal: AbortSignal): Promise<{ pages: number; entries: number; conflicts: number; cursor: string }> {
+export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>, signal: AbortSignal): Promise<{ pages: number; entries: number; conflicts: number; cursor: string }> {
   const http = pullContext(ctx);
   const done = { pages: 0, entries: 0, conflicts: 0, cursor: state.snapshot?.cursor ?? '0' };
   for (;;) {
@@ -104,6 +105,8 @@ export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: Pu
     const page = answer.body as SnapshotResponse;
     if (!page || !Array.isArray(page.changes) || typeof page.cursor !== 'string') throw new Error(`/v1/snapshot answered an unexpected body: ${JSON.stringify(answer.body).slice(0, 200)}`);
     const versions = { ...state.versions };
+    // The conflicts open on this page's entities go first, as a pull sends a conflict before the change it rides on.
+    for (const conflict of page.conflicts ?? []) await hooks.conflictUpdate(conflict);
     for (const change of page.changes) {
       await hooks.change(change);
       if (change.inConflict.length > 0) {

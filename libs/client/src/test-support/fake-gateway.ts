@@ -84,7 +84,7 @@ export class FakeGateway {
       const rest = [...latest.entries()].filter(([key, c]) => !c.deleted && (after === null || key > after)).sort(([a], [b]) => (a < b ? -1 : 1));
       const page = rest.slice(0, limit);
       const hasMore = rest.length > limit;
-      return { status: 200, body: { cursor: String(cursor), changes: page.map(([, c]) => c), ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore } };
+      return { status: 200, body: { cursor: String(cursor), changes: page.map(([, c]) => c), conflicts: [], ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore } };
     }
     return { status: 404, body: { type: 'https://tidemark.dev/problems/not-found', title: 'Not found', status: 404 }, headers: { 'content-type': 'application/problem+json' } };
   }

@@ -82,6 +82,7 @@ export type SnapshotQuery = Static<typeof SnapshotQuery>;
 export const SnapshotResponse = Type.Object({
   cursor: Type.String({ description: 'the change-log cursor every page of this snapshot is taken at: pass it as `cursor` to the next page, then pull `/v1/changes?after=<cursor>`' }),
   changes: Type.Array(Change, { description: 'each entity’s latest change at or before `cursor`, in entity-key order; entities deleted at `cursor` are left out' }),
+  conflicts: Type.Array(ConflictView, { description: 'the conflicts open now on this page’s entities (the full ledger entry)' }),
   next: Type.Optional(Type.String({ description: 'entity key to pass as `after` for the next page (absent when `hasMore` is false)' })),
   hasMore: Type.Boolean(),
 });
