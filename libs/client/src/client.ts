@@ -48,8 +48,16 @@ export interface ClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Timeout of one HTTP request. Default 30 000 ms. */
   requestTimeoutMs?: number;
-  /** Changes per pull page (1–1000). Default 500. */
+  /** Changes per pull page, and entities per snapshot page (1–1000). Default 500. */
   pullPageSize?: number;
+  /**
+   * How a device that never pulled starts: `true` (default) reads `GET /v1/snapshot` — one entry per entity,
+   * its current state, delivered to the `change` listeners like any pulled change — then pulls the changes since
+   * its cursor; `false` pulls every change from the beginning (every version of every entity). A pull cursor of
+   * 0 (a fresh storage, or a workspace that was empty) bootstraps; a snapshot interrupted by a crash or `close()`
+   * continues at its next page. A device with a cursor keeps pulling changes, which also carry deletions.
+   */
+  bootstrapFromSnapshot?: boolean;
   /** Events per push request (1–500). Default 500. */
   maxBatchEvents?: number;
   /** Bytes per push request body. Default 1 MiB (the gateway's default limit). */
@@ -343,6 +351,7 @@ export class TidemarkClient {
         signal,
         waitSeconds,
         new Set(refused.map((q) => q.event.deviceSeq)),
+        this.options.bootstrapFromSnapshot ?? true,
       ),
     ).finally(() => (this.pulling = undefined));
     return this.pulling;

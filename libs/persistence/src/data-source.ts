@@ -14,6 +14,7 @@ import { ReceiptsByEntity1765000000000 } from './migrations/1765000000000-receip
 import { ReplayPlanOnly1765100000000 } from './migrations/1765100000000-replay-plan-only';
 import { EventIdsPerWorkspace1765200000000 } from './migrations/1765200000000-event-ids-per-workspace';
 import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
+import { SnapshotIndex1765245000000 } from './migrations/1765245000000-snapshot-index';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   ReplayPlanOnly1765100000000,
   EventIdsPerWorkspace1765200000000,
   AbandonedSequences1765230000000,
+  SnapshotIndex1765245000000,
 ];
 
 export interface DatabaseOptions {
