@@ -155,21 +155,33 @@ function compareValues(a: unknown, b: unknown): number {
   return order(a, b) ?? 0;
 }
 
+interface SortKey {
+  field: QueryField;
+  desc: boolean;
+}
+
+function sortKeys(query: ReplicaQuery): SortKey[] {
+  const given = query.orderBy === undefined ? [] : Array.isArray(query.orderBy) ? (query.orderBy as readonly (QueryField | OrderBy)[]) : [query.orderBy as QueryField | OrderBy];
+  return given.map((item) => (typeof item === 'string' ? (item.startsWith('-') ? { field: item.slice(1), desc: true } : { field: item, desc: false }) : { field: item.field, desc: item.direction === 'desc' }));
+}
+
+/** Compares the sort values of two entities (one per key), then their ids. Missing values sort last in either direction. */
+function compareKeyed(keys: readonly SortKey[], a: { values: unknown[]; id: string }, b: { values: unknown[]; id: string }): number {
+  for (let i = 0; i < keys.length; i++) {
+    const va = a.values[i];
+    const vb = b.values[i];
+    const missing = Number(va === undefined || va === null) - Number(vb === undefined || vb === null);
+    if (missing !== 0) return missing;
+    const n = compareValues(va, vb);
+    if (n !== 0) return keys[i]!.desc ? -n : n;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 /** The order of a query: its `orderBy`, then id. Missing values sort last in either direction. */
 export function queryOrder(query: ReplicaQuery): Compare {
-  const given = query.orderBy === undefined ? [] : Array.isArray(query.orderBy) ? (query.orderBy as readonly (QueryField | OrderBy)[]) : [query.orderBy as QueryField | OrderBy];
-  const keys = given.map((item) => (typeof item === 'string' ? (item.startsWith('-') ? { field: item.slice(1), desc: true } : { field: item, desc: false }) : { field: item.field, desc: item.direction === 'desc' }));
-  return (a, b) => {
-    for (const { field, desc } of keys) {
-      const va = valueOf(a, field);
-      const vb = valueOf(b, field);
-      const missing = Number(va === undefined || va === null) - Number(vb === undefined || vb === null);
-      if (missing !== 0) return missing;
-      const n = compareValues(va, vb);
-      if (n !== 0) return desc ? -n : n;
-    }
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  };
+  const keys = sortKeys(query);
+  return (a, b) => compareKeyed(keys, { values: keys.map((k) => valueOf(a, k.field)), id: a.id }, { values: keys.map((k) => valueOf(b, k.field)), id: b.id });
 }
 
 /**
@@ -194,10 +206,13 @@ export function runQuery(reads: Iterable<EntityRead>, query: ReplicaQuery): Enti
     }
     return top;
   }
-  const out: EntityRead[] = [];
-  for (const read of reads) if (test(read)) out.push(read);
-  out.sort(compare);
-  return limit === undefined ? out : out.slice(0, limit);
+  // Sort values are read once per entity, not once per comparison.
+  const keys = sortKeys(query);
+  const rows: { read: EntityRead; values: unknown[]; id: string }[] = [];
+  for (const read of reads) if (test(read)) rows.push({ read, values: keys.map((k) => valueOf(read, k.field)), id: read.id });
+  rows.sort((a, b) => compareKeyed(keys, a, b));
+  const out = (limit === undefined ? rows : rows.slice(0, limit)).map((row) => row.read);
+  return out;
 }
 
 /** A stable text for a query (the key of a live view). */

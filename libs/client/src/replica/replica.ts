@@ -1,6 +1,6 @@
 import type { Change, ConflictView, DeviceEvent, EntityRef, Receipt } from '@tidemark/contracts';
 import { canonicalJson } from '@tidemark/contracts/core';
-import { latestSchema, type SchemaRegistry } from '@tidemark/merge';
+import { latestSchema, type PolicyName, type SchemaRegistry } from '@tidemark/merge';
 import { StorageFormatError } from '../errors';
 import type { Storage } from '../storage/storage';
 import { ENTITY_PREFIX, entityStorageKey, RESOLUTION_PREFIX, resolutionStorageKey, WRITE_PREFIX, writeStorageKey } from './keys';
@@ -157,7 +157,12 @@ export class Replica {
     private readonly storage: Storage,
     private readonly options: ReplicaOptions,
   ) {
-    this.policyOf = (type, field) => latestSchema(options.registry, type)?.fields[field]?.policy;
+    const fieldsOf = new Map<string, Record<string, { policy: PolicyName }> | undefined>();
+    this.policyOf = (type, field) => {
+      if (!fieldsOf.has(type)) fieldsOf.set(type, latestSchema(options.registry, type)?.fields);
+      const fields = fieldsOf.get(type);
+      return fields && Object.prototype.hasOwnProperty.call(fields, field) ? fields[field]!.policy : undefined;
+    };
   }
 
   static async open(storage: Storage, options: ReplicaOptions): Promise<Replica> {
