@@ -189,7 +189,8 @@ export class TidemarkClient {
       newId,
     });
     const pullState = await loadPullState(options.storage);
-    let client: TidemarkClient | undefined;
+    // The replica reports to the client's listeners, and is opened before the client exists.
+    const events: { client?: TidemarkClient } = {};
     const replica =
       options.replica === false
         ? undefined
@@ -199,11 +200,11 @@ export class TidemarkClient {
             registry: options.replica?.schemas ? schemaRegistryOf(options.replica.schemas) : defaultRegistry,
             pending: outbox.pending().map((entry) => entry.event),
             quarantined: new Set((await outbox.quarantined()).map((q) => q.event.deviceSeq)),
-            onDiverged: (divergence) => client?.emit('diverged', divergence),
-            onError: (error) => client?.emit('error', error instanceof Error ? error : new Error(String(error))),
+            onDiverged: (divergence) => events.client?.emit('diverged', divergence),
+            onError: (error) => events.client?.emit('error', error instanceof Error ? error : new Error(String(error))),
           });
-    client = new TidemarkClient(options, outbox, pullState, tokens, replica);
-    return client;
+    events.client = new TidemarkClient(options, outbox, pullState, tokens, replica);
+    return events.client;
   }
 
   get deviceId(): string {

@@ -17,7 +17,7 @@ export function useEntity(client: TidemarkClient, type: string, id: string): Ent
  */
 export function useQuery(client: TidemarkClient, query: ReplicaQuery): EntityRead[] {
   const key = queryKey(query);
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- the query is keyed by value
+  // keyed by the query's value: an inline query object is new on every render
   const view = useMemo(() => client.live(JSON.parse(key) as ReplicaQuery), [client, key]);
   return useSyncExternalStore(view.subscribe, view.current, view.current);
 }
