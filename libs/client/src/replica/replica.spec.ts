@@ -145,6 +145,25 @@ describe('local replica: restart', () => {
     assert.equal(reopened.client.get('annotation', long)!.values.label, 'Lxxxx');
     await reopened.client.close();
   });
+  it('stores a page before its cursor: a failed replica write fails the pull, and the page comes again', async () => {
+    const gateway = new MergingGateway();
+    other(gateway, 1, 'img-1', { label: set('cat') });
+    const storage = new MemoryStorage();
+    let failing = true;
+    const flaky: MemoryStorage = Object.assign(Object.create(storage) as MemoryStorage, {
+      put: (key: string, value: string) => (failing && key.startsWith('replica/e/') ? Promise.reject(new Error('disk full')) : storage.put(key, value)),
+    });
+    const { client } = await device(gateway, 'tablet', flaky);
+    await assert.rejects(client.pull(), /disk full/);
+    assert.equal(await storage.get('pull'), undefined, 'the cursor did not move');
+    failing = false;
+    await client.pull();
+    assert.ok(await storage.get('pull'));
+    await client.close();
+    const reopened = await device(gateway, 'tablet', storage);
+    assert.equal(reopened.client.get('annotation', 'img-1')!.values.label, 'cat');
+    await reopened.client.close();
+  });
 });
 
 describe('local replica: convergence', () => {
