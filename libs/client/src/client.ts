@@ -566,18 +566,12 @@ export class TidemarkClient {
           op: 'resolve',
           baseVersion: synced?.version ?? 0,
           resolution: { conflictId, pick, ...(value !== undefined ? { value } : {}) },
-          schemaVersion: this.replicaSchemaVersion(conflict.entity.type),
+          schemaVersion: this.replica.schemaVersionOf(conflict.entity.type) ?? this.options.schemaVersion ?? 1,
         },
         this.lastSeq,
       );
     }
     return answer.body as Resolution;
-  }
-
-  private replicaSchemaVersion(type: string): number {
-    const schemas = this.options.replica ? this.options.replica.schemas : undefined;
-    const registry = schemas ? schemaRegistryOf(schemas) : defaultRegistry;
-    return registry.schemas.filter((schema) => schema.type === type).at(-1)?.version ?? this.options.schemaVersion ?? 1;
   }
 
   private replicaOrThrow(): Replica {

@@ -145,6 +145,8 @@ export class Replica {
   private readonly types = new Map<string, Map<string, Slot>>();
   private readonly keysInUse = new Set<string>();
   private readonly byEventId = new Map<string, Slot>();
+  /** Open conflicts by id → the entity holding them. */
+  private readonly conflicts = new Map<string, Slot>();
   private readonly generations = new Map<string, number>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private readonly changed = new Set<Slot>();
@@ -171,6 +173,7 @@ export class Replica {
       if (value.v !== 1) throw new StorageFormatError(`${key} has version ${String(value.v)}; this client reads version 1`);
       const slot = replica.slot(value.type, value.id, key);
       slot.record = value;
+      for (const conflict of value.conflicts) replica.conflicts.set(conflict.id, slot);
     }
     const pending = new Map(options.pending.map((event) => [event.deviceSeq, event]));
     for (const { key, value } of await readAll<StoredWrite>(storage, WRITE_PREFIX)) {
@@ -299,6 +302,8 @@ export class Replica {
   applyConflict(conflict: ConflictView): void {
     const slot = this.slot(conflict.entity.type, conflict.entity.id);
     const record = absorbConflict(slot.record, conflict);
+    if (conflict.status === 'open') this.conflicts.set(conflict.id, slot);
+    else this.conflicts.delete(conflict.id);
     if (record !== slot.record) {
       slot.record = record;
       this.dirtySlots.add(slot);
@@ -328,8 +333,12 @@ export class Replica {
 
   /** The open conflict with this id, wherever it is. */
   conflict(conflictId: string): ConflictView | undefined {
-    for (const slots of this.types.values()) for (const slot of slots.values()) for (const c of slot.record.conflicts) if (c.id === conflictId) return c;
-    return undefined;
+    return this.conflicts.get(conflictId)?.record.conflicts.find((c) => c.id === conflictId);
+  }
+
+  /** The schema version a resolution of an entity of this type is merged under (the latest the client knows). */
+  schemaVersionOf(type: string): number | undefined {
+    return latestSchema(this.options.registry, type)?.version;
   }
 
   /**
