@@ -262,7 +262,9 @@ export class TidemarkClient {
     );
     if (this.replica) {
       const waiting = new Set(this.outbox.pending().map((entry) => entry.event.eventId));
-      await this.replica.track(events);
+      // The events are committed: a failure to store the replica's copy must not make the enqueue look failed (the
+      // copy stays dirty and the next flush writes it; the overlay shows the events meanwhile).
+      await this.replica.track(events).catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
       this.replica.acknowledge(events.filter((event) => !waiting.has(event.eventId)).map((event) => ({ eventId: event.eventId, status: 'accepted' })));
     }
     this.loop?.wake();
