@@ -70,7 +70,6 @@ export interface ReplicaQuery {
 const OPERATORS = new Set(['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte']);
 
 type Test = (read: EntityRead) => boolean;
-type Compare = (a: EntityRead, b: EntityRead) => number;
 
 function valueOf(read: EntityRead, field: QueryField): unknown {
   switch (field) {
@@ -124,7 +123,10 @@ export function queryFilter(query: ReplicaQuery): Test {
     if (condition !== null && typeof condition === 'object') tests.push(conditionTest(field, condition));
     else tests.push((read) => same(valueOf(read, field), condition));
   }
-  return (read) => tests.every((test) => test(read));
+  return (read) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(read)) return false;
+    return true;
+  };
 }
 
 /** Rank of a value's type, so values of different types still sort in one total order; missing values last. */
@@ -170,49 +172,52 @@ function compareKeyed(keys: readonly SortKey[], a: { values: unknown[]; id: stri
   for (let i = 0; i < keys.length; i++) {
     const va = a.values[i];
     const vb = b.values[i];
-    const missing = Number(va === undefined || va === null) - Number(vb === undefined || vb === null);
-    if (missing !== 0) return missing;
-    const n = compareValues(va, vb);
+    let n: number;
+    if (typeof va === 'number' && typeof vb === 'number') n = va - vb;
+    else if (typeof va === 'string' && typeof vb === 'string') n = va < vb ? -1 : va > vb ? 1 : 0;
+    else {
+      const ma = va === undefined || va === null;
+      const mb = vb === undefined || vb === null;
+      if (ma || mb) {
+        if (ma && mb) continue; // no value either side (null or absent): equal here
+        return ma ? 1 : -1;
+      }
+      n = compareValues(va, vb);
+    }
     if (n !== 0) return keys[i]!.desc ? -n : n;
   }
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** The order of a query: its `orderBy`, then id. Missing values sort last in either direction. */
-export function queryOrder(query: ReplicaQuery): Compare {
-  const keys = sortKeys(query);
-  return (a, b) => compareKeyed(keys, { values: keys.map((k) => valueOf(a, k.field)), id: a.id }, { values: keys.map((k) => valueOf(b, k.field)), id: b.id });
-}
-
 /**
- * Runs a query over the reads of its type: filter, order, limit. With a small limit the first `limit` results are
- * kept in a bounded sorted buffer (no full sort), so a top-20 over 10 000 entities costs one pass.
+ * Runs a query over the reads of its type: filter, order, limit. Sort values are read once per matching entity; with
+ * a small limit the first `limit` results are kept in a bounded sorted buffer (no full sort), so a top-20 over
+ * 10 000 entities is one pass.
  */
-export function runQuery(reads: Iterable<EntityRead>, query: ReplicaQuery): EntityRead[] {
+export function runQuery(reads: readonly EntityRead[], query: ReplicaQuery): EntityRead[] {
   const test = queryFilter(query);
-  const compare = queryOrder(query);
+  const keys = sortKeys(query);
   const limit = query.limit;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new RangeError(`query: limit must be a non-negative integer, not ${String(limit)}`);
+  const row = (read: EntityRead) => ({ read, values: keys.map((k) => valueOf(read, k.field)), id: read.id });
   if (limit !== undefined && limit <= 64) {
-    const top: EntityRead[] = [];
-    if (limit === 0) return top;
+    const top: ReturnType<typeof row>[] = [];
+    if (limit === 0) return [];
     for (const read of reads) {
       if (!test(read)) continue;
-      if (top.length === limit && compare(read, top[limit - 1]!) >= 0) continue;
+      const candidate = row(read);
+      if (top.length === limit && compareKeyed(keys, candidate, top[limit - 1]!) >= 0) continue;
       let at = top.length;
-      while (at > 0 && compare(read, top[at - 1]!) < 0) at--;
-      top.splice(at, 0, read);
+      while (at > 0 && compareKeyed(keys, candidate, top[at - 1]!) < 0) at--;
+      top.splice(at, 0, candidate);
       if (top.length > limit) top.pop();
     }
-    return top;
+    return top.map((r) => r.read);
   }
-  // Sort values are read once per entity, not once per comparison.
-  const keys = sortKeys(query);
-  const rows: { read: EntityRead; values: unknown[]; id: string }[] = [];
-  for (const read of reads) if (test(read)) rows.push({ read, values: keys.map((k) => valueOf(read, k.field)), id: read.id });
-  rows.sort((a, b) => compareKeyed(keys, a, b));
-  const out = (limit === undefined ? rows : rows.slice(0, limit)).map((row) => row.read);
-  return out;
+  const rows: ReturnType<typeof row>[] = [];
+  for (const read of reads) if (test(read)) rows.push(row(read));
+  rows.sort((x, y) => compareKeyed(keys, x, y));
+  return (limit === undefined ? rows : rows.slice(0, limit)).map((r) => r.read);
 }
 
 /** A stable text for a query (the key of a live view). */

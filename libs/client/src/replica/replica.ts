@@ -148,6 +148,8 @@ export class Replica {
   /** Open conflicts by id → the entity holding them. */
   private readonly conflicts = new Map<string, Slot>();
   private readonly generations = new Map<string, number>();
+  /** Per type, its reads as an array and the generation they are of. */
+  private readonly readCache = new Map<string, { generation: number; reads: EntityRead[] }>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private readonly changed = new Set<Slot>();
   private readonly dirtySlots = new Set<Slot>();
@@ -214,7 +216,7 @@ export class Replica {
   query(query: ReplicaQuery): EntityRead[] {
     const slots = this.types.get(query.type);
     if (!slots) return [];
-    return runQuery(this.readsOf(slots), query);
+    return runQuery(this.readsOf(query.type, slots), query);
   }
 
   /** Entities held, per type (for the memory estimate and tests). */
@@ -387,8 +389,15 @@ export class Replica {
 
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────
 
-  private *readsOf(slots: Map<string, Slot>): Iterable<EntityRead> {
-    for (const slot of slots.values()) if (slot.read) yield slot.read;
+  /** The reads of a type as an array, rebuilt only when the type's generation moved. */
+  private readsOf(type: string, slots: Map<string, Slot>): readonly EntityRead[] {
+    const generation = this.generations.get(type) ?? 0;
+    const cached = this.readCache.get(type);
+    if (cached && cached.generation === generation) return cached.reads;
+    const reads: EntityRead[] = [];
+    for (const slot of slots.values()) if (slot.read) reads.push(slot.read);
+    this.readCache.set(type, { generation, reads });
+    return reads;
   }
 
   private slot(type: string, id: string, key?: string): Slot {
