@@ -164,6 +164,30 @@ describe('local replica: restart', () => {
     assert.equal(reopened.client.get('annotation', 'img-1')!.values.label, 'cat');
     await reopened.client.close();
   });
+  it('a receipt pulled before its change keeps the write over the synced state until that version arrives, across a crash', async () => {
+    const gateway = new MergingGateway();
+    other(gateway, 1, 'img-1', { votes: { op: 'inc', by: 1 } });
+    // The app crashes while handling this device's own change (page 2): page 1 — the other device's change and this
+    // device's receipt, version 2 — is committed; nothing of page 2 is.
+    const crash = (change: { deviceId: string }) => {
+      if (change.deviceId === 'tablet') throw new Error('the app crashed');
+    };
+    const first = await device(gateway, 'tablet', new MemoryStorage(), { pullPageSize: 1, onChange: crash });
+    await first.client.enqueue({ entity: { type: 'annotation', id: 'img-1' }, op: 'upsert', baseVersion: 1, fields: { votes: { op: 'inc', by: 10 } } });
+    await first.client.push();
+    await assert.rejects(first.client.pull(), /the app crashed/);
+    const [write] = await first.storage.list('replica/w/');
+    assert.deepEqual(JSON.parse((await first.storage.get(write!))!).receipt, { status: 'applied', version: 2 }, 'the receipt is kept with the write');
+    // no close: the crash leaves only what was stored
+    const second = await device(gateway, 'tablet', first.storage, { pullPageSize: 1 });
+    const before = second.client.get('annotation', 'img-1')!;
+    assert.deepEqual({ votes: before.values.votes, status: before.status, version: before.version }, { votes: 11, status: 'acknowledged', version: 1 });
+    await second.client.pull();
+    const after = second.client.get('annotation', 'img-1')!;
+    assert.deepEqual({ votes: after.values.votes, status: after.status, version: after.version }, { votes: 11, status: 'applied', version: 2 }, 'counted once');
+    assert.deepEqual(await second.storage.list('replica/w/'), []);
+    await second.client.close();
+  });
 });
 
 describe('local replica: convergence', () => {
