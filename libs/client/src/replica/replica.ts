@@ -197,9 +197,13 @@ export class Replica {
       replica.addUnsettled({ event: value.event, kind: 'resolution', order: value.order, acked: true });
     }
     for (const slots of replica.types.values()) {
-      for (const slot of slots.values()) {
+      for (const slot of [...slots.values()]) {
         replica.settle(slot);
         slot.read = replica.buildRead(slot);
+        if (!slot.read && slot.unsettled.length === 0 && !slot.record.synced && slot.record.conflicts.length === 0) {
+          slots.delete(slot.record.id);
+          replica.keysInUse.delete(slot.key);
+        }
       }
     }
     replica.changed.clear();
