@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { FakeDevice, count, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, count, eventually as eventuallyWithin, push, startSlice, type EventuallyOptions, type SliceStack } from '@tidemark/testing';
+
+/**
+ * Most checks here run the CLI, a Node process whose start alone takes seconds on a loaded machine: they get
+ * a minute unless they say otherwise (a check that passes returns at once).
+ */
+const eventually = <T>(check: () => T | Promise<T>, options: EventuallyOptions = {}) => eventuallyWithin(check, { timeoutMs: 60_000, ...options });
 
 const MAIN = join(__dirname, 'main.js');
 const REPO = join(__dirname, '..', '..', '..');
@@ -181,27 +187,38 @@ describe('tidemark CLI end to end', () => {
     }, { timeoutMs: 45_000, intervalMs: 500 });
     const everyone = await json(['devices', '--workspace', 'default']);
     assert.deepEqual(everyone.devices.map((d: any) => d.deviceId).sort(), ['cam-1', 'cam-2', 'laptop-1']);
-    assert.equal((await push(stack.url('gateway'), [two.upsert('annotation', 'cam-2-shot', { label: 'gull' })], cam2.headers)).status, 200);
+    // cam-2 pushes (and is projected) right before each look below, so its site is active (heard from within the
+    // last 15 s) however long a CLI run takes on a loaded machine; cam-1 stays silent.
+    let shots = 0;
+    const siteActive = async () => {
+      const before = await receipts();
+      assert.equal((await push(stack.url('gateway'), [two.upsert('annotation', `cam-2-shot-${shots++}`, { label: 'gull' })], cam2.headers)).status, 200);
+      await eventually(async () => assert.ok((await receipts()) > before));
+    };
 
-    // cam-2 is heard from once its push is projected (or its push progress recorded).
+    await siteActive();
     const all = await eventually(async () => {
       const v = await json(['devices', '--site', 'harbour', '--stale-after', '15']);
       assert.deepEqual(v.devices.map((d: any) => [d.deviceId, d.site, d.fallingBehind, d.reasons.map((r: any) => r.code)]), [['cam-1', 'harbour', true, ['stale']], ['cam-2', 'harbour', false, []]]);
       return v;
     }, { intervalMs: 100 });
     assert.equal(all.staleAfterSeconds, 15);
+    await siteActive();
     const behind = await json(['devices', '--site', 'harbour', '--behind', '--stale-after', '15']);
     assert.deepEqual(behind.devices.map((d: any) => d.deviceId), ['cam-1']);
 
+    await siteActive();
     const devicesText = await text(['devices', '--site', 'harbour', '--behind', '--stale-after', '15']);
     assert.match(devicesText, /^WORKSPACE +DEVICE +SITE +STATUS +PUSHED +APPLIED +MISSING +BEHIND BY +SILENT +FALLING BEHIND$/m);
     assert.match(devicesText, /^default +cam-1 +harbour +active +1 +1 +0 +0 +[0-9.]+s +stale$/m);
     assert.match(devicesText, /^ {2}default\/cam-1: not heard from for \d+ s \(more than 15 s\) while site "harbour" is active$/m);
     assert.doesNotMatch(devicesText, /cam-2/);
 
+    await siteActive();
     const sites = await json(['sites', '--workspace', 'default', '--stale-after', '15']);
     const harbour = sites.sites.find((s: any) => s.site === 'harbour');
     assert.deepEqual([harbour.devices, harbour.fallingBehind, harbour.fallingBehindDevices], [2, 1, ['cam-1']]);
+    await siteActive();
     assert.match(await text(['sites', '--stale-after', '15']), /^default +harbour +2 +1 +0 +0 .* cam-1$/m);
   });
 
