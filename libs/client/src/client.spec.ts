@@ -222,7 +222,7 @@ describe('TidemarkClient', () => {
     await again.close();
   });
 
-  it('the built package loads nothing at run time but Node built-ins and its own files', () => {
+  it('the built package loads nothing at run time but Node built-ins, its own files and idb (IndexedDbStorage)', () => {
     const dist = join(__dirname);
     const files: string[] = [];
     const walk = (dir: string) => {
@@ -237,7 +237,7 @@ describe('TidemarkClient', () => {
     const builtins = new Set(builtinModules);
     for (const file of files) {
       for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
-        assert.ok(spec!.startsWith('.') || spec!.startsWith('node:') || builtins.has(spec!), `${file} requires ${spec}`);
+        assert.ok(spec!.startsWith('.') || spec!.startsWith('node:') || builtins.has(spec!) || (spec === 'idb' && file.endsWith('indexeddb-storage.js')), `${file} requires ${spec}`);
       }
     }
     assert.ok(files.length > 5);
@@ -249,7 +249,8 @@ describe('TidemarkClient', () => {
       if (seen.has(file)) return;
       seen.add(file);
       for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
-        assert.ok(spec!.startsWith('.'), `${file} requires ${spec}: the browser entry must load only its own files`);
+        if (spec === 'idb') continue; // IndexedDbStorage's wrapper, a browser library
+        assert.ok(spec!.startsWith('.'), `${file} requires ${spec}: the browser entry must load only its own files and idb`);
         visit(require.resolve(join(dirname(file), spec!)));
       }
     };

@@ -1,9 +1,12 @@
-// Public face of @tidemark/client, the device SDK: the browser entry. No run-time import at all (no `node:` module:
-// `crypto.randomUUID`, `fetch`, `AbortSignal` come from globalThis); `@tidemark/contracts` is used for types only.
+// Public face of @tidemark/client, the device SDK: the browser entry. No `node:` module (`crypto.randomUUID`, `fetch`,
+// `AbortSignal` come from globalThis); its one run-time dependency is `idb` (IndexedDbStorage); `@tidemark/contracts`
+// is used for types only.
 // Node-only pieces (FileStorage) are in `./node` (`@tidemark/client/node`).
 export { TidemarkClient, type ClientOptions, type ClientEvents, type Receipt, type ReceiptsPage } from './client';
 export { HybridClock, compareHlc, MAX_HLC_COUNTER, type WallClock } from './clock/hybrid-clock';
 export { MemoryStorage, type Storage } from './storage/storage';
+export { IndexedDbStorage } from './storage/indexeddb-storage';
+export { type TabNews } from './tabs/tab-coordinator';
 export { type EventDraft, type QuarantinedEvent } from './outbox/outbox';
 export { type PushSummary, type PushedBatch, type Rejection } from './push/pusher';
 export { type PullSummary } from './pull/puller';

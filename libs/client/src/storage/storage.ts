@@ -23,6 +23,8 @@ export interface Storage {
   put(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
+  /** Where the data lives, shared by every tab that opens it (IndexedDbStorage); `tabs: 'auto'` coordinates under it. */
+  readonly name?: string;
   /** Releases what the storage holds (file locks, handles). Optional. */
   close?(): Promise<void>;
 }
