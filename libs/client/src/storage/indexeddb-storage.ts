@@ -1,10 +1,10 @@
+import type * as Idb from 'idb' with { 'resolution-mode': 'import' };
 import type { IDBPDatabase } from 'idb' with { 'resolution-mode': 'import' };
 import { checkKey, type Storage } from './storage';
 
 // idb ships CommonJS (`default` condition) and ES module builds, but its types are those of the ES module, which a
 // CommonJS file may not `import`; this package is CommonJS (see the README's "Packaging"), hence the require.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { openDB } = require('idb') as typeof import('idb', { with: { 'resolution-mode': 'import' } });
+const { openDB } = require("idb") as typeof Idb;
 
 /** The object store holding every key of a storage (key: the storage key, value: the string). */
 const STORE = 'kv';
@@ -42,22 +42,22 @@ export class IndexedDbStorage implements Storage {
   /** Opens (creating it when missing) the database of storage `name`. */
   static async open(name: string): Promise<IndexedDbStorage> {
     if (name.length === 0 || name.length > 200) throw new RangeError(`invalid storage name ${JSON.stringify(name)}: use 1–200 characters`);
-    let storage: IndexedDbStorage | undefined;
+    const opened: { storage?: IndexedDbStorage } = {};
     const db = await openDB(DATABASE_PREFIX + name, VERSION, {
       upgrade(database) {
         if (!database.objectStoreNames.contains(STORE)) database.createObjectStore(STORE);
       },
       // Another tab wants to delete or upgrade the database: let it (this connection is no longer usable).
       blocking() {
-        storage?.shutDown();
+        opened.storage?.shutDown();
       },
       // The browser closed the connection (the database was deleted, or the user cleared site data).
       terminated() {
-        storage?.shutDown();
+        opened.storage?.shutDown();
       },
     });
-    storage = new IndexedDbStorage(name, db);
-    return storage;
+    opened.storage = new IndexedDbStorage(name, db);
+    return opened.storage;
   }
 
   async get(key: string): Promise<string | undefined> {
