@@ -546,6 +546,7 @@ export class TidemarkClient {
 
 /** A coordinator of the tabs sharing `storage` (named by the storage), or none outside a browser. */
 function tabCoordinatorFor(storage: Storage): TabCoordinator | undefined {
+  if (!TabCoordinator.available()) return undefined;
   if (typeof storage.name !== 'string' || storage.name === '') throw new TypeError("tabs: 'auto' needs a storage with a name shared by the tabs (IndexedDbStorage)");
   return TabCoordinator.detect(storage.name);
 }

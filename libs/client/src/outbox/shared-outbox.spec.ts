@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { TokenKeeper, type DeviceCredentials } from '../auth/token-keeper';
+import { TidemarkClient } from '../client';
 import { compareHlc } from '../clock/hybrid-clock';
 import { MemoryStorage, type Storage } from '../storage/storage';
 import { OUTBOX_PREFIX, Outbox, seqKey, type EventDraft, type Exclusive } from './outbox';
@@ -110,5 +111,17 @@ describe('TokenKeeper shared by tabs', () => {
     assert.deepEqual(spent, ['refresh-1'], 'refresh-1 was spent once');
     assert.equal(a.authorization(), 'Bearer access-2');
     assert.equal(b.authorization(), 'Bearer access-2');
+  });
+});
+
+describe("tabs: 'auto' outside a browser", () => {
+  it('does nothing in Node (no Web Locks): a storage without a name opens, enqueues and starts as with one client', async () => {
+    const client = await TidemarkClient.open({ baseUrl: 'http://127.0.0.1:9', storage: new MemoryStorage(), workspace: 'default', deviceId: 'node-1', tabs: 'auto', fetch: () => Promise.reject(new TypeError('offline')), retry: { maxAttempts: 1 } });
+    const event = await client.upsert('annotation', 'a', { label: 'x' });
+    assert.equal(event.deviceSeq, 1);
+    const failed = new Promise<Error>((resolve) => client.on('error', resolve));
+    client.start({ intervalMs: 60_000 }); // runs here (no leader to wait for): its first push fails offline
+    assert.ok((await failed) instanceof Error);
+    await client.close();
   });
 });

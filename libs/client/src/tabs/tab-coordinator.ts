@@ -36,6 +36,10 @@ export interface ChannelLike {
 
 const PREFIX = 'tidemark:';
 
+function browserScope(): { navigator?: { locks?: LockManagerLike }; BroadcastChannel?: new (name: string) => ChannelLike } {
+  return globalThis as unknown as ReturnType<typeof browserScope>;
+}
+
 export class TabCoordinator {
   private readonly listeners = new Set<(news: TabNews) => void>();
   private leading = false;
@@ -54,12 +58,17 @@ export class TabCoordinator {
     });
   }
 
+  /** Whether this runtime has Web Locks and BroadcastChannel (browsers, Electron renderers, workers; not Node). */
+  static available(): boolean {
+    const scope = browserScope();
+    return typeof scope.navigator?.locks?.request === 'function' && typeof scope.BroadcastChannel === 'function';
+  }
+
   /** A coordinator over this browser's Web Locks and BroadcastChannel; undefined where either is missing (Node). */
   static detect(name: string): TabCoordinator | undefined {
-    const scope = globalThis as unknown as { navigator?: { locks?: LockManagerLike }; BroadcastChannel?: new (name: string) => ChannelLike };
-    const locks = scope.navigator?.locks;
-    if (!locks || typeof locks.request !== 'function' || typeof scope.BroadcastChannel !== 'function') return undefined;
-    return new TabCoordinator(name, locks, new scope.BroadcastChannel(PREFIX + name));
+    if (!TabCoordinator.available()) return undefined;
+    const scope = browserScope();
+    return new TabCoordinator(name, scope.navigator!.locks!, new scope.BroadcastChannel!(PREFIX + name));
   }
 
   /** Whether this tab holds the leader lock now. */
