@@ -6,7 +6,9 @@
 // sequence number, while exactly one of them leads and another takes over when it closes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
@@ -33,6 +35,21 @@ async function runCase(name) {
 window.T = { runCase, IndexedDbStorage, TabCoordinator, TidemarkClient };`;
   const result = await build({ stdin: { contents, resolveDir: __dirname, loader: 'js' }, bundle: true, platform: 'browser', format: 'iife', target: 'es2022', write: false, logLevel: 'silent' });
   return result.outputFiles[0]!.text;
+}
+
+/** The pid of the Chromium browser process running on `profile` (found in /proc by its --user-data-dir). */
+function browserPid(profile: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (args.includes(`--user-data-dir=${profile}`) && !args.some((arg) => arg.startsWith('--type='))) return Number(entry);
+  }
+  throw new Error(`no Chromium browser process with --user-data-dir=${profile}`);
 }
 
 describe('IndexedDbStorage in headless Chromium', () => {
@@ -110,6 +127,39 @@ describe('IndexedDbStorage in headless Chromium', () => {
     const other = await openPage();
     assert.equal(await other.evaluate(async (name) => (await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name)).get('after-reload'), name), 'yes', 'a put of a tab that was closed is there in the next tab');
     await other.close();
+  });
+
+  it('resolved puts survive the browser being killed (SIGKILL) and started again on the same profile', async () => {
+    const profile = mkdtempSync(join(tmpdir(), 'tidemark-chromium-profile-'));
+    try {
+      const first = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+      const page = first.pages()[0] ?? (await first.newPage());
+      await page.goto(`${origin}/`);
+      const name = `crash-${Date.now()}`;
+      await page.evaluate(async (name) => {
+        const storage = await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name);
+        for (let seq = 1; seq <= 50; seq++) await storage.put(`outbox/${String(seq).padStart(16, '0')}`, JSON.stringify({ seq }));
+        await storage.put('meta', JSON.stringify({ lastSeq: 50 }));
+      }, name);
+      // the browser process of this profile (not a renderer or helper: those carry --type=)
+      const pid = browserPid(profile);
+      process.kill(pid, 'SIGKILL');
+      await first.close().catch(() => undefined);
+      const second = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+      try {
+        const again = second.pages()[0] ?? (await second.newPage());
+        await again.goto(`${origin}/`);
+        const read = await again.evaluate(async (name) => {
+          const storage = await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name);
+          return { meta: await storage.get('meta'), keys: (await storage.list('outbox/')).length };
+        }, name);
+        assert.deepEqual(read, { meta: '{"lastSeq":50}', keys: 50 });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it("tabs sharing one device ('tabs: auto') append concurrently without sharing a sequence number; each sees the others' events", async () => {
