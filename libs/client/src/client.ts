@@ -42,8 +42,9 @@ export interface ClientOptions {
   /**
    * `auto`: the tabs of one browser profile that open the same named storage (IndexedDbStorage) share the device
    * safely — appends to the outbox are serialised across tabs (Web Locks), `start()` syncs in one tab at a time (the
-   * leader; another takes over when it closes) and the others hear of changes (`tabChange`). Where Web Locks or
-   * BroadcastChannel are missing (Node) it does nothing. Default `off`: one client per storage.
+   * leader; another takes over when it closes) and the others hear of changes (`tabChange`). Outside a browser (Node)
+   * it does nothing; a browser page without Web Locks (secure contexts only) is refused. Default `off`: one client
+   * per storage.
    */
   tabs?: 'auto' | 'off';
   /**
@@ -546,7 +547,12 @@ export class TidemarkClient {
 
 /** A coordinator of the tabs sharing `storage` (named by the storage), or none outside a browser. */
 function tabCoordinatorFor(storage: Storage): TabCoordinator | undefined {
-  if (!TabCoordinator.available()) return undefined;
+  if (!TabCoordinator.available()) {
+    // A browser without Web Locks (a page on plain http other than localhost: they exist in secure contexts only)
+    // would let two tabs hand out one sequence number: refuse rather than share unsafely.
+    if ((globalThis as { indexedDB?: unknown }).indexedDB !== undefined) throw new Error("tabs: 'auto' needs Web Locks (navigator.locks) and BroadcastChannel, which this page lacks: Web Locks exist only in secure contexts (https, localhost)");
+    return undefined;
+  }
   if (typeof storage.name !== 'string' || storage.name === '') throw new TypeError("tabs: 'auto' needs a storage with a name shared by the tabs (IndexedDbStorage)");
   return TabCoordinator.detect(storage.name);
 }

@@ -1,7 +1,7 @@
 /**
  * Where a client keeps its device identity, sequence, clock, outbox and pull cursor. A small key-value port
  * so the same client runs on Node ({@link FileStorage}), in tests ({@link MemoryStorage}) or in a browser
- * (an implementation over IndexedDB; see the package README for the contract).
+ * ({@link IndexedDbStorage}); see the package README for the contract and what each storage promises.
  *
  * Keys are non-empty strings of letters, digits and `/ _ - . :` (the client uses `meta`, `pull`,
  * `outbox/<seq>`, `quarantine/<seq>`). Values are strings (the client stores JSON).
