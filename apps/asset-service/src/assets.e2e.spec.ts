@@ -248,7 +248,8 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     let restarted: Promise<void> | undefined;
     const url = await tusUpload(bytes, {
       chunkSize: 6 * MiB,
-      retryDelays: [200, 500, 1000, 1000, 2000, 2000, 3000],
+      // Retries every 500 ms for up to two minutes: the restart takes as long as the machine makes it.
+      retryDelays: Array.from({ length: 240 }, () => 500),
       onChunkComplete: (_size, accepted) => {
         if (accepted >= 12 * MiB && !killed) {
           killed = true;

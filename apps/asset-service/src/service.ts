@@ -54,7 +54,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
   // The ASSETS stream is declared with the journal topology; declaring it here too lets asset-service start first.
   const topology = journalTopology({ partitions: config.JOURNAL_PARTITIONS, duplicateWindowMs: config.JOURNAL_DUPLICATE_WINDOW_MS, replicas: config.JOURNAL_REPLICAS });
   await applyTopology(connection.jsm, { streams: topology.streams.filter((s) => s.name === STREAMS.assets), consumers: [] });
-  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-asset-service' });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, applicationName: 'tidemark-asset-service' });
   await ds.initialize();
   await migrateWithLock(ds);
 

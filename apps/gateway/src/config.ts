@@ -19,6 +19,7 @@ const schema = Type.Object({
   PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000, description: 'how long one JetStream publish waits for its ack before retrying with the same id' }),
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 300, maximum: 365 * 86_400, default: 30 * 86_400, description: 'lifetime of a device refresh token (each use rotates it)' }),
   PUSH_PROGRESS_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: "how often each device's highest pushed sequence is written for operations (one statement for all devices)" }),
+  SYNC_COMPRESS_MIN_BYTES: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 1024, description: 'pull, long-poll and snapshot answers of at least this many bytes are compressed (br, else gzip) for a client whose Accept-Encoding takes it; the live stream is compressed whenever accepted; push bodies never' }),
   LIVE_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'how often a long-poll or live stream re-reads the change log when no change notice arrived' }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 120, description: 'how long after its first use a spent refresh token may be presented again by a client that lost the answer; after that it is reuse and ends the device login' }),
   OPERATOR_TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 90 * 86_400, default: 12 * 3600, description: 'longest lifetime of an operator token minted through the admin API' }),

@@ -15,6 +15,7 @@ import {
   RepairListQuery,
   ReplayCancelRequest,
   ReplayRequest,
+  SnapshotQuery,
   StreamQuery,
   compileValidator,
   findUnstorableText,
@@ -93,6 +94,15 @@ const ROUTES: RouteInput[] = [
   { route: 'path {deviceId}', sample: 'laptop-1', check: body(identity.deviceId) },
   { route: 'GET /v1/changes', sample: { after: '42', limit: '10', wait: '5', receiptsAfter: '3' }, check: query(PullQuery, ['limit', 'wait', 'receiptsAfter']), accepted: cursorFitsBigint },
   { route: 'GET /v1/changes/stream', sample: { after: '42', receiptsAfter: '3' }, check: query(StreamQuery, ['limit', 'wait', 'receiptsAfter']), accepted: cursorFitsBigint },
+  {
+    route: 'GET /v1/snapshot',
+    sample: { cursor: '42', after: 'annotation/img-42', limit: '10' },
+    check: query(SnapshotQuery, ['limit']),
+    accepted: (value: unknown) => {
+      const cursor = (value as { cursor?: unknown }).cursor;
+      if (typeof cursor === 'string') assert.ok(BigInt(cursor) <= 2n ** 63n - 1n, `accepted cursor ${cursor} fits bigint`);
+    },
+  },
   { route: 'GET /v1/conflicts', sample: { status: 'all', entityType: 'annotation', field: 'label', entityId: 'img-42', limit: '10', after: '12:c1' }, check: query(ConflictListQuery), accepted: cursorFitsBigint },
   { route: 'GET /v1/conflicts/hotspots', sample: { entityType: 'annotation', limit: '5' }, check: query(HotspotQuery) },
   { route: 'GET /v1/repairs', sample: { status: 'open', entityType: 'job', entityId: 'j1', limit: '5', after: '3:r1' }, check: query(RepairListQuery), accepted: cursorFitsBigint },

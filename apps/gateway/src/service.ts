@@ -1,7 +1,7 @@
 import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
-import { createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
-import { parseCorsOrigins, runService, type RunningService } from '@tidemark/platform';
+import { SnapshotRepository, createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { parseCorsOrigins, registerCompression, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
@@ -9,6 +9,7 @@ import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity
 import { IdentityStore, TokenService, authGuardProvider, sqlStanding } from '@tidemark/auth';
 import { PULL_DEPS, PullController } from './pull/pull.controller';
 import { StreamController } from './pull/stream.controller';
+import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
 import { ChangeNotifier } from './pull/change-notifier';
 import { OpenApiController } from './openapi/openapi.controller';
@@ -25,7 +26,7 @@ import { SequenceController } from './receipts/sequence.controller';
 export async function startGateway(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'gateway', credsFile: config.NATS_CREDS_FILE, timeoutMs: config.PUBLISH_TIMEOUT_MS });
-  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-gateway' });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, applicationName: 'tidemark-gateway' });
   await ds.initialize();
   await migrateWithLock(ds);
   const now = (): Date => new Date();
@@ -65,10 +66,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   });
   return runService({
     name: 'gateway',
-    controllers: [IdentityController, PushController, PullController, StreamController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
+    controllers: [IdentityController, PushController, PullController, StreamController, SnapshotController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, notifier, standing, now, logger } },
+      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), notifier, standing, now, logger } },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
       authGuardProvider({ tokens, standing, now }),
@@ -82,6 +83,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     timeouts: httpTimeouts(config),
     afterClose: [() => progress.flush(), () => connection.close(), () => ds.destroy()],
-    configure: (app) => registerPushAdmission(app.getHttpAdapter().getInstance(), admission, tokens),
+    configure: (app) => {
+      registerPushAdmission(app.getHttpAdapter().getInstance(), admission, tokens);
+      registerCompression(app.getHttpAdapter().getInstance(), { routes: ['/v1/changes', '/v1/snapshot'], minBytes: config.SYNC_COMPRESS_MIN_BYTES });
+    },
   });
 }

@@ -15,7 +15,7 @@ import { SchemaStore } from './schemas/schema-store';
 export async function startJournalService(config: JournalServiceConfig): Promise<RunningService> {
   const logger = createLogger('journal-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'journal-service', credsFile: config.NATS_CREDS_FILE });
-  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-journal-service' });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, applicationName: 'tidemark-journal-service' });
   await ds.initialize();
   const migrated = await migrateWithLock(ds);
   if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');

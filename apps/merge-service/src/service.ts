@@ -69,7 +69,7 @@ export interface MergeService extends RunningService {
 export async function startMergeService(config: MergeServiceConfig, merge?: MergeFn): Promise<MergeService> {
   const logger = createLogger('merge-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'merge-service', credsFile: config.NATS_CREDS_FILE });
-  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-merge-service' });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, applicationName: 'tidemark-merge-service' });
   await ds.initialize();
   const migrated = await migrateWithLock(ds);
   if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
@@ -80,7 +80,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
   const policies = new PolicyRevisionCache(ds, logger);
   await policies.ensureCurrent();
-  const claims = new PartitionClaims(config.DATABASE_URL, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX, config.TIDEMARK_INSTANCE);
+  const claims = new PartitionClaims({ url: config.DATABASE_URL, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS }, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX, config.TIDEMARK_INSTANCE);
   const partitionOf = new Map<string, number>();
   const projectorOptions: ProjectorOptions = {
     isolateAfter: config.MERGE_ISOLATE_AFTER,
@@ -99,6 +99,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   const replays = new ReplayWorker({
     ds,
     databaseUrl: config.DATABASE_URL,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     reader: new JetStreamJournalReader(() => connection.js, () => connection.jsm),
     schemas,
     policies,

@@ -22,7 +22,7 @@ import { DashboardController } from './dashboard/dashboard.controller';
 export async function startOpsApi(config: OpsApiConfig): Promise<RunningService> {
   const logger = createLogger('ops-api', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'ops-api', credsFile: config.NATS_CREDS_FILE });
-  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, applicationName: 'tidemark-ops-api' });
+  const ds = createDataSource({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS, applicationName: 'tidemark-ops-api' });
   await ds.initialize();
   await migrateWithLock(ds);
   return runService({

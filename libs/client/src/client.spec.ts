@@ -10,6 +10,9 @@ import { ServerProblemError } from './errors';
 import { MemoryStorage } from './storage/storage';
 import { FakeGateway } from './test-support/fake-gateway';
 
+/** Packages the SDK loads at run time besides its own files (the local replica's merge engine, canonical JSON). */
+const RUNTIME_PACKAGES = ['@tidemark/merge', '@tidemark/contracts/core', 'idb'];
+
 async function open(gateway: FakeGateway, storage: MemoryStorage, options: Partial<ClientOptions> = {}) {
   return TidemarkClient.open({ baseUrl: 'http://gateway.test', storage, fetch: gateway.fetch, sleep: () => Promise.resolve(), random: () => 0, ...options });
 }
@@ -33,7 +36,7 @@ describe('TidemarkClient', () => {
 
     const storage = new MemoryStorage();
     const seen: Change[] = [];
-    const reader = await open(gateway, storage, { pullPageSize: 3, onChange: (c) => void seen.push(c) });
+    const reader = await open(gateway, storage, { pullPageSize: 3, bootstrapFromSnapshot: false, onChange: (c) => void seen.push(c) });
     const summary = await reader.pull();
     assert.deepEqual(summary, { pages: 3, changes: 7, conflicts: 0, receipts: 0, cursor: '7' });
     assert.deepEqual(seen.map((c) => c.cursor), ['1', '2', '3', '4', '5', '6', '7']);
@@ -53,6 +56,77 @@ describe('TidemarkClient', () => {
     assert.equal(edit.baseVersion, 3);
     assert.equal((await restarted.upsert('annotation', 'never-seen', { n: 1 })).baseVersion, 0);
     assert.equal((await restarted.upsert('annotation', 'a1', { n: 1 }, 1)).baseVersion, 1, 'an explicit baseVersion wins');
+  });
+
+  it('bootstraps a device that never pulled from the snapshot, page by page, then pulls the changes since its cursor; a crash mid-snapshot continues at the next page', async () => {
+    const gateway = new FakeGateway();
+    const writer = await open(gateway, new MemoryStorage(), { deviceId: 'writer' });
+    for (let i = 0; i < 9; i++) await writer.upsert('annotation', `a${i % 5}`, { n: i });
+    await writer.push();
+    const latest = (): [string, unknown][] => {
+      const byKey = new Map<string, Change>();
+      for (const c of gateway.changes) byKey.set(`${c.entity.type}/${c.entity.id}`, c);
+      return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, c]) => [k, c.state]);
+    };
+
+    const seen: Change[] = [];
+    const fresh = await open(gateway, new MemoryStorage(), { pullPageSize: 2, onChange: (c) => void seen.push(c) });
+    const summary = await fresh.pull();
+    assert.deepEqual(summary.snapshot, { pages: 3, entries: 5, cursor: '9' });
+    assert.deepEqual(seen.map((c) => `${c.entity.id}@${c.version}`), ['a0@2', 'a1@2', 'a2@2', 'a3@2', 'a4@1'], 'one entry per entity, its latest version, as a change');
+    assert.equal(fresh.cursor, '9');
+    assert.equal(fresh.knownVersion('annotation', 'a3'), 2);
+    const gets = gateway.requests.filter((r) => r.method === 'GET');
+    assert.deepEqual(gets.map((r) => `${new URL(r.url).pathname}${new URL(r.url).search}`), [
+      '/v1/snapshot?limit=2',
+      '/v1/snapshot?limit=2&cursor=9&after=annotation%2Fa1',
+      '/v1/snapshot?limit=2&cursor=9&after=annotation%2Fa3',
+      '/v1/changes?limit=2&receiptsAfter=0&after=9',
+    ]);
+    for (const r of gets) assert.equal(r.headers['accept-encoding'], 'br, gzip', 'pulls ask for compressed answers');
+    await fresh.close();
+
+    // A device whose app fails on the third entry: the snapshot stops before that page is stored.
+    const storage = new MemoryStorage();
+    let failOnce = true;
+    const applied = new Map<string, unknown>();
+    const crashing = await open(gateway, storage, {
+      pullPageSize: 2,
+      onChange: (c) => {
+        if (c.entity.id === 'a2' && failOnce) {
+          failOnce = false;
+          throw new Error('the app crashed');
+        }
+        applied.set(`${c.entity.type}/${c.entity.id}`, c.state);
+      },
+    });
+    await assert.rejects(crashing.pull(), /the app crashed/);
+    await crashing.close();
+    assert.deepEqual(JSON.parse((await storage.get('pull'))!).snapshot, { cursor: '9', next: 'annotation/a1' });
+    // Meanwhile the workspace moves on; the restarted device reads the rest of the same snapshot, then the changes since.
+    await writer.upsert('annotation', 'a0', { n: 100 });
+    await writer.upsert('annotation', 'a9', { n: 101 });
+    await writer.push();
+    const before = gateway.requests.length;
+    const restarted = await open(gateway, storage, { pullPageSize: 2, onChange: (c) => void applied.set(`${c.entity.type}/${c.entity.id}`, c.state) });
+    const resumed = await restarted.pull();
+    assert.deepEqual(resumed.snapshot, { pages: 2, entries: 3, cursor: '9' });
+    assert.equal(resumed.changes, 2);
+    assert.deepEqual(new URL(gateway.requests[before]!.url).search, '?limit=2&cursor=9&after=annotation%2Fa1');
+    assert.deepEqual([...applied.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), latest());
+    await restarted.close();
+
+    // A snapshot cursor the server no longer knows starts the snapshot again.
+    const stale = new MemoryStorage();
+    await stale.put('pull', JSON.stringify({ v: 1, versions: {}, receiptMark: 0, snapshot: { cursor: '999', next: 'annotation/a1' } }));
+    gateway.script.push({ status: 400, body: { type: 'https://tidemark.dev/problems/validation-failed', title: 'Validation failed', status: 400, errors: [{ pointer: 'query:cursor', detail: 'not a cursor of this workspace' }] }, headers: { 'content-type': 'application/problem+json' } });
+    const again = await open(gateway, stale, { pullPageSize: 10 });
+    assert.deepEqual((await again.pull()).snapshot, { pages: 1, entries: 6, cursor: '11' });
+    await again.close();
+
+    const everything = await open(gateway, new MemoryStorage(), { bootstrapFromSnapshot: false });
+    assert.equal((await everything.pull()).changes, 11, 'bootstrapFromSnapshot: false pulls every change');
+    await everything.close();
   });
 
   it('reports changes with fields in conflict to conflict listeners', async () => {
@@ -165,7 +239,7 @@ describe('TidemarkClient', () => {
       }
       return new Response(JSON.stringify({ status: 404 }), { status: 404, headers: { 'content-type': 'application/problem+json' } });
     };
-    const client = await open(new FakeGateway(), new MemoryStorage(), { fetch });
+    const client = await open(new FakeGateway(), new MemoryStorage(), { fetch, bootstrapFromSnapshot: false });
     try {
       for (let i = 0; i < 3; i++) await client.upsert('annotation', 'a', { label: `v${i}` });
       await client.push();
@@ -222,7 +296,7 @@ describe('TidemarkClient', () => {
     await again.close();
   });
 
-  it('the built package loads nothing at run time but Node built-ins, its own files and idb (IndexedDbStorage)', () => {
+  it('the built package loads nothing at run time but Node built-ins, its own files, the merge engine and the dependency-free core of the contracts (and react, from the React entry only)', () => {
     const dist = join(__dirname);
     const files: string[] = [];
     const walk = (dir: string) => {
@@ -237,7 +311,8 @@ describe('TidemarkClient', () => {
     const builtins = new Set(builtinModules);
     for (const file of files) {
       for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
-        assert.ok(spec!.startsWith('.') || spec!.startsWith('node:') || builtins.has(spec!) || (spec === 'idb' && file.endsWith('indexeddb-storage.js')), `${file} requires ${spec}`);
+        const allowed = spec!.startsWith('.') || spec!.startsWith('node:') || builtins.has(spec!) || RUNTIME_PACKAGES.includes(spec!) || (spec === 'react' && file === join(dist, 'react.js'));
+        assert.ok(allowed, `${file} requires ${spec}`);
       }
     }
     assert.ok(files.length > 5);
@@ -249,8 +324,8 @@ describe('TidemarkClient', () => {
       if (seen.has(file)) return;
       seen.add(file);
       for (const [, spec] of readFileSync(file, 'utf8').matchAll(/require\("([^"]+)"\)/g)) {
-        if (spec === 'idb') continue; // IndexedDbStorage's wrapper, a browser library
-        assert.ok(spec!.startsWith('.'), `${file} requires ${spec}: the browser entry must load only its own files and idb`);
+        if (RUNTIME_PACKAGES.includes(spec!)) continue;
+        assert.ok(spec!.startsWith('.'), `${file} requires ${spec}: the browser entry must load only its own files and ${RUNTIME_PACKAGES.join(', ')}`);
         visit(require.resolve(join(dirname(file), spec!)));
       }
     };
@@ -265,7 +340,7 @@ describe('TidemarkClient', () => {
 
   it('the ES module entries re-export every value of the CommonJS entries, the same objects', async () => {
     const root = join(__dirname, '..');
-    for (const entry of ['index', 'node']) {
+    for (const entry of ['index', 'node', 'react']) {
       const cjs = require(`./${entry}`) as Record<string, unknown>;
       const esm = (await import(pathToFileURL(join(root, 'esm', `${entry}.mjs`)).href)) as Record<string, unknown>;
       assert.deepEqual(Object.keys(esm).sort(), Object.keys(cjs).filter((name) => name !== '__esModule').sort(), `esm/${entry}.mjs names every export of dist/${entry}.js`);

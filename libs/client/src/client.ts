@@ -1,4 +1,5 @@
-import type { Change, ConflictView, DeviceEvent, FieldChange, JobState } from '@tidemark/contracts';
+import type { Change, ConflictView, DeviceEvent, EntityRef, FieldChange, JobState, ResolveResponse } from '@tidemark/contracts';
+import { defaultRegistry, schemaRegistryOf, type EntityTypeSchema } from '@tidemark/merge';
 import { TokenKeeper, type DeviceCredentials } from './auth/token-keeper';
 import type { HybridClock, WallClock } from './clock/hybrid-clock';
 import { defaultSleep, expectOk, send, sendWithRetry, type Fetch, type HttpContext, type Sleep } from './http';
@@ -7,6 +8,9 @@ import { Outbox, type EventDraft, type QuarantinedEvent } from './outbox/outbox'
 import { entityKey, loadPullState, pullChanges, type PullState, type PullSummary } from './pull/puller';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
 import { pushOutbox, type PushedBatch, type PushSummary, type Rejection } from './push/pusher';
+import type { LiveView } from './replica/live';
+import type { EntityRead, ReplicaQuery } from './replica/query';
+import { Replica, type Divergence } from './replica/replica';
 import type { Storage } from './storage/storage';
 import { TabCoordinator, type TabNews } from './tabs/tab-coordinator';
 
@@ -32,6 +36,8 @@ export interface ClientEvents {
    * what you show (the tab that syncs hears `change` listeners; the others hear this).
    */
   tabChange: (news: TabNews) => void;
+  /** The server settled some of this device's writes otherwise than the replica showed; the replica now shows the server's. */
+  diverged: (divergence: Divergence) => void;
 }
 
 export interface ClientOptions {
@@ -63,8 +69,16 @@ export interface ClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Timeout of one HTTP request. Default 30 000 ms. */
   requestTimeoutMs?: number;
-  /** Changes per pull page (1–1000). Default 500. */
+  /** Changes per pull page, and entities per snapshot page (1–1000). Default 500. */
   pullPageSize?: number;
+  /**
+   * How a device that never pulled starts: `true` (default) reads `GET /v1/snapshot` — one entry per entity,
+   * its current state, delivered to the `change` listeners like any pulled change — then pulls the changes since
+   * its cursor; `false` pulls every change from the beginning (every version of every entity). A pull cursor of
+   * 0 (a fresh storage, or a workspace that was empty) bootstraps; a snapshot interrupted by a crash or `close()`
+   * continues at its next page. A device with a cursor keeps pulling changes, which also carry deletions.
+   */
+  bootstrapFromSnapshot?: boolean;
   /** Events per push request (1–500). Default 500. */
   maxBatchEvents?: number;
   /** Bytes per push request body. Default 1 MiB (the gateway's default limit). */
@@ -86,7 +100,17 @@ export interface ClientOptions {
   onRejected?: ClientEvents['rejected'];
   onPushed?: ClientEvents['pushed'];
   onError?: ClientEvents['error'];
+  onDiverged?: ClientEvents['diverged'];
+  /**
+   * The local replica (`get`, `query`, `subscribe`): on by default. `schemas` are the entity type schemas the
+   * optimistic merge uses (default: the schemas tidemark ships, `DEFAULT_SCHEMAS` of `@tidemark/merge`); pass the
+   * ones your server publishes. `false`: no replica (a pipeline that only pushes and pulls).
+   */
+  replica?: false | { schemas?: readonly EntityTypeSchema[] };
 }
+
+/** The answer of `resolve`: the resolve event the gateway journaled. */
+export type Resolution = ResolveResponse;
 
 /**
  * One write receipt: the fate of one event as merge-service recorded it (`GET /v1/receipts?deviceId=`).
@@ -123,7 +147,7 @@ type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
  * its storage.
  */
 export class TidemarkClient {
-  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), tabChange: new Set() };
+  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), diverged: new Set(), tabChange: new Set() };
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
@@ -140,6 +164,7 @@ export class TidemarkClient {
     private readonly outbox: Outbox,
     private readonly pullState: PullState,
     private readonly tokens: TokenKeeper | undefined,
+    private readonly replica: Replica | undefined,
   ) {
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     this.http = {
@@ -172,6 +197,7 @@ export class TidemarkClient {
     if (options.onRejected) this.listeners.rejected.add(options.onRejected);
     if (options.onPushed) this.listeners.pushed.add(options.onPushed);
     if (options.onError) this.listeners.error.add(options.onError);
+    if (options.onDiverged) this.listeners.diverged.add(options.onDiverged);
   }
 
   /**
@@ -192,9 +218,23 @@ export class TidemarkClient {
       ...(exclusive ? { exclusive } : {}),
     });
     const pullState = await loadPullState(options.storage);
-    const client = new TidemarkClient(options, outbox, pullState, tokens);
-    if (coordinator) client.joinTabs(coordinator);
-    return client;
+    // The replica reports to the client's listeners, and is opened before the client exists.
+    const events: { client?: TidemarkClient } = {};
+    const replica =
+      options.replica === false
+        ? undefined
+        : await Replica.open(options.storage, {
+            deviceId: outbox.deviceId,
+            workspace: outbox.workspace,
+            registry: options.replica?.schemas ? schemaRegistryOf(options.replica.schemas) : defaultRegistry,
+            pending: outbox.pending().map((entry) => entry.event),
+            quarantined: new Set((await outbox.quarantined()).map((q) => q.event.deviceSeq)),
+            onDiverged: (divergence) => events.client?.emit('diverged', divergence),
+            onError: (error) => events.client?.emit('error', error instanceof Error ? error : new Error(String(error))),
+          });
+    events.client = new TidemarkClient(options, outbox, pullState, tokens, replica);
+    if (coordinator) events.client.joinTabs(coordinator);
+    return events.client;
   }
 
   get deviceId(): string {
@@ -250,6 +290,13 @@ export class TidemarkClient {
         schemaVersion: draft.schemaVersion ?? this.options.schemaVersion ?? 1,
       })),
     );
+    if (this.replica) {
+      const waiting = new Set(this.outbox.pending().map((entry) => entry.event.eventId));
+      // The events are committed: a failure to store the replica's copy must not make the enqueue look failed (the
+      // copy stays dirty and the next flush writes it; the overlay shows the events meanwhile).
+      await this.replica.track(events).catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
+      this.replica.acknowledge(events.filter((event) => !waiting.has(event.eventId)).map((event) => ({ eventId: event.eventId, status: 'accepted' })));
+    }
     this.loop?.wake();
     this.tabs?.coordinator.announce('outbox');
     return events;
@@ -322,7 +369,16 @@ export class TidemarkClient {
         maxEvents: Math.min(this.options.maxBatchEvents ?? CLIENT_LIMITS.maxEventsPerBatch, CLIENT_LIMITS.maxEventsPerBatch),
         maxBytes: this.options.maxBatchBytes ?? CLIENT_LIMITS.maxBodyBytes,
       },
-      { pushed: (batch) => this.emit('pushed', batch), rejected: (rejection) => this.emit('rejected', rejection) },
+      {
+        pushed: (batch) => {
+          this.replica?.acknowledge(batch.results);
+          this.emit('pushed', batch);
+        },
+        rejected: (rejection) => {
+          this.replica?.refuse(rejection.events);
+          this.emit('rejected', rejection);
+        },
+      },
       signal,
     ).finally(() => (this.pushing = undefined));
     return this.pushing;
@@ -347,26 +403,30 @@ export class TidemarkClient {
     this.pulling ??= this.outbox.quarantined().then((refused) =>
       pullChanges(
         this.http,
-        this.options.storage,
+        this.replica ? this.replica.committingAfter(this.options.storage) : this.options.storage,
         this.pullState,
         pageSize,
         {
           change: async (change) => {
+            this.replica?.applyChange(change);
             for (const listener of this.listeners.change) await listener(change);
           },
           conflict: async (change) => {
             for (const listener of this.listeners.conflict) await listener(change);
           },
           conflictUpdate: async (conflict) => {
+            this.replica?.applyConflict(conflict);
             for (const listener of this.listeners.conflictUpdate) await listener(conflict);
           },
           receipt: async (receipt) => {
+            this.replica?.applyReceipt(receipt);
             for (const listener of this.listeners.receipt) await listener(receipt);
           },
         },
         signal,
         waitSeconds,
         new Set(refused.map((q) => q.event.deviceSeq)),
+        this.options.bootstrapFromSnapshot ?? true,
       ),
     ).then((summary) => {
       if (summary.changes > 0 || summary.receipts > 0) this.tabs?.coordinator.announce('pull');
@@ -500,6 +560,7 @@ export class TidemarkClient {
     this.closed = true;
     this.abort.abort(new Error('client closed'));
     await Promise.allSettled([this.pushing, this.pulling]);
+    await this.replica?.flush().catch(() => undefined);
     this.tabs?.coordinator.close();
     await this.options.storage.close?.();
   }
@@ -529,7 +590,85 @@ export class TidemarkClient {
     await this.tokens?.reload();
   }
 
-  private emit<K extends 'rejected' | 'pushed' | 'error' | 'tabChange'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
+  // ── local replica ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * One entity as this device sees it: the server's state with this device's writes not yet shown by it merged
+   * over (by the server's merge rules), its sync status and open conflicts. Undefined for an entity the device
+   * never pulled nor wrote. Synchronous: a map lookup.
+   */
+  get(type: string, id: string): EntityRead | undefined {
+    return this.replicaOrThrow().get(type, id);
+  }
+
+  /** Entities of one type matching `where`, ordered by `orderBy`, at most `limit` (see {@link ReplicaQuery}). */
+  query(query: ReplicaQuery): EntityRead[] {
+    return this.replicaOrThrow().query(query);
+  }
+
+  /**
+   * A live answer to a query or for one entity: `current()` and `subscribe(listener)`, the same object while the
+   * answer does not change (what `useSyncExternalStore` needs; the React hooks of `@tidemark/client/react` use it).
+   */
+  live(target: EntityRef): LiveView<EntityRead | undefined>;
+  live(target: ReplicaQuery): LiveView<EntityRead[]>;
+  live(target: ReplicaQuery | EntityRef): LiveView<EntityRead | undefined> | LiveView<EntityRead[]> {
+    return this.replicaOrThrow().live(target);
+  }
+
+  /**
+   * Calls `listener` with the new answer each time the answer to `target` (a query, or `{ type, id }`) changes — by
+   * a pull, a local write, an acknowledgement or a receipt; never when it stays the same. Returns the unsubscribe.
+   */
+  subscribe(target: EntityRef, listener: (entity: EntityRead | undefined) => void): () => void;
+  subscribe(target: ReplicaQuery, listener: (entities: EntityRead[]) => void): () => void;
+  subscribe(target: ReplicaQuery | EntityRef, listener: ((entity: EntityRead | undefined) => void) | ((entities: EntityRead[]) => void)): () => void {
+    const view = this.replicaOrThrow().live(target) as LiveView<unknown>;
+    return view.subscribe(listener as (value: unknown) => void);
+  }
+
+  /**
+   * Resolves an open conflict (`POST /v1/conflicts/{id}/resolve`): `ours` keeps the stored value, `theirs` takes the
+   * incoming one, `value` sets `value`. The gateway journals it as this device's resolver (`resolver:<deviceId>`);
+   * it needs the server (retried like a push, same event id; `ServerUnavailableError` / `ServerProblemError` when
+   * it cannot be done — 409 when the conflict is already resolved). Once journaled, the replica shows the
+   * resolution until the pull brings the server's state.
+   */
+  async resolve(conflictId: string, pick: 'ours' | 'theirs' | 'value', value?: unknown, signal: AbortSignal = this.abort.signal): Promise<Resolution> {
+    this.checkOpen();
+    const eventId = (this.options.randomUUID ?? (() => globalThis.crypto.randomUUID()))();
+    const hlc = this.clock.now();
+    const body = JSON.stringify({ pick, ...(value !== undefined ? { value } : {}), eventId, hlc });
+    const path = `/v1/conflicts/${encodeURIComponent(conflictId)}/resolve`;
+    const answer = (await sendWithRetry(this.http, 'POST', path, body, signal))!;
+    expectOk(answer, path);
+    const conflict = this.replica?.conflict(conflictId);
+    if (this.replica && conflict) {
+      const synced = this.get(conflict.entity.type, conflict.entity.id);
+      await this.replica.addResolution(
+        {
+          eventId,
+          deviceId: `resolver:${this.deviceId}`,
+          deviceSeq: 1,
+          hlc,
+          entity: { type: conflict.entity.type, id: conflict.entity.id },
+          op: 'resolve',
+          baseVersion: synced?.version ?? 0,
+          resolution: { conflictId, pick, ...(value !== undefined ? { value } : {}) },
+          schemaVersion: this.replica.schemaVersionOf(conflict.entity.type) ?? this.options.schemaVersion ?? 1,
+        },
+        this.lastSeq,
+      );
+    }
+    return answer.body as Resolution;
+  }
+
+  private replicaOrThrow(): Replica {
+    if (!this.replica) throw new Error('this client was opened with replica: false; it keeps no local replica');
+    return this.replica;
+  }
+
+  private emit<K extends 'rejected' | 'pushed' | 'error' | 'diverged' | 'tabChange'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
     for (const listener of this.listeners[name]) {
       try {
         (listener as (v: typeof value) => void)(value);

@@ -1,8 +1,9 @@
 // The SDK as a user gets it: `npm pack` of @tidemark/client and of what it needs at run time (@tidemark/contracts,
-// and @tidemark/merge, which the local replica will need), installed into an empty folder outside the monorepo with
-// the registry out of reach (`--offline`; the third-party dependencies of contracts and the client, idb, are packed from this install). Then it
-// is used from an ES module and a CommonJS script, its types are checked with `moduleResolution` node16 (ESM and
-// CommonJS files) and bundler, and its browser entry is bundled by esbuild for `platform: 'browser'`.
+// and @tidemark/merge, the local replica's merge engine), installed into an empty folder outside the monorepo with
+// the registry out of reach (`--offline`; contracts' and the client's third-party dependencies (idb), and react for the
+// optional React entry, are packed from this install). Then it is used from an ES module and a CommonJS script (all three entries), its
+// types are checked with `moduleResolution` node16 (ESM and CommonJS files) and bundler, and its browser and React
+// entries are bundled by esbuild for `platform: 'browser'`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -64,7 +65,14 @@ describe('the packed SDK in an empty folder', () => {
     const thirdParty = (lib: string) => Object.keys(manifest(lib).dependencies).filter((name) => !name.startsWith('@tidemark/')).map((name) => ({ name, from: join(ROOT, 'libs', lib) }));
     // What contracts and the client (idb) need at run time, and @types/node for the type check of a Node app (a dev
     // dependency there).
-    const theirs = thirdPartyClosure([...thirdParty('contracts'), ...thirdParty('client'), { name: '@types/node', from: ROOT }]);
+    const theirs = thirdPartyClosure([
+      ...thirdParty('contracts'),
+      ...thirdParty('client'),
+      { name: '@types/node', from: ROOT },
+      // the React entry's optional peer, and its types for the type check
+      { name: 'react', from: join(ROOT, 'libs', 'client') },
+      { name: '@types/react', from: join(ROOT, 'libs', 'client') },
+    ]);
     assert.ok(theirs.some((dir) => dir.endsWith(join('node_modules', 'idb'))), `idb is packed: ${theirs.join(', ')}`);
     const { stdout } = await npm(work, ['pack', ...ours, ...theirs, '--pack-destination', tarballs, '--ignore-scripts', '--json']);
     const entries = JSON.parse(stdout) as { name: string; filename: string; files: { path: string }[] }[];
@@ -92,11 +100,11 @@ describe('the packed SDK in an empty folder', () => {
       for (const range of Object.values((manifest.dependencies ?? {}) as Record<string, string>)) assert.doesNotMatch(range, /^(\*|file:|workspace:|\.)/, `${name}: dependency range ${range}`);
     }
     const client = packed.find((p) => p.name === '@tidemark/client')!;
-    for (const file of ['esm/index.mjs', 'esm/index.d.mts', 'esm/node.mjs', 'esm/node.d.mts', 'dist/node.js', 'README.md']) assert.ok(client.files.includes(file), `client ships ${file}`);
+    for (const file of ['esm/index.mjs', 'esm/index.d.mts', 'esm/node.mjs', 'esm/node.d.mts', 'esm/react.mjs', 'esm/react.d.mts', 'dist/node.js', 'dist/react.js', 'dist/react.d.ts', 'README.md']) assert.ok(client.files.includes(file), `client ships ${file}`);
     assert.ok(!existsSync(join(app, 'node_modules', '@tidemark', 'testing')), 'no dev dependency of the SDK was installed');
   });
 
-  it('works from an ES module and from CommonJS, browser entry and Node entry, against a server that is not there', async () => {
+  it('works from an ES module and from CommonJS, browser, Node and React entries (the replica reads its write back), against a server that is not there', async () => {
     const script = (load: string) => `${load}
 const storage = new MemoryStorage();
 const client = await TidemarkClient.open({ baseUrl: 'http://127.0.0.1:9', storage, workspace: 'default', deviceId: 'packed-1', retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, requestTimeoutMs: 2000 });
@@ -106,10 +114,12 @@ try { await client.push(); } catch (error) { failure = error; }
 const dir = await mkdtemp(join(tmpdir(), 'fs-'));
 const files = await FileStorage.open(dir);
 await files.put('k', 'v');
+const label = client.get('annotation', 'img-1').values.label;
 const reopened = await TidemarkClient.open({ baseUrl: 'http://127.0.0.1:9', storage });
 console.log(JSON.stringify({
   seq: event.deviceSeq, pending: client.pending().length, unavailable: failure instanceof ServerUnavailableError, same: FileStorage === NodeFileStorage,
   stored: await files.get('k'), reopenedSeq: reopened.lastSeq, canonical: canonicalJson({ b: 1, a: 2 }), policies: typeof mergeLib.merge,
+  label, reread: reopened.get('annotation', 'img-1').values.label, hooks: [typeof useEntity, typeof useQuery],
 }));
 await files.close(); await client.close(); await reopened.close();`;
     writeFileSync(
@@ -118,6 +128,7 @@ await files.close(); await client.close(); await reopened.close();`;
 import { FileStorage, FileStorage as NodeFileStorage } from '@tidemark/client/node';
 import { canonicalJson } from '@tidemark/contracts';
 import * as mergeLib from '@tidemark/merge';
+import { useEntity, useQuery } from '@tidemark/client/react';
 import { mkdtemp } from 'node:fs/promises'; import { tmpdir } from 'node:os'; import { join } from 'node:path';`),
     );
     writeFileSync(
@@ -127,10 +138,11 @@ ${script(`const { TidemarkClient, MemoryStorage, ServerUnavailableError } = requ
 const { FileStorage } = require('@tidemark/client/node'); const NodeFileStorage = FileStorage;
 const { canonicalJson } = require('@tidemark/contracts');
 const mergeLib = require('@tidemark/merge');
+const { useEntity, useQuery } = require('@tidemark/client/react');
 const { mkdtemp } = require('node:fs/promises'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`)}
 })().catch((error) => { console.error(error); process.exit(1); });`,
     );
-    const expected = { seq: 1, pending: 1, unavailable: true, same: true, stored: 'v', reopenedSeq: 1, canonical: '{"a":2,"b":1}', policies: 'function' };
+    const expected = { seq: 1, pending: 1, unavailable: true, same: true, stored: 'v', reopenedSeq: 1, canonical: '{"a":2,"b":1}', policies: 'function', label: 'cat', reread: 'cat', hooks: ['function', 'function'] };
     const [esm, cjs] = await Promise.all([node(app, 'esm.mjs'), node(app, 'cjs.cjs')]);
     assert.deepEqual(JSON.parse(esm), expected, 'ES module');
     assert.deepEqual(JSON.parse(cjs), expected, 'CommonJS');
@@ -146,10 +158,14 @@ export async function edit(client: TidemarkClient): Promise<number> {
   return event.deviceSeq + summary.accepted;
 }
 export const isUnreachable = (error: unknown): boolean => error instanceof ServerUnreachableError;
+export const labelOf = (client: TidemarkClient): unknown => client.get('annotation', 'a')?.values.label;
+export const cats = (client: TidemarkClient): EntityRead[] => client.query({ type: 'annotation', where: { label: 'cat', confidence: { gte: 0.5 } }, orderBy: '-confidence', limit: 10 });
+export const useCats = (client: TidemarkClient): EntityRead[] => useQuery(client, { type: 'annotation', where: { label: 'cat' } });
 // @ts-expect-error: a typo in an option is a type error, so the types are real (not any)
 export const wrong = TidemarkClient.open({ baseUrl: 'x', storage, retrys: 1 });
 `;
-    const imports = `import { TidemarkClient, MemoryStorage, ServerUnreachableError, type EventDraft, type PushSummary } from '@tidemark/client';
+    const imports = `import { TidemarkClient, MemoryStorage, ServerUnreachableError, type EventDraft, type PushSummary, type EntityRead } from '@tidemark/client';
+import { useQuery } from '@tidemark/client/react';
 import type { DeviceEvent } from '@tidemark/contracts';`;
     const nodeOnly = `\nexport const files: Promise<Storage> = FileStorage.open('/tmp/x');\n`;
     mkdirSync(join(app, 'types'));
@@ -170,7 +186,7 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
     assert.deepEqual(failures, []);
   });
 
-  it('its browser entry bundles for the browser with esbuild: no error, no Node built-in, no contracts at run time', async () => {
+  it('its browser entry bundles for the browser with esbuild: no error, no Node built-in, of the contracts only their dependency-free core', async () => {
     const esbuild = await import('esbuild');
     writeFileSync(join(app, 'page.js'), `import { TidemarkClient, IndexedDbStorage } from '@tidemark/client';\nexport const open = async (baseUrl) => TidemarkClient.open({ baseUrl, storage: await IndexedDbStorage.open('device'), tabs: 'auto' });\n`);
     const result = await esbuild.build({ entryPoints: [join(app, 'page.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true, logLevel: 'silent' });
@@ -180,9 +196,18 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
     assert.doesNotMatch(text, /["'`]node:|require\(["'](fs|path|crypto|os)["']\)/, 'the bundle loads no Node built-in');
     const inputs = Object.keys(result.metafile.inputs);
     assert.ok(inputs.some((input) => input.includes('@tidemark/client/esm/index.mjs')), `resolved through the ES module entry: ${inputs.join(', ')}`);
-    assert.ok(!inputs.some((input) => input.includes('file-storage') || input.includes('@tidemark/contracts') || input.includes('ajv')), `bundled: ${inputs.join(', ')}`);
+    assert.ok(!inputs.some((input) => input.includes('file-storage') || input.includes('ajv') || input.includes('typebox')), `bundled: ${inputs.join(', ')}`);
+    const contractsFiles = inputs.filter((input) => input.includes('@tidemark/contracts'));
+    for (const file of contractsFiles) assert.match(file, /@tidemark\/contracts\/dist\/(core|canonical-json|events\/patterns|events\/subjects)\.js$/, `only the core of the contracts: ${contractsFiles.join(', ')}`);
+    assert.ok(inputs.some((input) => input.includes('@tidemark/merge')), 'the merge engine is in the bundle (the replica)');
     assert.ok(inputs.some((input) => input.includes('node_modules/idb/')), `IndexedDbStorage's idb is bundled: ${inputs.join(', ')}`);
     console.log(`browser bundle: ${text.length} bytes, ${inputs.length} modules`);
+    // The React entry bundles too, with react (the app's) and nothing of Node.
+    writeFileSync(join(app, 'react-page.js'), `import { useQuery } from '@tidemark/client/react';\nexport const hook = useQuery;\n`);
+    const react = await esbuild.build({ entryPoints: [join(app, 'react-page.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true, logLevel: 'silent' });
+    assert.deepEqual(react.errors, []);
+    assert.ok(Object.keys(react.metafile.inputs).some((input) => input.includes('@tidemark/client/esm/react.mjs')), 'resolved through the ES module React entry');
+    assert.doesNotMatch(react.outputFiles[0]!.text, /["'`]node:/);
     // The Node entry, bundled for the browser, is refused (it is what keeps node: out of the browser entry).
     writeFileSync(join(app, 'node-page.js'), `import { FileStorage } from '@tidemark/client/node';\nexport const f = FileStorage;\n`);
     const refused = await esbuild.build({ entryPoints: [join(app, 'node-page.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' }).then(

@@ -99,6 +99,7 @@ export const NatsConfig = {
 export const DatabaseConfig = {
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection URL' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'Postgres connection pool size' }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000, description: 'the longest wait for a Postgres connection (a new one, or a free one from the pool); past it the work fails as "database unavailable" and is retried, never left waiting forever' }),
 } as const;
 
 export const S3Config = {

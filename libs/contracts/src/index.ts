@@ -1,4 +1,5 @@
 export * from './events/device-event';
+export * from './events/patterns';
 export * from './events/subjects';
 export * from './events/validate';
 export * from './http/problem';

@@ -40,6 +40,11 @@ export interface BatchConsumerOptions {
    * is back.
    */
   waitMaxMs?: number;
+  /**
+   * A handler call that has not settled after this long is logged as a warning, and again each time as long
+   * again passes (default 30 000 ms): a batch is never in hand in silence.
+   */
+  slowBatchMs?: number;
   logger: Logger;
   /**
    * Re-creates the durable consumer to start right after the last committed sequence. Called when a
@@ -74,6 +79,8 @@ export class DurableBatchConsumer {
   /** Messages the next fetch asks for (see {@link fetchCount}). */
   private nextCount: number;
   private waitingOn: DependencyWait | undefined;
+  /** What the loop awaits now, and since when: logged when a stop or a claim pass takes too long. */
+  private step: { what: string; since: number } = { what: 'not started', since: Date.now() };
 
   constructor(
     private readonly js: JetStreamClient,
@@ -92,6 +99,16 @@ export class DurableBatchConsumer {
     return this.waitingOn;
   }
 
+  /** What the consumer's loop awaits now, and for how long (for diagnostics). */
+  activity(): { what: string; forMs: number } {
+    return { what: this.step.what, forMs: Date.now() - this.step.since };
+  }
+
+  private at<T>(what: string, work: Promise<T>): Promise<T> {
+    this.step = { what, since: Date.now() };
+    return work;
+  }
+
   /** Stops fetching and waits for the batch in hand to finish (commit and ack, or give up). */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -105,21 +122,21 @@ export class DurableBatchConsumer {
       try {
         if (!this.consumer) {
           if (this.mustRealign) {
-            await this.options.realign();
+            await this.at('realign', this.options.realign());
             this.mustRealign = false;
           }
-          this.consumer = await this.js.consumers.get(stream, durable);
-          this.lastDelivery = (await this.consumer.info()).delivered.consumer_seq;
+          this.consumer = await this.at('get consumer', this.js.consumers.get(stream, durable));
+          this.lastDelivery = (await this.at('consumer info', this.consumer.info())).delivered.consumer_seq;
         }
         const messages: JsMsg[] = [];
-        const iter = await this.consumer.fetch({ max_messages: this.nextCount, expires: this.options.expiresMs });
+        const iter = await this.at('fetch', this.consumer.fetch({ max_messages: this.nextCount, expires: this.options.expiresMs }));
         for await (const msg of iter) messages.push(msg);
         this.nextCount = fetchCount(messages.at(-1)?.info.pending ?? 0, this.options.maxMessages);
         if (messages.length === 0) {
           // Nothing came, yet the server counts deliveries waiting for an ack: every message this client
           // received was acked before this fetch, so those were delivered to a fetch that expired while they
           // were in flight. With no later message to reveal the gap, they would wait out the ack wait.
-          if ((await this.consumer.info()).num_ack_pending > 0) {
+          if ((await this.at('consumer info', this.consumer.info())).num_ack_pending > 0) {
             logger.warn({ durable }, 'deliveries never reached this client; re-aligning the consumer with the checkpoint');
             this.realignBeforeNextFetch();
           }
@@ -136,9 +153,10 @@ export class DurableBatchConsumer {
         if (this.stopping) break;
         this.realignBeforeNextFetch();
         logger.warn({ err: error, durable }, 'fetch failed; re-aligning the consumer with the checkpoint and retrying');
-        await this.pause(1000);
+        await this.at('pause after a failed fetch', this.pause(1000));
       }
     }
+    this.step = { what: 'stopped', since: Date.now() };
   }
 
   private realignBeforeNextFetch(): void {
@@ -166,7 +184,7 @@ export class DurableBatchConsumer {
     let waits = 0;
     for (let attempt = 1; ; ) {
       try {
-        await traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt }));
+        await this.watched(messages, attempt, this.at('handler', traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt }))));
         for (const msg of messages) msg.ack();
         if (this.waitingOn) logger.info({ durable, dependency: this.waitingOn.dependency, waitedMs: Date.now() - this.waitingOn.since }, 'dependency back; batch committed');
         this.waitingOn = undefined;
@@ -178,15 +196,29 @@ export class DurableBatchConsumer {
           // An outage is not the batch's fault: wait it out, however long, without counting an attempt.
           if (!this.waitingOn) logger.warn({ err: error.cause, durable, dependency: error.dependency, first: messages[0]?.seq, count: messages.length }, 'dependency unavailable; waiting it out');
           this.waitingOn = { since: this.waitingOn?.since ?? Date.now(), dependency: error.dependency, reason: error.message };
-          await this.pause(Math.min(waitCap, base * 2 ** Math.min(waits++, 16)));
+          await this.at('pause: waiting out an outage', this.pause(Math.min(waitCap, base * 2 ** Math.min(waits++, 16))));
           continue;
         }
         this.waitingOn = undefined;
         waits = 0;
         logger.warn({ err: error, durable, attempt, first: messages[0]?.seq, count: messages.length }, 'batch failed; retrying in place');
-        await this.pause(Math.min(cap, base * 2 ** Math.min(attempt - 1, 16)));
+        await this.at('pause: retrying a failed batch', this.pause(Math.min(cap, base * 2 ** Math.min(attempt - 1, 16))));
         attempt++;
       }
+    }
+  }
+
+  /** Resolves as `work` does, warning every `slowBatchMs` while it has not settled. */
+  private async watched(messages: JsMsg[], attempt: number, work: Promise<void>): Promise<void> {
+    const { durable, logger } = this.options;
+    const every = this.options.slowBatchMs ?? 30_000;
+    const started = Date.now();
+    const timer = setInterval(() => logger.warn({ durable, attempt, first: messages[0]?.seq, count: messages.length, inHandMs: Date.now() - started }, 'batch still in hand; its handler has not settled'), every);
+    timer.unref();
+    try {
+      await work;
+    } finally {
+      clearInterval(timer);
     }
   }
 

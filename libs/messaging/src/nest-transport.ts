@@ -44,6 +44,8 @@ export interface JetStreamTransportOptions {
   rescueAfterPasses?: number;
   rescueHoldPasses?: number;
   claimIntervalMs?: number;
+  /** A claim pass awaiting one step longer than this is logged (default 30 000 ms). */
+  slowPassMs?: number;
   logger: Logger;
 }
 
@@ -55,6 +57,8 @@ export interface JetStreamTransportOptions {
 export class JetStreamPullTransport extends Server implements CustomTransportStrategy {
   private readonly running = new Map<string, { binding: PullBinding; consumer: DurableBatchConsumer }>();
   private timer: NodeJS.Timeout | undefined;
+  /** Consumers being stopped, until their loop ended. */
+  private readonly stopping = new Map<string, DurableBatchConsumer>();
   private closing = false;
   private claiming: Promise<void> = Promise.resolve();
   /** Claim passes so far. */
@@ -63,6 +67,9 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
   private readonly unheld = new Map<string, number>();
   /** Bindings taken beyond the share because nobody held them, with the pass they were taken in. */
   private readonly rescued = new Map<string, number>();
+  /** What the claim pass in progress awaits, and since when (see {@link reportSlowPass}). */
+  private step: { what: string; since: number } | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: JetStreamTransportOptions) {
     super();
@@ -78,6 +85,25 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
       this.claiming = this.claiming.then(() => this.reconcile()).catch((error: unknown) => this.options.logger.error({ err: error }, 'claiming consumers failed'));
     }, this.options.claimIntervalMs ?? 5000);
     this.timer.unref();
+    this.watchdog = setInterval(() => this.reportSlowPass(), this.options.slowPassMs ?? 30_000);
+    this.watchdog.unref();
+  }
+
+  /**
+   * A claim pass never stalls in silence: one that has awaited the same step for `slowPassMs` is logged with
+   * that step and what each consumer's loop awaits, and again every `slowPassMs` while it lasts.
+   */
+  private reportSlowPass(): void {
+    const step = this.step;
+    const every = this.options.slowPassMs ?? 30_000;
+    if (!step || Date.now() - step.since < every) return;
+    const consumers = [...this.running.entries()].map(([durable, { consumer }]) => ({ durable, ...consumer.activity() }));
+    this.options.logger.warn({ pass: this.pass, step: step.what, forMs: Date.now() - step.since, consumers, stopping: [...this.stopping.entries()].map(([durable, c]) => ({ durable, ...c.activity() })) }, 'a claim pass is taking long; still waiting');
+  }
+
+  private at<T>(what: string, work: Promise<T>): Promise<T> {
+    this.step = { what, since: Date.now() };
+    return work;
   }
 
   /** Durables this instance is consuming now. */
@@ -94,6 +120,14 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
   }
 
   private async reconcile(): Promise<void> {
+    try {
+      await this.reconcilePass();
+    } finally {
+      this.step = undefined;
+    }
+  }
+
+  private async reconcilePass(): Promise<void> {
     if (this.closing) return;
     this.pass++;
     for (const [durable, entry] of this.running) {
@@ -103,7 +137,7 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
       }
     }
     const bindings = this.options.bindings();
-    const share = this.options.share ? await this.options.share(bindings.length) : bindings.length;
+    const share = this.options.share ? await this.at('share', this.options.share(bindings.length)) : bindings.length;
     await this.handOver(bindings, share);
     for (const binding of bindings) {
       if (this.closing || this.running.size >= share) break;
@@ -128,7 +162,7 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
   /** Takes bindings that no instance has held for several passes in a row, whatever the share. */
   private async rescue(bindings: PullBinding[]): Promise<void> {
     if (!this.options.heldByAnyone || this.closing) return;
-    const held = await this.options.heldByAnyone();
+    const held = await this.at('held by anyone', this.options.heldByAnyone());
     const after = this.options.rescueAfterPasses ?? 3;
     for (const binding of bindings) {
       if (this.closing) return;
@@ -150,7 +184,7 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
   private async tryConsume(binding: PullBinding): Promise<boolean> {
     const handler = this.getHandlerByPattern(binding.pattern);
     if (!handler) throw new Error(`no @EventPattern('${binding.pattern}') handler for consumer ${binding.durable}`);
-    if (this.options.claim && !(await this.options.claim(binding))) return false;
+    if (this.options.claim && !(await this.at(`claim ${binding.durable}`, this.options.claim(binding)))) return false;
     const consumer = new DurableBatchConsumer(this.options.js(), { ...binding, logger: this.options.logger, realign: () => this.options.realign(binding) });
     this.running.set(binding.durable, { binding, consumer });
     consumer.start(async (batch: MessageBatch) => {
@@ -166,13 +200,19 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
     if (!entry) return;
     this.running.delete(binding.durable);
     this.rescued.delete(binding.durable);
-    await entry.consumer.stop();
-    await this.options.release?.(binding);
+    this.stopping.set(binding.durable, entry.consumer);
+    try {
+      await this.at(`stop ${binding.durable}`, entry.consumer.stop());
+    } finally {
+      this.stopping.delete(binding.durable);
+    }
+    await this.at(`release ${binding.durable}`, this.options.release?.(binding) ?? Promise.resolve());
   }
 
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.watchdog) clearInterval(this.watchdog);
     await this.claiming.catch(() => undefined);
     const entries = [...this.running.values()];
     this.running.clear();

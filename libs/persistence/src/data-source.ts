@@ -14,6 +14,7 @@ import { ReceiptsByEntity1765000000000 } from './migrations/1765000000000-receip
 import { ReplayPlanOnly1765100000000 } from './migrations/1765100000000-replay-plan-only';
 import { EventIdsPerWorkspace1765200000000 } from './migrations/1765200000000-event-ids-per-workspace';
 import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
+import { SnapshotIndex1765245000000 } from './migrations/1765245000000-snapshot-index';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -29,14 +30,30 @@ export const MIGRATIONS = [
   ReplayPlanOnly1765100000000,
   EventIdsPerWorkspace1765200000000,
   AbandonedSequences1765230000000,
+  SnapshotIndex1765245000000,
 ];
 
 export interface DatabaseOptions {
   url: string;
   poolSize?: number;
+  /** The longest wait for a connection, new or from the pool (`DATABASE_CONNECT_TIMEOUT_MS`). Default 10 s. */
+  connectTimeoutMs?: number;
   applicationName?: string;
   /** Schema to use (replay shadows use their own); default `public`. */
   schema?: string;
+}
+
+/** Default of {@link DatabaseOptions.connectTimeoutMs}. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connection settings every tidemark Postgres connection uses, pooled or not: a bounded wait for a connection
+ * (an outage, or a pool whose connections all hang, surfaces as "timeout exceeded when trying to connect", a
+ * dependency-unavailable error the caller retries, instead of a wait that never ends) and TCP keepalive (a
+ * peer that vanished without closing the socket is noticed).
+ */
+export function connectionSettings(options: Pick<DatabaseOptions, 'connectTimeoutMs' | 'applicationName'>): { connectionTimeoutMillis: number; keepAlive: true; keepAliveInitialDelayMillis: number; application_name: string } {
+  return { connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: options.applicationName ?? 'tidemark' };
 }
 
 /** The TypeORM data source: entities and real migrations, never `synchronize`. */
@@ -50,7 +67,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     synchronize: false,
     migrationsRun: false,
     ...(options.schema ? { schema: options.schema } : {}),
-    extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? 'tidemark' },
+    extra: { max: options.poolSize ?? 10, ...connectionSettings(options) },
   });
 }
 

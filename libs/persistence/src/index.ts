@@ -1,4 +1,4 @@
-export { createDataSource, runMigrations, migrateWithLock, postgresCheck, migrationDrift, inTransaction, MIGRATIONS, type DatabaseOptions } from './data-source';
+export { createDataSource, connectionSettings, DEFAULT_CONNECT_TIMEOUT_MS, runMigrations, migrateWithLock, postgresCheck, migrationDrift, inTransaction, MIGRATIONS, type DatabaseOptions } from './data-source';
 export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, EntityAssetRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow } from './entities';
 export type { DataSource, QueryRunner } from 'typeorm';
 export { projectionDigest, type ProjectionDigest } from './digest';
@@ -6,3 +6,4 @@ export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 export { assetStatusOf, waitingAssetRefs, type AssetStatus, type WaitingAssetRef, type WaitingAssetQuery } from './asset-status';
 export { ConflictResolver, conflictView, conflictCursor, findConflict, checkResolveRequest, hlcAfter, resolutionProblem, CONFLICT_COLUMNS, type ConflictLedgerRow, type ResolutionFailure, type ResolutionOutcome, type ResolutionDeps, type JournalResult } from './conflict-resolution';
 export { isDeterministicDataError } from './pg-errors';
+export { SnapshotRepository, SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage } from './snapshot-repository';

@@ -45,3 +45,37 @@ describe('inTransaction after the server ended every pooled connection (real Pos
     for (let i = 0; i < 3; i++) assert.equal(await inTransaction(ds, async (q) => (await q.query('SELECT 2 AS two'))[0].two as number), 2);
   });
 });
+
+/** A pool whose every connection is held (a hung query, a leak) makes callers fail in bounded time, as an outage. */
+describe('waiting for a pooled connection is bounded (real Postgres)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  before(async () => {
+    db = await testDatabase('pool-wait');
+    ds = createDataSource({ url: db.url, poolSize: 1, connectTimeoutMs: 800, applicationName: 'tidemark-pool-wait-test' });
+    await ds.initialize();
+  });
+  after(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('fails with "timeout exceeded when trying to connect" after connectTimeoutMs, then works once the connection is free', async () => {
+    const holder = ds.createQueryRunner();
+    await holder.connect();
+    const started = Date.now();
+    const outcome = await Promise.race([
+      ds.query('SELECT 1').then(
+        () => 'answered',
+        (error: unknown) => error as Error,
+      ),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10_000).unref()),
+    ]);
+    assert.ok(outcome instanceof Error, `expected a bounded failure, got: ${String(outcome)}`);
+    assert.match(outcome.message, /timeout exceeded when trying to connect/);
+    // That message is what isDependencyUnavailable (libs/platform) classifies as an outage: waited out, never parked.
+    assert.ok(Date.now() - started >= 700, 'not before the timeout');
+    await holder.release();
+    assert.deepEqual(await ds.query('SELECT 1 AS one'), [{ one: 1 }]);
+  });
+});

@@ -9,6 +9,8 @@ export interface ServiceProcess {
   readonly pid: number;
   /** Output so far (stdout and stderr), for assertions and failure messages. */
   output(): string;
+  /** `running`, or how the process ended (`exited with code 1`, `killed by SIGKILL`). */
+  state(): string;
   /** Resolves with the exit code and signal when the process exits. */
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL, then wait for exit. */
@@ -35,13 +37,18 @@ export async function startServiceProcess(name: ServiceName, env: Record<string,
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let exitedAlready = false;
-  void exit.then(() => (exitedAlready = true));
+  let ended = 'running';
+  void exit.then(({ code, signal }) => {
+    exitedAlready = true;
+    ended = signal ? `killed by ${signal}` : `exited with code ${code}`;
+  });
   const url = `http://127.0.0.1:${port}`;
   const proc: ServiceProcess = {
     name,
     url,
     pid: child.pid ?? -1,
     output: () => output,
+    state: () => ended,
     exited: () => exit,
     kill: async () => {
       if (!exitedAlready) child.kill('SIGKILL');

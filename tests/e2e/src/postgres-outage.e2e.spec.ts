@@ -7,8 +7,11 @@ import { assertRebuildEqualsLive } from './support/rebuild';
 import { resendingDevices } from './support/resending-devices';
 
 const SERVICES = ['journal-service', 'merge-service', 'gateway'] as const satisfies readonly ServiceName[];
-/** Outage lengths in seconds; `TIDEMARK_OUTAGE_SWEEP=6,9` runs others. */
-const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? '3,6,9,15,60').split(',').map(Number);
+/**
+ * Outage lengths in seconds: 3, 6 and 9 in `npm test`, up to a minute in the soak (`npm run soak:outage`,
+ * TIDEMARK_SOAK=1); `TIDEMARK_OUTAGE_SWEEP=6,9` runs others.
+ */
+const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? (process.env.TIDEMARK_SOAK === '1' ? '3,6,9,15,60' : '3,6,9')).split(',').map(Number);
 
 /**
  * A Postgres outage is waited out, never parked. Several devices push without pause while Postgres is
@@ -17,10 +20,7 @@ const SWEEP = (process.env.TIDEMARK_OUTAGE_SWEEP ?? '3,6,9,15,60').split(',').ma
  * not others, so one long outage does not test it. Afterwards every accepted event has an `applied`
  * receipt, nothing is parked, every increment counts once, and the projection equals a clean rebuild.
  */
-// Not in the default test run yet: in two of three clean-clone runs of the whole suite, merge-service went
-// silent after an outage and did not project the backlog within 60 s (cause not found yet). Run it with
-// `npm run soak:outage` (TIDEMARK_SOAK=1).
-describe('Postgres stopped under a steady multi-device ingest, for a sweep of outage lengths', { skip: process.env.TIDEMARK_SOAK === '1' ? false : 'a soak: npm run soak:outage' }, () => {
+describe('Postgres stopped under a steady multi-device ingest, for a sweep of outage lengths', () => {
   let stack: DedicatedStack;
   before(async () => {
     stack = await startDedicatedStack('postgres-outage', SERVICES);
@@ -72,9 +72,11 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
         // Whether a partition held a batch through this outage (merge-service logs the start of each wait).
         const waited = waitsLogged() > waitsBefore;
         outages.push({ seconds, backlog, waited, readinessSaidWaiting });
-        // Caught up again, with nothing parked: the outage was waited out.
-        await eventually(async () => assert.ok((await n('SELECT count(*) AS n FROM event_receipts')) >= journaled), { timeoutMs: 60_000, intervalMs: 250, message: `the backlog of the ${seconds} s outage projected` }).catch((error: unknown) => {
-          throw new Error(`${(error as Error).message}\n${stack.logs(40)}`, { cause: error });
+        // Caught up again, with nothing parked: the outage was waited out. A loaded machine projects slowly, so
+        // what fails is a stall (no receipt for a minute), not slowness (bounded at five minutes all told).
+        await projectedWithoutStall(() => n('SELECT count(*) AS n FROM event_receipts'), journaled, { stallMs: 60_000, capMs: 300_000 }).catch(async (error: unknown) => {
+          const readiness = await fetch(`${merge.url}/readyz`).then((r) => r.text(), (e: unknown) => `no answer: ${(e as Error).message}`);
+          throw new Error(`the backlog of the ${seconds} s outage: ${(error as Error).message}\nmerge-service /readyz: ${readiness}\n${stack.logs(40)}`, { cause: error });
         });
         assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0, `nothing parked by the ${seconds} s outage`);
         // A partition holding a batch through the outage says so on /readyz. (Events journaled but not yet
@@ -102,3 +104,22 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
     await assertRebuildEqualsLive(stack.env, stack.databaseUrl, await stack.postgres().createDatabase('rebuild'), total);
   });
 });
+
+/**
+ * Waits until `count()` reaches `target`, failing when it has not grown for `stallMs` (a stall) or the whole
+ * wait passed `capMs`.
+ */
+async function projectedWithoutStall(count: () => Promise<number>, target: number, { stallMs, capMs }: { stallMs: number; capMs: number }): Promise<void> {
+  const started = Date.now();
+  let last = await count();
+  let grewAt = Date.now();
+  while (last < target) {
+    await delay(250);
+    const now = await count();
+    if (now > last) grewAt = Date.now();
+    last = now;
+    if (last >= target) return;
+    if (Date.now() - grewAt > stallMs) throw new Error(`stalled: ${last} of ${target} projected, none for ${stallMs} ms`);
+    if (Date.now() - started > capMs) throw new Error(`${last} of ${target} projected after ${capMs} ms (still progressing)`);
+  }
+}

@@ -1,20 +1,10 @@
 import type { Change, ConflictView, PullResponse, Receipt } from '@tidemark/contracts';
-import { CONFLICT_COLUMNS, assetStatusOf, conflictView, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
+import { CONFLICT_COLUMNS, assetStatusOf, conflictView, type ChangeLogView as ChangeRow, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
 import type { Sql } from '../conflicts/ledger-http';
 import { COLUMNS as RECEIPT_COLUMNS, receiptView, type ReceiptRow } from '../receipts/receipt-rows';
 
-interface ChangeRow {
-  cursor: string;
-  entity_type: string;
-  entity_id: string;
-  version: string;
-  deleted: boolean;
-  view: { values: Record<string, unknown>; inConflict: string[]; job?: { state: string; attempt: number; error?: string } };
-  event_id: string;
-  device_id: string;
-}
-
-const changeView = (r: ChangeRow): Change => ({
+/** A change-log row as devices receive it, from a pull, the live stream or the snapshot. */
+export const changeView = (r: ChangeRow): Change => ({
   cursor: r.cursor,
   entity: { type: r.entity_type, id: r.entity_id },
   version: Number(r.version),
@@ -56,7 +46,7 @@ export async function changePage(sql: Sql, workspace: string, after: string, lim
  * "waiting for upload" instead of a broken link. The references are the projection's (`entity_assets`,
  * written by merge-service from the schema's asset fields); a change lists those its own state holds.
  */
-async function annotateAssets(sql: Sql, workspace: string, changes: Change[]): Promise<void> {
+export async function annotateAssets(sql: Sql, workspace: string, changes: Change[]): Promise<void> {
   if (changes.length === 0) return;
   const refs: { entity_type: string; entity_id: string; field: string; sha256: string }[] = await sql.query(
     `SELECT r.entity_type, r.entity_id, r.field, r.sha256 FROM entity_assets r

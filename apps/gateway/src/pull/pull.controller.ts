@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PullQuery, compileValidator, type Validated } from '@tidemark/contracts';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal, type StandingPort } from '@tidemark/auth';
-import type { DataSource } from '@tidemark/persistence';
+import type { DataSource, SnapshotRepository } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
@@ -11,6 +11,8 @@ import type { ChangeNotifier } from './change-notifier';
 export const PULL_DEPS = Symbol('PULL_DEPS');
 export interface PullDeps {
   ds: DataSource;
+  /** Reads the device snapshot (`GET /v1/snapshot`). */
+  snapshots: SnapshotRepository;
   notifier: ChangeNotifier;
   /** The guard's standing checks: a live stream asks again while it runs. */
   standing: StandingPort;

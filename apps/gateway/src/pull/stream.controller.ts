@@ -2,7 +2,7 @@ import { Controller, Get, Headers, Inject, Query, Req, Res, type OnModuleDestroy
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CURSOR_PATTERN, SYNC_LIMITS, StreamQuery, compileValidator } from '@tidemark/contracts';
 import { CurrentPrincipal, RequireAuth, deviceInStanding, type DevicePrincipal } from '@tidemark/auth';
-import { ProblemError } from '@tidemark/platform';
+import { ProblemError, compressingStream, negotiateEncoding } from '@tidemark/platform';
 import { gauge } from '@tidemark/telemetry';
 import { changePage, receiptsAbove } from './changes';
 import { PULL_DEPS, parseSyncQuery, type PullDeps } from './pull.controller';
@@ -69,20 +69,38 @@ export class StreamController implements OnModuleDestroy {
     const raw = reply.raw;
     // The hijacked answer keeps the headers hooks set (CORS for a browser on another origin).
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    raw.write(`retry: 2000\n: tidemark live changes after ${cursor}\n\n`);
+    // Compressed when the client takes it (EventSource and fetch decode it); each batch of frames is flushed
+    // before the stream waits, so a change still reaches the client at once.
+    const encoding = negotiateEncoding(request.headers['accept-encoding']);
+    const encoder = encoding ? compressingStream(encoding) : undefined;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      vary: 'Accept-Encoding',
+      ...(encoding ? { 'content-encoding': encoding } : {}),
+    });
+    if (encoder) {
+      encoder.stream.pipe(raw);
+      encoder.stream.on('error', () => raw.destroy());
+    }
+    const sink = encoder?.stream ?? raw;
+    const flush = (): void => encoder?.flush();
+    sink.write(`retry: 2000\n: tidemark live changes after ${cursor}\n\n`);
+    flush();
     // A client gone mid-write never drains: stop on abort, and leave no listener behind either way.
     const write = async (chunk: string): Promise<void> => {
       if (abort.signal.aborted || raw.destroyed) throw new Error('the client went away');
-      if (raw.write(chunk)) return;
+      if (sink.write(chunk)) return;
       await new Promise<void>((resolve) => {
         const done = (): void => {
-          raw.off('drain', done);
+          sink.off('drain', done);
           raw.off('close', done);
           abort.signal.removeEventListener('abort', done);
           resolve();
         };
-        raw.once('drain', done);
+        sink.once('drain', done);
         raw.once('close', done);
         abort.signal.addEventListener('abort', done);
       });
@@ -117,9 +135,11 @@ export class StreamController implements OnModuleDestroy {
           }
         }
         if (page.changes.length > 0) lastWrite = Date.now();
+        flush();
         if (page.hasMore) continue;
         if (Date.now() - lastWrite >= SYNC_LIMITS.streamKeepAliveSeconds * 1000) {
           await write(': keep-alive\n\n');
+          flush();
           lastWrite = Date.now();
         }
         if (this.deps.notifier.stopped) break;
@@ -135,12 +155,14 @@ export class StreamController implements OnModuleDestroy {
       // The client learns that the stream failed and where to resume, never the internal message (it is logged).
       if (!abort.signal.aborted && !raw.destroyed) {
         this.deps.logger?.error({ err: error, workspace: device.workspace, cursor }, 'live stream failed');
-        raw.write(sseFrame('error', { code: 'stream-failed', detail: `the stream failed; reconnect with Last-Event-ID ${cursor}` }));
+        sink.write(sseFrame('error', { code: 'stream-failed', detail: `the stream failed; reconnect with Last-Event-ID ${cursor}` }));
       }
     } finally {
       this.streams.delete(abort);
       openStreams.dec();
-      raw.end();
+      // Ending the encoder writes its last bytes and then ends the answer (it is piped into it).
+      if (encoder && raw.destroyed) encoder.stream.destroy();
+      else sink.end();
     }
   }
 }

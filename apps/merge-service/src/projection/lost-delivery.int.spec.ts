@@ -104,4 +104,34 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
     assert.ok(fetches() > 1);
     assert.equal(realigned, 1, 're-aligned once, after the failed fetch');
   });
+
+  it('never holds a batch in silence: a handler that has not settled is logged every slowBatchMs until it does', async () => {
+    const slow = 'lost-s';
+    await conn.jsm.streams.update(stream, { subjects: ['lost.>', 'fail.>', 'slow.>'] });
+    await conn.jsm.consumers.add(stream, { ...config, durable_name: slow, filter_subject: 'slow.>' });
+    await conn.js.publish('slow.1', 'm1');
+    const warnings: { msg: string; inHandMs: number }[] = [];
+    const logger = createLogger('lost-delivery-test', 'silent');
+    logger.warn = ((fields: { inHandMs: number }, msg: string) => void warnings.push({ msg, inHandMs: fields.inHandMs })) as typeof logger.warn;
+    let settle: () => void = () => undefined;
+    const consumer = new DurableBatchConsumer(conn.js, { stream, durable: slow, maxMessages: 10, expiresMs: 1000, slowBatchMs: 200, logger, realign: async () => undefined });
+    let committed = 0;
+    consumer.start(async (batch) => {
+      await new Promise<void>((resolve) => (settle = resolve));
+      committed += batch.messages.length;
+    });
+    try {
+      await eventually(() => assert.ok(warnings.length >= 2, `warnings so far: ${warnings.length}`), { timeoutMs: 10_000 });
+      assert.ok(warnings.every((w) => w.msg === 'batch still in hand; its handler has not settled'), JSON.stringify(warnings));
+      assert.ok(warnings[1]!.inHandMs > warnings[0]!.inHandMs, 'each warning says how long the batch has been in hand');
+      settle();
+      await eventually(() => assert.equal(committed, 1));
+      const after = warnings.length;
+      await eventually(async () => assert.equal((await conn.jsm.consumers.info(stream, slow)).num_ack_pending, 0));
+      assert.ok(warnings.length <= after + 1, 'no more warnings once the handler settled');
+    } finally {
+      settle();
+      await consumer.stop();
+    }
+  });
 });

@@ -85,7 +85,7 @@ describe('dependency outages and lost claims never park', () => {
 
   it('a replica that lost its partition claim parks nothing; the owner parks what keeps failing', async () => {
     await conn.jsm.consumers.add(STREAMS.journal, mergeConsumerConfig(0, 0));
-    const claims = new PartitionClaims(db.url, ds, () => conn.jsm, STREAMS.journal, logger);
+    const claims = new PartitionClaims({ url: db.url }, ds, () => conn.jsm, STREAMS.journal, logger);
     const failing = new Projector(ds, {
       isolateAfter: 1,
       parkAfter: 1,

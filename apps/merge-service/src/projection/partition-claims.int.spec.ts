@@ -17,7 +17,7 @@ describe('partition claims (real Postgres and NATS)', () => {
   const binding = { pattern: 'journal.batch', stream: STREAMS.journal, durable, maxMessages: 10, expiresMs: 1000 };
   const claims: PartitionClaims[] = [];
   const replica = (instance?: string) => {
-    const c = new PartitionClaims(db.url, ds, () => conn.jsm, STREAMS.journal, logger, 'merge', instance);
+    const c = new PartitionClaims({ url: db.url }, ds, () => conn.jsm, STREAMS.journal, logger, 'merge', instance);
     claims.push(c);
     return c;
   };

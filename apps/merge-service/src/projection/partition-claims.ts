@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { DataSource } from '@tidemark/persistence';
+import { connectionSettings, type DataSource } from '@tidemark/persistence';
 import { isNotFound, mergeConsumerConfig, type JetStreamManager, type PullBinding } from '@tidemark/messaging';
 import type { Logger } from '@tidemark/telemetry';
 
@@ -27,7 +27,7 @@ export class PartitionClaims {
   private readonly held = new Set<number>();
 
   constructor(
-    private readonly databaseUrl: string,
+    private readonly database: { url: string; connectTimeoutMs?: number },
     private readonly ds: DataSource,
     private readonly jsm: () => JetStreamManager,
     private readonly stream: string,
@@ -39,7 +39,7 @@ export class PartitionClaims {
   private async session(): Promise<Client> {
     if (this.client && this.healthy) return this.client;
     // application_name is at most 63 bytes; Postgres truncates a longer one.
-    const client = new Client({ connectionString: this.databaseUrl, application_name: this.instance ? `tidemark-merge-claims ${this.instance}` : 'tidemark-merge-claims' });
+    const client = new Client({ connectionString: this.database.url, ...connectionSettings({ connectTimeoutMs: this.database.connectTimeoutMs, applicationName: this.instance ? `tidemark-merge-claims ${this.instance}` : 'tidemark-merge-claims' }) });
     client.on('error', (error) => {
       this.logger.error({ err: error }, 'partition-claim session failed; releasing every partition');
       this.healthy = false;

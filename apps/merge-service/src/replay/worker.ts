@@ -25,7 +25,7 @@ import {
   type ReplayScope,
 } from '@tidemark/merge';
 import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
-import { inTransaction, type DataSource } from '@tidemark/persistence';
+import { connectionSettings, inTransaction, type DataSource } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 import type { MergeFn, Projector } from '../projection/projector';
 import type { SchemaRegistryCache } from '../projection/schema-registry-cache';
@@ -76,6 +76,8 @@ export interface ReplayWorkerOptions {
   ds: DataSource;
   /** For the worker's own session, which holds the advisory lock that makes it the only one running. */
   databaseUrl: string;
+  /** The longest wait for the worker's own Postgres session (`DATABASE_CONNECT_TIMEOUT_MS`). */
+  connectTimeoutMs?: number;
   reader: JournalReader;
   schemas: SchemaRegistryCache;
   policies: PolicyRevisionCache;
@@ -141,7 +143,7 @@ export class ReplayWorker {
   private async lock(): Promise<boolean> {
     if (this.session && this.locked) return true;
     if (!this.session) {
-      const client = new Client({ connectionString: this.o.databaseUrl, application_name: 'tidemark-replay-worker' });
+      const client = new Client({ connectionString: this.o.databaseUrl, ...connectionSettings({ connectTimeoutMs: this.o.connectTimeoutMs, applicationName: 'tidemark-replay-worker' }) });
       client.on('error', (error) => {
         this.o.logger.warn({ err: error }, 'replay worker session lost');
         this.locked = false;

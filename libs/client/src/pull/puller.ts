@@ -1,6 +1,6 @@
-import type { Change, ConflictView, PullResponse, Receipt } from '@tidemark/contracts';
+import type { Change, ConflictView, PullResponse, Receipt, SnapshotResponse } from '@tidemark/contracts';
 import { StorageFormatError } from '../errors';
-import { expectOk, sendWithRetry, type HttpContext } from '../http';
+import { expectOk, problemOf, sendWithRetry, type HttpContext } from '../http';
 import type { Storage } from '../storage/storage';
 
 export const PULL_KEY = 'pull';
@@ -17,6 +17,12 @@ export interface PullState {
   versions: Record<string, number>;
   /** Highest deviceSeq up to which every receipt of this device has been delivered (0: none). */
   receiptMark?: number;
+  /**
+   * A snapshot being read (the device bootstraps from `GET /v1/snapshot` before its first pull): the cursor
+   * its first page fixed and the entity key to continue after. Absent once the snapshot is read (`after` is
+   * then its cursor), so a crash mid-snapshot continues where it stopped.
+   */
+  snapshot?: { cursor: string; next?: string };
 }
 
 /** What one `pull()` did. */
@@ -28,7 +34,16 @@ export interface PullSummary {
   receipts: number;
   /** The cursor after the last page. */
   cursor: string | undefined;
+  /** When this pull bootstrapped from the snapshot: its pages and entries (delivered as `change`s too), and its cursor. */
+  snapshot?: { pages: number; entries: number; cursor: string };
 }
+
+/**
+ * Content codings the puller asks for. Node's `fetch` and browsers decode them transparently (a browser sets
+ * `Accept-Encoding` itself and ignores this one); the gateway compresses pull and snapshot answers from
+ * `SYNC_COMPRESS_MIN_BYTES`.
+ */
+export const ACCEPT_ENCODING = 'br, gzip';
 
 export interface PullHooks {
   change(change: Change): Promise<void>;
@@ -51,7 +66,66 @@ export async function loadPullState(storage: Storage): Promise<PullState> {
     throw new StorageFormatError(`storage record ${PULL_KEY} is not JSON`, { cause: error });
   }
   if (state.v !== 1) throw new StorageFormatError(`${PULL_KEY} has version ${String(state.v)}; this client reads version 1`);
-  return { v: 1, after: state.after ?? undefined, versions: state.versions ?? {}, receiptMark: state.receiptMark ?? 0 };
+  return { v: 1, after: state.after ?? undefined, versions: state.versions ?? {}, receiptMark: state.receiptMark ?? 0, ...(state.snapshot ? { snapshot: state.snapshot } : {}) };
+}
+
+/** The request context of pulls: the same, asking for compressed answers. */
+function pullContext(ctx: HttpContext): HttpContext {
+  return { ...ctx, headers: { 'accept-encoding': ACCEPT_ENCODING, ...ctx.headers } };
+}
+
+/** True when a pull should start by reading the snapshot: nothing was ever pulled, or a snapshot is half read. */
+export function needsSnapshot(state: PullState): boolean {
+  return state.snapshot !== undefined || state.after === undefined || state.after === '0';
+}
+
+/**
+ * Bootstraps a device that never pulled from `GET /v1/snapshot`: each entity's current state, one entry per
+ * entity, instead of every version it ever had. Each entry is a {@link Change} and goes through the same hooks
+ * as pulled changes (`change`, and `conflict` when it has fields in conflict), and the conflicts open on a page's
+ * entities go to `conflictUpdate` before them; the state is stored after each
+ * page, so a crash continues with the next page. When every page is read, the pull cursor becomes the
+ * snapshot's cursor and {@link pullChanges} continues from it: what changed while the snapshot was read
+ * arrives as changes (at least once, like every pull). A snapshot cursor the server no longer knows (its
+ * database was restored to an earlier point) starts the snapshot again.
+ */
+export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>, signal: AbortSignal): Promise<{ pages: number; entries: number; conflicts: number; cursor: string }> {
+  const http = pullContext(ctx);
+  const done = { pages: 0, entries: 0, conflicts: 0, cursor: state.snapshot?.cursor ?? '0' };
+  for (;;) {
+    const params: Record<string, string> = { limit: String(pageSize) };
+    if (state.snapshot) params.cursor = state.snapshot.cursor;
+    if (state.snapshot?.next !== undefined) params.after = state.snapshot.next;
+    const answer = (await sendWithRetry(http, 'GET', `/v1/snapshot?${new URLSearchParams(params).toString()}`, undefined, signal))!;
+    if (answer.status === 400 && state.snapshot && problemOf(answer)?.errors?.some((e) => e.pointer === 'query:cursor')) {
+      state.snapshot = undefined;
+      continue;
+    }
+    expectOk(answer, '/v1/snapshot');
+    const page = answer.body as SnapshotResponse;
+    if (!page || !Array.isArray(page.changes) || typeof page.cursor !== 'string') throw new Error(`/v1/snapshot answered an unexpected body: ${JSON.stringify(answer.body).slice(0, 200)}`);
+    const versions = { ...state.versions };
+    // The conflicts open on this page's entities go first, as a pull sends a conflict before the change it rides on.
+    for (const conflict of page.conflicts ?? []) await hooks.conflictUpdate(conflict);
+    for (const change of page.changes) {
+      await hooks.change(change);
+      if (change.inConflict.length > 0) {
+        done.conflicts++;
+        await hooks.conflict(change);
+      }
+      versions[entityKey(change.entity.type, change.entity.id)] = change.version;
+    }
+    const finished = !page.hasMore || page.next === undefined;
+    const next: PullState = { v: 1, after: finished ? page.cursor : state.after, versions, receiptMark: state.receiptMark ?? 0, ...(finished ? {} : { snapshot: { cursor: page.cursor, next: page.next! } }) };
+    await storage.put(PULL_KEY, JSON.stringify(next));
+    state.after = next.after;
+    state.versions = versions;
+    state.snapshot = next.snapshot;
+    done.pages++;
+    done.entries += page.changes.length;
+    done.cursor = page.cursor;
+    if (finished) return done;
+  }
 }
 
 /**
@@ -70,14 +144,23 @@ export async function pullChanges(
   waitSeconds?: number,
   /** Device sequences that will never have a receipt (events the server refused for good, in quarantine). */
   neverReceipted: ReadonlySet<number> = new Set(),
+  /** Read the snapshot first when {@link needsSnapshot} says so (default); false: pull every change from the start. */
+  bootstrap = true,
 ): Promise<PullSummary> {
   const summary: PullSummary = { pages: 0, changes: 0, conflicts: 0, receipts: 0, cursor: state.after };
+  if (bootstrap && needsSnapshot(state)) {
+    const read = await pullSnapshot(ctx, storage, state, pageSize, hooks, signal);
+    summary.snapshot = { pages: read.pages, entries: read.entries, cursor: read.cursor };
+    summary.conflicts += read.conflicts;
+    summary.cursor = state.after;
+  }
+  const http = pullContext(ctx);
   for (;;) {
     const params: Record<string, string> = { limit: String(pageSize), receiptsAfter: String(state.receiptMark ?? 0) };
     if (state.after !== undefined) params.after = state.after;
     if (summary.pages === 0 && waitSeconds !== undefined) params.wait = String(waitSeconds);
     const path = `/v1/changes?${new URLSearchParams(params).toString()}`;
-    const answer = (await sendWithRetry(ctx, 'GET', path, undefined, signal))!;
+    const answer = (await sendWithRetry(http, 'GET', path, undefined, signal))!;
     expectOk(answer, '/v1/changes');
     const page = answer.body as PullResponse;
     if (!page || !Array.isArray(page.changes) || typeof page.next !== 'string') throw new Error(`/v1/changes answered an unexpected body: ${JSON.stringify(answer.body).slice(0, 200)}`);

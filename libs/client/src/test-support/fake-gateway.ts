@@ -20,7 +20,7 @@ export interface Scripted {
 export class FakeGateway {
   readonly journal: DeviceEvent[] = [];
   readonly changes: Change[] = [];
-  readonly requests: { method: string; url: string; body?: string }[] = [];
+  readonly requests: { method: string; url: string; body?: string; headers: Record<string, string> }[] = [];
   /** Answers for the next requests, consumed first-in first-out (then the fake behaves normally). */
   readonly script: Array<Scripted | ((url: string, init: FetchInit) => Scripted | undefined)> = [];
   /** When true every request fails with a network error. */
@@ -28,7 +28,7 @@ export class FakeGateway {
   private readonly versions = new Map<string, number>();
 
   readonly fetch: Fetch = (url, init) => {
-    this.requests.push({ method: init.method, url, ...(init.body !== undefined ? { body: init.body } : {}) });
+    this.requests.push({ method: init.method, url, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) });
     if (init.signal.aborted) return Promise.reject(init.signal.reason as Error);
     if (this.offline) return Promise.reject(new TypeError('fetch failed'));
     const next = this.script.shift();
@@ -73,6 +73,18 @@ export class FakeGateway {
       const rest = this.changes.filter((c) => Number(c.cursor) > after);
       const page = rest.slice(0, limit);
       return { status: 200, body: { changes: page, next: page.length > 0 ? page[page.length - 1]!.cursor : String(after), hasMore: rest.length > limit } };
+    }
+    if (init.method === 'GET' && pathname === '/v1/snapshot') {
+      // Each entity's latest change at or before the cursor the first page fixes, deleted ones left out, by key.
+      const cursor = Number(searchParams.get('cursor') ?? String(this.changes.length));
+      const after = searchParams.get('after');
+      const limit = Number(searchParams.get('limit') ?? '500');
+      const latest = new Map<string, Change>();
+      for (const c of this.changes.slice(0, cursor)) latest.set(`${c.entity.type}/${c.entity.id}`, c);
+      const rest = [...latest.entries()].filter(([key, c]) => !c.deleted && (after === null || key > after)).sort(([a], [b]) => (a < b ? -1 : 1));
+      const page = rest.slice(0, limit);
+      const hasMore = rest.length > limit;
+      return { status: 200, body: { cursor: String(cursor), changes: page.map(([, c]) => c), conflicts: [], ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore } };
     }
     return { status: 404, body: { type: 'https://tidemark.dev/problems/not-found', title: 'Not found', status: 404 }, headers: { 'content-type': 'application/problem+json' } };
   }

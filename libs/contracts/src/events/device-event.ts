@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { FIELD_NAME_PATTERN, ID_TOKEN_PATTERN, TYPE_NAME_PATTERN } from './patterns';
 
 /**
  * The device event envelope: the unit a device pushes and the journal stores.
@@ -20,9 +21,9 @@ export const LIMITS = {
 } as const;
 
 /** Subject-safe identifier: no '.', '*', '>' or whitespace, so it can stand in a NATS subject token. */
-export const IdToken = Type.String({ pattern: '^[A-Za-z0-9_:-]{1,128}$', description: 'letters, digits, _ : - (1–128)' });
-export const TypeName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'lower-case entity type name' });
-export const FieldName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' });
+export const IdToken = Type.String({ pattern: ID_TOKEN_PATTERN, description: 'letters, digits, _ : - (1–128)' });
+export const TypeName = Type.String({ pattern: TYPE_NAME_PATTERN, description: 'lower-case entity type name' });
+export const FieldName = Type.String({ pattern: FIELD_NAME_PATTERN });
 
 /** Hybrid logical clock stamp: physical milliseconds, a logical counter; the device id breaks ties. */
 export const HlcStamp = Type.Object(

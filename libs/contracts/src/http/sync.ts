@@ -14,6 +14,10 @@ export const SYNC_LIMITS = {
   streamPageSize: 500,
   /** Seconds between keep-alive comments on a quiet live stream. */
   streamKeepAliveSeconds: 15,
+  /** Entities in one snapshot page. */
+  maxSnapshotLimit: 1000,
+  /** Entities in a snapshot page when `limit` is not given. */
+  defaultSnapshotLimit: 500,
 } as const;
 
 /**
@@ -51,6 +55,38 @@ export const StreamQuery = Type.Object(
   { additionalProperties: false },
 );
 export type StreamQuery = Static<typeof StreamQuery>;
+
+/**
+ * An entity key as the snapshot pages by it: `<type>/<id>` (a type never holds `/`, so the first `/` splits it).
+ * The SDK keys its pulled versions the same way.
+ */
+export const ENTITY_KEY_PATTERN = '^[a-z][a-z0-9_]{0,63}/[A-Za-z0-9_:-]{1,128}$';
+
+export const SnapshotQuery = Type.Object(
+  {
+    cursor: Type.Optional(
+      Type.String({
+        pattern: CURSOR_PATTERN,
+        description: 'the snapshot cursor the first page answered (1–18 digits); omit on the first page, pass it on every later one',
+      }),
+    ),
+    after: Type.Optional(Type.String({ pattern: ENTITY_KEY_PATTERN, description: 'entity key `<type>/<id>` from the previous page’s `next`; omit on the first page' })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: SYNC_LIMITS.maxSnapshotLimit, description: `entities per page (default ${SYNC_LIMITS.defaultSnapshotLimit}, at most ${SYNC_LIMITS.maxSnapshotLimit})` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SnapshotQuery = Static<typeof SnapshotQuery>;
+
+export const SnapshotResponse = Type.Object({
+  cursor: Type.String({ description: 'the change-log cursor every page of this snapshot is taken at: pass it as `cursor` to the next page, then pull `/v1/changes?after=<cursor>`' }),
+  changes: Type.Array(Change, { description: 'each entity’s latest change at or before `cursor`, in entity-key order; entities deleted at `cursor` are left out' }),
+  conflicts: Type.Array(ConflictView, { description: 'the conflicts open now on this page’s entities (the full ledger entry)' }),
+  next: Type.Optional(Type.String({ description: 'entity key to pass as `after` for the next page (absent when `hasMore` is false)' })),
+  hasMore: Type.Boolean(),
+});
+export type SnapshotResponse = Static<typeof SnapshotResponse>;
 
 /** What a device holds after enrolment or a refresh: a short-lived access token and a rotating refresh token. */
 export const DeviceCredentials = Type.Object({
@@ -118,6 +154,15 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['sync'],
     query: StreamQuery,
     responses: { 200: { description: 'an event stream' }, 400: { description: 'bad query', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'get',
+    path: '/v1/snapshot',
+    summary:
+      'Current state of each entity of the token’s workspace, paged by entity key, every page taken at the one change-log cursor the first page fixes (`cursor`); a new device reads every page, then pulls `/v1/changes?after=<cursor>`',
+    tags: ['sync'],
+    query: SnapshotQuery,
+    responses: { 200: { description: 'a page of the snapshot', schema: SnapshotResponse }, 400: { description: 'bad query (the parameter is named)', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
   },
   {
     method: 'get',

@@ -1,6 +1,7 @@
 // The difference a replay would make to one entity: live (what devices pull today) against shadow (the
 // rebuild), as pure functions over plain rows. Values compare as canonical JSON.
-import { canonicalJson, type EntitySnapshot, type ReplayDiffSummary } from '@tidemark/contracts';
+import type { EntitySnapshot, ReplayDiffSummary } from '@tidemark/contracts';
+import { canonicalJson } from '@tidemark/contracts/core';
 import { compareText } from '../schema/own';
 
 /** What devices see of an entity: its view without the version and deleted flag (kept beside it). */

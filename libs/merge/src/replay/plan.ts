@@ -1,7 +1,8 @@
 // Replay planning as pure functions: which journal entries a scope selects, which entities a replay must
 // rebuild, which subject filter reads them, and how long it should take. No I/O, no clock: bounds, rates
 // and times are inputs.
-import { JOURNAL_SUBJECT_ROOT, type InvalidParam, type ReplayEstimate } from '@tidemark/contracts';
+import type { InvalidParam, ReplayEstimate } from '@tidemark/contracts';
+import { JOURNAL_SUBJECT_ROOT } from '@tidemark/contracts/core';
 import { compareText } from '../schema/own';
 
 /**

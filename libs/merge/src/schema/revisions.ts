@@ -1,4 +1,5 @@
-import { TypeName, type InvalidParam } from '@tidemark/contracts';
+import type { InvalidParam } from '@tidemark/contracts';
+import { TYPE_NAME_PATTERN } from '@tidemark/contracts/core';
 import { DELETE_CONFLICT_RULES, NULLABLE_POLICIES, POLICIES, POLICY_VALUE_TYPES, type DeleteConflictRule, type EntityTypeSchema, type FieldPolicy, type PolicyName } from './schema';
 import { findSchema, type SchemaRegistry } from './registry';
 import { merge, mergeWithRegistry } from '../merge/merge';
@@ -37,7 +38,7 @@ export interface PolicyRevision {
 
 const REVISION_KEYS = ['type', 'revision', 'fields', 'onDeleteConflict', 'description'];
 const FIELD_KEYS = ['policy', 'nullable'];
-const TYPE_NAME = new RegExp(TypeName.pattern ?? '^[a-z][a-z0-9_]{0,63}$');
+const TYPE_NAME = new RegExp(TYPE_NAME_PATTERN);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

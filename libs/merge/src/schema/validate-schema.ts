@@ -1,10 +1,11 @@
-import { FieldName, TypeName, type InvalidParam } from '@tidemark/contracts';
+import type { InvalidParam } from '@tidemark/contracts';
+import { FIELD_NAME_PATTERN, TYPE_NAME_PATTERN } from '@tidemark/contracts/core';
 import { DELETE_CONFLICT_RULES, NULLABLE_POLICIES, POLICIES, POLICY_VALUE_TYPES, VALUE_TYPES, type EntityTypeSchema, type PolicyName } from './schema';
 import { sortedKeys } from './own';
 
 // The same name rules the event envelope enforces, taken from the contracts so they cannot drift.
-const TYPE_NAME = new RegExp(TypeName.pattern ?? '^[a-z][a-z0-9_]{0,63}$');
-const FIELD_NAME = new RegExp(FieldName.pattern ?? '^[A-Za-z][A-Za-z0-9_]{0,63}$');
+const TYPE_NAME = new RegExp(TYPE_NAME_PATTERN);
+const FIELD_NAME = new RegExp(FIELD_NAME_PATTERN);
 const MAX_SCHEMA_VERSION = 1_000_000;
 
 const SCHEMA_KEYS = ['type', 'version', 'fields', 'onDeleteConflict', 'job', 'description'];

@@ -1,4 +1,4 @@
-import { canonicalJson } from '@tidemark/contracts';
+import { canonicalJson } from '@tidemark/contracts/core';
 import { assertNever, own, sortedKeys } from '../schema/own';
 import { cloneJson } from '../schema/values';
 import { ENTITY_FIELD, MERGE_LIMITS, type EntityState, type EntityView, type EventStamp, type FieldState } from './entity-state';

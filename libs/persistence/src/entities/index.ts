@@ -22,6 +22,7 @@ export class EntityRow {
 @Entity({ name: 'change_log' })
 @Index('change_log_workspace_cursor', ['workspace', 'cursor'])
 @Index('change_log_entity_version', ['workspace', 'entityType', 'entityId', 'version'])
+@Index('change_log_entity_cursor', ['workspace', 'entityType', 'entityId', 'cursor'])
 export class ChangeLogRow {
   @PrimaryGeneratedColumn({ type: 'bigint' }) cursor!: string;
   @Column({ type: 'text' }) workspace!: string;

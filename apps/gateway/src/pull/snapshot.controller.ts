@@ -1,0 +1,42 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { SYNC_LIMITS, SnapshotQuery, compileValidator, type SnapshotResponse } from '@tidemark/contracts';
+import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
+import { ProblemError, parseQuery } from '@tidemark/platform';
+import { annotateAssets, changeView } from './changes';
+import { conflictView } from '@tidemark/persistence';
+import { PULL_DEPS, type PullDeps } from './pull.controller';
+
+const validateQuery = compileValidator(SnapshotQuery);
+
+/**
+ * The device snapshot: the current state of each entity of the token's workspace, so a new (or long-offline)
+ * device starts from one entry per entity instead of every version. The first page fixes the change-log cursor
+ * every page is taken at and answers it; the device passes it back with each page's `next`, then pulls
+ * `/v1/changes?after=<cursor>` for everything written since (see `SnapshotRepository` for why that is exact).
+ */
+@RequireAuth('device')
+@Controller('v1')
+export class SnapshotController {
+  constructor(@Inject(PULL_DEPS) private readonly deps: PullDeps) {}
+
+  @Get('snapshot')
+  async snapshot(@Query() query: Record<string, string>, @CurrentPrincipal() device: DevicePrincipal): Promise<SnapshotResponse> {
+    const q = parseQuery(validateQuery, query, ['limit']);
+    if (q.after !== undefined && q.cursor === undefined) {
+      throw ProblemError.validation([{ pointer: 'query:cursor', detail: 'a page after the first needs the `cursor` the first page answered' }]);
+    }
+    const head = await this.deps.snapshots.head(device.workspace);
+    if (q.cursor !== undefined && BigInt(q.cursor) > BigInt(head)) {
+      throw ProblemError.validation([{ pointer: 'query:cursor', detail: `not a cursor of this workspace: its change log ends at ${head}; start the snapshot again without \`cursor\`` }]);
+    }
+    const cursor = q.cursor ?? head;
+    const slash = q.after?.indexOf('/') ?? -1;
+    const after = q.after !== undefined ? { type: q.after.slice(0, slash), id: q.after.slice(slash + 1) } : undefined;
+    const page = await this.deps.snapshots.page(device.workspace, cursor, after, q.limit ?? SYNC_LIMITS.defaultSnapshotLimit);
+    const changes = page.rows.map(changeView);
+    await annotateAssets(this.deps.ds, device.workspace, changes);
+    const conflicts = (await this.deps.snapshots.openConflicts(device.workspace, changes.filter((c) => c.inConflict.length > 0).map((c) => c.entity))).map(conflictView);
+    const last = page.rows[page.rows.length - 1];
+    return { cursor, changes, conflicts, ...(page.hasMore && last ? { next: `${last.entity_type}/${last.entity_id}` } : {}), hasMore: page.hasMore };
+  }
+}
