@@ -2,5 +2,5 @@
 // code whichever way an app loads it (no dual-package hazard: one TidemarkError class, one module state). The list
 // is checked against the CommonJS exports by a unit test (client.spec.ts).
 export {
-  TidemarkClient, HybridClock, compareHlc, MAX_HLC_COUNTER, MemoryStorage, backoffDelay, DEFAULT_RETRY, planBatches, bodyBytes, CLIENT_LIMITS, TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreachableError, ServerProblemError, StorageFormatError, TokenKeeper, CREDENTIALS_KEY,
+  TidemarkClient, HybridClock, compareHlc, MAX_HLC_COUNTER, MemoryStorage, IndexedDbStorage, backoffDelay, DEFAULT_RETRY, planBatches, bodyBytes, CLIENT_LIMITS, TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreachableError, ServerProblemError, StorageFormatError, TokenKeeper, CREDENTIALS_KEY,
 } from '../dist/index.js';

@@ -11,7 +11,7 @@ import { MemoryStorage } from './storage/storage';
 import { FakeGateway } from './test-support/fake-gateway';
 
 /** Packages the SDK loads at run time besides its own files (the local replica's merge engine, canonical JSON). */
-const RUNTIME_PACKAGES = ['@tidemark/merge', '@tidemark/contracts/core'];
+const RUNTIME_PACKAGES = ['@tidemark/merge', '@tidemark/contracts/core', 'idb'];
 
 async function open(gateway: FakeGateway, storage: MemoryStorage, options: Partial<ClientOptions> = {}) {
   return TidemarkClient.open({ baseUrl: 'http://gateway.test', storage, fetch: gateway.fetch, sleep: () => Promise.resolve(), random: () => 0, ...options });

@@ -12,6 +12,7 @@ import type { LiveView } from './replica/live';
 import type { EntityRead, ReplicaQuery } from './replica/query';
 import { Replica, type Divergence } from './replica/replica';
 import type { Storage } from './storage/storage';
+import { TabCoordinator, type TabNews } from './tabs/tab-coordinator';
 
 /** What a client emits. Listeners of `change` and `conflict` may be async; the pull waits for them. */
 export interface ClientEvents {
@@ -29,6 +30,12 @@ export interface ClientEvents {
   pushed: (batch: PushedBatch) => void;
   /** A failure of the background loop (it keeps running and tries again with backoff). */
   error: (error: Error) => void;
+  /**
+   * With `tabs: 'auto'`: another tab of this device changed the outbox (`outbox`: an enqueue, or a push that
+   * acknowledged events) or pulled changes (`pull`), and this client has re-read it from storage. Re-render
+   * what you show (the tab that syncs hears `change` listeners; the others hear this).
+   */
+  tabChange: (news: TabNews) => void;
   /** The server settled some of this device's writes otherwise than the replica showed; the replica now shows the server's. */
   diverged: (divergence: Divergence) => void;
 }
@@ -36,8 +43,16 @@ export interface ClientEvents {
 export interface ClientOptions {
   /** The gateway, e.g. `http://127.0.0.1:3001`. */
   baseUrl: string;
-  /** Where the device's identity, outbox and cursor live: `await FileStorage.open(dir)` on Node. */
+  /** Where the device's identity, outbox and cursor live: `await FileStorage.open(dir)` on Node, `await IndexedDbStorage.open(name)` in a browser. */
   storage: Storage;
+  /**
+   * `auto`: the tabs of one browser profile that open the same named storage (IndexedDbStorage) share the device
+   * safely — appends to the outbox are serialised across tabs (Web Locks), `start()` syncs in one tab at a time (the
+   * leader; another takes over when it closes) and the others hear of changes (`tabChange`). Outside a browser (Node)
+   * it does nothing; a browser page without Web Locks (secure contexts only) is refused. Default `off`: one client
+   * per storage.
+   */
+  tabs?: 'auto' | 'off';
   /**
    * The device's credentials from its enrolment (workspace, device id, access and refresh token). Stored on
    * first open; later opens continue with the stored (rotated) ones, so pass the enrolment again or not at all.
@@ -132,7 +147,7 @@ type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
  * its storage.
  */
 export class TidemarkClient {
-  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), diverged: new Set() };
+  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), diverged: new Set(), tabChange: new Set() };
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
@@ -141,6 +156,8 @@ export class TidemarkClient {
   private readonly abort = new AbortController();
   private loop: { done: Promise<void>; stop: AbortController; wake: () => void } | undefined;
   private closed = false;
+  /** With `tabs: 'auto'` in a browser: the other tabs of this device, and how to stop leading them. */
+  private tabs: { coordinator: TabCoordinator; resign?: () => Promise<void> } | undefined;
 
   private constructor(
     private readonly options: ClientOptions,
@@ -189,12 +206,16 @@ export class TidemarkClient {
    */
   static async open(options: ClientOptions): Promise<TidemarkClient> {
     const newId = options.randomUUID ?? (() => globalThis.crypto.randomUUID());
+    const coordinator = options.tabs === 'auto' ? tabCoordinatorFor(options.storage) : undefined;
+    const exclusive = coordinator && (<T>(work: () => Promise<T>) => coordinator.exclusive('outbox', work));
     const tokens = await TokenKeeper.open(options.storage, options.credentials);
+    if (tokens && coordinator) tokens.exclusive = (work) => coordinator.exclusive('credentials', work);
     const identity = tokens ? { workspace: tokens.current.workspace, deviceId: tokens.current.deviceId } : { workspace: options.workspace ?? 'default', ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}) };
     const outbox = await Outbox.open(options.storage, {
       ...identity,
       wallClock: options.now ?? Date.now,
       newId,
+      ...(exclusive ? { exclusive } : {}),
     });
     const pullState = await loadPullState(options.storage);
     // The replica reports to the client's listeners, and is opened before the client exists.
@@ -212,6 +233,7 @@ export class TidemarkClient {
             onError: (error) => events.client?.emit('error', error instanceof Error ? error : new Error(String(error))),
           });
     events.client = new TidemarkClient(options, outbox, pullState, tokens, replica);
+    if (coordinator) events.client.joinTabs(coordinator);
     return events.client;
   }
 
@@ -276,6 +298,7 @@ export class TidemarkClient {
       this.replica.acknowledge(events.filter((event) => !waiting.has(event.eventId)).map((event) => ({ eventId: event.eventId, status: 'accepted' })));
     }
     this.loop?.wake();
+    this.tabs?.coordinator.announce('outbox');
     return events;
   }
 
@@ -405,7 +428,10 @@ export class TidemarkClient {
         new Set(refused.map((q) => q.event.deviceSeq)),
         this.options.bootstrapFromSnapshot ?? true,
       ),
-    ).finally(() => (this.pulling = undefined));
+    ).then((summary) => {
+      if (summary.changes > 0 || summary.receipts > 0) this.tabs?.coordinator.announce('pull');
+      return summary;
+    }).finally(() => (this.pulling = undefined));
     return this.pulling;
   }
 
@@ -448,7 +474,26 @@ export class TidemarkClient {
    */
   start(options: { intervalMs?: number; live?: boolean; waitSeconds?: number } = {}): void {
     this.checkOpen();
-    if (this.loop) return;
+    if (this.tabs) {
+      // Several tabs: the loop runs in the one holding the leader lock, which re-reads what the others wrote first.
+      const tabs = this.tabs;
+      tabs.resign ??= tabs.coordinator.lead(
+        {
+          acquired: async () => {
+            await this.reloadShared();
+            this.runLoop(options);
+          },
+          released: () => this.stopLoop(),
+        },
+        (error) => this.emit('error', error),
+      );
+      return;
+    }
+    this.runLoop(options);
+  }
+
+  private runLoop(options: { intervalMs?: number; live?: boolean; waitSeconds?: number }): void {
+    if (this.loop || this.closed) return;
     const intervalMs = options.intervalMs ?? 5_000;
     const waitSeconds = Math.min(Math.max(options.waitSeconds ?? 25, 1), CLIENT_LIMITS.maxWaitSeconds);
     const stop = new AbortController();
@@ -494,6 +539,13 @@ export class TidemarkClient {
 
   /** Stops the background loop and waits for it; a request it has in flight is abandoned (nothing is lost). */
   async stop(): Promise<void> {
+    const resign = this.tabs?.resign;
+    if (this.tabs) this.tabs.resign = undefined;
+    await resign?.(); // gives the leader lock up: another tab's client that was started takes over
+    await this.stopLoop();
+  }
+
+  private async stopLoop(): Promise<void> {
     const loop = this.loop;
     if (!loop) return;
     this.loop = undefined;
@@ -509,7 +561,33 @@ export class TidemarkClient {
     this.abort.abort(new Error('client closed'));
     await Promise.allSettled([this.pushing, this.pulling]);
     await this.replica?.flush().catch(() => undefined);
+    this.tabs?.coordinator.close();
     await this.options.storage.close?.();
+  }
+
+  /** Listens to the other tabs of this device: re-reads what they changed, and wakes the loop for their events. */
+  private joinTabs(coordinator: TabCoordinator): void {
+    this.tabs = { coordinator };
+    const announce = () => coordinator.announce('outbox');
+    this.listeners.pushed.add(announce);
+    this.listeners.rejected.add(announce);
+    coordinator.onNews((news) => {
+      const reread = news === 'outbox' ? this.outbox.refresh() : loadPullState(this.options.storage).then((state) => void Object.assign(this.pullState, state));
+      reread.then(
+        () => {
+          if (news === 'outbox') this.loop?.wake();
+          this.emit('tabChange', news);
+        },
+        (error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))),
+      );
+    });
+  }
+
+  /** What other tabs may have written while this one was not syncing: their events, the pull state, rotated tokens. */
+  private async reloadShared(): Promise<void> {
+    await this.outbox.refresh();
+    Object.assign(this.pullState, await loadPullState(this.options.storage));
+    await this.tokens?.reload();
   }
 
   // ── local replica ──────────────────────────────────────────────────────────────────────────────────
@@ -590,7 +668,7 @@ export class TidemarkClient {
     return this.replica;
   }
 
-  private emit<K extends 'rejected' | 'pushed' | 'error' | 'diverged'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
+  private emit<K extends 'rejected' | 'pushed' | 'error' | 'diverged' | 'tabChange'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
     for (const listener of this.listeners[name]) {
       try {
         (listener as (v: typeof value) => void)(value);
@@ -605,6 +683,18 @@ export class TidemarkClient {
   }
 }
 
+
+/** A coordinator of the tabs sharing `storage` (named by the storage), or none outside a browser. */
+function tabCoordinatorFor(storage: Storage): TabCoordinator | undefined {
+  if (!TabCoordinator.available()) {
+    // A browser without Web Locks (a page on plain http other than localhost: they exist in secure contexts only)
+    // would let two tabs hand out one sequence number: refuse rather than share unsafely.
+    if ((globalThis as { indexedDB?: unknown }).indexedDB !== undefined) throw new Error("tabs: 'auto' needs Web Locks (navigator.locks) and BroadcastChannel, which this page lacks: Web Locks exist only in secure contexts (https, localhost)");
+    return undefined;
+  }
+  if (typeof storage.name !== 'string' || storage.name === '') throw new TypeError("tabs: 'auto' needs a storage with a name shared by the tabs (IndexedDbStorage)");
+  return TabCoordinator.detect(storage.name);
+}
 
 /** The background loop's wait: ends after its time, when woken (an enqueue) or when the loop stops. */
 class Pause {

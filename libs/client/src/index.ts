@@ -1,6 +1,6 @@
-// Public face of @tidemark/client, the device SDK: the browser entry. No run-time import at all (no `node:` module:
-// `crypto.randomUUID`, `fetch`, `AbortSignal` come from globalThis). At run time it needs `@tidemark/merge` (the local replica's
-// optimistic merge) and `@tidemark/contracts/core` (canonical JSON); the rest of `@tidemark/contracts` is used for types only.
+// Public face of @tidemark/client, the device SDK: the browser entry. No `node:` module anywhere below it
+// (`crypto.randomUUID`, `fetch`, `AbortSignal` come from globalThis). At run time it needs `@tidemark/merge` (the local replica's
+// optimistic merge), `@tidemark/contracts/core` (canonical JSON) and `idb` (IndexedDbStorage); the rest of `@tidemark/contracts` is used for types only.
 // Node-only pieces (FileStorage) are in `./node` (`@tidemark/client/node`).
 export { TidemarkClient, type ClientOptions, type ClientEvents, type Receipt, type ReceiptsPage, type Resolution } from './client';
 export { type EntityRead, type SyncStatus, type ReplicaQuery, type FieldCondition, type OrderBy, type Comparable, type QueryField } from './replica/query';
@@ -8,6 +8,8 @@ export { type Divergence } from './replica/replica';
 export { type LiveView } from './replica/live';
 export { HybridClock, compareHlc, MAX_HLC_COUNTER, type WallClock } from './clock/hybrid-clock';
 export { MemoryStorage, type Storage } from './storage/storage';
+export { IndexedDbStorage } from './storage/indexeddb-storage';
+export { type TabNews } from './tabs/tab-coordinator';
 export { type EventDraft, type QuarantinedEvent } from './outbox/outbox';
 export { type PushSummary, type PushedBatch, type Rejection } from './push/pusher';
 export { type PullSummary } from './pull/puller';

@@ -1,7 +1,7 @@
 // The SDK as a user gets it: `npm pack` of @tidemark/client and of what it needs at run time (@tidemark/contracts,
 // and @tidemark/merge, the local replica's merge engine), installed into an empty folder outside the monorepo with
-// the registry out of reach (`--offline`; contracts' third-party dependencies, and react for the optional React entry,
-// are packed from this install). Then it is used from an ES module and a CommonJS script (all three entries), its
+// the registry out of reach (`--offline`; contracts' and the client's third-party dependencies (idb), and react for the
+// optional React entry, are packed from this install). Then it is used from an ES module and a CommonJS script (all three entries), its
 // types are checked with `moduleResolution` node16 (ESM and CommonJS files) and bundler, and its browser and React
 // entries are bundled by esbuild for `platform: 'browser'`.
 import { after, before, describe, it } from 'node:test';
@@ -61,15 +61,19 @@ describe('the packed SDK in an empty folder', () => {
     mkdirSync(tarballs);
     mkdirSync(app);
     const ours = ['contracts', 'merge', 'client'].map((lib) => join(ROOT, 'libs', lib));
-    const contracts = JSON.parse(readFileSync(join(ROOT, 'libs', 'contracts', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    // What contracts needs at run time, and @types/node for the type check of a Node app (a dev dependency there).
+    const manifest = (lib: string) => JSON.parse(readFileSync(join(ROOT, 'libs', lib, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const thirdParty = (lib: string) => Object.keys(manifest(lib).dependencies).filter((name) => !name.startsWith('@tidemark/')).map((name) => ({ name, from: join(ROOT, 'libs', lib) }));
+    // What contracts and the client (idb) need at run time, and @types/node for the type check of a Node app (a dev
+    // dependency there).
     const theirs = thirdPartyClosure([
-      ...Object.keys(contracts.dependencies).map((name) => ({ name, from: join(ROOT, 'libs', 'contracts') })),
+      ...thirdParty('contracts'),
+      ...thirdParty('client'),
       { name: '@types/node', from: ROOT },
       // the React entry's optional peer, and its types for the type check
       { name: 'react', from: join(ROOT, 'libs', 'client') },
       { name: '@types/react', from: join(ROOT, 'libs', 'client') },
     ]);
+    assert.ok(theirs.some((dir) => dir.endsWith(join('node_modules', 'idb'))), `idb is packed: ${theirs.join(', ')}`);
     const { stdout } = await npm(work, ['pack', ...ours, ...theirs, '--pack-destination', tarballs, '--ignore-scripts', '--json']);
     const entries = JSON.parse(stdout) as { name: string; filename: string; files: { path: string }[] }[];
     for (const entry of entries) packed.push({ name: entry.name, files: entry.files.map((f) => f.path) });
@@ -167,7 +171,8 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
     mkdirSync(join(app, 'types'));
     writeFileSync(join(app, 'types', 'esm.mts'), `${imports}\nimport { FileStorage, type Storage } from '@tidemark/client/node';\n${use}${nodeOnly}`);
     writeFileSync(join(app, 'types', 'cjs.cts'), `${imports}\nimport { FileStorage, type Storage } from '@tidemark/client/node';\n${use}${nodeOnly}`);
-    writeFileSync(join(app, 'types', 'browser.ts'), `${imports}\n${use}`);
+    const browserOnly = `\nexport const tabs: Promise<TidemarkClient> = IndexedDbStorage.open('device').then((idb: Storage) => TidemarkClient.open({ baseUrl: 'https://sync.example', storage: idb, tabs: 'auto' }));\n`;
+    writeFileSync(join(app, 'types', 'browser.ts'), `${imports}\nimport { IndexedDbStorage, type Storage } from '@tidemark/client';\n${use}${browserOnly}`);
     const base = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022' };
     writeFileSync(join(app, 'tsconfig.node16.json'), JSON.stringify({ compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['ES2022'], types: ['node'] }, files: ['types/esm.mts', 'types/cjs.cts'] }));
     // A browser app: DOM types, no Node types at all.
@@ -183,7 +188,7 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
 
   it('its browser entry bundles for the browser with esbuild: no error, no Node built-in, of the contracts only their dependency-free core', async () => {
     const esbuild = await import('esbuild');
-    writeFileSync(join(app, 'page.js'), `import { TidemarkClient, MemoryStorage } from '@tidemark/client';\nexport const open = (baseUrl) => TidemarkClient.open({ baseUrl, storage: new MemoryStorage() });\n`);
+    writeFileSync(join(app, 'page.js'), `import { TidemarkClient, IndexedDbStorage } from '@tidemark/client';\nexport const open = async (baseUrl) => TidemarkClient.open({ baseUrl, storage: await IndexedDbStorage.open('device'), tabs: 'auto' });\n`);
     const result = await esbuild.build({ entryPoints: [join(app, 'page.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true, logLevel: 'silent' });
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.warnings, []);
@@ -195,6 +200,7 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
     const contractsFiles = inputs.filter((input) => input.includes('@tidemark/contracts'));
     for (const file of contractsFiles) assert.match(file, /@tidemark\/contracts\/dist\/(core|canonical-json|events\/patterns|events\/subjects)\.js$/, `only the core of the contracts: ${contractsFiles.join(', ')}`);
     assert.ok(inputs.some((input) => input.includes('@tidemark/merge')), 'the merge engine is in the bundle (the replica)');
+    assert.ok(inputs.some((input) => input.includes('node_modules/idb/')), `IndexedDbStorage's idb is bundled: ${inputs.join(', ')}`);
     console.log(`browser bundle: ${text.length} bytes, ${inputs.length} modules`);
     // The React entry bundles too, with react (the app's) and nothing of Node.
     writeFileSync(join(app, 'react-page.js'), `import { useQuery } from '@tidemark/client/react';\nexport const hook = useQuery;\n`);

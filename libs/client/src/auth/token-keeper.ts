@@ -28,6 +28,12 @@ export class TokenKeeper {
     private credentials: DeviceCredentials,
   ) {}
 
+  /**
+   * Set when tabs share the storage: runs a refresh holding a lock of the device across every tab, so only one
+   * of them spends the refresh token (the others find the rotated pair in storage and take it).
+   */
+  exclusive: (<T>(work: () => Promise<T>) => Promise<T>) | undefined;
+
   /** The stored credentials, or `initial` stored as the first ones; undefined when there are neither. */
   static async open(storage: Storage, initial?: DeviceCredentials): Promise<TokenKeeper | undefined> {
     const text = await storage.get(CREDENTIALS_KEY);
@@ -63,14 +69,28 @@ export class TokenKeeper {
     return `Bearer ${this.credentials.accessToken}`;
   }
 
-  /** Rotates the tokens through `call`; the new ones are durable before they are used. */
+  /** Takes the credentials in storage when another tab of the device rotated them; true when it did. */
+  async reload(): Promise<boolean> {
+    const text = await this.storage.get(CREDENTIALS_KEY);
+    const stored: unknown = text === undefined ? undefined : JSON.parse(text);
+    if (!isCredentials(stored) || stored.refreshToken === this.credentials.refreshToken) return false;
+    this.credentials = stored;
+    return true;
+  }
+
+  /**
+   * Rotates the tokens through `call`; the new ones are durable before they are used. When tabs share the
+   * storage and another one rotated them meanwhile, its pair is taken instead (a spent token is never sent).
+   */
   refresh(call: RefreshCall, signal: AbortSignal): Promise<void> {
-    this.refreshing ??= (async () => {
+    const rotate = async () => {
+      if (this.exclusive && (await this.reload())) return;
       const next = await call(this.credentials.refreshToken, signal);
       if (!isCredentials(next)) throw new Error('the refresh answer holds no credentials');
       await this.storage.put(CREDENTIALS_KEY, JSON.stringify(next));
       this.credentials = next;
-    })().finally(() => (this.refreshing = undefined));
+    };
+    this.refreshing ??= (this.exclusive ? this.exclusive(rotate) : rotate()).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 }

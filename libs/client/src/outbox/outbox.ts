@@ -47,6 +47,9 @@ interface Meta {
   hlc: HlcStamp;
 }
 
+/** Runs work holding a lock shared by every tab of the device (see {@link Outbox.open}). */
+export type Exclusive = <T>(work: () => Promise<T>) => Promise<T>;
+
 export const META_KEY = 'meta';
 export const OUTBOX_PREFIX = 'outbox/';
 export const QUARANTINE_PREFIX = 'quarantine/';
@@ -68,15 +71,28 @@ export function seqKey(prefix: string, seq: number): string {
 export class Outbox {
   private readonly entries: OutboxEntry[] = [];
   private tail: Promise<unknown> = Promise.resolve();
+  /** Highest sequence whose record this outbox has read or written (records above it are another tab's). */
+  private highWater = 0;
 
   private constructor(
     private readonly storage: Storage,
     private meta: Meta,
     readonly clock: HybridClock,
     private readonly newId: () => string,
+    /** Set when other tabs append to the same storage: runs an append alone across all of them. */
+    private readonly exclusive: Exclusive | undefined,
   ) {}
 
-  static async open(storage: Storage, options: { workspace: string; deviceId?: string; wallClock: WallClock; newId: () => string }): Promise<Outbox> {
+  /**
+   * Opens the outbox. `exclusive`, when tabs share the storage, runs work holding a lock of the device across
+   * every tab: the crash recovery here and each append run inside it, and an append re-reads `meta` first, so
+   * two tabs never hand out one sequence number.
+   */
+  static open(storage: Storage, options: { workspace: string; deviceId?: string; wallClock: WallClock; newId: () => string; exclusive?: Exclusive }): Promise<Outbox> {
+    return options.exclusive ? options.exclusive(() => Outbox.load(storage, options)) : Outbox.load(storage, options);
+  }
+
+  private static async load(storage: Storage, options: { workspace: string; deviceId?: string; wallClock: WallClock; newId: () => string; exclusive?: Exclusive }): Promise<Outbox> {
     let meta = parse<Meta>(await storage.get(META_KEY), META_KEY);
     if (!meta) {
       meta = { v: 1, deviceId: options.deviceId ?? options.newId(), workspace: options.workspace, lastSeq: 0, hlc: { wall: 0, counter: 0 } };
@@ -90,7 +106,8 @@ export class Outbox {
         throw new StorageFormatError(`this storage belongs to workspace ${meta.workspace}, not ${options.workspace}: use one storage per workspace`);
       }
     }
-    const outbox = new Outbox(storage, meta, new HybridClock(options.wallClock, meta.hlc), options.newId);
+    const outbox = new Outbox(storage, meta, new HybridClock(options.wallClock, meta.hlc), options.newId, options.exclusive);
+    outbox.highWater = meta.lastSeq;
     const quarantined = new Set(await storage.list(QUARANTINE_PREFIX));
     for (const key of await storage.list(OUTBOX_PREFIX)) {
       const record = parse<{ v: 1; event: DeviceEvent }>(await storage.get(key), key);
@@ -131,33 +148,68 @@ export class Outbox {
    * when all are committed (all or none: a crash before the commit leaves none of them).
    */
   append(drafts: readonly (EventDraft & { baseVersion: number; schemaVersion: number })[]): Promise<DeviceEvent[]> {
+    return this.serially(() => (this.exclusive ? this.exclusive(() => this.catchUp().then(() => this.build(drafts))) : this.build(drafts)));
+  }
+
+  /**
+   * Re-reads what other tabs did to the shared storage: events they appended (committed ones only) join the
+   * pending list, events acknowledged or quarantined by the tab that syncs leave it, and `lastSeq` follows.
+   */
+  refresh(): Promise<void> {
     return this.serially(async () => {
-      const built = drafts.map((draft, i) => {
-        const event: DeviceEvent = {
-          eventId: this.newId(),
-          deviceId: this.meta.deviceId,
-          deviceSeq: this.meta.lastSeq + i + 1,
-          hlc: this.clock.now(),
-          entity: { type: draft.entity.type, id: draft.entity.id },
-          op: draft.op,
-          baseVersion: draft.baseVersion,
-          ...(draft.fields !== undefined ? { fields: draft.fields } : {}),
-          ...(draft.job !== undefined ? { job: draft.job } : {}),
-          ...(draft.resolution !== undefined ? { resolution: draft.resolution } : {}),
-          schemaVersion: draft.schemaVersion,
-        };
-        const checked = checkEvent(event);
-        if (checked.errors.length > 0) throw new InvalidEventError(checked.errors.map((e) => ({ ...e, pointer: drafts.length > 1 ? `/${i}${e.pointer === '/' ? '' : e.pointer}` : e.pointer })));
-        return { event, json: checked.json, bytes: checked.bytes };
-      });
-      if (built.length === 0) return [];
-      await Promise.all(built.map((entry) => this.storage.put(seqKey(OUTBOX_PREFIX, entry.event.deviceSeq), `{"v":1,"event":${entry.json}}`)));
-      const meta: Meta = { ...this.meta, lastSeq: this.meta.lastSeq + built.length, hlc: this.clock.peek() };
-      await this.storage.put(META_KEY, JSON.stringify(meta));
-      this.meta = meta;
-      this.entries.push(...built);
-      return built.map((entry) => entry.event);
+      const lastSeq = await this.catchUp();
+      const present = new Set(await this.storage.list(OUTBOX_PREFIX));
+      for (let i = this.entries.length - 1; i >= 0; i--) {
+        const seq = this.entries[i]!.event.deviceSeq;
+        if (seq <= lastSeq && !present.has(seqKey(OUTBOX_PREFIX, seq))) this.entries.splice(i, 1);
+      }
     });
+  }
+
+  /** Adopts the stored `meta` (sequence, clock) and the committed records above what this outbox has seen. */
+  private async catchUp(): Promise<number> {
+    const stored = parse<Meta>(await this.storage.get(META_KEY), META_KEY);
+    if (!stored) return this.meta.lastSeq;
+    this.clock.observe(stored.hlc);
+    if (stored.lastSeq <= this.meta.lastSeq && stored.lastSeq <= this.highWater) return stored.lastSeq;
+    const quarantined = new Set(await this.storage.list(QUARANTINE_PREFIX));
+    for (let seq = this.highWater + 1; seq <= stored.lastSeq; seq++) {
+      const key = seqKey(OUTBOX_PREFIX, seq);
+      const record = quarantined.has(seqKey(QUARANTINE_PREFIX, seq)) ? undefined : parse<{ v: 1; event: DeviceEvent }>(await this.storage.get(key), key);
+      if (record) this.entries.push({ event: record.event, json: JSON.stringify(record.event), bytes: checkEvent(record.event).bytes });
+    }
+    this.highWater = Math.max(this.highWater, stored.lastSeq);
+    if (stored.lastSeq > this.meta.lastSeq) this.meta = { ...this.meta, lastSeq: stored.lastSeq, hlc: stored.hlc };
+    return stored.lastSeq;
+  }
+
+  private async build(drafts: readonly (EventDraft & { baseVersion: number; schemaVersion: number })[]): Promise<DeviceEvent[]> {
+    const built = drafts.map((draft, i) => {
+      const event: DeviceEvent = {
+        eventId: this.newId(),
+        deviceId: this.meta.deviceId,
+        deviceSeq: this.meta.lastSeq + i + 1,
+        hlc: this.clock.now(),
+        entity: { type: draft.entity.type, id: draft.entity.id },
+        op: draft.op,
+        baseVersion: draft.baseVersion,
+        ...(draft.fields !== undefined ? { fields: draft.fields } : {}),
+        ...(draft.job !== undefined ? { job: draft.job } : {}),
+        ...(draft.resolution !== undefined ? { resolution: draft.resolution } : {}),
+        schemaVersion: draft.schemaVersion,
+      };
+      const checked = checkEvent(event);
+      if (checked.errors.length > 0) throw new InvalidEventError(checked.errors.map((e) => ({ ...e, pointer: drafts.length > 1 ? `/${i}${e.pointer === '/' ? '' : e.pointer}` : e.pointer })));
+      return { event, json: checked.json, bytes: checked.bytes };
+    });
+    if (built.length === 0) return [];
+    await Promise.all(built.map((entry) => this.storage.put(seqKey(OUTBOX_PREFIX, entry.event.deviceSeq), `{"v":1,"event":${entry.json}}`)));
+    const meta: Meta = { ...this.meta, lastSeq: this.meta.lastSeq + built.length, hlc: this.clock.peek() };
+    await this.storage.put(META_KEY, JSON.stringify(meta));
+    this.meta = meta;
+    this.highWater = meta.lastSeq;
+    this.entries.push(...built);
+    return built.map((entry) => entry.event);
   }
 
   /** Forgets acknowledged events. */

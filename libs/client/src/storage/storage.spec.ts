@@ -5,7 +5,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStorage, StorageLockedError } from './file-storage';
-import { MemoryStorage, type Storage } from './storage';
+import { storageContract } from './contract';
+import { MemoryStorage } from './storage';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -17,40 +18,14 @@ after(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** The contract every Storage driver keeps (see the Storage interface), run against each driver. */
-function contract(name: string, make: () => Promise<Storage>) {
-  describe(`Storage contract: ${name}`, () => {
-    it('puts, gets, overwrites and deletes', async () => {
-      const s = await make();
-      assert.equal(await s.get('meta'), undefined);
-      await s.put('meta', '{"a":1}');
-      assert.equal(await s.get('meta'), '{"a":1}');
-      await s.put('meta', 'second, with ünïcode ✓');
-      assert.equal(await s.get('meta'), 'second, with ünïcode ✓');
-      await s.delete('meta');
-      assert.equal(await s.get('meta'), undefined);
-      await s.delete('meta'); // a missing key deletes fine
-      await s.close?.();
-    });
-
-    it('lists keys by prefix in code-unit order', async () => {
-      const s = await make();
-      for (const key of ['outbox/0000000000000010', 'outbox/0000000000000002', 'quarantine/0000000000000001', 'outbox:x', 'meta', 'pull']) await s.put(key, key);
-      assert.deepEqual(await s.list('outbox/'), ['outbox/0000000000000002', 'outbox/0000000000000010']);
-      assert.deepEqual(await s.list(''), ['meta', 'outbox/0000000000000002', 'outbox/0000000000000010', 'outbox:x', 'pull', 'quarantine/0000000000000001']);
-      await s.close?.();
-    });
-
-    it('refuses keys outside the key alphabet', async () => {
-      const s = await make();
-      for (const key of ['', '.lock', 'a b', 'x\\y', 'é', 'k'.repeat(201)]) await assert.rejects(s.put(key, 'v'), RangeError, key);
-      await s.close?.();
-    });
-  });
-}
-
-contract('MemoryStorage', () => Promise.resolve(new MemoryStorage()));
-contract('FileStorage', async () => FileStorage.open(await tempDir()));
+// The contract every Storage driver keeps (src/storage/contract.ts), run against each driver of Node; the browser's
+// IndexedDbStorage runs the same cases in Chromium (indexeddb-storage.int.spec.ts).
+describe('Storage contract: MemoryStorage', () => {
+  storageContract({ create: async () => new MemoryStorage(), reopen: async (previous) => previous }, it);
+});
+describe('Storage contract: FileStorage', () => {
+  storageContract({ create: async () => FileStorage.open(await tempDir()), reopen: (previous) => FileStorage.open((previous as FileStorage).dir) }, it);
+});
 
 describe('FileStorage', () => {
   it('keeps what was written across a reopen, one file per key', async () => {

@@ -1,7 +1,7 @@
 /**
  * Where a client keeps its device identity, sequence, clock, outbox and pull cursor. A small key-value port
  * so the same client runs on Node ({@link FileStorage}), in tests ({@link MemoryStorage}) or in a browser
- * (an implementation over IndexedDB; see the package README for the contract).
+ * ({@link IndexedDbStorage}); see the package README for the contract and what each storage promises.
  *
  * Keys are non-empty strings of letters, digits and `/ _ - . :` (the client uses `meta`, `pull`,
  * `outbox/<seq>`, `quarantine/<seq>`). Values are strings (the client stores JSON).
@@ -23,6 +23,8 @@ export interface Storage {
   put(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
+  /** Where the data lives, shared by every tab that opens it (IndexedDbStorage); `tabs: 'auto'` coordinates under it. */
+  readonly name?: string;
   /** Releases what the storage holds (file locks, handles). Optional. */
   close?(): Promise<void>;
 }
