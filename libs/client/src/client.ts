@@ -8,6 +8,8 @@ import { entityKey, loadPullState, pullChanges, type PullState, type PullSummary
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
 import { pushOutbox, type PushedBatch, type PushSummary, type Rejection } from './push/pusher';
 import type { Storage } from './storage/storage';
+import { ClientAssets, type AssetOptions, type Attached, type AttachOptions, type UploadProgress } from './assets/assets';
+import type { AssetBytes } from './assets/sha256';
 
 /** What a client emits. Listeners of `change` and `conflict` may be async; the pull waits for them. */
 export interface ClientEvents {
@@ -25,6 +27,8 @@ export interface ClientEvents {
   pushed: (batch: PushedBatch) => void;
   /** A failure of the background loop (it keeps running and tries again with backoff). */
   error: (error: Error) => void;
+  /** An attached file's upload moved (status, bytes sent of total). */
+  upload: (progress: UploadProgress) => void;
 }
 
 export interface ClientOptions {
@@ -71,6 +75,9 @@ export interface ClientOptions {
   onRejected?: ClientEvents['rejected'];
   onPushed?: ClientEvents['pushed'];
   onError?: ClientEvents['error'];
+  onUpload?: ClientEvents['upload'];
+  /** Binaries: the asset-service, the local cache and its policy. Without it `attach` and `assets` are unavailable. */
+  assets?: AssetOptions;
 }
 
 /**
@@ -108,7 +115,7 @@ type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
  * its storage.
  */
 export class TidemarkClient {
-  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set() };
+  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), upload: new Set() };
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
@@ -117,6 +124,7 @@ export class TidemarkClient {
   private readonly abort = new AbortController();
   private loop: { done: Promise<void>; stop: AbortController; wake: () => void } | undefined;
   private closed = false;
+  private files: ClientAssets | undefined;
 
   private constructor(
     private readonly options: ClientOptions,
@@ -155,6 +163,7 @@ export class TidemarkClient {
     if (options.onRejected) this.listeners.rejected.add(options.onRejected);
     if (options.onPushed) this.listeners.pushed.add(options.onPushed);
     if (options.onError) this.listeners.error.add(options.onError);
+    if (options.onUpload) this.listeners.upload.add(options.onUpload);
   }
 
   /**
@@ -171,7 +180,38 @@ export class TidemarkClient {
       newId,
     });
     const pullState = await loadPullState(options.storage);
-    return new TidemarkClient(options, outbox, pullState, tokens);
+    const client = new TidemarkClient(options, outbox, pullState, tokens);
+    if (options.assets) {
+      const http = client.http;
+      const files = await ClientAssets.open(
+        { storage: options.storage, auth: http.auth, enqueue: (draft) => client.enqueue(draft), upload: (p) => client.emit('upload', p), error: (e) => client.emit('error', e), retry: http.retry, random: http.random, sleep: http.sleep, now: http.now, signal: client.abort.signal },
+        options.assets,
+      );
+      client.files = files;
+      client.on('change', (change) => files.changed(change));
+    }
+    return client;
+  }
+
+  /** Binaries: downloads through the cache (`get`), pins, cache stats, `flush()` of waiting uploads. Needs `options.assets`. */
+  get assets(): ClientAssets {
+    if (!this.files) throw new Error('assets are not configured: pass `assets: { baseUrl }` (the asset-service) to TidemarkClient.open');
+    return this.files;
+  }
+
+  /**
+   * Attaches a file (Blob/File, or bytes) to a record field: hashed, its upload intent stored, the bytes kept in the
+   * asset cache, the field set to the asset's sha256 in an outbox event; uploaded over tus in the background loop
+   * (or `assets.flush()`), resuming across restarts. See {@link ClientAssets.attach}.
+   */
+  attach(entity: { type: string; id: string }, field: string, file: AssetBytes, options?: AttachOptions): Promise<Attached> {
+    this.checkOpen();
+    return this.assets.attach(entity, field, file, options);
+  }
+
+  /** Uploads of attached files this client knows of (waiting, uploading, verified, failed), with progress. */
+  uploads(): UploadProgress[] {
+    return this.files?.uploads() ?? [];
   }
 
   get deviceId(): string {
@@ -429,10 +469,12 @@ export class TidemarkClient {
       }
     })();
     this.loop = { done, stop, wake: () => pause.wake() };
+    this.files?.start();
   }
 
   /** Stops the background loop and waits for it; a request it has in flight is abandoned (nothing is lost). */
   async stop(): Promise<void> {
+    await this.files?.stop();
     const loop = this.loop;
     if (!loop) return;
     this.loop = undefined;
@@ -447,10 +489,11 @@ export class TidemarkClient {
     this.closed = true;
     this.abort.abort(new Error('client closed'));
     await Promise.allSettled([this.pushing, this.pulling]);
+    await this.files?.close();
     await this.options.storage.close?.();
   }
 
-  private emit<K extends 'rejected' | 'pushed' | 'error'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
+  private emit<K extends 'rejected' | 'pushed' | 'error' | 'upload'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
     for (const listener of this.listeners[name]) {
       try {
         (listener as (v: typeof value) => void)(value);

@@ -1,5 +1,6 @@
-// Public face of @tidemark/client, the device SDK: the browser entry. No run-time import at all (no `node:` module:
-// `crypto.randomUUID`, `fetch`, `AbortSignal` come from globalThis); `@tidemark/contracts` is used for types only.
+// Public face of @tidemark/client, the device SDK: the browser entry. No `node:` module anywhere below it
+// (`crypto.randomUUID`, `fetch`, `AbortSignal`, `Blob` come from globalThis); run-time dependencies are only
+// `tus-js-client` (its browser build for bundlers) and `@noble/hashes`; `@tidemark/contracts` is used for types only.
 // Node-only pieces (FileStorage) are in `./node` (`@tidemark/client/node`).
 export { TidemarkClient, type ClientOptions, type ClientEvents, type Receipt, type ReceiptsPage } from './client';
 export { HybridClock, compareHlc, MAX_HLC_COUNTER, type WallClock } from './clock/hybrid-clock';
@@ -13,3 +14,9 @@ export { CLIENT_LIMITS } from './limits';
 export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreachableError, ServerProblemError, StorageFormatError } from './errors';
 export { type Fetch, type Sleep } from './http';
 export { TokenKeeper, CREDENTIALS_KEY, type DeviceCredentials } from './auth/token-keeper';
+export { ClientAssets, AssetIntegrityError, fileClassOf, prefetchMatches, type AssetOptions, type UploadProgress, type AttachOptions, type Attached } from './assets/assets';
+export { MemoryBlobCache, type BlobCache, type BlobEntry } from './assets/blob-cache';
+export { AssetCache, planEviction, type CacheStats, type PinReason } from './assets/cache-policy';
+export { sha256Hex, type AssetBytes } from './assets/sha256';
+export { type BinaryFetch } from './assets/tus-transport';
+export { type UploadIntent, INTENT_PREFIX, PIN_PREFIX } from './assets/intents';

@@ -1,6 +1,6 @@
 // The SDK as a user gets it: `npm pack` of @tidemark/client and of what it needs at run time (@tidemark/contracts,
 // and @tidemark/merge, which the local replica will need), installed into an empty folder outside the monorepo with
-// the registry out of reach (`--offline`; contracts' third-party dependencies are packed from this install). Then it
+// the registry out of reach (`--offline`; contracts' and the client's third-party dependencies — tus-js-client, @noble/hashes — are packed from this install). Then it
 // is used from an ES module and a CommonJS script, its types are checked with `moduleResolution` node16 (ESM and
 // CommonJS files) and bundler, and its browser entry is bundled by esbuild for `platform: 'browser'`.
 import { after, before, describe, it } from 'node:test';
@@ -62,7 +62,9 @@ describe('the packed SDK in an empty folder', () => {
     const ours = ['contracts', 'merge', 'client'].map((lib) => join(ROOT, 'libs', lib));
     const contracts = JSON.parse(readFileSync(join(ROOT, 'libs', 'contracts', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     // What contracts needs at run time, and @types/node for the type check of a Node app (a dev dependency there).
-    const theirs = thirdPartyClosure([...Object.keys(contracts.dependencies).map((name) => ({ name, from: join(ROOT, 'libs', 'contracts') })), { name: '@types/node', from: ROOT }]);
+    const client = JSON.parse(readFileSync(join(ROOT, 'libs', 'client', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const clientThirdParty = Object.keys(client.dependencies).filter((name) => !name.startsWith('@tidemark/')).map((name) => ({ name, from: join(ROOT, 'libs', 'client') }));
+    const theirs = thirdPartyClosure([...Object.keys(contracts.dependencies).map((name) => ({ name, from: join(ROOT, 'libs', 'contracts') })), ...clientThirdParty, { name: '@types/node', from: ROOT }]);
     const { stdout } = await npm(work, ['pack', ...ours, ...theirs, '--pack-destination', tarballs, '--ignore-scripts', '--json']);
     const entries = JSON.parse(stdout) as { name: string; filename: string; files: { path: string }[] }[];
     for (const entry of entries) packed.push({ name: entry.name, files: entry.files.map((f) => f.path) });
