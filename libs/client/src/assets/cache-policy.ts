@@ -35,7 +35,8 @@ export type PinReason = 'upload' | 'app';
 /**
  * The local asset cache: a {@link BlobCache} under a declared policy — a size cap (`maxBytes`), least-recently
  * used eviction, and pins (bytes an upload still needs, assets the application wants offline) that are never
- * evicted. Every `get` that finds an entry counts as a use. An unpinned entry larger than the cap is not kept.
+ * evicted. Every `get` that finds an entry counts as a use. An unpinned entry that does not fit beside the pinned
+ * ones (pinned bytes + its size > cap) is not kept, and nothing is evicted for it.
  * Operations run one at a time, so the index (sizes, use times) stays that of the store.
  */
 export class AssetCache {
@@ -83,7 +84,7 @@ export class AssetCache {
 
   /**
    * Keeps bytes (pinned for `pin` when given), evicting least-recently-used unpinned entries to stay under the
-   * cap first. Returns false when an unpinned entry is larger than the whole cap and was not kept.
+   * cap first. Returns false when an unpinned entry cannot fit beside the pinned ones and was not kept.
    */
   put(key: string, bytes: Blob, pin?: PinReason): Promise<boolean> {
     return this.serial(async () => {
@@ -95,7 +96,7 @@ export class AssetCache {
         await this.store.touch(key, usedAt);
         return true;
       }
-      if (!this.isPinned(key) && bytes.size > this.maxBytes) return false;
+      if (!this.isPinned(key) && this.stats().pinnedBytes + bytes.size > this.maxBytes) return false;
       await this.evict(bytes.size);
       await this.store.put(key, bytes, usedAt);
       this.index.set(key, { key, size: bytes.size, usedAt });

@@ -111,7 +111,9 @@ const blobReader: TusFileReader = {
       size: blob.size,
       slice: async (start: number, end: number) => {
         const stop = Math.min(end, blob.size);
-        return { value: new Uint8Array(await blob.slice(start, stop).arrayBuffer()), done: stop >= blob.size };
+        const value = new Uint8Array(await blob.slice(start, stop).arrayBuffer());
+        // tus-js-client measures a slice by `value.size` (as its own Buffer source sets it)
+        return { value: Object.assign(value, { size: value.length }), done: stop >= blob.size };
       },
       close: () => undefined,
     };
