@@ -18,5 +18,5 @@ export { ClientAssets, AssetIntegrityError, fileClassOf, prefetchMatches, type A
 export { MemoryBlobCache, type BlobCache, type BlobEntry } from './assets/blob-cache';
 export { AssetCache, planEviction, type CacheStats, type PinReason } from './assets/cache-policy';
 export { sha256Hex, type AssetBytes } from './assets/sha256';
-export { type BinaryFetch } from './assets/tus-transport';
+export { type BinaryFetch } from './assets/binary-fetch';
 export { type UploadIntent, INTENT_PREFIX, PIN_PREFIX } from './assets/intents';

@@ -8,7 +8,8 @@ import { MemoryBlobCache, type BlobCache } from './blob-cache';
 import { AssetCache, type CacheStats } from './cache-policy';
 import { deleteIntent, loadIntents, loadPins, PIN_PREFIX, putIntent, type UploadIntent } from './intents';
 import { HASH_SLICE_BYTES, SHA256_HEX, sha256Hex, toBlob, type AssetBytes } from './sha256';
-import { authorizedFetch, FetchHttpStack, runTus, type BinaryFetch } from './tus-transport';
+import { authorizedFetch, type BinaryFetch } from './binary-fetch';
+import { FetchHttpStack, runTus } from './tus-transport';
 
 /** How a client handles binaries (`ClientOptions.assets`). */
 export interface AssetOptions {

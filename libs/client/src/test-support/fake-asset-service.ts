@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BinaryFetch } from '../assets/tus-transport';
+import type { BinaryFetch } from '../assets/binary-fetch';
 
 /**
  * An in-memory stand-in for asset-service's tus and download routes, for unit tests of the client: uploads
