@@ -204,7 +204,7 @@ export class TidemarkClient {
    * asset cache, the field set to the asset's sha256 in an outbox event; uploaded over tus in the background loop
    * (or `assets.flush()`), resuming across restarts. See {@link ClientAssets.attach}.
    */
-  attach(entity: { type: string; id: string }, field: string, file: AssetBytes, options?: AttachOptions): Promise<Attached> {
+  async attach(entity: { type: string; id: string }, field: string, file: AssetBytes, options?: AttachOptions): Promise<Attached> {
     this.checkOpen();
     return this.assets.attach(entity, field, file, options);
   }
