@@ -217,6 +217,7 @@ export class ClientAssets {
           this.host.error(error instanceof Error ? error : new Error(String(error)));
         }
         if (woken) continue;
+        if (signal.aborted) break; // stopped while the flush ran: an abort listener added now would never fire
         const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
         const waits = [wakeUp, aborted];
         if (failures > 0) waits.push(this.host.sleep(backoffDelay(failures, this.host.retry, this.host.random), signal).catch(() => undefined));

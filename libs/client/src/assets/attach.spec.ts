@@ -8,6 +8,7 @@ import { FakeAssetService } from '../test-support/fake-asset-service';
 import { MemoryBlobCache } from './blob-cache';
 import { intentKey, type UploadIntent } from './intents';
 import type { UploadProgress } from './assets';
+import { eventually } from '@tidemark/testing';
 
 const KiB = 1024;
 const hexOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -117,5 +118,33 @@ describe('attach: the upload intent', () => {
     await assert.rejects(client.assets.get('b'.repeat(64)), { name: 'AssetIntegrityError' });
     assert.equal(client.assets.cache.has('b'.repeat(64)), false);
     await client.close();
+  });
+  it('the background loop uploads after an attach, waits out a network failure with backoff and resumes on the same upload', async () => {
+    const service = new FakeAssetService();
+    const storage = new MemoryStorage();
+    const errors: Error[] = [];
+    const verified = new Promise<UploadProgress>((resolve) => {
+      void open(storage, new MemoryBlobCache(), service, {
+        onError: (error) => {
+          errors.push(error);
+          service.offline = false; // the network comes back after the first failure
+        },
+        onUpload: (p) => {
+          if (p.status === 'verified') resolve(p);
+        },
+      }).then(async (client) => {
+        client.start({ intervalMs: 60_000 });
+        service.cutAfterPatches = 2;
+        await client.attach({ type: 'photo', id: 'p3' }, 'original', randomBytes(300 * KiB));
+        await verified;
+        await client.close();
+      });
+    });
+    const done = await verified;
+    assert.equal(done.bytesSent, 300 * KiB);
+    assert.ok(errors.length >= 1, 'the failure was reported');
+    assert.equal(service.requests.filter((r) => r === 'POST /v1/uploads').length, 1, 'resumed on the same upload');
+    assert.equal(service.patchBytes, 300 * KiB, 'no byte sent twice');
+    await eventually(async () => assert.deepEqual(await storage.list('assets/intent/'), []));
   });
 });
