@@ -11,7 +11,7 @@ export interface BlobEntry {
  * (64 lower-case hex digits), values immutable bytes. The cache policy (size cap, least-recently-used
  * eviction, pins) lives above it in {@link AssetCache}; an implementation only stores.
  *
- * The contract every implementation keeps (`blob-cache.spec.ts` runs it against each one):
+ * The contract every implementation keeps (`cache-policy.spec.ts` drives the memory and file stores through the policy):
  * - **atomic put**: after a crash during `put`, the key holds the old bytes or the new ones, or nothing —
  *   never a prefix;
  * - **durable put** where the platform can promise it: once `put` resolves the bytes survive a crash (an
