@@ -11,7 +11,7 @@ import { MemoryStorage } from './storage/storage';
 import { FakeGateway } from './test-support/fake-gateway';
 
 /** Packages the SDK loads at run time besides its own files (the local replica's merge engine, canonical JSON). */
-const RUNTIME_PACKAGES = ['@tidemark/merge', '@tidemark/contracts/core', 'idb'];
+const RUNTIME_PACKAGES = ['@tidemark/merge', '@tidemark/contracts/core', 'idb', 'tus-js-client', '@noble/hashes/sha2'];
 
 async function open(gateway: FakeGateway, storage: MemoryStorage, options: Partial<ClientOptions> = {}) {
   return TidemarkClient.open({ baseUrl: 'http://gateway.test', storage, fetch: gateway.fetch, sleep: () => Promise.resolve(), random: () => 0, ...options });
@@ -296,7 +296,7 @@ describe('TidemarkClient', () => {
     await again.close();
   });
 
-  it('the built package loads nothing at run time but Node built-ins, its own files, the merge engine and the dependency-free core of the contracts (and react, from the React entry only)', () => {
+  it('the built package loads nothing at run time but Node built-ins, its own files, the merge engine, the dependency-free core of the contracts, idb, tus-js-client and @noble/hashes (and react, from the React entry only)', () => {
     const dist = join(__dirname);
     const files: string[] = [];
     const walk = (dir: string) => {
@@ -331,11 +331,11 @@ describe('TidemarkClient', () => {
     };
     visit(join(__dirname, 'index.js'));
     assert.ok(seen.size > 5, `walked ${seen.size} files`);
-    assert.ok(![...seen].some((file) => file.includes('file-storage')), 'FileStorage is not reachable from the browser entry');
+    assert.ok(![...seen].some((file) => file.includes('file-storage') || file.includes('file-blob-cache')), 'FileStorage and FileBlobCache are not reachable from the browser entry');
     const browser = require('./index') as Record<string, unknown>;
     const node = require('./node') as Record<string, unknown>;
     assert.equal(browser.FileStorage, undefined);
-    assert.deepEqual(Object.keys(node).filter((name) => !(name in browser)).sort(), ['FileStorage', 'StorageLockedError']);
+    assert.deepEqual(Object.keys(node).filter((name) => !(name in browser)).sort(), ['FileBlobCache', 'FileStorage', 'StorageLockedError']);
   });
 
   it('the ES module entries re-export every value of the CommonJS entries, the same objects', async () => {

@@ -13,6 +13,8 @@ import type { EntityRead, ReplicaQuery } from './replica/query';
 import { Replica, type Divergence } from './replica/replica';
 import type { Storage } from './storage/storage';
 import { TabCoordinator, type TabNews } from './tabs/tab-coordinator';
+import { ClientAssets, type AssetOptions, type Attached, type AttachOptions, type UploadProgress } from './assets/assets';
+import type { AssetBytes } from './assets/sha256';
 
 /** What a client emits. Listeners of `change` and `conflict` may be async; the pull waits for them. */
 export interface ClientEvents {
@@ -38,6 +40,8 @@ export interface ClientEvents {
   tabChange: (news: TabNews) => void;
   /** The server settled some of this device's writes otherwise than the replica showed; the replica now shows the server's. */
   diverged: (divergence: Divergence) => void;
+  /** An attached file's upload moved (status, bytes sent of total). */
+  upload: (progress: UploadProgress) => void;
 }
 
 export interface ClientOptions {
@@ -107,6 +111,9 @@ export interface ClientOptions {
    * ones your server publishes. `false`: no replica (a pipeline that only pushes and pulls).
    */
   replica?: false | { schemas?: readonly EntityTypeSchema[] };
+  onUpload?: ClientEvents['upload'];
+  /** Binaries: the asset-service, the local cache and its policy. Without it `attach` and `assets` are unavailable. */
+  assets?: AssetOptions;
 }
 
 /** The answer of `resolve`: the resolve event the gateway journaled. */
@@ -147,7 +154,7 @@ type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
  * its storage.
  */
 export class TidemarkClient {
-  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), diverged: new Set(), tabChange: new Set() };
+  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), diverged: new Set(), tabChange: new Set(), upload: new Set() };
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
@@ -158,6 +165,7 @@ export class TidemarkClient {
   private closed = false;
   /** With `tabs: 'auto'` in a browser: the other tabs of this device, and how to stop leading them. */
   private tabs: { coordinator: TabCoordinator; resign?: () => Promise<void> } | undefined;
+  private files: ClientAssets | undefined;
 
   private constructor(
     private readonly options: ClientOptions,
@@ -198,6 +206,7 @@ export class TidemarkClient {
     if (options.onPushed) this.listeners.pushed.add(options.onPushed);
     if (options.onError) this.listeners.error.add(options.onError);
     if (options.onDiverged) this.listeners.diverged.add(options.onDiverged);
+    if (options.onUpload) this.listeners.upload.add(options.onUpload);
   }
 
   /**
@@ -232,9 +241,40 @@ export class TidemarkClient {
             onDiverged: (divergence) => events.client?.emit('diverged', divergence),
             onError: (error) => events.client?.emit('error', error instanceof Error ? error : new Error(String(error))),
           });
-    events.client = new TidemarkClient(options, outbox, pullState, tokens, replica);
-    if (coordinator) events.client.joinTabs(coordinator);
-    return events.client;
+    const client = new TidemarkClient(options, outbox, pullState, tokens, replica);
+    events.client = client;
+    if (options.assets) {
+      const http = client.http;
+      const files = await ClientAssets.open(
+        { storage: options.storage, auth: http.auth, enqueue: (draft) => client.enqueue(draft), upload: (p) => client.emit('upload', p), error: (e) => client.emit('error', e), retry: http.retry, random: http.random, sleep: http.sleep, now: http.now, signal: client.abort.signal },
+        options.assets,
+      );
+      client.files = files;
+      client.on('change', (change) => files.changed(change));
+    }
+    if (coordinator) client.joinTabs(coordinator);
+    return client;
+  }
+
+  /** Binaries: downloads through the cache (`get`), pins, cache stats, `flush()` of waiting uploads. Needs `options.assets`. */
+  get assets(): ClientAssets {
+    if (!this.files) throw new Error('assets are not configured: pass `assets: { baseUrl }` (the asset-service) to TidemarkClient.open');
+    return this.files;
+  }
+
+  /**
+   * Attaches a file (Blob/File, or bytes) to a record field: hashed, its upload intent stored, the bytes kept in the
+   * asset cache, the field set to the asset's sha256 in an outbox event; uploaded over tus in the background loop
+   * (or `assets.flush()`), resuming across restarts. See {@link ClientAssets.attach}.
+   */
+  async attach(entity: { type: string; id: string }, field: string, file: AssetBytes, options?: AttachOptions): Promise<Attached> {
+    this.checkOpen();
+    return this.assets.attach(entity, field, file, options);
+  }
+
+  /** Uploads of attached files this client knows of (waiting, uploading, verified, failed), with progress. */
+  uploads(): UploadProgress[] {
+    return this.files?.uploads() ?? [];
   }
 
   get deviceId(): string {
@@ -535,6 +575,7 @@ export class TidemarkClient {
       }
     })();
     this.loop = { done, stop, wake: () => pause.wake() };
+    this.files?.start();
   }
 
   /** Stops the background loop and waits for it; a request it has in flight is abandoned (nothing is lost). */
@@ -546,6 +587,7 @@ export class TidemarkClient {
   }
 
   private async stopLoop(): Promise<void> {
+    await this.files?.stop();
     const loop = this.loop;
     if (!loop) return;
     this.loop = undefined;
@@ -561,6 +603,7 @@ export class TidemarkClient {
     this.abort.abort(new Error('client closed'));
     await Promise.allSettled([this.pushing, this.pulling]);
     await this.replica?.flush().catch(() => undefined);
+    await this.files?.close();
     this.tabs?.coordinator.close();
     await this.options.storage.close?.();
   }
@@ -668,7 +711,7 @@ export class TidemarkClient {
     return this.replica;
   }
 
-  private emit<K extends 'rejected' | 'pushed' | 'error' | 'diverged' | 'tabChange'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
+  private emit<K extends 'rejected' | 'pushed' | 'error' | 'diverged' | 'tabChange' | 'upload'>(name: K, value: Parameters<ClientEvents[K]>[0]): void {
     for (const listener of this.listeners[name]) {
       try {
         (listener as (v: typeof value) => void)(value);

@@ -2,3 +2,4 @@
 // that need Node built-ins (FileStorage: `node:fs`, `node:path`, `node:crypto`).
 export * from './index';
 export { FileStorage, StorageLockedError } from './storage/file-storage';
+export { FileBlobCache } from './assets/file-blob-cache';

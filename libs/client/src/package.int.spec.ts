@@ -1,6 +1,6 @@
 // The SDK as a user gets it: `npm pack` of @tidemark/client and of what it needs at run time (@tidemark/contracts,
 // and @tidemark/merge, the local replica's merge engine), installed into an empty folder outside the monorepo with
-// the registry out of reach (`--offline`; contracts' and the client's third-party dependencies (idb), and react for the
+// the registry out of reach (`--offline`; contracts' and the client's third-party dependencies (idb, tus-js-client, @noble/hashes), and react for the
 // optional React entry, are packed from this install). Then it is used from an ES module and a CommonJS script (all three entries), its
 // types are checked with `moduleResolution` node16 (ESM and CommonJS files) and bundler, and its browser and React
 // entries are bundled by esbuild for `platform: 'browser'`.

@@ -1,0 +1,59 @@
+/** One entry of a {@link BlobCache}: its key (a sha256), size in bytes and when it was last used. */
+export interface BlobEntry {
+  key: string;
+  size: number;
+  /** Milliseconds since the epoch, as last given to `put` or `touch`. */
+  usedAt: number;
+}
+
+/**
+ * Byte storage for the asset cache: the binary counterpart of the key-value `Storage`. Keys are sha256s
+ * (64 lower-case hex digits), values immutable bytes. The cache policy (size cap, least-recently-used
+ * eviction, pins) lives above it in {@link AssetCache}; an implementation only stores.
+ *
+ * The contract every implementation keeps (`cache-policy.spec.ts` drives the memory and file stores through the policy):
+ * - **atomic put**: after a crash during `put`, the key holds the old bytes or the new ones, or nothing —
+ *   never a prefix;
+ * - **durable put** where the platform can promise it: once `put` resolves the bytes survive a crash (an
+ *   upload waiting in the outbox of assets is read back from here after a restart);
+ * - `touch` records a use for eviction order; it may be lost in a crash (it only changes which entry goes first);
+ * - `delete` of a missing key succeeds; `entries()` lists every complete entry.
+ *
+ * Implementations: {@link MemoryBlobCache} (browser entry), `FileBlobCache` (`@tidemark/client/node`: one
+ * file per entry, its mtime the use time). One over IndexedDB fits the same port: one object store keyed by
+ * sha256 holding `{ blob, size, usedAt }`, a `readwrite` transaction per put resolved on `complete`.
+ */
+export interface BlobCache {
+  get(key: string): Promise<Blob | undefined>;
+  put(key: string, bytes: Blob, usedAt: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  touch(key: string, usedAt: number): Promise<void>;
+  entries(): Promise<BlobEntry[]>;
+  close?(): Promise<void>;
+}
+
+/** A {@link BlobCache} in memory: for tests and pages that keep nothing; hand one instance to a second client to simulate a restart. */
+export class MemoryBlobCache implements BlobCache {
+  private readonly items = new Map<string, { blob: Blob; usedAt: number }>();
+
+  async get(key: string): Promise<Blob | undefined> {
+    return this.items.get(key)?.blob;
+  }
+
+  async put(key: string, bytes: Blob, usedAt: number): Promise<void> {
+    this.items.set(key, { blob: bytes, usedAt });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.items.delete(key);
+  }
+
+  async touch(key: string, usedAt: number): Promise<void> {
+    const item = this.items.get(key);
+    if (item) item.usedAt = usedAt;
+  }
+
+  async entries(): Promise<BlobEntry[]> {
+    return [...this.items].map(([key, item]) => ({ key, size: item.blob.size, usedAt: item.usedAt }));
+  }
+}
