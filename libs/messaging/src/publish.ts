@@ -50,36 +50,45 @@ export interface BatchPublishOptions {
   attempts?: number;
   timeoutMs?: number;
   /**
-   * Publishes started per turn of the event loop (all of them are in flight together all the same): starting
-   * hundreds in one go holds the loop, and every other request of the process waits behind them.
+   * Milliseconds of building and starting publishes after which the batch gives the event loop a turn (all of
+   * its publishes are in flight together all the same): starting hundreds in one go holds the loop, and every
+   * other request of the process waits behind them. By time rather than by count, so a slow or busy machine
+   * yields as often as a fast one.
    */
-  startSlice?: number;
+  turnMs?: number;
 }
 
 /**
- * Publishes a batch to JetStream pipelined: each message is sent without waiting for the one before and the
- * batch waits once, for every acknowledgement. Each message keeps its own `msgID` and its own retries, and
- * its outcome is returned in order, never thrown (a failure of one says nothing of the others). One PRODUCER
- * span covers the batch (`messaging.batch.message_count`, as OpenTelemetry's messaging conventions do for a
- * batch), and its trace context, read once, goes into every message's headers, so a consumer continues the
- * trace of the request that published.
+ * Publishes a batch to JetStream pipelined: each message is built (`build`, so the work of building is
+ * sliced too) and sent without waiting for the one before, and the batch waits once, for every
+ * acknowledgement. Each message keeps its own `msgID` and its own retries, and its outcome is returned in
+ * order, never thrown (a failure of one says nothing of the others). One PRODUCER span covers the batch
+ * (`messaging.batch.message_count`, as OpenTelemetry's messaging conventions do for a batch), and its trace
+ * context, read once, goes into every message's headers, so a consumer continues the trace of the request
+ * that published.
  */
-export function publishBatch(js: JetStreamClient, messages: readonly IdempotentPublish[], options: BatchPublishOptions = {}): Promise<PromiseSettledResult<PubAck>[]> {
-  const destination = messages[0]?.subject.split('.').slice(0, 2).join('.') ?? '';
-  const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.destination.name': destination, 'messaging.batch.message_count': messages.length };
+export async function publishBatch<T>(js: JetStreamClient, items: readonly T[], build: (item: T) => IdempotentPublish, options: BatchPublishOptions = {}): Promise<PromiseSettledResult<PubAck>[]> {
+  if (items.length === 0) return [];
+  const first = build(items[0]!);
+  const destination = first.subject.split('.').slice(0, 2).join('.');
+  const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.destination.name': destination, 'messaging.batch.message_count': items.length };
   return withSpan(`publish ${destination}`, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
     const trace: [string, string][] = [];
     injectTraceContext({ get: () => undefined, set: (key, value) => void trace.push([key, value]) });
-    const slice = Math.max(1, options.startSlice ?? messages.length);
-    const settled: PromiseSettledResult<PubAck>[] = new Array<PromiseSettledResult<PubAck>>(messages.length);
+    const turnMs = options.turnMs ?? Infinity;
+    const settled: PromiseSettledResult<PubAck>[] = new Array<PromiseSettledResult<PubAck>>(items.length);
     const pending: Promise<void>[] = [];
-    for (let i = 0; i < messages.length; i++) {
-      if (i > 0 && i % slice === 0) await new Promise((resolve) => setImmediate(resolve));
-      const message = messages[i]!;
+    let turn = performance.now();
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0 && performance.now() - turn >= turnMs) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turn = performance.now();
+      }
+      const message = i === 0 ? first : build(items[i]!);
       const headers = natsHeaders();
       for (const key in message.headers) headers.set(key, message.headers[key]!);
       for (const [key, value] of trace) headers.set(key, value);
-      // Settled as it is created: a publish failing while a later slice waits for its turn is never unhandled.
+      // Settled as it is created: a publish failing while a later one waits for its turn is never unhandled.
       pending.push(
         publishWithRetries(js, { attempts: options.attempts, timeoutMs: options.timeoutMs, ...message }, headers).then(
           (ack) => void (settled[i] = { status: 'fulfilled', value: ack }),
@@ -97,7 +106,7 @@ export function publishBatch(js: JetStreamClient, messages: readonly IdempotentP
     if (duplicates > 0) span.setAttribute('messaging.nats.duplicates', duplicates);
     if (failed > 0) {
       span.setAttribute('messaging.nats.failed', failed);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: `${failed} of ${messages.length} publishes were not acknowledged` });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `${failed} of ${items.length} publishes were not acknowledged` });
     }
     return settled;
   });

@@ -6,11 +6,11 @@ import { counter, histogram, type Logger } from '@tidemark/telemetry';
 import type { PushLookup } from './push-lookup';
 
 /**
- * Publishes started per turn of the event loop (see pushBatch): all of a batch's publishes are still in flight
- * together, but starting 500 of them in one go held the loop long enough for another device's one-event push,
- * or /healthz, to wait behind it.
+ * Milliseconds a push builds and starts publishes before it gives the event loop a turn (see journal): all of a
+ * batch's publishes are still in flight together, but starting 500 of them in one go held the loop long enough
+ * for another device's one-event push, or /healthz, to wait behind it.
  */
-const PUBLISH_SLICE = 64;
+const PUBLISH_TURN_MS = 2;
 
 const pushed = counter('tidemark_push_events_total', 'pushed events by result', ['status']);
 const pushSeconds = histogram('tidemark_push_journal_seconds', 'time from validated batch to all JetStream acks', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
@@ -93,25 +93,24 @@ async function journal(deps: PushDeps, pusher: Pusher, batch: PushRequest, recei
   const end = pushSeconds.startTimer();
   const { events } = batch;
   const results: EventResult[] = new Array<EventResult>(events.length);
-  const messages: IdempotentPublish[] = [];
   const journaled: number[] = [];
   for (let i = 0; i < events.length; i++) {
+    const earlier = receipted.get(events[i]!.eventId);
+    if (earlier === undefined) journaled.push(i);
+    else results[i] = { eventId: events[i]!.eventId, status: 'duplicate', seq: earlier };
+  }
+  const site = pusher.site ? { site: pusher.site } : {};
+  const message = (i: number): IdempotentPublish => {
     const event = events[i]!;
-    const earlier = receipted.get(event.eventId);
-    if (earlier !== undefined) {
-      results[i] = { eventId: event.eventId, status: 'duplicate', seq: earlier };
-      continue;
-    }
-    const record: JournalRecord = { v: 1, workspace, acceptedAt, ...(pusher.site ? { site: pusher.site } : {}), event };
-    messages.push({
+    const record: JournalRecord = { v: 1, workspace, acceptedAt, ...site, event };
+    return {
       subject: journalSubject(workspace, event.entity, deps.partitions),
       data: JSON.stringify(record),
       msgID: journalMessageId(workspace, event.eventId),
       headers: { 'tm-workspace': workspace, 'tm-device': event.deviceId },
-    });
-    journaled.push(i);
-  }
-  const settled = messages.length > 0 ? await publishBatch(deps.js(), messages, { timeoutMs: deps.publishTimeoutMs, startSlice: PUBLISH_SLICE }) : [];
+    };
+  };
+  const settled = await publishBatch(deps.js(), journaled, message, { timeoutMs: deps.publishTimeoutMs, turnMs: PUBLISH_TURN_MS });
   end();
   let failed = 0;
   let maxSeq = 0;
