@@ -11,6 +11,7 @@ import { PULL_DEPS, PullController } from './pull/pull.controller';
 import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
+import { sqlPushLookup } from './push/push-lookup';
 import { ChangeNotifier } from './pull/change-notifier';
 import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
@@ -43,15 +44,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     logger,
     now,
-    receipted: async (workspace, ids) => {
-      // A parked event is not a duplicate: the device's own copy is merged again (it may apply now). Only this
-      // workspace's receipts count: the same eventId in another workspace is another event.
-      const rows: { event_id: string; stream_seq: string }[] = await ds.query(
-        "SELECT event_id, stream_seq FROM event_receipts WHERE event_id = ANY($1::uuid[]) AND workspace = $2 AND status <> 'parked'",
-        [ids, workspace],
-      );
-      return new Map(rows.map((r) => [r.event_id, Number(r.stream_seq)]));
-    },
+    lookup: sqlPushLookup(ds),
+    standing: (workspace, deviceId) => standing.deviceStanding(workspace, deviceId),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };

@@ -169,6 +169,40 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       assert.equal((await refresh(l1.refreshToken)).status, 401, 'the unused successor is revoked with the login');
     });
 
+    it('refuses a push from a revoked or re-enrolled device with 401 before anything of its body, and journals none of it', async () => {
+      const device = new FakeDevice('push-doomed');
+      const doomed = await stack.device('ws-a', 'push-doomed');
+      const pushAs = (headers: Record<string, string>, body: string, contentType = 'application/json') =>
+        http(`${gateway}/v1/events`, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
+      const first = await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-1', { label: 'before' })] }));
+      assert.equal(first.status, 200, 'the device pushes while it is in standing');
+      const again = await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-1', { label: 'again' })] }));
+      assert.equal(again.status, 200);
+
+      const reenrol = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/push-doomed/reenrol`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'new tablet' }) });
+      assert.equal(reenrol.status, 200);
+      const before = await journalCount();
+      const stale = await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-1', { label: 'old generation' })] }));
+      assert.equal(stale.status, 401, 'a token of the previous generation no longer pushes');
+      assert.equal((await stale.json()).code, 'token-revoked');
+
+      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/push-doomed/revoke`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'lost tablet' }) });
+      assert.equal(revoke.status, 200);
+      const refusals = [
+        await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-2', { label: 'valid' })] })),
+        await pushAs(doomed.headers, JSON.stringify({ events: [{ eventId: 'not-a-uuid' }] })),
+        await pushAs(doomed.headers, JSON.stringify({ events: [new FakeDevice('someone-else').upsert('annotation', 'pd-3', { label: 'foreign' })] })),
+      ];
+      for (const refused of refusals) {
+        assert.equal(refused.status, 401, 'a revoked device hears 401 whatever it sent');
+        assert.equal((await refused.json()).code, 'token-revoked');
+      }
+      assert.equal(await journalCount(), before, 'nothing of a refused push is journaled');
+      const operator = await pushAs(stack.operatorHeaders, JSON.stringify({ events: [device.upsert('annotation', 'pd-4', { label: 'x' })] }));
+      assert.equal(operator.status, 403, 'an operator token does not push');
+      assert.equal((await operator.json()).code, 'wrong-token-kind');
+    });
+
     it('keeps device and operator tokens to their own routes', async () => {
       assert.equal((await get('/v1/changes', stack.operatorHeaders)).status, 403, 'an operator token is not a device');
       assert.equal((await get('/v1/admin/workspaces', a1.headers)).status, 403, 'a device token is not an operator');

@@ -1,6 +1,6 @@
-export { TokenService, TokenError, parseSigningKeys, generateSigningKey, newRefreshToken, hashRefreshToken, OPERATOR_ROLES, type OperatorRole, type DeviceClaims, type OperatorClaims, type VerifiedToken, type TokenFailure } from './tokens';
-export { RequireAuth, CurrentPrincipal, principalOf, deviceWorkspaceOf, PRINCIPAL, AUTH_RULE, type AuthRule, type Principal, type DevicePrincipal, type OperatorPrincipal } from './principal';
-export { AuthGuard, authGuardProvider, authFromConfig, deviceInStanding, sqlStanding, type AuthDeps, type StandingPort } from './guard';
+export { TokenService, TokenError, verifyRequestToken, CLOCK_TOLERANCE_SECONDS, parseSigningKeys, generateSigningKey, newRefreshToken, hashRefreshToken, OPERATOR_ROLES, type OperatorRole, type DeviceClaims, type OperatorClaims, type VerifiedToken, type TokenFailure } from './tokens';
+export { RequireAuth, RequireDeviceToken, CurrentPrincipal, CurrentUnconfirmedDevice, principalOf, deviceWorkspaceOf, PRINCIPAL, AUTH_RULE, type AuthRule, type UnconfirmedDevice, type Principal, type DevicePrincipal, type OperatorPrincipal } from './principal';
+export { AuthGuard, authGuardProvider, authFromConfig, deviceInStanding, standingHolds, confirmStanding, sqlStanding, type AuthDeps, type StandingPort, type DeviceStanding } from './guard';
 export { IdentityStore, type DeviceCredentials, type DeviceRecord, type IdentityOptions, type IdentityDb, type AuditInTransaction } from './identity-store';
 export { recordAudit, type AuditEntry, type SqlExecutor } from './audit';
 export { PublicRoute } from '@tidemark/platform';

@@ -25,7 +25,12 @@ export type Principal = DevicePrincipal | OperatorPrincipal;
 
 export const AUTH_RULE = 'tidemark:auth-rule';
 
-export type AuthRule = { kind: 'device' } | { kind: 'operator'; role: OperatorRole } | { kind: 'any'; role: OperatorRole };
+/**
+ * A device rule with `standing: 'route'` leaves the standing check (is the device still active, of the token's
+ * generation?) to the route, which confirms it in the same database round trip as its own reads
+ * (`RequireDeviceToken`, `UnconfirmedDevice`, `confirmStanding`).
+ */
+export type AuthRule = { kind: 'device'; standing?: 'route' } | { kind: 'operator'; role: OperatorRole } | { kind: 'any'; role: OperatorRole };
 
 /**
  * The token a route needs: `RequireAuth('device')`, `RequireAuth('operator')` (role ops),
@@ -36,7 +41,32 @@ export function RequireAuth(kind: 'device' | 'operator' | 'any', role: OperatorR
   return SetMetadata(AUTH_RULE, rule);
 }
 
+/**
+ * A device token whose signature, expiry and claims were verified, on a route that confirms the device's
+ * standing itself: the route reads the standing with its own query and calls `confirmStanding`, which
+ * answers 401 exactly as the guard would. Used where a request already makes a round trip to Postgres (a push
+ * reads its events' receipts), so the standing check costs none of its own.
+ */
+export function RequireDeviceToken(): MethodDecorator & ClassDecorator {
+  const rule: AuthRule = { kind: 'device', standing: 'route' };
+  return SetMetadata(AUTH_RULE, rule);
+}
+
+/** A verified device token whose device's standing is not confirmed yet: `confirmStanding` turns it into a principal. */
+export interface UnconfirmedDevice {
+  readonly unconfirmed: DevicePrincipal;
+}
+
 export const PRINCIPAL = Symbol('tidemark.principal');
+export const UNCONFIRMED_DEVICE = Symbol('tidemark.unconfirmed-device');
+
+/** The verified device token of a `RequireDeviceToken` route (set by the guard). */
+export const CurrentUnconfirmedDevice = createParamDecorator((_: unknown, ctx: ExecutionContext): UnconfirmedDevice => {
+  const request = ctx.switchToHttp().getRequest<{ [UNCONFIRMED_DEVICE]?: UnconfirmedDevice }>();
+  const device = request[UNCONFIRMED_DEVICE];
+  if (!device) throw new Error('no unconfirmed device on this request: the route declares no RequireDeviceToken rule');
+  return device;
+});
 
 /** The request's principal (set by the guard). */
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {

@@ -67,6 +67,9 @@ export class TokenError extends Error {
 
 const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
+/** Seconds of clock skew allowed when checking a token's expiry. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+
 export class TokenService {
   private readonly keys: SigningKey[];
 
@@ -120,7 +123,7 @@ export class TokenService {
     if (!key) throw new TokenError('unknown-key', `the token was signed with key "${kid ?? '(none)'}", which this deployment does not hold`);
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, key.secret, { issuer: ISSUER, audience: [DEVICE_AUDIENCE, OPERATOR_AUDIENCE], algorithms: ['HS256'], currentDate: now, clockTolerance: 5 }));
+      ({ payload } = await jwtVerify(token, key.secret, { issuer: ISSUER, audience: [DEVICE_AUDIENCE, OPERATOR_AUDIENCE], algorithms: ['HS256'], currentDate: now, clockTolerance: CLOCK_TOLERANCE_SECONDS }));
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new TokenError('expired', 'the token has expired; refresh it');
       if (error instanceof errors.JWSSignatureVerificationFailed) throw new TokenError('bad-signature', 'the token signature does not verify');
@@ -143,6 +146,33 @@ export class TokenService {
     }
     throw new TokenError('invalid-claims', 'the token is neither a device nor an operator token');
   }
+
+  /** A token verified earlier, checked again for expiry at `now` (the rule and tolerance of `verify`). */
+  assertUnexpired(verified: VerifiedToken, now: Date): void {
+    if (verified.expiresAt <= seconds(now) - CLOCK_TOLERANCE_SECONDS) throw new TokenError('expired', 'the token has expired; refresh it');
+  }
+}
+
+const VERIFIED = Symbol('tidemark.verified-token');
+
+/**
+ * Verifies a request's bearer token once for the whole request: the push admission hook (before the body is
+ * read) and the guard (after) both need its claims, and an HMAC check with its JSON decoding is not free.
+ * The memo lives on the request object and holds for the same token string only; a later caller gets the
+ * same claims, or the same refusal, with the expiry checked again at its own `now`.
+ */
+export async function verifyRequestToken(tokens: TokenService, request: object, token: string, now: Date): Promise<VerifiedToken> {
+  const holder = request as { [VERIFIED]?: { token: string; verified: Promise<VerifiedToken> } };
+  const memo = holder[VERIFIED];
+  if (memo?.token === token) {
+    const verified = await memo.verified;
+    tokens.assertUnexpired(verified, now);
+    return verified;
+  }
+  const verified = tokens.verify(token, now);
+  verified.catch(() => undefined); // a refusal is answered by whoever awaits it
+  holder[VERIFIED] = { token, verified };
+  return verified;
 }
 
 /** A new opaque refresh token and the hash that is stored for it. */

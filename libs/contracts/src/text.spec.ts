@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
-import { compileValidator, findUnstorableText, unstorableText } from './index';
+import { compileValidator, findUnstorableText, isVouchedStorable, unstorableText, vouchStorableText } from './index';
 
 describe('storable text', () => {
   it('refuses U+0000 and lone surrogates, accepts every other string (surrogate pairs included)', () => {
@@ -35,5 +35,18 @@ describe('storable text', () => {
     const both = validate({ name: 7, meta: '\u0000' });
     assert.ok(!both.ok);
     assert.deepEqual(both.errors.map((e) => e.pointer).sort(), ['/meta', '/name']);
+  });
+});
+
+describe('text vouched for by the parser', () => {
+  it('is not walked again by a compiled validator; anything else is', () => {
+    const validate = compileValidator(Type.Object({ name: Type.String() }));
+    // Only the parser vouches, for a value it walked; a bad value vouched for shows the walk is skipped.
+    const vouchedFor = { name: 'a\u0000' };
+    vouchStorableText(vouchedFor);
+    assert.equal(isVouchedStorable(vouchedFor), true);
+    assert.equal(validate(vouchedFor).ok, true);
+    assert.equal(validate({ name: 'a\u0000' }).ok, false, 'a value nobody vouched for is walked');
+    assert.equal(isVouchedStorable('text'), false);
   });
 });

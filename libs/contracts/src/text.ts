@@ -34,35 +34,68 @@ export function unstorableText(text: string): string | undefined {
 /** One reference token of a JSON pointer (RFC 6901): `~` as `~0`, `/` as `~1`. */
 export const pointerToken = (key: string | number): string => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
 
+/** A value met during the walk: where it hangs (its key under its parent), so a pointer is built only for a problem. */
+interface Visit {
+  value: unknown;
+  parent: Visit | undefined;
+  key: string | number | undefined;
+  /** The key is a member name (checked as text too), not an array index. */
+  member: boolean;
+}
+
+function pointerOf(visit: Visit, at: string): string {
+  const tokens: string[] = [];
+  for (let v: Visit | undefined = visit; v?.parent !== undefined; v = v.parent) tokens.push(pointerToken(v.key!));
+  return tokens.length === 0 ? at : `${at}/${tokens.reverse().join('/')}`;
+}
+
 /**
  * Every string in a JSON value (object keys too) that cannot be stored, each named by its JSON pointer
  * under `at`, the first `TEXT_RULES.maxReported` of them. A key that cannot be stored is named by the
- * pointer to its member. Iterative, so a deeply nested value cannot overflow the stack.
+ * pointer to its member. Iterative, so a deeply nested value cannot overflow the stack; pointers are built
+ * only for the strings refused, so the walk of a storable body allocates little.
  */
 export function findUnstorableText(value: unknown, at = ''): InvalidParam[] {
   const errors: InvalidParam[] = [];
-  const stack: { value: unknown; at: string; key?: string }[] = [{ value, at }];
+  const stack: Visit[] = [{ value, parent: undefined, key: undefined, member: false }];
   while (stack.length > 0 && errors.length < TEXT_RULES.maxReported) {
     const item = stack.pop()!;
-    if (item.key !== undefined) {
-      const why = unstorableText(item.key);
-      if (why) errors.push({ pointer: item.at, detail: `the member name ${why}` });
+    if (item.member) {
+      const why = unstorableText(item.key as string);
+      if (why) errors.push({ pointer: pointerOf(item, at), detail: `the member name ${why}` });
     }
-    if (typeof item.value === 'string') {
-      const why = unstorableText(item.value);
-      if (why) errors.push({ pointer: item.at || '/', detail: why });
+    const current = item.value;
+    if (typeof current === 'string') {
+      const why = unstorableText(current);
+      if (why) errors.push({ pointer: pointerOf(item, at) || '/', detail: why });
       continue;
     }
-    if (item.value === null || typeof item.value !== 'object') continue;
-    if (Array.isArray(item.value)) {
-      for (let i = item.value.length - 1; i >= 0; i--) stack.push({ value: item.value[i], at: `${item.at}/${i}` });
+    if (current === null || typeof current !== 'object') continue;
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) {
+        const child: unknown = current[i];
+        if (child !== null && (typeof child === 'object' || typeof child === 'string')) stack.push({ value: child, parent: item, key: i, member: false });
+      }
       continue;
     }
-    const entries = Object.entries(item.value as Record<string, unknown>);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, child] = entries[i]!;
-      stack.push({ value: child, at: `${item.at}/${pointerToken(key)}`, key });
-    }
+    const keys = Object.keys(current);
+    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (current as Record<string, unknown>)[keys[i]!], parent: item, key: keys[i]!, member: true });
   }
   return errors.slice(0, TEXT_RULES.maxReported);
+}
+
+const vouched = new WeakSet<object>();
+
+/**
+ * Vouches that every string of a freshly parsed value (keys too) is storable, as `findUnstorableText` found:
+ * a compiled validator then does not walk it again. Only the code that parsed the value and walked it may
+ * call this (the services' JSON body parser does), and the value must not change afterwards.
+ */
+export function vouchStorableText(value: unknown): void {
+  if (value !== null && typeof value === 'object') vouched.add(value);
+}
+
+/** Whether `vouchStorableText` vouched for this very value. */
+export function isVouchedStorable(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && vouched.has(value);
 }

@@ -16,6 +16,13 @@ export interface ConnectOptions {
   credsFile?: string;
   /** Milliseconds a JetStream API call or publish waits for its answer. */
   timeoutMs?: number;
+  /**
+   * Whether every request (each JetStream publish is one) captures the caller's stack up front, so an error
+   * answered later points at the call (the client's `noAsyncTraces: false`). Off by default: it builds a
+   * RequestError and a TimeoutError per publish, most of the client's CPU on a busy push path. Errors keep
+   * their name and message either way.
+   */
+  asyncTraces?: boolean;
 }
 
 /** Connects to NATS with reconnects forever (a service outlives a broker restart) and opens JetStream. */
@@ -25,6 +32,7 @@ export async function connectJetStream(options: ConnectOptions): Promise<JetStre
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    noAsyncTraces: !(options.asyncTraces ?? false),
     ...(options.credsFile ? { authenticator: credsAuthenticator(readFileSync(options.credsFile)) } : {}),
   });
   const timeout = options.timeoutMs ?? 5000;

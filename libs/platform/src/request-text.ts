@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ProblemType, findUnstorableText, problem, type InvalidParam, type Problem } from '@tidemark/contracts';
+import { ProblemType, findUnstorableText, problem, vouchStorableText, type InvalidParam, type Problem } from '@tidemark/contracts';
 import { ProblemError, sendProblem } from './problem-filter';
 
 /** Longest path parameter the router matches (Fastify's `maxParamLength`); a longer one is answered 414. */
@@ -85,7 +85,13 @@ export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): v
         return;
       }
       const unstorable = findUnstorableText(value);
-      done(unstorable.length > 0 ? unstorableTextProblem(unstorable) : null, value);
+      if (unstorable.length > 0) {
+        done(unstorableTextProblem(unstorable));
+        return;
+      }
+      // Walked once: the route's validator (compileValidator) does not walk it again.
+      vouchStorableText(value);
+      done(null, value);
     });
   });
 }

@@ -90,4 +90,4 @@ export async function withSpan<T>(
   });
 }
 
-export { SpanKind, context, trace, type Span, type Context };
+export { SpanKind, SpanStatusCode, context, trace, type Span, type Context };

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts';
-import type { TokenService } from '@tidemark/auth';
+import { verifyRequestToken, type TokenService } from '@tidemark/auth';
 import { counter, gauge } from '@tidemark/telemetry';
 
 /** Admission limits of `POST /v1/events` (config `PUSH_*`). */
@@ -159,12 +159,15 @@ function refuse(reply: FastifyReply, refusal: Refusal, defaultRetryAfter: number
     );
 }
 
-/** The device a push is counted for: the token's (verified cheaply, without the database), or one shared bucket for requests without a valid device token. */
+/**
+ * The device a push is counted for: the token's (verified without the database, once per request: the guard
+ * reuses the verification), or one shared bucket for requests without a valid device token.
+ */
 async function deviceKey(request: FastifyRequest, tokens: TokenService): Promise<string> {
   const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (!match) return 'unauthenticated';
   try {
-    const verified = await tokens.verify(match[1]!, new Date());
+    const verified = await verifyRequestToken(tokens, request, match[1]!, new Date());
     return verified.kind === 'device' ? `${verified.workspace}\u0000${verified.deviceId}` : `operator\u0000${verified.name}`;
   } catch {
     return 'unauthenticated';

@@ -1,12 +1,12 @@
 import { Body, Controller, Headers, HttpCode, Inject, Post } from '@nestjs/common';
 import type { PushResponse } from '@tidemark/contracts';
-import { ProblemError } from '@tidemark/platform';
-import { pushBatch, type PushDeps } from './push.service';
-import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
+import { CurrentUnconfirmedDevice, RequireDeviceToken, type UnconfirmedDevice } from '@tidemark/auth';
+import { pushFromDevice, type PushDeps } from './push.service';
 
 export const PUSH_DEPS = Symbol('PUSH_DEPS');
 
-@RequireAuth('device')
+/** The guard verifies the token; the push confirms the device's standing in the round trip that reads its receipts. */
+@RequireDeviceToken()
 @Controller('v1')
 export class PushController {
   constructor(
@@ -16,8 +16,7 @@ export class PushController {
   /** Journals a batch of device events; each is answered accepted (with its journal sequence) or duplicate. */
   @Post('events')
   @HttpCode(200)
-  async push(@Body() body: unknown, @CurrentPrincipal() device: DevicePrincipal, @Headers('content-type') contentType: string | undefined): Promise<PushResponse> {
-    if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
-    return pushBatch(this.deps, device, body);
+  async push(@Body() body: unknown, @CurrentUnconfirmedDevice() device: UnconfirmedDevice, @Headers('content-type') contentType: string | undefined): Promise<PushResponse> {
+    return pushFromDevice(this.deps, device, contentType, body);
   }
 }

@@ -1,10 +1,16 @@
-import { journalMessageId, journalSubject, ProblemType, problem, validatePushRequest, type EventResult, type JournalRecord, type PushResponse } from '@tidemark/contracts';
-import { publishIdempotent, type JetStreamClient } from '@tidemark/messaging';
+import { journalMessageId, journalSubject, ProblemType, problem, validatePushRequest, type EventResult, type JournalRecord, type PushRequest, type PushResponse } from '@tidemark/contracts';
+import { confirmStanding, type DeviceStanding, type UnconfirmedDevice } from '@tidemark/auth';
+import { publishBatch, type IdempotentPublish, type JetStreamClient } from '@tidemark/messaging';
 import { ProblemError } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
+import type { PushLookup } from './push-lookup';
 
-/** Publishes started per turn of the event loop (see pushBatch). */
-const PUBLISH_SLICE = 16;
+/**
+ * Milliseconds a push builds and starts publishes before it gives the event loop a turn (see journal): all of a
+ * batch's publishes are still in flight together, but starting 500 of them in one go held the loop long enough
+ * for another device's one-event push, or /healthz, to wait behind it.
+ */
+const PUBLISH_TURN_MS = 2;
 
 const pushed = counter('tidemark_push_events_total', 'pushed events by result', ['status']);
 const pushSeconds = histogram('tidemark_push_journal_seconds', 'time from validated batch to all JetStream acks', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
@@ -18,12 +24,10 @@ export interface Pusher {
 
 export interface PushDeps {
   js: () => JetStreamClient;
-  /**
-   * Events of this workspace that already have a (not parked) receipt, with their journal sequence: duplicates
-   * beyond the journal's dedupe window. Another workspace's receipts are never consulted: an event is
-   * (workspace, eventId).
-   */
-  receipted: (workspace: string, eventIds: string[]) => Promise<Map<string, number>>;
+  /** The device's standing and the batch's receipts, in one round trip (`sqlPushLookup`). */
+  lookup: (workspace: string, deviceId: string, eventIds: string[]) => Promise<PushLookup>;
+  /** The device's standing alone: read when a push is refused before its lookup, so a revoked device hears 401 first. */
+  standing: (workspace: string, deviceId: string) => Promise<DeviceStanding | undefined>;
   /** Notes the device's highest pushed sequence once the journal acknowledged it (written in the background). */
   recordPush: (pusher: Pusher, maxSeq: number, at: Date) => void;
   partitions: number;
@@ -34,60 +38,97 @@ export interface PushDeps {
 }
 
 /**
- * Validates a batch whole (one bad event refuses the batch, so nothing of a bad request is journaled),
- * then journals every event with `msgID = <workspace>:<eventId>` (`journalMessageId`) and answers each one after JetStream acknowledged it.
- * An event that already has a receipt is answered `duplicate` without journaling it again, however long
- * ago it was first pushed; one still inside the journal's dedupe window is answered `duplicate` by JetStream.
+ * `POST /v1/events` from a device whose token verified: its standing (active, of the token's generation) is
+ * confirmed by the same statement that reads the batch's receipts, so the push costs one round trip to
+ * Postgres. The answers are the guard's and the batch's, in the guard's order: a revoked device hears 401
+ * whatever it sent, then a body that is not JSON is 415, a bad batch 400, another device's events 403.
+ */
+export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, contentType: string | undefined, body: unknown): Promise<PushResponse> {
+  const { workspace, deviceId, site } = device.unconfirmed;
+  const pusher: Pusher = { workspace, deviceId, site };
+  let batch: PushRequest;
+  try {
+    if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
+    batch = checkBatch(pusher, body);
+  } catch (refusal) {
+    confirmStanding(device, await deps.standing(workspace, deviceId));
+    throw refusal;
+  }
+  const lookup = await deps.lookup(workspace, deviceId, batch.events.map((e) => e.eventId));
+  confirmStanding(device, lookup.standing);
+  return journal(deps, pusher, batch, lookup.receipted);
+}
+
+/**
+ * Journals a batch for a device whose standing is already confirmed (a conflict resolution is journaled
+ * exactly like a device push): see `journal`.
  */
 export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): Promise<PushResponse> {
-  const { workspace } = pusher;
+  const batch = checkBatch(pusher, body);
+  const { receipted } = await deps.lookup(pusher.workspace, pusher.deviceId, batch.events.map((e) => e.eventId));
+  return journal(deps, pusher, batch, receipted);
+}
+
+/** Validates a batch whole (one bad event refuses the batch, so nothing of a bad request is journaled); the pusher's own events only. */
+function checkBatch(pusher: Pusher, body: unknown): PushRequest {
   const validated = validatePushRequest(body);
   if (!validated.ok) throw ProblemError.validation(validated.errors, 'nothing of this request was journaled');
   const foreign = validated.value.events.flatMap((event, i) => (event.deviceId === pusher.deviceId ? [] : [{ pointer: `/events/${i}/deviceId`, detail: `must be "${pusher.deviceId}", the device of the token` }]));
   if (foreign.length > 0) {
     throw new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail: 'a device pushes its own events only; nothing of this request was journaled', errors: foreign, code: 'foreign-device' }));
   }
-  const receipted = await deps.receipted(workspace, validated.value.events.map((e) => e.eventId));
+  return validated.value;
+}
+
+/**
+ * Journals every event of a valid batch with `msgID = <workspace>:<eventId>` (`journalMessageId`) and answers
+ * each one after JetStream acknowledged it. An event that already has a receipt is answered `duplicate` without
+ * journaling it again, however long ago it was first pushed; one still inside the journal's dedupe window is
+ * answered `duplicate` by JetStream. The publishes are pipelined (`publishBatch`): all in flight together, one
+ * wait for every acknowledgement.
+ */
+async function journal(deps: PushDeps, pusher: Pusher, batch: PushRequest, receipted: Map<string, number>): Promise<PushResponse> {
+  const { workspace } = pusher;
   const acceptedAt = deps.now().toISOString();
   const end = pushSeconds.startTimer();
-  // Published in slices with a turn of the event loop between them: all of a batch's publishes are still in
-  // flight together, but starting 500 of them in one go held the loop for 100–400 ms on a busy machine, and
-  // every other request (another device's one-event push, /healthz) waited behind it.
-  const settled: PromiseSettledResult<{ duplicate: boolean; seq: number }>[] = [];
-  const pending: Promise<void>[] = [];
-  for (const [i, event] of validated.value.events.entries()) {
-    if (i > 0 && i % PUBLISH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-    const earlier = receipted.get(event.eventId);
-    if (earlier !== undefined) {
-      settled[i] = { status: 'fulfilled', value: { duplicate: true, seq: earlier } };
-      continue;
-    }
-    const record: JournalRecord = { v: 1, workspace, acceptedAt, ...(pusher.site ? { site: pusher.site } : {}), event };
-    // Settled as it is created: a publish failing while a later slice waits for its turn is never unhandled.
-    pending.push(
-      publishIdempotent(deps.js(), {
-        subject: journalSubject(workspace, event.entity, deps.partitions),
-        data: JSON.stringify(record),
-        msgID: journalMessageId(workspace, event.eventId),
-        headers: { 'tm-workspace': workspace, 'tm-device': event.deviceId },
-        timeoutMs: deps.publishTimeoutMs,
-      }).then(
-        (ack) => void (settled[i] = { status: 'fulfilled', value: ack }),
-        (reason: unknown) => void (settled[i] = { status: 'rejected', reason }),
-      ),
-    );
+  const { events } = batch;
+  const results: EventResult[] = new Array<EventResult>(events.length);
+  const journaled: number[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const earlier = receipted.get(events[i]!.eventId);
+    if (earlier === undefined) journaled.push(i);
+    else results[i] = { eventId: events[i]!.eventId, status: 'duplicate', seq: earlier };
   }
-  await Promise.all(pending);
+  const site = pusher.site ? { site: pusher.site } : {};
+  const message = (i: number): IdempotentPublish => {
+    const event = events[i]!;
+    const record: JournalRecord = { v: 1, workspace, acceptedAt, ...site, event };
+    return {
+      subject: journalSubject(workspace, event.entity, deps.partitions),
+      data: JSON.stringify(record),
+      msgID: journalMessageId(workspace, event.eventId),
+      headers: { 'tm-workspace': workspace, 'tm-device': event.deviceId },
+    };
+  };
+  const settled = await publishBatch(deps.js(), journaled, message, { timeoutMs: deps.publishTimeoutMs, turnMs: PUBLISH_TURN_MS });
   end();
-  const results: EventResult[] = settled.map((outcome, i) => {
-    const eventId = validated.value.events[i]!.eventId;
-    if (outcome.status === 'fulfilled') return { eventId, status: outcome.value.duplicate ? 'duplicate' : 'accepted', seq: outcome.value.seq };
-    return { eventId, status: 'rejected', reason: `journal unavailable: ${(outcome.reason as Error).message}; retry with the same eventId` };
+  let failed = 0;
+  let maxSeq = 0;
+  settled.forEach((outcome, k) => {
+    const i = journaled[k]!;
+    const event = events[i]!;
+    if (outcome.status === 'fulfilled') {
+      results[i] = { eventId: event.eventId, status: outcome.value.duplicate ? 'duplicate' : 'accepted', seq: outcome.value.seq };
+    } else {
+      failed++;
+      results[i] = { eventId: event.eventId, status: 'rejected', reason: `journal unavailable: ${(outcome.reason as Error).message}; retry with the same eventId` };
+    }
   });
-  for (const r of results) pushed.inc({ status: r.status });
-  const failed = settled.filter((s) => s.status === 'rejected').length;
-  const pushedSeqs = validated.value.events.filter((_, i) => settled[i]!.status === 'fulfilled').map((e) => e.deviceSeq);
-  if (pushedSeqs.length > 0) deps.recordPush(pusher, Math.max(...pushedSeqs), new Date(acceptedAt));
+  for (let i = 0; i < events.length; i++) if (results[i]!.status !== 'rejected') maxSeq = Math.max(maxSeq, events[i]!.deviceSeq);
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  for (const [status, n] of counts) pushed.inc({ status }, n);
+  if (maxSeq > 0) deps.recordPush(pusher, maxSeq, new Date(acceptedAt));
   if (failed > 0) {
     deps.logger.warn({ failed, total: results.length }, 'journal did not acknowledge every event');
     throw new ProblemError(problem(ProblemType.journalUnavailable, 503, 'Journal unavailable', {

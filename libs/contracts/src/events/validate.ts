@@ -2,7 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { DeviceEvent, LIMITS, PushRequest } from './device-event';
-import { findUnstorableText } from '../text';
+import { findUnstorableText, isVouchedStorable } from '../text';
 
 /** One thing wrong with an input: where (a JSON pointer into the request) and what. */
 export interface InvalidParam {
@@ -33,13 +33,14 @@ function describe(error: ErrorObject): InvalidParam {
 /**
  * Compiles a TypeBox schema into a validator that reports every problem with its JSON pointer. Besides the
  * schema, every string of the input (object keys too) must be text tidemark can store (`unstorableText`):
- * no U+0000, no lone surrogate, wherever it is nested.
+ * no U+0000, no lone surrogate, wherever it is nested (not walked again for a value the parser vouched for).
  */
 export function compileValidator<S extends TSchema>(schema: S): (input: unknown) => Validated<Static<S>> {
   const validate: ValidateFunction = ajv.compile(schema);
   return (input: unknown) => {
     const shaped = validate(input);
-    const unstorable = findUnstorableText(input);
+    // A request body was walked by the body parser already (it vouched for it): one walk per request.
+    const unstorable = isVouchedStorable(input) ? [] : findUnstorableText(input);
     if (shaped && unstorable.length === 0) return { ok: true, value: input as Static<S> };
     const seen = new Set<string>(unstorable.map((e) => e.pointer));
     const errors: InvalidParam[] = [...unstorable];
