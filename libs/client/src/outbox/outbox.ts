@@ -1,6 +1,7 @@
 import type { ConflictResolution, DeviceEvent, EntityRef, EventOp, FieldChange, HlcStamp, JobTransition, Problem } from '@tidemark/contracts';
 import { HybridClock, type WallClock } from '../clock/hybrid-clock';
 import { InvalidEventError, StorageFormatError } from '../errors';
+import { parseRecord } from '../storage/records';
 import type { Storage } from '../storage/storage';
 import { checkEvent } from './check-event';
 
@@ -93,7 +94,7 @@ export class Outbox {
   }
 
   private static async load(storage: Storage, options: { workspace: string; deviceId?: string; wallClock: WallClock; newId: () => string; exclusive?: Exclusive }): Promise<Outbox> {
-    let meta = parse<Meta>(await storage.get(META_KEY), META_KEY);
+    let meta = parseRecord<Meta>(await storage.get(META_KEY), META_KEY);
     if (!meta) {
       meta = { v: 1, deviceId: options.deviceId ?? options.newId(), workspace: options.workspace, lastSeq: 0, hlc: { wall: 0, counter: 0 } };
       await storage.put(META_KEY, JSON.stringify(meta));
@@ -110,7 +111,7 @@ export class Outbox {
     outbox.highWater = meta.lastSeq;
     const quarantined = new Set(await storage.list(QUARANTINE_PREFIX));
     for (const key of await storage.list(OUTBOX_PREFIX)) {
-      const record = parse<{ v: 1; event: DeviceEvent }>(await storage.get(key), key);
+      const record = parseRecord<{ v: 1; event: DeviceEvent }>(await storage.get(key), key);
       if (!record) continue;
       const seq = record.event.deviceSeq;
       if (seq > meta.lastSeq || quarantined.has(seqKey(QUARANTINE_PREFIX, seq))) {
@@ -168,14 +169,14 @@ export class Outbox {
 
   /** Adopts the stored `meta` (sequence, clock) and the committed records above what this outbox has seen. */
   private async catchUp(): Promise<number> {
-    const stored = parse<Meta>(await this.storage.get(META_KEY), META_KEY);
+    const stored = parseRecord<Meta>(await this.storage.get(META_KEY), META_KEY);
     if (!stored) return this.meta.lastSeq;
     this.clock.observe(stored.hlc);
     if (stored.lastSeq <= this.meta.lastSeq && stored.lastSeq <= this.highWater) return stored.lastSeq;
     const quarantined = new Set(await this.storage.list(QUARANTINE_PREFIX));
     for (let seq = this.highWater + 1; seq <= stored.lastSeq; seq++) {
       const key = seqKey(OUTBOX_PREFIX, seq);
-      const record = quarantined.has(seqKey(QUARANTINE_PREFIX, seq)) ? undefined : parse<{ v: 1; event: DeviceEvent }>(await this.storage.get(key), key);
+      const record = quarantined.has(seqKey(QUARANTINE_PREFIX, seq)) ? undefined : parseRecord<{ v: 1; event: DeviceEvent }>(await this.storage.get(key), key);
       if (record) this.entries.push({ event: record.event, json: JSON.stringify(record.event), bytes: checkEvent(record.event).bytes });
     }
     this.highWater = Math.max(this.highWater, stored.lastSeq);
@@ -229,7 +230,7 @@ export class Outbox {
   async quarantined(): Promise<QuarantinedEvent[]> {
     const out: QuarantinedEvent[] = [];
     for (const key of await this.storage.list(QUARANTINE_PREFIX)) {
-      const item = parse<QuarantinedEvent>(await this.storage.get(key), key);
+      const item = parseRecord<QuarantinedEvent>(await this.storage.get(key), key);
       if (item) out.push(item);
     }
     return out;
@@ -258,11 +259,3 @@ export class Outbox {
   }
 }
 
-function parse<T>(text: string | undefined, key: string): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new StorageFormatError(`storage record ${key} is not JSON (${(error as Error).message}); it was not written by this client`, { cause: error });
-  }
-}

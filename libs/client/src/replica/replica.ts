@@ -2,6 +2,7 @@ import type { Change, ConflictView, DeviceEvent, EntityRef, Receipt } from '@tid
 import { canonicalJson } from '@tidemark/contracts/core';
 import { latestSchema, type PolicyName, type SchemaRegistry } from '@tidemark/merge';
 import { StorageFormatError } from '../errors';
+import { parseRecord } from '../storage/records';
 import type { Storage } from '../storage/storage';
 import { ENTITY_PREFIX, entityStorageKey, RESOLUTION_PREFIX, resolutionStorageKey, WRITE_PREFIX, writeStorageKey } from './keys';
 import { liveView, type LiveView } from './live';
@@ -72,15 +73,6 @@ export interface ReplicaOptions {
 /** Reads of this many records at a time while opening. */
 const OPEN_CONCURRENCY = 64;
 
-function parse<T>(text: string | undefined, key: string): T | undefined {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new StorageFormatError(`storage record ${key} is not JSON (${(error as Error).message}); it was not written by this client`, { cause: error });
-  }
-}
-
 async function readAll<T>(storage: Storage, prefix: string): Promise<{ key: string; value: T }[]> {
   const keys = await storage.list(prefix);
   const out: { key: string; value: T }[] = [];
@@ -88,7 +80,7 @@ async function readAll<T>(storage: Storage, prefix: string): Promise<{ key: stri
     const chunk = keys.slice(at, at + OPEN_CONCURRENCY);
     const texts = await Promise.all(chunk.map((key) => storage.get(key)));
     chunk.forEach((key, i) => {
-      const value = parse<T>(texts[i], key);
+      const value = parseRecord<T>(texts[i], key);
       if (value !== undefined) out.push({ key, value });
     });
   }

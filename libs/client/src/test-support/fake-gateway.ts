@@ -1,5 +1,6 @@
 import type { Change, DeviceEvent, EventResult } from '@tidemark/contracts';
 import type { Fetch } from '../http';
+import { snapshotPage } from './snapshot-page';
 
 type FetchInit = Parameters<Fetch>[1];
 
@@ -74,18 +75,7 @@ export class FakeGateway {
       const page = rest.slice(0, limit);
       return { status: 200, body: { changes: page, next: page.length > 0 ? page[page.length - 1]!.cursor : String(after), hasMore: rest.length > limit } };
     }
-    if (init.method === 'GET' && pathname === '/v1/snapshot') {
-      // Each entity's latest change at or before the cursor the first page fixes, deleted ones left out, by key.
-      const cursor = Number(searchParams.get('cursor') ?? String(this.changes.length));
-      const after = searchParams.get('after');
-      const limit = Number(searchParams.get('limit') ?? '500');
-      const latest = new Map<string, Change>();
-      for (const c of this.changes.slice(0, cursor)) latest.set(`${c.entity.type}/${c.entity.id}`, c);
-      const rest = [...latest.entries()].filter(([key, c]) => !c.deleted && (after === null || key > after)).sort(([a], [b]) => (a < b ? -1 : 1));
-      const page = rest.slice(0, limit);
-      const hasMore = rest.length > limit;
-      return { status: 200, body: { cursor: String(cursor), changes: page.map(([, c]) => c), conflicts: [], ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore } };
-    }
+    if (init.method === 'GET' && pathname === '/v1/snapshot') return snapshotPage(this.changes, searchParams);
     return { status: 404, body: { type: 'https://tidemark.dev/problems/not-found', title: 'Not found', status: 404 }, headers: { 'content-type': 'application/problem+json' } };
   }
 }

@@ -1,6 +1,7 @@
 import type { Change, ConflictView, DeviceEvent, Receipt } from '@tidemark/contracts';
 import { defaultRegistry, mergeWithRegistry, view, type ConflictDraft, type EntityState, type SchemaRegistry } from '@tidemark/merge';
 import type { Fetch } from '../http';
+import { snapshotPage } from './snapshot-page';
 
 type FetchInit = Parameters<Fetch>[1];
 
@@ -94,19 +95,7 @@ export class MergingGateway {
       return { status: 200, body: { changes: page, conflicts, receipts, next: page.length > 0 ? page[page.length - 1]!.cursor : String(after), hasMore: rest.length > limit } };
     }
     if (init.method === 'GET' && pathname === '/v1/snapshot') {
-      // Each entity's latest change at or before the cursor the first page fixes (deleted ones left out), by
-      // entity key, with the conflicts open on the page's entities, as the gateway answers.
-      const cursor = Number(searchParams.get('cursor') ?? String(this.changes.length));
-      const after = searchParams.get('after');
-      const limit = Number(searchParams.get('limit') ?? '500');
-      const latest = new Map<string, Change>();
-      for (const c of this.changes.slice(0, cursor)) latest.set(`${c.entity.type}/${c.entity.id}`, c);
-      const rest = [...latest.entries()].filter(([key, c]) => !c.deleted && (after === null || key > after)).sort(([a], [b]) => (a < b ? -1 : 1));
-      const page = rest.slice(0, limit);
-      const keys = new Set(page.map(([key]) => key));
-      const conflicts = [...this.conflicts.values()].filter((c) => c.status === 'open' && keys.has(`${c.entity.type}/${c.entity.id}`));
-      const hasMore = rest.length > limit;
-      return { status: 200, body: { cursor: String(cursor), changes: page.map(([, c]) => c), conflicts, ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore } };
+      return snapshotPage(this.changes, searchParams, (keys) => [...this.conflicts.values()].filter((c) => c.status === 'open' && keys.has(`${c.entity.type}/${c.entity.id}`)));
     }
     const resolve = /^\/v1\/conflicts\/([^/]+)\/resolve$/.exec(pathname);
     if (init.method === 'POST' && resolve) {
