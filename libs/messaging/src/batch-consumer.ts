@@ -197,6 +197,7 @@ export class DurableBatchConsumer {
           if (!this.waitingOn) logger.warn({ err: error.cause, durable, dependency: error.dependency, first: messages[0]?.seq, count: messages.length }, 'dependency unavailable; waiting it out');
           this.waitingOn = { since: this.waitingOn?.since ?? Date.now(), dependency: error.dependency, reason: error.message };
           await this.at('pause: waiting out an outage', this.pause(Math.min(waitCap, base * 2 ** Math.min(waits++, 16))));
+          if (this.stopping) return; // unacked: redelivered to whoever owns the partition next
           continue;
         }
         this.waitingOn = undefined;
