@@ -3,5 +3,5 @@
 // is checked against the CommonJS exports by a unit test (client.spec.ts).
 export {
   TidemarkClient, HybridClock, compareHlc, MAX_HLC_COUNTER, MemoryStorage, IndexedDbStorage, backoffDelay, DEFAULT_RETRY, planBatches, bodyBytes, CLIENT_LIMITS, TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreachableError, ServerProblemError, StorageFormatError, TokenKeeper, CREDENTIALS_KEY,
-  ClientAssets, AssetIntegrityError, fileClassOf, prefetchMatches, MemoryBlobCache, AssetCache, planEviction, sha256Hex, INTENT_PREFIX, PIN_PREFIX,
+  ClientAssets, AssetIntegrityError, fileClassOf, prefetchMatches, MemoryBlobCache, checkBlobKey, IndexedDbBlobCache, AssetCache, planEviction, sha256Hex, INTENT_PREFIX, PIN_PREFIX,
 } from '../dist/index.js';

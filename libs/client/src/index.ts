@@ -22,7 +22,8 @@ export { TidemarkError, InvalidEventError, ServerUnavailableError, ServerUnreach
 export { type Fetch, type Sleep } from './http';
 export { TokenKeeper, CREDENTIALS_KEY, type DeviceCredentials } from './auth/token-keeper';
 export { ClientAssets, AssetIntegrityError, fileClassOf, prefetchMatches, type AssetOptions, type UploadProgress, type AttachOptions, type Attached } from './assets/assets';
-export { MemoryBlobCache, type BlobCache, type BlobEntry } from './assets/blob-cache';
+export { MemoryBlobCache, checkBlobKey, type BlobCache, type BlobEntry } from './assets/blob-cache';
+export { IndexedDbBlobCache } from './assets/indexeddb-blob-cache';
 export { AssetCache, planEviction, type CacheStats, type PinReason } from './assets/cache-policy';
 export { sha256Hex, type AssetBytes } from './assets/sha256';
 export { type BinaryFetch } from './assets/binary-fetch';

@@ -1,3 +1,5 @@
+import { SHA256_HEX } from './sha256';
+
 /** One entry of a {@link BlobCache}: its key (a sha256), size in bytes and when it was last used. */
 export interface BlobEntry {
   key: string;
@@ -19,9 +21,9 @@ export interface BlobEntry {
  * - `touch` records a use for eviction order; it may be lost in a crash (it only changes which entry goes first);
  * - `delete` of a missing key succeeds; `entries()` lists every complete entry.
  *
- * Implementations: {@link MemoryBlobCache} (browser entry), `FileBlobCache` (`@tidemark/client/node`: one
- * file per entry, its mtime the use time). One over IndexedDB fits the same port: one object store keyed by
- * sha256 holding `{ blob, size, usedAt }`, a `readwrite` transaction per put resolved on `complete`.
+ * Keys that are not a sha256 are refused with a `RangeError` ({@link checkBlobKey}). The contract suite
+ * (`blob-cache-contract.ts`) runs against every implementation: {@link MemoryBlobCache} and `IndexedDbBlobCache`
+ * (browser entry), `FileBlobCache` (`@tidemark/client/node`: one file per entry, its mtime the use time).
  */
 export interface BlobCache {
   get(key: string): Promise<Blob | undefined>;
@@ -37,23 +39,29 @@ export class MemoryBlobCache implements BlobCache {
   private readonly items = new Map<string, { blob: Blob; usedAt: number }>();
 
   async get(key: string): Promise<Blob | undefined> {
-    return this.items.get(key)?.blob;
+    return this.items.get(checkBlobKey(key))?.blob;
   }
 
   async put(key: string, bytes: Blob, usedAt: number): Promise<void> {
-    this.items.set(key, { blob: bytes, usedAt });
+    this.items.set(checkBlobKey(key), { blob: bytes, usedAt });
   }
 
   async delete(key: string): Promise<void> {
-    this.items.delete(key);
+    this.items.delete(checkBlobKey(key));
   }
 
   async touch(key: string, usedAt: number): Promise<void> {
-    const item = this.items.get(key);
+    const item = this.items.get(checkBlobKey(key));
     if (item) item.usedAt = usedAt;
   }
 
   async entries(): Promise<BlobEntry[]> {
     return [...this.items].map(([key, item]) => ({ key, size: item.blob.size, usedAt: item.usedAt }));
   }
+}
+
+/** `key` when it is a sha256 as 64 lower-case hex digits (every blob cache's key); a `RangeError` otherwise. */
+export function checkBlobKey(key: string): string {
+  if (!SHA256_HEX.test(key)) throw new RangeError(`invalid blob cache key ${JSON.stringify(key)}: a sha256 as 64 lower-case hex digits`);
+  return key;
 }

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,9 +6,33 @@ import { join } from 'node:path';
 import { MemoryBlobCache, type BlobCache } from './blob-cache';
 import { AssetCache, planEviction } from './cache-policy';
 import { FileBlobCache } from './file-blob-cache';
+import { blobCacheContract } from './blob-cache-contract';
 
 const key = (n: number) => n.toString(16).padStart(64, '0');
 const bytes = (size: number, fill = 1) => new Blob([new Uint8Array(size).fill(fill)]);
+
+// The contract every BlobCache keeps (blob-cache-contract.ts), run against each driver of Node; IndexedDbBlobCache runs
+// the same cases in Chromium (storage/indexeddb-storage.int.spec.ts).
+describe('BlobCache contract: MemoryBlobCache', () => {
+  blobCacheContract({ create: async () => new MemoryBlobCache() }, it);
+});
+describe('BlobCache contract: FileBlobCache', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  blobCacheContract(
+    {
+      create: async () => {
+        const dir = await mkdtemp(join(tmpdir(), 'tidemark-blob-contract-'));
+        dirs.push(dir);
+        return FileBlobCache.open(dir);
+      },
+      reopen: (previous) => FileBlobCache.open((previous as FileBlobCache).dir),
+    },
+    it,
+  );
+});
 
 describe('planEviction', () => {
   const entries = [

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { BlobCache, BlobEntry } from './blob-cache';
+import { checkBlobKey, type BlobCache, type BlobEntry } from './blob-cache';
 import { SHA256_HEX } from './sha256';
 
 const TEMP = '.tmp-';
@@ -85,8 +85,7 @@ export class FileBlobCache implements BlobCache {
   }
 
   private path(key: string): string {
-    if (!SHA256_HEX.test(key)) throw new RangeError(`invalid blob cache key ${JSON.stringify(key)}: a sha256 as 64 lower-case hex digits`);
-    return join(this.dir, key);
+    return join(this.dir, checkBlobKey(key));
   }
 }
 

@@ -24,13 +24,13 @@ class ContractFailure extends Error {
   override readonly name = 'ContractFailure';
 }
 
-function equal(actual: unknown, expected: unknown, what: string): void {
+export function equal(actual: unknown, expected: unknown, what: string): void {
   const a = JSON.stringify(actual);
   const e = JSON.stringify(expected);
   if (a !== e) throw new ContractFailure(`${what}: expected ${e.length > 300 ? `${e.slice(0, 300)}…` : e}, got ${a.length > 300 ? `${a.slice(0, 300)}…` : a}`);
 }
 
-function ok(condition: boolean, what: string): void {
+export function ok(condition: boolean, what: string): void {
   if (!condition) throw new ContractFailure(what);
 }
 

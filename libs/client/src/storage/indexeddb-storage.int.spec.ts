@@ -15,6 +15,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { eventually } from '@tidemark/testing';
 import { STORAGE_CONTRACT } from './contract';
+import { BLOB_CACHE_CONTRACT } from '../assets/blob-cache-contract';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -23,6 +24,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-firs
 async function pageBundle(): Promise<string> {
   const contents = `
 import { STORAGE_CONTRACT } from './contract';
+import { BLOB_CACHE_CONTRACT } from '../assets/blob-cache-contract';
+import { IndexedDbBlobCache } from '../assets/indexeddb-blob-cache';
 import { IndexedDbStorage } from './indexeddb-storage';
 import { TabCoordinator } from '../tabs/tab-coordinator';
 import { TidemarkClient } from '../client';
@@ -32,7 +35,13 @@ async function runCase(name) {
   if (!found) return { ok: false, error: 'no contract case named ' + name };
   try { await found.run(driver); return { ok: true }; } catch (error) { return { ok: false, error: String(error && error.stack || error) }; }
 }
-window.T = { runCase, IndexedDbStorage, TabCoordinator, TidemarkClient };`;
+const blobDriver = { create: () => IndexedDbBlobCache.open('contract-' + crypto.randomUUID()), reopen: (previous) => IndexedDbBlobCache.open(previous.name) };
+async function runBlobCase(name) {
+  const found = BLOB_CACHE_CONTRACT.find((c) => c.name === name);
+  if (!found) return { ok: false, error: 'no blob cache contract case named ' + name };
+  try { await found.run(blobDriver); return { ok: true }; } catch (error) { return { ok: false, error: String(error && error.stack || error) }; }
+}
+window.T = { runCase, runBlobCase, IndexedDbStorage, TabCoordinator, TidemarkClient };`;
   const result = await build({ stdin: { contents, resolveDir: __dirname, loader: 'js' }, bundle: true, platform: 'browser', format: 'iife', target: 'es2022', write: false, logLevel: 'silent' });
   return result.outputFiles[0]!.text;
 }
@@ -98,6 +107,22 @@ describe('IndexedDbStorage in headless Chromium', () => {
     for (const contractCase of STORAGE_CONTRACT) {
       it(contractCase.name, async () => {
         const outcome = await page.evaluate(async (name) => (globalThis as unknown as { T: { runCase(n: string): Promise<{ ok: boolean; error?: string }> } }).T.runCase(name), contractCase.name);
+        assert.ok(outcome.ok, outcome.error);
+      });
+    }
+  });
+
+  describe('BlobCache contract: IndexedDbBlobCache', () => {
+    let page: Page;
+    before(async () => {
+      page = await openPage();
+    });
+    after(async () => {
+      await page?.close();
+    });
+    for (const contractCase of BLOB_CACHE_CONTRACT) {
+      it(contractCase.name, async () => {
+        const outcome = await page.evaluate(async (name) => (globalThis as unknown as { T: { runBlobCase(n: string): Promise<{ ok: boolean; error?: string }> } }).T.runBlobCase(name), contractCase.name);
         assert.ok(outcome.ok, outcome.error);
       });
     }
