@@ -615,7 +615,10 @@ export class TidemarkClient {
     this.listeners.pushed.add(announce);
     this.listeners.rejected.add(announce);
     coordinator.onNews((news) => {
-      const reread = news === 'outbox' ? this.outbox.refresh() : loadPullState(this.options.storage).then((state) => void Object.assign(this.pullState, state));
+      const reread = (news === 'outbox' ? this.outbox.refresh() : loadPullState(this.options.storage).then((state) => void Object.assign(this.pullState, state))).then(() =>
+        // what the leader pulled is taken in by the tabs that do not pull; the leader's records are its own
+        this.replica?.refresh(() => this.outbox.refresh().then(() => this.pending()), { records: !coordinator.isLeader }),
+      );
       reread.then(
         () => {
           if (news === 'outbox') this.loop?.wake();
@@ -630,6 +633,7 @@ export class TidemarkClient {
   private async reloadShared(): Promise<void> {
     await this.outbox.refresh();
     Object.assign(this.pullState, await loadPullState(this.options.storage));
+    await this.replica?.refresh(() => this.outbox.refresh().then(() => this.pending()), { records: true });
     await this.tokens?.reload();
   }
 

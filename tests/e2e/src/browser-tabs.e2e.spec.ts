@@ -22,7 +22,9 @@ type PageClient = {
   pending(): Written[];
   quarantined(): Promise<unknown[]>;
   start(o: Record<string, unknown>): void;
+  pull(): Promise<unknown>;
   on(e: 'error', l: (error: Error) => void): () => void;
+  query(q: { type: string; orderBy?: { field: string }[] }): { id: string; values: Record<string, unknown>; status: string }[];
 };
 type PageScope = { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<PageClient> }; IndexedDbStorage: { open(name: string): Promise<unknown> } }; client: PageClient; errors: string[] };
 
@@ -118,6 +120,17 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
     const follower = 1 - leader;
     assert.equal(requests[follower]!.length, 0, `the other tab sent no request at all: ${requests[follower]!.join(', ')}`);
     assert.ok(requests[leader]!.some((r) => r.startsWith('GET /v1/changes')), 'the leader pulls too');
+    // the tab that does not sync reads what the leader pulled: every edit of both tabs, applied by the server
+    await eventually(
+      async () => {
+        await tabs[leader]!.evaluate(() => (globalThis as unknown as PageScope).client.pull());
+        const seen = await tabs[follower]!.evaluate(() => (globalThis as unknown as PageScope).client.query({ type: 'annotation', orderBy: [{ field: '$id' }] }).map((e) => `${e.id}=${String(e.values.label)}:${e.status}`));
+        assert.equal(seen.length, 60);
+        assert.deepEqual(seen.filter((line) => !line.endsWith(':applied')), [], 'every entity applied, as the server merged it');
+        assert.ok(seen.includes('first-tab0-7=tab 0 edit 7:applied') && seen.includes('first-tab1-29=tab 1 edit 29:applied'), seen.slice(0, 3).join(', '));
+      },
+      { timeoutMs: 30_000, message: "the other tab's replica shows the leader's pulls" },
+    );
 
     // 2. both write again and the leader closes at once, with events still pending: the other tab takes over
     written.push(...(await writeFromBoth('second', 20)));

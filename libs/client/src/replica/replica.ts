@@ -146,6 +146,11 @@ export class Replica {
   private readonly changed = new Set<Slot>();
   private readonly dirtySlots = new Set<Slot>();
   private readonly dirtyKeys = new Map<string, string | null>();
+  /** Keys a flush has taken but not yet written (how many flushes hold each): not yet in storage, not gone from it. */
+  private readonly queued = new Map<string, number>();
+  /** A refresh asked for and not started yet: later asks join it (it reads what they would). */
+  private refreshing: Promise<void> | undefined;
+  private refreshRecords = false;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly policyOf: PolicyOf;
 
@@ -329,6 +334,76 @@ export class Replica {
     await this.flush();
   }
 
+  /**
+   * Another tab of this device changed the shared storage: takes in its writes and resolutions (and the
+   * acknowledgements its pushes brought), drops what it settled, and — with `records`, for a tab that does not pull
+   * itself — the entity records its pulls stored. Runs after this replica's own flushes; what this tab added
+   * meanwhile is left alone. `pending` re-reads the outbox; it is called after the writes are read, so every write
+   * read is in the outbox then unless it was acknowledged (an enqueue appends to the outbox before the replica).
+   */
+  refresh(pending: () => Promise<readonly DeviceEvent[]>, options: { records: boolean }): Promise<void> {
+    this.refreshRecords ||= options.records;
+    if (this.refreshing) return this.refreshing;
+    const work = async () => {
+      const withRecords = this.refreshRecords;
+      this.refreshing = undefined;
+      this.refreshRecords = false;
+      const before = new Map(this.byEventId);
+      const [records, writes, resolutions] = await Promise.all([
+        withRecords ? readAll<EntityRecord>(this.storage, ENTITY_PREFIX) : Promise.resolve([]),
+        readAll<StoredWrite>(this.storage, WRITE_PREFIX),
+        readAll<StoredResolution>(this.storage, RESOLUTION_PREFIX),
+      ]);
+      const touched = new Set<Slot>();
+      for (const { key, value } of records) {
+        if (value.v !== 1) throw new StorageFormatError(`${key} has version ${String(value.v)}; this client reads version 1`);
+        const slot = this.slot(value.type, value.id, this.types.get(value.type)?.has(value.id) ? undefined : key);
+        if (this.dirtySlots.has(slot) || JSON.stringify(slot.record) === JSON.stringify(value)) continue;
+        for (const conflict of slot.record.conflicts) this.conflicts.delete(conflict.id);
+        slot.record = value;
+        for (const conflict of value.conflicts) this.conflicts.set(conflict.id, slot);
+        touched.add(slot);
+      }
+      const waiting = new Set((await pending()).map((event) => event.deviceSeq));
+      const stored = new Set<string>();
+      for (const { value } of writes) {
+        const { event } = value;
+        stored.add(event.eventId);
+        const acked = !waiting.has(event.deviceSeq) || value.receipt !== undefined;
+        const slot = this.byEventId.get(event.eventId);
+        const item = slot?.unsettled.find((u) => u.event.eventId === event.eventId);
+        if (!slot || !item) {
+          touched.add(this.addUnsettled({ event, kind: 'write', order: event.deviceSeq, acked, ...(value.receipt ? { receipt: value.receipt } : {}) }));
+        } else if ((acked && !item.acked) || (value.receipt && !item.receipt)) {
+          item.acked ||= acked;
+          if (value.receipt) item.receipt = value.receipt;
+          touched.add(slot);
+        }
+      }
+      for (const { value } of resolutions) {
+        stored.add(value.event.eventId);
+        if (!this.byEventId.has(value.event.eventId)) touched.add(this.addUnsettled({ event: value.event, kind: 'resolution', order: value.order, acked: true }));
+      }
+      // What was here before and is gone from storage now, another tab settled (or the server refused).
+      for (const [eventId, slot] of before) {
+        const item = slot.unsettled.find((u) => u.event.eventId === eventId);
+        if (!item || stored.has(eventId)) continue;
+        const key = item.kind === 'write' ? writeStorageKey(item.event.deviceSeq) : resolutionStorageKey(eventId);
+        if (this.dirtyKeys.has(key) || this.queued.has(key)) continue;
+        this.drop(slot, [item], 'merged');
+        this.dirtyKeys.delete(key);
+      }
+      for (const slot of touched) {
+        this.changed.add(slot);
+        this.settle(slot);
+      }
+    };
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    this.refreshing = run.then(() => this.flush());
+    return this.refreshing;
+  }
+
   /** The open conflict with this id, wherever it is. */
   conflict(conflictId: string): ConflictView | undefined {
     return this.conflicts.get(conflictId)?.record.conflicts.find((c) => c.id === conflictId);
@@ -350,6 +425,7 @@ export class Replica {
     this.dirtySlots.clear();
     this.dirtyKeys.clear();
     if (slots.length === 0 && keys.size === 0) return this.tail.then(() => undefined);
+    for (const key of keys.keys()) this.queued.set(key, (this.queued.get(key) ?? 0) + 1);
     const work = async () => {
       try {
         await Promise.all([
@@ -360,6 +436,12 @@ export class Replica {
         for (const slot of slots) this.dirtySlots.add(slot);
         for (const [key, value] of keys) if (!this.dirtyKeys.has(key)) this.dirtyKeys.set(key, value);
         throw error;
+      } finally {
+        for (const key of keys.keys()) {
+          const left = (this.queued.get(key) ?? 1) - 1;
+          if (left > 0) this.queued.set(key, left);
+          else this.queued.delete(key);
+        }
       }
     };
     const run = this.tail.then(work, work);

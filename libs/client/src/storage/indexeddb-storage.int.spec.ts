@@ -191,7 +191,7 @@ describe('IndexedDbStorage in headless Chromium', () => {
     const name = `tabs-${Date.now()}`;
     const tabs = await Promise.all([openPage(), openPage(), openPage()]);
     type TabApi = { T: { IndexedDbStorage: { open(name: string): Promise<unknown> }; TidemarkClient: { open(o: Record<string, unknown>): Promise<TabClient> } }; client: TabClient; news: string[] };
-    type TabClient = { upsert(t: string, id: string, v: Record<string, unknown>): Promise<{ deviceSeq: number; eventId: string }>; pending(): { deviceSeq: number }[]; lastSeq: number; on(e: 'tabChange', l: (n: string) => void): () => void; close(): Promise<void> };
+    type TabClient = { upsert(t: string, id: string, v: Record<string, unknown>): Promise<{ deviceSeq: number; eventId: string }>; pending(): { deviceSeq: number }[]; query(q: { type: string }): { status: string }[]; lastSeq: number; on(e: 'tabChange', l: (n: string) => void): () => void; close(): Promise<void> };
     // one device: the same storage name, no server (nothing syncs here)
     for (const tab of tabs) {
       await tab.evaluate(async (name) => {
@@ -226,12 +226,14 @@ describe('IndexedDbStorage in headless Chromium', () => {
         async () => {
           const seen = await tab.evaluate(() => {
             const w = globalThis as unknown as TabApi;
-            return { pending: w.client.pending().map((e) => e.deviceSeq), lastSeq: w.client.lastSeq };
+            const notes = w.client.query({ type: 'note' });
+            return { pending: w.client.pending().map((e) => e.deviceSeq), lastSeq: w.client.lastSeq, notes: notes.length, statuses: [...new Set(notes.map((n) => n.status))] };
           });
           assert.deepEqual(seen.pending, all);
           assert.equal(seen.lastSeq, all.length);
+          assert.deepEqual({ notes: seen.notes, statuses: seen.statuses }, { notes: all.length, statuses: ['pending'] }, "the replica shows the other tabs' writes too");
         },
-        { timeoutMs: 10_000, message: 'each tab lists every pending event of the device' },
+        { timeoutMs: 10_000, message: 'each tab lists every pending event of the device, and reads every note' },
       );
     }
     const stored = await tabs[0]!.evaluate(async (name) => {
