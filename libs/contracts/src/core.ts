@@ -3,4 +3,4 @@
 // exported by the main entry.
 export { canonicalJson } from './canonical-json';
 export { ID_TOKEN_PATTERN, TYPE_NAME_PATTERN, FIELD_NAME_PATTERN } from './events/patterns';
-export { JOURNAL_SUBJECT_ROOT, MERGED_SUBJECT_ROOT, REVIEW_SUBJECT_ROOT, ASSETS_SUBJECT_ROOT } from './events/subjects';
+export { JOURNAL_SUBJECT_ROOT, MERGED_SUBJECT_ROOT, REVIEW_SUBJECT_ROOT, ASSETS_SUBJECT_ROOT, mergedSubject, reviewSubject } from './events/subjects';

@@ -118,3 +118,24 @@ export {
   type ReplayEstimate,
 } from './replay/plan';
 export { diffEntity, emptyDiffSummary, addToSummary, diffDigestLine, type EntitySide, type EntityViewSide, type EntitySnapshot, type EntityChange, type EntityDiff, type FieldDiff, type DiffSummary } from './replay/diff';
+
+// Projection: one batch of journal records planned as the rows it writes, per table (the writers are the service's).
+export { planBatch, type MergeFn, type ParkedMark, type BatchItem, type BatchState, type StoredParkedEntry, type BatchPlanInput, type BatchPlan } from './projection/plan-batch';
+export type {
+  ReceiptStatus,
+  EntityRow,
+  ChangeRow,
+  ReceiptRow,
+  DuplicateRow,
+  DecisionRow,
+  ConflictRow,
+  ConflictResolution,
+  RepairRow,
+  OutboxRow,
+  MergedMessage,
+  ReviewMessage,
+  EntityAssetRow,
+  AssetRefsWrite,
+  DeviceArrivals,
+  ParkedStep,
+} from './projection/rows';

@@ -1,0 +1,183 @@
+import type { EntityRef, FieldChange, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
+import type { ConflictDraft, FieldOutcome, DecisionRule, MergeOutcome, RepairCode } from '../merge/result';
+import type { PolicyName } from '../schema/schema';
+import type { EntityState, EntityView } from '../state/entity-state';
+
+/** A receipt's status: the merge outcome, `duplicate` for a copy of an accepted event, or the parking's. */
+export type ReceiptStatus = MergeOutcome | 'duplicate' | 'parked' | 'skipped';
+
+/** An `entities` row: the entity's state and view after the batch. */
+export interface EntityRow {
+  workspace: string;
+  entityType: string;
+  entityId: string;
+  version: number;
+  deleted: boolean;
+  state: EntityState;
+  view: EntityView;
+  lastEventId: string;
+  lastStreamSeq: number;
+}
+
+/** A `change_log` row: one accepted event's view of its entity, what devices pull. */
+export interface ChangeRow {
+  workspace: string;
+  entityType: string;
+  entityId: string;
+  version: number;
+  deleted: boolean;
+  view: EntityView;
+  eventId: string;
+  deviceId: string;
+  streamSeq: number;
+}
+
+/** An `event_receipts` row: where an event stands, keyed (eventId, workspace). */
+export interface ReceiptRow {
+  eventId: string;
+  workspace: string;
+  deviceId: string;
+  deviceSeq: number;
+  entityType: string;
+  entityId: string;
+  status: ReceiptStatus;
+  reason: string | null;
+  streamSeq: number;
+  /** The entity's version the event produced; null unless it was accepted. */
+  version: number | null;
+  acceptedAt: string;
+}
+
+/** A `journal_duplicates` row: a copy of an event whose fate was already decided. */
+export interface DuplicateRow {
+  streamSeq: number;
+  eventId: string;
+  workspace: string;
+  deviceId: string;
+}
+
+/** A `merge_decisions` row: one field decision of an accepted event. */
+export interface DecisionRow {
+  eventId: string;
+  idx: number;
+  workspace: string;
+  entityType: string;
+  entityId: string;
+  field: string;
+  policy: PolicyName;
+  rule: DecisionRule;
+  outcome: FieldOutcome;
+  change: FieldChange;
+  /** Undefined when the field had no value (stored as NULL); likewise `after`. */
+  before: unknown;
+  after: unknown;
+  conflictId: string | null;
+  streamSeq: number;
+}
+
+/** A `conflicts` row: a conflict an accepted event opened. */
+export interface ConflictRow {
+  conflictId: string;
+  workspace: string;
+  entityType: string;
+  entityId: string;
+  field: string;
+  kind: ConflictDraft['kind'];
+  rule: ConflictDraft['rule'];
+  status: 'open';
+  /** The draft without its id, kind, rule and field. */
+  detail: Record<string, unknown>;
+  openedEventId: string;
+  openedSeq: number;
+  openedAcceptedAt: string;
+}
+
+/** An open conflict an accepted event closed. */
+export interface ConflictResolution {
+  conflictId: string;
+  workspace: string;
+  eventId: string;
+  streamSeq: number;
+}
+
+/** A `repairs` row: an impossible job transition with both facts. */
+export interface RepairRow {
+  repairId: string;
+  workspace: string;
+  entityType: string;
+  entityId: string;
+  code: RepairCode;
+  reason: string;
+  detail: { current: unknown; reported: unknown };
+  eventId: string;
+  streamSeq: number;
+}
+
+/** What the MERGED stream carries for an accepted event. */
+export interface MergedMessage {
+  workspace: string;
+  entity: EntityRef;
+  version: number;
+  deleted: boolean;
+  view: EntityView;
+  eventId: string;
+  deviceId: string;
+  streamSeq: number;
+  outcome: MergeOutcome;
+  decisions: { field: string; policy: PolicyName; rule: DecisionRule; outcome: FieldOutcome }[];
+}
+
+/** What the REVIEW stream carries when a conflict opens or closes. */
+export type ReviewMessage =
+  | { kind: 'conflict.opened'; conflict: ConflictDraft }
+  | { kind: 'conflict.resolved'; conflictId: string; workspace: string; entity: EntityRef; eventId: string; version: number };
+
+/**
+ * An `outbox` row. Its id is derived from what it reports (`msgId`), so a rebuild never publishes a
+ * second copy.
+ */
+export interface OutboxRow {
+  subject: string;
+  payload: MergedMessage | ReviewMessage;
+  msgId: string;
+}
+
+/** An `entity_assets` row: one asset reference an entity holds. */
+export interface EntityAssetRow {
+  workspace: string;
+  entityType: string;
+  entityId: string;
+  field: string;
+  sha256: string;
+}
+
+/** The asset references of the changed entities that have asset fields: what they held is replaced by `rows`. */
+export interface AssetRefsWrite {
+  entities: { workspace: string; entityType: string; entityId: string }[];
+  rows: EntityAssetRow[];
+}
+
+/** A device's first-seen events in a batch: their sequences, acceptance times and sites (in journal order). */
+export interface DeviceArrivals {
+  workspace: string;
+  deviceId: string;
+  seqs: number[];
+  acceptedAts: string[];
+  sites: { seq: number; site: string }[];
+}
+
+/**
+ * A write to a parked entry or to a receipt outside the batch's receipt rows, in journal order (a later
+ * step may depend on an earlier one: a skip marker for an entry parked earlier in the batch).
+ */
+export type ParkedStep =
+  /** The event's open entry (one parked before `seq`) is resolved by the copy at `seq`. */
+  | { kind: 'resolve'; workspace: string; eventId: string; seq: number; resolution: ParkedAction | 'retry'; note: string | null }
+  /** The record at `seq` is parked as a new entry (its receipt is among the batch's receipt rows). */
+  | { kind: 'park'; seq: number; workspace: string; eventId: string; reason: string; code: ParkCode }
+  /** The entry at `entrySeq` becomes `skipped` by the marker at `seq`, while it is parked. */
+  | { kind: 'skip-entry'; entrySeq: number; seq: number; note: string | null }
+  /** A stored receipt of the skipped entry's event becomes `skipped`, while it is parked. */
+  | { kind: 'skip-receipt'; workspace: string; eventId: string; reason: string }
+  /** A skip marker whose entry is not parked (absent, re-driven, skipped already): nothing is written. */
+  | { kind: 'skip-ignored'; entrySeq: number; markerConsumer: string; status: ParkedStatus | null };
