@@ -1,5 +1,6 @@
 export { connectJetStream, natsCheck, type JetStreamConnection, type ConnectOptions } from './connection';
-export { journalTopology, applyTopology, mergeConsumerName, mergeConsumerConfig, isNotFound, STREAMS, type Topology, type TopologyOptions, type TopologyReport, type ConsumerDeclaration } from './topology';
+export { journalTopology, applyTopology, mergeConsumerName, mergeConsumerConfig, STREAMS, type Topology, type TopologyOptions, type TopologyReport, type ConsumerDeclaration } from './topology';
+export { isNotFound, isNoResponders, isNatsUnavailable, isPublishRetryable } from './nats-errors';
 export { publishIdempotent, publishBatch, buildHeaders, natsCarrier, type IdempotentPublish, type BatchPublishOptions } from './publish';
 export { DurableBatchConsumer, type MessageBatch, type BatchHandler, type BatchConsumerOptions, type DependencyWait } from './batch-consumer';
 export { DependencyUnavailableError, isWaitOut } from './dependency-unavailable';

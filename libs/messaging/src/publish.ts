@@ -1,6 +1,7 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode, injectTraceContext, withSpan, type HeaderCarrier } from '@tidemark/telemetry';
+import { isPublishRetryable } from './nats-errors';
 
 export interface IdempotentPublish {
   subject: string;
@@ -23,11 +24,6 @@ export function buildHeaders(extra: Record<string, string> = {}): MsgHdrs {
   for (const [k, v] of Object.entries(extra)) h.set(k, v);
   injectTraceContext(natsCarrier(h));
   return h;
-}
-
-function isRetryable(error: unknown): boolean {
-  const e = error as { name?: string; code?: string; message?: string };
-  return e?.name === 'TimeoutError' || /timeout|no responders|503|disconnect|reconnect/i.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
 }
 
 /**
@@ -120,7 +116,7 @@ async function publishWithRetries(js: JetStreamClient, message: IdempotentPublis
       return await js.publish(message.subject, message.data, { msgID: message.msgID, headers, timeout: message.timeoutMs ?? 5000 });
     } catch (error) {
       lastError = error;
-      if (!isRetryable(error) || attempt === attempts) break;
+      if (!isPublishRetryable(error) || attempt === attempts) break;
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
     }
   }

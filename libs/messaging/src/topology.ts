@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, ReplayPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { ASSETS_SUBJECT_ROOT, JOURNAL_SUBJECT_ROOT, MERGED_SUBJECT_ROOT, REVIEW_SUBJECT_ROOT, journalPartitionFilter, partitionToken } from '@tidemark/contracts';
+import { isNotFound } from './nats-errors';
 
 export const STREAMS = { journal: 'JOURNAL', merged: 'MERGED', review: 'REVIEW', assets: 'ASSETS' } as const;
 
@@ -119,10 +120,4 @@ export async function applyTopology(jsm: JetStreamManager, topology: Topology): 
     } else report.unchanged.push(label);
   }
   return report;
-}
-
-export function isNotFound(error: unknown): boolean {
-  const e = error as { code?: unknown; api_error?: { err_code?: number }; message?: string };
-  const code = e?.api_error?.err_code;
-  return code === 10059 || code === 10014 || /not found/i.test(e?.message ?? '');
 }

@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
 import { isDependencyUnavailable, toProblem } from './problem-filter';
 
 const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
@@ -16,9 +18,10 @@ describe('toProblem: a dependency down is 503, anything unknown is 500', () => {
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
       Object.assign(new Error('Query failed'), { driverError: withCode('the database system is starting up', '57P03') }),
-      Object.assign(new Error('timeout'), { name: 'TimeoutError' }),
-      Object.assign(new Error('closed connection'), { name: 'ClosedConnectionError' }),
-      Object.assign(new Error('no responders: $JS.API.STREAM.MSG.GET.JOURNAL'), { name: 'NoResponders' }),
+      new errors.TimeoutError(),
+      new errors.ClosedConnectionError(),
+      new errors.RequestError('no responders: $JS.API.STREAM.MSG.GET.JOURNAL', { cause: new errors.NoRespondersError('$JS.API.STREAM.MSG.GET.JOURNAL') }),
+      new JetStreamApiError({ code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' }),
     ];
     for (const error of cases) {
       assert.equal(isDependencyUnavailable(error), true, error.message);
@@ -29,7 +32,7 @@ describe('toProblem: a dependency down is 503, anything unknown is 500', () => {
   });
 
   it('answers 500 for what it does not know, and for Postgres errors that a retry would not fix', () => {
-    for (const error of [new Error('boom'), withCode('duplicate key value violates unique constraint', '23505'), withCode('relation "x" does not exist', '42P01'), 'a string']) {
+    for (const error of [new Error('boom'), withCode('duplicate key value violates unique constraint', '23505'), withCode('relation "x" does not exist', '42P01'), new JetStreamApiError({ code: 404, err_code: 10059, description: 'stream not found' }), 'a string']) {
       assert.equal(isDependencyUnavailable(error), false, String(error));
       assert.equal(toProblem(error).status, 500);
     }

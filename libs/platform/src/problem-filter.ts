@@ -1,6 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, ProblemType, problem, type InvalidParam, type Problem } from '@tidemark/contracts';
+import { isNatsUnavailable } from '@tidemark/messaging';
 import type { Logger } from '@tidemark/telemetry';
 
 /** An expected failure carrying its problem document; thrown by controllers, mapped here. */
@@ -31,22 +32,20 @@ interface FastifyErrorLike {
 
 /** Network failures reaching a dependency: it is down, restarting or unreachable. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-/** The NATS client, when the server is unreachable, the connection closed or draining, or nothing answered. */
-const NATS_UNAVAILABLE = new Set(['TimeoutError', 'ClosedConnectionError', 'DrainingConnectionError', 'ConnectionError', 'NoResponders', 'RequestError']);
 /** node-postgres and its pool, when the server went away or is not accepting connections yet. */
 const PG_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
 
 /**
  * Whether an error says that a dependency (Postgres, NATS, S3) is down or restarting, so the same request
  * may succeed later: network failures, Postgres's SQLSTATE class 08 (connection exception), 57P01–57P03
- * (shut down, crashed, starting up) and 53300 (too many connections), and the NATS client's timeout,
- * closed or draining connection and no-responders errors. TypeORM's wrapper is looked through.
+ * (shut down, crashed, starting up) and 53300 (too many connections), and what `isNatsUnavailable`
+ * (@tidemark/messaging) classes as NATS being unavailable. TypeORM's wrapper is looked through.
  */
 export function isDependencyUnavailable(error: unknown): boolean {
   const e = (error as { driverError?: unknown } | undefined)?.driverError ?? error;
   const code = (e as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && (UNREACHABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300')) return true;
-  return e instanceof Error && (PG_CONNECTION.test(e.message) || NATS_UNAVAILABLE.has(e.name));
+  return isNatsUnavailable(e) || (e instanceof Error && PG_CONNECTION.test(e.message));
 }
 
 /** Maps any error to an RFC 9457 problem document. Unknown errors are 500 with nothing internal leaked. */
