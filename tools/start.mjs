@@ -85,9 +85,11 @@ try {
     ['ops-api', 3005],
   ];
   const portOf = (name, fallback) => Number(process.env[`TIDEMARK_${name.toUpperCase().replace('-', '_')}_PORT`] ?? fallback);
-  // Browser pages allowed to call the gateway and the asset-service (CORS): the dashboard and a local web app's dev
-  // server (Vite 5173, Next.js and others 3000), by both of their local names. Production configs allow none.
-  env.CORS_ORIGINS ||= [portOf('ops-api', 3005), 5173, 3000].flatMap((port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]).join(',');
+  // The annotator example (examples/annotator), served by its own small server once the services are up.
+  const examplePort = Number(process.env.TIDEMARK_EXAMPLE_PORT ?? 3006);
+  // Browser pages allowed to call the gateway and the asset-service (CORS): the dashboard, the example and a local
+  // web app's dev server (Vite 5173, Next.js and others 3000), by both of their local names. Production configs allow none.
+  env.CORS_ORIGINS ||= [portOf('ops-api', 3005), examplePort, 5173, 3000].flatMap((port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`]).join(',');
   const start = async (name, port) => {
     const out = createWriteStream(join(logs, `${name}.log`), { flags: 'a' });
     // ops-api's overview shows the readiness of every other service.
@@ -133,8 +135,26 @@ try {
   if (!workspace.ok) throw new Error(`could not create the default workspace: ${workspace.status} ${await workspace.text()}`);
   const device = `laptop-${Math.random().toString(36).slice(2, 6)}`;
 
+  // The example app, built against the packed SDK (npm pack of the client and what it needs, unpacked into
+  // examples/annotator/node_modules), with its own server holding an admin token to enrol each new browser.
+  let example = { url: undefined, problem: undefined };
+  try {
+    const { buildExample } = await import('../examples/annotator/build.mjs');
+    const { startExampleServer } = await import('../examples/annotator/server.mjs');
+    say('building the annotator example against the packed SDK…');
+    await buildExample();
+    const exampleToken = await tokens.issueOperator({ name: 'annotator-example', roles: ['admin'] }, new Date(), 7 * 86_400);
+    const server = await startExampleServer({ gateway: gw, assets: url('asset-service', 3004), adminToken: exampleToken.token, port: examplePort });
+    example = { url: server.url, problem: undefined };
+  } catch (error) {
+    // the system runs without its example; say why
+    example = { url: undefined, problem: error instanceof Error ? error.message : String(error) };
+  }
+
   console.log(`
 tidemark is running.
+
+  example app      ${example.url ? `${example.url}/   the annotator: images with labels, offline-first in the browser (open it in two browsers)` : `not started: ${example.problem}`}
 
   gateway          ${gw}           push: POST /v1/events   pull: GET /v1/changes   GET /v1/conflicts, /v1/receipts (device token)
                                                   /v1/admin/workspaces, …/devices, /v1/admin/operator-tokens (admin token)   POST /v1/auth/refresh   /v1/openapi.json
