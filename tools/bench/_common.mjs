@@ -164,7 +164,7 @@ export function table(rows) {
  * time: upserts of `entities` annotations from 50 devices, each an increment and a set, plus `extraFields(i)`.
  * Returns the seconds it took.
  */
-export async function loadJournal(js, { count, entities, partitions, extraFields = () => ({}), window = 512 }) {
+export async function loadJournal(js, { count, entities, partitions, extraFields = () => ({}), window = 512, workspaces = 1, devices = 50 }) {
   const { journalSubject } = await import('@tidemark/contracts');
   const acceptedAt = new Date(0).toISOString();
   const t0 = performance.now();
@@ -172,11 +172,13 @@ export async function loadJournal(js, { count, entities, partitions, extraFields
   for (let i = 0; i < count; i++) {
     const entity = { type: 'annotation', id: `e${i % entities}` };
     const event = {
-      eventId: randomUUID(), deviceId: `dev-${i % 50}`, deviceSeq: Math.floor(i / 50) + 1, hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
+      eventId: randomUUID(), deviceId: `dev-${i % devices}`, deviceSeq: Math.floor(i / devices) + 1, hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
       entity, op: 'upsert', baseVersion: 0, schemaVersion: 1,
       fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: (i % 1000) / 1000 }, ...extraFields(i) },
     };
-    pending.push(js.publish(journalSubject('bench', entity, partitions), JSON.stringify({ v: 1, workspace: 'bench', acceptedAt, event }), { msgID: event.eventId }));
+    // events spread over `workspaces` workspaces by device (a device belongs to one workspace)
+    const workspace = workspaces === 1 ? 'bench' : `bench-${(i % devices) % workspaces}`;
+    pending.push(js.publish(journalSubject(workspace, entity, partitions), JSON.stringify({ v: 1, workspace, acceptedAt, event }), { msgID: event.eventId }));
     if (pending.length >= window) {
       await Promise.all(pending);
       pending = [];

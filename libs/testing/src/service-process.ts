@@ -31,7 +31,9 @@ export function serviceEntry(name: ServiceName): string {
 export async function startServiceProcess(name: ServiceName, env: Record<string, string>, options: { readyTimeoutMs?: number; waitReady?: boolean } = {}): Promise<ServiceProcess> {
   const port = env.HTTP_PORT;
   if (!port) throw new Error('startServiceProcess needs HTTP_PORT in env');
-  const child: ChildProcess = spawn(process.execPath, [serviceEntry(name)], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // TIDEMARK_PROFILE_DIR (benchmarks): each service writes a V8 CPU profile there when it exits.
+  const profile = process.env.TIDEMARK_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TIDEMARK_PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, serviceEntry(name)], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
