@@ -158,6 +158,8 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
       await until(async () => assert.deepEqual(await shown(page, catId), { label: 'siamese', status: 'conflicted', conflicts: 1, picture: true }), `${name} shows the conflict (the server keeps the label until someone decides)`, 45_000);
     }
     assert.equal(await text(a, 'outbox'), 'all synced');
+    await until(async () => assert.equal(await a.getByTestId('notice').count(), 1), "A is told the server settled its edit otherwise than it showed (the SDK's diverged event)");
+    assert.match(await text(a, 'notice'), new RegExp(`^${catId}: the server settled label otherwise`));
     await row(a, catId).getByRole('button', { name: /Keep “tabby”/ }).click();
     for (const [page, name] of [[a, 'A'], [b, 'B']] as const) {
       await until(async () => assert.deepEqual(await shown(page, catId), { label: 'tabby', status: 'applied', conflicts: 0, picture: true }), `${name} converges on the resolution`);
