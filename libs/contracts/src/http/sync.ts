@@ -193,7 +193,21 @@ export const SYNC_ROUTES: RouteDoc[] = [
     body: Type.Object({ refreshToken: Type.String() }, { additionalProperties: false }),
     responses: { 200: { description: 'new credentials', schema: DeviceCredentials }, 401: { description: 'unknown, expired, reused or revoked refresh token', schema: ProblemSchema } },
   },
-  { method: 'get', path: '/v1/auth/whoami', summary: 'The principal the token stands for', tags: ['auth'], auth: 'any', responses: { 200: { description: 'device or operator' }, 401: Unauthorized } },
+  {
+    method: 'get',
+    path: '/v1/auth/whoami',
+    summary: 'The principal the token stands for',
+    tags: ['auth'],
+    auth: 'any',
+    responses: {
+      200: {
+        description: 'a device (workspace, deviceId, site, generation) or an operator (name, roles)',
+        schema: Type.Object({ kind: Type.Union([Type.Literal('device'), Type.Literal('operator')]), tokenId: Type.String() }, { additionalProperties: true }),
+        example: { kind: 'operator', name: 'ops-alice', roles: ['ops'], tokenId: 'op-7f3a' },
+      },
+      401: Unauthorized,
+    },
+  },
   {
     method: 'post',
     path: '/v1/admin/workspaces',
