@@ -12,8 +12,8 @@ import addFormats from 'ajv-formats';
  * - describes exactly the routes the service registered, method by method, and nothing else;
  * - gives every operation a unique operationId, and every 423, 429 and 503 a Retry-After header;
  * - has examples that validate against the schemas they illustrate;
- * - tells the truth about tokens (a route documented as needing one answers 401 without) and about the
- *   shape of what the parameterless operator reads answer.
+ * - tells the truth about tokens (a route documented as needing one answers 401 without, and 403 to a token
+ *   of the wrong kind) and about the shape of what the parameterless operator reads answer.
  */
 
 type Method = 'get' | 'post' | 'put' | 'delete' | 'patch' | 'head' | 'options';
@@ -79,6 +79,8 @@ describe('OpenAPI documents of every service', () => {
   const services = new Map<string, Running>();
   const closers: (() => Promise<unknown>)[] = [];
   let operatorHeaders: Record<string, string> = {};
+  /** A token of the wrong kind for each documented token: a route needing it answers 403 to this one. */
+  const wrongToken: Record<string, Record<string, string>> = {};
 
   before(async () => {
     const { testNats, testDatabase, testBucket, bucketEnv, testIdentity } = await import('@tidemark/testing');
@@ -103,6 +105,9 @@ describe('OpenAPI documents of every service', () => {
       closers.unshift(() => service.close());
     }
     operatorHeaders = { authorization: `Bearer ${await identity.operatorToken('openapi-test', ['ops', 'admin'])}` };
+    wrongToken.device = operatorHeaders;
+    wrongToken.operator = await identity.headersFor('openapi-device');
+    wrongToken.admin = { authorization: `Bearer ${await identity.operatorToken('openapi-ops-only', ['ops'])}` };
   });
 
   after(async () => {
@@ -152,6 +157,7 @@ describe('OpenAPI documents of every service', () => {
         for (const { key, op } of operations(dereferenced)) {
           const media = [...Object.entries(op.requestBody?.content ?? {}), ...Object.values(op.responses).flatMap((r) => Object.entries(r.content ?? {}))];
           if (media.length > 0) assert.ok(media.some(([, m]) => m.example !== undefined), `${key} has an example`);
+          for (const [type, m] of Object.entries(op.requestBody?.content ?? {})) assert.ok(m.example !== undefined, `${key} has an example ${type} request`);
           for (const [type, m] of media) {
             if (m.example === undefined || !isJson(type) || m.schema === undefined) continue;
             const validate = ajv.compile(m.schema as object);
@@ -176,6 +182,16 @@ describe('OpenAPI documents of every service', () => {
           const response = await fetch(`${base}${fill(path)}`, { method: method.toUpperCase() });
           await response.arrayBuffer();
           assert.notEqual(response.status, 401, `${key} is open`);
+        }
+      });
+
+      it('answers 403 to the wrong kind of token wherever it documents one kind (device, operator, admin)', async () => {
+        const base = services.get(name)!.url;
+        for (const { key, path, method, op } of operations(doc).filter(({ op }) => ['device', 'operator', 'admin'].includes(op['x-tidemark-token'] ?? ''))) {
+          assert.ok(op.responses['403'], `${key} documents 403`);
+          const response = await fetch(`${base}${fill(path)}`, { method: method.toUpperCase(), headers: { ...wrongToken[op['x-tidemark-token']!], 'tus-resumable': '1.0.0' } });
+          await response.arrayBuffer();
+          assert.equal(response.status, 403, `${key} with a token of another kind than ${op['x-tidemark-token']}`);
         }
       });
 
