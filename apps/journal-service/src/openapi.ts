@@ -48,7 +48,7 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
       200: {
         description: 'streams, consumers and the last apply',
         schema: Type.Object({ streams: Type.Array(Type.Object({ name: Type.String(), subjects: Type.Array(Type.String()), storage: Type.String(), replicas: Type.Integer(), messages: Type.Integer(), bytes: Type.Integer(), firstSeq: Type.Integer(), lastSeq: Type.Integer() })), consumers: Type.Array(Type.Object({ stream: Type.String(), durable: Type.Optional(Type.String()), filter: Type.Optional(Type.String()) })), lastApplied: Type.Optional(Type.Unknown()) }),
-        example: { streams: [{ name: 'JOURNAL', subjects: ['journal.>'], storage: 'file', replicas: 1, messages: 120, bytes: 64000, firstSeq: 1, lastSeq: 120 }], consumers: [{ stream: 'JOURNAL', durable: 'merge-p0', filter: 'journal.*.*.p0.>' }], lastApplied: { created: [], updated: [], unchanged: ['JOURNAL'] } },
+        example: { streams: [{ name: 'JOURNAL', subjects: ['tm.journal.>'], storage: 'file', replicas: 1, messages: 120, bytes: 64000, firstSeq: 1, lastSeq: 120 }], consumers: [{ stream: 'JOURNAL', durable: 'merge-p00', filter: 'tm.journal.*.p00.>' }], lastApplied: { created: [], updated: [], unchanged: ['stream JOURNAL', 'stream MERGED', 'stream REVIEW', 'stream ASSETS', 'consumer JOURNAL/merge-p00'] } },
       },
     },
   },
@@ -64,7 +64,7 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
       200: {
         description: 'the entity’s journal entries with their stream sequences',
         schema: Type.Object({ workspace: Type.String(), entity: Type.Object({ type: Type.String(), id: Type.String() }), subject: Type.String(), events: Type.Array(Type.Object({ seq: Type.Integer(), record: Type.Unknown({ description: 'the journal record: the device event and what the gateway stamped on it' }) })) }),
-        example: { workspace: 'default', entity: { type: 'annotation', id: 'img-42' }, subject: 'journal.default.annotation.p3.img-42', events: [{ seq: 17, record: { event: { eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', deviceSeq: 1, fields: { label: { op: 'set', value: 'cat' } } } } }] },
+        example: { workspace: 'default', entity: { type: 'annotation', id: 'img-42' }, subject: 'tm.journal.default.p03.annotation.img-42', events: [{ seq: 17, record: { event: { eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', deviceSeq: 1, fields: { label: { op: 'set', value: 'cat' } } } } }] },
       },
       400: { description: 'the type, id, workspace or limit is not valid (named as path:/query:)', schema: ProblemSchema },
     },

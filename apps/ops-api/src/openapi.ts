@@ -40,11 +40,27 @@ const REPLAY_ID = '5b1c2d3e-7f80-4a9b-8c0d-1e2f3a4b5c6d';
 const AT = '2026-12-07T20:00:00.000Z';
 
 const OpsResolveRequest = Type.Composite([ResolveRequest, Type.Object({ reason: Reason })], { additionalProperties: false });
-const ParkedTarget = { consumer: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the consumer that parked the message (e.g. merge-p0)' }), seq: Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'the journal sequence of the parked message' }) };
+const ParkedTarget = { consumer: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the consumer that parked the message (e.g. merge-p00)' }), seq: Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'the journal sequence of the parked message' }) };
 const ReplayId = Type.String({ format: 'uuid', description: 'a replay id' });
 
 const ParkedActionResult = view('ParkedActionResult', { consumer: 'the entry’s consumer', seq: 'the entry’s journal sequence', action: 'redrive, edit or skip', eventId: 'the parked event’s id (null when not a record)', journalSeq: 'sequence of the journaled action', duplicate: 'the same action was journaled before', status: 'the entry’s status' });
-const PARKED_ACTION_EXAMPLE = { consumer: 'merge-p0', seq: 118, action: 'redrive', eventId: UUID_EXAMPLE, journalSeq: 131, duplicate: false, status: 'parked' };
+const OPS_CONFLICT = {
+  id: 'c-1200-label',
+  entity: { type: 'annotation', id: 'img-42' },
+  field: 'label',
+  kind: 'field',
+  rule: 'review:concurrent-edit',
+  status: 'open',
+  base: { kind: 'value', value: 'cat' },
+  ours: { eventId: '1d2e3f40-5a6b-4c7d-8e9f-0a1b2c3d4e5f', deviceId: 'laptop-1', hlc: { wall: 1764062153123, counter: 0 }, value: 'lynx', version: 3 },
+  theirs: { eventId: UUID_EXAMPLE, deviceId: 'tablet-2', hlc: { wall: 1764062154000, counter: 0 }, value: 'bobcat', baseVersion: 2 },
+  opened: { eventId: UUID_EXAMPLE, seq: 1200, version: 3, acceptedAt: AT },
+  cursor: '1200:c-1200-label',
+  workspace: 'default',
+  openSeconds: 60,
+};
+const PARKED_ENTRY = { consumer: 'merge-p00', seq: 118, eventId: UUID_EXAMPLE, workspace: 'default', subject: 'tm.journal.default.p00.sketch.s-1', code: 'unknown-entity-type', reason: 'unknown entity type "sketch"', attempts: 1, status: 'parked', parkedAt: AT, resolution: null, resolvedSeq: null, note: null, event: { entity: { type: 'sketch', id: 's-1' }, deviceId: 'laptop-1', deviceSeq: 7, op: 'upsert', schemaVersion: 1 } };
+const PARKED_ACTION_EXAMPLE = { consumer: 'merge-p00', seq: 118, action: 'redrive', eventId: UUID_EXAMPLE, journalSeq: 131, duplicate: false, status: 'parked' };
 const parkedActionErrors = {
   400: bad('the consumer, sequence or body is not valid, or the reason is missing'),
   404: notFound('no parked entry of this consumer at this sequence'),
@@ -97,7 +113,7 @@ export const OPS_ROUTES: RouteDoc[] = [
       200: {
         description: 'the overview',
         schema: view('OverviewView', { at: 'when it was read', services: 'each configured service’s readiness', ready: 'every configured service is ready (null: none configured)', streams: 'stream totals', consumers: 'consumer totals', projection: 'projection lag', rates: 'sampled ingest and projection rates', parked: 'parked messages', conflictsOpen: 'open conflicts', uploads: 'uploads in progress', unavailable: 'parts that could not be read, and why' }),
-        example: { at: AT, services: [{ name: 'gateway', url: 'http://127.0.0.1:3001', ready: true, status: 200, detail: { status: 'ready' }, latencyMs: 3 }], ready: true, streams: { count: 4, messages: 1200, bytes: 640000, journal: { messages: 1000, lastSeq: 1000, lastAt: AT } }, consumers: { count: 6, withBacklog: 0, oldestPendingSeconds: 0, redelivered: 0 }, projection: { consumerPrefix: 'merge-p', partitions: 4, partitionsBehind: 0, lag: { messages: 0, seconds: 0 } }, rates: { sampledBy: 'this ops-api instance, in memory (empty after a restart)' }, parked: 0, conflictsOpen: 2, uploads: { inProgress: 1, bytesPending: 5242880 }, unavailable: [] },
+        example: { at: AT, services: [{ name: 'gateway', url: 'http://127.0.0.1:3001', ready: true, status: 200, detail: { status: 'ready', checks: [{ name: 'nats', ok: true }, { name: 'postgres', ok: true }] }, latencyMs: 3 }], ready: true, streams: { count: 4, messages: 1200, bytes: 640000, journal: { messages: 1000, lastSeq: 1000, lastAt: AT } }, consumers: { count: 6, withBacklog: 0, oldestPendingSeconds: 0, redelivered: 0 }, projection: { consumerPrefix: 'merge', partitions: 4, partitionsBehind: 0, lag: { messages: 0, seconds: 0 } }, rates: { sampledBy: 'this ops-api instance, in memory (empty after a restart)' }, parked: 0, conflictsOpen: 2, uploads: { inProgress: 1, bytesPending: 5242880 }, unavailable: [] },
       },
     },
   },
@@ -108,7 +124,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     tags: ['streams'],
     auth: 'operator',
     responses: {
-      200: { description: 'streams, consumers and projection lag', schema: view('StreamsView', { at: 'when it was read', streams: 'each stream with its consumers', projection: 'checkpoints and lag per merge partition' }), example: { at: AT, streams: [{ name: 'JOURNAL', messages: 1000, bytes: 512000, firstSeq: 1, lastSeq: 1000, consumers: [] }], projection: { consumerPrefix: 'merge-p', partitions: [], total: { messages: 0, seconds: 0 } } } },
+      200: { description: 'streams, consumers and projection lag', schema: view('StreamsView', { at: 'when it was read', streams: 'each stream with its consumers', projection: 'checkpoints and lag per merge partition' }), example: { at: AT, streams: [{ name: 'JOURNAL', messages: 1000, bytes: 512000, firstSeq: 1, lastSeq: 1000, firstAt: '2026-12-07T09:00:00.000Z', lastAt: AT, consumers: [] }], projection: { consumerPrefix: 'merge', partitions: [], total: { messages: 0, seconds: 0 } } } },
     },
   },
   {
@@ -121,7 +137,7 @@ export const OPS_ROUTES: RouteDoc[] = [
       200: {
         description: 'checkpoints and parked messages',
         schema: Type.Object({ checkpoints: Type.Array(Type.Object({ consumer: Type.String(), streamSeq: Type.String(), updatedAt: Type.String() })), parked: Type.Array(Type.Object({}, { additionalProperties: true })) }),
-        example: { checkpoints: [{ consumer: 'merge-p0', streamSeq: '250', updatedAt: AT }], parked: [] },
+        example: { checkpoints: [{ consumer: 'merge-p00', streamSeq: '250', updatedAt: AT }], parked: [] },
       },
     },
   },
@@ -133,7 +149,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     auth: 'operator',
     query: DevicesQuery,
     responses: {
-      200: { description: 'a page of devices', schema: view('DevicesView', { at: 'when it was assessed', staleAfterSeconds: 'the stale threshold used', behindThreshold: 'the behind threshold used', devices: 'the page', total: 'devices matching', next: '`after` of the next page, or null' }), example: { at: AT, staleAfterSeconds: 3600, behindThreshold: 100, devices: [{ workspace: 'default', deviceId: 'laptop-1', site: 'lab-a', lastPushedSeq: 42, contiguousSeq: 42, fallingBehind: false }], total: 1, next: null } },
+      200: { description: 'a page of devices', schema: view('DevicesView', { at: 'when it was assessed', staleAfterSeconds: 'the stale threshold used', behindThreshold: 'the behind threshold used', devices: 'the page', total: 'devices matching', next: '`after` of the next page, or null' }), example: { at: AT, staleAfterSeconds: 3600, behindThreshold: 100, devices: [{ workspace: 'default', deviceId: 'laptop-1', site: 'lab-a', label: 'Alice’s laptop', status: 'active', lastPushedSeq: 42, lastPushAt: AT, lastAppliedSeq: 42, contiguousSeq: 40, missing: 1, gaps: [[41, 41]], abandoned: 0, abandonedRanges: [], events: 41, behindBy: 2, lastSeenAt: AT, silentSeconds: 12, fallingBehind: false, reasons: [] }], total: 1, next: null } },
       400: bad('a query parameter is not valid'),
     },
   },
@@ -145,7 +161,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     auth: 'operator',
     query: SitesQuery,
     responses: {
-      200: { description: 'sites', schema: view('SitesView', { at: 'when it was assessed', staleAfterSeconds: 'the stale threshold used', behindThreshold: 'the behind threshold used', sites: 'one entry per (workspace, site)' }), example: { at: AT, staleAfterSeconds: 3600, behindThreshold: 100, sites: [{ workspace: 'default', site: 'lab-a', devices: 3, fallingBehind: 0 }] } },
+      200: { description: 'sites', schema: view('SitesView', { at: 'when it was assessed', staleAfterSeconds: 'the stale threshold used', behindThreshold: 'the behind threshold used', sites: 'one entry per (workspace, site)' }), example: { at: AT, staleAfterSeconds: 3600, behindThreshold: 100, sites: [{ workspace: 'default', site: 'lab-a', devices: 3, fallingBehind: 0, oldestLastSeenAt: '2026-12-07T19:40:00.000Z', lastSeenAt: AT, behindBy: 2, missing: 1, fallingBehindDevices: [] }] } },
       400: bad('a query parameter is not valid'),
     },
   },
@@ -185,7 +201,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     auth: 'operator',
     query: ListQuery,
     responses: {
-      200: { description: 'a page of conflicts', schema: Type.Object({ conflicts: Type.Array(Type.Intersect([ConflictView, Type.Object({ workspace: Type.String(), openSeconds: Type.Union([Type.Number(), Type.Null()]) })])), next: Type.Optional(Type.String()), hasMore: Type.Boolean() }), example: { conflicts: [], hasMore: false } },
+      200: { description: 'a page of conflicts', schema: Type.Object({ conflicts: Type.Array(Type.Intersect([ConflictView, Type.Object({ workspace: Type.String(), openSeconds: Type.Union([Type.Number(), Type.Null()]) })])), next: Type.Optional(Type.String()), hasMore: Type.Boolean() }), example: { conflicts: [OPS_CONFLICT], hasMore: false } },
       400: bad('a query parameter is not valid'),
     },
   },
@@ -210,7 +226,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     params: { conflictId: LedgerId },
     query: OneQuery,
     responses: {
-      200: { description: 'the conflict', schema: Type.Intersect([ConflictView, Type.Object({ workspace: Type.String(), openSeconds: Type.Union([Type.Number(), Type.Null()]) })]) },
+      200: { description: 'the conflict', schema: Type.Intersect([ConflictView, Type.Object({ workspace: Type.String(), openSeconds: Type.Union([Type.Number(), Type.Null()]) })]), example: OPS_CONFLICT },
       400: bad('the id or workspace is not valid'),
       404: notFound('no such conflict (in the workspace named)'),
       409: workspaceAmbiguous,
@@ -244,7 +260,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     params: { eventId: EventIdParam },
     query: InspectQuery,
     responses: {
-      200: { description: 'the event', schema: view('InspectView', { eventId: 'the event id', journal: 'its journal entry', receipt: 'its receipt (null when none)', decisions: 'merge decisions', conflicts: 'opened and resolved', repairs: 'repairs it caused', parked: 'parked entries', entity: 'the entity before and after it' }), example: { eventId: UUID_EXAMPLE, journal: { stream: 'JOURNAL', seq: 17, subject: 'journal.default.annotation.p3.img-42', storedAt: AT, record: null, duplicateSeqs: [] }, receipt: null, decisions: [], conflicts: { opened: [], resolved: [] }, repairs: [], parked: [], entity: null } },
+      200: { description: 'the event', schema: view('InspectView', { eventId: 'the event id', journal: 'its journal entry', receipt: 'its receipt (null when none)', decisions: 'merge decisions', conflicts: 'opened and resolved', repairs: 'repairs it caused', parked: 'parked entries', entity: 'the entity before and after it' }), example: { eventId: UUID_EXAMPLE, journal: { stream: 'JOURNAL', seq: 17, subject: 'tm.journal.default.p03.annotation.img-42', storedAt: AT, record: null, duplicateSeqs: [] }, receipt: null, decisions: [], conflicts: { opened: [], resolved: [] }, repairs: [], parked: [], entity: null } },
       400: bad('the eventId or workspace is not valid'),
       404: notFound('no receipt or parked entry for the event: unknown, or accepted and not projected yet'),
       409: workspaceAmbiguous,
@@ -258,7 +274,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     auth: 'operator',
     query: ParkedListQuery,
     responses: {
-      200: { description: 'a page of parked entries', schema: view('ParkedPage', { parked: 'the entries', hasMore: 'more after this page' }, { next: Type.Optional(Type.String()) }), example: { parked: [{ consumer: 'merge-p0', seq: 118, eventId: UUID_EXAMPLE, workspace: 'default', reason: 'unknown entity type "sketch"', code: 'unknown-entity-type', attempts: 1, status: 'parked' }], hasMore: false } },
+      200: { description: 'a page of parked entries', schema: view('ParkedPage', { parked: 'the entries', hasMore: 'more after this page' }, { next: Type.Optional(Type.String()) }), example: { parked: [PARKED_ENTRY], hasMore: false } },
       400: bad('a query parameter is not valid'),
     },
   },
@@ -270,7 +286,7 @@ export const OPS_ROUTES: RouteDoc[] = [
     auth: 'operator',
     params: ParkedTarget,
     responses: {
-      200: { description: 'the entry', schema: view('ParkedDetailView', { record: 'the parked journal record (null when not one)', payload: 'the payload as parked', journal: 'the message as the journal holds it (null when gone)', receipt: 'the event’s receipt', audit: 'operator actions on it' }), example: { consumer: 'merge-p0', seq: 118, status: 'parked', record: null, payload: '{"v":1}', journal: null, receipt: null, audit: [] } },
+      200: { description: 'the entry', schema: view('ParkedDetailView', { record: 'the parked journal record (null when not one)', payload: 'the payload as parked', journal: 'the message as the journal holds it (null when gone)', receipt: 'the event’s receipt', audit: 'operator actions on it' }), example: { ...PARKED_ENTRY, record: null, payload: '{"v":1,"workspace":"default"}', journal: null, receipt: { status: 'parked', reason: 'unknown entity type "sketch"', seq: 118, version: null }, audit: [] } },
       400: bad('the consumer or sequence is not valid'),
       404: notFound('no parked entry of this consumer at this sequence'),
     },
