@@ -23,7 +23,7 @@ const tusErrors = {
   503: tusProblem('this instance is shutting down, already streams as many uploads as it may (UPLOAD_MAX_ACTIVE_PATCHES), or a dependency is down; retry (another instance may have room)', { Connection: close }),
 };
 const writeErrors = {
-  400: tusProblem('a header is not valid (named by header:…): Upload-Offset, Upload-Checksum (sha1 or sha256, base64), Upload-Length; or the bytes failed their checksum and the connection was cut'),
+  400: tusProblem('a header is not valid (named by header:…): Upload-Offset, Upload-Checksum (sha1 or sha256, base64), Upload-Length. A checksummed body that ended early is answered 400 with no body, its Upload-Offset, and the connection closed: the chunk was discarded', { 'Upload-Offset': { ...uploadOffset, description: 'after a checksummed body that ended early: the offset to resume from' } }),
   408: tusProblem('the body arrived slower than UPLOAD_MIN_BYTES_PER_SECOND; the bytes received are kept: resume from Upload-Offset', { 'Upload-Offset': uploadOffset, Connection: close }),
   409: tusProblem('Upload-Offset is not the upload’s offset: HEAD it and resume from its offset', { Connection: close }),
   410: tusProblem('the upload was terminated, refused (its bytes did not match the declared sha256) or abandoned and collected'),
