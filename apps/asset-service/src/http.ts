@@ -11,10 +11,13 @@ export function headersOf(request: FastifyRequest): Record<string, string | unde
   return out;
 }
 
-/** Answers an error as problem+json with the headers the error carries (and `extra`, e.g. Tus-Resumable). */
+/**
+ * Answers an error as problem+json with the headers the error carries (and `extra`, e.g. Tus-Resumable). A 503
+ * (a dependency down: Postgres, S3) carries `Retry-After` like every other service's, unless the error sets its own.
+ */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger, extra: Record<string, string> = {}): void {
   const problem = toProblem(error, request.url);
   if (problem.status >= 500 && !(error instanceof AssetProblemError)) logger.error({ err: error, url: request.url, method: request.method }, 'request failed');
-  const headers = { ...extra, ...(error instanceof AssetProblemError ? error.headers : {}), 'content-type': PROBLEM_CONTENT_TYPE };
+  const headers = { ...(problem.status === 503 ? { 'retry-after': '1' } : {}), ...extra, ...(error instanceof AssetProblemError ? error.headers : {}), 'content-type': PROBLEM_CONTENT_TYPE };
   void reply.status(problem.status).headers(headers).send(request.method === 'HEAD' ? undefined : JSON.stringify(problem));
 }
