@@ -4,7 +4,7 @@
 // exported is listed; and every metric the alerting rules and the Grafana dashboard read is exported.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bucketEnv, eventually, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, bucketEnv, eventually, push, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
 import { SCRAPE_METRICS, dashboard, dashboardExpressions, inventoryMetrics, metricNames, ruleGroups, sampleNames } from './monitoring';
 
 const SERVICES = ['journal-service', 'merge-service', 'gateway', 'ops-api', 'asset-service'] as const;
@@ -55,8 +55,12 @@ describe('infra/monitoring: the metric inventory against the running services', 
   before(async () => {
     stack = await startSlice(['journal-service', 'merge-service', 'gateway', 'ops-api']);
     await stack.start('asset-service', bucketEnv(await testBucket('monitoring')));
-    // A device with a site, so ops-api has a site to report.
-    await stack.device('monitoring', 'device-1', 'lab');
+    // Two devices of one site: one pushes, so the site is active and the other, never heard from, falls behind.
+    const busy = new FakeDevice('device-busy');
+    const { headers } = await stack.device('monitoring', busy.deviceId, 'lab');
+    await stack.device('monitoring', 'device-quiet', 'lab');
+    const pushed = await push(stack.url('gateway'), [busy.upsert('annotation', 'a-1', { label: 'x' })], headers);
+    assert.equal(pushed.status, 200, JSON.stringify(pushed.body));
     for (const service of SERVICES) parseExposition(await scrape(service), service, families);
   });
   after(async () => {
@@ -98,7 +102,7 @@ describe('infra/monitoring: the metric inventory against the running services', 
     assert.deepEqual(missing, []);
   });
 
-  it('reports readiness, the outbox backlog and sites as they are', async () => {
+  it('reports readiness, the outbox tables and the devices of a site falling behind as they are', async () => {
     for (const service of SERVICES) {
       const ready = families.get('tidemark_ready')!.samples.find((s) => s.labels.service === service);
       assert.equal(ready?.value, 1, `${service}: tidemark_ready`);
@@ -107,10 +111,15 @@ describe('infra/monitoring: the metric inventory against the running services', 
     assert.deepEqual(checks.sort(), ['nats=1', 'postgres=1', 's3=1']);
     const ops = families.get('tidemark_outbox_pending_messages')!.samples.map((s) => s.labels.table).sort();
     assert.deepEqual(ops, ['asset_outbox', 'outbox']);
-    const site = families.get('tidemark_site_behind_sequences')!.samples.find((s) => s.labels.workspace === 'monitoring');
-    assert.equal(site?.labels.site, 'lab');
-    assert.equal(site?.value, 0);
-    await eventually(async () => assert.match(await scrape('ops-api'), /^tidemark_ops_observation_up\{[^}]*\} 1$/m));
+    await eventually(
+      async () => {
+        const text = await scrape('ops-api');
+        assert.match(text, /^tidemark_ops_observation_up\{[^}]*\} 1$/m);
+        assert.match(text, /^tidemark_devices_falling_behind\{workspace="monitoring",site="lab"[^}]*\} 1$/m);
+        assert.match(text, /^tidemark_site_behind_sequences\{workspace="monitoring",site="lab"[^}]*\} 0$/m);
+      },
+      { message: 'ops-api to report the quiet device of site lab falling behind, and the push applied' },
+    );
   });
 });
 
