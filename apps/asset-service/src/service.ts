@@ -5,7 +5,7 @@ import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
 import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
-import { parseCorsOrigins, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
+import { openApiController, parseCorsOrigins, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { AssetServiceConfig } from './config';
 import { AssetsController, ASSETS } from './assets/assets.controller';
@@ -16,6 +16,7 @@ import { S3BlobStore } from './storage/s3-blob-store';
 import { createS3Client, ensureBucket } from './storage/s3';
 import { LOGGER, TusController, UPLOADS } from './uploads/tus.controller';
 import { UploadService } from './uploads/upload.service';
+import { ASSET_OPENAPI } from './openapi';
 
 
 export function assetLimits(config: AssetServiceConfig): AssetLimits {
@@ -101,7 +102,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
   const checks: ReadinessCheck[] = [natsCheck(() => connection), postgresCheck(ds), { name: 's3', check: () => store.check() }];
   const service = await runService({
     name: 'asset-service',
-    controllers: [TusController, AssetsController],
+    controllers: [TusController, AssetsController, openApiController(ASSET_OPENAPI)],
     providers: [
       authFromConfig(config, ds),
       { provide: UPLOADS, useValue: uploads },

@@ -2,13 +2,14 @@ import { httpTimeouts } from '@tidemark/config';
 import { applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
-import { runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
+import { openApiController, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { JournalServiceConfig } from './config';
 import { CONNECTION, TOPOLOGY, TopologyController, type TopologyState } from './topology/topology.controller';
 import { HISTORY_OPTIONS, HistoryController, type HistoryOptions } from './history/history.controller';
 import { SCHEMA_STORE, SchemasController } from './schemas/schemas.controller';
 import { SchemaStore } from './schemas/schema-store';
+import { JOURNAL_OPENAPI } from './openapi';
 
 
 /** Wires journal-service: applies the declared topology at start, then serves topology, history and the schema registry. */
@@ -31,7 +32,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
   const history: HistoryOptions = { partitions: config.JOURNAL_PARTITIONS, maxEvents: config.HISTORY_MAX_EVENTS, defaultWorkspace: 'default' };
   return runService({
     name: 'journal-service',
-    controllers: [TopologyController, HistoryController, SchemasController],
+    controllers: [TopologyController, HistoryController, SchemasController, openApiController(JOURNAL_OPENAPI)],
     providers: [
       authFromConfig(config, ds),
       { provide: CONNECTION, useValue: () => connection },

@@ -3,6 +3,7 @@ import { STREAMS, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullT
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
+import { committedNoticeSubject } from '@tidemark/contracts';
 import type { MergeServiceConfig } from './config';
 import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controller';
 import { Projector, type MergeFn, type ProjectorOptions } from './projection/projector';
@@ -88,6 +89,16 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))),
     onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined,
+    // Live delivery is woken by the commit itself, not by the relay's MERGED publish that follows it.
+    onCommitted: (workspaces) => {
+      for (const workspace of workspaces) {
+        try {
+          connection.nc.publish(committedNoticeSubject(workspace));
+        } catch (error) {
+          logger.debug({ err: error, workspace }, 'commit notice not sent (the MERGED message still wakes readers)');
+        }
+      }
+    },
     ensureSchemas: async (pairs) => void (await Promise.all(pairs.map((p) => schemas.ensure(p.type, p.version)))),
     ensurePolicies: (q) => policies.ensureCurrent(q),
     assetFields: assetFieldsFrom(() => schemas.current()),
@@ -106,7 +117,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     livePrefix: config.MERGE_CONSUMER_PREFIX,
     partitions: config.JOURNAL_PARTITIONS,
-    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, afterCommit: undefined, holdsPartition: undefined }),
+    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, onCommitted: undefined, afterCommit: undefined, holdsPartition: undefined }),
   });
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
     const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);

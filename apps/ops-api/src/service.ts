@@ -2,7 +2,7 @@ import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
-import { runService, type RunningService } from '@tidemark/platform';
+import { openApiController, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { OpsApiConfig } from './config';
 import { OPS_DEPS, StreamsController } from './streams/streams.controller';
@@ -16,6 +16,7 @@ import { ParkedController } from './parked/parked.controller';
 import { AssetRefsController } from './asset-refs/asset-refs.controller';
 import { RedeliveriesController, ReplaysController } from './replay/replay.controller';
 import { DashboardController } from './dashboard/dashboard.controller';
+import { OPS_OPENAPI } from './openapi';
 
 
 /** Wires ops-api: read-only views over JetStream and the projection for operators. */
@@ -27,7 +28,7 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   await migrateWithLock(ds);
   return runService({
     name: 'ops-api',
-    controllers: [StreamsController, DevicesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, DashboardController],
+    controllers: [StreamsController, DevicesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, DashboardController, openApiController(OPS_OPENAPI)],
     providers: [
       authFromConfig(config, ds),{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
       { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) }],

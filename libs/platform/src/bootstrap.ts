@@ -9,6 +9,7 @@ import { ProblemFilter } from './problem-filter';
 import { MAX_PATH_PARAM_CHARS, refuseUnstorableUrlText, registerJsonBody, sendFrameworkError } from './request-text';
 import { registerCors, type CorsOptions } from './cors';
 import { HealthController, registerReadinessGauges, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
+import type { RegisteredRoute } from './openapi';
 
 class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -62,6 +63,8 @@ export interface ServiceOptions {
 export interface RunningService {
   app: NestFastifyApplication;
   url: string;
+  /** Every route the HTTP server registered (Nest's, health and metrics, and Fastify's automatic HEAD and OPTIONS ones), in order. */
+  routes: readonly RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -102,6 +105,11 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
   app.useGlobalFilters(new ProblemFilter(logger, options.bodyLimit ?? 1024 * 1024));
 
   const fastify = app.getHttpAdapter().getInstance();
+  // Nest adds its routes when the app initialises (in listen), after this hook is in place.
+  const routes: RegisteredRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
   if (options.cors) await registerCors(fastify, options.cors);
   const requests = histogram('http_request_duration_seconds', 'HTTP request duration', ['method', 'route', 'status'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   fastify.addHook('onResponse', async (request, reply) => {
@@ -152,7 +160,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
     })();
     return closing;
   };
-  return { app, url, close };
+  return { app, url, routes, close };
 }
 
 /** Exits the process cleanly on SIGTERM/SIGINT after `close` finishes. */

@@ -158,37 +158,41 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
       await until(async () => assert.deepEqual(await shown(page, catId), { label: 'siamese', status: 'conflicted', conflicts: 1, picture: true }), `${name} shows the conflict (the server keeps the label until someone decides)`, 45_000);
     }
     assert.equal(await text(a, 'outbox'), 'all synced');
+    await until(async () => assert.equal(await a.getByTestId('notice').count(), 1), "A is told the server settled its edit otherwise than it showed (the SDK's diverged event)");
+    assert.match(await text(a, 'notice'), new RegExp(`^${catId}: the server settled label otherwise`));
     await row(a, catId).getByRole('button', { name: /Keep “tabby”/ }).click();
     for (const [page, name] of [[a, 'A'], [b, 'B']] as const) {
       await until(async () => assert.deepEqual(await shown(page, catId), { label: 'tabby', status: 'applied', conflicts: 0, picture: true }), `${name} converges on the resolution`);
     }
 
     // 4. an upload cut mid-way, the page reloaded, the upload resumed from the server's offset
-    const patches: { offset: number; bytes: number }[] = [];
     const assetsOrigin = new URL(stack.url('asset-service')).origin;
-    const onRequest = (request: Request) => {
-      if (request.method() === 'PATCH' && request.url().startsWith(assetsOrigin)) patches.push({ offset: Number(request.headers()['upload-offset']), bytes: request.postDataBuffer()?.length ?? 0 });
-    };
-    a.on('request', onRequest);
+    /** PATCHes that reached the asset-service and were answered, before and after the reload. */
+    const answered: { before: { offset: number; bytes: number }[]; after: { offset: number; bytes: number }[] } = { before: [], after: [] };
+    let phase: 'before' | 'after' = 'before';
+    a.on('requestfinished', (request: Request) => {
+      if (request.method() === 'PATCH' && request.url().startsWith(assetsOrigin)) answered[phase].push({ offset: Number(request.headers()['upload-offset']), bytes: request.postDataBuffer()?.length ?? 0 });
+    });
+    // the network lets two PATCHes through, then refuses every other one until it is lifted (after the reload)
     let allowed = 2;
     const cutPatches = (url: URL) => url.origin === assetsOrigin && url.pathname.startsWith('/v1/uploads/');
     await contextA.route(cutPatches, (route) => (route.request().method() === 'PATCH' && allowed-- <= 0 ? route.abort('connectionreset') : route.continue()));
     const dog = randomBytes(3 * 1024 * 1024 + 5);
     const dogId = await addImage(a, 'dog', dog);
     await until(async () => assert.match(await row(a, dogId).getByTestId('thumb').textContent() ?? '', /waiting for upload (1[0-9]|[2-9][0-9])%/), 'A shows the upload stuck part-way', 45_000);
-    const cutAt = patches.filter((p) => p.bytes > 0).length;
-    await contextA.unroute(cutPatches);
-    a.off('request', onRequest);
+    phase = 'after';
     await a.reload();
-    const resumed: { offset: number; bytes: number }[] = [];
-    a.on('request', (request) => {
-      if (request.method() === 'PATCH' && request.url().startsWith(assetsOrigin)) resumed.push({ offset: Number(request.headers()['upload-offset']), bytes: request.postDataBuffer()?.length ?? 0 });
-    });
+    await until(async () => {
+      assert.equal((await shown(a, dogId))?.label, 'dog');
+      assert.match((await row(a, dogId).getByTestId('thumb').getAttribute('data-upload')) ?? '', /^(waiting|uploading)$/);
+    }, 'after the reload A lists the image, its upload known and not finished (the network still refuses PATCHes)');
+    await contextA.unroute(cutPatches);
     await until(async () => assert.deepEqual(await shown(a, dogId), { label: 'dog', status: 'applied', conflicts: 0, picture: true }), 'A: the image is applied with its picture after the reload');
     await until(async () => assert.equal(await row(a, dogId).getByTestId('thumb').getAttribute('data-upload'), 'verified'), 'A: the upload is verified', 60_000);
-    assert.ok(resumed.length > 0, 'PATCHes after the reload');
-    assert.equal(resumed[0]!.offset, 2 * CHUNK, `the upload resumed where the server stood (two chunks in), not from 0: ${JSON.stringify(resumed.slice(0, 3))}; ${cutAt} PATCH(es) tried before the reload`);
-    assert.equal(resumed.reduce((sum, p) => sum + p.bytes, 0), dog.length - 2 * CHUNK, 'only the missing bytes were sent after the reload');
+    assert.deepEqual(answered.before.map((p) => p.offset), [0, CHUNK], 'before the reload the server took two chunks');
+    assert.ok(answered.after.length > 0, 'PATCHes after the reload');
+    assert.equal(answered.after[0]!.offset, 2 * CHUNK, `the upload resumed where the server stood (two chunks in), not from 0: ${JSON.stringify(answered.after.slice(0, 3))}`);
+    assert.equal(answered.after.reduce((sum, p) => sum + p.bytes, 0), dog.length - 2 * CHUNK, 'only the missing bytes were sent after the reload');
     const sha = createHash('sha256').update(dog).digest('hex');
     const head = await fetch(`${stack.url('asset-service')}/v1/assets/${sha}`, { method: 'HEAD', headers: await stack.headersFor('annotator-viewer') });
     assert.equal(head.status, 200, 'the asset-service holds the bytes, verified');

@@ -1,15 +1,16 @@
-import { MERGED_SUBJECT_ROOT } from '@tidemark/contracts';
+import { COMMITTED_NOTICE_ROOT, MERGED_SUBJECT_ROOT } from '@tidemark/contracts';
 import type { NatsConnection, Subscription } from '@tidemark/messaging';
 import type { Logger } from '@tidemark/telemetry';
 
 /**
- * Wakes long-polls and live streams of a workspace when merge-service publishes a merged change for it
- * (a plain NATS subscription to the MERGED subjects). A wake-up is only a hint to read the change log
+ * Wakes long-polls and live streams of a workspace when merge-service commits a change for it: its commit
+ * notice (core NATS, sent right after the commit) or the MERGED message the outbox relay publishes after that
+ * (plain NATS subscriptions to both). A wake-up is only a hint to read the change log
  * again; waiters also re-read every `recheckMs`, so a missed message costs latency, never a change.
  */
 export class ChangeNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private subscription: Subscription | undefined;
+  private subscriptions: Subscription[] = [];
   private closed = false;
 
   constructor(
@@ -18,13 +19,17 @@ export class ChangeNotifier {
   ) {}
 
   start(nc: NatsConnection): void {
-    this.subscription = nc.subscribe(`${MERGED_SUBJECT_ROOT}.>`, {
-      callback: (error, msg) => {
-        if (error) return this.logger.warn({ err: error }, 'merged-change subscription failed; waiters fall back to re-reading');
-        const workspace = msg.subject.slice(MERGED_SUBJECT_ROOT.length + 1).split('.')[0]; // <root>.<workspace>.<type>.<id>
-        if (workspace) this.wake(workspace);
-      },
-    });
+    const listen = (root: string, what: string) =>
+      nc.subscribe(`${root}.>`, {
+        callback: (error, msg) => {
+          if (error) return this.logger.warn({ err: error }, `${what} subscription failed; waiters fall back to re-reading`);
+          const workspace = msg.subject.slice(root.length + 1).split('.')[0]; // <root>.<workspace>[.<type>.<id>]
+          if (workspace) this.wake(workspace);
+        },
+      });
+    // The commit notice comes first (sent right after the projection commits); the MERGED message follows
+    // through the outbox relay and wakes anyone the notice missed.
+    this.subscriptions = [listen(COMMITTED_NOTICE_ROOT, 'commit-notice'), listen(MERGED_SUBJECT_ROOT, 'merged-change')];
   }
 
   /** True once the service began shutting down: long-polls answer at once, live streams end. */
@@ -34,7 +39,7 @@ export class ChangeNotifier {
 
   stop(): void {
     this.closed = true;
-    this.subscription?.unsubscribe();
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const set of this.waiters.values()) for (const wake of set) wake();
     this.waiters.clear();
   }

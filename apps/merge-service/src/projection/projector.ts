@@ -29,6 +29,8 @@ export interface ProjectorOptions {
   afterCommit?: () => void;
   /** Called after a commit that wrote outbox rows. */
   onOutbox?: () => void;
+  /** After a commit that added to the change log: the workspaces it added to (merge-service sends the commit notice). */
+  onCommitted?: (workspaces: ReadonlySet<string>) => void;
   /**
    * A Postgres schema holding its own copy of the projection tables (a replay's shadow): each transaction
    * starts with `SET LOCAL search_path TO "<schema>"`, so the same projector writes there. Only that
@@ -150,6 +152,7 @@ export class Projector {
   async commit(consumer: string, messages: JsMsg[]): Promise<void> {
     const end = batchSeconds.startTimer();
     let wroteOutbox = false;
+    let committed: ReadonlySet<string> = new Set();
     // Decoded, and the schemas they name loaded, before the transaction takes a connection: loading uses
     // the pool too, and a transaction waiting on the pool while holding a connection could starve it.
     const prepared = messages.map((msg) => {
@@ -181,8 +184,10 @@ export class Projector {
       await tables.advanceCheckpoint(q, consumer, fresh[fresh.length - 1]!.msg.seq);
       // Everything above runs in parallel across partitions; the change log is written last, under its per-workspace lock.
       await tables.insertChanges(q, plan?.changes ?? []);
+      committed = new Set((plan?.changes ?? []).map((c) => c.workspace));
     });
     end();
+    if (committed.size > 0) this.options.onCommitted?.(committed);
     if (wroteOutbox) this.options.onOutbox?.();
   }
 

@@ -29,8 +29,10 @@ const json = (value: unknown): string | null => (value === undefined ? null : JS
 /**
  * One INSERT for a batch's rows of a table, from one JSON parameter (`json_to_recordset`): one
  * `JSON.stringify` of the batch, in native code, where typed arrays cost an escaping pass per element in the
- * driver (the largest single cost of the projection's CPU profile). jsonb columns travel as their JSON text and
- * are cast, so SQL NULL (no value) and JSON `null` stay distinct. Rows are inserted in the order given.
+ * driver (the largest single cost of the projection's CPU profile). A `jsonb` column's value is nested as it is
+ * (never JSON `null`: `json_to_recordset` reads that as SQL NULL); a `jsonb?` column, whose value may be JSON
+ * `null` as well as absent, travels as its JSON text and is cast, so the two stay distinct. Rows are inserted in
+ * the order given.
  */
 async function insertRows<R>(q: QueryRunner, table: string, columns: Columns<R>, rows: readonly R[], suffix = ''): Promise<void> {
   if (rows.length === 0) return;
@@ -41,8 +43,8 @@ async function insertRows<R>(q: QueryRunner, table: string, columns: Columns<R>,
       return record;
     }),
   );
-  const defs = columns.map(([, type], c) => `c${c} ${type === 'jsonb' ? 'text' : type}`).join(', ');
-  const select = columns.map(([, type], c) => (type === 'jsonb' ? `c${c}::jsonb` : `c${c}`)).join(', ');
+  const defs = columns.map(([, type], c) => `c${c} ${type === 'jsonb?' ? 'text' : type}`).join(', ');
+  const select = columns.map(([, type], c) => (type === 'jsonb?' ? `c${c}::jsonb` : `c${c}`)).join(', ');
   await q.query(`INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) SELECT ${select} FROM json_to_recordset($1::json) AS x(${defs}) ${suffix}`, [doc]);
 }
 
@@ -67,8 +69,8 @@ const ENTITY_COLUMNS: Columns<EntityRow> = [
   ['entity_id', 'text', (r) => r.entityId],
   ['version', 'bigint', (r) => r.version],
   ['deleted', 'boolean', (r) => r.deleted],
-  ['state', 'jsonb', (r) => JSON.stringify(r.state)],
-  ['view', 'jsonb', (r) => JSON.stringify(r.view)],
+  ['state', 'jsonb', (r) => r.state],
+  ['view', 'jsonb', (r) => r.view],
   ['last_event_id', 'uuid', (r) => r.lastEventId],
   ['last_stream_seq', 'bigint', (r) => r.lastStreamSeq],
 ];
@@ -206,9 +208,9 @@ export async function insertDecisions(q: QueryRunner, rows: readonly DecisionRow
     ['policy', 'text', (r) => r.policy],
     ['rule', 'text', (r) => r.rule],
     ['outcome', 'text', (r) => r.outcome],
-    ['change', 'jsonb', (r) => JSON.stringify(r.change)],
-    ['before', 'jsonb', (r) => json(r.before)],
-    ['after', 'jsonb', (r) => json(r.after)],
+    ['change', 'jsonb', (r) => r.change],
+    ['before', 'jsonb?', (r) => json(r.before)],
+    ['after', 'jsonb?', (r) => json(r.after)],
     ['conflict_id', 'text', (r) => r.conflictId],
     ['stream_seq', 'bigint', (r) => r.streamSeq],
   ], rows);
@@ -226,7 +228,7 @@ export async function insertConflicts(q: QueryRunner, rows: readonly ConflictRow
     ['kind', 'text', (r) => r.kind],
     ['rule', 'text', (r) => r.rule],
     ['status', 'text', (r) => r.status],
-    ['detail', 'jsonb', (r) => JSON.stringify(r.detail)],
+    ['detail', 'jsonb', (r) => r.detail],
     ['opened_event_id', 'uuid', (r) => r.openedEventId],
     ['opened_seq', 'bigint', (r) => r.openedSeq],
     ['opened_accepted_at', 'timestamptz', (r) => r.openedAcceptedAt],
@@ -250,7 +252,7 @@ export async function insertRepairs(q: QueryRunner, rows: readonly RepairRow[]):
     ['entity_id', 'text', (r) => r.entityId],
     ['code', 'text', (r) => r.code],
     ['reason', 'text', (r) => r.reason],
-    ['detail', 'jsonb', (r) => JSON.stringify(r.detail)],
+    ['detail', 'jsonb', (r) => r.detail],
     ['event_id', 'uuid', (r) => r.eventId],
     ['stream_seq', 'bigint', (r) => r.streamSeq],
   ], rows, 'ON CONFLICT (repair_id, workspace) DO NOTHING');
@@ -261,9 +263,9 @@ export async function insertRepairs(q: QueryRunner, rows: readonly RepairRow[]):
 export async function insertOutbox(q: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
   await insertRows(q, 'outbox', [
     ['subject', 'text', (r) => r.subject],
-    ['payload', 'jsonb', (r) => JSON.stringify(r.payload)],
+    ['payload', 'jsonb', (r) => r.payload],
     ['msg_id', 'text', (r) => r.msgId],
-    ['headers', 'jsonb', () => '{}'],
+    ['headers', 'jsonb', () => ({})],
   ], rows);
 }
 
@@ -283,7 +285,7 @@ export async function insertChanges(q: QueryRunner, rows: readonly ChangeRow[]):
     ['entity_id', 'text', (r) => r.entityId],
     ['version', 'bigint', (r) => r.version],
     ['deleted', 'boolean', (r) => r.deleted],
-    ['view', 'jsonb', (r) => JSON.stringify(r.view)],
+    ['view', 'jsonb', (r) => r.view],
     ['event_id', 'uuid', (r) => r.eventId],
     ['device_id', 'text', (r) => r.deviceId],
     ['stream_seq', 'bigint', (r) => r.streamSeq],

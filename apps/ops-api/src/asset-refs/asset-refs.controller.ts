@@ -7,7 +7,7 @@ import { ProblemError } from '@tidemark/platform';
 import { OPS_DEPS, type OpsDeps } from '../streams/streams.controller';
 
 const MAX_PAGE = 500;
-const WaitingQuery = Type.Object(
+export const WaitingQuery = Type.Object(
   {
     workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
     entityType: Type.Optional(TypeName),

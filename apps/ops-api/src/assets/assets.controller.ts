@@ -7,7 +7,7 @@ import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { UPLOADS_IN_PROGRESS } from '../lag/gauges';
 import { iso, parseQuery } from '../streams/query';
 
-const AssetsQuery = Type.Object(
+export const AssetsQuery = Type.Object(
   {
     workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
     stalledAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),

@@ -26,7 +26,7 @@ import { iso, notFound, parsePath, parseQuery } from '../streams/query';
 
 const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const Limit = Type.Integer({ minimum: 1, maximum: 500 });
-const ListQuery = Type.Object(
+export const ListQuery = Type.Object(
   {
     workspace: Type.Optional(Workspace),
     status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved'), Type.Literal('all')])),
@@ -38,11 +38,12 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const HotspotsQuery = Type.Object({ workspace: Type.Optional(Workspace), entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) }, { additionalProperties: false });
-const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited)' });
+export const HotspotsQuery = Type.Object({ workspace: Type.Optional(Workspace), entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) }, { additionalProperties: false });
+export const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited)' });
 const validateList = compileValidator(ListQuery);
 /** A conflict's id is derived from an eventId, which is per workspace: `?workspace=` picks one when several hold it. */
-const validateOneQuery = compileValidator(Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false }));
+export const OneQuery = Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false });
+const validateOneQuery = compileValidator(OneQuery);
 const validateHotspots = compileValidator(HotspotsQuery);
 const validateId = compileValidator(LedgerId);
 const validateReason = compileValidator(Reason);

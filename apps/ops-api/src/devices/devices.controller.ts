@@ -15,7 +15,7 @@ const Policy = {
 };
 const POLICY_INTEGERS = ['staleAfterSeconds', 'behindThreshold'];
 
-const DevicesQuery = Type.Object(
+export const DevicesQuery = Type.Object(
   {
     workspace: Type.Optional(Workspace),
     site: Type.Optional(Name),
@@ -27,7 +27,7 @@ const DevicesQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const SitesQuery = Type.Object({ workspace: Type.Optional(Workspace), ...Policy }, { additionalProperties: false });
+export const SitesQuery = Type.Object({ workspace: Type.Optional(Workspace), ...Policy }, { additionalProperties: false });
 const validateDevices = compileValidator(DevicesQuery);
 const validateSites = compileValidator(SitesQuery);
 

@@ -9,7 +9,8 @@ import { ProblemError } from '@tidemark/platform';
 import { iso, notFound, parsePath, parseQuery } from '../streams/query';
 
 const validateEventId = compileValidator(Type.String({ format: 'uuid' }));
-const validateInspectQuery = compileValidator(Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false }));
+export const InspectQuery = Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false });
+const validateInspectQuery = compileValidator(InspectQuery);
 
 interface ReceiptRow {
   workspace: string;

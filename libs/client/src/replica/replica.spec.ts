@@ -294,6 +294,47 @@ describe('local replica: status and conflicts', () => {
   });
 });
 
+describe('local replica: a write the server turns into a conflict', () => {
+  it('given an offline relabel that saw the latest label, when another device relabels first, then the conflict shows and diverged names the label', async () => {
+    const gateway = new MergingGateway();
+    other(gateway, 1, 'img-1', { label: set('cat') });
+    const { client } = await device(gateway, 'tablet');
+    const diverged: Divergence[] = [];
+    client.on('diverged', (d) => diverged.push(d));
+    await client.pull();
+    gateway.offline = true;
+    await client.upsert('annotation', 'img-1', { label: 'tabby' });
+    assert.deepEqual(pick(client.get('annotation', 'img-1')), { values: { label: 'tabby' }, status: 'pending', version: 1, inConflict: [] }, 'predicted to apply: it saw the latest label');
+    // meanwhile another device, which had seen the same version, relabels first
+    other(gateway, 2, 'img-1', { label: set('siamese') }, { baseVersion: 1 });
+    gateway.offline = false;
+    await client.sync();
+    const read = client.get('annotation', 'img-1')!;
+    assert.deepEqual(pick(read), { values: { label: 'siamese' }, status: 'conflicted', version: 3, inConflict: ['label'] });
+    assert.equal(read.conflicts[0]!.theirs.value, 'tabby');
+    assert.equal(diverged.length, 1, `one divergence: ${JSON.stringify(diverged.map((d) => d.fields))}`);
+    assert.deepEqual({ fields: diverged[0]!.fields, reason: diverged[0]!.reason, was: diverged[0]!.previous.values.label, now: diverged[0]!.entity?.values.label }, { fields: ['label'], reason: 'merged', was: 'tabby', now: 'siamese' });
+    await client.close();
+  });
+
+  it('reports nothing when a pulled change leaves what the device shows as it was', async () => {
+    const gateway = new MergingGateway();
+    other(gateway, 1, 'img-1', { label: set('cat'), votes: { op: 'inc', by: 1 } });
+    const { client } = await device(gateway, 'tablet');
+    const diverged: Divergence[] = [];
+    client.on('diverged', (d) => diverged.push(d));
+    await client.pull();
+    gateway.offline = true;
+    await client.enqueue({ entity: { type: 'annotation', id: 'img-1' }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 } } });
+    other(gateway, 2, 'img-1', { confidence: set(0.9) }, { baseVersion: 1 });
+    gateway.offline = false;
+    await client.sync();
+    assert.deepEqual(client.get('annotation', 'img-1')!.values, { confidence: 0.9, label: 'cat', votes: 2 });
+    assert.deepEqual(diverged, [], 'the counter came out as shown');
+    await client.close();
+  });
+});
+
 describe('local replica: queries and subscriptions', () => {
   async function seeded() {
     const gateway = new MergingGateway();

@@ -288,6 +288,7 @@ export class Replica {
   /** A pulled change (or snapshot entry: the entity's latest change). Stored with the page; subscribers hear at the page's end. */
   applyChange(change: Change): void {
     const slot = this.slot(change.entity.type, change.entity.id);
+    this.watchDivergence(slot);
     const record = absorbChange(slot.record, change, this.policyOf);
     if (record !== slot.record) {
       slot.record = record;
@@ -304,6 +305,7 @@ export class Replica {
   /** A pulled conflict update (opened or resolved). */
   applyConflict(conflict: ConflictView): void {
     const slot = this.slot(conflict.entity.type, conflict.entity.id);
+    this.watchDivergence(slot);
     const record = absorbConflict(slot.record, conflict);
     if (conflict.status === 'open') this.conflicts.set(conflict.id, slot);
     else this.conflicts.delete(conflict.id);
@@ -359,6 +361,7 @@ export class Replica {
         if (value.v !== 1) throw new StorageFormatError(`${key} has version ${String(value.v)}; this client reads version 1`);
         const slot = this.slot(value.type, value.id, this.types.get(value.type)?.has(value.id) ? undefined : key);
         if (this.dirtySlots.has(slot) || JSON.stringify(slot.record) === JSON.stringify(value)) continue;
+        this.watchDivergence(slot);
         for (const conflict of slot.record.conflicts) this.conflicts.delete(conflict.id);
         slot.record = value;
         for (const conflict of value.conflicts) this.conflicts.set(conflict.id, slot);
@@ -501,6 +504,19 @@ export class Replica {
     slot.unsettled.sort((a, b) => a.order - b.order);
     this.byEventId.set(item.event.eventId, slot);
     return slot;
+  }
+
+  /**
+   * Before the synced state moves under writes still unsettled (a pulled change or conflict): remembers what the
+   * device shows for the fields they touch, so a change that overturns them (a later write won, a conflict opened
+   * on them) is reported as `diverged` at the next notify. Fields whose shown value did not change are not reported.
+   */
+  private watchDivergence(slot: Slot): void {
+    if (!slot.read) return;
+    const writes = slot.unsettled.filter((u) => u.kind === 'write');
+    if (writes.length === 0) return;
+    slot.divergence ??= { previous: slot.read, fields: new Set(), reason: 'merged' };
+    for (const item of writes) for (const field of touched(item.event)) slot.divergence.fields.add(field);
   }
 
   /** Drops events the server's state now shows (or refused), remembering what the device showed for the divergence check. */

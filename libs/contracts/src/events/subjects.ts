@@ -8,6 +8,16 @@ export const JOURNAL_SUBJECT_ROOT = 'tm.journal';
 export const MERGED_SUBJECT_ROOT = 'tm.merged';
 export const REVIEW_SUBJECT_ROOT = 'tm.review';
 export const ASSETS_SUBJECT_ROOT = 'tm.assets';
+/**
+ * Core NATS (not JetStream) notices that a projection commit added to a workspace's change log:
+ * `tm.notice.committed.<workspace>`, published by merge-service right after the commit, no payload. The gateway
+ * wakes that workspace's long-polls and live streams on it; a lost notice costs latency, never a change.
+ */
+export const COMMITTED_NOTICE_ROOT = 'tm.notice.committed';
+
+export function committedNoticeSubject(workspace: string): string {
+  return `${COMMITTED_NOTICE_ROOT}.${workspace}`;
+}
 
 /** FNV-1a 32-bit: a stable hash that needs no dependency and is the same on every platform. */
 export function fnv1a32(text: string): number {

@@ -239,6 +239,7 @@ export const LEDGER_ROUTES: RouteDoc[] = [
     summary: 'Journal a resolve event for an open conflict; merge-service applies it from the journal',
     tags: ['ledger'],
     body: ResolveRequest,
+    example: { pick: 'value', value: 'lynx', eventId: '6a1c0f1e-2b3d-4c5e-8f90-a1b2c3d4e5f6' },
     responses: {
       202: { description: 'the resolve event is journaled (accepted) or was already (duplicate); the conflict shows resolved once projected', schema: ResolveResponse },
       400: bad,

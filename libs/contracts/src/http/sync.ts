@@ -177,6 +177,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     summary: 'Report deviceSeq ranges the calling device abandoned for good (refused events it discarded): they will never be pushed, and operations show them as abandoned, not missing; idempotent',
     tags: ['sync'],
     body: AbandonSequences,
+    example: { ranges: [{ from: 7, to: 9 }], reason: 'refused as invalid and discarded' },
     responses: {
       200: { description: 'recorded', schema: AbandonSequencesResponse },
       400: { description: 'bad body (each problem named by JSON pointer; nothing recorded)', schema: ProblemSchema },
@@ -191,9 +192,24 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['auth'],
     auth: 'none',
     body: Type.Object({ refreshToken: Type.String() }, { additionalProperties: false }),
+    example: { refreshToken: 'tmr_3q2x9k…' },
     responses: { 200: { description: 'new credentials', schema: DeviceCredentials }, 401: { description: 'unknown, expired, reused or revoked refresh token', schema: ProblemSchema } },
   },
-  { method: 'get', path: '/v1/auth/whoami', summary: 'The principal the token stands for', tags: ['auth'], auth: 'any', responses: { 200: { description: 'device or operator' }, 401: Unauthorized } },
+  {
+    method: 'get',
+    path: '/v1/auth/whoami',
+    summary: 'The principal the token stands for',
+    tags: ['auth'],
+    auth: 'any',
+    responses: {
+      200: {
+        description: 'a device (workspace, deviceId, site, generation) or an operator (name, roles)',
+        schema: Type.Object({ kind: Type.Union([Type.Literal('device'), Type.Literal('operator')]), tokenId: Type.String() }, { additionalProperties: true }),
+        example: { kind: 'operator', name: 'ops-alice', roles: ['ops'], tokenId: 'op-7f3a' },
+      },
+      401: Unauthorized,
+    },
+  },
   {
     method: 'post',
     path: '/v1/admin/workspaces',
@@ -201,6 +217,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ workspace: Type.String(), name: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
+    example: { workspace: 'lab-a', name: 'Labelling team A', reason: 'new team' },
     responses: { 200: { description: 'created or already there' }, 401: Unauthorized, 403: Forbidden },
   },
   { method: 'get', path: '/v1/admin/workspaces', summary: 'Workspaces and their device counts', tags: ['admin'], auth: 'admin', responses: { 200: { description: 'workspaces' }, 401: Unauthorized, 403: Forbidden } },
@@ -211,6 +228,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ deviceId: IdToken, site: Type.Optional(Type.String()), label: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
+    example: { deviceId: 'laptop-1', site: 'lab-a', label: 'Alice’s laptop', reason: 'new hire' },
     responses: { 201: { description: 'credentials', schema: DeviceCredentials }, 401: Unauthorized, 403: Forbidden, 404: { description: 'no such workspace', schema: ProblemSchema }, 409: { description: 'device id taken', schema: ProblemSchema } },
   },
   { method: 'get', path: '/v1/admin/workspaces/{workspace}/devices', summary: 'Devices of a workspace, paged by device id', tags: ['admin'], auth: 'admin', responses: { 200: { description: 'devices' }, 401: Unauthorized, 403: Forbidden } },
@@ -221,6 +239,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ reason: Type.String() }),
+    example: { reason: 'laptop lost' },
     responses: { 200: { description: 'the device record' }, 401: Unauthorized, 403: Forbidden, 404: { description: 'no such device', schema: ProblemSchema } },
   },
   {
@@ -230,6 +249,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ reason: Type.String() }),
+    example: { reason: 'laptop lost' },
     responses: { 200: { description: 'credentials', schema: DeviceCredentials }, 401: Unauthorized, 403: Forbidden, 404: { description: 'no such device', schema: ProblemSchema } },
   },
   {
@@ -239,6 +259,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ name: Type.String(), roles: Type.Array(Type.String()), ttlSeconds: Type.Optional(Type.Integer()), reason: Type.String() }),
+    example: { name: 'ops-alice', roles: ['ops'], ttlSeconds: 86400, reason: 'on call this week' },
     responses: { 201: { description: 'the token' }, 401: Unauthorized, 403: Forbidden },
   },
   {
@@ -248,6 +269,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ reason: Type.String() }),
+    example: { reason: 'laptop lost' },
     responses: { 200: { description: 'revoked' }, 401: Unauthorized, 403: Forbidden },
   },
 ];
