@@ -8,7 +8,7 @@ import { PROBLEM_CONTENT_TYPE, ProblemType, problem } from '@tidemark/contracts'
 import { ProblemFilter } from './problem-filter';
 import { MAX_PATH_PARAM_CHARS, refuseUnstorableUrlText, registerJsonBody, sendFrameworkError } from './request-text';
 import { registerCors, type CorsOptions } from './cors';
-import { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
+import { HealthController, registerReadinessGauges, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
 import type { RegisteredRoute } from './openapi';
 
 class PinoNestLogger implements LoggerService {
@@ -100,6 +100,7 @@ export async function runService(options: ServiceOptions): Promise<RunningServic
     controllers: [HealthController, ...options.controllers],
     providers: [...options.providers, { provide: READINESS_CHECKS, useValue: options.checks }, { provide: SHUTTING_DOWN, useValue: shutdownState }],
   };
+  registerReadinessGauges(options.checks, shutdownState);
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: new PinoNestLogger(logger), abortOnError: false, bodyParser: false });
   app.useGlobalFilters(new ProblemFilter(logger, options.bodyLimit ?? 1024 * 1024));
 

@@ -1,5 +1,5 @@
 export { runService, exitOnSignals, serviceMain, type ServiceOptions, type RunningService } from './bootstrap';
-export { HealthController, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState } from './health';
+export { HealthController, readiness, registerReadinessGauges, READINESS_CHECKS, SHUTTING_DOWN, type ReadinessCheck, type ShutdownState, type Readiness } from './health';
 export { ProblemError, ProblemFilter, toProblem, sendProblem, isDependencyUnavailable } from './problem-filter';
 export { PublicRoute, PUBLIC_ROUTE } from './access';
 export { parseQuery, parsePath } from './request';

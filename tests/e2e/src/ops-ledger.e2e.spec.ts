@@ -183,6 +183,9 @@ describe('ops-api: conflicts across workspaces, operator resolution through the 
     const metrics = await (await fetch(`${ops}/metrics`)).text();
     assert.match(metrics, /^tidemark_uploads_in_progress\{[^}]*\} 3$/m);
     assert.match(metrics, /^tidemark_upload_bytes_pending\{[^}]*\} 5900$/m);
+    assert.match(metrics, /^tidemark_uploads_in_progress_by_class\{file_class="image"[^}]*\} 2$/m);
+    assert.match(metrics, /^tidemark_uploads_in_progress_by_class\{file_class="text"[^}]*\} 1$/m);
+    assert.match(metrics, /^tidemark_uploads_stalled\{file_class="image"[^}]*\} 0$/m, 'not stalled under UPLOAD_STALLED_AFTER_SECONDS (15 minutes)');
     const overview = await ops$('/v1/overview');
     assert.deepEqual(overview.uploads, { inProgress: 3, bytesPending: 5900 });
     assert.equal(overview.conflictsOpen, 1);

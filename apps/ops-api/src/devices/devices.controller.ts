@@ -2,9 +2,10 @@ import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { compileValidator, type DevicesView, type SitesView } from '@tidemark/contracts';
-import { assessDevices, pageByOffset, sortDevices, summarizeSites, DEVICE_SORTS, type DeviceFacts } from '@tidemark/ops';
+import { assessDevices, pageByOffset, sortDevices, summarizeSites, DEVICE_SORTS } from '@tidemark/ops';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { parseQuery } from '../streams/query';
+import { readDeviceFacts } from './device-facts';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9_:-]{1,128}$' });
 const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
@@ -29,22 +30,6 @@ export const DevicesQuery = Type.Object(
 export const SitesQuery = Type.Object({ workspace: Type.Optional(Workspace), ...Policy }, { additionalProperties: false });
 const validateDevices = compileValidator(DevicesQuery);
 const validateSites = compileValidator(SitesQuery);
-
-interface DeviceRow {
-  workspace: string;
-  device_id: string;
-  site: string | null;
-  label: string | null;
-  status: string | null;
-  last_pushed_seq: string | null;
-  last_push_at: Date | null;
-  contiguous: string;
-  max_seq: string;
-  ahead: number[];
-  events: string;
-  last_accepted_at: Date | null;
-  abandoned: [string, string][];
-}
 
 /**
  * Per-device and per-site progress: what each device pushed (the registry's last pushed sequence) against
@@ -84,37 +69,8 @@ export class DevicesController {
    */
   private async assess(workspace: string | undefined, site: string | undefined, q: { staleAfterSeconds?: number; behindThreshold?: number }) {
     const policy = { staleAfterSeconds: q.staleAfterSeconds ?? this.views.staleAfterSeconds, behindThreshold: q.behindThreshold ?? this.views.behindThreshold };
-    const rows: DeviceRow[] = await this.views.ds.query(
-      `SELECT * FROM (
-         SELECT coalesce(d.workspace, s.workspace) AS workspace, coalesce(d.device_id, s.device_id) AS device_id,
-                coalesce(d.site, s.site) AS site, d.label, d.status, d.last_pushed_seq, d.last_push_at,
-                coalesce(s.contiguous, 0) AS contiguous, coalesce(s.max_seq, 0) AS max_seq, coalesce(s.ahead, '[]'::jsonb) AS ahead,
-                coalesce(s.events, 0) AS events, s.last_accepted_at
-           FROM devices d FULL JOIN device_sequences s ON s.workspace = d.workspace AND s.device_id = d.device_id
-       ) AS x
-       CROSS JOIN LATERAL (
-         SELECT coalesce(jsonb_agg(jsonb_build_array(a.first_seq::text, a.last_seq::text)), '[]'::jsonb) AS abandoned
-           FROM device_abandoned_sequences a WHERE a.workspace = x.workspace AND a.device_id = x.device_id
-       ) AS a
-       WHERE ($1::text IS NULL OR workspace = $1) AND ($2::text IS NULL OR site = $2)`,
-      [workspace ?? null, site ?? null],
-    );
+    const facts = await readDeviceFacts(this.views.ds, workspace ?? null, site ?? null);
     const now = this.views.now();
-    const facts: DeviceFacts[] = rows.map((r) => ({
-      workspace: r.workspace,
-      deviceId: r.device_id,
-      site: r.site,
-      label: r.label,
-      status: r.status,
-      lastPushedSeq: r.last_pushed_seq === null ? null : Number(r.last_pushed_seq),
-      lastPushAt: r.last_push_at,
-      contiguousSeq: Number(r.contiguous),
-      maxAppliedSeq: Number(r.max_seq),
-      ahead: r.ahead,
-      events: Number(r.events),
-      lastAcceptedAt: r.last_accepted_at,
-      abandoned: r.abandoned.map(([from, to]): [number, number] => [Number(from), Number(to)]),
-    }));
     return { at: now.toISOString(), policy, views: assessDevices(facts, now, policy) };
   }
 }

@@ -36,7 +36,7 @@ export class OverviewController implements OnApplicationBootstrap, BeforeApplica
     const [services, observation, counts] = await Promise.all([
       Promise.all(this.views.services.map((s) => this.readiness(s.name, s.url))),
       settle('streams (NATS JetStream)', this.views.observer.observe()),
-      settle('ledger counts (Postgres)', ledgerCounts(this.views.ds)),
+      settle('ledger counts (Postgres)', ledgerCounts(this.views.ds, this.views.now(), this.views.stalledAfterSeconds)),
     ]);
     return {
       at: this.views.now().toISOString(),
