@@ -1,10 +1,7 @@
-import type * as Idb from 'idb' with { 'resolution-mode': 'import' };
 import type { IDBPDatabase } from 'idb' with { 'resolution-mode': 'import' };
+import { openStores } from '../storage/idb-database';
 import { checkBlobKey, type BlobCache, type BlobEntry } from './blob-cache';
 import { SHA256_HEX } from './sha256';
-
-// idb's types are those of its ES module, which this CommonJS package may not `import` (see indexeddb-storage.ts).
-const { openDB } = require('idb') as typeof Idb;
 
 /** The bytes of each entry (key: sha256, value: the Blob). */
 const BYTES = 'bytes';
@@ -39,19 +36,8 @@ export class IndexedDbBlobCache implements BlobCache {
 
   /** Opens (creating it when missing) the blob cache `name`. */
   static async open(name: string): Promise<IndexedDbBlobCache> {
-    if (name.length === 0 || name.length > 200) throw new RangeError(`invalid blob cache name ${JSON.stringify(name)}: use 1–200 characters`);
     const opened: { cache?: IndexedDbBlobCache } = {};
-    const db = await openDB(BLOB_DATABASE_PREFIX + name, VERSION, {
-      upgrade(database) {
-        for (const store of [BYTES, META]) if (!database.objectStoreNames.contains(store)) database.createObjectStore(store);
-      },
-      blocking() {
-        opened.cache?.shutDown();
-      },
-      terminated() {
-        opened.cache?.shutDown();
-      },
-    });
+    const db = await openStores('blob cache', name, BLOB_DATABASE_PREFIX + name, VERSION, [BYTES, META], () => opened.cache?.shutDown());
     opened.cache = new IndexedDbBlobCache(name, db);
     return opened.cache;
   }

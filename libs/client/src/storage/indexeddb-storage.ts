@@ -1,10 +1,6 @@
-import type * as Idb from 'idb' with { 'resolution-mode': 'import' };
 import type { IDBPDatabase } from 'idb' with { 'resolution-mode': 'import' };
+import { openStores } from './idb-database';
 import { checkKey, type Storage } from './storage';
-
-// idb ships CommonJS (`default` condition) and ES module builds, but its types are those of the ES module, which a
-// CommonJS file may not `import`; this package is CommonJS (see the README's "Packaging"), hence the require.
-const { openDB } = require("idb") as typeof Idb;
 
 /** The object store holding every key of a storage (key: the storage key, value: the string). */
 const STORE = 'kv';
@@ -41,21 +37,8 @@ export class IndexedDbStorage implements Storage {
 
   /** Opens (creating it when missing) the database of storage `name`. */
   static async open(name: string): Promise<IndexedDbStorage> {
-    if (name.length === 0 || name.length > 200) throw new RangeError(`invalid storage name ${JSON.stringify(name)}: use 1–200 characters`);
     const opened: { storage?: IndexedDbStorage } = {};
-    const db = await openDB(DATABASE_PREFIX + name, VERSION, {
-      upgrade(database) {
-        if (!database.objectStoreNames.contains(STORE)) database.createObjectStore(STORE);
-      },
-      // Another tab wants to delete or upgrade the database: let it (this connection is no longer usable).
-      blocking() {
-        opened.storage?.shutDown();
-      },
-      // The browser closed the connection (the database was deleted, or the user cleared site data).
-      terminated() {
-        opened.storage?.shutDown();
-      },
-    });
+    const db = await openStores('storage', name, DATABASE_PREFIX + name, VERSION, [STORE], () => opened.storage?.shutDown());
     opened.storage = new IndexedDbStorage(name, db);
     return opened.storage;
   }
