@@ -3,7 +3,7 @@
 // sync status, and is synced when the gateway can be reached — in one tab at a time, whatever the number of tabs.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import { CREDENTIALS_KEY, IndexedDbBlobCache, IndexedDbStorage, ServerUnavailableError, TidemarkClient, type Divergence, type EntityRead, type UploadProgress } from '@tidemark/client';
+import { CREDENTIALS_KEY, IndexedDbBlobCache, IndexedDbStorage, ServerUnavailableError, TidemarkClient, type DeviceCredentials, type Divergence, type EntityRead, type UploadProgress } from '@tidemark/client';
 import { useQuery } from '@tidemark/client/react';
 
 /** What the example's server tells the page (`GET /config.json`). */
@@ -24,16 +24,16 @@ const STORAGE_NAME = 'annotator';
  */
 async function openDevice(config: Config): Promise<TidemarkClient> {
   const storage = await IndexedDbStorage.open(STORAGE_NAME);
-  let credentials: unknown;
+  let credentials: DeviceCredentials | undefined;
   if ((await storage.get(CREDENTIALS_KEY)) === undefined) {
     const answer = await fetch('/api/devices', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ label: navigator.userAgent.slice(0, 100) }) });
     if (!answer.ok) throw new Error(`could not enrol this browser: ${answer.status} ${await answer.text()}`);
-    credentials = await answer.json();
+    credentials = (await answer.json()) as DeviceCredentials;
   }
   const client = await TidemarkClient.open({
     baseUrl: config.gateway,
     storage,
-    ...(credentials ? { credentials: credentials as never } : {}),
+    ...(credentials ? { credentials } : {}),
     tabs: 'auto',
     retry: { initialDelayMs: 250, maxDelayMs: 5_000 },
     assets: { baseUrl: config.assets, cache: await IndexedDbBlobCache.open(STORAGE_NAME), prefetch: ['image'], ...(config.chunkSize ? { chunkSize: config.chunkSize } : {}) },
