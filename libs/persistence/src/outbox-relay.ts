@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { publishIdempotent, type JetStreamClient } from '@tidemark/messaging';
+import { publishBatch, publishIdempotent, type JetStreamClient } from '@tidemark/messaging';
 import { counter, type Logger } from '@tidemark/telemetry';
 import { inTransaction } from './data-source';
 
@@ -62,20 +62,30 @@ export class OutboxRelay {
     const { table, batch, ordered } = this.options;
     let total = 0;
     for (;;) {
-      const count = await inTransaction(this.ds, async (q) => {
+      const { count, failure } = await inTransaction(this.ds, async (q) => {
         const rows: { id: string; subject: string; msg_id: string; payload: string; headers: Record<string, string> }[] = await q.query(
           `SELECT id, subject, msg_id, payload::text AS payload, headers FROM ${table} WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
           [batch],
         );
-        if (rows.length === 0) return 0;
-        const send = (row: (typeof rows)[number]) => publishIdempotent(this.js(), { subject: row.subject, data: row.payload, msgID: row.msg_id, headers: row.headers });
-        if (ordered) for (const row of rows) await send(row);
-        else await Promise.all(rows.map(send));
-        await q.query(`UPDATE ${table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-        return rows.length;
+        if (rows.length === 0) return { count: 0, failure: undefined };
+        const message = (row: (typeof rows)[number]) => ({ subject: row.subject, data: row.payload, msgID: row.msg_id, headers: row.headers });
+        let sent = rows;
+        let failure: unknown;
+        if (ordered) {
+          for (const row of rows) await publishIdempotent(this.js(), message(row));
+        } else {
+          // Pipelined, one span for the batch. What was acknowledged is marked even when some failed; the rest
+          // stay unpublished for the next pass (a copy the stream already holds is dropped by its message id).
+          const outcomes = await publishBatch(this.js(), rows, message);
+          sent = rows.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+          failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
+        }
+        if (sent.length > 0) await q.query(`UPDATE ${table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [sent.map((r) => r.id)]);
+        return { count: sent.length, failure };
       });
       published.inc({ table }, count);
       total += count;
+      if (failure !== undefined) throw failure;
       if (count === 0 || this.stopped) return total;
     }
   }
