@@ -51,7 +51,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     standing: (workspace, deviceId) => standing.deviceStanding(workspace, deviceId),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
-  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
+  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
   const admission = new PushAdmission({
     perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
     bytes: config.PUSH_IN_FLIGHT_BYTES,
