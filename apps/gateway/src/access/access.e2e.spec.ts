@@ -179,6 +179,17 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     await eventually(async () => assert.equal((await call(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, 'GET', devices.get('judge')!)).body.status, 'resolved'));
   });
 
+  it('documents the access routes and their refusals in the OpenAPI document', async () => {
+    const { paths } = (await call(`${gateway}/v1/openapi.json`, 'GET', {})).body;
+    assert.ok(paths['/v1/admin/workspaces/{workspace}/access-rules'].put.responses['409']);
+    assert.ok(paths['/v1/admin/workspaces/{workspace}/access-rules'].get);
+    assert.ok(paths['/v1/admin/workspaces/{workspace}/access-rules/versions'].get);
+    assert.ok(paths['/v1/admin/workspaces/{workspace}/devices/{deviceId}/role'].put);
+    assert.ok(paths['/v1/admin/workspaces/{workspace}/devices'].post.requestBody.content['application/json'].schema.properties.role);
+    assert.match(paths['/v1/events'].post.responses['403'].description, /write-not-allowed/);
+    assert.match(paths['/v1/conflicts/{id}/resolve'].post.responses['403'].description, /resolve-not-allowed/);
+  });
+
   it('leaves other workspaces open', async () => {
     const other = new FakeDevice('outsider');
     const answer = await stack.push([other.upsert('annotation', 'img-9', { label: 'cat', region: null }), other.event('annotation', 'img-9', 'delete')], 'default');
