@@ -87,7 +87,8 @@ export class AccessRulesStore {
     if (errors.length > 0) return { kind: 'invalid', errors };
     const rules = input as AccessRules;
     return this.db.transaction(async (q): Promise<PublishRulesOutcome> => {
-      const locked: unknown[] = await q.query('SELECT 1 FROM workspaces WHERE workspace = $1 FOR UPDATE', [workspace]);
+      // NO KEY UPDATE: publishes of a workspace wait for each other, device registrations (a foreign key's KEY SHARE) do not.
+      const locked: unknown[] = await q.query('SELECT 1 FROM workspaces WHERE workspace = $1 FOR NO KEY UPDATE', [workspace]);
       if (locked.length === 0) return { kind: 'no-workspace' };
       const current = await this.current(workspace, q);
       const next = (current?.version ?? 0) + 1;
