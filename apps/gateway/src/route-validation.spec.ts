@@ -24,7 +24,9 @@ import {
 } from '@tidemark/contracts';
 import { checkResolveRequest } from '@tidemark/persistence';
 import { ProblemError, parsePath, parseQuery } from '@tidemark/platform';
+import { validateAccessRules } from '@tidemark/access';
 import { validators as identity } from './identity/identity.controller';
+import { accessValidators } from './access/access-rules.controller';
 
 /**
  * Every route's input validation, driven with generated hostile input: a valid sample with one part replaced
@@ -85,7 +87,22 @@ const ROUTES: RouteInput[] = [
   { route: 'POST /v1/events', sample: { events: [event] }, check: body(validatePushRequest) },
   { route: 'POST /v1/conflicts/{id}/resolve', sample: { pick: 'value', value: { text: 'cat' }, eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69' }, check: body(checkResolveRequest) },
   { route: 'POST /v1/admin/workspaces', sample: { workspace: 'lab', name: 'The lab', reason: 'new team' }, check: body(identity.workspace) },
-  { route: 'POST /v1/admin/workspaces/{w}/devices', sample: { deviceId: 'laptop-2', site: 'berlin', label: 'Ana’s laptop', reason: 'new hire' }, check: body(identity.device) },
+  { route: 'POST /v1/admin/workspaces/{w}/devices', sample: { deviceId: 'laptop-2', site: 'berlin', label: 'Ana’s laptop', role: 'annotator', reason: 'new hire' }, check: body(identity.device) },
+  { route: 'PUT /v1/admin/workspaces/{w}/devices/{d}/role', sample: { role: 'reviewer', reason: 'promoted' }, check: body(identity.role) },
+  {
+    route: 'PUT /v1/admin/workspaces/{w}/access-rules',
+    sample: {
+      rules: { version: 2, defaultRole: 'annotator', roles: { annotator: { write: { annotation: ['label', 'tags'] } }, worker: { write: { job: { fields: ['logs'], transition: true } }, resolve: ['job'] }, admin: { write: '*', resolve: true } } },
+      reason: 'roles for the lab',
+    },
+    // As the route checks it: the envelope, then the rules themselves (their problems under /rules).
+    check: (input: unknown) => {
+      const outer = accessValidators.publish(input);
+      if (!outer.ok) return fromValidated(outer);
+      const errors = validateAccessRules(outer.value.rules).map((e) => ({ ...e, pointer: `/rules${e.pointer === '/' ? '' : e.pointer}` }));
+      return errors.length > 0 ? fromValidated({ ok: false, errors }) : outer;
+    },
+  },
   { route: 'POST …/devices/{d}/revoke|reenrol, /v1/admin/operator-tokens/{t}/revoke', sample: reason, check: body(identity.reason) },
   { route: 'POST /v1/admin/operator-tokens', sample: { name: 'ci-bot', roles: ['ops'], ttlSeconds: 3600, reason: 'ci' }, check: body(identity.operator) },
   { route: 'POST /v1/auth/refresh', sample: { refreshToken: 'tmr_0123456789abcdef' }, check: body(identity.refresh) },

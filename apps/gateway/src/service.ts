@@ -6,7 +6,8 @@ import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
 import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
-import { IdentityStore, TokenService, authGuardProvider, sqlStanding } from '@tidemark/auth';
+import { AccessRulesStore, IdentityStore, TokenService, authGuardProvider, sqlStanding, type IdentityDb } from '@tidemark/auth';
+import { AccessRulesController } from './access/access-rules.controller';
 import { PULL_DEPS, PullController } from './pull/pull.controller';
 import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
@@ -36,8 +37,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   notifier.start(connection.nc);
   const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
   const standing = sqlStanding(ds);
-  const store = new IdentityStore({ query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) }, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
-  const identity: IdentityDeps = { store, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS };
+  const identityDb: IdentityDb = { query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) };
+  const accessRules = new AccessRulesStore(identityDb);
+  const store = new IdentityStore(identityDb, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
+  const identity: IdentityDeps = { store, accessRules, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS };
   const deps: PushDeps = {
     js: () => connection.js,
     partitions: config.JOURNAL_PARTITIONS,
@@ -48,7 +51,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     standing: (workspace, deviceId) => standing.deviceStanding(workspace, deviceId),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
-  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm };
+  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
   const admission = new PushAdmission({
     perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
     bytes: config.PUSH_IN_FLIGHT_BYTES,
@@ -60,7 +63,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   });
   return runService({
     name: 'gateway',
-    controllers: [IdentityController, PushController, PullController, StreamController, SnapshotController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
+    controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
       { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), notifier, standing, now, logger } },

@@ -11,6 +11,8 @@ export interface DeviceRecord {
   deviceId: string;
   site: string | null;
   label: string | null;
+  /** The role the device holds under its workspace's access rules (null: none; see `@tidemark/access`). */
+  role: string | null;
   status: 'active' | 'revoked';
   generation: number;
   createdAt: string;
@@ -62,6 +64,7 @@ interface DeviceRow {
   device_id: string;
   site: string | null;
   label: string | null;
+  role: string | null;
   status: 'active' | 'revoked';
   generation: number;
   created_at: Date;
@@ -75,6 +78,7 @@ const toRecord = (r: DeviceRow): DeviceRecord => ({
   deviceId: r.device_id,
   site: r.site,
   label: r.label,
+  role: r.role,
   status: r.status,
   generation: r.generation,
   createdAt: r.created_at.toISOString(),
@@ -123,13 +127,13 @@ export class IdentityStore {
   }
 
   /** Registers a device and issues its first credentials; 409 if the id is taken in the workspace. */
-  async registerDevice(input: { workspace: string; deviceId: string; site: string | null; label: string | null }, now: Date, audit?: AuditInTransaction): Promise<DeviceCredentials> {
+  async registerDevice(input: { workspace: string; deviceId: string; site: string | null; label: string | null; role?: string | null }, now: Date, audit?: AuditInTransaction): Promise<DeviceCredentials> {
     return this.db.transaction(async (q) => {
       const ws: unknown[] = await q.query('SELECT 1 FROM workspaces WHERE workspace = $1', [input.workspace]);
       if (ws.length === 0) throw notFound(`workspace "${input.workspace}" does not exist; create it first`);
       const rows: unknown[] = await q.query(
-        'INSERT INTO devices (workspace, device_id, site, label, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING device_id',
-        [input.workspace, input.deviceId, input.site, input.label, now],
+        'INSERT INTO devices (workspace, device_id, site, label, role, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING device_id',
+        [input.workspace, input.deviceId, input.site, input.label, input.role ?? null, now],
       );
       if (rows.length === 0) {
         throw new ProblemError(problem(ProblemType.conflict, 409, 'Device exists', { detail: `device "${input.deviceId}" is already registered in workspace "${input.workspace}"; re-enrol it to issue new credentials` }));
@@ -162,6 +166,21 @@ export class IdentityStore {
       if (rows.length === 0) throw notFound(`device "${deviceId}" is not registered in workspace "${workspace}"`);
       await q.query('DELETE FROM refresh_tokens WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
       await audit?.(q);
+      return toRecord(rows[0]!);
+    });
+  }
+
+  /**
+   * Gives a device a role (null: none). Its tokens keep working: the role is read with the device's standing on
+   * every push, so the change takes effect on its next request.
+   */
+  async setRole(workspace: string, deviceId: string, role: string | null, audit?: AuditInTransaction<{ previous: string | null }>): Promise<DeviceRecord> {
+    return this.db.transaction(async (q) => {
+      const before: { role: string | null }[] = await q.query('SELECT role FROM devices WHERE workspace = $1 AND device_id = $2 FOR UPDATE', [workspace, deviceId]);
+      if (before.length === 0) throw notFound(`device "${deviceId}" is not registered in workspace "${workspace}"`);
+      await q.query('UPDATE devices SET role = $3 WHERE workspace = $1 AND device_id = $2', [workspace, deviceId, role]);
+      const rows: DeviceRow[] = await q.query('SELECT * FROM devices WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
+      await audit?.(q, { previous: before[0]!.role });
       return toRecord(rows[0]!);
     });
   }

@@ -4,3 +4,4 @@ export { AuthGuard, authGuardProvider, authFromConfig, deviceInStanding, standin
 export { IdentityStore, type DeviceCredentials, type DeviceRecord, type IdentityOptions, type IdentityDb, type AuditInTransaction } from './identity-store';
 export { recordAudit, type AuditEntry, type SqlExecutor } from './audit';
 export { PublicRoute } from '@tidemark/platform';
+export { AccessRulesStore, ACCESS_COLUMNS, ACCESS_JOIN, accessFromRow, type AccessColumns, type PublishedAccessRules, type PublishRulesOutcome } from './access-rules-store';

@@ -15,6 +15,7 @@ import { ReplayPlanOnly1765100000000 } from './migrations/1765100000000-replay-p
 import { EventIdsPerWorkspace1765200000000 } from './migrations/1765200000000-event-ids-per-workspace';
 import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
 import { SnapshotIndex1765245000000 } from './migrations/1765245000000-snapshot-index';
+import { AccessRules1765260000000 } from './migrations/1765260000000-access-rules';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   EventIdsPerWorkspace1765200000000,
   AbandonedSequences1765230000000,
   SnapshotIndex1765245000000,
+  AccessRules1765260000000,
 ];
 
 export interface DatabaseOptions {

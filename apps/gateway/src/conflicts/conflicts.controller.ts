@@ -4,13 +4,16 @@ import {
   HotspotQuery,
   LEDGER_LIMITS,
   LedgerId,
+  ProblemType,
   compileValidator,
+  problem,
   type ConflictList,
   type ConflictView,
   type HotspotList,
   type JournalRecord,
   type ResolveResponse,
 } from '@tidemark/contracts';
+import { checkResolve } from '@tidemark/access';
 import { ProblemError } from '@tidemark/platform';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
 import { CONFLICT_COLUMNS, ConflictResolver, conflictCursor, conflictView, findConflict, resolutionProblem, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
@@ -99,6 +102,7 @@ export class ConflictsController {
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
     const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
+    await this.mayResolve(workspace, device.deviceId, id);
     // A device resolves as its own resolver device, `resolver:<deviceId>`: never in another device's name,
     // and without taking numbers from its own deviceSeq (the resolver's sequence is the server's to keep).
     const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
@@ -108,5 +112,22 @@ export class ConflictsController {
     const outcome = await this.resolver.resolve(workspace, id, isObject ? { ...body, deviceId: `resolver:${device.deviceId}` } : body);
     if (!outcome.ok) throw new ProblemError(resolutionProblem(outcome.failure));
     return outcome.value;
+  }
+
+  /**
+   * Resolving is a permission of the device's role (`resolve` in the workspace's access rules): 403 when the role
+   * resolves nothing, or not conflicts of this one's entity type. A role that resolves some types only has the
+   * conflict looked up for its type; an unknown conflict is left to the resolver's 404.
+   */
+  private async mayResolve(workspace: string, deviceId: string, id: string): Promise<void> {
+    const access = await this.deps.access(workspace, deviceId);
+    let verdict = checkResolve(access);
+    if (verdict.ok && access.kind === 'role' && access.rules.resolve !== true) {
+      const conflict = await findConflict(this.deps.ds, workspace, id);
+      if (conflict) verdict = checkResolve(access, conflict.entity_type);
+    }
+    if (!verdict.ok) {
+      throw new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail: `${verdict.detail}; nothing was journaled`, code: verdict.code, ...(access.kind === 'unrestricted' ? {} : { role: access.role, accessRulesVersion: access.version }) }));
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { Access } from '@tidemark/access';
 import { ProblemType, problem, type InvalidParam, type Validated } from '@tidemark/contracts';
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import type { JetStreamManager } from '@tidemark/messaging';
@@ -11,6 +12,8 @@ export interface LedgerDeps {
   push: PushDeps;
   /** Reads single journal entries (the event that opened a conflict). */
   journal: () => JetStreamManager;
+  /** What a device may do under its workspace's access rules in force now (`AccessRulesStore.access`). */
+  access: (workspace: string, deviceId: string) => Promise<Access>;
 }
 
 export const LEDGER_DEPS = Symbol('LEDGER_DEPS');

@@ -1,13 +1,15 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
+import { ROLE_NAME_PATTERN, roleRules } from '@tidemark/access';
 import { IdToken, compileValidator, type Validated } from '@tidemark/contracts';
-import { CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
+import { AccessRulesStore, CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
 import type { DataSource } from '@tidemark/persistence';
 import { ProblemError } from '@tidemark/platform';
 
 export const IDENTITY_DEPS = Symbol('IDENTITY_DEPS');
 export interface IdentityDeps {
   store: IdentityStore;
+  accessRules: AccessRulesStore;
   tokens: TokenService;
   ds: DataSource;
   now: () => Date;
@@ -16,12 +18,20 @@ export interface IdentityDeps {
 
 const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ or - (1–64)' });
 const Reason = Type.String({ minLength: 1, maxLength: 1000, description: 'why, for the audit log' });
+export const RoleName = Type.String({ pattern: ROLE_NAME_PATTERN, description: "a role of the workspace's access rules: lower-case letters, digits, _ or - (1–64)" });
 const CreateWorkspace = Type.Object({ workspace: Workspace, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), reason: Type.Optional(Reason) }, { additionalProperties: false });
 const RegisterDevice = Type.Object(
-  { deviceId: IdToken, site: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:-]{1,64}$' })), label: Type.Optional(Type.String({ maxLength: 200 })), reason: Type.Optional(Reason) },
+  {
+    deviceId: IdToken,
+    site: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:-]{1,64}$' })),
+    label: Type.Optional(Type.String({ maxLength: 200 })),
+    role: Type.Optional(RoleName),
+    reason: Type.Optional(Reason),
+  },
   { additionalProperties: false },
 );
 const WithReason = Type.Object({ reason: Reason }, { additionalProperties: false });
+const SetRole = Type.Object({ role: Type.Union([RoleName, Type.Null()], { description: 'the role, or null for none' }), reason: Reason }, { additionalProperties: false });
 const Refresh = Type.Object({ refreshToken: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false });
 const MintOperator = Type.Object(
   {
@@ -38,6 +48,7 @@ export const validators = {
   workspace: compileValidator(CreateWorkspace),
   device: compileValidator(RegisterDevice),
   reason: compileValidator(WithReason),
+  role: compileValidator(SetRole),
   refresh: compileValidator(Refresh),
   operator: compileValidator(MintOperator),
   list: compileValidator(ListQuery),
@@ -82,9 +93,39 @@ export class IdentityController {
   async register(@Param('workspace') workspaceText: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<DeviceCredentials> {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const input = valid(validators.device(body));
-    return this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null }, this.deps.now(), (q) =>
-      recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null } }),
+    const role = input.role ?? null;
+    await this.checkRoleDeclared(workspace, role);
+    return this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role }, this.deps.now(), (q) =>
+      recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
     );
+  }
+
+  /**
+   * Gives a device a role (or none, with `null`): it takes effect on the device's next request, its tokens keep
+   * working. Audited with the role it had before.
+   */
+  @Put('admin/workspaces/:workspace/devices/:deviceId/role')
+  @HttpCode(200)
+  @RequireAuth('operator', 'admin')
+  async setRole(@Param('workspace') workspaceText: string, @Param('deviceId') deviceText: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<DeviceRecord> {
+    const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
+    const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
+    const { role, reason } = valid(validators.role(body));
+    await this.checkRoleDeclared(workspace, role);
+    return this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } }));
+  }
+
+  /**
+   * A role given to a device must be declared by the workspace's access rules when it has some (a typo would leave
+   * the device unable to write); without rules any role may be given ahead of them.
+   */
+  private async checkRoleDeclared(workspace: string, role: string | null): Promise<void> {
+    if (role === null) return;
+    const current = await this.deps.accessRules.current(workspace);
+    if (current && !roleRules(current.rules, role)) {
+      const declared = Object.keys(current.rules.roles).sort().map((r) => `"${r}"`).join(', ');
+      throw ProblemError.validation([{ pointer: '/role', detail: `"${role}" is not a role of the workspace's access rules (v${current.version}): one of ${declared}` }], 'nothing was changed');
+    }
   }
 
   @Get('admin/workspaces/:workspace/devices')

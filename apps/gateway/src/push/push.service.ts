@@ -1,3 +1,4 @@
+import { checkBatchWrite, describeRole } from '@tidemark/access';
 import { journalMessageId, journalSubject, ProblemType, problem, validatePushRequest, type EventResult, type JournalRecord, type PushRequest, type PushResponse } from '@tidemark/contracts';
 import { confirmStanding, type DeviceStanding, type UnconfirmedDevice } from '@tidemark/auth';
 import { publishBatch, type IdempotentPublish, type JetStreamClient } from '@tidemark/messaging';
@@ -56,7 +57,29 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
   }
   const lookup = await deps.lookup(workspace, deviceId, batch.events.map((e) => e.eventId));
   confirmStanding(device, lookup.standing);
+  refuseDenied(batch, lookup);
   return journal(deps, pusher, batch, lookup.receipted);
+}
+
+/**
+ * Refuses the whole batch, before anything of it is journaled, when the device's role may not write one of its
+ * events: 403 naming each denial by pointer (`/events/3/fields/label`). Events already journaled are answered
+ * duplicate and never journaled again, so they are not checked: a rule changed since does not refuse a retry.
+ */
+function refuseDenied(batch: PushRequest, lookup: PushLookup): void {
+  const denials = checkBatchWrite(lookup.access, batch.events, (event) => lookup.receipted.has(event.eventId));
+  if (denials.length === 0) return;
+  const access = lookup.access;
+  const who = access.kind === 'unrestricted' ? 'the device' : `the device's ${describeRole(access)}`;
+  const events = new Set(denials.map((d) => /^\/events\/\d+/.exec(d.pointer)![0])).size;
+  throw new ProblemError(
+    problem(ProblemType.forbidden, 403, 'Forbidden', {
+      detail: `${who} may not write ${events} of the ${batch.events.length} events; nothing of this request was journaled`,
+      code: 'write-not-allowed',
+      ...(access.kind === 'unrestricted' ? {} : { role: access.role, accessRulesVersion: access.version }),
+      errors: denials.map((d) => ({ pointer: d.pointer, detail: d.detail, code: d.code })),
+    }),
+  );
 }
 
 /**

@@ -243,6 +243,7 @@ export const LEDGER_ROUTES: RouteDoc[] = [
     responses: {
       202: { description: 'the resolve event is journaled (accepted) or was already (duplicate); the conflict shows resolved once projected', schema: ResolveResponse },
       400: bad,
+      403: { description: 'the device\'s role may not resolve conflicts (of this entity type): `resolve-not-allowed` or `role-undeclared`; nothing was journaled', schema: ProblemSchema },
       404: missing,
       409: { description: 'the conflict is already resolved, or the eventId names another event', schema: ProblemSchema },
       415: { description: 'not application/json', schema: ProblemSchema },

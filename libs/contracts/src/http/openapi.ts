@@ -10,7 +10,7 @@ export const ProblemSchema = Type.Object({
   status: Type.Integer(),
   detail: Type.Optional(Type.String()),
   instance: Type.Optional(Type.String()),
-  errors: Type.Optional(Type.Array(Type.Object({ pointer: Type.String({ description: 'JSON pointer into the body, or query:/header:/path: and a name' }), detail: Type.String() }))),
+  errors: Type.Optional(Type.Array(Type.Object({ pointer: Type.String({ description: 'JSON pointer into the body, or query:/header:/path: and a name' }), detail: Type.String(), code: Type.Optional(Type.String({ description: 'why, where a problem type has several reasons (e.g. field-not-writable)' })) }))),
 });
 
 /** A response or request header. */
@@ -225,7 +225,10 @@ export const GATEWAY_ROUTES: RouteDoc[] = [
       200: { description: 'every event journaled: accepted (with its journal sequence) or duplicate (the original sequence)', schema: PushResponse, example: { results: [{ eventId: SAMPLE_EVENT.eventId, status: 'accepted', seq: 42 }] } },
       400: { description: 'the batch is refused whole; nothing of it was journaled', schema: ProblemSchema },
       401: { description: 'no token, or an expired, revoked, malformed or wrongly signed one', schema: ProblemSchema },
-      403: { description: 'an event names another device than the token\'s; nothing was journaled', schema: ProblemSchema },
+      403: {
+        description: 'an event names another device than the token\'s (`foreign-device`), or the device\'s role may not write an event (`write-not-allowed`, each denial named by pointer: docs/protocol.md, Roles); nothing was journaled',
+        schema: ProblemSchema,
+      },
       413: { description: 'body larger than the limit', schema: ProblemSchema },
       415: { description: 'not application/json', schema: ProblemSchema },
       429: { description: 'the device has too many pushes in flight, or pushed more bytes than its allowance; nothing was read or journaled (retry after Retry-After seconds)', schema: ProblemSchema },
