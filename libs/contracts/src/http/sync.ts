@@ -251,6 +251,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ role: Type.Union([Type.String(), Type.Null()]), reason: Type.String() }),
+    example: { role: 'reviewer', reason: 'Alice reviews the lab-a project from today' },
     responses: {
       200: { description: 'the device record, with its role' },
       400: { description: 'bad body, or a role the workspace\'s access rules do not declare (`/role`)', schema: ProblemSchema },
@@ -274,6 +275,18 @@ export const SYNC_ROUTES: RouteDoc[] = [
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ rules: Type.Object({ version: Type.Integer({ minimum: 1 }), roles: Type.Record(Type.String(), Type.Unknown()), defaultRole: Type.Optional(Type.String()), description: Type.Optional(Type.String()) }), reason: Type.String() }),
+    example: {
+      rules: {
+        version: 1,
+        defaultRole: 'annotator',
+        roles: {
+          annotator: { write: { annotation: ['label', 'tags', 'notes', 'confidence', 'region'] }, resolve: false },
+          reviewer: { write: { annotation: '*' }, resolve: true },
+          pipeline: { write: { job: '*', output: '*' }, resolve: false },
+        },
+      },
+      reason: 'labelling team roles',
+    },
     responses: {
       200: { description: 'exactly these rules are that version already (a retry)' },
       201: { description: 'published: { workspace, version, rules, publishedAt, publishedBy }' },
