@@ -28,8 +28,11 @@ export interface OutboxEntry {
 /** An event the server refused for good, kept (not re-sent) until the application discards it. */
 export interface QuarantinedEvent {
   event: DeviceEvent;
-  /** `rejected`: the server answered the event `rejected`; `invalid`: it refused the request naming this event. */
-  kind: 'rejected' | 'invalid';
+  /**
+   * `rejected`: the server answered the event `rejected`; `invalid`: it refused the request naming this event;
+   * `forbidden`: the workspace's access rules do not let the device's role write it (`403 write-not-allowed`).
+   */
+  kind: 'rejected' | 'invalid' | 'forbidden';
   reason: string;
   status?: number;
   problem?: Problem;

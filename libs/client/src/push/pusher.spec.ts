@@ -136,6 +136,30 @@ describe('push', () => {
     assert.equal(quarantined[0]!.status, 400);
   });
 
+  it('a 403 write-not-allowed quarantines the events it names as forbidden and sends the rest; any other 403 leaves the outbox as it was', async () => {
+    const { gateway, client, rejections } = await setup();
+    const events = await client.enqueueAll(['a', 'b', 'c'].map((id) => ({ entity: { type: 'annotation', id }, op: 'upsert' as const, fields: { label: { op: 'set' as const, value: id } } })));
+    const problem = {
+      type: 'https://tidemark.dev/problems/forbidden',
+      title: 'Forbidden',
+      status: 403,
+      code: 'write-not-allowed',
+      role: 'pipeline',
+      errors: [{ pointer: '/events/0/fields/label', detail: 'role pipeline may not write annotation.label', code: 'field-not-writable' }, { pointer: '/events/2/fields/label', detail: 'role pipeline may not write annotation.label', code: 'field-not-writable' }],
+    };
+    gateway.script.push({ status: 403, headers: problemJson, body: problem });
+    const summary = await client.push();
+    assert.deepEqual(summary, { requests: 2, accepted: 1, duplicate: 0, quarantined: 2, remaining: 0 });
+    assert.deepEqual(ids(gateway.journal), [events[1]!.eventId], 'the event the role may write went through');
+    assert.deepEqual(rejections.map((r) => [r.kind, r.status, ids(r.events)]), [['forbidden', 403, [events[0]!.eventId, events[2]!.eventId]]]);
+    assert.deepEqual((await client.quarantined()).map((q) => q.kind), ['forbidden', 'forbidden']);
+
+    const other = await client.upsert('annotation', 'd', { label: 'd' });
+    gateway.script.push({ status: 403, headers: problemJson, body: { type: 'https://tidemark.dev/problems/forbidden', title: 'Forbidden', status: 403, detail: 'a device pushes only its own events' } });
+    await assert.rejects(client.push(), ServerProblemError);
+    assert.deepEqual(client.pending().map((e) => e.eventId), [other.eventId], 'an unexplained 403 quarantines nothing');
+  });
+
   it('a 413, or a 400 that names no event, splits the batch until the refused event stands alone', async () => {
     const { gateway, client, rejections } = await setup();
     const events = await client.enqueueAll(Array.from({ length: 6 }, (_, i) => ({ entity: { type: 'annotation', id: `e${i}` }, op: 'upsert' as const, fields: { label: { op: 'set' as const, value: i === 4 ? 'HUGE' : 'ok' } } })));

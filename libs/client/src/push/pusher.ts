@@ -48,6 +48,8 @@ export interface PushHooks {
  *   (the server journaled nothing of the refused request).
  * - `413`, or a `400` that names no event: the batch is split in halves until the refused event stands alone
  *   and is quarantined.
+ * - `403 write-not-allowed` (the workspace's access rules do not let the device's role write them): the events
+ *   it names go to quarantine as `forbidden`, the rest is sent again.
  * - any other 4xx: {@link ServerProblemError}; the events stay in the outbox.
  */
 export async function pushOutbox(ctx: HttpContext, outbox: Outbox, limits: BatchLimits, hooks: PushHooks, signal: AbortSignal): Promise<PushSummary> {
@@ -100,6 +102,17 @@ async function pushBatch(ctx: HttpContext, outbox: Outbox, batch: OutboxEntry[],
     if (open.length > 1) return 'split';
     await quarantine(outbox, open, { kind: 'invalid', reason: problem?.detail ?? problem?.title ?? `refused with ${answer.status}`, status: answer.status, ...(problem ? { problem } : {}) }, ctx.now(), hooks, summary);
     return 'done';
+  }
+  if (answer.status === 403 && problem?.code === 'write-not-allowed') {
+    // The workspace's access rules do not let this device's role write these events: nothing of the request was
+    // journaled; sending them again would be refused again, so they go to quarantine and the rest is sent again.
+    const named = namedEvents(problem, open.length);
+    if (named.size > 0) {
+      const refused = [...named.keys()].map((i) => open[i]!);
+      const reasons = [...named.entries()].map(([i, details]) => `${open[i]!.event.eventId}: ${details.join('; ')}`);
+      await quarantine(outbox, refused, { kind: 'forbidden', reason: reasons.join(' | '), status: 403, problem }, ctx.now(), hooks, summary);
+      return 'done';
+    }
   }
   expectOk(answer, PUSH_PATH);
   throw new Error(`${PUSH_PATH} answered ${answer.status}, which a push does not expect`);
