@@ -222,6 +222,9 @@ describe('tidemark CLI administration end to end', () => {
     assert.match(unknown.stderr, /no context "staging" .*\(there are: local, dead\)/);
     const missingToken = await tidemark(['--context', 'local', 'workspaces', 'list'], { ...noEnv });
     assert.equal(missingToken.code, 0);
+    // A token file may be what `tokens mint --out` wrote (an ops token: it reads schemas).
+    await ok(['context', 'set', 'cron', '--journal', stack.url('journal-service'), '--token-file', join(dir, 'token.json')]);
+    assert.ok((await json(['--context', 'cron', 'schemas', 'list'], noEnv)).types.length >= 1);
     rmSync(tokenFile);
     const gone = await tidemark(['--context', 'local', 'workspaces', 'list'], noEnv);
     assert.equal(gone.code, 2);

@@ -145,6 +145,11 @@ describe('admin: contexts', () => {
           ['http://flag-gw:4/v1/admin/workspaces', 'Bearer from-flag'],
         ],
       );
+      // A token file may be the document `tokens mint --out` writes.
+      writeFileSync(tokenFile, JSON.stringify({ token: 'minted', tokenId: 't1', expiresAt: 'x' }));
+      const minted = harness({ TIDEMARK_CONFIG: config }, () => ({ status: 200, body: { workspaces: [] } }));
+      await minted.cli('workspaces', 'list');
+      assert.equal(minted.calls[0]!.authorization, 'Bearer minted');
       // No context and nothing else: the local default, no token.
       const none = harness({ TIDEMARK_CONFIG: join(dir, 'none.json') }, () => ({ status: 200, body: { types: [] } }));
       await none.cli('schemas', 'list');

@@ -13,7 +13,7 @@ export interface TidemarkContext {
   assetsUrl?: string;
   /** The token itself (prefer tokenFile: the config file then holds no secret). */
   token?: string;
-  /** A file holding the token (read on every command, so a rotated token needs no config change). */
+  /** A file holding the token, or the JSON `tokens mint --out` writes (read on every command, so a rotated token needs no config change). */
   tokenFile?: string;
 }
 
@@ -91,12 +91,25 @@ export function contextToken(name: string, context: TidemarkContext): string | u
   if (context.token) return context.token;
   if (!context.tokenFile) return undefined;
   try {
-    const token = readFileSync(context.tokenFile, 'utf8').trim();
-    if (!token) throw new Error('the file is empty');
-    return token;
+    const text = readFileSync(context.tokenFile, 'utf8').trim();
+    if (!text) throw new Error('the file is empty');
+    return text.startsWith('{') ? tokenOfDocument(text) : text;
   } catch (error) {
     throw new ConfigError(`context "${name}": cannot read its token file ${context.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
+}
+
+/** The token of a `tokens mint --out` document (`{ "token", "tokenId", "expiresAt" }`). */
+function tokenOfDocument(text: string): string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text) as unknown;
+  } catch {
+    throw new Error('it starts with { but is not JSON');
+  }
+  const token = (doc as { token?: unknown } | null)?.token;
+  if (typeof token !== 'string' || token === '') throw new Error('a JSON token file needs a "token" string (as tokens mint --out writes it)');
+  return token;
 }
 
 /** A context as `context show` prints it: a token is never shown, only that there is one. */
