@@ -94,7 +94,7 @@ function version(): string {
 export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boolean }): Command {
   const program = new Command('tidemark');
   program
-    .description('Operate tidemark from scripts and terminals: lag, devices, parked work, conflicts, event inspection and replay, over ops-api.')
+    .description('Operate tidemark from scripts and terminals: lag, devices, parked work, conflicts, event inspection and replay over ops-api; workspaces, device enrolment, operator tokens, schemas and policy revisions over gateway and journal-service.')
     .version(version(), '-V, --version')
     .option('--url <url>', `ops-api base URL (default: env TIDEMARK_OPS_URL, the context's opsUrl, else ${DEFAULT_URL})`, baseUrl)
     .option('--gateway-url <url>', `gateway base URL (default: env TIDEMARK_GATEWAY_URL, the context's gatewayUrl, else ${DEFAULT_GATEWAY_URL})`, baseUrl)
@@ -106,7 +106,7 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nExamples:\n  tidemark status --max-lag 1000\n  tidemark parked\n  tidemark redrive merge-p01 42 --reason "photo v1 published"\n  tidemark replay start --workspace acme --entity-type prompt --policy-revision prompt=2 --reason "titles only grow" --watch\n  tidemark --json devices --behind | jq '.devices[].deviceId'`);
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nExamples:\n  tidemark status --max-lag 1000\n  tidemark parked\n  tidemark redrive merge-p01 42 --reason "photo v1 published"\n  tidemark replay start --workspace acme --entity-type prompt --policy-revision prompt=2 --reason "titles only grow" --watch\n  tidemark --json devices --behind | jq '.devices[].deviceId'\n  tidemark devices enrol acme scanner-12 --site dock --out scanner-12.json\n  tidemark context use prod`);
 
   const act =
     (fn: Action) =>

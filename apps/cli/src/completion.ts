@@ -61,7 +61,7 @@ complete -o default -F _${name}_complete ${name}
 
 export function zshCompletion(program: Command): string {
   return `# ${program.name()} completion for zsh: the bash completion through bashcompinit.
-autoload -U +X compinit && compinit
+(( $+functions[compdef] )) || { autoload -U +X compinit && compinit }
 autoload -U +X bashcompinit && bashcompinit
 ${bashCompletion(program)}`;
 }
