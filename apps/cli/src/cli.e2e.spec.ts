@@ -83,7 +83,7 @@ describe('tidemark CLI end to end', () => {
     const help = await tidemark(['--help']);
     assert.equal(help.code, 0);
     for (const command of ['status', 'lag', 'devices', 'sites', 'parked', 'redrive', 'skip', 'conflicts', 'resolve', 'inspect', 'replay', 'replays']) assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
-    assert.match(help.stdout, /Exit codes:\n {2}0 {4}ok\n {2}1 {4}ops-api refused the call/);
+    assert.match(help.stdout, /Exit codes:\n {2}0 {4}ok\n {2}1 {4}the service refused the call/);
     const replayHelp = await tidemark(['replay', '--help']);
     assert.equal(replayHelp.code, 0);
     for (const sub of ['plan', 'start', 'status', 'diff', 'swap', 'cancel', 'list']) assert.match(replayHelp.stdout, new RegExp(`^  ${sub}\\b`, 'm'), sub);

@@ -134,7 +134,7 @@ describe('cli: arguments to requests', () => {
     assert.deepEqual(calls, [], 'nothing was sent to the local ops-api');
     assert.match(refused.stderr, /TIDEMARK_URL: not a variable tidemark reads/);
     assert.match(refused.stderr, /acting on http:\/\/127\.0\.0\.1:3005/);
-    assert.match(refused.stderr, /the CLI reads TIDEMARK_OPS_URL and TIDEMARK_TOKEN \(did you mean TIDEMARK_OPS_URL\?\)/);
+    assert.match(refused.stderr, /the CLI reads TIDEMARK_OPS_URL, TIDEMARK_GATEWAY_URL, TIDEMARK_JOURNAL_URL, TIDEMARK_TOKEN, TIDEMARK_CONFIG \(did you mean TIDEMARK_OPS_URL\?\)/);
     const two = await harness(undefined, { TIDEMARK_OPS_URL: 'http://ops:3005', TIDEMARK_TOKN: 'x', TIDEMARK_JSON: '1' }).cli('lag');
     assert.equal(two.code, 2);
     assert.match(two.stderr, /TIDEMARK_JSON, TIDEMARK_TOKN: not a variable/);

@@ -4,7 +4,7 @@
 // whole program runs in unit tests against a fake fetch.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import {
   PARK_CODES,
   PARKED_STATUSES,
@@ -27,7 +27,10 @@ import {
   type StreamsView,
   type UploadsView,
 } from '@tidemark/contracts';
+import { addAdminCommands, addContextCommands } from './admin';
 import { ApiError, OpsClient } from './client';
+import { bashCompletion, fishCompletion, zshCompletion } from './completion';
+import { ConfigError, configPath, contextToken, readConfig, selectedContext, type TidemarkContext } from './contexts';
 import { EXIT, EXIT_CODES_HELP, failureOf, type ExitCode } from './exit-codes';
 import * as fmt from './format';
 import { baseUrl, digest, integer, jsonValue, nonNegative, pointInTime, policyRevision, reason } from './options';
@@ -35,6 +38,8 @@ import * as api from './requests';
 import { followReplay, isPlanOnlyDone, isPlanned, isSettled, isUnsuccessful, type BarStream } from './watch';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3005';
+export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:3001';
+export const DEFAULT_JOURNAL_URL = 'http://127.0.0.1:3002';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Everything the CLI touches outside itself. */
@@ -49,14 +54,22 @@ export interface CliIo {
 
 interface GlobalOptions {
   url?: string;
+  gatewayUrl?: string;
+  journalUrl?: string;
+  context?: string;
   token?: string;
   json?: boolean;
   timeout?: number;
 }
 
 /** What a command's action works with. */
-interface Ctx {
+export interface Ctx {
+  /** ops-api. */
   client: OpsClient;
+  /** gateway (workspaces, devices, operator tokens). */
+  gateway: OpsClient;
+  /** journal-service (schemas, policy revisions). */
+  journal: OpsClient;
   json: boolean;
   io: CliIo;
   cmd: Command;
@@ -64,7 +77,7 @@ interface Ctx {
   print<T>(doc: T, text: (doc: T) => string): void;
 }
 
-type Action = (ctx: Ctx, args: unknown[], opts: Record<string, unknown>) => Promise<ExitCode | void>;
+export type Action = (ctx: Ctx, args: unknown[], opts: Record<string, unknown>) => Promise<ExitCode | void>;
 
 const DIFF_CHANGES = ['differs', 'changed', 'unchanged', 'added', 'removed', 'all'];
 const DEVICE_SORTS = ['behind', 'last-seen', 'missing', 'device'];
@@ -81,16 +94,19 @@ function version(): string {
 export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boolean }): Command {
   const program = new Command('tidemark');
   program
-    .description('Operate tidemark from scripts and terminals: lag, devices, parked work, conflicts, event inspection and replay, over ops-api.')
+    .description('Operate tidemark from scripts and terminals: lag, devices, parked work, conflicts, event inspection and replay over ops-api; workspaces, device enrolment, operator tokens, schemas and policy revisions over gateway and journal-service.')
     .version(version(), '-V, --version')
-    .option('--url <url>', `ops-api base URL (default: env TIDEMARK_OPS_URL, else ${DEFAULT_URL})`, baseUrl)
-    .option('--token <token>', 'operator token, role ops or admin (default: env TIDEMARK_TOKEN)')
+    .option('--url <url>', `ops-api base URL (default: env TIDEMARK_OPS_URL, the context's opsUrl, else ${DEFAULT_URL})`, baseUrl)
+    .option('--gateway-url <url>', `gateway base URL (default: env TIDEMARK_GATEWAY_URL, the context's gatewayUrl, else ${DEFAULT_GATEWAY_URL})`, baseUrl)
+    .option('--journal-url <url>', `journal-service base URL (default: env TIDEMARK_JOURNAL_URL, the context's journalUrl, else ${DEFAULT_JOURNAL_URL})`, baseUrl)
+    .option('--context <name>', 'use this context of the config file instead of the current one')
+    .option('--token <token>', 'operator token, role ops or admin (default: env TIDEMARK_TOKEN, else the context’s token)')
     .option('--json', 'print the API’s JSON document (one per command) instead of text')
     .option('--timeout <ms>', `how long one request may take (default ${DEFAULT_TIMEOUT_MS})`, integer(1, 3_600_000))
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nExamples:\n  tidemark status --max-lag 1000\n  tidemark parked\n  tidemark redrive merge-p01 42 --reason "photo v1 published"\n  tidemark replay start --workspace acme --entity-type prompt --policy-revision prompt=2 --reason "titles only grow" --watch\n  tidemark --json devices --behind | jq '.devices[].deviceId'`);
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nExamples:\n  tidemark status --max-lag 1000\n  tidemark parked\n  tidemark redrive merge-p01 42 --reason "photo v1 published"\n  tidemark replay start --workspace acme --entity-type prompt --policy-revision prompt=2 --reason "titles only grow" --watch\n  tidemark --json devices --behind | jq '.devices[].deviceId'\n  tidemark devices enrol acme scanner-12 --site dock --out scanner-12.json\n  tidemark context use prod`);
 
   const act =
     (fn: Action) =>
@@ -102,12 +118,32 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
       const unknown = unknownEnvironment(io.env);
       if (unknown.length > 0) {
         return cmd.error(
-          `error: ${unknown.join(', ')}: not a variable tidemark reads, refusing rather than acting on ${g.url ?? (io.env.TIDEMARK_OPS_URL || DEFAULT_URL)}; the CLI reads ${CLI_ENVIRONMENT.join(' and ')}${unknown.includes('TIDEMARK_URL') ? ' (did you mean TIDEMARK_OPS_URL?)' : ''}; unset ${unknown.length > 1 ? 'them' : 'it'}`,
+          `error: ${unknown.join(', ')}: not a variable tidemark reads, refusing rather than acting on ${g.url ?? (io.env.TIDEMARK_OPS_URL || DEFAULT_URL)}; the CLI reads ${CLI_ENVIRONMENT.join(', ')}${unknown.includes('TIDEMARK_URL') ? ' (did you mean TIDEMARK_OPS_URL?)' : ''}; unset ${unknown.length > 1 ? 'them' : 'it'}`,
           { exitCode: EXIT.usage },
         );
       }
+      let connection: Connection | undefined;
+      const connect = (): Connection => (connection ??= resolveConnection(cmd, g, io));
+      const clients = new Map<keyof Connection['urls'], OpsClient>();
+      const client = (service: keyof Connection['urls']): OpsClient => {
+        let c = clients.get(service);
+        if (!c) {
+          const conn = connect();
+          c = new OpsClient({ baseUrl: conn.urls[service], token: conn.token, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, fetch: io.fetch, service: SERVICE_NAMES[service] });
+          clients.set(service, c);
+        }
+        return c;
+      };
       const ctx: Ctx = {
-        client: new OpsClient({ baseUrl: resolveUrl(cmd, g, io), token: g.token ?? (io.env.TIDEMARK_TOKEN || undefined), timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, fetch: io.fetch }),
+        get client() {
+          return client('ops');
+        },
+        get gateway() {
+          return client('gateway');
+        },
+        get journal() {
+          return client('journal');
+        },
         json: state.json,
         io,
         cmd,
@@ -442,11 +478,21 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
   list(replay.command('list'));
   list(program.command('replays'));
 
+  addAdminCommands(program, act);
+  addContextCommands(program, act);
+  program
+    .command('completion')
+    .description('print a shell completion script: source <(tidemark completion bash)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .action((shell: string) => {
+      io.stdout.write(shell === 'fish' ? fishCompletion(program) : shell === 'zsh' ? zshCompletion(program) : bashCompletion(program));
+    });
+
   return program;
 }
 
 /** The environment variables the CLI reads. */
-export const CLI_ENVIRONMENT = ['TIDEMARK_OPS_URL', 'TIDEMARK_TOKEN'] as const;
+export const CLI_ENVIRONMENT = ['TIDEMARK_OPS_URL', 'TIDEMARK_GATEWAY_URL', 'TIDEMARK_JOURNAL_URL', 'TIDEMARK_TOKEN', 'TIDEMARK_CONFIG'] as const;
 /** `TIDEMARK_*` variables other tidemark programs read (services, `npm start`, tests): not the CLI's, but not typos either. */
 const OTHER_TIDEMARK_VARIABLES = new Set(['TIDEMARK_INSTANCE', 'TIDEMARK_HOME', 'TIDEMARK_SKIP_BUILD', 'TIDEMARK_SOAK_SEED']);
 
@@ -461,16 +507,65 @@ export function unknownEnvironment(env: Readonly<Record<string, string | undefin
     .sort();
 }
 
-/** --url, else TIDEMARK_OPS_URL, else the local default; a malformed one is a usage error. */
-function resolveUrl(cmd: Command, g: GlobalOptions, io: CliIo): string {
-  if (g.url) return g.url;
-  const fromEnv = io.env.TIDEMARK_OPS_URL;
-  if (!fromEnv) return DEFAULT_URL;
+const SERVICE_NAMES = { ops: 'ops-api', gateway: 'gateway', journal: 'journal-service' } as const;
+
+/** The servers and the token a command uses. */
+export interface Connection {
+  urls: { ops: string; gateway: string; journal: string };
+  token?: string;
+  /** The context it came from, if one was used. */
+  context?: string;
+}
+
+/**
+ * Flags first, then the environment (TIDEMARK_*_URL, TIDEMARK_TOKEN), then the selected context
+ * (`--context`, else the config file's current one), then the local defaults. A malformed URL, an unknown
+ * context or an unreadable config or token file is a usage error.
+ */
+function resolveConnection(cmd: Command, g: GlobalOptions, io: CliIo): Connection {
+  const fail = (message: string): never => cmd.error(`error: ${message}`, { exitCode: EXIT.usage });
+  let selected: { name: string; context: TidemarkContext } | undefined;
   try {
-    return baseUrl(fromEnv);
+    const path = configPath(io.env);
+    selected = selectedContext(readConfig(path), path, g.context);
   } catch (error) {
-    return cmd.error(`error: TIDEMARK_OPS_URL: ${(error as Error).message}`, { exitCode: EXIT.usage });
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
   }
+  const url = (flag: string | undefined, variable: string, fromContext: string | undefined, fallback: string, what: string): string => {
+    if (flag) return flag;
+    const candidates: [string | undefined, string][] = [
+      [io.env[variable] || undefined, variable],
+      [fromContext, `context "${selected?.name}": ${what}`],
+    ];
+    for (const [value, source] of candidates) {
+      if (!value) continue;
+      try {
+        return baseUrl(value);
+      } catch (error) {
+        return fail(`${source}: ${(error as Error).message}`);
+      }
+    }
+    return fallback;
+  };
+  let token = g.token ?? (io.env.TIDEMARK_TOKEN || undefined);
+  if (token === undefined && selected) {
+    try {
+      token = contextToken(selected.name, selected.context);
+    } catch (error) {
+      if (error instanceof ConfigError) fail(error.message);
+      throw error;
+    }
+  }
+  return {
+    urls: {
+      ops: url(g.url, 'TIDEMARK_OPS_URL', selected?.context.opsUrl, DEFAULT_URL, 'opsUrl'),
+      gateway: url(g.gatewayUrl, 'TIDEMARK_GATEWAY_URL', selected?.context.gatewayUrl, DEFAULT_GATEWAY_URL, 'gatewayUrl'),
+      journal: url(g.journalUrl, 'TIDEMARK_JOURNAL_URL', selected?.context.journalUrl, DEFAULT_JOURNAL_URL, 'journalUrl'),
+    },
+    ...(token !== undefined ? { token } : {}),
+    ...(selected ? { context: selected.name } : {}),
+  };
 }
 
 /**

@@ -16,13 +16,14 @@ export class ApiError extends Error {
   }
 }
 
-/** ops-api could not be reached (connection refused, DNS, timeout) or did not answer like ops-api. */
+/** The service (ops-api, gateway, journal-service) could not be reached (connection refused, DNS, timeout) or did not answer like ops-api. */
 export class UnreachableError extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
+    readonly service = 'ops-api',
   ) {
-    super(`cannot reach ops-api at ${url}: ${reason}`);
+    super(`cannot reach ${service} at ${url}: ${reason}`);
     this.name = 'UnreachableError';
   }
 }
@@ -33,6 +34,8 @@ export interface ClientOptions {
   token?: string;
   timeoutMs: number;
   fetch: typeof fetch;
+  /** The service at baseUrl, as errors name it (default ops-api). */
+  service?: string;
 }
 
 /** Why a fetch failed, in a few words: the innermost cause (`connect ECONNREFUSED 127.0.0.1:3005`). */
@@ -53,8 +56,17 @@ export class OpsClient {
     return this.o.baseUrl;
   }
 
+  get service(): string {
+    return this.o.service ?? 'ops-api';
+  }
+
   /** Sends the request; answers the parsed JSON of a 2xx, throws ApiError for 4xx/5xx, UnreachableError when there is no usable answer. */
   async send<T = unknown>(request: ApiRequest): Promise<T> {
+    return (await this.exchange<T>(request)).document;
+  }
+
+  /** As `send`, with the status of the answer (a publish tells created, 201, from already published, 200). */
+  async exchange<T = unknown>(request: ApiRequest): Promise<{ status: number; document: T }> {
     const url = `${this.o.baseUrl}${pathWithQuery(request)}`;
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
     if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
@@ -70,7 +82,7 @@ export class OpsClient {
       });
       text = await response.text();
     } catch (error) {
-      throw new UnreachableError(this.o.baseUrl, failureReason(error, this.o.timeoutMs));
+      throw new UnreachableError(this.o.baseUrl, failureReason(error, this.o.timeoutMs), this.service);
     }
     let document: unknown;
     let parsed = false;
@@ -81,8 +93,8 @@ export class OpsClient {
       document = undefined;
     }
     if (response.ok) {
-      if (!parsed) throw new UnreachableError(this.o.baseUrl, `${request.method} ${request.path} answered ${response.status} without JSON (is this ops-api?)`);
-      return document as T;
+      if (!parsed) throw new UnreachableError(this.o.baseUrl, `${request.method} ${request.path} answered ${response.status} without JSON (is this ${this.service}?)`, this.service);
+      return { status: response.status, document: document as T };
     }
     throw new ApiError(response.status, asProblem(response.status, response.statusText, document, text), parsed ? document : undefined);
   }

@@ -5,11 +5,11 @@ import { ApiError, UnreachableError } from './client';
 export const EXIT = {
   /** Done. */
   ok: 0,
-  /** ops-api refused the call (4xx problem+json: bad request, unknown id, wrong state, no or bad token). */
+  /** The service (ops-api, gateway, journal-service) refused the call (4xx problem+json: bad request, unknown id, wrong state, no or bad token). */
   refused: 1,
   /** The command line is wrong (unknown command or option, missing or bad value). */
   usage: 2,
-  /** ops-api could not be reached, timed out, or failed (5xx). */
+  /** The service could not be reached, timed out, or failed (5xx). */
   unavailable: 3,
   /** `status` found a service not ready, a part unavailable, or lag above `--max-lag` / `--max-lag-seconds`. */
   checkFailed: 4,
@@ -25,9 +25,9 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** The exit codes as `--help` and the README state them. */
 export const EXIT_CODES_HELP = `Exit codes:
   0    ok
-  1    ops-api refused the call (4xx): its title, detail and each error (pointer: detail) go to stderr
-  2    usage error (unknown command or option, missing or bad value)
-  3    cannot reach ops-api (connection, timeout) or it failed (5xx)
+  1    the service refused the call (4xx): its title, detail and each error (pointer: detail) go to stderr
+  2    usage error (unknown command or option, missing or bad value, --out exists, bad context or config)
+  3    cannot reach the service (ops-api, gateway, journal-service) or it failed (5xx)
   4    status: a service not ready, a part unavailable, or lag above --max-lag / --max-lag-seconds
   5    a watched replay ended failed, cancelled or stale (a plan-only replay ending with its plan is ok)
   70   the CLI itself failed (a bug; the stack trace goes to stderr)

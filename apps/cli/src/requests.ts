@@ -2,9 +2,9 @@
 // what an operator types to what the API receives is unit-tested (requests.spec.ts).
 import type { ReplayScope } from '@tidemark/contracts';
 
-/** One call to ops-api: the path is relative to the base URL; undefined query values are left out. */
+/** One call to ops-api (or, for administration, gateway or journal-service): the path is relative to the base URL; undefined query values are left out. */
 export interface ApiRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
@@ -182,3 +182,55 @@ export const replayDiff = (id: string, f: { change?: string; limit?: number; aft
 export const replaySwap = (id: string, confirm: string, reason: string): ApiRequest => ({ method: 'POST', path: `/v1/replays/${seg(id)}/swap`, body: { confirm, reason } });
 
 export const replayCancel = (id: string, reason: string): ApiRequest => ({ method: 'POST', path: `/v1/replays/${seg(id)}/cancel`, body: { reason } });
+
+// ── administration: gateway (identity and tenancy) and journal-service (schemas, policy revisions) ────────
+
+export const workspaceCreate = (workspace: string, o: { name?: string; reason?: string }): ApiRequest => ({
+  method: 'POST',
+  path: '/v1/admin/workspaces',
+  body: { workspace, ...(o.name !== undefined ? { name: o.name } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+});
+
+export const workspaceList = (): ApiRequest => ({ method: 'GET', path: '/v1/admin/workspaces' });
+
+export const deviceEnrol = (workspace: string, deviceId: string, o: { site?: string; label?: string; reason?: string }): ApiRequest => ({
+  method: 'POST',
+  path: `/v1/admin/workspaces/${seg(workspace)}/devices`,
+  body: { deviceId, ...(o.site !== undefined ? { site: o.site } : {}), ...(o.label !== undefined ? { label: o.label } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+});
+
+export const deviceList = (workspace: string, f: { limit?: number; after?: string }): ApiRequest => ({
+  method: 'GET',
+  path: `/v1/admin/workspaces/${seg(workspace)}/devices`,
+  query: { limit: f.limit, after: f.after },
+});
+
+export const deviceAction = (action: 'revoke' | 'reenrol', workspace: string, deviceId: string, reason: string): ApiRequest => ({
+  method: 'POST',
+  path: `/v1/admin/workspaces/${seg(workspace)}/devices/${seg(deviceId)}/${action}`,
+  body: { reason },
+});
+
+export const tokenMint = (name: string, o: { roles: string[]; ttlSeconds?: number; reason: string }): ApiRequest => ({
+  method: 'POST',
+  path: '/v1/admin/operator-tokens',
+  body: { name, roles: o.roles, ...(o.ttlSeconds !== undefined ? { ttlSeconds: o.ttlSeconds } : {}), reason: o.reason },
+});
+
+export const tokenRevoke = (tokenId: string, reason: string): ApiRequest => ({ method: 'POST', path: `/v1/admin/operator-tokens/${seg(tokenId)}/revoke`, body: { reason } });
+
+export const schemaPublish = (definition: { type: string; version: number }): ApiRequest => ({ method: 'PUT', path: `/v1/schemas/${seg(definition.type)}/${seg(definition.version)}`, body: definition });
+
+export const schemaList = (): ApiRequest => ({ method: 'GET', path: '/v1/schemas' });
+
+export const schemaShow = (type: string, version?: number): ApiRequest => ({ method: 'GET', path: version === undefined ? `/v1/schemas/${seg(type)}` : `/v1/schemas/${seg(type)}/${seg(version)}` });
+
+export const policyPublish = (definition: { type: string; revision: number }): ApiRequest => ({
+  method: 'PUT',
+  path: `/v1/schemas/${seg(definition.type)}/revisions/${seg(definition.revision)}`,
+  body: definition,
+});
+
+export const policyList = (type: string): ApiRequest => ({ method: 'GET', path: `/v1/schemas/${seg(type)}/revisions` });
+
+export const policyShow = (type: string, revision: number): ApiRequest => ({ method: 'GET', path: `/v1/schemas/${seg(type)}/revisions/${seg(revision)}` });
