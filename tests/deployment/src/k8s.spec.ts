@@ -415,6 +415,26 @@ describe('infra/k8s (Kustomize)', () => {
       }
     });
 
+    it('lets in only the services, each as its own NKey user, with the public keys from the tidemark-nats-users Secret', () => {
+      const variables = [...(confText ?? '').matchAll(/nkey:\s*\$([A-Z0-9_]+)/g)].map((m) => m[1]!).sort();
+      const expected = APPS.filter((a) => a.usesNats).map((a) => `${a.name.toUpperCase().replace(/-/g, '_')}_NKEY`).sort();
+      assert.deepEqual(variables, expected, 'nats.conf authorization: one nkey user per service');
+      const users = container!.envFrom?.find((f) => f.secretRef?.name === 'tidemark-nats-users');
+      assert.ok(users, 'the NATS container does not read the tidemark-nats-users Secret');
+      assert.deepEqual(Object.keys(source('Secret', 'tidemark-nats-users', false, 'nats')).sort(), expected, 'tidemark-nats-users keys');
+      for (const app of APPS.filter((a) => a.usesNats)) {
+        const credsFile = String(configOf(app).NATS_CREDS_FILE ?? '');
+        assert.ok(credsFile, `${app.name}: no NATS_CREDS_FILE`);
+        const pod = deployment(app).spec.template.spec;
+        const mount = mainContainer(app).volumeMounts?.find((m) => credsFile.startsWith(m.mountPath.replace(/\/?$/, '/')));
+        const volume = pod.volumes?.find((v) => v.name === mount?.name) as { secret?: { secretName: string; defaultMode?: number } } | undefined;
+        assert.equal(volume?.secret?.secretName, `tidemark-nats-${app.name}`, `${app.name}: NATS_CREDS_FILE is not its own seed Secret`);
+        const key = credsFile.slice(mount!.mountPath.replace(/\/?$/, '/').length);
+        assert.ok(key in source('Secret', `tidemark-nats-${app.name}`, false, app.name), `${app.name}: the Secret has no key ${key}`);
+        assert.ok(((volume!.secret!.defaultMode ?? 0o644) & 0o007) === 0, `${app.name}: the seed must not be world-readable`);
+      }
+    });
+
     it('runs non-root and read-only, and keeps a quorum through disruptions', () => {
       checkRestricted('nats', sts!.spec.template.spec);
       const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && matches((o.spec?.selector as { matchLabels?: Labels })?.matchLabels, sts!.spec.template.metadata.labels));
