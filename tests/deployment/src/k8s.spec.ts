@@ -435,6 +435,28 @@ describe('infra/k8s (Kustomize)', () => {
       }
     });
 
+    it('takes client connections over TLS only, with the nats-tls certificate the services trust the CA of', () => {
+      const tls = natsBlock(conf, 'tls');
+      assert.ok(tls, 'nats.conf has no tls block');
+      const mountOf = (c: Container, pod: PodSpec, file: string) => {
+        const mount = c.volumeMounts?.find((m) => file.startsWith(m.mountPath.replace(/\/?$/, '/')));
+        const volume = pod.volumes?.find((v) => v.name === mount?.name) as { secret?: { secretName: string; items?: { key: string; path: string }[] } } | undefined;
+        return { secret: volume?.secret?.secretName, key: file.slice((mount?.mountPath.replace(/\/?$/, '/') ?? '').length), items: volume?.secret?.items };
+      };
+      for (const [field, key] of [['cert_file', 'tls.crt'], ['key_file', 'tls.key']] as const) {
+        const m = mountOf(container!, sts!.spec.template.spec, String(tls[field] ?? ''));
+        assert.deepEqual([m.secret, m.key], ['nats-tls', key], `nats.conf tls.${field} is not ${key} of the nats-tls Secret`);
+      }
+      assert.equal(natsBlock(conf, 'cluster')?.no_advertise, 'true', 'clients must stay on the Service name the certificate holds (cluster no_advertise)');
+      for (const app of APPS.filter((a) => a.usesNats)) {
+        const config = configOf(app);
+        for (const u of String(config.NATS_URL).split(',')) assert.match(u.trim(), /^tls:\/\//, `${app.name}: NATS_URL must be tls://`);
+        const ca = mountOf(mainContainer(app), deployment(app).spec.template.spec, String(config.NODE_EXTRA_CA_CERTS ?? ''));
+        const key = ca.items?.find((i) => i.path === ca.key)?.key ?? ca.key;
+        assert.deepEqual([ca.secret, key], ['nats-tls', 'ca.crt'], `${app.name}: NODE_EXTRA_CA_CERTS is not ca.crt of the nats-tls Secret`);
+      }
+    });
+
     it('runs non-root and read-only, and keeps a quorum through disruptions', () => {
       checkRestricted('nats', sts!.spec.template.spec);
       const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && matches((o.spec?.selector as { matchLabels?: Labels })?.matchLabels, sts!.spec.template.metadata.labels));

@@ -1,18 +1,20 @@
-// The NATS users of infra/k8s held to what the services really do: a nats-server runs with the
-// `authorization` block of the Kubernetes configuration as it is (each service's NKey public key in the
+// The NATS users and TLS of infra/k8s held to what the services really do: a nats-server runs with the
+// `tls` and `authorization` blocks of the Kubernetes configuration as they are (a certificate made with the
+// openssl commands of infra/README.md, for 127.0.0.1 here) (each service's NKey public key in the
 // environment, as the tidemark-nats-users Secret gives it), the five services run against it, each with
 // only its own seed as NATS_CREDS_FILE, and a device's change goes the whole way (journaled by the
 // gateway, merged and published by merge-service, pulled back) while ops-api reads the streams. Any
 // subject a service needs and its user may not use shows in the server's log as a permissions violation.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { connect as connectTcp, createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { nkeys } from '@nats-io/transport-node';
+import { promisify } from 'node:util';
+import { connect, nkeys } from '@nats-io/transport-node';
 import { FakeDevice, bucketEnv, eventually, push, startServiceProcess, tempDir, testBucket, testDatabase, testIdentity, type ServiceName, type ServiceProcess, type TestDatabase, type TestIdentity } from '@tidemark/testing';
 import { readRepoFile } from './deployment';
 
@@ -20,20 +22,20 @@ const SERVICES: ServiceName[] = ['journal-service', 'merge-service', 'gateway', 
 /** The variable nats.conf names a service's public key by, as the secrets template spells it. */
 const nkeyVariable = (service: ServiceName) => `${service.toUpperCase().replace(/-/g, '_')}_NKEY`;
 
-/** nats.conf's `authorization { ... }` block from the ConfigMap of infra/k8s/nats, as text. */
-function authorizationBlock(): string {
+/** A top-level block of nats.conf (`authorization { ... }`, `tls { ... }`) from the ConfigMap of infra/k8s/nats, as text. */
+function confBlock(name: string): string {
   const configMap = parseAllDocuments(readRepoFile('infra/k8s/nats/nats.yaml'))
     .map((d) => d.toJS() as { kind?: string; data?: Record<string, string> } | null)
     .find((o) => o?.kind === 'ConfigMap' && o.data?.['nats.conf']);
   const conf = configMap?.data?.['nats.conf'] ?? assert.fail('infra/k8s/nats/nats.yaml has no nats.conf');
-  const start = conf.search(/^\s*authorization\s*\{/m);
-  assert.ok(start >= 0, 'nats.conf has no authorization block');
+  const start = conf.search(new RegExp(`^\\s*${name}\\s*\\{`, 'm'));
+  assert.ok(start >= 0, `nats.conf has no ${name} block`);
   let depth = 0;
   for (let i = conf.indexOf('{', start); i < conf.length; i++) {
     if (conf[i] === '{') depth++;
     else if (conf[i] === '}' && --depth === 0) return conf.slice(start, i + 1);
   }
-  return assert.fail('nats.conf: the authorization block is not closed');
+  return assert.fail(`nats.conf: the ${name} block is not closed`);
 }
 
 /** A port nothing listens on now (the kernel's pick). */
@@ -46,6 +48,17 @@ const freePort = () =>
     });
   });
 
+/** A private CA and a server certificate for 127.0.0.1 and localhost (nats.js names a loopback address so) signed by it, as infra/README.md makes them for `nats`. */
+async function makeCertificates(dir: string): Promise<{ cert: string; key: string; ca: string }> {
+  const openssl = (...args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await openssl('req', '-x509', ...ec, '-days', '1', '-subj', '/CN=tidemark-nats-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
+  await openssl('req', ...ec, '-subj', '/CN=nats', '-keyout', 'tls.key', '-out', 'tls.csr');
+  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await openssl('x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', 'tls.crt', '-extfile', 'san.ext');
+  return { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), ca: join(dir, 'ca.crt') };
+}
+
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = connectTcp(port, '127.0.0.1');
@@ -56,6 +69,8 @@ const listening = (port: number) =>
 describe('infra/k8s NATS users: each service works with its own user and permissions', () => {
   let server: ChildProcess;
   let serverLog = '';
+  let natsUrl: string;
+  let caFile: string;
   let database: TestDatabase;
   let identity: TestIdentity;
   const services = new Map<ServiceName, { proc: ServiceProcess; url: string }>();
@@ -74,7 +89,11 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
       seedFiles.set(s, file);
     }
     const conf = join(dir, 'nats.conf');
-    await writeFile(conf, [`listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${monitor}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, authorizationBlock(), ''].join('\n'));
+    const certificates = await makeCertificates(dir);
+    caFile = certificates.ca;
+    const tls = confBlock('tls').replace(/\/etc\/nats-tls\/tls\.crt/, certificates.cert).replace(/\/etc\/nats-tls\/tls\.key/, certificates.key);
+    assert.ok(tls.includes(certificates.cert) && tls.includes(certificates.key), `the tls block does not read /etc/nats-tls/tls.crt and tls.key: ${tls}`);
+    await writeFile(conf, [`listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${monitor}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, tls, confBlock('authorization'), ''].join('\n'));
     server = spawn('nats-server', ['-c', conf], { env: { PATH: process.env.PATH, ...publicKeys }, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [server.stdout!, server.stderr!]) stream.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
     await eventually(async () => {
@@ -87,7 +106,8 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     const bucket = bucketEnv(await testBucket('nats-users'));
     const ports = new Map<ServiceName, number>();
     for (const s of SERVICES) ports.set(s, await freePort());
-    const base = { NATS_URL: `nats://127.0.0.1:${port}`, DATABASE_URL: database.url, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys };
+    natsUrl = `tls://127.0.0.1:${port}`;
+    const base = { NATS_URL: natsUrl, NODE_EXTRA_CA_CERTS: caFile, DATABASE_URL: database.url, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys };
     const extra: Partial<Record<ServiceName, Record<string, string>>> = {
       'asset-service': bucket,
       'ops-api': { SERVICE_URLS: SERVICES.filter((s) => s !== 'ops-api').map((s) => `${s}=http://127.0.0.1:${ports.get(s)}`).join(',') },
@@ -141,6 +161,13 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     assert.equal(((await history.json()) as { events: unknown[] }).events.length, 1);
     const inspected = await fetch(`${url('ops-api')}/v1/events/${event.eventId}?workspace=default`, { headers: operator });
     assert.equal(inspected.status, 200, await inspected.text());
+  });
+
+  it('takes TLS connections only, from clients that trust its CA', async () => {
+    // This test process was not started with NODE_EXTRA_CA_CERTS: it does not trust the certificate.
+    await assert.rejects(connect({ servers: natsUrl, reconnect: false }), /self[- ]signed|unable to (get|verify)|certificate/i);
+    const plain = natsUrl.replace(/^tls:/, 'nats:');
+    await assert.rejects(connect({ servers: plain, reconnect: false, tls: null }), /tls|TLS/);
   });
 
   it('logs no permissions or authorization violation on the server', () => {
