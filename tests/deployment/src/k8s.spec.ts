@@ -315,6 +315,15 @@ describe('infra/k8s (Kustomize)', () => {
     });
   }
 
+  it('gives every workload it renders (not only the five services) probes, resources and the restricted security context', () => {
+    const workloads = objects.filter((o): o is Workload => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+    assert.ok(workloads.length >= APPS.length + 1, `only ${workloads.length} workloads`);
+    for (const w of workloads) {
+      checkRestricted(`${w.kind} ${w.metadata.name}`, w.spec.template.spec);
+      for (const c of w.spec.template.spec.containers) for (const probe of ['livenessProbe', 'readinessProbe'] as const) assert.ok(c[probe], `${w.metadata.name}/${c.name}: no ${probe}`);
+    }
+  });
+
   it('autoscales the gateway from its configured replica count', () => {
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && (o.spec?.scaleTargetRef as { kind: string; name: string } | undefined)?.name === 'gateway');
     assert.ok(hpa, 'no HorizontalPodAutoscaler for the gateway');
