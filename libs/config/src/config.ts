@@ -89,8 +89,9 @@ export function httpTimeouts(config: { HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQ
 }
 
 export const NatsConfig = {
-  NATS_URL: Type.String({ pattern: '^(nats|tls)://', description: 'NATS server with JetStream, e.g. nats://127.0.0.1:4222 (comma-separate several)' }),
-  NATS_CREDS_FILE: Type.Optional(Type.String({ description: 'NATS credentials file' })),
+  NATS_URL: Type.String({ pattern: '^(nats|tls)://', description: 'NATS server with JetStream, e.g. nats://127.0.0.1:4222 (comma-separate several); a server that requires TLS is connected with TLS, its certificate verified against the name in the URL' }),
+  NATS_CREDS_FILE: Type.Optional(Type.String({ description: 'NATS credentials: a JWT credentials file (operator mode, from nsc) or a file holding only a user NKey seed (SU…, for a server configuration that lists the user by its public key)' })),
+  NODE_EXTRA_CA_CERTS: Type.Optional(Type.String({ description: "read by Node itself at start, not by tidemark: a PEM file of CA certificates trusted besides Node's built-in ones, e.g. the CA of the NATS server's TLS certificate" })),
   JOURNAL_PARTITIONS: Type.Integer({ minimum: 1, maximum: 100, default: 8, description: 'partitions of the journal (fixed for a deployment: it is part of every subject)' }),
   JOURNAL_DUPLICATE_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000, description: "JetStream's dedupe window for fast retries (Postgres keeps the lasting guarantee)" }),
   JOURNAL_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'stream replicas (3 on a clustered JetStream)' }),

@@ -1,4 +1,4 @@
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, nkeyAuthenticator, type Authenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { readFileSync } from 'node:fs';
 
@@ -13,6 +13,7 @@ export interface JetStreamConnection {
 export interface ConnectOptions {
   servers: string;
   name: string;
+  /** A JWT credentials file (operator mode, from nsc) or a user NKey seed file (server-config users); see {@link credentialsAuthenticator}. */
   credsFile?: string;
   /** Milliseconds a JetStream API call or publish waits for its answer. */
   timeoutMs?: number;
@@ -25,6 +26,19 @@ export interface ConnectOptions {
   asyncTraces?: boolean;
 }
 
+const USER_SEED = /^SU[A-Z2-7]{56}$/;
+
+/**
+ * The authenticator for a credentials file's contents: a file holding only a user NKey seed (`SU…`, for
+ * a server whose configuration lists the user's public key, `users: [{ nkey: U… }]`) signs the server's
+ * nonce with it; anything else is read as a JWT credentials file (the user JWT and its seed, operator mode).
+ */
+export function credentialsAuthenticator(contents: Uint8Array): Authenticator {
+  const text = Buffer.from(contents).toString('utf8').trim();
+  if (USER_SEED.test(text)) return nkeyAuthenticator(new TextEncoder().encode(text));
+  return credsAuthenticator(contents);
+}
+
 /** Connects to NATS with reconnects forever (a service outlives a broker restart) and opens JetStream. */
 export async function connectJetStream(options: ConnectOptions): Promise<JetStreamConnection> {
   const nc = await connect({
@@ -33,7 +47,7 @@ export async function connectJetStream(options: ConnectOptions): Promise<JetStre
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     noAsyncTraces: !(options.asyncTraces ?? false),
-    ...(options.credsFile ? { authenticator: credsAuthenticator(readFileSync(options.credsFile)) } : {}),
+    ...(options.credsFile ? { authenticator: credentialsAuthenticator(readFileSync(options.credsFile)) } : {}),
   });
   const timeout = options.timeoutMs ?? 5000;
   const js = jetstream(nc, { timeout });

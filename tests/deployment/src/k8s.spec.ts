@@ -315,6 +315,15 @@ describe('infra/k8s (Kustomize)', () => {
     });
   }
 
+  it('gives every workload it renders (not only the five services) probes, resources and the restricted security context', () => {
+    const workloads = objects.filter((o): o is Workload => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+    assert.ok(workloads.length >= APPS.length + 1, `only ${workloads.length} workloads`);
+    for (const w of workloads) {
+      checkRestricted(`${w.kind} ${w.metadata.name}`, w.spec.template.spec);
+      for (const c of w.spec.template.spec.containers) for (const probe of ['livenessProbe', 'readinessProbe'] as const) assert.ok(c[probe], `${w.metadata.name}/${c.name}: no ${probe}`);
+    }
+  });
+
   it('autoscales the gateway from its configured replica count', () => {
     const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && (o.spec?.scaleTargetRef as { kind: string; name: string } | undefined)?.name === 'gateway');
     assert.ok(hpa, 'no HorizontalPodAutoscaler for the gateway');
@@ -415,6 +424,48 @@ describe('infra/k8s (Kustomize)', () => {
       }
     });
 
+    it('lets in only the services, each as its own NKey user, with the public keys from the tidemark-nats-users Secret', () => {
+      const variables = [...(confText ?? '').matchAll(/nkey:\s*\$([A-Z0-9_]+)/g)].map((m) => m[1]!).sort();
+      const expected = APPS.filter((a) => a.usesNats).map((a) => `${a.name.toUpperCase().replace(/-/g, '_')}_NKEY`).sort();
+      assert.deepEqual(variables, expected, 'nats.conf authorization: one nkey user per service');
+      const users = container!.envFrom?.find((f) => f.secretRef?.name === 'tidemark-nats-users');
+      assert.ok(users, 'the NATS container does not read the tidemark-nats-users Secret');
+      assert.deepEqual(Object.keys(source('Secret', 'tidemark-nats-users', false, 'nats')).sort(), expected, 'tidemark-nats-users keys');
+      for (const app of APPS.filter((a) => a.usesNats)) {
+        const credsFile = String(configOf(app).NATS_CREDS_FILE ?? '');
+        assert.ok(credsFile, `${app.name}: no NATS_CREDS_FILE`);
+        const pod = deployment(app).spec.template.spec;
+        const mount = mainContainer(app).volumeMounts?.find((m) => credsFile.startsWith(m.mountPath.replace(/\/?$/, '/')));
+        const volume = pod.volumes?.find((v) => v.name === mount?.name) as { secret?: { secretName: string; defaultMode?: number } } | undefined;
+        assert.equal(volume?.secret?.secretName, `tidemark-nats-${app.name}`, `${app.name}: NATS_CREDS_FILE is not its own seed Secret`);
+        const key = credsFile.slice(mount!.mountPath.replace(/\/?$/, '/').length);
+        assert.ok(key in source('Secret', `tidemark-nats-${app.name}`, false, app.name), `${app.name}: the Secret has no key ${key}`);
+        assert.ok(((volume!.secret!.defaultMode ?? 0o644) & 0o007) === 0, `${app.name}: the seed must not be world-readable`);
+      }
+    });
+
+    it('takes client connections over TLS only, with the nats-tls certificate the services trust the CA of', () => {
+      const tls = natsBlock(conf, 'tls');
+      assert.ok(tls, 'nats.conf has no tls block');
+      const mountOf = (c: Container, pod: PodSpec, file: string) => {
+        const mount = c.volumeMounts?.find((m) => file.startsWith(m.mountPath.replace(/\/?$/, '/')));
+        const volume = pod.volumes?.find((v) => v.name === mount?.name) as { secret?: { secretName: string; items?: { key: string; path: string }[] } } | undefined;
+        return { secret: volume?.secret?.secretName, key: file.slice((mount?.mountPath.replace(/\/?$/, '/') ?? '').length), items: volume?.secret?.items };
+      };
+      for (const [field, key] of [['cert_file', 'tls.crt'], ['key_file', 'tls.key']] as const) {
+        const m = mountOf(container!, sts!.spec.template.spec, String(tls[field] ?? ''));
+        assert.deepEqual([m.secret, m.key], ['nats-tls', key], `nats.conf tls.${field} is not ${key} of the nats-tls Secret`);
+      }
+      assert.equal(natsBlock(conf, 'cluster')?.no_advertise, 'true', 'clients must stay on the Service name the certificate holds (cluster no_advertise)');
+      for (const app of APPS.filter((a) => a.usesNats)) {
+        const config = configOf(app);
+        for (const u of String(config.NATS_URL).split(',')) assert.match(u.trim(), /^tls:\/\//, `${app.name}: NATS_URL must be tls://`);
+        const ca = mountOf(mainContainer(app), deployment(app).spec.template.spec, String(config.NODE_EXTRA_CA_CERTS ?? ''));
+        const key = ca.items?.find((i) => i.path === ca.key)?.key ?? ca.key;
+        assert.deepEqual([ca.secret, key], ['nats-tls', 'ca.crt'], `${app.name}: NODE_EXTRA_CA_CERTS is not ca.crt of the nats-tls Secret`);
+      }
+    });
+
     it('runs non-root and read-only, and keeps a quorum through disruptions', () => {
       checkRestricted('nats', sts!.spec.template.spec);
       const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && matches((o.spec?.selector as { matchLabels?: Labels })?.matchLabels, sts!.spec.template.metadata.labels));
@@ -428,3 +479,164 @@ describe('infra/k8s (Kustomize)', () => {
   });
 });
 
+
+// Every object the kustomization renders, and the Secret template, against the Kubernetes OpenAPI schemas.
+describe('infra/k8s against the Kubernetes schemas (kubernetes-models)', () => {
+  type Model = new (data: unknown) => { validate(): void };
+  /** kubernetes-models has one module per API group and version: `v1` (core), `apps/v1`, `networking.k8s.io/v1`, ... */
+  const modelOf = async (o: K8sObject): Promise<Model | undefined> => {
+    const module = (await import(`kubernetes-models/${o.apiVersion}`).catch(() => ({}))) as Record<string, Model | undefined>;
+    return module[o.kind];
+  };
+
+  it('renders only kinds the schemas know, and each object is valid', async () => {
+    const rendered = [...objects, ...secrets];
+    assert.ok(rendered.length > 20, `only ${rendered.length} objects rendered`);
+    const failures: string[] = [];
+    for (const o of rendered) {
+      const Model = await modelOf(o);
+      if (!Model) {
+        failures.push(`${o.apiVersion} ${o.kind} ${o.metadata?.name}: no schema (a typo in apiVersion or kind, or an API this Kubernetes no longer serves)`);
+        continue;
+      }
+      try {
+        new Model(o).validate();
+      } catch (error) {
+        failures.push(`${o.kind} ${o.metadata?.name}: ${(error as Error).message}`);
+      }
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  it('rejects what the API server would reject (the check is not vacuous)', async () => {
+    const gateway = find<Workload>('Deployment', 'gateway')!;
+    const broken = structuredClone(gateway);
+    (broken.spec.template.spec.containers[0]!.ports![0] as { containerPort: unknown }).containerPort = '3001';
+    const DeploymentModel = (await modelOf(gateway))!;
+    assert.throws(() => new DeploymentModel(broken).validate(), /containerPort/);
+    const policy = find('NetworkPolicy', 'gateway')!;
+    const wrongPort = structuredClone(policy) as NetworkPolicyObject;
+    wrongPort.spec.ingress![0]!.ports![0]!.protocol = 'TPC';
+    const PolicyModel = (await modelOf(policy))!;
+    assert.throws(() => new PolicyModel(wrongPort).validate(), /protocol/);
+  });
+});
+
+interface PolicyPeer {
+  podSelector?: { matchLabels?: Labels };
+  namespaceSelector?: { matchLabels?: Labels };
+  ipBlock?: { cidr: string };
+}
+interface PolicyRule {
+  from?: PolicyPeer[];
+  to?: PolicyPeer[];
+  ports?: { protocol?: string; port?: number | string }[];
+}
+interface NetworkPolicyObject extends K8sObject {
+  spec: { podSelector: { matchLabels?: Labels }; policyTypes?: ('Ingress' | 'Egress')[]; ingress?: PolicyRule[]; egress?: PolicyRule[] };
+}
+
+// NetworkPolicies, evaluated as a CNI would for the pods of this tree: a pod's allowed peers in a direction
+// are the union of the rules of every policy selecting it for that direction. Peers outside the namespace
+// are compared by their selectors; peers inside by the workloads whose pods they select.
+describe('infra/k8s NetworkPolicies', () => {
+  const INGRESS_CONTROLLER = 'namespace{"kubernetes.io/metadata.name":"ingress-nginx"}';
+  const PROMETHEUS = 'namespace{} pod{"app.kubernetes.io/name":"prometheus"}';
+  const DNS = ['UDP', 'TCP'].map((p) => `namespace{"kubernetes.io/metadata.name":"kube-system"} pod{"k8s-app":"kube-dns"} ${p}/53`);
+  /** Reached through the ingress controller (ops-api privately, but through it all the same). */
+  const EXPOSED = new Set(['gateway', 'asset-service', 'ops-api']);
+
+  const policies = objects.filter((o): o is NetworkPolicyObject => o.kind === 'NetworkPolicy');
+  const workloads = objects.filter((o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  const selects = (selector: { matchLabels?: Labels } | undefined, labels: Labels): boolean =>
+    !!selector && Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const labelsOf = (w: Workload): Labels => w.spec.template.metadata.labels;
+
+  function peer(p: PolicyPeer, where: string): string[] {
+    if (p.ipBlock) return [`ipBlock ${p.ipBlock.cidr}`];
+    if (p.namespaceSelector) return [`namespace${JSON.stringify(p.namespaceSelector.matchLabels ?? {})}${p.podSelector ? ` pod${JSON.stringify(p.podSelector.matchLabels ?? {})}` : ''}`];
+    const pods = workloads.filter((w) => selects(p.podSelector, labelsOf(w))).map((w) => w.metadata.name);
+    assert.ok(pods.length > 0, `${where}: the peer ${JSON.stringify(p)} selects no pod of this namespace`);
+    return pods;
+  }
+  function allowed(w: Workload, direction: 'Ingress' | 'Egress'): string[] {
+    const out = new Set<string>();
+    for (const np of policies) {
+      const types = np.spec.policyTypes ?? (np.spec.egress ? ['Ingress', 'Egress'] : ['Ingress']);
+      if (!types.includes(direction) || !selects(np.spec.podSelector, labelsOf(w))) continue;
+      for (const rule of (direction === 'Ingress' ? np.spec.ingress : np.spec.egress) ?? []) {
+        const peers = rule[direction === 'Ingress' ? 'from' : 'to'];
+        const names = peers === undefined || peers.length === 0 ? ['anywhere'] : peers.flatMap((p) => peer(p, np.metadata.name));
+        const ports = (rule.ports ?? [{}]).map((p) => (p.port === undefined ? 'all ports' : `${p.protocol ?? 'TCP'}/${p.port}`));
+        for (const n of names) for (const p of ports) out.add(`${n} ${p}`);
+      }
+    }
+    return [...out].sort();
+  }
+  const workload = (name: string) => workloads.find((w) => w.metadata.name === name) ?? assert.fail(`no workload ${name}`);
+
+  /** The workload and container port behind a Service URL of this namespace. */
+  function behind(url: URL, who: string): { name: string; port: number } {
+    const svc = find<ServiceObject>('Service', url.hostname.split('.')[0]!);
+    assert.ok(svc, `${who}: ${url.host} is not a Service in ${K8S}`);
+    const w = workloads.find((x) => matches(svc.spec.selector, labelsOf(x)));
+    assert.ok(w, `${who}: the ${svc.metadata.name} Service selects no workload`);
+    const sp = svc.spec.ports.find((p) => p.port === portOf(url)) ?? assert.fail(`${who}: the ${svc.metadata.name} Service has no port ${portOf(url)}`);
+    return { name: w.metadata.name, port: portNumber(w.spec.template.spec.containers[0]!, sp.targetPort ?? sp.port) };
+  }
+  /** Where an app connects, from its configuration and its init containers: the peers its pods need. */
+  function reaches(app: App): { inCluster: { name: string; port: number }[]; outside: string[] } {
+    const config = configOf(app);
+    const inCluster: { name: string; port: number }[] = [];
+    const outside: string[] = [];
+    if (app.usesNats) for (const s of String(config.NATS_URL).split(',')) inCluster.push(behind(new URL(s.trim()), app.name));
+    if (app.usesPostgres) outside.push(`anywhere TCP/${portOf(new URL(String(config.DATABASE_URL)))}`);
+    if (app.usesS3) outside.push(`anywhere TCP/${portOf(new URL(String(config.S3_ENDPOINT)))}`);
+    for (const c of deployment(app).spec.template.spec.initContainers ?? []) {
+      const url = urlIn([...(c.command ?? []), ...(c.args ?? [])].join(' '));
+      if (url) inCluster.push(behind(url, `${app.name}/${c.name}`));
+    }
+    for (const entry of String(config.SERVICE_URLS ?? '').split(',').filter(Boolean)) inCluster.push(behind(new URL(entry.slice(entry.indexOf('=') + 1)), app.name));
+    return { inCluster, outside };
+  }
+  const uniqueSorted = (xs: string[]) => [...new Set(xs)].sort();
+
+  it('denies all ingress and egress in the namespace unless a policy allows it, and lets every pod resolve names', () => {
+    const deny = policies.find((p) => Object.keys(p.spec.podSelector.matchLabels ?? {}).length === 0 && !p.spec.ingress?.length && !p.spec.egress?.length);
+    assert.ok(deny, 'no default-deny NetworkPolicy (empty podSelector, no rules)');
+    assert.deepEqual([...(deny.spec.policyTypes ?? [])].sort(), ['Egress', 'Ingress']);
+    for (const w of workloads) for (const d of DNS) assert.ok(allowed(w, 'Egress').includes(d), `${w.metadata.name}: no DNS egress (${d})`);
+  });
+
+  for (const app of APPS) {
+    it(`${app.name}: egress to exactly what its configuration names (NATS, Postgres, S3, Services it calls), plus DNS`, () => {
+      const { inCluster, outside } = reaches(app);
+      const expected = uniqueSorted([...DNS, ...outside, ...inCluster.map((t) => `${t.name} TCP/${t.port}`)]);
+      assert.deepEqual(allowed(deployment(app), 'Egress'), expected);
+    });
+
+    it(`${app.name}: ingress from exactly its callers, Prometheus${EXPOSED.has(app.name) ? ' and the ingress controller' : ''}, on HTTP_PORT`, () => {
+      const port = Number(configOf(app).HTTP_PORT);
+      const callers = APPS.filter((a) => reaches(a).inCluster.some((t) => t.name === app.name)).map((a) => `${a.name} TCP/${port}`);
+      const expected = uniqueSorted([`${PROMETHEUS} TCP/${port}`, ...(EXPOSED.has(app.name) ? [`${INGRESS_CONTROLLER} TCP/${port}`] : []), ...callers]);
+      assert.deepEqual(allowed(deployment(app), 'Ingress'), expected);
+    });
+  }
+
+  it('nats: clients from the services that use it, routes between its nodes, Prometheus on the monitoring port', () => {
+    const nats = workload('nats');
+    // The ports by name; the nats suite above checks they are the configuration's client, route and monitoring ports.
+    const [client, cluster, monitor] = ['client', 'cluster', 'monitor'].map((name) => portNumber(nats.spec.template.spec.containers[0]!, name));
+    const clients = APPS.filter((a) => reaches(a).inCluster.some((t) => t.name === 'nats' && t.port === client)).map((a) => `${a.name} TCP/${client}`);
+    assert.equal(clients.length, APPS.filter((a) => a.usesNats).length);
+    assert.deepEqual(allowed(nats, 'Ingress'), uniqueSorted([...clients, `nats TCP/${cluster}`, `${PROMETHEUS} TCP/${monitor}`]));
+    assert.deepEqual(allowed(nats, 'Egress'), uniqueSorted([...DNS, `nats TCP/${cluster}`]));
+  });
+
+  it('selects every pod of the namespace with a policy of its own name', () => {
+    for (const w of workloads) {
+      const own = policies.find((p) => p.metadata.name === w.metadata.name);
+      assert.ok(own && selects(own.spec.podSelector, labelsOf(w)) && Object.keys(own.spec.podSelector.matchLabels ?? {}).length > 0, `${w.metadata.name}: no NetworkPolicy of its own`);
+    }
+  });
+});
