@@ -10,6 +10,8 @@ import type { Logger } from '@tidemark/telemetry';
  */
 export class ChangeNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Notices heard per workspace (bounded: the workspaces with waiters or notices since the last sweep). */
+  private readonly heard = new Map<string, number>();
   private subscriptions: Subscription[] = [];
   private closed = false;
 
@@ -44,17 +46,30 @@ export class ChangeNotifier {
     this.waiters.clear();
   }
 
+  /**
+   * How many notices the workspace has had. Read it before reading the change log and pass it to `wait`: a notice
+   * that came while the reader was reading then ends the wait at once instead of being missed.
+   */
+  mark(workspace: string): number {
+    return this.heard.get(workspace) ?? 0;
+  }
+
   wake(workspace: string): void {
+    this.heard.set(workspace, (this.heard.get(workspace) ?? 0) + 1);
+    if (this.heard.size > 10_000) this.heard.clear(); // a mark read before the clear only ends one wait early
     const set = this.waiters.get(workspace);
     if (!set) return;
     this.waiters.delete(workspace);
     for (const wake of set) wake();
   }
 
-  /** Resolves on the next change notice for the workspace, after `recheckMs`, at `deadline`, or on abort. */
-  wait(workspace: string, deadline: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves on the next change notice for the workspace, after `recheckMs`, at `deadline`, or on abort — at once
+   * when a notice came since `since` (a `mark` read before the caller's last read).
+   */
+  wait(workspace: string, deadline: number, signal?: AbortSignal, since?: number): Promise<void> {
     return new Promise((resolve) => {
-      if (this.closed) return resolve();
+      if (this.closed || (since !== undefined && this.mark(workspace) !== since)) return resolve();
       const set = this.waiters.get(workspace) ?? new Set<() => void>();
       this.waiters.set(workspace, set);
       const done = (): void => {

@@ -46,13 +46,14 @@ export class PullController {
     const gone = new AbortController();
     if (q.wait) reply.raw.once('close', () => gone.abort());
     for (;;) {
+      const mark = this.deps.notifier.mark(device.workspace);
       const page: ChangePage = await changePage(this.deps.ds, device.workspace, after, limit);
       if (q.receiptsAfter !== undefined) page.receipts = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, q.receiptsAfter, limit);
       // Receipts end a long-poll only when the next one in sequence is there: receipts above a gap the device
       // already holds would otherwise answer every long-poll at once.
       const news = page.changes.length > 0 || (page.receipts ?? []).some((r) => r.deviceSeq === (q.receiptsAfter ?? 0) + 1);
       if (news || Date.now() >= deadline || this.deps.notifier.stopped || gone.signal.aborted) return page;
-      await this.deps.notifier.wait(device.workspace, deadline, gone.signal);
+      await this.deps.notifier.wait(device.workspace, deadline, gone.signal, mark);
     }
   }
 }

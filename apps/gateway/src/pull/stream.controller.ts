@@ -109,6 +109,7 @@ export class StreamController implements OnModuleDestroy {
     const standing = { checkedAt: Date.now() }; // the guard checked it for this request
     try {
       while (!abort.signal.aborted) {
+        const mark = this.deps.notifier.mark(device.workspace);
         const page = await changePage(this.deps.ds, device.workspace, cursor, SYNC_LIMITS.streamPageSize);
         const byEvent = new Map<string, typeof page.conflicts>();
         for (const c of page.conflicts) for (const id of [c.opened.eventId, c.resolved?.eventId]) if (id) byEvent.set(id, [...(byEvent.get(id) ?? []), c]);
@@ -149,7 +150,7 @@ export class StreamController implements OnModuleDestroy {
           break;
         }
         const expiresInMs = device.expiresAt * 1000 - this.deps.now().getTime();
-        await this.deps.notifier.wait(device.workspace, Date.now() + Math.min(SYNC_LIMITS.streamKeepAliveSeconds * 1000, Math.max(expiresInMs, 0)), abort.signal);
+        await this.deps.notifier.wait(device.workspace, Date.now() + Math.min(SYNC_LIMITS.streamKeepAliveSeconds * 1000, Math.max(expiresInMs, 0)), abort.signal, mark);
       }
     } catch (error) {
       // The client learns that the stream failed and where to resume, never the internal message (it is logged).
