@@ -248,7 +248,33 @@ describe('tidemark CLI administration end to end', () => {
     assert.deepEqual((await complete(['tidemark', 'devices', 're'])).sort(), ['reenrol', 'revoke']);
     assert.ok((await complete(['tidemark', 'devices', 'enrol', '--'])).includes('--out'));
     assert.match((await ok(['completion', 'zsh'])).stdout, /bashcompinit/);
-    assert.match((await ok(['completion', 'fish'])).stdout, /^complete -c tidemark -n '__fish_seen_subcommand_from devices; and not __fish_seen_subcommand_from enrol reenrol revoke list' -a enrol /m);
+    assert.match((await ok(['completion', 'fish'])).stdout, /^complete -c tidemark -n '__fish_seen_subcommand_from devices; and not __fish_seen_subcommand_from enrol role reenrol revoke list' -a enrol /m);
     assert.equal((await tidemark(['completion', 'powershell'])).code, 2);
+  });
+
+  it('access rules and roles: publish from a file, show, enrol with a role, change it; a push the role may not write is refused', async () => {
+    await ok(['workspaces', 'create', 'studio', '--reason', 'roles']);
+    const file = join(dir, 'rules.json');
+    writeFileSync(file, JSON.stringify({ version: 1, roles: { pipeline: { write: { job: '*', annotation: ['confidence'] } }, annotator: { write: { annotation: '*' }, resolve: true } } }));
+    const published = await json(['access', 'publish', 'studio', file, '--reason', 'pipelines write jobs']);
+    assert.deepEqual({ workspace: published.workspace, version: published.version, roles: Object.keys(published.rules.roles).sort() }, { workspace: 'studio', version: 1, roles: ['annotator', 'pipeline'] });
+    assert.match((await ok(['access', 'show', 'studio'])).stdout, /^studio: access rules version 1, published .+\nroles: pipeline, annotator/m);
+    assert.deepEqual((await json(['access', 'versions', 'studio'])).versions.map((v: { version: number }) => v.version), [1]);
+
+    const credentials = join(dir, 'runner.json');
+    await ok(['devices', 'enrol', 'studio', 'runner', '--role', 'pipeline', '--out', credentials, '--reason', 'gpu box']);
+    const token = (JSON.parse(readFileSync(credentials, 'utf8')) as { accessToken: string }).accessToken;
+    const runner = new FakeDevice('runner');
+    const label = await push(stack.url('gateway'), [runner.upsert('annotation', 'img-1', { label: 'cat' })], bearer(token));
+    assert.equal(label.status, 403, 'a pipeline may not write a label');
+    const listed = await json(['devices', 'list', 'studio']);
+    assert.deepEqual(listed.devices.map((d: { deviceId: string; role: string | null }) => [d.deviceId, d.role]), [['runner', 'pipeline']]);
+
+    assert.match((await ok(['devices', 'role', 'studio', 'runner', 'annotator', '--reason', 'promoted'])).stdout, /^studio\/runner: role annotator$/m);
+    const relabel = new FakeDevice('runner');
+    assert.equal((await push(stack.url('gateway'), [relabel.upsert('annotation', 'img-1', { label: 'cat' })], bearer(token))).status, 200, 'an annotator may, from the next push');
+    const undeclared = await tidemark(['devices', 'role', 'studio', 'runner', 'astronaut', '--reason', 'no such role']);
+    assert.equal(undeclared.code, 1, undeclared.stderr);
+    assert.match(undeclared.stderr, /\/role/, 'the refusal names the pointer');
   });
 });

@@ -20,6 +20,8 @@ interface DeviceRecord {
   deviceId: string;
   site: string | null;
   label: string | null;
+  /** Its role under the workspace's access rules (null: none). */
+  role?: string | null;
   status: 'active' | 'revoked';
   generation: number;
   createdAt: string;
@@ -161,7 +163,7 @@ export function addAdminCommands(program: Command, act: Act): void {
     const file = SecretFile.claim(ctx, o.out as string, o.force === true);
     const request =
       verb === 'enrolled'
-        ? api.deviceEnrol(workspace as string, deviceId as string, { site: o.site as string | undefined, label: o.label as string | undefined, reason: o.reason as string | undefined })
+        ? api.deviceEnrol(workspace as string, deviceId as string, { site: o.site as string | undefined, label: o.label as string | undefined, role: o.role as string | undefined, reason: o.reason as string | undefined })
         : api.deviceAction('reenrol', workspace as string, deviceId as string, o.reason as string);
     const credentials = await file.with(() => ctx.gateway.send<DeviceCredentials>(request));
     ctx.print(credentialsSummary(credentials, file.path), renderCredentials(verb));
@@ -173,10 +175,24 @@ export function addAdminCommands(program: Command, act: Act): void {
     .argument('<deviceId>', 'its id')
     .option('--site <site>', 'its site')
     .option('--label <label>', 'a label for people')
+    .option('--role <role>', 'its role under the workspace’s access rules (one they declare; `tidemark access show`)')
     .option('--reason <reason>', 'why (recorded in the audit log)', reason)
     .requiredOption('--out <file>', 'where the credentials go (JSON, mode 0600)')
     .option('--force', 'replace --out if it exists')
     .action(act(credentialsAction('enrolled')));
+  devices
+    .command('role')
+    .description('give a device a role under its workspace’s access rules (`none`: no role); in force from its next request; audited')
+    .argument('<workspace>', 'its workspace')
+    .argument('<deviceId>', 'its id')
+    .argument('<role>', 'a role the rules declare, or none')
+    .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
+    .action(
+      act(async (ctx, [workspace, deviceId, role], opts) => {
+        const doc = await ctx.gateway.send<DeviceRecord>(api.deviceRole(workspace as string, deviceId as string, role === 'none' ? null : (role as string), ownOptions(ctx, opts).reason as string));
+        ctx.print(doc, (d) => `${d.workspace}/${d.deviceId}: role ${d.role ?? 'none'}`);
+      }),
+    );
   devices
     .command('reenrol')
     .description('new credentials for a device (a revoked one becomes active), written to --out (mode 0600); its old tokens stop working; audited')
@@ -215,6 +231,7 @@ export function addAdminCommands(program: Command, act: Act): void {
               { header: 'STATUS', value: (r) => r.status },
               { header: 'GEN', value: (r) => r.generation, align: 'right' },
               { header: 'SITE', value: (r) => r.site },
+              { header: 'ROLE', value: (r) => r.role ?? null },
               { header: 'LABEL', value: (r) => r.label },
               { header: 'LAST SEQ', value: (r) => r.lastPushedSeq, align: 'right' },
               { header: 'LAST PUSH', value: (r) => r.lastPushAt },
@@ -224,6 +241,50 @@ export function addAdminCommands(program: Command, act: Act): void {
           );
           return d.next ? `${rows}\nmore: --after ${d.next}` : rows;
         });
+      }),
+    );
+
+  // ── access rules (gateway): device roles, what each may write and resolve ────────────────────────────
+  const access = program.command('access').description('a workspace’s access rules (gateway, admin role): show, publish from a file, versions');
+  type RulesDoc = { workspace: string; version: number; rules: { roles: Record<string, unknown>; defaultRole?: string }; publishedAt: string; publishedBy: string };
+  access
+    .command('show')
+    .description('the access rules in force in a workspace (none: every device writes and resolves everything)')
+    .argument('<workspace>', 'the workspace')
+    .action(
+      act(async (ctx, [workspace]) => {
+        const doc = await ctx.gateway.send<RulesDoc>(api.accessRulesShow(workspace as string));
+        ctx.print(doc, (d) => `${d.workspace}: access rules version ${d.version}, published ${d.publishedAt} by ${d.publishedBy}
+roles: ${Object.keys(d.rules.roles).join(', ')}${d.rules.defaultRole ? ` (default ${d.rules.defaultRole})` : ''}
+${JSON.stringify(d.rules, null, 2)}`);
+      }),
+    );
+  access
+    .command('publish')
+    .description('publish the next version of a workspace’s access rules from a JSON file ({ version, roles, defaultRole? }); in force from every device’s next request; audited')
+    .argument('<workspace>', 'the workspace')
+    .argument('<file>', 'the rules (docs/protocol.md, "Roles")')
+    .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
+    .action(
+      act(async (ctx, [workspace, file], o) => {
+        let rules: unknown;
+        try {
+          rules = JSON.parse(readFileSync(file as string, 'utf8')) as unknown;
+        } catch (error) {
+          return ctx.cmd.error(`error: ${file as string}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { exitCode: EXIT.usage });
+        }
+        const doc = await ctx.gateway.send<RulesDoc>(api.accessRulesPublish(workspace as string, rules, o.reason as string));
+        ctx.print(doc, (d) => `${d.workspace}: access rules version ${d.version} in force (roles ${Object.keys(d.rules.roles).join(', ')})`);
+      }),
+    );
+  access
+    .command('versions')
+    .description('every published version of a workspace’s access rules, oldest first')
+    .argument('<workspace>', 'the workspace')
+    .action(
+      act(async (ctx, [workspace]) => {
+        const doc = await ctx.gateway.send<{ versions: RulesDoc[] }>(api.accessRulesVersions(workspace as string));
+        ctx.print(doc, (d) => (d.versions.length === 0 ? 'no access rules published' : d.versions.map((v) => `version ${v.version}: ${v.publishedAt} by ${v.publishedBy}`).join('\n')));
       }),
     );
 

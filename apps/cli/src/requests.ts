@@ -193,10 +193,27 @@ export const workspaceCreate = (workspace: string, o: { name?: string; reason?: 
 
 export const workspaceList = (): ApiRequest => ({ method: 'GET', path: '/v1/admin/workspaces' });
 
-export const deviceEnrol = (workspace: string, deviceId: string, o: { site?: string; label?: string; reason?: string }): ApiRequest => ({
+export const deviceEnrol = (workspace: string, deviceId: string, o: { site?: string; label?: string; role?: string; reason?: string }): ApiRequest => ({
   method: 'POST',
   path: `/v1/admin/workspaces/${seg(workspace)}/devices`,
-  body: { deviceId, ...(o.site !== undefined ? { site: o.site } : {}), ...(o.label !== undefined ? { label: o.label } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+  body: { deviceId, ...(o.site !== undefined ? { site: o.site } : {}), ...(o.label !== undefined ? { label: o.label } : {}), ...(o.role !== undefined ? { role: o.role } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+});
+
+/** A device's role under its workspace's access rules (`null`: none). */
+export const deviceRole = (workspace: string, deviceId: string, role: string | null, reason: string): ApiRequest => ({
+  method: 'PUT',
+  path: `/v1/admin/workspaces/${seg(workspace)}/devices/${seg(deviceId)}/role`,
+  body: { role, reason },
+});
+
+export const accessRulesShow = (workspace: string): ApiRequest => ({ method: 'GET', path: `/v1/admin/workspaces/${seg(workspace)}/access-rules` });
+
+export const accessRulesVersions = (workspace: string): ApiRequest => ({ method: 'GET', path: `/v1/admin/workspaces/${seg(workspace)}/access-rules/versions` });
+
+export const accessRulesPublish = (workspace: string, rules: unknown, reason: string): ApiRequest => ({
+  method: 'PUT',
+  path: `/v1/admin/workspaces/${seg(workspace)}/access-rules`,
+  body: { rules, reason },
 });
 
 export const deviceList = (workspace: string, f: { limit?: number; after?: string }): ApiRequest => ({
