@@ -6,19 +6,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { findFreePort } from '@tidemark/local-stack';
 import { connectJetStream, credentialsAuthenticator, type JetStreamConnection } from './connection';
-
-const canConnect = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 describe('NATS_CREDS_FILE with a user NKey seed (server-config users)', () => {
   let dir: string;
@@ -47,13 +39,23 @@ describe('NATS_CREDS_FILE with a user NKey seed (server-config users)', () => {
         '',
       ].join('\n'),
     );
-    server = spawn('nats-server', ['-c', join(dir, 'nats.conf')], { stdio: 'ignore' });
-    const deadline = Date.now() + 20_000;
-    while (!(await canConnect(port))) {
-      assert.ok(server.exitCode === null, `nats-server exited with ${server.exitCode}`);
-      assert.ok(Date.now() < deadline, 'nats-server did not listen within 20 s');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    server = spawn('nats-server', ['-c', join(dir, 'nats.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // nats-server logs "Server is ready" once it accepts clients: wait for that line, or its exit, for at most 20 s.
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`nats-server did not say it was ready within 20 s:\n${log}`)), 20_000);
+      server.stderr!.on('data', (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('Server is ready')) {
+          clearTimeout(deadline);
+          resolve();
+        }
+      });
+      server.once('exit', (code) => {
+        clearTimeout(deadline);
+        reject(new Error(`nats-server exited with ${code}:\n${log}`));
+      });
+    });
   });
 
   after(async () => {
