@@ -150,12 +150,12 @@ async function seed(db, entities, versions) {
         'reviewedBy', 'annotator-' || (i % 25)),
       'inConflict', '[]'::jsonb)`;
   for (let v = 1; v <= versions; v++) {
-    await db.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, event_id, device_id, stream_seq)
-      SELECT 'bench', 'annotation', 'img-' || lpad(i::text, 6, '0'), ${v}, false, ${view(v)}, gen_random_uuid(), 'annotator-' || (i % 25), ${v}::bigint * $1 + i
+    await db.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
+      SELECT 'bench', 'annotation', 'img-' || lpad(i::text, 6, '0'), ${v}, false, ${view(v)}, 'annotation', gen_random_uuid(), 'annotator-' || (i % 25), ${v}::bigint * $1 + i
         FROM generate_series(1, $1::int) i ORDER BY i`, [entities]);
   }
-  await db.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, last_event_id, last_stream_seq)
-    SELECT 'bench', 'annotation', 'img-' || lpad(i::text, 6, '0'), ${versions}, false, '{}'::jsonb, ${view(versions)}, gen_random_uuid(), ${versions}::bigint * $1 + i
+  await db.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
+    SELECT 'bench', 'annotation', 'img-' || lpad(i::text, 6, '0'), ${versions}, false, '{}'::jsonb, ${view(versions)}, 'annotation', gen_random_uuid(), ${versions}::bigint * $1 + i
       FROM generate_series(1, $1::int) i`, [entities]);
   await db.query('ANALYZE change_log');
   await db.query('ANALYZE entities');

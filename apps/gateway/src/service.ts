@@ -9,6 +9,8 @@ import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity
 import { AccessRulesStore, IdentityStore, TokenService, authGuardProvider, sqlStanding, type IdentityDb } from '@tidemark/auth';
 import { AccessRulesController } from './access/access-rules.controller';
 import { PULL_DEPS, PullController } from './pull/pull.controller';
+import { ReadScopeStore } from './subscriptions/read-scope-store';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
@@ -63,10 +65,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   });
   return runService({
     name: 'gateway',
-    controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
+    controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, SubscriptionsController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), notifier, standing, now, logger } },
+      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), scopes: new ReadScopeStore(ds), notifier, standing, now, logger } },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
       authGuardProvider({ tokens, standing, now }),

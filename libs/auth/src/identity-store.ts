@@ -13,6 +13,8 @@ export interface DeviceRecord {
   label: string | null;
   /** The role the device holds under its workspace's access rules (null: none; see `@tidemark/access`). */
   role: string | null;
+  /** What the device's read scopes may take as parameters (e.g. `{ "projects": ["p1", "p2"] }`); see `@tidemark/access`. */
+  claims: Record<string, unknown>;
   status: 'active' | 'revoked';
   generation: number;
   createdAt: string;
@@ -65,6 +67,7 @@ interface DeviceRow {
   site: string | null;
   label: string | null;
   role: string | null;
+  claims: Record<string, unknown> | null;
   status: 'active' | 'revoked';
   generation: number;
   created_at: Date;
@@ -79,6 +82,7 @@ const toRecord = (r: DeviceRow): DeviceRecord => ({
   site: r.site,
   label: r.label,
   role: r.role,
+  claims: r.claims ?? {},
   status: r.status,
   generation: r.generation,
   createdAt: r.created_at.toISOString(),
@@ -127,13 +131,17 @@ export class IdentityStore {
   }
 
   /** Registers a device and issues its first credentials; 409 if the id is taken in the workspace. */
-  async registerDevice(input: { workspace: string; deviceId: string; site: string | null; label: string | null; role?: string | null }, now: Date, audit?: AuditInTransaction): Promise<DeviceCredentials> {
+  async registerDevice(
+    input: { workspace: string; deviceId: string; site: string | null; label: string | null; role?: string | null; claims?: Record<string, unknown> },
+    now: Date,
+    audit?: AuditInTransaction,
+  ): Promise<DeviceCredentials> {
     return this.db.transaction(async (q) => {
       const ws: unknown[] = await q.query('SELECT 1 FROM workspaces WHERE workspace = $1', [input.workspace]);
       if (ws.length === 0) throw notFound(`workspace "${input.workspace}" does not exist; create it first`);
       const rows: unknown[] = await q.query(
-        'INSERT INTO devices (workspace, device_id, site, label, role, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING device_id',
-        [input.workspace, input.deviceId, input.site, input.label, input.role ?? null, now],
+        'INSERT INTO devices (workspace, device_id, site, label, role, claims, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING device_id',
+        [input.workspace, input.deviceId, input.site, input.label, input.role ?? null, JSON.stringify(input.claims ?? {}), now],
       );
       if (rows.length === 0) {
         throw new ProblemError(problem(ProblemType.conflict, 409, 'Device exists', { detail: `device "${input.deviceId}" is already registered in workspace "${input.workspace}"; re-enrol it to issue new credentials` }));
@@ -181,6 +189,20 @@ export class IdentityStore {
       await q.query('UPDATE devices SET role = $3 WHERE workspace = $1 AND device_id = $2', [workspace, deviceId, role]);
       const rows: DeviceRow[] = await q.query('SELECT * FROM devices WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
       await audit?.(q, { previous: before[0]!.role });
+      return toRecord(rows[0]!);
+    });
+  }
+
+  /**
+   * Replaces a device's claims (what its read scopes' parameters may be). Read with every pull, so the change
+   * applies to the device's next request; subscriptions the new claims no longer allow deliver nothing.
+   */
+  async setClaims(workspace: string, deviceId: string, claims: Record<string, unknown>, audit?: AuditInTransaction<{ previous: Record<string, unknown> }>): Promise<DeviceRecord> {
+    return this.db.transaction(async (q) => {
+      const before: { claims: Record<string, unknown> }[] = await q.query('SELECT claims FROM devices WHERE workspace = $1 AND device_id = $2 FOR UPDATE', [workspace, deviceId]);
+      if (before.length === 0) throw notFound(`device "${deviceId}" is not registered in workspace "${workspace}"`);
+      const rows: DeviceRow[] = await q.query('UPDATE devices SET claims = $3 WHERE workspace = $1 AND device_id = $2 RETURNING *', [workspace, deviceId, JSON.stringify(claims)]);
+      await audit?.(q, { previous: before[0]!.claims });
       return toRecord(rows[0]!);
     });
   }

@@ -1,6 +1,7 @@
 export * from './events/device-event';
 export * from './events/patterns';
 export * from './events/subjects';
+export * from './events/scope-key';
 export * from './events/validate';
 export * from './http/problem';
 export * from './http/push';

@@ -6,4 +6,4 @@ export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 export { assetStatusOf, waitingAssetRefs, type AssetStatus, type WaitingAssetRef, type WaitingAssetQuery } from './asset-status';
 export { ConflictResolver, conflictView, conflictCursor, findConflict, checkResolveRequest, hlcAfter, resolutionProblem, CONFLICT_COLUMNS, type ConflictLedgerRow, type ResolutionFailure, type ResolutionOutcome, type ResolutionDeps, type JournalResult } from './conflict-resolution';
 export { isDeterministicDataError } from './pg-errors';
-export { SnapshotRepository, SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage } from './snapshot-repository';
+export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage, type ScopeSelection } from './snapshot-repository';

@@ -14,11 +14,11 @@ describe('SnapshotRepository (real Postgres)', () => {
   /** Writes one change of an entity as the projector does: the change-log row, and the projection row. */
   const write = async (workspace: string, type: string, id: string, version: number, values: Record<string, unknown>, deleted = false): Promise<string> => {
     const rows: { cursor: string }[] = await ds.query(
-      `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, event_id, device_id, stream_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, 'd1', 1) RETURNING cursor`,
+      `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq) VALUES ($1, $2, $3, $4, $5, $6, $2, $7, 'd1', 1) RETURNING cursor`,
       [workspace, type, id, version, deleted, view(values, deleted), EVENT],
     );
     await ds.query(
-      `INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, last_event_id, last_stream_seq) VALUES ($1, $2, $3, $4, $5, '{}', $6, $7, 1)
+      `INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq) VALUES ($1, $2, $3, $4, $5, '{}', $6, $2, $7, 1)
        ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, view = EXCLUDED.view`,
       [workspace, type, id, version, deleted, view(values, deleted), EVENT],
     );
@@ -75,11 +75,11 @@ describe('SnapshotRepository (real Postgres)', () => {
 
   it('reads a page of a 50 000-entity workspace by index: one probe of change_log_entity_cursor per entity (EXPLAIN ANALYZE, BUFFERS)', async () => {
     // 50 000 entities with 3 versions each, written in rounds as devices would (versions of one entity far apart).
-    await ds.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, event_id, device_id, stream_seq)
-      SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), v, false, jsonb_build_object('values', jsonb_build_object('label', 'v' || v, 'note', repeat('x', 100)), 'inConflict', '[]'::jsonb), $1, 'd1', 1
+    await ds.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
+      SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), v, false, jsonb_build_object('values', jsonb_build_object('label', 'v' || v, 'note', repeat('x', 100)), 'inConflict', '[]'::jsonb), 'annotation', $1, 'd1', 1
         FROM generate_series(1, 3) v, generate_series(1, 50000) i ORDER BY v, i`, [EVENT]);
-    await ds.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, last_event_id, last_stream_seq)
-      SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), 3, false, '{}', '{}', $1, 1 FROM generate_series(1, 50000) i`, [EVENT]);
+    await ds.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
+      SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), 3, false, '{}', '{}', 'annotation', $1, 1 FROM generate_series(1, 50000) i`, [EVENT]);
     await ds.query('ANALYZE change_log');
     await ds.query('ANALYZE entities');
     const cursor = await repo.head('ws-big');

@@ -15,6 +15,15 @@ export interface ChangeLogView {
   view: { values: Record<string, unknown>; inConflict: string[]; job?: { state: string; attempt: number; error?: string } };
   event_id: string;
   device_id: string;
+  /** Where the record sat for partial sync after this change, and the key the change moved it out of (null: none). */
+  scope_key: string;
+  moved_from_key: string | null;
+}
+
+/** The records a scoped read takes: exact scope keys, and whole entity types. */
+export interface ScopeSelection {
+  keys: readonly string[];
+  types: readonly string[];
 }
 
 export interface SnapshotPage {
@@ -47,9 +56,14 @@ export class SnapshotRepository {
     return rows[0]?.cursor ?? '0';
   }
 
-  /** Up to `limit` entities after the key `after` (exclusive; undefined: from the first) as of `cursor`. */
-  async page(workspace: string, cursor: string, after: { type: string; id: string } | undefined, limit: number): Promise<SnapshotPage> {
-    const rows = (await this.sql.query(SNAPSHOT_PAGE_SQL, [workspace, cursor, after?.type ?? '', after?.id ?? '', limit + 1])) as ChangeLogView[];
+  /**
+   * Up to `limit` entities after the key `after` (exclusive; undefined: from the first) as of `cursor`; with
+   * `scope`, only those in it as of `cursor` (found through `entities_scope` and the primary key: O(records in the
+   * scope), whatever the workspace's size).
+   */
+  async page(workspace: string, cursor: string, after: { type: string; id: string } | undefined, limit: number, scope?: ScopeSelection): Promise<SnapshotPage> {
+    const params = [workspace, cursor, after?.type ?? '', after?.id ?? '', limit + 1];
+    const rows = (await this.sql.query(scope ? SCOPED_SNAPSHOT_PAGE_SQL : SNAPSHOT_PAGE_SQL, scope ? [...params, scope.keys, scope.types] : params)) as ChangeLogView[];
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
@@ -74,12 +88,21 @@ export class SnapshotRepository {
  * below `$2` (one backward probe of `change_log_entity_cursor`); entities with no row by then (created later)
  * and those deleted then are skipped. An empty `$3` starts at the first entity (a type is never empty).
  */
-export const SNAPSHOT_PAGE_SQL = `SELECT c.cursor::text AS cursor, e.entity_type, e.entity_id, c.version, c.deleted, c.view, c.event_id, c.device_id
+const snapshotPageSql = (scoped: boolean): string => `SELECT c.cursor::text AS cursor, e.entity_type, e.entity_id, c.version, c.deleted, c.view, c.event_id, c.device_id, c.scope_key, c.moved_from_key
   FROM entities e
   CROSS JOIN LATERAL (
-    SELECT l.cursor, l.version, l.deleted, l.view, l.event_id, l.device_id FROM change_log l
+    SELECT l.cursor, l.version, l.deleted, l.view, l.event_id, l.device_id, l.scope_key, l.moved_from_key FROM change_log l
      WHERE l.workspace = e.workspace AND l.entity_type = e.entity_type AND l.entity_id = e.entity_id AND l.cursor <= $2::bigint
      ORDER BY l.cursor DESC LIMIT 1) c
- WHERE e.workspace = $1 AND (e.entity_type, e.entity_id) > ($3::text, $4::text) AND NOT c.deleted
+ WHERE e.workspace = $1 AND (e.entity_type, e.entity_id) > ($3::text, $4::text) AND NOT c.deleted${
+   scoped ? '\n   AND (e.scope_key = ANY($6::text[]) OR e.entity_type = ANY($7::text[])) AND (c.scope_key = ANY($6::text[]) OR e.entity_type = ANY($7::text[]))' : ''
+ }
  ORDER BY e.entity_type, e.entity_id
  LIMIT $5`;
+
+export const SNAPSHOT_PAGE_SQL = snapshotPageSql(false);
+/**
+ * The same, for the records in a scope as of `$2`: the entity's key now narrows the search (an index range per key),
+ * and its change-log row as of the cursor decides (a record that moved in after the cursor arrives by pull).
+ */
+export const SCOPED_SNAPSHOT_PAGE_SQL = snapshotPageSql(true);

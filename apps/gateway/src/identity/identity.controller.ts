@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { ROLE_NAME_PATTERN, roleRules } from '@tidemark/access';
-import { IdToken, compileValidator, type Validated } from '@tidemark/contracts';
+import { FIELD_NAME_PATTERN, IdToken, compileValidator, type Validated } from '@tidemark/contracts';
 import { AccessRulesStore, CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
 import type { DataSource } from '@tidemark/persistence';
 import { ProblemError } from '@tidemark/platform';
@@ -19,6 +19,15 @@ export interface IdentityDeps {
 const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ or - (1–64)' });
 const Reason = Type.String({ minLength: 1, maxLength: 1000, description: 'why, for the audit log' });
 export const RoleName = Type.String({ pattern: ROLE_NAME_PATTERN, description: "a role of the workspace's access rules: lower-case letters, digits, _ or - (1–64)" });
+/** A device's claims: the values its read scopes' parameters may take (`{ "projects": ["p1", "p2"] }`). */
+export const Claims = Type.Record(
+  Type.String({ pattern: FIELD_NAME_PATTERN }),
+  Type.Union([ClaimValue(), Type.Array(ClaimValue(), { maxItems: 1000 })]),
+  { maxProperties: 32, description: 'what the device’s read scopes may take as values: claim name → a value or a list (at most 32 claims, 1000 values each)' },
+);
+function ClaimValue() {
+  return Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Integer()]);
+}
 const CreateWorkspace = Type.Object({ workspace: Workspace, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), reason: Type.Optional(Reason) }, { additionalProperties: false });
 const RegisterDevice = Type.Object(
   {
@@ -26,10 +35,12 @@ const RegisterDevice = Type.Object(
     site: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:-]{1,64}$' })),
     label: Type.Optional(Type.String({ maxLength: 200 })),
     role: Type.Optional(RoleName),
+    claims: Type.Optional(Claims),
     reason: Type.Optional(Reason),
   },
   { additionalProperties: false },
 );
+const SetClaims = Type.Object({ claims: Claims, reason: Reason }, { additionalProperties: false });
 const WithReason = Type.Object({ reason: Reason }, { additionalProperties: false });
 const SetRole = Type.Object({ role: Type.Union([RoleName, Type.Null()], { description: 'the role, or null for none' }), reason: Reason }, { additionalProperties: false });
 const Refresh = Type.Object({ refreshToken: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false });
@@ -49,6 +60,7 @@ export const validators = {
   device: compileValidator(RegisterDevice),
   reason: compileValidator(WithReason),
   role: compileValidator(SetRole),
+  claims: compileValidator(SetClaims),
   refresh: compileValidator(Refresh),
   operator: compileValidator(MintOperator),
   list: compileValidator(ListQuery),
@@ -95,7 +107,7 @@ export class IdentityController {
     const input = valid(validators.device(body));
     const role = input.role ?? null;
     await this.checkRoleDeclared(workspace, role);
-    return this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role }, this.deps.now(), (q) =>
+    return this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
       recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
     );
   }
@@ -113,6 +125,20 @@ export class IdentityController {
     const { role, reason } = valid(validators.role(body));
     await this.checkRoleDeclared(workspace, role);
     return this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } }));
+  }
+
+  /**
+   * Replaces a device's claims (what its read scopes' parameters may be): it takes effect on the device's next
+   * request. Audited with the claims it had before.
+   */
+  @Put('admin/workspaces/:workspace/devices/:deviceId/claims')
+  @HttpCode(200)
+  @RequireAuth('operator', 'admin')
+  async setClaims(@Param('workspace') workspaceText: string, @Param('deviceId') deviceText: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<DeviceRecord> {
+    const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
+    const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
+    const { claims, reason } = valid(validators.claims(body));
+    return this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) => recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } }));
   }
 
   /**

@@ -1,20 +1,60 @@
-import type { Change, ConflictView, PullResponse, Receipt } from '@tidemark/contracts';
+import { READ_ALL, filterAdmits, type ReadFilter } from '@tidemark/access';
+import { partitionOfKey, typeKeyRange, type Change, type ConflictView, type PullResponse, type Receipt } from '@tidemark/contracts';
 import { CONFLICT_COLUMNS, assetStatusOf, conflictView, type ChangeLogView as ChangeRow, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
 import type { Sql } from '../conflicts/ledger-http';
 import { COLUMNS as RECEIPT_COLUMNS, receiptView, type ReceiptRow } from '../receipts/receipt-rows';
 
 /** A change-log row as devices receive it, from a pull, the live stream or the snapshot. */
-export const changeView = (r: ChangeRow): Change => ({
+export const changeView = (r: ChangeRow): Change => {
+  const partition = partitionOfKey(r.scope_key);
+  return {
+    cursor: r.cursor,
+    entity: { type: r.entity_type, id: r.entity_id },
+    version: Number(r.version),
+    deleted: r.deleted,
+    state: r.view.values,
+    inConflict: r.view.inConflict,
+    ...(r.view.job ? { job: r.view.job } : {}),
+    eventId: r.event_id,
+    deviceId: r.device_id,
+    ...(partition !== undefined ? { partition } : {}),
+  };
+};
+
+/**
+ * A change that moved a record out of every scope the device reads: the device drops the record. Its new state
+ * (and partition) belong to a scope the device does not read, so none of it is sent.
+ */
+const evictionView = (r: ChangeRow): Change => ({
   cursor: r.cursor,
   entity: { type: r.entity_type, id: r.entity_id },
   version: Number(r.version),
-  deleted: r.deleted,
-  state: r.view.values,
-  inConflict: r.view.inConflict,
-  ...(r.view.job ? { job: r.view.job } : {}),
+  deleted: true,
+  state: {},
+  inConflict: [],
   eventId: r.event_id,
   deviceId: r.device_id,
+  outOfScope: true,
 });
+
+const CHANGE_COLUMNS = 'cursor, entity_type, entity_id, version, deleted, view, event_id, device_id, scope_key, moved_from_key';
+
+/**
+ * The SQL condition (and its parameters, numbered from `first`) selecting the change-log rows a scoped device
+ * receives: its exact keys, and each whole type's key range, for rows in them or that moved out of them — each an
+ * index range of `change_log_scope_cursor` or `change_log_moved_from_cursor`.
+ */
+function scopeCondition(filter: Extract<ReadFilter, { kind: 'scoped' }>, first: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [filter.keys];
+  const terms = [`scope_key = ANY($${first}::text[])`, `moved_from_key = ANY($${first}::text[])`];
+  for (const type of filter.types) {
+    const { from, to } = typeKeyRange(type);
+    params.push(from, to);
+    const [a, b] = [first + params.length - 2, first + params.length - 1];
+    terms.push(`(scope_key >= $${a} AND scope_key < $${b})`, `(moved_from_key >= $${a} AND moved_from_key < $${b})`);
+  }
+  return { sql: `(${terms.join(' OR ')})`, params };
+}
 
 export interface ChangePage extends PullResponse {
   changes: Change[];
@@ -28,16 +68,18 @@ export interface ChangePage extends PullResponse {
  * reader that passed a cursor never sees an earlier one appear later: no gaps, and no repeats.
  * Conflicts ride on the changes of the events that opened or resolved them, so they are as gap-free.
  */
-export async function changePage(sql: Sql, workspace: string, after: string, limit: number): Promise<Omit<ChangePage, 'receipts'>> {
+export async function changePage(sql: Sql, workspace: string, after: string, limit: number, filter: ReadFilter = READ_ALL): Promise<Omit<ChangePage, 'receipts'>> {
+  if (filter.kind === 'scoped' && filter.keys.length === 0 && filter.types.length === 0) return { changes: [], conflicts: [], next: after, hasMore: false };
+  const scope = filter.kind === 'scoped' ? scopeCondition(filter, 4) : undefined;
   const rows: ChangeRow[] = await sql.query(
-    `SELECT cursor, entity_type, entity_id, version, deleted, view, event_id, device_id
-       FROM change_log WHERE workspace = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
-    [workspace, after, limit + 1],
+    `SELECT ${CHANGE_COLUMNS} FROM change_log WHERE workspace = $1 AND cursor > $2 ${scope ? `AND ${scope.sql}` : ''} ORDER BY cursor LIMIT $3`,
+    [workspace, after, limit + 1, ...(scope?.params ?? [])],
   );
   const page = rows.slice(0, limit);
-  const conflicts = await conflictsOf(sql, workspace, page.map((r) => r.event_id));
-  const changes = page.map(changeView);
-  await annotateAssets(sql, workspace, changes);
+  const admitted = page.filter((r) => filterAdmits(filter, r.entity_type, r.scope_key));
+  const conflicts = await conflictsOf(sql, workspace, admitted.map((r) => r.event_id));
+  const changes = page.map((r) => (filterAdmits(filter, r.entity_type, r.scope_key) ? changeView(r) : evictionView(r)));
+  await annotateAssets(sql, workspace, changes.filter((c) => c.outOfScope !== true));
   return { changes, conflicts, next: page.length > 0 ? page[page.length - 1]!.cursor : after, hasMore: rows.length > limit };
 }
 

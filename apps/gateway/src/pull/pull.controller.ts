@@ -7,6 +7,7 @@ import type { Logger } from '@tidemark/telemetry';
 import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
 import type { ChangeNotifier } from './change-notifier';
+import type { ReadScopeStore } from '../subscriptions/read-scope-store';
 
 export const PULL_DEPS = Symbol('PULL_DEPS');
 export interface PullDeps {
@@ -14,6 +15,8 @@ export interface PullDeps {
   /** Reads the device snapshot (`GET /v1/snapshot`). */
   snapshots: SnapshotRepository;
   notifier: ChangeNotifier;
+  /** What each device reads (its subscriptions under the workspace's access rules), read with every page. */
+  scopes: ReadScopeStore;
   /** The guard's standing checks: a live stream asks again while it runs. */
   standing: StandingPort;
   now: () => Date;
@@ -33,7 +36,8 @@ export class PullController {
   constructor(@Inject(PULL_DEPS) private readonly deps: PullDeps) {}
 
   /**
-   * Changes after a cursor, oldest first, in pages of at most `limit` (default 100), with the conflicts
+   * Changes after a cursor, oldest first, in pages of at most `limit` (default 100) — of the records the device
+   * reads (its subscriptions; the whole workspace when it has none and its role reads everything) — with the conflicts
    * their events opened or resolved and, given `receiptsAfter`, the device's own receipts. With `wait`,
    * an empty answer is held until a change arrives or `wait` seconds pass (long-poll).
    */
@@ -47,7 +51,8 @@ export class PullController {
     if (q.wait) reply.raw.once('close', () => gone.abort());
     for (;;) {
       const mark = this.deps.notifier.mark(device.workspace);
-      const page: ChangePage = await changePage(this.deps.ds, device.workspace, after, limit);
+      const filter = await this.deps.scopes.filter(device.workspace, device.deviceId);
+      const page: ChangePage = await changePage(this.deps.ds, device.workspace, after, limit, filter);
       if (q.receiptsAfter !== undefined) page.receipts = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, q.receiptsAfter, limit);
       // Receipts end a long-poll only when the next one in sequence is there: receipts above a gap the device
       // already holds would otherwise answer every long-poll at once.

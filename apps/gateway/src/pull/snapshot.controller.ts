@@ -3,7 +3,9 @@ import { SYNC_LIMITS, SnapshotQuery, compileValidator, type SnapshotResponse } f
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
 import { ProblemError, parseQuery } from '@tidemark/platform';
 import { annotateAssets, changeView } from './changes';
-import { conflictView } from '@tidemark/persistence';
+import { conflictView, type ScopeSelection } from '@tidemark/persistence';
+import { checkSubscription, readFilter } from '@tidemark/access';
+import { subscriptionProblem } from '../subscriptions/subscription-problem';
 import { PULL_DEPS, type PullDeps } from './pull.controller';
 
 const validateQuery = compileValidator(SnapshotQuery);
@@ -30,13 +32,31 @@ export class SnapshotController {
       throw ProblemError.validation([{ pointer: 'query:cursor', detail: `not a cursor of this workspace: its change log ends at ${head}; start the snapshot again without \`cursor\`` }]);
     }
     const cursor = q.cursor ?? head;
+    const scope = await this.selection(device, q.scope, q.value);
     const slash = q.after?.indexOf('/') ?? -1;
     const after = q.after !== undefined ? { type: q.after.slice(0, slash), id: q.after.slice(slash + 1) } : undefined;
-    const page = await this.deps.snapshots.page(device.workspace, cursor, after, q.limit ?? SYNC_LIMITS.defaultSnapshotLimit);
+    const page = await this.deps.snapshots.page(device.workspace, cursor, after, q.limit ?? SYNC_LIMITS.defaultSnapshotLimit, scope);
     const changes = page.rows.map(changeView);
     await annotateAssets(this.deps.ds, device.workspace, changes);
     const conflicts = (await this.deps.snapshots.openConflicts(device.workspace, changes.filter((c) => c.inConflict.length > 0).map((c) => c.entity))).map(conflictView);
     const last = page.rows[page.rows.length - 1];
     return { cursor, changes, conflicts, ...(page.hasMore && last ? { next: `${last.entity_type}/${last.entity_id}` } : {}), hasMore: page.hasMore };
+  }
+
+  /**
+   * What the snapshot covers: with `scope`, that scope's records (the device must be allowed to read it; it need
+   * not hold the subscription yet); without, everything the device reads. Undefined: the whole workspace.
+   */
+  private async selection(device: DevicePrincipal, scope: string | undefined, value: string | undefined): Promise<ScopeSelection | undefined> {
+    if (scope === undefined && value !== undefined) throw ProblemError.validation([{ pointer: 'query:value', detail: 'a partition value needs the `scope` it belongs to' }]);
+    const standing = await this.deps.scopes.standing(device.workspace, device.deviceId);
+    if (scope !== undefined) {
+      const subscription = value === undefined ? { scope } : { scope, value };
+      const verdict = checkSubscription(standing.rules, standing.role, standing.claims, subscription);
+      if (!verdict.ok) throw subscriptionProblem([{ pointer: 'query:scope', verdict, subscription }]);
+      return { keys: verdict.keys, types: verdict.types };
+    }
+    const filter = readFilter(standing.rules, standing.role, standing.claims, standing.subscriptions);
+    return filter.kind === 'all' ? undefined : filter;
   }
 }

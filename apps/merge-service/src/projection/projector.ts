@@ -39,6 +39,8 @@ export interface ProjectorOptions {
   searchPath?: string;
   /** The fields of an entity type that hold asset references (`valueType: 'asset'`); none when absent. */
   assetFields?: (type: string) => readonly string[];
+  /** The field that partitions an entity type for partial sync (undefined: not partitioned). */
+  partitionField?: (type: string) => string | undefined;
   /**
    * Whether this replica still holds the consumer's partition, checked through the parking transaction
    * (`q`): parking is a decision only the partition's owner may take. A replica that lost its claim (its
@@ -220,7 +222,7 @@ export class Projector {
       if (status !== undefined) parkedReceipts.push({ eventId, workspace, status });
     }
 
-    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields });
+    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields, partitionField: this.options.partitionField });
     for (const outcome of plan.outcomes) applied.inc({ outcome });
 
     for (const step of plan.steps) {

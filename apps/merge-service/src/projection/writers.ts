@@ -71,6 +71,7 @@ const ENTITY_COLUMNS: Columns<EntityRow> = [
   ['deleted', 'boolean', (r) => r.deleted],
   ['state', 'jsonb', (r) => r.state],
   ['view', 'jsonb', (r) => r.view],
+  ['scope_key', 'text', (r) => r.scopeKey],
   ['last_event_id', 'uuid', (r) => r.lastEventId],
   ['last_stream_seq', 'bigint', (r) => r.lastStreamSeq],
 ];
@@ -93,7 +94,7 @@ export async function readEntities(q: QueryRunner, keys: readonly { workspace: s
 export async function upsertEntities(q: QueryRunner, rows: readonly EntityRow[]): Promise<void> {
   await insertRows(q, 'entities', ENTITY_COLUMNS, rows,
     `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
-           view = EXCLUDED.view, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
+           view = EXCLUDED.view, scope_key = EXCLUDED.scope_key, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
 }
 
 // entity_assets
@@ -286,6 +287,8 @@ export async function insertChanges(q: QueryRunner, rows: readonly ChangeRow[]):
     ['version', 'bigint', (r) => r.version],
     ['deleted', 'boolean', (r) => r.deleted],
     ['view', 'jsonb', (r) => r.view],
+    ['scope_key', 'text', (r) => r.scopeKey],
+    ['moved_from_key', 'text', (r) => r.movedFromKey],
     ['event_id', 'uuid', (r) => r.eventId],
     ['device_id', 'text', (r) => r.deviceId],
     ['stream_seq', 'bigint', (r) => r.streamSeq],

@@ -28,7 +28,7 @@ describe('replay storage (real Postgres)', () => {
     const tables: { table_name: string }[] = await ds.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'replay_test' ORDER BY table_name");
     assert.deepEqual(tables.map((t) => t.table_name), [...SHADOW_TABLES].sort());
     const before: { last_value: string; is_called: boolean }[] = await ds.query('SELECT last_value, is_called FROM public.change_log_cursor_seq');
-    await ds.query("INSERT INTO replay_test.change_log (workspace, entity_type, entity_id, version, deleted, view, event_id, device_id, stream_seq) VALUES ('w', 't', 'i', 1, false, '{}', '00000000-0000-4000-8000-000000000001', 'd', 1)");
+    await ds.query("INSERT INTO replay_test.change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq) VALUES ('w', 't', 'i', 1, false, '{}', 't', '00000000-0000-4000-8000-000000000001', 'd', 1)");
     const after: { last_value: string; is_called: boolean }[] = await ds.query('SELECT last_value, is_called FROM public.change_log_cursor_seq');
     assert.deepEqual(after[0], before[0], 'the live cursor sequence is not drawn from');
     assert.equal(Number((await ds.query('SELECT count(*) AS n FROM public.change_log'))[0].n), 0);

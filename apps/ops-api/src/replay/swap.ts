@@ -194,8 +194,8 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
   // Entities the rebuild no longer has (every event of them is now refused): a tombstone change first, from the live row.
   const removedView = JSON.stringify({ version: 0, deleted: true, values: {}, inConflict: [] });
   const removedChanges: unknown[] = await q.query(
-    `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, event_id, device_id, stream_seq)
-     SELECT l.workspace, l.entity_type, l.entity_id, 0, true, $2::jsonb, l.last_event_id, $3, l.last_stream_seq
+    `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
+     SELECT l.workspace, l.entity_type, l.entity_id, 0, true, $2::jsonb, l.scope_key, l.last_event_id, $3, l.last_stream_seq
        FROM entities l JOIN replay_entities e ON ${OF_REPLAY} AND e.change = 'removed'
       ORDER BY l.workspace, l.entity_type, l.entity_id RETURNING cursor`,
     [id, removedView, deviceId],
@@ -222,6 +222,18 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
     [id],
   );
 
+  // What devices pull and integrators receive: one change per entity whose view changed
+  // (written before the live entities are replaced, so a change that moves a record names the key it left).
+  const changed: unknown[] = await q.query(
+    `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, moved_from_key, event_id, device_id, stream_seq)
+     SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view, x.scope_key,
+            CASE WHEN l.scope_key IS DISTINCT FROM x.scope_key THEN l.scope_key END, x.last_event_id, $2, x.last_stream_seq
+       FROM ${shadow}.entities x JOIN replay_entities e ON e.replay_id = $1::uuid AND x.workspace = e.workspace AND x.entity_type = e.entity_type AND x.entity_id = e.entity_id
+       LEFT JOIN entities l ON l.workspace = x.workspace AND l.entity_type = x.entity_type AND l.entity_id = x.entity_id
+      WHERE (e.diff->>'viewChanged')::boolean
+      ORDER BY x.workspace, x.entity_type, x.entity_id RETURNING cursor`,
+    [id, deviceId],
+  );
   for (const table of ['entities', 'merge_decisions', 'conflicts']) {
     await q.query(`DELETE FROM ${table} l USING replay_entities e WHERE ${OF_REPLAY}`, [id]);
     const columns = await sharedColumns(q, shadowSchemaName(id), table);
@@ -243,15 +255,6 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
     await q.query(`INSERT INTO entity_assets (${columns}) SELECT ${columns} FROM ${shadow}.entity_assets`);
   }
 
-  // What devices pull and integrators receive: one change per entity whose view changed.
-  const changed: unknown[] = await q.query(
-    `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, event_id, device_id, stream_seq)
-     SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view, x.last_event_id, $2, x.last_stream_seq
-       FROM ${shadow}.entities x JOIN replay_entities e ON e.replay_id = $1::uuid AND x.workspace = e.workspace AND x.entity_type = e.entity_type AND x.entity_id = e.entity_id
-      WHERE (e.diff->>'viewChanged')::boolean
-      ORDER BY x.workspace, x.entity_type, x.entity_id RETURNING cursor`,
-    [id, deviceId],
-  );
   await q.query(
     `INSERT INTO outbox (subject, payload, msg_id, headers)
      SELECT 'tm.merged.' || x.workspace || '.' || x.entity_type || '.' || x.entity_id,

@@ -15,18 +15,39 @@ export interface AccessRules {
    * a device may write nothing and resolve nothing.
    */
   defaultRole?: string;
+  /**
+   * Read scopes by name (`ROLE_NAME_PATTERN`): the parts of the workspace a device may subscribe to. A device's
+   * pull, long-poll, live stream and snapshot carry only the records of the scopes it subscribed to.
+   */
+  scopes?: Readonly<Record<string, ScopeDeclaration>>;
   description?: string;
 }
 
 /**
- * What devices of one role may do. `read` (the scopes a role may read) is reserved for read scopes and refused
- * until they exist, so a declaration that names it cannot be mistaken for one that is enforced.
+ * A read scope: records of some entity types, either all of them or those of one partition at a time.
+ * - without `partition`: every record of `types`; a subscription names only the scope;
+ * - with `partition`: the records of `types` whose partition field (the type's `partitionBy` in its schema) holds
+ *   the value a subscription names. `values` says which values a device may subscribe to: any (`'*'`), or those its
+ *   claims list under a name (`{ claim: 'projects' }`: the device's `claims.projects`, a string or a list).
+ * A type that declares no partition field has no records in a partitioned scope.
  */
+export interface ScopeDeclaration {
+  types: readonly string[];
+  partition?: { values: '*' | { claim: string } };
+  description?: string;
+}
+
+/** What devices of one role may do. */
 export interface RoleRules {
   /** `'*'`: every entity type, every field, every operation. Otherwise per entity type, a type not named is not writable. */
   write: '*' | Readonly<Record<string, TypeWrite>>;
   /** May resolve conflicts: `true` of every entity type, a list of entity types, or `false` (the default). */
   resolve?: boolean | readonly string[];
+  /**
+   * What the role may read: `'*'` (the default) the whole workspace — a device that subscribes to scopes narrows
+   * what it receives to them; a list of scope names: only what the device subscribed to among those.
+   */
+  read?: '*' | readonly string[];
   description?: string;
 }
 
@@ -91,6 +112,11 @@ export function roleResolvesAny(role: RoleRules): boolean {
 /** The role a device acts in under `rules`: its own, else the rules' default role, else none. */
 export function effectiveRole(rules: AccessRules, deviceRole: string | null): string | null {
   return deviceRole ?? rules.defaultRole ?? null;
+}
+
+/** A scope by name (undefined: not declared). */
+export function scopeDeclaration(rules: AccessRules, scope: string): ScopeDeclaration | undefined {
+  return rules.scopes ? own(rules.scopes, scope) : undefined;
 }
 
 /** The rules of a role by name (undefined: not declared). */

@@ -40,7 +40,7 @@ describe('validateAccessRules', () => {
     assert.equal(errors['/extra'], 'unknown member');
     assert.match(errors['/defaultRole']!, /"ghost", which is not a declared role/);
     assert.match(errors['/roles/Bad']!, /role name must match/);
-    assert.match(errors['/roles/reader/read']!, /read scopes are not supported yet/);
+    assert.match(errors['/roles/reader/read/0']!, /"mine", which is not a declared scope/);
     assert.equal(errors['/roles/typo/wirte'], 'unknown member');
     assert.match(errors['/roles/typo/write']!, /is required/);
     assert.match(errors['/roles/odd/write/Annotation']!, /entity type must match/);

@@ -9,10 +9,16 @@ const ROLE_NAME = new RegExp(ROLE_NAME_PATTERN);
 
 /** How many roles one workspace may declare. */
 export const MAX_ROLES = 64;
+/** How many read scopes one workspace may declare, and how many entity types one scope may name. */
+export const MAX_SCOPES = 64;
+export const MAX_SCOPE_TYPES = 32;
+/** Claim names: as field names. */
+const CLAIM_NAME = FIELD_NAME;
 const MAX_DESCRIPTION = 1000;
 
-const RULES_KEYS = ['version', 'roles', 'defaultRole', 'description'];
-const ROLE_KEYS = ['write', 'resolve', 'description'];
+const RULES_KEYS = ['version', 'roles', 'defaultRole', 'scopes', 'description'];
+const ROLE_KEYS = ['write', 'resolve', 'read', 'description'];
+const SCOPE_KEYS = ['types', 'partition', 'description'];
 const DETAIL_KEYS = ['fields', 'delete', 'transition'];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -44,10 +50,11 @@ export function validateAccessRules(input: unknown): InvalidParam[] {
     add('/roles', 'must be an object of roles by name');
     return errors;
   }
+  const scopes = checkScopes(input.scopes, add);
   const names = sorted(input.roles);
   if (names.length === 0) add('/roles', 'declares no roles');
   if (names.length > MAX_ROLES) add('/roles', `declares ${names.length} roles; the limit is ${MAX_ROLES}`);
-  for (const name of names) checkRole(name, input.roles[name], add);
+  for (const name of names) checkRole(name, input.roles[name], scopes, add);
   if (input.defaultRole !== undefined) {
     if (typeof input.defaultRole !== 'string') add('/defaultRole', 'must be the name of a declared role');
     else if (!Object.prototype.hasOwnProperty.call(input.roles, input.defaultRole)) add('/defaultRole', `names "${input.defaultRole}", which is not a declared role`);
@@ -61,16 +68,63 @@ function checkDescription(value: unknown, at: string, add: Add): void {
   if (value !== undefined && (typeof value !== 'string' || value.length > MAX_DESCRIPTION)) add(at, `must be a string of at most ${MAX_DESCRIPTION} characters`);
 }
 
-function checkRole(name: string, role: unknown, add: Add): void {
+/** Checks the scopes and returns the names declared (valid or not), for the roles' `read` to name. */
+function checkScopes(value: unknown, add: Add): Set<string> {
+  if (value === undefined) return new Set();
+  if (!isRecord(value)) {
+    add('/scopes', 'must be an object of read scopes by name');
+    return new Set();
+  }
+  const names = sorted(value);
+  if (names.length > MAX_SCOPES) add('/scopes', `declares ${names.length} scopes; the limit is ${MAX_SCOPES}`);
+  for (const name of names) {
+    const at = `/scopes/${pointerToken(name)}`;
+    if (!ROLE_NAME.test(name)) add(at, `scope name must match ${ROLE_NAME.source}`);
+    const scope = value[name];
+    if (!isRecord(scope)) {
+      add(at, 'must be an object with types (and optionally partition)');
+      continue;
+    }
+    for (const key of sorted(scope)) if (!SCOPE_KEYS.includes(key)) add(`${at}/${pointerToken(key)}`, 'unknown member');
+    checkDescription(scope.description, `${at}/description`, add);
+    if (!Array.isArray(scope.types) || scope.types.length === 0) add(`${at}/types`, 'must list the entity types the scope reads (at least one)');
+    else {
+      if (scope.types.length > MAX_SCOPE_TYPES) add(`${at}/types`, `names ${scope.types.length} types; the limit is ${MAX_SCOPE_TYPES}`);
+      checkNames(`${at}/types`, scope.types, TYPE_NAME, 'entity type', add);
+    }
+    if (scope.partition !== undefined) checkPartition(`${at}/partition`, scope.partition, add);
+  }
+  return new Set(names);
+}
+
+function checkPartition(at: string, partition: unknown, add: Add): void {
+  if (!isRecord(partition)) {
+    add(at, 'must be an object with values: "*" or { "claim": <name> }');
+    return;
+  }
+  for (const key of sorted(partition)) if (key !== 'values') add(`${at}/${pointerToken(key)}`, 'unknown member');
+  const values = partition.values;
+  if (values === '*') return;
+  if (!isRecord(values) || Object.keys(values).length !== 1 || typeof values.claim !== 'string') add(`${at}/values`, 'must be "*" (any value) or { "claim": <name> } (the values the device\'s claims list under that name)');
+  else if (!CLAIM_NAME.test(values.claim)) add(`${at}/values/claim`, `claim name must match ${CLAIM_NAME.source}`);
+}
+
+function checkRole(name: string, role: unknown, scopes: ReadonlySet<string>, add: Add): void {
   const at = `/roles/${pointerToken(name)}`;
   if (!ROLE_NAME.test(name)) add(at, `role name must match ${ROLE_NAME.source}`);
   if (!isRecord(role)) {
     add(at, 'must be an object with write (and optionally resolve)');
     return;
   }
-  for (const key of sorted(role)) {
-    if (key === 'read') add(`${at}/read`, 'read scopes are not supported yet; every device reads the whole workspace');
-    else if (!ROLE_KEYS.includes(key)) add(`${at}/${pointerToken(key)}`, 'unknown member');
+  for (const key of sorted(role)) if (!ROLE_KEYS.includes(key)) add(`${at}/${pointerToken(key)}`, 'unknown member');
+  const read = role.read;
+  if (read !== undefined && read !== '*') {
+    if (!Array.isArray(read)) add(`${at}/read`, 'must be "*" (the whole workspace) or a list of declared scopes');
+    else
+      read.forEach((scope, i) => {
+        if (typeof scope !== 'string' || !scopes.has(scope)) add(`${at}/read/${i}`, `names ${JSON.stringify(scope)}, which is not a declared scope`);
+        else if (read.indexOf(scope) !== i) add(`${at}/read/${i}`, `repeats scope "${scope}"`);
+      });
   }
   checkDescription(role.description, `${at}/description`, add);
   const write = role.write;

@@ -20,6 +20,12 @@ export const Change = Type.Object({
   job: Type.Optional(Type.Object({ state: Type.String(), attempt: Type.Integer(), error: Type.Optional(Type.String()) })),
   eventId: Type.String(),
   deviceId: Type.String(),
+  partition: Type.Optional(Type.String({ description: "the record's partition (the value of its type's `partitionBy` field), for a partitioned type" })),
+  outOfScope: Type.Optional(
+    Type.Literal(true, {
+      description: 'the change moved the record out of every scope the device reads: drop it locally (sent with `deleted: true` and empty state; its new state is not sent)',
+    }),
+  ),
   assets: Type.Optional(
     Type.Array(
       Type.Object({

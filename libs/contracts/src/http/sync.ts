@@ -18,7 +18,47 @@ export const SYNC_LIMITS = {
   maxSnapshotLimit: 1000,
   /** Entities in a snapshot page when `limit` is not given. */
   defaultSnapshotLimit: 500,
+  /** Subscriptions one device may hold (`PUT /v1/subscriptions`). */
+  maxSubscriptions: 100,
+  /** Characters in a subscription's partition value. */
+  maxPartitionValueLength: 256,
 } as const;
+
+/** A read scope's name, as access rules declare it. */
+export const SCOPE_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,63}$';
+
+export const SubscriptionRef = Type.Object(
+  {
+    scope: Type.String({ pattern: SCOPE_NAME_PATTERN, description: 'a read scope the workspace’s access rules declare' }),
+    value: Type.Optional(
+      Type.String({ minLength: 1, maxLength: SYNC_LIMITS.maxPartitionValueLength, description: 'for a partitioned scope: the partition to read (e.g. a project id); absent for a whole scope' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SubscriptionRef = Static<typeof SubscriptionRef>;
+
+export const SubscriptionsRequest = Type.Object(
+  { subscriptions: Type.Array(SubscriptionRef, { maxItems: SYNC_LIMITS.maxSubscriptions, description: `the device’s whole set of subscriptions (at most ${SYNC_LIMITS.maxSubscriptions}); it replaces the set held` }) },
+  { additionalProperties: false },
+);
+export type SubscriptionsRequest = Static<typeof SubscriptionsRequest>;
+
+export const SubscriptionView = Type.Object({
+  scope: Type.String(),
+  value: Type.Optional(Type.String()),
+  types: Type.Array(Type.String(), { description: 'the entity types the scope reads' }),
+  allowed: Type.Boolean({ description: 'false when the rules no longer let the device read it (it delivers nothing until they do)' }),
+  detail: Type.Optional(Type.String({ description: 'why it is not allowed' })),
+});
+export type SubscriptionView = Static<typeof SubscriptionView>;
+
+export const SubscriptionsResponse = Type.Object({
+  reads: Type.Union([Type.Literal('all'), Type.Literal('scoped')], { description: '`all`: the device receives the whole workspace; `scoped`: only its allowed subscriptions' }),
+  subscriptions: Type.Array(SubscriptionView),
+  cursor: Type.String({ description: 'the change log’s head when answered: a snapshot of a new subscription (`/v1/snapshot?scope=…`) is consistent from any cursor at or after it' }),
+});
+export type SubscriptionsResponse = Static<typeof SubscriptionsResponse>;
 
 /**
  * A change-log cursor as text: 1–18 digits, so it always fits Postgres's bigint (a 19-digit number may not).
@@ -71,6 +111,8 @@ export const SnapshotQuery = Type.Object(
       }),
     ),
     after: Type.Optional(Type.String({ pattern: ENTITY_KEY_PATTERN, description: 'entity key `<type>/<id>` from the previous page’s `next`; omit on the first page' })),
+    scope: Type.Optional(Type.String({ pattern: SCOPE_NAME_PATTERN, description: 'only the records of this read scope (a backfill after subscribing); absent: every record the device reads' })),
+    value: Type.Optional(Type.String({ minLength: 1, maxLength: SYNC_LIMITS.maxPartitionValueLength, description: 'with `scope`, for a partitioned scope: the partition' })),
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: SYNC_LIMITS.maxSnapshotLimit, description: `entities per page (default ${SYNC_LIMITS.defaultSnapshotLimit}, at most ${SYNC_LIMITS.maxSnapshotLimit})` }),
     ),

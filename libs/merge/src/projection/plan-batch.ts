@@ -1,7 +1,8 @@
 import type { JournalRecord, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
-import { mergedSubject, reviewSubject } from '@tidemark/contracts/core';
+import { mergedSubject, partitionValue, reviewSubject, scopeKey } from '@tidemark/contracts/core';
 import type { MergeInput, MergeResult } from '../merge/result';
 import { assetRefsOf } from '../schema/assets';
+import { own } from '../schema/own';
 import { intakeOf, parkingOf, planParked, skipDecision } from '../schema/parking';
 import type { EntityState } from '../state/entity-state';
 import { view } from '../state/state';
@@ -63,6 +64,8 @@ export interface BatchPlanInput {
   merge: MergeFn;
   /** The fields of an entity type that hold asset references; asset references are not tracked when absent. */
   assetFields?: (type: string) => readonly string[];
+  /** The field that partitions an entity type for partial sync (`partitionBy`); undefined: not partitioned. */
+  partitionField?: (type: string) => string | undefined;
 }
 
 /**
@@ -116,7 +119,15 @@ const eventKey = (workspace: string, eventId: string) => `${workspace}\u0000${ev
  * plan follows the stored entries it was given through the batch's own steps.
  */
 export function planBatch(input: BatchPlanInput): BatchPlan {
-  const { items, state, merge, assetFields } = input;
+  const { items, state, merge, assetFields, partitionField } = input;
+  // Each changed entity's scope key as the batch leaves it (the stored one is derived from its stored state).
+  const scopeKeys = new Map<string, string>();
+  const keyOf = (type: string, state: EntityState, previous: string | undefined): string => {
+    // A tombstone stays where the record was, so the devices that held it learn of the delete.
+    if (state.deleted && previous !== undefined) return previous;
+    const field = partitionField?.(type);
+    return field === undefined ? scopeKey(type) : scopeKey(type, partitionValue(own(view(state).values, field)));
+  };
   // Each event's receipt status, by (workspace, eventId), as the batch goes: a parked one is not "seen" (a re-drive applies it).
   const known = new Map<string, string>(state.receipts.map((r) => [eventKey(r.workspace, r.eventId), r.status]));
   const stored = new Set(known.keys());
@@ -217,6 +228,10 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
     if (!accepted) continue;
     const next = result.state;
     const shown = view(next);
+    const before = current.get(k);
+    const previousKey = scopeKeys.get(k) ?? (before === undefined ? undefined : keyOf(event.entity.type, before, undefined));
+    const key = keyOf(event.entity.type, next, previousKey);
+    scopeKeys.set(k, key);
     current.set(k, next);
     changed.set(k, {
       workspace,
@@ -226,10 +241,23 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
       deleted: next.deleted,
       state: next,
       view: shown,
+      scopeKey: key,
       lastEventId: event.eventId,
       lastStreamSeq: seq,
     });
-    plan.changes.push({ workspace, entityType: event.entity.type, entityId: event.entity.id, version: next.version, deleted: next.deleted, view: shown, eventId: event.eventId, deviceId: event.deviceId, streamSeq: seq });
+    plan.changes.push({
+      workspace,
+      entityType: event.entity.type,
+      entityId: event.entity.id,
+      version: next.version,
+      deleted: next.deleted,
+      view: shown,
+      scopeKey: key,
+      movedFromKey: previousKey !== undefined && previousKey !== key ? previousKey : null,
+      eventId: event.eventId,
+      deviceId: event.deviceId,
+      streamSeq: seq,
+    });
     result.decisions.forEach((d, idx) => {
       plan.decisions.push({
         eventId: event.eventId,

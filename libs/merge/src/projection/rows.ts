@@ -15,6 +15,8 @@ export interface EntityRow {
   deleted: boolean;
   state: EntityState;
   view: EntityView;
+  /** Where the record sits for partial sync (`scopeKey` of @tidemark/contracts). */
+  scopeKey: string;
   lastEventId: string;
   lastStreamSeq: number;
 }
@@ -27,6 +29,10 @@ export interface ChangeRow {
   version: number;
   deleted: boolean;
   view: EntityView;
+  /** The record's scope key after this change. */
+  scopeKey: string;
+  /** The record's scope key before this change, when the change moved it (null otherwise): its old scope's devices drop it. */
+  movedFromKey: string | null;
   eventId: string;
   deviceId: string;
   streamSeq: number;

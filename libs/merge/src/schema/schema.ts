@@ -66,5 +66,11 @@ export interface EntityTypeSchema {
   onDeleteConflict: DeleteConflictRule;
   /** The entity is a job: it accepts `transition` events checked against the job state machine. */
   job?: true;
+  /**
+   * The field whose value partitions the type's records for partial sync (e.g. `project`): a device subscribed to
+   * a scope over the type reads the records whose value it subscribed to. An `lww` field of value type `string` or
+   * `integer`. Absent: the type is not partitioned and a scope reads all of its records.
+   */
+  partitionBy?: string;
   description?: string;
 }

@@ -8,7 +8,9 @@ const TYPE_NAME = new RegExp(TYPE_NAME_PATTERN);
 const FIELD_NAME = new RegExp(FIELD_NAME_PATTERN);
 const MAX_SCHEMA_VERSION = 1_000_000;
 
-const SCHEMA_KEYS = ['type', 'version', 'fields', 'onDeleteConflict', 'job', 'description'];
+const SCHEMA_KEYS = ['type', 'version', 'fields', 'onDeleteConflict', 'job', 'partitionBy', 'description'];
+/** The value types a partition field may hold, and its policy: one value at a time, never a conflict. */
+const PARTITION_VALUE_TYPES = ['string', 'integer'];
 const FIELD_KEYS = ['policy', 'valueType', 'nullable', 'description'];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -73,7 +75,20 @@ export function validateEntityTypeSchema(input: unknown): InvalidParam[] {
     }
     if (field.description !== undefined && typeof field.description !== 'string') add(`${at}/description`, 'must be a string');
   }
+  if (input.partitionBy !== undefined) checkPartitionField(input.partitionBy, input.fields, add);
   return errors;
+}
+
+function checkPartitionField(name: unknown, fields: Record<string, unknown>, add: (pointer: string, detail: string) => void): void {
+  if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(fields, name)) {
+    add('/partitionBy', 'must name one of the schema\'s fields');
+    return;
+  }
+  const field = fields[name];
+  if (!isRecord(field)) return;
+  if (field.policy !== 'lww' || !PARTITION_VALUE_TYPES.includes(field.valueType as string)) {
+    add('/partitionBy', `field "${name}" must be an lww field of value type ${PARTITION_VALUE_TYPES.map((t) => `"${t}"`).join(' or ')}`);
+  }
 }
 
 /** Type guard over `validateEntityTypeSchema`. */

@@ -6,6 +6,7 @@ export { DeviceSequenceRow, EntitySchemaRow };
 
 /** The projection: one row per entity, its merge state and the view devices pull. */
 @Entity({ name: 'entities' })
+@Index('entities_scope', ['workspace', 'scopeKey', 'entityType', 'entityId'])
 export class EntityRow {
   @PrimaryColumn({ type: 'text' }) workspace!: string;
   @PrimaryColumn({ name: 'entity_type', type: 'text' }) entityType!: string;
@@ -14,6 +15,8 @@ export class EntityRow {
   @Column({ type: 'boolean', default: false }) deleted!: boolean;
   @Column({ type: 'jsonb' }) state!: unknown;
   @Column({ type: 'jsonb' }) view!: unknown;
+  /** Where the record sits for partial sync (`scopeKey` of @tidemark/contracts). */
+  @Column({ name: 'scope_key', type: 'text' }) scopeKey!: string;
   @Column({ name: 'last_event_id', type: 'uuid' }) lastEventId!: string;
   @Column({ name: 'last_stream_seq', type: 'bigint' }) lastStreamSeq!: string;
 }
@@ -23,6 +26,8 @@ export class EntityRow {
 @Index('change_log_workspace_cursor', ['workspace', 'cursor'])
 @Index('change_log_entity_version', ['workspace', 'entityType', 'entityId', 'version'])
 @Index('change_log_entity_cursor', ['workspace', 'entityType', 'entityId', 'cursor'])
+@Index('change_log_scope_cursor', ['workspace', 'scopeKey', 'cursor'])
+@Index('change_log_moved_from_cursor', ['workspace', 'movedFromKey', 'cursor'], { where: 'moved_from_key IS NOT NULL' })
 export class ChangeLogRow {
   @PrimaryGeneratedColumn({ type: 'bigint' }) cursor!: string;
   @Column({ type: 'text' }) workspace!: string;
@@ -31,6 +36,10 @@ export class ChangeLogRow {
   @Column({ type: 'bigint' }) version!: string;
   @Column({ type: 'boolean' }) deleted!: boolean;
   @Column({ type: 'jsonb' }) view!: unknown;
+  /** The record's scope key after the change. */
+  @Column({ name: 'scope_key', type: 'text' }) scopeKey!: string;
+  /** The key the change moved the record out of (null: it did not move). */
+  @Column({ name: 'moved_from_key', type: 'text', nullable: true }) movedFromKey!: string | null;
   @Column({ name: 'event_id', type: 'uuid' }) eventId!: string;
   @Column({ name: 'device_id', type: 'text' }) deviceId!: string;
   @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
