@@ -201,7 +201,8 @@ export class IdentityStore {
     return this.db.transaction(async (q) => {
       const before: { claims: Record<string, unknown> }[] = await q.query('SELECT claims FROM devices WHERE workspace = $1 AND device_id = $2 FOR UPDATE', [workspace, deviceId]);
       if (before.length === 0) throw notFound(`device "${deviceId}" is not registered in workspace "${workspace}"`);
-      const rows: DeviceRow[] = await q.query('UPDATE devices SET claims = $3 WHERE workspace = $1 AND device_id = $2 RETURNING *', [workspace, deviceId, JSON.stringify(claims)]);
+      await q.query('UPDATE devices SET claims = $3 WHERE workspace = $1 AND device_id = $2', [workspace, deviceId, JSON.stringify(claims)]);
+      const rows: DeviceRow[] = await q.query('SELECT * FROM devices WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
       await audit?.(q, { previous: before[0]!.claims });
       return toRecord(rows[0]!);
     });

@@ -86,7 +86,7 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     assert.equal(stale.body.next, 2);
     const invalid = await admin('/access-rules', 'PUT', { rules: { version: 2, roles: { annotator: { write: { annotation: [] }, read: ['mine'] } } }, reason: 'x' });
     assert.equal(invalid.status, 400);
-    assert.deepEqual(invalid.body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/rules/roles/annotator/read', '/rules/roles/annotator/write/annotation']);
+    assert.deepEqual(invalid.body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/rules/roles/annotator/read/0', '/rules/roles/annotator/write/annotation']);
     assert.deepEqual((await admin('/access-rules', 'GET')).body.version, 1);
     const devicesMayNot = await call(`${gateway}/v1/admin/workspaces/lab/access-rules`, 'GET', devices.get('judge')!);
     assert.equal(devicesMayNot.status, 403, 'only an operator with the admin role reads the rules');

@@ -1,0 +1,184 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeDevice, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
+
+type Answer = { status: number; body: any; contentType: string | null };
+
+async function call(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {
+  const response = await fetch(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
+}
+
+/** A task belongs to one project: the type is partitioned by it. */
+const TASK_V1 = {
+  type: 'task',
+  version: 1,
+  onDeleteConflict: 'edit-wins',
+  partitionBy: 'project',
+  fields: { project: { policy: 'lww', valueType: 'string' }, label: { policy: 'lww', valueType: 'string' } },
+};
+
+const RULES = {
+  version: 1,
+  defaultRole: 'annotator',
+  scopes: {
+    project: { types: ['task'], partition: { values: { claim: 'projects' } } },
+    catalog: { types: ['prompt'] },
+  },
+  roles: {
+    annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] },
+    lead: { write: '*', resolve: true },
+  },
+};
+
+type Change = { cursor: string; entity: { type: string; id: string }; state: Record<string, unknown>; deleted: boolean; partition?: string; outOfScope?: true };
+const keys = (changes: Change[]) => changes.map((c) => `${c.entity.type}/${c.entity.id}${c.outOfScope ? ' out' : ''}`);
+
+describe('read scopes: each device reads only what it subscribed to and may read', () => {
+  let stack: SliceStack;
+  let gateway: string;
+  const auth = new Map<string, Record<string, string>>();
+  const lead = new FakeDevice('lead');
+  const alice = new FakeDevice('alice');
+  const bob = new FakeDevice('bob');
+  const cursors = new Map<string, string>();
+
+  before(async () => {
+    stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
+    gateway = stack.url('gateway');
+    assert.equal((await call(`${gateway}/v1/admin/workspaces`, 'POST', stack.operatorHeaders, { workspace: 'lab' })).status, 200);
+    const schema = await call(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', stack.operatorHeaders, TASK_V1);
+    assert.ok(schema.status === 200 || schema.status === 201, JSON.stringify(schema.body));
+    const rules = await admin('/access-rules', 'PUT', { rules: RULES, reason: 'projects' });
+    assert.equal(rules.status, 201, JSON.stringify(rules.body));
+    for (const [id, role, claims] of [['lead', 'lead', {}], ['alice', 'annotator', { projects: ['p1'] }], ['bob', 'annotator', { projects: ['p2', 'p3'] }]] as const) {
+      const enrolled = await admin('/devices', 'POST', { deviceId: id, role, claims, reason: 'test' });
+      assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
+      auth.set(id, { authorization: `Bearer ${enrolled.body.accessToken}` });
+    }
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const admin = (path: string, method: string, body?: unknown) => call(`${gateway}/v1/admin/workspaces/lab${path}`, method, stack.operatorHeaders, body);
+  const as = (device: string, path: string, method = 'GET', body?: unknown) => call(`${gateway}${path}`, method, auth.get(device)!, body);
+  const write = async (events: ReturnType<FakeDevice['upsert']>[]) => {
+    const answer = await push(gateway, events, auth.get('lead')!);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  };
+  /** Everything the device receives after its cursor, moving its cursor on. */
+  async function pull(device: string): Promise<Change[]> {
+    const page = await as(device, `/v1/changes?after=${cursors.get(device) ?? '0'}&limit=1000`);
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    cursors.set(device, page.body.next);
+    return page.body.changes;
+  }
+  /** Waits until the lead (who reads everything) sees the change log reach `count` changes. */
+  const projected = (count: number) => eventually(async () => assert.equal((await as('lead', '/v1/changes?limit=1000')).body.changes.length, count));
+
+  it('a role that reads everything receives the whole workspace; one with scopes receives nothing before it subscribes', async () => {
+    await write([
+      lead.upsert('task', 't1', { project: 'p1', label: 'cat' }),
+      lead.upsert('task', 't2', { project: 'p2', label: 'dog' }),
+      lead.upsert('task', 't3', { project: 'p2', label: 'owl' }),
+      lead.upsert('prompt', 'pr1', { title: 'describe' }),
+    ]);
+    await projected(4);
+    const all = await as('lead', '/v1/changes');
+    assert.deepEqual(keys(all.body.changes).sort(), ['prompt/pr1', 'task/t1', 'task/t2', 'task/t3']);
+    assert.equal(all.body.changes.find((c: Change) => c.entity.id === 't2').partition, 'p2');
+    assert.equal((await as('lead', '/v1/subscriptions')).body.reads, 'all');
+    assert.deepEqual((await pull('alice')).length, 0);
+    const snapshot = await as('alice', '/v1/snapshot');
+    assert.deepEqual(snapshot.body.changes, []);
+  });
+
+  it('subscribes only to what the role and claims allow: 403 by pointer otherwise, 400 for an undeclared scope, nothing changed', async () => {
+    const refused = await as('alice', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p1' }, { scope: 'project', value: 'p2' }] });
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.match(refused.contentType ?? '', /^application\/problem\+json/);
+    assert.equal(refused.body.code, 'read-not-allowed');
+    assert.deepEqual(refused.body.errors.map((e: { pointer: string; code: string }) => `${e.code}@${e.pointer}`), ['value-not-allowed@/subscriptions/1']);
+    const unknown = await as('alice', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'everything' }] });
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(unknown.body.errors.map((e: { pointer: string }) => e.pointer), ['/subscriptions/0']);
+    assert.deepEqual((await as('alice', '/v1/subscriptions')).body.subscriptions, [], 'nothing was changed');
+
+    const ok = await as('alice', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p1' }, { scope: 'catalog' }] });
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.reads, 'scoped');
+    assert.deepEqual(ok.body.subscriptions, [
+      { scope: 'catalog', types: ['prompt'], allowed: true },
+      { scope: 'project', value: 'p1', types: ['task'], allowed: true },
+    ]);
+    assert.equal((await as('bob', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p2' }] })).status, 200);
+  });
+
+  it('pull and snapshot carry only the subscribed records', async () => {
+    const snapshot = await as('alice', '/v1/snapshot');
+    assert.deepEqual(keys(snapshot.body.changes), ['prompt/pr1', 'task/t1']);
+    assert.deepEqual(keys(await pull('alice')).sort(), ['prompt/pr1', 'task/t1']);
+    const bobs = await as('bob', '/v1/snapshot?scope=project&value=p2');
+    assert.deepEqual(keys(bobs.body.changes), ['task/t2', 'task/t3']);
+    assert.deepEqual(keys(await pull('bob')).sort(), ['task/t2', 'task/t3']);
+    const notHis = await as('bob', '/v1/snapshot?scope=project&value=p1');
+    assert.equal(notHis.status, 403);
+    assert.deepEqual(notHis.body.errors.map((e: { pointer: string }) => e.pointer), ['query:scope']);
+  });
+
+  it('a record that moves between partitions arrives where it moved and leaves, without its state, where it was', async () => {
+    await write([lead.upsert('task', 't2', { project: 'p1' }, 1)]);
+    await projected(5);
+    const alices = await pull('alice');
+    assert.deepEqual(keys(alices), ['task/t2']);
+    assert.deepEqual(alices[0]!.state, { project: 'p1', label: 'dog' });
+    const bobs = await pull('bob');
+    assert.deepEqual(keys(bobs), ['task/t2 out']);
+    assert.deepEqual({ deleted: bobs[0]!.deleted, state: bobs[0]!.state, partition: bobs[0]!.partition }, { deleted: true, state: {}, partition: undefined }, 'nothing of its new partition is sent');
+  });
+
+  it('a long-poll is not answered by changes outside the device’s scopes', async () => {
+    const waiting = as('alice', `/v1/changes?after=${cursors.get('alice')}&wait=20`);
+    await write([lead.upsert('task', 't3', { label: 'lynx' }, 1)]); // p2: bob's, not alice's
+    await projected(6);
+    await write([lead.upsert('task', 't1', { label: 'tiger' }, 1)]);
+    const answer = await waiting;
+    assert.deepEqual(keys(answer.body.changes), ['task/t1']);
+    cursors.set('alice', answer.body.next);
+    assert.deepEqual(keys(await pull('bob')), ['task/t3']);
+  });
+
+  it('a subscription added at run time backfills by snapshot, then flows by pull', async () => {
+    await write([lead.upsert('task', 't4', { project: 'p3', label: 'ant' })]);
+    await projected(8);
+    assert.deepEqual(await pull('bob'), [], 'not subscribed to p3 yet');
+    const added = await as('bob', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p2' }, { scope: 'project', value: 'p3' }] });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const backfill = await as('bob', '/v1/snapshot?scope=project&value=p3');
+    assert.deepEqual(keys(backfill.body.changes), ['task/t4']);
+    assert.ok(BigInt(backfill.body.cursor) >= BigInt(cursors.get('bob')!));
+    await write([lead.upsert('task', 't4', { label: 'bee' }, 1)]);
+    await projected(9);
+    const flowed = await pull('bob');
+    assert.deepEqual(keys(flowed), ['task/t4', 'task/t4'], 'the write before the backfill cursor (older version) and the new one');
+    assert.deepEqual(flowed.at(-1)!.state, { project: 'p3', label: 'bee' });
+  });
+
+  it('writes stay governed by the role; claims changed by an administrator apply on the next request', async () => {
+    const refused = await push(gateway, [alice.upsert('task', 't1', { project: 'p2' })], auth.get('alice')!);
+    assert.equal(refused.status, 403);
+    assert.deepEqual(refused.body.errors.map((e: { pointer: string }) => e.pointer), ['/events/0/fields/project']);
+    assert.equal((await push(gateway, [bob.upsert('task', 't4', { label: 'wasp' }, 2)], auth.get('bob')!)).status, 200);
+
+    const changed = await admin('/devices/bob/claims', 'PUT', { claims: { projects: ['p2'] }, reason: 'moved off p3' });
+    assert.equal(changed.status, 200, `${JSON.stringify(changed.body)}\n${stack.services.get('gateway')!.output().slice(-3000)}`);
+    assert.deepEqual(changed.body.claims, { projects: ['p2'] });
+    const listed = await as('bob', '/v1/subscriptions');
+    assert.deepEqual(listed.body.subscriptions.map((s: { value: string; allowed: boolean }) => [s.value, s.allowed]), [['p2', true], ['p3', false]]);
+    await projected(10);
+    assert.deepEqual(await pull('bob'), [], 'p3 is no longer delivered');
+    const audit = await stack.db.query("SELECT detail FROM audit_log WHERE action = 'device.claims'");
+    assert.deepEqual(audit.rows, [{ detail: { claims: { projects: ['p2'] }, previous: { projects: ['p2', 'p3'] } } }]);
+  });
+});
