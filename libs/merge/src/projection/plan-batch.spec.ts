@@ -358,3 +358,55 @@ describe('planBatch: device progress across devices', () => {
       });
   });
 });
+
+describe('planBatch: scope keys for partial sync', () => {
+  const partitioned = projectionSpec(schemaRegistryOf([{ ...SINK, partitionBy: 'title' }]));
+
+  it('an unpartitioned type keys every record by its type', () => {
+    const j = journal();
+    const e = eventsFor('sink');
+    spec
+      .given()
+      .when(j.record(e({ fields: { title: set('p1') } })))
+      .then({ entities: [{ scopeKey: 'sink' }], changes: [{ scopeKey: 'sink', movedFromKey: null }] });
+  });
+
+  it('a partitioned type keys a record by its partition field; a record without a value has the empty partition', () => {
+    const j = journal();
+    const e = eventsFor('sink');
+    const other = eventsFor('sink', 'sink-2');
+    partitioned
+      .given()
+      .when(j.record(e({ fields: { title: set('p1') } })), j.record(other({ eventId: uuid(201), deviceSeq: 2, fields: { n: inc(1) } })))
+      .then({
+        entities: [{ entityId: 'sink-1', scopeKey: 'sink\u001fp1' }, { entityId: 'sink-2', scopeKey: 'sink\u001f' }],
+        changes: [{ scopeKey: 'sink\u001fp1', movedFromKey: null }, { scopeKey: 'sink\u001f', movedFromKey: null }],
+      });
+  });
+
+  it('a change of the partition field moves the record: its change names the key it left, within a batch and across batches', () => {
+    const j = journal();
+    const e = eventsFor('sink');
+    const created = e({ fields: { title: set('p1') } });
+    partitioned
+      .given([j.record(created)])
+      .when(j.record(e({ baseVersion: 1, fields: { title: set('p2') } })), j.record(e({ baseVersion: 2, fields: { n: inc(1) } })), j.record(e({ baseVersion: 3, fields: { title: set('p3') } })))
+      .then({
+        entities: [{ scopeKey: 'sink\u001fp3' }],
+        changes: [
+          { scopeKey: 'sink\u001fp2', movedFromKey: 'sink\u001fp1' },
+          { scopeKey: 'sink\u001fp2', movedFromKey: null },
+          { scopeKey: 'sink\u001fp3', movedFromKey: 'sink\u001fp2' },
+        ],
+      });
+  });
+
+  it('a delete keeps the record where it was, so the devices that held it learn of it', () => {
+    const j = journal();
+    const e = eventsFor('sink');
+    partitioned
+      .given([j.record(e({ fields: { title: set('p1') } }))])
+      .when(j.record(e({ op: 'delete', baseVersion: 1 })))
+      .then({ entities: [{ deleted: true, scopeKey: 'sink\u001fp1' }], changes: [{ deleted: true, scopeKey: 'sink\u001fp1', movedFromKey: null }] });
+  });
+});

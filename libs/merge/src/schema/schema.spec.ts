@@ -130,3 +130,22 @@ describe('defaultRegistry', () => {
     });
   });
 });
+
+describe('partitionBy: the field that partitions a type for partial sync', () => {
+  const base = { type: 'task', version: 1, onDeleteConflict: 'edit-wins', fields: { project: { policy: 'lww', valueType: 'string' }, n: { policy: 'counter', valueType: 'integer' }, rank: { policy: 'lww', valueType: 'integer' } } };
+  it('names an lww field of value type string or integer', () => {
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'project' }), []);
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'rank' }), []);
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'n' }).map((e) => e.pointer), ['/partitionBy']);
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'missing' }).map((e) => e.pointer), ['/partitionBy']);
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'toString' }).map((e) => e.pointer), ['/partitionBy']);
+  });
+  it('never changes across the versions of a type', () => {
+    const v1 = { ...base, partitionBy: 'project' } as EntityTypeSchema;
+    const v2 = { ...base, version: 2 } as EntityTypeSchema;
+    const refused = createSchemaRegistry([v1, v2]);
+    assert.ok(!refused.ok);
+    assert.deepStrictEqual(refused.errors.map((e) => e.pointer), ['/1/partitionBy']);
+    assert.ok(createSchemaRegistry([v1, { ...v2, partitionBy: 'project' }]).ok);
+  });
+});

@@ -7,6 +7,7 @@ import { canonicalJson, type DeviceEvent, type ParkedAction } from '@tidemark/co
 import { mergeWithRegistry } from '../merge/merge';
 import { planBatch, type BatchItem, type BatchPlan, type BatchState, type MergeFn, type StoredParkedEntry } from '../projection/plan-batch';
 import type { ReceiptStatus } from '../projection/rows';
+import { partitionFieldOf } from '../schema/partition';
 import type { SchemaRegistry } from '../schema/registry';
 import type { EntityState } from '../state/entity-state';
 import { view } from '../state/state';
@@ -120,8 +121,8 @@ function matchList(actual: readonly object[], expected: readonly object[], what:
   });
 }
 
-function checkedPlan(items: readonly BatchItem[], state: BatchState, merge: MergeFn): BatchPlan {
-  const input = deepFreeze({ items: structuredClone(items), state: structuredClone(state), merge });
+function checkedPlan(items: readonly BatchItem[], state: BatchState, merge: MergeFn, registry: SchemaRegistry): BatchPlan {
+  const input = deepFreeze({ items: structuredClone(items), state: structuredClone(state), merge, partitionField: (type: string) => partitionFieldOf(registry, type) });
   const plan = planBatch(input);
   assert.equal(canonicalJson(planBatch(input)), canonicalJson(plan), 'planning is deterministic');
   assert.deepStrictEqual(JSON.parse(JSON.stringify(plan.entities.map((e) => e.state))), plan.entities.map((e) => e.state), 'states survive a JSON round trip');
@@ -141,8 +142,8 @@ export function projectionSpec(registry: SchemaRegistry, options: { whenRegistry
           return {
             then(expected: BatchExpectation): BatchPlan {
               const store = new Store();
-              for (const batch of batches) store.commit(checkedPlan(batch, store.load(batch), mergeWith(registry)));
-              const plan = checkedPlan(items, store.load(items), mergeWith(options.whenRegistry ?? registry));
+              for (const batch of batches) store.commit(checkedPlan(batch, store.load(batch), mergeWith(registry), registry));
+              const plan = checkedPlan(items, store.load(items), mergeWith(options.whenRegistry ?? registry), options.whenRegistry ?? registry);
               if (expected.outcomes) assert.deepStrictEqual(plan.outcomes, expected.outcomes, 'outcomes');
               if (expected.steps) matchList(plan.steps, expected.steps, 'steps');
               if (expected.entities) matchList(plan.entities, expected.entities, 'entities');
