@@ -1,11 +1,12 @@
-import type { Change, ConflictView, DeviceEvent, EntityRef, FieldChange, JobState, ResolveResponse } from '@tidemark/contracts';
+import type { Change, ConflictView, DeviceEvent, EntityRef, FieldChange, JobState, ResolveResponse, SubscriptionRef, SubscriptionsResponse } from '@tidemark/contracts';
 import { defaultRegistry, schemaRegistryOf, type EntityTypeSchema } from '@tidemark/merge';
 import { TokenKeeper, type DeviceCredentials } from './auth/token-keeper';
 import type { HybridClock, WallClock } from './clock/hybrid-clock';
 import { defaultSleep, expectOk, send, sendWithRetry, type Fetch, type HttpContext, type Sleep } from './http';
 import { CLIENT_LIMITS } from './limits';
 import { Outbox, type EventDraft, type QuarantinedEvent } from './outbox/outbox';
-import { entityKey, loadPullState, pullChanges, type PullState, type PullSummary } from './pull/puller';
+import { PULL_KEY, entityKey, loadPullState, pullChanges, type PullState, type PullSummary } from './pull/puller';
+import { dropBackfills, evictionOf, fetchSubscriptions, queueBackfills, replaceSubscriptions, withAdded, without } from './pull/scopes';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
 import { pushOutbox, type PushedBatch, type PushSummary, type Rejection } from './push/pusher';
 import type { LiveView } from './replica/live';
@@ -303,6 +304,41 @@ export class TidemarkClient {
   /** The version of an entity this device last pulled (0: never seen). */
   knownVersion(type: string, id: string): number {
     return this.pullState.versions[entityKey(type, id)] ?? 0;
+  }
+
+  /** The read scopes this device subscribes to, as the server holds them (and whether each is still allowed). */
+  scopes(signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse> {
+    return fetchSubscriptions(this.http, signal);
+  }
+
+  /**
+   * Subscribes to read scopes (declared by the workspace's access rules; a partitioned one with its `value`), in
+   * addition to those held, then pulls: the records of each new subscription arrive first (its backfill, from the
+   * snapshot, resumed after a crash), then everything after by pull. Refused all or nothing (`ServerProblemError`,
+   * 403 or 400 naming each subscription) when the device's role or claims do not allow one.
+   */
+  async addScopes(subscriptions: readonly SubscriptionRef[], signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse> {
+    const held = (await fetchSubscriptions(this.http, signal)).subscriptions;
+    const answer = await replaceSubscriptions(this.http, withAdded(held, subscriptions), signal);
+    if (queueBackfills(this.pullState, held, subscriptions).length > 0) await this.options.storage.put(PULL_KEY, JSON.stringify(this.pullState));
+    await this.pull(signal);
+    return answer;
+  }
+
+  /**
+   * Unsubscribes from read scopes, and drops from the local replica the records no subscription left covers (the
+   * device's own unsettled writes stay in the outbox). Returns the server's answer and the entity keys evicted.
+   */
+  async removeScopes(subscriptions: readonly SubscriptionRef[], signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse & { evicted: string[] }> {
+    const held = (await fetchSubscriptions(this.http, signal)).subscriptions;
+    const answer = await replaceSubscriptions(this.http, without(held, subscriptions), signal);
+    const removed = held.filter((h) => !answer.subscriptions.some((s) => s.scope === h.scope && s.value === h.value));
+    const evicted = this.replica?.evict(evictionOf(answer, removed)) ?? [];
+    for (const key of evicted) delete this.pullState.versions[key];
+    dropBackfills(this.pullState, subscriptions);
+    await this.replica?.flush();
+    await this.options.storage.put(PULL_KEY, JSON.stringify(this.pullState));
+    return { ...answer, evicted };
   }
 
   /** Subscribes a listener; returns the function that unsubscribes it. */

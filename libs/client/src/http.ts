@@ -38,7 +38,7 @@ export interface Answer {
 }
 
 /** One request; rejects on network errors, timeouts and aborts. */
-export async function send(ctx: HttpContext, method: 'GET' | 'POST', path: string, body: string | undefined, signal: AbortSignal): Promise<Answer> {
+export async function send(ctx: HttpContext, method: 'GET' | 'POST' | 'PUT', path: string, body: string | undefined, signal: AbortSignal): Promise<Answer> {
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...ctx.headers, ...(ctx.auth ? { authorization: ctx.auth.authorization() } : {}) };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await ctx.fetch(`${ctx.baseUrl}${path}`, {
@@ -79,7 +79,7 @@ export function problemOf(answer: Answer): Problem | undefined {
  */
 export async function sendWithRetry(
   ctx: HttpContext,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   path: string,
   body: string | undefined,
   signal: AbortSignal,

@@ -23,6 +23,19 @@ export interface PullState {
    * then its cursor), so a crash mid-snapshot continues where it stopped.
    */
   snapshot?: { cursor: string; next?: string };
+  /**
+   * Subscriptions whose records are still to be read (`GET /v1/snapshot?scope=…`), oldest first, each with the
+   * cursor and entity key its snapshot reached: a crash mid-backfill continues where it stopped.
+   */
+  backfills?: Backfill[];
+}
+
+/** A subscription's backfill in progress. */
+export interface Backfill {
+  scope: string;
+  value?: string;
+  cursor?: string;
+  next?: string;
 }
 
 /** What one `pull()` did. */
@@ -36,6 +49,8 @@ export interface PullSummary {
   cursor: string | undefined;
   /** When this pull bootstrapped from the snapshot: its pages and entries (delivered as `change`s too), and its cursor. */
   snapshot?: { pages: number; entries: number; cursor: string };
+  /** Entries read by the backfills of new subscriptions. */
+  backfilled?: number;
 }
 
 /**
@@ -66,7 +81,81 @@ export async function loadPullState(storage: Storage): Promise<PullState> {
     throw new StorageFormatError(`storage record ${PULL_KEY} is not JSON`, { cause: error });
   }
   if (state.v !== 1) throw new StorageFormatError(`${PULL_KEY} has version ${String(state.v)}; this client reads version 1`);
-  return { v: 1, after: state.after ?? undefined, versions: state.versions ?? {}, receiptMark: state.receiptMark ?? 0, ...(state.snapshot ? { snapshot: state.snapshot } : {}) };
+  return {
+    v: 1,
+    after: state.after ?? undefined,
+    versions: state.versions ?? {},
+    receiptMark: state.receiptMark ?? 0,
+    ...(state.snapshot ? { snapshot: state.snapshot } : {}),
+    ...(state.backfills?.length ? { backfills: state.backfills } : {}),
+  };
+}
+
+/** The state as stored: what is given, with the backfills still to read carried over. */
+function stored(state: PullState, next: Omit<PullState, 'v' | 'backfills'>): PullState {
+  return { v: 1, ...next, ...(state.backfills?.length ? { backfills: state.backfills } : {}) };
+}
+
+/**
+ * Gives each entry of a snapshot page to the hooks, the conflicts open on the page's entities first (as a pull sends
+ * a conflict before the change it rides on); returns the versions with the page's, and how many entries were in conflict.
+ */
+async function applySnapshotPage(page: SnapshotResponse, versions: Record<string, number>, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>): Promise<{ versions: Record<string, number>; conflicts: number }> {
+  const next = { ...versions };
+  let conflicts = 0;
+  for (const conflict of page.conflicts ?? []) await hooks.conflictUpdate(conflict);
+  for (const change of page.changes) {
+    await hooks.change(change);
+    if (change.inConflict.length > 0) {
+      conflicts++;
+      await hooks.conflict(change);
+    }
+    next[entityKey(change.entity.type, change.entity.id)] = change.version;
+  }
+  return { versions: next, conflicts };
+}
+
+function snapshotBody(answer: { body: unknown }): SnapshotResponse {
+  const page = answer.body as SnapshotResponse;
+  if (!page || !Array.isArray(page.changes) || typeof page.cursor !== 'string') throw new Error(`/v1/snapshot answered an unexpected body: ${JSON.stringify(answer.body).slice(0, 200)}`);
+  return page;
+}
+
+/**
+ * Reads the records of each subscription added (its backfill) from `GET /v1/snapshot?scope=…`, page by page, through
+ * the same hooks as pulled changes, storing the state after each page. The pull cursor does not move: changes after
+ * the snapshot's cursor arrive by pull (older versions than a record holds are ignored by version). A subscription
+ * the server no longer allows (403, or 400 naming the scope) ends its backfill; a snapshot cursor the server no longer
+ * knows starts it again.
+ */
+export async function pullBackfills(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>, signal: AbortSignal): Promise<{ pages: number; entries: number; conflicts: number }> {
+  const http = pullContext(ctx);
+  const done = { pages: 0, entries: 0, conflicts: 0 };
+  while (state.backfills?.length) {
+    const [backfill, ...rest] = state.backfills;
+    const params: Record<string, string> = { scope: backfill!.scope, limit: String(pageSize) };
+    if (backfill!.value !== undefined) params.value = backfill!.value;
+    if (backfill!.cursor !== undefined) params.cursor = backfill!.cursor;
+    if (backfill!.next !== undefined) params.after = backfill!.next;
+    const answer = (await sendWithRetry(http, 'GET', `/v1/snapshot?${new URLSearchParams(params).toString()}`, undefined, signal))!;
+    const pointers = problemOf(answer)?.errors?.map((e) => e.pointer) ?? [];
+    let remaining: Backfill[] = rest;
+    if (answer.status === 400 && backfill!.cursor !== undefined && pointers.includes('query:cursor')) remaining = [{ scope: backfill!.scope, ...(backfill!.value !== undefined ? { value: backfill!.value } : {}) }, ...rest];
+    else if (answer.status === 403 || (answer.status === 400 && pointers.includes('query:scope'))) remaining = rest;
+    else {
+      expectOk(answer, '/v1/snapshot');
+      const page = snapshotBody(answer);
+      const applied = await applySnapshotPage(page, state.versions, hooks);
+      state.versions = applied.versions;
+      done.conflicts += applied.conflicts;
+      done.pages++;
+      done.entries += page.changes.length;
+      if (page.hasMore && page.next !== undefined) remaining = [{ ...backfill!, cursor: page.cursor, next: page.next }, ...rest];
+    }
+    state.backfills = remaining;
+    await storage.put(PULL_KEY, JSON.stringify(stored(state, { after: state.after, versions: state.versions, receiptMark: state.receiptMark ?? 0, ...(state.snapshot ? { snapshot: state.snapshot } : {}) })));
+  }
+  return done;
 }
 
 /** The request context of pulls: the same, asking for compressed answers. */
@@ -102,21 +191,11 @@ export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: Pu
       continue;
     }
     expectOk(answer, '/v1/snapshot');
-    const page = answer.body as SnapshotResponse;
-    if (!page || !Array.isArray(page.changes) || typeof page.cursor !== 'string') throw new Error(`/v1/snapshot answered an unexpected body: ${JSON.stringify(answer.body).slice(0, 200)}`);
-    const versions = { ...state.versions };
-    // The conflicts open on this page's entities go first, as a pull sends a conflict before the change it rides on.
-    for (const conflict of page.conflicts ?? []) await hooks.conflictUpdate(conflict);
-    for (const change of page.changes) {
-      await hooks.change(change);
-      if (change.inConflict.length > 0) {
-        done.conflicts++;
-        await hooks.conflict(change);
-      }
-      versions[entityKey(change.entity.type, change.entity.id)] = change.version;
-    }
+    const page = snapshotBody(answer);
+    const { versions, conflicts } = await applySnapshotPage(page, state.versions, hooks);
+    done.conflicts += conflicts;
     const finished = !page.hasMore || page.next === undefined;
-    const next: PullState = { v: 1, after: finished ? page.cursor : state.after, versions, receiptMark: state.receiptMark ?? 0, ...(finished ? {} : { snapshot: { cursor: page.cursor, next: page.next! } }) };
+    const next = stored(state, { after: finished ? page.cursor : state.after, versions, receiptMark: state.receiptMark ?? 0, ...(finished ? {} : { snapshot: { cursor: page.cursor, next: page.next! } }) });
     await storage.put(PULL_KEY, JSON.stringify(next));
     state.after = next.after;
     state.versions = versions;
@@ -154,6 +233,11 @@ export async function pullChanges(
     summary.conflicts += read.conflicts;
     summary.cursor = state.after;
   }
+  if (state.backfills?.length) {
+    const read = await pullBackfills(ctx, storage, state, pageSize, hooks, signal);
+    summary.backfilled = read.entries;
+    summary.conflicts += read.conflicts;
+  }
   const http = pullContext(ctx);
   for (;;) {
     const params: Record<string, string> = { limit: String(pageSize), receiptsAfter: String(state.receiptMark ?? 0) };
@@ -174,7 +258,9 @@ export async function pullChanges(
         summary.conflicts++;
         await hooks.conflict(change);
       }
-      versions[entityKey(change.entity.type, change.entity.id)] = change.version;
+      // A record that left the device's scopes is no longer held: its next edit starts from nothing.
+      if (change.outOfScope) delete versions[entityKey(change.entity.type, change.entity.id)];
+      else versions[entityKey(change.entity.type, change.entity.id)] = change.version;
     }
     // Receipts of one device commit in any order, so the mark only moves over a contiguous run; a sequence
     // the server refused for good has no receipt to wait for, and is stepped over.
@@ -184,7 +270,7 @@ export async function pullChanges(
     for (const receipt of receipts) await hooks.receipt(receipt);
     const seqs = new Set(receipts.map((r) => r.deviceSeq));
     while (seqs.has(receiptMark + 1) || neverReceipted.has(receiptMark + 1)) receiptMark++;
-    const next: PullState = { v: 1, after: page.next, versions, receiptMark };
+    const next = stored(state, { after: page.next, versions, receiptMark });
     await storage.put(PULL_KEY, JSON.stringify(next));
     state.after = next.after;
     state.versions = versions;

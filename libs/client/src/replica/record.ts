@@ -15,6 +15,8 @@ export interface SyncedEntity {
   eventId: string;
   deviceId: string;
   cursor: string;
+  /** The record's partition, for a type partitioned for partial sync (what an unsubscription evicts by). */
+  partition?: string;
 }
 
 /**
@@ -106,6 +108,7 @@ export function absorbChange(record: EntityRecord, change: Change, policyOf: Pol
     eventId: change.eventId,
     deviceId: change.deviceId,
     cursor: change.cursor,
+    ...(change.partition !== undefined ? { partition: change.partition } : {}),
   };
   return { ...record, synced, evidence };
 }

@@ -288,6 +288,10 @@ export class Replica {
   /** A pulled change (or snapshot entry: the entity's latest change). Stored with the page; subscribers hear at the page's end. */
   applyChange(change: Change): void {
     const slot = this.slot(change.entity.type, change.entity.id);
+    if (change.outOfScope) {
+      this.evictSlot(slot);
+      return;
+    }
     this.watchDivergence(slot);
     const record = absorbChange(slot.record, change, this.policyOf);
     if (record !== slot.record) {
@@ -299,6 +303,34 @@ export class Replica {
     // entity's events of one device are merged in device order).
     const own = slot.unsettled.find((u) => u.event.eventId === change.eventId);
     if (own) this.drop(slot, slot.unsettled.filter((u) => u === own || (own.kind === 'write' && u.kind === 'write' && u.order <= own.order)), 'merged');
+    this.settle(slot);
+  }
+
+  /**
+   * Drops what the server sent of every record `which` names (by type and partition): the device unsubscribed from
+   * it. Returns the entity keys (`type/id`) evicted. Stored with the next flush; subscribers hear at once.
+   */
+  evict(which: (type: string, partition: string | undefined) => boolean): string[] {
+    const evicted: string[] = [];
+    for (const slots of this.types.values()) {
+      for (const slot of slots.values()) {
+        const synced = slot.record.synced;
+        if (!synced || !which(slot.record.type, synced.partition)) continue;
+        this.evictSlot(slot);
+        evicted.push(`${slot.record.type}/${slot.record.id}`);
+      }
+    }
+    if (evicted.length > 0) this.flush().catch((error: unknown) => this.options.onError(error));
+    return evicted;
+  }
+
+  private evictSlot(slot: Slot): void {
+    if (!slot.record.synced && slot.record.conflicts.length === 0) return;
+    for (const conflict of slot.record.conflicts) this.conflicts.delete(conflict.id);
+    // Nothing the server sent is kept, so it disappears from queries; the device's own unsettled writes stay.
+    slot.record = emptyRecord(slot.record.type, slot.record.id);
+    this.dirtySlots.add(slot);
+    this.changed.add(slot);
     this.settle(slot);
   }
 
