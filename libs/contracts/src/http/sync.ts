@@ -201,10 +201,32 @@ export const SYNC_ROUTES: RouteDoc[] = [
     method: 'get',
     path: '/v1/snapshot',
     summary:
-      'Current state of each entity of the token’s workspace, paged by entity key, every page taken at the one change-log cursor the first page fixes (`cursor`); a new device reads every page, then pulls `/v1/changes?after=<cursor>`',
+      'Current state of each entity the calling device reads (its subscriptions, or with `scope` one scope: a new subscription’s backfill), paged by entity key, every page taken at the one change-log cursor the first page fixes (`cursor`); a new device reads every page, then pulls `/v1/changes?after=<cursor>`',
     tags: ['sync'],
     query: SnapshotQuery,
     responses: { 200: { description: 'a page of the snapshot', schema: SnapshotResponse }, 400: { description: 'bad query (the parameter is named)', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'get',
+    path: '/v1/subscriptions',
+    summary: 'The read scopes the calling device subscribes to, whether each is still allowed by the workspace’s access rules and the device’s claims, and whether it reads the whole workspace or only them',
+    tags: ['sync'],
+    responses: { 200: { description: 'the subscriptions', schema: SubscriptionsResponse }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'put',
+    path: '/v1/subscriptions',
+    summary:
+      'Replace the calling device’s subscriptions to read scopes, all or nothing; pull, long-poll, live stream and snapshot then carry only what they cover. Backfill a new one with `/v1/snapshot?scope=…`',
+    tags: ['sync'],
+    body: SubscriptionsRequest,
+    example: { subscriptions: [{ scope: 'project', value: 'p-17' }, { scope: 'catalog' }] },
+    responses: {
+      200: { description: 'the subscriptions now held', schema: SubscriptionsResponse },
+      400: { description: 'bad body, or a scope the access rules do not declare or a value missing or not expected (each named by pointer)', schema: ProblemSchema },
+      401: Unauthorized,
+      403: { description: '`read-not-allowed`: the device’s role may not read a scope, or its claims do not list the value (each named by pointer; nothing changed)', schema: ProblemSchema },
+    },
   },
   {
     method: 'get',
@@ -274,9 +296,10 @@ export const SYNC_ROUTES: RouteDoc[] = [
       site: Type.Optional(Type.String()),
       label: Type.Optional(Type.String()),
       role: Type.Optional(Type.String({ description: "the device's role under the workspace's access rules (one they declare, when there are some)" })),
+      claims: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'what its read scopes may take as values: claim name → a string or integer, or a list of them (at most 32 claims)' })),
       reason: Type.Optional(Type.String()),
     }),
-    example: { deviceId: 'laptop-1', site: 'lab-a', label: 'Alice’s laptop', role: 'annotator', reason: 'new hire' },
+    example: { deviceId: 'laptop-1', site: 'lab-a', label: 'Alice’s laptop', role: 'annotator', claims: { projects: ['p-17', 'p-18'] }, reason: 'new hire' },
     responses: {
       201: { description: 'credentials', schema: DeviceCredentials },
       400: { description: 'bad body, or a role the workspace\'s access rules do not declare (`/role`)', schema: ProblemSchema },
@@ -297,6 +320,22 @@ export const SYNC_ROUTES: RouteDoc[] = [
     responses: {
       200: { description: 'the device record, with its role' },
       400: { description: 'bad body, or a role the workspace\'s access rules do not declare (`/role`)', schema: ProblemSchema },
+      401: Unauthorized,
+      403: Forbidden,
+      404: { description: 'no such device', schema: ProblemSchema },
+    },
+  },
+  {
+    method: 'put',
+    path: '/v1/admin/workspaces/{workspace}/devices/{deviceId}/claims',
+    summary: 'Replace a device\'s claims (the values its read scopes may take, e.g. its projects); it applies from the device\'s next request; audited',
+    tags: ['admin'],
+    auth: 'admin',
+    body: Type.Object({ claims: Type.Record(Type.String(), Type.Unknown()), reason: Type.String() }),
+    example: { claims: { projects: ['p-17'] }, reason: 'Alice moved to project p-17' },
+    responses: {
+      200: { description: 'the device record, with its claims' },
+      400: { description: 'bad body (named by pointer)', schema: ProblemSchema },
       401: Unauthorized,
       403: Forbidden,
       404: { description: 'no such device', schema: ProblemSchema },
