@@ -248,7 +248,7 @@ describe('tidemark CLI administration end to end', () => {
     assert.deepEqual((await complete(['tidemark', 'devices', 're'])).sort(), ['reenrol', 'revoke']);
     assert.ok((await complete(['tidemark', 'devices', 'enrol', '--'])).includes('--out'));
     assert.match((await ok(['completion', 'zsh'])).stdout, /bashcompinit/);
-    assert.match((await ok(['completion', 'fish'])).stdout, /^complete -c tidemark -n '__fish_seen_subcommand_from devices; and not __fish_seen_subcommand_from enrol role reenrol revoke list' -a enrol /m);
+    assert.match((await ok(['completion', 'fish'])).stdout, /^complete -c tidemark -n '__fish_seen_subcommand_from devices; and not __fish_seen_subcommand_from enrol role claims reenrol revoke list' -a enrol /m);
     assert.equal((await tidemark(['completion', 'powershell'])).code, 2);
   });
 
@@ -276,5 +276,18 @@ describe('tidemark CLI administration end to end', () => {
     const undeclared = await tidemark(['devices', 'role', 'studio', 'runner', 'astronaut', '--reason', 'no such role']);
     assert.equal(undeclared.code, 1, undeclared.stderr);
     assert.match(undeclared.stderr, /\/role/, 'the refusal names the pointer');
+  });
+
+  it('claims: enrol a device with claims, replace them, clear them; each read back from the device list', async () => {
+    const credentials = join(dir, 'tablet.json');
+    await ok(['devices', 'enrol', 'studio', 'tablet', '--claim', 'projects=p-1,p-2', '--claim', 'sites=north', '--out', credentials, '--reason', 'annotator tablet']);
+    const claimsOf = async () => (await json(['devices', 'list', 'studio'])).devices.find((d: { deviceId: string }) => d.deviceId === 'tablet').claims;
+    assert.deepEqual(await claimsOf(), { projects: ['p-1', 'p-2'], sites: ['north'] });
+    assert.match((await ok(['devices', 'claims', 'studio', 'tablet', 'projects=p-3', '--reason', 'moved'])).stdout, /^studio\/tablet: claims projects=p-3$/m);
+    assert.deepEqual(await claimsOf(), { projects: ['p-3'] });
+    assert.match((await ok(['devices', 'claims', 'studio', 'tablet', '--reason', 'left'])).stdout, /^studio\/tablet: claims none$/m);
+    const bad = await tidemark(['devices', 'claims', 'studio', 'tablet', 'projects', '--reason', 'x']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /expected name=value/);
   });
 });

@@ -22,6 +22,8 @@ interface DeviceRecord {
   label: string | null;
   /** Its role under the workspace's access rules (null: none). */
   role?: string | null;
+  /** What its read scopes may take as values. */
+  claims?: Record<string, unknown>;
   status: 'active' | 'revoked';
   generation: number;
   createdAt: string;
@@ -32,6 +34,15 @@ interface DeviceRecord {
 
 /** The command's own options merged over its parent's: `devices` reads --site and --limit before its subcommands do. */
 const ownOptions = (ctx: Ctx, opts: Record<string, unknown>): Record<string, unknown> => ({ ...(ctx.cmd.parent?.opts() ?? {}), ...opts });
+
+/** `projects=p1,p2` (repeatable) → `{ projects: ['p1', 'p2'] }`: a device's claims. */
+export function claim(text: string, previous: Record<string, string[]> = {}): Record<string, string[]> {
+  const at = text.indexOf('=');
+  const name = at > 0 ? text.slice(0, at) : '';
+  const values = at > 0 ? text.slice(at + 1).split(',').filter((v) => v.length > 0) : [];
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || values.length === 0) throw new InvalidArgumentError(`expected name=value[,value…], e.g. projects=p-17,p-18; got "${text}"`);
+  return { ...previous, [name]: [...(previous[name] ?? []), ...values] };
+}
 
 /** `--roles ops,admin`. */
 function roles(text: string): string[] {
@@ -163,7 +174,7 @@ export function addAdminCommands(program: Command, act: Act): void {
     const file = SecretFile.claim(ctx, o.out as string, o.force === true);
     const request =
       verb === 'enrolled'
-        ? api.deviceEnrol(workspace as string, deviceId as string, { site: o.site as string | undefined, label: o.label as string | undefined, role: o.role as string | undefined, reason: o.reason as string | undefined })
+        ? api.deviceEnrol(workspace as string, deviceId as string, { site: o.site as string | undefined, label: o.label as string | undefined, role: o.role as string | undefined, claims: o.claim as Record<string, string[]> | undefined, reason: o.reason as string | undefined })
         : api.deviceAction('reenrol', workspace as string, deviceId as string, o.reason as string);
     const credentials = await file.with(() => ctx.gateway.send<DeviceCredentials>(request));
     ctx.print(credentialsSummary(credentials, file.path), renderCredentials(verb));
@@ -176,6 +187,7 @@ export function addAdminCommands(program: Command, act: Act): void {
     .option('--site <site>', 'its site')
     .option('--label <label>', 'a label for people')
     .option('--role <role>', 'its role under the workspace’s access rules (one they declare; `tidemark access show`)')
+    .option('--claim <name=values>', 'a claim its read scopes take values from, e.g. projects=p-17,p-18 (repeatable)', claim)
     .option('--reason <reason>', 'why (recorded in the audit log)', reason)
     .requiredOption('--out <file>', 'where the credentials go (JSON, mode 0600)')
     .option('--force', 'replace --out if it exists')
@@ -191,6 +203,21 @@ export function addAdminCommands(program: Command, act: Act): void {
       act(async (ctx, [workspace, deviceId, role], opts) => {
         const doc = await ctx.gateway.send<DeviceRecord>(api.deviceRole(workspace as string, deviceId as string, role === 'none' ? null : (role as string), ownOptions(ctx, opts).reason as string));
         ctx.print(doc, (d) => `${d.workspace}/${d.deviceId}: role ${d.role ?? 'none'}`);
+      }),
+    );
+  devices
+    .command('claims')
+    .description('replace a device’s claims (the values its read scopes may take, e.g. its projects); none given: no claims; in force from its next request; audited')
+    .argument('<workspace>', 'its workspace')
+    .argument('<deviceId>', 'its id')
+    .argument('[claims...]', 'name=value[,value…], e.g. projects=p-17,p-18')
+    .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
+    .action(
+      act(async (ctx, [workspace, deviceId, given], opts) => {
+        const claims = ((given as string[] | undefined) ?? []).reduce<Record<string, string[]>>((all, text) => claim(text, all), {});
+        const doc = await ctx.gateway.send<DeviceRecord>(api.deviceClaims(workspace as string, deviceId as string, claims, ownOptions(ctx, opts).reason as string));
+        const shown = Object.entries(doc.claims ?? {}).map(([k, v]) => `${k}=${([] as unknown[]).concat(v).join(',')}`).join(' ');
+        ctx.print(doc, (d) => `${d.workspace}/${d.deviceId}: claims ${shown || 'none'}`);
       }),
     );
   devices

@@ -193,10 +193,24 @@ export const workspaceCreate = (workspace: string, o: { name?: string; reason?: 
 
 export const workspaceList = (): ApiRequest => ({ method: 'GET', path: '/v1/admin/workspaces' });
 
-export const deviceEnrol = (workspace: string, deviceId: string, o: { site?: string; label?: string; role?: string; reason?: string }): ApiRequest => ({
+export const deviceEnrol = (workspace: string, deviceId: string, o: { site?: string; label?: string; role?: string; claims?: Record<string, string[]>; reason?: string }): ApiRequest => ({
   method: 'POST',
   path: `/v1/admin/workspaces/${seg(workspace)}/devices`,
-  body: { deviceId, ...(o.site !== undefined ? { site: o.site } : {}), ...(o.label !== undefined ? { label: o.label } : {}), ...(o.role !== undefined ? { role: o.role } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) },
+  body: {
+    deviceId,
+    ...(o.site !== undefined ? { site: o.site } : {}),
+    ...(o.label !== undefined ? { label: o.label } : {}),
+    ...(o.role !== undefined ? { role: o.role } : {}),
+    ...(o.claims !== undefined ? { claims: o.claims } : {}),
+    ...(o.reason !== undefined ? { reason: o.reason } : {}),
+  },
+});
+
+/** A device's claims (what its read scopes may take as values), replaced whole. */
+export const deviceClaims = (workspace: string, deviceId: string, claims: Record<string, string[]>, reason: string): ApiRequest => ({
+  method: 'PUT',
+  path: `/v1/admin/workspaces/${seg(workspace)}/devices/${seg(deviceId)}/claims`,
+  body: { claims, reason },
 });
 
 /** A device's role under its workspace's access rules (`null`: none). */
