@@ -16,6 +16,7 @@ import { EventIdsPerWorkspace1765200000000 } from './migrations/1765200000000-ev
 import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
 import { SnapshotIndex1765245000000 } from './migrations/1765245000000-snapshot-index';
 import { AccessRules1765260000000 } from './migrations/1765260000000-access-rules';
+import { DecisionsPerEvent1765280000000 } from './migrations/1765280000000-decisions-per-event';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   AbandonedSequences1765230000000,
   SnapshotIndex1765245000000,
   AccessRules1765260000000,
+  DecisionsPerEvent1765280000000,
 ];
 
 export interface DatabaseOptions {
