@@ -121,6 +121,7 @@ export {
 export { diffEntity, emptyDiffSummary, addToSummary, diffDigestLine, type EntitySide, type EntityViewSide, type EntitySnapshot, type EntityChange, type EntityDiff, type FieldDiff, type DiffSummary } from './replay/diff';
 
 // Projection: one batch of journal records planned as the rows it writes, per table (the writers are the service's).
+export { storeDecision, loadDecision, type StoredDecision, type StoredValue } from './projection/stored-decisions';
 export { planBatch, type MergeFn, type ParkedMark, type BatchItem, type BatchState, type StoredParkedEntry, type BatchPlanInput, type BatchPlan } from './projection/plan-batch';
 export type {
   ReceiptStatus,

@@ -16,6 +16,7 @@ import { EventIdsPerWorkspace1765200000000 } from './migrations/1765200000000-ev
 import { AbandonedSequences1765230000000 } from './migrations/1765230000000-abandoned-sequences';
 import { SnapshotIndex1765245000000 } from './migrations/1765245000000-snapshot-index';
 import { AccessRules1765260000000 } from './migrations/1765260000000-access-rules';
+import { DecisionsPerEvent1765280000000 } from './migrations/1765280000000-decisions-per-event';
 import { ReadScopes1765300000000 } from './migrations/1765300000000-read-scopes';
 
 export const MIGRATIONS = [
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   AbandonedSequences1765230000000,
   SnapshotIndex1765245000000,
   AccessRules1765260000000,
+  DecisionsPerEvent1765280000000,
   ReadScopes1765300000000,
 ];
 

@@ -10,7 +10,7 @@ const TABLES: { table: string; orderBy: string; drop: string[] }[] = [
   { table: 'entities', orderBy: 'workspace, entity_type, entity_id', drop: [] },
   { table: 'change_log', orderBy: 'stream_seq', drop: ['cursor'] },
   { table: 'event_receipts', orderBy: 'event_id, workspace', drop: [] },
-  { table: 'merge_decisions', orderBy: 'event_id, workspace, idx', drop: [] },
+  { table: 'merge_decisions', orderBy: 'event_id, workspace', drop: [] },
   { table: 'conflicts', orderBy: 'conflict_id, workspace', drop: [] },
   { table: 'repairs', orderBy: 'repair_id, workspace', drop: [] },
   { table: 'journal_duplicates', orderBy: 'stream_seq', drop: [] },

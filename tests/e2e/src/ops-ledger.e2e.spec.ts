@@ -124,7 +124,12 @@ describe('ops-api: conflicts across workspaces, operator resolution through the 
     assert.equal(view.journal.record.workspace, 'ws-a');
     assert.deepEqual(view.journal.duplicateSeqs, []);
     assert.deepEqual({ status: view.receipt.status, deviceId: view.receipt.deviceId, seq: view.receipt.streamSeq, version: view.receipt.version }, { status: 'conflicted', deviceId: 'laptop-b', seq: view.journal.seq, version: 3 });
-    assert.deepEqual(view.decisions.map((d: any) => [d.field, d.conflictId]), [['label', mine.id]]);
+    assert.deepEqual(view.decisions, [
+      { idx: 0, field: 'label', policy: 'review', rule: 'review:concurrent-edit', outcome: 'conflicted', change: mine.theirs.fields?.['label'], before: 'cat', after: 'cat', conflictId: mine.id },
+    ]);
+    const first = (await ops$(`/v1/events/${mine.first.eventId}`)).decisions;
+    assert.deepEqual(first.map((d: any) => Object.keys(d)), [['idx', 'field', 'policy', 'rule', 'outcome', 'change', 'before', 'after', 'conflictId']]);
+    assert.deepEqual(first.map((d: any) => [d.idx, d.field, d.outcome, d.before, d.after, d.conflictId]), [[0, 'confidence', 'applied', null, 0.5, null]], 'a field that had no value shows before: null');
     assert.deepEqual(view.conflicts.opened.map((c: any) => [c.id, c.status]), [[mine.id, 'resolved']]);
     assert.deepEqual(view.conflicts.resolved, []);
     assert.deepEqual(view.parked, []);

@@ -4,6 +4,7 @@ import type { QueryRunner } from '@tidemark/persistence';
 import type { ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
 import {
   advanceSequence,
+  storeDecision,
   type AssetRefsWrite,
   type ChangeRow,
   type ConflictResolution,
@@ -23,8 +24,6 @@ import { latestSite } from './device-site';
 
 /** A table's columns for a batch INSERT: name, Postgres type, and the value a row gives it. */
 type Columns<R> = readonly (readonly [name: string, pgType: string, value: (row: R) => unknown])[];
-
-const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
 /**
  * One INSERT for a batch's rows of a table, from one JSON parameter (`json_to_recordset`): one
@@ -198,22 +197,15 @@ export async function insertDuplicates(q: QueryRunner, rows: readonly DuplicateR
 
 // merge_decisions
 
+/** One row per event: its field decisions as one jsonb array of positional tuples (`storeDecision`). */
 export async function insertDecisions(q: QueryRunner, rows: readonly DecisionRow[]): Promise<void> {
   await insertRows(q, 'merge_decisions', [
     ['event_id', 'uuid', (r) => r.eventId],
-    ['idx', 'integer', (r) => r.idx],
     ['workspace', 'text', (r) => r.workspace],
     ['entity_type', 'text', (r) => r.entityType],
     ['entity_id', 'text', (r) => r.entityId],
-    ['field', 'text', (r) => r.field],
-    ['policy', 'text', (r) => r.policy],
-    ['rule', 'text', (r) => r.rule],
-    ['outcome', 'text', (r) => r.outcome],
-    ['change', 'jsonb', (r) => r.change],
-    ['before', 'jsonb?', (r) => json(r.before)],
-    ['after', 'jsonb?', (r) => json(r.after)],
-    ['conflict_id', 'text', (r) => r.conflictId],
     ['stream_seq', 'bigint', (r) => r.streamSeq],
+    ['decisions', 'jsonb', (r) => r.decisions.map(storeDecision)],
   ], rows);
 }
 

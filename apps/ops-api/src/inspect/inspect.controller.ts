@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { RequireAuth } from '@tidemark/auth';
 import { ProblemType, compileValidator, problem, type ChangeLogSide, type EntitySnapshot, type InspectView, type JournalRecord, type ParkCode, type ParkedStatus } from '@tidemark/contracts';
+import { loadDecision, type StoredDecision } from '@tidemark/merge';
 import { STREAMS } from '@tidemark/messaging';
 import { CONFLICT_COLUMNS, conflictView, type ConflictLedgerRow } from '@tidemark/persistence';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
@@ -108,9 +109,7 @@ export class InspectController {
     }
 
     const [decisions, repairs, opened, resolvedById] = await Promise.all([
-      ds.query('SELECT idx, field, policy, rule, outcome, change, before, after, conflict_id FROM merge_decisions WHERE event_id = $1 AND workspace = $2 ORDER BY idx', [eventId, workspace]) as Promise<
-        { idx: number; field: string; policy: string; rule: string; outcome: string; change: unknown; before: unknown; after: unknown; conflict_id: string | null }[]
-      >,
+      ds.query('SELECT decisions FROM merge_decisions WHERE event_id = $1 AND workspace = $2', [eventId, workspace]) as Promise<{ decisions: StoredDecision[] }[]>,
       ds.query('SELECT repair_id, code, reason, status, detail FROM repairs WHERE event_id = $1 AND workspace = $2 ORDER BY repair_id', [eventId, workspace]) as Promise<{ repair_id: string; code: string; reason: string; status: string; detail: unknown }[]>,
       ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE opened_event_id = $1 AND workspace = $2 ORDER BY conflict_id`, [eventId, workspace]) as Promise<ConflictLedgerRow[]>,
       record?.event?.op === 'resolve' && record.event.resolution
@@ -160,7 +159,17 @@ export class InspectController {
             acceptedAt: iso(receipt.accepted_at),
           }
         : null,
-      decisions: decisions.map((d) => ({ idx: d.idx, field: d.field, policy: d.policy, rule: d.rule, outcome: d.outcome, change: d.change, before: d.before, after: d.after, conflictId: d.conflict_id })),
+      decisions: (decisions[0]?.decisions ?? []).map(loadDecision).map((d, idx) => ({
+        idx,
+        field: d.field,
+        policy: d.policy,
+        rule: d.rule,
+        outcome: d.outcome,
+        change: d.change,
+        before: d.before ?? null,
+        after: d.after ?? null,
+        conflictId: d.conflictId ?? null,
+      })),
       conflicts: {
         opened: opened.map((c) => ({ workspace: c.workspace, ...conflictView(c) })),
         resolved: resolvedById.filter((c) => c.resolved_event_id === eventId).map((c) => ({ workspace: c.workspace, ...conflictView(c) })),

@@ -25,8 +25,9 @@ describe('planBatch: a new entity', () => {
         inserted: [{ eventId: created.eventId, workspace: WORKSPACE, deviceId: 'dev-a', deviceSeq: 1, status: 'applied', reason: null, streamSeq: 1, version: 1, acceptedAt: ACCEPTED_AT }],
         updated: [],
         duplicates: [],
-        decisions: [
-          { eventId: created.eventId, idx: 0, field: 'n', policy: 'counter', outcome: 'applied', before: undefined, after: 2, conflictId: null, streamSeq: 1 },
+        decisions: [{ eventId: created.eventId, workspace: WORKSPACE, entityType: 'sink', entityId: 'sink-1', streamSeq: 1 }],
+        fieldDecisions: [
+          { eventId: created.eventId, idx: 0, field: 'n', policy: 'counter', outcome: 'applied', before: undefined, after: 2, conflictId: undefined, streamSeq: 1 },
           { eventId: created.eventId, idx: 1, field: 'title', policy: 'lww', rule: 'lww:first-write', outcome: 'applied', after: 'hello' },
         ],
         changes: [{ workspace: WORKSPACE, entityType: 'sink', entityId: 'sink-1', version: 1, deleted: false, eventId: created.eventId, deviceId: 'dev-a', streamSeq: 1 }],
@@ -70,7 +71,7 @@ describe('planBatch: an update merging fields', () => {
         entities: [{ version: 3, lastEventId: stale.eventId, lastStreamSeq: 3 }],
         values: [{ title: 'newer', n: 6 }],
         inserted: [{ eventId: stale.eventId, status: 'merged', version: 3 }],
-        decisions: [
+        fieldDecisions: [
           { field: 'n', outcome: 'applied', before: 1, after: 6 },
           { field: 'title', rule: 'lww:older-stamp', outcome: 'lost', before: 'newer', after: 'newer' },
         ],
@@ -140,7 +141,7 @@ describe('planBatch: a conflict going to review', () => {
         entities: [{ version: 3 }],
         values: [{ body: 'ours' }],
         inserted: [{ eventId: theirs.eventId, status: 'conflicted', version: 3 }],
-        decisions: [{ field: 'body', outcome: 'conflicted', conflictId }],
+        fieldDecisions: [{ field: 'body', outcome: 'conflicted', conflictId }],
         conflicts: [{ conflictId, workspace: WORKSPACE, entityType: 'sink', entityId: 'sink-1', field: 'body', kind: 'field', rule: 'review:concurrent-edit', status: 'open', openedEventId: theirs.eventId, openedSeq: 3, openedAcceptedAt: ACCEPTED_AT }],
         outbox: [
           { subject: reviewSubject(WORKSPACE, entity, 'opened'), msgId: `conflict-opened-${WORKSPACE}-${conflictId}` },
@@ -298,7 +299,7 @@ describe('planBatch: parked and refused records', () => {
 });
 
 describe('planBatch: several events of one entity in one batch', () => {
-  it('merges them one over the other: one entity row with the last state, a change-log row and a receipt each', () => {
+  it('merges them one over the other: one entity row with the last state, a change-log row, a receipt and a decisions row each', () => {
     const j = journal();
     const e = eventsFor('sink');
     const events = [e({ fields: { n: inc(1) } }), e({ baseVersion: 1, fields: { n: inc(2), title: set('a') } }), e({ baseVersion: 2, fields: { n: inc(3) } })];
@@ -311,7 +312,8 @@ describe('planBatch: several events of one entity in one batch', () => {
         values: [{ n: 6, title: 'a' }],
         inserted: events.map((event, i) => ({ eventId: event.eventId, version: i + 1, streamSeq: i + 1 })),
         changes: [{ version: 1 }, { version: 2 }, { version: 3 }],
-        decisions: [{ idx: 0, streamSeq: 1 }, { idx: 0, streamSeq: 2 }, { idx: 1, field: 'title', streamSeq: 2 }, { idx: 0, streamSeq: 3 }],
+        decisions: events.map((event, i) => ({ eventId: event.eventId, streamSeq: i + 1 })),
+        fieldDecisions: [{ idx: 0, streamSeq: 1 }, { idx: 0, streamSeq: 2 }, { idx: 1, field: 'title', streamSeq: 2 }, { idx: 0, streamSeq: 3 }],
         outbox: events.map((event) => ({ msgId: `merged-${WORKSPACE}-${event.eventId}` })),
         arrivals: [{ deviceId: 'dev-a', seqs: [1, 2, 3] }],
         plan: (plan) => assert.deepStrictEqual(plan.changes.map((c) => (c.view.values as { n: number }).n), [1, 3, 6]),

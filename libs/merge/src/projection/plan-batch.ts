@@ -258,24 +258,9 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
       deviceId: event.deviceId,
       streamSeq: seq,
     });
-    result.decisions.forEach((d, idx) => {
-      plan.decisions.push({
-        eventId: event.eventId,
-        idx,
-        workspace,
-        entityType: event.entity.type,
-        entityId: event.entity.id,
-        field: d.field,
-        policy: d.policy,
-        rule: d.rule,
-        outcome: d.outcome,
-        change: d.change,
-        before: d.before,
-        after: d.after,
-        conflictId: d.conflictId ?? null,
-        streamSeq: seq,
-      });
-    });
+    if (result.decisions.length > 0) {
+      plan.decisions.push({ eventId: event.eventId, workspace, entityType: event.entity.type, entityId: event.entity.id, streamSeq: seq, decisions: result.decisions });
+    }
     for (const c of result.conflicts) {
       const { id, kind, rule, field, ...detail } = c;
       plan.conflicts.push({

@@ -1,5 +1,5 @@
-import type { EntityRef, FieldChange, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
-import type { ConflictDraft, FieldOutcome, DecisionRule, MergeOutcome, RepairCode } from '../merge/result';
+import type { EntityRef, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
+import type { ConflictDraft, FieldDecision, FieldOutcome, DecisionRule, MergeOutcome, RepairCode } from '../merge/result';
 import type { PolicyName } from '../schema/schema';
 import type { EntityState, EntityView } from '../state/entity-state';
 
@@ -62,23 +62,18 @@ export interface DuplicateRow {
   deviceId: string;
 }
 
-/** A `merge_decisions` row: one field decision of an accepted event. */
+/**
+ * A `merge_decisions` row: an accepted event's field decisions, in the merge's order (a decision's `idx` is
+ * its position), one row per event. An event that decided no field has no row.
+ */
 export interface DecisionRow {
   eventId: string;
-  idx: number;
   workspace: string;
   entityType: string;
   entityId: string;
-  field: string;
-  policy: PolicyName;
-  rule: DecisionRule;
-  outcome: FieldOutcome;
-  change: FieldChange;
-  /** Undefined when the field had no value (stored as NULL); likewise `after`. */
-  before: unknown;
-  after: unknown;
-  conflictId: string | null;
   streamSeq: number;
+  /** Stored as `StoredDecision` tuples (`storeDecision`). */
+  decisions: FieldDecision[];
 }
 
 /** A `conflicts` row: a conflict an accepted event opened. */

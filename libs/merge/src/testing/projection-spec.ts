@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { canonicalJson, type DeviceEvent, type ParkedAction } from '@tidemark/contracts';
 import { mergeWithRegistry } from '../merge/merge';
 import { planBatch, type BatchItem, type BatchPlan, type BatchState, type MergeFn, type StoredParkedEntry } from '../projection/plan-batch';
+import type { FieldDecision } from '../merge/result';
 import type { ReceiptStatus } from '../projection/rows';
 import { partitionFieldOf } from '../schema/partition';
 import type { SchemaRegistry } from '../schema/registry';
@@ -103,7 +104,10 @@ export interface BatchExpectation {
   inserted?: Partial<BatchPlan['receipts']['inserted'][number]>[];
   updated?: Partial<BatchPlan['receipts']['updated'][number]>[];
   duplicates?: Partial<BatchPlan['duplicates'][number]>[];
+  /** The `merge_decisions` rows: one per event that decided a field. */
   decisions?: Partial<BatchPlan['decisions'][number]>[];
+  /** The field decisions of those rows, flattened in order, each with its event, row position (`idx`) and sequence. */
+  fieldDecisions?: Partial<FieldDecision & { eventId: string; idx: number; streamSeq: number }>[];
   conflicts?: Partial<BatchPlan['conflicts'][number]>[];
   resolvedConflicts?: Partial<BatchPlan['resolvedConflicts'][number]>[];
   repairs?: Partial<BatchPlan['repairs'][number]>[];
@@ -153,6 +157,10 @@ export function projectionSpec(registry: SchemaRegistry, options: { whenRegistry
               for (const name of ['duplicates', 'decisions', 'conflicts', 'resolvedConflicts', 'repairs', 'outbox', 'arrivals', 'changes'] as const) {
                 const list = expected[name];
                 if (list) matchList(plan[name], list, name);
+              }
+              if (expected.fieldDecisions) {
+                const flat = plan.decisions.flatMap((row) => row.decisions.map((d, idx) => ({ eventId: row.eventId, idx, streamSeq: row.streamSeq, ...d })));
+                matchList(flat, expected.fieldDecisions, 'field decisions');
               }
               expected.plan?.(plan);
               return plan;

@@ -135,24 +135,19 @@ export class EntityAssetRow {
 
 
 
-/** Per-field merge decisions: policy, inputs (before, change), outcome and the rule that fired. */
+/**
+ * Merge decisions, one row per event: its field decisions (policy, inputs, outcome, the rule that fired) as
+ * one jsonb array of positional tuples, in decision order (`StoredDecision` in `@tidemark/merge`).
+ */
 @Entity({ name: 'merge_decisions' })
 @Index('merge_decisions_entity', ['workspace', 'entityType', 'entityId'])
 export class MergeDecisionRow {
   @PrimaryColumn({ name: 'event_id', type: 'uuid' }) eventId!: string;
-  @PrimaryColumn({ type: 'integer' }) idx!: number;
   @PrimaryColumn({ type: 'text' }) workspace!: string;
   @Column({ name: 'entity_type', type: 'text' }) entityType!: string;
   @Column({ name: 'entity_id', type: 'text' }) entityId!: string;
-  @Column({ type: 'text' }) field!: string;
-  @Column({ type: 'text' }) policy!: string;
-  @Column({ type: 'text' }) rule!: string;
-  @Column({ type: 'text' }) outcome!: string;
-  @Column({ type: 'jsonb' }) change!: unknown;
-  @Column({ type: 'jsonb', nullable: true }) before!: unknown;
-  @Column({ type: 'jsonb', nullable: true }) after!: unknown;
-  @Column({ name: 'conflict_id', type: 'text', nullable: true }) conflictId!: string | null;
   @Column({ name: 'stream_seq', type: 'bigint' }) streamSeq!: string;
+  @Column({ type: 'jsonb' }) decisions!: unknown[];
 }
 
 /** The conflict ledger: what two devices disagreed on, with both sides and their causal stamps. */
