@@ -34,7 +34,7 @@ const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
 const b64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
 
 /** The channel of the document whose address (parameters as one subject token each, within their enum) matches the subject. */
-function channelOf(doc: AsyncApi, subject: string): { id: string; message: string } | undefined {
+function channelOf(doc: AsyncApi, subject: string): { id: string; messages: string[] } | undefined {
   for (const [id, channel] of Object.entries(doc.channels)) {
     const names: string[] = [];
     const pattern = channel.address.replace(/\./g, '\\.').replace(/\{(\w+)\}/g, (_m, name: string) => {
@@ -44,7 +44,7 @@ function channelOf(doc: AsyncApi, subject: string): { id: string; message: strin
     const match = new RegExp(`^${pattern}$`).exec(subject);
     if (!match) continue;
     const inEnum = names.every((name, i) => channel.parameters?.[name]?.enum?.includes(match[i + 1]!) ?? true);
-    if (inEnum) return { id, message: Object.keys(channel.messages)[0]! };
+    if (inEnum) return { id, messages: Object.keys(channel.messages) };
   }
   return undefined;
 }
@@ -146,17 +146,26 @@ describe('published messages match the AsyncAPI document and the contract schema
       const channel = channelOf(doc, seen.subject);
       assert.ok(channel, `${where}: no channel of the document matches the subject`);
       assert.equal(doc.channels[channel.id]!['x-tidemark-delivery'].stream, seen.stream, `${where}: the document names the stream it lives in`);
-      byChannel.set(channel.id, (byChannel.get(channel.id) ?? 0) + 1);
-      const check = validatorsOf(channel.message);
-      // Headers: the documented ones are required as documented (others, such as trace context, may ride along).
-      assert.ok(check.headers(seen.headers), `${where}: headers ${JSON.stringify(seen.headers)}: ${ajv.errorsText(check.headers.errors)}`);
       const payload = seen.stream === null ? seen.body : (JSON.parse(seen.body) as unknown);
-      assert.ok(check.payload(payload), `${where}: payload ${seen.body}: ${ajv.errorsText(check.payload.errors)}`);
-      const contract = validateMessage(channel.message as PublishedMessage, payload);
+      // The channel's message this one is (REVIEW's resolved subject carries two): the one whose payload schema it meets.
+      const problems: string[] = [];
+      const message = channel.messages.find((name) => {
+        const check = validatorsOf(name);
+        if (check.payload(payload)) return true;
+        problems.push(`${name}: ${ajv.errorsText(check.payload.errors)}`);
+        return false;
+      });
+      assert.ok(message, `${where}: payload ${seen.body} is none of the channel's messages: ${problems.join('; ')}`);
+      byChannel.set(`${channel.id}/${message}`, (byChannel.get(`${channel.id}/${message}`) ?? 0) + 1);
+      // Headers: the documented ones are required as documented (others, such as trace context, may ride along).
+      const headers = validatorsOf(message).headers;
+      assert.ok(headers(seen.headers), `${where}: headers ${JSON.stringify(seen.headers)}: ${ajv.errorsText(headers.errors)}`);
+      const contract = validateMessage(message as PublishedMessage, payload);
       assert.ok(contract.ok, `${where}: contract schema: ${JSON.stringify(contract)}`);
       assert.equal(seen.headers[SCHEMA_VERSION_HEADER], '1');
     }
-    assert.deepEqual(Object.fromEntries([...byChannel].map(([id, n]) => [id, n > 0])), { mergedChange: true, conflictOpened: true, conflictResolved: true, assetTransition: true, committedNotice: true }, 'every channel carried a message');
+    // Every channel carried a message (a conflict withdrawn needs an operator's replay: the replay test checks those).
+    assert.deepEqual([...byChannel.keys()].sort(), ['assetTransition/assetTransition', 'committedNotice/committedNotice', 'conflictOpened/conflictOpened', 'conflictResolved/conflictResolved', 'mergedChange/mergedChange']);
 
     // The payloads say what happened (a schema alone would accept a message about something else).
     const last = JSON.parse(held.merged.at(-1)!.body) as { view: { values: Record<string, unknown> }; entity: { id: string } };

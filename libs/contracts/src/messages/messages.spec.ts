@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MESSAGE_PAYLOADS, MESSAGE_SCHEMA_VERSIONS, SCHEMA_VERSION_HEADER, schemaVersionHeaders, validateMessage, type MergedChange } from '../index';
+import { AppliedChange, MESSAGE_PAYLOADS, MESSAGE_SCHEMA_VERSIONS, SCHEMA_VERSION_HEADER, compileValidator, schemaVersionHeaders, validateMessage, type MergedChange } from '../index';
 
 const merged: MergedChange = {
   workspace: 'default',
@@ -21,12 +21,24 @@ describe('published message schemas', () => {
   it('accepts a MERGED change and names each problem of a broken one by JSON pointer', () => {
     assert.deepEqual(validateMessage('mergedChange', merged), { ok: true, value: merged });
     const broken = { ...merged, outcome: 'noop', streamSeq: 0, extra: true, entity: { type: 'Annotation', id: 'img-42' } };
-    const result = validateMessage('mergedChange', broken);
-    assert.equal(result.ok, false);
+    assert.equal(validateMessage('mergedChange', broken).ok, false);
+    const result = compileValidator(AppliedChange)(broken);
     const pointers = result.ok ? [] : result.errors.map((e) => e.pointer).sort();
     assert.deepEqual(pointers, ['/entity/type', '/extra', '/outcome', '/streamSeq']);
     const missing = validateMessage('mergedChange', { ...merged, view: undefined });
     assert.ok(!missing.ok && missing.errors.some((e) => e.pointer === '/view' && e.detail === 'is required'));
+  });
+
+  it('accepts a replay’s rebuilt state on MERGED, and refuses one that claims decisions or lacks its replay', () => {
+    const replayId = '5b1c2d3e-0000-4000-8000-000000000001';
+    const replayed = { ...merged, version: 0, deleted: true, view: { version: 0, deleted: true, values: {}, inConflict: [] }, deviceId: `replay:${replayId}`, outcome: 'replayed', replayId, decisions: [] };
+    assert.equal(validateMessage('mergedChange', replayed).ok, true);
+    assert.equal(validateMessage('mergedChange', { ...replayed, decisions: merged.decisions }).ok, false);
+    assert.equal(validateMessage('mergedChange', { ...replayed, replayId: undefined }).ok, false);
+    assert.equal(validateMessage('mergedChange', { ...merged, version: 0 }).ok, false, 'an accepted event produces version 1 or more');
+    const withdrawn = { kind: 'conflict.withdrawn', conflictId: 'x:label', workspace: 'default', entity: merged.entity, replayId };
+    assert.equal(validateMessage('conflictWithdrawn', withdrawn).ok, true);
+    assert.equal(validateMessage('conflictResolved', withdrawn).ok, false);
   });
 
   it('accepts both kinds of conflict opened, and a resolution', () => {

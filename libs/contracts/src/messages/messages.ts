@@ -20,6 +20,7 @@ export const MESSAGE_SCHEMA_VERSIONS = {
   mergedChange: 1,
   conflictOpened: 1,
   conflictResolved: 1,
+  conflictWithdrawn: 1,
   assetTransition: 1,
   committedNotice: 1,
 } as const;
@@ -67,25 +68,46 @@ export const EntityViewSchema = Type.Object(
   closed,
 );
 
-/** MERGED, `tm.merged.<workspace>.<entityType>.<entityId>`: one accepted event and the entity it left. */
-export const MergedChange = Type.Object(
+const Decision = Type.Object({ field: Type.String(), policy: StringEnum(MERGE_POLICIES), rule: StringEnum(DECISION_RULES), outcome: StringEnum(FIELD_OUTCOMES) }, closed);
+const ReplayId = Type.String({ format: 'uuid', description: 'the operator’s replay whose swap published this' });
+const changeFacts = {
+  workspace: WorkspaceName,
+  entity: EntityRef,
+  deleted: Type.Boolean(),
+  view: EntityViewSchema,
+  eventId: Type.String({ format: 'uuid', description: 'the event that produced the entity (for a replay: the last event the rebuilt entity applied)' }),
+  streamSeq: StreamSeq,
+};
+
+/** MERGED, an accepted event: the entity it left and the decision of each field change. */
+export const AppliedChange = Type.Object(
   {
-    workspace: WorkspaceName,
-    entity: EntityRef,
+    ...changeFacts,
     version: EntityVersion,
-    deleted: Type.Boolean(),
-    view: EntityViewSchema,
-    eventId: EventId,
     deviceId: IdToken,
-    streamSeq: StreamSeq,
     outcome: StringEnum(ACCEPTED_OUTCOMES, { description: 'applied: every change took effect as written; merged: shaped by changes the device had not seen; conflicted: at least one conflict opened' }),
-    decisions: Type.Array(
-      Type.Object({ field: Type.String(), policy: StringEnum(MERGE_POLICIES), rule: StringEnum(DECISION_RULES), outcome: StringEnum(FIELD_OUTCOMES) }, closed),
-      { description: 'one per field change, sorted by field' },
-    ),
+    decisions: Type.Array(Decision, { description: 'one per field change, sorted by field' }),
   },
-  { ...closed, title: 'MergedChange', description: 'an accepted event and the entity view it produced' },
+  { ...closed, title: 'AppliedChange', description: 'an accepted event and the entity view it produced' },
 );
+export type AppliedChange = Static<typeof AppliedChange>;
+
+/** MERGED, an operator's replay swapped in: the rebuilt state of an entity whose view changed. */
+export const ReplayedChange = Type.Object(
+  {
+    ...changeFacts,
+    version: Type.Integer({ minimum: 0, description: 'the rebuilt version (0 when the rebuild no longer has the entity); may be equal to or lower than one already received: take it whatever its version' }),
+    deviceId: Type.String({ pattern: '^replay:[0-9a-f-]{36}$', description: '`replay:<replayId>`' }),
+    outcome: Type.Literal('replayed'),
+    replayId: ReplayId,
+    decisions: Type.Array(Decision, { maxItems: 0, description: 'always empty: the state was rebuilt, not merged' }),
+  },
+  { ...closed, title: 'ReplayedChange', description: 'an entity’s rebuilt state after an operator’s replay was swapped in' },
+);
+export type ReplayedChange = Static<typeof ReplayedChange>;
+
+/** MERGED, `tm.merged.<workspace>.<entityType>.<entityId>`: an accepted event, or a replay's rebuilt state (by `outcome`). */
+export const MergedChange = Type.Union([AppliedChange, ReplayedChange], { title: 'MergedChange', description: 'an applied change: an accepted event (outcome applied, merged or conflicted) or an entity rebuilt by a replay (outcome replayed)' });
 export type MergedChange = Static<typeof MergedChange>;
 
 const EventStamp = { eventId: EventId, deviceId: IdToken, hlc: HlcStamp };
@@ -130,8 +152,8 @@ const DeleteConflict = Type.Object(
 
 /** REVIEW, `tm.review.<workspace>.opened.<entityType>.<entityId>`: a conflict an accepted event opened. */
 export const ConflictOpened = Type.Object(
-  { kind: Type.Literal('conflict.opened'), conflict: Type.Union([FieldConflict, DeleteConflict]) },
-  { ...closed, title: 'ConflictOpened', description: 'a conflict opened, with base / ours / theirs and both causal stamps' },
+  { kind: Type.Literal('conflict.opened'), conflict: Type.Union([FieldConflict, DeleteConflict]), replayId: Type.Optional(ReplayId) },
+  { ...closed, title: 'ConflictOpened', description: 'a conflict opened, with base / ours / theirs and both causal stamps (`replayId`: opened by an operator’s replay, swapped in)' },
 );
 export type ConflictOpened = Static<typeof ConflictOpened>;
 
@@ -149,7 +171,14 @@ export const ConflictResolved = Type.Object(
 );
 export type ConflictResolved = Static<typeof ConflictResolved>;
 
-export type ReviewMessage = ConflictOpened | ConflictResolved;
+/** REVIEW, on the `resolved` subject: a conflict an operator's replay no longer has (withdrawn, not resolved). */
+export const ConflictWithdrawn = Type.Object(
+  { kind: Type.Literal('conflict.withdrawn'), conflictId: Type.String({ minLength: 1 }), workspace: WorkspaceName, entity: EntityRef, replayId: ReplayId },
+  { ...closed, title: 'ConflictWithdrawn', description: 'an open conflict that a replay, swapped in, no longer has' },
+);
+export type ConflictWithdrawn = Static<typeof ConflictWithdrawn>;
+
+export type ReviewMessage = ConflictOpened | ConflictResolved | ConflictWithdrawn;
 
 export const ASSET_STATUSES = ['pending', 'uploading', 'verified', 'referenced', 'orphaned', 'collected'] as const;
 export const ASSET_COLLECT_REASONS = ['expired', 'terminated', 'sha256-mismatch', 'orphan-grace'] as const;
@@ -188,6 +217,7 @@ export const MESSAGE_PAYLOADS = {
   mergedChange: MergedChange,
   conflictOpened: ConflictOpened,
   conflictResolved: ConflictResolved,
+  conflictWithdrawn: ConflictWithdrawn,
   assetTransition: AssetTransition,
   committedNotice: CommittedNotice,
 } as const satisfies Record<PublishedMessage, TSchema>;

@@ -1,4 +1,4 @@
-import type { ConflictOpened, ConflictResolved, FieldChange, MergedChange, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
+import type { AppliedChange, ConflictOpened, ConflictResolved, FieldChange, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
 import type { ConflictDraft, FieldOutcome, DecisionRule, MergeOutcome, RepairCode } from '../merge/result';
 import type { PolicyName } from '../schema/schema';
 import type { EntityState, EntityView } from '../state/entity-state';
@@ -113,10 +113,10 @@ export interface RepairRow {
   streamSeq: number;
 }
 
-/** What the MERGED stream carries for an accepted event: the published schema (`@tidemark/contracts`). */
-export type MergedMessage = MergedChange;
+/** What the MERGED stream carries for an accepted event: the published schema (`@tidemark/contracts`, `AppliedChange`). */
+export type MergedMessage = AppliedChange;
 
-/** What the REVIEW stream carries when a conflict opens or closes: the published schemas. */
+/** What the REVIEW stream carries when an event opens or closes a conflict: the published schemas. */
 export type ReviewMessage = ConflictOpened | ConflictResolved;
 
 /**
@@ -128,12 +128,12 @@ export type OutboxRow = { subject: string; msgId: string; headers: Record<string
 // The published enumerations are exactly the merge engine's: a rule, policy or outcome added to one and not
 // the other fails to compile here, not in an integrator's consumer.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Decision = MergedChange['decisions'][number];
+type Decision = AppliedChange['decisions'][number];
 export const PUBLISHED_ENUMS_MATCH: [
   Same<Decision['rule'], DecisionRule>,
   Same<Decision['policy'], PolicyName>,
   Same<Decision['outcome'], FieldOutcome>,
-  Same<MergedChange['outcome'], Extract<MergeOutcome, 'applied' | 'merged' | 'conflicted'>>,
+  Same<AppliedChange['outcome'], Extract<MergeOutcome, 'applied' | 'merged' | 'conflicted'>>,
 ] = [true, true, true, true];
 
 /** An `entity_assets` row: one asset reference an entity holds. */
