@@ -328,7 +328,7 @@ export function asyncApiDocument(topology: Topology, options: AsyncApiOptions = 
       version: String(Math.max(...Object.values(MESSAGE_SCHEMA_VERSIONS))),
       description: [
         'What tidemark publishes for integrators on NATS: applied changes (JetStream `MERGED`), conflicts opened and resolved (`REVIEW`), asset lifecycle transitions (`ASSETS`) and commit notices (core NATS).',
-        `Versioning: every message carries the header \`${SCHEMA_VERSION_HEADER}\`, the major version of its payload schema. Within a version a payload only gains fields (consumers ignore fields they do not know); removing, renaming or retyping a field is a new version, announced before it is published.`,
+        `Versioning: every message carries the header \`${SCHEMA_VERSION_HEADER}\`, the major version of its payload schema. Within a version a payload only gains fields (consumers ignore fields they do not know); removing, renaming or retyping a field is a new version (a new header value and a new schema in this document). Subjects, streams and message id forms change only with a new version.`,
         'Messages published from an outbox are at least once: deduplicate on `Nats-Msg-Id`, which is stable across re-publishing.',
       ].join('\n\n'),
     },
