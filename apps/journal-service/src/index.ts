@@ -1,2 +1,3 @@
 export { startJournalService } from './service';
+export { journalAsyncApi } from './asyncapi';
 export { journalServiceConfigSpec, loadJournalServiceConfig, type JournalServiceConfig } from './config';

@@ -168,6 +168,14 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
       415: { description: 'not application/json', schema: ProblemSchema },
     },
   },
+  {
+    method: 'get',
+    path: '/v1/asyncapi.json',
+    summary: 'The AsyncAPI 3.0 document of the messages tidemark publishes on NATS (MERGED, REVIEW, ASSETS streams and commit notices), with their payload schemas, subjects, streams, retention and dedupe header',
+    tags: ['meta'],
+    auth: 'none',
+    responses: { 200: { description: 'the document', schema: Type.Object({ asyncapi: Type.String() }, { additionalProperties: true }) } },
+  },
   OPENAPI_ROUTE,
 ];
 

@@ -2,7 +2,7 @@ import { httpTimeouts } from '@tidemark/config';
 import { applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
-import { openApiController, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
+import { asyncApiController, openApiController, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { JournalServiceConfig } from './config';
 import { CONNECTION, TOPOLOGY, TopologyController, type TopologyState } from './topology/topology.controller';
@@ -10,9 +10,10 @@ import { HISTORY_OPTIONS, HistoryController, type HistoryOptions } from './histo
 import { SCHEMA_STORE, SchemasController } from './schemas/schemas.controller';
 import { SchemaStore } from './schemas/schema-store';
 import { JOURNAL_OPENAPI } from './openapi';
+import { journalAsyncApi } from './asyncapi';
 
 
-/** Wires journal-service: applies the declared topology at start, then serves topology, history and the schema registry. */
+/** Wires journal-service: applies the declared topology at start, then serves topology, history, the schema registry and the AsyncAPI document of the published messages. */
 export async function startJournalService(config: JournalServiceConfig): Promise<RunningService> {
   const logger = createLogger('journal-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
   const connection = await connectJetStream({ servers: config.NATS_URL, name: 'journal-service', credsFile: config.NATS_CREDS_FILE });
@@ -20,7 +21,8 @@ export async function startJournalService(config: JournalServiceConfig): Promise
   await ds.initialize();
   const migrated = await migrateWithLock(ds);
   if (migrated.length > 0) logger.info({ migrated }, 'migrations applied');
-  const topology: TopologyState = { declared: journalTopology({ partitions: config.JOURNAL_PARTITIONS, duplicateWindowMs: config.JOURNAL_DUPLICATE_WINDOW_MS, replicas: config.JOURNAL_REPLICAS }) };
+  const topologyOptions = { partitions: config.JOURNAL_PARTITIONS, duplicateWindowMs: config.JOURNAL_DUPLICATE_WINDOW_MS, replicas: config.JOURNAL_REPLICAS };
+  const topology: TopologyState = { declared: journalTopology(topologyOptions) };
   topology.lastApplied = await applyTopology(connection.jsm, topology.declared);
   logger.info(topology.lastApplied, 'journal topology applied');
   const topologyCheck: ReadinessCheck = {
@@ -32,7 +34,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
   const history: HistoryOptions = { partitions: config.JOURNAL_PARTITIONS, maxEvents: config.HISTORY_MAX_EVENTS, defaultWorkspace: 'default' };
   return runService({
     name: 'journal-service',
-    controllers: [TopologyController, HistoryController, SchemasController, openApiController(JOURNAL_OPENAPI)],
+    controllers: [TopologyController, HistoryController, SchemasController, openApiController(JOURNAL_OPENAPI), asyncApiController(journalAsyncApi(topologyOptions))],
     providers: [
       authFromConfig(config, ds),
       { provide: CONNECTION, useValue: () => connection },

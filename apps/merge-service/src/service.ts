@@ -1,9 +1,9 @@
 import { httpTimeouts } from '@tidemark/config';
-import { STREAMS, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, type PullBinding } from '@tidemark/messaging';
+import { STREAMS, buildHeaders, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, type PullBinding } from '@tidemark/messaging';
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
-import { committedNoticeSubject } from '@tidemark/contracts';
+import { committedNoticeSubject, schemaVersionHeaders } from '@tidemark/contracts';
 import type { MergeServiceConfig } from './config';
 import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controller';
 import { Projector, type MergeFn, type ProjectorOptions } from './projection/projector';
@@ -93,7 +93,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     onCommitted: (workspaces) => {
       for (const workspace of workspaces) {
         try {
-          connection.nc.publish(committedNoticeSubject(workspace));
+          connection.nc.publish(committedNoticeSubject(workspace), undefined, { headers: buildHeaders(schemaVersionHeaders('committedNotice')) });
         } catch (error) {
           logger.debug({ err: error, workspace }, 'commit notice not sent (the MERGED message still wakes readers)');
         }

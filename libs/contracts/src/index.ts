@@ -13,3 +13,4 @@ export * from './http/sync';
 export * from './http/parked';
 export * from './http/replay';
 export * from './http/ops';
+export * from './messages/messages';

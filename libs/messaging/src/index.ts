@@ -1,4 +1,5 @@
 export { connectJetStream, natsCheck, type JetStreamConnection, type ConnectOptions } from './connection';
+export { asyncApiDocument, ASYNCAPI_EXAMPLES, type AsyncApiOptions } from './asyncapi';
 export { journalTopology, applyTopology, mergeConsumerName, mergeConsumerConfig, STREAMS, type Topology, type TopologyOptions, type TopologyReport, type ConsumerDeclaration } from './topology';
 export { isNotFound, isNoResponders, isNatsUnavailable, isPublishRetryable } from './nats-errors';
 export { publishIdempotent, publishBatch, buildHeaders, natsCarrier, type IdempotentPublish, type BatchPublishOptions } from './publish';

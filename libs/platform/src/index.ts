@@ -6,4 +6,4 @@ export { parseQuery, parsePath } from './request';
 export { registerJsonBody, refuseUnstorableUrlText, utf8ErrorOffset, frameworkErrorProblem, MAX_PATH_PARAM_CHARS } from './request-text';
 export { registerCors, parseCorsOrigins, CORS_METHODS, CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, type CorsOptions } from './cors';
 export { registerCompression, negotiateEncoding, compress, compressingStream, BROTLI_QUALITY, GZIP_LEVEL, type AnswerEncoding, type CompressionOptions } from './compression';
-export { openApiController, type RegisteredRoute } from './openapi';
+export { asyncApiController, openApiController, type RegisteredRoute } from './openapi';

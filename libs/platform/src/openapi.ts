@@ -18,6 +18,23 @@ export function openApiController(document: Record<string, unknown>): Type<unkno
   return OpenApiController;
 }
 
+/**
+ * The controller serving a service's AsyncAPI document (the messages it describes on NATS) at
+ * `GET /v1/asyncapi.json`, open to anyone like the OpenAPI document.
+ */
+export function asyncApiController(document: Record<string, unknown>): Type<unknown> {
+  @PublicRoute()
+  @Controller('v1')
+  class AsyncApiController {
+    @Get('asyncapi.json')
+    @Header('cache-control', 'no-cache')
+    asyncapi(): Record<string, unknown> {
+      return document;
+    }
+  }
+  return AsyncApiController;
+}
+
 /** A route the HTTP server registered: its method and Fastify path (`:name` parameters, `*` wildcards). */
 export interface RegisteredRoute {
   method: string;

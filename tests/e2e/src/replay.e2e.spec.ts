@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy } from '@nats-io/jetstream';
-import type { DeviceEvent } from '@tidemark/contracts';
+import { SCHEMA_VERSION_HEADER, validateMessage, type DeviceEvent } from '@tidemark/contracts';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS } from '@tidemark/messaging';
 import { createDataSource, migrateWithLock, projectionDigest, type DataSource } from '@tidemark/persistence';
@@ -162,6 +162,20 @@ describe('scoped replay with a changed merge policy', () => {
       const review = await stack.js.jsm.streams.info(STREAMS.review, { subjects_filter: 'tm.review.acme.opened.prompt.>' });
       assert.equal(Object.keys(review.state.subjects ?? {}).length, 3);
     });
+    // …each as the published schemas say (docs/asyncapi.json: a replayed change, a conflict opened by the replay), with its schema version.
+    const opened = Object.keys((await stack.js.jsm.streams.info(STREAMS.review, { subjects_filter: 'tm.review.acme.opened.prompt.>' })).state.subjects ?? {});
+    const published = [
+      ...changes.map((c) => ({ stream: STREAMS.merged, subject: `tm.merged.acme.prompt.${c.entity_id}`, message: 'mergedChange' as const })),
+      ...opened.map((subject) => ({ stream: STREAMS.review, subject, message: 'conflictOpened' as const })),
+    ];
+    for (const { stream, subject, message } of published) {
+      const stored = (await stack.js.jsm.streams.getMessage(stream, { last_by_subj: subject }))!;
+      const payload = stored.json<{ replayId?: string }>();
+      const checked = validateMessage(message, payload);
+      assert.ok(checked.ok, `${subject}: ${JSON.stringify(checked)}`);
+      assert.equal(payload.replayId, id, subject);
+      assert.equal(stored.header.get(SCHEMA_VERSION_HEADER), '1', subject);
+    }
 
     // The same journal rebuilt from nothing, with the revision in force from the start.
     const fresh = await testDatabase('replay_rebuild');

@@ -1,4 +1,4 @@
-import { assetSubject } from '@tidemark/contracts';
+import { assetSubject, schemaVersionHeaders, type AssetTransition } from '@tidemark/contracts';
 import { statusChanges, transitionMessage, transitionMessageId, type AssetIdentity, type FileClass, type Lifecycle, type LifecycleEvent, type LifecycleStatus, type CollectReason } from '@tidemark/assets';
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 
@@ -147,10 +147,11 @@ export function assetLifecycle(a: AssetRecord): Lifecycle {
   return { status: a.status, size: a.size, offset: a.size, references: a.refCount, since: a.statusSince.toISOString(), ...(a.reason ? { reason: a.reason } : {}) };
 }
 
+/** An ASSETS outbox row: the published payload, and headers naming the workspace, the upload and the schema version. */
 export interface OutboxMessage {
   subject: string;
   msgId: string;
-  payload: unknown;
+  payload: AssetTransition;
   headers: Record<string, string>;
 }
 
@@ -160,7 +161,7 @@ export function uploadMessages(identity: AssetIdentity, uploadId: string, before
     subject: assetSubject(identity.workspace, change.to, identity.sha256),
     msgId: transitionMessageId({ uploadId }, change.to),
     payload: transitionMessage(identity, change, uploadId),
-    headers: { 'tm-workspace': identity.workspace, 'tm-upload': uploadId },
+    headers: { 'tm-workspace': identity.workspace, 'tm-upload': uploadId, ...schemaVersionHeaders('assetTransition') },
   }));
 }
 
@@ -173,7 +174,7 @@ export function assetMessages(identity: AssetIdentity, generation: number, befor
       subject: assetSubject(identity.workspace, change.to, identity.sha256),
       msgId: transitionMessageId({ workspace: identity.workspace, sha256: identity.sha256, generation: g }, change.to),
       payload: transitionMessage(identity, change),
-      headers: { 'tm-workspace': identity.workspace },
+      headers: { 'tm-workspace': identity.workspace, ...schemaVersionHeaders('assetTransition') },
     };
   });
   return { messages, generation: g };

@@ -258,7 +258,7 @@ export async function insertOutbox(q: QueryRunner, rows: readonly OutboxRow[]): 
     ['subject', 'text', (r) => r.subject],
     ['payload', 'jsonb', (r) => r.payload],
     ['msg_id', 'text', (r) => r.msgId],
-    ['headers', 'jsonb', () => ({})],
+    ['headers', 'jsonb', (r) => r.headers],
   ], rows);
 }
 

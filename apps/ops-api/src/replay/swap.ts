@@ -1,9 +1,15 @@
 import { recordAudit, type OperatorPrincipal } from '@tidemark/auth';
-import type { ReplaySwapSummary } from '@tidemark/contracts';
+import { schemaVersionHeaders, type ReplaySwapSummary } from '@tidemark/contracts';
 import { mergeConsumerName } from '@tidemark/messaging';
 import { shadowSchemaName } from '@tidemark/merge';
 import { inTransaction, type DataSource, type QueryRunner } from '@tidemark/persistence';
 import type { ReplayJobRow } from './replay-store';
+
+// The messages a swap publishes (built in SQL below) follow the published schemas ReplayedChange, ConflictOpened and
+// ConflictWithdrawn (@tidemark/contracts); the replay end-to-end test validates them. Their headers name the version.
+const MERGED_HEADERS = JSON.stringify(schemaVersionHeaders('mergedChange'));
+const OPENED_HEADERS = JSON.stringify(schemaVersionHeaders('conflictOpened'));
+const WITHDRAWN_HEADERS = JSON.stringify(schemaVersionHeaders('conflictWithdrawn'));
 
 /** Why live no longer matches what a replay's shadow was built against. */
 export interface LiveChange {
@@ -205,9 +211,9 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
      SELECT 'tm.merged.' || l.workspace || '.' || l.entity_type || '.' || l.entity_id,
             jsonb_build_object('workspace', l.workspace, 'entity', jsonb_build_object('type', l.entity_type, 'id', l.entity_id), 'version', 0, 'deleted', true,
                                'view', $2::jsonb, 'eventId', l.last_event_id, 'deviceId', $3::text, 'streamSeq', l.last_stream_seq, 'outcome', 'replayed', 'replayId', $1::text, 'decisions', '[]'::jsonb),
-            'replayed-' || $1::text || '-' || l.workspace || '-' || l.entity_type || '-' || l.entity_id, '{}'::jsonb
+            'replayed-' || $1::text || '-' || l.workspace || '-' || l.entity_type || '-' || l.entity_id, $4::jsonb
        FROM entities l JOIN replay_entities e ON ${OF_REPLAY} AND e.change = 'removed'`,
-    [id, removedView, deviceId],
+    [id, removedView, deviceId, MERGED_HEADERS],
   );
 
   // Conflicts the rebuild withdraws (open live, not open in the rebuild): REVIEW, before the live rows go.
@@ -216,10 +222,10 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
      SELECT 'tm.review.' || e.workspace || '.resolved.' || e.entity_type || '.' || e.entity_id,
             jsonb_build_object('kind', 'conflict.withdrawn', 'conflictId', c->>'id', 'workspace', e.workspace,
                                'entity', jsonb_build_object('type', e.entity_type, 'id', e.entity_id), 'replayId', $1::text),
-            'replay-' || $1::text || '-conflict-withdrawn-' || (c->>'id'), '{}'::jsonb
+            'replay-' || $1::text || '-conflict-withdrawn-' || (c->>'id'), $2::jsonb
        FROM replay_entities e CROSS JOIN LATERAL jsonb_array_elements(e.diff->'conflicts'->'closed') AS c
       WHERE e.replay_id = $1::uuid RETURNING id`,
-    [id],
+    [id, WITHDRAWN_HEADERS],
   );
 
   // What devices pull and integrators receive: one change per entity whose view changed
@@ -260,21 +266,21 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
      SELECT 'tm.merged.' || x.workspace || '.' || x.entity_type || '.' || x.entity_id,
             jsonb_build_object('workspace', x.workspace, 'entity', jsonb_build_object('type', x.entity_type, 'id', x.entity_id), 'version', x.version, 'deleted', x.deleted,
                                'view', x.view, 'eventId', x.last_event_id, 'deviceId', $2::text, 'streamSeq', x.last_stream_seq, 'outcome', 'replayed', 'replayId', $1::text, 'decisions', '[]'::jsonb),
-            'replayed-' || $1::text || '-' || x.workspace || '-' || x.entity_type || '-' || x.entity_id, '{}'::jsonb
+            'replayed-' || $1::text || '-' || x.workspace || '-' || x.entity_type || '-' || x.entity_id, $3::jsonb
        FROM ${shadow}.entities x JOIN replay_entities e ON e.replay_id = $1::uuid AND x.workspace = e.workspace AND x.entity_type = e.entity_type AND x.entity_id = e.entity_id
       WHERE (e.diff->>'viewChanged')::boolean`,
-    [id, deviceId],
+    [id, deviceId, MERGED_HEADERS],
   );
   const opened: unknown[] = await q.query(
     `INSERT INTO outbox (subject, payload, msg_id, headers)
      SELECT 'tm.review.' || x.workspace || '.opened.' || x.entity_type || '.' || x.entity_id,
             jsonb_build_object('kind', 'conflict.opened', 'replayId', $1::text,
                                'conflict', x.detail || jsonb_build_object('id', x.conflict_id, 'kind', x.kind, 'rule', x.rule, 'field', x.field)),
-            'replay-' || $1::text || '-conflict-opened-' || x.conflict_id, '{}'::jsonb
+            'replay-' || $1::text || '-conflict-opened-' || x.conflict_id, $2::jsonb
        FROM replay_entities e CROSS JOIN LATERAL jsonb_array_elements(e.diff->'conflicts'->'opened') AS o
        JOIN ${shadow}.conflicts x ON x.conflict_id = o->>'id' AND x.workspace = e.workspace
       WHERE e.replay_id = $1::uuid RETURNING id`,
-    [id],
+    [id, OPENED_HEADERS],
   );
 
   // The named revisions are in force from this commit on.

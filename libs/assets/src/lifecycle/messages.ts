@@ -1,23 +1,16 @@
+import type { AssetTransition } from '@tidemark/contracts';
 import type { CollectReason, LifecycleStatus, StatusChange } from './lifecycle';
 import type { FileClass } from '../limits/limits';
 
-/** What the ASSETS stream carries for one lifecycle transition (subject `tm.assets.<workspace>.<status>.<sha256>`). */
-export interface AssetTransitionMessage {
-  v: 1;
-  workspace: string;
-  sha256: string;
-  /** The upload this transition belongs to; absent for transitions of the stored asset (referenced, orphaned, …). */
-  uploadId?: string;
-  from: LifecycleStatus | null;
-  status: LifecycleStatus;
-  size: number | null;
-  contentType: string;
-  fileClass: FileClass;
-  references: number;
-  reason?: CollectReason;
-  deduplicated?: boolean;
-  at: string;
-}
+/**
+ * What the ASSETS stream carries for one lifecycle transition (subject `tm.assets.<workspace>.<status>.<sha256>`):
+ * the published schema (`@tidemark/contracts`).
+ */
+export type AssetTransitionMessage = AssetTransition;
+
+// The published enumerations are exactly the lifecycle's (a status, reason or class added to one and not the other fails to compile).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const PUBLISHED_ASSET_ENUMS_MATCH: [Same<AssetTransition['status'], LifecycleStatus>, Same<NonNullable<AssetTransition['reason']>, CollectReason>, Same<AssetTransition['fileClass'], FileClass>] = [true, true, true];
 
 export interface AssetIdentity {
   workspace: string;

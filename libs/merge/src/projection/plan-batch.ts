@@ -1,4 +1,4 @@
-import type { JournalRecord, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
+import type { JournalRecord, MESSAGE_SCHEMA_VERSIONS, ParkCode, ParkedAction, ParkedStatus, SCHEMA_VERSION_HEADER } from '@tidemark/contracts';
 import { mergedSubject, partitionValue, reviewSubject, scopeKey } from '@tidemark/contracts/core';
 import type { MergeInput, MergeResult } from '../merge/result';
 import { assetRefsOf } from '../schema/assets';
@@ -21,6 +21,11 @@ import type {
   ReceiptStatus,
   RepairRow,
 } from './rows';
+
+// The payload schema versions of the published messages (`tm-schema-version`): see @tidemark/contracts' messages.
+const MERGED_HEADERS = { 'tm-schema-version': '1' } as const satisfies Record<typeof SCHEMA_VERSION_HEADER, `${(typeof MESSAGE_SCHEMA_VERSIONS)['mergedChange']}`>;
+const OPENED_HEADERS = { 'tm-schema-version': '1' } as const satisfies Record<typeof SCHEMA_VERSION_HEADER, `${(typeof MESSAGE_SCHEMA_VERSIONS)['conflictOpened']}`>;
+const RESOLVED_HEADERS = { 'tm-schema-version': '1' } as const satisfies Record<typeof SCHEMA_VERSION_HEADER, `${(typeof MESSAGE_SCHEMA_VERSIONS)['conflictResolved']}`>;
 
 /** The merge a projection applies: pure, so the same journal always gives the same projection. */
 export type MergeFn = (current: EntityState | undefined, input: MergeInput) => MergeResult;
@@ -277,7 +282,7 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
         openedSeq: seq,
         openedAcceptedAt: record.acceptedAt,
       });
-      plan.outbox.push({ subject: reviewSubject(workspace, event.entity, 'opened'), payload: { kind: 'conflict.opened', conflict: c }, msgId: `conflict-opened-${workspace}-${id}` });
+      plan.outbox.push({ subject: reviewSubject(workspace, event.entity, 'opened'), payload: { kind: 'conflict.opened', conflict: c }, msgId: `conflict-opened-${workspace}-${id}`, headers: OPENED_HEADERS });
     }
     for (const id of result.resolved) {
       plan.resolvedConflicts.push({ conflictId: id, eventId: event.eventId, streamSeq: seq, workspace });
@@ -285,6 +290,7 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
         subject: reviewSubject(workspace, event.entity, 'resolved'),
         payload: { kind: 'conflict.resolved', conflictId: id, workspace, entity: event.entity, eventId: event.eventId, version: next.version },
         msgId: `conflict-resolved-${workspace}-${id}`,
+        headers: RESOLVED_HEADERS,
       });
     }
     plan.outbox.push({
@@ -302,6 +308,7 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
         decisions: result.decisions.map((d) => ({ field: d.field, policy: d.policy, rule: d.rule, outcome: d.outcome })),
       },
       msgId: `merged-${workspace}-${event.eventId}`,
+      headers: MERGED_HEADERS,
     });
   }
 

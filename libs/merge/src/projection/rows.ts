@@ -1,4 +1,4 @@
-import type { EntityRef, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
+import type { AppliedChange, ConflictOpened, ConflictResolved, ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
 import type { ConflictDraft, FieldDecision, FieldOutcome, DecisionRule, MergeOutcome, RepairCode } from '../merge/result';
 import type { PolicyName } from '../schema/schema';
 import type { EntityState, EntityView } from '../state/entity-state';
@@ -114,34 +114,28 @@ export interface RepairRow {
   streamSeq: number;
 }
 
-/** What the MERGED stream carries for an accepted event. */
-export interface MergedMessage {
-  workspace: string;
-  entity: EntityRef;
-  version: number;
-  deleted: boolean;
-  view: EntityView;
-  eventId: string;
-  deviceId: string;
-  streamSeq: number;
-  outcome: MergeOutcome;
-  decisions: { field: string; policy: PolicyName; rule: DecisionRule; outcome: FieldOutcome }[];
-}
+/** What the MERGED stream carries for an accepted event: the published schema (`@tidemark/contracts`, `AppliedChange`). */
+export type MergedMessage = AppliedChange;
 
-/** What the REVIEW stream carries when a conflict opens or closes. */
-export type ReviewMessage =
-  | { kind: 'conflict.opened'; conflict: ConflictDraft }
-  | { kind: 'conflict.resolved'; conflictId: string; workspace: string; entity: EntityRef; eventId: string; version: number };
+/** What the REVIEW stream carries when an event opens or closes a conflict: the published schemas. */
+export type ReviewMessage = ConflictOpened | ConflictResolved;
 
 /**
  * An `outbox` row. Its id is derived from what it reports (`msgId`), so a rebuild never publishes a
- * second copy.
+ * second copy. `headers` name the payload's schema version (`tm-schema-version`).
  */
-export interface OutboxRow {
-  subject: string;
-  payload: MergedMessage | ReviewMessage;
-  msgId: string;
-}
+export type OutboxRow = { subject: string; msgId: string; headers: Record<string, string> } & ({ payload: MergedMessage } | { payload: ReviewMessage });
+
+// The published enumerations are exactly the merge engine's: a rule, policy or outcome added to one and not
+// the other fails to compile here, not in an integrator's consumer.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Decision = AppliedChange['decisions'][number];
+export const PUBLISHED_ENUMS_MATCH: [
+  Same<Decision['rule'], DecisionRule>,
+  Same<Decision['policy'], PolicyName>,
+  Same<Decision['outcome'], FieldOutcome>,
+  Same<AppliedChange['outcome'], Extract<MergeOutcome, 'applied' | 'merged' | 'conflicted'>>,
+] = [true, true, true, true];
 
 /** An `entity_assets` row: one asset reference an entity holds. */
 export interface EntityAssetRow {
