@@ -23,6 +23,7 @@ import { AssetsQuery } from './assets/assets.controller';
 import { WaitingQuery } from './asset-refs/asset-refs.controller';
 import { HotspotsQuery, ListQuery, OneQuery, Reason } from './conflicts/conflicts.controller';
 import { DevicesQuery, SitesQuery } from './devices/devices.controller';
+import { ScopesQuery } from './scopes/scopes.controller';
 import { InspectQuery } from './inspect/inspect.controller';
 
 /**
@@ -162,6 +163,27 @@ export const OPS_ROUTES: RouteDoc[] = [
     query: SitesQuery,
     responses: {
       200: { description: 'sites', schema: view('SitesView', { at: 'when it was assessed', staleAfterSeconds: 'the stale threshold used', behindThreshold: 'the behind threshold used', sites: 'one entry per (workspace, site)' }), example: { at: AT, staleAfterSeconds: 3600, behindThreshold: 100, sites: [{ workspace: 'default', site: 'lab-a', devices: 3, fallingBehind: 0, oldestLastSeenAt: '2026-12-07T19:40:00.000Z', lastSeenAt: AT, behindBy: 2, missing: 1, fallingBehindDevices: [] }] } },
+      400: bad('a query parameter is not valid'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/scopes',
+    summary: 'Read scopes of a workspace (partial sync): what each reads, the roles that may read it, and its subscribers by partition value; subscriptions to scopes no longer declared',
+    tags: ['devices'],
+    auth: 'operator',
+    query: ScopesQuery,
+    responses: {
+      200: {
+        description: 'scopes',
+        schema: view('ScopesView', { workspace: 'the workspace', rulesVersion: 'the access rules in force (null: none)', scopes: 'one entry per declared scope', undeclared: 'subscriptions that deliver nothing' }),
+        example: {
+          workspace: 'lab',
+          rulesVersion: 2,
+          scopes: [{ scope: 'project', types: ['task'], partitioned: true, values: { claim: 'projects' }, readBy: ['annotator'], subscribers: 2, subscriptions: [{ value: 'p-17', subscribers: 2, devices: ['laptop-1', 'tablet-2'] }] }],
+          undeclared: [],
+        },
+      },
       400: bad('a query parameter is not valid'),
     },
   },

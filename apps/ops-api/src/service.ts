@@ -7,6 +7,7 @@ import { createLogger } from '@tidemark/telemetry';
 import type { OpsApiConfig } from './config';
 import { OPS_DEPS, StreamsController } from './streams/streams.controller';
 import { DevicesController } from './devices/devices.controller';
+import { ScopesController } from './scopes/scopes.controller';
 import { OPS_VIEWS, createOpsViews } from './streams/views';
 import { AssetsController } from './assets/assets.controller';
 import { ConflictsController } from './conflicts/conflicts.controller';
@@ -28,7 +29,7 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   await migrateWithLock(ds);
   return runService({
     name: 'ops-api',
-    controllers: [StreamsController, DevicesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, DashboardController, openApiController(OPS_OPENAPI)],
+    controllers: [StreamsController, DevicesController, ScopesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, DashboardController, openApiController(OPS_OPENAPI)],
     providers: [
       authFromConfig(config, ds),{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
       { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) }],

@@ -44,7 +44,7 @@ describe('read scopes: each device reads only what it subscribed to and may read
   const cursors = new Map<string, string>();
 
   before(async () => {
-    stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
+    stack = await startSlice(['journal-service', 'merge-service', 'gateway', 'ops-api']);
     gateway = stack.url('gateway');
     assert.equal((await call(`${gateway}/v1/admin/workspaces`, 'POST', stack.operatorHeaders, { workspace: 'lab' })).status, 200);
     const schema = await call(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', stack.operatorHeaders, TASK_V1);
@@ -180,5 +180,29 @@ describe('read scopes: each device reads only what it subscribed to and may read
     assert.deepEqual(await pull('bob'), [], 'p3 is no longer delivered');
     const audit = await stack.db.query("SELECT detail FROM audit_log WHERE action = 'device.claims'");
     assert.deepEqual(audit.rows, [{ detail: { claims: { projects: ['p2'] }, previous: { projects: ['p2', 'p3'] } } }]);
+  });
+
+  it('operators see the scopes, the roles that read them and their subscribers by value', async () => {
+    const view = await call(`${stack.url('ops-api')}/v1/scopes?workspace=lab`, 'GET', stack.operatorHeaders);
+    assert.equal(view.status, 200, JSON.stringify(view.body));
+    assert.equal(view.body.rulesVersion, 1);
+    assert.deepEqual(view.body.scopes, [
+      { scope: 'catalog', types: ['prompt'], partitioned: false, readBy: ['annotator'], subscribers: 1, subscriptions: [{ subscribers: 1, devices: ['alice'] }] },
+      {
+        scope: 'project',
+        types: ['task'],
+        partitioned: true,
+        values: { claim: 'projects' },
+        readBy: ['annotator'],
+        subscribers: 2,
+        subscriptions: [
+          { value: 'p1', subscribers: 1, devices: ['alice'] },
+          { value: 'p2', subscribers: 1, devices: ['bob'] },
+          { value: 'p3', subscribers: 1, devices: ['bob'] },
+        ],
+      },
+    ]);
+    assert.deepEqual(view.body.undeclared, []);
+    assert.equal((await call(`${stack.url('ops-api')}/v1/scopes`, 'GET', stack.operatorHeaders)).status, 400, 'the workspace is required');
   });
 });
