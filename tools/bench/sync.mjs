@@ -10,6 +10,7 @@
 // V8 CPU profile there on exit, and `node tools/cpu-profile.mjs <file> --per <pushes> --from … --until …` (the
 // window printed) gives CPU per push.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { benchDevice, benchPipeline, benchStack, fmt, rawJetStreamPublish, table } from './_common.mjs';
 
@@ -105,6 +106,7 @@ export async function main(argv) {
     };
 
     const steadyFrom = monotonicMicros();
+    const cpuFrom = cpuSeconds(procs[2].pid);
     // Steady phase: every device makes its share each tick; the first 3 s warm up and are not counted.
     console.log(`steady: ${fmt(RATE)} events/s offered by ${D} devices (${fmt(perTick, 2)} events per device every ${TICK} ms) for ${SECONDS} s, 8 partitions`);
     started = performance.now();
@@ -134,6 +136,7 @@ export async function main(argv) {
     while (devices.some((d) => d.busy || d.queue.length > 0)) await Promise.all(devices.map((d) => d.busy));
     const steadySeconds = (performance.now() - started) / 1000;
     const steadyUntil = monotonicMicros();
+    const steadyCpu = cpuSeconds(procs[2].pid) - cpuFrom;
     const steadyPushes = pushes;
     const drainUntil = performance.now() + 30_000;
     while (seen.size < sentAt.size && performance.now() < drainUntil && !streamFailed) await new Promise((r) => setTimeout(r, 100));
@@ -156,7 +159,7 @@ export async function main(argv) {
     }));
     const peakRate = peakAccepted / ((performance.now() - peakStart) / 1000);
     console.log(`peak phase: ${fmt(peakAccepted)} accepted, ${peakPushes} pushes, push errors so far ${errors}`);
-    console.log(`gateway answered ${steadyPushes} pushes in the steady phase (cpu-profile window --from ${steadyFrom} --until ${steadyUntil}), ${pushes} in all`);
+    console.log(`gateway answered ${steadyPushes} pushes in the steady phase (cpu-profile window --from ${steadyFrom} --until ${steadyUntil}; gateway CPU time, user + system from /proc, ${fmt(steadyCpu, 2)} s: ${fmt((steadyCpu * 1e6) / steadyPushes)} µs per push, live stream included), ${pushes} in all`);
     for (const p of procs.splice(0)) await p.stop();
     const js = await rawJetStreamPublish(stack.env.NATS_URL);
 
@@ -180,6 +183,15 @@ export async function main(argv) {
 
 const WARMUP = 200;
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
 
 /** One device, `n` single-event pushes one after the other; then `n` raw JetStream publish+ack one after the other. */
 async function serial(n) {
@@ -193,13 +205,17 @@ async function serial(n) {
     let seq = 0;
     const latencies = [];
     let from = 0;
+    let cpuFrom = NaN;
     for (let i = 0; i < WARMUP + n; i++) {
       const event = {
         eventId: randomUUID(), deviceId: 'serial-dev', deviceSeq: ++seq, hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
         entity: { type: 'annotation', id: `e${seq % 500}` }, op: 'upsert', baseVersion: 0,
         fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: 0.5 } }, schemaVersion: 1,
       };
-      if (i === WARMUP) from = monotonicMicros();
+      if (i === WARMUP) {
+        from = monotonicMicros();
+        cpuFrom = cpuSeconds(procs[2].pid);
+      }
       const t = performance.now();
       const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers, body: JSON.stringify({ events: [event] }) });
       const body = await response.json();
@@ -207,7 +223,8 @@ async function serial(n) {
       if (response.status !== 200 || body.results[0].status !== 'accepted') throw new Error(`push ${i} answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
       if (i >= WARMUP) latencies.push(took);
     }
-    console.log(`gateway answered ${n} pushes after ${WARMUP} of warm-up (cpu-profile window --from ${from} --until ${monotonicMicros()})`);
+    const cpu = cpuSeconds(procs[2].pid) - cpuFrom;
+    console.log(`gateway answered ${n} pushes after ${WARMUP} of warm-up (cpu-profile window --from ${from} --until ${monotonicMicros()}); its CPU time (user + system, /proc) ${fmt(cpu, 2)} s: ${fmt((cpu * 1e6) / n)} µs per push`);
     for (const p of procs.splice(0)) await p.stop();
     const raw = await rawSerialPublish(stack.env.NATS_URL, WARMUP + n);
     latencies.sort((a, b) => a - b);
