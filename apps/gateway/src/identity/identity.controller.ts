@@ -104,8 +104,10 @@ export class IdentityController {
     const credentials = await this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role }, this.deps.now(), (q) =>
       recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
     );
-    // A gateway may have cached "no such device" for a token presented before the enrolment.
-    await this.deps.announce({ workspace, deviceId: input.deviceId });
+    // A gateway may have cached "no such device" for a token of this id presented before the enrolment (only a
+    // token signed for a device never enrolled can be), so the notice is sent, but an unconfirmed one does not fail
+    // the enrolment: a retry would only meet 409, and such an entry ages out (STANDING_CACHE_MAX_AGE_MS).
+    await this.deps.announce({ workspace, deviceId: input.deviceId }).catch(() => undefined);
     return credentials;
   }
 
