@@ -3,14 +3,22 @@
 // push → acknowledged and push → visible on the other device, then the peak accepted events/s with every
 // device pushing as fast as it can, against raw JetStream publish measured in the same run.
 //   npm run bench:sync -- [--rate 2000] [--devices 50] [--seconds 30] [--tick-ms 250] [--peak-seconds 10]
+// --serial N instead: one device pushes N single-event batches one after the other (each waits for the answer
+// to the one before), p50/p99 push → acknowledged, next to N raw JetStream publish+ack one after the other in
+// the same run (the floor the gateway adds its work to).
+// Every run prints how many pushes the gateway answered: with TIDEMARK_PROFILE_DIR=<dir> the gateway writes a
+// V8 CPU profile there on exit, and `node tools/cpu-profile.mjs <file> --per <pushes> --from … --until …` (the
+// window printed) gives CPU per push.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { benchDevice, benchPipeline, benchStack, fmt, rawJetStreamPublish, table } from './_common.mjs';
 
 const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { rate: { type: 'string', default: '2000' }, devices: { type: 'string', default: '50' }, seconds: { type: 'string', default: '30' }, 'tick-ms': { type: 'string', default: '250' }, 'peak-seconds': { type: 'string', default: '10' }, entities: { type: 'string', default: '5000' } } });
+  const { values } = parseArgs({ args: argv, options: { rate: { type: 'string', default: '2000' }, devices: { type: 'string', default: '50' }, seconds: { type: 'string', default: '30' }, 'tick-ms': { type: 'string', default: '250' }, 'peak-seconds': { type: 'string', default: '10' }, entities: { type: 'string', default: '5000' }, serial: { type: 'string' } } });
+  if (values.serial !== undefined) return serial(Number(values.serial));
   const RATE = Number(values.rate), D = Number(values.devices), SECONDS = Number(values.seconds), TICK = Number(values['tick-ms']), PEAK = Number(values['peak-seconds']), E = Number(values.entities);
   const perTick = (RATE * TICK) / 1000 / D; // events per device per tick (may be fractional: carried over)
   const stack = await benchStack({ nats: true, postgres: true });
@@ -69,7 +77,9 @@ export async function main(argv) {
     });
     let errors = 0;
     // One push in flight per device, as the SDK does: events made while a push is out wait for the next one.
+    let pushes = 0;
     const send = async (device, events, record) => {
+      pushes++;
       const t = performance.now();
       const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...device.headers }, body: JSON.stringify({ events }) });
       const body = await response.json();
@@ -95,6 +105,8 @@ export async function main(argv) {
         });
     };
 
+    const steadyFrom = monotonicMicros();
+    const cpuFrom = cpuSeconds(procs[2].pid);
     // Steady phase: every device makes its share each tick; the first 3 s warm up and are not counted.
     console.log(`steady: ${fmt(RATE)} events/s offered by ${D} devices (${fmt(perTick, 2)} events per device every ${TICK} ms) for ${SECONDS} s, 8 partitions`);
     started = performance.now();
@@ -123,6 +135,9 @@ export async function main(argv) {
     }
     while (devices.some((d) => d.busy || d.queue.length > 0)) await Promise.all(devices.map((d) => d.busy));
     const steadySeconds = (performance.now() - started) / 1000;
+    const steadyUntil = monotonicMicros();
+    const steadyCpu = cpuSeconds(procs[2].pid) - cpuFrom;
+    const steadyPushes = pushes;
     const drainUntil = performance.now() + 30_000;
     while (seen.size < sentAt.size && performance.now() < drainUntil && !streamFailed) await new Promise((r) => setTimeout(r, 100));
     const unseen = sentAt.size - seen.size;
@@ -144,6 +159,7 @@ export async function main(argv) {
     }));
     const peakRate = peakAccepted / ((performance.now() - peakStart) / 1000);
     console.log(`peak phase: ${fmt(peakAccepted)} accepted, ${peakPushes} pushes, push errors so far ${errors}`);
+    console.log(`gateway answered ${steadyPushes} pushes in the steady phase (cpu-profile window --from ${steadyFrom} --until ${steadyUntil}; gateway CPU time, user + system from /proc, ${fmt(steadyCpu, 2)} s: ${fmt((steadyCpu * 1e6) / steadyPushes)} µs per push, live stream included), ${pushes} in all`);
     for (const p of procs.splice(0)) await p.stop();
     const js = await rawJetStreamPublish(stack.env.NATS_URL);
 
@@ -163,4 +179,84 @@ export async function main(argv) {
     for (const p of procs) await p.kill();
     await stack.stop();
   }
+}
+
+const WARMUP = 200;
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; NaN elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** One device, `n` single-event pushes one after the other; then `n` raw JetStream publish+ack one after the other. */
+async function serial(n) {
+  const stack = await benchStack({ nats: true, postgres: true });
+  const procs = [];
+  try {
+    const pipeline = await benchPipeline(stack);
+    procs.push(...pipeline.procs);
+    const { gateway } = pipeline;
+    const headers = { 'content-type': 'application/json', ...(await benchDevice(stack.env, 'bench', 'serial-dev', 'site-0')) };
+    let seq = 0;
+    const latencies = [];
+    let from = 0;
+    let cpuFrom = NaN;
+    for (let i = 0; i < WARMUP + n; i++) {
+      const event = {
+        eventId: randomUUID(), deviceId: 'serial-dev', deviceSeq: ++seq, hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
+        entity: { type: 'annotation', id: `e${seq % 500}` }, op: 'upsert', baseVersion: 0,
+        fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: 0.5 } }, schemaVersion: 1,
+      };
+      if (i === WARMUP) {
+        from = monotonicMicros();
+        cpuFrom = cpuSeconds(procs[2].pid);
+      }
+      const t = performance.now();
+      const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers, body: JSON.stringify({ events: [event] }) });
+      const body = await response.json();
+      const took = performance.now() - t;
+      if (response.status !== 200 || body.results[0].status !== 'accepted') throw new Error(`push ${i} answered ${response.status}: ${JSON.stringify(body).slice(0, 300)}`);
+      if (i >= WARMUP) latencies.push(took);
+    }
+    const cpu = cpuSeconds(procs[2].pid) - cpuFrom;
+    console.log(`gateway answered ${n} pushes after ${WARMUP} of warm-up (cpu-profile window --from ${from} --until ${monotonicMicros()}); its CPU time (user + system, /proc) ${fmt(cpu, 2)} s: ${fmt((cpu * 1e6) / n)} µs per push`);
+    for (const p of procs.splice(0)) await p.stop();
+    const raw = await rawSerialPublish(stack.env.NATS_URL, WARMUP + n);
+    latencies.sort((a, b) => a - b);
+    const rawMs = raw.slice(WARMUP).sort((a, b) => a - b);
+    console.log(table([
+      ['one device, one event per push, one push at a time', 'p50', 'p99', 'max', 'samples'],
+      ['push → acknowledged (HTTP 200 after JetStream ack)', `${fmt(quantile(latencies, 0.5), 2)} ms`, `${fmt(quantile(latencies, 0.99), 2)} ms`, `${fmt(latencies.at(-1), 2)} ms`, fmt(latencies.length)],
+      ['raw JetStream publish → ack, one at a time', `${fmt(quantile(rawMs, 0.5), 2)} ms`, `${fmt(quantile(rawMs, 0.99), 2)} ms`, `${fmt(rawMs.at(-1), 2)} ms`, fmt(rawMs.length)],
+    ]));
+  } finally {
+    for (const p of procs) await p.kill();
+    await stack.stop();
+  }
+}
+
+/** Milliseconds of each of `count` JetStream publishes (with a msgID, ~400 bytes, file storage) awaited one by one. */
+async function rawSerialPublish(natsUrl, count) {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager, jetstream } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: natsUrl.split(',') });
+  const jsm = await jetstreamManager(nc);
+  const stream = `BENCH_${randomUUID().slice(0, 8).toUpperCase()}`;
+  await jsm.streams.add({ name: stream, subjects: [`bench.${stream}.>`], storage: 'file', duplicate_window: 120_000_000_000 });
+  const js = jetstream(nc);
+  const data = new TextEncoder().encode(JSON.stringify({ v: 1, workspace: 'bench', event: { pad: 'x'.repeat(280) } }));
+  const took = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await js.publish(`bench.${stream}.s`, data, { msgID: randomUUID() });
+    took.push(performance.now() - t);
+  }
+  await jsm.streams.delete(stream);
+  await nc.close();
+  return took;
 }

@@ -22,6 +22,8 @@ const schema = Type.Object({
   SYNC_COMPRESS_MIN_BYTES: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 1024, description: 'pull, long-poll and snapshot answers of at least this many bytes are compressed (br, else gzip) for a client whose Accept-Encoding takes it; the live stream is compressed whenever accepted; push bodies never' }),
   LIVE_RECHECK_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'how often a long-poll or live stream re-reads the change log when no change notice arrived' }),
   REFRESH_REUSE_GRACE_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 120, description: 'how long after its first use a spent refresh token may be presented again by a client that lost the answer; after that it is reuse and ends the device login' }),
+  STANDING_CACHE_MAX_AGE_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 30_000, description: "longest a gateway answers a device's standing, role and access rules from memory: the backstop for a lost change notice (every revoke, re-enrolment, role change and rules publish is applied at once on the notice the admin API sends; 0 turns the cache off)" }),
+  STANDING_CACHE_MAX_DEVICES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 100_000, description: 'devices whose standing, role and access one gateway remembers at most (the least recently used is forgotten first; 0 turns the cache off)' }),
   OPERATOR_TOKEN_MAX_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 90 * 86_400, default: 12 * 3600, description: 'longest lifetime of an operator token minted through the admin API' }),
 });
 

@@ -6,7 +6,7 @@ import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
 import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
-import { AccessRulesStore, IdentityStore, TokenService, authGuardProvider, sqlStanding, type IdentityDb } from '@tidemark/auth';
+import { AccessRulesStore, IdentityStore, StandingCache, TokenService, authGuardProvider, sqlStanding, type IdentityDb, type StandingPort } from '@tidemark/auth';
 import { AccessRulesController } from './access/access-rules.controller';
 import { PULL_DEPS, PullController } from './pull/pull.controller';
 import { ReadScopeStore } from './subscriptions/read-scope-store';
@@ -14,7 +14,8 @@ import { SubscriptionsController } from './subscriptions/subscriptions.controlle
 import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
-import { sqlPushLookup } from './push/push-lookup';
+import { sqlReceipts } from './push/push-lookup';
+import { StandingNotices } from './access/standing-notices';
 import { ChangeNotifier } from './pull/change-notifier';
 import { OpenApiController } from './openapi/openapi.controller';
 import type { PushDeps } from './push/push.service';
@@ -38,19 +39,27 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
   notifier.start(connection.nc);
   const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
-  const standing = sqlStanding(ds);
   const identityDb: IdentityDb = { query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) };
   const accessRules = new AccessRulesStore(identityDb);
+  // Every device request checks its device's standing (and a push its access) here; see StandingNotices.
+  const authorities = new StandingCache((workspace, deviceId) => accessRules.authority(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
+  const notices = new StandingNotices(connection.nc, authorities, config.PUBLISH_TIMEOUT_MS, logger);
+  await notices.start();
+  const sqlChecks = sqlStanding(ds);
+  const standing: StandingPort = {
+    deviceStanding: async (workspace, deviceId) => (await authorities.get(workspace, deviceId)).standing,
+    operatorTokenRevoked: (tokenId) => sqlChecks.operatorTokenRevoked(tokenId),
+  };
   const store = new IdentityStore(identityDb, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
-  const identity: IdentityDeps = { store, accessRules, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS };
+  const identity: IdentityDeps = { store, accessRules, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS, announce: (change) => notices.announce(change) };
   const deps: PushDeps = {
     js: () => connection.js,
     partitions: config.JOURNAL_PARTITIONS,
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     logger,
     now,
-    lookup: sqlPushLookup(ds),
-    standing: (workspace, deviceId) => standing.deviceStanding(workspace, deviceId),
+    authority: (workspace, deviceId) => authorities.get(workspace, deviceId),
+    receipts: sqlReceipts(ds),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
   };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
@@ -81,7 +90,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     timeouts: httpTimeouts(config),
-    afterClose: [() => progress.flush(), () => connection.close(), () => ds.destroy()],
+    afterClose: [() => progress.flush(), async () => notices.stop(), () => connection.close(), () => ds.destroy()],
     configure: (app) => {
       registerPushAdmission(app.getHttpAdapter().getInstance(), admission, tokens);
       registerCompression(app.getHttpAdapter().getInstance(), { routes: ['/v1/changes', '/v1/snapshot'], minBytes: config.SYNC_COMPRESS_MIN_BYTES });

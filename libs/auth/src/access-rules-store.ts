@@ -2,6 +2,7 @@ import { accessOfRole, validateAccessRules, type Access, type AccessRules, type 
 import { canonicalJson, type InvalidParam } from '@tidemark/contracts';
 import { recordAudit, type SqlExecutor } from './audit';
 import type { IdentityDb } from './identity-store';
+import type { DeviceAuthority } from './standing-cache';
 import type { OperatorPrincipal } from './principal';
 
 /** One published version of a workspace's access rules, as the admin API shows it. */
@@ -54,7 +55,8 @@ export function accessFromRow(row: AccessColumns): Access {
 
 /**
  * Each workspace's access rules in Postgres (`access_rules`): every published version is kept, the highest is in
- * force, and nothing caches them, so a publish takes effect on the next request. Publishes of a workspace are
+ * force. The gateway caches what a device may do (`StandingCache`) and forgets it on the notice its admin API sends
+ * after a publish, so a publish takes effect on the next request. Publishes of a workspace are
  * serialised by a lock on its row; each is the version after the one in force, audited in its own transaction.
  */
 export class AccessRulesStore {
@@ -76,6 +78,20 @@ export class AccessRulesStore {
   async access(workspace: string, deviceId: string): Promise<Access> {
     const rows: AccessColumns[] = await this.db.query(`SELECT ${ACCESS_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN devices d ON d.workspace = $1 AND d.device_id = $2 ${ACCESS_JOIN}`, [workspace, deviceId]);
     return accessFromRow(rows[0]!);
+  }
+
+  /**
+   * A device's standing (undefined: no such device) and what it may do now, in one statement: what a gateway caches
+   * per device (`StandingCache`).
+   */
+  async authority(workspace: string, deviceId: string): Promise<DeviceAuthority> {
+    const rows: (AccessColumns & { status: string | null; generation: number | null })[] = await this.db.query(
+      `SELECT d.status, d.generation, ${ACCESS_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN devices d ON d.workspace = $1 AND d.device_id = $2 ${ACCESS_JOIN}`,
+      [workspace, deviceId],
+    );
+    const row = rows[0]!;
+    const standing = row.status !== null && row.generation !== null ? { status: row.status, generation: Number(row.generation) } : undefined;
+    return { standing, access: accessFromRow(row) };
   }
 
   /**

@@ -179,8 +179,9 @@ export class IdentityStore {
   }
 
   /**
-   * Gives a device a role (null: none). Its tokens keep working: the role is read with the device's standing on
-   * every push, so the change takes effect on its next request.
+   * Gives a device a role (null: none). Its tokens keep working: the role is checked with the device's standing on
+   * every push (the gateway forgets what it cached of the device on the change's notice), so the change takes effect
+   * on its next request.
    */
   async setRole(workspace: string, deviceId: string, role: string | null, audit?: AuditInTransaction<{ previous: string | null }>): Promise<DeviceRecord> {
     return this.db.transaction(async (q) => {

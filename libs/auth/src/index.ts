@@ -5,3 +5,4 @@ export { IdentityStore, type DeviceCredentials, type DeviceRecord, type Identity
 export { recordAudit, type AuditEntry, type SqlExecutor } from './audit';
 export { PublicRoute } from '@tidemark/platform';
 export { AccessRulesStore, ACCESS_COLUMNS, ACCESS_JOIN, accessFromRow, type AccessColumns, type PublishedAccessRules, type PublishRulesOutcome } from './access-rules-store';
+export { StandingCache, type DeviceAuthority, type StandingCacheOptions } from './standing-cache';

@@ -163,6 +163,16 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     assert.equal(inspected.status, 200, await inspected.text());
   });
 
+  it('announces a revocation to the gateways (tm.notice.standing) and refuses the device at once', async () => {
+    const device = new FakeDevice('device-revoked-under-users');
+    const { headers } = await identity.device('default', device.deviceId);
+    assert.equal((await push(url('gateway'), [device.upsert('annotation', 'r-1', { label: 'before' })], headers)).status, 200);
+    const admin = { authorization: `Bearer ${await identity.operatorToken('nats-users-admin', ['admin'])}`, 'content-type': 'application/json' };
+    const revoked = await fetch(`${url('gateway')}/v1/admin/workspaces/default/devices/${device.deviceId}/revoke`, { method: 'POST', headers: admin, body: JSON.stringify({ reason: 'permissions test' }) });
+    assert.equal(revoked.status, 200, await revoked.text());
+    assert.equal((await push(url('gateway'), [device.upsert('annotation', 'r-2', { label: 'after' })], headers)).status, 401);
+  });
+
   it('takes TLS connections only, from clients that trust its CA', async () => {
     // This test process was not started with NODE_EXTRA_CA_CERTS: it does not trust the certificate.
     await assert.rejects(connect({ servers: natsUrl, reconnect: false }), /self[- ]signed|unable to (get|verify)|certificate/i);

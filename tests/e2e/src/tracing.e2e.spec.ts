@@ -42,7 +42,8 @@ describe('OpenTelemetry across HTTP → NATS → Postgres', () => {
   it('puts the push, the publish, the projection batch and its SQL in one trace', async () => {
     const { FakeDevice, push, eventually } = await import('@tidemark/testing');
     exporter.reset();
-    const result = await push(gatewayUrl, [new FakeDevice('trace-dev').upsert('annotation', 'traced', { label: 'owl' })], deviceHeaders);
+    const device = new FakeDevice('trace-dev');
+    const result = await push(gatewayUrl, [device.upsert('annotation', 'traced', { label: 'owl' }), device.upsert('annotation', 'traced-2', { label: 'fox' }), device.upsert('annotation', 'traced-3', { label: 'elk' })], deviceHeaders);
     assert.equal(result.status, 200);
 
     const found = await eventually(() => {
@@ -60,6 +61,10 @@ describe('OpenTelemetry across HTTP → NATS → Postgres', () => {
       return { server, publish, consume };
     }, { timeoutMs: 15_000 });
     assert.ok(descendsFrom(found.publish, found.server, exporter.getFinishedSpans()), 'the publish happened inside the HTTP request');
+    // One span per push, not per event: the batch's publishes are one PRODUCER span counting them.
+    const publishes = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === found.server.spanContext().traceId && s.kind === SpanKind.PRODUCER && s.name.startsWith('publish tm.journal'));
+    assert.equal(publishes.length, 1, publishes.map((s) => s.name).join(', '));
+    assert.equal(publishes[0]!.attributes['messaging.batch.message_count'], 3);
   });
 });
 

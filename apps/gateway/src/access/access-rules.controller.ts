@@ -21,8 +21,8 @@ const notFound = (detail: string): ProblemError => new ProblemError(problem(Prob
 
 /**
  * A workspace's access rules, for operators with the admin role: the rules in force, every published version, and
- * publishing the next one. A publish takes effect on the next request of every device (nothing caches the rules)
- * and is audited (`access-rules.publish`) in its own transaction.
+ * publishing the next one. A publish takes effect on the next request of every device (every gateway forgets what it
+ * cached of the workspace's devices on the notice announced before the publish answers) and is audited (`access-rules.publish`) in its own transaction.
  */
 @RequireAuth('operator', 'admin')
 @Controller('v1/admin/workspaces/:workspace/access-rules')
@@ -62,6 +62,8 @@ export class AccessRulesController {
     const input = accessValidators.publish(body);
     if (!input.ok) throw ProblemError.validation(input.errors, 'nothing was published');
     const outcome = await this.deps.accessRules.publish(workspace, input.value.rules, actor, input.value.reason);
+    // A retry (`identical`) announces again: the first attempt may have committed without its notice being confirmed.
+    if (outcome.kind === 'created' || outcome.kind === 'identical') await this.deps.announce({ workspace });
     switch (outcome.kind) {
       case 'created':
         void reply.status(201);

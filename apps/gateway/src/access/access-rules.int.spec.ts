@@ -4,7 +4,6 @@ import { accessOf, type AccessRules } from '@tidemark/access';
 import { AccessRulesStore, IdentityStore, TokenService, generateSigningKey, recordAudit, type IdentityDb, type OperatorPrincipal } from '@tidemark/auth';
 import { createDataSource, inTransaction, migrateWithLock, type DataSource } from '@tidemark/persistence';
 import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { sqlPushLookup } from '../push/push-lookup';
 
 const actor: OperatorPrincipal = { kind: 'operator', name: 'ana', roles: ['admin'], tokenId: 'tok-1' };
 
@@ -22,7 +21,6 @@ describe('access rules and device roles in Postgres', () => {
   let ds: DataSource;
   let rules: AccessRulesStore;
   let identity: IdentityStore;
-  let lookup: ReturnType<typeof sqlPushLookup>;
 
   before(async () => {
     db = await testDatabase('access_rules');
@@ -32,7 +30,6 @@ describe('access rules and device roles in Postgres', () => {
     const sql: IdentityDb = { query: (text, params) => ds.query(text, params), transaction: (fn) => inTransaction(ds, fn) };
     rules = new AccessRulesStore(sql);
     identity = new IdentityStore(sql, new TokenService(generateSigningKey('access-int')), { accessTtlSeconds: 60, refreshTtlSeconds: 3600 });
-    lookup = sqlPushLookup(ds);
     for (const ws of ['lab', 'open']) await identity.ensureWorkspace(ws, ws);
     for (const [deviceId, role] of [['tablet', 'annotator'], ['runner', 'pipeline'], ['plain', null], ['intern', 'intern']] as const) {
       await identity.registerDevice({ workspace: 'lab', deviceId, site: null, label: null, role }, new Date());
@@ -46,11 +43,11 @@ describe('access rules and device roles in Postgres', () => {
 
   const audits = async (action: string) => (await ds.query('SELECT actor, target, reason, detail FROM audit_log WHERE action = $1 ORDER BY id', [action])) as { actor: string; target: any; reason: string; detail: any }[];
 
-  /** The lookup a push makes and the store's own read agree with the rules evaluated in memory. */
+  /** What a gateway caches per device and the store's own read agree with the rules evaluated in memory. */
   async function assertAccess(workspace: string, published: AccessRules | undefined): Promise<void> {
     for (const [deviceId, role] of [['tablet', 'annotator'], ['runner', 'pipeline'], ['plain', null], ['intern', 'intern']] as const) {
       const expected = accessOf(published, role);
-      assert.deepStrictEqual((await lookup(workspace, deviceId, [])).access, expected, `${workspace}/${deviceId} at push`);
+      assert.deepStrictEqual((await rules.authority(workspace, deviceId)).access, expected, `${workspace}/${deviceId} as cached at the gateway`);
       assert.deepStrictEqual(await rules.access(workspace, deviceId), expected, `${workspace}/${deviceId} from the store`);
     }
   }
@@ -59,7 +56,7 @@ describe('access rules and device roles in Postgres', () => {
     assert.equal(await rules.current('open'), undefined);
     assert.deepStrictEqual(await rules.versions('open'), []);
     await assertAccess('open', undefined);
-    assert.deepStrictEqual((await lookup('open', 'tablet', [])).access, { kind: 'unrestricted' });
+    assert.deepStrictEqual((await rules.authority('open', 'tablet')).access, { kind: 'unrestricted' });
   });
 
   it('publishes version 1, audited, and it is in force at the very next lookup', async () => {
@@ -85,7 +82,7 @@ describe('access rules and device roles in Postgres', () => {
   it('the next version takes effect at once; every version stays readable', async () => {
     assert.equal((await rules.publish('lab', V2, actor, 'reviewers, and a default role')).kind, 'created');
     await assertAccess('lab', V2);
-    assert.deepStrictEqual((await lookup('lab', 'plain', [])).access, { kind: 'role', version: 2, role: 'annotator', rules: V2.roles.annotator });
+    assert.deepStrictEqual((await rules.authority('lab', 'plain')).access, { kind: 'role', version: 2, role: 'annotator', rules: V2.roles.annotator });
     assert.deepStrictEqual((await rules.current('lab'))?.version, 2);
     assert.deepStrictEqual((await rules.versions('lab')).map((v) => [v.version, v.rules]), [[1, V1], [2, V2]]);
   });
@@ -101,7 +98,7 @@ describe('access rules and device roles in Postgres', () => {
   it('a device role changes at once, audited with the role it had', async () => {
     const record = await identity.setRole('lab', 'runner', 'reviewer', (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace: 'lab', deviceId: 'runner' }, reason: 'promoted', detail: { role: 'reviewer', previous } }));
     assert.equal(record.role, 'reviewer');
-    assert.deepStrictEqual((await lookup('lab', 'runner', [])).access, { kind: 'role', version: 4, role: 'reviewer', rules: V2.roles.reviewer });
+    assert.deepStrictEqual((await rules.authority('lab', 'runner')).access, { kind: 'role', version: 4, role: 'reviewer', rules: V2.roles.reviewer });
     assert.deepStrictEqual((await audits('device.role')).map((a) => a.detail), [{ role: 'reviewer', previous: 'pipeline' }]);
     assert.deepStrictEqual((await identity.device('lab', 'runner'))?.role, 'reviewer');
     await assert.rejects(identity.setRole('lab', 'ghost', null), /not registered/);

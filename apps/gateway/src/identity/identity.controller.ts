@@ -14,6 +14,12 @@ export interface IdentityDeps {
   ds: DataSource;
   now: () => Date;
   operatorTokenMaxTtlSeconds: number;
+  /**
+   * Tells every gateway that a device's standing or role, or a workspace's access rules, changed (`StandingNotices`):
+   * called once the change is committed, before the call answers, so the device's next request is checked against it
+   * on any gateway.
+   */
+  announce: (change: { workspace: string; deviceId?: string }) => Promise<void>;
 }
 
 const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ or - (1–64)' });
@@ -107,9 +113,14 @@ export class IdentityController {
     const input = valid(validators.device(body));
     const role = input.role ?? null;
     await this.checkRoleDeclared(workspace, role);
-    return this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
+    const credentials = await this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
       recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
     );
+    // A gateway may have cached "no such device" for a token of this id presented before the enrolment (only a
+    // token signed for a device never enrolled can be), so the notice is sent, but an unconfirmed one does not fail
+    // the enrolment: a retry would only meet 409, and such an entry ages out (STANDING_CACHE_MAX_AGE_MS).
+    await this.deps.announce({ workspace, deviceId: input.deviceId }).catch(() => undefined);
+    return credentials;
   }
 
   /**
@@ -124,7 +135,9 @@ export class IdentityController {
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { role, reason } = valid(validators.role(body));
     await this.checkRoleDeclared(workspace, role);
-    return this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } }));
+    const record = await this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } }));
+    await this.deps.announce({ workspace, deviceId });
+    return record;
   }
 
   /**
@@ -171,7 +184,9 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { reason } = valid(validators.reason(body));
-    return this.deps.store.revoke(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.revoke', target: { workspace, deviceId }, reason }));
+    const record = await this.deps.store.revoke(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.revoke', target: { workspace, deviceId }, reason }));
+    await this.deps.announce({ workspace, deviceId });
+    return record;
   }
 
   @Post('admin/workspaces/:workspace/devices/:deviceId/reenrol')
@@ -181,7 +196,9 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { reason } = valid(validators.reason(body));
-    return this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason }));
+    const credentials = await this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason }));
+    await this.deps.announce({ workspace, deviceId });
+    return credentials;
   }
 
   @Post('admin/operator-tokens')

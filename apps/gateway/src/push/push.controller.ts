@@ -5,7 +5,7 @@ import { pushFromDevice, type PushDeps } from './push.service';
 
 export const PUSH_DEPS = Symbol('PUSH_DEPS');
 
-/** The guard verifies the token; the push confirms the device's standing in the round trip that reads its receipts. */
+/** The guard verifies the token; the push confirms the device's standing (cached, `StandingCache`) while it reads its receipts. */
 @RequireDeviceToken()
 @Controller('v1')
 export class PushController {

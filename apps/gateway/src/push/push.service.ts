@@ -1,10 +1,9 @@
-import { checkBatchWrite, describeRole } from '@tidemark/access';
+import { checkBatchWrite, describeRole, type Access } from '@tidemark/access';
 import { journalMessageId, journalSubject, ProblemType, problem, validatePushRequest, type EventResult, type JournalRecord, type PushRequest, type PushResponse } from '@tidemark/contracts';
-import { confirmStanding, type DeviceStanding, type UnconfirmedDevice } from '@tidemark/auth';
+import { confirmStanding, type DeviceAuthority, type UnconfirmedDevice } from '@tidemark/auth';
 import { publishBatch, type IdempotentPublish, type JetStreamClient } from '@tidemark/messaging';
 import { ProblemError } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
-import type { PushLookup } from './push-lookup';
 
 /**
  * Milliseconds a push builds and starts publishes before it gives the event loop a turn (see journal): all of a
@@ -25,10 +24,13 @@ export interface Pusher {
 
 export interface PushDeps {
   js: () => JetStreamClient;
-  /** The device's standing and the batch's receipts, in one round trip (`sqlPushLookup`). */
-  lookup: (workspace: string, deviceId: string, eventIds: string[]) => Promise<PushLookup>;
-  /** The device's standing alone: read when a push is refused before its lookup, so a revoked device hears 401 first. */
-  standing: (workspace: string, deviceId: string) => Promise<DeviceStanding | undefined>;
+  /**
+   * The device's standing and what its role may write, from the gateway's `StandingCache` (a Postgres read when it is
+   * not cached; forgotten at once on the notice of a revoke, re-enrolment, role change or access-rules publish).
+   */
+  authority: (workspace: string, deviceId: string) => Promise<DeviceAuthority>;
+  /** The batch's events that already have a receipt, with their journal sequence (`sqlReceipts`): one round trip. */
+  receipts: (workspace: string, eventIds: string[]) => Promise<Map<string, number>>;
   /** Notes the device's highest pushed sequence once the journal acknowledged it (written in the background). */
   recordPush: (pusher: Pusher, maxSeq: number, at: Date) => void;
   partitions: number;
@@ -39,10 +41,11 @@ export interface PushDeps {
 }
 
 /**
- * `POST /v1/events` from a device whose token verified: its standing (active, of the token's generation) is
- * confirmed by the same statement that reads the batch's receipts, so the push costs one round trip to
- * Postgres. The answers are the guard's and the batch's, in the guard's order: a revoked device hears 401
- * whatever it sent, then a body that is not JSON is 415, a bad batch 400, another device's events 403.
+ * `POST /v1/events` from a device whose token verified: its standing (active, of the token's generation) and access
+ * come from the standing cache while the batch's receipts are read, so the push costs one round trip to Postgres
+ * (none more when the device is cached). The answers are the guard's and the batch's, in the guard's order: a
+ * revoked device hears 401 whatever it sent, then a body that is not JSON is 415, a bad batch 400, another device's
+ * events 403.
  */
 export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, contentType: string | undefined, body: unknown): Promise<PushResponse> {
   const { workspace, deviceId, site } = device.unconfirmed;
@@ -52,13 +55,13 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
     batch = checkBatch(pusher, body);
   } catch (refusal) {
-    confirmStanding(device, await deps.standing(workspace, deviceId));
+    confirmStanding(device, (await deps.authority(workspace, deviceId)).standing);
     throw refusal;
   }
-  const lookup = await deps.lookup(workspace, deviceId, batch.events.map((e) => e.eventId));
-  confirmStanding(device, lookup.standing);
-  refuseDenied(batch, lookup);
-  return journal(deps, pusher, batch, lookup.receipted);
+  const [authority, receipted] = await Promise.all([deps.authority(workspace, deviceId), deps.receipts(workspace, batch.events.map((e) => e.eventId))]);
+  confirmStanding(device, authority.standing);
+  refuseDenied(batch, authority.access, receipted);
+  return journal(deps, pusher, batch, receipted);
 }
 
 /**
@@ -66,10 +69,9 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
  * events: 403 naming each denial by pointer (`/events/3/fields/label`). Events already journaled are answered
  * duplicate and never journaled again, so they are not checked: a rule changed since does not refuse a retry.
  */
-function refuseDenied(batch: PushRequest, lookup: PushLookup): void {
-  const denials = checkBatchWrite(lookup.access, batch.events, (event) => lookup.receipted.has(event.eventId));
+function refuseDenied(batch: PushRequest, access: Access, receipted: Map<string, number>): void {
+  const denials = checkBatchWrite(access, batch.events, (event) => receipted.has(event.eventId));
   if (denials.length === 0) return;
-  const access = lookup.access;
   const who = access.kind === 'unrestricted' ? 'the device' : `the device's ${describeRole(access)}`;
   const events = new Set(denials.map((d) => /^\/events\/\d+/.exec(d.pointer)![0])).size;
   throw new ProblemError(
@@ -88,7 +90,7 @@ function refuseDenied(batch: PushRequest, lookup: PushLookup): void {
  */
 export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): Promise<PushResponse> {
   const batch = checkBatch(pusher, body);
-  const { receipted } = await deps.lookup(pusher.workspace, pusher.deviceId, batch.events.map((e) => e.eventId));
+  const receipted = await deps.receipts(pusher.workspace, batch.events.map((e) => e.eventId));
   return journal(deps, pusher, batch, receipted);
 }
 

@@ -15,6 +15,18 @@ export const ASSETS_SUBJECT_ROOT = 'tm.assets';
  */
 export const COMMITTED_NOTICE_ROOT = 'tm.notice.committed';
 
+/**
+ * Core NATS notices that a device's standing or role, or a workspace's access rules, changed:
+ * `tm.notice.standing.<workspace>`, payload `{"deviceId":"…"}` (one device: enrolled, revoked, re-enrolled, given a
+ * role) or `{}` (the workspace's access rules). Published by the gateway that made the change, after its commit and
+ * before it answers; every gateway forgets what it cached of that device (or workspace) on hearing it.
+ */
+export const STANDING_NOTICE_ROOT = 'tm.notice.standing';
+
+export function standingNoticeSubject(workspace: string): string {
+  return `${STANDING_NOTICE_ROOT}.${workspace}`;
+}
+
 export function committedNoticeSubject(workspace: string): string {
   return `${COMMITTED_NOTICE_ROOT}.${workspace}`;
 }
