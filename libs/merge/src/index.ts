@@ -107,6 +107,7 @@ export {
   replayProgress,
   throttleDelay,
   batchSizeFor,
+  scopeReadsRecord,
   shadowSchemaName,
   ASSUMED_REBUILD_CAPACITY,
   type ReplayScope,
