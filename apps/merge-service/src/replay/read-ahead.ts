@@ -1,6 +1,6 @@
 /**
  * Iterates `source` ahead of its consumer: up to `depth` items are fetched and held while the consumer works
- * on the one before (a journal read overlapping the writes it feeds). Items come out in source order; an
+ * on the one before them (a journal read overlapping the writes it feeds). Items come out in source order; an
  * error of the source is thrown where the consumer would have received the next item. Returning early
  * (break, throw) stops the source after the fetch in flight.
  */
@@ -28,6 +28,7 @@ export async function* readAhead<T>(source: AsyncIterable<T>, depth: number): As
       fill();
       const head = buffered.shift();
       if (!head) return;
+      fill(); // `depth` fetches ahead of the item the consumer is about to work on
       const result = await head;
       if (result.done) return;
       yield result.value;
