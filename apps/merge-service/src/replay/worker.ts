@@ -82,7 +82,7 @@ const PLAN_RECORD = 10_000;
 const BUILD_CONCURRENCY = 4;
 /** The least time between two progress records of a build (each also notices a cancel). */
 const PROGRESS_MS = 250;
-const DIFF_CHUNK = 500;
+const DIFF_CHUNK = 1000;
 /** Pages of a diff loaded ahead of their comparison. */
 const DIFF_AHEAD = 2;
 const MAX_FAILURES = 5;
@@ -432,7 +432,7 @@ export class ReplayWorker {
     };
     try {
       // Nothing to rebuild (a revision of a type without entities yet): read nothing.
-      const from = Math.min(...checkpoints.values()) + 1;
+      const from = partitions.length > 0 ? Math.min(...checkpoints.values()) + 1 : 1;
       const to = keys.size > 0 ? lastBound(bounds) : 0;
       for await (const chunk of readAhead(this.o.reader.read(await this.rebuildFilter(job.id), from, to, READ_CHUNK), READ_AHEAD)) {
         if (this.stopping) commits.halt(new Interrupted());
