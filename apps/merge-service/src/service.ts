@@ -118,7 +118,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     logger,
     livePrefix: config.MERGE_CONSUMER_PREFIX,
     partitions: config.JOURNAL_PARTITIONS,
-    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, ensurePolicies: undefined, onOutbox: undefined, onCommitted: undefined, afterCommit: undefined, holdsPartition: undefined }),
+    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, liveFeeds: false, ensurePolicies: undefined, onOutbox: undefined, onCommitted: undefined, afterCommit: undefined, holdsPartition: undefined }),
   });
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
     const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);

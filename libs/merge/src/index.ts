@@ -108,6 +108,7 @@ export {
   replayProgress,
   throttleDelay,
   batchSizeFor,
+  scopeReadsRecord,
   shadowSchemaName,
   ASSUMED_REBUILD_CAPACITY,
   type ReplayScope,

@@ -37,6 +37,14 @@ export interface ProjectorOptions {
    * schema (and pg_catalog): a table missing from it is an error, never a write into the live one.
    */
   searchPath?: string;
+  /**
+   * `false` (a replay's shadow) leaves out what only live serves: the change log and the outbox (devices and
+   * integrators are fed from live, and a swap writes its own changes from the shadow's entities) and the
+   * devices' sequence progress (nothing reads a shadow's, and its rows, shared by every partition's batches,
+   * would serialise them). Entities, receipts, decisions, conflicts, repairs, parked entries and asset
+   * references are written as live writes them. Default `true`.
+   */
+  liveFeeds?: boolean;
   /** The fields of an entity type that hold asset references (`valueType: 'asset'`); none when absent. */
   assetFields?: (type: string) => readonly string[];
   /** The field that partitions an entity type for partial sync (undefined: not partitioned). */
@@ -182,8 +190,9 @@ export class Projector {
         } else await this.insertParked(q, consumer, msg, decoded?.reason ?? 'undecodable', 'undecodable', 1);
       }
       const plan = items.length > 0 ? await this.apply(q, consumer, items, bySeq) : undefined;
-      wroteOutbox = (plan?.outbox.length ?? 0) > 0;
       await tables.advanceCheckpoint(q, consumer, fresh[fresh.length - 1]!.msg.seq);
+      if (this.options.liveFeeds === false) return;
+      wroteOutbox = (plan?.outbox.length ?? 0) > 0;
       // Everything above runs in parallel across partitions; the change log is written last, under its per-workspace lock.
       await tables.insertChanges(q, plan?.changes ?? []);
       committed = new Set((plan?.changes ?? []).map((c) => c.workspace));
@@ -260,6 +269,7 @@ export class Projector {
     await tables.insertConflicts(q, plan.conflicts);
     await tables.resolveConflicts(q, plan.resolvedConflicts);
     await tables.insertRepairs(q, plan.repairs);
+    if (this.options.liveFeeds === false) return plan;
     await tables.insertOutbox(q, plan.outbox);
     await tables.advanceDevices(q, plan.arrivals);
     return plan;
@@ -295,7 +305,7 @@ export class Projector {
       await tables.insertParkedEntry(q, { consumer, seq: msg.seq, record: { eventId: e.eventId, workspace }, subject: msg.subject, reason, code, attempts, payload: msg.string() });
       const inserted = await tables.upsertParkedReceipt(q, { eventId: e.eventId, workspace, deviceId: e.deviceId, deviceSeq: e.deviceSeq, entityType: e.entity.type, entityId: e.entity.id, reason, streamSeq: msg.seq, acceptedAt });
       // Its first arrival: the device's progress counts it, as it counts an event parked by merge.
-      if (inserted) await tables.advanceDevices(q, [{ workspace, deviceId: e.deviceId, seqs: [e.deviceSeq], acceptedAts: [acceptedAt], sites: site ? [{ seq: e.deviceSeq, site }] : [] }]);
+      if (inserted && this.options.liveFeeds !== false) await tables.advanceDevices(q, [{ workspace, deviceId: e.deviceId, seqs: [e.deviceSeq], acceptedAts: [acceptedAt], sites: site ? [{ seq: e.deviceSeq, site }] : [] }]);
       return;
     }
     this.options.logger.error({ consumer, seq: msg.seq, subject: msg.subject, reason, code }, 'parking journal message');

@@ -14,6 +14,7 @@ import {
   lastBound,
   mergeWithRevision,
   planScan,
+  scopeReadsRecord,
   shadowSchemaName,
   throttleDelay,
   type DiffSummary,
@@ -31,6 +32,8 @@ import type { MergeFn, Projector } from '../projection/projector';
 import type { SchemaRegistryCache } from '../projection/schema-registry-cache';
 import type { JournalReader } from './journal-reader';
 import type { PolicyRevisionCache } from './policy-revisions';
+import { CommitLanes } from './commit-lanes';
+import { readAhead } from './read-ahead';
 import { createShadow, dropShadow, shadowExists } from './shadow';
 
 /**
@@ -66,10 +69,22 @@ interface JobRow {
 
 /** The consumer name the shadow's checkpoint is kept under. */
 export const SHADOW_CONSUMER = 'replay';
+/** The shadow checkpoint of one partition's rebuild (`replay-p03`). */
+export const shadowConsumer = (partition: string): string => `${SHADOW_CONSUMER}-${partition}`;
 const LOCK_SPACE = 0x746d; // 'tm'
 const LOCK_REPLAY = 0x7270; // 'rp'
-const PLAN_CHUNK = 1000;
-const DIFF_CHUNK = 500;
+/** Journal messages per read, planning and building; reads run up to READ_AHEAD ahead of their use. */
+const READ_CHUNK = 1000;
+const READ_AHEAD = 4;
+/** Journal entries a plan scans between two records of what it found (and of where it is). */
+const PLAN_RECORD = 10_000;
+/** Shadow batches (each of its own partition) committing at once during a build. */
+const BUILD_CONCURRENCY = 4;
+/** The least time between two progress records of a build (each also notices a cancel). */
+const PROGRESS_MS = 250;
+const DIFF_CHUNK = 1000;
+/** Pages of a diff loaded ahead of their comparison. */
+const DIFF_AHEAD = 2;
 const MAX_FAILURES = 5;
 
 export interface ReplayWorkerOptions {
@@ -221,16 +236,42 @@ export class ReplayWorker {
     );
   }
 
-  /** Scans the journal for the entities the scope touches (and every entity of a revised type). */
+  /**
+   * Scans the journal for the entities the scope touches (and every entity of a revised type), reading
+   * ahead, and records what it found with the last sequence scanned every {@link PLAN_RECORD} entries (and at
+   * the end), in one transaction: a restart scans on from there.
+   */
   private async plan(job: JobRow): Promise<JobRow | undefined> {
     const input: ReplayPlanInput = { scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds: job.bounds! };
     const scan = planScan(input);
-    for await (const chunk of this.o.reader.read(scan.filter, Number(job.plan_seq) + 1, Number(job.plan_to), PLAN_CHUNK)) {
+    const readsRecord = scopeReadsRecord(input.scope);
+    let found = new Map<string, { meta: JournalEntryMeta; selected: number }>();
+    let scanned = 0;
+    let selected = 0;
+    let lastSeq = 0;
+    const record = async () => {
+      if (scanned === 0) return;
+      const entries = [...found.values()];
+      await inTransaction(this.o.ds, async (q) => {
+        if (entries.length > 0) {
+          await q.query(
+            `INSERT INTO replay_entities (replay_id, workspace, entity_type, entity_id, partition, selected_events)
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
+             ON CONFLICT (replay_id, workspace, entity_type, entity_id) DO UPDATE SET selected_events = replay_entities.selected_events + EXCLUDED.selected_events`,
+            [job.id, entries.map((e) => e.meta.workspace), entries.map((e) => e.meta.type), entries.map((e) => e.meta.id), entries.map((e) => e.meta.partition), entries.map((e) => e.selected)],
+          );
+        }
+        const moved = await this.advance(q, job.id, 'planning', 'plan_seq = $3, scanned_events = scanned_events + $4, selected_events = selected_events + $5', [lastSeq, scanned, selected]);
+        if (!moved) throw new Interrupted();
+      });
+      found = new Map();
+      scanned = 0;
+      selected = 0;
+    };
+    for await (const chunk of readAhead(this.o.reader.read(scan.filter, Number(job.plan_seq) + 1, Number(job.plan_to), READ_CHUNK), READ_AHEAD)) {
       if (this.stopping) throw new Interrupted();
-      const found = new Map<string, { meta: JournalEntryMeta; selected: number }>();
-      let selected = 0;
       for (const msg of chunk) {
-        const meta = metaOf(msg);
+        const meta = metaOf(msg, readsRecord);
         if (!meta) continue;
         const role = classifyEntry(input, meta);
         if (role !== 'selected' && role !== 'revised') continue;
@@ -242,20 +283,11 @@ export class ReplayWorker {
         }
         found.set(k, entry);
       }
-      const entries = [...found.values()];
-      await inTransaction(this.o.ds, async (q) => {
-        if (entries.length > 0) {
-          await q.query(
-            `INSERT INTO replay_entities (replay_id, workspace, entity_type, entity_id, partition, selected_events)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-             ON CONFLICT (replay_id, workspace, entity_type, entity_id) DO UPDATE SET selected_events = replay_entities.selected_events + EXCLUDED.selected_events`,
-            [job.id, entries.map((e) => e.meta.workspace), entries.map((e) => e.meta.type), entries.map((e) => e.meta.id), entries.map((e) => e.meta.partition), entries.map((e) => e.selected)],
-          );
-        }
-        const moved = await this.advance(q, job.id, 'planning', 'plan_seq = $3, scanned_events = scanned_events + $4, selected_events = selected_events + $5', [chunk.at(-1)!.seq, chunk.length, selected]);
-        if (!moved) throw new Interrupted();
-      });
+      scanned += chunk.length;
+      lastSeq = chunk.at(-1)!.seq;
+      if (scanned >= PLAN_RECORD) await record();
     }
+    await record();
     return this.finishPlanning(job);
   }
 
@@ -320,12 +352,34 @@ export class ReplayWorker {
     return journalFilter({ workspace: r.workspace ?? [], partition: r.partition ?? [], type: r.type ?? [], id: r.id ?? [] });
   }
 
-  /** Rebuilds every affected entity from its full journal history into the shadow, rate-limited. */
+  /**
+   * Rebuilds every affected entity from its full journal history into the shadow, rate-limited. The journal
+   * is read ahead of the writes; each partition is rebuilt in journal order under its own shadow checkpoint
+   * (an entity lives in one partition, as live), up to {@link BUILD_CONCURRENCY} batches of different
+   * partitions committing at once, as live commits its partitions. A restart resumes every partition after
+   * its own checkpoint. The rate limit holds back the batches handed to the projector.
+   */
   private async build(job: JobRow): Promise<JobRow | undefined> {
     const shadow = shadowSchemaName(job.id);
     if (!(await shadowExists(this.o.ds, shadow))) await createShadow(this.o.ds, shadow);
-    const checkpointRows: { stream_seq: string }[] = await this.o.ds.query(`SELECT stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = $1`, [SHADOW_CONSUMER]);
-    const checkpoint = Number(checkpointRows[0]?.stream_seq ?? 0);
+    const bounds: ReplayBounds = job.bounds!;
+    const entities = (await this.o.ds.query('SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1', [job.id])) as {
+      workspace: string;
+      entity_type: string;
+      entity_id: string;
+      partition: string;
+    }[];
+    const keys = new Set(entities.map((r) => entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id })));
+    const partitions = [...new Set(entities.map((r) => r.partition))].sort();
+    // A shadow begun before partitions had their own checkpoints has one for all of them.
+    const stored = new Map(
+      ((await this.o.ds.query(`SELECT consumer, stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = ANY($1::text[])`, [[SHADOW_CONSUMER, ...partitions.map(shadowConsumer)]])) as {
+        consumer: string;
+        stream_seq: string;
+      }[]).map((r) => [r.consumer, Number(r.stream_seq)]),
+    );
+    const checkpoints = new Map(partitions.map((p) => [p, Math.max(stored.get(SHADOW_CONSUMER) ?? 0, stored.get(shadowConsumer(p)) ?? 0)]));
+    const checkpoint = Math.max(0, ...checkpoints.values());
     let done = 0;
     if (checkpoint > 0) {
       const counted: { n: string }[] = await this.o.ds.query(
@@ -333,17 +387,11 @@ export class ReplayWorker {
                 + (SELECT count(*) FROM ${ident(shadow)}.parked_events WHERE event_id IS NULL) AS n`,
       );
       done = Number(counted[0]!.n);
-      this.o.logger.info({ replayId: job.id, checkpoint, done }, 'replay resumes building after the shadow checkpoint');
+      this.o.logger.info({ replayId: job.id, checkpoints: Object.fromEntries(checkpoints), done }, 'replay resumes building after the shadow checkpoints');
     }
     const resumed = await this.advance(this.o.ds, job.id, 'building', 'phase_started_at = now(), phase_done_at_start = $3, done_events = $3, build_seq = $4, resumes = resumes + $5', [done, checkpoint, checkpoint > 0 ? 1 : 0]);
     if (!resumed) return undefined;
 
-    const bounds: ReplayBounds = job.bounds!;
-    const keys = new Set(
-      ((await this.o.ds.query('SELECT workspace, entity_type, entity_id FROM replay_entities WHERE replay_id = $1', [job.id])) as { workspace: string; entity_type: string; entity_id: string }[]).map((r) =>
-        entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }),
-      ),
-    );
     const definitions = new Map<string, PolicyRevision | undefined>();
     for (const [pair, used] of Object.entries(job.revisions ?? {})) definitions.set(pair, await this.o.policies.definition(pair.slice(pair.indexOf('/') + 1), used.revision));
     const merge: MergeFn = (state, input) => {
@@ -355,62 +403,83 @@ export class ReplayWorker {
     const projector = this.o.shadowProjector({ searchPath: shadow, merge });
     const rate = job.rate_limit;
     const batchSize = batchSizeFor(rate);
-    const session = { startedAtMs: Date.now(), done: 0, commitMs: 0 };
-    let pending: JsMsg[] = [];
-    const flush = async () => {
-      if (pending.length === 0) return;
-      const batch = pending;
-      pending = [];
-      await this.pause(throttleDelay({ doneSinceStart: session.done, startedAtMs: session.startedAtMs, nowMs: Date.now(), eventsPerSecond: rate }));
-      if (this.stopping) throw new Interrupted();
-      const began = Date.now();
-      await projector.commit(SHADOW_CONSUMER, batch);
-      session.commitMs += Date.now() - began;
-      session.done += batch.length;
-      done += batch.length;
-      const capacity = session.commitMs > 0 ? session.done / (session.commitMs / 1000) : null;
-      const moved = await this.advance(this.o.ds, job.id, 'building', 'done_events = $3, build_seq = $4, capacity = coalesce($5, capacity)', [done, batch.at(-1)!.seq, capacity]);
-      if (!moved) throw new Interrupted();
+    const commits = new CommitLanes(BUILD_CONCURRENCY);
+    const session = { startedAtMs: Date.now(), handed: 0, done: 0, lastSeq: checkpoint };
+    let recording: Promise<void> | undefined;
+    let recordedAt = session.startedAtMs;
+    /** Records progress (at most every PROGRESS_MS, one write at a time); a cancel in between stops the build. */
+    const record = () => {
+      if (recording || Date.now() - recordedAt < PROGRESS_MS) return;
+      recordedAt = Date.now();
+      const capacity = commits.busyMs() > 0 ? session.done / (commits.busyMs() / 1000) : null;
+      recording = this.advance(this.o.ds, job.id, 'building', 'done_events = $3, build_seq = $4, capacity = coalesce($5, capacity)', [done, session.lastSeq, capacity])
+        .then((moved) => void (moved || commits.halt(new Interrupted())))
+        .catch((error: unknown) => commits.halt(error))
+        .finally(() => (recording = undefined));
     };
-    // Nothing to rebuild (a revision of a type without entities yet): read nothing.
-    const to = keys.size > 0 ? lastBound(bounds) : 0;
-    for await (const chunk of this.o.reader.read(await this.rebuildFilter(job.id), checkpoint + 1, to, 500)) {
-      if (this.stopping) throw new Interrupted();
-      for (const msg of chunk) {
-        const where = parseJournalSubject(msg.subject);
-        if (!where || msg.seq > (bounds[where.partition] ?? 0)) continue;
-        if (!keys.has(entityKey({ workspace: where.workspace, type: where.entity.type, id: where.entity.id }))) continue;
-        pending.push(msg);
-        if (pending.length >= batchSize) await flush();
+    const pending = new Map<string, JsMsg[]>();
+    const hand = async (partition: string, batch: JsMsg[]) => {
+      await this.pause(throttleDelay({ doneSinceStart: session.handed, startedAtMs: session.startedAtMs, nowMs: Date.now(), eventsPerSecond: rate }));
+      if (this.stopping) commits.halt(new Interrupted());
+      session.handed += batch.length;
+      await commits.add(partition, async () => {
+        await projector.commit(shadowConsumer(partition), batch);
+        session.done += batch.length;
+        done += batch.length;
+        session.lastSeq = Math.max(session.lastSeq, batch.at(-1)!.seq);
+        record();
+      });
+    };
+    try {
+      // Nothing to rebuild (a revision of a type without entities yet): read nothing.
+      const from = partitions.length > 0 ? Math.min(...checkpoints.values()) + 1 : 1;
+      const to = keys.size > 0 ? lastBound(bounds) : 0;
+      for await (const chunk of readAhead(this.o.reader.read(await this.rebuildFilter(job.id), from, to, READ_CHUNK), READ_AHEAD)) {
+        if (this.stopping) commits.halt(new Interrupted());
+        commits.check();
+        for (const msg of chunk) {
+          const where = parseJournalSubject(msg.subject);
+          if (!where || msg.seq > (bounds[where.partition] ?? 0) || msg.seq <= (checkpoints.get(where.partition) ?? 0)) continue;
+          if (!keys.has(entityKey({ workspace: where.workspace, type: where.entity.type, id: where.entity.id }))) continue;
+          const batch = pending.get(where.partition) ?? [];
+          pending.set(where.partition, batch);
+          batch.push(msg);
+          if (batch.length >= batchSize) {
+            pending.delete(where.partition);
+            await hand(where.partition, batch);
+          }
+        }
       }
+      for (const [partition, batch] of pending) await hand(partition, batch);
+    } catch (error) {
+      commits.halt(error);
     }
-    await flush();
+    await commits.settled();
+    await recording;
+    commits.check();
+    const capacity = commits.busyMs() > 0 ? session.done / (commits.busyMs() / 1000) : null;
     this.o.logger.info({ replayId: job.id, done }, 'replay shadow built');
-    return this.advance(this.o.ds, job.id, 'building', "status = 'diffing', phase_started_at = now(), phase_done_at_start = 0", []);
+    return this.advance(this.o.ds, job.id, 'building', "status = 'diffing', done_events = $3, build_seq = $4, capacity = coalesce($5, capacity), phase_started_at = now(), phase_done_at_start = 0", [
+      done,
+      session.lastSeq,
+      capacity,
+    ]);
   }
 
-  /** Compares every affected entity, live against shadow, and records each diff, the summary and the digest. */
+  /**
+   * Compares every affected entity, live against shadow, and records each diff, the summary and the digest.
+   * Pages of entities are loaded ahead of their comparison (one page at a time, in entity order, which is
+   * the order they are digested in).
+   */
   private async diff(job: JobRow): Promise<void> {
     const shadow = shadowSchemaName(job.id);
     const hash = createHash('sha256');
     let summary: DiffSummary = emptyDiffSummary();
-    let after: [string, string, string] | undefined;
-    for (;;) {
+    for await (const page of readAhead(this.diffPages(job.id, shadow), DIFF_AHEAD)) {
       if (this.stopping) throw new Interrupted();
-      const page: { workspace: string; entity_type: string; entity_id: string }[] = await this.o.ds.query(
-        `SELECT workspace, entity_type, entity_id FROM replay_entities
-          WHERE replay_id = $1 AND ($2::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($2::text COLLATE "C", $3::text COLLATE "C", $4::text COLLATE "C"))
-          ORDER BY workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C" LIMIT $5`,
-        [job.id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, DIFF_CHUNK],
-      );
-      if (page.length === 0) break;
-      const keys = page.map((r) => ({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }));
-      const shadowSides = await loadSides(this.o.ds, shadow, keys);
-      const eventIds = [...shadowSides.values()].flatMap((s) => s.receipts.map((r) => r.eventId));
-      const liveSides = await loadSides(this.o.ds, 'public', keys, eventIds);
       const updates: unknown[][] = [];
-      for (const k of keys) {
-        const d = diffEntity(liveSides.get(entityKey(k)), shadowSides.get(entityKey(k)));
+      for (const k of page.keys) {
+        const d = diffEntity(page.live.get(entityKey(k)), page.shadow.get(entityKey(k)));
         hash.update(diffDigestLine(k, d));
         summary = addToSummary(summary, k.type, d);
         updates.push([k.workspace, k.type, k.id, d.change, JSON.stringify(d)]);
@@ -421,12 +490,32 @@ export class ReplayWorker {
           WHERE r.replay_id = $1 AND r.workspace = u.workspace AND r.entity_type = u.entity_type AND r.entity_id = u.entity_id`,
         [job.id, ...[0, 1, 2, 3, 4].map((c) => updates.map((u) => u[c]))],
       );
-      const last = page.at(-1)!;
-      after = [last.workspace, last.entity_type, last.entity_id];
     }
     const digest = hash.digest('hex');
     await this.advance(this.o.ds, job.id, 'diffing', "status = 'built', diff_summary = $3, diff_digest = $4, built_at = now(), rebuild_events = done_events", [JSON.stringify(summary), digest]);
     this.o.logger.info({ replayId: job.id, digest, entities: summary.entities }, 'replay diff ready; waiting for an operator to swap');
+  }
+
+  /** The replay's entities in entity order, a page at a time, with their shadow and live sides. */
+  private async *diffPages(id: string, shadow: string): AsyncGenerator<{ keys: { workspace: string; type: string; id: string }[]; shadow: Map<string, EntitySide>; live: Map<string, EntitySide> }> {
+    let after: [string, string, string] | undefined;
+    for (;;) {
+      if (this.stopping) return;
+      const page: { workspace: string; entity_type: string; entity_id: string }[] = await this.o.ds.query(
+        `SELECT workspace, entity_type, entity_id FROM replay_entities
+          WHERE replay_id = $1 AND ($2::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($2::text COLLATE "C", $3::text COLLATE "C", $4::text COLLATE "C"))
+          ORDER BY workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C" LIMIT $5`,
+        [id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, DIFF_CHUNK],
+      );
+      if (page.length === 0) return;
+      const keys = page.map((r) => ({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }));
+      const shadowSides = await loadSides(this.o.ds, shadow, keys);
+      const eventIds = [...shadowSides.values()].flatMap((s) => s.receipts.map((r) => r.eventId));
+      const liveSides = await loadSides(this.o.ds, 'public', keys, eventIds);
+      yield { keys, shadow: shadowSides, live: liveSides };
+      const last = page.at(-1)!;
+      after = [last.workspace, last.entity_type, last.entity_id];
+    }
   }
 
   private pause(ms: number): Promise<void> {
@@ -441,13 +530,16 @@ export class ReplayWorker {
   }
 }
 
-/** What the planner needs of a journal message; undefined for a subject outside the journal. */
-function metaOf(msg: JsMsg): JournalEntryMeta | undefined {
+/**
+ * What the planner needs of a journal message; undefined for a subject outside the journal. The record is
+ * parsed only when the scope selects by it (`readsRecord`): otherwise subject and sequence are all it reads.
+ */
+function metaOf(msg: JsMsg, readsRecord: boolean): JournalEntryMeta | undefined {
   const where = parseJournalSubject(msg.subject);
   if (!where) return undefined;
   let record: Partial<JournalRecord> | undefined;
   try {
-    record = msg.json<JournalRecord>();
+    record = readsRecord ? msg.json<JournalRecord>() : undefined;
   } catch {
     record = undefined;
   }
@@ -471,17 +563,20 @@ async function loadSides(ds: DataSource, schema: string, keys: { workspace: stri
   const s = ident(schema);
   const params = [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)];
   const join = 'JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i) ON x.workspace = k.w AND x.entity_type = k.t AND x.entity_id = k.i';
-  const entities: { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: EntitySide['view'] }[] = await ds.query(
-    `SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view FROM ${s}.entities x ${join}`,
-    params,
-  );
-  const conflicts: { workspace: string; entity_type: string; entity_id: string; conflict_id: string; field: string; status: string }[] = await ds.query(
-    `SELECT x.workspace, x.entity_type, x.entity_id, x.conflict_id, x.field, x.status FROM ${s}.conflicts x ${join}`,
-    params,
-  );
-  const receipts: { workspace: string; entity_type: string; entity_id: string; event_id: string; status: string }[] = eventIds
-    ? await ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join} WHERE x.event_id = ANY($4::uuid[])`, [...params, eventIds])
-    : await ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join}`, params);
+  // Three reads at once, each on its own pooled connection: the rows do not depend on each other.
+  const [entities, conflicts, receipts] = await Promise.all([
+    ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view FROM ${s}.entities x ${join}`, params) as Promise<
+      { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: EntitySide['view'] }[]
+    >,
+    ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.conflict_id, x.field, x.status FROM ${s}.conflicts x ${join}`, params) as Promise<
+      { workspace: string; entity_type: string; entity_id: string; conflict_id: string; field: string; status: string }[]
+    >,
+    (eventIds
+      ? ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join} WHERE x.event_id = ANY($4::uuid[])`, [...params, eventIds])
+      : ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join}`, params)) as Promise<
+      { workspace: string; entity_type: string; entity_id: string; event_id: string; status: string }[]
+    >,
+  ]);
   type Side = { version: number; deleted: boolean; view: EntitySide['view']; conflicts: { id: string; field: string; status: string }[]; receipts: { eventId: string; status: string }[] };
   const sides = new Map<string, Side>();
   for (const e of entities) {

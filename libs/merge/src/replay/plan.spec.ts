@@ -141,6 +141,6 @@ describe('estimates, progress and throttling', () => {
   it('waits just long enough to hold the rate', () => {
     assert.equal(throttleDelay({ doneSinceStart: 100, startedAtMs: 0, nowMs: 400, eventsPerSecond: 100 }), 600);
     assert.equal(throttleDelay({ doneSinceStart: 100, startedAtMs: 0, nowMs: 1500, eventsPerSecond: 100 }), 0);
-    assert.deepEqual([batchSizeFor(1), batchSizeFor(40), batchSizeFor(100_000)], [1, 20, 256]);
+    assert.deepEqual([batchSizeFor(1), batchSizeFor(40), batchSizeFor(1000), batchSizeFor(100_000)], [1, 20, 500, 1000]);
   });
 });

@@ -86,6 +86,11 @@ export function selects(scope: ReplayScope, entry: JournalEntryMeta): boolean {
   return true;
 }
 
+/** Whether {@link selects} reads an entry's record (device, site, acceptance time), not only its subject and sequence. */
+export function scopeReadsRecord(scope: ReplayScope): boolean {
+  return scope.deviceId !== undefined || scope.site !== undefined || scope.fromTime !== undefined || scope.toTime !== undefined;
+}
+
 /**
  * What a journal entry means to a plan:
  *  - `selected`: the scope selects it, so its entity is rebuilt;
@@ -235,9 +240,15 @@ export function throttleDelay(p: { doneSinceStart: number; startedAtMs: number; 
   return Math.max(0, Math.ceil(due - p.nowMs));
 }
 
-/** Events per batch for a rate limit: about half a second of work, between 1 and 256. */
+/**
+ * The most events a rebuild commits in one batch: a shadow batch writes no change log, outbox or device
+ * progress, so a large one is cheap to hold, and fewer statements per event is what a rebuild gains most from.
+ */
+export const MAX_REBUILD_BATCH = 1000;
+
+/** Events per batch for a rate limit: about half a second of work, between 1 and {@link MAX_REBUILD_BATCH}. */
 export function batchSizeFor(eventsPerSecond: number): number {
-  return Math.max(1, Math.min(256, Math.floor(eventsPerSecond / 2)));
+  return Math.max(1, Math.min(MAX_REBUILD_BATCH, Math.floor(eventsPerSecond / 2)));
 }
 
 /** The Postgres schema a replay builds its shadow projection in (`replay_<id without dashes>`). */
