@@ -4,19 +4,12 @@
 // and a subscription the device's claims do not allow is refused whole.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeDevice, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
 import { TidemarkClient } from './client';
 import type { DeviceCredentials } from './auth/token-keeper';
 import { ServerProblemError } from './errors';
 import { MemoryStorage } from './storage/storage';
 
-const TASK_V1 = {
-  type: 'task',
-  version: 1,
-  onDeleteConflict: 'edit-wins',
-  partitionBy: 'project',
-  fields: { project: { policy: 'lww', valueType: 'string' }, label: { policy: 'lww', valueType: 'string' } },
-};
 const RULES = {
   version: 1,
   scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } },
@@ -51,7 +44,7 @@ describe('the SDK replica under read scopes (real services)', () => {
     stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
     gateway = stack.url('gateway');
     await send('/v1/admin/workspaces', 'POST', { workspace: 'lab' });
-    await send(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', TASK_V1);
+    await send(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', PARTITIONED_TASK_V1);
     await send('/v1/admin/workspaces/lab/access-rules', 'PUT', { rules: RULES, reason: 'projects' });
     for (const [deviceId, role, claims] of [['lead', 'lead', {}], ['alice', 'annotator', { projects: ['p1'] }], ['bob', 'annotator', { projects: ['p2'] }]] as const) {
       credentials.set(deviceId, (await send('/v1/admin/workspaces/lab/devices', 'POST', { deviceId, role, claims, reason: 'test' })) as DeviceCredentials);

@@ -10,3 +10,4 @@ export { FakeDevice, push, pushUntilAnswered, getJson } from './device';
 export { faultyFirstFetch, drain } from './fetch-faults';
 export { steadyIngest, type SteadyIngest } from './steady-ingest';
 export { startPushFlood, type PushFlood, type PushFloodOptions, type FloodOutcome } from './push-flood';
+export * from './schemas';

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeDevice, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startSlice, type SliceStack } from '@tidemark/testing';
 
 type Answer = { status: number; body: any; contentType: string | null };
 
@@ -9,14 +9,6 @@ async function call(url: string, method: string, headers: Record<string, string>
   return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
 }
 
-/** A task belongs to one project: the type is partitioned by it. */
-const TASK_V1 = {
-  type: 'task',
-  version: 1,
-  onDeleteConflict: 'edit-wins',
-  partitionBy: 'project',
-  fields: { project: { policy: 'lww', valueType: 'string' }, label: { policy: 'lww', valueType: 'string' } },
-};
 
 const RULES = {
   version: 1,
@@ -47,7 +39,7 @@ describe('read scopes: each device reads only what it subscribed to and may read
     stack = await startSlice(['journal-service', 'merge-service', 'gateway', 'ops-api']);
     gateway = stack.url('gateway');
     assert.equal((await call(`${gateway}/v1/admin/workspaces`, 'POST', stack.operatorHeaders, { workspace: 'lab' })).status, 200);
-    const schema = await call(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', stack.operatorHeaders, TASK_V1);
+    const schema = await call(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', stack.operatorHeaders, PARTITIONED_TASK_V1);
     assert.ok(schema.status === 200 || schema.status === 201, JSON.stringify(schema.body));
     const rules = await admin('/access-rules', 'PUT', { rules: RULES, reason: 'projects' });
     assert.equal(rules.status, 201, JSON.stringify(rules.body));
