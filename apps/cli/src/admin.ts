@@ -210,11 +210,12 @@ export function addAdminCommands(program: Command, act: Act): void {
     .description('replace a device’s claims (the values its read scopes may take, e.g. its projects); none given: no claims; in force from its next request; audited')
     .argument('<workspace>', 'its workspace')
     .argument('<deviceId>', 'its id')
-    .argument('[claims...]', 'name=value[,value…], e.g. projects=p-17,p-18')
+    .argument('[claims...]', 'name=value[,value…], e.g. projects=p-17,p-18', claim)
     .requiredOption('--reason <reason>', 'why (recorded in the audit log)', reason)
     .action(
       act(async (ctx, [workspace, deviceId, given], opts) => {
-        const claims = ((given as string[] | undefined) ?? []).reduce<Record<string, string[]>>((all, text) => claim(text, all), {});
+        // commander hands a variadic argument given no value as an empty list: no claims.
+        const claims = given === undefined || Array.isArray(given) ? {} : (given as Record<string, string[]>);
         const doc = await ctx.gateway.send<DeviceRecord>(api.deviceClaims(workspace as string, deviceId as string, claims, ownOptions(ctx, opts).reason as string));
         const shown = Object.entries(doc.claims ?? {}).map(([k, v]) => `${k}=${([] as unknown[]).concat(v).join(',')}`).join(' ');
         ctx.print(doc, (d) => `${d.workspace}/${d.deviceId}: claims ${shown || 'none'}`);
