@@ -7,3 +7,4 @@ export { assetStatusOf, waitingAssetRefs, type AssetStatus, type WaitingAssetRef
 export { ConflictResolver, conflictView, conflictCursor, findConflict, checkResolveRequest, hlcAfter, resolutionProblem, CONFLICT_COLUMNS, type ConflictLedgerRow, type ResolutionFailure, type ResolutionOutcome, type ResolutionDeps, type JournalResult } from './conflict-resolution';
 export { isDeterministicDataError } from './pg-errors';
 export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage, type ScopeSelection } from './snapshot-repository';
+export { changeLogAfter } from './change-log-repository';

@@ -1,6 +1,6 @@
 import { READ_ALL, filterAdmits, type ReadFilter } from '@tidemark/access';
-import { partitionOfKey, typeKeyRange, type Change, type ConflictView, type PullResponse, type Receipt } from '@tidemark/contracts';
-import { CONFLICT_COLUMNS, assetStatusOf, conflictView, type ChangeLogView as ChangeRow, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
+import { partitionOfKey, type Change, type ConflictView, type PullResponse, type Receipt } from '@tidemark/contracts';
+import { CONFLICT_COLUMNS, assetStatusOf, changeLogAfter, conflictView, type ChangeLogView as ChangeRow, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
 import type { Sql } from '../conflicts/ledger-http';
 import { COLUMNS as RECEIPT_COLUMNS, receiptView, type ReceiptRow } from '../receipts/receipt-rows';
 
@@ -37,25 +37,6 @@ const evictionView = (r: ChangeRow): Change => ({
   outOfScope: true,
 });
 
-const CHANGE_COLUMNS = 'cursor, entity_type, entity_id, version, deleted, view, event_id, device_id, scope_key, moved_from_key';
-
-/**
- * The SQL condition (and its parameters, numbered from `first`) selecting the change-log rows a scoped device
- * receives: its exact keys, and each whole type's key range, for rows in them or that moved out of them — each an
- * index range of `change_log_scope_cursor` or `change_log_moved_from_cursor`.
- */
-function scopeCondition(filter: Extract<ReadFilter, { kind: 'scoped' }>, first: number): { sql: string; params: unknown[] } {
-  const params: unknown[] = [filter.keys];
-  const terms = [`scope_key = ANY($${first}::text[])`, `moved_from_key = ANY($${first}::text[])`];
-  for (const type of filter.types) {
-    const { from, to } = typeKeyRange(type);
-    params.push(from, to);
-    const [a, b] = [first + params.length - 2, first + params.length - 1];
-    terms.push(`(scope_key >= $${a} AND scope_key < $${b})`, `(moved_from_key >= $${a} AND moved_from_key < $${b})`);
-  }
-  return { sql: `(${terms.join(' OR ')})`, params };
-}
-
 export interface ChangePage extends PullResponse {
   changes: Change[];
   conflicts: ConflictView[];
@@ -63,18 +44,14 @@ export interface ChangePage extends PullResponse {
 }
 
 /**
- * One page of a workspace's change log after a cursor. Change-log cursors become visible in cursor order
+ * One page of a workspace's change log after a cursor — with a scoped filter, of the records the device reads and
+ * those leaving them (sent as evictions). Change-log cursors become visible in cursor order
  * within a workspace (merge-service writes them last, under a per-workspace lock held to commit), so a
  * reader that passed a cursor never sees an earlier one appear later: no gaps, and no repeats.
  * Conflicts ride on the changes of the events that opened or resolved them, so they are as gap-free.
  */
 export async function changePage(sql: Sql, workspace: string, after: string, limit: number, filter: ReadFilter = READ_ALL): Promise<Omit<ChangePage, 'receipts'>> {
-  if (filter.kind === 'scoped' && filter.keys.length === 0 && filter.types.length === 0) return { changes: [], conflicts: [], next: after, hasMore: false };
-  const scope = filter.kind === 'scoped' ? scopeCondition(filter, 4) : undefined;
-  const rows: ChangeRow[] = await sql.query(
-    `SELECT ${CHANGE_COLUMNS} FROM change_log WHERE workspace = $1 AND cursor > $2 ${scope ? `AND ${scope.sql}` : ''} ORDER BY cursor LIMIT $3`,
-    [workspace, after, limit + 1, ...(scope?.params ?? [])],
-  );
+  const rows = await changeLogAfter(sql, workspace, after, limit + 1, filter.kind === 'scoped' ? filter : undefined);
   const page = rows.slice(0, limit);
   const admitted = page.filter((r) => filterAdmits(filter, r.entity_type, r.scope_key));
   const conflicts = await conflictsOf(sql, workspace, admitted.map((r) => r.event_id));
