@@ -55,7 +55,7 @@ describe('tidemark CLI administration end to end', () => {
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   before(async () => {
-    stack = await startSlice(['journal-service', 'gateway']);
+    stack = await startSlice(['journal-service', 'gateway', 'ops-api']);
     dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-admin-'));
     adminToken = stack.operatorHeaders.authorization!.replace(/^Bearer /, '');
     env = {
@@ -63,6 +63,7 @@ describe('tidemark CLI administration end to end', () => {
       HOME: dir,
       TIDEMARK_CONFIG: join(dir, 'config.json'),
       TIDEMARK_GATEWAY_URL: stack.url('gateway'),
+      TIDEMARK_OPS_URL: stack.url('ops-api'),
       TIDEMARK_JOURNAL_URL: stack.url('journal-service'),
       TIDEMARK_TOKEN: adminToken,
     };
@@ -289,5 +290,20 @@ describe('tidemark CLI administration end to end', () => {
     const bad = await tidemark(['devices', 'claims', 'studio', 'tablet', 'projects', '--reason', 'x']);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /expected name=value/);
+  });
+
+  it('scopes: a workspace’s read scopes and their subscribers, as operators see them', async () => {
+    const file = join(dir, 'rules-v2.json');
+    writeFileSync(file, JSON.stringify({ version: 2, scopes: { project: { types: ['annotation'], partition: { values: { claim: 'projects' } } } }, roles: { pipeline: { write: { job: '*' } }, annotator: { write: { annotation: '*' }, resolve: true, read: ['project'] } } }));
+    await ok(['access', 'publish', 'studio', file, '--reason', 'projects']);
+    await ok(['devices', 'claims', 'studio', 'tablet', 'projects=p-9', '--reason', 'project p-9']);
+    await ok(['devices', 'role', 'studio', 'tablet', 'annotator', '--reason', 'annotates']);
+    const token = (JSON.parse(readFileSync(join(dir, 'tablet.json'), 'utf8')) as { accessToken: string }).accessToken;
+    const subscribed = await fetch(`${stack.url('gateway')}/v1/subscriptions`, { method: 'PUT', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [{ scope: 'project', value: 'p-9' }] }) });
+    assert.equal(subscribed.status, 200, await subscribed.text());
+    const shown = (await ok(['scopes', 'studio'])).stdout;
+    assert.match(shown, /^studio: read scopes of access rules v2$/m);
+    assert.match(shown, /^project\s+annotation\s+annotator\s+p-9\s+1\s+tablet$/m);
+    assert.deepEqual((await json(['scopes', 'studio'])).scopes.map((s: { scope: string; subscribers: number }) => [s.scope, s.subscribers]), [['project', 1]]);
   });
 });

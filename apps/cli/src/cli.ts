@@ -24,6 +24,7 @@ import {
   type ReplayJobView,
   type ReplaySwapResult,
   type SitesView,
+  type ScopesView,
   type StreamsView,
   type UploadsView,
 } from '@tidemark/contracts';
@@ -217,6 +218,12 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .option('--stale-after <seconds>', 'silent longer than this while its site is active: falling behind', integer())
     .option('--behind-threshold <n>', 'more pushed sequences than this not applied: falling behind', integer(0))
     .action(act(get<SitesView>((_a, o) => api.sites({ workspace: o.workspace as string | undefined, staleAfter: o.staleAfter as number | undefined, behindThreshold: o.behindThreshold as number | undefined }), fmt.renderSites)));
+
+  program
+    .command('scopes')
+    .description('a workspace’s read scopes (partial sync): what each reads, the roles that read it, its subscribers by value')
+    .argument('<workspace>', 'the workspace')
+    .action(act(get<ScopesView>(([workspace]) => api.scopes(workspace as string), fmt.renderScopes)));
 
   program
     .command('uploads')

@@ -19,6 +19,7 @@ import type {
   ReplayJobView,
   ReplaySwapResult,
   SitesView,
+  ScopesView,
   StreamsView,
   UploadsView,
 } from '@tidemark/contracts';
@@ -266,6 +267,35 @@ export function renderSites(v: SitesView): string {
     ],
     v.sites,
   );
+}
+
+export function renderScopes(v: ScopesView): string {
+  const head = v.rulesVersion === null ? `${v.workspace}: no access rules; every device reads the whole workspace` : `${v.workspace}: read scopes of access rules v${v.rulesVersion}`;
+  const rows = [
+    ...v.scopes.flatMap((s) =>
+      (s.subscriptions.length > 0 ? s.subscriptions : [{ subscribers: 0, devices: [] as string[] }]).map((sub) => ({
+        scope: s.scope,
+        types: s.types.join(' '),
+        readBy: s.readBy.join(' '),
+        value: s.partitioned ? ((sub as { value?: string }).value ?? '') : '(all)',
+        subscribers: sub.subscribers,
+        devices: sub.devices.join(' '),
+      })),
+    ),
+    ...v.undeclared.map((u) => ({ scope: `${u.scope} (not declared)`, types: '', readBy: '', value: u.value ?? '', subscribers: u.subscribers, devices: u.devices.join(' ') })),
+  ];
+  if (rows.length === 0) return `${head}\nno scopes declared`;
+  return `${head}\n${table(
+    [
+      { header: 'SCOPE', value: (r) => r.scope },
+      { header: 'TYPES', value: (r) => r.types },
+      { header: 'READ BY', value: (r) => r.readBy },
+      { header: 'VALUE', value: (r) => r.value },
+      { header: 'SUBSCRIBERS', value: (r) => r.subscribers },
+      { header: 'DEVICES', value: (r) => r.devices },
+    ],
+    rows,
+  )}`;
 }
 
 export function renderUploads(v: UploadsView): string {

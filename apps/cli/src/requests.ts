@@ -58,6 +58,8 @@ export const sites = (f: { workspace?: string; staleAfter?: number; behindThresh
   query: { workspace: f.workspace, staleAfterSeconds: f.staleAfter, behindThreshold: f.behindThreshold },
 });
 
+export const scopes = (workspace: string): ApiRequest => ({ method: 'GET', path: '/v1/scopes', query: { workspace } });
+
 export const uploads = (f: { workspace?: string; stalledAfter?: number; limit?: number }): ApiRequest => ({
   method: 'GET',
   path: '/v1/assets',

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
 import { RequireAuth } from '@tidemark/auth';
-import { compileValidator } from '@tidemark/contracts';
+import { compileValidator, type ScopeSubscriptionView, type ScopeView, type ScopesView } from '@tidemark/contracts';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { parseQuery } from '../streams/query';
 import { readScopeFacts } from './scope-facts';
@@ -10,31 +10,6 @@ export const ScopesQuery = Type.Object({ workspace: Type.String({ pattern: '^[A-
 const validate = compileValidator(ScopesQuery);
 /** Device ids listed per subscription (the count is always complete). */
 const LISTED_DEVICES = 50;
-
-export interface ScopeSubscriptionView {
-  value?: string;
-  subscribers: number;
-  devices: string[];
-}
-export interface ScopeView {
-  scope: string;
-  types: string[];
-  partitioned: boolean;
-  /** Where a partitioned scope's values come from: any, or a claim. */
-  values?: unknown;
-  /** The roles that may read it (those reading everything are not listed). */
-  readBy: string[];
-  subscribers: number;
-  subscriptions: ScopeSubscriptionView[];
-}
-export interface ScopesView {
-  workspace: string;
-  /** The access rules in force (null: none, every device reads everything). */
-  rulesVersion: number | null;
-  scopes: ScopeView[];
-  /** Subscriptions to scopes the rules in force no longer declare: they deliver nothing. */
-  undeclared: (ScopeSubscriptionView & { scope: string })[];
-}
 
 /** Read scopes of a workspace and who subscribes to them: what partial sync delivers to whom. */
 @RequireAuth('operator')

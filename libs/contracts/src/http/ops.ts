@@ -521,3 +521,32 @@ export interface ReplaySwapResult {
   status: 'swapped';
   swap: ReplaySwapSummary;
 }
+
+// ── read scopes (`GET /v1/scopes`) ─────────────────────────────────────────────────────────────────────
+
+/** One subscribed value of a scope (absent for a whole scope) and who holds it (at most 50 listed; the count is complete). */
+export interface ScopeSubscriptionView {
+  value?: string;
+  subscribers: number;
+  devices: string[];
+}
+export interface ScopeView {
+  scope: string;
+  types: string[];
+  partitioned: boolean;
+  /** Where a partitioned scope's values come from: any, or a claim. */
+  values?: unknown;
+  /** The roles that may read it (those reading everything are not listed). */
+  readBy: string[];
+  subscribers: number;
+  subscriptions: ScopeSubscriptionView[];
+}
+export interface ScopesView {
+  workspace: string;
+  /** The access rules in force (null: none, every device reads everything). */
+  rulesVersion: number | null;
+  scopes: ScopeView[];
+  /** Subscriptions to scopes the rules in force no longer declare: they deliver nothing. */
+  undeclared: (ScopeSubscriptionView & { scope: string })[];
+}
+
