@@ -103,6 +103,9 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     assert.match(refused.body.errors[0].detail, /role "pipeline" \(access rules v1\) may not write field "label" of annotation/);
     assert.match(refused.body.detail, /1 of the 3 events; nothing of this request was journaled/);
     assert.equal(await journalCount(), before, 'nothing of the refused batch was journaled');
+    const metrics = await (await fetch(`${gateway}/metrics`)).text();
+    assert.match(metrics, /^tidemark_push_writes_refused_total\{code="field-not-writable",role="pipeline",service="gateway"\} 1$/m, 'operators see the refusal with the rule that refused it');
+    assert.match(stack.services.get('gateway')!.output(), /"msg":"push refused by access rules"/);
 
     const allowed = await pushAs(runner, [runner.upsert('job', 'job-1', { kind: 'embed', progress: 0.5 }), runner.upsert('annotation', 'img-1', { confidence: 0.9 }), runner.event('job', 'job-1', 'delete')]);
     assert.equal(allowed.status, 200, JSON.stringify(allowed.body));

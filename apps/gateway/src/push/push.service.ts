@@ -13,6 +13,7 @@ import { counter, histogram, type Logger } from '@tidemark/telemetry';
 const PUBLISH_TURN_MS = 2;
 
 const pushed = counter('tidemark_push_events_total', 'pushed events by result', ['status']);
+const refusedWrites = counter('tidemark_push_writes_refused_total', 'events refused by the workspace access rules, by denial code and role', ['code', 'role']);
 const pushSeconds = histogram('tidemark_push_journal_seconds', 'time from validated batch to all JetStream acks', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]);
 
 /** Who pushes: the device of the token; the workspace and site come from the token alone. */
@@ -60,7 +61,9 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
   }
   const [authority, receipted] = await Promise.all([deps.authority(workspace, deviceId), deps.receipts(workspace, batch.events.map((e) => e.eventId))]);
   confirmStanding(device, authority.standing);
-  refuseDenied(batch, authority.access, receipted);
+  refuseDenied(batch, authority.access, receipted, (denials) =>
+    deps.logger.warn({ workspace, deviceId, role: authority.access.kind === 'unrestricted' ? null : authority.access.role, accessRulesVersion: authority.access.kind === 'unrestricted' ? null : authority.access.version, denials: denials.slice(0, 20) }, 'push refused by access rules'),
+  );
   return journal(deps, pusher, batch, receipted);
 }
 
@@ -69,9 +72,12 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
  * events: 403 naming each denial by pointer (`/events/3/fields/label`). Events already journaled are answered
  * duplicate and never journaled again, so they are not checked: a rule changed since does not refuse a retry.
  */
-function refuseDenied(batch: PushRequest, access: Access, receipted: Map<string, number>): void {
+function refuseDenied(batch: PushRequest, access: Access, receipted: Map<string, number>, report: (denials: { pointer: string; code: string; detail: string }[]) => void): void {
   const denials = checkBatchWrite(access, batch.events, (event) => receipted.has(event.eventId));
   if (denials.length === 0) return;
+  // Operators see each refusal with the rule that refused it: counted by code and role, logged with the pointers.
+  for (const d of denials) refusedWrites.inc({ code: d.code, role: access.kind === 'unrestricted' ? '' : (access.role ?? '(none)') });
+  report(denials);
   const who = access.kind === 'unrestricted' ? 'the device' : `the device's ${describeRole(access)}`;
   const events = new Set(denials.map((d) => /^\/events\/\d+/.exec(d.pointer)![0])).size;
   throw new ProblemError(
