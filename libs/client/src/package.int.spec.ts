@@ -198,7 +198,7 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
     assert.ok(inputs.some((input) => input.includes('@tidemark/client/esm/index.mjs')), `resolved through the ES module entry: ${inputs.join(', ')}`);
     assert.ok(!inputs.some((input) => input.includes('file-storage') || input.includes('ajv') || input.includes('typebox')), `bundled: ${inputs.join(', ')}`);
     const contractsFiles = inputs.filter((input) => input.includes('@tidemark/contracts'));
-    for (const file of contractsFiles) assert.match(file, /@tidemark\/contracts\/dist\/(core|canonical-json|events\/patterns|events\/subjects)\.js$/, `only the core of the contracts: ${contractsFiles.join(', ')}`);
+    for (const file of contractsFiles) assert.match(file, /@tidemark\/contracts\/dist\/(core|canonical-json|events\/patterns|events\/subjects|events\/scope-key)\.js$/, `only the core of the contracts: ${contractsFiles.join(', ')}`);
     assert.ok(inputs.some((input) => input.includes('@tidemark/merge')), 'the merge engine is in the bundle (the replica)');
     assert.ok(inputs.some((input) => input.includes('node_modules/idb/')), `IndexedDbStorage's idb is bundled: ${inputs.join(', ')}`);
     console.log(`browser bundle: ${text.length} bytes, ${inputs.length} modules`);
