@@ -3,7 +3,7 @@ import { STREAMS, buildHeaders, connectJetStream, mergeConsumerName, natsCheck, 
 import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
-import { committedNoticeSubject, schemaVersionHeaders } from '@tidemark/contracts';
+import { COMMITTED_NOTICE_MAX_KEYS, committedNoticeSubject, schemaVersionHeaders, type CommittedNotice } from '@tidemark/contracts';
 import type { MergeServiceConfig } from './config';
 import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controller';
 import { Projector, type MergeFn, type ProjectorOptions } from './projection/projector';
@@ -90,10 +90,12 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     merge: merge ?? ((state, input) => mergeWithRevision(state, input, schemas.current(), policies.revisionFor(input.workspace, input.event.entity.type))),
     onOutbox: config.OUTBOX_ENABLED ? () => outbox.poke() : undefined,
     // Live delivery is woken by the commit itself, not by the relay's MERGED publish that follows it.
-    onCommitted: (workspaces) => {
-      for (const workspace of workspaces) {
+    // It names the scope keys the commit touched, so a gateway wakes only the readers whose scopes they meet.
+    onCommitted: (keysByWorkspace) => {
+      for (const [workspace, keys] of keysByWorkspace) {
         try {
-          connection.nc.publish(committedNoticeSubject(workspace), undefined, { headers: buildHeaders(schemaVersionHeaders('committedNotice')) });
+          const notice: CommittedNotice = keys.size <= COMMITTED_NOTICE_MAX_KEYS ? { keys: [...keys].sort() } : {};
+          connection.nc.publish(committedNoticeSubject(workspace), JSON.stringify(notice), { headers: buildHeaders(schemaVersionHeaders('committedNotice')) });
         } catch (error) {
           logger.debug({ err: error, workspace }, 'commit notice not sent (the MERGED message still wakes readers)');
         }

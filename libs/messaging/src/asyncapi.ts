@@ -223,13 +223,13 @@ const CHANNELS: ChannelDoc[] = [
     address: `${COMMITTED_NOTICE_ROOT}.{workspace}`,
     title: 'Commit notices (core NATS)',
     description:
-      'Published by merge-service right after a projection commit added to the workspace’s change log, on core NATS (not JetStream: no stream, no replay, at most once). A wake-up signal: a lost notice costs latency, never a change. The body is empty.',
+      'Published by merge-service right after a projection commit added to the workspace’s change log, on core NATS (not JetStream: no stream, no replay, at most once). A wake-up signal naming the scope keys the commit touched, so a gateway wakes only the readers whose read scopes meet them: a lost notice costs latency, never a change.',
     messages: [
       {
         message: 'committedNotice',
         name: 'CommittedNotice',
         title: 'A commit notice',
-        examples: [{ name: 'committed', summary: 'workspace default committed changes', headers: { [SCHEMA_VERSION_HEADER]: version('committedNotice') }, payload: '' }],
+        examples: [{ name: 'committed', summary: 'workspace default committed changes of two keys', headers: { [SCHEMA_VERSION_HEADER]: version('committedNotice') }, payload: { keys: ['annotation', 'task\u001fp-17'] } }],
       },
     ],
   },
@@ -298,7 +298,7 @@ export function asyncApiDocument(topology: Topology, options: AsyncApiOptions = 
       messages[doc.message] = {
         name: doc.name,
         title: doc.title,
-        contentType: doc.message === 'committedNotice' ? 'text/plain' : 'application/json',
+        contentType: 'application/json',
         headers: headersSchema(channel, doc),
         payload: { $ref: `#/components/schemas/${doc.name}` },
         examples: doc.examples,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { SCHEMA_VERSION_HEADER, validateMessage, type PublishedMessage } from '@tidemark/contracts';
+import { SCHEMA_VERSION_HEADER, MESSAGE_SCHEMA_VERSIONS, validateMessage, type PublishedMessage } from '@tidemark/contracts';
 import { STREAMS, type Subscription } from '@tidemark/messaging';
 import { FakeDevice, bucketEnv, eventually, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
 
@@ -146,7 +146,7 @@ describe('published messages match the AsyncAPI document and the contract schema
       const channel = channelOf(doc, seen.subject);
       assert.ok(channel, `${where}: no channel of the document matches the subject`);
       assert.equal(doc.channels[channel.id]!['x-tidemark-delivery'].stream, seen.stream, `${where}: the document names the stream it lives in`);
-      const payload = seen.stream === null ? seen.body : (JSON.parse(seen.body) as unknown);
+      const payload = JSON.parse(seen.body) as unknown;
       // The channel's message this one is (REVIEW's resolved subject carries two): the one whose payload schema it meets.
       const problems: string[] = [];
       const message = channel.messages.find((name) => {
@@ -162,7 +162,7 @@ describe('published messages match the AsyncAPI document and the contract schema
       assert.ok(headers(seen.headers), `${where}: headers ${JSON.stringify(seen.headers)}: ${ajv.errorsText(headers.errors)}`);
       const contract = validateMessage(message as PublishedMessage, payload);
       assert.ok(contract.ok, `${where}: contract schema: ${JSON.stringify(contract)}`);
-      assert.equal(seen.headers[SCHEMA_VERSION_HEADER], '1');
+      assert.equal(seen.headers[SCHEMA_VERSION_HEADER], String(MESSAGE_SCHEMA_VERSIONS[message as keyof typeof MESSAGE_SCHEMA_VERSIONS]));
     }
     // Every channel carried a message (a conflict withdrawn needs an operator's replay: the replay test checks those).
     assert.deepEqual([...byChannel.keys()].sort(), ['assetTransition/assetTransition', 'committedNotice/committedNotice', 'conflictOpened/conflictOpened', 'conflictResolved/conflictResolved', 'mergedChange/mergedChange']);
@@ -173,5 +173,7 @@ describe('published messages match the AsyncAPI document and the contract schema
     assert.equal(last.view.values.label, 'lynx');
     const statuses = held.assets.map((m) => (JSON.parse(m.body) as { status: string }).status);
     assert.deepEqual(statuses.slice(0, 3), ['pending', 'uploading', 'verified']);
+    const noticed = new Set(seenNotices.flatMap((n) => (JSON.parse(n.body) as { keys?: string[] }).keys ?? []));
+    assert.ok(noticed.has('annotation'), `the commit notices name the scope keys of the committed changes: ${[...noticed].join(', ')}`);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '@tidemark/telemetry';
-import { ChangeNotifier } from './change-notifier';
+import { scopeKey } from '@tidemark/contracts';
+import { ChangeNotifier, interestOf } from './change-notifier';
 
 describe('ChangeNotifier', () => {
   const logger = createLogger('change-notifier-test', 'error');
@@ -26,6 +27,30 @@ describe('ChangeNotifier', () => {
     notifier.wake('ws');
     await waiting;
     assert.equal(woken, true);
+    notifier.stop();
+  });
+
+  it('a notice naming scope keys wakes only the waiters whose scopes meet them; a MERGED hint only whole-workspace readers', async () => {
+    const notifier = new ChangeNotifier(60_000, logger);
+    const p1 = interestOf({ kind: 'scoped', keys: [scopeKey('task', 'p1')], types: [] });
+    const catalog = interestOf({ kind: 'scoped', keys: [], types: ['prompt'] });
+    assert.equal(interestOf({ kind: 'all' }), undefined);
+    const woken: string[] = [];
+    const wait = (name: string, interest?: (key: string) => boolean) => notifier.wait('ws', Date.now() + 60_000, undefined, undefined, interest).then(() => woken.push(name));
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const waits = [wait('p1', p1), wait('catalog', catalog), wait('everything')];
+    notifier.wake('ws', [], { wholeWorkspaceOnly: true });
+    await turn();
+    assert.deepEqual(woken, ['everything'], 'a MERGED hint names no partition: the scoped readers keep waiting');
+    notifier.wake('ws', [scopeKey('task', 'p2')]);
+    await turn();
+    assert.deepEqual(woken, ['everything'], 'another project’s commit wakes nobody scoped elsewhere');
+    notifier.wake('ws', [scopeKey('prompt'), scopeKey('task', 'p2')]);
+    await turn();
+    assert.deepEqual(woken, ['everything', 'catalog']);
+    notifier.wake('ws');
+    await Promise.all(waits);
+    assert.deepEqual(woken, ['everything', 'catalog', 'p1'], 'a notice without keys wakes everyone');
     notifier.stop();
   });
 });

@@ -6,7 +6,7 @@ import type { DataSource, SnapshotRepository } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
-import type { ChangeNotifier } from './change-notifier';
+import { interestOf, type ChangeNotifier } from './change-notifier';
 import type { ReadScopeStore } from '../subscriptions/read-scope-store';
 
 export const PULL_DEPS = Symbol('PULL_DEPS');
@@ -58,7 +58,7 @@ export class PullController {
       // already holds would otherwise answer every long-poll at once.
       const news = page.changes.length > 0 || (page.receipts ?? []).some((r) => r.deviceSeq === (q.receiptsAfter ?? 0) + 1);
       if (news || Date.now() >= deadline || this.deps.notifier.stopped || gone.signal.aborted) return page;
-      await this.deps.notifier.wait(device.workspace, deadline, gone.signal, mark);
+      await this.deps.notifier.wait(device.workspace, deadline, gone.signal, mark, interestOf(filter));
     }
   }
 }

@@ -5,6 +5,7 @@ import { CurrentPrincipal, RequireAuth, deviceInStanding, type DevicePrincipal }
 import { ProblemError, compressingStream, negotiateEncoding } from '@tidemark/platform';
 import { gauge } from '@tidemark/telemetry';
 import { changePage, receiptsAbove } from './changes';
+import { interestOf } from './change-notifier';
 import { PULL_DEPS, parseSyncQuery, type PullDeps } from './pull.controller';
 
 const validateQuery = compileValidator(StreamQuery);
@@ -151,7 +152,7 @@ export class StreamController implements OnModuleDestroy {
           break;
         }
         const expiresInMs = device.expiresAt * 1000 - this.deps.now().getTime();
-        await this.deps.notifier.wait(device.workspace, Date.now() + Math.min(SYNC_LIMITS.streamKeepAliveSeconds * 1000, Math.max(expiresInMs, 0)), abort.signal, mark);
+        await this.deps.notifier.wait(device.workspace, Date.now() + Math.min(SYNC_LIMITS.streamKeepAliveSeconds * 1000, Math.max(expiresInMs, 0)), abort.signal, mark, interestOf(filter));
       }
     } catch (error) {
       // The client learns that the stream failed and where to resume, never the internal message (it is logged).

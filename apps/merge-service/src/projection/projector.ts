@@ -30,7 +30,8 @@ export interface ProjectorOptions {
   /** Called after a commit that wrote outbox rows. */
   onOutbox?: () => void;
   /** After a commit that added to the change log: the workspaces it added to (merge-service sends the commit notice). */
-  onCommitted?: (workspaces: ReadonlySet<string>) => void;
+  /** After a commit that added to the change log: per workspace, the scope keys its changes were in or left. */
+  onCommitted?: (keysByWorkspace: ReadonlyMap<string, ReadonlySet<string>>) => void;
   /**
    * A Postgres schema holding its own copy of the projection tables (a replay's shadow): each transaction
    * starts with `SET LOCAL search_path TO "<schema>"`, so the same projector writes there. Only that
@@ -162,7 +163,7 @@ export class Projector {
   async commit(consumer: string, messages: JsMsg[]): Promise<void> {
     const end = batchSeconds.startTimer();
     let wroteOutbox = false;
-    let committed: ReadonlySet<string> = new Set();
+    let committed = new Map<string, Set<string>>();
     // Decoded, and the schemas they name loaded, before the transaction takes a connection: loading uses
     // the pool too, and a transaction waiting on the pool while holding a connection could starve it.
     const prepared = messages.map((msg) => {
@@ -195,7 +196,13 @@ export class Projector {
       wroteOutbox = (plan?.outbox.length ?? 0) > 0;
       // Everything above runs in parallel across partitions; the change log is written last, under its per-workspace lock.
       await tables.insertChanges(q, plan?.changes ?? []);
-      committed = new Set((plan?.changes ?? []).map((c) => c.workspace));
+      committed = new Map();
+      for (const c of plan?.changes ?? []) {
+        const keys = committed.get(c.workspace) ?? new Set<string>();
+        keys.add(c.scopeKey);
+        if (c.movedFromKey !== null) keys.add(c.movedFromKey);
+        committed.set(c.workspace, keys);
+      }
     });
     end();
     if (committed.size > 0) this.options.onCommitted?.(committed);

@@ -10,8 +10,8 @@ export const REVIEW_SUBJECT_ROOT = 'tm.review';
 export const ASSETS_SUBJECT_ROOT = 'tm.assets';
 /**
  * Core NATS (not JetStream) notices that a projection commit added to a workspace's change log:
- * `tm.notice.committed.<workspace>`, published by merge-service right after the commit, no payload (header `tm-schema-version`). The gateway
- * wakes that workspace's long-polls and live streams on it; a lost notice costs latency, never a change.
+ * `tm.notice.committed.<workspace>`, published by merge-service right after the commit, naming the scope keys it touched (`CommittedNotice`, header
+ * `tm-schema-version`). The gateway wakes that workspace's long-polls and live streams whose scopes meet them; a lost notice costs latency, never a change.
  */
 export const COMMITTED_NOTICE_ROOT = 'tm.notice.committed';
 

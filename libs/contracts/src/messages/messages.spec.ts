@@ -60,9 +60,11 @@ describe('published message schemas', () => {
     assert.equal(validateMessage('assetTransition', { ...transition, v: 2 }).ok, false);
   });
 
-  it('says a commit notice has no body', () => {
-    assert.equal(validateMessage('committedNotice', '').ok, true);
-    assert.equal(validateMessage('committedNotice', 'x').ok, false);
+  it('says a commit notice names the scope keys it touched, or none', () => {
+    assert.equal(validateMessage('committedNotice', { keys: ['annotation', 'task\u001fp-17'] }).ok, true);
+    assert.equal(validateMessage('committedNotice', {}).ok, true);
+    assert.equal(validateMessage('committedNotice', { keys: 'annotation' }).ok, false);
+    assert.equal(validateMessage('committedNotice', '').ok, false);
   });
 
   it('names every message’s schema version in one header', () => {

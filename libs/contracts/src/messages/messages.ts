@@ -22,7 +22,7 @@ export const MESSAGE_SCHEMA_VERSIONS = {
   conflictResolved: 1,
   conflictWithdrawn: 1,
   assetTransition: 1,
-  committedNotice: 1,
+  committedNotice: 2,
 } as const;
 export type PublishedMessage = keyof typeof MESSAGE_SCHEMA_VERSIONS;
 
@@ -205,11 +205,26 @@ export const AssetTransition = Type.Object(
 );
 export type AssetTransition = Static<typeof AssetTransition>;
 
+/** How many scope keys a commit notice names at most; a commit that touched more names none (every reader wakes). */
+export const COMMITTED_NOTICE_MAX_KEYS = 256;
+
 /**
- * Core NATS, `tm.notice.committed.<workspace>`: a projection commit added to the workspace's change log. The
- * body is empty (the subject is the whole notice); at most once, a lost notice costs latency, never a change.
+ * Core NATS, `tm.notice.committed.<workspace>`: a projection commit added to the workspace's change log. Version 2
+ * names the scope keys the commit's changes were in or left (`keys`; absent when there were more than
+ * `COMMITTED_NOTICE_MAX_KEYS`), so a gateway wakes only the readers whose scopes they meet. At most once: a lost
+ * notice costs latency, never a change.
  */
-export const CommittedNotice = Type.String({ maxLength: 0, title: 'CommittedNotice', description: 'empty: the subject names the workspace' });
+export const CommittedNotice = Type.Object(
+  {
+    keys: Type.Optional(
+      Type.Array(Type.String({ maxLength: 400 }), {
+        maxItems: COMMITTED_NOTICE_MAX_KEYS,
+        description: 'the scope keys of the committed changes (`type`, or `type` U+001F `partition`), and the keys records left; absent: any',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'CommittedNotice', description: 'which scope keys a projection commit touched in the workspace the subject names' },
+);
 export type CommittedNotice = Static<typeof CommittedNotice>;
 
 /** The payload schema of every published message, by name. */
