@@ -187,3 +187,18 @@ export async function loadJournal(js, { count, entities, partitions, extraFields
   await Promise.all(pending);
   return (performance.now() - t0) / 1000;
 }
+
+/**
+ * Waits until `count` receipts are committed and returns the projection's rate from the first receipt seen
+ * (start-up excluded): events/s over the receipts committed after it, and when it was seen.
+ */
+export async function rateFromFirstReceipt(db, count) {
+  let projected = 0;
+  let first;
+  while (projected < count) {
+    projected = Number((await db.query('SELECT count(*) AS n FROM event_receipts')).rows[0].n);
+    if (projected > 0 && first === undefined) first = { at: performance.now(), projected };
+    if (projected < count) await new Promise((r) => setTimeout(r, 100));
+  }
+  return { rate: (count - first.projected) / ((performance.now() - first.at) / 1000), firstAt: first.at };
+}

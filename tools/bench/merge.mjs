@@ -4,7 +4,7 @@
 // `--workspaces 8` spreads the devices over 8 workspaces: the same load, without one workspace's shared rows.
 // TIDEMARK_PROFILE_DIR=<dir> writes merge-service's V8 CPU profile there.
 import { parseArgs } from 'node:util';
-import { benchStack, fmt, rawPostgresUpsert, table, loadJournal } from './_common.mjs';
+import { benchStack, fmt, rawPostgresUpsert, table, loadJournal, rateFromFirstReceipt } from './_common.mjs';
 
 export async function main(argv) {
   const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '50000' }, entities: { type: 'string', default: '5000' }, partitions: { type: 'string', default: '8' }, batch: { type: 'string', default: '256' }, workspaces: { type: 'string', default: '1' }, devices: { type: 'string', default: '50' } } });
@@ -27,15 +27,8 @@ export async function main(argv) {
     const started = performance.now();
     merge = await startServiceProcess('merge-service', { ...stack.env, JOURNAL_PARTITIONS: String(P), MERGE_BATCH_SIZE: values.batch, HTTP_PORT: String(await findFreePort()), LOG_LEVEL: 'warn' });
     const ready = (performance.now() - started) / 1000;
-    let projected = 0;
-    let first;
-    while (projected < N) {
-      projected = Number((await db.query('SELECT count(*) AS n FROM event_receipts')).rows[0].n);
-      if (projected > 0 && first === undefined) first = { at: performance.now(), projected };
-      if (projected < N) await new Promise((r) => setTimeout(r, 100));
-    }
+    const { rate: steady } = await rateFromFirstReceipt(db, N);
     const seconds = (performance.now() - started) / 1000;
-    const steady = (N - first.projected) / ((performance.now() - first.at) / 1000);
     // What the projection wrote: rows of every table it writes, and their bytes on disk (heap and TOAST, no indexes).
     const tablesWritten = ['entities', 'change_log', 'event_receipts', 'merge_decisions', 'outbox', 'entity_assets', 'device_sequences', 'consumer_checkpoints'];
     const sizes = (await db.query(`SELECT t AS table, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', t), false, true, '')))[1]::text::bigint AS rows,

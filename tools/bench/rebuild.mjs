@@ -8,7 +8,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchStack, fmt, loadJournal, rawPostgresUpsert, table } from './_common.mjs';
+import { benchStack, fmt, loadJournal, rawPostgresUpsert, table, rateFromFirstReceipt } from './_common.mjs';
 import { summarizeProfile } from './_profile.mjs';
 
 const WORKSPACE = 'bench';
@@ -47,14 +47,7 @@ export async function main(argv) {
     await db.connect();
     let merge = await startServiceProcess('merge-service', { ...env, HTTP_PORT: String(await findFreePort()) });
     procs.push(merge);
-    let projected = 0;
-    let first;
-    while (projected < N) {
-      projected = Number((await db.query('SELECT count(*) AS n FROM event_receipts')).rows[0].n);
-      if (projected > 0 && first === undefined) first = { at: performance.now(), projected };
-      if (projected < N) await new Promise((r) => setTimeout(r, 100));
-    }
-    const live = (N - first.projected) / ((performance.now() - first.at) / 1000);
+    const { rate: live } = await rateFromFirstReceipt(db, N);
     // A fresh merge-service runs the replay, so its CPU profile is the rebuild's (live has nothing left to do).
     await merge.stop();
     const restartedAt = Date.now();
