@@ -305,5 +305,13 @@ describe('tidemark CLI administration end to end', () => {
     assert.match(shown, /^studio: read scopes of access rules v2$/m);
     assert.match(shown, /^project\s+annotation\s+annotator\s+p-9\s+1\s+tablet$/m);
     assert.deepEqual((await json(['scopes', 'studio'])).scopes.map((s: { scope: string; subscribers: number }) => [s.scope, s.subscribers]), [['project', 1]]);
+    // With a scope: its lag per value and subscriber (the tablet never pulled: it has no read position).
+    const lag = (await ok(['scopes', 'studio', 'project'])).stdout;
+    assert.match(lag, /^studio: lag in scope project \(access rules v2; behind counted up to 1000\)$/m);
+    assert.match(lag, /^p-9\s+1\s+tablet\s+0$/m);
+    assert.deepEqual((await json(['scopes', 'studio', 'project', '--value', 'p-9'])).values.map((v: { value: string; subscribers: number }) => [v.value, v.subscribers]), [['p-9', 1]]);
+    const unknown = await tidemark(['scopes', 'studio', 'nothing']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /declare no scope "nothing"/);
   });
 });

@@ -25,6 +25,7 @@ import {
   type ReplaySwapResult,
   type SitesView,
   type ScopesView,
+  type ScopeLagView,
   type StreamsView,
   type UploadsView,
 } from '@tidemark/contracts';
@@ -221,9 +222,24 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
 
   program
     .command('scopes')
-    .description('a workspace’s read scopes (partial sync): what each reads, the roles that read it, its subscribers by value')
+    .description('a workspace’s read scopes (partial sync): what each reads, the roles that read it, its subscribers by value; with a scope, how far behind in it each subscriber is')
     .argument('<workspace>', 'the workspace')
-    .action(act(get<ScopesView>(([workspace]) => api.scopes(workspace as string), fmt.renderScopes)));
+    .argument('[scope]', 'one scope: its lag per value and per subscriber, most behind first')
+    .option('--value <value>', 'with a scope: this partition value only')
+    .option('--after <value>', 'with a scope: the page of values after this one (`next` of the previous page)')
+    .option('--limit <n>', 'with a scope: values per page', integer())
+    .option('--cap <n>', 'with a scope: count changes behind up to this many', integer())
+    .action(
+      act(
+        get<ScopesView | ScopeLagView>(
+          ([workspace, scope], o) =>
+            scope === undefined
+              ? api.scopes(workspace as string)
+              : api.scopeLag(workspace as string, scope as string, { value: o.value as string | undefined, after: o.after as string | undefined, limit: o.limit as number | undefined, cap: o.cap as number | undefined }),
+          (v) => ('values' in v ? fmt.renderScopeLag(v) : fmt.renderScopes(v)),
+        ),
+      ),
+    );
 
   program
     .command('uploads')

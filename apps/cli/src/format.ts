@@ -20,6 +20,7 @@ import type {
   ReplaySwapResult,
   SitesView,
   ScopesView,
+  ScopeLagView,
   StreamsView,
   UploadsView,
 } from '@tidemark/contracts';
@@ -241,10 +242,13 @@ export function renderDevices(v: DevicesView): string {
         { header: 'BEHIND BY', value: (d) => d.behindBy },
         { header: 'SILENT', value: (d) => duration(d.silentSeconds), align: 'right' },
         { header: 'FALLING BEHIND', value: (d) => (d.fallingBehind ? d.reasons.map((r) => r.code).join(', ') : 'no') },
+        { header: 'READ TO', value: (d) => d.read?.cursor ?? '' },
+        { header: 'REFUSED', value: (d) => d.writesRefused?.events ?? '' },
       ],
       v.devices,
     ),
     ...v.devices.filter((d) => d.fallingBehind).flatMap((d) => d.reasons.map((r) => `  ${d.workspace}/${d.deviceId}: ${r.detail}`)),
+    ...v.devices.flatMap((d) => (d.writesRefused ? [`  ${d.workspace}/${d.deviceId}: ${refusal(d.writesRefused)}`] : [])),
     '',
     `${v.devices.length} of ${v.total} (stale after ${duration(v.staleAfterSeconds)}, behind above ${v.behindThreshold})`,
     ...more(v.next, v.next !== null),
@@ -267,6 +271,38 @@ export function renderSites(v: SitesView): string {
     ],
     v.sites,
   );
+}
+
+/** The last write refusal of a device, with its rule: "3 events refused, last 2026-… by role annotator (rules v2): /events/0/fields/label". */
+function refusal(r: NonNullable<DevicesView['devices'][number]['writesRefused']>): string {
+  const rule = r.last.role === null ? 'the access rules' : `role ${r.last.role} (rules v${r.last.accessRulesVersion})`;
+  return `${r.events} event${r.events === 1 ? '' : 's'} refused, the last at ${r.lastAt} by ${rule}: ${r.last.denials.map((d) => `${d.pointer} ${d.code}`).join(', ')}`;
+}
+
+/** Lag within one scope: a row per subscriber of each value, most behind first. */
+export function renderScopeLag(v: ScopeLagView): string {
+  const head = `${v.workspace}: lag in scope ${v.scope} (access rules v${v.rulesVersion ?? '-'}; behind counted up to ${v.cap})`;
+  if (v.values.length === 0) return `${head}
+no subscribers`;
+  const rows = v.values.flatMap((value) =>
+    (value.devices.length > 0 ? value.devices : [undefined]).map((d) => ({ value: value.value ?? '(all)', head: value.head ?? '', subscribers: value.subscribers, device: d?.deviceId ?? '', cursor: d?.cursor ?? '', readAt: d?.readAt ?? '', behind: d ? (d.behind >= v.cap ? `${d.behind}+` : d.behind) : '' })),
+  );
+  return [
+    head,
+    table(
+      [
+        { header: 'VALUE', value: (r) => r.value },
+        { header: 'HEAD', value: (r) => r.head },
+        { header: 'SUBSCRIBERS', value: (r) => r.subscribers },
+        { header: 'DEVICE', value: (r) => r.device },
+        { header: 'READ TO', value: (r) => r.cursor },
+        { header: 'READ AT', value: (r) => r.readAt },
+        { header: 'BEHIND', value: (r) => r.behind, align: 'right' },
+      ],
+      rows,
+    ),
+    ...more(v.next ?? null, v.next !== undefined),
+  ].join('\n');
 }
 
 export function renderScopes(v: ScopesView): string {

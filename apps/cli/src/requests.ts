@@ -60,6 +60,12 @@ export const sites = (f: { workspace?: string; staleAfter?: number; behindThresh
 
 export const scopes = (workspace: string): ApiRequest => ({ method: 'GET', path: '/v1/scopes', query: { workspace } });
 
+export const scopeLag = (workspace: string, scope: string, f: { value?: string; after?: string; limit?: number; cap?: number }): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/scopes/lag',
+  query: { workspace, scope, value: f.value, after: f.after, limit: f.limit, cap: f.cap },
+});
+
 export const uploads = (f: { workspace?: string; stalledAfter?: number; limit?: number }): ApiRequest => ({
   method: 'GET',
   path: '/v1/assets',

@@ -1,6 +1,6 @@
 import { httpTimeouts } from '@tidemark/config';
 import { connectJetStream, natsCheck } from '@tidemark/messaging';
-import { SnapshotRepository, createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { DeviceActivityRepository, SnapshotRepository, createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { parseCorsOrigins, registerCompression, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
@@ -14,6 +14,7 @@ import { SubscriptionsController } from './subscriptions/subscriptions.controlle
 import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
+import { DeviceActivityLog } from './activity/device-activity';
 import { sqlReceipts } from './push/push-lookup';
 import { StandingNotices } from './access/standing-notices';
 import { ChangeNotifier } from './pull/change-notifier';
@@ -36,6 +37,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   await migrateWithLock(ds);
   const now = (): Date => new Date();
   const progress = new PushProgress((marks) => store.recordPushes(marks), config.PUSH_PROGRESS_INTERVAL_MS, logger);
+  const activity = new DeviceActivityLog(new DeviceActivityRepository(ds), config.DEVICE_ACTIVITY_INTERVAL_MS, logger);
   const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
   notifier.start(connection.nc);
   const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
@@ -61,6 +63,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     authority: (workspace, deviceId) => authorities.get(workspace, deviceId),
     receipts: sqlReceipts(ds),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
+    recordRefusal: (pusher, events, at, detail) => activity.refused(pusher.workspace, pusher.deviceId, events, at, detail),
   };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
   const admission = new PushAdmission({
@@ -77,7 +80,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, SubscriptionsController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), scopes: new ReadScopeStore(ds), notifier, standing, now, logger } },
+      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), scopes: new ReadScopeStore(ds), notifier, standing, now, logger, activity } },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
       authGuardProvider({ tokens, standing, now }),
@@ -90,7 +93,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     timeouts: httpTimeouts(config),
-    afterClose: [() => progress.flush(), async () => notices.stop(), () => connection.close(), () => ds.destroy()],
+    afterClose: [() => progress.flush(), () => activity.flush(), async () => notices.stop(), () => connection.close(), () => ds.destroy()],
     configure: (app) => {
       registerPushAdmission(app.getHttpAdapter().getInstance(), admission, tokens);
       registerCompression(app.getHttpAdapter().getInstance(), { routes: ['/v1/changes', '/v1/snapshot'], minBytes: config.SYNC_COMPRESS_MIN_BYTES });

@@ -23,7 +23,7 @@ import { AssetsQuery } from './assets/assets.controller';
 import { WaitingQuery } from './asset-refs/asset-refs.controller';
 import { HotspotsQuery, ListQuery, OneQuery, Reason } from './conflicts/conflicts.controller';
 import { DevicesQuery, SitesQuery } from './devices/devices.controller';
-import { ScopesQuery } from './scopes/scopes.controller';
+import { ScopeLagQuery, ScopesQuery } from './scopes/scopes.controller';
 import { InspectQuery } from './inspect/inspect.controller';
 
 /**
@@ -185,6 +185,30 @@ export const OPS_ROUTES: RouteDoc[] = [
         },
       },
       400: bad('a query parameter is not valid'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/scopes/lag',
+    summary: "Lag within one read scope: per subscribed value, the newest change in it and each subscriber's changes behind (after the cursor the gateway last delivered to the device), most behind first; paged by value",
+    tags: ['devices'],
+    auth: 'operator',
+    query: ScopeLagQuery,
+    responses: {
+      200: {
+        description: 'lag per value and per device',
+        schema: view('ScopeLagView', { workspace: 'the workspace', scope: 'the scope', rulesVersion: 'the access rules in force', at: 'when it was read', cap: 'behind counts stop here', values: 'one entry per subscribed value' }, { next: Type.Optional(Type.String({ description: 'pass as `after` for the next page of values; absent on the last page' })) }),
+        example: {
+          workspace: 'lab',
+          scope: 'project',
+          rulesVersion: 2,
+          at: AT,
+          cap: 1000,
+          values: [{ value: 'p-17', head: '48211', subscribers: 2, behind: 12, devicesBehind: 1, devices: [{ deviceId: 'tablet-2', cursor: '47990', readAt: '2026-12-07T19:58:12.000Z', behind: 12 }, { deviceId: 'laptop-1', cursor: '48211', readAt: AT, behind: 0 }] }],
+        },
+      },
+      400: bad('a query parameter is not valid'),
+      404: notFound('the access rules in force declare no such scope'),
     },
   },
   {

@@ -19,6 +19,7 @@ export { accessOf, accessOfRole, checkResolve, describeRole, UNRESTRICTED, type 
 export { checkWrite, checkBatchWrite, WRITE_DENIAL_CODES, type WriteDenial, type WriteDenialCode, type WriteVerdict } from './evaluate/check-write';
 export {
   checkSubscription,
+  scopeSelection,
   readFilter,
   filterAdmits,
   READ_ALL,

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { scopeKey } from '@tidemark/contracts';
 import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { changeLogAfter, createDataSource, migrateWithLock, type DataSource } from './index';
+import { DeviceActivityRepository, changeLogAfter, createDataSource, migrateWithLock, scopeBacklog, type DataSource } from './index';
 
 const EVENT = '00000000-0000-4000-8000-000000000000';
 const PROJECTS = 1000;
@@ -73,5 +73,40 @@ describe('the change log read by scope (real Postgres)', () => {
     assert.match(plan, /change_log_scope_cursor/, plan);
     const buffers = [...plan.matchAll(/shared hit=(\d+)(?: read=(\d+))?/g)].map((m) => Number(m[1]) + Number(m[2] ?? 0));
     assert.ok(Math.max(...buffers) < 500, `a few hundred pages at most, not the change log's thousands: ${buffers.join(', ')}\n${plan}`);
+  });
+
+  it("counts each reader's backlog in a scope up to a cap, with the scope's newest cursor", async () => {
+    const keys = [scopeKey('task', project(5))];
+    const inScope = (await changeLogAfter(ds, 'ws', '0', 1_000_000, { keys, types: [] })).map((r) => r.cursor);
+    assert.equal(inScope.length, 202, 'p-0005: 200 tasks, and t5 leaving and coming back');
+    const readers = [
+      { deviceId: 'current', cursor: inScope.at(-1)! },
+      { deviceId: 'three-behind', cursor: inScope.at(-4)! },
+      { deviceId: 'never', cursor: null },
+    ];
+    const { head, behind } = await scopeBacklog(ds, 'ws', { keys, types: [] }, readers, 150);
+    assert.equal(head, inScope.at(-1));
+    assert.deepEqual(Object.fromEntries(behind), { current: 0, 'three-behind': 3, never: 150 }, 'a reader that never read is counted up to the cap');
+    const whole = await scopeBacklog(ds, 'ws', { keys: [], types: ['label_set'] }, [{ deviceId: 'never', cursor: null }], 100_000);
+    assert.deepEqual(Object.fromEntries(whole.behind), { never: 2000 });
+    assert.deepEqual(await scopeBacklog(ds, 'ws', { keys: [], types: [] }, readers, 10), { head: null, behind: new Map([['current', 0], ['three-behind', 0], ['never', 0]]) });
+  });
+
+  it("keeps each device's newest read position and adds up its refused writes; a device that does not exist is skipped", async () => {
+    await ds.query("INSERT INTO workspaces (workspace, name) VALUES ('ws', 'ws')");
+    for (const id of ['d1', 'd2']) await ds.query('INSERT INTO devices (workspace, device_id, created_at) VALUES ($1, $2, now())', ['ws', id]);
+    const repo = new DeviceActivityRepository(ds);
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 8, 0, 0, s));
+    await repo.recordReadPositions([{ workspace: 'ws', deviceId: 'd1', cursor: '40', at: at(10) }, { workspace: 'ws', deviceId: 'ghost', cursor: '1', at: at(10) }]);
+    await repo.recordReadPositions([{ workspace: 'ws', deviceId: 'd1', cursor: '55', at: at(9) }]);
+    await repo.recordReadPositions([{ workspace: 'ws', deviceId: 'd1', cursor: '12', at: at(11) }]);
+    const denial = (field: string) => ({ role: 'annotator', accessRulesVersion: 3, denials: [{ pointer: `/events/0/fields/${field}`, code: 'field-not-writable', detail: `may not write ${field}` }] });
+    await repo.recordWriteRefusals([{ workspace: 'ws', deviceId: 'd2', events: 2, at: at(20), last: denial('label') }]);
+    await repo.recordWriteRefusals([{ workspace: 'ws', deviceId: 'd2', events: 1, at: at(19), last: denial('project') }]);
+    const activity = await repo.of('ws', ['d1', 'd2', 'ghost']);
+    assert.deepEqual(Object.fromEntries(activity), {
+      d1: { read: { cursor: '12', at: at(11).toISOString() } },
+      d2: { refusals: { events: 3, lastAt: at(20).toISOString(), last: denial('label') } },
+    }, 'the newest delivery wins (a device that started over reads as behind again); an older refusal adds to the count only');
   });
 });

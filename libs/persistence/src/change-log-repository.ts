@@ -13,7 +13,7 @@ const COLUMNS = 'cursor, entity_type, entity_id, version, deleted, view, event_i
  * rows in its exact keys or in a whole type's key range, and rows that moved a record out of them — each an index
  * range of `change_log_scope_cursor` or `change_log_moved_from_cursor`, so the read costs the changes in scope.
  */
-function scopeCondition(scope: ScopeSelection, first: number): { sql: string; params: unknown[] } {
+export function scopeCondition(scope: ScopeSelection, first: number): { sql: string; params: unknown[] } {
   const params: unknown[] = [scope.keys];
   const terms = [`scope_key = ANY($${first}::text[])`, `moved_from_key = ANY($${first}::text[])`];
   for (const type of scope.types) {

@@ -8,3 +8,5 @@ export { ConflictResolver, conflictView, conflictCursor, findConflict, checkReso
 export { isDeterministicDataError } from './pg-errors';
 export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage, type ScopeSelection } from './snapshot-repository';
 export { changeLogAfter } from './change-log-repository';
+export { DeviceActivityRepository, scopeBacklog, type DeviceActivity, type ReadPosition, type WriteRefusal, type RefusalDetail, type ScopeBacklog } from './device-activity-repository';
+export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, type ScopeReader } from './scope-facts-repository';

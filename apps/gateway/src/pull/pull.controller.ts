@@ -8,6 +8,7 @@ import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
 import { interestOf, type ChangeNotifier } from './change-notifier';
 import type { ReadScopeStore } from '../subscriptions/read-scope-store';
+import type { DeviceActivityLog } from '../activity/device-activity';
 
 export const PULL_DEPS = Symbol('PULL_DEPS');
 export interface PullDeps {
@@ -20,6 +21,8 @@ export interface PullDeps {
   /** The guard's standing checks: a live stream asks again while it runs. */
   standing: StandingPort;
   now: () => Date;
+  /** Notes the cursor each device was last sent, for operators' lag per device and per scope. */
+  activity?: Pick<DeviceActivityLog, 'read'>;
   /** Where a live stream's failure is logged (the client is told only that it failed and where to resume). */
   logger?: Logger;
 }
@@ -57,7 +60,10 @@ export class PullController {
       // Receipts end a long-poll only when the next one in sequence is there: receipts above a gap the device
       // already holds would otherwise answer every long-poll at once.
       const news = page.changes.length > 0 || (page.receipts ?? []).some((r) => r.deviceSeq === (q.receiptsAfter ?? 0) + 1);
-      if (news || Date.now() >= deadline || this.deps.notifier.stopped || gone.signal.aborted) return page;
+      if (news || Date.now() >= deadline || this.deps.notifier.stopped || gone.signal.aborted) {
+        this.deps.activity?.read(device.workspace, device.deviceId, page.next, this.deps.now());
+        return page;
+      }
       await this.deps.notifier.wait(device.workspace, deadline, gone.signal, mark, interestOf(filter));
     }
   }

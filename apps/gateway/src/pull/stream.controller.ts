@@ -108,6 +108,7 @@ export class StreamController implements OnModuleDestroy {
     };
     let lastWrite = Date.now();
     const standing = { checkedAt: Date.now() }; // the guard checked it for this request
+    let first = true;
     try {
       while (!abort.signal.aborted) {
         const mark = this.deps.notifier.mark(device.workspace);
@@ -139,6 +140,8 @@ export class StreamController implements OnModuleDestroy {
         }
         if (page.changes.length > 0) lastWrite = Date.now();
         flush();
+        if (page.changes.length > 0 || first) this.deps.activity?.read(device.workspace, device.deviceId, cursor, this.deps.now());
+        first = false;
         if (page.hasMore) continue;
         if (Date.now() - lastWrite >= SYNC_LIMITS.streamKeepAliveSeconds * 1000) {
           await write(': keep-alive\n\n');

@@ -1,4 +1,5 @@
 import type { Logger } from '@tidemark/telemetry';
+import { DeviceBatcher } from '../activity/device-batcher';
 
 export interface PushMark {
   workspace: string;
@@ -13,36 +14,8 @@ export interface PushMark {
  * push: the journal is the record of what was pushed, this is a progress gauge, and a crash loses at most
  * one interval of it (the next push of the device restores it).
  */
-export class PushProgress {
-  private pending = new Map<string, PushMark>();
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly write: (marks: PushMark[]) => Promise<void>,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  note(mark: PushMark): void {
-    const key = `${mark.workspace}\u0000${mark.deviceId}`;
-    const known = this.pending.get(key);
-    this.pending.set(key, known ? { ...mark, maxSeq: Math.max(known.maxSeq, mark.maxSeq), at: known.at > mark.at ? known.at : mark.at } : mark);
-    this.timer ??= setTimeout(() => void this.flush(), this.intervalMs);
-  }
-
-  /** Writes what is pending (also on shutdown). */
-  flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const marks = [...this.pending.values()];
-    this.pending = new Map();
-    if (marks.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() =>
-      this.write(marks).catch((error: unknown) => {
-        this.logger.warn({ err: error, devices: marks.length }, 'could not record push progress; the next pushes will');
-      }),
-    );
-    return this.flushing;
+export class PushProgress extends DeviceBatcher<PushMark> {
+  constructor(write: (marks: PushMark[]) => Promise<void>, intervalMs: number, logger: Logger) {
+    super('push progress', write, (known, mark) => ({ ...mark, maxSeq: Math.max(known.maxSeq, mark.maxSeq), at: known.at > mark.at ? known.at : mark.at }), intervalMs, logger);
   }
 }

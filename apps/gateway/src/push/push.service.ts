@@ -3,6 +3,7 @@ import { journalMessageId, journalSubject, ProblemType, problem, validatePushReq
 import { confirmStanding, type DeviceAuthority, type UnconfirmedDevice } from '@tidemark/auth';
 import { publishBatch, type IdempotentPublish, type JetStreamClient } from '@tidemark/messaging';
 import { ProblemError } from '@tidemark/platform';
+import type { RefusalDetail } from '@tidemark/persistence';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 
 /**
@@ -34,6 +35,8 @@ export interface PushDeps {
   receipts: (workspace: string, eventIds: string[]) => Promise<Map<string, number>>;
   /** Notes the device's highest pushed sequence once the journal acknowledged it (written in the background). */
   recordPush: (pusher: Pusher, maxSeq: number, at: Date) => void;
+  /** Notes a push refused by the device's access rules, for operators (written in the background). */
+  recordRefusal?: (pusher: Pusher, events: number, at: Date, detail: RefusalDetail) => void;
   partitions: number;
   publishTimeoutMs: number;
   logger: Logger;
@@ -61,9 +64,15 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
   }
   const [authority, receipted] = await Promise.all([deps.authority(workspace, deviceId), deps.receipts(workspace, batch.events.map((e) => e.eventId))]);
   confirmStanding(device, authority.standing);
-  refuseDenied(batch, authority.access, receipted, (denials) =>
-    deps.logger.warn({ workspace, deviceId, role: authority.access.kind === 'unrestricted' ? null : authority.access.role, accessRulesVersion: authority.access.kind === 'unrestricted' ? null : authority.access.version, denials: denials.slice(0, 20) }, 'push refused by access rules'),
-  );
+  refuseDenied(batch, authority.access, receipted, (denials, events) => {
+    const detail: RefusalDetail = {
+      role: authority.access.kind === 'unrestricted' ? null : authority.access.role,
+      accessRulesVersion: authority.access.kind === 'unrestricted' ? null : authority.access.version,
+      denials: denials.slice(0, 20),
+    };
+    deps.logger.warn({ workspace, deviceId, ...detail }, 'push refused by access rules');
+    deps.recordRefusal?.(pusher, events, deps.now(), detail);
+  });
   return journal(deps, pusher, batch, receipted);
 }
 
@@ -72,14 +81,14 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
  * events: 403 naming each denial by pointer (`/events/3/fields/label`). Events already journaled are answered
  * duplicate and never journaled again, so they are not checked: a rule changed since does not refuse a retry.
  */
-function refuseDenied(batch: PushRequest, access: Access, receipted: Map<string, number>, report: (denials: { pointer: string; code: string; detail: string }[]) => void): void {
+function refuseDenied(batch: PushRequest, access: Access, receipted: Map<string, number>, report: (denials: { pointer: string; code: string; detail: string }[], events: number) => void): void {
   const denials = checkBatchWrite(access, batch.events, (event) => receipted.has(event.eventId));
   if (denials.length === 0) return;
   // Operators see each refusal with the rule that refused it: counted by code and role, logged with the pointers.
   for (const d of denials) refusedWrites.inc({ code: d.code, role: access.kind === 'unrestricted' ? '' : (access.role ?? '(none)') });
-  report(denials);
-  const who = access.kind === 'unrestricted' ? 'the device' : `the device's ${describeRole(access)}`;
   const events = new Set(denials.map((d) => /^\/events\/\d+/.exec(d.pointer)![0])).size;
+  report(denials, events);
+  const who = access.kind === 'unrestricted' ? 'the device' : `the device's ${describeRole(access)}`;
   throw new ProblemError(
     problem(ProblemType.forbidden, 403, 'Forbidden', {
       detail: `${who} may not write ${events} of the ${batch.events.length} events; nothing of this request was journaled`,

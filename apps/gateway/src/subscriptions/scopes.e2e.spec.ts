@@ -197,4 +197,43 @@ describe('read scopes: each device reads only what it subscribed to and may read
     assert.deepEqual(view.body.undeclared, []);
     assert.equal((await call(`${stack.url('ops-api')}/v1/scopes`, 'GET', stack.operatorHeaders)).status, 400, 'the workspace is required');
   });
+
+  it('operators see lag per scope value and per device within it, and each refused write with its rule', async () => {
+    const ops = (path: string) => call(`${stack.url('ops-api')}${path}`, 'GET', stack.operatorHeaders);
+    const lagOf = async (value: string) => {
+      const view = await ops(`/v1/scopes/lag?workspace=lab&scope=project&value=${value}`);
+      assert.equal(view.status, 200, JSON.stringify(view.body));
+      return view.body.values[0];
+    };
+    // Alice has read everything of p1 so far (the gateway notes what it delivered, in the background).
+    await eventually(async () => assert.deepEqual((await lagOf('p1')).devices.map((d: { deviceId: string; behind: number }) => [d.deviceId, d.behind]), [['alice', 0]]));
+    await write([lead.upsert('task', 't5', { project: 'p1', label: 'elk' }), lead.upsert('task', 't6', { project: 'p1', label: 'emu' }), lead.upsert('task', 't7', { project: 'p2', label: 'yak' })]);
+    await projected(13);
+    const behind = await lagOf('p1');
+    assert.deepEqual({ subscribers: behind.subscribers, behind: behind.behind, devicesBehind: behind.devicesBehind, devices: behind.devices.map((d: { deviceId: string; behind: number }) => [d.deviceId, d.behind]) }, { subscribers: 1, behind: 2, devicesBehind: 1, devices: [['alice', 2]] }, 'the p2 write does not count for p1');
+    assert.deepEqual(keys(await pull('alice')), ['task/t5', 'task/t6']);
+    await eventually(async () => {
+      const caught = await lagOf('p1');
+      assert.deepEqual([caught.behind, caught.devices[0].behind, caught.devices[0].cursor], [0, 0, cursors.get('alice')]);
+      assert.equal(caught.head, cursors.get('alice'), 'the newest change of p1 is the last one alice read');
+    });
+    const page = await ops('/v1/scopes/lag?workspace=lab&scope=project&limit=2');
+    assert.deepEqual(page.body.values.map((v: { value: string }) => v.value), ['p1', 'p2']);
+    assert.equal(page.body.next, 'p2');
+    const rest = await ops('/v1/scopes/lag?workspace=lab&scope=project&limit=2&after=p2');
+    assert.deepEqual([rest.body.values.map((v: { value: string }) => v.value), rest.body.next], [['p3'], undefined]);
+    const missing = await ops('/v1/scopes/lag?workspace=lab&scope=nothing');
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.detail, /declare no scope "nothing"/);
+    assert.equal((await ops('/v1/scopes/lag?workspace=lab&scope=project&cap=0')).status, 400);
+
+    // Alice's refused write (earlier in this suite) shows up on her device with the rule that refused it.
+    await eventually(async () => {
+      const devices = await ops('/v1/devices?workspace=lab&sort=device');
+      const alices = devices.body.devices.find((d: { deviceId: string }) => d.deviceId === 'alice');
+      assert.deepEqual(alices.writesRefused && { events: alices.writesRefused.events, role: alices.writesRefused.last.role, version: alices.writesRefused.last.accessRulesVersion, pointers: alices.writesRefused.last.denials.map((d: { pointer: string }) => d.pointer) }, { events: 1, role: 'annotator', version: 1, pointers: ['/events/0/fields/project'] });
+      assert.equal(alices.read.cursor, cursors.get('alice'));
+      assert.equal(devices.body.devices.find((d: { deviceId: string }) => d.deviceId === 'lead').writesRefused, undefined);
+    });
+  });
 });

@@ -1,7 +1,8 @@
 import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
-import { compileValidator, type DevicesView, type SitesView } from '@tidemark/contracts';
+import { compileValidator, type DeviceView, type DevicesView, type SitesView } from '@tidemark/contracts';
+import type { DeviceActivity } from '@tidemark/persistence';
 import { assessDevices, pageByOffset, sortDevices, summarizeSites, DEVICE_SORTS } from '@tidemark/ops';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { parseQuery } from '../streams/query';
@@ -50,7 +51,7 @@ export class DevicesController {
     const { at, policy, views } = await this.assess(q.workspace, q.site, q);
     const selected = q.fallingBehind === undefined ? views : views.filter((d) => d.fallingBehind === (q.fallingBehind === 'true'));
     const { page, next, total } = pageByOffset(sortDevices(selected, q.sort ?? 'behind'), Number(q.after ?? 0), q.limit ?? 200);
-    return { at, ...policy, devices: page, total, next };
+    return { at, ...policy, devices: await this.withActivity(page), total, next };
   }
 
   /** Per (workspace, site): devices, how many fall behind (and which), oldest and newest last-seen, summed backlog. */
@@ -59,6 +60,20 @@ export class DevicesController {
     const q = parseQuery(validateSites, query, POLICY_INTEGERS);
     const { at, policy, views } = await this.assess(q.workspace, undefined, q);
     return { at, ...policy, sites: summarizeSites(views) };
+  }
+
+  /** Adds to each device of a page its read position and the writes its access rules refused. */
+  private async withActivity(page: DeviceView[]): Promise<DeviceView[]> {
+    const workspaces = [...new Set(page.map((d) => d.workspace))];
+    const activity = new Map<string, DeviceActivity>();
+    for (const workspace of workspaces) {
+      const found = await this.views.deviceActivity.of(workspace, page.filter((d) => d.workspace === workspace).map((d) => d.deviceId));
+      for (const [deviceId, a] of found) activity.set(`${workspace}\u0000${deviceId}`, a);
+    }
+    return page.map((d) => {
+      const a = activity.get(`${d.workspace}\u0000${d.deviceId}`);
+      return { ...d, ...(a?.read ? { read: a.read } : {}), ...(a?.refusals ? { writesRefused: a.refusals } : {}) };
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { JetStreamConnection } from '@tidemark/messaging';
-import type { DataSource } from '@tidemark/persistence';
+import { DeviceActivityRepository, ScopeFactsRepository, type DataSource } from '@tidemark/persistence';
 import { serviceUrls, type OpsApiConfig } from '../config';
 import { StreamObserver } from './observer';
 import { RateSampler } from '../overview/rate-sampler';
@@ -11,6 +11,10 @@ export const OPS_VIEWS = Symbol('OPS_VIEWS');
 export interface OpsViews {
   connection: () => JetStreamConnection;
   ds: DataSource;
+  /** Read scopes, their subscribers and how far behind each is. */
+  scopeFacts: ScopeFactsRepository;
+  /** Devices' read positions and the writes their access rules refused. */
+  deviceActivity: DeviceActivityRepository;
   observer: StreamObserver;
   sampler: RateSampler;
   now: () => Date;
@@ -33,6 +37,8 @@ export function createOpsViews(config: OpsApiConfig, deps: { connection: () => J
   const views: OpsViews = {
     connection: deps.connection,
     ds: deps.ds,
+    scopeFacts: new ScopeFactsRepository(deps.ds),
+    deviceActivity: new DeviceActivityRepository(deps.ds),
     observer,
     sampler: new RateSampler(observer, { intervalMs: config.RATE_SAMPLE_INTERVAL_MS, windowMs: config.RATE_WINDOW_MS, now }),
     now,

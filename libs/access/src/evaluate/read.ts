@@ -37,7 +37,7 @@ export function checkSubscription(rules: AccessRules | undefined, deviceRole: st
   if (!readable) return { ok: false, code: 'scope-not-readable', detail: `role "${role ?? '(none)'}" (access rules v${rules.version}) may not read scope "${subscription.scope}"` };
   if (!scope.partition) {
     if (subscription.value !== undefined) return { ok: false, code: 'value-not-expected', detail: `scope "${subscription.scope}" reads all records of ${scope.types.join(', ')}; it takes no value` };
-    return { ok: true, types: scope.types, keys: [] };
+    return { ok: true, ...scopeSelection(scope) };
   }
   if (subscription.value === undefined) return { ok: false, code: 'value-required', detail: `scope "${subscription.scope}" is partitioned: name the partition value to read` };
   if (!valueAllowed(scope, claims, subscription.value)) {
@@ -45,7 +45,17 @@ export function checkSubscription(rules: AccessRules | undefined, deviceRole: st
     const claim = values === '*' ? '' : values.claim;
     return { ok: false, code: 'value-not-allowed', detail: `the device's claims do not list "${subscription.value}" under "${claim}", which scope "${subscription.scope}" reads its values from` };
   }
-  return { ok: true, types: [], keys: scope.types.map((type) => scopeKey(type, subscription.value)) };
+  return { ok: true, ...scopeSelection(scope, subscription.value) };
+}
+
+/**
+ * The change-log selection of one subscription to a declared scope: a whole scope reads whole entity types, a
+ * partitioned one the scope key of each of its types with the value (`scopeKey`). Whether the subscription is
+ * allowed is `checkSubscription`'s question, not this one's.
+ */
+export function scopeSelection(scope: ScopeDeclaration, value?: string): { types: readonly string[]; keys: readonly string[] } {
+  if (!scope.partition) return { types: scope.types, keys: [] };
+  return { types: [], keys: scope.types.map((type) => scopeKey(type, value)) };
 }
 
 function valueAllowed(scope: ScopeDeclaration, claims: Claims, value: string): boolean {

@@ -157,6 +157,10 @@ export interface DeviceView {
   silentSeconds: number | null;
   fallingBehind: boolean;
   reasons: FallingBehindReason[];
+  /** The change-log cursor the gateway last delivered to the device, and when (absent: it never read). */
+  read?: { cursor: string; at: string };
+  /** Writes the workspace's access rules refused the device: events refused in all, and the last refusal's rule. */
+  writesRefused?: { events: number; lastAt: string; last: { role: string | null; accessRulesVersion: number | null; denials: { pointer: string; code: string; detail: string }[] } };
 }
 
 /** The thresholds a device was assessed with. */
@@ -548,5 +552,37 @@ export interface ScopesView {
   scopes: ScopeView[];
   /** Subscriptions to scopes the rules in force no longer declare: they deliver nothing. */
   undeclared: (ScopeSubscriptionView & { scope: string })[];
+}
+
+/** A subscriber of a scope's value and how far behind in it it is (`GET /v1/scopes/lag`). */
+export interface ScopeReaderLag {
+  deviceId: string;
+  /** The change-log cursor the gateway last delivered to the device (null: it never read). */
+  cursor: string | null;
+  readAt: string | null;
+  /** Changes in the scope's value after `cursor`, counted up to the view's `cap` (`cap` means at least that many). */
+  behind: number;
+}
+/** One subscribed value of a scope (absent: the whole scope) and its lag. */
+export interface ScopeValueLag {
+  value?: string;
+  /** The newest change-log cursor of records in the value or leaving it (null: none yet). */
+  head: string | null;
+  subscribers: number;
+  /** The most any subscriber is behind, and how many are behind at all. */
+  behind: number;
+  devicesBehind: number;
+  /** The subscribers, most behind first, at most `devicesLimit` of them. */
+  devices: ScopeReaderLag[];
+}
+export interface ScopeLagView {
+  workspace: string;
+  scope: string;
+  rulesVersion: number | null;
+  at: string;
+  cap: number;
+  values: ScopeValueLag[];
+  /** Pass as `after` for the next page of values; absent on the last page. */
+  next?: string;
 }
 
