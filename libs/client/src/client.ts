@@ -5,8 +5,8 @@ import type { HybridClock, WallClock } from './clock/hybrid-clock';
 import { defaultSleep, expectOk, send, sendWithRetry, type Fetch, type HttpContext, type Sleep } from './http';
 import { CLIENT_LIMITS } from './limits';
 import { Outbox, type EventDraft, type QuarantinedEvent } from './outbox/outbox';
-import { PULL_KEY, entityKey, loadPullState, pullChanges, type PullState, type PullSummary } from './pull/puller';
-import { dropBackfills, evictionOf, fetchSubscriptions, queueBackfills, replaceSubscriptions, withAdded, without } from './pull/scopes';
+import { PULL_KEY, entityKey, loadPullState, pullChanges, type PullState, type PullSummary, type Released } from './pull/puller';
+import { dropBackfills, dueReleases, evictionOf, fetchSubscriptions, queueBackfills, reclaim, release, replaceSubscriptions, withAdded, without } from './pull/scopes';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './push/backoff';
 import { pushOutbox, type PushedBatch, type PushSummary, type Rejection } from './push/pusher';
 import type { LiveView } from './replica/live';
@@ -306,21 +306,27 @@ export class TidemarkClient {
     return this.pullState.versions[entityKey(type, id)] ?? 0;
   }
 
-  /** The read scopes this device subscribes to, as the server holds them (and whether each is still allowed). */
-  scopes(signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse> {
-    return fetchSubscriptions(this.http, signal);
+  /**
+   * The read scopes this device subscribes to, as the server holds them (and whether each is still allowed), and
+   * those among them the app released and keeps warm until a time (`removeScopes(…, { keepForMs })`).
+   */
+  async scopes(signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse & { released: Released[] }> {
+    const answer = await fetchSubscriptions(this.http, signal);
+    return { ...answer, released: [...(this.pullState.released ?? [])] };
   }
 
   /**
    * Subscribes to read scopes (declared by the workspace's access rules; a partitioned one with its `value`), in
    * addition to those held, then pulls: the records of each new subscription arrive first (its backfill, from the
-   * snapshot, resumed after a crash), then everything after by pull. Refused all or nothing (`ServerProblemError`,
-   * 403 or 400 naming each subscription) when the device's role or claims do not allow one.
+   * snapshot, resumed after a crash), then everything after by pull. A subscription released and still kept warm is
+   * simply kept (nothing to backfill). Refused all or nothing (`ServerProblemError`, 403 or 400 naming each
+   * subscription) when the device's role or claims do not allow one.
    */
   async addScopes(subscriptions: readonly SubscriptionRef[], signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse> {
     const held = (await fetchSubscriptions(this.http, signal)).subscriptions;
     const answer = await replaceSubscriptions(this.http, withAdded(held, subscriptions), signal);
-    if (queueBackfills(this.pullState, held, subscriptions).length > 0) await this.options.storage.put(PULL_KEY, JSON.stringify(this.pullState));
+    const reclaimed = reclaim(this.pullState, subscriptions);
+    if (queueBackfills(this.pullState, held, subscriptions).length > 0 || reclaimed) await this.options.storage.put(PULL_KEY, JSON.stringify(this.pullState));
     await this.pull(signal);
     return answer;
   }
@@ -328,17 +334,57 @@ export class TidemarkClient {
   /**
    * Unsubscribes from read scopes, and drops from the local replica the records no subscription left covers (the
    * device's own unsettled writes stay in the outbox). Returns the server's answer and the entity keys evicted.
+   *
+   * With `keepForMs`, the subscriptions are released but kept warm that long (as PowerSync's TTL): the server keeps
+   * them and their records stay current in the replica, so subscribing again within that time costs nothing; once
+   * the time is up (checked at each pull, and by `expireScopes()`), they are unsubscribed and evicted. Nothing is
+   * evicted now (`evicted` is empty and `keptUntil` says until when).
    */
-  async removeScopes(subscriptions: readonly SubscriptionRef[], signal: AbortSignal = this.abort.signal): Promise<SubscriptionsResponse & { evicted: string[] }> {
+  async removeScopes(
+    subscriptions: readonly SubscriptionRef[],
+    options: AbortSignal | { keepForMs?: number; signal?: AbortSignal } = {},
+  ): Promise<SubscriptionsResponse & { evicted: string[]; keptUntil?: number }> {
+    const { keepForMs, signal = this.abort.signal } = options instanceof AbortSignal ? { signal: options } : options;
+    if (keepForMs !== undefined && keepForMs > 0) {
+      const until = this.wallClock() + keepForMs;
+      release(this.pullState, subscriptions, until);
+      await this.options.storage.put(PULL_KEY, JSON.stringify(this.pullState));
+      this.tabs?.coordinator.announce('pull');
+      return { ...(await fetchSubscriptions(this.http, signal)), evicted: [], keptUntil: until };
+    }
+    return this.unsubscribe(subscriptions, signal);
+  }
+
+  /**
+   * Unsubscribes the released subscriptions whose keep-warm time is up, evicting what no subscription left covers;
+   * returns the entity keys evicted. Runs before each pull; call it to expire them without pulling.
+   */
+  async expireScopes(signal: AbortSignal = this.abort.signal): Promise<string[]> {
+    const due = dueReleases(this.pullState, this.wallClock());
+    if (due.length === 0) return [];
+    return (await this.unsubscribe(due, signal)).evicted;
+  }
+
+  private async unsubscribe(subscriptions: readonly SubscriptionRef[], signal: AbortSignal): Promise<SubscriptionsResponse & { evicted: string[] }> {
     const held = (await fetchSubscriptions(this.http, signal)).subscriptions;
     const answer = await replaceSubscriptions(this.http, without(held, subscriptions), signal);
     const removed = held.filter((h) => !answer.subscriptions.some((s) => s.scope === h.scope && s.value === h.value));
     const evicted = this.replica?.evict(evictionOf(answer, removed)) ?? [];
     for (const key of evicted) delete this.pullState.versions[key];
     dropBackfills(this.pullState, subscriptions);
+    reclaim(this.pullState, subscriptions);
     await this.replica?.flush();
     await this.options.storage.put(PULL_KEY, JSON.stringify(this.pullState));
     return { ...answer, evicted };
+  }
+
+  /** Expires released subscriptions whose time is up (a pull's first step; nothing to do, no request). */
+  private async expireDue(signal: AbortSignal): Promise<void> {
+    if (dueReleases(this.pullState, this.wallClock()).length > 0) await this.expireScopes(signal);
+  }
+
+  private wallClock(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /** Subscribes a listener; returns the function that unsubscribes it. */
@@ -476,7 +522,7 @@ export class TidemarkClient {
       );
     }
     const pageSize = Math.min(Math.max(this.options.pullPageSize ?? 500, 1), CLIENT_LIMITS.maxPullLimit);
-    this.pulling ??= this.outbox.quarantined().then((refused) =>
+    this.pulling ??= this.expireDue(signal).then(() => this.outbox.quarantined()).then((refused) =>
       pullChanges(
         this.http,
         this.replica ? this.replica.committingAfter(this.options.storage) : this.options.storage,

@@ -7,6 +7,7 @@
 export { TidemarkClient, type ClientOptions, type ClientEvents, type Receipt, type ReceiptsPage, type Resolution } from './client';
 export { type EntityRead, type SyncStatus, type ReplicaQuery, type FieldCondition, type OrderBy, type Comparable, type QueryField } from './replica/query';
 export { type Divergence } from './replica/replica';
+export { type Released } from './pull/puller';
 export { type LiveView } from './replica/live';
 export { HybridClock, compareHlc, MAX_HLC_COUNTER, type WallClock } from './clock/hybrid-clock';
 export { MemoryStorage, type Storage } from './storage/storage';

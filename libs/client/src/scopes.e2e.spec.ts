@@ -33,8 +33,8 @@ describe('the SDK replica under read scopes (real services)', () => {
     const answer = await push(gateway, events, { authorization: `Bearer ${credentials.get('lead')!.accessToken}` });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
   };
-  const open = async (device: string, storage = new MemoryStorage()) => {
-    const client = await TidemarkClient.open({ baseUrl: gateway, storage, credentials: credentials.get(device)!, retry: { initialDelayMs: 10, maxDelayMs: 50 } });
+  const open = async (device: string, storage = new MemoryStorage(), now?: () => number) => {
+    const client = await TidemarkClient.open({ baseUrl: gateway, storage, credentials: credentials.get(device)!, retry: { initialDelayMs: 10, maxDelayMs: 50 }, ...(now ? { now } : {}) });
     clients.push(client);
     return client;
   };
@@ -108,5 +108,39 @@ describe('the SDK replica under read scopes (real services)', () => {
     assert.deepEqual(ids(reopened, 'prompt'), [], 'the eviction was stored');
     await reopened.pull();
     assert.deepEqual(ids(reopened, 'prompt'), [], 'and nothing of the scope arrives again');
+  });
+
+  it('a released subscription kept warm stays current until its time is up, costs nothing to take back, then is evicted', async () => {
+    let clock = Date.UTC(2026, 11, 8, 9, 0, 0);
+    const storage = new MemoryStorage();
+    const alice = await open('alice', storage, () => clock);
+    await alice.addScopes([{ scope: 'project', value: 'p1' }, { scope: 'catalog' }]);
+    assert.deepEqual(ids(alice, 'prompt'), ['pr1']);
+
+    const released = await alice.removeScopes([{ scope: 'catalog' }], { keepForMs: 60_000 });
+    assert.deepEqual([released.evicted, released.keptUntil], [[], clock + 60_000]);
+    assert.deepEqual((await alice.scopes()).released, [{ scope: 'catalog', until: clock + 60_000 }]);
+    assert.deepEqual((await alice.scopes()).subscriptions.map((s) => s.scope), ['catalog', 'project'], 'the server still holds it');
+    await write([lead.upsert('prompt', 'pr1', { title: 'describe briefly' }, 1)]);
+    await eventually(async () => {
+      await alice.pull();
+      assert.equal(alice.get('prompt', 'pr1')?.values.title, 'describe briefly', 'still current while warm');
+    });
+
+    // Taken back within its time: kept, nothing to backfill, no longer released.
+    await alice.addScopes([{ scope: 'catalog' }]);
+    assert.deepEqual((await alice.scopes()).released, []);
+    await alice.removeScopes([{ scope: 'catalog' }], { keepForMs: 60_000 });
+    await alice.close();
+
+    // The release survives a restart; once its time is up, the next pull unsubscribes and evicts.
+    clock += 59_999;
+    const reopened = await open('alice', storage, () => clock);
+    await reopened.pull();
+    assert.deepEqual(ids(reopened, 'prompt'), ['pr1'], 'not yet');
+    clock += 1;
+    await reopened.pull();
+    assert.deepEqual(ids(reopened, 'prompt'), [], 'time up: evicted');
+    assert.deepEqual(await reopened.scopes().then((v) => [v.released, v.subscriptions.map((s) => s.scope)]), [[], ['project']]);
   });
 });

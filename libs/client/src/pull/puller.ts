@@ -28,6 +28,19 @@ export interface PullState {
    * cursor and entity key its snapshot reached: a crash mid-backfill continues where it stopped.
    */
   backfills?: Backfill[];
+  /**
+   * Subscriptions the app released with a time to keep them warm (`removeScopes(…, { keepForMs })`): the server
+   * still holds them, so their records stay current in the replica, until `until` (the client's clock, ms); then
+   * they are unsubscribed and evicted. Subscribing again before that keeps them, with nothing to backfill.
+   */
+  released?: Released[];
+}
+
+/** A released subscription kept warm until `until`. */
+export interface Released {
+  scope: string;
+  value?: string;
+  until: number;
 }
 
 /** A subscription's backfill in progress. */
@@ -88,12 +101,13 @@ export async function loadPullState(storage: Storage): Promise<PullState> {
     receiptMark: state.receiptMark ?? 0,
     ...(state.snapshot ? { snapshot: state.snapshot } : {}),
     ...(state.backfills?.length ? { backfills: state.backfills } : {}),
+    ...(state.released?.length ? { released: state.released } : {}),
   };
 }
 
-/** The state as stored: what is given, with the backfills still to read carried over. */
-function stored(state: PullState, next: Omit<PullState, 'v' | 'backfills'>): PullState {
-  return { v: 1, ...next, ...(state.backfills?.length ? { backfills: state.backfills } : {}) };
+/** The state as stored: what is given, with the backfills still to read and the released subscriptions carried over. */
+function stored(state: PullState, next: Omit<PullState, 'v' | 'backfills' | 'released'>): PullState {
+  return { v: 1, ...next, ...(state.backfills?.length ? { backfills: state.backfills } : {}), ...(state.released?.length ? { released: state.released } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SubscriptionRef, SubscriptionView, SubscriptionsResponse } from '@tidemark/contracts';
 import { expectOk, sendWithRetry, type HttpContext } from '../http';
-import type { Backfill, PullState } from './puller';
+import type { Backfill, PullState, Released } from './puller';
 
 const sameSubscription = (a: SubscriptionRef, b: SubscriptionRef): boolean => a.scope === b.scope && (a.value ?? '') === (b.value ?? '');
 const refOf = (s: SubscriptionRef): SubscriptionRef => (s.value === undefined ? { scope: s.scope } : { scope: s.scope, value: s.value });
@@ -59,4 +59,25 @@ export function evictionOf(answer: SubscriptionsResponse, removed: readonly Subs
   const types = new Set(removed.flatMap((s) => s.types));
   const kept = answer.subscriptions.filter((s) => s.allowed);
   return (type, partition) => types.has(type) && !kept.some((s) => s.types.includes(type) && (s.value === undefined || s.value === partition));
+}
+
+/** Marks `subscriptions` released, kept warm until `until` (a later release of the same one moves its time). */
+export function release(state: PullState, subscriptions: readonly SubscriptionRef[], until: number): void {
+  const kept = (state.released ?? []).filter((r) => !subscriptions.some((s) => sameSubscription(r, s)));
+  state.released = [...kept, ...subscriptions.map((s) => ({ ...refOf(s), until }))];
+}
+
+/** Takes `subscriptions` back from the released ones (subscribed again, or unsubscribed for good); true if any was. */
+export function reclaim(state: PullState, subscriptions: readonly SubscriptionRef[]): boolean {
+  const before = state.released ?? [];
+  const after = before.filter((r) => !subscriptions.some((s) => sameSubscription(r, s)));
+  if (after.length === before.length) return false;
+  if (after.length > 0) state.released = after;
+  else delete state.released;
+  return true;
+}
+
+/** The released subscriptions whose time is up at `now`. */
+export function dueReleases(state: PullState, now: number): Released[] {
+  return (state.released ?? []).filter((r) => r.until <= now);
 }
