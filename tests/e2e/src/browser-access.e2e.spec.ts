@@ -4,7 +4,9 @@
 // errors included; a preflight from another origin gets 403 problem+json naming the origin and the variable.
 // In headless Chromium, a page served from that origin (another port) pushes with fetch and a bearer token,
 // uploads a file with tus-js-client, and runs the SDK's browser bundle; the same page from a refused origin is
-// blocked by the browser, and the SDK says CORS is the likely cause instead of "server unavailable".
+// blocked by the browser, and the SDK says CORS is the likely cause instead of "server unavailable". Under read
+// scopes, the SDK in the page (IndexedDbStorage) subscribes and backfills, evicts a record that moved out of its
+// scopes and what an unsubscription leaves uncovered, and a reload reads the same replica back from IndexedDB.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -14,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { findFreePort } from '@tidemark/local-stack';
-import { FakeDevice, eventually, startSlice, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
+import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startSlice, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -295,5 +297,66 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     assert.match(blocked.error.message, /CORS/);
     assert.match(blocked.error.message, /CORS_ORIGINS/);
     assert.ok(consoleErrors.some((message) => /CORS policy/.test(message)), `Chromium blamed CORS: ${consoleErrors.join(' | ')}`);
+  });
+
+  it('in headless Chromium, under read scopes: the SDK subscribes and backfills, evicts what moved out or was unsubscribed, and a reload reads the same replica from IndexedDB', async () => {
+    browser ??= await launchChromium();
+    const admin = async (path: string, method: string, body: unknown) => {
+      const answer = await fetch(path.startsWith('http') ? path : `${gateway}${path}`, { method, headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const text = await answer.text();
+      assert.ok(answer.ok, `${method} ${path}: ${answer.status} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    await admin('/v1/admin/workspaces', 'POST', { workspace: 'scoped' });
+    await admin(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', PARTITIONED_TASK_V1);
+    const rules = { version: 1, scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } }, roles: { annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] }, lead: { write: '*' } } };
+    await admin('/v1/admin/workspaces/scoped/access-rules', 'PUT', { rules, reason: 'projects' });
+    const leadToken = (await admin('/v1/admin/workspaces/scoped/devices', 'POST', { deviceId: 'lead', role: 'lead', reason: 'test' })).accessToken as string;
+    const credentials = await admin('/v1/admin/workspaces/scoped/devices', 'POST', { deviceId: 'page-annotator', role: 'annotator', claims: { projects: ['p1'] }, reason: 'test' });
+    const lead = new FakeDevice('lead');
+    const write = async (events: ReturnType<FakeDevice['upsert']>[]) => assert.equal((await push(gateway, events, { authorization: `Bearer ${leadToken}` })).status, 200);
+    await write([lead.upsert('task', 't1', { project: 'p1', label: 'cat' }), lead.upsert('task', 't2', { project: 'p1', label: 'dog' }), lead.upsert('task', 't3', { project: 'p2', label: 'owl' }), lead.upsert('prompt', 'pr1', { title: 'describe' })]);
+
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${allowed}/`);
+    type Held = { task: string[]; prompt: string[] };
+    /** Opens the SDK in the page on IndexedDB (credentials only the first time), runs a step, and reports what the replica holds. */
+    const inPage = (step: 'subscribe' | 'pull' | 'unsubscribe' | 'read') =>
+      page.evaluate(
+        async ({ gateway, credentials, step }) => {
+          type Client = { addScopes(s: unknown[]): Promise<unknown>; removeScopes(s: unknown[]): Promise<{ evicted: string[] }>; pull(): Promise<unknown>; query(q: { type: string }): { id: string }[]; close(): Promise<void> };
+          const sdk = (globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<Client> }; IndexedDbStorage: { open(name: string): Promise<unknown> } } }).Tidemark;
+          const storage = await sdk.IndexedDbStorage.open('scoped-annotator');
+          const client = await sdk.TidemarkClient.open({ baseUrl: gateway, storage, ...(step === 'subscribe' ? { credentials } : {}), retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200 } });
+          let evicted: string[] = [];
+          if (step === 'subscribe') await client.addScopes([{ scope: 'project', value: 'p1' }, { scope: 'catalog' }]);
+          if (step === 'pull') await client.pull();
+          if (step === 'unsubscribe') evicted = (await client.removeScopes([{ scope: 'catalog' }])).evicted;
+          const held = { task: client.query({ type: 'task' }).map((e) => e.id).sort(), prompt: client.query({ type: 'prompt' }).map((e) => e.id).sort() };
+          await client.close();
+          return { held, evicted };
+        },
+        { gateway, credentials, step },
+      );
+    const projected = async (count: number) =>
+      eventually(async () => {
+        const all = (await (await fetch(`${gateway}/v1/changes?limit=100`, { headers: { authorization: `Bearer ${leadToken}` } })).json()) as { changes: unknown[] };
+        assert.equal(all.changes.length, count);
+      });
+    await projected(4);
+    const subscribed = await inPage('subscribe');
+    assert.deepEqual(subscribed.held, { task: ['t1', 't2'], prompt: ['pr1'] } satisfies Held, 'backfilled: p1 and the catalog, not p2');
+    await write([lead.upsert('task', 't2', { project: 'p2' }, 1)]);
+    await projected(5);
+    assert.deepEqual((await inPage('pull')).held, { task: ['t1'], prompt: ['pr1'] } satisfies Held, 't2 moved to p2: evicted');
+    const unsubscribed = await inPage('unsubscribe');
+    assert.deepEqual([unsubscribed.evicted, unsubscribed.held], [['prompt/pr1'], { task: ['t1'], prompt: [] }]);
+    await page.reload();
+    assert.deepEqual((await inPage('read')).held, { task: ['t1'], prompt: [] } satisfies Held, 'after a reload, IndexedDB holds the same replica');
+    assert.deepEqual(pageErrors, []);
   });
 });
