@@ -14,12 +14,13 @@ export {
   type FieldOp,
   type FieldPolicy,
   type EntityTypeSchema,
+  type PartitionBy,
 } from './schema/schema';
 export { validateEntityTypeSchema, isEntityTypeSchema } from './schema/validate-schema';
 export { createSchemaRegistry, registryKeepingOlder, schemaRegistryOf, findSchema, latestSchema, type SchemaRegistry, type SchemaLookup } from './schema/registry';
 export { ANNOTATION_V1, PROMPT_V1, OUTPUT_V1, JOB_V1, DEFAULT_SCHEMAS, defaultRegistry } from './schema/default-registry';
 export { assetFieldsOf, assetRefsOf, type AssetRef } from './schema/assets';
-export { partitionFieldOf } from './schema/partition';
+export { partitionOf, recordPartition, describePartition } from './schema/partition';
 export { ASSET_REF_PATTERN } from './schema/values';
 export {
   PARKED_REJECT_CODES,

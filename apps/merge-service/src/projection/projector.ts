@@ -2,7 +2,7 @@ import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import { inTransaction, isDeterministicDataError } from '@tidemark/persistence';
 import type { JournalRecord, ParkCode } from '@tidemark/contracts';
 import { planBatch, type BatchItem, type BatchPlan, type StoredParkedEntry } from '@tidemark/merge';
-import type { MergeFn } from '@tidemark/merge';
+import type { MergeFn, PartitionBy } from '@tidemark/merge';
 import { DependencyUnavailableError, isWaitOut, type JsMsg, type MessageBatch } from '@tidemark/messaging';
 import { isDependencyUnavailable } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
@@ -49,7 +49,7 @@ export interface ProjectorOptions {
   /** The fields of an entity type that hold asset references (`valueType: 'asset'`); none when absent. */
   assetFields?: (type: string) => readonly string[];
   /** The field that partitions an entity type for partial sync (undefined: not partitioned). */
-  partitionField?: (type: string) => string | undefined;
+  partition?: (type: string) => PartitionBy | undefined;
   /**
    * Whether this replica still holds the consumer's partition, checked through the parking transaction
    * (`q`): parking is a decision only the partition's owner may take. A replica that lost its claim (its
@@ -238,7 +238,7 @@ export class Projector {
       if (status !== undefined) parkedReceipts.push({ eventId, workspace, status });
     }
 
-    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields, partitionField: this.options.partitionField });
+    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields, partition: this.options.partition });
     for (const outcome of plan.outcomes) applied.inc({ outcome });
 
     for (const step of plan.steps) {

@@ -403,6 +403,24 @@ describe('planBatch: scope keys for partial sync', () => {
       });
   });
 
+  it('a type partitioned by id prefix keys a record by its id up to the separator, whatever its fields say; an id without one has the empty partition', () => {
+    const byId = projectionSpec(schemaRegistryOf([{ ...SINK, partitionBy: { idPrefix: { separator: '/' } } }]));
+    const j = journal();
+    const inP7 = eventsFor('sink', 'p-7/img-1/crop');
+    const loose = eventsFor('sink', 'img-2');
+    byId
+      .given()
+      .when(j.record(inP7({ fields: { title: set('p1') } })), j.record(inP7({ eventId: uuid(301), deviceSeq: 2, baseVersion: 1, fields: { title: set('p2') } })), j.record(loose({ eventId: uuid(302), deviceSeq: 3, fields: { n: inc(1) } })))
+      .then({
+        entities: [{ entityId: 'p-7/img-1/crop', scopeKey: 'sink\u001fp-7' }, { entityId: 'img-2', scopeKey: 'sink\u001f' }],
+        changes: [
+          { scopeKey: 'sink\u001fp-7', movedFromKey: null },
+          { scopeKey: 'sink\u001fp-7', movedFromKey: null },
+          { scopeKey: 'sink\u001f', movedFromKey: null },
+        ],
+      });
+  });
+
   it('a delete keeps the record where it was, so the devices that held it learn of it', () => {
     const j = journal();
     const e = eventsFor('sink');

@@ -1,8 +1,9 @@
 import type { JournalRecord, MESSAGE_SCHEMA_VERSIONS, ParkCode, ParkedAction, ParkedStatus, SCHEMA_VERSION_HEADER } from '@tidemark/contracts';
-import { mergedSubject, partitionValue, reviewSubject, scopeKey } from '@tidemark/contracts/core';
+import { mergedSubject, reviewSubject, scopeKey } from '@tidemark/contracts/core';
 import type { MergeInput, MergeResult } from '../merge/result';
 import { assetRefsOf } from '../schema/assets';
-import { own } from '../schema/own';
+import { recordPartition } from '../schema/partition';
+import type { PartitionBy } from '../schema/schema';
 import { intakeOf, parkingOf, planParked, skipDecision } from '../schema/parking';
 import type { EntityState } from '../state/entity-state';
 import { view } from '../state/state';
@@ -69,8 +70,8 @@ export interface BatchPlanInput {
   merge: MergeFn;
   /** The fields of an entity type that hold asset references; asset references are not tracked when absent. */
   assetFields?: (type: string) => readonly string[];
-  /** The field that partitions an entity type for partial sync (`partitionBy`); undefined: not partitioned. */
-  partitionField?: (type: string) => string | undefined;
+  /** What partitions an entity type for partial sync (`partitionBy`); undefined: not partitioned. */
+  partition?: (type: string) => PartitionBy | undefined;
 }
 
 /**
@@ -124,14 +125,14 @@ const eventKey = (workspace: string, eventId: string) => `${workspace}\u0000${ev
  * plan follows the stored entries it was given through the batch's own steps.
  */
 export function planBatch(input: BatchPlanInput): BatchPlan {
-  const { items, state, merge, assetFields, partitionField } = input;
+  const { items, state, merge, assetFields, partition } = input;
   // Each changed entity's scope key as the batch leaves it (the stored one is derived from its stored state).
   const scopeKeys = new Map<string, string>();
-  const keyOf = (type: string, state: EntityState, previous: string | undefined): string => {
+  const keyOf = (type: string, id: string, state: EntityState, previous: string | undefined): string => {
     // A tombstone stays where the record was, so the devices that held it learn of the delete.
     if (state.deleted && previous !== undefined) return previous;
-    const field = partitionField?.(type);
-    return field === undefined ? scopeKey(type) : scopeKey(type, partitionValue(own(view(state).values, field)));
+    const rule = partition?.(type);
+    return rule === undefined ? scopeKey(type) : scopeKey(type, recordPartition(rule, id, view(state).values));
   };
   // Each event's receipt status, by (workspace, eventId), as the batch goes: a parked one is not "seen" (a re-drive applies it).
   const known = new Map<string, string>(state.receipts.map((r) => [eventKey(r.workspace, r.eventId), r.status]));
@@ -234,8 +235,8 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
     const next = result.state;
     const shown = view(next);
     const before = current.get(k);
-    const previousKey = scopeKeys.get(k) ?? (before === undefined ? undefined : keyOf(event.entity.type, before, undefined));
-    const key = keyOf(event.entity.type, next, previousKey);
+    const previousKey = scopeKeys.get(k) ?? (before === undefined ? undefined : keyOf(event.entity.type, event.entity.id, before, undefined));
+    const key = keyOf(event.entity.type, event.entity.id, next, previousKey);
     scopeKeys.set(k, key);
     current.set(k, next);
     changed.set(k, {

@@ -1,3 +1,4 @@
+import { describePartition, samePartition } from './partition';
 import type { InvalidParam, Validated } from '@tidemark/contracts';
 import type { EntityTypeSchema } from './schema';
 import { validateEntityTypeSchema } from './validate-schema';
@@ -41,10 +42,10 @@ export function createSchemaRegistry(schemas: readonly EntityTypeSchema[]): Vali
     if (Boolean(previous.schema.job) !== Boolean(current.schema.job)) {
       errors.push({ pointer: `${at}/job`, detail: `${current.schema.type} v${current.schema.version} changes the job flag of v${previous.schema.version}` });
     }
-    if (previous.schema.partitionBy !== current.schema.partitionBy) {
+    if (!samePartition(previous.schema.partitionBy, current.schema.partitionBy)) {
       errors.push({
         pointer: `${at}/partitionBy`,
-        detail: `${current.schema.type} v${current.schema.version} partitions by ${current.schema.partitionBy ?? '(nothing)'}, but v${previous.schema.version} by ${previous.schema.partitionBy ?? '(nothing)'}; a type's partition field cannot change`,
+        detail: `${current.schema.type} v${current.schema.version} partitions by ${describePartition(current.schema.partitionBy)}, but v${previous.schema.version} by ${describePartition(previous.schema.partitionBy)}; a type's partition cannot change`,
       });
     }
   }

@@ -147,5 +147,22 @@ describe('partitionBy: the field that partitions a type for partial sync', () =>
     assert.ok(!refused.ok);
     assert.deepStrictEqual(refused.errors.map((e) => e.pointer), ['/1/partitionBy']);
     assert.ok(createSchemaRegistry([v1, { ...v2, partitionBy: 'project' }]).ok);
+    const byId = { ...base, partitionBy: { idPrefix: { separator: '/' } } } as EntityTypeSchema;
+    assert.deepStrictEqual(createSchemaRegistry([byId, { ...v2, partitionBy: { idPrefix: { separator: ':' } } }]).ok, false, 'nor does its separator');
+    const moved = createSchemaRegistry([byId, { ...v2, partitionBy: 'project' }]);
+    assert.ok(!moved.ok);
+    assert.match(moved.errors[0]!.detail, /by field "project", but v1 by the id up to "\/"/);
+    assert.ok(createSchemaRegistry([byId, { ...v2, partitionBy: { idPrefix: { separator: '/' } } }]).ok);
+  });
+  it('or the prefix of the id up to a separator of 1–8 printable characters', () => {
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: { idPrefix: { separator: '/' } } }), []);
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: { idPrefix: { separator: '::' } } }), []);
+    const pointers = (partitionBy: unknown) => validateEntityTypeSchema({ ...base, partitionBy }).map((e) => e.pointer);
+    assert.deepStrictEqual(pointers({ idPrefix: { separator: '' } }), ['/partitionBy/idPrefix/separator']);
+    assert.deepStrictEqual(pointers({ idPrefix: { separator: '123456789' } }), ['/partitionBy/idPrefix/separator']);
+    assert.deepStrictEqual(pointers({ idPrefix: { separator: '\u001f' } }), ['/partitionBy/idPrefix/separator']);
+    assert.deepStrictEqual(pointers({ idPrefix: {} }), ['/partitionBy/idPrefix/separator']);
+    assert.deepStrictEqual(pointers({ idPrefix: '/' }), ['/partitionBy/idPrefix']);
+    assert.deepStrictEqual(pointers({ idPrefix: { separator: '/', max: 3 }, field: 'x' }), ['/partitionBy/field', '/partitionBy/idPrefix/max']);
   });
 });

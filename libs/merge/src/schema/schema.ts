@@ -57,6 +57,9 @@ export interface FieldPolicy {
  * One version of an entity type: its fields and their merge policies, and the rule for edits that
  * race a delete. Pure data: it can live in configuration and be validated with `validateEntityTypeSchema`.
  */
+/** What partitions a type for partial sync: a field's value, or the prefix of the id up to a separator. */
+export type PartitionBy = string | { idPrefix: { separator: string } };
+
 export interface EntityTypeSchema {
   /** Lower-case type name, as in an event's `entity.type`. */
   type: string;
@@ -67,10 +70,12 @@ export interface EntityTypeSchema {
   /** The entity is a job: it accepts `transition` events checked against the job state machine. */
   job?: true;
   /**
-   * The field whose value partitions the type's records for partial sync (e.g. `project`): a device subscribed to
-   * a scope over the type reads the records whose value it subscribed to. An `lww` field of value type `string` or
-   * `integer`. Absent: the type is not partitioned and a scope reads all of its records.
+   * What partitions the type's records for partial sync: a device subscribed to a scope over the type reads the
+   * records whose partition it subscribed to. Either a field (e.g. `project`: an `lww` field of value type `string`
+   * or `integer`; a record moves when the field changes) or the prefix of the record's id up to a separator
+   * (`{ idPrefix: { separator: ':' } }`: `p-17:img-42` is in `p-17`, an id without the separator in `''`; a record
+   * never moves). Absent: the type is not partitioned and a scope reads all of its records.
    */
-  partitionBy?: string;
+  partitionBy?: PartitionBy;
   description?: string;
 }

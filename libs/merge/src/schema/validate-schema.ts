@@ -79,7 +79,14 @@ export function validateEntityTypeSchema(input: unknown): InvalidParam[] {
   return errors;
 }
 
+/** The longest id-prefix separator. */
+export const MAX_PARTITION_SEPARATOR_LENGTH = 8;
+
 function checkPartitionField(name: unknown, fields: Record<string, unknown>, add: (pointer: string, detail: string) => void): void {
+  if (isRecord(name)) {
+    checkIdPrefix(name, add);
+    return;
+  }
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(fields, name)) {
     add('/partitionBy', 'must name one of the schema\'s fields');
     return;
@@ -88,6 +95,23 @@ function checkPartitionField(name: unknown, fields: Record<string, unknown>, add
   if (!isRecord(field)) return;
   if (field.policy !== 'lww' || !PARTITION_VALUE_TYPES.includes(field.valueType as string)) {
     add('/partitionBy', `field "${name}" must be an lww field of value type ${PARTITION_VALUE_TYPES.map((t) => `"${t}"`).join(' or ')}`);
+  }
+}
+
+/** `{ idPrefix: { separator } }`: a separator of 1–8 printable characters, and nothing else. */
+function checkIdPrefix(rule: Record<string, unknown>, add: (pointer: string, detail: string) => void): void {
+  const extra = Object.keys(rule).filter((key) => key !== 'idPrefix');
+  for (const key of extra) add(`/partitionBy/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, 'is not a known member (a partition is a field name or { idPrefix: { separator } })');
+  const prefix = rule.idPrefix;
+  if (!isRecord(prefix)) {
+    add('/partitionBy/idPrefix', 'must be an object { separator }');
+    return;
+  }
+  for (const key of Object.keys(prefix)) if (key !== 'separator') add(`/partitionBy/idPrefix/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, 'is not a known member');
+  const separator = prefix.separator;
+  // eslint-disable-next-line no-control-regex
+  if (typeof separator !== 'string' || separator.length === 0 || separator.length > MAX_PARTITION_SEPARATOR_LENGTH || /[\u0000-\u001f\u007f]/.test(separator)) {
+    add('/partitionBy/idPrefix/separator', `must be 1–${MAX_PARTITION_SEPARATOR_LENGTH} characters, none of them a control character`);
   }
 }
 
