@@ -41,6 +41,14 @@ export default [
     rules: { '@nx/enforce-module-boundaries': ['error', { allow: ['@tidemark/*'], depConstraints: [{ sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] }] }] },
   },
   {
+    // The data-access layer over Postgres speaks SQL only: no NATS, no HTTP (publishing lives in @tidemark/messaging).
+    files: ['libs/persistence/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@tidemark/messaging', '@nats-io/*', '@nestjs/*', 'fastify', '@tidemark/platform'], message: 'libs/persistence holds repositories over Postgres: no NATS or HTTP here' }] }],
+    },
+  },
+  {
     // Tests may use loose JSON from HTTP responses.
     files: ['**/*.spec.ts', '**/e2e/**/*.ts', 'libs/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },

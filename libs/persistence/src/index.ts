@@ -2,7 +2,7 @@ export { createDataSource, connectionSettings, DEFAULT_CONNECT_TIMEOUT_MS, runMi
 export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, EntityAssetRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow } from './entities';
 export type { DataSource, QueryRunner } from 'typeorm';
 export { projectionDigest, type ProjectionDigest } from './digest';
-export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { OutboxRepository, type OutboxTable, type WaitingOutboxMessage } from './outbox-repository';
 export { assetStatusOf, waitingAssetRefs, type AssetStatus, type WaitingAssetRef, type WaitingAssetQuery } from './asset-status';
 export { ConflictResolver, conflictView, conflictCursor, findConflict, checkResolveRequest, hlcAfter, resolutionProblem, CONFLICT_COLUMNS, type ConflictLedgerRow, type ResolutionFailure, type ResolutionOutcome, type ResolutionDeps, type JournalResult } from './conflict-resolution';
 export { isDeterministicDataError } from './pg-errors';
