@@ -8,3 +8,18 @@ export { ConflictResolver, conflictView, conflictCursor, findConflict, checkReso
 export { isDeterministicDataError } from './pg-errors';
 export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage, type ScopeSelection } from './snapshot-repository';
 export { changeLogAfter } from './change-log-repository';
+export {
+  OPS_LIST_MAX_LIMIT,
+  listConflicts,
+  conflictsWithId,
+  parseConflictCursor,
+  listParked,
+  findParked,
+  listAudit,
+  type RowPage,
+  type ConflictFilter,
+  type ParkedLedgerRow,
+  type ParkedFilter,
+  type AuditLogRow,
+  type AuditFilter,
+} from './ops-ledger-repository';
