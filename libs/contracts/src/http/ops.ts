@@ -98,6 +98,22 @@ export interface SampledRates {
   samples: number;
 }
 
+/** One sample of the short history: rates since the sample before it (null for the first) and the projection backlog then. */
+export interface RateHistoryPoint {
+  at: string;
+  ingestPerSecond: number | null;
+  projectPerSecond: number | null;
+  lagMessages: number;
+  lagSeconds: number;
+}
+
+/** The last `capacity` samples one ops-api instance took, in memory (oldest first; empty after a restart). */
+export interface RateHistory {
+  intervalMs: number;
+  capacity: number;
+  points: RateHistoryPoint[];
+}
+
 /** The whole system on one page; a part that could not be read is null, with the reason in `unavailable`. */
 export interface OverviewView {
   at: string;
@@ -108,6 +124,8 @@ export interface OverviewView {
   consumers: { count: number; withBacklog: number; oldestPendingSeconds: number; redelivered: number } | null;
   projection: { consumerPrefix: string; partitions: number; partitionsBehind: number; lag: LagTotal } | null;
   rates: SampledRates & { sampledBy: string };
+  /** The samples behind the rates, for sparklines: at most `capacity` (`RATE_HISTORY_SAMPLES`) of them. */
+  history: RateHistory;
   parked: number | null;
   conflictsOpen: number | null;
   uploads: { inProgress: number; bytesPending: number } | null;
