@@ -9,11 +9,13 @@ import parked from './pages/parked.js';
 import conflicts from './pages/conflicts.js';
 import { replayDetail, replays } from './pages/replays.js';
 import assets from './pages/assets.js';
+import audit from './pages/audit.js';
+import scopes from './pages/scopes.js';
 
 /** How often a page refreshes while the tab is visible. */
 export const REFRESH_MS = 2000;
 
-const PAGES = { overview, streams, devices, parked, conflicts, replays, assets };
+const PAGES = { overview, streams, devices, scopes, parked, conflicts, replays, assets, audit };
 const $ = (id) => document.getElementById(id);
 
 /** `#/replays/<id>?change=all` → { name: 'replays', id, params }. */
@@ -125,6 +127,8 @@ function route() {
     location.hash = '#/overview';
     return;
   }
+  // A dialog belongs to the page that opened it: it does not survive navigation.
+  if ($('dialog').open) $('dialog').close();
   state.generation += 1;
   state.page = page;
   state.route = r;
@@ -154,6 +158,7 @@ window.addEventListener('hashchange', () => {
 // ---- sign-in ---------------------------------------------------------------------------------------
 
 function showSignIn(error) {
+  if ($('dialog').open) $('dialog').close();
   state.generation += 1;
   state.page = null;
   clearTimeout(state.timer);
