@@ -40,6 +40,7 @@ function setParams(changes) {
 const state = {
   page: null, // the page object being shown
   route: null,
+  entered: true,
   generation: 0, // bumps on every navigation: answers for an older page are dropped
   timer: null,
   inFlight: null, // the generation whose refresh is under way
@@ -116,7 +117,7 @@ document.addEventListener('visibilitychange', () => {
 
 /** What a page gets: its route, the API, navigation, the action dialog and a flash message. */
 function context() {
-  return { route: state.route, api, setParams, refresh, dialog, flash, body: $('page-body'), tools: $('page-tools'), above: $('page-above') };
+  return { route: state.route, entered: state.entered, api, setParams, refresh, dialog, flash, body: $('page-body'), tools: $('page-tools'), above: $('page-above') };
 }
 
 function route() {
@@ -130,6 +131,9 @@ function route() {
   // A dialog belongs to the page that opened it: it does not survive navigation.
   if ($('dialog').open) $('dialog').close();
   state.generation += 1;
+  // Whether this page was just opened (not only its parameters changed): a page keeps what the operator
+  // picked across its own pages and filters, not across pages.
+  state.entered = state.page !== page;
   state.page = page;
   state.route = r;
   state.lastUpdated = null;

@@ -90,8 +90,8 @@ function resolveMany(ctx) {
 
 export default {
   title: 'Conflicts',
-  setup({ tools, route, setParams }) {
-    selection.clear();
+  setup({ tools, route, setParams, entered }) {
+    if (entered) selection.clear();
     const filter = (name, label) => h('input', { type: 'search', placeholder: label, value: route.params[name] ?? '', 'aria-label': label, on: { change: (ev) => setParams({ [name]: ev.target.value.trim(), after: '' }) } });
     fill(
       tools,

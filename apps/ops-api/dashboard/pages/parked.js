@@ -122,8 +122,8 @@ async function details(e, { api, dialog }) {
 
 export default {
   title: 'Parked & retries',
-  setup({ tools, route, setParams }) {
-    selection.clear();
+  setup({ tools, route, setParams, entered }) {
+    if (entered) selection.clear();
     fill(
       tools,
       h('label', { for: 'parked-status' }, 'Status '),
