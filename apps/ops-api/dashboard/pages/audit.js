@@ -39,7 +39,7 @@ export default {
           [
             { label: 'At', cell: (a) => time(a.at) },
             { label: 'Actor', cell: (a) => [h('strong', {}, a.actor), h('div', { class: 'muted' }, a.actorKind)] },
-            { label: 'Action', cell: (a) => h('code', {}, a.action) },
+            { label: 'Action', cell: (a) => h('code', { class: 'action' }, a.action) },
             { label: 'Target', cell: (a) => target(a.target) },
             { label: 'Reason', cell: (a) => h('span', { class: 'reason' }, a.reason ?? '—') },
             { label: 'Outcome', cell: (a) => (a.outcome === 'ok' ? badge('ok', 'ok') : badge(a.outcome, 'bad')) },
