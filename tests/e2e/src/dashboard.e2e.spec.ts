@@ -470,6 +470,20 @@ describe('operator dashboard in headless Chromium', () => {
     const conflictIds = theirs.map((e) => `${e.eventId}:label`);
     await eventually(async () => assert.equal((await api('/v1/conflicts?entityType=annotation&field=label')).body.conflicts.length, 5), { timeoutMs: 20_000, message: 'five label conflicts open' });
 
+    // The API refuses what it cannot do whole, naming the member or parameter, and journals nothing.
+    const pointers = async (path: string, body?: unknown) => {
+      const answer = await api(path, body === undefined ? {} : { method: 'POST', body });
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      return answer.body.errors.map((e: any) => e.pointer);
+    };
+    const one = { workspace: 'acme', conflictId: conflictIds[0] };
+    assert.deepEqual(await pointers('/v1/conflicts/resolve', { conflicts: Array.from({ length: 101 }, () => one), pick: 'ours', reason: 'too many' }), ['/conflicts']);
+    assert.deepEqual(await pointers('/v1/conflicts/resolve', { conflicts: [one, one], pick: 'ours', reason: 'twice' }), ['/conflicts/1']);
+    assert.deepEqual((await pointers('/v1/conflicts/resolve', { conflicts: [one], pick: 'value' })).sort(), ['/pick', '/reason']);
+    assert.deepEqual(await pointers('/v1/parked/redrive', { entries: [], reason: 'none' }), ['/entries']);
+    assert.deepEqual((await pointers('/v1/audit?limit=0&action=Not%20an%20action')).sort(), ['query:action', 'query:limit']);
+    assert.deepEqual(await pointers('/v1/conflicts?after=nonsense'), ['query:after']);
+
     // Three pages of two: each as the API pages it, then no next page.
     await visit('#/conflicts?entityType=annotation&field=label&limit=2', 'Conflicts');
     const listed: string[] = [];
