@@ -581,7 +581,7 @@ describe('operator dashboard in headless Chromium', () => {
     await pageShows('#page-body tbody', /photo v1 published/, 'and the single re-drive before');
   });
 
-  it('every page at 1366×768 and at 800 px: nothing wider than the page, every navigation link visible, sparklines on the overview; a screenshot of each', async () => {
+  it('devices page through; every page at 1366×768 and at 800 px: nothing wider than the page, every navigation link visible, sparklines on the overview; a screenshot of each', async () => {
     // A workspace with read scopes and subscribers, for the scopes page.
     const gateway = stack.url('gateway');
     const admin = async (path: string, method: string, body: unknown) => {
@@ -600,6 +600,19 @@ describe('operator dashboard in headless Chromium', () => {
       const subscribed = await fetch(`${gateway}/v1/subscriptions`, { method: 'PUT', headers: { authorization: `Bearer ${enrolled.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [...projects.map((value) => ({ scope: 'project', value })), { scope: 'catalog' }] }) });
       assert.equal(subscribed.status, 200, await subscribed.text());
     }
+
+    // Devices page through, two at a time, as the API pages them.
+    const byDevice = async (after: string) => (await api(`/v1/devices?sort=device&limit=2${after ? `&after=${after}` : ''}`)).body;
+    const devicesShown = async () => (await page.evaluate(`[...document.querySelectorAll('#page-body tr[data-key] td.device')].map((td) => td.textContent).join(' ')`)) as string;
+    await visit('#/devices?sort=device&limit=2', 'Devices & sites');
+    const first = await byDevice('');
+    assert.ok(first.total > 4, `more devices than two pages: ${first.total}`);
+    await pageShows('.pager-shown', new RegExp(`^devices 1–2 of ${first.total},`), 'the first two devices');
+    await eventually(async () => assert.deepEqual((await devicesShown()).split(' ').sort(), first.devices.map((d: any) => d.deviceId).sort()), { timeoutMs: 10_000 });
+    await page.getByRole('button', { name: 'Next page »' }).click();
+    const second = await byDevice(first.next);
+    await pageShows('.pager-shown', new RegExp(`^devices 3–4 of ${first.total},`), 'the next two devices');
+    await eventually(async () => assert.deepEqual((await devicesShown()).split(' ').sort(), second.devices.map((d: any) => d.deviceId).sort()), { timeoutMs: 10_000 });
 
     const pages: [string, string, string][] = [
       ['overview', '#/overview', 'Overview'],
