@@ -18,6 +18,7 @@ import { SnapshotIndex1765245000000 } from './migrations/1765245000000-snapshot-
 import { AccessRules1765260000000 } from './migrations/1765260000000-access-rules';
 import { DecisionsPerEvent1765280000000 } from './migrations/1765280000000-decisions-per-event';
 import { ReadScopes1765300000000 } from './migrations/1765300000000-read-scopes';
+import { ConflictListing1765320000000 } from './migrations/1765320000000-conflict-listing';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   AccessRules1765260000000,
   DecisionsPerEvent1765280000000,
   ReadScopes1765300000000,
+  ConflictListing1765320000000,
 ];
 
 export interface DatabaseOptions {

@@ -106,4 +106,23 @@ describe('operators’ lists: conflicts, parked entries and the audit log, keyse
     assert.deepEqual(one.rows.map((r) => r.reason), ['why 17']);
     assert.equal((await listAudit(ds, { action: 'parked%' }, 10)).rows.length, 0, 'a LIKE wildcard is a plain character');
   });
+  it('a page of open conflicts reads its own rows through conflicts_listing, not a sort of every open one (EXPLAIN)', async () => {
+    await ds.query(
+      `INSERT INTO conflicts (conflict_id, workspace, entity_type, entity_id, field, kind, rule, status, detail, opened_event_id, opened_seq, opened_accepted_at)
+       SELECT 'big-' || i, 'big', 'annotation', 'e-' || i, 'label', 'field', 'review', CASE WHEN i % 4 = 0 THEN 'resolved' ELSE 'open' END, '{}', $1, 1000 + i, now()
+         FROM generate_series(1, 60000) i`,
+      [EVENT],
+    );
+    await ds.query('ANALYZE conflicts');
+    const rows: { 'QUERY PLAN': string }[] = await ds.query(
+      `EXPLAIN (ANALYZE, BUFFERS) SELECT conflict_id FROM conflicts WHERE status = $1 AND (opened_seq, conflict_id) > ($2::bigint, $3::text) ORDER BY opened_seq, conflict_id LIMIT $4`,
+      ['open', '31000', 'big-30000', 101],
+    );
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    assert.match(plan, /conflicts_listing/, plan);
+    assert.doesNotMatch(plan, /Sort|Seq Scan/, plan);
+    const page = await listConflicts(ds, { status: 'open' }, 100, '31000:big-30000');
+    assert.equal(page.rows[0]!.conflict_id, 'big-30001');
+    assert.equal(page.rows.length, 100);
+  });
 });
