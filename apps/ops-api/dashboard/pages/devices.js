@@ -60,7 +60,7 @@ export default {
         'p',
         { class: 'muted' },
         `${num(devices.total)} devices, `,
-        behind ? badge(`${behind} falling behind`, 'bad') : badge('none falling behind', 'ok'),
+        behind ? badge(`${behind} falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'bad') : badge(`none falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'ok'),
         ` · stale after ${age(devices.staleAfterSeconds)} of silence while their site is active, or more than ${num(devices.behindThreshold)} sequences not applied.`,
       ),
       section(
