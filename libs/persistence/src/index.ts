@@ -12,3 +12,18 @@ export { DeviceActivityRepository, scopeBacklog, type DeviceActivity, type ReadP
 export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, type ScopeReader } from './scope-facts-repository';
 export * as projectionTables from './projection-writers';
 export type { ParkedEntryRow } from './projection-writers';
+export {
+  OPS_LIST_MAX_LIMIT,
+  listConflicts,
+  conflictsWithId,
+  parseConflictCursor,
+  listParked,
+  findParked,
+  listAudit,
+  type RowPage,
+  type ConflictFilter,
+  type ParkedLedgerRow,
+  type ParkedFilter,
+  type AuditLogRow,
+  type AuditFilter,
+} from './ops-ledger-repository';
