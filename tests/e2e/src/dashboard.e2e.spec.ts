@@ -599,6 +599,8 @@ describe('operator dashboard in headless Chromium', () => {
       const enrolled = await admin('/devices', 'POST', { deviceId: id, role: 'annotator', claims: { projects }, reason: 'dashboard test' });
       const subscribed = await fetch(`${gateway}/v1/subscriptions`, { method: 'PUT', headers: { authorization: `Bearer ${enrolled.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [...projects.map((value) => ({ scope: 'project', value })), { scope: 'catalog' }] }) });
       assert.equal(subscribed.status, 200, await subscribed.text());
+      // An annotator may not write prompts: refused, and shown on the devices page with its rule.
+      if (id === 'lab-alice') assert.equal((await push(gateway, [new FakeDevice(id).upsert('prompt', 'pr-1', { title: 'x' })], { authorization: `Bearer ${enrolled.accessToken}` })).status, 403);
     }
 
     // Devices page through, two at a time, as the API pages them.
@@ -640,7 +642,11 @@ describe('operator dashboard in headless Chromium', () => {
       await page.setViewportSize({ width, height });
       for (const [name, hash, title] of pages) {
         await visit(hash, title);
-        if (name === 'scopes') await pageShows('section[data-scope="project"] tr[data-key="/p1"]', /p12lab-alice, lab-bob/, 'project p1 with both subscribers');
+        if (name === 'devices') await pageShows('#page-body', /last .* by role annotator \(rules v1\): \/events\/0\/entity\/type type-not-writable/, "alice's refused write with its rule");
+        if (name === 'scopes') {
+          await pageShows('section[data-scope="project"] tr[data-key="/p1"]', /p12lab-alice, lab-bob/, 'project p1 with both subscribers');
+          await pageShows('section[data-scope="project"] [data-lag] tr[data-key="p2/lab-bob"]', /lab-bob.*never read/, 'the lag of p2: bob never read');
+        }
         if (name === 'overview') {
           for (const label of ['Ingest / s', 'Projection / s', 'Lag (messages)', 'Lag (oldest)']) {
             const points = Number(await page.locator(`[data-sparkline="${label}"]`).getAttribute('data-points'));

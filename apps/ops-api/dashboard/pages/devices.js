@@ -20,6 +20,14 @@ function reasons(d) {
 
 const gaps = (d) => (d.missing ? `${num(d.missing)} missing (${d.gaps.map(([a, b]) => (a === b ? a : `${a}–${b}`)).join(', ')})` : '—');
 
+/** The writes a device's access rules refused: how many, and the last refusal with the rule that refused it. */
+function refusals(d) {
+  const r = d.writesRefused;
+  if (!r) return h('span', { class: 'muted' }, '—');
+  const rule = r.last.role === null ? 'the access rules' : `role ${r.last.role} (rules v${r.last.accessRulesVersion})`;
+  return [badge(num(r.events), 'warn'), h('div', { class: 'muted' }, 'last ', time(r.lastAt), ` by ${rule}: `, r.last.denials.map((x) => h('code', { title: x.detail }, `${x.pointer} ${x.code}`)))];
+}
+
 export default {
   title: 'Devices & sites',
   setup({ tools, route, setParams }) {
@@ -98,6 +106,8 @@ export default {
                 { label: 'Gaps', cell: gaps },
                 { label: 'Last seen', cell: (d) => [time(d.lastSeenAt), d.silentSeconds !== null ? h('div', { class: 'muted' }, `${age(d.silentSeconds)} ago`) : null] },
                 { label: 'Falling behind', cell: reasons },
+                { label: 'Read to', cell: (d) => (d.read ? h('code', { title: `delivered ${d.read.at}` }, d.read.cursor) : h('span', { class: 'muted' }, '—')) },
+                { label: 'Writes refused', cell: refusals },
               ],
               bySite.get(siteKey(s.workspace, s.site)),
               { key: (d) => `${d.workspace}/${d.deviceId}`, rowClass: (d) => (d.fallingBehind ? 'bad behind' : '') },

@@ -1,7 +1,9 @@
 // Read scopes of a workspace (partial sync): what each scope reads, which roles may read it, and who
-// subscribes to it by value. Members the API adds later (lag per scope or device …) are shown as they come.
+// subscribes to it by value, and how far behind in it each subscriber is (`GET /v1/scopes/lag`: the changes of the
+// scope's value after the cursor the gateway last delivered to the device). Members the API adds later are shown as
+// they come.
 import { query } from '../api.js';
-import { badge, facts, fill, h, json, num, section, table } from '../dom.js';
+import { badge, facts, fill, h, json, num, section, table, time } from '../dom.js';
 
 /** Members of a scope drawn on their own; any other member is listed as a fact. */
 const SCOPE_SHOWN = new Set(['scope', 'types', 'partitioned', 'values', 'readBy', 'subscribers', 'subscriptions']);
@@ -36,12 +38,42 @@ function subscriptions(rows, empty) {
   );
 }
 
+/** Lag within one scope: a row per subscriber of each value (the first page of values), most behind first. */
+function lagTable(lag) {
+  if (!lag) return null;
+  const rows = lag.values.flatMap((v) => v.devices.map((d) => ({ ...d, value: v.value, head: v.head, cap: lag.cap })));
+  return h(
+    'div',
+    { data: { lag: '' } },
+    h('h3', {}, 'Lag by subscriber'),
+    table(
+      [
+        { label: 'Value', cell: (r) => (r.value === undefined ? h('span', { class: 'muted' }, 'the whole scope') : h('code', {}, r.value)) },
+        { label: 'Device', cell: (r) => r.deviceId },
+        { label: 'Behind', cell: (r) => (r.behind > 0 ? badge(`${num(r.behind)}${r.behind >= r.cap ? '+' : ''}`, 'warn') : badge('current', 'ok')), class: 'num' },
+        { label: 'Read to', cell: (r) => (r.cursor === null ? h('span', { class: 'muted' }, 'never read') : h('code', {}, r.cursor)) },
+        { label: 'Newest in scope', cell: (r) => (r.head === null ? '—' : h('code', {}, r.head)) },
+        { label: 'Read at', cell: (r) => (r.readAt ? time(r.readAt) : '—') },
+      ],
+      rows,
+      { key: (r) => `${r.value ?? ''}/${r.deviceId}`, empty: 'No subscriber to measure.' },
+    ),
+    lag.next !== undefined ? h('p', { class: 'muted' }, `The first ${num(lag.values.length)} values; the CLI pages the rest (tidemark scopes ${lag.workspace} ${lag.scope} --after ${lag.next}).`) : null,
+  );
+}
+
 export default {
   title: 'Scopes',
   setup({ tools, route, setParams }) {
     fill(tools, h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', required: true, on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) } }));
   },
-  load: ({ api, route }) => (route.params.workspace ? api(`/v1/scopes${query({ workspace: route.params.workspace })}`) : null),
+  async load({ api, route }) {
+    const workspace = route.params.workspace;
+    if (!workspace) return null;
+    const view = await api(`/v1/scopes${query({ workspace })}`);
+    const lags = await Promise.all(view.scopes.map((s) => api(`/v1/scopes/lag${query({ workspace, scope: s.scope })}`)));
+    return { ...view, lag: Object.fromEntries(lags.map((l) => [l.scope, l])) };
+  },
   render(view, { body }) {
     if (!view) return fill(body, h('p', { class: 'empty' }, 'Name a workspace (above) to see its read scopes and who subscribes to them.'));
     fill(
@@ -64,6 +96,7 @@ export default {
             ...Object.entries(s).filter(([k]) => !SCOPE_SHOWN.has(k)).map(([k, v]) => [words(k), anyValue(v)]),
           ]),
           subscriptions(s.subscriptions ?? [], 'No device subscribes to it.'),
+          lagTable(view.lag?.[s.scope]),
         ),
       ),
       view.undeclared?.length ? section('Subscriptions to scopes no longer declared (they deliver nothing)', subscriptions(view.undeclared, '')) : null,
