@@ -8,7 +8,7 @@ import { PUSH_DEPS, PushController } from './push/push.controller';
 import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
 import { AccessRulesStore, IdentityStore, StandingCache, TokenService, authGuardProvider, sqlStanding, type IdentityDb, type StandingPort } from '@tidemark/auth';
 import { AccessRulesController } from './access/access-rules.controller';
-import { PULL_DEPS, PullController } from './pull/pull.controller';
+import { PULL_DEPS, PullController, type PullDeps } from './pull/pull.controller';
 import { ReadScopeStore } from './subscriptions/read-scope-store';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 import { StreamController } from './pull/stream.controller';
@@ -45,7 +45,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   const accessRules = new AccessRulesStore(identityDb);
   // Every device request checks its device's standing (and a push its access) here; see StandingNotices.
   const authorities = new StandingCache((workspace, deviceId) => accessRules.authority(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
-  const notices = new StandingNotices(connection.nc, authorities, config.PUBLISH_TIMEOUT_MS, logger);
+  const readScopes = new ReadScopeStore(ds);
+  // What each device reads, for every page of its pulls and streams: forgotten on the same notices.
+  const readFilters = new StandingCache((workspace, deviceId) => readScopes.filter(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
+  const notices = new StandingNotices(connection.nc, [authorities, readFilters], config.PUBLISH_TIMEOUT_MS, logger);
   await notices.start();
   const sqlChecks = sqlStanding(ds);
   const standing: StandingPort = {
@@ -65,6 +68,18 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
     recordRefusal: (pusher, events, at, detail) => activity.refused(pusher.workspace, pusher.deviceId, events, at, detail),
   };
+  const pull: PullDeps = {
+    ds,
+    snapshots: new SnapshotRepository(ds),
+    scopes: readScopes,
+    readFilter: (workspace, deviceId) => readFilters.get(workspace, deviceId),
+    announce: (change) => notices.announce(change),
+    notifier,
+    standing,
+    now,
+    logger,
+    activity,
+  };
   const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
   const admission = new PushAdmission({
     perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
@@ -80,7 +95,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, SubscriptionsController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), scopes: new ReadScopeStore(ds), notifier, standing, now, logger, activity } },
+      { provide: PULL_DEPS, useValue: pull },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
       authGuardProvider({ tokens, standing, now }),

@@ -17,8 +17,8 @@ export interface StandingCacheOptions {
   now?: () => number;
 }
 
-interface Entry {
-  authority: DeviceAuthority;
+interface Entry<T> {
+  value: T;
   /** When its read began (`now()`), so its age counts the read too. */
   readAt: number;
 }
@@ -26,7 +26,8 @@ interface Entry {
 const key = (workspace: string, deviceId: string): string => `${workspace}\u0000${deviceId}`;
 
 /**
- * Devices' standing and access, read from Postgres (`load`) once and then answered from memory until a change
+ * What a gateway knows of each device — its standing and access (`DeviceAuthority`), or what it reads (its read
+ * filter) — read from Postgres (`load`) once and then answered from memory until a change
  * notice names the device or its workspace (`forgetDevice`, `forgetWorkspace`), the notices may have been missed
  * (`suspend` while the NATS connection is down, `resume` when it is back: both forget everything) or the entry is
  * `maxAgeMs` old. Nothing is answered from memory while suspended.
@@ -36,14 +37,14 @@ const key = (workspace: string, deviceId: string): string => `${workspace}\u0000
  * on, and a read remembers its answer only if the epoch is the one it began in. The writer commits before it
  * announces, so a read that begins after the notice was heard sees the change.
  */
-export class StandingCache {
-  private readonly entries = new Map<string, Entry>();
+export class StandingCache<T = DeviceAuthority> {
+  private readonly entries = new Map<string, Entry<T>>();
   private epoch = 0;
   private live = true;
   private readonly now: () => number;
 
   constructor(
-    private readonly load: (workspace: string, deviceId: string) => Promise<DeviceAuthority>,
+    private readonly load: (workspace: string, deviceId: string) => Promise<T>,
     private readonly options: StandingCacheOptions,
   ) {
     this.now = options.now ?? (() => performance.now());
@@ -54,7 +55,7 @@ export class StandingCache {
     return this.entries.size;
   }
 
-  async get(workspace: string, deviceId: string): Promise<DeviceAuthority> {
+  async get(workspace: string, deviceId: string): Promise<T> {
     const k = key(workspace, deviceId);
     const entry = this.entries.get(k);
     if (entry !== undefined) {
@@ -62,22 +63,22 @@ export class StandingCache {
         // Most recently used last (a Map iterates in insertion order): eviction takes the first.
         this.entries.delete(k);
         this.entries.set(k, entry);
-        return entry.authority;
+        return entry.value;
       }
       this.entries.delete(k);
     }
     const epoch = this.epoch;
     const readAt = this.now();
-    const authority = await this.load(workspace, deviceId);
+    const value = await this.load(workspace, deviceId);
     if (this.live && epoch === this.epoch && this.options.maxAgeMs > 0 && this.options.maxEntries > 0) {
       this.entries.delete(k);
-      this.entries.set(k, { authority, readAt });
+      this.entries.set(k, { value, readAt });
       if (this.entries.size > this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
-    return authority;
+    return value;
   }
 
-  /** The device's standing or role changed (revoked, re-enrolled, enrolled, given a role). */
+  /** The device's standing, role, claims or subscriptions changed (revoked, re-enrolled, enrolled, given a role …). */
   forgetDevice(workspace: string, deviceId: string): void {
     this.epoch++;
     this.entries.delete(key(workspace, deviceId));

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { standingNoticeSubject } from '@tidemark/contracts';
 import { findFreePort } from '@tidemark/local-stack';
-import { FakeDevice, push, startServiceProcess, startSlice, type ServiceProcess, type SliceStack } from '@tidemark/testing';
+import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startServiceProcess, startSlice, type ServiceProcess, type SliceStack } from '@tidemark/testing';
 
 type Answer = { status: number; body: any };
 
@@ -21,9 +21,10 @@ const RULES = {
 
 /**
  * Two gateways on one stack, each caching device standing and access (STANDING_CACHE_MAX_AGE_MS far longer than
- * the test): a change made through one gateway's admin API holds on the other from the very next request.
+ * the test): a change made through one gateway's admin API holds on the other from the very next request, and so
+ * does a change of what a device reads (its cached read filter).
  */
-describe('standing cache across two gateways: revocations, role changes and rules publishes hold at once on both', () => {
+describe('standing cache across two gateways: revocations, role changes, rules publishes, subscriptions and claims hold at once on both', () => {
   let stack: SliceStack;
   let a: string;
   let b: string;
@@ -32,7 +33,7 @@ describe('standing cache across two gateways: revocations, role changes and rule
   const cached = { STANDING_CACHE_MAX_AGE_MS: '300000' };
 
   before(async () => {
-    stack = await startSlice(['journal-service']);
+    stack = await startSlice(['journal-service', 'merge-service']);
     await stack.start('gateway', cached);
     a = stack.url('gateway');
     second = await startServiceProcess('gateway', { ...stack.env, ...cached, HTTP_PORT: String(await findFreePort()) });
@@ -113,5 +114,31 @@ describe('standing cache across two gateways: revocations, role changes and rule
     await stack.js.nc.flush();
     const refused = await pushTo(b, laptop, [laptop.upsert('annotation', 'l-3', { label: 'c' })]);
     assert.equal(refused.status, 401, JSON.stringify(refused.body));
+  });
+
+  it('what a device reads follows a subscription or claims change made through the other gateway from its next pull', async () => {
+    const schema = await call(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', stack.operatorHeaders, PARTITIONED_TASK_V1);
+    assert.ok(schema.status === 200 || schema.status === 201, JSON.stringify(schema.body));
+    const current = await admin(a, '/access-rules', 'GET');
+    const scoped = {
+      version: current.body.version + 1,
+      scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } } },
+      roles: { lead: { write: '*' }, reader: { write: {}, read: ['project'] } },
+    };
+    assert.equal((await admin(a, '/access-rules', 'PUT', { rules: scoped, reason: 'projects' })).status, 201);
+    const lead = new FakeDevice('lead');
+    await enrol(lead, 'lead');
+    const enrolled = await admin(a, '/devices', 'POST', { deviceId: 'reader', role: 'reader', claims: { projects: ['p1', 'p2'] }, reason: 'test' });
+    assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
+    const reader = { authorization: `Bearer ${enrolled.body.accessToken}` };
+    assert.equal((await pushTo(a, lead, [lead.upsert('task', 't1', { project: 'p1', label: 'cat' }), lead.upsert('task', 't2', { project: 'p2', label: 'dog' })])).status, 200);
+    const tasks = async (gateway: string, headers: Record<string, string>) => ((await call(`${gateway}/v1/changes?limit=1000`, 'GET', headers)).body.changes as { entity: { type: string; id: string } }[]).filter((c) => c.entity.type === 'task').map((c) => c.entity.id).sort();
+    await eventually(async () => assert.deepEqual(await tasks(a, tokens.get('lead')!), ['t1', 't2']));
+
+    assert.deepEqual(await tasks(b, reader), [], 'nothing before it subscribes (and gateway B now caches that)');
+    assert.equal((await call(`${a}/v1/subscriptions`, 'PUT', reader, { subscriptions: [{ scope: 'project', value: 'p1' }] })).status, 200);
+    assert.deepEqual(await tasks(b, reader), ['t1'], 'subscribed through A: B delivers p1 at once');
+    assert.equal((await admin(a, '/devices/reader/claims', 'PUT', { claims: { projects: ['p2'] }, reason: 'moved to p2' })).status, 200);
+    assert.deepEqual(await tasks(b, reader), [], 'its claims no longer list p1: B stops delivering it at once');
   });
 });

@@ -12,8 +12,11 @@ export interface StandingChange {
   deviceId?: string;
 }
 
+/** What a notice makes a gateway forget: one of its `StandingCache`s (standing and access; read filters). */
+type NoticedCache = Pick<StandingCache<unknown>, 'forgetDevice' | 'forgetWorkspace' | 'suspend' | 'resume'>;
+
 /**
- * Keeps a gateway's `StandingCache` true across gateways: a change made through one gateway's admin API is
+ * Keeps a gateway's `StandingCache`s true across gateways: a change made through one gateway's admin API is
  * announced on core NATS (`tm.notice.standing.<workspace>`) once committed, and every gateway (this one
  * included, at once) forgets what it cached of that device or workspace. The announcing request answers only
  * once the NATS server has the notice (a flush), so when a revoke call has returned, the notice is on its way to
@@ -27,7 +30,7 @@ export class StandingNotices {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly cache: StandingCache,
+    private readonly caches: readonly NoticedCache[],
     private readonly confirmTimeoutMs: number,
     private readonly logger: Logger,
   ) {}
@@ -38,7 +41,7 @@ export class StandingNotices {
       callback: (error, msg) => {
         if (error) {
           this.logger.warn({ err: error }, 'standing notice subscription failed; nothing is cached until it is back');
-          this.cache.suspend();
+          for (const cache of this.caches) cache.suspend();
           return;
         }
         const workspace = msg.subject.slice(STANDING_NOTICE_ROOT.length + 1);
@@ -59,10 +62,10 @@ export class StandingNotices {
   private async follow(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (this.stopped) return;
-      if (status.type === 'disconnect' || status.type === 'staleConnection') this.cache.suspend();
+      if (status.type === 'disconnect' || status.type === 'staleConnection') for (const cache of this.caches) cache.suspend();
       else if (status.type === 'reconnect') {
-        this.logger.info('NATS reconnected: the standing cache starts empty (notices may have been missed)');
-        this.cache.resume();
+        this.logger.info('NATS reconnected: the standing caches start empty (notices may have been missed)');
+        for (const cache of this.caches) cache.resume();
       }
     }
   }
@@ -70,7 +73,7 @@ export class StandingNotices {
   stop(): void {
     this.stopped = true;
     this.subscription?.unsubscribe();
-    this.cache.suspend();
+    for (const cache of this.caches) cache.suspend();
   }
 
   /** Forgets locally, then tells every gateway; resolves once the NATS server confirmed it has the notice. */
@@ -93,8 +96,10 @@ export class StandingNotices {
   }
 
   private forget(change: StandingChange): void {
-    if (change.deviceId === undefined) this.cache.forgetWorkspace(change.workspace);
-    else this.cache.forgetDevice(change.workspace, change.deviceId);
+    for (const cache of this.caches) {
+      if (change.deviceId === undefined) cache.forgetWorkspace(change.workspace);
+      else cache.forgetDevice(change.workspace, change.deviceId);
+    }
   }
 }
 

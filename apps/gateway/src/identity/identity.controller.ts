@@ -151,7 +151,10 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { claims, reason } = valid(validators.claims(body));
-    return this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) => recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } }));
+    const record = await this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) => recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } }));
+    // Claims decide which subscriptions the device may hold: every gateway forgets what it cached of what it reads.
+    await this.deps.announce({ workspace, deviceId });
+    return record;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Logger } from '@tidemark/telemetry';
 import { parseQuery } from '@tidemark/platform';
 import { changePage, receiptsAbove, type ChangePage } from './changes';
 import { interestOf, type ChangeNotifier } from './change-notifier';
+import type { ReadFilter } from '@tidemark/access';
 import type { ReadScopeStore } from '../subscriptions/read-scope-store';
 import type { DeviceActivityLog } from '../activity/device-activity';
 
@@ -16,8 +17,15 @@ export interface PullDeps {
   /** Reads the device snapshot (`GET /v1/snapshot`). */
   snapshots: SnapshotRepository;
   notifier: ChangeNotifier;
-  /** What each device reads (its subscriptions under the workspace's access rules), read with every page. */
+  /** Each device's subscriptions and what it may read under the workspace's access rules (listed, replaced). */
   scopes: ReadScopeStore;
+  /**
+   * What a device reads now (its read filter), for every page of a pull, long-poll or live stream: cached per
+   * device and forgotten on the standing notice of a rules publish, role or claims change, or subscription change.
+   */
+  readFilter: (workspace: string, deviceId: string) => Promise<ReadFilter>;
+  /** Tells every gateway that a device's subscriptions changed (its cached read filter is forgotten everywhere). */
+  announce: (change: { workspace: string; deviceId: string }) => Promise<void>;
   /** The guard's standing checks: a live stream asks again while it runs. */
   standing: StandingPort;
   now: () => Date;
@@ -54,7 +62,7 @@ export class PullController {
     if (q.wait) reply.raw.once('close', () => gone.abort());
     for (;;) {
       const mark = this.deps.notifier.mark(device.workspace);
-      const filter = await this.deps.scopes.filter(device.workspace, device.deviceId);
+      const filter = await this.deps.readFilter(device.workspace, device.deviceId);
       const page: ChangePage = await changePage(this.deps.ds, device.workspace, after, limit, filter);
       if (q.receiptsAfter !== undefined) page.receipts = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, q.receiptsAfter, limit);
       // Receipts end a long-poll only when the next one in sequence is there: receipts above a gap the device

@@ -112,7 +112,7 @@ export class StreamController implements OnModuleDestroy {
     try {
       while (!abort.signal.aborted) {
         const mark = this.deps.notifier.mark(device.workspace);
-        const filter = await this.deps.scopes.filter(device.workspace, device.deviceId);
+        const filter = await this.deps.readFilter(device.workspace, device.deviceId);
         const page = await changePage(this.deps.ds, device.workspace, cursor, SYNC_LIMITS.streamPageSize, filter);
         const byEvent = new Map<string, typeof page.conflicts>();
         for (const c of page.conflicts) for (const id of [c.opened.eventId, c.resolved?.eventId]) if (id) byEvent.set(id, [...(byEvent.get(id) ?? []), c]);

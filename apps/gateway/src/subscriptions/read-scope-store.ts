@@ -18,8 +18,9 @@ interface StandingRow {
 
 /**
  * The read side of access in Postgres: a device's subscriptions (`device_subscriptions`, one row per scope and
- * value; a whole scope's value is stored as '') and, in one statement, everything `readFilter` needs. Nothing is
- * cached: a publish of the rules, a role or claims change, or a subscription applies from the next read.
+ * value; a whole scope's value is stored as '') and, in one statement, everything `readFilter` needs. The gateway
+ * caches each device's filter (`StandingCache`) and forgets it on the standing notice a rules publish, a role or
+ * claims change, or a subscription change sends.
  */
 export class ReadScopeStore {
   constructor(private readonly sql: Sql) {}

@@ -40,6 +40,8 @@ export class SubscriptionsController {
     });
     if (denials.length > 0) throw subscriptionProblem(denials);
     await this.deps.scopes.replace(device.workspace, device.deviceId, wanted);
+    // Every gateway forgets the device's cached read filter before this answers (a 503 if NATS cannot confirm it).
+    await this.deps.announce({ workspace: device.workspace, deviceId: device.deviceId });
     return this.answer(device, { ...standing, subscriptions: wanted });
   }
 

@@ -74,7 +74,7 @@ function valueAllowed(scope: ScopeDeclaration, claims: Claims, value: string): b
  * - a role that reads a list of scopes: the union of the device's subscriptions it may hold — nothing until it subscribes;
  * - a role the rules do not declare (or none and no default): nothing.
  * A subscription the rules no longer allow (its scope gone, the role's `read` or the device's claims changed) is
- * left out at once: rules are read with every request.
+ * left out at once (the gateway forgets a device's cached filter on every such change).
  */
 export function readFilter(rules: AccessRules | undefined, deviceRole: string | null, claims: Claims, subscriptions: readonly Subscription[]): ReadFilter {
   if (!rules) return READ_ALL;
