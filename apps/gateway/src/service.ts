@@ -1,6 +1,22 @@
 import { httpTimeouts } from '@tidemark/config';
-import { connectJetStream, natsCheck } from '@tidemark/messaging';
-import { DeviceActivityRepository, SnapshotRepository, createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import type { JournalRecord } from '@tidemark/contracts';
+import { STREAMS, connectJetStream, natsCheck } from '@tidemark/messaging';
+import {
+  ChangeLogRepository,
+  DeviceActivityRepository,
+  ConflictResolver,
+  ConflictsRepository,
+  DeviceProgressRepository,
+  EntityAssetsRepository,
+  ReadScopesRepository,
+  ReceiptsRepository,
+  RepairsRepository,
+  SnapshotRepository,
+  createDataSource,
+  inTransaction,
+  migrateWithLock,
+  postgresCheck,
+} from '@tidemark/persistence';
 import { parseCorsOrigins, registerCompression, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
@@ -15,11 +31,10 @@ import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
 import { DeviceActivityLog } from './activity/device-activity';
-import { sqlReceipts } from './push/push-lookup';
 import { StandingNotices } from './access/standing-notices';
 import { ChangeNotifier } from './pull/change-notifier';
 import { OpenApiController } from './openapi/openapi.controller';
-import type { PushDeps } from './push/push.service';
+import { pushBatch, type PushDeps } from './push/push.service';
 import { ConflictsController } from './conflicts/conflicts.controller';
 import { RepairsController } from './conflicts/repairs.controller';
 import { PushAdmission, registerPushAdmission } from './push/admission';
@@ -36,7 +51,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   await ds.initialize();
   await migrateWithLock(ds);
   const now = (): Date => new Date();
-  const progress = new PushProgress((marks) => store.recordPushes(marks), config.PUSH_PROGRESS_INTERVAL_MS, logger);
+  // Controllers receive these repositories, never the data source.
+  const receipts = new ReceiptsRepository(ds);
+  const conflicts = new ConflictsRepository(ds);
+  const deviceProgress = new DeviceProgressRepository(ds);
+  const progress = new PushProgress((marks) => deviceProgress.recordPushes(marks), config.PUSH_PROGRESS_INTERVAL_MS, logger);
   const activity = new DeviceActivityLog(new DeviceActivityRepository(ds), config.DEVICE_ACTIVITY_INTERVAL_MS, logger);
   const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
   notifier.start(connection.nc);
@@ -61,11 +80,18 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     now,
     authority: (workspace, deviceId) => authorities.get(workspace, deviceId),
-    receipts: sqlReceipts(ds),
+    receipts: (workspace, eventIds) => receipts.receipted(workspace, eventIds),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
     recordRefusal: (pusher, events, at, detail) => activity.refused(pusher.workspace, pusher.deviceId, events, at, detail),
   };
-  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
+  const resolver = new ConflictResolver({
+    ds,
+    now,
+    readJournal: async (seq) => (await connection.jsm.streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
+    journal: async (workspace, deviceId, event) => (await pushBatch(deps, { workspace, deviceId, site: null }, { events: [event] })).results[0]!,
+  });
+  const ledger: LedgerDeps = { receipts, conflicts, repairs: new RepairsRepository(ds), progress: deviceProgress, resolver, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
+  const reads = { changeLog: new ChangeLogRepository(ds), conflicts, receipts, assets: new EntityAssetsRepository(ds) };
   const admission = new PushAdmission({
     perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
     bytes: config.PUSH_IN_FLIGHT_BYTES,
@@ -80,7 +106,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, SubscriptionsController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
-      { provide: PULL_DEPS, useValue: { ds, snapshots: new SnapshotRepository(ds), scopes: new ReadScopeStore(ds), notifier, standing, now, logger, activity } },
+      { provide: PULL_DEPS, useValue: { reads, snapshots: new SnapshotRepository(ds), scopes: new ReadScopeStore(new ReadScopesRepository(ds)), notifier, standing, now, logger, activity } },
       { provide: LEDGER_DEPS, useValue: ledger },
       { provide: IDENTITY_DEPS, useValue: identity },
       authGuardProvider({ tokens, standing, now }),
