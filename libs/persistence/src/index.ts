@@ -35,3 +35,4 @@ export { RepairsRepository, repairView, repairCursor, type RepairLedgerRow, type
 export { DeviceProgressRepository, type DeviceProgress, type PushMark } from './device-progress-repository';
 export { ReadScopesRepository, type ReadStanding } from './read-scopes-repository';
 export { EntityAssetsRepository, type EntityAssetRef } from './entity-assets-repository';
+export { SchemaRepository, type SchemaRecord, type RevisionRecord, type ActiveRevision } from './schema-repository';
