@@ -22,7 +22,7 @@ import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
 import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
-import { AccessRulesStore, IdentityStore, StandingCache, TokenService, authGuardProvider, sqlStanding, type IdentityDb, type StandingPort } from '@tidemark/auth';
+import { AccessRulesStore, AuditRepository, IdentityStore, StandingCache, TokenService, authGuardProvider, sqlStanding, type IdentityDb, type StandingPort } from '@tidemark/auth';
 import { AccessRulesController } from './access/access-rules.controller';
 import { PULL_DEPS, PullController } from './pull/pull.controller';
 import { ReadScopeStore } from './subscriptions/read-scope-store';
@@ -72,7 +72,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     operatorTokenRevoked: (tokenId) => sqlChecks.operatorTokenRevoked(tokenId),
   };
   const store = new IdentityStore(identityDb, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
-  const identity: IdentityDeps = { store, accessRules, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS, announce: (change) => notices.announce(change) };
+  const identity: IdentityDeps = { store, accessRules, tokens, audit: new AuditRepository(ds), now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS, announce: (change) => notices.announce(change) };
   const deps: PushDeps = {
     js: () => connection.js,
     partitions: config.JOURNAL_PARTITIONS,
