@@ -13,9 +13,9 @@ import {
   RepairsRepository,
   SnapshotRepository,
   createDataSource,
-  inTransaction,
   migrateWithLock,
   postgresCheck,
+  transactionalSql,
 } from '@tidemark/persistence';
 import { parseCorsOrigins, registerCompression, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
@@ -60,7 +60,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
   notifier.start(connection.nc);
   const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
-  const identityDb: IdentityDb = { query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) };
+  const identityDb: IdentityDb = transactionalSql(ds);
   const accessRules = new AccessRulesStore(identityDb);
   // Every device request checks its device's standing (and a push its access) here; see StandingNotices.
   const authorities = new StandingCache((workspace, deviceId) => accessRules.authority(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });

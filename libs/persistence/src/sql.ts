@@ -1,3 +1,6 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+import { inTransaction } from './data-source';
+
 /** Anything that runs SQL: a DataSource, a QueryRunner (inside a transaction) or an EntityManager. */
 export interface Sql {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
@@ -38,3 +41,13 @@ export interface SeqPosition {
 
 /** The cursor `<sequence>:<id>` of a listing row. */
 export const seqCursor = (seq: string | number, id: string): string => `${seq}:${id}`;
+
+/** SQL and a way to run a function in one transaction (what stores that own transactions take). */
+export interface TransactionalSql extends Sql {
+  transaction<T>(fn: (q: QueryRunner) => Promise<T>): Promise<T>;
+}
+
+/** A data source as {@link TransactionalSql}: statements on the pool, transactions through `inTransaction`. */
+export function transactionalSql(ds: DataSource): TransactionalSql {
+  return { query: (sql, parameters) => ds.query(sql, parameters), transaction: (fn) => inTransaction(ds, fn) };
+}
