@@ -1,12 +1,28 @@
 import { httpTimeouts } from '@tidemark/config';
-import { connectJetStream, natsCheck } from '@tidemark/messaging';
-import { DeviceActivityRepository, SnapshotRepository, createDataSource, inTransaction, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import type { JournalRecord } from '@tidemark/contracts';
+import { STREAMS, connectJetStream, natsCheck } from '@tidemark/messaging';
+import {
+  ChangeLogRepository,
+  DeviceActivityRepository,
+  ConflictResolver,
+  ConflictsRepository,
+  DeviceProgressRepository,
+  EntityAssetsRepository,
+  ReadScopesRepository,
+  ReceiptsRepository,
+  RepairsRepository,
+  SnapshotRepository,
+  createDataSource,
+  migrateWithLock,
+  postgresCheck,
+  transactionalSql,
+} from '@tidemark/persistence';
 import { parseCorsOrigins, registerCompression, runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import type { GatewayConfig } from './config';
 import { PUSH_DEPS, PushController } from './push/push.controller';
 import { IDENTITY_DEPS, IdentityController, type IdentityDeps } from './identity/identity.controller';
-import { AccessRulesStore, IdentityStore, StandingCache, TokenService, authGuardProvider, sqlStanding, type IdentityDb, type StandingPort } from '@tidemark/auth';
+import { AccessRulesStore, AuditRepository, IdentityStore, StandingCache, TokenService, authGuardProvider, sqlStanding, type IdentityDb, type StandingPort } from '@tidemark/auth';
 import { AccessRulesController } from './access/access-rules.controller';
 import { PULL_DEPS, PullController, type PullDeps } from './pull/pull.controller';
 import { ReadScopeStore } from './subscriptions/read-scope-store';
@@ -15,11 +31,10 @@ import { StreamController } from './pull/stream.controller';
 import { SnapshotController } from './pull/snapshot.controller';
 import { PushProgress } from './push/push-progress';
 import { DeviceActivityLog } from './activity/device-activity';
-import { sqlReceipts } from './push/push-lookup';
 import { StandingNotices } from './access/standing-notices';
 import { ChangeNotifier } from './pull/change-notifier';
 import { OpenApiController } from './openapi/openapi.controller';
-import type { PushDeps } from './push/push.service';
+import { pushBatch, type PushDeps } from './push/push.service';
 import { ConflictsController } from './conflicts/conflicts.controller';
 import { RepairsController } from './conflicts/repairs.controller';
 import { PushAdmission, registerPushAdmission } from './push/admission';
@@ -36,16 +51,20 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   await ds.initialize();
   await migrateWithLock(ds);
   const now = (): Date => new Date();
-  const progress = new PushProgress((marks) => store.recordPushes(marks), config.PUSH_PROGRESS_INTERVAL_MS, logger);
+  // Controllers receive these repositories, never the data source.
+  const receipts = new ReceiptsRepository(ds);
+  const conflicts = new ConflictsRepository(ds);
+  const deviceProgress = new DeviceProgressRepository(ds);
+  const progress = new PushProgress((marks) => deviceProgress.recordPushes(marks), config.PUSH_PROGRESS_INTERVAL_MS, logger);
   const activity = new DeviceActivityLog(new DeviceActivityRepository(ds), config.DEVICE_ACTIVITY_INTERVAL_MS, logger);
   const notifier = new ChangeNotifier(config.LIVE_RECHECK_MS, logger);
   notifier.start(connection.nc);
   const tokens = new TokenService(config.AUTH_SIGNING_KEYS);
-  const identityDb: IdentityDb = { query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) };
+  const identityDb: IdentityDb = transactionalSql(ds);
   const accessRules = new AccessRulesStore(identityDb);
   // Every device request checks its device's standing (and a push its access) here; see StandingNotices.
   const authorities = new StandingCache((workspace, deviceId) => accessRules.authority(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
-  const readScopes = new ReadScopeStore(ds);
+  const readScopes = new ReadScopeStore(new ReadScopesRepository(ds));
   // What each device reads, for every page of its pulls and streams: forgotten on the same notices.
   const readFilters = new StandingCache((workspace, deviceId) => readScopes.filter(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
   const notices = new StandingNotices(connection.nc, [authorities, readFilters], config.PUBLISH_TIMEOUT_MS, logger);
@@ -56,7 +75,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     operatorTokenRevoked: (tokenId) => sqlChecks.operatorTokenRevoked(tokenId),
   };
   const store = new IdentityStore(identityDb, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
-  const identity: IdentityDeps = { store, accessRules, tokens, ds, now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS, announce: (change) => notices.announce(change) };
+  const identity: IdentityDeps = { store, accessRules, tokens, audit: new AuditRepository(ds), now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS, announce: (change) => notices.announce(change) };
   const deps: PushDeps = {
     js: () => connection.js,
     partitions: config.JOURNAL_PARTITIONS,
@@ -64,12 +83,20 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     now,
     authority: (workspace, deviceId) => authorities.get(workspace, deviceId),
-    receipts: sqlReceipts(ds),
+    receipts: (workspace, eventIds) => receipts.receipted(workspace, eventIds),
     recordPush: (pusher, maxSeq, at) => progress.note({ workspace: pusher.workspace, deviceId: pusher.deviceId, maxSeq, at }),
     recordRefusal: (pusher, events, at, detail) => activity.refused(pusher.workspace, pusher.deviceId, events, at, detail),
   };
-  const pull: PullDeps = {
+  const resolver = new ConflictResolver({
     ds,
+    now,
+    readJournal: async (seq) => (await connection.jsm.streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
+    journal: async (workspace, deviceId, event) => (await pushBatch(deps, { workspace, deviceId, site: null }, { events: [event] })).results[0]!,
+  });
+  const ledger: LedgerDeps = { receipts, conflicts, repairs: new RepairsRepository(ds), progress: deviceProgress, resolver, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
+  const reads = { changeLog: new ChangeLogRepository(ds), conflicts, receipts, assets: new EntityAssetsRepository(ds) };
+  const pull: PullDeps = {
+    reads,
     snapshots: new SnapshotRepository(ds),
     scopes: readScopes,
     readFilter: (workspace, deviceId) => readFilters.get(workspace, deviceId),
@@ -80,7 +107,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     logger,
     activity,
   };
-  const ledger: LedgerDeps = { ds, push: deps, journal: () => connection.jsm, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
   const admission = new PushAdmission({
     perDevice: config.PUSH_MAX_IN_FLIGHT_PER_DEVICE,
     bytes: config.PUSH_IN_FLIGHT_BYTES,

@@ -1,6 +1,6 @@
 import { httpTimeouts } from '@tidemark/config';
 import { applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
-import { createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { SchemaRepository, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
 import { asyncApiController, openApiController, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
@@ -40,7 +40,7 @@ export async function startJournalService(config: JournalServiceConfig): Promise
       { provide: CONNECTION, useValue: () => connection },
       { provide: TOPOLOGY, useValue: topology },
       { provide: HISTORY_OPTIONS, useValue: history },
-      { provide: SCHEMA_STORE, useValue: new SchemaStore(ds) },
+      { provide: SCHEMA_STORE, useValue: new SchemaStore(SchemaRepository.of(ds)) },
     ],
     checks: [natsCheck(() => connection), topologyCheck, postgresCheck(ds)],
     host: config.HTTP_HOST,

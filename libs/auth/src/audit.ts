@@ -1,28 +1,8 @@
-import type { Principal } from './principal';
+import { AuditRepository, type AuditEntry, type SqlExecutor } from './repositories/audit-repository';
 
-/** Anything that runs SQL: a DataSource, a QueryRunner (inside a transaction) or an EntityManager. */
-export interface SqlExecutor {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed where they are read, as with TypeORM's and pg's own query()
-  query(sql: string, parameters?: unknown[]): Promise<any>;
-}
-
-export interface AuditEntry {
-  actor: Principal;
-  /** What was done, dotted: `device.revoke`, `parked.redrive`, `replay.swap` … */
-  action: string;
-  /** What it was done to. */
-  target: Record<string, unknown>;
-  /** Why, as the operator stated it. */
-  reason: string | null;
-  detail?: unknown;
-  outcome?: string;
-}
+export type { AuditEntry, SqlExecutor };
 
 /** Records a state-changing call; run it in the change's own transaction so both land or neither does. */
 export async function recordAudit(executor: SqlExecutor, entry: AuditEntry): Promise<void> {
-  const actor = entry.actor.kind === 'operator' ? entry.actor.name : `${entry.actor.workspace}/${entry.actor.deviceId}`;
-  await executor.query(
-    'INSERT INTO audit_log (actor, actor_kind, token_id, action, target, reason, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [actor, entry.actor.kind, entry.actor.tokenId, entry.action, JSON.stringify(entry.target), entry.reason, entry.detail === undefined ? null : JSON.stringify(entry.detail), entry.outcome ?? 'ok'],
-  );
+  await new AuditRepository(executor).record(entry);
 }

@@ -6,6 +6,9 @@ import { counter } from '@tidemark/telemetry';
 import { AUTH_RULE, PRINCIPAL, UNCONFIRMED_DEVICE, type AuthRule, type DevicePrincipal, type Principal, type UnconfirmedDevice } from './principal';
 import { TokenError, TokenService, verifyRequestToken, type VerifiedToken } from './tokens';
 import type { SqlExecutor } from './audit';
+import { DevicesRepository, type DeviceStanding } from './repositories/devices-repository';
+
+export type { DeviceStanding };
 
 const failures = counter('tidemark_auth_failures_total', 'requests refused by authentication or authorization', ['reason']);
 
@@ -31,12 +34,6 @@ function unauthorized(detail: string, code: string): ProblemError {
 function forbidden(detail: string, code: string): ProblemError {
   failures.inc({ reason: code });
   return new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail, code }));
-}
-
-/** What the standing check reads: a device's status and token generation (undefined: no such device). */
-export interface DeviceStanding {
-  status: string;
-  generation: number;
 }
 
 /**
@@ -129,17 +126,12 @@ export function authGuardProvider(deps: AuthDeps): ValueProvider {
   return { provide: APP_GUARD, useValue: new AuthGuard(deps) };
 }
 
-/** The standing checks, as SQL over the identity tables. */
+/** The standing checks, read from the identity tables (`DevicesRepository`). */
 export function sqlStanding(db: SqlExecutor): StandingPort {
+  const devices = new DevicesRepository(db);
   return {
-    async deviceStanding(workspace, deviceId) {
-      const rows: DeviceStanding[] = await db.query('SELECT status, generation FROM devices WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
-      return rows[0];
-    },
-    async operatorTokenRevoked(tokenId) {
-      const rows: unknown[] = await db.query('SELECT 1 FROM operator_token_revocations WHERE token_id = $1', [tokenId]);
-      return rows.length > 0;
-    },
+    deviceStanding: (workspace, deviceId) => devices.standing(workspace, deviceId),
+    operatorTokenRevoked: (tokenId) => devices.operatorTokenRevoked(tokenId),
   };
 }
 

@@ -39,3 +39,13 @@ export async function changeLogAfter(sql: Sql, workspace: string, after: string,
     [workspace, after, limit, ...(condition?.params ?? [])],
   )) as ChangeLogView[];
 }
+
+/** The change log (`change_log`, written by merge-service and a replay swap) as devices read it. */
+export class ChangeLogRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** See {@link changeLogAfter}. */
+  after(workspace: string, after: string, limit: number, scope?: ScopeSelection): Promise<ChangeLogView[]> {
+    return changeLogAfter(this.sql, workspace, after, limit, scope);
+  }
+}

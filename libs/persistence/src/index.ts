@@ -27,3 +27,12 @@ export {
   type AuditLogRow,
   type AuditFilter,
 } from './ops-ledger-repository';
+export { ChangeLogRepository } from './change-log-repository';
+export { Where, seqCursor, transactionalSql, type Sql, type SeqPosition, type TransactionalSql } from './sql';
+export { ReceiptsRepository, receiptView, receiptCursor, RECEIPT_COLUMNS, type ReceiptRow } from './receipts-repository';
+export { ConflictsRepository, type ConflictListQuery, type Hotspot } from './conflicts-repository';
+export { RepairsRepository, repairView, repairCursor, type RepairLedgerRow, type RepairListQuery } from './repairs-repository';
+export { DeviceProgressRepository, type DeviceProgress, type PushMark } from './device-progress-repository';
+export { ReadScopesRepository, type ReadStanding } from './read-scopes-repository';
+export { EntityAssetsRepository, type EntityAssetRef } from './entity-assets-repository';
+export { SchemaRepository, type SchemaRecord, type RevisionRecord, type ActiveRevision } from './schema-repository';

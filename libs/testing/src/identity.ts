@@ -66,7 +66,9 @@ export function testIdentity(databaseUrl: string, signingKeys: string = generate
     async device(workspace, deviceId, site) {
       const { store } = await open();
       await store.ensureWorkspace(workspace, workspace);
-      const credentials = await store.registerDevice({ workspace, deviceId, site: site ?? null, label: null }, new Date());
+      const registered = await store.registerDevice({ workspace, deviceId, site: site ?? null, label: null }, new Date());
+      if (!registered.ok) throw new Error(`registering ${workspace}/${deviceId}: ${registered.failure.detail} (${registered.failure.code})`);
+      const credentials = registered.value;
       return { ...credentials, headers: { authorization: `Bearer ${credentials.accessToken}` } };
     },
     async headersFor(deviceId, workspace = 'default') {

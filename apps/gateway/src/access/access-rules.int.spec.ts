@@ -32,8 +32,8 @@ describe('access rules and device roles in Postgres', () => {
     identity = new IdentityStore(sql, new TokenService(generateSigningKey('access-int')), { accessTtlSeconds: 60, refreshTtlSeconds: 3600 });
     for (const ws of ['lab', 'open']) await identity.ensureWorkspace(ws, ws);
     for (const [deviceId, role] of [['tablet', 'annotator'], ['runner', 'pipeline'], ['plain', null], ['intern', 'intern']] as const) {
-      await identity.registerDevice({ workspace: 'lab', deviceId, site: null, label: null, role }, new Date());
-      await identity.registerDevice({ workspace: 'open', deviceId, site: null, label: null, role }, new Date());
+      assert.ok((await identity.registerDevice({ workspace: 'lab', deviceId, site: null, label: null, role }, new Date())).ok);
+      assert.ok((await identity.registerDevice({ workspace: 'open', deviceId, site: null, label: null, role }, new Date())).ok);
     }
   });
   after(async () => {
@@ -96,12 +96,17 @@ describe('access rules and device roles in Postgres', () => {
   });
 
   it('a device role changes at once, audited with the role it had', async () => {
-    const record = await identity.setRole('lab', 'runner', 'reviewer', (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace: 'lab', deviceId: 'runner' }, reason: 'promoted', detail: { role: 'reviewer', previous } }));
+    const changed = await identity.setRole('lab', 'runner', 'reviewer', (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace: 'lab', deviceId: 'runner' }, reason: 'promoted', detail: { role: 'reviewer', previous } }));
+    assert.ok(changed.ok);
+    const record = changed.value;
     assert.equal(record.role, 'reviewer');
     assert.deepStrictEqual((await rules.authority('lab', 'runner')).access, { kind: 'role', version: 4, role: 'reviewer', rules: V2.roles.reviewer });
     assert.deepStrictEqual((await audits('device.role')).map((a) => a.detail), [{ role: 'reviewer', previous: 'pipeline' }]);
     assert.deepStrictEqual((await identity.device('lab', 'runner'))?.role, 'reviewer');
-    await assert.rejects(identity.setRole('lab', 'ghost', null), /not registered/);
+    const ghost = await identity.setRole('lab', 'ghost', null);
+    assert.ok(!ghost.ok);
+    assert.match(ghost.failure.detail, /not registered/);
+    assert.equal(ghost.failure.code, 'device-unknown');
   });
 });
 

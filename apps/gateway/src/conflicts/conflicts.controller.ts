@@ -10,16 +10,13 @@ import {
   type ConflictList,
   type ConflictView,
   type HotspotList,
-  type JournalRecord,
   type ResolveResponse,
 } from '@tidemark/contracts';
 import { checkResolve } from '@tidemark/access';
 import { ProblemError } from '@tidemark/platform';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
-import { CONFLICT_COLUMNS, ConflictResolver, conflictCursor, conflictView, findConflict, resolutionProblem, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
-import { STREAMS } from '@tidemark/messaging';
-import { pushBatch } from '../push/push.service';
-import { LEDGER_DEPS, Where, decodeCursor, iso, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from './ledger-http';
+import { conflictCursor, conflictView, resolutionProblem } from '@tidemark/persistence';
+import { LEDGER_DEPS, decodeCursor, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from './ledger-http';
 
 const validateList = compileValidator(ConflictListQuery);
 const validateHotspots = compileValidator(HotspotQuery);
@@ -29,18 +26,9 @@ const validateId = compileValidator(LedgerId);
 @RequireAuth('device')
 @Controller('v1/conflicts')
 export class ConflictsController {
-  private readonly resolver: ConflictResolver;
-
   constructor(
     @Inject(LEDGER_DEPS) private readonly deps: LedgerDeps,
-  ) {
-    this.resolver = new ConflictResolver({
-      ds: deps.ds,
-      now: deps.push.now,
-      readJournal: async (seq) => (await deps.journal().streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
-      journal: async (workspace, deviceId, event) => (await pushBatch(deps.push, { workspace, deviceId, site: null }, { events: [event] })).results[0]!,
-    });
-  }
+  ) {}
 
   /** Conflicts ordered by the journal sequence of their opening event, then id; `status` defaults to open. */
   @Get()
@@ -48,17 +36,16 @@ export class ConflictsController {
     const workspace = device.workspace;
     const q = parseQuery(validateList, query);
     const limit = q.limit ?? LEDGER_LIMITS.defaultPageSize;
-    const where = new Where().add('workspace = $?', workspace);
     const status = q.status ?? 'open';
-    if (status !== 'all') where.add('status = $?', status);
-    if (q.entityType !== undefined) where.add('entity_type = $?', q.entityType);
-    if (q.field !== undefined) where.add('field = $?', q.field);
-    if (q.entityId !== undefined) where.add('entity_id = $?', q.entityId);
-    if (q.after !== undefined) {
-      const { seq, id } = decodeCursor(q.after);
-      where.add('(opened_seq, conflict_id) > ($?::bigint, $?::text)', seq, id ?? '');
-    }
-    const rows: ConflictRow[] = await this.deps.ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts ${where.clause()} ORDER BY opened_seq, conflict_id LIMIT ${where.param(limit + 1)}`, where.params);
+    const rows = await this.deps.conflicts.list({
+      workspace,
+      status: status === 'all' ? undefined : status,
+      entityType: q.entityType,
+      field: q.field,
+      entityId: q.entityId,
+      after: q.after === undefined ? undefined : decodeCursor(q.after),
+      limit: limit + 1,
+    });
     const { page, ...rest } = pageOf(rows, limit, conflictCursor, q.after);
     return { conflicts: page.map(conflictView), ...rest };
   }
@@ -68,21 +55,14 @@ export class ConflictsController {
   async hotspots(@Query() query: Record<string, unknown>, @CurrentPrincipal() device: DevicePrincipal): Promise<HotspotList> {
     const workspace = device.workspace;
     const q = parseQuery(validateHotspots, query);
-    const where = new Where().add('workspace = $?', workspace).add("status = 'open'");
-    if (q.entityType !== undefined) where.add('entity_type = $?', q.entityType);
-    const rows: { entity_type: string; field: string; open: string; oldest: Date }[] = await this.deps.ds.query(
-      `SELECT entity_type, field, count(*) AS open, min(opened_accepted_at) AS oldest FROM conflicts ${where.clause()}
-        GROUP BY entity_type, field ORDER BY count(*) DESC, entity_type, field LIMIT ${where.param(q.limit ?? LEDGER_LIMITS.defaultPageSize)}`,
-      where.params,
-    );
-    return { hotspots: rows.map((r) => ({ entityType: r.entity_type, field: r.field, open: Number(r.open), oldestOpenedAt: iso(r.oldest) })) };
+    return { hotspots: await this.deps.conflicts.hotspots({ workspace, entityType: q.entityType, limit: q.limit ?? LEDGER_LIMITS.defaultPageSize }) };
   }
 
   @Get(':id')
   async one(@Param('id') idText: string, @CurrentPrincipal() device: DevicePrincipal): Promise<ConflictView> {
     const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
-    const row = await findConflict(this.deps.ds, workspace, id);
+    const row = await this.deps.conflicts.find(workspace, id);
     if (!row) throw notFound('conflict', id, workspace);
     return conflictView(row);
   }
@@ -109,7 +89,7 @@ export class ConflictsController {
     if (isObject && Object.prototype.hasOwnProperty.call(body, 'deviceId')) {
       throw ProblemError.validation([{ pointer: '/deviceId', detail: `a device resolves as "resolver:${device.deviceId}" (from its token); omit deviceId` }], 'nothing of this request was journaled');
     }
-    const outcome = await this.resolver.resolve(workspace, id, isObject ? { ...body, deviceId: `resolver:${device.deviceId}` } : body);
+    const outcome = await this.deps.resolver.resolve(workspace, id, isObject ? { ...body, deviceId: `resolver:${device.deviceId}` } : body);
     if (!outcome.ok) throw new ProblemError(resolutionProblem(outcome.failure));
     return outcome.value;
   }
@@ -123,7 +103,7 @@ export class ConflictsController {
     const access = await this.deps.access(workspace, deviceId);
     let verdict = checkResolve(access);
     if (verdict.ok && access.kind === 'role' && access.rules.resolve !== true) {
-      const conflict = await findConflict(this.deps.ds, workspace, id);
+      const conflict = await this.deps.conflicts.find(workspace, id);
       if (conflict) verdict = checkResolve(access, conflict.entity_type);
     }
     if (!verdict.ok) {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictListQuery, ReceiptQuery, compileValidator } from '@tidemark/contracts';
 import { ProblemError } from '@tidemark/platform';
-import { Where, decodeCursor, encodeCursor, pageOf, parseQuery } from './ledger-http';
+import { decodeCursor, encodeCursor, pageOf, parseQuery } from './ledger-http';
 
 const problemOf = (fn: () => unknown) => {
   try {
@@ -55,13 +55,5 @@ describe('ledger cursors and pages', () => {
     assert.deepEqual(pageOf(rows, 5, String, undefined), { page: [1, 2, 3], hasMore: false, next: '3' });
     assert.deepEqual(pageOf([], 5, String, '9'), { page: [], hasMore: false, next: '9' });
     assert.deepEqual(pageOf([], 5, String, undefined), { page: [], hasMore: false });
-  });
-
-  it('numbers WHERE parameters in order', () => {
-    const where = new Where().add('a = $?', 1).add("b = 'x'").add('(c, d) > ($?, $?)', 2, 3);
-    assert.equal(where.clause(), "WHERE a = $1 AND b = 'x' AND (c, d) > ($2, $3)");
-    assert.equal(where.param(10), '$4');
-    assert.deepEqual(where.params, [1, 2, 3, 10]);
-    assert.equal(new Where().clause(), '');
   });
 });

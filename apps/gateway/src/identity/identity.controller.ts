@@ -2,16 +2,17 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from
 import { Type } from '@sinclair/typebox';
 import { ROLE_NAME_PATTERN, roleRules } from '@tidemark/access';
 import { FIELD_NAME_PATTERN, IdToken, compileValidator, type Validated } from '@tidemark/contracts';
-import { AccessRulesStore, CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
-import type { DataSource } from '@tidemark/persistence';
+import { AccessRulesStore, AuditRepository, CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
 import { ProblemError } from '@tidemark/platform';
+import { answer } from './identity-problems';
 
 export const IDENTITY_DEPS = Symbol('IDENTITY_DEPS');
 export interface IdentityDeps {
   store: IdentityStore;
   accessRules: AccessRulesStore;
   tokens: TokenService;
-  ds: DataSource;
+  /** The audit log, for what is audited outside a store's transaction (minting an operator token). */
+  audit: AuditRepository;
   now: () => Date;
   operatorTokenMaxTtlSeconds: number;
   /**
@@ -113,9 +114,9 @@ export class IdentityController {
     const input = valid(validators.device(body));
     const role = input.role ?? null;
     await this.checkRoleDeclared(workspace, role);
-    const credentials = await this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
+    const credentials = answer(await this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
       recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
-    );
+    ));
     // A gateway may have cached "no such device" for a token of this id presented before the enrolment (only a
     // token signed for a device never enrolled can be), so the notice is sent, but an unconfirmed one does not fail
     // the enrolment: a retry would only meet 409, and such an entry ages out (STANDING_CACHE_MAX_AGE_MS).
@@ -135,7 +136,7 @@ export class IdentityController {
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { role, reason } = valid(validators.role(body));
     await this.checkRoleDeclared(workspace, role);
-    const record = await this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } }));
+    const record = answer(await this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } })));
     await this.deps.announce({ workspace, deviceId });
     return record;
   }
@@ -151,7 +152,7 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { claims, reason } = valid(validators.claims(body));
-    const record = await this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) => recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } }));
+    const record = answer(await this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) => recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } })));
     // Claims decide which subscriptions the device may hold: every gateway forgets what it cached of what it reads.
     await this.deps.announce({ workspace, deviceId });
     return record;
@@ -187,7 +188,7 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { reason } = valid(validators.reason(body));
-    const record = await this.deps.store.revoke(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.revoke', target: { workspace, deviceId }, reason }));
+    const record = answer(await this.deps.store.revoke(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.revoke', target: { workspace, deviceId }, reason })));
     await this.deps.announce({ workspace, deviceId });
     return record;
   }
@@ -199,7 +200,7 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { reason } = valid(validators.reason(body));
-    const credentials = await this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason }));
+    const credentials = answer(await this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason })));
     await this.deps.announce({ workspace, deviceId });
     return credentials;
   }
@@ -211,7 +212,7 @@ export class IdentityController {
     const input = valid(validators.operator(body));
     const ttl = Math.min(input.ttlSeconds ?? this.deps.operatorTokenMaxTtlSeconds, this.deps.operatorTokenMaxTtlSeconds);
     const minted = await this.deps.tokens.issueOperator({ name: input.name, roles: input.roles }, this.deps.now(), ttl);
-    await recordAudit(this.deps.ds, { actor, action: 'operator-token.mint', target: { name: input.name, tokenId: minted.tokenId }, reason: input.reason, detail: { roles: input.roles, ttlSeconds: ttl } });
+    await this.deps.audit.record({ actor, action: 'operator-token.mint', target: { name: input.name, tokenId: minted.tokenId }, reason: input.reason, detail: { roles: input.roles, ttlSeconds: ttl } });
     return { token: minted.token, tokenId: minted.tokenId, expiresAt: minted.expiresAt.toISOString() };
   }
 
@@ -231,7 +232,7 @@ export class IdentityController {
   @PublicRoute()
   async refresh(@Body() body: unknown): Promise<DeviceCredentials> {
     const { refreshToken } = valid(validators.refresh(body));
-    return this.deps.store.refresh(refreshToken, this.deps.now());
+    return answer(await this.deps.store.refresh(refreshToken, this.deps.now()));
   }
 
   /** Who the token says the caller is. */

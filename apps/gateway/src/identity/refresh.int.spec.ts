@@ -1,19 +1,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdentityStore, TokenService, generateSigningKey } from '@tidemark/auth';
+import { IdentityStore, TokenService, generateSigningKey, type DeviceCredentials, type IdentityResult } from '@tidemark/auth';
 import { createDataSource, inTransaction, migrateWithLock, type DataSource } from '@tidemark/persistence';
-import { ProblemError } from '@tidemark/platform';
 import { testDatabase, type TestDatabase } from '@tidemark/testing';
+import { identityProblem } from './identity-problems';
 
-/** The problem code a refresh was refused with, or 'ok' when it issued a pair. */
-async function outcome(attempt: Promise<unknown>): Promise<string> {
-  try {
-    await attempt;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ProblemError) return String((error.problem as { code?: string }).code);
-    throw error;
-  }
+/** The problem code a refresh was refused with (as the gateway answers it), or 'ok' when it issued a pair. */
+async function outcome(attempt: Promise<IdentityResult<unknown>>): Promise<string> {
+  const result = await attempt;
+  return result.ok ? 'ok' : String((identityProblem(result.failure).problem as { code?: string }).code);
+}
+
+/** The pair a refresh issued (failing the test when it was refused). */
+async function issued(attempt: Promise<IdentityResult<DeviceCredentials>>): Promise<DeviceCredentials> {
+  const result = await attempt;
+  assert.ok(result.ok, result.ok ? '' : result.failure.code);
+  return result.value;
 }
 
 describe('refresh token grace rule, atomically (real Postgres)', () => {
@@ -35,7 +37,7 @@ describe('refresh token grace rule, atomically (real Postgres)', () => {
     await db?.drop();
   });
 
-  const enrol = (deviceId: string) => store.registerDevice({ workspace: 'ws', deviceId, site: null, label: null }, new Date());
+  const enrol = (deviceId: string) => issued(store.registerDevice({ workspace: 'ws', deviceId, site: null, label: null }, new Date()));
   const live = async (deviceId: string): Promise<number> => Number((await ds.query('SELECT count(*) AS n FROM refresh_tokens WHERE device_id = $1 AND used_at IS NULL', [deviceId]))[0].n);
 
   it('five concurrent presentations of an unused token: exactly one winner, the rest refresh-reused, the winner’s login intact', async () => {
@@ -48,9 +50,9 @@ describe('refresh token grace rule, atomically (real Postgres)', () => {
 
   it('a spent token is re-presented once within the grace window; a second re-presentation is reuse and ends the login', async () => {
     const device = await enrol('forgetful');
-    const first = await store.refresh(device.refreshToken, new Date());
+    const first = await issued(store.refresh(device.refreshToken, new Date()));
     assert.ok(first.refreshToken);
-    const again = await store.refresh(device.refreshToken, new Date(Date.now() + 5));
+    const again = await issued(store.refresh(device.refreshToken, new Date(Date.now() + 5)));
     assert.ok(again.refreshToken, 'the lost answer is forgiven once');
     assert.equal(await outcome(store.refresh(device.refreshToken, new Date(Date.now() + 10))), 'refresh-reused');
     assert.equal(await live('forgetful'), 0, 'every refresh token of the login is revoked');
@@ -58,7 +60,7 @@ describe('refresh token grace rule, atomically (real Postgres)', () => {
 
   it('five concurrent re-presentations of a spent token: exactly one winner', async () => {
     const device = await enrol('retrier');
-    await store.refresh(device.refreshToken, new Date());
+    await issued(store.refresh(device.refreshToken, new Date()));
     const later = new Date(Date.now() + 5);
     const results = await Promise.all(Array.from({ length: 5 }, () => outcome(store.refresh(device.refreshToken, later))));
     assert.deepEqual([...results].sort(), ['ok', 'refresh-reused', 'refresh-reused', 'refresh-reused', 'refresh-reused']);

@@ -1,8 +1,14 @@
 import { READ_ALL, filterAdmits, type ReadFilter } from '@tidemark/access';
 import { partitionOfKey, type Change, type ConflictView, type PullResponse, type Receipt } from '@tidemark/contracts';
-import { CONFLICT_COLUMNS, assetStatusOf, changeLogAfter, conflictView, type ChangeLogView as ChangeRow, type ConflictLedgerRow as ConflictRow } from '@tidemark/persistence';
-import type { Sql } from '../conflicts/ledger-http';
-import { COLUMNS as RECEIPT_COLUMNS, receiptView, type ReceiptRow } from '../receipts/receipt-rows';
+import type { ChangeLogRepository, ChangeLogView as ChangeRow, ConflictsRepository, EntityAssetsRepository, ReceiptsRepository } from '@tidemark/persistence';
+
+/** The repositories a device's reads (pull, live stream, snapshot) go through. */
+export interface SyncReads {
+  changeLog: ChangeLogRepository;
+  conflicts: ConflictsRepository;
+  receipts: ReceiptsRepository;
+  assets: EntityAssetsRepository;
+}
 
 /** A change-log row as devices receive it, from a pull, the live stream or the snapshot. */
 export const changeView = (r: ChangeRow): Change => {
@@ -50,13 +56,13 @@ export interface ChangePage extends PullResponse {
  * reader that passed a cursor never sees an earlier one appear later: no gaps, and no repeats.
  * Conflicts ride on the changes of the events that opened or resolved them, so they are as gap-free.
  */
-export async function changePage(sql: Sql, workspace: string, after: string, limit: number, filter: ReadFilter = READ_ALL): Promise<Omit<ChangePage, 'receipts'>> {
-  const rows = await changeLogAfter(sql, workspace, after, limit + 1, filter.kind === 'scoped' ? filter : undefined);
+export async function changePage(reads: SyncReads, workspace: string, after: string, limit: number, filter: ReadFilter = READ_ALL): Promise<Omit<ChangePage, 'receipts'>> {
+  const rows = await reads.changeLog.after(workspace, after, limit + 1, filter.kind === 'scoped' ? filter : undefined);
   const page = rows.slice(0, limit);
   const admitted = page.filter((r) => filterAdmits(filter, r.entity_type, r.scope_key));
-  const conflicts = await conflictsOf(sql, workspace, admitted.map((r) => r.event_id));
+  const conflicts = await reads.conflicts.ofEvents(workspace, admitted.map((r) => r.event_id));
   const changes = page.map((r) => (filterAdmits(filter, r.entity_type, r.scope_key) ? changeView(r) : evictionView(r)));
-  await annotateAssets(sql, workspace, changes.filter((c) => c.outOfScope !== true));
+  await annotateAssets(reads.assets, workspace, changes.filter((c) => c.outOfScope !== true));
   return { changes, conflicts, next: page.length > 0 ? page[page.length - 1]!.cursor : after, hasMore: rows.length > limit };
 }
 
@@ -65,47 +71,17 @@ export async function changePage(sql: Sql, workspace: string, after: string, lim
  * "waiting for upload" instead of a broken link. The references are the projection's (`entity_assets`,
  * written by merge-service from the schema's asset fields); a change lists those its own state holds.
  */
-export async function annotateAssets(sql: Sql, workspace: string, changes: Change[]): Promise<void> {
+export async function annotateAssets(assets: EntityAssetsRepository, workspace: string, changes: Change[]): Promise<void> {
   if (changes.length === 0) return;
-  const refs: { entity_type: string; entity_id: string; field: string; sha256: string }[] = await sql.query(
-    `SELECT r.entity_type, r.entity_id, r.field, r.sha256 FROM entity_assets r
-       JOIN unnest($2::text[], $3::text[]) AS k(t, i) ON r.entity_type = k.t AND r.entity_id = k.i
-      WHERE r.workspace = $1 ORDER BY r.entity_type, r.entity_id, r.field, r.sha256`,
-    [workspace, changes.map((c) => c.entity.type), changes.map((c) => c.entity.id)],
-  );
+  const refs = await assets.refsOf(workspace, changes.map((c) => c.entity));
   if (refs.length === 0) return;
-  const status = await assetStatusOf(sql, workspace, refs.map((r) => r.sha256));
+  const status = await assets.statusOf(workspace, refs.map((r) => r.sha256));
   for (const change of changes) {
     const held = refs.filter((r) => {
-      if (r.entity_type !== change.entity.type || r.entity_id !== change.entity.id) return false;
+      if (r.entityType !== change.entity.type || r.entityId !== change.entity.id) return false;
       const value = change.state[r.field];
       return value === r.sha256 || (Array.isArray(value) && value.includes(r.sha256));
     });
     if (held.length > 0) change.assets = held.map((r) => ({ field: r.field, sha256: r.sha256, status: status.get(r.sha256) ?? 'missing' }));
   }
-}
-
-async function conflictsOf(sql: Sql, workspace: string, eventIds: string[]): Promise<ConflictView[]> {
-  if (eventIds.length === 0) return [];
-  const rows: ConflictRow[] = await sql.query(
-    `SELECT ${CONFLICT_COLUMNS} FROM conflicts
-      WHERE workspace = $1 AND (opened_event_id = ANY($2::uuid[]) OR resolved_event_id = ANY($2::uuid[]))
-      ORDER BY opened_seq, conflict_id`,
-    [workspace, eventIds],
-  );
-  return rows.map(conflictView);
-}
-
-/**
- * A device's receipts above a sequence, in deviceSeq order. Receipts of one device commit in any order
- * (its events span partitions), so a device asks from its highest contiguous receipted sequence and
- * drops what it already has by eventId.
- */
-export async function receiptsAbove(sql: Sql, workspace: string, deviceId: string, above: number, limit: number, atMost?: number): Promise<Receipt[]> {
-  const rows: ReceiptRow[] = await sql.query(
-    `SELECT ${RECEIPT_COLUMNS} FROM event_receipts WHERE workspace = $1 AND device_id = $2 AND device_seq > $3 AND ($5::bigint IS NULL OR device_seq <= $5)
-      ORDER BY device_seq, event_id LIMIT $4`,
-    [workspace, deviceId, above, limit, atMost ?? null],
-  );
-  return rows.map(receiptView);
 }

@@ -2,10 +2,10 @@ import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PullQuery, compileValidator, type Validated } from '@tidemark/contracts';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal, type StandingPort } from '@tidemark/auth';
-import type { DataSource, SnapshotRepository } from '@tidemark/persistence';
+import type { SnapshotRepository } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 import { parseQuery } from '@tidemark/platform';
-import { changePage, receiptsAbove, type ChangePage } from './changes';
+import { changePage, type ChangePage, type SyncReads } from './changes';
 import { interestOf, type ChangeNotifier } from './change-notifier';
 import type { ReadFilter } from '@tidemark/access';
 import type { ReadScopeStore } from '../subscriptions/read-scope-store';
@@ -13,7 +13,8 @@ import type { DeviceActivityLog } from '../activity/device-activity';
 
 export const PULL_DEPS = Symbol('PULL_DEPS');
 export interface PullDeps {
-  ds: DataSource;
+  /** The change log, conflicts, receipts and asset references a device reads. */
+  reads: SyncReads;
   /** Reads the device snapshot (`GET /v1/snapshot`). */
   snapshots: SnapshotRepository;
   notifier: ChangeNotifier;
@@ -63,8 +64,8 @@ export class PullController {
     for (;;) {
       const mark = this.deps.notifier.mark(device.workspace);
       const filter = await this.deps.readFilter(device.workspace, device.deviceId);
-      const page: ChangePage = await changePage(this.deps.ds, device.workspace, after, limit, filter);
-      if (q.receiptsAfter !== undefined) page.receipts = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, q.receiptsAfter, limit);
+      const page: ChangePage = await changePage(this.deps.reads, device.workspace, after, limit, filter);
+      if (q.receiptsAfter !== undefined) page.receipts = await this.deps.reads.receipts.above(device.workspace, device.deviceId, q.receiptsAfter, limit);
       // Receipts end a long-poll only when the next one in sequence is there: receipts above a gap the device
       // already holds would otherwise answer every long-poll at once.
       const news = page.changes.length > 0 || (page.receipts ?? []).some((r) => r.deviceSeq === (q.receiptsAfter ?? 0) + 1);

@@ -4,7 +4,7 @@ import { CURSOR_PATTERN, SYNC_LIMITS, StreamQuery, compileValidator } from '@tid
 import { CurrentPrincipal, RequireAuth, deviceInStanding, type DevicePrincipal } from '@tidemark/auth';
 import { ProblemError, compressingStream, negotiateEncoding } from '@tidemark/platform';
 import { gauge } from '@tidemark/telemetry';
-import { changePage, receiptsAbove } from './changes';
+import { changePage } from './changes';
 import { interestOf } from './change-notifier';
 import { PULL_DEPS, parseSyncQuery, type PullDeps } from './pull.controller';
 
@@ -113,7 +113,7 @@ export class StreamController implements OnModuleDestroy {
       while (!abort.signal.aborted) {
         const mark = this.deps.notifier.mark(device.workspace);
         const filter = await this.deps.readFilter(device.workspace, device.deviceId);
-        const page = await changePage(this.deps.ds, device.workspace, cursor, SYNC_LIMITS.streamPageSize, filter);
+        const page = await changePage(this.deps.reads, device.workspace, cursor, SYNC_LIMITS.streamPageSize, filter);
         const byEvent = new Map<string, typeof page.conflicts>();
         for (const c of page.conflicts) for (const id of [c.opened.eventId, c.resolved?.eventId]) if (id) byEvent.set(id, [...(byEvent.get(id) ?? []), c]);
         for (const change of page.changes) {
@@ -124,8 +124,8 @@ export class StreamController implements OnModuleDestroy {
         if (receiptMark !== undefined) {
           // New receipts come above the highest one sent; ones below it that commit late (a device's events span
           // partitions) are picked up from the gap region between the contiguous mark and that highest one.
-          const fresh = await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, Math.max(receiptMark, highestSent), SYNC_LIMITS.streamPageSize);
-          const late = highestSent > receiptMark ? await receiptsAbove(this.deps.ds, device.workspace, device.deviceId, receiptMark, SYNC_LIMITS.streamPageSize, highestSent) : [];
+          const fresh = await this.deps.reads.receipts.above(device.workspace, device.deviceId, Math.max(receiptMark, highestSent), SYNC_LIMITS.streamPageSize);
+          const late = highestSent > receiptMark ? await this.deps.reads.receipts.above(device.workspace, device.deviceId, receiptMark, SYNC_LIMITS.streamPageSize, highestSent) : [];
           for (const receipt of [...late, ...fresh]) {
             if (sentReceipts.has(receipt.deviceSeq)) continue;
             sentReceipts.add(receipt.deviceSeq);

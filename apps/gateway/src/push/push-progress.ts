@@ -1,12 +1,8 @@
+import type { PushMark } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 import { DeviceBatcher } from '../activity/device-batcher';
 
-export interface PushMark {
-  workspace: string;
-  deviceId: string;
-  maxSeq: number;
-  at: Date;
-}
+export type { PushMark };
 
 /**
  * Each device's highest pushed sequence and last push time, for operations' "behind by" (pushed minus

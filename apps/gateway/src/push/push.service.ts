@@ -31,7 +31,7 @@ export interface PushDeps {
    * not cached; forgotten at once on the notice of a revoke, re-enrolment, role change or access-rules publish).
    */
   authority: (workspace: string, deviceId: string) => Promise<DeviceAuthority>;
-  /** The batch's events that already have a receipt, with their journal sequence (`sqlReceipts`): one round trip. */
+  /** The batch's events that already have a receipt, with their journal sequence (`ReceiptsRepository.receipted`): one round trip. */
   receipts: (workspace: string, eventIds: string[]) => Promise<Map<string, number>>;
   /** Notes the device's highest pushed sequence once the journal acknowledged it (written in the background). */
   recordPush: (pusher: Pusher, maxSeq: number, at: Date) => void;

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { EventIdParam, LEDGER_LIMITS, ReceiptQuery, compileValidator, type Receipt, type ReceiptList } from '@tidemark/contracts';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
-import { LEDGER_DEPS, Where, decodeCursor, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from '../conflicts/ledger-http';
-import { COLUMNS, cursorOf, receiptView, type ReceiptRow } from './receipt-rows';
+import { receiptCursor, receiptView } from '@tidemark/persistence';
+import { LEDGER_DEPS, decodeCursor, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from '../conflicts/ledger-http';
 
 const validateList = compileValidator(ReceiptQuery);
 const validateEventId = compileValidator(EventIdParam);
@@ -21,14 +21,8 @@ export class ReceiptsController {
     const workspace = device.workspace;
     const q = parseQuery(validateList, query);
     const limit = q.limit ?? LEDGER_LIMITS.defaultPageSize;
-    const where = new Where().add('workspace = $?', workspace).add('device_id = $?', q.deviceId);
-    if (q.after !== undefined) {
-      const { seq, id } = decodeCursor(q.after);
-      if (id === undefined) where.add('device_seq > $?::bigint', seq);
-      else where.add('(device_seq, event_id) > ($?::bigint, $?::uuid)', seq, id);
-    }
-    const rows: ReceiptRow[] = await this.deps.ds.query(`SELECT ${COLUMNS} FROM event_receipts ${where.clause()} ORDER BY device_seq, event_id LIMIT ${where.param(limit + 1)}`, where.params);
-    const { page, ...rest } = pageOf(rows, limit, cursorOf, q.after);
+    const rows = await this.deps.receipts.list({ workspace, deviceId: q.deviceId, after: q.after === undefined ? undefined : decodeCursor(q.after), limit: limit + 1 });
+    const { page, ...rest } = pageOf(rows, limit, receiptCursor, q.after);
     return { receipts: page.map(receiptView), ...rest };
   }
 
@@ -36,8 +30,8 @@ export class ReceiptsController {
   async one(@Param('eventId') eventIdText: string, @CurrentPrincipal() device: DevicePrincipal): Promise<Receipt> {
     const workspace = device.workspace;
     const eventId = parsePath(validateEventId, 'eventId', eventIdText);
-    const rows: ReceiptRow[] = await this.deps.ds.query(`SELECT ${COLUMNS} FROM event_receipts WHERE event_id = $1 AND workspace = $2`, [eventId, workspace]);
-    if (!rows[0]) throw notFound('receipt for event', eventId, workspace);
-    return receiptView(rows[0]);
+    const receipt = await this.deps.receipts.one(workspace, eventId);
+    if (!receipt) throw notFound('receipt for event', eventId, workspace);
+    return receipt;
   }
 }

@@ -31,19 +31,13 @@ export class SequenceController {
   /** The calling device's sequence progress: a device that sees a gap re-sends those events (same ids). */
   @Get('sequence')
   async sequence(@CurrentPrincipal() device: DevicePrincipal): Promise<SequenceView> {
-    const rows: { contiguous: string; max_seq: string; ahead: number[]; last_accepted_at: Date | null; last_pushed_seq: string | null; last_push_at: Date | null }[] = await this.deps.ds.query(
-      `SELECT s.contiguous, s.max_seq, s.ahead, s.last_accepted_at, d.last_pushed_seq, d.last_push_at
-         FROM devices d LEFT JOIN device_sequences s ON s.workspace = d.workspace AND s.device_id = d.device_id
-        WHERE d.workspace = $1 AND d.device_id = $2`,
-      [device.workspace, device.deviceId],
-    );
-    const row = rows[0];
-    const contiguous = Number(row?.contiguous ?? 0);
-    const maxSeq = Number(row?.max_seq ?? 0);
-    const seen = [row?.last_accepted_at, row?.last_push_at].filter((d): d is Date => d instanceof Date).sort((a, b) => b.getTime() - a.getTime())[0];
+    const row = await this.deps.progress.progress(device.workspace, device.deviceId);
+    const contiguous = row?.contiguous ?? 0;
+    const maxSeq = row?.maxSeq ?? 0;
+    const seen = [row?.lastAcceptedAt, row?.lastPushAt].filter((d): d is Date => d instanceof Date).sort((a, b) => b.getTime() - a.getTime())[0];
     return {
       deviceId: device.deviceId,
-      lastPushedSeq: Number(row?.last_pushed_seq ?? 0),
+      lastPushedSeq: row?.lastPushedSeq ?? 0,
       contiguousSeq: contiguous,
       maxAppliedSeq: maxSeq,
       gaps: gapsOf({ contiguous, maxSeq, ahead: row?.ahead ?? [] }),
@@ -65,17 +59,11 @@ export class SequenceController {
     const { ranges, reason } = checked.value;
     const reversed = ranges.flatMap((r, i) => (r.from > r.to ? [{ pointer: `/ranges/${i}`, detail: `from (${r.from}) is above to (${r.to})` }] : []));
     if (reversed.length > 0) throw ProblemError.validation(reversed);
-    const rows: unknown[] = await this.deps.ds.query(
-      `INSERT INTO device_abandoned_sequences (workspace, device_id, first_seq, last_seq, reason)
-       SELECT $1, $2, r.f, r.t, $5 FROM unnest($3::bigint[], $4::bigint[]) AS r(f, t)
-       ON CONFLICT DO NOTHING RETURNING 1`,
-      [device.workspace, device.deviceId, ranges.map((r) => r.from), ranges.map((r) => r.to), reason ?? null],
-    );
-    return { deviceId: device.deviceId, abandoned: await this.abandoned(device), recorded: rows.length };
+    const recorded = await this.deps.progress.abandon(device.workspace, device.deviceId, ranges, reason ?? null);
+    return { deviceId: device.deviceId, abandoned: await this.abandoned(device), recorded };
   }
 
   private async abandoned(device: DevicePrincipal): Promise<[number, number][]> {
-    const rows: { first_seq: string; last_seq: string }[] = await this.deps.ds.query('SELECT first_seq, last_seq FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', [device.workspace, device.deviceId]);
-    return mergeSeqRanges(rows.map((r) => [Number(r.first_seq), Number(r.last_seq)]));
+    return mergeSeqRanges(await this.deps.progress.abandoned(device.workspace, device.deviceId));
   }
 }
