@@ -27,3 +27,5 @@ export {
   type AuditLogRow,
   type AuditFilter,
 } from './ops-ledger-repository';
+export { JobQueueRepository, type QueueStateRow, type QueueRepairRow } from './job-queue-repository';
+export { UploadBacklogRepository, type UploadBacklogRow, type UploadBacklogQuery } from './upload-backlog-repository';
