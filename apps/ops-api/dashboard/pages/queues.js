@@ -44,7 +44,7 @@ export default {
         tile('Running', num(t.running), { note: `${num(t.retrying)} retrying` }),
         tile('Failed', num(t.failed), { kind: t.failed ? 'warn' : 'ok', note: `${num(t.retries)} retries` }),
         tile('Open repairs', num(t.repairsOpen), { kind: t.repairsOpen ? 'warn' : 'ok', note: 'impossible job transitions' }),
-        tile('Upload bytes pending', bytes(bySite.inProgress.bytesPending), { note: `${num(bySite.inProgress.uploads)} uploads in progress` }),
+        tile('Upload bytes pending', bytes(bySite.inProgress.bytesPending), { note: `${num(bySite.inProgress.uploads)} upload${bySite.inProgress.uploads === 1 ? '' : 's'} in progress` }),
       ),
       section(
         'Job queues',
