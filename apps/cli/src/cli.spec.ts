@@ -68,7 +68,7 @@ const built = () => job('built', { ...building(10), status: 'built', progress: {
 describe('cli: arguments to requests', () => {
   it('sends each view’s GET with the operator token to TIDEMARK_OPS_URL', async () => {
     const { cli, calls } = harness((c) => ({ status: 200, body: c.url.endsWith('/v1/overview') ? overviewOf(true, 0) : {} }));
-    for (const args of [['status'], ['lag'], ['devices', '--site', 'lab', '--behind', '--limit', '5'], ['sites', '--workspace', 'acme'], ['uploads'], ['parked', '--status', 'all'], ['parked', 'merge-p01', '17'], ['conflicts', '--hotspots', '--workspace', 'ws-a'], ['conflicts', 'e:label'], ['inspect', 'evt'], ['replays', '--status', 'built'], ['replay', 'list']]) {
+    for (const args of [['status'], ['lag'], ['devices', '--site', 'lab', '--behind', '--limit', '5'], ['sites', '--workspace', 'acme'], ['uploads'], ['assets', '--by', 'class'], ['parked', '--status', 'all'], ['parked', 'merge-p01', '17'], ['conflicts', '--hotspots', '--workspace', 'ws-a'], ['conflicts', 'e:label'], ['inspect', 'evt'], ['replays', '--status', 'built'], ['replay', 'list']]) {
       assert.equal((await cli('--json', ...args)).code, 0, args.join(' '));
     }
     assert.deepEqual(
@@ -79,6 +79,7 @@ describe('cli: arguments to requests', () => {
         'GET http://ops:3005/v1/devices?site=lab&fallingBehind=true&limit=5',
         'GET http://ops:3005/v1/sites?workspace=acme',
         'GET http://ops:3005/v1/assets',
+        'GET http://ops:3005/v1/assets/backlog?by=class',
         'GET http://ops:3005/v1/parked?status=all',
         'GET http://ops:3005/v1/parked/merge-p01/17',
         'GET http://ops:3005/v1/conflicts/hotspots?workspace=ws-a',
@@ -206,6 +207,19 @@ describe('cli: output and exit codes', () => {
     const result = await cli('lag');
     assert.equal(result.code, 3);
     assert.match(result.stderr, /^tidemark: Streams unavailable \(503\)\n {2}cannot read the streams/);
+  });
+
+  it('queues --check exits 4 when a queue falls behind, 0 otherwise; --json keeps the document', async () => {
+    const queue = { workspace: 'lab', queue: 'asr', queued: 1, running: 0, retrying: 0, failed: 0, retries: 0, repairsOpen: 0, oldestQueuedAt: 't', oldestQueuedSeconds: 900, fallingBehind: true, reasons: [{ code: 'waiting', detail: 'x' }] };
+    let queues = [queue];
+    const { cli, calls } = harness(() => ({ status: 200, body: { at: 't', waitThresholdSeconds: 600, rule: 'r', total: { queues: queues.length, fallingBehind: 1, queued: 1, running: 0, retrying: 0, failed: 0, retries: 0, repairsOpen: 0, oldestQueuedSeconds: 900 }, queues } }));
+    const behind = await cli('--json', 'queues', '--check', '--behind', '--wait-threshold', '600');
+    assert.equal(behind.code, 4);
+    assert.equal(JSON.parse(behind.stdout).queues[0].queue, 'asr');
+    assert.equal(calls[0]!.url, 'http://ops:3005/v1/queues?fallingBehind=true&waitThresholdSeconds=600');
+    assert.equal((await cli('queues')).code, 0, 'without --check it only reports');
+    queues = [{ ...queue, fallingBehind: false, reasons: [] }];
+    assert.equal((await cli('queues', '--check')).code, 0);
   });
 
   it('status exits 4 when a service is not ready or lag is above a threshold, and says why on stderr', async () => {

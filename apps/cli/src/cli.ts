@@ -9,6 +9,7 @@ import {
   PARK_CODES,
   PARKED_STATUSES,
   REPLAY_STATUSES,
+  UPLOAD_BACKLOG_GROUPINGS,
   type ConflictHotspotsView,
   type DevicesView,
   type InspectView,
@@ -28,6 +29,8 @@ import {
   type ScopeLagView,
   type StreamsView,
   type UploadsView,
+  type QueuesView,
+  type UploadBacklogView,
 } from '@tidemark/contracts';
 import { addAdminCommands, addContextCommands } from './admin';
 import { ApiError, OpsClient } from './client';
@@ -248,6 +251,29 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .option('--stalled-after <seconds>', 'no bytes for longer than this: stalled', integer())
     .option('--limit <n>', 'most stalled and expired uploads listed', integer())
     .action(act(get<UploadsView>((_a, o) => api.uploads({ workspace: o.workspace as string | undefined, stalledAfter: o.stalledAfter as number | undefined, limit: o.limit as number | undefined }), fmt.renderUploads)));
+
+  program
+    .command('assets')
+    .description('uploads in progress per site (of the device that created them) or per file class: uploads, bytes pending, stalled, expired, oldest')
+    .addOption(new Option('--by <grouping>', 'group by site or file class (default site)').choices([...UPLOAD_BACKLOG_GROUPINGS]))
+    .option('--workspace <workspace>', 'only this workspace')
+    .option('--stalled-after <seconds>', 'no bytes for longer than this: stalled', integer())
+    .action(act(get<UploadBacklogView>((_a, o) => api.backlog({ by: o.by as string | undefined, workspace: o.workspace as string | undefined, stalledAfter: o.stalledAfter as number | undefined }), fmt.renderBacklog)));
+
+  program
+    .command('queues')
+    .description('job queues: queued, running, retrying, failed, retries, open repairs, the oldest queued age, and which queue falls behind; exit 4 with --check when one does')
+    .option('--workspace <workspace>', 'only this workspace')
+    .option('--behind', 'only queues falling behind')
+    .option('--wait-threshold <seconds>', 'the oldest queued job waiting longer than this: falling behind', integer())
+    .option('--check', 'exit 4 when a queue falls behind')
+    .action(
+      act(async (ctx, _args, o) => {
+        const view = await ctx.client.send<QueuesView>(api.queues({ workspace: o.workspace as string | undefined, behind: o.behind === true, waitThreshold: o.waitThreshold as number | undefined }));
+        ctx.print(view, fmt.renderQueues);
+        return o.check === true && view.queues.some((q) => q.fallingBehind) ? EXIT.checkFailed : EXIT.ok;
+      }),
+    );
 
   // ── parked work ─────────────────────────────────────────────────────────────────────────────────────
   program

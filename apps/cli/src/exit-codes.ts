@@ -28,7 +28,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   1    the service refused the call (4xx): its title, detail and each error (pointer: detail) go to stderr
   2    usage error (unknown command or option, missing or bad value, --out exists, bad context or config)
   3    cannot reach the service (ops-api, gateway, journal-service) or it failed (5xx)
-  4    status: a service not ready, a part unavailable, or lag above --max-lag / --max-lag-seconds
+  4    status: a service not ready, a part unavailable, or lag above --max-lag / --max-lag-seconds;
+       queues --check: a queue falling behind
   5    a watched replay ended failed, cancelled or stale (a plan-only replay ending with its plan is ok)
   70   the CLI itself failed (a bug; the stack trace goes to stderr)
   130  interrupted (Ctrl-C)`;

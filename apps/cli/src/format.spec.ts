@@ -222,3 +222,34 @@ describe('format: replay', () => {
     assert.match(text, /^more: --after WyJhY21lIl0$/m);
   });
 });
+
+describe('format: job queues and the upload backlog', () => {
+  const queue = { workspace: 'lab', queued: 12, running: 2, retrying: 1, failed: 3, retries: 4, repairsOpen: 1, oldestQueuedAt: '2026-11-25T11:46:00.000Z', oldestQueuedSeconds: 840, fallingBehind: true, reasons: [{ code: 'waiting' as const, detail: 'x' }] };
+
+  it('given queues, then it heads with totals and the rule, and lists each queue with its oldest queued age; the unnamed queue as (none)', () => {
+    const text = fmt.renderQueues({
+      at: 't',
+      waitThresholdSeconds: 600,
+      rule: 'a queue falls behind when its oldest queued job has waited more than 600 s',
+      total: { queues: 2, fallingBehind: 1, queued: 13, running: 2, retrying: 1, failed: 3, retries: 4, repairsOpen: 1, oldestQueuedSeconds: 840 },
+      queues: [{ ...queue, queue: 'transcription' }, { ...queue, queue: null, queued: 1, oldestQueuedAt: null, oldestQueuedSeconds: null, fallingBehind: false, reasons: [] }],
+    });
+    assert.match(text, /^2 queues, 1 falling behind \(a queue falls behind when .* 600 s\); 13 queued, 2 running, 1 retrying, 3 failed$/m);
+    assert.match(text, /^WORKSPACE +QUEUE +QUEUED +RUNNING +RETRYING +FAILED +RETRIES +REPAIRS +OLDEST QUEUED +BEHIND$/m);
+    assert.match(text, /^lab +transcription +12 +2 +1 +3 +4 +1 +14m00s +yes$/m);
+    assert.match(text, /^lab +\(none\) +1 .* - +no$/m);
+  });
+
+  it('given the backlog by site, then each site (or none) with uploads, bytes pending and the oldest age; by class, the class column', () => {
+    const group = { workspace: 'lab', uploads: 2, unknownLength: 0, bytesDeclared: 6000, bytesReceived: 100, bytesPending: 5900, stalled: 1, expired: 0, oldestCreatedAt: 't', oldestSeconds: 120 };
+    const totals = { uploads: 3, unknownLength: 0, bytesDeclared: 6300, bytesReceived: 100, bytesPending: 6200, stalled: 1, expired: 0 };
+    const bySite = fmt.renderBacklog({ at: 't', by: 'site', stalledAfterSeconds: 900, inProgress: totals, groups: [{ ...group, site: 'north' }, { ...group, site: null, uploads: 1 }] });
+    assert.match(bySite, /^3 uploads in progress, .* pending, 1 stalled \(no bytes for .*\), 0 expired; by site$/m);
+    assert.match(bySite, /^WORKSPACE +SITE +UPLOADS +PENDING +STALLED +EXPIRED +OLDEST$/m);
+    assert.match(bySite, /^lab +north +2 /m);
+    assert.match(bySite, /^lab +\(none\) +1 /m);
+    const byClass = fmt.renderBacklog({ at: 't', by: 'class', stalledAfterSeconds: 900, inProgress: totals, groups: [{ ...group, fileClass: 'image' }] });
+    assert.match(byClass, /^WORKSPACE +CLASS +UPLOADS/m);
+    assert.match(byClass, /^lab +image +2 /m);
+  });
+});

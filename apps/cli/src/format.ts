@@ -10,6 +10,8 @@ import type {
   OpsConflictView,
   OpsResolveResult,
   OverviewView,
+  QueuesView,
+  UploadBacklogView,
   ParkedActionResult,
   ParkedDetailView,
   ParkedPage,
@@ -357,6 +359,56 @@ export function renderUploads(v: UploadsView): string {
     lines.push('', 'stalled:', table([{ header: 'UPLOAD', value: (u) => u.id }, { header: 'WORKSPACE', value: (u) => u.workspace }, { header: 'CLASS', value: (u) => u.fileClass }, { header: 'PENDING', value: (u) => bytes(u.bytesPending), align: 'right' }, { header: 'SILENT', value: (u) => duration(u.silentSeconds), align: 'right' }], v.stalled));
   }
   return lines.join('\n');
+}
+
+export function renderBacklog(v: UploadBacklogView): string {
+  const t = v.inProgress;
+  const lines = [`${plural(t.uploads, 'upload')} in progress, ${bytes(t.bytesPending)} pending, ${t.stalled} stalled (no bytes for ${duration(v.stalledAfterSeconds)}), ${t.expired} expired; by ${v.by === 'site' ? 'site' : 'file class'}`];
+  if (v.groups.length > 0) {
+    lines.push(
+      '',
+      table(
+        [
+          { header: 'WORKSPACE', value: (g) => g.workspace },
+          v.by === 'site' ? { header: 'SITE', value: (g) => g.site ?? '(none)' } : { header: 'CLASS', value: (g) => g.fileClass },
+          { header: 'UPLOADS', value: (g) => g.uploads },
+          { header: 'PENDING', value: (g) => bytes(g.bytesPending), align: 'right' },
+          { header: 'STALLED', value: (g) => g.stalled },
+          { header: 'EXPIRED', value: (g) => g.expired },
+          { header: 'OLDEST', value: (g) => duration(g.oldestSeconds), align: 'right' },
+        ],
+        v.groups,
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+// ── job queues ────────────────────────────────────────────────────────────────────────────────────────
+
+export function renderQueues(v: QueuesView): string {
+  const t = v.total;
+  const head = `${plural(t.queues, 'queue')}, ${t.fallingBehind} falling behind (${v.rule}); ${t.queued} queued, ${t.running} running, ${t.retrying} retrying, ${t.failed} failed`;
+  if (v.queues.length === 0) return head;
+  return [
+    head,
+    '',
+    table(
+      [
+        { header: 'WORKSPACE', value: (q) => q.workspace },
+        { header: 'QUEUE', value: (q) => q.queue ?? '(none)' },
+        { header: 'QUEUED', value: (q) => q.queued },
+        { header: 'RUNNING', value: (q) => q.running },
+        { header: 'RETRYING', value: (q) => q.retrying },
+        { header: 'FAILED', value: (q) => q.failed },
+        { header: 'RETRIES', value: (q) => q.retries },
+        { header: 'REPAIRS', value: (q) => q.repairsOpen },
+        { header: 'OLDEST QUEUED', value: (q) => (q.oldestQueuedSeconds === null ? null : duration(q.oldestQueuedSeconds)), align: 'right' },
+        { header: 'BEHIND', value: (q) => q.fallingBehind },
+      ],
+      v.queues,
+    ),
+  ].join('\n');
 }
 
 // ── parked ────────────────────────────────────────────────────────────────────────────────────────────

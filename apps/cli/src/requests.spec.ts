@@ -9,6 +9,9 @@ describe('requests: each command’s ops-api call', () => {
     assert.equal(api.pathWithQuery(api.devices({ behind: false, staleAfter: 60, behindThreshold: 0 })), '/v1/devices?staleAfterSeconds=60&behindThreshold=0');
     assert.equal(api.pathWithQuery(api.sites({ workspace: 'acme', staleAfter: 6 })), '/v1/sites?workspace=acme&staleAfterSeconds=6');
     assert.equal(api.pathWithQuery(api.uploads({ stalledAfter: 30 })), '/v1/assets?stalledAfterSeconds=30');
+    assert.equal(api.pathWithQuery(api.backlog({ by: 'class', workspace: 'acme' })), '/v1/assets/backlog?by=class&workspace=acme');
+    assert.equal(api.pathWithQuery(api.queues({ workspace: 'acme', behind: true, waitThreshold: 60 })), '/v1/queues?workspace=acme&fallingBehind=true&waitThresholdSeconds=60');
+    assert.equal(api.pathWithQuery(api.queues({})), '/v1/queues');
   });
 
   it('maps status and lag onto the overview and the streams', () => {

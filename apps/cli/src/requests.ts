@@ -72,6 +72,20 @@ export const uploads = (f: { workspace?: string; stalledAfter?: number; limit?: 
   query: { workspace: f.workspace, stalledAfterSeconds: f.stalledAfter, limit: f.limit },
 });
 
+/** Uploads in progress by the creating device's site or by file class. */
+export const backlog = (f: { by?: string; workspace?: string; stalledAfter?: number }): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/assets/backlog',
+  query: { by: f.by, workspace: f.workspace, stalledAfterSeconds: f.stalledAfter },
+});
+
+/** Job queues: per queue counts, retries, repairs, the oldest queued age, falling behind. */
+export const queues = (f: { workspace?: string; behind?: boolean; waitThreshold?: number }): ApiRequest => ({
+  method: 'GET',
+  path: '/v1/queues',
+  query: { workspace: f.workspace, fallingBehind: f.behind ? 'true' : undefined, waitThresholdSeconds: f.waitThreshold },
+});
+
 export interface ParkedFilter {
   status?: string;
   workspace?: string;

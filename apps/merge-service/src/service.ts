@@ -9,7 +9,7 @@ import { JOURNAL_BATCH, JournalController, PROJECTOR } from './journal.controlle
 import { Projector, type MergeFn, type ProjectorOptions } from './projection/projector';
 import { PartitionClaims } from './projection/partition-claims';
 import { SchemaRegistryCache } from './projection/schema-registry-cache';
-import { assetFieldsOf, mergeWithRevision, partitionOf as typePartitionOf, type SchemaRegistry } from '@tidemark/merge';
+import { assetFieldsOf, mergeWithRevision, partitionOf as typePartitionOf, queueFieldOf, type SchemaRegistry } from '@tidemark/merge';
 import { JetStreamJournalReader } from './replay/journal-reader';
 import { PolicyRevisionCache } from './replay/policy-revisions';
 import { ReplayWorker } from './replay/worker';
@@ -105,6 +105,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     ensurePolicies: (q) => policies.ensureCurrent(q),
     assetFields: assetFieldsFrom(() => schemas.current()),
     partition: (type) => typePartitionOf(schemas.current(), type),
+    queueField: (type) => queueFieldOf(schemas.current(), type),
     afterCommit: failpoint(config.MERGE_FAILPOINT, logger),
     // Parking is the partition owner's decision: checked in the parking transaction against pg_locks.
     holdsPartition: (consumer, q) => claims.holds(partitionOf.get(consumer)!, q),

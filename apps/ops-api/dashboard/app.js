@@ -11,11 +11,12 @@ import { replayDetail, replays } from './pages/replays.js';
 import assets from './pages/assets.js';
 import audit from './pages/audit.js';
 import scopes from './pages/scopes.js';
+import queues from './pages/queues.js';
 
 /** How often a page refreshes while the tab is visible. */
 export const REFRESH_MS = 2000;
 
-const PAGES = { overview, streams, devices, scopes, parked, conflicts, replays, assets, audit };
+const PAGES = { overview, streams, devices, scopes, parked, conflicts, replays, assets, queues, audit };
 const $ = (id) => document.getElementById(id);
 
 /** `#/replays/<id>?change=all` → { name: 'replays', id, params }. */

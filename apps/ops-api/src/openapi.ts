@@ -20,7 +20,8 @@ import {
   type HeaderDoc,
   type RouteDoc,
 } from '@tidemark/contracts';
-import { AssetsQuery } from './assets/assets.controller';
+import { AssetsQuery, BacklogQuery } from './assets/assets.controller';
+import { QueuesQuery } from './queues/queues.controller';
 import { WaitingQuery } from './asset-refs/asset-refs.controller';
 import { BulkResolveRequest, HotspotsQuery, ListQuery, OneQuery, Reason } from './conflicts/conflicts.controller';
 import { ParkedBulkRedriveRequest } from './parked/parked.controller';
@@ -223,6 +224,44 @@ export const OPS_ROUTES: RouteDoc[] = [
     query: AssetsQuery,
     responses: {
       200: { description: 'uploads in progress', schema: view('UploadsView', { at: 'when it was read', stalledAfterSeconds: 'the stall threshold used', grouping: 'how uploads are grouped', inProgress: 'totals', groups: 'by workspace and file class', stalled: 'stalled uploads', expired: 'expired uploads' }), example: { at: AT, stalledAfterSeconds: 900, grouping: 'workspace and file class', inProgress: { uploads: 1, unknownLength: 0, bytesDeclared: 10485760, bytesReceived: 5242880, bytesPending: 5242880, stalled: 0, expired: 0 }, groups: [], stalled: [], expired: [] } },
+      400: bad('a query parameter is not valid'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/assets/backlog',
+    summary: 'Uploads in progress per workspace and site (of the device that created each upload) or per workspace and file class: uploads, bytes pending, stalled, expired, the oldest one’s age',
+    tags: ['assets'],
+    auth: 'operator',
+    query: BacklogQuery,
+    responses: {
+      200: {
+        description: 'the upload backlog',
+        schema: view('UploadBacklogView', { at: 'when it was read', by: 'site or class', stalledAfterSeconds: 'the stall threshold used', inProgress: 'totals', groups: 'per workspace and site (null: no site) or file class, most bytes pending first' }),
+        example: { at: AT, by: 'site', stalledAfterSeconds: 900, inProgress: { uploads: 2, unknownLength: 0, bytesDeclared: 15728640, bytesReceived: 5242880, bytesPending: 10485760, stalled: 1, expired: 0 }, groups: [{ workspace: 'default', site: 'lab-a', uploads: 2, unknownLength: 0, bytesDeclared: 15728640, bytesReceived: 5242880, bytesPending: 10485760, stalled: 1, expired: 0, oldestCreatedAt: '2026-12-07T19:00:00.000Z', oldestSeconds: 3600 }] },
+      },
+      400: bad('a query parameter is not valid'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/queues',
+    summary: 'Job queues (declared by a job type’s `queueBy`): per workspace and queue, jobs queued, running, retrying and failed, retries, open repairs, the oldest queued job’s age, and which queues fall behind',
+    tags: ['queues'],
+    auth: 'operator',
+    query: QueuesQuery,
+    responses: {
+      200: {
+        description: 'job queues',
+        schema: view('QueuesView', { at: 'when it was assessed', waitThresholdSeconds: 'the threshold used', rule: 'when a queue falls behind, in words', total: 'sums over every queue', queues: 'falling behind first, then longest waiting' }),
+        example: {
+          at: AT,
+          waitThresholdSeconds: 600,
+          rule: 'a queue falls behind when its oldest queued job has waited more than 600 s (measured from the job’s own stamp of its transition to queued)',
+          total: { queues: 1, fallingBehind: 1, queued: 12, running: 2, retrying: 1, failed: 3, retries: 4, repairsOpen: 0, oldestQueuedSeconds: 840 },
+          queues: [{ workspace: 'default', queue: 'transcription', queued: 12, running: 2, retrying: 1, failed: 3, retries: 4, repairsOpen: 0, oldestQueuedAt: '2026-12-07T19:46:00.000Z', oldestQueuedSeconds: 840, fallingBehind: true, reasons: [{ code: 'waiting', detail: 'the oldest queued job has waited 840 s (more than 600 s)' }] }],
+        },
+      },
       400: bad('a query parameter is not valid'),
     },
   },
@@ -508,7 +547,7 @@ export const OPS_ROUTES: RouteDoc[] = [
 
 /** The OpenAPI document ops-api serves at `GET /v1/openapi.json`. */
 export const OPS_OPENAPI = openApiDocument('tidemark ops-api', '1', OPS_ROUTES, {
-  description: 'The operators’ API: streams, lag, devices and sites, uploads, conflicts, parked work, replay and re-delivery. Every `/v1` route but this document needs an operator token with the `ops` role (or `admin`); state-changing calls are audited. The dashboard’s static files (`/dashboard/*`: HTML, CSS, ES modules) are served without a token and are not described here.',
+  description: 'The operators’ API: streams, lag, devices and sites, uploads (also per site and file class), job queues, conflicts, parked work, replay and re-delivery. Every `/v1` route but this document needs an operator token with the `ops` role (or `admin`); state-changing calls are audited. The dashboard’s static files (`/dashboard/*`: HTML, CSS, ES modules) are served without a token and are not described here.',
   servers: [
     { url: '/', description: 'the instance serving this document' },
     { url: 'http://127.0.0.1:3005', description: 'ops-api of a local stack (npm start)' },

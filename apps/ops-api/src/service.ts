@@ -9,7 +9,8 @@ import { OPS_DEPS, StreamsController } from './streams/streams.controller';
 import { DevicesController } from './devices/devices.controller';
 import { ScopesController } from './scopes/scopes.controller';
 import { OPS_VIEWS, createOpsViews } from './streams/views';
-import { AssetsController } from './assets/assets.controller';
+import { AssetBacklogController, AssetsController } from './assets/assets.controller';
+import { QueuesController } from './queues/queues.controller';
 import { ConflictsController } from './conflicts/conflicts.controller';
 import { InspectController } from './inspect/inspect.controller';
 import { OverviewController } from './overview/overview.controller';
@@ -30,7 +31,7 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   await migrateWithLock(ds);
   return runService({
     name: 'ops-api',
-    controllers: [StreamsController, DevicesController, ScopesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, AuditController, DashboardController, openApiController(OPS_OPENAPI)],
+    controllers: [StreamsController, DevicesController, ScopesController, AssetBacklogController, AssetsController, QueuesController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, AuditController, DashboardController, openApiController(OPS_OPENAPI)],
     providers: [
       authFromConfig(config, ds),{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
       { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) }],

@@ -20,7 +20,8 @@ export { validateEntityTypeSchema, isEntityTypeSchema } from './schema/validate-
 export { createSchemaRegistry, registryKeepingOlder, schemaRegistryOf, findSchema, latestSchema, type SchemaRegistry, type SchemaLookup } from './schema/registry';
 export { ANNOTATION_V1, PROMPT_V1, OUTPUT_V1, JOB_V1, DEFAULT_SCHEMAS, defaultRegistry } from './schema/default-registry';
 export { assetFieldsOf, assetRefsOf, type AssetRef } from './schema/assets';
-export { partitionOf, recordPartition, describePartition } from './schema/partition';
+export { partitionOf, recordPartition, describePartition, queueFieldOf } from './schema/partition';
+export { jobColumnsOf, QUEUE_NAME_MAX, type JobColumns } from './projection/job-columns';
 export { ASSET_REF_PATTERN } from './schema/values';
 export {
   PARKED_REJECT_CODES,

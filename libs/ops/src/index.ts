@@ -17,3 +17,4 @@ export {
   type DeviceSort,
   type FallingBehindPolicy,
 } from './devices';
+export { assessQueues, queueTotals, queueRule, queueSeries, type QueueStateFacts, type QueueRepairFacts, type QueuePolicy, type QueueSeries } from './queues';

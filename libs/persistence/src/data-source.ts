@@ -20,6 +20,7 @@ import { DecisionsPerEvent1765280000000 } from './migrations/1765280000000-decis
 import { ReadScopes1765300000000 } from './migrations/1765300000000-read-scopes';
 import { DeviceActivity1765320000000 } from './migrations/1765320000000-device-activity';
 import { ConflictListing1765330000000 } from './migrations/1765330000000-conflict-listing';
+import { JobQueuesAndUploadSites1765340000000 } from './migrations/1765340000000-job-queues-and-upload-sites';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -41,6 +42,7 @@ export const MIGRATIONS = [
   ReadScopes1765300000000,
   DeviceActivity1765320000000,
   ConflictListing1765330000000,
+  JobQueuesAndUploadSites1765340000000,
 ];
 
 export interface DatabaseOptions {

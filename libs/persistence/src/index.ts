@@ -36,3 +36,5 @@ export { DeviceProgressRepository, type DeviceProgress, type PushMark } from './
 export { ReadScopesRepository, type ReadStanding } from './read-scopes-repository';
 export { EntityAssetsRepository, type EntityAssetRef } from './entity-assets-repository';
 export { SchemaRepository, type SchemaRecord, type RevisionRecord, type ActiveRevision } from './schema-repository';
+export { JobQueueRepository, type QueueStateRow, type QueueRepairRow } from './job-queue-repository';
+export { UploadBacklogRepository, type UploadBacklogRow, type UploadBacklogQuery } from './upload-backlog-repository';

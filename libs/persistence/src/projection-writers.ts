@@ -73,6 +73,10 @@ const ENTITY_COLUMNS: Columns<EntityRow> = [
   ['scope_key', 'text', (r) => r.scopeKey],
   ['last_event_id', 'uuid', (r) => r.lastEventId],
   ['last_stream_seq', 'bigint', (r) => r.lastStreamSeq],
+  ['job_queue', 'text', (r) => r.jobQueue],
+  ['job_state', 'text', (r) => r.jobState],
+  ['job_attempt', 'integer', (r) => r.jobAttempt],
+  ['job_since', 'timestamptz', (r) => r.jobSince],
 ];
 
 /**
@@ -93,7 +97,8 @@ export async function readEntities(q: QueryRunner, keys: readonly { workspace: s
 export async function upsertEntities(q: QueryRunner, rows: readonly EntityRow[]): Promise<void> {
   await insertRows(q, 'entities', ENTITY_COLUMNS, rows,
     `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
-           view = EXCLUDED.view, scope_key = EXCLUDED.scope_key, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq`);
+           view = EXCLUDED.view, scope_key = EXCLUDED.scope_key, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq,
+           job_queue = EXCLUDED.job_queue, job_state = EXCLUDED.job_state, job_attempt = EXCLUDED.job_attempt, job_since = EXCLUDED.job_since`);
 }
 
 // entity_assets

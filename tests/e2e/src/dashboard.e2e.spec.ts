@@ -625,6 +625,7 @@ describe('operator dashboard in headless Chromium', () => {
       ['conflicts', '#/conflicts?status=all', 'Conflicts'],
       ['replays', '#/replays', 'Replays'],
       ['assets', '#/assets', 'Assets'],
+      ['queues', '#/queues', 'Queues & backlog'],
       ['audit', '#/audit', 'Audit log'],
     ];
     const layout = async () =>
@@ -798,7 +799,7 @@ describe('operator dashboard in headless Chromium', () => {
       [
         'signin-refused.png', 'overview.png', 'streams.png', 'devices.png', 'parked.png', 'parked-redriven.png', 'parked-edit-refused.png', 'conflicts.png', 'conflicts-resolved.png', 'replay-building.png', 'replay-built.png', 'replays.png', 'assets.png',
         'conflicts-paged.png', 'audit-conflicts.png',
-        ...[1366, 800].flatMap((width) => ['overview', 'streams', 'devices', 'scopes', 'parked', 'conflicts', 'replays', 'assets', 'audit'].map((name) => `${name}-${width}.png`)),
+        ...[1366, 800].flatMap((width) => ['overview', 'streams', 'devices', 'scopes', 'parked', 'conflicts', 'replays', 'assets', 'queues', 'audit'].map((name) => `${name}-${width}.png`)),
         'overview-merge-down.png', 'overview-caught-up.png',
       ],
     );

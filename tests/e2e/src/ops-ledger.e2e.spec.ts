@@ -20,7 +20,7 @@ function assertProblem(response: { status: number; body: any; contentType: strin
   if (pointer) assert.ok(response.body.errors?.some((e: { pointer: string }) => e.pointer === pointer), `${pointer} not in ${JSON.stringify(response.body.errors)}`);
 }
 
-describe('ops-api: conflicts across workspaces, operator resolution through the journal, event inspection, uploads in progress', () => {
+describe('ops-api: conflicts across workspaces, operator resolution through the journal, event inspection, uploads in progress, job queues', () => {
   let stack: SliceStack;
   let ops: string;
   const ops$ = <T = any>(path: string): Promise<T> => getJson<T>(`${ops}${path}`, stack.operatorHeaders);
@@ -147,10 +147,10 @@ describe('ops-api: conflicts across workspaces, operator resolution through the 
     assertProblem(await request(`${ops}/v1/events/not-a-uuid`, { headers: stack.operatorHeaders }), 400, /validation-failed$/, 'path:eventId');
   });
 
-  it('reports uploads in progress with pending bytes by workspace and file class, and those stalled', async () => {
+  it('reports uploads in progress with pending bytes by workspace and file class, by site, and those stalled', async () => {
     const bucket = await testBucket('opsassets');
     const assets = await stack.start('asset-service', bucketEnv(bucket));
-    const uploader = await stack.device('ws-a', 'uploader');
+    const uploader = await stack.device('ws-a', 'uploader', 'north');
     const create = async (length: number, contentType: string) => {
       const digest = createHash('sha256').update(randomUUID()).digest();
       const response = await fetch(`${assets.url}/v1/uploads`, {
@@ -167,7 +167,13 @@ describe('ops-api: conflicts across workspaces, operator resolution through the 
     assert.equal(patched.status, 204);
 
     const view = await ops$('/v1/assets?workspace=ws-a');
-    assert.match(view.grouping, /no site/);
+    assert.match(view.grouping, /by site/);
+    const bySite = await ops$('/v1/assets/backlog?workspace=ws-a&by=site');
+    assert.deepEqual(bySite.groups.map((g: any) => [g.workspace, g.site, g.uploads, g.bytesPending]), [['ws-a', 'north', 3, 5900]], 'the uploads carry the site of the device that created them');
+    assert.ok(bySite.groups[0].oldestSeconds >= 0 && !Number.isNaN(Date.parse(bySite.groups[0].oldestCreatedAt)));
+    const byClass = await ops$('/v1/assets/backlog?workspace=ws-a&by=class');
+    assert.deepEqual(byClass.groups.map((g: any) => [g.fileClass, g.uploads, g.bytesPending]), [['image', 2, 5600], ['text', 1, 300]]);
+    assertProblem(await request(`${ops}/v1/assets/backlog?by=device`, { headers: stack.operatorHeaders }), 400, /validation-failed$/, 'query:by');
     assert.deepEqual({ uploads: view.inProgress.uploads, declared: view.inProgress.bytesDeclared, received: view.inProgress.bytesReceived, pending: view.inProgress.bytesPending }, { uploads: 3, declared: 6300, received: 400, pending: 5900 });
     const image$ = view.groups.find((g: any) => g.fileClass === 'image');
     assert.deepEqual([image$.workspace, image$.uploads, image$.bytesPending, image$.contentTypes.map((c: any) => c.contentType)], ['ws-a', 2, 5600, ['image/png']]);
@@ -191,8 +197,60 @@ describe('ops-api: conflicts across workspaces, operator resolution through the 
     assert.match(metrics, /^tidemark_uploads_in_progress_by_class\{file_class="image"[^}]*\} 2$/m);
     assert.match(metrics, /^tidemark_uploads_in_progress_by_class\{file_class="text"[^}]*\} 1$/m);
     assert.match(metrics, /^tidemark_uploads_stalled\{file_class="image"[^}]*\} 0$/m, 'not stalled under UPLOAD_STALLED_AFTER_SECONDS (15 minutes)');
+    assert.match(metrics, /^tidemark_upload_bytes_pending_by_site\{workspace="ws-a",site="north"[^}]*\} 5900$/m);
+    assert.match(metrics, /^tidemark_uploads_in_progress_by_site\{workspace="ws-a",site="north"[^}]*\} 3$/m);
     const overview = await ops$('/v1/overview');
     assert.deepEqual(overview.uploads, { inProgress: 3, bytesPending: 5900 });
     assert.equal(overview.conflictsOpen, 1);
+  });
+
+  it('shows job queues a job type declares: per queue queued, running, retrying, failed, retries, repairs, the oldest queued age, and the queue falling behind', async () => {
+    const RENDER = { type: 'render', version: 1, onDeleteConflict: 'delete-wins', job: true, queueBy: 'queue', fields: { queue: { policy: 'lww', valueType: 'string' } } };
+    const publish = (body: unknown) => request(`${stack.url('journal-service')}/v1/schemas/render/1`, { method: 'PUT', body, headers: stack.operatorHeaders });
+    assertProblem(await publish({ ...RENDER, queueBy: 'missing' }), 400, /validation-failed$/, '/queueBy');
+    assert.equal((await publish(RENDER)).status, 201);
+
+    const scheduler = new FakeDevice('scheduler', Date.now());
+    const late = new FakeDevice('scheduler-late', Date.now() - 20 * 60_000); // its job was queued 20 minutes ago
+    const worker = new FakeDevice('worker-1', Date.now());
+    const second = new FakeDevice('worker-2', Date.now());
+    const headers = Object.fromEntries(await Promise.all([scheduler, late, worker, second].map(async (d) => [d.deviceId, (await stack.device('ws-q', d.deviceId, 'lab')).headers] as const)));
+    const step = (d: FakeDevice, id: string, to: 'queued' | 'running' | 'retrying' | 'failed', attempt: number, queue?: string) =>
+      d.event('render', id, 'transition', { job: { to, attempt }, ...(queue ? { fields: { queue: { op: 'set', value: queue } } } : {}) });
+    const sends: [FakeDevice, ReturnType<typeof step>[]][] = [
+      [scheduler, [step(scheduler, 'r1', 'queued', 1, 'gpu'), step(scheduler, 'r2', 'queued', 1, 'gpu'), step(scheduler, 'r4', 'queued', 1, 'gpu')]],
+      [late, [step(late, 'r3', 'queued', 1, 'asr')]],
+      [worker, [step(worker, 'r1', 'running', 1), step(worker, 'r4', 'running', 1), step(worker, 'r4', 'retrying', 2), step(worker, 'r4', 'running', 2), step(worker, 'r4', 'failed', 2)]],
+      [second, [step(second, 'r1', 'running', 1)]], // a second worker claiming r1: a repair, never an overwrite
+    ];
+    for (const [device, events] of sends) assert.equal((await push(stack.url('gateway'), events, headers[device.deviceId]!)).status, 200);
+
+    const view = await eventually(async () => {
+      const v = await ops$('/v1/queues?workspace=ws-q');
+      assert.equal(v.total.repairsOpen, 1);
+      assert.equal(v.total.failed, 1);
+      return v;
+    }, { message: 'the jobs to be projected' });
+    assert.deepEqual(
+      view.queues.map((q: any) => [q.queue, q.queued, q.running, q.retrying, q.failed, q.retries, q.repairsOpen, q.fallingBehind, q.reasons.map((r: any) => r.code)]),
+      [['asr', 1, 0, 0, 0, 0, 0, true, ['waiting']], ['gpu', 1, 1, 0, 1, 1, 1, false, []]],
+      'the queue whose job waits longest falls behind, first',
+    );
+    assert.ok(view.queues[0].oldestQueuedSeconds >= 1200 && view.queues[1].oldestQueuedSeconds < 600, JSON.stringify(view.queues));
+    assert.match(view.rule, /more than 600 s/);
+    assert.deepEqual((await ops$('/v1/queues?workspace=ws-q&fallingBehind=true')).queues.map((q: any) => q.queue), ['asr']);
+    assert.equal((await ops$('/v1/queues?workspace=ws-q&waitThresholdSeconds=3600')).queues.filter((q: any) => q.fallingBehind).length, 0);
+    assertProblem(await request(`${ops}/v1/queues?waitThresholdSeconds=0`, { headers: stack.operatorHeaders }), 400, /validation-failed$/, 'query:waitThresholdSeconds');
+
+    // Gauges share one read per second between scrapes: the previous test's scrape may still be the one answered.
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${ops}/metrics`)).text();
+      assert.match(text, /^tidemark_queue_jobs\{workspace="ws-q"/m);
+      return text;
+    }, { message: 'the queue gauges' });
+    assert.match(metrics, /^tidemark_queue_jobs\{workspace="ws-q",queue="gpu",state="running"[^}]*\} 1$/m);
+    assert.match(metrics, /^tidemark_queue_jobs\{workspace="ws-q",queue="gpu",state="failed"[^}]*\} 1$/m);
+    assert.match(metrics, /^tidemark_queue_falling_behind\{workspace="ws-q",queue="asr"[^}]*\} 1$/m);
+    assert.match(metrics, /^tidemark_queue_repairs_open\{workspace="ws-q",queue="gpu"[^}]*\} 1$/m);
   });
 });

@@ -6,6 +6,8 @@ import type { DataSource, QueryRunner } from '@tidemark/persistence';
 export interface UploadRecord {
   id: string;
   workspace: string;
+  /** The site of the device that created it (its token's), null without one: backlog is shown per site. */
+  site: string | null;
   sha256: string;
   size: number | undefined;
   offset: number;
@@ -51,13 +53,14 @@ export interface AssetRecord {
 
 type Query = Pick<QueryRunner, 'query'> | Pick<DataSource, 'query'>;
 
-const UPLOAD_COLUMNS = `id, workspace, sha256, size, upload_offset, content_type, file_class, filename, metadata, object_key, s3_upload_id,
+const UPLOAD_COLUMNS = `id, workspace, site, sha256, size, upload_offset, content_type, file_class, filename, metadata, object_key, s3_upload_id,
   part_size, parts_bytes, next_part, tail_bytes, status, reason, deduplicated, status_since, expires_at`;
 const ASSET_COLUMNS = 'workspace, sha256, size, content_type, file_class, object_key, status, reason, ref_count, generation, upload_id, status_since';
 
 interface UploadRow {
   id: string;
   workspace: string;
+  site: string | null;
   sha256: string;
   size: string | null;
   upload_offset: string;
@@ -103,6 +106,7 @@ async function returning<T>(q: Query, sql: string, params: unknown[]): Promise<T
 const toUpload = (r: UploadRow): UploadRecord => ({
   id: r.id,
   workspace: r.workspace,
+  site: r.site,
   sha256: r.sha256,
   size: r.size === null ? undefined : Number(r.size),
   offset: Number(r.upload_offset),
@@ -196,9 +200,9 @@ export class Ledger {
   async insertUpload(q: Query, u: UploadRecord): Promise<void> {
     await q.query(
       `INSERT INTO asset_uploads (id, workspace, sha256, size, upload_offset, content_type, file_class, filename, metadata, object_key, s3_upload_id,
-         part_size, parts_bytes, next_part, tail_bytes, status, reason, deduplicated, status_since, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-      [u.id, u.workspace, u.sha256, u.size ?? null, u.offset, u.contentType, u.fileClass, u.filename, JSON.stringify(u.metadata), u.objectKey, u.s3UploadId, u.partSize, u.partsBytes, u.nextPart, u.tailBytes, u.status, u.reason, u.deduplicated, u.statusSince, u.expiresAt],
+         part_size, parts_bytes, next_part, tail_bytes, status, reason, deduplicated, status_since, expires_at, site)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+      [u.id, u.workspace, u.sha256, u.size ?? null, u.offset, u.contentType, u.fileClass, u.filename, JSON.stringify(u.metadata), u.objectKey, u.s3UploadId, u.partSize, u.partsBytes, u.nextPart, u.tailBytes, u.status, u.reason, u.deduplicated, u.statusSince, u.expiresAt, u.site],
     );
   }
 

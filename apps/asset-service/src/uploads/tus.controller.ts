@@ -57,7 +57,7 @@ export class TusController {
 
   @Post()
   create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.answer(request, reply, (workspace) => this.uploads.create({ workspace, deviceId: deviceOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }));
+    return this.answer(request, reply, (workspace) => this.uploads.create({ workspace, deviceId: deviceOf(request), site: siteOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }));
   }
 
   @Head(':id')
@@ -80,6 +80,12 @@ export class TusController {
 function deviceOf(request: FastifyRequest): string {
   const principal = principalOf(request);
   return principal?.kind === 'device' ? principal.deviceId : '';
+}
+
+/** The site of the request's device token (null without one). */
+function siteOf(request: FastifyRequest): string | null {
+  const principal = principalOf(request);
+  return principal?.kind === 'device' ? principal.site : null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

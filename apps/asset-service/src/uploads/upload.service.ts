@@ -80,6 +80,8 @@ export interface TusRequest {
   workspace: string;
   /** The device of the token: PATCH slots are counted per device too. */
   deviceId: string;
+  /** The site of the token (recorded with a new upload, so backlog is shown per site); null or absent without one. */
+  site?: string | null;
   headers: Record<string, string | undefined>;
   body: Readable;
   /** The base URL of the uploads collection as the client reached it (for Location). */
@@ -212,6 +214,7 @@ export class UploadService {
     const record: UploadRecord = {
       id,
       workspace,
+      site: request.site ?? null,
       sha256: sha256.value,
       size,
       offset: 0,

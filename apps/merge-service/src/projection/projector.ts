@@ -50,6 +50,8 @@ export interface ProjectorOptions {
   assetFields?: (type: string) => readonly string[];
   /** The field that partitions an entity type for partial sync (undefined: not partitioned). */
   partition?: (type: string) => PartitionBy | undefined;
+  /** The field that names a job type's queue (`queueBy`). */
+  queueField?: (type: string) => string | undefined;
   /**
    * Whether this replica still holds the consumer's partition, checked through the parking transaction
    * (`q`): parking is a decision only the partition's owner may take. A replica that lost its claim (its
@@ -238,7 +240,7 @@ export class Projector {
       if (status !== undefined) parkedReceipts.push({ eventId, workspace, status });
     }
 
-    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields, partition: this.options.partition });
+    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields, partition: this.options.partition, queueField: this.options.queueField });
     for (const outcome of plan.outcomes) applied.inc({ outcome });
 
     for (const step of plan.steps) {

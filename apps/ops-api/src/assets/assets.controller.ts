@@ -1,7 +1,8 @@
 import { RequireAuth } from '@tidemark/auth';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Type } from '@sinclair/typebox';
-import { compileValidator, type UploadGroupView, type UploadTotals, type UploadView, type UploadsView } from '@tidemark/contracts';
+import { UPLOAD_BACKLOG_GROUPINGS, compileValidator, type UploadBacklogView, type UploadGroupView, type UploadTotals, type UploadView, type UploadsView } from '@tidemark/contracts';
+import { UploadBacklogRepository } from '@tidemark/persistence';
 import { ageSeconds } from '@tidemark/ops';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { UPLOADS_IN_PROGRESS } from '../lag/gauges';
@@ -17,8 +18,18 @@ export const AssetsQuery = Type.Object(
 );
 const validate = compileValidator(AssetsQuery);
 
-/** How uploads are grouped: the ledger records no site for an upload, so by workspace and file class. */
-export const ASSET_GROUPING = 'workspace and file class (content types within); the upload ledger records no site, so uploads cannot be grouped by site';
+export const BacklogQuery = Type.Object(
+  {
+    by: Type.Optional(Type.Union(UPLOAD_BACKLOG_GROUPINGS.map((g) => Type.Literal(g)), { description: '`site` (of the device that created the upload; default) or `class` (file class)' })),
+    workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    stalledAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),
+  },
+  { additionalProperties: false },
+);
+const validateBacklog = compileValidator(BacklogQuery);
+
+/** How `GET /v1/assets` groups uploads; `GET /v1/assets/backlog` groups them by site or by file class. */
+export const ASSET_GROUPING = 'workspace and file class (content types within); by site: GET /v1/assets/backlog?by=site';
 
 interface GroupRow {
   workspace: string;
@@ -37,6 +48,7 @@ interface GroupRow {
 interface UploadRow {
   id: string;
   workspace: string;
+  site: string | null;
   file_class: string;
   content_type: string;
   size: string | null;
@@ -79,12 +91,12 @@ export class AssetsController {
         params,
       ) as Promise<GroupRow[]>,
       this.views.ds.query(
-        `SELECT id, workspace, file_class, content_type, size, upload_offset, status, created_at, updated_at, expires_at
+        `SELECT id, workspace, site, file_class, content_type, size, upload_offset, status, created_at, updated_at, expires_at
            FROM asset_uploads WHERE ${where} AND ${stalledIf} ORDER BY updated_at, id LIMIT ${limit}`,
         params,
       ) as Promise<UploadRow[]>,
       this.views.ds.query(
-        `SELECT id, workspace, file_class, content_type, size, upload_offset, status, created_at, updated_at, expires_at
+        `SELECT id, workspace, site, file_class, content_type, size, upload_offset, status, created_at, updated_at, expires_at
            FROM asset_uploads WHERE ${where} AND expires_at <= $2::timestamptz ORDER BY expires_at, id LIMIT ${limit}`,
         params.slice(0, 2),
       ) as Promise<UploadRow[]>,
@@ -108,6 +120,7 @@ export class AssetsController {
     const upload = (r: UploadRow): UploadView => ({
       id: r.id,
       workspace: r.workspace,
+      site: r.site,
       fileClass: r.file_class,
       contentType: r.content_type,
       status: r.status,
@@ -128,6 +141,32 @@ export class AssetsController {
       stalled: stalled.map(upload),
       expired: expired.map(upload),
     };
+  }
+}
+
+/**
+ * Uploads in progress by the site of the device that created them (`site: null`: a device without one, or an
+ * upload created before sites were recorded) or by file class, per workspace; most bytes pending first.
+ */
+@RequireAuth('operator')
+@Controller('v1')
+export class AssetBacklogController {
+  constructor(@Inject(OPS_VIEWS) private readonly views: OpsViews) {}
+
+  @Get('assets/backlog')
+  async backlog(@Query() query: Record<string, unknown>): Promise<UploadBacklogView> {
+    const q = parseQuery(validateBacklog, query, ['stalledAfterSeconds']);
+    const by = q.by ?? 'site';
+    const stalledAfterSeconds = q.stalledAfterSeconds ?? this.views.stalledAfterSeconds;
+    const now = this.views.now();
+    const rows = await new UploadBacklogRepository(this.views.ds).backlog({ by, workspace: q.workspace ?? null, now, stalledAfterSeconds });
+    const inProgress = emptyTotals();
+    const groups = rows.map((r) => {
+      const { workspace, key, oldestCreatedAt, ...totals } = r;
+      add(inProgress, totals);
+      return { workspace, ...(by === 'site' ? { site: key } : { fileClass: key ?? '' }), ...totals, oldestCreatedAt: iso(oldestCreatedAt)!, oldestSeconds: ageSeconds(now, oldestCreatedAt) };
+    });
+    return { at: now.toISOString(), by, stalledAfterSeconds, inProgress, groups };
   }
 }
 

@@ -1,8 +1,10 @@
 import type { StreamConsumerView, StreamsView } from '@tidemark/contracts';
-import { assessDevices, summarizeSites } from '@tidemark/ops';
+import { assessDevices, queueSeries, summarizeSites, type QueueSeries } from '@tidemark/ops';
+import { UploadBacklogRepository } from '@tidemark/persistence';
 import { gauge } from '@tidemark/telemetry';
 import type { OpsViews } from '../streams/views';
 import { readDeviceFacts } from '../devices/device-facts';
+import { readQueues } from '../queues/queue-view';
 
 /**
  * The most label values one gauge reports for an open-ended label (workspace, site): the largest ones,
@@ -84,6 +86,18 @@ async function siteCounts(views: Pick<OpsViews, 'ds' | 'now' | 'staleAfterSecond
   return topSeries(sites, MAX_SERIES, { workspace: OTHER, site: OTHER });
 }
 
+/** The queue gauges' series: every workspace's queues, the `MAX_SERIES` busiest each with their own (see `queueSeries`). */
+async function queueGaugeSeries(views: Pick<OpsViews, 'ds' | 'now' | 'queueWaitThresholdSeconds'>): Promise<QueueSeries[]> {
+  const view = await readQueues(views.ds, null, views.now(), views.queueWaitThresholdSeconds);
+  return queueSeries(view.queues, MAX_SERIES, { other: OTHER, none: NO_SITE });
+}
+
+/** Uploads in progress and bytes pending per (workspace, site), the `MAX_SERIES` with the most bytes pending. */
+async function siteUploadSeries(views: Pick<OpsViews, 'ds' | 'now' | 'stalledAfterSeconds'>): Promise<{ labels: { workspace: string; site: string }; values: number[] }[]> {
+  const rows = await new UploadBacklogRepository(views.ds).backlog({ by: 'site', workspace: null, now: views.now(), stalledAfterSeconds: views.stalledAfterSeconds });
+  return topSeries(rows.map((r) => ({ labels: { workspace: r.workspace, site: r.key ?? NO_SITE }, values: [r.bytesPending, r.uploads] })), MAX_SERIES, { workspace: OTHER, site: OTHER });
+}
+
 /**
  * Registers the ops gauges. Their values are computed at scrape time from one stream observation and a
  * few SQL queries, shared by all gauges of a scrape (and by scrapes within a second; the device
@@ -92,9 +106,11 @@ async function siteCounts(views: Pick<OpsViews, 'ds' | 'now' | 'staleAfterSecond
  *
  * Label cardinality: `stream`, `consumer` and `partition` follow the journal topology (streams declared in
  * code, one consumer per partition, `JOURNAL_PARTITIONS`); `table` and `file_class` take values fixed in
- * code; `workspace` and `site` are capped at `MAX_SERIES` series per gauge (see `topSeries`).
+ * code; `workspace` and `site` are capped at `MAX_SERIES` series per gauge (see `topSeries`), and so are
+ * (`workspace`, `queue`) pairs (see `queueSeries`: the busiest queues, the rest summed as `_other`); `state` takes
+ * the four values of `QUEUE_JOB_STATES`.
  */
-export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now' | 'staleAfterSeconds' | 'behindThreshold' | 'stalledAfterSeconds'>): void {
+export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now' | 'staleAfterSeconds' | 'behindThreshold' | 'stalledAfterSeconds' | 'queueWaitThresholdSeconds'>): void {
   let ledger: { at: number; value: Promise<LedgerCounts> } | undefined;
   const counts = (): Promise<LedgerCounts> => {
     const now = views.now();
@@ -112,6 +128,25 @@ export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now
       this.reset();
       const s = await sites().catch(() => undefined);
       for (const site of s ?? []) this.set(site.labels, site.values[index]!);
+    };
+  let queueRead: { at: number; value: Promise<QueueSeries[]> } | undefined;
+  const queues = (): Promise<QueueSeries[]> => {
+    const now = views.now().getTime();
+    if (!queueRead || now - queueRead.at >= 1000) queueRead = { at: now, value: queueGaugeSeries(views) };
+    return queueRead.value;
+  };
+  const fromQueues = (fill: (g: Gauge, q: QueueSeries) => void) =>
+    async function (this: Gauge): Promise<void> {
+      this.reset();
+      for (const q of (await queues().catch(() => undefined)) ?? []) fill(this, q);
+    };
+  let uploadRead: { at: number; value: ReturnType<typeof siteUploadSeries> } | undefined;
+  const siteUploads = (index: number) =>
+    async function (this: Gauge): Promise<void> {
+      this.reset();
+      const now = views.now().getTime();
+      if (!uploadRead || now - uploadRead.at >= 1000) uploadRead = { at: now, value: siteUploadSeries(views) };
+      for (const s of (await uploadRead.value.catch(() => undefined)) ?? []) this.set(s.labels, s.values[index]!);
     };
   const fromObservation = (fill: (g: Gauge, o: StreamsView) => void) =>
     async function (this: Gauge): Promise<void> {
@@ -156,6 +191,16 @@ export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now
   gauge('tidemark_uploads_stalled', 'uploads in progress that received no bytes for UPLOAD_STALLED_AFTER_SECONDS and have not expired, by file class', ['file_class'], fromLedger((g, c) => {
     for (const u of c.uploadsByClass) g.set({ file_class: u.fileClass }, u.stalled);
   }));
+  gauge('tidemark_upload_bytes_pending_by_site', `bytes declared by uploads in progress and not yet received, by workspace and the site of the device that created the upload (${NO_SITE}: no site; the ${MAX_SERIES} with the most, the rest summed as ${OTHER})`, ['workspace', 'site'], siteUploads(0));
+  gauge('tidemark_uploads_in_progress_by_site', 'uploads in progress, by workspace and site (the same series as tidemark_upload_bytes_pending_by_site)', ['workspace', 'site'], siteUploads(1));
+  const queueLabel = `by workspace and queue (${NO_SITE}: no queue; the ${MAX_SERIES} with the most jobs waiting, the rest summed as ${OTHER})`;
+  gauge('tidemark_queue_jobs', `jobs queued, running, retrying or failed, by state, ${queueLabel}`, ['workspace', 'queue', 'state'], fromQueues((g, q) => {
+    for (const state of ['queued', 'running', 'retrying', 'failed'] as const) g.set({ workspace: q.workspace, queue: q.queue, state }, q[state]);
+  }));
+  gauge('tidemark_queue_oldest_queued_seconds', `age of the oldest queued job (0: none queued; ${OTHER}: the largest of the rest), ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.oldestQueuedSeconds)));
+  gauge('tidemark_queue_retries', `attempts beyond the first of the jobs counted in tidemark_queue_jobs, ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.retries)));
+  gauge('tidemark_queue_repairs_open', `open repairs (impossible job transitions) of the queue’s jobs, ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.repairsOpen)));
+  gauge('tidemark_queue_falling_behind', `1 when the queue’s oldest queued job waited more than QUEUE_WAIT_THRESHOLD_SECONDS, else 0 (${OTHER}: how many of the rest do), ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.fallingBehind)));
   gauge('tidemark_outbox_pending_messages', 'outbox rows committed and not yet published to JetStream, by outbox table', ['table'], fromLedger((g, c) => {
     for (const o of c.outboxPending) g.set({ table: o.table }, o.pending);
   }));

@@ -25,6 +25,8 @@ export interface OpsViews {
   staleAfterSeconds: number;
   behindThreshold: number;
   stalledAfterSeconds: number;
+  /** A queue whose oldest queued job waited longer falls behind. */
+  queueWaitThresholdSeconds: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export function createOpsViews(config: OpsApiConfig, deps: { connection: () => J
     staleAfterSeconds: config.STALE_AFTER_SECONDS,
     behindThreshold: config.BEHIND_THRESHOLD,
     stalledAfterSeconds: config.UPLOAD_STALLED_AFTER_SECONDS,
+    queueWaitThresholdSeconds: config.QUEUE_WAIT_THRESHOLD_SECONDS,
   };
   registerOpsGauges(views);
   return views;

@@ -246,6 +246,8 @@ export interface UploadGroupView extends UploadTotals {
 export interface UploadView {
   id: string;
   workspace: string;
+  /** The site of the device that created it (null: none, or created before sites were recorded). */
+  site: string | null;
   fileClass: string;
   contentType: string;
   status: string;
@@ -269,6 +271,74 @@ export interface UploadsView {
   stalled: UploadView[];
   /** Earliest expired first. */
   expired: UploadView[];
+}
+
+// ── upload backlog per site or per file class (`GET /v1/assets/backlog`) ─────────────────────────────
+
+/** How `GET /v1/assets/backlog` groups uploads in progress: by the creating device's site, or by file class. */
+export const UPLOAD_BACKLOG_GROUPINGS = ['site', 'class'] as const;
+export type UploadBacklogGrouping = (typeof UPLOAD_BACKLOG_GROUPINGS)[number];
+
+/** Uploads in progress of one workspace and site (`by=site`; `site: null` for devices without one) or file class (`by=class`). */
+export interface UploadBacklogGroupView extends UploadTotals {
+  workspace: string;
+  /** With `by=site` only. */
+  site?: string | null;
+  /** With `by=class` only. */
+  fileClass?: string;
+  oldestCreatedAt: string;
+  /** Age of the oldest upload of the group still in progress. */
+  oldestSeconds: number;
+}
+
+export interface UploadBacklogView {
+  at: string;
+  by: UploadBacklogGrouping;
+  stalledAfterSeconds: number;
+  inProgress: UploadTotals;
+  /** Most bytes pending first, then most uploads, then workspace and key. */
+  groups: UploadBacklogGroupView[];
+}
+
+// ── job queues (`GET /v1/queues`) ───────────────────────────────────────────────────────────────────
+
+/** The job states counted per queue: waiting, working, waiting to run again, and failed for good (until deleted). */
+export const QUEUE_JOB_STATES = ['queued', 'running', 'retrying', 'failed'] as const;
+export type QueueJobState = (typeof QUEUE_JOB_STATES)[number];
+
+export interface QueueFallingBehindReason {
+  /** `waiting`: the oldest queued job has waited longer than `waitThresholdSeconds`. */
+  code: 'waiting';
+  detail: string;
+}
+
+/** One queue of a workspace (`queue: null`: jobs of types declaring no queue, or with the field unset). */
+export interface QueueView {
+  workspace: string;
+  queue: string | null;
+  queued: number;
+  running: number;
+  retrying: number;
+  failed: number;
+  /** Attempts beyond the first, over the queue's jobs counted here. */
+  retries: number;
+  /** Open repairs (impossible transitions reported for its jobs). */
+  repairsOpen: number;
+  /** When the oldest queued job was queued (its own clock), null with none queued. */
+  oldestQueuedAt: string | null;
+  oldestQueuedSeconds: number | null;
+  fallingBehind: boolean;
+  reasons: QueueFallingBehindReason[];
+}
+
+export interface QueuesView {
+  at: string;
+  waitThresholdSeconds: number;
+  /** The rule that says a queue falls behind, in words. */
+  rule: string;
+  total: Omit<QueueView, 'workspace' | 'queue' | 'oldestQueuedAt' | 'fallingBehind' | 'reasons'> & { queues: number; fallingBehind: number };
+  /** Falling behind first, then longest waiting, then workspace and queue (no queue last). */
+  queues: QueueView[];
 }
 
 // ── conflicts across workspaces (`/v1/conflicts`) ────────────────────────────────────────────────────

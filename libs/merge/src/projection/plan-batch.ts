@@ -4,6 +4,7 @@ import type { MergeInput, MergeResult } from '../merge/result';
 import { assetRefsOf } from '../schema/assets';
 import { recordPartition } from '../schema/partition';
 import type { PartitionBy } from '../schema/schema';
+import { jobColumnsOf } from './job-columns';
 import { intakeOf, parkingOf, planParked, skipDecision } from '../schema/parking';
 import type { EntityState } from '../state/entity-state';
 import { view } from '../state/state';
@@ -72,6 +73,8 @@ export interface BatchPlanInput {
   assetFields?: (type: string) => readonly string[];
   /** What partitions an entity type for partial sync (`partitionBy`); undefined: not partitioned. */
   partition?: (type: string) => PartitionBy | undefined;
+  /** The field that names a job type's queue (`queueBy`); undefined: the type declares none. */
+  queueField?: (type: string) => string | undefined;
 }
 
 /**
@@ -125,7 +128,7 @@ const eventKey = (workspace: string, eventId: string) => `${workspace}\u0000${ev
  * plan follows the stored entries it was given through the batch's own steps.
  */
 export function planBatch(input: BatchPlanInput): BatchPlan {
-  const { items, state, merge, assetFields, partition } = input;
+  const { items, state, merge, assetFields, partition, queueField } = input;
   // Each changed entity's scope key as the batch leaves it (the stored one is derived from its stored state).
   const scopeKeys = new Map<string, string>();
   const keyOf = (type: string, id: string, state: EntityState, previous: string | undefined): string => {
@@ -250,6 +253,7 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
       scopeKey: key,
       lastEventId: event.eventId,
       lastStreamSeq: seq,
+      ...jobColumnsOf(next, queueField?.(event.entity.type)),
     });
     plan.changes.push({
       workspace,

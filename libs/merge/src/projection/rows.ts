@@ -19,6 +19,12 @@ export interface EntityRow {
   scopeKey: string;
   lastEventId: string;
   lastStreamSeq: number;
+  /** A job's facts for per-queue figures (`jobColumnsOf`); all null for an entity that is not a live job. */
+  jobQueue: string | null;
+  jobState: string | null;
+  jobAttempt: number | null;
+  /** When the job entered its state: the HLC wall of that transition, ISO-8601. */
+  jobSince: string | null;
 }
 
 /** A `change_log` row: one accepted event's view of its entity, what devices pull. */

@@ -31,3 +31,11 @@ export function samePartition(a: PartitionBy | undefined, b: PartitionBy | undef
   if (a === undefined || b === undefined || typeof a === 'string' || typeof b === 'string') return a === b;
   return a.idPrefix.separator === b.idPrefix.separator;
 }
+
+/**
+ * The field that names a job's queue (`queueBy`), undefined when the type declares none. Every version of a type
+ * declares the same one (the registry refuses a change).
+ */
+export function queueFieldOf(registry: SchemaRegistry, type: string): string | undefined {
+  return registry.schemas.find((schema) => schema.type === type)?.queueBy;
+}

@@ -20,7 +20,7 @@ export type SchemaLookup =
 /**
  * Validates and assembles a registry. Besides each schema's own rules, versions of one type must agree:
  * a field present in two versions keeps its policy and value type (a later version may add fields),
- * and the `job` flag and the partition field (`partitionBy`) never change — a field's merge rule is fixed for the life of its type, so events
+ * and the `job` flag, the partition field (`partitionBy`) and the queue field (`queueBy`) never change — a field's merge rule is fixed for the life of its type, so events
  * written against any version merge the same way.
  */
 export function createSchemaRegistry(schemas: readonly EntityTypeSchema[]): Validated<SchemaRegistry> {
@@ -41,6 +41,12 @@ export function createSchemaRegistry(schemas: readonly EntityTypeSchema[]): Vali
     }
     if (Boolean(previous.schema.job) !== Boolean(current.schema.job)) {
       errors.push({ pointer: `${at}/job`, detail: `${current.schema.type} v${current.schema.version} changes the job flag of v${previous.schema.version}` });
+    }
+    if (previous.schema.queueBy !== current.schema.queueBy) {
+      errors.push({
+        pointer: `${at}/queueBy`,
+        detail: `${current.schema.type} v${current.schema.version} names its queue by ${current.schema.queueBy ?? '(nothing)'}, but v${previous.schema.version} by ${previous.schema.queueBy ?? '(nothing)'}; a job type's queue field cannot change`,
+      });
     }
     if (!samePartition(previous.schema.partitionBy, current.schema.partitionBy)) {
       errors.push({

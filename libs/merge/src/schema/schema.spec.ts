@@ -166,3 +166,32 @@ describe('partitionBy: the field that partitions a type for partial sync', () =>
     assert.deepStrictEqual(pointers({ idPrefix: { separator: '/', max: 3 }, field: 'x' }), ['/partitionBy/field', '/partitionBy/idPrefix/max']);
   });
 });
+
+describe('queueBy: the field that names the queue a job waits in', () => {
+  const job = { type: 'render', version: 1, onDeleteConflict: 'delete-wins', job: true, fields: { queue: { policy: 'lww', valueType: 'string' }, tries: { policy: 'counter', valueType: 'integer' }, lane: { policy: 'lww', valueType: 'integer' } } };
+
+  it('given a job type, when it names an lww string field, then it is valid', () => {
+    assert.deepStrictEqual(validateEntityTypeSchema({ ...job, queueBy: 'queue' }), []);
+  });
+
+  it('given a job type, when it names a missing, non-lww or non-string field, then the problem points at /queueBy', () => {
+    for (const name of ['missing', 'tries', 'lane', 'toString', 7]) {
+      assert.deepStrictEqual(validateEntityTypeSchema({ ...job, queueBy: name }).map((e) => e.pointer), ['/queueBy'], String(name));
+    }
+  });
+
+  it('given a type that is not a job, when it declares a queue, then it is refused at /queueBy', () => {
+    const { job: _flag, ...record } = job;
+    const errors = validateEntityTypeSchema({ ...record, queueBy: 'queue' });
+    assert.deepStrictEqual(errors.map((e) => e.pointer), ['/queueBy']);
+    assert.match(errors[0]!.detail, /only a job type/);
+  });
+
+  it('given a published version, when a later one changes or drops the queue field, then the registry refuses it', () => {
+    const v1 = { ...job, queueBy: 'queue' } as EntityTypeSchema;
+    const refused = createSchemaRegistry([v1, { ...job, version: 2 } as EntityTypeSchema]);
+    assert.ok(!refused.ok);
+    assert.deepStrictEqual(refused.errors.map((e) => e.pointer), ['/1/queueBy']);
+    assert.ok(createSchemaRegistry([v1, { ...v1, version: 2 }]).ok);
+  });
+});

@@ -77,5 +77,11 @@ export interface EntityTypeSchema {
    * never moves). Absent: the type is not partitioned and a scope reads all of its records.
    */
   partitionBy?: PartitionBy;
+  /**
+   * Job types only: the field that names the queue a job waits in (e.g. `queue`: generation, transcription,
+   * embedding), so operators see backlog, age and failures per queue. An `lww` field of value type `string`.
+   * Absent, or the field unset: the job is in no named queue.
+   */
+  queueBy?: string;
   description?: string;
 }

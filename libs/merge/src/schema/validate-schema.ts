@@ -8,7 +8,7 @@ const TYPE_NAME = new RegExp(TYPE_NAME_PATTERN);
 const FIELD_NAME = new RegExp(FIELD_NAME_PATTERN);
 const MAX_SCHEMA_VERSION = 1_000_000;
 
-const SCHEMA_KEYS = ['type', 'version', 'fields', 'onDeleteConflict', 'job', 'partitionBy', 'description'];
+const SCHEMA_KEYS = ['type', 'version', 'fields', 'onDeleteConflict', 'job', 'partitionBy', 'queueBy', 'description'];
 /** The value types a partition field may hold, and its policy: one value at a time, never a conflict. */
 const PARTITION_VALUE_TYPES = ['string', 'integer'];
 const FIELD_KEYS = ['policy', 'valueType', 'nullable', 'description'];
@@ -76,6 +76,7 @@ export function validateEntityTypeSchema(input: unknown): InvalidParam[] {
     if (field.description !== undefined && typeof field.description !== 'string') add(`${at}/description`, 'must be a string');
   }
   if (input.partitionBy !== undefined) checkPartitionField(input.partitionBy, input.fields, add);
+  if (input.queueBy !== undefined) checkQueueField(input.queueBy, input.job, input.fields, add);
   return errors;
 }
 
@@ -113,6 +114,17 @@ function checkIdPrefix(rule: Record<string, unknown>, add: (pointer: string, det
   if (typeof separator !== 'string' || separator.length === 0 || separator.length > MAX_PARTITION_SEPARATOR_LENGTH || /[\u0000-\u001f\u007f]/.test(separator)) {
     add('/partitionBy/idPrefix/separator', `must be 1–${MAX_PARTITION_SEPARATOR_LENGTH} characters, none of them a control character`);
   }
+}
+
+function checkQueueField(name: unknown, job: unknown, fields: Record<string, unknown>, add: (pointer: string, detail: string) => void): void {
+  if (job !== true) add('/queueBy', 'only a job type (`job: true`) declares a queue');
+  if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(fields, name)) {
+    add('/queueBy', 'must name one of the schema\'s fields');
+    return;
+  }
+  const field = fields[name];
+  if (!isRecord(field)) return;
+  if (field.policy !== 'lww' || field.valueType !== 'string') add('/queueBy', `field "${name}" must be an lww field of value type "string"`);
 }
 
 /** Type guard over `validateEntityTypeSchema`. */

@@ -8,7 +8,7 @@ import { mergeWithRegistry } from '../merge/merge';
 import { planBatch, type BatchItem, type BatchPlan, type BatchState, type MergeFn, type StoredParkedEntry } from '../projection/plan-batch';
 import type { FieldDecision } from '../merge/result';
 import type { ReceiptStatus } from '../projection/rows';
-import { partitionOf } from '../schema/partition';
+import { partitionOf, queueFieldOf } from '../schema/partition';
 import type { SchemaRegistry } from '../schema/registry';
 import type { EntityState } from '../state/entity-state';
 import { view } from '../state/state';
@@ -126,7 +126,7 @@ function matchList(actual: readonly object[], expected: readonly object[], what:
 }
 
 function checkedPlan(items: readonly BatchItem[], state: BatchState, merge: MergeFn, registry: SchemaRegistry): BatchPlan {
-  const input = deepFreeze({ items: structuredClone(items), state: structuredClone(state), merge, partition: (type: string) => partitionOf(registry, type) });
+  const input = deepFreeze({ items: structuredClone(items), state: structuredClone(state), merge, partition: (type: string) => partitionOf(registry, type), queueField: (type: string) => queueFieldOf(registry, type) });
   const plan = planBatch(input);
   assert.equal(canonicalJson(planBatch(input)), canonicalJson(plan), 'planning is deterministic');
   assert.deepStrictEqual(JSON.parse(JSON.stringify(plan.entities.map((e) => e.state))), plan.entities.map((e) => e.state), 'states survive a JSON round trip');

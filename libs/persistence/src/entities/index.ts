@@ -7,6 +7,7 @@ export { DeviceSequenceRow, EntitySchemaRow };
 /** The projection: one row per entity, its merge state and the view devices pull. */
 @Entity({ name: 'entities' })
 @Index('entities_scope', ['workspace', 'scopeKey', 'entityType', 'entityId'])
+@Index('entities_job_queue', ['workspace', 'jobQueue', 'jobState', 'jobSince', 'jobAttempt'], { where: "job_state IN ('queued', 'running', 'retrying', 'failed')" })
 export class EntityRow {
   @PrimaryColumn({ type: 'text' }) workspace!: string;
   @PrimaryColumn({ name: 'entity_type', type: 'text' }) entityType!: string;
@@ -19,6 +20,11 @@ export class EntityRow {
   @Column({ name: 'scope_key', type: 'text' }) scopeKey!: string;
   @Column({ name: 'last_event_id', type: 'uuid' }) lastEventId!: string;
   @Column({ name: 'last_stream_seq', type: 'bigint' }) lastStreamSeq!: string;
+  /** A live job's queue (its type's `queueBy` field), state, attempt and when it entered that state; null otherwise. */
+  @Column({ name: 'job_queue', type: 'text', nullable: true }) jobQueue!: string | null;
+  @Column({ name: 'job_state', type: 'text', nullable: true }) jobState!: string | null;
+  @Column({ name: 'job_attempt', type: 'integer', nullable: true }) jobAttempt!: number | null;
+  @Column({ name: 'job_since', type: 'timestamptz', nullable: true }) jobSince!: Date | null;
 }
 
 /** Change log for device pull: the cursor orders commits within a workspace. */
@@ -194,6 +200,8 @@ export class RepairRow {
 export class AssetUploadRow {
   @PrimaryColumn({ type: 'uuid' }) id!: string;
   @Column({ type: 'text' }) workspace!: string;
+  /** The site of the device that created the upload (its token's), null without one. */
+  @Column({ type: 'text', nullable: true }) site!: string | null;
   /** The whole-file sha256 the client declared (hex). */
   @Column({ type: 'text' }) sha256!: string;
   /** Declared length; null while deferred. */
