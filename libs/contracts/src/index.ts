@@ -14,3 +14,4 @@ export * from './http/parked';
 export * from './http/replay';
 export * from './http/ops';
 export * from './messages/messages';
+export * from './backoff';

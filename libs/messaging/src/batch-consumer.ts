@@ -1,3 +1,4 @@
+import { backoffDelay } from '@tidemark/contracts';
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { SpanKind, extractTraceContext, trace, withSpan, type Logger } from '@tidemark/telemetry';
 import { natsCarrier } from './publish';
@@ -196,14 +197,14 @@ export class DurableBatchConsumer {
           // An outage is not the batch's fault: wait it out, however long, without counting an attempt.
           if (!this.waitingOn) logger.warn({ err: error.cause, durable, dependency: error.dependency, first: messages[0]?.seq, count: messages.length }, 'dependency unavailable; waiting it out');
           this.waitingOn = { since: this.waitingOn?.since ?? Date.now(), dependency: error.dependency, reason: error.message };
-          await this.at('pause: waiting out an outage', this.pause(Math.min(waitCap, base * 2 ** Math.min(waits++, 16))));
+          await this.at('pause: waiting out an outage', this.pause(backoffDelay(++waits, { baseMs: base, maxMs: waitCap })));
           if (this.stopping) return; // unacked: redelivered to whoever owns the partition next
           continue;
         }
         this.waitingOn = undefined;
         waits = 0;
         logger.warn({ err: error, durable, attempt, first: messages[0]?.seq, count: messages.length }, 'batch failed; retrying in place');
-        await this.at('pause: retrying a failed batch', this.pause(Math.min(cap, base * 2 ** Math.min(attempt - 1, 16))));
+        await this.at('pause: retrying a failed batch', this.pause(backoffDelay(attempt, { baseMs: base, maxMs: cap })));
         attempt++;
       }
     }

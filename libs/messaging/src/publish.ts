@@ -1,3 +1,4 @@
+import { backoffDelay } from '@tidemark/contracts';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { SpanKind, SpanStatusCode, injectTraceContext, withSpan, type HeaderCarrier } from '@tidemark/telemetry';
@@ -108,6 +109,9 @@ export async function publishBatch<T>(js: JetStreamClient, items: readonly T[], 
   });
 }
 
+/** Between attempts of one publish (a timeout or a lost connection): short, the ack usually comes at once. */
+const PUBLISH_BACKOFF = { baseMs: 100, maxMs: 1000 };
+
 async function publishWithRetries(js: JetStreamClient, message: IdempotentPublish, headers: MsgHdrs = buildHeaders(message.headers)): Promise<PubAck> {
   const attempts = message.attempts ?? 3;
   let lastError: unknown;
@@ -117,7 +121,7 @@ async function publishWithRetries(js: JetStreamClient, message: IdempotentPublis
     } catch (error) {
       lastError = error;
       if (!isPublishRetryable(error) || attempt === attempts) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, PUBLISH_BACKOFF)));
     }
   }
   throw lastError;

@@ -1,6 +1,6 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 import { inTransaction, isDeterministicDataError } from '@tidemark/persistence';
-import type { JournalRecord, ParkCode } from '@tidemark/contracts';
+import { backoffDelay, type JournalRecord, type ParkCode } from '@tidemark/contracts';
 import { planBatch, type BatchItem, type BatchPlan, type StoredParkedEntry } from '@tidemark/merge';
 import type { MergeFn, PartitionBy } from '@tidemark/merge';
 import { DependencyUnavailableError, isWaitOut, type JsMsg, type MessageBatch } from '@tidemark/messaging';
@@ -8,6 +8,9 @@ import { isDependencyUnavailable } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 import { decode, markOf } from './journal-message';
 import { projectionTables as tables } from '@tidemark/persistence';
+
+/** Between tries of one message committed on its own (a batch isolated after failing whole). */
+const ISOLATED_COMMIT_BACKOFF = { baseMs: 100, maxMs: 2000 };
 
 export { decode, markOf } from './journal-message';
 export type { MergeFn, ParkedMark } from '@tidemark/merge';
@@ -125,7 +128,7 @@ export class Projector {
           lastError = error;
           if (isDeterministicDataError(error)) break; // the same data fails the same way: park it now
           msg.working();
-          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** attempt)));
+          await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, ISOLATED_COMMIT_BACKOFF)));
         }
       }
       if (lastError !== undefined) {
