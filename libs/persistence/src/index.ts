@@ -10,3 +10,4 @@ export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type C
 export { changeLogAfter } from './change-log-repository';
 export { DeviceActivityRepository, scopeBacklog, type DeviceActivity, type ReadPosition, type WriteRefusal, type RefusalDetail, type ScopeBacklog } from './device-activity-repository';
 export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, type ScopeReader } from './scope-facts-repository';
+export { ReplayJobRepository, type ReplaySql, type ReplayTransition } from './replay-job-repository';

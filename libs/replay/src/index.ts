@@ -8,6 +8,7 @@ export {
   CANCELLABLE_REPLAY_STATUSES,
   COMMAND_SOURCES,
   decide,
+  checkSwap,
   evolve,
   isRefusal,
   type ReplayStatus,

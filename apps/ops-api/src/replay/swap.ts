@@ -1,9 +1,8 @@
 import { recordAudit, type OperatorPrincipal } from '@tidemark/auth';
 import { schemaVersionHeaders, type ReplaySwapSummary } from '@tidemark/contracts';
 import { mergeConsumerName } from '@tidemark/messaging';
-import { shadowSchemaName } from '@tidemark/merge';
-import { inTransaction, type DataSource, type QueryRunner } from '@tidemark/persistence';
-import type { ReplayJobRow } from './replay-store';
+import { inTransaction, type DataSource, type QueryRunner, type ReplayJobRepository } from '@tidemark/persistence';
+import { checkSwap, decide, isRefusal, shadowSchemaName, type ReplayJob } from '@tidemark/replay';
 
 // The messages a swap publishes (built in SQL below) follow the published schemas ReplayedChange, ConflictOpened and
 // ConflictWithdrawn (@tidemark/contracts); the replay end-to-end test validates them. Their headers name the version.
@@ -44,8 +43,8 @@ class LiveChanged extends Error {
  * its entities after it was planned. The receipts check reads receipts by entity (an index); it runs once
  * before the swap's locks and once under them.
  */
-async function liveChanges(q: DataSource | QueryRunner, job: ReplayJobRow): Promise<{ changes: LiveChange[]; count: number }> {
-  const revisedTypes = Object.keys(job.policy_revisions);
+async function liveChanges(q: DataSource | QueryRunner, job: ReplayJob): Promise<{ changes: LiveChange[]; count: number }> {
+  const revisedTypes = Object.keys(job.policyRevisions);
   // Two index reads (receipts by entity): the replay's own entities past their partition's bound, and
   // entities of a revised type the replay does not hold (new since it was planned).
   const receipts: { workspace: string; entity_type: string; entity_id: string; stream_seq: string; n: string }[] = await q.query(
@@ -97,7 +96,7 @@ async function liveChanges(q: DataSource | QueryRunner, job: ReplayJobRow): Prom
        JOIN replay_entities oe ON oe.replay_id <> me.replay_id AND oe.workspace = me.workspace AND oe.entity_type = me.entity_type AND oe.entity_id = me.entity_id
        JOIN replay_jobs o ON o.id = oe.replay_id AND o.status = 'swapped' AND o.finished_at > $2
       WHERE me.replay_id = $1 LIMIT $3`,
-    [job.id, job.planned_at, REPORTED_CHANGES],
+    [job.id, job.plannedAt, REPORTED_CHANGES],
   );
   for (const o of overlaps) changes.push({ workspace: o.workspace, entityType: o.entity_type, entityId: o.entity_id, why: `replay ${o.other} was swapped over this entity after this one was planned` });
   count += Number(overlaps[0]?.n ?? 0);
@@ -137,56 +136,58 @@ const OF_REPLAY = 'e.replay_id = $1::uuid AND l.workspace = e.workspace AND l.en
  *    withdraws go to REVIEW; the named revisions are activated; the job is `swapped`, the swap audited,
  *    the shadow dropped.
  */
-export async function swapReplay(ds: DataSource, id: string, input: { confirm: string; reason: string; actor: OperatorPrincipal }): Promise<SwapOutcome> {
-  const rows: ReplayJobRow[] = await ds.query('SELECT * FROM replay_jobs WHERE id = $1', [id]);
-  const job = rows[0];
-  if (!job) return { kind: 'not-found' };
-  if (job.status !== 'built') return { kind: 'wrong-state', status: job.status };
-  if (job.diff_digest !== input.confirm) return { kind: 'confirm-mismatch', digest: job.diff_digest ?? '' };
+export async function swapReplay(ds: DataSource, jobs: ReplayJobRepository, id: string, input: { confirm: string; reason: string; actor: OperatorPrincipal }): Promise<SwapOutcome> {
+  const job = await jobs.get(id);
+  const refused = checkSwap(job, input.confirm);
+  if (refused || !job) return refusal(refused, job);
   // A cheap look first, without locks: most refusals never hold up the projector.
   const before = await liveChanges(ds, job);
-  if (before.count > 0) return refuse(ds, job, before, input);
+  if (before.count > 0) return refuse(ds, jobs, job, before, input);
   try {
     return await inTransaction(ds, async (q) => {
-      const locked: ReplayJobRow[] = await q.query('SELECT * FROM replay_jobs WHERE id = $1 FOR UPDATE', [id]);
-      const current = locked[0]!;
-      if (current.status !== 'built') return { kind: 'wrong-state', status: current.status };
+      const current = await jobs.lock(q, id);
+      const refusedNow = checkSwap(current, input.confirm);
+      if (refusedNow || !current) return refusal(refusedNow, current);
       const consumers = Object.keys(current.bounds ?? {})
         .sort()
-        .map((token) => mergeConsumerName(Number(token.slice(1)), current.live_prefix ?? 'merge'));
+        .map((token) => mergeConsumerName(Number(token.slice(1)), current.livePrefix ?? 'merge'));
       await q.query('INSERT INTO consumer_checkpoints (consumer, stream_seq) SELECT c, 0 FROM unnest($1::text[]) AS c ON CONFLICT (consumer) DO NOTHING', [consumers]);
       await q.query('SELECT consumer FROM consumer_checkpoints WHERE consumer = ANY($1::text[]) ORDER BY consumer FOR UPDATE', [consumers]);
       const under = await liveChanges(q, current);
       if (under.count > 0) throw new LiveChanged(under);
       const summary = await replace(q, current);
-      await q.query(
-        `UPDATE replay_jobs SET status = 'swapped', swap_summary = $2, finished_at = now(), updated_at = now(), shadow_dropped = true WHERE id = $1`,
-        [id, JSON.stringify(summary)],
-      );
+      const decision = decide(current, { kind: 'swap', at: new Date(), confirm: input.confirm, summary });
+      if (isRefusal(decision)) return refusal(decision, current);
+      for (const event of decision.events) await jobs.apply(q, id, event);
       await recordAudit(q, { actor: input.actor, action: 'replay.swap', target: { replayId: id }, reason: input.reason, detail: { digest: input.confirm, ...summary } });
       await q.query(`DROP SCHEMA IF EXISTS ${ident(shadowSchemaName(id))} CASCADE`);
       return { kind: 'swapped', summary };
     });
   } catch (error) {
-    if (error instanceof LiveChanged) return refuse(ds, job, error.found, input);
+    if (error instanceof LiveChanged) return refuse(ds, jobs, job, error.found, input);
     throw error;
   }
 }
 
+/** A swap the decider refused, as the API reports it. */
+function refusal(refused: { refused: string; status?: string } | undefined, job: ReplayJob | undefined): SwapOutcome {
+  if (!job || refused?.refused === 'not-found') return { kind: 'not-found' };
+  if (refused?.refused === 'confirm-mismatch') return { kind: 'confirm-mismatch', digest: job.diffDigest ?? '' };
+  return { kind: 'wrong-state', status: refused?.status ?? job.status };
+}
+
 /** Marks the replay stale (its shadow is dropped by the worker) and audits the refused swap. */
-async function refuse(ds: DataSource, job: ReplayJobRow, found: { changes: LiveChange[]; count: number }, input: { reason: string; actor: OperatorPrincipal }): Promise<SwapOutcome> {
+async function refuse(ds: DataSource, jobs: ReplayJobRepository, job: ReplayJob, found: { changes: LiveChange[]; count: number }, input: { reason: string; actor: OperatorPrincipal }): Promise<SwapOutcome> {
   await inTransaction(ds, async (q) => {
-    await q.query(`UPDATE replay_jobs SET status = 'stale', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status = 'built'`, [
-      job.id,
-      `swap refused: live changed for ${found.count} of its entities or revisions since it was planned; re-run the replay`,
-    ]);
+    // Only a job still built goes stale (a refusal otherwise changes nothing).
+    await jobs.transition(q, job.id, { kind: 'mark-stale', at: new Date(), error: `swap refused: live changed for ${found.count} of its entities or revisions since it was planned; re-run the replay` });
     await recordAudit(q, { actor: input.actor, action: 'replay.swap', target: { replayId: job.id }, reason: input.reason, detail: { changes: found.changes }, outcome: 'refused: live changed' });
   });
   return { kind: 'live-changed', ...found };
 }
 
 /** Replaces the live rows of the replay's entities by the shadow's; returns what it did. */
-async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSummary> {
+async function replace(q: QueryRunner, job: ReplayJob): Promise<ReplaySwapSummary> {
   const shadow = ident(shadowSchemaName(job.id));
   const id = job.id;
   const deviceId = `replay:${id}`;
@@ -285,12 +286,12 @@ async function replace(q: QueryRunner, job: ReplayJobRow): Promise<ReplaySwapSum
 
   // The named revisions are in force from this commit on.
   const activated: string[] = [];
-  for (const [type, revision] of Object.entries(job.policy_revisions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [type, revision] of Object.entries(job.policyRevisions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     await q.query('INSERT INTO policy_activations (workspace, type, revision, replay_id) VALUES ($1, $2, $3, $4)', [job.scope.workspace, type, revision, id]);
     activated.push(`${job.scope.workspace}/${type}@${revision}`);
   }
   return {
-    entities: Number(job.affected_entities),
+    entities: Number(job.affectedEntities),
     changed: byChange.changed ?? 0,
     added: byChange.added ?? 0,
     removed: byChange.removed ?? 0,

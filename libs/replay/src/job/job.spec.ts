@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ReplayEstimate } from '@tidemark/contracts';
-import { decide, emptyDiffSummary, evolve, isRefusal, type ReplayCommand, type ReplayEvent, type ReplayJob, type ReplayRefusalCode, type ReplayStatus } from '../index';
+import { checkSwap, decide, emptyDiffSummary, evolve, isRefusal, type ReplayCommand, type ReplayEvent, type ReplayJob, type ReplayRefusalCode, type ReplayStatus } from '../index';
 
 const ID = '11111111-2222-4333-8444-555555555555';
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
@@ -119,6 +119,15 @@ describe('the replay job decider', () => {
 
   it('a swap confirmed with another digest is refused', () => {
     assert.deepEqual(given(...toBuilt).when({ ...swap, confirm: 'other' }), { refused: 'confirm-mismatch', status: 'built' });
+  });
+
+  it('a swap is checked before anything is computed, with the refusals of the swap itself', () => {
+    const built = then(given(...toBuilt.slice(0, -1)).when(finishDiff)).job;
+    assert.equal(checkSwap(built, 'd1'), undefined);
+    assert.equal(checkSwap(built, 'other')?.refused, 'confirm-mismatch');
+    assert.equal(checkSwap(undefined, 'd1')?.refused, 'not-found');
+    const cancelled = then(given(...toBuilt).when(cancel)).job;
+    assert.deepEqual([checkSwap(cancelled, 'd1')?.refused, checkSwap(cancelled, 'd1')?.status], ['wrong-state', 'cancelled']);
   });
 
   it('built → stale when live changed under it', () => {

@@ -129,6 +129,18 @@ function assertNever(value: never): never {
   throw new Error(`unexpected replay command or event: ${JSON.stringify(value)}`);
 }
 
+const confirmMismatch = (job: ReplayJob): ReplayRefusal => ({ refused: 'confirm-mismatch', status: job.status, detail: `confirm is not the digest of replay ${job.id}'s diff` });
+
+/**
+ * Whether a swap confirmed with `confirm` may go ahead (undefined) or why not, before anything is computed:
+ * the refusal `decide` gives the swap itself.
+ */
+export function checkSwap(job: ReplayJob | undefined, confirm: string): ReplayRefusal | undefined {
+  if (!job) return { refused: 'not-found', detail: 'there is no such replay' };
+  if (job.status !== 'built') return { refused: 'wrong-state', status: job.status, detail: `replay ${job.id} is ${job.status}; swap needs built` };
+  return job.diffDigest === confirm ? undefined : confirmMismatch(job);
+}
+
 /**
  * Decides what a command does to a job (undefined: there is none yet). A command in a status it cannot
  * leave from is refused with `wrong-state` (e.g. cancelling a swapped job); a swap whose confirmation is not
@@ -162,7 +174,7 @@ export function decide(job: ReplayJob | undefined, command: ReplayCommand): Repl
     case 'finish-diff':
       return { events: [{ type: 'diffed', from: 'diffing', at, summary: command.summary, digest: command.digest }] };
     case 'swap':
-      if (job.diffDigest !== command.confirm) return { refused: 'confirm-mismatch', status: job.status, detail: `confirm is not the digest of replay ${job.id}'s diff` };
+      if (job.diffDigest !== command.confirm) return confirmMismatch(job);
       return { events: [{ type: 'swapped', from: 'built', at, summary: command.summary }] };
     case 'mark-stale':
       return { events: [{ type: 'went-stale', from: 'built', at, error: command.error }] };
