@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createDataSource, migrateWithLock, type DataSource } from '@tidemark/persistence';
 import { createLogger } from '@tidemark/telemetry';
 import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { PolicyRevisionCache } from './policy-revisions';
+import { PolicyRevisionCache } from '../projection/policy-revisions';
 import { SHADOW_TABLES, createShadow, dropShadow, shadowExists } from './shadow';
 
 describe('replay storage (real Postgres)', () => {

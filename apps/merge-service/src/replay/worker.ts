@@ -1,18 +1,24 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
-import { parseJournalSubject, partitionToken, type JournalRecord, type ReplayStatus } from '@tidemark/contracts';
+import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
+import { mergeWithRevision, type PolicyRevision } from '@tidemark/merge';
+import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
+import { ReplayJobRepository, connectionSettings, inTransaction, type DataSource, type ReplaySql } from '@tidemark/persistence';
 import {
+  ACTIVE_REPLAY_STATUSES,
+  ENDED_REPLAY_STATUSES,
   addToSummary,
   batchSizeFor,
   classifyEntry,
+  decide,
   diffDigestLine,
   diffEntity,
   emptyDiffSummary,
   entityKey,
   estimateReplay,
+  isRefusal,
   journalFilter,
   lastBound,
-  mergeWithRevision,
   planScan,
   scopeReadsRecord,
   shadowSchemaName,
@@ -20,52 +26,20 @@ import {
   type DiffSummary,
   type EntitySide,
   type JournalEntryMeta,
-  type PolicyRevision,
   type ReplayBounds,
+  type ReplayCommand,
+  type ReplayJob,
   type ReplayPlanInput,
-  type ReplayScope,
-} from '@tidemark/merge';
-import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
-import { connectionSettings, inTransaction, type DataSource } from '@tidemark/persistence';
+  type UsedRevisions,
+} from '@tidemark/replay';
 import type { Logger } from '@tidemark/telemetry';
 import type { MergeFn, Projector } from '../projection/projector';
 import type { SchemaRegistryCache } from '../projection/schema-registry-cache';
 import type { JournalReader } from './journal-reader';
-import type { PolicyRevisionCache } from './policy-revisions';
+import type { PolicyRevisionCache } from '../projection/policy-revisions';
 import { CommitLanes } from './commit-lanes';
 import { readAhead } from './read-ahead';
 import { createShadow, dropShadow, shadowExists } from './shadow';
-
-/**
- * A replay's life: queued → planning → building → diffing → built → swapped; or cancelled, failed, stale.
- * A plan-only replay goes planning → cancelled once planned.
- */
-export type { ReplayStatus };
-const ACTIVE: ReplayStatus[] = ['queued', 'planning', 'building', 'diffing'];
-const TERMINAL: ReplayStatus[] = ['swapped', 'cancelled', 'failed', 'stale'];
-
-/**
- * The revisions a replay merges with, per `<workspace>/<type>` of its entities: `revision` for the shadow,
- * `live` the one in force when it was planned (a swap refuses when that moved).
- */
-export interface UsedRevisions {
-  [workspaceType: string]: { revision: number; live: number };
-}
-
-interface JobRow {
-  id: string;
-  status: ReplayStatus;
-  scope: ReplayScope;
-  policy_revisions: Record<string, number>;
-  rate_limit: number;
-  plan_only: boolean;
-  bounds: Record<string, number> | null;
-  revisions: UsedRevisions | null;
-  plan_seq: string;
-  plan_to: string | null;
-  done_events: string;
-  resumes: number;
-}
 
 /** The consumer name the shadow's checkpoint is kept under. */
 export const SHADOW_CONSUMER = 'replay';
@@ -105,11 +79,6 @@ export interface ReplayWorkerOptions {
   pollMs?: number;
 }
 
-/** Anything that runs SQL: the data source, or a query runner inside a transaction. */
-interface SqlRunner {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
-
 /** Thrown inside a phase when the job was cancelled or the service is stopping: stop, resume later. */
 class Interrupted extends Error {}
 
@@ -131,8 +100,11 @@ export class ReplayWorker {
   private locked = false;
   private wake: (() => void) | undefined;
   private readonly failures = new Map<string, number>();
+  private readonly jobs: ReplayJobRepository;
 
-  constructor(private readonly o: ReplayWorkerOptions) {}
+  constructor(private readonly o: ReplayWorkerOptions) {
+    this.jobs = new ReplayJobRepository(o.ds);
+  }
 
   start(): void {
     const tick = () => {
@@ -175,8 +147,7 @@ export class ReplayWorker {
   private async tick(): Promise<void> {
     if (!(await this.lock())) return;
     await this.sweep();
-    const rows: JobRow[] = await this.o.ds.query(`SELECT * FROM replay_jobs WHERE status = ANY($1::text[]) ORDER BY created_at, id LIMIT 1`, [ACTIVE]);
-    const job = rows[0];
+    const job = await this.jobs.oldestIn(ACTIVE_REPLAY_STATUSES);
     if (!job) return;
     try {
       await this.run(job);
@@ -187,7 +158,7 @@ export class ReplayWorker {
       this.failures.set(job.id, failures);
       this.o.logger.error({ err: error, replayId: job.id, status: job.status, failures }, 'replay step failed');
       if (failures >= MAX_FAILURES) {
-        await this.o.ds.query(`UPDATE replay_jobs SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status = ANY($3::text[])`, [job.id, (error as Error).message, ACTIVE]);
+        await this.jobs.transition(this.o.ds, job.id, { kind: 'fail', at: new Date(), error: (error as Error).message });
         this.failures.delete(job.id);
       }
     }
@@ -195,45 +166,43 @@ export class ReplayWorker {
 
   /** Drops the shadows of jobs that ended (swapped jobs drop theirs in the swap). */
   private async sweep(): Promise<void> {
-    const ended: { id: string }[] = await this.o.ds.query('SELECT id FROM replay_jobs WHERE status = ANY($1::text[]) AND NOT shadow_dropped', [TERMINAL]);
-    for (const { id } of ended) {
+    for (const id of await this.jobs.withShadowIn(ENDED_REPLAY_STATUSES)) {
       await dropShadow(this.o.ds, shadowSchemaName(id));
-      await this.o.ds.query('UPDATE replay_jobs SET shadow_dropped = true WHERE id = $1', [id]);
+      await this.jobs.markShadowDropped(id);
     }
   }
 
-  private async run(start: JobRow): Promise<void> {
-    let job: JobRow | undefined = start;
+  private async run(start: ReplayJob): Promise<void> {
+    let job: ReplayJob | undefined = start;
     if (job.status === 'queued') job = await this.startPlanning(job);
     if (job?.status === 'planning') job = await this.plan(job);
     if (job?.status === 'building') job = await this.build(job);
     if (job?.status === 'diffing') await this.diff(job);
   }
 
-  /** Moves a job to its next status (only from the one expected: a cancel in between wins). */
-  private async advance(q: SqlRunner, id: string, from: ReplayStatus, set: string, params: unknown[]): Promise<JobRow | undefined> {
-    // TypeORM answers an UPDATE with [rows, rowCount].
-    const [rows] = <[JobRow[], number]>await q.query(`UPDATE replay_jobs SET ${set}, updated_at = now() WHERE id = $1 AND status = $2 RETURNING *`, [id, from, ...params]);
-    return rows[0];
+  /**
+   * Decides a command on the job as the worker last saw it and applies it under a guard on that status: a
+   * cancel in between wins (undefined, nothing changed).
+   */
+  private async advance(q: ReplaySql, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
+    const decision = decide(job, command);
+    if (isRefusal(decision)) return undefined;
+    let now: ReplayJob | undefined = job;
+    for (const event of decision.events) now = now && (await this.jobs.apply(q, job.id, event));
+    return now;
   }
 
   /** Takes the live checkpoints as the replay's bounds and the range to scan. */
-  private async startPlanning(job: JobRow): Promise<JobRow | undefined> {
+  private async startPlanning(job: ReplayJob): Promise<ReplayJob | undefined> {
     const names = Array.from({ length: this.o.partitions }, (_, p) => mergeConsumerName(p, this.o.livePrefix));
     const rows: { consumer: string; stream_seq: string }[] = await this.o.ds.query('SELECT consumer, stream_seq FROM consumer_checkpoints WHERE consumer = ANY($1::text[])', [names]);
     const seqs = new Map(rows.map((r) => [r.consumer, Number(r.stream_seq)]));
     const bounds: Record<string, number> = {};
     for (let p = 0; p < this.o.partitions; p++) bounds[partitionToken(p)] = seqs.get(names[p]!) ?? 0;
-    for (const [type, revision] of Object.entries(job.policy_revisions)) await this.o.policies.definition(type, revision);
-    const scan = planScan({ scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds });
+    for (const [type, revision] of Object.entries(job.policyRevisions)) await this.o.policies.definition(type, revision);
+    const scan = planScan({ scope: job.scope, revisedTypes: Object.keys(job.policyRevisions), bounds });
     this.o.logger.info({ replayId: job.id, bounds, scan }, 'replay planning');
-    return this.advance(
-      this.o.ds,
-      job.id,
-      'queued',
-      "status = 'planning', bounds = $3, live_prefix = $4, partitions = $5, plan_seq = $6, plan_to = $7, planned_at = now(), phase_started_at = now(), phase_done_at_start = 0",
-      [JSON.stringify(bounds), this.o.livePrefix, this.o.partitions, scan.fromSeq - 1, scan.toSeq],
-    );
+    return this.advance(this.o.ds, job, { kind: 'start-planning', at: new Date(), bounds, livePrefix: this.o.livePrefix, partitions: this.o.partitions, fromSeq: scan.fromSeq, toSeq: scan.toSeq });
   }
 
   /**
@@ -241,8 +210,8 @@ export class ReplayWorker {
    * ahead, and records what it found with the last sequence scanned every {@link PLAN_RECORD} entries (and at
    * the end), in one transaction: a restart scans on from there.
    */
-  private async plan(job: JobRow): Promise<JobRow | undefined> {
-    const input: ReplayPlanInput = { scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds: job.bounds! };
+  private async plan(job: ReplayJob): Promise<ReplayJob | undefined> {
+    const input: ReplayPlanInput = { scope: job.scope, revisedTypes: Object.keys(job.policyRevisions), bounds: job.bounds! };
     const scan = planScan(input);
     const readsRecord = scopeReadsRecord(input.scope);
     let found = new Map<string, { meta: JournalEntryMeta; selected: number }>();
@@ -261,14 +230,14 @@ export class ReplayWorker {
             [job.id, entries.map((e) => e.meta.workspace), entries.map((e) => e.meta.type), entries.map((e) => e.meta.id), entries.map((e) => e.meta.partition), entries.map((e) => e.selected)],
           );
         }
-        const moved = await this.advance(q, job.id, 'planning', 'plan_seq = $3, scanned_events = scanned_events + $4, selected_events = selected_events + $5', [lastSeq, scanned, selected]);
+        const moved = await this.advance(q, job, { kind: 'record-plan', at: new Date(), lastSeq, scanned, selected });
         if (!moved) throw new Interrupted();
       });
       found = new Map();
       scanned = 0;
       selected = 0;
     };
-    for await (const chunk of readAhead(this.o.reader.read(scan.filter, Number(job.plan_seq) + 1, Number(job.plan_to), READ_CHUNK), READ_AHEAD)) {
+    for await (const chunk of readAhead(this.o.reader.read(scan.filter, job.planSeq + 1, job.planTo ?? 0, READ_CHUNK), READ_AHEAD)) {
       if (this.stopping) throw new Interrupted();
       for (const msg of chunk) {
         const meta = metaOf(msg, readsRecord);
@@ -296,7 +265,7 @@ export class ReplayWorker {
    * instead (`cancelled`, finished, no error), in one update from `planning` so an operator's cancel in
    * between still wins, and without a shadow: nothing of it is ever built.
    */
-  private async finishPlanning(job: JobRow): Promise<JobRow | undefined> {
+  private async finishPlanning(job: ReplayJob): Promise<ReplayJob | undefined> {
     const keys: { workspace: string; entity_type: string; entity_id: string; partition: string }[] = await this.o.ds.query(
       'SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1',
       [job.id],
@@ -309,35 +278,24 @@ export class ReplayWorker {
       const pair = `${k.workspace}/${k.entity_type}`;
       if (revisions[pair]) continue;
       const live = this.o.policies.activeRevision(k.workspace, k.entity_type);
-      const named = k.workspace === job.scope.workspace ? job.policy_revisions[k.entity_type] : undefined;
+      const named = k.workspace === job.scope.workspace ? job.policyRevisions[k.entity_type] : undefined;
       revisions[pair] = { revision: named ?? live, live };
     }
     // A named revision of a type without entities yet is still activated by the swap.
-    for (const [type, revision] of Object.entries(job.policy_revisions)) {
+    for (const [type, revision] of Object.entries(job.policyRevisions)) {
       const pair = `${job.scope.workspace}/${type}`;
       revisions[pair] ??= { revision, live: this.o.policies.activeRevision(job.scope.workspace!, type) };
     }
     // What finished replays measured, end to end (planning started → built), most recent first.
-    const history: { workspace: string | null; events: string; seconds: number; rate_limit: number }[] = await this.o.ds.query(
-      `SELECT scope->>'workspace' AS workspace, rebuild_events AS events, extract(epoch FROM built_at - planned_at)::float8 AS seconds, rate_limit
-         FROM replay_jobs WHERE status IN ('built', 'swapped', 'stale') AND built_at IS NOT NULL AND planned_at IS NOT NULL AND rebuild_events > 0
-        ORDER BY built_at DESC LIMIT 200`,
-    );
-    const estimate = estimateReplay({
-      events: rebuildEvents,
-      rateLimit: job.rate_limit,
-      workspace: job.scope.workspace,
-      history: history.map((h) => ({ workspace: h.workspace ?? undefined, events: Number(h.events), seconds: Number(h.seconds), rateLimit: Number(h.rate_limit) })),
-    });
-    const plan = [keys.length, rebuildEvents, JSON.stringify(estimate), JSON.stringify(revisions)];
-    const planned = 'affected_entities = $3, rebuild_events = $4, estimate = $5, revisions = $6';
-    if (job.plan_only) {
+    const estimate = estimateReplay({ events: rebuildEvents, rateLimit: job.eventsPerSecond, workspace: job.scope.workspace, history: await this.jobs.measuredRuns() });
+    const planned: ReplayCommand = { kind: 'finish-planning', at: new Date(), affectedEntities: keys.length, rebuildEvents, estimate, revisions };
+    if (job.planOnly) {
       this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned; plan only, so it ends without building');
-      return this.advance(this.o.ds, job.id, 'planning', `status = 'cancelled', ${planned}, finished_at = now(), shadow_dropped = true`, plan);
+      return this.advance(this.o.ds, job, planned);
     }
     await createShadow(this.o.ds, shadowSchemaName(job.id));
     this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned');
-    return this.advance(this.o.ds, job.id, 'planning', `status = 'building', ${planned}, phase_started_at = now(), phase_done_at_start = 0, done_events = 0`, plan);
+    return this.advance(this.o.ds, job, planned);
   }
 
   /** The narrowest journal filter over the replay's entities. */
@@ -359,7 +317,7 @@ export class ReplayWorker {
    * partitions committing at once, as live commits its partitions. A restart resumes every partition after
    * its own checkpoint. The rate limit holds back the batches handed to the projector.
    */
-  private async build(job: JobRow): Promise<JobRow | undefined> {
+  private async build(job: ReplayJob): Promise<ReplayJob | undefined> {
     const shadow = shadowSchemaName(job.id);
     if (!(await shadowExists(this.o.ds, shadow))) await createShadow(this.o.ds, shadow);
     const bounds: ReplayBounds = job.bounds!;
@@ -389,7 +347,7 @@ export class ReplayWorker {
       done = Number(counted[0]!.n);
       this.o.logger.info({ replayId: job.id, checkpoints: Object.fromEntries(checkpoints), done }, 'replay resumes building after the shadow checkpoints');
     }
-    const resumed = await this.advance(this.o.ds, job.id, 'building', 'phase_started_at = now(), phase_done_at_start = $3, done_events = $3, build_seq = $4, resumes = resumes + $5', [done, checkpoint, checkpoint > 0 ? 1 : 0]);
+    const resumed = await this.advance(this.o.ds, job, { kind: 'resume-build', at: new Date(), done, buildSeq: checkpoint, resumed: checkpoint > 0 });
     if (!resumed) return undefined;
 
     const definitions = new Map<string, PolicyRevision | undefined>();
@@ -401,7 +359,7 @@ export class ReplayWorker {
       return mergeWithRevision(state, input, this.o.schemas.current(), definitions.get(pair));
     };
     const projector = this.o.shadowProjector({ searchPath: shadow, merge });
-    const rate = job.rate_limit;
+    const rate = job.eventsPerSecond;
     const batchSize = batchSizeFor(rate);
     const commits = new CommitLanes(BUILD_CONCURRENCY);
     const session = { startedAtMs: Date.now(), handed: 0, done: 0, lastSeq: checkpoint };
@@ -412,7 +370,7 @@ export class ReplayWorker {
       if (recording || Date.now() - recordedAt < PROGRESS_MS) return;
       recordedAt = Date.now();
       const capacity = commits.busyMs() > 0 ? session.done / (commits.busyMs() / 1000) : null;
-      recording = this.advance(this.o.ds, job.id, 'building', 'done_events = $3, build_seq = $4, capacity = coalesce($5, capacity)', [done, session.lastSeq, capacity])
+      recording = this.advance(this.o.ds, job, { kind: 'record-build', at: new Date(), done, buildSeq: session.lastSeq, capacity })
         .then((moved) => void (moved || commits.halt(new Interrupted())))
         .catch((error: unknown) => commits.halt(error))
         .finally(() => (recording = undefined));
@@ -459,11 +417,7 @@ export class ReplayWorker {
     commits.check();
     const capacity = commits.busyMs() > 0 ? session.done / (commits.busyMs() / 1000) : null;
     this.o.logger.info({ replayId: job.id, done }, 'replay shadow built');
-    return this.advance(this.o.ds, job.id, 'building', "status = 'diffing', done_events = $3, build_seq = $4, capacity = coalesce($5, capacity), phase_started_at = now(), phase_done_at_start = 0", [
-      done,
-      session.lastSeq,
-      capacity,
-    ]);
+    return this.advance(this.o.ds, job, { kind: 'finish-build', at: new Date(), done, buildSeq: session.lastSeq, capacity });
   }
 
   /**
@@ -471,7 +425,7 @@ export class ReplayWorker {
    * Pages of entities are loaded ahead of their comparison (one page at a time, in entity order, which is
    * the order they are digested in).
    */
-  private async diff(job: JobRow): Promise<void> {
+  private async diff(job: ReplayJob): Promise<void> {
     const shadow = shadowSchemaName(job.id);
     const hash = createHash('sha256');
     let summary: DiffSummary = emptyDiffSummary();
@@ -492,7 +446,7 @@ export class ReplayWorker {
       );
     }
     const digest = hash.digest('hex');
-    await this.advance(this.o.ds, job.id, 'diffing', "status = 'built', diff_summary = $3, diff_digest = $4, built_at = now(), rebuild_events = done_events", [JSON.stringify(summary), digest]);
+    await this.advance(this.o.ds, job, { kind: 'finish-diff', at: new Date(), summary, digest });
     this.o.logger.info({ replayId: job.id, digest, entities: summary.entities }, 'replay diff ready; waiting for an operator to swap');
   }
 
