@@ -11,3 +11,4 @@ export { changeLogAfter } from './change-log-repository';
 export { DeviceActivityRepository, scopeBacklog, type DeviceActivity, type ReadPosition, type WriteRefusal, type RefusalDetail, type ScopeBacklog } from './device-activity-repository';
 export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, type ScopeReader } from './scope-facts-repository';
 export { ReplayJobRepository, type ReplaySql, type ReplayTransition } from './replay-job-repository';
+export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shadowExists, type ReplayEntityKey, type FoundEntity } from './replay-rebuild-repository';

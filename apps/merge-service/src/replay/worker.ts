@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
 import { mergeWithRevision, type PolicyRevision } from '@tidemark/merge';
 import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
-import { ReplayJobRepository, connectionSettings, inTransaction, type DataSource, type ReplaySql } from '@tidemark/persistence';
+import { ReplayJobRepository, ReplayRebuildRepository, connectionSettings, inTransaction, type DataSource, type ReplaySql } from '@tidemark/persistence';
 import {
   ACTIVE_REPLAY_STATUSES,
   ENDED_REPLAY_STATUSES,
@@ -39,7 +39,6 @@ import type { JournalReader } from './journal-reader';
 import type { PolicyRevisionCache } from '../projection/policy-revisions';
 import { CommitLanes } from './commit-lanes';
 import { readAhead } from './read-ahead';
-import { createShadow, dropShadow, shadowExists } from './shadow';
 
 /** The consumer name the shadow's checkpoint is kept under. */
 export const SHADOW_CONSUMER = 'replay';
@@ -82,8 +81,6 @@ export interface ReplayWorkerOptions {
 /** Thrown inside a phase when the job was cancelled or the service is stopping: stop, resume later. */
 class Interrupted extends Error {}
 
-const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
 /**
  * Runs replay jobs inside merge-service, one at a time across every replica (a session advisory lock,
  * released when the holder dies, so another replica resumes). Each phase persists its progress with its
@@ -101,9 +98,11 @@ export class ReplayWorker {
   private wake: (() => void) | undefined;
   private readonly failures = new Map<string, number>();
   private readonly jobs: ReplayJobRepository;
+  private readonly rebuild: ReplayRebuildRepository;
 
   constructor(private readonly o: ReplayWorkerOptions) {
     this.jobs = new ReplayJobRepository(o.ds);
+    this.rebuild = new ReplayRebuildRepository(o.ds);
   }
 
   start(): void {
@@ -167,7 +166,7 @@ export class ReplayWorker {
   /** Drops the shadows of jobs that ended (swapped jobs drop theirs in the swap). */
   private async sweep(): Promise<void> {
     for (const id of await this.jobs.withShadowIn(ENDED_REPLAY_STATUSES)) {
-      await dropShadow(this.o.ds, shadowSchemaName(id));
+      await this.rebuild.dropShadow(shadowSchemaName(id));
       await this.jobs.markShadowDropped(id);
     }
   }
@@ -195,8 +194,7 @@ export class ReplayWorker {
   /** Takes the live checkpoints as the replay's bounds and the range to scan. */
   private async startPlanning(job: ReplayJob): Promise<ReplayJob | undefined> {
     const names = Array.from({ length: this.o.partitions }, (_, p) => mergeConsumerName(p, this.o.livePrefix));
-    const rows: { consumer: string; stream_seq: string }[] = await this.o.ds.query('SELECT consumer, stream_seq FROM consumer_checkpoints WHERE consumer = ANY($1::text[])', [names]);
-    const seqs = new Map(rows.map((r) => [r.consumer, Number(r.stream_seq)]));
+    const seqs = await this.rebuild.liveCheckpoints(names);
     const bounds: Record<string, number> = {};
     for (let p = 0; p < this.o.partitions; p++) bounds[partitionToken(p)] = seqs.get(names[p]!) ?? 0;
     for (const [type, revision] of Object.entries(job.policyRevisions)) await this.o.policies.definition(type, revision);
@@ -222,14 +220,11 @@ export class ReplayWorker {
       if (scanned === 0) return;
       const entries = [...found.values()];
       await inTransaction(this.o.ds, async (q) => {
-        if (entries.length > 0) {
-          await q.query(
-            `INSERT INTO replay_entities (replay_id, workspace, entity_type, entity_id, partition, selected_events)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-             ON CONFLICT (replay_id, workspace, entity_type, entity_id) DO UPDATE SET selected_events = replay_entities.selected_events + EXCLUDED.selected_events`,
-            [job.id, entries.map((e) => e.meta.workspace), entries.map((e) => e.meta.type), entries.map((e) => e.meta.id), entries.map((e) => e.meta.partition), entries.map((e) => e.selected)],
-          );
-        }
+        await this.rebuild.recordFound(
+          q,
+          job.id,
+          entries.map((e) => ({ workspace: e.meta.workspace, type: e.meta.type, id: e.meta.id, partition: e.meta.partition, selected: e.selected })),
+        );
         const moved = await this.advance(q, job, { kind: 'record-plan', at: new Date(), lastSeq, scanned, selected });
         if (!moved) throw new Interrupted();
       });
@@ -266,19 +261,16 @@ export class ReplayWorker {
    * between still wins, and without a shadow: nothing of it is ever built.
    */
   private async finishPlanning(job: ReplayJob): Promise<ReplayJob | undefined> {
-    const keys: { workspace: string; entity_type: string; entity_id: string; partition: string }[] = await this.o.ds.query(
-      'SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1',
-      [job.id],
-    );
+    const keys = await this.rebuild.entities(job.id);
     const counts = keys.length > 0 ? await this.o.reader.subjectCounts(await this.rebuildFilter(job.id)) : {};
-    const rebuildEvents = keys.reduce((sum, k) => sum + (counts[`tm.journal.${k.workspace}.${k.partition}.${k.entity_type}.${k.entity_id}`] ?? 0), 0);
+    const rebuildEvents = keys.reduce((sum, k) => sum + (counts[`tm.journal.${k.workspace}.${k.partition}.${k.type}.${k.id}`] ?? 0), 0);
     await this.o.policies.ensureCurrent();
     const revisions: UsedRevisions = {};
     for (const k of keys) {
-      const pair = `${k.workspace}/${k.entity_type}`;
+      const pair = `${k.workspace}/${k.type}`;
       if (revisions[pair]) continue;
-      const live = this.o.policies.activeRevision(k.workspace, k.entity_type);
-      const named = k.workspace === job.scope.workspace ? job.policyRevisions[k.entity_type] : undefined;
+      const live = this.o.policies.activeRevision(k.workspace, k.type);
+      const named = k.workspace === job.scope.workspace ? job.policyRevisions[k.type] : undefined;
       revisions[pair] = { revision: named ?? live, live };
     }
     // A named revision of a type without entities yet is still activated by the swap.
@@ -293,21 +285,14 @@ export class ReplayWorker {
       this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned; plan only, so it ends without building');
       return this.advance(this.o.ds, job, planned);
     }
-    await createShadow(this.o.ds, shadowSchemaName(job.id));
+    await this.rebuild.createShadow(shadowSchemaName(job.id));
     this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned');
     return this.advance(this.o.ds, job, planned);
   }
 
   /** The narrowest journal filter over the replay's entities. */
   private async rebuildFilter(id: string): Promise<string> {
-    const rows: { workspace: string[]; partition: string[]; type: string[]; id: string[] }[] = await this.o.ds.query(
-      `SELECT (array_agg(DISTINCT workspace))[1:2] AS workspace, (array_agg(DISTINCT partition))[1:2] AS partition,
-              (array_agg(DISTINCT entity_type))[1:2] AS type, (array_agg(DISTINCT entity_id))[1:2] AS id
-         FROM replay_entities WHERE replay_id = $1`,
-      [id],
-    );
-    const r = rows[0]!;
-    return journalFilter({ workspace: r.workspace ?? [], partition: r.partition ?? [], type: r.type ?? [], id: r.id ?? [] });
+    return journalFilter(await this.rebuild.subjectTokens(id));
   }
 
   /**
@@ -319,32 +304,18 @@ export class ReplayWorker {
    */
   private async build(job: ReplayJob): Promise<ReplayJob | undefined> {
     const shadow = shadowSchemaName(job.id);
-    if (!(await shadowExists(this.o.ds, shadow))) await createShadow(this.o.ds, shadow);
+    if (!(await this.rebuild.shadowExists(shadow))) await this.rebuild.createShadow(shadow);
     const bounds: ReplayBounds = job.bounds!;
-    const entities = (await this.o.ds.query('SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1', [job.id])) as {
-      workspace: string;
-      entity_type: string;
-      entity_id: string;
-      partition: string;
-    }[];
-    const keys = new Set(entities.map((r) => entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id })));
+    const entities = await this.rebuild.entities(job.id);
+    const keys = new Set(entities.map((r) => entityKey(r)));
     const partitions = [...new Set(entities.map((r) => r.partition))].sort();
     // A shadow begun before partitions had their own checkpoints has one for all of them.
-    const stored = new Map(
-      ((await this.o.ds.query(`SELECT consumer, stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = ANY($1::text[])`, [[SHADOW_CONSUMER, ...partitions.map(shadowConsumer)]])) as {
-        consumer: string;
-        stream_seq: string;
-      }[]).map((r) => [r.consumer, Number(r.stream_seq)]),
-    );
+    const stored = await this.rebuild.shadowCheckpoints(shadow, [SHADOW_CONSUMER, ...partitions.map(shadowConsumer)]);
     const checkpoints = new Map(partitions.map((p) => [p, Math.max(stored.get(SHADOW_CONSUMER) ?? 0, stored.get(shadowConsumer(p)) ?? 0)]));
     const checkpoint = Math.max(0, ...checkpoints.values());
     let done = 0;
     if (checkpoint > 0) {
-      const counted: { n: string }[] = await this.o.ds.query(
-        `SELECT (SELECT count(*) FROM ${ident(shadow)}.event_receipts) + (SELECT count(*) FROM ${ident(shadow)}.journal_duplicates)
-                + (SELECT count(*) FROM ${ident(shadow)}.parked_events WHERE event_id IS NULL) AS n`,
-      );
-      done = Number(counted[0]!.n);
+      done = await this.rebuild.shadowMessages(shadow);
       this.o.logger.info({ replayId: job.id, checkpoints: Object.fromEntries(checkpoints), done }, 'replay resumes building after the shadow checkpoints');
     }
     const resumed = await this.advance(this.o.ds, job, { kind: 'resume-build', at: new Date(), done, buildSeq: checkpoint, resumed: checkpoint > 0 });
@@ -431,19 +402,14 @@ export class ReplayWorker {
     let summary: DiffSummary = emptyDiffSummary();
     for await (const page of readAhead(this.diffPages(job.id, shadow), DIFF_AHEAD)) {
       if (this.stopping) throw new Interrupted();
-      const updates: unknown[][] = [];
+      const updates: { workspace: string; type: string; id: string; change: string; diff: unknown }[] = [];
       for (const k of page.keys) {
         const d = diffEntity(page.live.get(entityKey(k)), page.shadow.get(entityKey(k)));
         hash.update(diffDigestLine(k, d));
         summary = addToSummary(summary, k.type, d);
-        updates.push([k.workspace, k.type, k.id, d.change, JSON.stringify(d)]);
+        updates.push({ workspace: k.workspace, type: k.type, id: k.id, change: d.change, diff: d });
       }
-      await this.o.ds.query(
-        `UPDATE replay_entities r SET change = u.change, diff = u.diff
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS u(workspace, entity_type, entity_id, change, diff)
-          WHERE r.replay_id = $1 AND r.workspace = u.workspace AND r.entity_type = u.entity_type AND r.entity_id = u.entity_id`,
-        [job.id, ...[0, 1, 2, 3, 4].map((c) => updates.map((u) => u[c]))],
-      );
+      await this.rebuild.recordDiffs(job.id, updates);
     }
     const digest = hash.digest('hex');
     await this.advance(this.o.ds, job, { kind: 'finish-diff', at: new Date(), summary, digest });
@@ -455,20 +421,14 @@ export class ReplayWorker {
     let after: [string, string, string] | undefined;
     for (;;) {
       if (this.stopping) return;
-      const page: { workspace: string; entity_type: string; entity_id: string }[] = await this.o.ds.query(
-        `SELECT workspace, entity_type, entity_id FROM replay_entities
-          WHERE replay_id = $1 AND ($2::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($2::text COLLATE "C", $3::text COLLATE "C", $4::text COLLATE "C"))
-          ORDER BY workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C" LIMIT $5`,
-        [id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, DIFF_CHUNK],
-      );
-      if (page.length === 0) return;
-      const keys = page.map((r) => ({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }));
-      const shadowSides = await loadSides(this.o.ds, shadow, keys);
+      const keys = await this.rebuild.entityPage(id, after, DIFF_CHUNK);
+      if (keys.length === 0) return;
+      const shadowSides = await this.rebuild.sides(shadow, keys);
       const eventIds = [...shadowSides.values()].flatMap((s) => s.receipts.map((r) => r.eventId));
-      const liveSides = await loadSides(this.o.ds, 'public', keys, eventIds);
+      const liveSides = await this.rebuild.sides('public', keys, eventIds);
       yield { keys, shadow: shadowSides, live: liveSides };
-      const last = page.at(-1)!;
-      after = [last.workspace, last.entity_type, last.entity_id];
+      const last = keys.at(-1)!;
+      after = [last.workspace, last.type, last.id];
     }
   }
 
@@ -507,42 +467,4 @@ function metaOf(msg: JsMsg, readsRecord: boolean): JournalEntryMeta | undefined 
     site: record?.site ?? null,
     acceptedAt: record?.acceptedAt ?? '',
   };
-}
-
-/**
- * Entities as one schema's projection tables hold them (`public` is live). Receipts are read by event id
- * (`eventIds`, live) or, in a shadow, all of them (a shadow holds only the replay's entities).
- */
-async function loadSides(ds: DataSource, schema: string, keys: { workspace: string; type: string; id: string }[], eventIds?: string[]): Promise<Map<string, EntitySide>> {
-  const s = ident(schema);
-  const params = [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)];
-  const join = 'JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i) ON x.workspace = k.w AND x.entity_type = k.t AND x.entity_id = k.i';
-  // Three reads at once, each on its own pooled connection: the rows do not depend on each other.
-  const [entities, conflicts, receipts] = await Promise.all([
-    ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view FROM ${s}.entities x ${join}`, params) as Promise<
-      { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: EntitySide['view'] }[]
-    >,
-    ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.conflict_id, x.field, x.status FROM ${s}.conflicts x ${join}`, params) as Promise<
-      { workspace: string; entity_type: string; entity_id: string; conflict_id: string; field: string; status: string }[]
-    >,
-    (eventIds
-      ? ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join} WHERE x.event_id = ANY($4::uuid[])`, [...params, eventIds])
-      : ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join}`, params)) as Promise<
-      { workspace: string; entity_type: string; entity_id: string; event_id: string; status: string }[]
-    >,
-  ]);
-  type Side = { version: number; deleted: boolean; view: EntitySide['view']; conflicts: { id: string; field: string; status: string }[]; receipts: { eventId: string; status: string }[] };
-  const sides = new Map<string, Side>();
-  for (const e of entities) {
-    sides.set(entityKey({ workspace: e.workspace, type: e.entity_type, id: e.entity_id }), {
-      version: Number(e.version),
-      deleted: e.deleted,
-      view: { values: e.view.values, inConflict: e.view.inConflict, ...(e.view.job !== undefined ? { job: e.view.job } : {}) },
-      conflicts: [],
-      receipts: [],
-    });
-  }
-  for (const c of conflicts) sides.get(entityKey({ workspace: c.workspace, type: c.entity_type, id: c.entity_id }))?.conflicts.push({ id: c.conflict_id, field: c.field, status: c.status });
-  for (const r of receipts) sides.get(entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }))?.receipts.push({ eventId: r.event_id, status: r.status });
-  return sides;
 }
