@@ -10,5 +10,6 @@ export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type C
 export { changeLogAfter } from './change-log-repository';
 export { DeviceActivityRepository, scopeBacklog, type DeviceActivity, type ReadPosition, type WriteRefusal, type RefusalDetail, type ScopeBacklog } from './device-activity-repository';
 export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, type ScopeReader } from './scope-facts-repository';
-export { ReplayJobRepository, type ReplaySql, type ReplayTransition } from './replay-job-repository';
+export { ReplayJobRepository, type SqlRunner, type ReplayTransition } from './replay-job-repository';
 export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shadowExists, type ReplayEntityKey, type FoundEntity } from './replay-rebuild-repository';
+export { PolicyRevisionRepository, type PolicyActivation } from './policy-revision-repository';

@@ -17,7 +17,7 @@ import {
 import type { DataSource, QueryRunner } from 'typeorm';
 
 /** Anything that runs SQL: the data source, or a query runner inside a transaction. */
-export type ReplaySql = Pick<DataSource | QueryRunner, 'query'>;
+export type SqlRunner = Pick<DataSource | QueryRunner, 'query'>;
 
 /** A `replay_jobs` row as Postgres returns it (bigints as strings). */
 interface ReplayJobRow {
@@ -160,7 +160,7 @@ export class ReplayJobRepository {
   constructor(private readonly ds: DataSource) {}
 
   /** Records a requested job (in `q`'s transaction). */
-  async create(q: ReplaySql, command: Extract<ReplayCommand, { kind: 'request' }>): Promise<ReplayJob> {
+  async create(q: SqlRunner, command: Extract<ReplayCommand, { kind: 'request' }>): Promise<ReplayJob> {
     const decision = decide(undefined, command);
     if (isRefusal(decision)) throw new Error(decision.detail);
     const job = decision.events.reduce<ReplayJob | undefined>(evolve, undefined)!;
@@ -171,13 +171,13 @@ export class ReplayJobRepository {
     return toJob(rows[0]!);
   }
 
-  async get(id: string, q: ReplaySql = this.ds): Promise<ReplayJob | undefined> {
+  async get(id: string, q: SqlRunner = this.ds): Promise<ReplayJob | undefined> {
     const rows: ReplayJobRow[] = await q.query('SELECT * FROM replay_jobs WHERE id = $1', [id]);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
 
   /** The job, its row locked until `q`'s transaction ends. */
-  async lock(q: ReplaySql, id: string): Promise<ReplayJob | undefined> {
+  async lock(q: SqlRunner, id: string): Promise<ReplayJob | undefined> {
     const rows: ReplayJobRow[] = await q.query('SELECT * FROM replay_jobs WHERE id = $1 FOR UPDATE', [id]);
     return rows[0] ? toJob(rows[0]) : undefined;
   }
@@ -218,7 +218,7 @@ export class ReplayJobRepository {
    * Applies a decided event to its job, only if the job is still in the status the event leaves; the job as
    * it is now, or undefined when it moved (nothing changed).
    */
-  async apply(q: ReplaySql, id: string, event: ReplayEvent): Promise<ReplayJob | undefined> {
+  async apply(q: SqlRunner, id: string, event: ReplayEvent): Promise<ReplayJob | undefined> {
     if (event.type === 'requested') throw new Error('a requested job is recorded with create');
     const { set, params } = effect(event);
     // TypeORM answers an UPDATE with [rows, rowCount].
@@ -230,7 +230,7 @@ export class ReplayJobRepository {
    * Decides `command` on the job as it is (read through `q`) and applies the events; decided again when the
    * job moved in between. A refusal changes nothing.
    */
-  async transition(q: ReplaySql, id: string, command: ReplayCommand): Promise<ReplayTransition> {
+  async transition(q: SqlRunner, id: string, command: ReplayCommand): Promise<ReplayTransition> {
     for (let attempt = 1; ; attempt++) {
       const job = await this.get(id, q);
       const decision = decide(job, command);
@@ -243,13 +243,13 @@ export class ReplayJobRepository {
   }
 
   /** Whether a schema is published for an entity type. */
-  async typePublished(q: ReplaySql, type: string): Promise<boolean> {
+  async typePublished(q: SqlRunner, type: string): Promise<boolean> {
     const rows: unknown[] = await q.query('SELECT 1 FROM entity_schemas WHERE type = $1 LIMIT 1', [type]);
     return rows.length > 0;
   }
 
   /** Whether a policy revision of an entity type is published. */
-  async revisionPublished(q: ReplaySql, type: string, revision: number): Promise<boolean> {
+  async revisionPublished(q: SqlRunner, type: string, revision: number): Promise<boolean> {
     const rows: unknown[] = await q.query('SELECT 1 FROM policy_revisions WHERE type = $1 AND revision = $2', [type, revision]);
     return rows.length > 0;
   }

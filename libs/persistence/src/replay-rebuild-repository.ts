@@ -1,7 +1,7 @@
 import { entityKey, type EntitySide } from '@tidemark/replay';
 import type { DataSource } from 'typeorm';
 import { inTransaction } from './data-source';
-import type { ReplaySql } from './replay-job-repository';
+import type { SqlRunner } from './replay-job-repository';
 
 const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
@@ -82,7 +82,7 @@ export class ReplayRebuildRepository {
   }
 
   /** Adds what a stretch of the planning scan found (in `q`'s transaction, with the plan's progress). */
-  async recordFound(q: ReplaySql, replayId: string, entries: readonly FoundEntity[]): Promise<void> {
+  async recordFound(q: SqlRunner, replayId: string, entries: readonly FoundEntity[]): Promise<void> {
     if (entries.length === 0) return;
     await q.query(
       `INSERT INTO replay_entities (replay_id, workspace, entity_type, entity_id, partition, selected_events)

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
 import { mergeWithRevision, type PolicyRevision } from '@tidemark/merge';
 import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
-import { ReplayJobRepository, ReplayRebuildRepository, connectionSettings, inTransaction, type DataSource, type ReplaySql } from '@tidemark/persistence';
+import { ReplayJobRepository, ReplayRebuildRepository, connectionSettings, inTransaction, type DataSource, type SqlRunner } from '@tidemark/persistence';
 import {
   ACTIVE_REPLAY_STATUSES,
   ENDED_REPLAY_STATUSES,
@@ -183,7 +183,7 @@ export class ReplayWorker {
    * Decides a command on the job as the worker last saw it and applies it under a guard on that status: a
    * cancel in between wins (undefined, nothing changed).
    */
-  private async advance(q: ReplaySql, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
+  private async advance(q: SqlRunner, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
     const decision = decide(job, command);
     if (isRefusal(decision)) return undefined;
     let now: ReplayJob | undefined = job;
