@@ -13,3 +13,4 @@ export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, typ
 export { ReplayJobRepository, type SqlRunner, type ReplayTransition } from './replay-job-repository';
 export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shadowExists, type ReplayEntityKey, type FoundEntity } from './replay-rebuild-repository';
 export { PolicyRevisionRepository, type PolicyActivation } from './policy-revision-repository';
+export { ReplaySwapRepository, type LiveChange } from './replay-swap-repository';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { recordAudit, type OperatorPrincipal } from '@tidemark/auth';
 import type { ReplayDiffPage, ReplayJobView } from '@tidemark/contracts';
 import { DECLARED_REVISION } from '@tidemark/merge';
-import { ReplayJobRepository, inTransaction, type DataSource } from '@tidemark/persistence';
+import { ReplayJobRepository, ReplaySwapRepository, inTransaction, type DataSource } from '@tidemark/persistence';
 import { replayProgress, type ReplayJob, type ReplayScope } from '@tidemark/replay';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -61,9 +61,11 @@ export type CreateOutcome = { kind: 'created'; job: ReplayJob } | { kind: 'inval
 /** Replay jobs as ops-api uses them: request, list, read, cancel (through the shared replay jobs repository). */
 export class ReplayStore {
   readonly jobs: ReplayJobRepository;
+  readonly swaps: ReplaySwapRepository;
 
   constructor(private readonly ds: DataSource) {
     this.jobs = new ReplayJobRepository(ds);
+    this.swaps = new ReplaySwapRepository(ds);
   }
 
   /**

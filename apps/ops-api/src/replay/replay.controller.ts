@@ -123,7 +123,7 @@ export class ReplaysController {
   @HttpCode(200)
   async swap(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<ReplaySwapResult> {
     const input = valid(validators.swap(body));
-    const outcome = await swapReplay(this.deps.ds, this.store.jobs, replayId(id), { confirm: input.confirm, reason: input.reason, actor });
+    const outcome = await swapReplay(this.deps.ds, this.store.jobs, this.store.swaps, replayId(id), { confirm: input.confirm, reason: input.reason, actor });
     switch (outcome.kind) {
       case 'swapped':
         return { id, status: 'swapped', swap: outcome.summary };
