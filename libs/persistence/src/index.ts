@@ -14,3 +14,4 @@ export { ReplayJobRepository, type SqlRunner, type ReplayTransition } from './re
 export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shadowExists, type ReplayEntityKey, type FoundEntity } from './replay-rebuild-repository';
 export { PolicyRevisionRepository, type PolicyActivation } from './policy-revision-repository';
 export { ReplaySwapRepository, type LiveChange } from './replay-swap-repository';
+export { ReplayWorkerLock } from './replay-worker-lock';

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Client } from 'pg';
 import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
 import { mergeWithRevision, type PolicyRevision } from '@tidemark/merge';
 import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
-import { ReplayJobRepository, ReplayRebuildRepository, connectionSettings, inTransaction, type DataSource, type SqlRunner } from '@tidemark/persistence';
+import { ReplayJobRepository, ReplayRebuildRepository, ReplayWorkerLock, inTransaction, type DataSource, type SqlRunner } from '@tidemark/persistence';
 import {
   ACTIVE_REPLAY_STATUSES,
   ENDED_REPLAY_STATUSES,
@@ -44,8 +43,6 @@ import { readAhead } from './read-ahead';
 export const SHADOW_CONSUMER = 'replay';
 /** The shadow checkpoint of one partition's rebuild (`replay-p03`). */
 export const shadowConsumer = (partition: string): string => `${SHADOW_CONSUMER}-${partition}`;
-const LOCK_SPACE = 0x746d; // 'tm'
-const LOCK_REPLAY = 0x7270; // 'rp'
 /** Journal messages per read, planning and building; reads run up to READ_AHEAD ahead of their use. */
 const READ_CHUNK = 1000;
 const READ_AHEAD = 4;
@@ -93,16 +90,16 @@ export class ReplayWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
-  private session: Client | undefined;
-  private locked = false;
   private wake: (() => void) | undefined;
   private readonly failures = new Map<string, number>();
   private readonly jobs: ReplayJobRepository;
   private readonly rebuild: ReplayRebuildRepository;
+  private readonly lock: ReplayWorkerLock;
 
   constructor(private readonly o: ReplayWorkerOptions) {
     this.jobs = new ReplayJobRepository(o.ds);
     this.rebuild = new ReplayRebuildRepository(o.ds);
+    this.lock = new ReplayWorkerLock({ databaseUrl: o.databaseUrl, connectTimeoutMs: o.connectTimeoutMs, onLost: (error) => o.logger.warn({ err: error }, 'replay worker session lost') });
   }
 
   start(): void {
@@ -123,28 +120,11 @@ export class ReplayWorker {
     if (this.timer) clearInterval(this.timer);
     this.wake?.();
     await this.running;
-    await this.session?.end().catch(() => undefined);
-  }
-
-  private async lock(): Promise<boolean> {
-    if (this.session && this.locked) return true;
-    if (!this.session) {
-      const client = new Client({ connectionString: this.o.databaseUrl, ...connectionSettings({ connectTimeoutMs: this.o.connectTimeoutMs, applicationName: 'tidemark-replay-worker' }) });
-      client.on('error', (error) => {
-        this.o.logger.warn({ err: error }, 'replay worker session lost');
-        this.locked = false;
-        this.session = undefined;
-      });
-      await client.connect();
-      this.session = client;
-    }
-    const rows = await this.session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, LOCK_REPLAY]);
-    this.locked = rows.rows[0]?.ok === true;
-    return this.locked;
+    await this.lock.release();
   }
 
   private async tick(): Promise<void> {
-    if (!(await this.lock())) return;
+    if (!(await this.lock.acquire())) return;
     await this.sweep();
     const job = await this.jobs.oldestIn(ACTIVE_REPLAY_STATUSES);
     if (!job) return;
