@@ -76,6 +76,7 @@ describe('the replay jobs repository (real Postgres)', () => {
     const cancelled = await inTransaction(ds, (q) => jobs.transition(q, id, { kind: 'cancel', at }));
     assert.equal(cancelled.kind, 'applied');
     assert.equal(await jobs.apply(ds, id, decided.events[0]!), undefined);
+    assert.equal(await jobs.advance(ds, queued, LIFE[0]!), undefined, 'decided on the job as last seen, applied under its status');
     assert.equal((await jobs.get(id))!.status, 'cancelled');
   });
 

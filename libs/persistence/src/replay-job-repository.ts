@@ -227,6 +227,19 @@ export class ReplayJobRepository {
   }
 
   /**
+   * Decides `command` on the job as the caller last saw it and applies the events under a guard on that
+   * status: the job as it is now, or undefined when the command was refused or the job moved in between
+   * (an operator's cancel wins; nothing changed).
+   */
+  async advance(q: SqlRunner, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
+    const decision = decide(job, command);
+    if (isRefusal(decision)) return undefined;
+    let now: ReplayJob | undefined = job;
+    for (const event of decision.events) now = now && (await this.apply(q, job.id, event));
+    return now;
+  }
+
+  /**
    * Decides `command` on the job as it is (read through `q`) and applies the events; decided again when the
    * job moved in between. A refusal changes nothing.
    */

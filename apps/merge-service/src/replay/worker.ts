@@ -9,13 +9,11 @@ import {
   addToSummary,
   batchSizeFor,
   classifyEntry,
-  decide,
   diffDigestLine,
   diffEntity,
   emptyDiffSummary,
   entityKey,
   estimateReplay,
-  isRefusal,
   journalFilter,
   lastBound,
   planScan,
@@ -159,16 +157,9 @@ export class ReplayWorker {
     if (job?.status === 'diffing') await this.diff(job);
   }
 
-  /**
-   * Decides a command on the job as the worker last saw it and applies it under a guard on that status: a
-   * cancel in between wins (undefined, nothing changed).
-   */
-  private async advance(q: SqlRunner, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
-    const decision = decide(job, command);
-    if (isRefusal(decision)) return undefined;
-    let now: ReplayJob | undefined = job;
-    for (const event of decision.events) now = now && (await this.jobs.apply(q, job.id, event));
-    return now;
+  /** Moves a job on (only from the status it was seen in: a cancel in between wins, undefined). */
+  private advance(q: SqlRunner, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
+    return this.jobs.advance(q, job, command);
   }
 
   /** Takes the live checkpoints as the replay's bounds and the range to scan. */
