@@ -30,6 +30,15 @@ export default [
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:data-access', 'type:domain', 'type:util', 'type:app'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:data-access', 'type:domain', 'type:util', 'type:testing'] },
+            // Scopes: shared libs depend on shared libs only; a service's or the client's own libs serve it alone.
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:gateway'] },
+            { sourceTag: 'scope:journal', onlyDependOnLibsWithTags: ['scope:shared', 'scope:journal'] },
+            { sourceTag: 'scope:merge', onlyDependOnLibsWithTags: ['scope:shared', 'scope:merge'] },
+            { sourceTag: 'scope:asset', onlyDependOnLibsWithTags: ['scope:shared', 'scope:asset'] },
+            { sourceTag: 'scope:ops', onlyDependOnLibsWithTags: ['scope:shared', 'scope:ops'] },
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared', 'scope:cli'] },
+            { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:shared', 'scope:client', 'scope:asset'] },
           ],
         },
       ],
@@ -39,6 +48,14 @@ export default [
     // The deployment checks read each app's config spec (the one source of truth for its variables).
     files: ['tests/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', { allow: ['@tidemark/*'], depConstraints: [{ sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] }] }] },
+  },
+  {
+    // The data-access layer over Postgres speaks SQL only: no NATS, no HTTP (publishing lives in @tidemark/messaging).
+    files: ['libs/persistence/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@tidemark/messaging', '@nats-io/*', '@nestjs/*', 'fastify', '@tidemark/platform'], message: 'libs/persistence holds repositories over Postgres: no NATS or HTTP here' }] }],
+    },
   },
   {
     // Tests may use loose JSON from HTTP responses.

@@ -2,8 +2,8 @@ import { httpTimeouts } from '@tidemark/config';
 import { hostname } from 'node:os';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TUS_CONTENT_TYPE, type AssetLimits } from '@tidemark/assets';
-import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck } from '@tidemark/messaging';
-import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { STREAMS, applyTopology, connectJetStream, journalTopology, natsCheck, OutboxRelay } from '@tidemark/messaging';
+import { OutboxRepository, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { authFromConfig } from '@tidemark/auth';
 import { openApiController, parseCorsOrigins, runService, type ReadinessCheck, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
@@ -60,7 +60,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
   await migrateWithLock(ds);
 
   const ledger = new Ledger(ds);
-  const relay = new OutboxRelay(ds, () => connection.js, { table: 'asset_outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 200, ordered: true, logger });
+  const relay = new OutboxRelay(new OutboxRepository(ds, 'asset_outbox'), () => connection.js, { name: 'asset_outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 200, ordered: true, logger });
   const now = () => new Date();
   const published = () => relay.poke();
   const uploads = new UploadService({

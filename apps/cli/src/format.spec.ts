@@ -15,6 +15,7 @@ const overview = (over: Partial<OverviewView> = {}): OverviewView => ({
   consumers: { count: 9, withBacklog: 1, oldestPendingSeconds: 3.2, redelivered: 0 },
   projection: { consumerPrefix: 'merge', partitions: 8, partitionsBehind: 1, lag: { messages: 8, seconds: 3.2 } },
   rates: { ingestPerSecond: 12.04, projectPerSecond: 11.5, windowSeconds: 60, samples: 12, sampledBy: 'this ops-api instance' },
+  history: { intervalMs: 5000, capacity: 120, points: [] },
   parked: 2,
   conflictsOpen: 1,
   uploads: { inProgress: 3, bytesPending: 5900 },

@@ -1,6 +1,6 @@
 import { httpTimeouts } from '@tidemark/config';
-import { STREAMS, buildHeaders, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, type PullBinding } from '@tidemark/messaging';
-import { OutboxRelay, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
+import { STREAMS, buildHeaders, connectJetStream, mergeConsumerName, natsCheck, JetStreamPullTransport, OutboxRelay, type PullBinding } from '@tidemark/messaging';
+import { OutboxRepository, createDataSource, migrateWithLock, postgresCheck } from '@tidemark/persistence';
 import { runService, type RunningService } from '@tidemark/platform';
 import { createLogger } from '@tidemark/telemetry';
 import { COMMITTED_NOTICE_MAX_KEYS, committedNoticeSubject, schemaVersionHeaders, type CommittedNotice } from '@tidemark/contracts';
@@ -77,7 +77,7 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   const schemas = new SchemaRegistryCache(ds, { refreshMs: config.SCHEMA_REFRESH_MS, logger });
   await schemas.start();
 
-  const outbox = new OutboxRelay(ds, () => connection.js, { table: 'outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 500, ordered: false, logger });
+  const outbox = new OutboxRelay(new OutboxRepository(ds, 'outbox'), () => connection.js, { name: 'outbox', intervalMs: config.OUTBOX_INTERVAL_MS, batch: 500, ordered: false, logger });
   // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
   const policies = new PolicyRevisionCache(ds, logger);
   await policies.ensureCurrent();

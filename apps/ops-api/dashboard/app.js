@@ -9,11 +9,13 @@ import parked from './pages/parked.js';
 import conflicts from './pages/conflicts.js';
 import { replayDetail, replays } from './pages/replays.js';
 import assets from './pages/assets.js';
+import audit from './pages/audit.js';
+import scopes from './pages/scopes.js';
 
 /** How often a page refreshes while the tab is visible. */
 export const REFRESH_MS = 2000;
 
-const PAGES = { overview, streams, devices, parked, conflicts, replays, assets };
+const PAGES = { overview, streams, devices, scopes, parked, conflicts, replays, assets, audit };
 const $ = (id) => document.getElementById(id);
 
 /** `#/replays/<id>?change=all` → { name: 'replays', id, params }. */
@@ -38,6 +40,7 @@ function setParams(changes) {
 const state = {
   page: null, // the page object being shown
   route: null,
+  entered: true,
   generation: 0, // bumps on every navigation: answers for an older page are dropped
   timer: null,
   inFlight: null, // the generation whose refresh is under way
@@ -114,7 +117,7 @@ document.addEventListener('visibilitychange', () => {
 
 /** What a page gets: its route, the API, navigation, the action dialog and a flash message. */
 function context() {
-  return { route: state.route, api, setParams, refresh, dialog, flash, body: $('page-body'), tools: $('page-tools'), above: $('page-above') };
+  return { route: state.route, entered: state.entered, api, setParams, refresh, dialog, flash, body: $('page-body'), tools: $('page-tools'), above: $('page-above') };
 }
 
 function route() {
@@ -125,7 +128,12 @@ function route() {
     location.hash = '#/overview';
     return;
   }
+  // A dialog belongs to the page that opened it: it does not survive navigation.
+  if ($('dialog').open) $('dialog').close();
   state.generation += 1;
+  // Whether this page was just opened (not only its parameters changed): a page keeps what the operator
+  // picked across its own pages and filters, not across pages.
+  state.entered = state.page !== page;
   state.page = page;
   state.route = r;
   state.lastUpdated = null;
@@ -154,6 +162,7 @@ window.addEventListener('hashchange', () => {
 // ---- sign-in ---------------------------------------------------------------------------------------
 
 function showSignIn(error) {
+  if ($('dialog').open) $('dialog').close();
   state.generation += 1;
   state.page = null;
   clearTimeout(state.timer);

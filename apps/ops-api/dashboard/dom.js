@@ -105,7 +105,7 @@ export function table(columns, rows, options = {}) {
       h(
         'tbody',
         {},
-        rows.map((row) => h('tr', { class: options.rowClass?.(row), data: options.key ? { key: options.key(row) } : undefined }, columns.map((c) => h('td', { class: c.class, data: c.label ? { col: c.label } : undefined }, c.cell(row))))),
+        rows.map((row) => h('tr', { class: options.rowClass?.(row), data: options.key ? { key: options.key(row) } : undefined }, columns.map((c) => h('td', { class: c.class, data: typeof c.label === 'string' && c.label ? { col: c.label } : undefined }, c.cell(row))))),
       ),
     ),
   );
@@ -157,4 +157,117 @@ export function showProblem(box, error) {
   }
   fill(box, problemNodes(error));
   box.hidden = false;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svgEl(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
+  for (const c of children) if (c) el.append(c);
+  return el;
+}
+
+/**
+ * A sparkline of numbers (null: no value then), oldest to newest, with the latest value beside it. The line is
+ * scaled from 0 to the largest value; `format` writes the values (the latest, and the range in the tooltip).
+ */
+export function sparkline(label, values, format = (v) => num(v, 1)) {
+  const width = 160;
+  const height = 32;
+  const known = values.filter((v) => v !== null && v !== undefined && Number.isFinite(v));
+  const max = Math.max(0, ...known);
+  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  const y = (v) => (height - 2 - (max > 0 ? (v / max) * (height - 4) : 0)).toFixed(1);
+  const points = values.map((v, i) => (v === null || v === undefined ? null : `${(i * step).toFixed(1)},${y(v)}`)).filter(Boolean);
+  const latest = known.length ? known[known.length - 1] : null;
+  const title = known.length ? `${label}: ${known.length} samples, from ${format(Math.min(...known))} to ${format(max)}` : `${label}: no samples yet`;
+  const chart = svgEl(
+    'svg',
+    { class: 'sparkline-chart', viewBox: `0 0 ${width} ${height}`, width, height, preserveAspectRatio: 'none', role: 'img', 'aria-label': title },
+    svgEl('title', {}, document.createTextNode(title)),
+    svgEl('line', { x1: 0, y1: height - 1, x2: width, y2: height - 1, class: 'sparkline-base' }),
+    points.length > 1 ? svgEl('polyline', { points: points.join(' '), class: 'sparkline-line' }) : null,
+  );
+  return h('div', { class: 'sparkline', data: { sparkline: label, points: String(known.length) } }, h('div', { class: 'sparkline-label' }, label), chart, h('div', { class: 'sparkline-value' }, latest === null ? '—' : format(latest)));
+}
+
+/**
+ * Paging controls of a keyset-paged list: "First page" once paged on, "Next page" while there are more. The
+ * cursor lives in the route (`param`, default `after`) so a page can be bookmarked; `shown` says what is listed.
+ */
+export function pager({ route, setParams }, { hasMore, next, shown, param = 'after' }) {
+  const paged = Boolean(route.params[param]);
+  return h(
+    'div',
+    { class: 'pager', 'aria-label': 'Pages' },
+    h('span', { class: 'muted pager-shown' }, shown),
+    paged ? h('button', { type: 'button', class: 'pager-first', on: { click: () => setParams({ [param]: '' }) } }, '« First page') : null,
+    hasMore && next ? h('button', { type: 'button', class: 'pager-next', on: { click: () => setParams({ [param]: next }) } }, 'Next page »') : null,
+  );
+}
+
+/** Page sizes offered by the lists (a bookmarked `limit` of another size is kept). */
+export const PAGE_SIZES = [25, 50, 100, 200];
+
+/** A page-size picker for the page tools: choosing one starts from the first page. */
+export function pageSize({ route, setParams }, fallback = 50) {
+  const current = Number(route.params.limit ?? fallback);
+  const sizes = PAGE_SIZES.includes(current) ? PAGE_SIZES : [...PAGE_SIZES, current].sort((a, b) => a - b);
+  return h(
+    'label',
+    { class: 'inline' },
+    'Per page ',
+    h('select', { 'aria-label': 'Per page', on: { change: (ev) => setParams({ limit: Number(ev.target.value) === fallback ? '' : ev.target.value, after: '', before: '' }) } }, sizes.map((s) => h('option', { value: String(s), selected: s === current }, String(s)))),
+  );
+}
+
+/**
+ * Rows picked for a bulk action, kept across the page's refreshes. `key(row)` names a row; `onChange` runs
+ * after every change (to update the action's button).
+ */
+export class Selection {
+  constructor() {
+    this.picked = new Map();
+    this.onChange = () => {};
+  }
+  has(key) {
+    return this.picked.has(key);
+  }
+  set(key, row, on) {
+    if (on) this.picked.set(key, row);
+    else this.picked.delete(key);
+    this.onChange();
+  }
+  clear() {
+    this.picked.clear();
+    this.onChange();
+  }
+  get size() {
+    return this.picked.size;
+  }
+  rows() {
+    return [...this.picked.values()];
+  }
+  /** A column of checkboxes for `table()`; rows `eligible(row)` refuses get none. Its header picks the whole page. */
+  column(key, eligible, rows, label = 'Select') {
+    const pickable = rows.filter(eligible);
+    const all = h('input', {
+      type: 'checkbox',
+      'aria-label': `${label} all on this page`,
+      checked: pickable.length > 0 && pickable.every((r) => this.has(key(r))),
+      disabled: pickable.length === 0,
+      on: {
+        change: (ev) => {
+          for (const r of pickable) this.set(key(r), r, ev.target.checked);
+          for (const box of ev.target.closest('table').querySelectorAll('tbody input[type=checkbox]')) box.checked = ev.target.checked;
+        },
+      },
+    });
+    return {
+      label: all,
+      class: 'pick',
+      cell: (r) => (eligible(r) ? h('input', { type: 'checkbox', 'aria-label': `${label} ${key(r)}`, checked: this.has(key(r)), on: { change: (ev) => this.set(key(r), r, ev.target.checked) } }) : null),
+    };
+  }
 }

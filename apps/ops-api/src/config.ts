@@ -18,6 +18,7 @@ const schema = Type.Object({
   BEHIND_THRESHOLD: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 1000, description: 'a device with more pushed sequences than this not yet applied is reported falling behind (default of the behindThreshold query parameter)' }),
   UPLOAD_STALLED_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 900, description: 'an upload in progress that received no bytes for longer than this is reported stalled (default of the stalledAfterSeconds query parameter)' }),
   RATE_SAMPLE_INTERVAL_MS: Type.Integer({ minimum: 200, maximum: 600_000, default: 5000, description: 'how often ops-api samples the journal’s last sequence and the projection backlog for the ingest and projection rates (kept in memory, per instance)' }),
+  RATE_HISTORY_SAMPLES: Type.Integer({ minimum: 2, maximum: 2000, default: 120, description: 'how many of its latest samples ops-api keeps (a ring buffer, in memory, per instance) for the overview’s sparklines of rates and lag' }),
   RATE_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000, description: 'the sliding window the ingest and projection rates are computed over' }),
 });
 

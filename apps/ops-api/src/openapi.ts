@@ -1,5 +1,6 @@
 import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
 import {
+  OPS_BULK_LIMITS,
   ConflictView,
   EventIdParam,
   LedgerId,
@@ -21,7 +22,9 @@ import {
 } from '@tidemark/contracts';
 import { AssetsQuery } from './assets/assets.controller';
 import { WaitingQuery } from './asset-refs/asset-refs.controller';
-import { HotspotsQuery, ListQuery, OneQuery, Reason } from './conflicts/conflicts.controller';
+import { BulkResolveRequest, HotspotsQuery, ListQuery, OneQuery, Reason } from './conflicts/conflicts.controller';
+import { ParkedBulkRedriveRequest } from './parked/parked.controller';
+import { AuditQuery } from './audit/audit.controller';
 import { DevicesQuery, SitesQuery } from './devices/devices.controller';
 import { ScopeLagQuery, ScopesQuery } from './scopes/scopes.controller';
 import { InspectQuery } from './inspect/inspect.controller';
@@ -113,8 +116,8 @@ export const OPS_ROUTES: RouteDoc[] = [
     responses: {
       200: {
         description: 'the overview',
-        schema: view('OverviewView', { at: 'when it was read', services: 'each configured service’s readiness', ready: 'every configured service is ready (null: none configured)', streams: 'stream totals', consumers: 'consumer totals', projection: 'projection lag', rates: 'sampled ingest and projection rates', parked: 'parked messages', conflictsOpen: 'open conflicts', uploads: 'uploads in progress', unavailable: 'parts that could not be read, and why' }),
-        example: { at: AT, services: [{ name: 'gateway', url: 'http://127.0.0.1:3001', ready: true, status: 200, detail: { status: 'ready', checks: [{ name: 'nats', ok: true }, { name: 'postgres', ok: true }] }, latencyMs: 3 }], ready: true, streams: { count: 4, messages: 1200, bytes: 640000, journal: { messages: 1000, lastSeq: 1000, lastAt: AT } }, consumers: { count: 6, withBacklog: 0, oldestPendingSeconds: 0, redelivered: 0 }, projection: { consumerPrefix: 'merge', partitions: 4, partitionsBehind: 0, lag: { messages: 0, seconds: 0 } }, rates: { sampledBy: 'this ops-api instance, in memory (empty after a restart)' }, parked: 0, conflictsOpen: 2, uploads: { inProgress: 1, bytesPending: 5242880 }, unavailable: [] },
+        schema: view('OverviewView', { at: 'when it was read', services: 'each configured service’s readiness', ready: 'every configured service is ready (null: none configured)', streams: 'stream totals', consumers: 'consumer totals', projection: 'projection lag', rates: 'sampled ingest and projection rates', history: 'the last samples (a bounded ring buffer): rates between samples and the projection backlog, for sparklines', parked: 'parked messages', conflictsOpen: 'open conflicts', uploads: 'uploads in progress', unavailable: 'parts that could not be read, and why' }),
+        example: { at: AT, services: [{ name: 'gateway', url: 'http://127.0.0.1:3001', ready: true, status: 200, detail: { status: 'ready', checks: [{ name: 'nats', ok: true }, { name: 'postgres', ok: true }] }, latencyMs: 3 }], ready: true, streams: { count: 4, messages: 1200, bytes: 640000, journal: { messages: 1000, lastSeq: 1000, lastAt: AT } }, consumers: { count: 6, withBacklog: 0, oldestPendingSeconds: 0, redelivered: 0 }, projection: { consumerPrefix: 'merge', partitions: 4, partitionsBehind: 0, lag: { messages: 0, seconds: 0 } }, rates: { sampledBy: 'this ops-api instance, in memory (empty after a restart)' }, history: { intervalMs: 5000, capacity: 120, points: [{ at: AT, ingestPerSecond: 12.5, projectPerSecond: 12, lagMessages: 3, lagSeconds: 0.4 }] }, parked: 0, conflictsOpen: 2, uploads: { inProgress: 1, bytesPending: 5242880 }, unavailable: [] },
       },
     },
   },
@@ -298,6 +301,24 @@ export const OPS_ROUTES: RouteDoc[] = [
     },
   },
   {
+    method: 'post',
+    path: '/v1/conflicts/resolve',
+    summary: `Resolve many open conflicts by one rule (keep ours, or keep theirs) with one reason: one resolve event each, in the order given, at most ${OPS_BULK_LIMITS.maxItems}; each audited (conflict.resolve) with its outcome, and one refused does not stop the rest`,
+    tags: ['conflicts'],
+    auth: 'operator',
+    body: BulkResolveRequest,
+    example: { conflicts: [{ workspace: 'default', conflictId: 'c-1200-label' }, { workspace: 'default', conflictId: 'c-1201-label' }], pick: 'theirs', reason: 'the reviewers’ labels win this batch' },
+    responses: {
+      202: {
+        description: 'each conflict’s outcome: journaled (accepted or duplicate) or refused with its problem',
+        schema: view('OpsBulkResolveResult', { pick: 'the rule applied', journaled: 'resolve events journaled', refused: 'conflicts refused', results: 'per conflict, in the order asked' }),
+        example: { pick: 'theirs', journaled: 1, refused: 1, results: [{ workspace: 'default', conflictId: 'c-1200-label', status: 'accepted', eventId: UUID_EXAMPLE, seq: 1201 }, { workspace: 'default', conflictId: 'c-1201-label', status: 'refused', problem: { type: 'https://tidemark.dev/problems/conflict-already-resolved', title: 'Conflict already resolved', status: 409 } }] },
+      },
+      400: bad(`the body is not valid (more than ${OPS_BULK_LIMITS.maxItems} conflicts, one listed twice, no reason)`),
+      415: { description: 'not application/json', schema: ProblemSchema },
+    },
+  },
+  {
     method: 'get',
     path: '/v1/events/{eventId}',
     summary: 'Everything about one event: its journal entry, receipt, merge decisions, conflicts opened and resolved, repairs, parked entries, and the entity before and after it',
@@ -335,6 +356,41 @@ export const OPS_ROUTES: RouteDoc[] = [
       200: { description: 'the entry', schema: view('ParkedDetailView', { record: 'the parked journal record (null when not one)', payload: 'the payload as parked', journal: 'the message as the journal holds it (null when gone)', receipt: 'the event’s receipt', audit: 'operator actions on it' }), example: { ...PARKED_ENTRY, record: null, payload: '{"v":1,"workspace":"default"}', journal: null, receipt: { status: 'parked', reason: 'unknown entity type "sketch"', seq: 118, version: null }, audit: [] } },
       400: bad('the consumer or sequence is not valid'),
       404: notFound('no parked entry of this consumer at this sequence'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/parked/redrive',
+    summary: `Re-drive many parked entries as they are, with one reason, in the order given (at most ${OPS_BULK_LIMITS.maxItems}): each as a single re-drive, audited (parked.redrive) with its outcome; one refused does not stop the rest`,
+    tags: ['parked'],
+    auth: 'operator',
+    body: ParkedBulkRedriveRequest,
+    example: { entries: [{ consumer: 'merge-p00', seq: 118 }, { consumer: 'merge-p01', seq: 121 }], reason: 'schema v2 of sketch is published now' },
+    responses: {
+      202: {
+        description: 'each entry’s outcome: journaled or refused with its problem',
+        schema: view('ParkedBulkResult', { journaled: 'entries journaled', refused: 'entries refused', results: 'per entry, in the order asked' }),
+        example: { journaled: 1, refused: 1, results: [{ consumer: 'merge-p00', seq: 118, status: 'journaled', journalSeq: 131, duplicate: false }, { consumer: 'merge-p01', seq: 121, status: 'refused', problem: { type: 'https://tidemark.dev/problems/parked-entry-not-parked', title: 'Not parked', status: 409 } }] },
+      },
+      400: bad(`the body is not valid (more than ${OPS_BULK_LIMITS.maxItems} entries, one listed twice, no reason)`),
+      415: { description: 'not application/json', schema: ProblemSchema },
+      503: { description: 'the journal or Postgres did not answer', schema: ProblemSchema },
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/audit',
+    summary: 'The audit log, newest first: who did what to what, why, and how it ended; filtered by action (or an action prefix such as parked.*), actor, outcome and workspace; paged by `next`',
+    tags: ['audit'],
+    auth: 'operator',
+    query: AuditQuery,
+    responses: {
+      200: {
+        description: 'a page of audit entries',
+        schema: view('AuditPage', { entries: 'id, at, actor, actorKind, tokenId, action, target, reason, detail, outcome', hasMore: 'more after this page' }, { next: Type.Optional(Type.String({ description: '`before` of the next page' })) }),
+        example: { entries: [{ id: '812', at: AT, actor: 'ops-alice', actorKind: 'operator', tokenId: 'tok-1', action: 'parked.redrive', target: { consumer: 'merge-p00', seq: 118 }, reason: 'schema v2 of sketch is published now', detail: { eventId: UUID_EXAMPLE, journalSeq: 131, duplicate: false }, outcome: 'ok' }], hasMore: true, next: '812' },
+      },
+      400: bad('a query parameter is not valid'),
     },
   },
   { method: 'post', path: '/v1/parked/{consumer}/{seq}/redrive', summary: 'Re-drive the parked journal record as it is (202 once the journal holds it; a repeated call is deduplicated); audited', tags: ['parked'], auth: 'operator', params: ParkedTarget, body: ParkedActionRequest, example: { reason: 'schema v2 of sketch is published now' }, responses: { 202: { description: 'journaled', schema: ParkedActionResult, example: PARKED_ACTION_EXAMPLE }, ...parkedActionErrors } },

@@ -17,6 +17,7 @@ import { ParkedController } from './parked/parked.controller';
 import { AssetRefsController } from './asset-refs/asset-refs.controller';
 import { RedeliveriesController, ReplaysController } from './replay/replay.controller';
 import { DashboardController } from './dashboard/dashboard.controller';
+import { AuditController } from './audit/audit.controller';
 import { OPS_OPENAPI } from './openapi';
 
 
@@ -29,7 +30,7 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   await migrateWithLock(ds);
   return runService({
     name: 'ops-api',
-    controllers: [StreamsController, DevicesController, ScopesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, DashboardController, openApiController(OPS_OPENAPI)],
+    controllers: [StreamsController, DevicesController, ScopesController, AssetsController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, AuditController, DashboardController, openApiController(OPS_OPENAPI)],
     providers: [
       authFromConfig(config, ds),{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
       { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) }],

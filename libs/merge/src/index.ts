@@ -115,3 +115,4 @@ export type {
   DeviceArrivals,
   ParkedStep,
 } from './projection/rows';
+export { latestSite, type DeviceSite } from './projection/device-site';

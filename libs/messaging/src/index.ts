@@ -7,6 +7,7 @@ export { DurableBatchConsumer, type MessageBatch, type BatchHandler, type BatchC
 export { DependencyUnavailableError, isWaitOut } from './dependency-unavailable';
 export { readRange, type RangeOptions } from './range-reader';
 export { JetStreamPullTransport, type PullBinding, type JetStreamTransportOptions } from './nest-transport';
+export { OutboxRelay, type OutboxRelayOptions, type OutboxStore, type OutboxMessage } from './outbox-relay';
 export type { JsMsg, PubAck, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 export type { NatsConnection, Subscription } from '@nats-io/transport-node';
 export { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';

@@ -4,6 +4,7 @@
 export { ageSeconds, isoOrNull, latest, roundSeconds, toMillis, type Instant } from './time';
 export { consumerBacklog, oldestPendingFrom, partitionBacklog, lagOf, totalLag, partitionOfFilter, type ConsumerPosition, type OldestMessage } from './lag';
 export { RateWindow, type Sample } from './rates';
+export { RingBuffer, SampleHistory, type HistoryPoint, type ProgressSample } from './history';
 export {
   assessDevices,
   behindBy,

@@ -19,6 +19,7 @@ import { AccessRules1765260000000 } from './migrations/1765260000000-access-rule
 import { DecisionsPerEvent1765280000000 } from './migrations/1765280000000-decisions-per-event';
 import { ReadScopes1765300000000 } from './migrations/1765300000000-read-scopes';
 import { DeviceActivity1765320000000 } from './migrations/1765320000000-device-activity';
+import { ConflictListing1765330000000 } from './migrations/1765330000000-conflict-listing';
 
 export const MIGRATIONS = [
   Foundation1764000000000,
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   DecisionsPerEvent1765280000000,
   ReadScopes1765300000000,
   DeviceActivity1765320000000,
+  ConflictListing1765330000000,
 ];
 
 export interface DatabaseOptions {

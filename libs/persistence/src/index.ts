@@ -2,7 +2,7 @@ export { createDataSource, connectionSettings, DEFAULT_CONNECT_TIMEOUT_MS, runMi
 export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, EntityAssetRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow } from './entities';
 export type { DataSource, QueryRunner } from 'typeorm';
 export { projectionDigest, type ProjectionDigest } from './digest';
-export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { OutboxRepository, type OutboxTable, type WaitingOutboxMessage } from './outbox-repository';
 export { assetStatusOf, waitingAssetRefs, type AssetStatus, type WaitingAssetRef, type WaitingAssetQuery } from './asset-status';
 export { ConflictResolver, conflictView, conflictCursor, findConflict, checkResolveRequest, hlcAfter, resolutionProblem, CONFLICT_COLUMNS, type ConflictLedgerRow, type ResolutionFailure, type ResolutionOutcome, type ResolutionDeps, type JournalResult } from './conflict-resolution';
 export { isDeterministicDataError } from './pg-errors';
@@ -10,6 +10,23 @@ export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type C
 export { changeLogAfter } from './change-log-repository';
 export { DeviceActivityRepository, scopeBacklog, type DeviceActivity, type ReadPosition, type WriteRefusal, type RefusalDetail, type ScopeBacklog } from './device-activity-repository';
 export { ScopeFactsRepository, type StoredScopeRules, type SubscriptionFact, type ScopeReader } from './scope-facts-repository';
+export * as projectionTables from './projection-writers';
+export type { ParkedEntryRow } from './projection-writers';
+export {
+  OPS_LIST_MAX_LIMIT,
+  listConflicts,
+  conflictsWithId,
+  parseConflictCursor,
+  listParked,
+  findParked,
+  listAudit,
+  type RowPage,
+  type ConflictFilter,
+  type ParkedLedgerRow,
+  type ParkedFilter,
+  type AuditLogRow,
+  type AuditFilter,
+} from './ops-ledger-repository';
 export { ReplayJobRepository, type SqlRunner, type ReplayTransition } from './replay-job-repository';
 export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shadowExists, type ReplayEntityKey, type FoundEntity } from './replay-rebuild-repository';
 export { PolicyRevisionRepository, type PolicyActivation } from './policy-revision-repository';

@@ -3,7 +3,10 @@
 // asset, a replay. Every page is loaded and checked for that data; a parked event is re-driven, a conflict
 // resolved and a replay swapped through the page, and the outcome checked through the API. With
 // merge-service killed under a steady ingest, the overview shows lag and ages rising without a reload,
-// and lag 0 once it restarted. A screenshot of each page is kept in test-artifacts/dashboard/.
+// and lag 0 once it restarted. Conflicts and parked entries are paged, filtered and acted on in bulk (checked on
+// the server and in the audit page); every page is laid out at 1366×768 and at 800 px without anything wider
+// than the page or a navigation link hidden. A screenshot of each page (at both widths: <page>-1366.png,
+// <page>-800.png) is kept in test-artifacts/dashboard/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -11,7 +14,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DeviceEvent } from '@tidemark/contracts';
-import { FakeDevice, count, eventually, push, startSlice, steadyIngest, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
+import { FakeDevice, PARTITIONED_TASK_V1, count, eventually, push, startSlice, steadyIngest, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
@@ -444,6 +447,220 @@ describe('operator dashboard in headless Chromium', () => {
     await pageShows('tr[data-key="acme/image"]', /image\/png/, 'acme’s uploads');
   });
 
+  /** Opens a route by its hash and waits for that page's first refresh (its title, data drawn, live). */
+  const visit = async (hash: string, title: string) => {
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+    await eventually(
+      async () => {
+        const shown = (await page.evaluate(`[document.querySelector('#page-title').textContent, document.querySelector('#page-body').textContent, document.querySelector('#updated').dataset.state, location.hash]`)) as string[];
+        assert.deepEqual([shown[0], shown[1] === 'Loading…', shown[2], shown[3]], [title, false, 'live', hash]);
+      },
+      { timeoutMs: 15_000, intervalMs: 100, message: `the ${title} page at ${hash}` },
+    );
+  };
+  /** The keys of the rows of the conflict ledger on the page (hotspot rows have no colon in their key). */
+  const conflictRows = async () => (await page.evaluate(`[...document.querySelectorAll('#page-body tr[data-key*=":"]')].map((tr) => tr.dataset.key).join(' ')`)) as string;
+
+  it('conflicts: paged and filtered; open conflicts picked on two pages are resolved by one rule, checked on the server and in the audit page; a dialog closes on navigation', async () => {
+    const ids = ['bulk-1', 'bulk-2', 'bulk-3', 'bulk-4', 'bulk-5'];
+    await send(tablet, ids.map((id) => tablet.upsert('annotation', id, { confidence: 0.1 })));
+    await send(tablet, ids.map((id) => tablet.upsert('annotation', id, { label: 'cat' }, 0)));
+    const theirs = ids.map((id) => laptop.upsert('annotation', id, { label: 'dog' }, 0));
+    await send(laptop, theirs);
+    const conflictIds = theirs.map((e) => `${e.eventId}:label`);
+    await eventually(async () => assert.equal((await api('/v1/conflicts?entityType=annotation&field=label')).body.conflicts.length, 5), { timeoutMs: 20_000, message: 'five label conflicts open' });
+
+    // The API refuses what it cannot do whole, naming the member or parameter, and journals nothing.
+    const pointers = async (path: string, body?: unknown) => {
+      const answer = await api(path, body === undefined ? {} : { method: 'POST', body });
+      assert.equal(answer.status, 400, JSON.stringify(answer.body));
+      return answer.body.errors.map((e: any) => e.pointer);
+    };
+    const one = { workspace: 'acme', conflictId: conflictIds[0] };
+    assert.deepEqual(await pointers('/v1/conflicts/resolve', { conflicts: Array.from({ length: 101 }, () => one), pick: 'ours', reason: 'too many' }), ['/conflicts']);
+    assert.deepEqual(await pointers('/v1/conflicts/resolve', { conflicts: [one, one], pick: 'ours', reason: 'twice' }), ['/conflicts/1']);
+    assert.deepEqual((await pointers('/v1/conflicts/resolve', { conflicts: [one], pick: 'value' })).sort(), ['/pick', '/reason']);
+    assert.deepEqual(await pointers('/v1/parked/redrive', { entries: [], reason: 'none' }), ['/entries']);
+    assert.deepEqual((await pointers('/v1/audit?limit=0&action=Not%20an%20action')).sort(), ['query:action', 'query:limit']);
+    assert.deepEqual(await pointers('/v1/conflicts?after=nonsense'), ['query:after']);
+
+    // Three pages of two: each as the API pages it, then no next page.
+    await visit('#/conflicts?entityType=annotation&field=label&limit=2', 'Conflicts');
+    const listed: string[] = [];
+    for (let n = 1, after = ''; ; n++) {
+      const expected = (await api(`/v1/conflicts?entityType=annotation&field=label&limit=2${after ? `&after=${encodeURIComponent(after)}` : ''}`)).body;
+      const keys = expected.conflicts.map((c: any) => c.id).join(' ');
+      await eventually(async () => assert.equal(await conflictRows(), keys), { timeoutMs: 10_000, message: `page ${n} of the conflicts` });
+      listed.push(...expected.conflicts.map((c: any) => c.id));
+      if (!expected.hasMore) break;
+      if (n === 1) await shoot('conflicts-paged');
+      await page.getByRole('button', { name: 'Next page »' }).click();
+      after = expected.next;
+    }
+    assert.deepEqual([...listed].sort(), [...conflictIds].sort(), 'every open label conflict once, over three pages');
+    assert.equal(await page.locator('.pager-next').count(), 0, 'no next page after the last');
+
+    // A filter matching none, then back.
+    const typeFilter = page.getByRole('searchbox', { name: 'Entity type' });
+    await typeFilter.fill('prompt');
+    await typeFilter.press('Enter');
+    await pageShows('#page-body', /No conflicts with this status\./, 'no prompt conflicts');
+    await typeFilter.fill('annotation');
+    await typeFilter.press('Enter');
+    await eventually(async () => assert.equal(await conflictRows(), listed.slice(0, 2).join(' ')), { timeoutMs: 10_000, message: 'the first page again' });
+
+    // Pick the first page whole and one of the second; the picks outlive paging.
+    await page.getByRole('checkbox', { name: 'Pick all on this page' }).check();
+    await page.getByRole('button', { name: 'Next page »' }).click();
+    await eventually(async () => assert.equal(await conflictRows(), listed.slice(2, 4).join(' ')), { timeoutMs: 10_000, message: 'the second page' });
+    const picked = listed.slice(0, 3);
+    await page.locator(`tr[data-key="${picked[2]}"]`).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Resolve 3 picked…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Resolve 3 conflicts by one rule' }).waitFor();
+    await dialog.getByRole('radio', { name: /^ours/ }).check();
+    await dialog.getByLabel('Reason (audited)').fill('the tablet labelled these');
+    await dialog.getByRole('button', { name: 'Resolve 3' }).click();
+    await pageShows('#flash', /^3 resolutions \(keep ours\) journaled; they show resolved once merge-service applied them\.$/, 'the bulk resolution journaled');
+
+    await eventually(async () => {
+      const statuses = await Promise.all(listed.map(async (id) => (await api(`/v1/conflicts/${encodeURIComponent(id)}`)).body.status));
+      assert.deepEqual(statuses, ['resolved', 'resolved', 'resolved', 'open', 'open']);
+    }, { timeoutMs: 20_000, message: 'the three picked resolved, the other two open' });
+    const labels = await stack.db.query<{ entity_id: string; label: string }>("SELECT entity_id, view->'values'->>'label' AS label FROM entities WHERE workspace = 'acme' AND entity_id LIKE 'bulk-%' ORDER BY entity_id");
+    const resolvedIds = new Set(theirs.filter((e) => picked.includes(`${e.eventId}:label`)).map((e) => e.entity.id));
+    for (const row of labels.rows) if (resolvedIds.has(row.entity_id)) assert.equal(row.label, 'cat', `${row.entity_id} keeps ours`);
+    assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conflict.resolve' AND reason = 'the tablet labelled these' AND outcome = 'ok' AND (detail->>'bulk')::int = 3"), 3);
+
+    // A dialog open on a page closes when the operator navigates away (here, to the audit log).
+    await page.locator(`tr[data-key="${listed[3]}"]`).getByRole('button', { name: 'Resolve' }).click();
+    await dialog.getByRole('heading', { name: /^Resolve label of annotation\/bulk-/ }).waitFor();
+    await visit('#/audit?action=conflict.resolve', 'Audit log');
+    assert.equal(await dialog.isHidden(), true, 'the dialog closed with its page');
+    await eventually(async () => assert.equal(await page.locator('#page-body tbody tr', { hasText: 'the tablet labelled these' }).count(), 3), { timeoutMs: 10_000, message: 'the three resolutions in the audit page' });
+    await pageShows('#page-body tbody', /the laptop had the better view/, 'and the single one before');
+    await shoot('audit-conflicts');
+  });
+
+  it('parked: entries picked on two pages are re-driven together, checked on the server and in the audit page', async () => {
+    const crates = [1, 2, 3].map((i) => cam.event('crate', `crate-${i}`, 'upsert', { fields: { caption: { op: 'set', value: `crate ${i}` } } }));
+    await send(cam, crates);
+    const entries = await eventually(async () => {
+      const parked = (await api('/v1/parked')).body.parked;
+      assert.deepEqual(parked.map((e: any) => e.eventId).sort(), crates.map((e) => e.eventId).sort());
+      return parked as { consumer: string; seq: number }[];
+    }, { timeoutMs: 20_000, message: 'the three crates parked' });
+    const schema = { type: 'crate', version: 1, onDeleteConflict: 'delete-wins', fields: { caption: { policy: 'lww', valueType: 'string' } } };
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/crate/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(schema) });
+    assert.equal(put.status, 201, await put.text());
+
+    await visit('#/parked?limit=2', 'Parked & retries');
+    const rowOf = (e: { consumer: string; seq: number }) => `tr[data-key="${e.consumer}/${e.seq}"]`;
+    await page.locator(rowOf(entries[0]!)).waitFor();
+    await page.locator(rowOf(entries[1]!)).waitFor();
+    await page.getByRole('checkbox', { name: 'Pick all on this page' }).check();
+    await page.getByRole('button', { name: 'Next page »' }).click();
+    await page.locator(rowOf(entries[2]!)).getByRole('checkbox').check();
+    assert.equal(await page.locator(rowOf(entries[0]!)).count(), 0, 'the second page alone');
+    await page.getByRole('button', { name: 'Re-drive 3 picked…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Re-drive 3 parked entries' }).waitFor();
+    await dialog.getByLabel('Reason (audited)').fill('crate v1 published');
+    await dialog.getByRole('button', { name: 'Re-drive 3' }).click();
+    await pageShows('#flash', /^3 re-drives journaled; merge-service applies them next\.$/, 'the bulk re-drive journaled');
+
+    await eventually(async () => {
+      for (const e of crates) assert.equal((await api(`/v1/events/${e.eventId}`)).body.receipt?.status, 'applied', e.entity.id);
+    }, { timeoutMs: 20_000, message: 'the three crates applied' });
+    assert.equal(await count(stack.db, "SELECT count(*) AS n FROM entities WHERE workspace = 'acme' AND entity_type = 'crate'"), 3);
+    const audited = (await api('/v1/audit?action=parked.redrive&limit=10')).body.entries.filter((a: any) => a.reason === 'crate v1 published');
+    assert.deepEqual(audited.map((a: any) => [a.outcome, a.detail.bulk, `${a.target.consumer}/${a.target.seq}`]).sort(), entries.map((e) => ['ok', 3, `${e.consumer}/${e.seq}`]).sort());
+
+    await visit('#/audit?action=parked.*', 'Audit log');
+    await eventually(async () => assert.equal(await page.locator('#page-body tbody tr', { hasText: 'crate v1 published' }).count(), 3), { timeoutMs: 10_000, message: 'the three re-drives in the audit page' });
+    await pageShows('#page-body tbody', /photo v1 published/, 'and the single re-drive before');
+  });
+
+  it('devices page through; every page at 1366×768 and at 800 px: nothing wider than the page, every navigation link visible, sparklines on the overview; a screenshot of each', async () => {
+    // A workspace with read scopes and subscribers, for the scopes page.
+    const gateway = stack.url('gateway');
+    const admin = async (path: string, method: string, body: unknown) => {
+      const r = await fetch(`${gateway}/v1/admin/workspaces/lab${path}`, { method, headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const json = (await r.json()) as any;
+      assert.ok(r.status === 200 || r.status === 201, JSON.stringify(json));
+      return json;
+    };
+    const created = await fetch(`${gateway}/v1/admin/workspaces`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ workspace: 'lab' }) });
+    assert.equal(created.status, 200, await created.text());
+    const task = await fetch(`${stack.url('journal-service')}/v1/schemas/task/1`, { method: 'PUT', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(PARTITIONED_TASK_V1) });
+    assert.ok(task.status === 200 || task.status === 201, await task.text());
+    await admin('/access-rules', 'PUT', { rules: { version: 1, defaultRole: 'annotator', scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } }, roles: { annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] }, lead: { write: '*', resolve: true } } }, reason: 'projects' });
+    for (const [id, projects] of [['lab-alice', ['p1']], ['lab-bob', ['p1', 'p2']]] as const) {
+      const enrolled = await admin('/devices', 'POST', { deviceId: id, role: 'annotator', claims: { projects }, reason: 'dashboard test' });
+      const subscribed = await fetch(`${gateway}/v1/subscriptions`, { method: 'PUT', headers: { authorization: `Bearer ${enrolled.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [...projects.map((value) => ({ scope: 'project', value })), { scope: 'catalog' }] }) });
+      assert.equal(subscribed.status, 200, await subscribed.text());
+      // An annotator may not write prompts: refused, and shown on the devices page with its rule.
+      if (id === 'lab-alice') assert.equal((await push(gateway, [new FakeDevice(id).upsert('prompt', 'pr-1', { title: 'x' })], { authorization: `Bearer ${enrolled.accessToken}` })).status, 403);
+    }
+
+    // Devices page through, two at a time, as the API pages them.
+    const byDevice = async (after: string) => (await api(`/v1/devices?sort=device&limit=2${after ? `&after=${after}` : ''}`)).body;
+    const devicesShown = async () => (await page.evaluate(`[...document.querySelectorAll('#page-body tr[data-key] td.device')].map((td) => td.textContent).join(' ')`)) as string;
+    await visit('#/devices?sort=device&limit=2', 'Devices & sites');
+    const first = await byDevice('');
+    assert.ok(first.total > 4, `more devices than two pages: ${first.total}`);
+    await pageShows('.pager-shown', new RegExp(`^devices 1–2 of ${first.total},`), 'the first two devices');
+    await eventually(async () => assert.deepEqual((await devicesShown()).split(' ').sort(), first.devices.map((d: any) => d.deviceId).sort()), { timeoutMs: 10_000 });
+    await page.getByRole('button', { name: 'Next page »' }).click();
+    const second = await byDevice(first.next);
+    await pageShows('.pager-shown', new RegExp(`^devices 3–4 of ${first.total},`), 'the next two devices');
+    await eventually(async () => assert.deepEqual((await devicesShown()).split(' ').sort(), second.devices.map((d: any) => d.deviceId).sort()), { timeoutMs: 10_000 });
+
+    const pages: [string, string, string][] = [
+      ['overview', '#/overview', 'Overview'],
+      ['streams', '#/streams', 'Streams'],
+      ['devices', '#/devices', 'Devices & sites'],
+      ['scopes', '#/scopes?workspace=lab', 'Scopes'],
+      ['parked', '#/parked?status=all', 'Parked & retries'],
+      ['conflicts', '#/conflicts?status=all', 'Conflicts'],
+      ['replays', '#/replays', 'Replays'],
+      ['assets', '#/assets', 'Assets'],
+      ['audit', '#/audit', 'Audit log'],
+    ];
+    const layout = async () =>
+      (await page.evaluate(`(() => {
+        const doc = document.scrollingElement;
+        const links = [...document.querySelectorAll('#nav a')].filter((a) => {
+          const r = a.getBoundingClientRect();
+          const inside = r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight;
+          return !inside || !a.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+        });
+        const clipped = [...document.querySelectorAll('#page .table-wrap, #page .card')].filter((el) => el.scrollWidth > el.clientWidth + 1);
+        return { page: doc.scrollWidth - doc.clientWidth, hiddenLinks: links.map((a) => a.textContent), clipped: clipped.map((el) => el.className + ': ' + (el.closest('section')?.querySelector('h2')?.textContent ?? '')) };
+      })()`)) as { page: number; hiddenLinks: string[]; clipped: string[] };
+    for (const [width, height] of [[1366, 768], [800, 900]] as const) {
+      await page.setViewportSize({ width, height });
+      for (const [name, hash, title] of pages) {
+        await visit(hash, title);
+        if (name === 'devices') await pageShows('#page-body', /last .* by role annotator \(rules v1\): \/events\/0\/entity\/type type-not-writable/, "alice's refused write with its rule");
+        if (name === 'scopes') {
+          await pageShows('section[data-scope="project"] tr[data-key="/p1"]', /p12lab-alice, lab-bob/, 'project p1 with both subscribers');
+          await pageShows('section[data-scope="project"] [data-lag] tr[data-key="p2/lab-bob"]', /lab-bob.*never read/, 'the lag of p2: bob never read');
+        }
+        if (name === 'overview') {
+          for (const label of ['Ingest / s', 'Projection / s', 'Lag (messages)', 'Lag (oldest)']) {
+            const points = Number(await page.locator(`[data-sparkline="${label}"]`).getAttribute('data-points'));
+            assert.ok(points >= 2, `${label}: ${points} samples`);
+            assert.equal(await page.locator(`[data-sparkline="${label}"] polyline`).count(), 1, `${label} drawn`);
+          }
+        }
+        assert.deepEqual(await layout(), { page: 0, hiddenLinks: [], clipped: [] }, `${name} at ${width} px`);
+        await shoot(`${name}-${width}`);
+      }
+    }
+    await page.setViewportSize({ width: 1440, height: 960 });
+  });
+
   it('pauses refreshing while the tab is hidden and resumes when it is shown', async () => {
     await openSection('Overview');
     const calls: string[] = [];
@@ -578,7 +795,12 @@ describe('operator dashboard in headless Chromium', () => {
   it('kept a screenshot of every page, reached nothing but ops-api, and logged no script errors', () => {
     assert.deepEqual(
       screenshots.map((p) => p.split('/').at(-1)),
-      ['signin-refused.png', 'overview.png', 'streams.png', 'devices.png', 'parked.png', 'parked-redriven.png', 'parked-edit-refused.png', 'conflicts.png', 'conflicts-resolved.png', 'replay-building.png', 'replay-built.png', 'replays.png', 'assets.png', 'overview-merge-down.png', 'overview-caught-up.png'],
+      [
+        'signin-refused.png', 'overview.png', 'streams.png', 'devices.png', 'parked.png', 'parked-redriven.png', 'parked-edit-refused.png', 'conflicts.png', 'conflicts-resolved.png', 'replay-building.png', 'replay-built.png', 'replays.png', 'assets.png',
+        'conflicts-paged.png', 'audit-conflicts.png',
+        ...[1366, 800].flatMap((width) => ['overview', 'streams', 'devices', 'scopes', 'parked', 'conflicts', 'replays', 'assets', 'audit'].map((name) => `${name}-${width}.png`)),
+        'overview-merge-down.png', 'overview-caught-up.png',
+      ],
     );
     for (const path of screenshots) assert.ok(statSync(path).size > 10_000, `${path} is a real screenshot`);
     assert.deepEqual(outside, [], 'no request beyond ops-api');

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PARKED_HEADERS } from '@tidemark/contracts';
 import { buildHeaders } from '@tidemark/messaging';
-import { latestSite } from './device-site';
+import { latestSite } from '@tidemark/merge';
 import { markOf } from './projector';
 
 describe('markOf: the operator action a journal message carries', () => {

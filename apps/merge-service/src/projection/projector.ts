@@ -7,7 +7,7 @@ import { DependencyUnavailableError, isWaitOut, type JsMsg, type MessageBatch } 
 import { isDependencyUnavailable } from '@tidemark/platform';
 import { counter, histogram, type Logger } from '@tidemark/telemetry';
 import { decode, markOf } from './journal-message';
-import * as tables from './writers';
+import { projectionTables as tables } from '@tidemark/persistence';
 
 export { decode, markOf } from './journal-message';
 export type { MergeFn, ParkedMark } from '@tidemark/merge';

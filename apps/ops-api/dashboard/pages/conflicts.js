@@ -1,7 +1,13 @@
-// Conflicts: hotspots by workspace, entity type and field, the ledger with base / ours / theirs, and
-// resolution (pick ours, theirs or a value, with a reason) journaled like a device's.
+// Conflicts: hotspots by workspace, entity type and field, the ledger with base / ours / theirs paged and
+// filtered, resolution (pick ours, theirs or a value, with a reason) journaled like a device's, and many
+// picked conflicts resolved at once by one rule.
 import { ApiError, query } from '../api.js';
-import { age, badge, fill, h, json, num, section, table, time } from '../dom.js';
+import { Selection, age, badge, fill, h, json, num, pageSize, pager, section, table, time } from '../dom.js';
+
+/** The most conflicts one bulk call resolves (ops-api's OPS_BULK_LIMITS.maxItems). */
+const BULK_MAX = 100;
+const selection = new Selection();
+const keyOf = (c) => `${c.workspace}/${c.id}`;
 
 const STATUSES = ['open', 'resolved', 'all'];
 const entity = (c) => `${c.entity.type}/${c.entity.id}`;
@@ -60,23 +66,50 @@ function resolve(c, { api, dialog }) {
   });
 }
 
+function resolveMany(ctx) {
+  const picked = selection.rows();
+  ctx.dialog({
+    title: `Resolve ${picked.length} conflicts by one rule`,
+    intro: [
+      h('p', {}, 'Each conflict gets its own resolve event, journaled like a device’s; each is audited with your reason. One refused (resolved meanwhile) does not stop the rest.'),
+      h('ul', { class: 'picked' }, picked.slice(0, 12).map((c) => h('li', {}, `${c.workspace} · ${entity(c)} · ${c.field}`)), picked.length > 12 ? h('li', { class: 'muted' }, `and ${picked.length - 12} more`) : null),
+    ],
+    fields: [
+      { name: 'pick', label: 'Keep, in every one of them', type: 'radio', value: 'theirs', options: [{ value: 'ours', label: 'ours (the value merged first)' }, { value: 'theirs', label: 'theirs (the concurrent edit)' }] },
+      { name: 'reason', label: 'Reason (audited)', type: 'textarea', rows: 2, required: true },
+    ],
+    submitLabel: `Resolve ${picked.length}`,
+    submit: async ({ pick, reason }) => {
+      const r = await ctx.api('/v1/conflicts/resolve', { method: 'POST', body: { conflicts: picked.map((c) => ({ workspace: c.workspace, conflictId: c.id })), pick, reason } });
+      selection.clear();
+      const refused = r.results.filter((x) => x.status === 'refused');
+      return `${r.journaled} resolutions (keep ${pick}) journaled${refused.length ? `; ${refused.length} refused: ${refused.map((x) => `${x.conflictId} (${x.problem.title})`).join(', ')}` : ''}; they show resolved once merge-service applied them.`;
+    },
+  });
+}
+
 export default {
   title: 'Conflicts',
-  setup({ tools, route, setParams }) {
+  setup({ tools, route, setParams, entered }) {
+    if (entered) selection.clear();
+    const filter = (name, label) => h('input', { type: 'search', placeholder: label, value: route.params[name] ?? '', 'aria-label': label, on: { change: (ev) => setParams({ [name]: ev.target.value.trim(), after: '' }) } });
     fill(
       tools,
       h('label', { for: 'conflict-status' }, 'Status '),
       h(
         'select',
-        { id: 'conflict-status', on: { change: (ev) => setParams({ status: ev.target.value === 'open' ? '' : ev.target.value }) } },
+        { id: 'conflict-status', on: { change: (ev) => setParams({ status: ev.target.value === 'open' ? '' : ev.target.value, after: '' }) } },
         STATUSES.map((s) => h('option', { value: s, selected: (route.params.status ?? 'open') === s }, s)),
       ),
-      h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) } }),
+      filter('workspace', 'Workspace'),
+      filter('entityType', 'Entity type'),
+      filter('field', 'Field'),
+      pageSize({ route, setParams }),
     );
   },
   async load({ api, route }) {
-    const { workspace, status } = route.params;
-    const [list, hot] = await Promise.all([api(`/v1/conflicts${query({ workspace, status, limit: 500 })}`), api(`/v1/conflicts/hotspots${query({ workspace })}`)]);
+    const { workspace, status, entityType, field, after, limit = 50 } = route.params;
+    const [list, hot] = await Promise.all([api(`/v1/conflicts${query({ workspace, status, entityType, field, after, limit })}`), api(`/v1/conflicts/hotspots${query({ workspace, entityType })}`)]);
     return { list, hot };
   },
   render({ list, hot }, ctx) {
@@ -115,8 +148,10 @@ export default {
       ),
       section(
         `Conflicts (${ctx.route.params.status ?? 'open'})`,
+        bulkBar(ctx),
         table(
           [
+            selection.column(keyOf, (c) => c.status === 'open', list.conflicts, 'Pick'),
             { label: 'Workspace', cell: (c) => c.workspace },
             { label: 'Entity', cell: (c) => h('strong', {}, entity(c)) },
             { label: 'Field', cell: (c) => c.field },
@@ -129,10 +164,26 @@ export default {
             { label: '', cell: (c) => (c.status === 'open' ? h('button', { type: 'button', class: 'primary', on: { click: () => resolve(c, ctx) } }, 'Resolve') : null) },
           ],
           list.conflicts,
-          { key: (c) => c.id, rowClass: (c) => (c.status === 'open' ? 'warn' : ''), empty: 'No conflicts with this status.' },
+          { key: (c) => c.id, rowClass: (c) => (c.status === 'open' ? 'warn' : ''), empty: ctx.route.params.after ? 'No more conflicts.' : 'No conflicts with this status.' },
         ),
-        list.hasMore ? h('p', { class: 'muted' }, 'More conflicts than shown: the oldest are listed first.') : null,
+        pager(ctx, { hasMore: list.hasMore, next: list.next, shown: `${num(list.conflicts.length)} shown, oldest first${list.hasMore ? '; more on the next page' : ''}` }),
       ),
     );
   },
 };
+
+/** The bulk action's bar: how many are picked (across pages) and the button that resolves them. */
+function bulkBar(ctx) {
+  const button = h('button', { type: 'button', class: 'primary', id: 'resolve-picked', on: { click: () => resolveMany(ctx) } });
+  const clear = h('button', { type: 'button', class: 'link', on: { click: () => (selection.clear(), ctx.refresh()) } }, 'Clear');
+  const note = h('span', { class: 'muted' });
+  const update = () => {
+    button.textContent = `Resolve ${selection.size} picked…`;
+    button.disabled = selection.size === 0 || selection.size > BULK_MAX;
+    clear.hidden = selection.size === 0;
+    note.textContent = selection.size > BULK_MAX ? `at most ${BULK_MAX} at once` : 'pick open conflicts (on any page) to resolve them by one rule';
+  };
+  selection.onChange = update;
+  update();
+  return h('div', { class: 'actions bar bulk' }, button, clear, note);
+}

@@ -1,7 +1,14 @@
 // Devices and sites: per site how many devices fall behind, then every device grouped under its site,
-// those falling behind first and highlighted with the reason.
+// those falling behind first and highlighted with the reason; paged, filtered by workspace and site.
 import { query } from '../api.js';
-import { age, badge, fill, h, num, section, table, time } from '../dom.js';
+import { age, badge, fill, h, num, pageSize, pager, section, table, time } from '../dom.js';
+
+const SORTS = [
+  ['behind', 'falling behind first'],
+  ['last-seen', 'longest silent first'],
+  ['missing', 'most missing first'],
+  ['device', 'by device id'],
+];
 
 const siteKey = (workspace, site) => `${workspace}/${site ?? ''}`;
 const siteName = (site) => site ?? '(no site)';
@@ -13,6 +20,14 @@ function reasons(d) {
 
 const gaps = (d) => (d.missing ? `${num(d.missing)} missing (${d.gaps.map(([a, b]) => (a === b ? a : `${a}–${b}`)).join(', ')})` : '—');
 
+/** The writes a device's access rules refused: how many, and the last refusal with the rule that refused it. */
+function refusals(d) {
+  const r = d.writesRefused;
+  if (!r) return h('span', { class: 'muted' }, '—');
+  const rule = r.last.role === null ? 'the access rules' : `role ${r.last.role} (rules v${r.last.accessRulesVersion})`;
+  return [badge(num(r.events), 'warn'), h('div', { class: 'muted' }, 'last ', time(r.lastAt), ` by ${rule}: `, r.last.denials.map((x) => h('code', { title: x.detail }, `${x.pointer} ${x.code}`)))];
+}
+
 export default {
   title: 'Devices & sites',
   setup({ tools, route, setParams }) {
@@ -21,21 +36,25 @@ export default {
       h(
         'label',
         { class: 'choice' },
-        h('input', { type: 'checkbox', id: 'only-behind', checked: route.params.fallingBehind === 'true', on: { change: (e) => setParams({ fallingBehind: e.target.checked ? 'true' : '' }) } }),
+        h('input', { type: 'checkbox', id: 'only-behind', checked: route.params.fallingBehind === 'true', on: { change: (e) => setParams({ fallingBehind: e.target.checked ? 'true' : '', after: '' }) } }),
         ' only falling behind',
       ),
-      h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (e) => setParams({ workspace: e.target.value.trim() }) } }),
+      h('select', { 'aria-label': 'Sort', on: { change: (e) => setParams({ sort: e.target.value === 'behind' ? '' : e.target.value, after: '' }) } }, SORTS.map(([v, label]) => h('option', { value: v, selected: (route.params.sort ?? 'behind') === v }, label))),
+      h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (e) => setParams({ workspace: e.target.value.trim(), after: '' }) } }),
+      h('input', { type: 'search', placeholder: 'site', value: route.params.site ?? '', 'aria-label': 'Site', on: { change: (e) => setParams({ site: e.target.value.trim(), after: '' }) } }),
+      pageSize({ route, setParams }, 100),
     );
   },
   async load({ api, route }) {
-    const workspace = route.params.workspace;
+    const { workspace, site, sort = 'behind', after, limit = 100, fallingBehind } = route.params;
     const [sites, devices] = await Promise.all([
       api(`/v1/sites${query({ workspace })}`),
-      api(`/v1/devices${query({ workspace, sort: 'behind', limit: 1000, fallingBehind: route.params.fallingBehind })}`),
+      api(`/v1/devices${query({ workspace, site, sort, limit, after, fallingBehind })}`),
     ]);
     return { sites, devices };
   },
-  render({ sites, devices }, { body }) {
+  render({ sites, devices }, ctx) {
+    const { body } = ctx;
     const bySite = new Map();
     for (const d of devices.devices) {
       const key = siteKey(d.workspace, d.site);
@@ -49,7 +68,7 @@ export default {
         'p',
         { class: 'muted' },
         `${num(devices.total)} devices, `,
-        behind ? badge(`${behind} falling behind`, 'bad') : badge('none falling behind', 'ok'),
+        behind ? badge(`${behind} falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'bad') : badge(`none falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'ok'),
         ` · stale after ${age(devices.staleAfterSeconds)} of silence while their site is active, or more than ${num(devices.behindThreshold)} sequences not applied.`,
       ),
       section(
@@ -69,6 +88,7 @@ export default {
           { key: (s) => siteKey(s.workspace, s.site), rowClass: (s) => (s.fallingBehind ? 'bad' : ''), empty: 'No devices yet.' },
         ),
       ),
+      pager(ctx, { hasMore: devices.next !== null, next: devices.next, shown: `devices ${num(Number(ctx.route.params.after ?? 0) + Math.min(1, devices.devices.length))}–${num(Number(ctx.route.params.after ?? 0) + devices.devices.length)} of ${num(devices.total)}, grouped by site below` }),
       sites.sites
         .filter((s) => bySite.has(siteKey(s.workspace, s.site)))
         .map((s) =>
@@ -86,6 +106,8 @@ export default {
                 { label: 'Gaps', cell: gaps },
                 { label: 'Last seen', cell: (d) => [time(d.lastSeenAt), d.silentSeconds !== null ? h('div', { class: 'muted' }, `${age(d.silentSeconds)} ago`) : null] },
                 { label: 'Falling behind', cell: reasons },
+                { label: 'Read to', cell: (d) => (d.read ? h('code', { title: `delivered ${d.read.at}` }, d.read.cursor) : h('span', { class: 'muted' }, '—')) },
+                { label: 'Writes refused', cell: refusals },
               ],
               bySite.get(siteKey(s.workspace, s.site)),
               { key: (d) => `${d.workspace}/${d.deviceId}`, rowClass: (d) => (d.fallingBehind ? 'bad behind' : '') },

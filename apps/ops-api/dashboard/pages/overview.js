@@ -1,6 +1,6 @@
 // Overview: every service's readiness, the journal, consumer and projection lag, ingest and projection
-// rates, and what waits for an operator (parked, open conflicts, uploads).
-import { age, badge, bytes, fill, h, num, section, table, tile, time } from '../dom.js';
+// rates with their short history (sparklines), and what waits for an operator (parked, open conflicts, uploads).
+import { age, badge, bytes, fill, h, num, section, sparkline, table, tile, time } from '../dom.js';
 
 const rate = (value) => (value === null || value === undefined ? 'sampling…' : `${num(value, 1)}/s`);
 
@@ -16,6 +16,24 @@ function readinessDetail(s) {
   const failing = checks.filter((c) => !c.ok);
   if (failing.length) return failing.map((c) => `${c.name}: ${c.error ?? 'failing'}`).join('; ');
   return checks.map((c) => c.name).join(', ') || (s.detail?.status ?? '');
+}
+
+/** Sparklines of the samples this ops-api instance keeps: rates between samples and the projection backlog. */
+function history(hist) {
+  const points = hist?.points ?? [];
+  const span = points.length > 1 ? (Date.parse(points.at(-1).at) - Date.parse(points[0].at)) / 1000 : 0;
+  return section(
+    'Last samples',
+    h('p', { class: 'muted' }, points.length ? `${num(points.length)} samples over ${age(span)}, one every ${age(hist.intervalMs / 1000)} (at most ${num(hist.capacity)} kept by this ops-api instance)` : 'No samples yet.'),
+    h(
+      'div',
+      { class: 'sparklines' },
+      sparkline('Ingest / s', points.map((p) => p.ingestPerSecond)),
+      sparkline('Projection / s', points.map((p) => p.projectPerSecond)),
+      sparkline('Lag (messages)', points.map((p) => p.lagMessages), (v) => num(v)),
+      sparkline('Lag (oldest)', points.map((p) => p.lagSeconds), age),
+    ),
+  );
 }
 
 export default {
@@ -41,6 +59,7 @@ export default {
         tile('Open conflicts', num(o.conflictsOpen), { kind: o.conflictsOpen ? 'warn' : 'ok', href: '#/conflicts' }),
         tile('Uploads in progress', num(o.uploads?.inProgress), { note: o.uploads ? `${bytes(o.uploads.bytesPending)} pending` : null, href: '#/assets' }),
       ),
+      history(o.history),
       section(
         'Services',
         table(

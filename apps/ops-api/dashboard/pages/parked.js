@@ -1,9 +1,50 @@
 // Parked work and retries: entries merge-service set aside with their reason, and the ways out (re-drive,
-// edit and re-drive, skip), each asking for the reason the audit log keeps; consumers redelivering now.
+// edit and re-drive, skip), each asking for the reason the audit log keeps, many re-driven at once;
+// consumers redelivering now. The list is paged and filtered.
 import { ApiError, query } from '../api.js';
-import { age, badge, fill, h, num, section, table, time } from '../dom.js';
+import { Selection, age, badge, fill, h, num, pageSize, pager, section, table, time } from '../dom.js';
 
 const STATUSES = ['parked', 'redriven', 'skipped', 'all'];
+const CODES = ['', 'unknown-entity-type', 'unknown-schema-version', 'undecodable', 'failing'];
+/** The most entries one bulk call re-drives (ops-api's OPS_BULK_LIMITS.maxItems). */
+const BULK_MAX = 100;
+const selection = new Selection();
+const keyOf = (e) => `${e.consumer}/${e.seq}`;
+
+function redriveMany(ctx) {
+  const picked = selection.rows();
+  ctx.dialog({
+    title: `Re-drive ${picked.length} parked entries`,
+    intro: [
+      h('p', {}, 'Journals each parked record again, as it is, on its own subject; each is audited with your reason. One refused (no longer parked) does not stop the rest.'),
+      h('ul', { class: 'picked' }, picked.slice(0, 12).map((e) => h('li', {}, `${e.consumer} @ ${e.seq} · ${entity(e)} · ${e.code ?? 'parked'}`)), picked.length > 12 ? h('li', { class: 'muted' }, `and ${picked.length - 12} more`) : null),
+    ],
+    fields: [reasonField()],
+    submitLabel: `Re-drive ${picked.length}`,
+    submit: async ({ reason }) => {
+      const r = await ctx.api('/v1/parked/redrive', { method: 'POST', body: { entries: picked.map((e) => ({ consumer: e.consumer, seq: e.seq })), reason } });
+      selection.clear();
+      const refused = r.results.filter((x) => x.status === 'refused');
+      return `${r.journaled} re-drives journaled${refused.length ? `; ${refused.length} refused: ${refused.map((x) => `${x.consumer} @ ${x.seq} (${x.problem.title})`).join(', ')}` : ''}; merge-service applies them next.`;
+    },
+  });
+}
+
+/** The bulk action's bar: how many are picked (across pages) and the button that re-drives them. */
+function bulkBar(ctx) {
+  const button = h('button', { type: 'button', class: 'primary', id: 'redrive-picked', on: { click: () => redriveMany(ctx) } });
+  const clear = h('button', { type: 'button', class: 'link', on: { click: () => (selection.clear(), ctx.refresh()) } }, 'Clear');
+  const note = h('span', { class: 'muted' });
+  const update = () => {
+    button.textContent = `Re-drive ${selection.size} picked…`;
+    button.disabled = selection.size === 0 || selection.size > BULK_MAX;
+    clear.hidden = selection.size === 0;
+    note.textContent = selection.size > BULK_MAX ? `at most ${BULK_MAX} at once` : 'pick parked entries (on any page) to re-drive them together';
+  };
+  selection.onChange = update;
+  update();
+  return h('div', { class: 'actions bar bulk' }, button, clear, note);
+}
 const entryPath = (e) => `/v1/parked/${encodeURIComponent(e.consumer)}/${e.seq}`;
 const entity = (e) => (e.event ? `${e.event.entity.type}/${e.event.entity.id}` : e.subject);
 const reasonField = (hint) => ({ name: 'reason', label: 'Reason (audited)', type: 'textarea', rows: 2, required: true, hint });
@@ -81,20 +122,25 @@ async function details(e, { api, dialog }) {
 
 export default {
   title: 'Parked & retries',
-  setup({ tools, route, setParams }) {
+  setup({ tools, route, setParams, entered }) {
+    if (entered) selection.clear();
     fill(
       tools,
       h('label', { for: 'parked-status' }, 'Status '),
       h(
         'select',
-        { id: 'parked-status', on: { change: (ev) => setParams({ status: ev.target.value === 'parked' ? '' : ev.target.value }) } },
+        { id: 'parked-status', on: { change: (ev) => setParams({ status: ev.target.value === 'parked' ? '' : ev.target.value, after: '' }) } },
         STATUSES.map((s) => h('option', { value: s, selected: (route.params.status ?? 'parked') === s }, s)),
       ),
+      h('select', { 'aria-label': 'Code', on: { change: (ev) => setParams({ code: ev.target.value, after: '' }) } }, CODES.map((c) => h('option', { value: c, selected: (route.params.code ?? '') === c }, c || 'any code'))),
+      h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (ev) => setParams({ workspace: ev.target.value.trim(), after: '' }) } }),
+      pageSize({ route, setParams }),
     );
   },
   async load({ api, route }) {
+    const { status, code, workspace, after, limit = 50 } = route.params;
     const [parked, streams] = await Promise.all([
-      api(`/v1/parked${query({ status: route.params.status, limit: 500 })}`),
+      api(`/v1/parked${query({ status, code, workspace, after, limit })}`),
       // Retries in flight come from the streams view; the parked list stands without it.
       api('/v1/streams').catch((error) => ({ error })),
     ]);
@@ -107,8 +153,10 @@ export default {
       ctx.body,
       section(
         `Parked entries (${ctx.route.params.status ?? 'parked'})`,
+        bulkBar(ctx),
         table(
           [
+            selection.column(keyOf, (e) => e.status === 'parked' && Boolean(e.event), parked.parked, 'Pick'),
             { label: 'Seq', cell: (e) => num(e.seq), class: 'num' },
             { label: 'Consumer', cell: (e) => h('span', { class: 'mono' }, e.consumer) },
             { label: 'Workspace', cell: (e) => e.workspace ?? '—' },
@@ -145,7 +193,7 @@ export default {
           parked.parked,
           { key: (e) => `${e.consumer}/${e.seq}`, rowClass: (e) => (e.status === 'parked' ? 'bad' : ''), empty: ctx.route.params.status && ctx.route.params.status !== 'parked' ? 'No entries with this status.' : 'Nothing is parked.' },
         ),
-        parked.hasMore ? h('p', { class: 'muted' }, 'More entries than shown: the oldest are listed first.') : null,
+        pager(ctx, { hasMore: parked.hasMore, next: parked.next, shown: `${num(parked.parked.length)} shown, oldest first${parked.hasMore ? '; more on the next page' : ''}` }),
       ),
       section(
         'Retries in flight',

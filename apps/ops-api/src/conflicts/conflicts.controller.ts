@@ -13,13 +13,15 @@ import {
   ProblemType,
   type ConflictHotspotsView,
   type JournalRecord,
+  type OpsBulkResolveResult,
   type OpsConflictList,
   type OpsConflictView,
   type OpsResolveResult,
+  OPS_BULK_LIMITS,
 } from '@tidemark/contracts';
 import { STREAMS, publishIdempotent } from '@tidemark/messaging';
 import { ageSeconds } from '@tidemark/ops';
-import { CONFLICT_COLUMNS, ConflictResolver, conflictCursor, conflictView, resolutionProblem, type ConflictLedgerRow, type JournalResult } from '@tidemark/persistence';
+import { ConflictResolver, conflictCursor, conflictView, conflictsWithId, listConflicts, resolutionProblem, type ConflictLedgerRow, type JournalResult } from '@tidemark/persistence';
 import { ProblemError } from '@tidemark/platform';
 import { OPS_VIEWS, type OpsViews } from '../streams/views';
 import { iso, notFound, parsePath, parseQuery } from '../streams/query';
@@ -41,6 +43,16 @@ export const ListQuery = Type.Object(
 export const HotspotsQuery = Type.Object({ workspace: Type.Optional(Workspace), entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) }, { additionalProperties: false });
 export const Reason = Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited)' });
 const validateList = compileValidator(ListQuery);
+/** Many open conflicts resolved by one rule (keep ours, or keep theirs), with one reason; at most `OPS_BULK_LIMITS.maxItems`. */
+export const BulkResolveRequest = Type.Object(
+  {
+    conflicts: Type.Array(Type.Object({ conflictId: LedgerId, workspace: Workspace }, { additionalProperties: false }), { minItems: 1, maxItems: OPS_BULK_LIMITS.maxItems, description: `the conflicts, 1–${OPS_BULK_LIMITS.maxItems}` }),
+    pick: Type.Union([Type.Literal('ours'), Type.Literal('theirs')], { description: 'the rule every one of them is resolved by' }),
+    reason: Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited with each conflict)' }),
+  },
+  { additionalProperties: false },
+);
+const validateBulk = compileValidator(BulkResolveRequest);
 /** A conflict's id is derived from an eventId, which is per workspace: `?workspace=` picks one when several hold it. */
 export const OneQuery = Type.Object({ workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })) }, { additionalProperties: false });
 const validateOneQuery = compileValidator(OneQuery);
@@ -76,30 +88,10 @@ export class ConflictsController {
   async list(@Query() query: Record<string, unknown>): Promise<OpsConflictList> {
     const q = parseQuery(validateList, query, ['limit']);
     const limit = q.limit ?? 100;
-    const conditions: string[] = [];
-    const params: unknown[] = [];
-    const where = (sql: string, ...values: unknown[]) => {
-      let text = sql;
-      for (const v of values) text = text.replace('$?', `$${params.push(v)}`);
-      conditions.push(text);
-    };
     const status = q.status ?? 'open';
-    if (status !== 'all') where('status = $?', status);
-    if (q.workspace !== undefined) where('workspace = $?', q.workspace);
-    if (q.entityType !== undefined) where('entity_type = $?', q.entityType);
-    if (q.field !== undefined) where('field = $?', q.field);
-    if (q.entityId !== undefined) where('entity_id = $?', q.entityId);
-    if (q.after !== undefined) {
-      const colon = q.after.indexOf(':');
-      where('(opened_seq, conflict_id) > ($?::bigint, $?::text)', q.after.slice(0, colon), q.after.slice(colon + 1));
-    }
-    const rows: ConflictLedgerRow[] = await this.views.ds.query(
-      `SELECT ${CONFLICT_COLUMNS} FROM conflicts ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY opened_seq, conflict_id LIMIT $${params.push(limit + 1)}`,
-      params,
-    );
-    const page = rows.slice(0, limit);
+    const { rows: page, hasMore } = await listConflicts(this.views.ds, { ...(status === 'all' ? {} : { status }), workspace: q.workspace, entityType: q.entityType, field: q.field, entityId: q.entityId }, limit, q.after);
     const next = page.length > 0 ? conflictCursor(page[page.length - 1]!) : q.after;
-    return { conflicts: page.map((r) => this.view(r)), ...(next !== undefined ? { next } : {}), hasMore: rows.length > limit };
+    return { conflicts: page.map((r) => this.view(r)), ...(next !== undefined ? { next } : {}), hasMore };
   }
 
   /**
@@ -171,12 +163,42 @@ export class ConflictsController {
     return { ...outcome.value, workspace: conflict.workspace, conflictId };
   }
 
+  /**
+   * Resolves many open conflicts by one rule (`pick`: ours or theirs) with one reason, one resolve event each,
+   * in the order given (at most `OPS_BULK_LIMITS.maxItems`). Each is audited (`conflict.resolve`, with the
+   * size of the batch) with its own outcome; one refused (resolved meanwhile, unknown) does not stop the rest.
+   */
+  @Post('resolve')
+  @HttpCode(202)
+  async resolveMany(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<OpsBulkResolveResult> {
+    if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
+    const parsed = validateBulk(body);
+    if (!parsed.ok) {
+      const errors = parsed.errors.map((e) => (e.pointer === '/reason' && e.detail === 'is required' ? { ...e, detail: 'is required: say why (it is audited)' } : e));
+      throw ProblemError.validation(errors, 'nothing of this request was journaled');
+    }
+    const { conflicts, pick, reason } = parsed.value;
+    const seen = new Set<string>();
+    const duplicates = conflicts.flatMap((c, i) => (seen.has(`${c.workspace}/${c.conflictId}`) ? [{ pointer: `/conflicts/${i}`, detail: 'names a conflict listed before' }] : (seen.add(`${c.workspace}/${c.conflictId}`), [])));
+    if (duplicates.length > 0) throw ProblemError.validation(duplicates, 'nothing of this request was journaled');
+    const results: OpsBulkResolveResult['results'] = [];
+    for (const { workspace, conflictId } of conflicts) {
+      const outcome = await this.resolver.resolve(workspace, conflictId, { pick });
+      const target = { workspace, conflictId };
+      if (outcome.ok) {
+        await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason, detail: { pick, bulk: conflicts.length, ...outcome.value } });
+        results.push({ workspace, conflictId, status: outcome.value.status, eventId: outcome.value.eventId, seq: outcome.value.seq });
+      } else {
+        if (outcome.failure.code !== 'not-found') await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason, detail: { pick, bulk: conflicts.length, failure: outcome.failure }, outcome: outcome.failure.code });
+        results.push({ workspace, conflictId, status: 'refused', problem: resolutionProblem(outcome.failure) });
+      }
+    }
+    return { pick, journaled: results.filter((r) => r.status !== 'refused').length, refused: results.filter((r) => r.status === 'refused').length, results };
+  }
+
   /** The conflict with this id (in `workspace` when named); an id several workspaces hold is refused (409) until one is named. */
   private async find(conflictId: string, workspace?: string): Promise<ConflictLedgerRow> {
-    const rows: ConflictLedgerRow[] = await this.views.ds.query(
-      `SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1 AND ($2::text IS NULL OR workspace = $2) ORDER BY workspace`,
-      [conflictId, workspace ?? null],
-    );
+    const rows = await conflictsWithId(this.views.ds, conflictId, workspace);
     if (!rows[0]) throw notFound(`no conflict "${conflictId}" in ${workspace ? `workspace ${workspace}` : 'any workspace'}`);
     if (rows.length > 1) {
       throw new ProblemError(problem(ProblemType.conflict, 409, 'Conflict', {

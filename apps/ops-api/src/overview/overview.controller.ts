@@ -45,6 +45,7 @@ export class OverviewController implements OnApplicationBootstrap, BeforeApplica
       ready: services.length === 0 ? null : services.every((s) => s.ready),
       ...(observation ? this.fromObservation(observation) : { streams: null, consumers: null, projection: null }),
       rates: { ...this.views.sampler.rates(), sampledBy: 'this ops-api instance, in memory (empty after a restart)' },
+      history: this.views.sampler.history(),
       parked: counts?.parked ?? null,
       conflictsOpen: counts ? counts.conflictsOpen.reduce((n, w) => n + w.open, 0) : null,
       uploads: counts ? { inProgress: counts.uploadsInProgress, bytesPending: counts.uploadBytesPending } : null,

@@ -1,5 +1,5 @@
-import type { SampledRates } from '@tidemark/contracts';
-import { RateWindow } from '@tidemark/ops';
+import type { RateHistory, SampledRates } from '@tidemark/contracts';
+import { RateWindow, SampleHistory } from '@tidemark/ops';
 import { STREAMS } from '@tidemark/messaging';
 import type { StreamObserver } from '../streams/observer';
 
@@ -13,14 +13,16 @@ type Counter = 'ingested' | 'projected';
  */
 export class RateSampler {
   private readonly window: RateWindow<Counter>;
+  private readonly recent: SampleHistory;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly observer: StreamObserver,
-    private readonly options: { intervalMs: number; windowMs: number; now: () => Date },
+    private readonly options: { intervalMs: number; windowMs: number; historySamples: number; now: () => Date },
   ) {
     this.window = new RateWindow<Counter>(options.windowMs);
+    this.recent = new SampleHistory(options.historySamples);
   }
 
   start(): void {
@@ -45,7 +47,9 @@ export class RateSampler {
         const journal = observation.streams.find((s) => s.name === STREAMS.journal);
         if (!journal) return;
         const projected = observation.projection.partitions.length > 0 ? journal.lastSeq - observation.projection.total.messages : 0;
-        this.window.add({ at: Date.parse(observation.at), values: { ingested: journal.lastSeq, projected } });
+        const at = Date.parse(observation.at);
+        this.window.add({ at, values: { ingested: journal.lastSeq, projected } });
+        this.recent.add({ at, ingested: journal.lastSeq, projected, lagMessages: observation.projection.total.messages, lagSeconds: observation.projection.total.seconds });
       } catch {
         // NATS or Postgres not answering: no sample this time; readiness reports the outage.
       } finally {
@@ -53,6 +57,11 @@ export class RateSampler {
       }
     })();
     return this.inFlight;
+  }
+
+  /** The last samples (a bounded ring buffer) as points for sparklines. */
+  history(): RateHistory {
+    return { intervalMs: this.options.intervalMs, capacity: this.recent.capacity, points: this.recent.toArray().map((p) => ({ ...p, at: new Date(p.at).toISOString() })) };
   }
 
   rates(): SampledRates {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Type } from '@sinclair/typebox';
 import { CurrentPrincipal, RequireAuth, recordAudit, type OperatorPrincipal } from '@tidemark/auth';
 import {
   PARKED_HEADERS,
@@ -9,6 +10,7 @@ import {
   ParkedListQuery,
   ParkedProblemType,
   ProblemType,
+  OPS_BULK_LIMITS,
   canonicalJson,
   compileValidator,
   parkedProblem,
@@ -20,6 +22,7 @@ import {
   type ParkCode,
   type ParkedAction,
   type ParkedActionResult,
+  type ParkedBulkResult,
   type ParkedDetailView,
   type ParkedEntryView,
   type ParkedPage,
@@ -27,7 +30,7 @@ import {
 } from '@tidemark/contracts';
 import { checkEditedEvent, checkOperatorAction } from '@tidemark/merge';
 import { STREAMS, publishIdempotent } from '@tidemark/messaging';
-import { inTransaction } from '@tidemark/persistence';
+import { findParked, inTransaction, listAudit, listParked, type ParkedLedgerRow } from '@tidemark/persistence';
 import { ProblemError } from '@tidemark/platform';
 import { OPS_DEPS, type OpsDeps } from '../streams/streams.controller';
 
@@ -37,24 +40,21 @@ const validateEdit = compileValidator(ParkedEditRequest);
 const CONSUMER = /^[A-Za-z0-9_-]{1,64}$/;
 const SEQ = /^[1-9][0-9]{0,17}$/;
 
-interface ParkedRow {
-  consumer: string;
-  stream_seq: string;
-  event_id: string | null;
-  workspace: string | null;
-  subject: string;
-  reason: string;
-  code: ParkCode | null;
-  attempts: number;
-  payload: string;
-  status: ParkedStatus;
-  parked_at: Date;
-  resolution: string | null;
-  resolved_seq: string | null;
-  note: string | null;
-}
+/** A `parked_events` row with its status and code as the contracts name them. */
+type ParkedRow = ParkedLedgerRow & { status: ParkedStatus; code: ParkCode | null };
 
-const COLUMNS = 'consumer, stream_seq, event_id, workspace, subject, reason, code, attempts, payload, status, parked_at, resolution, resolved_seq, note';
+/** Many parked entries re-driven with one reason; at most `OPS_BULK_LIMITS.maxItems`. */
+export const ParkedBulkRedriveRequest = Type.Object(
+  {
+    entries: Type.Array(
+      Type.Object({ consumer: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the journal sequence of the parked message' }) }, { additionalProperties: false }),
+      { minItems: 1, maxItems: OPS_BULK_LIMITS.maxItems, description: `the entries, 1–${OPS_BULK_LIMITS.maxItems}` },
+    ),
+    reason: Type.String({ minLength: 1, maxLength: PARKED_LIMITS.maxReasonLength, pattern: '\\S', description: 'why, in the operator’s words (audited with each entry)' }),
+  },
+  { additionalProperties: false },
+);
+const validateBulk = compileValidator(ParkedBulkRedriveRequest);
 
 /** The journal record a parked payload holds, if it is one. */
 function recordOf(payload: string): JournalRecord | undefined {
@@ -121,16 +121,8 @@ export class ParkedController {
     const limit = q.limit === undefined ? PARKED_LIMITS.defaultPageSize : Number(q.limit);
     if (limit < 1 || limit > PARKED_LIMITS.maxPageSize) throw ProblemError.validation([{ pointer: 'query:limit', detail: `must be from 1 to ${PARKED_LIMITS.maxPageSize}` }]);
     const status = q.status ?? 'parked';
-    const rows: ParkedRow[] = await this.deps.ds.query(
-      `SELECT ${COLUMNS} FROM parked_events
-        WHERE ($1::text IS NULL OR workspace = $1) AND ($2::text IS NULL OR consumer = $2) AND ($3::text IS NULL OR status = $3)
-          AND ($4::text IS NULL OR code = $4) AND ($5::bigint IS NULL OR stream_seq > $5)
-        ORDER BY stream_seq, consumer LIMIT $6`,
-      [q.workspace ?? null, q.consumer ?? null, status === 'all' ? null : status, q.code ?? null, q.after ?? null, limit + 1],
-    );
-    const page = rows.slice(0, limit);
-    const hasMore = rows.length > limit;
-    return { parked: page.map(entryView), hasMore, ...(hasMore ? { next: page.at(-1)!.stream_seq } : {}) };
+    const { rows, hasMore } = await listParked(this.deps.ds, { workspace: q.workspace, consumer: q.consumer, status: status === 'all' ? undefined : status, code: q.code }, limit, q.after);
+    return { parked: (rows as ParkedRow[]).map(entryView), hasMore, ...(hasMore ? { next: rows.at(-1)!.stream_seq } : {}) };
   }
 
   /** One entry with its journal record (as parked, and as the journal holds it), its event's receipt and its audit trail. */
@@ -142,11 +134,8 @@ export class ParkedController {
     const receipt: { status: string; reason: string | null; stream_seq: string; version: string | null }[] = row.event_id
       ? await this.deps.ds.query('SELECT status, reason, stream_seq, version FROM event_receipts WHERE event_id = $1 AND workspace = $2', [row.event_id, row.workspace])
       : [];
-    const audit: { at: Date; actor: string; action: string; reason: string | null; detail: unknown; outcome: string }[] = await this.deps.ds.query(
-      `SELECT at, actor, action, reason, detail, outcome FROM audit_log
-        WHERE action LIKE 'parked.%' AND target->>'consumer' = $1 AND target->>'seq' = $2 ORDER BY id`,
-      [consumer, String(seq)],
-    );
+    // The whole trail of one entry (oldest first): a few actions at most, as each leaves the entry parked only when refused.
+    const audit = (await listAudit(this.deps.ds, { action: 'parked.*', target: { consumer, seq: String(seq) } }, 500)).rows.reverse();
     return {
       ...entryView(row),
       record: recordOf(row.payload) ?? null,
@@ -155,6 +144,32 @@ export class ParkedController {
       receipt: receipt[0] ? { status: receipt[0].status, reason: receipt[0].reason, seq: Number(receipt[0].stream_seq), version: receipt[0].version === null ? null : Number(receipt[0].version) } : null,
       audit: audit.map((a) => ({ at: a.at.toISOString(), actor: a.actor, action: a.action, reason: a.reason, detail: a.detail, outcome: a.outcome })),
     };
+  }
+
+  /**
+   * Re-drives many parked entries as they are, with one reason, in the order given (at most
+   * `OPS_BULK_LIMITS.maxItems`): each exactly as a single re-drive, audited (`parked.redrive`) in its own
+   * transaction with its outcome; one refused (not parked any more, unknown) does not stop the rest.
+   */
+  @Post('redrive')
+  @HttpCode(202)
+  async redriveMany(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedBulkResult> {
+    requireJson(contentType);
+    const { entries, reason } = parseBody(validateBulk, body);
+    const seen = new Set<string>();
+    const duplicates = entries.flatMap((e, i) => (seen.has(`${e.consumer}/${e.seq}`) ? [{ pointer: `/entries/${i}`, detail: 'names an entry listed before' }] : (seen.add(`${e.consumer}/${e.seq}`), [])));
+    if (duplicates.length > 0) throw ProblemError.validation(duplicates, 'nothing of this request was journaled');
+    const results: ParkedBulkResult['results'] = [];
+    for (const { consumer, seq } of entries) {
+      try {
+        const done = await this.act(operator, 'redrive', consumer, seq, reason, (row) => ({ data: row.payload, msgID: `parked-redrive-${consumer}-${seq}`, detail: { bulk: entries.length } }));
+        results.push({ consumer, seq, status: 'journaled', journalSeq: done.journalSeq, duplicate: done.duplicate });
+      } catch (error) {
+        if (!(error instanceof ProblemError)) throw error;
+        results.push({ consumer, seq, status: 'refused', problem: error.problem });
+      }
+    }
+    return { journaled: results.filter((r) => r.status === 'journaled').length, refused: results.filter((r) => r.status === 'refused').length, results };
   }
 
   /** Re-drives the parked journal record as it is: `202` once the journal holds it (a repeated call is deduplicated). */
@@ -265,10 +280,10 @@ export class ParkedController {
     return answer!;
   }
 
-  private async find(q: { query(sql: string, params: unknown[]): Promise<unknown> }, consumer: string, seq: number, lock = false): Promise<ParkedRow> {
-    const rows = (await q.query(`SELECT ${COLUMNS} FROM parked_events WHERE consumer = $1 AND stream_seq = $2${lock ? ' FOR UPDATE' : ''}`, [consumer, seq])) as ParkedRow[];
-    if (!rows[0]) throw new ProblemError(problem(ProblemType.notFound, 404, 'Not found', { detail: `no parked entry of consumer "${consumer}" at journal sequence ${seq}` }));
-    return rows[0];
+  private async find(q: { query(sql: string, params?: unknown[]): Promise<unknown> }, consumer: string, seq: number, lock = false): Promise<ParkedRow> {
+    const row = (await findParked(q, consumer, seq, lock)) as ParkedRow | undefined;
+    if (!row) throw new ProblemError(problem(ProblemType.notFound, 404, 'Not found', { detail: `no parked entry of consumer "${consumer}" at journal sequence ${seq}` }));
+    return row;
   }
 }
 

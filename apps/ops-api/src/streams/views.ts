@@ -40,7 +40,7 @@ export function createOpsViews(config: OpsApiConfig, deps: { connection: () => J
     scopeFacts: new ScopeFactsRepository(deps.ds),
     deviceActivity: new DeviceActivityRepository(deps.ds),
     observer,
-    sampler: new RateSampler(observer, { intervalMs: config.RATE_SAMPLE_INTERVAL_MS, windowMs: config.RATE_WINDOW_MS, now }),
+    sampler: new RateSampler(observer, { intervalMs: config.RATE_SAMPLE_INTERVAL_MS, windowMs: config.RATE_WINDOW_MS, historySamples: config.RATE_HISTORY_SAMPLES, now }),
     now,
     partitions: config.JOURNAL_PARTITIONS,
     services: serviceUrls(config.SERVICE_URLS),

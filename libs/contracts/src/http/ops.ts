@@ -7,6 +7,7 @@ import type { DeviceEvent, JournalRecord } from '../events/device-event';
 import type { ConflictView, ResolveResponse } from './ledger';
 import type { ParkCode, ParkedAction, ParkedStatus } from './parked';
 import type { ReplayScope } from './replay';
+import type { Problem } from './problem';
 
 // ── streams and lag (`GET /v1/streams`) ──────────────────────────────────────────────────────────────
 
@@ -98,6 +99,22 @@ export interface SampledRates {
   samples: number;
 }
 
+/** One sample of the short history: rates since the sample before it (null for the first) and the projection backlog then. */
+export interface RateHistoryPoint {
+  at: string;
+  ingestPerSecond: number | null;
+  projectPerSecond: number | null;
+  lagMessages: number;
+  lagSeconds: number;
+}
+
+/** The last `capacity` samples one ops-api instance took, in memory (oldest first; empty after a restart). */
+export interface RateHistory {
+  intervalMs: number;
+  capacity: number;
+  points: RateHistoryPoint[];
+}
+
 /** The whole system on one page; a part that could not be read is null, with the reason in `unavailable`. */
 export interface OverviewView {
   at: string;
@@ -108,6 +125,8 @@ export interface OverviewView {
   consumers: { count: number; withBacklog: number; oldestPendingSeconds: number; redelivered: number } | null;
   projection: { consumerPrefix: string; partitions: number; partitionsBehind: number; lag: LagTotal } | null;
   rates: SampledRates & { sampledBy: string };
+  /** The samples behind the rates, for sparklines: at most `capacity` (`RATE_HISTORY_SAMPLES`) of them. */
+  history: RateHistory;
   parked: number | null;
   conflictsOpen: number | null;
   uploads: { inProgress: number; bytesPending: number } | null;
@@ -263,6 +282,17 @@ export interface OpsConflictList {
   hasMore: boolean;
 }
 
+/** How many items one bulk call (resolve many conflicts, re-drive many parked entries) takes at most. */
+export const OPS_BULK_LIMITS = { maxItems: 100 } as const;
+
+/** `POST /v1/conflicts/resolve`: each conflict's outcome, in the order asked. */
+export interface OpsBulkResolveResult {
+  pick: 'ours' | 'theirs';
+  journaled: number;
+  refused: number;
+  results: ({ workspace: string; conflictId: string } & ({ status: 'accepted' | 'duplicate'; eventId: string; seq: number } | { status: 'refused'; problem: Problem }))[];
+}
+
 interface OpenConflictCount {
   open: number;
   oldestOpenedAt: string | null;
@@ -369,6 +399,34 @@ export interface ParkedPage {
   parked: ParkedEntryView[];
   hasMore: boolean;
   next?: string;
+}
+
+/** One audit entry (`GET /v1/audit`). */
+export interface AuditEntryView {
+  id: string;
+  at: string;
+  actor: string;
+  actorKind: string;
+  tokenId: string | null;
+  action: string;
+  target: Record<string, unknown>;
+  reason: string | null;
+  detail: unknown;
+  outcome: string;
+}
+
+/** Newest first; `next` (only with `hasMore`) is the `before` of the next page. */
+export interface AuditPage {
+  entries: AuditEntryView[];
+  hasMore: boolean;
+  next?: string;
+}
+
+/** `POST /v1/parked/redrive`: each entry's outcome, in the order asked. */
+export interface ParkedBulkResult {
+  journaled: number;
+  refused: number;
+  results: ({ consumer: string; seq: number } & ({ status: 'journaled'; journalSeq: number; duplicate: boolean } | { status: 'refused'; problem: Problem }))[];
 }
 
 export interface ParkedDetailView extends ParkedEntryView {

@@ -154,6 +154,7 @@ export class MergeDecisionRow {
 @Entity({ name: 'conflicts' })
 @Index('conflicts_open', ['workspace', 'status', 'entityType', 'field'])
 @Index('conflicts_opened_event', ['openedEventId'])
+@Index('conflicts_listing', ['status', 'openedSeq', 'conflictId'])
 export class ConflictRow {
   @PrimaryColumn({ name: 'conflict_id', type: 'text' }) conflictId!: string;
   @PrimaryColumn({ type: 'text' }) workspace!: string;

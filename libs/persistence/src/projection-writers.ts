@@ -1,6 +1,6 @@
-// The projection's SQL: one small reader or writer per table, taking and returning typed rows. Batch inserts
+// The projection's SQL (merge-service's projector and its replay shadows): one small reader or writer per table, taking and returning typed rows. Batch inserts
 // go through one JSON parameter (`json_to_recordset`), whatever the row count.
-import type { QueryRunner } from '@tidemark/persistence';
+import type { QueryRunner } from 'typeorm';
 import type { ParkCode, ParkedAction, ParkedStatus } from '@tidemark/contracts';
 import {
   advanceSequence,
@@ -19,8 +19,8 @@ import {
   type ReceiptRow,
   type RepairRow,
   type StoredParkedEntry,
+  latestSite,
 } from '@tidemark/merge';
-import { latestSite } from './device-site';
 
 /** A table's columns for a batch INSERT: name, Postgres type, and the value a row gives it. */
 type Columns<R> = readonly (readonly [name: string, pgType: string, value: (row: R) => unknown])[];

@@ -1,13 +1,12 @@
-// The outbox relay against real Postgres and a real nats-server: rows are published to JetStream and marked; when
+// The outbox relay (@tidemark/messaging) over the outbox repository, against real Postgres and a real nats-server: rows are published to JetStream and marked; when
 // some publishes of a pipelined batch fail, the acknowledged ones are marked and only the others wait for the next
 // pass, which publishes them once the stream takes them.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
+import { OutboxRelay, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
 import { createLogger } from '@tidemark/telemetry';
 import { testDatabase, testNats, type TestDatabase } from '@tidemark/testing';
-import { createDataSource, migrateWithLock, type DataSource } from './index';
-import { OutboxRelay } from './outbox-relay';
+import { OutboxRepository, createDataSource, migrateWithLock, type DataSource } from './index';
 
 describe('OutboxRelay (real Postgres and NATS)', () => {
   let db: TestDatabase;
@@ -39,7 +38,7 @@ describe('OutboxRelay (real Postgres and NATS)', () => {
     await insert('relay.ok', 40);
     await insert('relay.later', 3); // no stream takes these subjects yet
     await insert('relay.ok.tail', 2);
-    const relay = new OutboxRelay(ds, () => conn.js, { table: 'outbox', intervalMs: 60_000, batch: 500, ordered: false, logger: createLogger('outbox-relay-test', 'error') });
+    const relay = new OutboxRelay(new OutboxRepository(ds, 'outbox'), () => conn.js, { name: 'outbox', intervalMs: 60_000, batch: 500, ordered: false, logger: createLogger('outbox-relay-test', 'error') });
     await assert.rejects(relay.drain(), 'the pass reports the failure');
     assert.deepEqual(await unpublished(), ['relay.later.1', 'relay.later.2', 'relay.later.3'], 'the acknowledged rows are marked, the refused ones wait');
     assert.equal((await conn.jsm.streams.info('RELAYED')).state.messages, 42);

@@ -1,11 +1,29 @@
-import type { DataSource } from 'typeorm';
-import { publishBatch, publishIdempotent, type JetStreamClient } from '@tidemark/messaging';
 import { counter, type Logger } from '@tidemark/telemetry';
-import { inTransaction } from './data-source';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { publishBatch, publishIdempotent } from './publish';
+
+/** One message waiting in an outbox: written in the transaction whose outcome it announces. */
+export interface OutboxMessage {
+  id: string;
+  subject: string;
+  msgId: string;
+  /** The message body (JSON text). */
+  payload: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Where outbox messages wait (a table in Postgres: `OutboxRepository`). `claim` locks up to `limit` unpublished
+ * messages for one pass (others passes skip them), runs `publish` on them, and marks published the ids it
+ * returns, all in one transaction; with nothing waiting it returns at once.
+ */
+export interface OutboxStore {
+  claim(limit: number, publish: (messages: OutboxMessage[]) => Promise<{ sent: string[]; failure?: unknown }>): Promise<{ count: number; failure?: unknown }>;
+}
 
 export interface OutboxRelayOptions {
-  /** Outbox table: columns id (bigserial), subject, msg_id, payload (jsonb), headers (jsonb), published_at. */
-  table: 'outbox' | 'asset_outbox';
+  /** The outbox's name in metrics and logs (`outbox`, `asset_outbox`). */
+  name: string;
   intervalMs: number;
   /** Rows claimed per transaction. */
   batch: number;
@@ -28,7 +46,7 @@ export class OutboxRelay {
   private stopped = false;
 
   constructor(
-    private readonly ds: DataSource,
+    private readonly store: OutboxStore,
     private readonly js: () => JetStreamClient,
     private readonly options: OutboxRelayOptions,
   ) {}
@@ -47,7 +65,7 @@ export class OutboxRelay {
     }
     this.busy = this.drain()
       .then(() => undefined)
-      .catch((error: unknown) => this.options.logger.warn({ err: error, table: this.options.table }, 'outbox relay failed; will retry'))
+      .catch((error: unknown) => this.options.logger.warn({ err: error, table: this.options.name }, 'outbox relay failed; will retry'))
       .finally(() => {
         this.busy = undefined;
         if (this.again) {
@@ -59,31 +77,24 @@ export class OutboxRelay {
 
   /** Publishes until nothing is left; resolves with the number published. */
   async drain(): Promise<number> {
-    const { table, batch, ordered } = this.options;
+    const { name, batch, ordered } = this.options;
     let total = 0;
     for (;;) {
-      const { count, failure } = await inTransaction(this.ds, async (q) => {
-        const rows: { id: string; subject: string; msg_id: string; payload: string; headers: Record<string, string> }[] = await q.query(
-          `SELECT id, subject, msg_id, payload::text AS payload, headers FROM ${table} WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-          [batch],
-        );
-        if (rows.length === 0) return { count: 0, failure: undefined };
-        const message = (row: (typeof rows)[number]) => ({ subject: row.subject, data: row.payload, msgID: row.msg_id, headers: row.headers });
-        let sent = rows;
-        let failure: unknown;
+      const { count, failure } = await this.store.claim(batch, async (rows) => {
+        const message = (row: OutboxMessage) => ({ subject: row.subject, data: row.payload, msgID: row.msgId, headers: row.headers });
         if (ordered) {
           for (const row of rows) await publishIdempotent(this.js(), message(row));
-        } else {
-          // Pipelined, one span for the batch. What was acknowledged is marked even when some failed; the rest
-          // stay unpublished for the next pass (a copy the stream already holds is dropped by its message id).
-          const outcomes = await publishBatch(this.js(), rows, message);
-          sent = rows.filter((_, i) => outcomes[i]!.status === 'fulfilled');
-          failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
+          return { sent: rows.map((r) => r.id) };
         }
-        if (sent.length > 0) await q.query(`UPDATE ${table} SET published_at = now() WHERE id = ANY($1::bigint[])`, [sent.map((r) => r.id)]);
-        return { count: sent.length, failure };
+        // Pipelined, one span for the batch. What was acknowledged is marked even when some failed; the rest
+        // stay unpublished for the next pass (a copy the stream already holds is dropped by its message id).
+        const outcomes = await publishBatch(this.js(), rows, message);
+        return {
+          sent: rows.filter((_, i) => outcomes[i]!.status === 'fulfilled').map((r) => r.id),
+          failure: outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason,
+        };
       });
-      published.inc({ table }, count);
+      published.inc({ table: name }, count);
       total += count;
       if (failure !== undefined) throw failure;
       if (count === 0 || this.stopped) return total;
