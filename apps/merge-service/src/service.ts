@@ -11,7 +11,7 @@ import { PartitionClaims } from './projection/partition-claims';
 import { SchemaRegistryCache } from './projection/schema-registry-cache';
 import { assetFieldsOf, mergeWithRevision, partitionOf as typePartitionOf, queueFieldOf, type SchemaRegistry } from '@tidemark/merge';
 import { JetStreamJournalReader } from './replay/journal-reader';
-import { PolicyRevisionCache } from './replay/policy-revisions';
+import { PolicyRevisionCache } from './projection/policy-revisions';
 import { ReplayWorker } from './replay/worker';
 
 /** `after-commit:N`: SIGKILL this process right after the Nth committed batch, before it is acked. */

@@ -95,34 +95,6 @@ export { advanceSequence, emptySequence, gapsOf, mergeSeqRanges, subtractSeqRang
 // Policy revisions: an entity type's merge policies restated, activated per workspace by a replay swap.
 export { DECLARED_REVISION, applyPolicyRevision, schemaUnderRevision, validatePolicyRevision, isPolicyRevision, mergeWithRevision, type PolicyRevision, type FieldPolicyRevision } from './schema/revisions';
 
-// Replay: planning (scope → entities, filters, estimates) and the live-vs-rebuild diff.
-export {
-  checkReplayRequest,
-  selects,
-  classifyEntry,
-  lastBound,
-  journalFilter,
-  planScan,
-  entityKey,
-  compareEntities,
-  estimateReplay,
-  type ReplaySample,
-  replayProgress,
-  throttleDelay,
-  batchSizeFor,
-  scopeReadsRecord,
-  shadowSchemaName,
-  ASSUMED_REBUILD_CAPACITY,
-  type ReplayScope,
-  type JournalEntryMeta,
-  type ReplayBounds,
-  type ReplayPlanInput,
-  type EntryRole,
-  type AffectedEntity,
-  type ReplayEstimate,
-} from './replay/plan';
-export { diffEntity, emptyDiffSummary, addToSummary, diffDigestLine, type EntitySide, type EntityViewSide, type EntitySnapshot, type EntityChange, type EntityDiff, type FieldDiff, type DiffSummary } from './replay/diff';
-
 // Projection: one batch of journal records planned as the rows it writes, per table (the writers are the service's).
 export { storeDecision, loadDecision, type StoredDecision, type StoredValue } from './projection/stored-decisions';
 export { planBatch, type MergeFn, type ParkedMark, type BatchItem, type BatchState, type StoredParkedEntry, type BatchPlanInput, type BatchPlan } from './projection/plan-batch';

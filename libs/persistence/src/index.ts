@@ -38,3 +38,8 @@ export { EntityAssetsRepository, type EntityAssetRef } from './entity-assets-rep
 export { SchemaRepository, type SchemaRecord, type RevisionRecord, type ActiveRevision } from './schema-repository';
 export { JobQueueRepository, type QueueStateRow, type QueueRepairRow } from './job-queue-repository';
 export { UploadBacklogRepository, type UploadBacklogRow, type UploadBacklogQuery } from './upload-backlog-repository';
+export { ReplayJobRepository, type SqlRunner, type ReplayTransition } from './replay-job-repository';
+export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shadowExists, type ReplayEntityKey, type FoundEntity } from './replay-rebuild-repository';
+export { PolicyRevisionRepository, type PolicyActivation } from './policy-revision-repository';
+export { ReplaySwapRepository, type LiveChange } from './replay-swap-repository';
+export { ReplayWorkerLock } from './replay-worker-lock';

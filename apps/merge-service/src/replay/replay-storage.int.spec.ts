@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDataSource, migrateWithLock, type DataSource } from '@tidemark/persistence';
+import { SHADOW_TABLES, createDataSource, createShadow, dropShadow, migrateWithLock, shadowExists, type DataSource } from '@tidemark/persistence';
 import { createLogger } from '@tidemark/telemetry';
 import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { PolicyRevisionCache } from './policy-revisions';
-import { SHADOW_TABLES, createShadow, dropShadow, shadowExists } from './shadow';
+import { PolicyRevisionCache } from '../projection/policy-revisions';
 
 describe('replay storage (real Postgres)', () => {
   let db: TestDatabase;

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Client } from 'pg';
-import { parseJournalSubject, partitionToken, type JournalRecord, type ReplayStatus } from '@tidemark/contracts';
+import { parseJournalSubject, partitionToken, type JournalRecord } from '@tidemark/contracts';
+import { mergeWithRevision, type PolicyRevision } from '@tidemark/merge';
+import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
+import { ReplayJobRepository, ReplayRebuildRepository, ReplayWorkerLock, inTransaction, type DataSource, type SqlRunner } from '@tidemark/persistence';
 import {
+  ACTIVE_REPLAY_STATUSES,
+  ENDED_REPLAY_STATUSES,
   addToSummary,
   batchSizeFor,
   classifyEntry,
@@ -12,7 +16,6 @@ import {
   estimateReplay,
   journalFilter,
   lastBound,
-  mergeWithRevision,
   planScan,
   scopeReadsRecord,
   shadowSchemaName,
@@ -20,59 +23,24 @@ import {
   type DiffSummary,
   type EntitySide,
   type JournalEntryMeta,
-  type PolicyRevision,
   type ReplayBounds,
+  type ReplayCommand,
+  type ReplayJob,
   type ReplayPlanInput,
-  type ReplayScope,
-} from '@tidemark/merge';
-import { mergeConsumerName, type JsMsg } from '@tidemark/messaging';
-import { connectionSettings, inTransaction, type DataSource } from '@tidemark/persistence';
+  type UsedRevisions,
+} from '@tidemark/replay';
 import type { Logger } from '@tidemark/telemetry';
 import type { MergeFn, Projector } from '../projection/projector';
 import type { SchemaRegistryCache } from '../projection/schema-registry-cache';
 import type { JournalReader } from './journal-reader';
-import type { PolicyRevisionCache } from './policy-revisions';
+import type { PolicyRevisionCache } from '../projection/policy-revisions';
 import { CommitLanes } from './commit-lanes';
 import { readAhead } from './read-ahead';
-import { createShadow, dropShadow, shadowExists } from './shadow';
-
-/**
- * A replay's life: queued → planning → building → diffing → built → swapped; or cancelled, failed, stale.
- * A plan-only replay goes planning → cancelled once planned.
- */
-export type { ReplayStatus };
-const ACTIVE: ReplayStatus[] = ['queued', 'planning', 'building', 'diffing'];
-const TERMINAL: ReplayStatus[] = ['swapped', 'cancelled', 'failed', 'stale'];
-
-/**
- * The revisions a replay merges with, per `<workspace>/<type>` of its entities: `revision` for the shadow,
- * `live` the one in force when it was planned (a swap refuses when that moved).
- */
-export interface UsedRevisions {
-  [workspaceType: string]: { revision: number; live: number };
-}
-
-interface JobRow {
-  id: string;
-  status: ReplayStatus;
-  scope: ReplayScope;
-  policy_revisions: Record<string, number>;
-  rate_limit: number;
-  plan_only: boolean;
-  bounds: Record<string, number> | null;
-  revisions: UsedRevisions | null;
-  plan_seq: string;
-  plan_to: string | null;
-  done_events: string;
-  resumes: number;
-}
 
 /** The consumer name the shadow's checkpoint is kept under. */
 export const SHADOW_CONSUMER = 'replay';
 /** The shadow checkpoint of one partition's rebuild (`replay-p03`). */
 export const shadowConsumer = (partition: string): string => `${SHADOW_CONSUMER}-${partition}`;
-const LOCK_SPACE = 0x746d; // 'tm'
-const LOCK_REPLAY = 0x7270; // 'rp'
 /** Journal messages per read, planning and building; reads run up to READ_AHEAD ahead of their use. */
 const READ_CHUNK = 1000;
 const READ_AHEAD = 4;
@@ -105,15 +73,8 @@ export interface ReplayWorkerOptions {
   pollMs?: number;
 }
 
-/** Anything that runs SQL: the data source, or a query runner inside a transaction. */
-interface SqlRunner {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
-
 /** Thrown inside a phase when the job was cancelled or the service is stopping: stop, resume later. */
 class Interrupted extends Error {}
-
-const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * Runs replay jobs inside merge-service, one at a time across every replica (a session advisory lock,
@@ -127,12 +88,17 @@ export class ReplayWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
-  private session: Client | undefined;
-  private locked = false;
   private wake: (() => void) | undefined;
   private readonly failures = new Map<string, number>();
+  private readonly jobs: ReplayJobRepository;
+  private readonly rebuild: ReplayRebuildRepository;
+  private readonly lock: ReplayWorkerLock;
 
-  constructor(private readonly o: ReplayWorkerOptions) {}
+  constructor(private readonly o: ReplayWorkerOptions) {
+    this.jobs = new ReplayJobRepository(o.ds);
+    this.rebuild = new ReplayRebuildRepository(o.ds);
+    this.lock = new ReplayWorkerLock({ databaseUrl: o.databaseUrl, connectTimeoutMs: o.connectTimeoutMs, onLost: (error) => o.logger.warn({ err: error }, 'replay worker session lost') });
+  }
 
   start(): void {
     const tick = () => {
@@ -152,31 +118,13 @@ export class ReplayWorker {
     if (this.timer) clearInterval(this.timer);
     this.wake?.();
     await this.running;
-    await this.session?.end().catch(() => undefined);
-  }
-
-  private async lock(): Promise<boolean> {
-    if (this.session && this.locked) return true;
-    if (!this.session) {
-      const client = new Client({ connectionString: this.o.databaseUrl, ...connectionSettings({ connectTimeoutMs: this.o.connectTimeoutMs, applicationName: 'tidemark-replay-worker' }) });
-      client.on('error', (error) => {
-        this.o.logger.warn({ err: error }, 'replay worker session lost');
-        this.locked = false;
-        this.session = undefined;
-      });
-      await client.connect();
-      this.session = client;
-    }
-    const rows = await this.session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, LOCK_REPLAY]);
-    this.locked = rows.rows[0]?.ok === true;
-    return this.locked;
+    await this.lock.release();
   }
 
   private async tick(): Promise<void> {
-    if (!(await this.lock())) return;
+    if (!(await this.lock.acquire())) return;
     await this.sweep();
-    const rows: JobRow[] = await this.o.ds.query(`SELECT * FROM replay_jobs WHERE status = ANY($1::text[]) ORDER BY created_at, id LIMIT 1`, [ACTIVE]);
-    const job = rows[0];
+    const job = await this.jobs.oldestIn(ACTIVE_REPLAY_STATUSES);
     if (!job) return;
     try {
       await this.run(job);
@@ -187,7 +135,7 @@ export class ReplayWorker {
       this.failures.set(job.id, failures);
       this.o.logger.error({ err: error, replayId: job.id, status: job.status, failures }, 'replay step failed');
       if (failures >= MAX_FAILURES) {
-        await this.o.ds.query(`UPDATE replay_jobs SET status = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE id = $1 AND status = ANY($3::text[])`, [job.id, (error as Error).message, ACTIVE]);
+        await this.jobs.transition(this.o.ds, job.id, { kind: 'fail', at: new Date(), error: (error as Error).message });
         this.failures.delete(job.id);
       }
     }
@@ -195,45 +143,35 @@ export class ReplayWorker {
 
   /** Drops the shadows of jobs that ended (swapped jobs drop theirs in the swap). */
   private async sweep(): Promise<void> {
-    const ended: { id: string }[] = await this.o.ds.query('SELECT id FROM replay_jobs WHERE status = ANY($1::text[]) AND NOT shadow_dropped', [TERMINAL]);
-    for (const { id } of ended) {
-      await dropShadow(this.o.ds, shadowSchemaName(id));
-      await this.o.ds.query('UPDATE replay_jobs SET shadow_dropped = true WHERE id = $1', [id]);
+    for (const id of await this.jobs.withShadowIn(ENDED_REPLAY_STATUSES)) {
+      await this.rebuild.dropShadow(shadowSchemaName(id));
+      await this.jobs.markShadowDropped(id);
     }
   }
 
-  private async run(start: JobRow): Promise<void> {
-    let job: JobRow | undefined = start;
+  private async run(start: ReplayJob): Promise<void> {
+    let job: ReplayJob | undefined = start;
     if (job.status === 'queued') job = await this.startPlanning(job);
     if (job?.status === 'planning') job = await this.plan(job);
     if (job?.status === 'building') job = await this.build(job);
     if (job?.status === 'diffing') await this.diff(job);
   }
 
-  /** Moves a job to its next status (only from the one expected: a cancel in between wins). */
-  private async advance(q: SqlRunner, id: string, from: ReplayStatus, set: string, params: unknown[]): Promise<JobRow | undefined> {
-    // TypeORM answers an UPDATE with [rows, rowCount].
-    const [rows] = <[JobRow[], number]>await q.query(`UPDATE replay_jobs SET ${set}, updated_at = now() WHERE id = $1 AND status = $2 RETURNING *`, [id, from, ...params]);
-    return rows[0];
+  /** Moves a job on (only from the status it was seen in: a cancel in between wins, undefined). */
+  private advance(q: SqlRunner, job: ReplayJob, command: ReplayCommand): Promise<ReplayJob | undefined> {
+    return this.jobs.advance(q, job, command);
   }
 
   /** Takes the live checkpoints as the replay's bounds and the range to scan. */
-  private async startPlanning(job: JobRow): Promise<JobRow | undefined> {
+  private async startPlanning(job: ReplayJob): Promise<ReplayJob | undefined> {
     const names = Array.from({ length: this.o.partitions }, (_, p) => mergeConsumerName(p, this.o.livePrefix));
-    const rows: { consumer: string; stream_seq: string }[] = await this.o.ds.query('SELECT consumer, stream_seq FROM consumer_checkpoints WHERE consumer = ANY($1::text[])', [names]);
-    const seqs = new Map(rows.map((r) => [r.consumer, Number(r.stream_seq)]));
+    const seqs = await this.rebuild.liveCheckpoints(names);
     const bounds: Record<string, number> = {};
     for (let p = 0; p < this.o.partitions; p++) bounds[partitionToken(p)] = seqs.get(names[p]!) ?? 0;
-    for (const [type, revision] of Object.entries(job.policy_revisions)) await this.o.policies.definition(type, revision);
-    const scan = planScan({ scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds });
+    for (const [type, revision] of Object.entries(job.policyRevisions)) await this.o.policies.definition(type, revision);
+    const scan = planScan({ scope: job.scope, revisedTypes: Object.keys(job.policyRevisions), bounds });
     this.o.logger.info({ replayId: job.id, bounds, scan }, 'replay planning');
-    return this.advance(
-      this.o.ds,
-      job.id,
-      'queued',
-      "status = 'planning', bounds = $3, live_prefix = $4, partitions = $5, plan_seq = $6, plan_to = $7, planned_at = now(), phase_started_at = now(), phase_done_at_start = 0",
-      [JSON.stringify(bounds), this.o.livePrefix, this.o.partitions, scan.fromSeq - 1, scan.toSeq],
-    );
+    return this.advance(this.o.ds, job, { kind: 'start-planning', at: new Date(), bounds, livePrefix: this.o.livePrefix, partitions: this.o.partitions, fromSeq: scan.fromSeq, toSeq: scan.toSeq });
   }
 
   /**
@@ -241,8 +179,8 @@ export class ReplayWorker {
    * ahead, and records what it found with the last sequence scanned every {@link PLAN_RECORD} entries (and at
    * the end), in one transaction: a restart scans on from there.
    */
-  private async plan(job: JobRow): Promise<JobRow | undefined> {
-    const input: ReplayPlanInput = { scope: job.scope, revisedTypes: Object.keys(job.policy_revisions), bounds: job.bounds! };
+  private async plan(job: ReplayJob): Promise<ReplayJob | undefined> {
+    const input: ReplayPlanInput = { scope: job.scope, revisedTypes: Object.keys(job.policyRevisions), bounds: job.bounds! };
     const scan = planScan(input);
     const readsRecord = scopeReadsRecord(input.scope);
     let found = new Map<string, { meta: JournalEntryMeta; selected: number }>();
@@ -253,22 +191,19 @@ export class ReplayWorker {
       if (scanned === 0) return;
       const entries = [...found.values()];
       await inTransaction(this.o.ds, async (q) => {
-        if (entries.length > 0) {
-          await q.query(
-            `INSERT INTO replay_entities (replay_id, workspace, entity_type, entity_id, partition, selected_events)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-             ON CONFLICT (replay_id, workspace, entity_type, entity_id) DO UPDATE SET selected_events = replay_entities.selected_events + EXCLUDED.selected_events`,
-            [job.id, entries.map((e) => e.meta.workspace), entries.map((e) => e.meta.type), entries.map((e) => e.meta.id), entries.map((e) => e.meta.partition), entries.map((e) => e.selected)],
-          );
-        }
-        const moved = await this.advance(q, job.id, 'planning', 'plan_seq = $3, scanned_events = scanned_events + $4, selected_events = selected_events + $5', [lastSeq, scanned, selected]);
+        await this.rebuild.recordFound(
+          q,
+          job.id,
+          entries.map((e) => ({ workspace: e.meta.workspace, type: e.meta.type, id: e.meta.id, partition: e.meta.partition, selected: e.selected })),
+        );
+        const moved = await this.advance(q, job, { kind: 'record-plan', at: new Date(), lastSeq, scanned, selected });
         if (!moved) throw new Interrupted();
       });
       found = new Map();
       scanned = 0;
       selected = 0;
     };
-    for await (const chunk of readAhead(this.o.reader.read(scan.filter, Number(job.plan_seq) + 1, Number(job.plan_to), READ_CHUNK), READ_AHEAD)) {
+    for await (const chunk of readAhead(this.o.reader.read(scan.filter, job.planSeq + 1, job.planTo ?? 0, READ_CHUNK), READ_AHEAD)) {
       if (this.stopping) throw new Interrupted();
       for (const msg of chunk) {
         const meta = metaOf(msg, readsRecord);
@@ -296,60 +231,39 @@ export class ReplayWorker {
    * instead (`cancelled`, finished, no error), in one update from `planning` so an operator's cancel in
    * between still wins, and without a shadow: nothing of it is ever built.
    */
-  private async finishPlanning(job: JobRow): Promise<JobRow | undefined> {
-    const keys: { workspace: string; entity_type: string; entity_id: string; partition: string }[] = await this.o.ds.query(
-      'SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1',
-      [job.id],
-    );
+  private async finishPlanning(job: ReplayJob): Promise<ReplayJob | undefined> {
+    const keys = await this.rebuild.entities(job.id);
     const counts = keys.length > 0 ? await this.o.reader.subjectCounts(await this.rebuildFilter(job.id)) : {};
-    const rebuildEvents = keys.reduce((sum, k) => sum + (counts[`tm.journal.${k.workspace}.${k.partition}.${k.entity_type}.${k.entity_id}`] ?? 0), 0);
+    const rebuildEvents = keys.reduce((sum, k) => sum + (counts[`tm.journal.${k.workspace}.${k.partition}.${k.type}.${k.id}`] ?? 0), 0);
     await this.o.policies.ensureCurrent();
     const revisions: UsedRevisions = {};
     for (const k of keys) {
-      const pair = `${k.workspace}/${k.entity_type}`;
+      const pair = `${k.workspace}/${k.type}`;
       if (revisions[pair]) continue;
-      const live = this.o.policies.activeRevision(k.workspace, k.entity_type);
-      const named = k.workspace === job.scope.workspace ? job.policy_revisions[k.entity_type] : undefined;
+      const live = this.o.policies.activeRevision(k.workspace, k.type);
+      const named = k.workspace === job.scope.workspace ? job.policyRevisions[k.type] : undefined;
       revisions[pair] = { revision: named ?? live, live };
     }
     // A named revision of a type without entities yet is still activated by the swap.
-    for (const [type, revision] of Object.entries(job.policy_revisions)) {
+    for (const [type, revision] of Object.entries(job.policyRevisions)) {
       const pair = `${job.scope.workspace}/${type}`;
       revisions[pair] ??= { revision, live: this.o.policies.activeRevision(job.scope.workspace!, type) };
     }
     // What finished replays measured, end to end (planning started → built), most recent first.
-    const history: { workspace: string | null; events: string; seconds: number; rate_limit: number }[] = await this.o.ds.query(
-      `SELECT scope->>'workspace' AS workspace, rebuild_events AS events, extract(epoch FROM built_at - planned_at)::float8 AS seconds, rate_limit
-         FROM replay_jobs WHERE status IN ('built', 'swapped', 'stale') AND built_at IS NOT NULL AND planned_at IS NOT NULL AND rebuild_events > 0
-        ORDER BY built_at DESC LIMIT 200`,
-    );
-    const estimate = estimateReplay({
-      events: rebuildEvents,
-      rateLimit: job.rate_limit,
-      workspace: job.scope.workspace,
-      history: history.map((h) => ({ workspace: h.workspace ?? undefined, events: Number(h.events), seconds: Number(h.seconds), rateLimit: Number(h.rate_limit) })),
-    });
-    const plan = [keys.length, rebuildEvents, JSON.stringify(estimate), JSON.stringify(revisions)];
-    const planned = 'affected_entities = $3, rebuild_events = $4, estimate = $5, revisions = $6';
-    if (job.plan_only) {
+    const estimate = estimateReplay({ events: rebuildEvents, rateLimit: job.eventsPerSecond, workspace: job.scope.workspace, history: await this.jobs.measuredRuns() });
+    const planned: ReplayCommand = { kind: 'finish-planning', at: new Date(), affectedEntities: keys.length, rebuildEvents, estimate, revisions };
+    if (job.planOnly) {
       this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned; plan only, so it ends without building');
-      return this.advance(this.o.ds, job.id, 'planning', `status = 'cancelled', ${planned}, finished_at = now(), shadow_dropped = true`, plan);
+      return this.advance(this.o.ds, job, planned);
     }
-    await createShadow(this.o.ds, shadowSchemaName(job.id));
+    await this.rebuild.createShadow(shadowSchemaName(job.id));
     this.o.logger.info({ replayId: job.id, entities: keys.length, rebuildEvents, estimate }, 'replay planned');
-    return this.advance(this.o.ds, job.id, 'planning', `status = 'building', ${planned}, phase_started_at = now(), phase_done_at_start = 0, done_events = 0`, plan);
+    return this.advance(this.o.ds, job, planned);
   }
 
   /** The narrowest journal filter over the replay's entities. */
   private async rebuildFilter(id: string): Promise<string> {
-    const rows: { workspace: string[]; partition: string[]; type: string[]; id: string[] }[] = await this.o.ds.query(
-      `SELECT (array_agg(DISTINCT workspace))[1:2] AS workspace, (array_agg(DISTINCT partition))[1:2] AS partition,
-              (array_agg(DISTINCT entity_type))[1:2] AS type, (array_agg(DISTINCT entity_id))[1:2] AS id
-         FROM replay_entities WHERE replay_id = $1`,
-      [id],
-    );
-    const r = rows[0]!;
-    return journalFilter({ workspace: r.workspace ?? [], partition: r.partition ?? [], type: r.type ?? [], id: r.id ?? [] });
+    return journalFilter(await this.rebuild.subjectTokens(id));
   }
 
   /**
@@ -359,37 +273,23 @@ export class ReplayWorker {
    * partitions committing at once, as live commits its partitions. A restart resumes every partition after
    * its own checkpoint. The rate limit holds back the batches handed to the projector.
    */
-  private async build(job: JobRow): Promise<JobRow | undefined> {
+  private async build(job: ReplayJob): Promise<ReplayJob | undefined> {
     const shadow = shadowSchemaName(job.id);
-    if (!(await shadowExists(this.o.ds, shadow))) await createShadow(this.o.ds, shadow);
+    if (!(await this.rebuild.shadowExists(shadow))) await this.rebuild.createShadow(shadow);
     const bounds: ReplayBounds = job.bounds!;
-    const entities = (await this.o.ds.query('SELECT workspace, entity_type, entity_id, partition FROM replay_entities WHERE replay_id = $1', [job.id])) as {
-      workspace: string;
-      entity_type: string;
-      entity_id: string;
-      partition: string;
-    }[];
-    const keys = new Set(entities.map((r) => entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id })));
+    const entities = await this.rebuild.entities(job.id);
+    const keys = new Set(entities.map((r) => entityKey(r)));
     const partitions = [...new Set(entities.map((r) => r.partition))].sort();
     // A shadow begun before partitions had their own checkpoints has one for all of them.
-    const stored = new Map(
-      ((await this.o.ds.query(`SELECT consumer, stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = ANY($1::text[])`, [[SHADOW_CONSUMER, ...partitions.map(shadowConsumer)]])) as {
-        consumer: string;
-        stream_seq: string;
-      }[]).map((r) => [r.consumer, Number(r.stream_seq)]),
-    );
+    const stored = await this.rebuild.shadowCheckpoints(shadow, [SHADOW_CONSUMER, ...partitions.map(shadowConsumer)]);
     const checkpoints = new Map(partitions.map((p) => [p, Math.max(stored.get(SHADOW_CONSUMER) ?? 0, stored.get(shadowConsumer(p)) ?? 0)]));
     const checkpoint = Math.max(0, ...checkpoints.values());
     let done = 0;
     if (checkpoint > 0) {
-      const counted: { n: string }[] = await this.o.ds.query(
-        `SELECT (SELECT count(*) FROM ${ident(shadow)}.event_receipts) + (SELECT count(*) FROM ${ident(shadow)}.journal_duplicates)
-                + (SELECT count(*) FROM ${ident(shadow)}.parked_events WHERE event_id IS NULL) AS n`,
-      );
-      done = Number(counted[0]!.n);
+      done = await this.rebuild.shadowMessages(shadow);
       this.o.logger.info({ replayId: job.id, checkpoints: Object.fromEntries(checkpoints), done }, 'replay resumes building after the shadow checkpoints');
     }
-    const resumed = await this.advance(this.o.ds, job.id, 'building', 'phase_started_at = now(), phase_done_at_start = $3, done_events = $3, build_seq = $4, resumes = resumes + $5', [done, checkpoint, checkpoint > 0 ? 1 : 0]);
+    const resumed = await this.advance(this.o.ds, job, { kind: 'resume-build', at: new Date(), done, buildSeq: checkpoint, resumed: checkpoint > 0 });
     if (!resumed) return undefined;
 
     const definitions = new Map<string, PolicyRevision | undefined>();
@@ -401,7 +301,7 @@ export class ReplayWorker {
       return mergeWithRevision(state, input, this.o.schemas.current(), definitions.get(pair));
     };
     const projector = this.o.shadowProjector({ searchPath: shadow, merge });
-    const rate = job.rate_limit;
+    const rate = job.eventsPerSecond;
     const batchSize = batchSizeFor(rate);
     const commits = new CommitLanes(BUILD_CONCURRENCY);
     const session = { startedAtMs: Date.now(), handed: 0, done: 0, lastSeq: checkpoint };
@@ -412,7 +312,7 @@ export class ReplayWorker {
       if (recording || Date.now() - recordedAt < PROGRESS_MS) return;
       recordedAt = Date.now();
       const capacity = commits.busyMs() > 0 ? session.done / (commits.busyMs() / 1000) : null;
-      recording = this.advance(this.o.ds, job.id, 'building', 'done_events = $3, build_seq = $4, capacity = coalesce($5, capacity)', [done, session.lastSeq, capacity])
+      recording = this.advance(this.o.ds, job, { kind: 'record-build', at: new Date(), done, buildSeq: session.lastSeq, capacity })
         .then((moved) => void (moved || commits.halt(new Interrupted())))
         .catch((error: unknown) => commits.halt(error))
         .finally(() => (recording = undefined));
@@ -459,11 +359,7 @@ export class ReplayWorker {
     commits.check();
     const capacity = commits.busyMs() > 0 ? session.done / (commits.busyMs() / 1000) : null;
     this.o.logger.info({ replayId: job.id, done }, 'replay shadow built');
-    return this.advance(this.o.ds, job.id, 'building', "status = 'diffing', done_events = $3, build_seq = $4, capacity = coalesce($5, capacity), phase_started_at = now(), phase_done_at_start = 0", [
-      done,
-      session.lastSeq,
-      capacity,
-    ]);
+    return this.advance(this.o.ds, job, { kind: 'finish-build', at: new Date(), done, buildSeq: session.lastSeq, capacity });
   }
 
   /**
@@ -471,28 +367,23 @@ export class ReplayWorker {
    * Pages of entities are loaded ahead of their comparison (one page at a time, in entity order, which is
    * the order they are digested in).
    */
-  private async diff(job: JobRow): Promise<void> {
+  private async diff(job: ReplayJob): Promise<void> {
     const shadow = shadowSchemaName(job.id);
     const hash = createHash('sha256');
     let summary: DiffSummary = emptyDiffSummary();
     for await (const page of readAhead(this.diffPages(job.id, shadow), DIFF_AHEAD)) {
       if (this.stopping) throw new Interrupted();
-      const updates: unknown[][] = [];
+      const updates: { workspace: string; type: string; id: string; change: string; diff: unknown }[] = [];
       for (const k of page.keys) {
         const d = diffEntity(page.live.get(entityKey(k)), page.shadow.get(entityKey(k)));
         hash.update(diffDigestLine(k, d));
         summary = addToSummary(summary, k.type, d);
-        updates.push([k.workspace, k.type, k.id, d.change, JSON.stringify(d)]);
+        updates.push({ workspace: k.workspace, type: k.type, id: k.id, change: d.change, diff: d });
       }
-      await this.o.ds.query(
-        `UPDATE replay_entities r SET change = u.change, diff = u.diff
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[]) AS u(workspace, entity_type, entity_id, change, diff)
-          WHERE r.replay_id = $1 AND r.workspace = u.workspace AND r.entity_type = u.entity_type AND r.entity_id = u.entity_id`,
-        [job.id, ...[0, 1, 2, 3, 4].map((c) => updates.map((u) => u[c]))],
-      );
+      await this.rebuild.recordDiffs(job.id, updates);
     }
     const digest = hash.digest('hex');
-    await this.advance(this.o.ds, job.id, 'diffing', "status = 'built', diff_summary = $3, diff_digest = $4, built_at = now(), rebuild_events = done_events", [JSON.stringify(summary), digest]);
+    await this.advance(this.o.ds, job, { kind: 'finish-diff', at: new Date(), summary, digest });
     this.o.logger.info({ replayId: job.id, digest, entities: summary.entities }, 'replay diff ready; waiting for an operator to swap');
   }
 
@@ -501,20 +392,14 @@ export class ReplayWorker {
     let after: [string, string, string] | undefined;
     for (;;) {
       if (this.stopping) return;
-      const page: { workspace: string; entity_type: string; entity_id: string }[] = await this.o.ds.query(
-        `SELECT workspace, entity_type, entity_id FROM replay_entities
-          WHERE replay_id = $1 AND ($2::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($2::text COLLATE "C", $3::text COLLATE "C", $4::text COLLATE "C"))
-          ORDER BY workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C" LIMIT $5`,
-        [id, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, DIFF_CHUNK],
-      );
-      if (page.length === 0) return;
-      const keys = page.map((r) => ({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }));
-      const shadowSides = await loadSides(this.o.ds, shadow, keys);
+      const keys = await this.rebuild.entityPage(id, after, DIFF_CHUNK);
+      if (keys.length === 0) return;
+      const shadowSides = await this.rebuild.sides(shadow, keys);
       const eventIds = [...shadowSides.values()].flatMap((s) => s.receipts.map((r) => r.eventId));
-      const liveSides = await loadSides(this.o.ds, 'public', keys, eventIds);
+      const liveSides = await this.rebuild.sides('public', keys, eventIds);
       yield { keys, shadow: shadowSides, live: liveSides };
-      const last = page.at(-1)!;
-      after = [last.workspace, last.entity_type, last.entity_id];
+      const last = keys.at(-1)!;
+      after = [last.workspace, last.type, last.id];
     }
   }
 
@@ -553,42 +438,4 @@ function metaOf(msg: JsMsg, readsRecord: boolean): JournalEntryMeta | undefined 
     site: record?.site ?? null,
     acceptedAt: record?.acceptedAt ?? '',
   };
-}
-
-/**
- * Entities as one schema's projection tables hold them (`public` is live). Receipts are read by event id
- * (`eventIds`, live) or, in a shadow, all of them (a shadow holds only the replay's entities).
- */
-async function loadSides(ds: DataSource, schema: string, keys: { workspace: string; type: string; id: string }[], eventIds?: string[]): Promise<Map<string, EntitySide>> {
-  const s = ident(schema);
-  const params = [keys.map((k) => k.workspace), keys.map((k) => k.type), keys.map((k) => k.id)];
-  const join = 'JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i) ON x.workspace = k.w AND x.entity_type = k.t AND x.entity_id = k.i';
-  // Three reads at once, each on its own pooled connection: the rows do not depend on each other.
-  const [entities, conflicts, receipts] = await Promise.all([
-    ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.version, x.deleted, x.view FROM ${s}.entities x ${join}`, params) as Promise<
-      { workspace: string; entity_type: string; entity_id: string; version: string; deleted: boolean; view: EntitySide['view'] }[]
-    >,
-    ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.conflict_id, x.field, x.status FROM ${s}.conflicts x ${join}`, params) as Promise<
-      { workspace: string; entity_type: string; entity_id: string; conflict_id: string; field: string; status: string }[]
-    >,
-    (eventIds
-      ? ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join} WHERE x.event_id = ANY($4::uuid[])`, [...params, eventIds])
-      : ds.query(`SELECT x.workspace, x.entity_type, x.entity_id, x.event_id, x.status FROM ${s}.event_receipts x ${join}`, params)) as Promise<
-      { workspace: string; entity_type: string; entity_id: string; event_id: string; status: string }[]
-    >,
-  ]);
-  type Side = { version: number; deleted: boolean; view: EntitySide['view']; conflicts: { id: string; field: string; status: string }[]; receipts: { eventId: string; status: string }[] };
-  const sides = new Map<string, Side>();
-  for (const e of entities) {
-    sides.set(entityKey({ workspace: e.workspace, type: e.entity_type, id: e.entity_id }), {
-      version: Number(e.version),
-      deleted: e.deleted,
-      view: { values: e.view.values, inConflict: e.view.inConflict, ...(e.view.job !== undefined ? { job: e.view.job } : {}) },
-      conflicts: [],
-      receipts: [],
-    });
-  }
-  for (const c of conflicts) sides.get(entityKey({ workspace: c.workspace, type: c.entity_type, id: c.entity_id }))?.conflicts.push({ id: c.conflict_id, field: c.field, status: c.status });
-  for (const r of receipts) sides.get(entityKey({ workspace: r.workspace, type: r.entity_type, id: r.entity_id }))?.receipts.push({ eventId: r.event_id, status: r.status });
-  return sides;
 }

@@ -19,8 +19,8 @@ import {
   type ReplaySwapResult,
   type Validated,
 } from '@tidemark/contracts';
-import { checkReplayRequest } from '@tidemark/merge';
 import { ProblemError } from '@tidemark/platform';
+import { checkReplayRequest } from '@tidemark/replay';
 import { OPS_DEPS, type OpsDeps } from '../streams/streams.controller';
 import { ReplayStore, jobView } from './replay-store';
 import { rewindConsumer } from './redelivery';
@@ -79,7 +79,7 @@ export class ReplaysController {
     const request = { scope: input.scope, policyRevisions, reason: input.reason, eventsPerSecond: input.eventsPerSecond ?? REPLAY_LIMITS.defaultEventsPerSecond, planOnly: input.planOnly === true };
     const outcome = await this.store.create(request, actor);
     if (outcome.kind === 'invalid') throw ProblemError.validation(outcome.errors, 'a named policy revision is not published; nothing was recorded');
-    return jobView(outcome.row, Date.now());
+    return jobView(outcome.job, Date.now());
   }
 
   @Get()
@@ -103,7 +103,7 @@ export class ReplaysController {
     const q = valid(validators.diff(query), 'query:');
     const row = await this.store.get(replayId(id));
     if (!row) throw notFound(id);
-    if (!row.diff_digest) throw wrongState(id, row.status, 'its diff is ready once it is built');
+    if (!row.diffDigest) throw wrongState(id, row.status, 'its diff is ready once it is built');
     let after: [string, string, string] | undefined;
     if (q.after) {
       try {
@@ -116,14 +116,14 @@ export class ReplaysController {
     }
     const limit = Math.min(Number(q.limit ?? REPLAY_LIMITS.defaultPageSize), REPLAY_LIMITS.maxPageSize);
     const page = await this.store.diffPage(row.id, q.change ?? 'differs', limit, after);
-    return { id: row.id, status: row.status, digest: row.diff_digest, summary: row.diff_summary, ...page };
+    return { id: row.id, status: row.status, digest: row.diffDigest, summary: row.diffSummary, ...page };
   }
 
   @Post(':id/swap')
   @HttpCode(200)
   async swap(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() actor: OperatorPrincipal): Promise<ReplaySwapResult> {
     const input = valid(validators.swap(body));
-    const outcome = await swapReplay(this.deps.ds, replayId(id), { confirm: input.confirm, reason: input.reason, actor });
+    const outcome = await swapReplay(this.deps.ds, this.store.jobs, this.store.swaps, replayId(id), { confirm: input.confirm, reason: input.reason, actor });
     switch (outcome.kind) {
       case 'swapped':
         return { id, status: 'swapped', swap: outcome.summary };
@@ -156,7 +156,7 @@ export class ReplaysController {
     const outcome = await this.store.cancel(replayId(id), input.reason, actor);
     switch (outcome.kind) {
       case 'cancelled':
-        return jobView(outcome.row, Date.now());
+        return jobView(outcome.job, Date.now());
       case 'not-found':
         throw notFound(id);
       case 'wrong-state':

@@ -1,11 +1,9 @@
 import { DECLARED_REVISION, type PolicyRevision } from '@tidemark/merge';
-import type { DataSource } from '@tidemark/persistence';
+import { PolicyRevisionRepository, type DataSource, type SqlRunner } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 
 /** Runs a query: the pool, or a batch transaction's own connection. */
-interface Sql {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
+type Sql = SqlRunner;
 
 const key = (workspace: string, type: string) => `${workspace}\u0000${type}`;
 
@@ -25,11 +23,14 @@ export class PolicyRevisionCache {
   private active = new Map<string, PolicyRevision>();
   private readonly definitions = new Map<string, PolicyRevision>();
   private loading: Promise<void> | undefined;
+  private readonly revisions: PolicyRevisionRepository;
 
   constructor(
     private readonly ds: DataSource,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.revisions = new PolicyRevisionRepository(ds);
+  }
 
   /** The revision `workspace` merges `type` with; undefined for the declared policies. */
   revisionFor(workspace: string, type: string): PolicyRevision | undefined {
@@ -47,8 +48,7 @@ export class PolicyRevisionCache {
    */
   async ensureCurrent(sql: Sql = this.ds): Promise<void> {
     for (;;) {
-      const rows = (await sql.query('SELECT coalesce(max(id), 0) AS g FROM policy_activations')) as { g: string }[];
-      if (Number(rows[0]!.g) === this.generation) return;
+      if ((await this.revisions.generation(sql)) === this.generation) return;
       if (this.loading) {
         await this.loading.catch(() => undefined);
         continue;
@@ -63,25 +63,20 @@ export class PolicyRevisionCache {
     if (revision === DECLARED_REVISION) return undefined;
     const cached = this.definitions.get(`${type}@${revision}`);
     if (cached) return cached;
-    const rows = (await sql.query('SELECT definition FROM policy_revisions WHERE type = $1 AND revision = $2', [type, revision])) as { definition: PolicyRevision }[];
-    if (!rows[0]) throw new Error(`policy revision ${type} r${revision} is not published`);
-    this.definitions.set(`${type}@${revision}`, rows[0].definition);
-    return rows[0].definition;
+    const definition = await this.revisions.definition(type, revision, sql);
+    if (!definition) throw new Error(`policy revision ${type} r${revision} is not published`);
+    this.definitions.set(`${type}@${revision}`, definition);
+    return definition;
   }
 
   private async load(sql: Sql): Promise<void> {
-    const rows = (await sql.query('SELECT DISTINCT ON (workspace, type) id, workspace, type, revision FROM policy_activations ORDER BY workspace, type, id DESC')) as {
-      id: string;
-      workspace: string;
-      type: string;
-      revision: number;
-    }[];
+    const rows = await this.revisions.current(sql);
     const active = new Map<string, PolicyRevision>();
     for (const row of rows) {
       const definition = await this.definition(row.type, row.revision, sql);
       if (definition) active.set(key(row.workspace, row.type), definition);
     }
-    const generation = rows.reduce((max, r) => Math.max(max, Number(r.id)), 0);
+    const generation = rows.reduce((max, r) => Math.max(max, r.id), 0);
     if (generation !== this.generation && this.generation !== -1) this.logger.info({ generation, active: rows.map((r) => `${r.workspace}/${r.type}@${r.revision}`) }, 'policy revisions activated');
     this.active = active;
     this.generation = generation;

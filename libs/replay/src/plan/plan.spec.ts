@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ASSUMED_REBUILD_CAPACITY, batchSizeFor, checkReplayRequest, classifyEntry, estimateReplay, journalFilter, planScan, replayProgress, shadowSchemaName, throttleDelay, type JournalEntryMeta, type ReplayPlanInput } from './plan';
+import { ASSUMED_REBUILD_CAPACITY, batchSizeFor, checkReplayRequest, classifyEntry, estimateReplay, journalFilter, planScan, replayProgress, shadowSchemaName, throttleDelay, type JournalEntryMeta, type ReplayPlanInput } from '../index';
 
 const entry = (over: Partial<JournalEntryMeta> = {}): JournalEntryMeta => ({
   seq: 10,

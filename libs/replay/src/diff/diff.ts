@@ -2,7 +2,7 @@
 // rebuild), as pure functions over plain rows. Values compare as canonical JSON.
 import type { EntitySnapshot, ReplayDiffSummary } from '@tidemark/contracts';
 import { canonicalJson } from '@tidemark/contracts/core';
-import { compareText } from '../schema/own';
+import { compareText } from '../text';
 
 /** What devices see of an entity: its view without the version and deleted flag (kept beside it). */
 export interface EntityViewSide {
