@@ -209,7 +209,7 @@ describe('tidemark CLI end to end', () => {
 
     await siteActive();
     const devicesText = await text(['devices', '--site', 'harbour', '--behind', '--stale-after', '15']);
-    assert.match(devicesText, /^WORKSPACE +DEVICE +SITE +STATUS +PUSHED +APPLIED +MISSING +BEHIND BY +SILENT +FALLING BEHIND$/m);
+    assert.match(devicesText, /^WORKSPACE +DEVICE +SITE +STATUS +PUSHED +APPLIED +MISSING +BEHIND BY +SILENT +FALLING BEHIND +READ TO +REFUSED$/m);
     assert.match(devicesText, /^default +cam-1 +harbour +active +1 +1 +0 +0 +[0-9.]+s +stale$/m);
     assert.match(devicesText, /^ {2}default\/cam-1: not heard from for \d+ s \(more than 15 s\) while site "harbour" is active$/m);
     assert.doesNotMatch(devicesText, /cam-2/);
