@@ -64,7 +64,7 @@ export default [
   },
   {
     // Integration tests of any lib may use the test harness (real servers, fixtures).
-    files: ['libs/*/src/**/*.int.spec.ts', 'libs/*/src/**/*.e2e.spec.ts', 'apps/*/src/**/*.spec.ts'],
+    files: ['libs/*/src/**/*.int.spec.ts', 'libs/*/src/**/*.e2e.spec.ts', 'apps/*/src/**/*.spec.ts', 'libs/persistence/src/testing/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', { allow: ['@tidemark/testing'], depConstraints: [{ sourceTag: '*', onlyDependOnLibsWithTags: ['*'] }] }],
     },

@@ -51,7 +51,7 @@ export async function main(argv) {
     const lead = await benchDevice(stack.env, WORKSPACE, 'lead');
     // The steady load comes from several writers (a device may have only a few pushes in flight).
     const writers = [];
-    for (let w = 0; w < 8; w++) writers.push({ id: `writer-${w}`, headers: await benchDevice(stack.env, WORKSPACE, `writer-${w}`), seq: 0 });
+    for (let w = 0; w < 32; w++) writers.push({ id: `writer-${w}`, headers: await benchDevice(stack.env, WORKSPACE, `writer-${w}`), seq: 0 });
     for (const schema of [TASK, NOTE]) await db.query('INSERT INTO entity_schemas (type, version, definition) VALUES ($1, 1, $2)', [schema.type, JSON.stringify(schema)]);
     await db.query("INSERT INTO access_rules (workspace, version, rules, published_by) VALUES ($1, 1, $2, 'bench')", [WORKSPACE, JSON.stringify(RULES)]);
     await db.query("UPDATE devices SET role = 'lead' WHERE workspace = $1 AND (device_id = 'lead' OR device_id LIKE 'writer-%')", [WORKSPACE]);
@@ -82,6 +82,7 @@ export async function main(argv) {
     const pushes = [];
     const tickMs = 100;
     const perTick = Math.max(1, Math.round((o.rate * tickMs) / 1000));
+    let refusedPushes = 0;
     const loadStart = Date.now();
     for (let tick = 0; Date.now() - loadStart < o.seconds * 1000; tick++) {
       const writer = writers[tick % writers.length];
@@ -95,9 +96,18 @@ export async function main(argv) {
       const at = performance.now();
       for (const e of batch) sent.set(e.eventId, at);
       // Open loop: the next tick does not wait for this push's answer.
-      pushes.push(fetch(`${gateway}/v1/events`, { method: 'POST', headers: { ...writer.headers, 'content-type': 'application/json' }, body: JSON.stringify({ events: batch }) }).then(async (answer) => {
-        if (!answer.ok) throw new Error(`push: ${answer.status} ${await answer.text()}`);
-      }));
+      // A 429 (the writer's pushes in flight, or the gateway's admission) is retried after Retry-After, as a client does;
+      // the latency still counts from the first send.
+      const send = async () => {
+        for (;;) {
+          const answer = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { ...writer.headers, 'content-type': 'application/json' }, body: JSON.stringify({ events: batch }) });
+          if (answer.ok) return;
+          if (answer.status !== 429) throw new Error(`push: ${answer.status} ${await answer.text()}`);
+          refusedPushes++;
+          await new Promise((resolve) => setTimeout(resolve, Number(answer.headers.get('retry-after') ?? 1) * 1000));
+        }
+      };
+      pushes.push(send());
       const next = loadStart + (tick + 1) * tickMs;
       if (next > Date.now()) await new Promise((resolve) => setTimeout(resolve, next - Date.now()));
     }
@@ -131,7 +141,7 @@ export async function main(argv) {
 
     console.log(table([
       ['figure', 'value'],
-      ['writes offered', `${fmt(events.length)} in ${fmt(offeredSeconds, 1)} s (${fmt(events.length / offeredSeconds)} /s) over ${fmt(o.projects)} projects`],
+      ['writes offered', `${fmt(events.length)} in ${fmt(offeredSeconds, 1)} s (${fmt(events.length / offeredSeconds)} /s) over ${fmt(o.projects)} projects${refusedPushes ? `; ${fmt(refusedPushes)} pushes answered 429 and retried` : ''}`],
       ['deliveries to subscribers', `${fmt(latencies.length)} of ${fmt(expected)} expected`],
       ['push → visible on a subscriber, p50 / p99', `${fmt(quantile(latencies, 0.5), 1)} / ${fmt(quantile(latencies, 0.99), 1)} ms`],
       ['changes received outside the device’s scopes', fmt(outside)],

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { DeviceCredentials } from '@tidemark/contracts';
+import type { DeviceCredentials, DeviceRecord } from '@tidemark/contracts';
 import type { Action, Ctx } from './cli';
 import { CONTEXT_NAME, ConfigError, configPath, readConfig, redacted, writeConfig, type TidemarkContext } from './contexts';
 import { EXIT } from './exit-codes';
@@ -15,22 +15,6 @@ import * as api from './requests';
 
 type Act = (fn: Action) => (...all: unknown[]) => Promise<void>;
 
-interface DeviceRecord {
-  workspace: string;
-  deviceId: string;
-  site: string | null;
-  label: string | null;
-  /** Its role under the workspace's access rules (null: none). */
-  role?: string | null;
-  /** What its read scopes may take as values. */
-  claims?: Record<string, unknown>;
-  status: 'active' | 'revoked';
-  generation: number;
-  createdAt: string;
-  revokedAt: string | null;
-  lastPushedSeq: number;
-  lastPushAt: string | null;
-}
 
 /** The command's own options merged over its parent's: `devices` reads --site and --limit before its subcommands do. */
 const ownOptions = (ctx: Ctx, opts: Record<string, unknown>): Record<string, unknown> => ({ ...(ctx.cmd.parent?.opts() ?? {}), ...opts });

@@ -1,7 +1,4 @@
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
+import type { Sql } from './sql';
 
 /**
  * Where the bytes of a referenced asset stand, as a device showing "waiting for upload" needs it:

@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { scopeKey } from '@tidemark/contracts';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { DeviceActivityRepository, changeLogAfter, createDataSource, migrateWithLock, scopeBacklog, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { DeviceActivityRepository, changeLogAfter, scopeBacklog, type DataSource } from './index';
 
 const EVENT = '00000000-0000-4000-8000-000000000000';
 const PROJECTS = 1000;
@@ -13,10 +14,7 @@ describe('the change log read by scope (real Postgres)', () => {
   let ds: DataSource;
 
   before(async () => {
-    db = await testDatabase('change_log_scopes');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('change_log_scopes'));
     // 200 000 changes of `task` spread over 1 000 projects, then 2 000 of `label_set` (unpartitioned).
     await ds.query(
       `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)

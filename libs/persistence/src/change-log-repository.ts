@@ -1,10 +1,7 @@
+import type { Sql } from './sql';
 import { typeKeyRange } from '@tidemark/contracts';
 import type { ChangeLogView, ScopeSelection } from './snapshot-repository';
 
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
 
 const COLUMNS = 'cursor, entity_type, entity_id, version, deleted, view, event_id, device_id, scope_key, moved_from_key';
 

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { ConflictsRepository, conflictCursor, createDataSource, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { ConflictsRepository, conflictCursor, type DataSource } from './index';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -11,10 +12,7 @@ describe('ConflictsRepository (real Postgres)', () => {
   let conflicts: ConflictsRepository;
 
   before(async () => {
-    db = await testDatabase('conflicts_repository');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('conflicts_repository'));
     conflicts = new ConflictsRepository(ds);
     const rows: [string, string, string, string, string, number, string, number | null][] = [
       // id, workspace, type, field, status, opened seq, opened at, resolved by event n

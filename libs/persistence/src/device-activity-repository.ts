@@ -1,10 +1,7 @@
+import type { Sql } from './sql';
 import { scopeCondition } from './change-log-repository';
 import type { ScopeSelection } from './snapshot-repository';
 
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
 
 /** The change-log cursor the gateway last delivered to a device, and when. */
 export interface ReadPosition {

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { DeviceProgressRepository, createDataSource, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { DeviceProgressRepository, type DataSource } from './index';
 
 describe('DeviceProgressRepository (real Postgres)', () => {
   let db: TestDatabase;
@@ -9,10 +10,7 @@ describe('DeviceProgressRepository (real Postgres)', () => {
   let progress: DeviceProgressRepository;
 
   before(async () => {
-    db = await testDatabase('device_progress_repository');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('device_progress_repository'));
     progress = new DeviceProgressRepository(ds);
     await ds.query(`INSERT INTO workspaces (workspace, name) VALUES ('ws', 'ws')`);
     await ds.query(`INSERT INTO devices (workspace, device_id) VALUES ('ws', 'a'), ('ws', 'b')`);

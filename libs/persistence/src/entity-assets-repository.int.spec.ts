@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { EntityAssetsRepository, createDataSource, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { EntityAssetsRepository, type DataSource } from './index';
 
 const sha = (c: string) => c.repeat(64);
 
@@ -11,10 +12,7 @@ describe('EntityAssetsRepository (real Postgres)', () => {
   let assets: EntityAssetsRepository;
 
   before(async () => {
-    db = await testDatabase('entity_assets_repository');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('entity_assets_repository'));
     assets = new EntityAssetsRepository(ds);
     await ds.query(
       `INSERT INTO entity_assets (workspace, entity_type, entity_id, field, sha256) VALUES

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { JobQueueRepository, UploadBacklogRepository, createDataSource, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { JobQueueRepository, UploadBacklogRepository, type DataSource } from './index';
 
 const EVENT = '00000000-0000-4000-8000-000000000000';
 const SINCE = Date.parse('2026-11-25T11:00:00.000Z');
@@ -22,10 +23,7 @@ describe('per-queue job figures and the upload backlog by site or class (real Po
   }
 
   before(async () => {
-    db = await testDatabase('job_queues');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('job_queues'));
     // 100 000 finished jobs and 50 000 records that are not jobs: none of them is read.
     await jobs('ws', 'gpu', 'succeeded', 100_000);
     await jobs('ws', null, null, 50_000, 1, 'note');

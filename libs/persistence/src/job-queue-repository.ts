@@ -1,7 +1,4 @@
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
+import type { Sql } from './sql';
 
 /** The job states the per-queue figures count (the partial index `entities_job_queue` holds exactly these). */
 const COUNTED = "('queued', 'running', 'retrying', 'failed')";

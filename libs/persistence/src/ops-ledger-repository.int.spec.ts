@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { conflictCursor, conflictsWithId, createDataSource, findParked, listAudit, listConflicts, listParked, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { conflictCursor, conflictsWithId, findParked, listAudit, listConflicts, listParked, type DataSource } from './index';
 
 const EVENT = '00000000-0000-4000-8000-000000000000';
 
@@ -23,10 +24,7 @@ describe('operators’ lists: conflicts, parked entries and the audit log, keyse
   let ds: DataSource;
 
   before(async () => {
-    db = await testDatabase('ops_ledgers');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('ops_ledgers'));
     // 250 conflicts in two workspaces; every third resolved; two opened by the same sequence (ids order them).
     await ds.query(
       `INSERT INTO conflicts (conflict_id, workspace, entity_type, entity_id, field, kind, rule, status, detail, opened_event_id, opened_seq, opened_accepted_at)

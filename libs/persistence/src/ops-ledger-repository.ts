@@ -1,3 +1,4 @@
+import type { Sql } from './sql';
 import { CONFLICT_COLUMNS, type ConflictLedgerRow } from './conflict-resolution';
 
 /**
@@ -7,10 +8,6 @@ import { CONFLICT_COLUMNS, type ConflictLedgerRow } from './conflict-resolution'
  * back, plus one to tell whether there are more.
  */
 
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
 
 /** The largest page any of these lists serves. */
 export const OPS_LIST_MAX_LIMIT = 500;

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { ReadScopesRepository, createDataSource, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { ReadScopesRepository, type DataSource } from './index';
 
 describe('ReadScopesRepository (real Postgres)', () => {
   let db: TestDatabase;
@@ -9,10 +10,7 @@ describe('ReadScopesRepository (real Postgres)', () => {
   let scopes: ReadScopesRepository;
 
   before(async () => {
-    db = await testDatabase('read_scopes_repository');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('read_scopes_repository'));
     scopes = new ReadScopesRepository(ds);
     await ds.query(`INSERT INTO workspaces (workspace, name) VALUES ('ws', 'ws')`);
     await ds.query(`INSERT INTO devices (workspace, device_id, role, claims) VALUES ('ws', 'a', 'annotator', '{"projects":["p1"]}'), ('ws', 'b', NULL, '{}')`);

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { ReceiptsRepository, createDataSource, migrateWithLock, receiptCursor, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { ReceiptsRepository, receiptCursor, type DataSource } from './index';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -11,10 +12,7 @@ describe('ReceiptsRepository (real Postgres)', () => {
   let receipts: ReceiptsRepository;
 
   before(async () => {
-    db = await testDatabase('receipts_repository');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('receipts_repository'));
     receipts = new ReceiptsRepository(ds);
     // Device d of ws: seqs 1..5 (seq 3 parked); device e of ws: seq 1; the same event ids in another workspace.
     await ds.query(

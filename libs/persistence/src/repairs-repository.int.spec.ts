@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { RepairsRepository, createDataSource, migrateWithLock, repairCursor, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { RepairsRepository, repairCursor, type DataSource } from './index';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -11,10 +12,7 @@ describe('RepairsRepository (real Postgres)', () => {
   let repairs: RepairsRepository;
 
   before(async () => {
-    db = await testDatabase('repairs_repository');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('repairs_repository'));
     repairs = new RepairsRepository(ds);
     for (const [repair, ws, type, entity, status, seq] of [
       ['r1', 'ws', 'job', 'j1', 'open', 5],

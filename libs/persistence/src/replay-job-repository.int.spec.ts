@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, emptyDiffSummary, evolve, isRefusal, type ReplayCommand, type ReplayJob } from '@tidemark/replay';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { ReplayJobRepository, createDataSource, inTransaction, migrateWithLock, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { ReplayJobRepository, inTransaction, type DataSource } from './index';
 
 const at = new Date();
 const request = (id: string, planOnly = false): Extract<ReplayCommand, { kind: 'request' }> => ({
@@ -37,10 +38,7 @@ describe('the replay jobs repository (real Postgres)', () => {
   let jobs: ReplayJobRepository;
 
   before(async () => {
-    db = await testDatabase('replay_jobs');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('replay_jobs'));
     jobs = new ReplayJobRepository(ds);
   });
 

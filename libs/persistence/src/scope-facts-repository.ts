@@ -1,10 +1,7 @@
+import type { Sql } from './sql';
 import { scopeBacklog, type ScopeBacklog } from './device-activity-repository';
 import type { ScopeSelection } from './snapshot-repository';
 
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
 
 /** The read-scope part of a workspace's access rules in force, as stored. */
 export interface StoredScopeRules {

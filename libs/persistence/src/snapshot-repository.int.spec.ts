@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { testDatabase, type TestDatabase } from '@tidemark/testing';
-import { createDataSource, migrateWithLock, SNAPSHOT_PAGE_SQL, SnapshotRepository, type DataSource } from './index';
+import type { TestDatabase } from '@tidemark/testing';
+import { migratedDatabase } from './testing/migrated-database';
+import { SNAPSHOT_PAGE_SQL, SnapshotRepository, type DataSource } from './index';
 
 const EVENT = '00000000-0000-4000-8000-000000000000';
 const view = (values: Record<string, unknown>, deleted = false) => JSON.stringify({ values, inConflict: [], deleted });
@@ -37,10 +38,7 @@ describe('SnapshotRepository (real Postgres)', () => {
   };
 
   before(async () => {
-    db = await testDatabase('snapshot');
-    ds = createDataSource({ url: db.url });
-    await ds.initialize();
-    await migrateWithLock(ds);
+    ({ db, ds } = await migratedDatabase('snapshot'));
     repo = new SnapshotRepository(ds);
   });
   after(async () => {

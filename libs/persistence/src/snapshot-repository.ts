@@ -1,9 +1,6 @@
+import type { Sql } from './sql';
 import { CONFLICT_COLUMNS, type ConflictLedgerRow } from './conflict-resolution';
 
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
 
 /** One change-log row as a device receives it (the gateway maps it to a `Change`). */
 export interface ChangeLogView {

@@ -1,23 +1,14 @@
-/** Anything that runs SQL: a DataSource, a QueryRunner or an EntityManager. */
-interface Sql {
-  query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
+import type { UploadTotals } from '@tidemark/contracts';
+import type { Sql } from './sql';
 
 /** Uploads still receiving bytes in asset-service's ledger. */
 const IN_PROGRESS = "status IN ('pending', 'uploading')";
 
 /** Uploads in progress of one workspace and site, or workspace and file class. */
-export interface UploadBacklogRow {
+export interface UploadBacklogRow extends UploadTotals {
   workspace: string;
   /** The site, or the file class, by what was asked; a site is null for devices without one. */
   key: string | null;
-  uploads: number;
-  unknownLength: number;
-  bytesDeclared: number;
-  bytesReceived: number;
-  bytesPending: number;
-  stalled: number;
-  expired: number;
   oldestCreatedAt: Date;
 }
 

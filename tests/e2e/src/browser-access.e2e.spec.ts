@@ -82,6 +82,17 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     await new Promise((resolve) => pages?.close(resolve));
   });
 
+  /** A page of the allowed origin in a context of its own, with the script errors it throws. */
+  const openPage = async (on: Browser) => {
+    const context = await on.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${allowed}/`);
+    return { context, page, pageErrors };
+  };
+
   const preflight = (url: string, origin: string, method: string, headers: string[]) =>
     fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers.join(',').toLowerCase() } });
 
@@ -181,12 +192,7 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     const { headers: _headers, ...credentials } = await stack.device('default', 'browser-page');
     const token = credentials.accessToken;
 
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${allowed}/`);
+    const { context, page, pageErrors } = await openPage(browser);
 
     // fetch with a bearer token
     const event = new FakeDevice(credentials.deviceId).upsert('annotation', `page-${randomUUID()}`, { label: 'from the page' });
@@ -317,12 +323,7 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     const write = async (events: ReturnType<FakeDevice['upsert']>[]) => assert.equal((await push(gateway, events, { authorization: `Bearer ${leadToken}` })).status, 200);
     await write([lead.upsert('task', 't1', { project: 'p1', label: 'cat' }), lead.upsert('task', 't2', { project: 'p1', label: 'dog' }), lead.upsert('task', 't3', { project: 'p2', label: 'owl' }), lead.upsert('prompt', 'pr1', { title: 'describe' })]);
 
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${allowed}/`);
+    const { page, pageErrors } = await openPage(browser);
     type Held = { task: string[]; prompt: string[] };
     /** Opens the SDK in the page on IndexedDB (credentials only the first time), runs a step, and reports what the replica holds. */
     const inPage = (step: 'subscribe' | 'pull' | 'unsubscribe' | 'read') =>

@@ -1,21 +1,8 @@
+import type { DeviceRecord } from '@tidemark/contracts';
 import type { SqlExecutor } from './audit-repository';
 
-export interface DeviceRecord {
-  workspace: string;
-  deviceId: string;
-  site: string | null;
-  label: string | null;
-  /** The role the device holds under its workspace's access rules (null: none; see `@tidemark/access`). */
-  role: string | null;
-  /** What the device's read scopes may take as parameters (e.g. `{ "projects": ["p1", "p2"] }`); see `@tidemark/access`. */
-  claims: Record<string, unknown>;
-  status: 'active' | 'revoked';
-  generation: number;
-  createdAt: string;
-  revokedAt: string | null;
-  lastPushedSeq: number;
-  lastPushAt: string | null;
-}
+export type { DeviceRecord };
+
 
 /** What the standing check reads: a device's status and token generation (undefined: no such device). */
 export interface DeviceStanding {

@@ -422,3 +422,21 @@ export const SYNC_ROUTES: RouteDoc[] = [
     responses: { 200: { description: 'revoked' }, 401: Unauthorized, 403: Forbidden },
   },
 ];
+
+/** A device as the admin API lists and answers it (enrolment, role, claims, revoke, re-enrolment). */
+export interface DeviceRecord {
+  workspace: string;
+  deviceId: string;
+  site: string | null;
+  label: string | null;
+  /** The role the device holds under its workspace's access rules (null: none; see the access rules). */
+  role: string | null;
+  /** What the device's read scopes may take as parameters (e.g. `{ "projects": ["p1", "p2"] }`); see the access rules. */
+  claims: Record<string, unknown>;
+  status: 'active' | 'revoked';
+  generation: number;
+  createdAt: string;
+  revokedAt: string | null;
+  lastPushedSeq: number;
+  lastPushAt: string | null;
+}
