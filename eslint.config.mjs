@@ -2,6 +2,7 @@
 // data-access (I/O) libs; util libs import only util; nothing imports the test harness but tests.
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier/flat';
 
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', '.tidemark/**', 'tools/**', '**/*.mjs', '**/*.js'] },
@@ -11,7 +12,10 @@ export default [
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-explicit-any': 'error',
@@ -54,7 +58,14 @@ export default [
     files: ['libs/persistence/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@tidemark/messaging', '@nats-io/*', '@nestjs/*', 'fastify', '@tidemark/platform'], message: 'libs/persistence holds repositories over Postgres: no NATS or HTTP here' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@tidemark/messaging', '@nats-io/*', '@nestjs/*', 'fastify', '@tidemark/platform'], message: 'libs/persistence holds repositories over Postgres: no NATS or HTTP here' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -69,4 +80,6 @@ export default [
       '@nx/enforce-module-boundaries': ['error', { allow: ['@tidemark/testing'], depConstraints: [{ sourceTag: '*', onlyDependOnLibsWithTags: ['*'] }] }],
     },
   },
+  // Formatting is Prettier's (`npm run format`), checked with the lint: no lint rule argues with it.
+  prettier,
 ];

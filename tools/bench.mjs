@@ -8,7 +8,9 @@ import { existsSync, readdirSync } from 'node:fs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const [name, ...args] = process.argv.slice(2);
-const available = readdirSync(join(root, 'tools', 'bench')).filter((f) => f.endsWith('.mjs') && !f.startsWith('_')).map((f) => f.replace(/\.mjs$/, ''));
+const available = readdirSync(join(root, 'tools', 'bench'))
+  .filter((f) => f.endsWith('.mjs') && !f.startsWith('_'))
+  .map((f) => f.replace(/\.mjs$/, ''));
 if (!name || !available.includes(name)) {
   console.error(`usage: npm run bench <${available.join('|')}> [options]`);
   process.exit(2);

@@ -10,7 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { per: { type: 'string' }, top: { type: 'string', default: '15' }, from: { type: 'string' }, until: { type: 'string' }, inclusive: { type: 'string', multiple: true } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { per: { type: 'string' }, top: { type: 'string', default: '15' }, from: { type: 'string' }, until: { type: 'string' }, inclusive: { type: 'string', multiple: true } },
+});
 const groups = (values.inclusive ?? []).map((spec) => {
   const at = spec.indexOf('=');
   return { name: spec.slice(0, at), pattern: new RegExp(spec.slice(at + 1)), us: 0 };

@@ -38,11 +38,16 @@ async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
   say('stopping services…');
-  await Promise.all(children.map((c) => new Promise((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    c.once('exit', resolve);
-    c.kill('SIGTERM');
-  })));
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', resolve);
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
   if (stack) {
     say('stopping the local stack…');
     await stack.stop();
@@ -93,7 +98,15 @@ try {
   const start = async (name, port) => {
     const out = createWriteStream(join(logs, `${name}.log`), { flags: 'a' });
     // ops-api's overview shows the readiness of every other service.
-    const extra = name === 'ops-api' ? { SERVICE_URLS: services.filter(([n]) => n !== 'ops-api').map(([n, p]) => `${n}=http://127.0.0.1:${portOf(n, p)}`).join(',') } : {};
+    const extra =
+      name === 'ops-api'
+        ? {
+            SERVICE_URLS: services
+              .filter(([n]) => n !== 'ops-api')
+              .map(([n, p]) => `${n}=http://127.0.0.1:${portOf(n, p)}`)
+              .join(','),
+          }
+        : {};
     const child = spawn(process.execPath, [join(root, 'apps', name, 'dist', 'main.js')], { env: { ...env, ...extra, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(out);
     child.stderr.pipe(out);

@@ -38,9 +38,7 @@ function walk(dir, out = []) {
   }
   return out;
 }
-const projects = values.project?.length
-  ? values.project
-  : ['libs', 'apps', 'tests'].flatMap((group) => (existsSync(group) ? readdirSync(group).map((name) => join(group, name)) : []));
+const projects = values.project?.length ? values.project : ['libs', 'apps', 'tests'].flatMap((group) => (existsSync(group) ? readdirSync(group).map((name) => join(group, name)) : []));
 // Only compiled specs whose source still exists: tsc -b leaves the output of a moved or deleted file.
 const hasSource = (project, file) => existsSync(join(project, 'src', relative(join(project, 'dist'), file)).replace(/\.js$/, '.ts'));
 const all = projects.flatMap((project) => walk(join(project, 'dist')).filter((file) => hasSource(project, file))).sort();
@@ -83,16 +81,27 @@ function staticCheck(name, command) {
 
 try {
   // Lint with module boundaries runs with the whole suite (not when a part is picked).
-  if (!values['no-lint'] && !values.project?.length && !values.file?.length && tiers.includes('unit')) staticCheck('lint (eslint, module boundaries)', 'npm run --silent lint');
+  if (!values['no-lint'] && !values.project?.length && !values.file?.length && tiers.includes('unit')) {
+    staticCheck('lint (eslint, module boundaries)', 'npm run --silent lint');
+    staticCheck('format (prettier --check)', 'npm run --silent format:check');
+  }
   const needsStack = selected.some((file) => tierOf(file) !== 'unit');
   if (needsStack) {
     const { startSharedStack } = await import('@tidemark/testing');
     stack = await startSharedStack();
     Object.assign(process.env, stack.env);
-    console.log(`[test] shared stack: ${Object.entries(stack.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    console.log(
+      `[test] shared stack: ${Object.entries(stack.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   }
   for (const tier of ['unit', 'int', 'e2e']) {
-    if (tiers.includes(tier)) await runTier(tier, selected.filter((file) => tierOf(file) === tier));
+    if (tiers.includes(tier))
+      await runTier(
+        tier,
+        selected.filter((file) => tierOf(file) === tier),
+      );
   }
 } catch (error) {
   console.error('[test] the run could not complete:', error);

@@ -23,7 +23,11 @@ async function installPackedSdk() {
   try {
     const dirs = PACKAGES.map((name) => join(repo, 'libs', name));
     for (const dir of dirs) await stat(join(dir, 'dist')).catch(() => Promise.reject(new Error(`${relative(repo, dir)}/dist is missing: run \`npm run build\` first`)));
-    const { stdout } = await run('npm', ['pack', ...dirs, '--pack-destination', work, '--ignore-scripts', '--json', '--loglevel=error'], { cwd: work, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const { stdout } = await run('npm', ['pack', ...dirs, '--pack-destination', work, '--ignore-scripts', '--json', '--loglevel=error'], {
+      cwd: work,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     const packed = JSON.parse(stdout);
     for (const entry of packed) {
       const target = join(here, 'node_modules', ...entry.name.split('/'));
@@ -46,7 +50,9 @@ export async function buildExample({ typecheck = false, minify = true } = {}) {
   const version = await installPackedSdk();
   if (typecheck) {
     const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '-p', join(here, 'tsconfig.json')], { cwd: here }).catch((error) => Promise.reject(new Error(`the example does not type-check against the packed SDK:\n${error.stdout}${error.stderr}`)));
+    await run(process.execPath, [tsc, '-p', join(here, 'tsconfig.json')], { cwd: here }).catch((error) =>
+      Promise.reject(new Error(`the example does not type-check against the packed SDK:\n${error.stdout}${error.stderr}`)),
+    );
   }
   const { build } = await import('esbuild');
   const out = join(here, 'dist');
@@ -80,5 +86,7 @@ export async function buildExample({ typecheck = false, minify = true } = {}) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const built = await buildExample({ typecheck: process.argv.includes('--typecheck') });
-  console.log(`built the annotator with @tidemark/client ${built.version} (packed): ${relative(process.cwd(), built.dir)}/app.js, ${built.bytes} bytes, ${built.sdkInputs} SDK modules, in ${built.ms} ms`);
+  console.log(
+    `built the annotator with @tidemark/client ${built.version} (packed): ${relative(process.cwd(), built.dir)}/app.js, ${built.bytes} bytes, ${built.sdkInputs} SDK modules, in ${built.ms} ms`,
+  );
 }

@@ -49,7 +49,11 @@ export async function startExampleServer({ gateway, assets, adminToken, workspac
       return problem(response, 400, 'Bad Request', 'the body is not JSON');
     }
     const deviceId = `web-${randomBytes(4).toString('hex')}`;
-    const answer = await fetch(`${gateway}/v1/admin/workspaces/${encodeURIComponent(workspace)}/devices`, { method: 'POST', headers: admin, body: JSON.stringify({ deviceId, ...(label ? { label } : {}), reason: 'a browser opened the annotator' }) });
+    const answer = await fetch(`${gateway}/v1/admin/workspaces/${encodeURIComponent(workspace)}/devices`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ deviceId, ...(label ? { label } : {}), reason: 'a browser opened the annotator' }),
+    });
     response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-store' }).end(await answer.text());
   };
 

@@ -26,7 +26,8 @@ export async function benchStack({ nats = true, postgres = true, s3 = false } = 
   env.AUTH_SIGNING_KEYS = process.env.AUTH_SIGNING_KEYS ?? generateSigningKey('bench');
   if (postgres) env.DATABASE_URL = process.env.DATABASE_URL ?? (await stack.postgres.createDatabase(`bench_${Date.now()}`));
   if (s3) {
-    if (process.env.S3_ENDPOINT) Object.assign(env, { S3_ENDPOINT: process.env.S3_ENDPOINT, S3_ACCESS_KEY: process.env.S3_ACCESS_KEY, S3_SECRET_KEY: process.env.S3_SECRET_KEY, S3_REGION: process.env.S3_REGION ?? 'us-east-1' });
+    if (process.env.S3_ENDPOINT)
+      Object.assign(env, { S3_ENDPOINT: process.env.S3_ENDPOINT, S3_ACCESS_KEY: process.env.S3_ACCESS_KEY, S3_SECRET_KEY: process.env.S3_SECRET_KEY, S3_REGION: process.env.S3_REGION ?? 'us-east-1' });
     else Object.assign(env, { S3_ENDPOINT: stack.s3.endpoint, S3_ACCESS_KEY: stack.s3.accessKey, S3_SECRET_KEY: stack.s3.secretKey, S3_REGION: stack.s3.region });
   }
   return {
@@ -139,7 +140,16 @@ export async function rawPostgresUpsert(databaseUrl, { rows = 50_000, batch = 50
 export async function rawS3Multipart(s3, { mib = 64, partMiB = 8 } = {}) {
   const { Client } = await import('minio');
   const url = new URL(s3.S3_ENDPOINT);
-  const client = new Client({ endPoint: url.hostname, port: Number(url.port || 80), useSSL: url.protocol === 'https:', accessKey: s3.S3_ACCESS_KEY, secretKey: s3.S3_SECRET_KEY, region: s3.S3_REGION, pathStyle: true, partSize: partMiB * 1024 * 1024 });
+  const client = new Client({
+    endPoint: url.hostname,
+    port: Number(url.port || 80),
+    useSSL: url.protocol === 'https:',
+    accessKey: s3.S3_ACCESS_KEY,
+    secretKey: s3.S3_SECRET_KEY,
+    region: s3.S3_REGION,
+    pathStyle: true,
+    partSize: partMiB * 1024 * 1024,
+  });
   const bucket = `bench-${randomUUID().slice(0, 8)}`;
   await client.makeBucket(bucket, s3.S3_REGION);
   const body = randomBytes(mib * 1024 * 1024);
@@ -153,10 +163,12 @@ export async function rawS3Multipart(s3, { mib = 64, partMiB = 8 } = {}) {
 
 export function table(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
-  return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
-    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  ');
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
 }
 
 /**
@@ -172,8 +184,14 @@ export async function loadJournal(js, { count, entities, partitions, extraFields
   for (let i = 0; i < count; i++) {
     const entity = { type: 'annotation', id: `e${i % entities}` };
     const event = {
-      eventId: randomUUID(), deviceId: `dev-${i % devices}`, deviceSeq: Math.floor(i / devices) + 1, hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
-      entity, op: 'upsert', baseVersion: 0, schemaVersion: 1,
+      eventId: randomUUID(),
+      deviceId: `dev-${i % devices}`,
+      deviceSeq: Math.floor(i / devices) + 1,
+      hlc: { wall: 1_764_000_000_000 + i, counter: 0 },
+      entity,
+      op: 'upsert',
+      baseVersion: 0,
+      schemaVersion: 1,
       fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: (i % 1000) / 1000 }, ...extraFields(i) },
     };
     // events spread over `workspaces` workspaces by device (a device belongs to one workspace)

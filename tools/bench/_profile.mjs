@@ -42,6 +42,11 @@ export function summarizeProfile(file, { top = 12 } = {}) {
     functions.set(fn, (functions.get(fn) ?? 0) + micros);
   }
   const idle = places.get('(idle)') ?? 0;
-  const ranked = (m) => [...m].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, micros]) => ({ name, ms: micros / 1000, share: micros / total }));
+  const ranked = (m) =>
+    [...m]
+      .filter(([k]) => !k.startsWith('(idle)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, micros]) => ({ name, ms: micros / 1000, share: micros / total }));
   return { wallMs: total / 1000, busyMs: (total - idle) / 1000, idleShare: idle / total, places: ranked(places), functions: ranked(functions) };
 }

@@ -13,7 +13,9 @@ const MiB = 1024 * 1024;
 function rssSampler(pid) {
   const read = (field) => {
     try {
-      const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+      const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${field}:`));
       return line ? Number(line.split(/\s+/)[1]) * 1024 : 0;
     } catch {
       return 0;
@@ -48,7 +50,16 @@ function tusUpload(Upload, endpoint, bytes, chunkSize, headers) {
 async function rawMultipart(s3, bodies, partMiB) {
   const { Client } = await import('minio');
   const url = new URL(s3.S3_ENDPOINT);
-  const client = new Client({ endPoint: url.hostname, port: Number(url.port || 80), useSSL: url.protocol === 'https:', accessKey: s3.S3_ACCESS_KEY, secretKey: s3.S3_SECRET_KEY, region: s3.S3_REGION, pathStyle: true, partSize: partMiB * MiB });
+  const client = new Client({
+    endPoint: url.hostname,
+    port: Number(url.port || 80),
+    useSSL: url.protocol === 'https:',
+    accessKey: s3.S3_ACCESS_KEY,
+    secretKey: s3.S3_SECRET_KEY,
+    region: s3.S3_REGION,
+    pathStyle: true,
+    partSize: partMiB * MiB,
+  });
   const bucket = `bench-raw-${randomUUID().slice(0, 8)}`;
   await client.makeBucket(bucket, s3.S3_REGION);
   const started = performance.now();
@@ -56,11 +67,14 @@ async function rawMultipart(s3, bodies, partMiB) {
   const seconds = (performance.now() - started) / 1000;
   for (let i = 0; i < bodies.length; i++) await client.removeObject(bucket, `blob-${i}`);
   await client.removeBucket(bucket);
-  return (bodies.reduce((n, b) => n + b.length, 0) / MiB) / seconds;
+  return bodies.reduce((n, b) => n + b.length, 0) / MiB / seconds;
 }
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { mib: { type: 'string', default: '64' }, streams: { type: 'string', default: '8' }, 'chunk-mib': { type: 'string', default: '0' }, big: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { mib: { type: 'string', default: '64' }, streams: { type: 'string', default: '8' }, 'chunk-mib': { type: 'string', default: '0' }, big: { type: 'boolean', default: false } },
+  });
   const size = Number(values.mib) * MiB;
   const streams = Number(values.streams);
   const chunkSize = Number(values['chunk-mib']) * MiB;
@@ -72,12 +86,20 @@ export async function main(argv) {
   let rss;
   try {
     const partMiB = 8;
-    service = await startServiceProcess('asset-service', { ...stack.env, S3_BUCKET: `bench-assets-${randomUUID().slice(0, 8)}`, UPLOAD_PART_SIZE_BYTES: String(partMiB * MiB), LOG_LEVEL: 'warn', HTTP_PORT: String(await findFreePort()) });
+    service = await startServiceProcess('asset-service', {
+      ...stack.env,
+      S3_BUCKET: `bench-assets-${randomUUID().slice(0, 8)}`,
+      UPLOAD_PART_SIZE_BYTES: String(partMiB * MiB),
+      LOG_LEVEL: 'warn',
+      HTTP_PORT: String(await findFreePort()),
+    });
     let endpoint = `${service.url}/v1/uploads`;
     const headers = await benchDevice(stack.env, 'bench', 'bench-uploader');
     rss = rssSampler(service.pid);
     const idle = rss.now();
-    console.log(`stack: ${stack.local.length ? `local ${stack.local.join(', ')} (throwaway)` : 'configured'}; asset-service pid ${service.pid}, idle RSS ${fmt(idle / MiB)} MiB; ${new Date().toISOString()}`);
+    console.log(
+      `stack: ${stack.local.length ? `local ${stack.local.join(', ')} (throwaway)` : 'configured'}; asset-service pid ${service.pid}, idle RSS ${fmt(idle / MiB)} MiB; ${new Date().toISOString()}`,
+    );
 
     const rows = [['case', 'through service', 'raw multipart', 'ratio', 'service peak RSS']];
     const run = async (label, count, bytesEach) => {
@@ -99,14 +121,22 @@ export async function main(argv) {
       // the service holds two part buffers per streaming request, never the file.
       rss.stop();
       await service.stop();
-      service = await startServiceProcess('asset-service', { ...stack.env, S3_BUCKET: `bench-assets-${randomUUID().slice(0, 8)}`, UPLOAD_PART_SIZE_BYTES: String(partMiB * MiB), LOG_LEVEL: 'warn', HTTP_PORT: String(await findFreePort()) });
+      service = await startServiceProcess('asset-service', {
+        ...stack.env,
+        S3_BUCKET: `bench-assets-${randomUUID().slice(0, 8)}`,
+        UPLOAD_PART_SIZE_BYTES: String(partMiB * MiB),
+        LOG_LEVEL: 'warn',
+        HTTP_PORT: String(await findFreePort()),
+      });
       endpoint = `${service.url}/v1/uploads`;
       rss = rssSampler(service.pid);
       console.log(`  fresh asset-service pid ${service.pid} for the 1 GiB upload, idle RSS ${fmt(rss.now() / MiB)} MiB`);
       await run('1 stream × 1024 MiB (--big, fresh process)', 1, 1024 * MiB);
       console.log(`  1 GiB upload: service VmHWM (lifetime peak RSS of that process) ${fmt(rss.hwm() / MiB)} MiB`);
     }
-    console.log(`\nuploads with tus-js-client (${chunkSize ? `${values['chunk-mib']} MiB PATCHes` : 'one PATCH per upload'}), ${partMiB} MiB S3 parts; raw: minio putObject with ${partMiB} MiB parts, same endpoint, same bytes`);
+    console.log(
+      `\nuploads with tus-js-client (${chunkSize ? `${values['chunk-mib']} MiB PATCHes` : 'one PATCH per upload'}), ${partMiB} MiB S3 parts; raw: minio putObject with ${partMiB} MiB parts, same endpoint, same bytes`,
+    );
     console.log(table(rows));
   } finally {
     rss?.stop();

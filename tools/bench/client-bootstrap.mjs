@@ -54,7 +54,10 @@ async function rawBootstrap(gateway, headers, page, { bootstrapFromSnapshot }, f
 }
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { entities: { type: 'string', default: '50000' }, versions: { type: 'string', default: '4' }, page: { type: 'string', default: '1000' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { entities: { type: 'string', default: '50000' }, versions: { type: 'string', default: '4' }, page: { type: 'string', default: '1000' }, only: { type: 'string' } },
+  });
   await bootstrapSection({ entities: Number(values.entities), versions: Number(values.versions), page: Number(values.page), only: values.only?.split(',') });
 }
 
@@ -76,7 +79,9 @@ export async function bootstrapSection({ entities = 50_000, versions = 4, page =
     await seed(db, entities, versions);
     const sizes = (await db.query("SELECT count(*) AS rows, pg_size_pretty(pg_total_relation_size('change_log')) AS log FROM change_log WHERE workspace = 'bench'")).rows[0];
     await db.end();
-    console.log(`workspace: ${fmt(entities)} annotations × ${versions} versions = ${fmt(Number(sizes.rows))} changes (change_log ${sizes.log}), seeded in ${fmt((performance.now() - t0) / 1000, 1)} s; pages of ${page}`);
+    console.log(
+      `workspace: ${fmt(entities)} annotations × ${versions} versions = ${fmt(Number(sizes.rows))} changes (change_log ${sizes.log}), seeded in ${fmt((performance.now() - t0) / 1000, 1)} s; pages of ${page}`,
+    );
 
     const rows = [['variant', 'seconds', 'wire MB', 'requests', 'entries', 'changes', 'entities held']];
     const results = [];
@@ -150,13 +155,19 @@ async function seed(db, entities, versions) {
         'reviewedBy', 'annotator-' || (i % 25)),
       'inConflict', '[]'::jsonb)`;
   for (let v = 1; v <= versions; v++) {
-    await db.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
+    await db.query(
+      `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
       SELECT 'bench', 'annotation', 'img-' || lpad(i::text, 6, '0'), ${v}, false, ${view(v)}, 'annotation', gen_random_uuid(), 'annotator-' || (i % 25), ${v}::bigint * $1 + i
-        FROM generate_series(1, $1::int) i ORDER BY i`, [entities]);
+        FROM generate_series(1, $1::int) i ORDER BY i`,
+      [entities],
+    );
   }
-  await db.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
+  await db.query(
+    `INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
     SELECT 'bench', 'annotation', 'img-' || lpad(i::text, 6, '0'), ${versions}, false, '{}'::jsonb, ${view(versions)}, 'annotation', gen_random_uuid(), ${versions}::bigint * $1 + i
-      FROM generate_series(1, $1::int) i`, [entities]);
+      FROM generate_series(1, $1::int) i`,
+    [entities],
+  );
   await db.query('ANALYZE change_log');
   await db.query('ANALYZE entities');
 }

@@ -16,7 +16,16 @@ const SECTIONS = [
 ];
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { entities: { type: 'string', default: '10000' }, reads: { type: 'string', default: '20000' }, queries: { type: 'string', default: '300' }, writes: { type: 'string', default: '300' }, only: { type: 'string', multiple: true } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      entities: { type: 'string', default: '10000' },
+      reads: { type: 'string', default: '20000' },
+      queries: { type: 'string', default: '300' },
+      writes: { type: 'string', default: '300' },
+      only: { type: 'string', multiple: true },
+    },
+  });
   const ctx = { entities: Number(values.entities), reads: Number(values.reads), queries: Number(values.queries), writes: Number(values.writes), sdk: await import('@tidemark/client') };
   console.log(`\nclient replica: ${fmt(ctx.entities)} annotations, in process (MemoryStorage), node ${process.version}`);
   for (const [name, section] of SECTIONS.filter(([name]) => !values.only || values.only.includes(name))) {
@@ -92,13 +101,15 @@ async function openAndMemory(ctx) {
   const heapAfter = process.memoryUsage().heapUsed;
   const held = reopened.query({ type: 'annotation' }).length;
   await reopened.close();
-  console.log(table([
-    ['figure', 'value'],
-    [`pull of ${fmt(entities)} changes into the replica (pages of 1000, stored per page)`, ms(pullMs)],
-    [`open: load ${fmt(held)} entities from storage and index them`, ms(openMs)],
-    ['memory held by the open replica (heap after − before open)', `${fmt((heapAfter - heapBefore) / 1024 / 1024, 1)} MiB`],
-    ['  per entity (5 fields: a string label, numbers, a 2-tag set)', `${fmt((heapAfter - heapBefore) / held / 1024, 2)} KiB`],
-  ]));
+  console.log(
+    table([
+      ['figure', 'value'],
+      [`pull of ${fmt(entities)} changes into the replica (pages of 1000, stored per page)`, ms(pullMs)],
+      [`open: load ${fmt(held)} entities from storage and index them`, ms(openMs)],
+      ['memory held by the open replica (heap after − before open)', `${fmt((heapAfter - heapBefore) / 1024 / 1024, 1)} MiB`],
+      ['  per entity (5 fields: a string label, numbers, a 2-tag set)', `${fmt((heapAfter - heapBefore) / held / 1024, 2)} KiB`],
+    ]),
+  );
 }
 
 async function readLatency(ctx) {

@@ -11,8 +11,13 @@ import { join } from 'node:path';
 import { benchStack, fmt, rawJetStreamPublish, rawPostgresUpsert, table, loadJournal } from './_common.mjs';
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { events: { type: 'string', default: '20000' }, entities: { type: 'string', default: '5000' }, partitions: { type: 'string', default: '8' }, batch: { type: 'string', default: '256' } } });
-  const N = Number(values.events), E = Number(values.entities), P = Number(values.partitions);
+  const { values } = parseArgs({
+    args: argv,
+    options: { events: { type: 'string', default: '20000' }, entities: { type: 'string', default: '5000' }, partitions: { type: 'string', default: '8' }, batch: { type: 'string', default: '256' } },
+  });
+  const N = Number(values.events),
+    E = Number(values.entities),
+    P = Number(values.partitions);
   const { ensureSystemDeps, findFreePort, startNatsCluster } = await import('@tidemark/local-stack');
   const { startServiceProcess } = await import('@tidemark/testing');
   const { connectJetStream, applyTopology, journalTopology } = await import('@tidemark/messaging');
@@ -42,7 +47,15 @@ export async function main(argv) {
       url.pathname = `/${name}`;
       const databaseUrl = url.toString();
       const started = performance.now();
-      const mine = await Promise.all(Array.from({ length: replicas }, async (_, r) => startServiceProcess('merge-service', { ...env, DATABASE_URL: databaseUrl, MERGE_CONSUMER_PREFIX: prefix, TIDEMARK_INSTANCE: `${prefix}-${r}`, HTTP_PORT: String(await findFreePort()) }, { readyTimeoutMs: 120_000 })));
+      const mine = await Promise.all(
+        Array.from({ length: replicas }, async (_, r) =>
+          startServiceProcess(
+            'merge-service',
+            { ...env, DATABASE_URL: databaseUrl, MERGE_CONSUMER_PREFIX: prefix, TIDEMARK_INSTANCE: `${prefix}-${r}`, HTTP_PORT: String(await findFreePort()) },
+            { readyTimeoutMs: 120_000 },
+          ),
+        ),
+      );
       procs.push(...mine);
       const ready = (performance.now() - started) / 1000;
       const db = new pg.Client({ connectionString: databaseUrl });
@@ -55,7 +68,11 @@ export async function main(argv) {
       while (projected < N) {
         projected = Number((await db.query('SELECT count(*) AS n FROM event_receipts')).rows[0].n);
         // Which replica holds which partition (its claims session's application_name names it).
-        const held = (await db.query("SELECT a.application_name AS holder, count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.classid = 29805 AND l.objsubid = 2 AND l.granted AND a.application_name LIKE 'tidemark-merge-claims %' GROUP BY 1")).rows;
+        const held = (
+          await db.query(
+            "SELECT a.application_name AS holder, count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.classid = 29805 AND l.objsubid = 2 AND l.granted AND a.application_name LIKE 'tidemark-merge-claims %' GROUP BY 1",
+          )
+        ).rows;
         for (const h of held) {
           const who = h.holder.replace('tidemark-merge-claims ', '');
           shares.set(who, Math.max(shares.get(who) ?? 0, h.n));
@@ -73,14 +90,22 @@ export async function main(argv) {
     const rawJs = await rawJetStreamPublish(cluster.urls, { replicas: 3, count: 10_000 });
     const rawPg = await rawPostgresUpsert(stack.env.DATABASE_URL);
     console.log(`\ncluster: 3 nats-server nodes (R3 journal), ${fmt(N)} events pre-loaded in ${fmt(loadSeconds, 1)} s over ${P} partitions, ${E} entities, batch ${values.batch}`);
-    for (const [label, r] of [['1 replica', one], ['2 replicas', two]]) console.log(`  ${label}: ready in ${fmt(r.ready, 1)} s (${fmt(r.atReady)} projected by then), all projected ${fmt(r.seconds, 1)} s after start (${fmt(r.overall)} events/s start-up included); partitions held: ${r.shares}`);
-    console.log(table([
-      ['figure', 'per second', 'baseline', 'baseline/s', 'ratio'],
-      ['projected, 1 merge replica, events', fmt(one.rate), 'raw Postgres batched upsert, rows', fmt(rawPg.perSecond), `${fmt(one.rate / rawPg.perSecond, 2)}×`],
-      ['projected, 2 merge replicas, events', fmt(two.rate), 'raw Postgres batched upsert, rows', fmt(rawPg.perSecond), `${fmt(two.rate / rawPg.perSecond, 2)}×`],
-      ['  2 replicas vs 1', '', '', '', `${fmt(two.rate / one.rate, 2)}×`],
-      ['raw R3 JetStream publish, pipelined, msgs', fmt(rawJs.pipelined), '', '', ''],
-    ]));
+    for (const [label, r] of [
+      ['1 replica', one],
+      ['2 replicas', two],
+    ])
+      console.log(
+        `  ${label}: ready in ${fmt(r.ready, 1)} s (${fmt(r.atReady)} projected by then), all projected ${fmt(r.seconds, 1)} s after start (${fmt(r.overall)} events/s start-up included); partitions held: ${r.shares}`,
+      );
+    console.log(
+      table([
+        ['figure', 'per second', 'baseline', 'baseline/s', 'ratio'],
+        ['projected, 1 merge replica, events', fmt(one.rate), 'raw Postgres batched upsert, rows', fmt(rawPg.perSecond), `${fmt(one.rate / rawPg.perSecond, 2)}×`],
+        ['projected, 2 merge replicas, events', fmt(two.rate), 'raw Postgres batched upsert, rows', fmt(rawPg.perSecond), `${fmt(two.rate / rawPg.perSecond, 2)}×`],
+        ['  2 replicas vs 1', '', '', '', `${fmt(two.rate / one.rate, 2)}×`],
+        ['raw R3 JetStream publish, pipelined, msgs', fmt(rawJs.pipelined), '', '', ''],
+      ]),
+    );
   } finally {
     for (const p of procs) await p.kill();
     await stack.stop();

@@ -26,7 +26,10 @@ export async function main(argv) {
       rate: { type: 'string', default: String(REPLAY_LIMITS.maxEventsPerSecond) },
     },
   });
-  const N = Number(values.events), E = Number(values.entities), P = Number(values.partitions), rateLimit = Number(values.rate);
+  const N = Number(values.events),
+    E = Number(values.entities),
+    P = Number(values.partitions),
+    rateLimit = Number(values.rate);
   const { findFreePort } = await import('@tidemark/local-stack');
   const { startServiceProcess } = await import('@tidemark/testing');
   const { connectJetStream, applyTopology, journalTopology } = await import('@tidemark/messaging');
@@ -38,7 +41,14 @@ export async function main(argv) {
   try {
     const conn = await connectJetStream({ servers: stack.env.NATS_URL, name: 'bench-rebuild' });
     await applyTopology(conn.jsm, journalTopology({ partitions: P, duplicateWindowMs: 600_000, replicas: 1 }));
-    const loadSeconds = await loadJournal(conn.js, { count: N, entities: E, partitions: P, workspaces: 1, devices: Number(values.devices), extraFields: (i) => ({ assetId: { op: 'set', value: `asset-${i}` } }) });
+    const loadSeconds = await loadJournal(conn.js, {
+      count: N,
+      entities: E,
+      partitions: P,
+      workspaces: 1,
+      devices: Number(values.devices),
+      extraFields: (i) => ({ assetId: { op: 'set', value: `asset-${i}` } }),
+    });
     await conn.close();
 
     // Live: merge-service projects the journal; its rate from the first receipt (start-up excluded).
@@ -70,7 +80,11 @@ export async function main(argv) {
     let job;
     const deadline = Date.now() + 30 * 60_000;
     for (;;) {
-      job = (await db.query('SELECT status, planned_at, phase_started_at, built_at, rebuild_events, affected_entities, done_events, resumes, diff_summary, error FROM replay_jobs WHERE id = $1', [created.id])).rows[0];
+      job = (
+        await db.query('SELECT status, planned_at, phase_started_at, built_at, rebuild_events, affected_entities, done_events, resumes, diff_summary, error FROM replay_jobs WHERE id = $1', [
+          created.id,
+        ])
+      ).rows[0];
       if (job.phase_started_at && (job.status === 'building' || job.status === 'diffing')) starts[job.status] = job.phase_started_at;
       if (job.status === 'built') break;
       if (['failed', 'cancelled', 'stale'].includes(job.status)) throw new Error(`replay ended ${job.status}: ${job.error ?? ''}\n${merge.output().slice(-4000)}`);
@@ -92,17 +106,25 @@ export async function main(argv) {
     const endToEnd = events / seconds(job.planned_at, job.built_at);
     const ratio = (rate) => `${fmt(rate / live, 2)}×`;
     const summary = job.diff_summary.entities;
-    console.log(`\nrebuild: ${fmt(N)} events pre-loaded in ${fmt(loadSeconds, 1)} s over ${P} partitions, 1 workspace, ${values.devices} devices, ${E} entities; live batch ${values.batch}; replay of workspace ${WORKSPACE} at rate limit ${fmt(rateLimit)} events/s`);
-    console.log(`replay: ${fmt(events)} events of ${fmt(Number(job.affected_entities))} entities; planning ${fmt(planning, 2)} s, building ${fmt(building, 2)} s, diffing ${fmt(diffing, 2)} s${starts.diffing ? '' : ' (diff shorter than the poll)'}; resumes ${job.resumes}`);
-    console.log(table([
-      ['figure', 'per second', 'baseline', 'baseline/s', 'ratio'],
-      ['live projection from the first receipt, events', fmt(live), 'raw Postgres batched upsert, rows', fmt(raw.perSecond), `${fmt(live / raw.perSecond, 2)}×`],
-      ['rebuild, building start → built (diff included), events', fmt(rebuild), 'live projection, events', fmt(live), ratio(rebuild)],
-      ['  building alone', fmt(buildOnly), 'live projection, events', fmt(live), ratio(buildOnly)],
-      ['  end to end (planning start → built)', fmt(endToEnd), 'live projection, events', fmt(live), ratio(endToEnd)],
-    ]));
+    console.log(
+      `\nrebuild: ${fmt(N)} events pre-loaded in ${fmt(loadSeconds, 1)} s over ${P} partitions, 1 workspace, ${values.devices} devices, ${E} entities; live batch ${values.batch}; replay of workspace ${WORKSPACE} at rate limit ${fmt(rateLimit)} events/s`,
+    );
+    console.log(
+      `replay: ${fmt(events)} events of ${fmt(Number(job.affected_entities))} entities; planning ${fmt(planning, 2)} s, building ${fmt(building, 2)} s, diffing ${fmt(diffing, 2)} s${starts.diffing ? '' : ' (diff shorter than the poll)'}; resumes ${job.resumes}`,
+    );
+    console.log(
+      table([
+        ['figure', 'per second', 'baseline', 'baseline/s', 'ratio'],
+        ['live projection from the first receipt, events', fmt(live), 'raw Postgres batched upsert, rows', fmt(raw.perSecond), `${fmt(live / raw.perSecond, 2)}×`],
+        ['rebuild, building start → built (diff included), events', fmt(rebuild), 'live projection, events', fmt(live), ratio(rebuild)],
+        ['  building alone', fmt(buildOnly), 'live projection, events', fmt(live), ratio(buildOnly)],
+        ['  end to end (planning start → built)', fmt(endToEnd), 'live projection, events', fmt(live), ratio(endToEnd)],
+      ]),
+    );
     const equal = summary.changed === 0 && summary.added === 0 && summary.removed === 0;
-    console.log(`rebuild = live: ${equal ? 'yes' : 'NO'} (${fmt(summary.affected)} entities: ${summary.unchanged} unchanged, ${summary.changed} changed, ${summary.added} added, ${summary.removed} removed)`);
+    console.log(
+      `rebuild = live: ${equal ? 'yes' : 'NO'} (${fmt(summary.affected)} entities: ${summary.unchanged} unchanged, ${summary.changed} changed, ${summary.added} added, ${summary.removed} removed)`,
+    );
     if (!equal) process.exitCode = 1;
     if (profileDir) {
       const files = readdirSync(profileDir)

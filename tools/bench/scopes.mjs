@@ -17,9 +17,19 @@ import { randomUUID } from 'node:crypto';
 import { benchDevice, benchPipeline, benchStack, fmt, table } from './_common.mjs';
 
 const WORKSPACE = 'bench';
-const TASK = { type: 'task', version: 1, onDeleteConflict: 'edit-wins', partitionBy: 'project', fields: { project: { policy: 'lww', valueType: 'string' }, label: { policy: 'lww', valueType: 'string' }, note: { policy: 'lww', valueType: 'string' } } };
+const TASK = {
+  type: 'task',
+  version: 1,
+  onDeleteConflict: 'edit-wins',
+  partitionBy: 'project',
+  fields: { project: { policy: 'lww', valueType: 'string' }, label: { policy: 'lww', valueType: 'string' }, note: { policy: 'lww', valueType: 'string' } },
+};
 const NOTE = { ...TASK, type: 'note', partitionBy: undefined };
-const RULES = { version: 1, scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } } }, roles: { annotator: { write: { task: ['label'] }, read: ['project'] }, lead: { write: '*' } } };
+const RULES = {
+  version: 1,
+  scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } } },
+  roles: { annotator: { write: { task: ['label'] }, read: ['project'] }, lead: { write: '*' } },
+};
 const project = (i) => `p-${String(i).padStart(5, '0')}`;
 const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
@@ -36,7 +46,15 @@ export async function main(argv) {
       burst: { type: 'string', default: '10000' },
     },
   });
-  const o = { entities: Number(values.entities), projects: Number(values.projects), devices: Number(values.devices), perDevice: Number(values['per-device']), rate: Number(values.rate), seconds: Number(values.seconds), burst: Number(values.burst) };
+  const o = {
+    entities: Number(values.entities),
+    projects: Number(values.projects),
+    devices: Number(values.devices),
+    perDevice: Number(values['per-device']),
+    rate: Number(values.rate),
+    seconds: Number(values.seconds),
+    burst: Number(values.burst),
+  };
   const stack = await benchStack();
   const { default: pg } = await import('pg');
   const db = new pg.Client({ connectionString: stack.env.DATABASE_URL });
@@ -65,11 +83,24 @@ export async function main(argv) {
       const headers = await benchDevice(stack.env, WORKSPACE, id);
       const projects = Array.from({ length: o.perDevice }, (_, k) => project((i * o.perDevice + k) % o.projects));
       await db.query("UPDATE devices SET role = 'annotator', claims = $3 WHERE workspace = $1 AND device_id = $2", [WORKSPACE, id, JSON.stringify({ projects })]);
-      const put = await fetch(`${gateway}/v1/subscriptions`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: projects.map((value) => ({ scope: 'project', value })) }) });
+      const put = await fetch(`${gateway}/v1/subscriptions`, {
+        method: 'PUT',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ subscriptions: projects.map((value) => ({ scope: 'project', value })) }),
+      });
       if (!put.ok) throw new Error(`subscribing ${id}: ${put.status} ${await put.text()}`);
       devices.push({ id, headers, projects: new Set(projects), cursor: (await put.json()).cursor, seen: new Map(), bytes: 0, inScopeBytes: 0, outside: 0 });
     }
-    const everything = { id: 'lead', headers: lead, projects: null, cursor: (await (await fetch(`${gateway}/v1/subscriptions`, { headers: lead })).json()).cursor, seen: new Map(), bytes: 0, inScopeBytes: 0, outside: 0 };
+    const everything = {
+      id: 'lead',
+      headers: lead,
+      projects: null,
+      cursor: (await (await fetch(`${gateway}/v1/subscriptions`, { headers: lead })).json()).cursor,
+      seen: new Map(),
+      bytes: 0,
+      inScopeBytes: 0,
+      outside: 0,
+    };
 
     // A new subscriber of one project becoming current.
     const newcomer = await becomeCurrent(gateway, stack.env, db, project(0));
@@ -89,7 +120,17 @@ export async function main(argv) {
       const batch = Array.from({ length: perTick }, (_, k) => {
         const n = tick * perTick + k;
         const value = project(Math.floor(Math.random() * o.projects));
-        const event = { eventId: randomUUID(), deviceId: writer.id, deviceSeq: ++writer.seq, hlc: { wall: Date.now(), counter: 0 }, entity: { type: 'task', id: `live-${n}` }, op: 'upsert', baseVersion: 0, schemaVersion: 1, fields: { project: { op: 'set', value }, label: { op: 'set', value: 'cat' } } };
+        const event = {
+          eventId: randomUUID(),
+          deviceId: writer.id,
+          deviceSeq: ++writer.seq,
+          hlc: { wall: Date.now(), counter: 0 },
+          entity: { type: 'task', id: `live-${n}` },
+          op: 'upsert',
+          baseVersion: 0,
+          schemaVersion: 1,
+          fields: { project: { op: 'set', value }, label: { op: 'set', value: 'cat' } },
+        };
         events.push({ eventId: event.eventId, project: value });
         return event;
       });
@@ -132,25 +173,41 @@ export async function main(argv) {
     // (unpartitioned, partitioned, unpartitioned, partitioned); the better of each pair is reported.
     let seq = events.length + 10;
     const rates = { task: [], note: [] };
-    for (const [round, type] of [[1, 'note'], [1, 'task'], [2, 'note'], [2, 'task']]) {
+    for (const [round, type] of [
+      [1, 'note'],
+      [1, 'task'],
+      [2, 'note'],
+      [2, 'task'],
+    ]) {
       rates[type].push(await projectBurst(gateway, lead, db, type, o.burst, o.projects, seq, `burst${round}`));
       seq += o.burst;
     }
     const partitioned = Math.max(...rates.task);
     const unpartitioned = Math.max(...rates.note);
 
-    console.log(table([
-      ['figure', 'value'],
-      ['writes offered', `${fmt(events.length)} in ${fmt(offeredSeconds, 1)} s (${fmt(events.length / offeredSeconds)} /s) over ${fmt(o.projects)} projects${refusedPushes ? `; ${fmt(refusedPushes)} pushes answered 429 and retried` : ''}`],
-      ['deliveries to subscribers', `${fmt(latencies.length)} of ${fmt(expected)} expected`],
-      ['push → visible on a subscriber, p50 / p99', `${fmt(quantile(latencies, 0.5), 1)} / ${fmt(quantile(latencies, 0.99), 1)} ms`],
-      ['changes received outside the device’s scopes', fmt(outside)],
-      ['bytes received by the subscribers / of the changes in their scopes', `${fmt(bytes / 1e6, 2)} MB / ${fmt(inScope / 1e6, 2)} MB (${fmt(bytes / Math.max(inScope, 1), 2)}×: page envelopes)`],
-      ['bytes per subscriber / by a device reading everything', `${fmt(bytes / devices.length / 1e3, 1)} kB / ${fmt(everything.bytes / 1e3, 1)} kB (${fmt(everything.bytes / Math.max(bytes / devices.length, 1), 1)}×)`],
-      ['new subscriber of one project: records, seconds, bytes', `${fmt(newcomer.records)} records, ${fmt(newcomer.seconds, 2)} s, ${fmt(newcomer.bytes / 1e3, 1)} kB (the workspace: ${fmt(o.entities + events.length)} records)`],
-      ['projection, partitioned type (task), two bursts', `${rates.task.map((r) => fmt(r)).join(' / ')} events/s`],
-      ['projection, unpartitioned type (note), two bursts', `${rates.note.map((r) => fmt(r)).join(' / ')} events/s (best partitioned ÷ best unpartitioned: ${fmt(partitioned / unpartitioned, 2)})`],
-    ]));
+    console.log(
+      table([
+        ['figure', 'value'],
+        [
+          'writes offered',
+          `${fmt(events.length)} in ${fmt(offeredSeconds, 1)} s (${fmt(events.length / offeredSeconds)} /s) over ${fmt(o.projects)} projects${refusedPushes ? `; ${fmt(refusedPushes)} pushes answered 429 and retried` : ''}`,
+        ],
+        ['deliveries to subscribers', `${fmt(latencies.length)} of ${fmt(expected)} expected`],
+        ['push → visible on a subscriber, p50 / p99', `${fmt(quantile(latencies, 0.5), 1)} / ${fmt(quantile(latencies, 0.99), 1)} ms`],
+        ['changes received outside the device’s scopes', fmt(outside)],
+        ['bytes received by the subscribers / of the changes in their scopes', `${fmt(bytes / 1e6, 2)} MB / ${fmt(inScope / 1e6, 2)} MB (${fmt(bytes / Math.max(inScope, 1), 2)}×: page envelopes)`],
+        [
+          'bytes per subscriber / by a device reading everything',
+          `${fmt(bytes / devices.length / 1e3, 1)} kB / ${fmt(everything.bytes / 1e3, 1)} kB (${fmt(everything.bytes / Math.max(bytes / devices.length, 1), 1)}×)`,
+        ],
+        [
+          'new subscriber of one project: records, seconds, bytes',
+          `${fmt(newcomer.records)} records, ${fmt(newcomer.seconds, 2)} s, ${fmt(newcomer.bytes / 1e3, 1)} kB (the workspace: ${fmt(o.entities + events.length)} records)`,
+        ],
+        ['projection, partitioned type (task), two bursts', `${rates.task.map((r) => fmt(r)).join(' / ')} events/s`],
+        ['projection, unpartitioned type (note), two bursts', `${rates.note.map((r) => fmt(r)).join(' / ')} events/s (best partitioned ÷ best unpartitioned: ${fmt(partitioned / unpartitioned, 2)})`],
+      ]),
+    );
   } finally {
     await db.end().catch(() => {});
     for (const p of pipeline?.procs ?? []) await p.kill();
@@ -160,7 +217,17 @@ export async function main(argv) {
 
 /** One event of each type through the whole pipeline, so the services have loaded the schemas before anything is measured. */
 async function warmUp(gateway, headers, db) {
-  const events = ['task', 'note'].map((type, i) => ({ eventId: randomUUID(), deviceId: 'lead', deviceSeq: 1_000_000 + i, hlc: { wall: Date.now(), counter: 0 }, entity: { type, id: 'warm-up' }, op: 'upsert', baseVersion: 0, schemaVersion: 1, fields: { project: { op: 'set', value: project(0) } } }));
+  const events = ['task', 'note'].map((type, i) => ({
+    eventId: randomUUID(),
+    deviceId: 'lead',
+    deviceSeq: 1_000_000 + i,
+    hlc: { wall: Date.now(), counter: 0 },
+    entity: { type, id: 'warm-up' },
+    op: 'upsert',
+    baseVersion: 0,
+    schemaVersion: 1,
+    fields: { project: { op: 'set', value: project(0) } },
+  }));
   const answer = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
   if (!answer.ok) throw new Error(`warm-up push: ${answer.status} ${await answer.text()}`);
   const deadline = Date.now() + 60_000;
@@ -174,10 +241,16 @@ async function warmUp(gateway, headers, db) {
 async function seed(db, entities, projects) {
   const view = `jsonb_build_object('values', jsonb_build_object('project', 'p-' || lpad((i % ${projects})::text, 5, '0'), 'label', 'seed-' || i), 'inConflict', '[]'::jsonb)`;
   const key = `'task' || chr(31) || 'p-' || lpad((i % ${projects})::text, 5, '0')`;
-  await db.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
-    SELECT $2, 'task', 'seed-' || i, 1, false, ${view}, ${key}, gen_random_uuid(), 'seeder', i FROM generate_series(1, $1::int) i ORDER BY i`, [entities, WORKSPACE]);
-  await db.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
-    SELECT $2, 'task', 'seed-' || i, 1, false, '{}'::jsonb, ${view}, ${key}, gen_random_uuid(), i FROM generate_series(1, $1::int) i`, [entities, WORKSPACE]);
+  await db.query(
+    `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
+    SELECT $2, 'task', 'seed-' || i, 1, false, ${view}, ${key}, gen_random_uuid(), 'seeder', i FROM generate_series(1, $1::int) i ORDER BY i`,
+    [entities, WORKSPACE],
+  );
+  await db.query(
+    `INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
+    SELECT $2, 'task', 'seed-' || i, 1, false, '{}'::jsonb, ${view}, ${key}, gen_random_uuid(), i FROM generate_series(1, $1::int) i`,
+    [entities, WORKSPACE],
+  );
   await db.query('ANALYZE change_log');
   await db.query('ANALYZE entities');
 }
@@ -214,7 +287,11 @@ async function becomeCurrent(gateway, env, db, value) {
     bytes += Buffer.byteLength(text);
     return JSON.parse(text);
   };
-  const put = await fetch(`${gateway}/v1/subscriptions`, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [{ scope: 'project', value }] }) });
+  const put = await fetch(`${gateway}/v1/subscriptions`, {
+    method: 'PUT',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ subscriptions: [{ scope: 'project', value }] }),
+  });
   bytes += Buffer.byteLength(await put.text());
   let query = 'limit=1000';
   let cursor;
@@ -238,7 +315,8 @@ async function becomeCurrent(gateway, env, db, value) {
  * from the first receipt to the last (counted every 20 ms while the burst is pushed and projected).
  */
 async function projectBurst(gateway, headers, db, type, count, projects, firstSeq, prefix) {
-  const counted = () => db.query('SELECT count(*)::int AS n FROM event_receipts WHERE workspace = $1 AND entity_type = $2 AND entity_id LIKE $3', [WORKSPACE, type, `${prefix}-%`]).then((r) => r.rows[0].n);
+  const counted = () =>
+    db.query('SELECT count(*)::int AS n FROM event_receipts WHERE workspace = $1 AND entity_type = $2 AND entity_id LIKE $3', [WORKSPACE, type, `${prefix}-%`]).then((r) => r.rows[0].n);
   let first;
   let last;
   const watching = (async () => {
@@ -254,7 +332,17 @@ async function projectBurst(gateway, headers, db, type, count, projects, firstSe
   for (let sent = 0; sent < count; sent += 500) {
     const events = Array.from({ length: Math.min(500, count - sent) }, (_, k) => {
       const n = sent + k;
-      return { eventId: randomUUID(), deviceId: 'lead', deviceSeq: firstSeq + n, hlc: { wall: Date.now(), counter: 0 }, entity: { type, id: `${prefix}-${n}` }, op: 'upsert', baseVersion: 0, schemaVersion: 1, fields: { project: { op: 'set', value: project(n % projects) }, label: { op: 'set', value: 'x' } } };
+      return {
+        eventId: randomUUID(),
+        deviceId: 'lead',
+        deviceSeq: firstSeq + n,
+        hlc: { wall: Date.now(), counter: 0 },
+        entity: { type, id: `${prefix}-${n}` },
+        op: 'upsert',
+        baseVersion: 0,
+        schemaVersion: 1,
+        fields: { project: { op: 'set', value: project(n % projects) }, label: { op: 'set', value: 'x' } },
+      };
     });
     const answer = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
     if (!answer.ok) throw new Error(`burst push: ${answer.status} ${await answer.text()}`);

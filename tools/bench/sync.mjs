@@ -17,9 +17,25 @@ import { benchDevice, benchPipeline, benchStack, fmt, rawJetStreamPublish, table
 const quantile = (sorted, q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
 export async function main(argv) {
-  const { values } = parseArgs({ args: argv, options: { rate: { type: 'string', default: '2000' }, devices: { type: 'string', default: '50' }, seconds: { type: 'string', default: '30' }, 'tick-ms': { type: 'string', default: '250' }, 'peak-seconds': { type: 'string', default: '10' }, entities: { type: 'string', default: '5000' }, serial: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rate: { type: 'string', default: '2000' },
+      devices: { type: 'string', default: '50' },
+      seconds: { type: 'string', default: '30' },
+      'tick-ms': { type: 'string', default: '250' },
+      'peak-seconds': { type: 'string', default: '10' },
+      entities: { type: 'string', default: '5000' },
+      serial: { type: 'string' },
+    },
+  });
   if (values.serial !== undefined) return serial(Number(values.serial));
-  const RATE = Number(values.rate), D = Number(values.devices), SECONDS = Number(values.seconds), TICK = Number(values['tick-ms']), PEAK = Number(values['peak-seconds']), E = Number(values.entities);
+  const RATE = Number(values.rate),
+    D = Number(values.devices),
+    SECONDS = Number(values.seconds),
+    TICK = Number(values['tick-ms']),
+    PEAK = Number(values['peak-seconds']),
+    E = Number(values.entities);
   const perTick = (RATE * TICK) / 1000 / D; // events per device per tick (may be fractional: carried over)
   const stack = await benchStack({ nats: true, postgres: true });
   const procs = [];
@@ -64,16 +80,25 @@ export async function main(argv) {
       }
     })().catch(async (error) => {
       if (stream.signal.aborted) return;
-      const health = await fetch(`${gateway}/healthz`).then((r) => r.status, (e) => e.message);
+      const health = await fetch(`${gateway}/healthz`).then(
+        (r) => r.status,
+        (e) => e.message,
+      );
       console.error(`live stream ended at ${fmt((performance.now() - started) / 1000, 1)} s: ${error.message} (${error.cause?.message ?? ''}); gateway /healthz: ${health}`);
       streamFailed = true;
       console.error(procs[2].output().split('\n').slice(-15).join('\n'));
     });
 
     const event = (device, wall) => ({
-      eventId: randomUUID(), deviceId: device.id, deviceSeq: ++device.seq, hlc: { wall, counter: 0 },
-      entity: { type: 'annotation', id: `e${Math.floor(Math.random() * E)}` }, op: 'upsert', baseVersion: 0,
-      fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: Math.round(Math.random() * 100) / 100 } }, schemaVersion: 1,
+      eventId: randomUUID(),
+      deviceId: device.id,
+      deviceSeq: ++device.seq,
+      hlc: { wall, counter: 0 },
+      entity: { type: 'annotation', id: `e${Math.floor(Math.random() * E)}` },
+      op: 'upsert',
+      baseVersion: 0,
+      fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: Math.round(Math.random() * 100) / 100 } },
+      schemaVersion: 1,
     });
     let errors = 0;
     // One push in flight per device, as the SDK does: events made while a push is out wait for the next one.
@@ -89,7 +114,10 @@ export async function main(argv) {
         return 0;
       }
       const done = performance.now();
-      if (process.env.BENCH_DEBUG && Math.random() < 0.05) console.error(`debug: ${events.length} events in ${Math.round(done - t)} ms → ${JSON.stringify(Object.entries(body.results.reduce((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {})))}`);
+      if (process.env.BENCH_DEBUG && Math.random() < 0.05)
+        console.error(
+          `debug: ${events.length} events in ${Math.round(done - t)} ms → ${JSON.stringify(Object.entries(body.results.reduce((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {})))}`,
+        );
       if (record) for (const e of events) acked.push(done - sentAt.get(e.eventId).t);
       return body.results.filter((r) => r.status === 'accepted').length;
     };
@@ -148,33 +176,43 @@ export async function main(argv) {
     const peakStart = performance.now();
     let peakAccepted = 0;
     let peakPushes = 0;
-    await Promise.all(devices.map(async (device) => {
-      while (performance.now() - peakStart < PEAK * 1000) {
-        const events = Array.from({ length: 100 }, () => event(device, 1_800_000_000_000 + device.seq));
-        for (const e of events) sentAt.set(e.eventId, { t: performance.now(), record: false });
-        const accepted = await send(device, events, false); // not `x += await …`: the loops run concurrently
-        peakAccepted += accepted;
-        peakPushes++;
-      }
-    }));
+    await Promise.all(
+      devices.map(async (device) => {
+        while (performance.now() - peakStart < PEAK * 1000) {
+          const events = Array.from({ length: 100 }, () => event(device, 1_800_000_000_000 + device.seq));
+          for (const e of events) sentAt.set(e.eventId, { t: performance.now(), record: false });
+          const accepted = await send(device, events, false); // not `x += await …`: the loops run concurrently
+          peakAccepted += accepted;
+          peakPushes++;
+        }
+      }),
+    );
     const peakRate = peakAccepted / ((performance.now() - peakStart) / 1000);
     console.log(`peak phase: ${fmt(peakAccepted)} accepted, ${peakPushes} pushes, push errors so far ${errors}`);
-    console.log(`gateway answered ${steadyPushes} pushes in the steady phase (cpu-profile window --from ${steadyFrom} --until ${steadyUntil}; gateway CPU time, user + system from /proc, ${fmt(steadyCpu, 2)} s: ${fmt((steadyCpu * 1e6) / steadyPushes)} µs per push, live stream included), ${pushes} in all`);
+    console.log(
+      `gateway answered ${steadyPushes} pushes in the steady phase (cpu-profile window --from ${steadyFrom} --until ${steadyUntil}; gateway CPU time, user + system from /proc, ${fmt(steadyCpu, 2)} s: ${fmt((steadyCpu * 1e6) / steadyPushes)} µs per push, live stream included), ${pushes} in all`,
+    );
     for (const p of procs.splice(0)) await p.stop();
     const js = await rawJetStreamPublish(stack.env.NATS_URL);
 
     acked.sort((a, b) => a - b);
     visible.sort((a, b) => a - b);
-    console.log(`\noffered ${fmt(offered)} events in ${fmt(steadySeconds, 1)} s (${fmt(offered / steadySeconds)} events/s), accepted ${fmt(acceptedSteady)}; push errors ${errors}; not seen on the live stream within 30 s: ${unseen}`);
-    console.log(table([
-      ['figure', 'p50', 'p99', 'max', 'samples'],
-      ['push → acknowledged (HTTP 200 after JetStream ack)', `${fmt(quantile(acked, 0.5), 1)} ms`, `${fmt(quantile(acked, 0.99), 1)} ms`, `${fmt(acked.at(-1) ?? NaN, 1)} ms`, fmt(acked.length)],
-      ['push → visible on another device (live stream)', `${fmt(quantile(visible, 0.5), 1)} ms`, `${fmt(quantile(visible, 0.99), 1)} ms`, `${fmt(visible.at(-1) ?? NaN, 1)} ms`, fmt(visible.length)],
-    ]));
-    console.log(table([
-      ['figure', 'events/s', 'baseline', 'baseline/s', 'ratio'],
-      [`peak accepted (${D} devices, batches of 100, ${PEAK} s)`, fmt(peakRate), 'raw JetStream publish, pipelined', fmt(js.pipelined), `${fmt(peakRate / js.pipelined, 2)}×`],
-    ]));
+    console.log(
+      `\noffered ${fmt(offered)} events in ${fmt(steadySeconds, 1)} s (${fmt(offered / steadySeconds)} events/s), accepted ${fmt(acceptedSteady)}; push errors ${errors}; not seen on the live stream within 30 s: ${unseen}`,
+    );
+    console.log(
+      table([
+        ['figure', 'p50', 'p99', 'max', 'samples'],
+        ['push → acknowledged (HTTP 200 after JetStream ack)', `${fmt(quantile(acked, 0.5), 1)} ms`, `${fmt(quantile(acked, 0.99), 1)} ms`, `${fmt(acked.at(-1) ?? NaN, 1)} ms`, fmt(acked.length)],
+        ['push → visible on another device (live stream)', `${fmt(quantile(visible, 0.5), 1)} ms`, `${fmt(quantile(visible, 0.99), 1)} ms`, `${fmt(visible.at(-1) ?? NaN, 1)} ms`, fmt(visible.length)],
+      ]),
+    );
+    console.log(
+      table([
+        ['figure', 'events/s', 'baseline', 'baseline/s', 'ratio'],
+        [`peak accepted (${D} devices, batches of 100, ${PEAK} s)`, fmt(peakRate), 'raw JetStream publish, pipelined', fmt(js.pipelined), `${fmt(peakRate / js.pipelined, 2)}×`],
+      ]),
+    );
   } finally {
     for (const p of procs) await p.kill();
     await stack.stop();
@@ -208,9 +246,15 @@ async function serial(n) {
     let cpuFrom = NaN;
     for (let i = 0; i < WARMUP + n; i++) {
       const event = {
-        eventId: randomUUID(), deviceId: 'serial-dev', deviceSeq: ++seq, hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
-        entity: { type: 'annotation', id: `e${seq % 500}` }, op: 'upsert', baseVersion: 0,
-        fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: 0.5 } }, schemaVersion: 1,
+        eventId: randomUUID(),
+        deviceId: 'serial-dev',
+        deviceSeq: ++seq,
+        hlc: { wall: 1_764_000_000_000 + seq, counter: 0 },
+        entity: { type: 'annotation', id: `e${seq % 500}` },
+        op: 'upsert',
+        baseVersion: 0,
+        fields: { votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: 0.5 } },
+        schemaVersion: 1,
       };
       if (i === WARMUP) {
         from = monotonicMicros();
@@ -224,16 +268,26 @@ async function serial(n) {
       if (i >= WARMUP) latencies.push(took);
     }
     const cpu = cpuSeconds(procs[2].pid) - cpuFrom;
-    console.log(`gateway answered ${n} pushes after ${WARMUP} of warm-up (cpu-profile window --from ${from} --until ${monotonicMicros()}); its CPU time (user + system, /proc) ${fmt(cpu, 2)} s: ${fmt((cpu * 1e6) / n)} µs per push`);
+    console.log(
+      `gateway answered ${n} pushes after ${WARMUP} of warm-up (cpu-profile window --from ${from} --until ${monotonicMicros()}); its CPU time (user + system, /proc) ${fmt(cpu, 2)} s: ${fmt((cpu * 1e6) / n)} µs per push`,
+    );
     for (const p of procs.splice(0)) await p.stop();
     const raw = await rawSerialPublish(stack.env.NATS_URL, WARMUP + n);
     latencies.sort((a, b) => a - b);
     const rawMs = raw.slice(WARMUP).sort((a, b) => a - b);
-    console.log(table([
-      ['one device, one event per push, one push at a time', 'p50', 'p99', 'max', 'samples'],
-      ['push → acknowledged (HTTP 200 after JetStream ack)', `${fmt(quantile(latencies, 0.5), 2)} ms`, `${fmt(quantile(latencies, 0.99), 2)} ms`, `${fmt(latencies.at(-1), 2)} ms`, fmt(latencies.length)],
-      ['raw JetStream publish → ack, one at a time', `${fmt(quantile(rawMs, 0.5), 2)} ms`, `${fmt(quantile(rawMs, 0.99), 2)} ms`, `${fmt(rawMs.at(-1), 2)} ms`, fmt(rawMs.length)],
-    ]));
+    console.log(
+      table([
+        ['one device, one event per push, one push at a time', 'p50', 'p99', 'max', 'samples'],
+        [
+          'push → acknowledged (HTTP 200 after JetStream ack)',
+          `${fmt(quantile(latencies, 0.5), 2)} ms`,
+          `${fmt(quantile(latencies, 0.99), 2)} ms`,
+          `${fmt(latencies.at(-1), 2)} ms`,
+          fmt(latencies.length),
+        ],
+        ['raw JetStream publish → ack, one at a time', `${fmt(quantile(rawMs, 0.5), 2)} ms`, `${fmt(quantile(rawMs, 0.99), 2)} ms`, `${fmt(rawMs.at(-1), 2)} ms`, fmt(rawMs.length)],
+      ]),
+    );
   } finally {
     for (const p of procs) await p.kill();
     await stack.stop();

@@ -13,7 +13,19 @@ import { Upload, type UploadOptions } from 'tus-js-client';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { findFreePort } from '@tidemark/local-stack';
 import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
-import { eventually, startServiceProcess, bucketEnv, testBucket, testDatabase, testIdentity, testNats, type ServiceProcess, type TestBucket, type TestDatabase, type TestIdentity } from '@tidemark/testing';
+import {
+  eventually,
+  startServiceProcess,
+  bucketEnv,
+  testBucket,
+  testDatabase,
+  testIdentity,
+  testNats,
+  type ServiceProcess,
+  type TestBucket,
+  type TestDatabase,
+  type TestIdentity,
+} from '@tidemark/testing';
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
@@ -168,7 +180,14 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     fetch(url, { method: init.method, headers: { 'tus-resumable': '1.0.0', ...uploader, ...init.headers }, body: init.body ? new Uint8Array(init.body) : undefined });
 
   const create = (length: number, digest: Buffer, extra: Record<string, string> = {}, contentType = 'application/octet-stream') =>
-    tus(direct, { method: 'POST', headers: { 'upload-length': String(length), 'upload-metadata': `sha256 ${Buffer.from(digest.toString('base64')).toString('base64')},contentType ${Buffer.from(contentType).toString('base64')}`, ...extra } });
+    tus(direct, {
+      method: 'POST',
+      headers: {
+        'upload-length': String(length),
+        'upload-metadata': `sha256 ${Buffer.from(digest.toString('base64')).toString('base64')},contentType ${Buffer.from(contentType).toString('base64')}`,
+        ...extra,
+      },
+    });
 
   const download = async (digestHex: string, headers: Record<string, string> = {}) => {
     const response = await fetch(`${service.url}/v1/assets/${digestHex}`, { headers: { ...uploader, ...headers } });
@@ -277,7 +296,8 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const bytes = randomBytes(3 * MiB);
     const created = await create(bytes.length, sha256(bytes));
     const url = new URL(created.headers.get('location')!, direct).href;
-    const patch = (offset: number, body: Buffer, headers: Record<string, string> = {}) => tus(url, { method: 'PATCH', headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...headers }, body });
+    const patch = (offset: number, body: Buffer, headers: Record<string, string> = {}) =>
+      tus(url, { method: 'PATCH', headers: { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...headers }, body });
     assert.equal((await patch(0, bytes.subarray(0, MiB))).status, 204);
 
     const wrong = await patch(5, bytes.subarray(5, MiB + 5));
@@ -344,7 +364,12 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const bytes = randomBytes(3 * MiB + 5);
     await tusUpload(bytes, { contentType: 'video/mp4' });
     const digest = hex(bytes);
-    for (const [range, start, end] of [['bytes=0-99', 0, 99], ['bytes=1048570-2097160', 1048570, 2097160], [`bytes=-10`, bytes.length - 10, bytes.length - 1], [`bytes=${3 * MiB}-`, 3 * MiB, bytes.length - 1]] as const) {
+    for (const [range, start, end] of [
+      ['bytes=0-99', 0, 99],
+      ['bytes=1048570-2097160', 1048570, 2097160],
+      [`bytes=-10`, bytes.length - 10, bytes.length - 1],
+      [`bytes=${3 * MiB}-`, 3 * MiB, bytes.length - 1],
+    ] as const) {
       const { response, body } = await download(digest, { range });
       assert.equal(response.status, 206, range);
       assert.equal(response.headers.get('content-range'), `bytes ${start}-${end}/${bytes.length}`);
@@ -369,7 +394,11 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     const created = await create(10, sha256(Buffer.from('0123456789')));
     const url = new URL(created.headers.get('location')!, direct).href;
     for (const method of ['HEAD', 'PATCH', 'DELETE']) {
-      const response = await tus(url, { method, headers: { ...(await deviceOf('stranger')), 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, ...(method === 'PATCH' ? { body: Buffer.from('0123456789') } : {}) });
+      const response = await tus(url, {
+        method,
+        headers: { ...(await deviceOf('stranger')), 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+        ...(method === 'PATCH' ? { body: Buffer.from('0123456789') } : {}),
+      });
       assert.equal(response.status, 404, method);
     }
   });
@@ -447,7 +476,11 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
     assert.equal((await openMultipart(strayKey)).length, 1);
     await eventually(async () => assert.deepEqual([await openMultipart(strayKey), await openMultipart('stray/elsewhere/in/the/bucket')], [[], []]), { timeoutMs: 20_000, intervalMs: 200 });
     assert.ok(Date.now() - started >= 2500, `not aborted before the age guard (${Date.now() - started} ms)`);
-    assert.deepEqual((await openMultipart(row.object_key)).map((u) => u.uploadId), [row.s3_upload_id], 'the open upload keeps its multipart upload');
+    assert.deepEqual(
+      (await openMultipart(row.object_key)).map((u) => u.uploadId),
+      [row.s3_upload_id],
+      'the open upload keeps its multipart upload',
+    );
     assert.ok((await metric('tidemark_asset_collected_total{kind="stray-multipart"}')) >= 2, 'counted');
     assert.equal((await tus(url, { method: 'DELETE' })).status, 204);
   });
@@ -466,7 +499,12 @@ describe('asset-service: resumable, content-addressed uploads over tus', () => {
         controller.close();
       },
     });
-    const first = fetch(url, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', ...uploader, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(bytes.length) }, body: slow, duplex: 'half' } as RequestInit);
+    const first = fetch(url, {
+      method: 'PATCH',
+      headers: { 'tus-resumable': '1.0.0', ...uploader, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': String(bytes.length) },
+      body: slow,
+      duplex: 'half',
+    } as RequestInit);
     await eventually(async () => assert.ok((await pg.query('SELECT lock_owner FROM asset_uploads WHERE id = $1', [url.split('/').at(-1)])).rows[0].lock_owner, 'the first PATCH holds the upload'));
     // The second PATCH is answered while the first still holds the upload (released at the latest after 1 s,
     // well inside UPLOAD_LOCK_TTL_MS: a service that queued the second behind the first would answer it 409 after).

@@ -52,13 +52,23 @@ describe('asset-service: hostile input is a 4xx problem naming the header or lim
   const create = (bytes: Buffer, metadata: string) =>
     fetch(`${service.url}/v1/uploads`, {
       method: 'POST',
-      headers: { ...device, 'upload-length': String(bytes.length), 'upload-metadata': `sha256 ${b64(createHash('sha256').update(bytes).digest().toString('base64'))},contentType ${b64('text/plain')},${metadata}` },
+      headers: {
+        ...device,
+        'upload-length': String(bytes.length),
+        'upload-metadata': `sha256 ${b64(createHash('sha256').update(bytes).digest().toString('base64'))},contentType ${b64('text/plain')},${metadata}`,
+      },
     });
 
   it('a filename holding NUL or bytes that are not UTF-8 is 400 naming the Upload-Metadata key; no upload recorded', async () => {
     const bytes = Buffer.from('hello');
-    assert.deepEqual((await problemOf(await create(bytes, `filename ${b64('a\u0000b.txt')}`), 400)).errors?.map((e) => e.pointer), ['header:upload-metadata/filename']);
-    assert.deepEqual((await problemOf(await create(bytes, `filename ${b64(Buffer.from([0x63, 0xe9]))}`), 400)).errors?.map((e) => e.pointer), ['header:upload-metadata/filename']);
+    assert.deepEqual(
+      (await problemOf(await create(bytes, `filename ${b64('a\u0000b.txt')}`), 400)).errors?.map((e) => e.pointer),
+      ['header:upload-metadata/filename'],
+    );
+    assert.deepEqual(
+      (await problemOf(await create(bytes, `filename ${b64(Buffer.from([0x63, 0xe9]))}`), 400)).errors?.map((e) => e.pointer),
+      ['header:upload-metadata/filename'],
+    );
     assert.equal(Number((await pg.query('SELECT count(*) AS n FROM asset_uploads')).rows[0].n), 0);
   });
 
@@ -73,7 +83,10 @@ describe('asset-service: hostile input is a 4xx problem naming the header or lim
     const ranged = await fetch(`${service.url}/v1/assets/${digest}`, { headers: { ...device, range: 'bytes=10-' } });
     const body = await problemOf(ranged, 416);
     assert.equal(ranged.headers.get('content-range'), 'bytes */10');
-    assert.deepEqual(body.errors?.map((e) => e.pointer), ['header:range']);
+    assert.deepEqual(
+      body.errors?.map((e) => e.pointer),
+      ['header:range'],
+    );
     const long = await problemOf(await fetch(`${service.url}/v1/assets/${'a'.repeat(300)}`, { headers: device }), 414);
     assert.deepEqual(long.limit, { name: 'pathParamChars', value: 256 });
   });
@@ -91,7 +104,9 @@ describe('asset-service: hostile input is a 4xx problem naming the header or lim
     socket.on('error', () => undefined);
     const t0 = Date.now();
     const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - t0)));
-    const head = Object.entries({ ...device, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': '100', host: '127.0.0.1' }).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    const head = Object.entries({ ...device, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0', 'content-length': '100', host: '127.0.0.1' })
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n');
     socket.write(`PATCH ${path} HTTP/1.1\r\n${head}\r\n\r\n`);
     const trickle = setInterval(() => socket.writable && socket.write(Buffer.from([7])), 500);
     const after = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 15_000))]);

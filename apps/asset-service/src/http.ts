@@ -19,5 +19,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   const problem = toProblem(error, request.url);
   if (problem.status >= 500 && !(error instanceof AssetProblemError)) logger.error({ err: error, url: request.url, method: request.method }, 'request failed');
   const headers = { ...(problem.status === 503 ? { 'retry-after': '1' } : {}), ...extra, ...(error instanceof AssetProblemError ? error.headers : {}), 'content-type': PROBLEM_CONTENT_TYPE };
-  void reply.status(problem.status).headers(headers).send(request.method === 'HEAD' ? undefined : JSON.stringify(problem));
+  void reply
+    .status(problem.status)
+    .headers(headers)
+    .send(request.method === 'HEAD' ? undefined : JSON.stringify(problem));
 }

@@ -20,10 +20,15 @@ const tusProblem = (description: string, headers: Record<string, HeaderDoc> = {}
 const tusErrors = {
   404: tusProblem('no such upload in this workspace (an id that is not a UUID included)'),
   412: tusProblem(`Tus-Resumable is missing or not ${TUS_VERSION}`, { 'Tus-Version': { description: 'the versions this server speaks', example: TUS_VERSION } }),
-  503: tusProblem('this instance is shutting down, already streams as many uploads as it may (UPLOAD_MAX_ACTIVE_PATCHES), or a dependency is down; retry (another instance may have room)', { Connection: close }),
+  503: tusProblem('this instance is shutting down, already streams as many uploads as it may (UPLOAD_MAX_ACTIVE_PATCHES), or a dependency is down; retry (another instance may have room)', {
+    Connection: close,
+  }),
 };
 const writeErrors = {
-  400: tusProblem('a header is not valid (named by header:…): Upload-Offset, Upload-Checksum (sha1 or sha256, base64), Upload-Length. A checksummed body that ended early is answered 400 with no body, its Upload-Offset, and the connection closed: the chunk was discarded', { 'Upload-Offset': { ...uploadOffset, description: 'after a checksummed body that ended early: the offset to resume from' } }),
+  400: tusProblem(
+    'a header is not valid (named by header:…): Upload-Offset, Upload-Checksum (sha1 or sha256, base64), Upload-Length. A checksummed body that ended early is answered 400 with no body, its Upload-Offset, and the connection closed: the chunk was discarded',
+    { 'Upload-Offset': { ...uploadOffset, description: 'after a checksummed body that ended early: the offset to resume from' } },
+  ),
   408: tusProblem('the body arrived slower than UPLOAD_MIN_BYTES_PER_SECOND; the bytes received are kept: resume from Upload-Offset', { 'Upload-Offset': uploadOffset, Connection: close }),
   409: tusProblem('Upload-Offset is not the upload’s offset: HEAD it and resume from its offset', { Connection: close }),
   410: tusProblem('the upload was terminated, refused (its bytes did not match the declared sha256) or abandoned and collected'),
@@ -76,7 +81,16 @@ export const ASSET_ROUTES: RouteDoc[] = [
     summary: 'tus discovery on an upload’s URL (the same answer as on the collection)',
     tags: ['uploads'],
     auth: 'none',
-    responses: { 204: { description: 'what the server supports', headers: { 'Tus-Resumable': tusResumable, 'Tus-Version': { description: 'supported versions', example: TUS_VERSION }, 'Tus-Extension': { description: 'supported extensions', example: TUS_EXTENSIONS.join(',') } } } },
+    responses: {
+      204: {
+        description: 'what the server supports',
+        headers: {
+          'Tus-Resumable': tusResumable,
+          'Tus-Version': { description: 'supported versions', example: TUS_VERSION },
+          'Tus-Extension': { description: 'supported extensions', example: TUS_EXTENSIONS.join(',') },
+        },
+      },
+    },
   },
   {
     method: 'post',
@@ -88,7 +102,11 @@ export const ASSET_ROUTES: RouteDoc[] = [
       ...tusRequest,
       'Upload-Length': { description: 'the upload’s size in bytes (or send Upload-Defer-Length: 1)', schema: ByteCount, example: '10485760' },
       'Upload-Defer-Length': { description: '`1`: the length is sent with a later PATCH', schema: Type.Literal('1') },
-      'Upload-Metadata': { description: 'tus metadata, `key base64(value)` pairs: `sha256` (hex, required) and `contentType` (type/subtype, or `filetype`/`type`); others are kept', required: true, example: 'sha256 OWY4NmQwODE4ODRjN2Q2NTlhMmZlYWEwYzU1YWQwMTVhM2JmNGYxYjJiMGI4MjJjZDE1ZDZjMTViMGYwMGEwOA==,contentType aW1hZ2UvcG5n' },
+      'Upload-Metadata': {
+        description: 'tus metadata, `key base64(value)` pairs: `sha256` (hex, required) and `contentType` (type/subtype, or `filetype`/`type`); others are kept',
+        required: true,
+        example: 'sha256 OWY4NmQwODE4ODRjN2Q2NTlhMmZlYWEwYzU1YWQwMTVhM2JmNGYxYjJiMGI4MjJjZDE1ZDZjMTViMGYwMGEwOA==,contentType aW1hZ2UvcG5n',
+      },
       'Upload-Checksum': { description: 'with a body (creation-with-upload): `sha1|sha256 base64(digest)` of the body', example: 'sha256 n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=' },
     },
     body: Type.String({ format: 'binary', description: 'optional (creation-with-upload): the first bytes of the upload' }),
@@ -98,11 +116,18 @@ export const ASSET_ROUTES: RouteDoc[] = [
     responses: {
       201: tus({
         description: 'created: PATCH the rest to Location (Upload-Offset bytes are stored: all of them when the workspace already held them)',
-        headers: { Location: { description: 'the upload’s URL', example: '/v1/uploads/3f2a9c1e-4b5d-4e6f-8a7b-9c0d1e2f3a4b' }, 'Upload-Offset': uploadOffset, 'Upload-Length': { description: 'the upload’s size, when already complete', schema: ByteCount }, 'Upload-Expires': uploadExpires },
+        headers: {
+          Location: { description: 'the upload’s URL', example: '/v1/uploads/3f2a9c1e-4b5d-4e6f-8a7b-9c0d1e2f3a4b' },
+          'Upload-Offset': uploadOffset,
+          'Upload-Length': { description: 'the upload’s size, when already complete', schema: ByteCount },
+          'Upload-Expires': uploadExpires,
+        },
       }),
       ...tusErrors,
       ...writeErrors,
-      400: tusProblem('Upload-Length or Upload-Defer-Length missing or both sent, Upload-Metadata without a hex sha256 or a media type, a length that differs from the bytes the workspace holds for the sha256, or a body header not valid (each named by header:…)'),
+      400: tusProblem(
+        'Upload-Length or Upload-Defer-Length missing or both sent, Upload-Metadata without a hex sha256 or a media type, a length that differs from the bytes the workspace holds for the sha256, or a body header not valid (each named by header:…)',
+      ),
     },
   },
   {
@@ -180,8 +205,18 @@ export const ASSET_ROUTES: RouteDoc[] = [
       'If-Range': { description: 'an ETag: the Range applies only when it matches (else the whole asset)' },
     },
     responses: {
-      200: { description: 'the whole asset', contentType: 'application/octet-stream', schema: Type.String({ format: 'binary', description: 'the bytes, as the content type the upload declared' }), headers: { ...downloadHeaders, 'Content-Type': { description: 'the content type the upload declared' } } },
-      206: { description: 'the range asked for', contentType: 'application/octet-stream', schema: Type.String({ format: 'binary' }), headers: { ...downloadHeaders, 'Content-Range': { description: '`bytes start-end/size`', example: 'bytes 0-1023/10485760' } } },
+      200: {
+        description: 'the whole asset',
+        contentType: 'application/octet-stream',
+        schema: Type.String({ format: 'binary', description: 'the bytes, as the content type the upload declared' }),
+        headers: { ...downloadHeaders, 'Content-Type': { description: 'the content type the upload declared' } },
+      },
+      206: {
+        description: 'the range asked for',
+        contentType: 'application/octet-stream',
+        schema: Type.String({ format: 'binary' }),
+        headers: { ...downloadHeaders, 'Content-Range': { description: '`bytes start-end/size`', example: 'bytes 0-1023/10485760' } },
+      },
       304: { description: 'the client’s copy (If-None-Match) is current', headers: { ETag: downloadHeaders.ETag!, 'Cache-Control': downloadHeaders['Cache-Control']! } },
       ...assetErrors,
       416: { description: 'the Range is outside the asset', schema: ProblemSchema, headers: { 'Content-Range': { description: '`bytes */size`', example: 'bytes */10485760' } } },
@@ -199,7 +234,12 @@ export const ASSET_ROUTES: RouteDoc[] = [
         description: 'the URL and when it expires',
         schema: Type.Object({ url: Type.String({ format: 'uri' }), expiresAt: Type.String({ format: 'date-time' }), sha256: Type.String(), size: ByteCount }),
         headers: { 'Cache-Control': { description: '`no-store`', example: 'no-store' } },
-        example: { url: 'http://127.0.0.1:9000/tidemark-assets/default/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08?X-Amz-Expires=300&X-Amz-Signature=5d41402abc4b2a76', expiresAt: '2026-12-07T21:15:00.000Z', sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', size: 10485760 },
+        example: {
+          url: 'http://127.0.0.1:9000/tidemark-assets/default/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08?X-Amz-Expires=300&X-Amz-Signature=5d41402abc4b2a76',
+          expiresAt: '2026-12-07T21:15:00.000Z',
+          sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+          size: 10485760,
+        },
       },
       ...assetErrors,
       404: { description: 'no stored asset with this sha256 in this workspace, or presigned URLs are off', schema: ProblemSchema },

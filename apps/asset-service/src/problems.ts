@@ -37,5 +37,10 @@ const human = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(n % MiB === 0 ? 0 
 
 /** 413 naming the configured limit that refused the upload. */
 export function limitExceeded(limit: string, limitBytes: number, size: number, detail: string): AssetProblemError {
-  return assetProblem(AssetProblem.limitExceeded, 413, 'Upload refused: limit exceeded', { detail: `${detail}: ${human(size)} requested, ${limit} allows ${human(limitBytes)}`, limit, limitBytes, size });
+  return assetProblem(AssetProblem.limitExceeded, 413, 'Upload refused: limit exceeded', {
+    detail: `${detail}: ${human(size)} requested, ${limit} allows ${human(limitBytes)}`,
+    limit,
+    limitBytes,
+    size,
+  });
 }

@@ -18,7 +18,6 @@ import { LOGGER, TusController, UPLOADS } from './uploads/tus.controller';
 import { UploadService } from './uploads/upload.service';
 import { ASSET_OPENAPI } from './openapi';
 
-
 export function assetLimits(config: AssetServiceConfig): AssetLimits {
   return {
     maxBytes: {
@@ -103,12 +102,7 @@ export async function startAssetService(config: AssetServiceConfig): Promise<Run
   const service = await runService({
     name: 'asset-service',
     controllers: [TusController, AssetsController, openApiController(ASSET_OPENAPI)],
-    providers: [
-      authFromConfig(config, ds),
-      { provide: UPLOADS, useValue: uploads },
-      { provide: ASSETS, useValue: assets },
-      { provide: LOGGER, useValue: logger },
-    ],
+    providers: [authFromConfig(config, ds), { provide: UPLOADS, useValue: uploads }, { provide: ASSETS, useValue: assets }, { provide: LOGGER, useValue: logger }],
     checks,
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,

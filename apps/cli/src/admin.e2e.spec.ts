@@ -77,7 +77,10 @@ describe('tidemark CLI administration end to end', () => {
     assert.deepEqual(await json(['workspaces', 'create', 'acme', '--name', 'Acme', '--reason', 'new customer']), { workspace: 'acme', created: true });
     assert.match((await ok(['workspaces', 'create', 'acme'])).stdout, /^exists already: workspace acme$/m);
     const workspaces = await json(['workspaces', 'list']);
-    assert.ok(workspaces.workspaces.some((w: any) => w.workspace === 'acme'), JSON.stringify(workspaces));
+    assert.ok(
+      workspaces.workspaces.some((w: any) => w.workspace === 'acme'),
+      JSON.stringify(workspaces),
+    );
 
     const file = join(dir, 'laptop.json');
     const enrolled = await json(['devices', 'enrol', 'acme', 'laptop-7', '--site', 'lab', '--label', 'Ana’s laptop', '--out', file]);
@@ -164,7 +167,10 @@ describe('tidemark CLI administration end to end', () => {
     assert.match((await ok(['schemas', 'publish', schemaFile])).stdout, /^published gauge v1$/m);
     assert.match((await ok(['schemas', 'publish', schemaFile])).stdout, /already published with this definition/);
     const list = await json(['schemas', 'list']);
-    assert.deepEqual(list.types.find((t: any) => t.type === 'gauge').versions.map((v: any) => v.version), [1]);
+    assert.deepEqual(
+      list.types.find((t: any) => t.type === 'gauge').versions.map((v: any) => v.version),
+      [1],
+    );
     assert.match((await ok(['schemas', 'list'])).stdout, /^gauge +1 +1$/m);
     assert.deepEqual((await json(['schemas', 'show', 'gauge', '1'])).definition.fields.caption, { policy: 'lww', valueType: 'string' });
     assert.equal((await json(['schemas', 'show', 'gauge'])).versions.length, 1);
@@ -184,7 +190,10 @@ describe('tidemark CLI administration end to end', () => {
     const revisionFile = join(dir, 'gauge-r2.json');
     writeFileSync(revisionFile, JSON.stringify({ type: 'gauge', revision: 2, fields: { caption: { policy: 'max' } }, description: 'largest caption wins' }));
     assert.match((await ok(['policies', 'publish', revisionFile])).stdout, /^published gauge policy revision 2$/m);
-    assert.deepEqual((await json(['policies', 'list', 'gauge'])).revisions.map((r: any) => r.revision), [2]);
+    assert.deepEqual(
+      (await json(['policies', 'list', 'gauge'])).revisions.map((r: any) => r.revision),
+      [2],
+    );
     assert.match((await ok(['policies', 'list', 'gauge'])).stdout, /^ +2 +\S+ +largest caption wins$/m);
     assert.equal((await json(['policies', 'show', 'gauge', '2'])).definition.description, 'largest caption wins');
   });
@@ -195,7 +204,10 @@ describe('tidemark CLI administration end to end', () => {
     writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
     const noEnv = { TIDEMARK_GATEWAY_URL: undefined, TIDEMARK_JOURNAL_URL: undefined, TIDEMARK_TOKEN: undefined };
 
-    assert.match((await ok(['context', 'set', 'local', '--gateway', stack.url('gateway'), '--journal', stack.url('journal-service'), '--token-file', tokenFile])).stdout, /^context local added \(current\)/);
+    assert.match(
+      (await ok(['context', 'set', 'local', '--gateway', stack.url('gateway'), '--journal', stack.url('journal-service'), '--token-file', tokenFile])).stdout,
+      /^context local added \(current\)/,
+    );
     await ok(['context', 'set', 'dead', '--gateway', `http://127.0.0.1:${port}`, '--context-token', 'not-a-token']);
     assert.equal(statSync(env.TIDEMARK_CONFIG!).mode & 0o777, 0o600);
     const config = JSON.parse(readFileSync(env.TIDEMARK_CONFIG!, 'utf8'));
@@ -249,7 +261,10 @@ describe('tidemark CLI administration end to end', () => {
     assert.deepEqual((await complete(['tidemark', 'devices', 're'])).sort(), ['reenrol', 'revoke']);
     assert.ok((await complete(['tidemark', 'devices', 'enrol', '--'])).includes('--out'));
     assert.match((await ok(['completion', 'zsh'])).stdout, /bashcompinit/);
-    assert.match((await ok(['completion', 'fish'])).stdout, /^complete -c tidemark -n '__fish_seen_subcommand_from devices; and not __fish_seen_subcommand_from enrol role claims reenrol revoke list' -a enrol /m);
+    assert.match(
+      (await ok(['completion', 'fish'])).stdout,
+      /^complete -c tidemark -n '__fish_seen_subcommand_from devices; and not __fish_seen_subcommand_from enrol role claims reenrol revoke list' -a enrol /m,
+    );
     assert.equal((await tidemark(['completion', 'powershell'])).code, 2);
   });
 
@@ -258,9 +273,15 @@ describe('tidemark CLI administration end to end', () => {
     const file = join(dir, 'rules.json');
     writeFileSync(file, JSON.stringify({ version: 1, roles: { pipeline: { write: { job: '*', annotation: ['confidence'] } }, annotator: { write: { annotation: '*' }, resolve: true } } }));
     const published = await json(['access', 'publish', 'studio', file, '--reason', 'pipelines write jobs']);
-    assert.deepEqual({ workspace: published.workspace, version: published.version, roles: Object.keys(published.rules.roles).sort() }, { workspace: 'studio', version: 1, roles: ['annotator', 'pipeline'] });
+    assert.deepEqual(
+      { workspace: published.workspace, version: published.version, roles: Object.keys(published.rules.roles).sort() },
+      { workspace: 'studio', version: 1, roles: ['annotator', 'pipeline'] },
+    );
     assert.match((await ok(['access', 'show', 'studio'])).stdout, /^studio: access rules version 1, published .+\nroles: pipeline, annotator/m);
-    assert.deepEqual((await json(['access', 'versions', 'studio'])).versions.map((v: { version: number }) => v.version), [1]);
+    assert.deepEqual(
+      (await json(['access', 'versions', 'studio'])).versions.map((v: { version: number }) => v.version),
+      [1],
+    );
 
     const credentials = join(dir, 'runner.json');
     await ok(['devices', 'enrol', 'studio', 'runner', '--role', 'pipeline', '--out', credentials, '--reason', 'gpu box']);
@@ -269,7 +290,10 @@ describe('tidemark CLI administration end to end', () => {
     const label = await push(stack.url('gateway'), [runner.upsert('annotation', 'img-1', { label: 'cat' })], bearer(token));
     assert.equal(label.status, 403, 'a pipeline may not write a label');
     const listed = await json(['devices', 'list', 'studio']);
-    assert.deepEqual(listed.devices.map((d: { deviceId: string; role: string | null }) => [d.deviceId, d.role]), [['runner', 'pipeline']]);
+    assert.deepEqual(
+      listed.devices.map((d: { deviceId: string; role: string | null }) => [d.deviceId, d.role]),
+      [['runner', 'pipeline']],
+    );
 
     assert.match((await ok(['devices', 'role', 'studio', 'runner', 'annotator', '--reason', 'promoted'])).stdout, /^studio\/runner: role annotator$/m);
     const relabel = new FakeDevice('runner');
@@ -294,22 +318,39 @@ describe('tidemark CLI administration end to end', () => {
 
   it('scopes: a workspace’s read scopes and their subscribers, as operators see them', async () => {
     const file = join(dir, 'rules-v2.json');
-    writeFileSync(file, JSON.stringify({ version: 2, scopes: { project: { types: ['annotation'], partition: { values: { claim: 'projects' } } } }, roles: { pipeline: { write: { job: '*' } }, annotator: { write: { annotation: '*' }, resolve: true, read: ['project'] } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 2,
+        scopes: { project: { types: ['annotation'], partition: { values: { claim: 'projects' } } } },
+        roles: { pipeline: { write: { job: '*' } }, annotator: { write: { annotation: '*' }, resolve: true, read: ['project'] } },
+      }),
+    );
     await ok(['access', 'publish', 'studio', file, '--reason', 'projects']);
     await ok(['devices', 'claims', 'studio', 'tablet', 'projects=p-9', '--reason', 'project p-9']);
     await ok(['devices', 'role', 'studio', 'tablet', 'annotator', '--reason', 'annotates']);
     const token = (JSON.parse(readFileSync(join(dir, 'tablet.json'), 'utf8')) as { accessToken: string }).accessToken;
-    const subscribed = await fetch(`${stack.url('gateway')}/v1/subscriptions`, { method: 'PUT', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [{ scope: 'project', value: 'p-9' }] }) });
+    const subscribed = await fetch(`${stack.url('gateway')}/v1/subscriptions`, {
+      method: 'PUT',
+      headers: { ...bearer(token), 'content-type': 'application/json' },
+      body: JSON.stringify({ subscriptions: [{ scope: 'project', value: 'p-9' }] }),
+    });
     assert.equal(subscribed.status, 200, await subscribed.text());
     const shown = (await ok(['scopes', 'studio'])).stdout;
     assert.match(shown, /^studio: read scopes of access rules v2$/m);
     assert.match(shown, /^project\s+annotation\s+annotator\s+p-9\s+1\s+tablet$/m);
-    assert.deepEqual((await json(['scopes', 'studio'])).scopes.map((s: { scope: string; subscribers: number }) => [s.scope, s.subscribers]), [['project', 1]]);
+    assert.deepEqual(
+      (await json(['scopes', 'studio'])).scopes.map((s: { scope: string; subscribers: number }) => [s.scope, s.subscribers]),
+      [['project', 1]],
+    );
     // With a scope: its lag per value and subscriber (the tablet never pulled: it has no read position).
     const lag = (await ok(['scopes', 'studio', 'project'])).stdout;
     assert.match(lag, /^studio: lag in scope project \(access rules v2; behind counted up to 1000\)$/m);
     assert.match(lag, /^p-9\s+1\s+tablet\s+0$/m);
-    assert.deepEqual((await json(['scopes', 'studio', 'project', '--value', 'p-9'])).values.map((v: { value: string; subscribers: number }) => [v.value, v.subscribers]), [['p-9', 1]]);
+    assert.deepEqual(
+      (await json(['scopes', 'studio', 'project', '--value', 'p-9'])).values.map((v: { value: string; subscribers: number }) => [v.value, v.subscribers]),
+      [['p-9', 1]],
+    );
     const unknown = await tidemark(['scopes', 'studio', 'nothing']);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /declare no scope "nothing"/);

@@ -76,7 +76,10 @@ describe('admin: requests', () => {
     await withDir(async (dir) => {
       const h = harness({ TIDEMARK_CONFIG: join(dir, 'c.json'), TIDEMARK_GATEWAY_URL: 'http://gw:1', TIDEMARK_OPS_URL: 'http://ops:2', TIDEMARK_TOKEN: 'tok' }, (c) => ({
         status: c.method === 'POST' ? 201 : 200,
-        body: c.method === 'POST' ? { workspace: 'acme', deviceId: 'cam-1', site: 'lab', accessToken: 'A', accessTokenExpiresAt: 'x', refreshToken: 'R', refreshTokenExpiresAt: 'y' } : { devices: [], next: null },
+        body:
+          c.method === 'POST'
+            ? { workspace: 'acme', deviceId: 'cam-1', site: 'lab', accessToken: 'A', accessTokenExpiresAt: 'x', refreshToken: 'R', refreshTokenExpiresAt: 'y' }
+            : { devices: [], next: null },
       }));
       assert.equal((await h.cli('devices', '--site', 'lab')).code, 0);
       assert.equal(h.calls[0]!.url, 'http://ops:2/v1/devices?site=lab');
@@ -112,7 +115,10 @@ describe('admin: contexts', () => {
       assert.throws(() => selectedContext(config, path, 'qa'), /no context "qa" .*there are: prod, dev/);
       assert.deepEqual(redacted(config.contexts.prod!), { gatewayUrl: 'http://g', token: '(set)' });
       writeFileSync(path, JSON.stringify({ contexts: { prod: { gateway: 'http://g' } } }));
-      assert.throws(() => readConfig(path), (e: Error) => e instanceof ConfigError && /\/contexts\/prod\/gateway: unknown/.test(e.message));
+      assert.throws(
+        () => readConfig(path),
+        (e: Error) => e instanceof ConfigError && /\/contexts\/prod\/gateway: unknown/.test(e.message),
+      );
       writeFileSync(path, '{');
       assert.throws(() => readConfig(path), ConfigError);
     });

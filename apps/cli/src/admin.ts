@@ -15,7 +15,6 @@ import * as api from './requests';
 
 type Act = (fn: Action) => (...all: unknown[]) => Promise<void>;
 
-
 /** The command's own options merged over its parent's: `devices` reads --site and --limit before its subcommands do. */
 const ownOptions = (ctx: Ctx, opts: Record<string, unknown>): Record<string, unknown> => ({ ...(ctx.cmd.parent?.opts() ?? {}), ...opts });
 
@@ -23,14 +22,23 @@ const ownOptions = (ctx: Ctx, opts: Record<string, unknown>): Record<string, unk
 export function claim(text: string, previous: Record<string, string[]> = {}): Record<string, string[]> {
   const at = text.indexOf('=');
   const name = at > 0 ? text.slice(0, at) : '';
-  const values = at > 0 ? text.slice(at + 1).split(',').filter((v) => v.length > 0) : [];
+  const values =
+    at > 0
+      ? text
+          .slice(at + 1)
+          .split(',')
+          .filter((v) => v.length > 0)
+      : [];
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || values.length === 0) throw new InvalidArgumentError(`expected name=value[,value…], e.g. projects=p-17,p-18; got "${text}"`);
   return { ...previous, [name]: [...(previous[name] ?? []), ...values] };
 }
 
 /** `--roles ops,admin`. */
 function roles(text: string): string[] {
-  const list = text.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const list = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
   if (list.length === 0 || list.some((r) => r !== 'ops' && r !== 'admin')) throw new InvalidArgumentError('must be ops, admin, or ops,admin.');
   return [...new Set(list)];
 }
@@ -61,7 +69,9 @@ class SecretFile {
       closeSync(openSync(path, 'wx', 0o600));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      return ctx.cmd.error(code === 'EEXIST' ? `error: ${file} exists; refusing to overwrite it (--force to replace it)` : `error: cannot write ${file}: ${code ?? (error as Error).message}`, { exitCode: EXIT.usage });
+      return ctx.cmd.error(code === 'EEXIST' ? `error: ${file} exists; refusing to overwrite it (--force to replace it)` : `error: cannot write ${file}: ${code ?? (error as Error).message}`, {
+        exitCode: EXIT.usage,
+      });
     }
     return new SecretFile(path, true);
   }
@@ -130,7 +140,9 @@ export function addAdminCommands(program: Command, act: Act): void {
     .option('--reason <reason>', 'why (recorded in the audit log)', reason)
     .action(
       act(async (ctx, [workspace], o) => {
-        const doc = await ctx.gateway.send<{ workspace: string; created: boolean }>(api.workspaceCreate(workspace as string, { name: o.name as string | undefined, reason: o.reason as string | undefined }));
+        const doc = await ctx.gateway.send<{ workspace: string; created: boolean }>(
+          api.workspaceCreate(workspace as string, { name: o.name as string | undefined, reason: o.reason as string | undefined }),
+        );
         ctx.print(doc, (d) => `${d.created ? 'created' : 'exists already:'} workspace ${d.workspace}`);
       }),
     );
@@ -153,16 +165,24 @@ export function addAdminCommands(program: Command, act: Act): void {
 
   // ── devices: enrolment (the view `tidemark devices` stays ops-api's) ────────────────────────────────
   const devices = program.commands.find((c) => c.name() === 'devices')!;
-  const credentialsAction = (verb: 'enrolled' | 're-enrolled'): Action => async (ctx, [workspace, deviceId], opts) => {
-    const o = ownOptions(ctx, opts);
-    const file = SecretFile.claim(ctx, o.out as string, o.force === true);
-    const request =
-      verb === 'enrolled'
-        ? api.deviceEnrol(workspace as string, deviceId as string, { site: o.site as string | undefined, label: o.label as string | undefined, role: o.role as string | undefined, claims: o.claim as Record<string, string[]> | undefined, reason: o.reason as string | undefined })
-        : api.deviceAction('reenrol', workspace as string, deviceId as string, o.reason as string);
-    const credentials = await file.with(() => ctx.gateway.send<DeviceCredentials>(request));
-    ctx.print(credentialsSummary(credentials, file.path), renderCredentials(verb));
-  };
+  const credentialsAction =
+    (verb: 'enrolled' | 're-enrolled'): Action =>
+    async (ctx, [workspace, deviceId], opts) => {
+      const o = ownOptions(ctx, opts);
+      const file = SecretFile.claim(ctx, o.out as string, o.force === true);
+      const request =
+        verb === 'enrolled'
+          ? api.deviceEnrol(workspace as string, deviceId as string, {
+              site: o.site as string | undefined,
+              label: o.label as string | undefined,
+              role: o.role as string | undefined,
+              claims: o.claim as Record<string, string[]> | undefined,
+              reason: o.reason as string | undefined,
+            })
+          : api.deviceAction('reenrol', workspace as string, deviceId as string, o.reason as string);
+      const credentials = await file.with(() => ctx.gateway.send<DeviceCredentials>(request));
+      ctx.print(credentialsSummary(credentials, file.path), renderCredentials(verb));
+    };
   devices
     .command('enrol')
     .description('enrol a device: its access and refresh tokens are written to --out (mode 0600), never printed; audited')
@@ -201,7 +221,9 @@ export function addAdminCommands(program: Command, act: Act): void {
         // commander hands a variadic argument given no value as an empty list: no claims.
         const claims = given === undefined || Array.isArray(given) ? {} : (given as Record<string, string[]>);
         const doc = await ctx.gateway.send<DeviceRecord>(api.deviceClaims(workspace as string, deviceId as string, claims, ownOptions(ctx, opts).reason as string));
-        const shown = Object.entries(doc.claims ?? {}).map(([k, v]) => `${k}=${([] as unknown[]).concat(v).join(',')}`).join(' ');
+        const shown = Object.entries(doc.claims ?? {})
+          .map(([k, v]) => `${k}=${([] as unknown[]).concat(v).join(',')}`)
+          .join(' ');
         ctx.print(doc, (d) => `${d.workspace}/${d.deviceId}: claims ${shown || 'none'}`);
       }),
     );
@@ -235,22 +257,27 @@ export function addAdminCommands(program: Command, act: Act): void {
     .action(
       act(async (ctx, [workspace], opts) => {
         const o = ownOptions(ctx, opts);
-        const doc = await ctx.gateway.send<{ devices: DeviceRecord[]; next: string | null }>(api.deviceList(workspace as string, { limit: o.limit as number | undefined, after: o.after as string | undefined }));
+        const doc = await ctx.gateway.send<{ devices: DeviceRecord[]; next: string | null }>(
+          api.deviceList(workspace as string, { limit: o.limit as number | undefined, after: o.after as string | undefined }),
+        );
         ctx.print(doc, (d) => {
-          const rows = d.devices.length === 0 ? 'no devices enrolled' : fmt.table<DeviceRecord>(
-            [
-              { header: 'DEVICE', value: (r) => r.deviceId },
-              { header: 'STATUS', value: (r) => r.status },
-              { header: 'GEN', value: (r) => r.generation, align: 'right' },
-              { header: 'SITE', value: (r) => r.site },
-              { header: 'ROLE', value: (r) => r.role ?? null },
-              { header: 'LABEL', value: (r) => r.label },
-              { header: 'LAST SEQ', value: (r) => r.lastPushedSeq, align: 'right' },
-              { header: 'LAST PUSH', value: (r) => r.lastPushAt },
-              { header: 'CREATED', value: (r) => r.createdAt },
-            ],
-            d.devices,
-          );
+          const rows =
+            d.devices.length === 0
+              ? 'no devices enrolled'
+              : fmt.table<DeviceRecord>(
+                  [
+                    { header: 'DEVICE', value: (r) => r.deviceId },
+                    { header: 'STATUS', value: (r) => r.status },
+                    { header: 'GEN', value: (r) => r.generation, align: 'right' },
+                    { header: 'SITE', value: (r) => r.site },
+                    { header: 'ROLE', value: (r) => r.role ?? null },
+                    { header: 'LABEL', value: (r) => r.label },
+                    { header: 'LAST SEQ', value: (r) => r.lastPushedSeq, align: 'right' },
+                    { header: 'LAST PUSH', value: (r) => r.lastPushAt },
+                    { header: 'CREATED', value: (r) => r.createdAt },
+                  ],
+                  d.devices,
+                );
           return d.next ? `${rows}\nmore: --after ${d.next}` : rows;
         });
       }),
@@ -266,9 +293,12 @@ export function addAdminCommands(program: Command, act: Act): void {
     .action(
       act(async (ctx, [workspace]) => {
         const doc = await ctx.gateway.send<RulesDoc>(api.accessRulesShow(workspace as string));
-        ctx.print(doc, (d) => `${d.workspace}: access rules version ${d.version}, published ${d.publishedAt} by ${d.publishedBy}
+        ctx.print(
+          doc,
+          (d) => `${d.workspace}: access rules version ${d.version}, published ${d.publishedAt} by ${d.publishedBy}
 roles: ${Object.keys(d.rules.roles).join(', ')}${d.rules.defaultRole ? ` (default ${d.rules.defaultRole})` : ''}
-${JSON.stringify(d.rules, null, 2)}`);
+${JSON.stringify(d.rules, null, 2)}`,
+        );
       }),
     );
   access
@@ -395,7 +425,11 @@ ${JSON.stringify(d.rules, null, 2)}`);
     .argument('<type>', 'the entity type')
     .action(
       act(async (ctx, [type]) => {
-        const doc = await ctx.journal.send<{ type: string; revisions: { revision: number; createdAt: string; definition: { description?: string } }[]; active: { workspace: string; revision: number; activatedAt: string }[] }>(api.policyList(type as string));
+        const doc = await ctx.journal.send<{
+          type: string;
+          revisions: { revision: number; createdAt: string; definition: { description?: string } }[];
+          active: { workspace: string; revision: number; activatedAt: string }[];
+        }>(api.policyList(type as string));
         ctx.print(doc, (d) =>
           [
             d.revisions.length === 0
@@ -479,7 +513,10 @@ export function addContextCommands(program: Command, act: Act): void {
         const updated = { ...config, contexts: { ...config.contexts, [name as string]: next } };
         if (updated.current === undefined) updated.current = name as string;
         save(ctx, path, updated);
-        ctx.print({ name, current: updated.current === name, context: redacted(next), file: path }, (d) => `context ${d.name} ${(name as string) in config.contexts ? 'updated' : 'added'}${d.current ? ' (current)' : ''} in ${d.file}`);
+        ctx.print(
+          { name, current: updated.current === name, context: redacted(next), file: path },
+          (d) => `context ${d.name} ${(name as string) in config.contexts ? 'updated' : 'added'}${d.current ? ' (current)' : ''} in ${d.file}`,
+        );
       }),
     );
   context
@@ -489,7 +526,10 @@ export function addContextCommands(program: Command, act: Act): void {
     .action(
       act(async (ctx, [name]) => {
         const { path, config } = configured(ctx);
-        if (!config.contexts[name as string]) ctx.cmd.error(`error: no context "${String(name)}" in ${path}${Object.keys(config.contexts).length > 0 ? ` (there are: ${Object.keys(config.contexts).join(', ')})` : ''}`, { exitCode: EXIT.usage });
+        if (!config.contexts[name as string])
+          ctx.cmd.error(`error: no context "${String(name)}" in ${path}${Object.keys(config.contexts).length > 0 ? ` (there are: ${Object.keys(config.contexts).join(', ')})` : ''}`, {
+            exitCode: EXIT.usage,
+          });
         save(ctx, path, { ...config, current: name as string });
         ctx.print({ current: name }, () => `now using context ${String(name)}`);
       }),

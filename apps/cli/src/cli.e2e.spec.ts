@@ -82,7 +82,8 @@ describe('tidemark CLI end to end', () => {
   it('--help lists the commands and the exit codes; no command is a usage error', async () => {
     const help = await tidemark(['--help']);
     assert.equal(help.code, 0);
-    for (const command of ['status', 'lag', 'devices', 'sites', 'parked', 'redrive', 'skip', 'conflicts', 'resolve', 'inspect', 'replay', 'replays']) assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
+    for (const command of ['status', 'lag', 'devices', 'sites', 'parked', 'redrive', 'skip', 'conflicts', 'resolve', 'inspect', 'replay', 'replays'])
+      assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
     assert.match(help.stdout, /Exit codes:\n {2}0 {4}ok\n {2}1 {4}the service refused the call/);
     const replayHelp = await tidemark(['replay', '--help']);
     assert.equal(replayHelp.code, 0);
@@ -107,7 +108,10 @@ describe('tidemark CLI end to end', () => {
   const laptop = new FakeDevice('laptop-1');
 
   it('status and lag: every service ready and nothing behind; with merge-service stopped, status exits 4 and lag shows the backlog and its age', async () => {
-    assert.equal((await stack.push([laptop.upsert('annotation', 'img-1', { label: 'cat' }), laptop.upsert('annotation', 'img-2', { label: 'dog' }), laptop.upsert('prompt', 'pr-1', { title: 'hello' })])).status, 200);
+    assert.equal(
+      (await stack.push([laptop.upsert('annotation', 'img-1', { label: 'cat' }), laptop.upsert('annotation', 'img-2', { label: 'dog' }), laptop.upsert('prompt', 'pr-1', { title: 'hello' })])).status,
+      200,
+    );
     await eventually(async () => assert.equal(await receipts(), 3));
 
     const overview = await eventually(async () => {
@@ -119,7 +123,14 @@ describe('tidemark CLI end to end', () => {
       return o;
     });
     assert.equal(overview.ready, true);
-    assert.deepEqual(overview.services.map((s: any) => [s.name, s.ready]), [['journal-service', true], ['merge-service', true], ['gateway', true]]);
+    assert.deepEqual(
+      overview.services.map((s: any) => [s.name, s.ready]),
+      [
+        ['journal-service', true],
+        ['merge-service', true],
+        ['gateway', true],
+      ],
+    );
     assert.equal(overview.streams.journal.lastSeq, 3);
     assert.deepEqual([overview.parked, overview.conflictsOpen, overview.unavailable], [0, 0, []]);
     const statusText = await text(['status', '--max-lag', '0']);
@@ -155,7 +166,10 @@ describe('tidemark CLI end to end', () => {
 
     const backlog = await eventually(async () => {
       const v = await json(['lag']);
-      assert.ok(v.projection.partitions.some((p: any) => p.lag.messages === 1 && p.lag.seconds > 0), JSON.stringify(v.projection));
+      assert.ok(
+        v.projection.partitions.some((p: any) => p.lag.messages === 1 && p.lag.seconds > 0),
+        JSON.stringify(v.projection),
+      );
       return v;
     });
     const behind = backlog.projection.partitions.find((p: any) => p.lag.messages === 1);
@@ -181,10 +195,13 @@ describe('tidemark CLI end to end', () => {
     assert.equal((await push(stack.url('gateway'), [one.upsert('annotation', 'cam-1-shot', { label: 'boat' })], cam1.headers)).status, 200);
     // cam-1 goes silent for longer than --stale-after (15 s); then cam-2 pushes, so the site is active for the next 15 s
     // (room for the CLI runs below on a loaded machine).
-    await eventually(async () => {
-      const v = await json(['devices', '--site', 'harbour']);
-      assert.ok(v.devices.find((d: any) => d.deviceId === 'cam-1').silentSeconds > 17);
-    }, { timeoutMs: 45_000, intervalMs: 500 });
+    await eventually(
+      async () => {
+        const v = await json(['devices', '--site', 'harbour']);
+        assert.ok(v.devices.find((d: any) => d.deviceId === 'cam-1').silentSeconds > 17);
+      },
+      { timeoutMs: 45_000, intervalMs: 500 },
+    );
     const everyone = await json(['devices', '--workspace', 'default']);
     assert.deepEqual(everyone.devices.map((d: any) => d.deviceId).sort(), ['cam-1', 'cam-2', 'laptop-1']);
     // cam-2 pushes (and is projected) right before each look below, so its site is active (heard from within the
@@ -197,15 +214,27 @@ describe('tidemark CLI end to end', () => {
     };
 
     await siteActive();
-    const all = await eventually(async () => {
-      const v = await json(['devices', '--site', 'harbour', '--stale-after', '15']);
-      assert.deepEqual(v.devices.map((d: any) => [d.deviceId, d.site, d.fallingBehind, d.reasons.map((r: any) => r.code)]), [['cam-1', 'harbour', true, ['stale']], ['cam-2', 'harbour', false, []]]);
-      return v;
-    }, { intervalMs: 100 });
+    const all = await eventually(
+      async () => {
+        const v = await json(['devices', '--site', 'harbour', '--stale-after', '15']);
+        assert.deepEqual(
+          v.devices.map((d: any) => [d.deviceId, d.site, d.fallingBehind, d.reasons.map((r: any) => r.code)]),
+          [
+            ['cam-1', 'harbour', true, ['stale']],
+            ['cam-2', 'harbour', false, []],
+          ],
+        );
+        return v;
+      },
+      { intervalMs: 100 },
+    );
     assert.equal(all.staleAfterSeconds, 15);
     await siteActive();
     const behind = await json(['devices', '--site', 'harbour', '--behind', '--stale-after', '15']);
-    assert.deepEqual(behind.devices.map((d: any) => d.deviceId), ['cam-1']);
+    assert.deepEqual(
+      behind.devices.map((d: any) => d.deviceId),
+      ['cam-1'],
+    );
 
     await siteActive();
     const devicesText = await text(['devices', '--site', 'harbour', '--behind', '--stale-after', '15']);
@@ -247,7 +276,11 @@ describe('tidemark CLI end to end', () => {
     const badSeq = await tidemark(['redrive', entry.consumer, 'twelve', '--reason', 'x']);
     assert.equal(badSeq.code, 2);
 
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(photoSchema) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(photoSchema),
+    });
     assert.equal(put.status, 201, await put.text());
     const redriven = await json(['redrive', entry.consumer, String(entry.seq), '--reason', 'photo v1 published']);
     assert.deepEqual([redriven.action, redriven.eventId, redriven.duplicate], ['redrive', photo.eventId, false]);
@@ -260,7 +293,10 @@ describe('tidemark CLI end to end', () => {
     });
     assert.equal(inspected.receipt.streamSeq, redriven.journalSeq);
     assert.deepEqual(inspected.entity.after.view.values, { caption: 'boats at dawn' });
-    assert.deepEqual(inspected.parked.map((p: any) => [p.streamSeq, p.status, p.resolution]), [[entry.seq, 'redriven', 'redrive']]);
+    assert.deepEqual(
+      inspected.parked.map((p: any) => [p.streamSeq, p.status, p.resolution]),
+      [[entry.seq, 'redriven', 'redrive']],
+    );
     const inspectText = await text(['inspect', photo.eventId]);
     assert.match(inspectText, /^receipt +applied \(version 1\)$/m);
     assert.match(inspectText, /^entity +default photo\/harbour$/m);
@@ -284,7 +320,10 @@ describe('tidemark CLI end to end', () => {
     });
     assert.match(await text(['skip', parked.consumer, String(parked.seq), '--reason', 'sketch never shipped']), /^skip of merge-p\d+ \d+ journaled at seq \d+; /);
     await eventually(async () => assert.equal((await json(['inspect', sketch.eventId])).receipt?.status, 'skipped'));
-    assert.deepEqual((await json(['parked', '--status', 'all'])).parked.map((p: any) => p.status), ['redriven', 'skipped']);
+    assert.deepEqual(
+      (await json(['parked', '--status', 'all'])).parked.map((p: any) => p.status),
+      ['redriven', 'skipped'],
+    );
   });
 
   let conflictId = '';
@@ -303,11 +342,19 @@ describe('tidemark CLI end to end', () => {
     assert.deepEqual([listed.id, listed.workspace, listed.field, listed.status, listed.ours.value, listed.theirs.value], [conflictId, 'default', 'label', 'open', 'cat', 'dog']);
     assert.match(await text(['conflicts']), new RegExp(`^${conflictId} +default +annotation/img-9 +label +open +cat +dog +[0-9.]+[smh]`, 'm'));
     const hot = await json(['conflicts', '--hotspots']);
-    assert.deepEqual(hot.hotspots.map((h: any) => [h.workspace, h.entityType, h.field, h.open]), [['default', 'annotation', 'label', 1]]);
+    assert.deepEqual(
+      hot.hotspots.map((h: any) => [h.workspace, h.entityType, h.field, h.open]),
+      [['default', 'annotation', 'label', 1]],
+    );
     assert.match(await text(['conflicts', '--hotspots']), /^default +annotation +label +1 +[0-9.]+[smh]/m);
     assert.deepEqual((await json(['conflicts', '--workspace', 'nobody'])).conflicts, []);
 
-    for (const bad of [['--pick', 'maybe'], ['--pick', 'value'], ['--pick', 'ours', '--value', '"x"'], ['--pick', 'value', '--value', 'lynx']]) {
+    for (const bad of [
+      ['--pick', 'maybe'],
+      ['--pick', 'value'],
+      ['--pick', 'ours', '--value', '"x"'],
+      ['--pick', 'value', '--value', 'lynx'],
+    ]) {
       const run = await tidemark(['resolve', conflictId, ...bad, '--reason', 'typo']);
       assert.equal(run.code, 2, `${bad.join(' ')}: ${run.stderr}`);
     }
@@ -320,7 +367,10 @@ describe('tidemark CLI end to end', () => {
     });
     assert.deepEqual(after.resolved, { eventId: resolved.eventId, seq: resolved.seq });
     const resolution = await eventually(async () => json(['inspect', resolved.eventId]));
-    assert.deepEqual(resolution.conflicts.resolved.map((c: any) => c.id), [conflictId]);
+    assert.deepEqual(
+      resolution.conflicts.resolved.map((c: any) => c.id),
+      [conflictId],
+    );
     assert.equal(resolution.entity.after.view.values.label, 'lynx');
     assert.match(await text(['conflicts', conflictId]), /^status +resolved$/m);
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conflict.resolve' AND reason = 'both were wrong: it is a lynx' AND outcome = 'ok'"), 1);
@@ -396,8 +446,18 @@ describe('tidemark CLI end to end', () => {
     assert.match(cancelledWatch.stderr, new RegExp(`^tidemark: replay ${followedId} ended cancelled$`, 'm'));
 
     const replays = await json(['replays']);
-    assert.deepEqual(replays.replays.map((r: any) => [r.id, r.status]), [[followedId, 'cancelled'], [started.id, 'swapped'], [plan.id, 'cancelled']]);
-    assert.deepEqual((await json(['replay', 'list', '--status', 'swapped'])).replays.map((r: any) => r.id), [started.id]);
+    assert.deepEqual(
+      replays.replays.map((r: any) => [r.id, r.status]),
+      [
+        [followedId, 'cancelled'],
+        [started.id, 'swapped'],
+        [plan.id, 'cancelled'],
+      ],
+    );
+    assert.deepEqual(
+      (await json(['replay', 'list', '--status', 'swapped'])).replays.map((r: any) => r.id),
+      [started.id],
+    );
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'replay.request'"), 3);
   });
 

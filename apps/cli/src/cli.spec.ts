@@ -60,15 +60,41 @@ const overviewOf = (ready: boolean, lag: number) => ({
 const job = (status: ReplayJobView['status'], over: ReplayJobOverrides = {}): ReplayJobView => replayJob({ status, scope: { workspace: 'acme' }, createdAt: '2026-11-25T12:00:00.000Z', ...over });
 const building = (done: number, total = 10) =>
   job('building', {
-    plan: { scanned: { events: total, lastSeq: total, toSeq: total }, selectedEvents: total, affectedEntities: 2, rebuildEvents: total, estimate: { seconds: 1, eventsPerSecond: 2000, basis: 'rate-limit' } },
+    plan: {
+      scanned: { events: total, lastSeq: total, toSeq: total },
+      selectedEvents: total,
+      affectedEntities: 2,
+      rebuildEvents: total,
+      estimate: { seconds: 1, eventsPerSecond: 2000, basis: 'rate-limit' },
+    },
     progress: { eventsDone: done, eventsTotal: total, percent: (done / total) * 100, eventsPerSecond: 5, etaSeconds: (total - done) / 5 },
   });
-const built = () => job('built', { ...building(10), status: 'built', progress: { ...building(10).progress, phase: 'built', percent: 100 }, diff: { digest: 'ab'.repeat(32), summary: { entities: { affected: 2, changed: 1, unchanged: 1, added: 0, removed: 0 }, fields: {}, conflicts: { opened: 0, closed: 0 }, receipts: {} } } });
+const built = () =>
+  job('built', {
+    ...building(10),
+    status: 'built',
+    progress: { ...building(10).progress, phase: 'built', percent: 100 },
+    diff: { digest: 'ab'.repeat(32), summary: { entities: { affected: 2, changed: 1, unchanged: 1, added: 0, removed: 0 }, fields: {}, conflicts: { opened: 0, closed: 0 }, receipts: {} } },
+  });
 
 describe('cli: arguments to requests', () => {
   it('sends each view’s GET with the operator token to TIDEMARK_OPS_URL', async () => {
     const { cli, calls } = harness((c) => ({ status: 200, body: c.url.endsWith('/v1/overview') ? overviewOf(true, 0) : {} }));
-    for (const args of [['status'], ['lag'], ['devices', '--site', 'lab', '--behind', '--limit', '5'], ['sites', '--workspace', 'acme'], ['uploads'], ['assets', '--by', 'class'], ['parked', '--status', 'all'], ['parked', 'merge-p01', '17'], ['conflicts', '--hotspots', '--workspace', 'ws-a'], ['conflicts', 'e:label'], ['inspect', 'evt'], ['replays', '--status', 'built'], ['replay', 'list']]) {
+    for (const args of [
+      ['status'],
+      ['lag'],
+      ['devices', '--site', 'lab', '--behind', '--limit', '5'],
+      ['sites', '--workspace', 'acme'],
+      ['uploads'],
+      ['assets', '--by', 'class'],
+      ['parked', '--status', 'all'],
+      ['parked', 'merge-p01', '17'],
+      ['conflicts', '--hotspots', '--workspace', 'ws-a'],
+      ['conflicts', 'e:label'],
+      ['inspect', 'evt'],
+      ['replays', '--status', 'built'],
+      ['replay', 'list'],
+    ]) {
       assert.equal((await cli('--json', ...args)).code, 0, args.join(' '));
     }
     assert.deepEqual(
@@ -107,7 +133,29 @@ describe('cli: arguments to requests', () => {
     await cli('skip', 'merge-p01', '18', '--reason', 'never shipped');
     await cli('resolve', 'e:label', '--pick', 'value', '--value', '{"name":"lynx"}', '--reason', 'both wrong', '--event-id', '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69');
     await cli('resolve', 'e:label', '--pick', 'theirs', '--reason', 'theirs is right');
-    await cli('replay', 'start', '--workspace', 'acme', '--entity-type', 'prompt', '--policy-revision', 'prompt=2', '--policy-revision', 'annotation=3', '--since', '2h', '--until', '2026-11-25', '--from-seq', '10', '--rate', '500', '--reason', 'titles only grow', '--dry-run');
+    await cli(
+      'replay',
+      'start',
+      '--workspace',
+      'acme',
+      '--entity-type',
+      'prompt',
+      '--policy-revision',
+      'prompt=2',
+      '--policy-revision',
+      'annotation=3',
+      '--since',
+      '2h',
+      '--until',
+      '2026-11-25',
+      '--from-seq',
+      '10',
+      '--rate',
+      '500',
+      '--reason',
+      'titles only grow',
+      '--dry-run',
+    );
     await cli('replay', 'swap', 'r1', '--confirm', 'AB'.repeat(32), '--reason', 'apply');
     await cli('replay', 'cancel', 'r1', '--reason', 'not needed');
     assert.deepEqual(
@@ -120,7 +168,13 @@ describe('cli: arguments to requests', () => {
         [
           'POST',
           '/v1/replays',
-          { scope: { workspace: 'acme', entityType: 'prompt', fromSeq: 10, fromTime: '2026-11-25T10:00:00.000Z', toTime: '2026-11-25T00:00:00.000Z' }, policyRevisions: { prompt: 2, annotation: 3 }, reason: 'titles only grow', dryRun: true, eventsPerSecond: 500 },
+          {
+            scope: { workspace: 'acme', entityType: 'prompt', fromSeq: 10, fromTime: '2026-11-25T10:00:00.000Z', toTime: '2026-11-25T00:00:00.000Z' },
+            policyRevisions: { prompt: 2, annotation: 3 },
+            reason: 'titles only grow',
+            dryRun: true,
+            eventsPerSecond: 500,
+          },
         ],
         ['POST', '/v1/replays/r1/swap', { confirm: 'ab'.repeat(32), reason: 'apply' }],
         ['POST', '/v1/replays/r1/cancel', { reason: 'not needed' }],
@@ -184,19 +238,52 @@ describe('cli: arguments to requests', () => {
 
 describe('cli: output and exit codes', () => {
   it('--json prints the API’s document; text prints the table', async () => {
-    const list = { parked: [{ consumer: 'merge-p01', seq: 17, eventId: 'e1', workspace: 'acme', subject: 's', code: 'unknown-entity-type', reason: 'unknown entity type "photo"', attempts: 1, status: 'parked', parkedAt: '2026-11-25T11:00:00.000Z', resolution: null, resolvedSeq: null, note: null, event: { entity: { type: 'photo', id: 'p1' }, deviceId: 'cam', deviceSeq: 1, op: 'upsert', schemaVersion: 1 } }], hasMore: false };
+    const list = {
+      parked: [
+        {
+          consumer: 'merge-p01',
+          seq: 17,
+          eventId: 'e1',
+          workspace: 'acme',
+          subject: 's',
+          code: 'unknown-entity-type',
+          reason: 'unknown entity type "photo"',
+          attempts: 1,
+          status: 'parked',
+          parkedAt: '2026-11-25T11:00:00.000Z',
+          resolution: null,
+          resolvedSeq: null,
+          note: null,
+          event: { entity: { type: 'photo', id: 'p1' }, deviceId: 'cam', deviceSeq: 1, op: 'upsert', schemaVersion: 1 },
+        },
+      ],
+      hasMore: false,
+    };
     const { cli } = harness(() => ({ status: 200, body: list }));
     const asJson = await cli('--json', 'parked');
     assert.deepEqual(JSON.parse(asJson.stdout), list);
     const asText = await cli('parked');
-    assert.match(asText.stdout, /^CONSUMER +SEQ +STATUS +CODE +WORKSPACE +ENTITY +EVENT +ATTEMPTS +PARKED AT +REASON\nmerge-p01 +17 +parked +unknown-entity-type +acme +photo\/p1 +e1 +1 +2026-11-25T11:00:00\.000Z +unknown entity type "photo"\n$/);
+    assert.match(
+      asText.stdout,
+      /^CONSUMER +SEQ +STATUS +CODE +WORKSPACE +ENTITY +EVENT +ATTEMPTS +PARKED AT +REASON\nmerge-p01 +17 +parked +unknown-entity-type +acme +photo\/p1 +e1 +1 +2026-11-25T11:00:00\.000Z +unknown entity type "photo"\n$/,
+    );
   });
 
   it('a refusal exits 1 with title, detail and pointers on stderr (and the problem on stdout with --json)', async () => {
-    const refusal = { type: 'https://tidemark.dev/problems/validation-failed', title: 'Validation failed', status: 400, detail: 'a named policy revision is not published; nothing was recorded', errors: [{ pointer: '/policyRevisions/prompt', detail: 'prompt has no published policy revision 7' }] };
+    const refusal = {
+      type: 'https://tidemark.dev/problems/validation-failed',
+      title: 'Validation failed',
+      status: 400,
+      detail: 'a named policy revision is not published; nothing was recorded',
+      errors: [{ pointer: '/policyRevisions/prompt', detail: 'prompt has no published policy revision 7' }],
+    };
     const { cli } = harness(() => ({ status: 400, body: refusal }));
     const text = await cli('replay', 'start', '--workspace', 'acme', '--policy-revision', 'prompt=7', '--reason', 'r');
-    assert.deepEqual(text, { code: 1, stdout: '', stderr: 'tidemark: Validation failed (400)\n  a named policy revision is not published; nothing was recorded\n  /policyRevisions/prompt: prompt has no published policy revision 7\n' });
+    assert.deepEqual(text, {
+      code: 1,
+      stdout: '',
+      stderr: 'tidemark: Validation failed (400)\n  a named policy revision is not published; nothing was recorded\n  /policyRevisions/prompt: prompt has no published policy revision 7\n',
+    });
     const json = await cli('--json', 'replay', 'start', '--workspace', 'acme', '--policy-revision', 'prompt=7', '--reason', 'r');
     assert.equal(json.code, 1);
     assert.deepEqual(JSON.parse(json.stdout), refusal);
@@ -210,9 +297,31 @@ describe('cli: output and exit codes', () => {
   });
 
   it('queues --check exits 4 when a queue falls behind, 0 otherwise; --json keeps the document', async () => {
-    const queue = { workspace: 'lab', queue: 'asr', queued: 1, running: 0, retrying: 0, failed: 0, retries: 0, repairsOpen: 0, oldestQueuedAt: 't', oldestQueuedSeconds: 900, fallingBehind: true, reasons: [{ code: 'waiting', detail: 'x' }] };
+    const queue = {
+      workspace: 'lab',
+      queue: 'asr',
+      queued: 1,
+      running: 0,
+      retrying: 0,
+      failed: 0,
+      retries: 0,
+      repairsOpen: 0,
+      oldestQueuedAt: 't',
+      oldestQueuedSeconds: 900,
+      fallingBehind: true,
+      reasons: [{ code: 'waiting', detail: 'x' }],
+    };
     let queues = [queue];
-    const { cli, calls } = harness(() => ({ status: 200, body: { at: 't', waitThresholdSeconds: 600, rule: 'r', total: { queues: queues.length, fallingBehind: 1, queued: 1, running: 0, retrying: 0, failed: 0, retries: 0, repairsOpen: 0, oldestQueuedSeconds: 900 }, queues } }));
+    const { cli, calls } = harness(() => ({
+      status: 200,
+      body: {
+        at: 't',
+        waitThresholdSeconds: 600,
+        rule: 'r',
+        total: { queues: queues.length, fallingBehind: 1, queued: 1, running: 0, retrying: 0, failed: 0, retries: 0, repairsOpen: 0, oldestQueuedSeconds: 900 },
+        queues,
+      },
+    }));
     const behind = await cli('--json', 'queues', '--check', '--behind', '--wait-threshold', '600');
     assert.equal(behind.code, 4);
     assert.equal(JSON.parse(behind.stdout).queues[0].queue, 'asr');
@@ -296,7 +405,11 @@ describe('cli: output and exit codes', () => {
     const keep = harness((c) => ({ status: c.method === 'POST' ? 202 : 200, body: c.method === 'POST' ? job('queued') : planned }));
     assert.equal((await keep.cli('replay', 'plan', '--reason', 'r', '--keep')).code, 0);
     assert.deepEqual(keep.calls[0]!.body, { scope: {}, reason: 'r', dryRun: true }, 'a full replay with --keep');
-    assert.deepEqual(keep.calls.map((c) => c.method), ['POST', 'GET'], 'stops at the plan, nothing cancelled');
+    assert.deepEqual(
+      keep.calls.map((c) => c.method),
+      ['POST', 'GET'],
+      'stops at the plan, nothing cancelled',
+    );
   });
 
   it('replay diff --all reads every page into one document', async () => {
@@ -310,7 +423,10 @@ describe('cli: output and exit codes', () => {
     assert.equal(result.code, 0);
     const doc = JSON.parse(result.stdout);
     assert.deepEqual([doc.entities.map((e: { entityId: string }) => e.entityId), doc.next], [['a', 'b', 'c'], null]);
-    assert.deepEqual(calls.map((c) => new URL(c.url).search), ['?change=all&limit=1', '?change=all&limit=1&after=P2', '?change=all&limit=1&after=P3']);
+    assert.deepEqual(
+      calls.map((c) => new URL(c.url).search),
+      ['?change=all&limit=1', '?change=all&limit=1&after=P2', '?change=all&limit=1&after=P3'],
+    );
   });
 
   it('--help and --version exit 0; no command is a usage error', async () => {

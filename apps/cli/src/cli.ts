@@ -99,7 +99,9 @@ function version(): string {
 export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boolean }): Command {
   const program = new Command('tidemark');
   program
-    .description('Operate tidemark from scripts and terminals: lag, devices, parked work, conflicts, event inspection and replay over ops-api; workspaces, device enrolment, operator tokens, schemas and policy revisions over gateway and journal-service.')
+    .description(
+      'Operate tidemark from scripts and terminals: lag, devices, parked work, conflicts, event inspection and replay over ops-api; workspaces, device enrolment, operator tokens, schemas and policy revisions over gateway and journal-service.',
+    )
     .version(version(), '-V, --version')
     .option('--url <url>', `ops-api base URL (default: env TIDEMARK_OPS_URL, the context's opsUrl, else ${DEFAULT_URL})`, baseUrl)
     .option('--gateway-url <url>', `gateway base URL (default: env TIDEMARK_GATEWAY_URL, the context's gatewayUrl, else ${DEFAULT_GATEWAY_URL})`, baseUrl)
@@ -111,7 +113,10 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `\n${EXIT_CODES_HELP}\n\nExamples:\n  tidemark status --max-lag 1000\n  tidemark parked\n  tidemark redrive merge-p01 42 --reason "photo v1 published"\n  tidemark replay start --workspace acme --entity-type prompt --policy-revision prompt=2 --reason "titles only grow" --watch\n  tidemark --json devices --behind | jq '.devices[].deviceId'\n  tidemark devices enrol acme scanner-12 --site dock --out scanner-12.json\n  tidemark context use prod`);
+    .addHelpText(
+      'after',
+      `\n${EXIT_CODES_HELP}\n\nExamples:\n  tidemark status --max-lag 1000\n  tidemark parked\n  tidemark redrive merge-p01 42 --reason "photo v1 published"\n  tidemark replay start --workspace acme --entity-type prompt --policy-revision prompt=2 --reason "titles only grow" --watch\n  tidemark --json devices --behind | jq '.devices[].deviceId'\n  tidemark devices enrol acme scanner-12 --site dock --out scanner-12.json\n  tidemark context use prod`,
+    );
 
   const act =
     (fn: Action) =>
@@ -221,7 +226,14 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .option('--workspace <workspace>', 'only this workspace')
     .option('--stale-after <seconds>', 'silent longer than this while its site is active: falling behind', integer())
     .option('--behind-threshold <n>', 'more pushed sequences than this not applied: falling behind', integer(0))
-    .action(act(get<SitesView>((_a, o) => api.sites({ workspace: o.workspace as string | undefined, staleAfter: o.staleAfter as number | undefined, behindThreshold: o.behindThreshold as number | undefined }), fmt.renderSites)));
+    .action(
+      act(
+        get<SitesView>(
+          (_a, o) => api.sites({ workspace: o.workspace as string | undefined, staleAfter: o.staleAfter as number | undefined, behindThreshold: o.behindThreshold as number | undefined }),
+          fmt.renderSites,
+        ),
+      ),
+    );
 
   program
     .command('scopes')
@@ -238,7 +250,12 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
           ([workspace, scope], o) =>
             scope === undefined
               ? api.scopes(workspace as string)
-              : api.scopeLag(workspace as string, scope as string, { value: o.value as string | undefined, after: o.after as string | undefined, limit: o.limit as number | undefined, cap: o.cap as number | undefined }),
+              : api.scopeLag(workspace as string, scope as string, {
+                  value: o.value as string | undefined,
+                  after: o.after as string | undefined,
+                  limit: o.limit as number | undefined,
+                  cap: o.cap as number | undefined,
+                }),
           (v) => ('values' in v ? fmt.renderScopeLag(v) : fmt.renderScopes(v)),
         ),
       ),
@@ -250,7 +267,14 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .option('--workspace <workspace>', 'only this workspace')
     .option('--stalled-after <seconds>', 'no bytes for longer than this: stalled', integer())
     .option('--limit <n>', 'most stalled and expired uploads listed', integer())
-    .action(act(get<UploadsView>((_a, o) => api.uploads({ workspace: o.workspace as string | undefined, stalledAfter: o.stalledAfter as number | undefined, limit: o.limit as number | undefined }), fmt.renderUploads)));
+    .action(
+      act(
+        get<UploadsView>(
+          (_a, o) => api.uploads({ workspace: o.workspace as string | undefined, stalledAfter: o.stalledAfter as number | undefined, limit: o.limit as number | undefined }),
+          fmt.renderUploads,
+        ),
+      ),
+    );
 
   program
     .command('assets')
@@ -258,7 +282,14 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
     .addOption(new Option('--by <grouping>', 'group by site or file class (default site)').choices([...UPLOAD_BACKLOG_GROUPINGS]))
     .option('--workspace <workspace>', 'only this workspace')
     .option('--stalled-after <seconds>', 'no bytes for longer than this: stalled', integer())
-    .action(act(get<UploadBacklogView>((_a, o) => api.backlog({ by: o.by as string | undefined, workspace: o.workspace as string | undefined, stalledAfter: o.stalledAfter as number | undefined }), fmt.renderBacklog)));
+    .action(
+      act(
+        get<UploadBacklogView>(
+          (_a, o) => api.backlog({ by: o.by as string | undefined, workspace: o.workspace as string | undefined, stalledAfter: o.stalledAfter as number | undefined }),
+          fmt.renderBacklog,
+        ),
+      ),
+    );
 
   program
     .command('queues')
@@ -295,7 +326,14 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
           return;
         }
         const list = await ctx.client.send<ParkedPage>(
-          api.parkedList({ status: o.status as string | undefined, workspace: o.workspace as string | undefined, consumer: o.consumer as string | undefined, code: o.code as string | undefined, limit: o.limit as number | undefined, after: o.after as string | undefined }),
+          api.parkedList({
+            status: o.status as string | undefined,
+            workspace: o.workspace as string | undefined,
+            consumer: o.consumer as string | undefined,
+            code: o.code as string | undefined,
+            limit: o.limit as number | undefined,
+            after: o.after as string | undefined,
+          }),
         );
         ctx.print(list, fmt.renderParkedList);
       }),
@@ -335,7 +373,12 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
           return;
         }
         if (o.hotspots) {
-          ctx.print(await ctx.client.send<ConflictHotspotsView>(api.hotspots({ workspace: o.workspace as string | undefined, entityType: o.entityType as string | undefined, limit: o.limit as number | undefined })), fmt.renderHotspots);
+          ctx.print(
+            await ctx.client.send<ConflictHotspotsView>(
+              api.hotspots({ workspace: o.workspace as string | undefined, entityType: o.entityType as string | undefined, limit: o.limit as number | undefined }),
+            ),
+            fmt.renderHotspots,
+          );
           return;
         }
         const request = api.conflicts({
@@ -380,7 +423,10 @@ export function buildProgram(io: CliIo, state: { exitCode: ExitCode; json: boole
   const replay = program
     .command('replay')
     .description('scoped, safe replay: plan, build a shadow projection and a diff (a dry run), then swap it into live or cancel it')
-    .addHelpText('after', '\nA replay never changes live by itself: it rebuilds the scope into a shadow schema and diffs it against live;\nonly `replay swap`, confirmed with the digest of the diff you read, applies it.');
+    .addHelpText(
+      'after',
+      '\nA replay never changes live by itself: it rebuilds the scope into a shadow schema and diffs it against live;\nonly `replay swap`, confirmed with the digest of the diff you read, applies it.',
+    );
 
   const scoped = (cmd: Command): Command =>
     cmd

@@ -14,7 +14,17 @@ const answering =
 
 describe('exit codes', () => {
   it('a 4xx refusal is 1 with title, detail and every pointer: detail', () => {
-    const error = new ApiError(400, problem(400, { detail: 'nothing of this request was journaled', errors: [{ pointer: '/reason', detail: 'is required' }, { pointer: 'query:limit', detail: 'must be ≤ 500' }] }), {});
+    const error = new ApiError(
+      400,
+      problem(400, {
+        detail: 'nothing of this request was journaled',
+        errors: [
+          { pointer: '/reason', detail: 'is required' },
+          { pointer: 'query:limit', detail: 'must be ≤ 500' },
+        ],
+      }),
+      {},
+    );
     assert.deepEqual(failureOf(error), { code: EXIT.refused, lines: ['Validation failed (400)', '  nothing of this request was journaled', '  /reason: is required', '  query:limit: must be ≤ 500'] });
     assert.equal(failureOf(new ApiError(401, { type: 't', title: 'Unauthorized', status: 401, detail: 'no bearer token' }, {})).code, EXIT.refused);
     assert.equal(failureOf(new ApiError(409, { type: 't', title: 'Not parked', status: 409 }, {})).code, EXIT.refused);
@@ -22,7 +32,10 @@ describe('exit codes', () => {
 
   it('a 5xx answer or no answer is 3', () => {
     assert.equal(failureOf(new ApiError(503, { type: 't', title: 'Streams unavailable', status: 503 }, {})).code, EXIT.unavailable);
-    assert.deepEqual(failureOf(new UnreachableError('http://127.0.0.1:3005', 'connect ECONNREFUSED 127.0.0.1:3005')), { code: EXIT.unavailable, lines: ['cannot reach ops-api at http://127.0.0.1:3005: connect ECONNREFUSED 127.0.0.1:3005'] });
+    assert.deepEqual(failureOf(new UnreachableError('http://127.0.0.1:3005', 'connect ECONNREFUSED 127.0.0.1:3005')), {
+      code: EXIT.unavailable,
+      lines: ['cannot reach ops-api at http://127.0.0.1:3005: connect ECONNREFUSED 127.0.0.1:3005'],
+    });
   });
 
   it('commander’s own errors are usage errors (2); help and --version are not failures', () => {
@@ -71,7 +84,10 @@ describe('client', () => {
 
   it('an error status throws ApiError with the problem and the document', async () => {
     const body = JSON.stringify(problem(400, { errors: [{ pointer: '/reason', detail: 'is required' }] }));
-    await assert.rejects(client(answering(400, body, 'application/problem+json')).send({ method: 'GET', path: '/x' }), (e: unknown) => e instanceof ApiError && e.status === 400 && e.problem.errors?.[0]?.pointer === '/reason' && (e.document as { status: number }).status === 400);
+    await assert.rejects(
+      client(answering(400, body, 'application/problem+json')).send({ method: 'GET', path: '/x' }),
+      (e: unknown) => e instanceof ApiError && e.status === 400 && e.problem.errors?.[0]?.pointer === '/reason' && (e.document as { status: number }).status === 400,
+    );
   });
 
   it('a non-problem error answer becomes a problem with its status text and body', () => {
@@ -88,6 +104,9 @@ describe('client', () => {
       throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
     };
     await assert.rejects(client(slow).send({ method: 'GET', path: '/v1/overview' }), (e: unknown) => e instanceof UnreachableError && e.reason === 'no answer within 1000 ms');
-    await assert.rejects(client(answering(200, '<html>', 'text/html')).send({ method: 'GET', path: '/v1/overview' }), (e: unknown) => e instanceof UnreachableError && /answered 200 without JSON \(is this ops-api\?\)/.test(e.reason));
+    await assert.rejects(
+      client(answering(200, '<html>', 'text/html')).send({ method: 'GET', path: '/v1/overview' }),
+      (e: unknown) => e instanceof UnreachableError && /answered 200 without JSON \(is this ops-api\?\)/.test(e.reason),
+    );
   });
 });

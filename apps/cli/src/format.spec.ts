@@ -41,8 +41,14 @@ describe('format: tables and values', () => {
   });
 
   it('durations, bytes and rates read short', () => {
-    assert.deepEqual([0, 0.44, 3.25, 12.9, 185, 7_800, 90_000, null].map((s) => fmt.duration(s)), ['0s', '0.4s', '3.3s', '12s', '3m05s', '2h10m', '1d1h', '-']);
-    assert.deepEqual([512, 5900, 31_200, 3 * 1024 ** 3, null].map((b) => fmt.bytes(b)), ['512 B', '5.8 KiB', '30 KiB', '3 GiB', '-']);
+    assert.deepEqual(
+      [0, 0.44, 3.25, 12.9, 185, 7_800, 90_000, null].map((s) => fmt.duration(s)),
+      ['0s', '0.4s', '3.3s', '12s', '3m05s', '2h10m', '1d1h', '-'],
+    );
+    assert.deepEqual(
+      [512, 5900, 31_200, 3 * 1024 ** 3, null].map((b) => fmt.bytes(b)),
+      ['512 B', '5.8 KiB', '30 KiB', '3 GiB', '-'],
+    );
     assert.deepEqual([fmt.rate(12.04), fmt.rate(null)], ['12/s', '-']);
     assert.equal(fmt.short('a'.repeat(50), 10), 'aaaaaaaaa…');
     assert.equal(fmt.short({ a: 1 }), '{"a":1}');
@@ -64,7 +70,15 @@ describe('format: status', () => {
 
   it('says when no services are configured, rates are not sampled yet, and what could not be read', () => {
     const text = fmt.renderOverview(
-      overview({ services: [], ready: null, streams: null, consumers: null, projection: null, rates: { ingestPerSecond: null, projectPerSecond: null, windowSeconds: 0, samples: 0, sampledBy: 'this ops-api instance' }, unavailable: [{ part: 'streams (NATS JetStream)', detail: 'CONNECTION_REFUSED' }] }),
+      overview({
+        services: [],
+        ready: null,
+        streams: null,
+        consumers: null,
+        projection: null,
+        rates: { ingestPerSecond: null, projectPerSecond: null, windowSeconds: 0, samples: 0, sampledBy: 'this ops-api instance' },
+        unavailable: [{ part: 'streams (NATS JetStream)', detail: 'CONNECTION_REFUSED' }],
+      }),
     );
     assert.match(text, /^services +none configured \(SERVICE_URLS of ops-api\)$/m);
     assert.match(text, /^projection +-$/m);
@@ -100,15 +114,46 @@ describe('format: lag and devices', () => {
           firstAt: null,
           lastAt: '2026-11-25T11:59:58.000Z',
           consumers: [
-            { name: 'merge-p00', filter: 'tm.journal.*.p00.>', pending: 8, ackPending: 0, redelivered: 0, waiting: 0, ackFloor: 20, delivered: 22, lastActive: null, lag: { messages: 8, seconds: 3.2, oldestSeq: 23, oldestAt: '2026-11-25T11:59:56.800Z' }, oldestPendingSeconds: 3.2 },
-            { name: 'merge-p01', filter: 'tm.journal.*.p01.>', pending: 0, ackPending: 0, redelivered: 0, waiting: 1, ackFloor: 60, delivered: 60, lastActive: null, lag: { messages: 0, seconds: 0, oldestSeq: null, oldestAt: null }, oldestPendingSeconds: 0 },
+            {
+              name: 'merge-p00',
+              filter: 'tm.journal.*.p00.>',
+              pending: 8,
+              ackPending: 0,
+              redelivered: 0,
+              waiting: 0,
+              ackFloor: 20,
+              delivered: 22,
+              lastActive: null,
+              lag: { messages: 8, seconds: 3.2, oldestSeq: 23, oldestAt: '2026-11-25T11:59:56.800Z' },
+              oldestPendingSeconds: 3.2,
+            },
+            {
+              name: 'merge-p01',
+              filter: 'tm.journal.*.p01.>',
+              pending: 0,
+              ackPending: 0,
+              redelivered: 0,
+              waiting: 1,
+              ackFloor: 60,
+              delivered: 60,
+              lastActive: null,
+              lag: { messages: 0, seconds: 0, oldestSeq: null, oldestAt: null },
+              oldestPendingSeconds: 0,
+            },
           ],
         },
       ],
       projection: {
         consumerPrefix: 'merge',
         partitions: [
-          { partition: 'p00', consumer: 'merge-p00', checkpointSeq: 17, checkpointAt: '2026-11-25T11:59:00.000Z', lag: { messages: 8, seconds: 3.2, oldestSeq: 23, oldestAt: '2026-11-25T11:59:56.800Z' }, exact: false },
+          {
+            partition: 'p00',
+            consumer: 'merge-p00',
+            checkpointSeq: 17,
+            checkpointAt: '2026-11-25T11:59:00.000Z',
+            lag: { messages: 8, seconds: 3.2, oldestSeq: 23, oldestAt: '2026-11-25T11:59:56.800Z' },
+            exact: false,
+          },
           { partition: 'p01', consumer: 'merge-p01', checkpointSeq: 60, checkpointAt: null, lag: { messages: 0, seconds: 0, oldestSeq: null, oldestAt: null }, exact: true },
         ],
         total: { messages: 8, seconds: 3.2 },
@@ -133,8 +178,48 @@ describe('format: lag and devices', () => {
       total: 3,
       next: '2',
       devices: [
-        { workspace: 'acme', deviceId: 'lab-quiet', site: 'lab', label: null, status: 'active', lastPushedSeq: 60, lastPushAt: 'x', lastAppliedSeq: 60, contiguousSeq: 58, missing: 1, gaps: [[59, 59]], abandoned: 0, abandonedRanges: [], events: 59, behindBy: 1, lastSeenAt: 'x', silentSeconds: 4210.5, fallingBehind: true, reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }] },
-        { workspace: 'acme', deviceId: 'early', site: null, label: null, status: null, lastPushedSeq: null, lastPushAt: null, lastAppliedSeq: 3, contiguousSeq: 3, missing: 0, gaps: [], abandoned: 0, abandonedRanges: [], events: 3, behindBy: null, lastSeenAt: null, silentSeconds: null, fallingBehind: false, reasons: [] },
+        {
+          workspace: 'acme',
+          deviceId: 'lab-quiet',
+          site: 'lab',
+          label: null,
+          status: 'active',
+          lastPushedSeq: 60,
+          lastPushAt: 'x',
+          lastAppliedSeq: 60,
+          contiguousSeq: 58,
+          missing: 1,
+          gaps: [[59, 59]],
+          abandoned: 0,
+          abandonedRanges: [],
+          events: 59,
+          behindBy: 1,
+          lastSeenAt: 'x',
+          silentSeconds: 4210.5,
+          fallingBehind: true,
+          reasons: [{ code: 'stale', detail: 'not heard from for 4210 s' }],
+        },
+        {
+          workspace: 'acme',
+          deviceId: 'early',
+          site: null,
+          label: null,
+          status: null,
+          lastPushedSeq: null,
+          lastPushAt: null,
+          lastAppliedSeq: 3,
+          contiguousSeq: 3,
+          missing: 0,
+          gaps: [],
+          abandoned: 0,
+          abandonedRanges: [],
+          events: 3,
+          behindBy: null,
+          lastSeenAt: null,
+          silentSeconds: null,
+          fallingBehind: false,
+          reasons: [],
+        },
       ],
     };
     const text = fmt.renderDevices(view);
@@ -159,7 +244,15 @@ describe('format: replay', () => {
       builtAt: '2026-11-25T12:00:03.000Z',
       plan: { scanned: { events: 25, lastSeq: 25, toSeq: 25 }, selectedEvents: 20, affectedEntities: 10, rebuildEvents: 20, estimate: { seconds: 0.1, eventsPerSecond: 2000, basis: 'rate-limit' } },
       progress: { phase: 'built', eventsDone: 20, eventsTotal: 20, percent: 100, lastSeq: 25 },
-      diff: { digest: 'ab'.repeat(32), summary: { entities: { affected: 10, changed: 6, unchanged: 4, added: 0, removed: 0 }, fields: { 'prompt.model': 3, 'prompt.title': 5 }, conflicts: { opened: 3, closed: 0 }, receipts: { 'applied→conflicted': 3 } } },
+      diff: {
+        digest: 'ab'.repeat(32),
+        summary: {
+          entities: { affected: 10, changed: 6, unchanged: 4, added: 0, removed: 0 },
+          fields: { 'prompt.model': 3, 'prompt.title': 5 },
+          conflicts: { opened: 3, closed: 0 },
+          receipts: { 'applied→conflicted': 3 },
+        },
+      },
       ...over,
     });
 
@@ -169,7 +262,13 @@ describe('format: replay', () => {
     assert.match(text, /^revisions +prompt@2$/m);
     assert.match(text, /^plan +20 events selected, 10 entities to rebuild from 20 events$/m);
     assert.match(text, /^estimate +0\.1s \(rate-limit, limit 2000\/s\)$/m);
-    const explained = fmt.renderReplayJob({ ...job(), plan: { ...job().plan, estimate: { seconds: 8, eventsPerSecond: 2.5, basis: 'workspace-replays', detail: 'median end-to-end rate of 1 finished replay of workspace acme nearest in size (20 events): 2.5 events/s' } } });
+    const explained = fmt.renderReplayJob({
+      ...job(),
+      plan: {
+        ...job().plan,
+        estimate: { seconds: 8, eventsPerSecond: 2.5, basis: 'workspace-replays', detail: 'median end-to-end rate of 1 finished replay of workspace acme nearest in size (20 events): 2.5 events/s' },
+      },
+    });
     assert.match(explained, /^estimate +8(\.0)?s \(workspace-replays, limit 2000\/s\): median end-to-end rate of 1 finished replay of workspace acme/m);
     assert.match(text, /^progress +100% \(20\/20 events\)$/m);
     assert.match(text, /^entities +10 affected: 6 changed, 4 unchanged, 0 added, 0 removed$/m);
@@ -187,10 +286,14 @@ describe('format: replay', () => {
   });
 
   it('a replay being built shows its rate and ETA and how to follow it; one planning shows what it scanned', () => {
-    const building = fmt.renderReplayJob(job({ status: 'building', diff: null, progress: { phase: 'building', eventsDone: 8, eventsTotal: 20, percent: 40, eventsPerSecond: 4, etaSeconds: 3, resumes: 1 } }));
+    const building = fmt.renderReplayJob(
+      job({ status: 'building', diff: null, progress: { phase: 'building', eventsDone: 8, eventsTotal: 20, percent: 40, eventsPerSecond: 4, etaSeconds: 3, resumes: 1 } }),
+    );
     assert.match(building, /^progress +40% \(8\/20 events\), 4\/s, ETA 3s, resumed 1×$/m);
     assert.match(building, /^follow it: tidemark replay status 4f1c2d3e-0000-4000-8000-000000000001 --watch$/m);
-    const planning = fmt.renderReplayJob(job({ status: 'planning', diff: null, plan: { scanned: { events: 7, lastSeq: 7, toSeq: 25 }, selectedEvents: 3, affectedEntities: 0, rebuildEvents: null, estimate: null } }));
+    const planning = fmt.renderReplayJob(
+      job({ status: 'planning', diff: null, plan: { scanned: { events: 7, lastSeq: 7, toSeq: 25 }, selectedEvents: 3, affectedEntities: 0, rebuildEvents: null, estimate: null } }),
+    );
     assert.match(planning, /^plan +scanned 7 events so far$/m);
     assert.match(fmt.renderReplayJob(job({ scope: {}, policyRevisions: {} })), /^scope +whole journal\nrevisions +as live$/m);
   });
@@ -211,7 +314,10 @@ describe('format: replay', () => {
           viewChanged: true,
           live: { version: 2, deleted: false, values: { model: 'claude', title: 'a-0' }, inConflict: [] },
           shadow: { version: 2, deleted: false, values: { model: 'gpt-x', title: 'b-0' }, inConflict: ['model'] },
-          fields: [{ field: 'model', live: 'claude', shadow: 'gpt-x' }, { field: 'title', live: 'a-0', shadow: 'b-0' }],
+          fields: [
+            { field: 'model', live: 'claude', shadow: 'gpt-x' },
+            { field: 'title', live: 'a-0', shadow: 'b-0' },
+          ],
           conflicts: { opened: [{ id: 'c', field: 'model' }], closed: [] },
           receipts: [],
         },
@@ -224,7 +330,19 @@ describe('format: replay', () => {
 });
 
 describe('format: job queues and the upload backlog', () => {
-  const queue = { workspace: 'lab', queued: 12, running: 2, retrying: 1, failed: 3, retries: 4, repairsOpen: 1, oldestQueuedAt: '2026-11-25T11:46:00.000Z', oldestQueuedSeconds: 840, fallingBehind: true, reasons: [{ code: 'waiting' as const, detail: 'x' }] };
+  const queue = {
+    workspace: 'lab',
+    queued: 12,
+    running: 2,
+    retrying: 1,
+    failed: 3,
+    retries: 4,
+    repairsOpen: 1,
+    oldestQueuedAt: '2026-11-25T11:46:00.000Z',
+    oldestQueuedSeconds: 840,
+    fallingBehind: true,
+    reasons: [{ code: 'waiting' as const, detail: 'x' }],
+  };
 
   it('given queues, then it heads with totals and the rule, and lists each queue with its oldest queued age; the unnamed queue as (none)', () => {
     const text = fmt.renderQueues({
@@ -232,7 +350,10 @@ describe('format: job queues and the upload backlog', () => {
       waitThresholdSeconds: 600,
       rule: 'a queue falls behind when its oldest queued job has waited more than 600 s',
       total: { queues: 2, fallingBehind: 1, queued: 13, running: 2, retrying: 1, failed: 3, retries: 4, repairsOpen: 1, oldestQueuedSeconds: 840 },
-      queues: [{ ...queue, queue: 'transcription' }, { ...queue, queue: null, queued: 1, oldestQueuedAt: null, oldestQueuedSeconds: null, fallingBehind: false, reasons: [] }],
+      queues: [
+        { ...queue, queue: 'transcription' },
+        { ...queue, queue: null, queued: 1, oldestQueuedAt: null, oldestQueuedSeconds: null, fallingBehind: false, reasons: [] },
+      ],
     });
     assert.match(text, /^2 queues, 1 falling behind \(a queue falls behind when .* 600 s\); 13 queued, 2 running, 1 retrying, 3 failed$/m);
     assert.match(text, /^WORKSPACE +QUEUE +QUEUED +RUNNING +RETRYING +FAILED +RETRIES +REPAIRS +OLDEST QUEUED +BEHIND$/m);
@@ -243,7 +364,16 @@ describe('format: job queues and the upload backlog', () => {
   it('given the backlog by site, then each site (or none) with uploads, bytes pending and the oldest age; by class, the class column', () => {
     const group = { workspace: 'lab', uploads: 2, unknownLength: 0, bytesDeclared: 6000, bytesReceived: 100, bytesPending: 5900, stalled: 1, expired: 0, oldestCreatedAt: 't', oldestSeconds: 120 };
     const totals = { uploads: 3, unknownLength: 0, bytesDeclared: 6300, bytesReceived: 100, bytesPending: 6200, stalled: 1, expired: 0 };
-    const bySite = fmt.renderBacklog({ at: 't', by: 'site', stalledAfterSeconds: 900, inProgress: totals, groups: [{ ...group, site: 'north' }, { ...group, site: null, uploads: 1 }] });
+    const bySite = fmt.renderBacklog({
+      at: 't',
+      by: 'site',
+      stalledAfterSeconds: 900,
+      inProgress: totals,
+      groups: [
+        { ...group, site: 'north' },
+        { ...group, site: null, uploads: 1 },
+      ],
+    });
     assert.match(bySite, /^3 uploads in progress, .* pending, 1 stalled \(no bytes for .*\), 0 expired; by site$/m);
     assert.match(bySite, /^WORKSPACE +SITE +UPLOADS +PENDING +STALLED +EXPIRED +OLDEST$/m);
     assert.match(bySite, /^lab +north +2 /m);

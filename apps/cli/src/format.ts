@@ -46,7 +46,11 @@ export function cell(value: Cell): string {
 /** An aligned table: a header row, then one row per item; columns separated by two spaces, no trailing blanks. */
 export function table<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
   const cells = rows.map((r) => columns.map((c) => c.value(r)));
-  const aligns: Align[] = columns.map((c, i) => c.align ?? (cells.length > 0 && cells.every((row) => typeof row[i] === 'number' || row[i] === null || row[i] === undefined) && cells.some((row) => typeof row[i] === 'number') ? 'right' : 'left'));
+  const aligns: Align[] = columns.map(
+    (c, i) =>
+      c.align ??
+      (cells.length > 0 && cells.every((row) => typeof row[i] === 'number' || row[i] === null || row[i] === undefined) && cells.some((row) => typeof row[i] === 'number') ? 'right' : 'left'),
+  );
   const text = [columns.map((c) => c.header), ...cells.map((row) => row.map(cell))];
   const widths = columns.map((_, i) => Math.max(...text.map((row) => [...row[i]!].length)));
   return text
@@ -112,9 +116,7 @@ function more(next: string | null | undefined, hasMore: boolean, flag = '--after
 
 export function renderOverview(o: OverviewView): string {
   const services =
-    o.services.length === 0
-      ? 'none configured (SERVICE_URLS of ops-api)'
-      : `${o.ready ? 'ready' : 'NOT READY'} (${o.services.filter((s) => s.ready).length}/${o.services.length} ready)`;
+    o.services.length === 0 ? 'none configured (SERVICE_URLS of ops-api)' : `${o.ready ? 'ready' : 'NOT READY'} (${o.services.filter((s) => s.ready).length}/${o.services.length} ready)`;
   const width = 'projection'.length;
   const lines = [
     fields(
@@ -142,16 +144,32 @@ export function renderOverview(o: OverviewView): string {
   }
   const journal = o.streams?.journal;
   lines.push(
-    fields([
-      ['journal', journal ? `${plural(journal.messages, 'message')}, last seq ${journal.lastSeq}${journal.lastAt ? ` at ${journal.lastAt}` : ''}` : null],
-      ['streams', o.streams ? `${o.streams.count}, ${plural(o.streams.messages, 'message')}, ${bytes(o.streams.bytes)}` : null],
-      ['consumers', o.consumers ? `${o.consumers.count}, ${o.consumers.withBacklog} with a backlog, oldest pending ${duration(o.consumers.oldestPendingSeconds)}, ${o.consumers.redelivered} redelivered` : null],
-      ['projection', o.projection ? `lag ${plural(o.projection.lag.messages, 'message')} / ${duration(o.projection.lag.seconds)}, ${o.projection.partitionsBehind} of ${o.projection.partitions} partitions behind` : null],
-      ['rates', o.rates.ingestPerSecond === null && o.rates.projectPerSecond === null ? 'not sampled yet' : `ingest ${rate(o.rates.ingestPerSecond)}, project ${rate(o.rates.projectPerSecond)}${o.rates.windowSeconds ? ` over ${duration(o.rates.windowSeconds)}` : ''}`],
-      ['parked', o.parked],
-      ['conflicts', o.conflictsOpen === null ? null : `${o.conflictsOpen} open`],
-      ['uploads', o.uploads ? `${o.uploads.inProgress} in progress, ${bytes(o.uploads.bytesPending)} pending` : null],
-    ], width),
+    fields(
+      [
+        ['journal', journal ? `${plural(journal.messages, 'message')}, last seq ${journal.lastSeq}${journal.lastAt ? ` at ${journal.lastAt}` : ''}` : null],
+        ['streams', o.streams ? `${o.streams.count}, ${plural(o.streams.messages, 'message')}, ${bytes(o.streams.bytes)}` : null],
+        [
+          'consumers',
+          o.consumers ? `${o.consumers.count}, ${o.consumers.withBacklog} with a backlog, oldest pending ${duration(o.consumers.oldestPendingSeconds)}, ${o.consumers.redelivered} redelivered` : null,
+        ],
+        [
+          'projection',
+          o.projection
+            ? `lag ${plural(o.projection.lag.messages, 'message')} / ${duration(o.projection.lag.seconds)}, ${o.projection.partitionsBehind} of ${o.projection.partitions} partitions behind`
+            : null,
+        ],
+        [
+          'rates',
+          o.rates.ingestPerSecond === null && o.rates.projectPerSecond === null
+            ? 'not sampled yet'
+            : `ingest ${rate(o.rates.ingestPerSecond)}, project ${rate(o.rates.projectPerSecond)}${o.rates.windowSeconds ? ` over ${duration(o.rates.windowSeconds)}` : ''}`,
+        ],
+        ['parked', o.parked],
+        ['conflicts', o.conflictsOpen === null ? null : `${o.conflictsOpen} open`],
+        ['uploads', o.uploads ? `${o.uploads.inProgress} in progress, ${bytes(o.uploads.bytesPending)} pending` : null],
+      ],
+      width,
+    ),
   );
   for (const u of o.unavailable) lines.push(`unavailable: ${u.part}: ${u.detail}`);
   return lines.join('\n');
@@ -284,10 +302,19 @@ function refusal(r: NonNullable<DevicesView['devices'][number]['writesRefused']>
 /** Lag within one scope: a row per subscriber of each value, most behind first. */
 export function renderScopeLag(v: ScopeLagView): string {
   const head = `${v.workspace}: lag in scope ${v.scope} (access rules v${v.rulesVersion ?? '-'}; behind counted up to ${v.cap})`;
-  if (v.values.length === 0) return `${head}
+  if (v.values.length === 0)
+    return `${head}
 no subscribers`;
   const rows = v.values.flatMap((value) =>
-    (value.devices.length > 0 ? value.devices : [undefined]).map((d) => ({ value: value.value ?? '(all)', head: value.head ?? '', subscribers: value.subscribers, device: d?.deviceId ?? '', cursor: d?.cursor ?? '', readAt: d?.readAt ?? '', behind: d ? (d.behind >= v.cap ? `${d.behind}+` : d.behind) : '' })),
+    (value.devices.length > 0 ? value.devices : [undefined]).map((d) => ({
+      value: value.value ?? '(all)',
+      head: value.head ?? '',
+      subscribers: value.subscribers,
+      device: d?.deviceId ?? '',
+      cursor: d?.cursor ?? '',
+      readAt: d?.readAt ?? '',
+      behind: d ? (d.behind >= v.cap ? `${d.behind}+` : d.behind) : '',
+    })),
   );
   return [
     head,
@@ -338,7 +365,9 @@ export function renderScopes(v: ScopesView): string {
 
 export function renderUploads(v: UploadsView): string {
   const t = v.inProgress;
-  const lines = [`${plural(t.uploads, 'upload')} in progress, ${bytes(t.bytesPending)} pending (${bytes(t.bytesReceived)} of ${bytes(t.bytesDeclared)} received), ${t.stalled} stalled (no bytes for ${duration(v.stalledAfterSeconds)}), ${t.expired} expired`];
+  const lines = [
+    `${plural(t.uploads, 'upload')} in progress, ${bytes(t.bytesPending)} pending (${bytes(t.bytesReceived)} of ${bytes(t.bytesDeclared)} received), ${t.stalled} stalled (no bytes for ${duration(v.stalledAfterSeconds)}), ${t.expired} expired`,
+  ];
   if (v.groups.length > 0) {
     lines.push(
       '',
@@ -356,14 +385,29 @@ export function renderUploads(v: UploadsView): string {
     );
   }
   if (v.stalled.length > 0) {
-    lines.push('', 'stalled:', table([{ header: 'UPLOAD', value: (u) => u.id }, { header: 'WORKSPACE', value: (u) => u.workspace }, { header: 'CLASS', value: (u) => u.fileClass }, { header: 'PENDING', value: (u) => bytes(u.bytesPending), align: 'right' }, { header: 'SILENT', value: (u) => duration(u.silentSeconds), align: 'right' }], v.stalled));
+    lines.push(
+      '',
+      'stalled:',
+      table(
+        [
+          { header: 'UPLOAD', value: (u) => u.id },
+          { header: 'WORKSPACE', value: (u) => u.workspace },
+          { header: 'CLASS', value: (u) => u.fileClass },
+          { header: 'PENDING', value: (u) => bytes(u.bytesPending), align: 'right' },
+          { header: 'SILENT', value: (u) => duration(u.silentSeconds), align: 'right' },
+        ],
+        v.stalled,
+      ),
+    );
   }
   return lines.join('\n');
 }
 
 export function renderBacklog(v: UploadBacklogView): string {
   const t = v.inProgress;
-  const lines = [`${plural(t.uploads, 'upload')} in progress, ${bytes(t.bytesPending)} pending, ${t.stalled} stalled (no bytes for ${duration(v.stalledAfterSeconds)}), ${t.expired} expired; by ${v.by === 'site' ? 'site' : 'file class'}`];
+  const lines = [
+    `${plural(t.uploads, 'upload')} in progress, ${bytes(t.bytesPending)} pending, ${t.stalled} stalled (no bytes for ${duration(v.stalledAfterSeconds)}), ${t.expired} expired; by ${v.by === 'site' ? 'site' : 'file class'}`,
+  ];
   if (v.groups.length > 0) {
     lines.push(
       '',
@@ -454,7 +498,20 @@ export function renderParkedDetail(v: ParkedDetailView): string {
     ]),
   ];
   if (v.audit.length > 0) {
-    lines.push('', 'audit:', table([{ header: 'AT', value: (a) => a.at }, { header: 'ACTOR', value: (a) => a.actor }, { header: 'ACTION', value: (a) => a.action }, { header: 'OUTCOME', value: (a) => a.outcome }, { header: 'REASON', value: (a) => a.reason }], v.audit));
+    lines.push(
+      '',
+      'audit:',
+      table(
+        [
+          { header: 'AT', value: (a) => a.at },
+          { header: 'ACTOR', value: (a) => a.actor },
+          { header: 'ACTION', value: (a) => a.action },
+          { header: 'OUTCOME', value: (a) => a.outcome },
+          { header: 'REASON', value: (a) => a.reason },
+        ],
+        v.audit,
+      ),
+    );
   }
   return lines.join('\n');
 }
@@ -487,7 +544,8 @@ export function renderConflicts(v: OpsConflictList): string {
 }
 
 export function renderConflict(c: OpsConflictView): string {
-  const side = (s: ConflictSide): string => `${c.kind === 'delete' && s.value === undefined ? (s.fields ? `fields ${short(s.fields, 50)}` : 'delete') : short(s.value, 60)} by ${s.deviceId} (event ${s.eventId})`;
+  const side = (s: ConflictSide): string =>
+    `${c.kind === 'delete' && s.value === undefined ? (s.fields ? `fields ${short(s.fields, 50)}` : 'delete') : short(s.value, 60)} by ${s.deviceId} (event ${s.eventId})`;
   const base = c.base === undefined ? null : c.base.kind === 'value' ? short(c.base.value, 60) : `(${c.base.kind})`;
   return fields([
     ['conflict', c.id],
@@ -581,9 +639,14 @@ export function renderInspect(v: InspectView): string {
     );
   }
   if (v.entity) {
-    const values = (side: ChangeLogSide | null): string =>
-      side ? `version ${side.version}${side.deleted ? ' (deleted)' : ''}: ${short(side.view.values, 100)}` : 'none';
-    lines.push('', fields([['before', values(v.entity.before)], ['after', values(v.entity.after)]]));
+    const values = (side: ChangeLogSide | null): string => (side ? `version ${side.version}${side.deleted ? ' (deleted)' : ''}: ${short(side.view.values, 100)}` : 'none');
+    lines.push(
+      '',
+      fields([
+        ['before', values(v.entity.before)],
+        ['after', values(v.entity.after)],
+      ]),
+    );
   }
   return lines.join('\n');
 }
@@ -607,9 +670,20 @@ export function renderReplayJob(j: ReplayJobView): string {
     ['revisions', revisions.length > 0 ? revisions.join(' ') : 'as live'],
     ['reason', j.reason],
     ['requested', `${j.createdAt ?? '-'} by ${j.requestedBy}`],
-    ['plan', planned ? `${plural(j.plan.selectedEvents, 'event')} selected, ${plural(j.plan.affectedEntities, 'entity', 'entities')} to rebuild from ${plural(j.plan.rebuildEvents!, 'event')}` : `scanned ${plural(j.plan.scanned.events, 'event')} so far`],
-    ['estimate', j.plan.estimate ? `${duration(j.plan.estimate.seconds)} (${j.plan.estimate.basis}, limit ${j.eventsPerSecond}/s)${j.plan.estimate.detail ? `: ${j.plan.estimate.detail}` : ''}` : null],
-    ['progress', `${p.percent}% (${p.eventsDone}${p.eventsTotal !== null ? `/${p.eventsTotal}` : ''} events)${p.eventsPerSecond !== null ? `, ${rate(p.eventsPerSecond)}` : ''}${p.etaSeconds !== null ? `, ETA ${duration(p.etaSeconds)}` : ''}${p.resumes > 0 ? `, resumed ${p.resumes}×` : ''}`],
+    [
+      'plan',
+      planned
+        ? `${plural(j.plan.selectedEvents, 'event')} selected, ${plural(j.plan.affectedEntities, 'entity', 'entities')} to rebuild from ${plural(j.plan.rebuildEvents!, 'event')}`
+        : `scanned ${plural(j.plan.scanned.events, 'event')} so far`,
+    ],
+    [
+      'estimate',
+      j.plan.estimate ? `${duration(j.plan.estimate.seconds)} (${j.plan.estimate.basis}, limit ${j.eventsPerSecond}/s)${j.plan.estimate.detail ? `: ${j.plan.estimate.detail}` : ''}` : null,
+    ],
+    [
+      'progress',
+      `${p.percent}% (${p.eventsDone}${p.eventsTotal !== null ? `/${p.eventsTotal}` : ''} events)${p.eventsPerSecond !== null ? `, ${rate(p.eventsPerSecond)}` : ''}${p.etaSeconds !== null ? `, ETA ${duration(p.etaSeconds)}` : ''}${p.resumes > 0 ? `, resumed ${p.resumes}×` : ''}`,
+    ],
   ];
   if (j.planOnly) pairs.push(['plan only', 'yes: it ends once planned and builds nothing']);
   if (j.error) pairs.push(['error', j.error]);

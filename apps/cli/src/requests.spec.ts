@@ -42,7 +42,17 @@ describe('requests: each command’s ops-api call', () => {
 
   it('replay: the scope options become the API’s scope, always a dry run, revisions and rate only when given', () => {
     const request = api.replayCreate({
-      scope: { workspace: 'acme', entityType: 'prompt', entityId: 'pr-1', device: 'tablet-a', site: 'lab', fromSeq: 10, toSeq: 20, since: '2026-11-20T00:00:00.000Z', until: '2026-11-21T00:00:00.000Z' },
+      scope: {
+        workspace: 'acme',
+        entityType: 'prompt',
+        entityId: 'pr-1',
+        device: 'tablet-a',
+        site: 'lab',
+        fromSeq: 10,
+        toSeq: 20,
+        since: '2026-11-20T00:00:00.000Z',
+        until: '2026-11-21T00:00:00.000Z',
+      },
       policyRevisions: { prompt: 2 },
       reason: 'titles only grow',
       rate: 500,
@@ -51,7 +61,17 @@ describe('requests: each command’s ops-api call', () => {
       method: 'POST',
       path: '/v1/replays',
       body: {
-        scope: { workspace: 'acme', entityType: 'prompt', entityId: 'pr-1', deviceId: 'tablet-a', site: 'lab', fromSeq: 10, toSeq: 20, fromTime: '2026-11-20T00:00:00.000Z', toTime: '2026-11-21T00:00:00.000Z' },
+        scope: {
+          workspace: 'acme',
+          entityType: 'prompt',
+          entityId: 'pr-1',
+          deviceId: 'tablet-a',
+          site: 'lab',
+          fromSeq: 10,
+          toSeq: 20,
+          fromTime: '2026-11-20T00:00:00.000Z',
+          toTime: '2026-11-21T00:00:00.000Z',
+        },
         policyRevisions: { prompt: 2 },
         reason: 'titles only grow',
         dryRun: true,

@@ -272,7 +272,11 @@ export const tokenMint = (name: string, o: { roles: string[]; ttlSeconds?: numbe
 
 export const tokenRevoke = (tokenId: string, reason: string): ApiRequest => ({ method: 'POST', path: `/v1/admin/operator-tokens/${seg(tokenId)}/revoke`, body: { reason } });
 
-export const schemaPublish = (definition: { type: string; version: number }): ApiRequest => ({ method: 'PUT', path: `/v1/schemas/${seg(definition.type)}/${seg(definition.version)}`, body: definition });
+export const schemaPublish = (definition: { type: string; version: number }): ApiRequest => ({
+  method: 'PUT',
+  path: `/v1/schemas/${seg(definition.type)}/${seg(definition.version)}`,
+  body: definition,
+});
 
 export const schemaList = (): ApiRequest => ({ method: 'GET', path: '/v1/schemas' });
 

@@ -10,7 +10,13 @@ const job = (status: ReplayJobView['status'], done: number, total: number | null
     id: 'r1',
     status,
     plan: { scanned: { events: 7, lastSeq: 7, toSeq: null }, rebuildEvents: total },
-    progress: { eventsDone: done, eventsTotal: total, percent: total ? Math.floor((done / total) * 1000) / 10 : 0, eventsPerSecond: rate, etaSeconds: rate && total ? Math.ceil((total - done) / rate) : null },
+    progress: {
+      eventsDone: done,
+      eventsTotal: total,
+      percent: total ? Math.floor((done / total) * 1000) / 10 : 0,
+      eventsPerSecond: rate,
+      etaSeconds: rate && total ? Math.ceil((total - done) / rate) : null,
+    },
   });
 
 /** A client whose GETs answer the given jobs in turn (the last one again when they run out). */
@@ -29,8 +35,14 @@ function scripted(jobs: ReplayJobView[]): { client: OpsClient; gets: () => numbe
 
 describe('following a replay', () => {
   it('settled and planned states', () => {
-    assert.deepEqual(['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'].map((s) => isSettled(job(s as ReplayJobView['status'], 0, null))), [false, false, false, false, true, true, true, true, true]);
-    assert.deepEqual(['queued', 'planning', 'building'].map((s) => isPlanned(job(s as ReplayJobView['status'], 0, null))), [false, false, true]);
+    assert.deepEqual(
+      ['queued', 'planning', 'building', 'diffing', 'built', 'swapped', 'cancelled', 'failed', 'stale'].map((s) => isSettled(job(s as ReplayJobView['status'], 0, null))),
+      [false, false, false, false, true, true, true, true, true],
+    );
+    assert.deepEqual(
+      ['queued', 'planning', 'building'].map((s) => isPlanned(job(s as ReplayJobView['status'], 0, null))),
+      [false, false, true],
+    );
   });
 
   it('a plan-only replay the worker ended with its plan is a result; cancelled before its plan, or any other cancel, is not', () => {
@@ -67,7 +79,10 @@ describe('following a replay', () => {
     assert.equal(last.status, 'built');
     // The bar is redrawn in place (cursor moves), so the last frame is what remains on screen.
     const ESC = '\u001b';
-    const frames = drawn.split(`${ESC}[1G`).slice(1).map((f) => f.split(`${ESC}[0K`)[0]);
+    const frames = drawn
+      .split(`${ESC}[1G`)
+      .slice(1)
+      .map((f) => f.split(`${ESC}[0K`)[0]);
     assert.equal(frames[0], `building [${'█'.repeat(9)}${'░'.repeat(21)}] 30% | 3/10 events | 3/s | ETA 3s`);
     assert.equal(frames.at(-1), `built    [${'█'.repeat(30)}] 100% | 10/10 events | - | ETA -`);
     assert.ok(!drawn.includes(`${ESC}[?7l`), 'line wrapping is left as it was (nothing to restore after Ctrl-C)');

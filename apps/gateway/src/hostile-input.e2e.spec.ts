@@ -50,7 +50,9 @@ describe('hostile input: every answer a 4xx problem naming the pointer or limit,
     assert.match(body.type, /validation-failed$/);
     assert.deepEqual(pointers(body), ['/events/1/fields/label/value', '/events/2/fields/label/value/a/1/b/1', '/events/3/fields/label/value/k\udfff']);
     // The same text written as JSON escapes, as a hostile client would send it.
-    const escaped = await pushRaw(`{"events":[${JSON.stringify({ ...device.upsert('annotation', 'n4', { label: 'x' }), eventId: undefined }).slice(0, -1)},"eventId":"1b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69","jobx":"\\u0000"}]}`);
+    const escaped = await pushRaw(
+      `{"events":[${JSON.stringify({ ...device.upsert('annotation', 'n4', { label: 'x' }), eventId: undefined }).slice(0, -1)},"eventId":"1b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69","jobx":"\\u0000"}]}`,
+    );
     assert.deepEqual(pointers(await problemOf(escaped, 400)), ['/events/0/jobx']);
     assert.equal(await journalled(), before, 'nothing of a refused push is journaled');
   });

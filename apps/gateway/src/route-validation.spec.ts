@@ -49,14 +49,16 @@ interface RouteInput {
 
 const fromValidated = (result: Validated<unknown>): Outcome => (result.ok ? result : { ok: false, status: 400, pointers: result.errors.map((e) => e.pointer) });
 const body = (validate: (input: unknown) => Validated<unknown>) => (input: unknown) => fromValidated(validate(input));
-const thrown = (run: (input: unknown) => unknown) => (input: unknown): Outcome => {
-  try {
-    return { ok: true, value: run(input) };
-  } catch (error) {
-    assert.ok(error instanceof ProblemError, `only a problem is thrown, not ${String(error)}`);
-    return { ok: false, status: error.problem.status, pointers: (error.problem.errors ?? []).map((e) => e.pointer) };
-  }
-};
+const thrown =
+  (run: (input: unknown) => unknown) =>
+  (input: unknown): Outcome => {
+    try {
+      return { ok: true, value: run(input) };
+    } catch (error) {
+      assert.ok(error instanceof ProblemError, `only a problem is thrown, not ${String(error)}`);
+      return { ok: false, status: error.problem.status, pointers: (error.problem.errors ?? []).map((e) => e.pointer) };
+    }
+  };
 const query = (schema: Parameters<typeof compileValidator>[0], integers: string[] = ['limit']) => {
   const validate = compileValidator(schema);
   return thrown((input) => parseQuery(validate, input as Record<string, unknown>, integers));
@@ -92,7 +94,11 @@ const ROUTES: RouteInput[] = [
   {
     route: 'PUT /v1/admin/workspaces/{w}/access-rules',
     sample: {
-      rules: { version: 2, defaultRole: 'annotator', roles: { annotator: { write: { annotation: ['label', 'tags'] } }, worker: { write: { job: { fields: ['logs'], transition: true } }, resolve: ['job'] }, admin: { write: '*', resolve: true } } },
+      rules: {
+        version: 2,
+        defaultRole: 'annotator',
+        roles: { annotator: { write: { annotation: ['label', 'tags'] } }, worker: { write: { job: { fields: ['logs'], transition: true } }, resolve: ['job'] }, admin: { write: '*', resolve: true } },
+      },
       reason: 'roles for the lab',
     },
     // As the route checks it: the envelope, then the rules themselves (their problems under /rules).
@@ -120,7 +126,12 @@ const ROUTES: RouteInput[] = [
       if (typeof cursor === 'string') assert.ok(BigInt(cursor) <= 2n ** 63n - 1n, `accepted cursor ${cursor} fits bigint`);
     },
   },
-  { route: 'GET /v1/conflicts', sample: { status: 'all', entityType: 'annotation', field: 'label', entityId: 'img-42', limit: '10', after: '12:c1' }, check: query(ConflictListQuery), accepted: cursorFitsBigint },
+  {
+    route: 'GET /v1/conflicts',
+    sample: { status: 'all', entityType: 'annotation', field: 'label', entityId: 'img-42', limit: '10', after: '12:c1' },
+    check: query(ConflictListQuery),
+    accepted: cursorFitsBigint,
+  },
   { route: 'GET /v1/conflicts/hotspots', sample: { entityType: 'annotation', limit: '5' }, check: query(HotspotQuery) },
   { route: 'GET /v1/repairs', sample: { status: 'open', entityType: 'job', entityId: 'j1', limit: '5', after: '3:r1' }, check: query(RepairListQuery), accepted: cursorFitsBigint },
   { route: 'GET /v1/receipts', sample: { deviceId: 'laptop-1', after: '7', limit: '5' }, check: query(ReceiptQuery), accepted: cursorFitsBigint },

@@ -42,7 +42,6 @@ import { LEDGER_DEPS, type LedgerDeps } from './conflicts/ledger-http';
 import { ReceiptsController } from './receipts/receipts.controller';
 import { SequenceController } from './receipts/sequence.controller';
 
-
 /** Wires the gateway: push journals to JetStream, pull reads the change log in Postgres. */
 export async function startGateway(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
@@ -63,7 +62,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   const identityDb: IdentityDb = transactionalSql(ds);
   const accessRules = new AccessRulesStore(identityDb);
   // Every device request checks its device's standing (and a push its access) here; see StandingNotices.
-  const authorities = new StandingCache((workspace, deviceId) => accessRules.authority(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
+  const authorities = new StandingCache((workspace, deviceId) => accessRules.authority(workspace, deviceId), {
+    maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS,
+    maxEntries: config.STANDING_CACHE_MAX_DEVICES,
+  });
   const readScopes = new ReadScopeStore(new ReadScopesRepository(ds));
   // What each device reads, for every page of its pulls and streams: forgotten on the same notices.
   const readFilters = new StandingCache((workspace, deviceId) => readScopes.filter(workspace, deviceId), { maxAgeMs: config.STANDING_CACHE_MAX_AGE_MS, maxEntries: config.STANDING_CACHE_MAX_DEVICES });
@@ -74,8 +76,20 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     deviceStanding: async (workspace, deviceId) => (await authorities.get(workspace, deviceId)).standing,
     operatorTokenRevoked: (tokenId) => sqlChecks.operatorTokenRevoked(tokenId),
   };
-  const store = new IdentityStore(identityDb, tokens, { accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS });
-  const identity: IdentityDeps = { store, accessRules, tokens, audit: new AuditRepository(ds), now, operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS, announce: (change) => notices.announce(change) };
+  const store = new IdentityStore(identityDb, tokens, {
+    accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+    refreshGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
+  });
+  const identity: IdentityDeps = {
+    store,
+    accessRules,
+    tokens,
+    audit: new AuditRepository(ds),
+    now,
+    operatorTokenMaxTtlSeconds: config.OPERATOR_TOKEN_MAX_TTL_SECONDS,
+    announce: (change) => notices.announce(change),
+  };
   const deps: PushDeps = {
     js: () => connection.js,
     partitions: config.JOURNAL_PARTITIONS,
@@ -118,7 +132,20 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
   });
   return runService({
     name: 'gateway',
-    controllers: [IdentityController, AccessRulesController, PushController, PullController, StreamController, SnapshotController, SubscriptionsController, OpenApiController, ConflictsController, ReceiptsController, SequenceController, RepairsController],
+    controllers: [
+      IdentityController,
+      AccessRulesController,
+      PushController,
+      PullController,
+      StreamController,
+      SnapshotController,
+      SubscriptionsController,
+      OpenApiController,
+      ConflictsController,
+      ReceiptsController,
+      SequenceController,
+      RepairsController,
+    ],
     providers: [
       { provide: PUSH_DEPS, useValue: deps },
       { provide: PULL_DEPS, useValue: pull },

@@ -25,12 +25,21 @@ describe('first slice: push → journal → projection → pull', () => {
     const batch = [deviceA.upsert('annotation', 'a1', { label: 'cat' }), deviceA.upsert('annotation', 'a2', { label: 'dog' }), deviceA.upsert('annotation', 'a1', { label: 'lynx' }, 1)];
     const first = await stack.push(batch);
     assert.equal(first.status, 200);
-    assert.deepEqual(first.body.results.map((r: { status: string }) => r.status), ['accepted', 'accepted', 'accepted']);
+    assert.deepEqual(
+      first.body.results.map((r: { status: string }) => r.status),
+      ['accepted', 'accepted', 'accepted'],
+    );
 
     const again = await stack.push(batch);
     assert.equal(again.status, 200);
-    assert.deepEqual(again.body.results.map((r: { status: string }) => r.status), ['duplicate', 'duplicate', 'duplicate']);
-    assert.deepEqual(again.body.results.map((r: { seq: number }) => r.seq), first.body.results.map((r: { seq: number }) => r.seq));
+    assert.deepEqual(
+      again.body.results.map((r: { status: string }) => r.status),
+      ['duplicate', 'duplicate', 'duplicate'],
+    );
+    assert.deepEqual(
+      again.body.results.map((r: { seq: number }) => r.seq),
+      first.body.results.map((r: { seq: number }) => r.seq),
+    );
 
     await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), 3));
     assert.equal(await journalCount(), 3, 'one journal entry per event');
@@ -46,9 +55,15 @@ describe('first slice: push → journal → projection → pull', () => {
     // Entities in different partitions commit in either order; one entity's changes keep their order.
     const all = [...page1.changes, ...page2.changes];
     const a1 = all.filter((c: { entity: { id: string } }) => c.entity.id === 'a1');
-    assert.deepEqual(a1.map((c: { version: number }) => c.version), [1, 2]);
+    assert.deepEqual(
+      a1.map((c: { version: number }) => c.version),
+      [1, 2],
+    );
     assert.deepEqual(a1[1].state, { label: 'lynx' });
-    assert.ok(all.every((c: { cursor: string }, i: number) => i === 0 || BigInt(c.cursor) > BigInt(all[i - 1].cursor)), 'cursors increase');
+    assert.ok(
+      all.every((c: { cursor: string }, i: number) => i === 0 || BigInt(c.cursor) > BigInt(all[i - 1].cursor)),
+      'cursors increase',
+    );
   });
 
   it('keeps workspaces apart', async () => {
@@ -67,12 +82,38 @@ describe('first slice: push → journal → projection → pull', () => {
   describe('bad input gets problem+json and journals nothing', () => {
     const cases: { name: string; body: string; contentType?: string; status: number; type: RegExp; pointer?: string }[] = [
       { name: 'malformed JSON', body: '{"events":[{', status: 400, type: /malformed-json$/ },
-      { name: 'wrong types', body: JSON.stringify({ events: [{ ...new FakeDevice('d').upsert('annotation', 'x', { a: 1 }), deviceSeq: 'one' }] }), status: 400, type: /validation-failed$/, pointer: '/events/0/deviceSeq' },
-      { name: 'unknown fields', body: JSON.stringify({ events: [{ ...new FakeDevice('d').upsert('annotation', 'x', { a: 1 }), colour: 'red' }] }), status: 400, type: /validation-failed$/, pointer: '/events/0/colour' },
-      { name: 'too many events', body: JSON.stringify({ events: Array.from({ length: LIMITS.maxEventsPerBatch + 1 }, () => new FakeDevice('d').upsert('annotation', 'x', { a: 1 })) }), status: 400, type: /validation-failed$/, pointer: '/events' },
+      {
+        name: 'wrong types',
+        body: JSON.stringify({ events: [{ ...new FakeDevice('d').upsert('annotation', 'x', { a: 1 }), deviceSeq: 'one' }] }),
+        status: 400,
+        type: /validation-failed$/,
+        pointer: '/events/0/deviceSeq',
+      },
+      {
+        name: 'unknown fields',
+        body: JSON.stringify({ events: [{ ...new FakeDevice('d').upsert('annotation', 'x', { a: 1 }), colour: 'red' }] }),
+        status: 400,
+        type: /validation-failed$/,
+        pointer: '/events/0/colour',
+      },
+      {
+        name: 'too many events',
+        body: JSON.stringify({ events: Array.from({ length: LIMITS.maxEventsPerBatch + 1 }, () => new FakeDevice('d').upsert('annotation', 'x', { a: 1 })) }),
+        status: 400,
+        type: /validation-failed$/,
+        pointer: '/events',
+      },
       { name: 'oversize body', body: JSON.stringify({ events: [new FakeDevice('d').upsert('annotation', 'x', { a: 'x'.repeat(LIMITS.maxBodyBytes + 10) })] }), status: 413, type: /body-too-large$/ },
       { name: 'not JSON at all', body: 'events=1', contentType: 'text/plain', status: 415, type: /unsupported-media-type$/ },
-      { name: 'one bad event among good ones', body: JSON.stringify({ events: [new FakeDevice('g').upsert('annotation', 'ok', { a: 1 }), { ...new FakeDevice('g2').upsert('annotation', 'x', { a: 1 }), entity: { type: 'Bad Type', id: 'x' } }] }), status: 400, type: /validation-failed$/, pointer: '/events/1/entity/type' },
+      {
+        name: 'one bad event among good ones',
+        body: JSON.stringify({
+          events: [new FakeDevice('g').upsert('annotation', 'ok', { a: 1 }), { ...new FakeDevice('g2').upsert('annotation', 'x', { a: 1 }), entity: { type: 'Bad Type', id: 'x' } }],
+        }),
+        status: 400,
+        type: /validation-failed$/,
+        pointer: '/events/1/entity/type',
+      },
     ];
     for (const c of cases) {
       it(c.name, async () => {
@@ -83,7 +124,11 @@ describe('first slice: push → journal → projection → pull', () => {
         const problem = (await response.json()) as any;
         assert.match(problem.type, c.type);
         assert.equal(problem.status, c.status);
-        if (c.pointer) assert.ok(problem.errors.some((e: { pointer: string }) => e.pointer === c.pointer), JSON.stringify(problem.errors));
+        if (c.pointer)
+          assert.ok(
+            problem.errors.some((e: { pointer: string }) => e.pointer === c.pointer),
+            JSON.stringify(problem.errors),
+          );
         assert.equal(await journalCount(), before, 'nothing journaled');
       });
     }
@@ -97,7 +142,10 @@ describe('first slice: push → journal → projection → pull', () => {
     assert.match(anonymous.contentType ?? '', /^application\/problem\+json/);
     const impostor = await push(gateway, [event], await stack.headersFor('dev-a'));
     assert.equal(impostor.status, 403);
-    assert.ok(impostor.body.errors.some((e: { pointer: string }) => e.pointer === '/events/0/deviceId'), JSON.stringify(impostor.body));
+    assert.ok(
+      impostor.body.errors.some((e: { pointer: string }) => e.pointer === '/events/0/deviceId'),
+      JSON.stringify(impostor.body),
+    );
     assert.equal((await fetch(`${gateway}/v1/changes`)).status, 401);
     assert.equal(await journalCount(), before, 'nothing journaled');
   });
@@ -126,6 +174,9 @@ describe('first slice: push → journal → projection → pull', () => {
   it('shows one entity’s history from the journal', async () => {
     const history = await getJson(`${stack.url('journal-service')}/v1/history/annotation/a1?workspace=default`, stack.operatorHeaders);
     assert.equal(history.events?.length, 2, JSON.stringify(history));
-    assert.deepEqual(history.events.map((e: { record: { event: { fields: { label: { value: string } } } } }) => e.record.event.fields.label.value), ['cat', 'lynx']);
+    assert.deepEqual(
+      history.events.map((e: { record: { event: { fields: { label: { value: string } } } } }) => e.record.event.fields.label.value),
+      ['cat', 'lynx'],
+    );
   });
 });

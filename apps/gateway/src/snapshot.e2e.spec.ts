@@ -99,7 +99,10 @@ describe('device snapshot and compressed sync answers', () => {
     }
   };
   const projected = (workspace: string, events: number) =>
-    eventually(async () => (await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE workspace = $1', [workspace])) >= events, { timeoutMs: 60_000, message: `${events} events of ${workspace} projected` });
+    eventually(async () => (await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE workspace = $1', [workspace])) >= events, {
+      timeoutMs: 60_000,
+      message: `${events} events of ${workspace} projected`,
+    });
 
   describe('snapshot', () => {
     let device: TestDevice;
@@ -111,7 +114,8 @@ describe('device snapshot and compressed sync answers', () => {
       writer = new FakeDevice('writer');
       // 80 annotations, three versions each, then 5 of them deleted.
       const events: DeviceEvent[] = [];
-      for (let v = 1; v <= 3; v++) for (let i = 0; i < 80; i++) events.push(writer.upsert('annotation', `img-${String(i).padStart(3, '0')}`, { assetId: `asset-${i}-v${v}`, confidence: v / 10 }, v - 1));
+      for (let v = 1; v <= 3; v++)
+        for (let i = 0; i < 80; i++) events.push(writer.upsert('annotation', `img-${String(i).padStart(3, '0')}`, { assetId: `asset-${i}-v${v}`, confidence: v / 10 }, v - 1));
       for (let i = 0; i < 5; i++) events.push(writer.remove('annotation', `img-${String(i * 7).padStart(3, '0')}`, 3));
       await pushAll(events, 'ws-snap');
       await projected('ws-snap', events.length);
@@ -169,10 +173,16 @@ describe('device snapshot and compressed sync answers', () => {
 
     it('carries the conflicts open on its entities, as a full pull leaves them', async () => {
       const [left, right] = [new FakeDevice('left'), new FakeDevice('right')];
-      await pushAll(['img-c1', 'img-c2', 'img-c3'].map((id) => left.upsert('annotation', id, { label: 'cat' })), 'ws-conflicts');
+      await pushAll(
+        ['img-c1', 'img-c2', 'img-c3'].map((id) => left.upsert('annotation', id, { label: 'cat' })),
+        'ws-conflicts',
+      );
       await projected('ws-conflicts', 3);
       // Concurrent edits (both based on version 0 for two of them): label is `review`, so two conflicts open.
-      await pushAll(['img-c1', 'img-c2'].map((id) => right.upsert('annotation', id, { label: 'dog' })), 'ws-conflicts');
+      await pushAll(
+        ['img-c1', 'img-c2'].map((id) => right.upsert('annotation', id, { label: 'dog' })),
+        'ws-conflicts',
+      );
       await projected('ws-conflicts', 5);
       const reader = await stack.device('ws-conflicts', 'conflict-reader');
       const ledger = new Map<string, string>();
@@ -183,7 +193,10 @@ describe('device snapshot and compressed sync answers', () => {
         cursor = page.next as string;
         if (!page.hasMore) break;
       }
-      const open = [...ledger.entries()].filter(([, status]) => status === 'open').map(([id]) => id).sort();
+      const open = [...ledger.entries()]
+        .filter(([, status]) => status === 'open')
+        .map(([id]) => id)
+        .sort();
       assert.equal(open.length, 2, JSON.stringify([...ledger]));
       const seen: string[] = [];
       const inConflict: string[] = [];
@@ -194,7 +207,10 @@ describe('device snapshot and compressed sync answers', () => {
         if (!page.hasMore) break;
         page = await get(`/v1/snapshot?limit=1&cursor=${page.cursor as string}&after=${encodeURIComponent(page.next as string)}`, reader);
       }
-      assert.deepEqual(seen.sort(), open.map((id) => `${id}:open`));
+      assert.deepEqual(
+        seen.sort(),
+        open.map((id) => `${id}:open`),
+      );
       assert.deepEqual(inConflict, ['annotation/img-c1', 'annotation/img-c2']);
     });
 
@@ -226,7 +242,11 @@ describe('device snapshot and compressed sync answers', () => {
         assert.match(answer.headers.get('content-type') ?? '', /^application\/problem\+json/, query);
         const problem = (await answer.json()) as { type: string; status: number; errors: { pointer: string; detail: string }[] };
         assert.equal(problem.status, 400);
-        assert.deepEqual(problem.errors.map((e) => e.pointer), [pointer], `${query}: ${JSON.stringify(problem)}`);
+        assert.deepEqual(
+          problem.errors.map((e) => e.pointer),
+          [pointer],
+          `${query}: ${JSON.stringify(problem)}`,
+        );
       }
     });
 

@@ -28,7 +28,12 @@ async function readChanges(url: string, headers: Record<string, string>, want: n
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const frame = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(frame.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+      const fields = Object.fromEntries(
+        frame
+          .split('\n')
+          .filter((l) => !l.startsWith(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
+      );
       if (fields.event === 'change') changes.push({ id: fields.id!, data: JSON.parse(fields.data!) });
     }
   }
@@ -58,7 +63,12 @@ async function readUntilError(url: string, headers: Record<string, string>, time
   }
   const frame = text.split('\n\n').find((f) => f.startsWith('event: error'));
   assert.ok(frame, `the stream ended without an error frame:\n${text.slice(-500)}`);
-  return JSON.parse(frame.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { code: string; detail: string };
+  return JSON.parse(
+    frame
+      .split('\n')
+      .find((l) => l.startsWith('data: '))!
+      .slice(6),
+  ) as { code: string; detail: string };
 }
 
 describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll and live stream', () => {
@@ -114,7 +124,11 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
 
       const doomed = await stack.device('ws-a', 'doomed');
       assert.equal((await get('/v1/changes', doomed.headers)).status, 200);
-      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/doomed/revoke`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'lost tablet' }) });
+      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/doomed/revoke`, {
+        method: 'POST',
+        headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'lost tablet' }),
+      });
       assert.equal(revoke.status, 200);
       const afterRevoke = await get('/v1/changes', doomed.headers);
       assert.equal(afterRevoke.status, 401, 'revocation takes effect on the very next request');
@@ -179,14 +193,22 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       const again = await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-1', { label: 'again' })] }));
       assert.equal(again.status, 200);
 
-      const reenrol = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/push-doomed/reenrol`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'new tablet' }) });
+      const reenrol = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/push-doomed/reenrol`, {
+        method: 'POST',
+        headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'new tablet' }),
+      });
       assert.equal(reenrol.status, 200);
       const before = await journalCount();
       const stale = await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-1', { label: 'old generation' })] }));
       assert.equal(stale.status, 401, 'a token of the previous generation no longer pushes');
       assert.equal((await stale.json()).code, 'token-revoked');
 
-      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/push-doomed/revoke`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'lost tablet' }) });
+      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/push-doomed/revoke`, {
+        method: 'POST',
+        headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'lost tablet' }),
+      });
       assert.equal(revoke.status, 200);
       const refusals = [
         await pushAs(doomed.headers, JSON.stringify({ events: [device.upsert('annotation', 'pd-2', { label: 'valid' })] })),
@@ -340,11 +362,18 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
 
       // A batch of three whose middle event carries B's eventId: all three are A's, all accepted and journaled.
       const a = new FakeDevice('a2', 1_950_000_000_000);
-      const batch = [a.upsert('annotation', 'mine-1', { label: 'a1' }), { ...a.upsert('annotation', 'taken', { label: 'a' }), eventId: theirs.eventId }, a.upsert('annotation', 'mine-3', { label: 'a3' })];
+      const batch = [
+        a.upsert('annotation', 'mine-1', { label: 'a1' }),
+        { ...a.upsert('annotation', 'taken', { label: 'a' }), eventId: theirs.eventId },
+        a.upsert('annotation', 'mine-3', { label: 'a3' }),
+      ];
       const before = await journalCount();
       const answer = await push(gateway, batch, a2.headers);
       assert.equal(answer.status, 200);
-      assert.deepEqual(answer.body.results.map((r: { eventId: string; status: string }) => [r.eventId, r.status]), batch.map((e) => [e.eventId, 'accepted']));
+      assert.deepEqual(
+        answer.body.results.map((r: { eventId: string; status: string }) => [r.eventId, r.status]),
+        batch.map((e) => [e.eventId, 'accepted']),
+      );
       assert.equal(await journalCount(), before + 3, 'every event of the batch is journaled');
       await eventually(async () => {
         const receipts = await stack.db.query<{ workspace: string; status: string; label: string }>(
@@ -353,8 +382,12 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
             WHERE r.event_id = $1 ORDER BY r.workspace`,
           [theirs.eventId],
         );
-        assert.deepEqual(receipts.rows, [{ workspace: 'ws-a', status: 'applied', label: 'a' }, { workspace: 'ws-b', status: 'applied', label: 'b' }]);
-        for (const e of [batch[0]!, batch[2]!]) assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE event_id = $1 AND workspace = 'ws-a' AND status = 'applied'", [e.eventId]), 1);
+        assert.deepEqual(receipts.rows, [
+          { workspace: 'ws-a', status: 'applied', label: 'a' },
+          { workspace: 'ws-b', status: 'applied', label: 'b' },
+        ]);
+        for (const e of [batch[0]!, batch[2]!])
+          assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE event_id = $1 AND workspace = 'ws-a' AND status = 'applied'", [e.eventId]), 1);
       });
       // Each workspace sees its own receipt and its own entity.
       const mine = await get(`/v1/receipts/${theirs.eventId}`, a2.headers);
@@ -392,19 +425,38 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
         const body = JSON.stringify({ events: batch });
         const req = httpRequest(`${gateway}/v1/events`, { method: 'POST', headers: { ...a2.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
         req.on('error', () => resolve());
-        req.end(body, () => setTimeout(() => { req.destroy(); resolve(); }, 5));
+        req.end(body, () =>
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 5),
+        );
       });
       await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id = 'a2' AND entity_id LIKE 'dup-%'"), 20), { timeoutMs: 20_000 });
       await new Promise((resolve) => setTimeout(resolve, 1500)); // past the one-second JetStream dedupe window
       const journalBefore = await journalCount();
       const retry = await push(gateway, batch, a2.headers);
       assert.equal(retry.status, 200);
-      assert.deepEqual(retry.body.results.map((r: any) => r.status), batch.map(() => 'duplicate'));
+      assert.deepEqual(
+        retry.body.results.map((r: any) => r.status),
+        batch.map(() => 'duplicate'),
+      );
       const seqs = await stack.db.query("SELECT event_id, stream_seq FROM event_receipts WHERE device_id = 'a2' AND entity_id LIKE 'dup-%'");
       const bySeq = new Map(seqs.rows.map((r: any) => [r.event_id, Number(r.stream_seq)]));
-      assert.deepEqual(retry.body.results.map((r: any) => r.seq), batch.map((e) => bySeq.get(e.eventId)), 'each duplicate names its original journal sequence');
+      assert.deepEqual(
+        retry.body.results.map((r: any) => r.seq),
+        batch.map((e) => bySeq.get(e.eventId)),
+        'each duplicate names its original journal sequence',
+      );
       assert.equal(await journalCount(), journalBefore, 'nothing was journaled again');
-      assert.equal(await count(stack.db, "SELECT coalesce(sum(jsonb_array_length(d.decisions)), 0) AS n FROM merge_decisions d JOIN event_receipts r USING (event_id) WHERE r.device_id = 'a2' AND r.entity_id LIKE 'dup-%'"), 20, 'one decision per event');
+      assert.equal(
+        await count(
+          stack.db,
+          "SELECT coalesce(sum(jsonb_array_length(d.decisions)), 0) AS n FROM merge_decisions d JOIN event_receipts r USING (event_id) WHERE r.device_id = 'a2' AND r.entity_id LIKE 'dup-%'",
+        ),
+        20,
+        'one decision per event',
+      );
     });
   });
 
@@ -461,7 +513,10 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
 
       const withReceipts = await (await get(`/v1/changes?after=${cursor}&receiptsAfter=0`, a1.headers)).json();
       assert.ok(withReceipts.receipts.some((r: any) => r.eventId === event.eventId && r.status === 'applied'));
-      assert.ok(withReceipts.receipts.every((r: any) => r.deviceId === 'a1'), 'only the calling device’s receipts');
+      assert.ok(
+        withReceipts.receipts.every((r: any) => r.deviceId === 'a1'),
+        'only the calling device’s receipts',
+      );
       const bad = await get('/v1/changes?wait=31', a1.headers);
       assert.equal(bad.status, 400);
       assert.equal((await bad.json()).errors[0].pointer, 'query:wait');
@@ -480,12 +535,18 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       const started = Date.now();
       const held = await (await get(`/v1/changes?after=${cursor}&receiptsAfter=1&wait=2`, headers)).json();
       assert.ok(Date.now() - started >= 1800, `answered after ${Date.now() - started} ms`);
-      assert.deepEqual(held.receipts.map((r: any) => r.deviceSeq), [3]);
+      assert.deepEqual(
+        held.receipts.map((r: any) => r.deviceSeq),
+        [3],
+      );
       // Receipt 2 arriving ends the next wait at once.
       const waiting = get(`/v1/changes?after=${cursor}&receiptsAfter=1&wait=20`, headers).then((r) => r.json());
       assert.equal((await push(gateway, [e2], headers)).status, 200);
       const woke = await waiting;
-      assert.deepEqual(woke.receipts.map((r: any) => r.deviceSeq), [2, 3]);
+      assert.deepEqual(
+        woke.receipts.map((r: any) => r.deviceSeq),
+        [2, 3],
+      );
     });
 
     it('ends a live stream whose client went away, leaving no stream open', async () => {
@@ -502,7 +563,11 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
     it('ends a live stream when its device is revoked, and when its access token expires, with the reason', async () => {
       const watcher = await stack.device('ws-a', 'revoked-watcher');
       const ended = readUntilError(`${gateway}/v1/changes/stream`, watcher.headers, 20_000);
-      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/revoked-watcher/revoke`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'stolen' }) });
+      const revoke = await http(`${gateway}/v1/admin/workspaces/ws-a/devices/revoked-watcher/revoke`, {
+        method: 'POST',
+        headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'stolen' }),
+      });
       assert.equal(revoke.status, 200);
       // Changes keep waking the stream; it checks the device's standing again (at most once a second) and ends.
       const device = new FakeDevice('a1', 1_950_000_000_000);
@@ -544,7 +609,10 @@ describe('device sync protocol: tokens, tenancy, limits, duplicates, long-poll a
       assert.equal(new Set(seen).size, 55, 'no change delivered twice');
       assert.deepEqual(new Set(seen), new Set([...first, ...second].map((e) => e.eventId)), 'no change missed');
       const ids = [...part1, ...part2].map((c) => BigInt(c.id));
-      assert.ok(ids.every((id, i) => i === 0 || id > ids[i - 1]!), 'event ids (cursors) only increase');
+      assert.ok(
+        ids.every((id, i) => i === 0 || id > ids[i - 1]!),
+        'event ids (cursors) only increase',
+      );
     });
   });
 });

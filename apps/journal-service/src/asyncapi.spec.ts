@@ -11,7 +11,10 @@ type Doc = {
   asyncapi: string;
   channels: Record<string, { address: string; parameters?: Record<string, unknown>; messages: Record<string, { $ref: string }>; 'x-tidemark-delivery': Record<string, unknown> }>;
   operations: Record<string, { action: string; channel: { $ref: string } }>;
-  components: { messages: Record<string, { headers: { properties: Record<string, unknown>; required: string[] }; payload: { $ref: string }; examples: { headers: Record<string, string>; payload: unknown }[] }>; schemas: Record<string, unknown> };
+  components: {
+    messages: Record<string, { headers: { properties: Record<string, unknown>; required: string[] }; payload: { $ref: string }; examples: { headers: Record<string, string>; payload: unknown }[] }>;
+    schemas: Record<string, unknown>;
+  };
 };
 
 const repoRoot = join(__dirname, '..', '..', '..');
@@ -22,25 +25,53 @@ describe('the AsyncAPI document of the published messages', () => {
     const { document, diagnostics } = await new Parser().parse(JSON.stringify(doc));
     // The parser only suggests moving to the newest minor version (3.1); everything else is a finding.
     const findings = diagnostics.filter((d) => d.severity <= DiagnosticSeverity.Warning && d.code !== 'asyncapi-latest-version');
-    assert.deepEqual(findings.map((d) => `${d.code} ${d.message} at ${d.path.join('/')}`), []);
+    assert.deepEqual(
+      findings.map((d) => `${d.code} ${d.message} at ${d.path.join('/')}`),
+      [],
+    );
     assert.ok(document, 'the parser built a document');
     assert.equal(document.version(), '3.0.0');
-    assert.deepEqual(document.channels().all().map((c) => c.address()).sort(), [
-      'tm.assets.{workspace}.{status}.{sha256}',
-      'tm.merged.{workspace}.{entityType}.{entityId}',
-      'tm.notice.committed.{workspace}',
-      'tm.review.{workspace}.opened.{entityType}.{entityId}',
-      'tm.review.{workspace}.resolved.{entityType}.{entityId}',
-    ]);
+    assert.deepEqual(
+      document
+        .channels()
+        .all()
+        .map((c) => c.address())
+        .sort(),
+      [
+        'tm.assets.{workspace}.{status}.{sha256}',
+        'tm.merged.{workspace}.{entityType}.{entityId}',
+        'tm.notice.committed.{workspace}',
+        'tm.review.{workspace}.opened.{entityType}.{entityId}',
+        'tm.review.{workspace}.resolved.{entityType}.{entityId}',
+      ],
+    );
     assert.equal(document.operations().all().length, 5);
-    assert.deepEqual(document.channels().all().find((c) => c.address()?.includes('.resolved.'))?.messages().all().map((m) => m.name()), ['ConflictResolved', 'ConflictWithdrawn'], 'REVIEW’s resolved subject carries resolutions and withdrawals');
-    assert.ok(document.operations().all().every((o) => o.action() === 'receive'));
+    assert.deepEqual(
+      document
+        .channels()
+        .all()
+        .find((c) => c.address()?.includes('.resolved.'))
+        ?.messages()
+        .all()
+        .map((m) => m.name()),
+      ['ConflictResolved', 'ConflictWithdrawn'],
+      'REVIEW’s resolved subject carries resolutions and withdrawals',
+    );
+    assert.ok(
+      document
+        .operations()
+        .all()
+        .every((o) => o.action() === 'receive'),
+    );
   });
 
   it('a document the parser refuses is reported (the validation can fail)', async () => {
     const broken = { ...doc, channels: { ...doc.channels, mergedChange: { ...doc.channels.mergedChange, address: 'tm.merged.{workspace}.{entityType}.{entityId}', parameters: {} } } };
     const { diagnostics } = await new Parser().parse(JSON.stringify(broken));
-    assert.ok(diagnostics.some((d) => d.severity === DiagnosticSeverity.Error), 'parameters missing from the address are an error');
+    assert.ok(
+      diagnostics.some((d) => d.severity === DiagnosticSeverity.Error),
+      'parameters missing from the address are an error',
+    );
   });
 
   it('names the stream, retention and dedupe window of each channel from the topology it is given', () => {

@@ -12,7 +12,18 @@ const EntityTypeSchemaBody = Type.Object(
     version: Type.Integer({ minimum: 1 }),
     description: Type.Optional(Type.String()),
     onDeleteConflict: Type.Optional(Type.String({ description: 'what an edit racing a delete does (`review`, `delete-wins`, `edit-wins`)' })),
-    fields: Type.Record(Type.String(), Type.Object({ policy: Type.String({ description: 'lww, counter, max, min, set, append or review' }), valueType: Type.String(), nullable: Type.Optional(Type.Boolean()), description: Type.Optional(Type.String()) }, { additionalProperties: true })),
+    fields: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          policy: Type.String({ description: 'lww, counter, max, min, set, append or review' }),
+          valueType: Type.String(),
+          nullable: Type.Optional(Type.Boolean()),
+          description: Type.Optional(Type.String()),
+        },
+        { additionalProperties: true },
+      ),
+    ),
   },
   { additionalProperties: true },
 );
@@ -47,8 +58,27 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
     responses: {
       200: {
         description: 'streams, consumers and the last apply',
-        schema: Type.Object({ streams: Type.Array(Type.Object({ name: Type.String(), subjects: Type.Array(Type.String()), storage: Type.String(), replicas: Type.Integer(), messages: Type.Integer(), bytes: Type.Integer(), firstSeq: Type.Integer(), lastSeq: Type.Integer() })), consumers: Type.Array(Type.Object({ stream: Type.String(), durable: Type.Optional(Type.String()), filter: Type.Optional(Type.String()) })), lastApplied: Type.Optional(Type.Unknown()) }),
-        example: { streams: [{ name: 'JOURNAL', subjects: ['tm.journal.>'], storage: 'file', replicas: 1, messages: 120, bytes: 64000, firstSeq: 1, lastSeq: 120 }], consumers: [{ stream: 'JOURNAL', durable: 'merge-p00', filter: 'tm.journal.*.p00.>' }], lastApplied: { created: [], updated: [], unchanged: ['stream JOURNAL', 'stream MERGED', 'stream REVIEW', 'stream ASSETS', 'consumer JOURNAL/merge-p00'] } },
+        schema: Type.Object({
+          streams: Type.Array(
+            Type.Object({
+              name: Type.String(),
+              subjects: Type.Array(Type.String()),
+              storage: Type.String(),
+              replicas: Type.Integer(),
+              messages: Type.Integer(),
+              bytes: Type.Integer(),
+              firstSeq: Type.Integer(),
+              lastSeq: Type.Integer(),
+            }),
+          ),
+          consumers: Type.Array(Type.Object({ stream: Type.String(), durable: Type.Optional(Type.String()), filter: Type.Optional(Type.String()) })),
+          lastApplied: Type.Optional(Type.Unknown()),
+        }),
+        example: {
+          streams: [{ name: 'JOURNAL', subjects: ['tm.journal.>'], storage: 'file', replicas: 1, messages: 120, bytes: 64000, firstSeq: 1, lastSeq: 120 }],
+          consumers: [{ stream: 'JOURNAL', durable: 'merge-p00', filter: 'tm.journal.*.p00.>' }],
+          lastApplied: { created: [], updated: [], unchanged: ['stream JOURNAL', 'stream MERGED', 'stream REVIEW', 'stream ASSETS', 'consumer JOURNAL/merge-p00'] },
+        },
       },
     },
   },
@@ -59,12 +89,25 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
     tags: ['history'],
     auth: 'operator',
     params: { type: TypeName, id: IdToken },
-    query: Type.Object({ workspace: Type.Optional(Workspace), limit: Type.Optional(Type.Integer({ minimum: 1, description: 'most entries returned (1 to HISTORY_MAX_EVENTS, which is also the default)' })) }),
+    query: Type.Object({
+      workspace: Type.Optional(Workspace),
+      limit: Type.Optional(Type.Integer({ minimum: 1, description: 'most entries returned (1 to HISTORY_MAX_EVENTS, which is also the default)' })),
+    }),
     responses: {
       200: {
         description: 'the entity’s journal entries with their stream sequences',
-        schema: Type.Object({ workspace: Type.String(), entity: Type.Object({ type: Type.String(), id: Type.String() }), subject: Type.String(), events: Type.Array(Type.Object({ seq: Type.Integer(), record: Type.Unknown({ description: 'the journal record: the device event and what the gateway stamped on it' }) })) }),
-        example: { workspace: 'default', entity: { type: 'annotation', id: 'img-42' }, subject: 'tm.journal.default.p03.annotation.img-42', events: [{ seq: 17, record: { event: { eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', deviceSeq: 1, fields: { label: { op: 'set', value: 'cat' } } } } }] },
+        schema: Type.Object({
+          workspace: Type.String(),
+          entity: Type.Object({ type: Type.String(), id: Type.String() }),
+          subject: Type.String(),
+          events: Type.Array(Type.Object({ seq: Type.Integer(), record: Type.Unknown({ description: 'the journal record: the device event and what the gateway stamped on it' }) })),
+        }),
+        example: {
+          workspace: 'default',
+          entity: { type: 'annotation', id: 'img-42' },
+          subject: 'tm.journal.default.p03.annotation.img-42',
+          events: [{ seq: 17, record: { event: { eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', deviceSeq: 1, fields: { label: { op: 'set', value: 'cat' } } } } }],
+        },
       },
       400: { description: 'the type, id, workspace or limit is not valid (named as path:/query:)', schema: ProblemSchema },
     },
@@ -78,7 +121,9 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
     responses: {
       200: {
         description: 'types, each with its latest version and every version',
-        schema: Type.Object({ types: Type.Array(Type.Object({ type: Type.String(), latest: Type.Integer(), versions: Type.Array(Type.Object({ version: Type.Integer(), createdAt: Type.String() })) })) }),
+        schema: Type.Object({
+          types: Type.Array(Type.Object({ type: Type.String(), latest: Type.Integer(), versions: Type.Array(Type.Object({ version: Type.Integer(), createdAt: Type.String() })) })),
+        }),
         example: { types: [{ type: 'annotation', latest: 1, versions: [{ version: 1, createdAt: '2026-12-01T09:00:00.000Z' }] }] },
       },
     },
@@ -104,7 +149,15 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
     auth: 'any',
     params: { type: TypeName },
     responses: {
-      200: { description: 'revisions and the active one per workspace', schema: Type.Object({ type: Type.String(), revisions: Type.Array(RevisionRecord), active: Type.Array(ActiveRevision) }), example: { type: 'annotation', revisions: [{ type: 'annotation', revision: 2, createdAt: '2026-12-02T10:00:00.000Z', definition: REVISION_EXAMPLE }], active: [{ workspace: 'default', revision: 2, activatedAt: '2026-12-02T11:00:00.000Z', replayId: '5b1c2d3e-0000-4000-8000-000000000001' }] } },
+      200: {
+        description: 'revisions and the active one per workspace',
+        schema: Type.Object({ type: Type.String(), revisions: Type.Array(RevisionRecord), active: Type.Array(ActiveRevision) }),
+        example: {
+          type: 'annotation',
+          revisions: [{ type: 'annotation', revision: 2, createdAt: '2026-12-02T10:00:00.000Z', definition: REVISION_EXAMPLE }],
+          active: [{ workspace: 'default', revision: 2, activatedAt: '2026-12-02T11:00:00.000Z', replayId: '5b1c2d3e-0000-4000-8000-000000000001' }],
+        },
+      },
       400: badPath,
     },
   },
@@ -163,7 +216,10 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
     responses: {
       201: { description: 'published', schema: SchemaRecord, headers: created },
       200: { description: 'the same definition was already published (a retry)', schema: SchemaRecord },
-      400: { description: 'the definition is invalid, does not match the path, or changes a field or flag of a published version (each problem by JSON pointer); nothing was published', schema: ProblemSchema },
+      400: {
+        description: 'the definition is invalid, does not match the path, or changes a field or flag of a published version (each problem by JSON pointer); nothing was published',
+        schema: ProblemSchema,
+      },
       409: { description: 'the version is published with another definition', schema: ProblemSchema },
       415: { description: 'not application/json', schema: ProblemSchema },
     },
@@ -171,7 +227,8 @@ export const JOURNAL_ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/v1/asyncapi.json',
-    summary: 'The AsyncAPI 3.0 document of the messages tidemark publishes on NATS (MERGED, REVIEW, ASSETS streams and commit notices), with their payload schemas, subjects, streams, retention and dedupe header',
+    summary:
+      'The AsyncAPI 3.0 document of the messages tidemark publishes on NATS (MERGED, REVIEW, ASSETS streams and commit notices), with their payload schemas, subjects, streams, retention and dedupe header',
     tags: ['meta'],
     auth: 'none',
     responses: { 200: { description: 'the document', schema: Type.Object({ asyncapi: Type.String() }, { additionalProperties: true }) } },

@@ -12,7 +12,6 @@ import { SchemaStore } from './schemas/schema-store';
 import { JOURNAL_OPENAPI } from './openapi';
 import { journalAsyncApi } from './asyncapi';
 
-
 /** Wires journal-service: applies the declared topology at start, then serves topology, history, the schema registry and the AsyncAPI document of the published messages. */
 export async function startJournalService(config: JournalServiceConfig): Promise<RunningService> {
   const logger = createLogger('journal-service', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);

@@ -41,16 +41,20 @@ describe('merge-service under repeated SIGKILL during a 50k-event ingest', () =>
     const devices = Array.from({ length: 20 }, (_, i) => new FakeDevice(`soak-${i}`));
     let accepted = 0;
     let next = 0;
-    const ingest = Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < EVENTS / BATCH) {
-        const b = next++;
-        const device = devices[b % devices.length]!;
-        const events = Array.from({ length: BATCH }, (_, i) => device.event('annotation', `e${(b * BATCH + i) % 2000}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 }, assetId: { op: 'set', value: `a-${b}-${i}` } } }));
-        const result = await stack.push(events);
-        assert.equal(result.status, 200);
-        accepted += result.body.results.filter((r: { status: string }) => r.status === 'accepted').length;
-      }
-    }));
+    const ingest = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < EVENTS / BATCH) {
+          const b = next++;
+          const device = devices[b % devices.length]!;
+          const events = Array.from({ length: BATCH }, (_, i) =>
+            device.event('annotation', `e${(b * BATCH + i) % 2000}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 }, assetId: { op: 'set', value: `a-${b}-${i}` } } }),
+          );
+          const result = await stack.push(events);
+          assert.equal(result.status, 200);
+          accepted += result.body.results.filter((r: { status: string }) => r.status === 'accepted').length;
+        }
+      }),
+    );
 
     // Watch the checkpoints: they may only move forward.
     const seen = new Map<string, number>();
@@ -91,12 +95,18 @@ describe('merge-service under repeated SIGKILL during a 50k-event ingest', () =>
     assert.equal((await stack.js.jsm.streams.info(STREAMS.journal)).state.messages, EVENTS, 'one journal entry per event');
     assert.equal(await count(stack.db, 'SELECT count(DISTINCT event_id) AS n FROM event_receipts'), EVENTS, 'exactly one receipt per event');
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM change_log'), EVENTS, 'one change per event');
-    assert.equal(await count(stack.db, 'SELECT sum((view->\'values\'->>\'votes\')::int) AS n FROM entities'), EVENTS, 'every increment counted once');
+    assert.equal(await count(stack.db, "SELECT sum((view->'values'->>'votes')::int) AS n FROM entities"), EVENTS, 'every increment counted once');
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM parked_events'), 0);
 
     // The projection equals a clean rebuild from the journal.
     const shadow = await testDatabase('soak_rebuild');
-    const rebuild = await startServiceProcess('merge-service', { ...stack.env, DATABASE_URL: shadow.url, HTTP_PORT: String(await findFreePort()), MERGE_CONSUMER_PREFIX: 'rebuild', OUTBOX_ENABLED: 'false' });
+    const rebuild = await startServiceProcess('merge-service', {
+      ...stack.env,
+      DATABASE_URL: shadow.url,
+      HTTP_PORT: String(await findFreePort()),
+      MERGE_CONSUMER_PREFIX: 'rebuild',
+      OUTBOX_ENABLED: 'false',
+    });
     const live = createDataSource({ url: stack.env.DATABASE_URL! });
     const rebuilt = createDataSource({ url: shadow.url });
     await Promise.all([live.initialize(), rebuilt.initialize()]);

@@ -49,7 +49,9 @@ function waitingPartitionsCheck(transport: JetStreamPullTransport): { name: stri
       const waiting = transport.waiting();
       if (waiting.length === 0) return;
       const now = Date.now();
-      throw new Error(`${waiting.length} partition(s) waiting for a dependency: ${waiting.map((w) => `${w.durable} (${w.dependency}, ${Math.round((now - w.since) / 1000)} s: ${w.reason})`).join('; ')}`);
+      throw new Error(
+        `${waiting.length} partition(s) waiting for a dependency: ${waiting.map((w) => `${w.durable} (${w.dependency}, ${Math.round((now - w.since) / 1000)} s: ${w.reason})`).join('; ')}`,
+      );
     },
   };
 }
@@ -81,7 +83,15 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
   // Each workspace merges each type with its active policy revision; checked before every batch (see PolicyRevisionCache).
   const policies = new PolicyRevisionCache(ds, logger);
   await policies.ensureCurrent();
-  const claims = new PartitionClaims({ url: config.DATABASE_URL, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS }, ds, () => connection.jsm, STREAMS.journal, logger, config.MERGE_CONSUMER_PREFIX, config.TIDEMARK_INSTANCE);
+  const claims = new PartitionClaims(
+    { url: config.DATABASE_URL, connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS },
+    ds,
+    () => connection.jsm,
+    STREAMS.journal,
+    logger,
+    config.MERGE_CONSUMER_PREFIX,
+    config.TIDEMARK_INSTANCE,
+  );
   const partitionOf = new Map<string, number>();
   const projectorOptions: ProjectorOptions = {
     isolateAfter: config.MERGE_ISOLATE_AFTER,
@@ -115,13 +125,27 @@ export async function startMergeService(config: MergeServiceConfig, merge?: Merg
     ds,
     databaseUrl: config.DATABASE_URL,
     connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
-    reader: new JetStreamJournalReader(() => connection.js, () => connection.jsm),
+    reader: new JetStreamJournalReader(
+      () => connection.js,
+      () => connection.jsm,
+    ),
     schemas,
     policies,
     logger,
     livePrefix: config.MERGE_CONSUMER_PREFIX,
     partitions: config.JOURNAL_PARTITIONS,
-    shadowProjector: ({ searchPath, merge: shadowMerge }) => new Projector(ds, { ...projectorOptions, searchPath, merge: shadowMerge, liveFeeds: false, ensurePolicies: undefined, onOutbox: undefined, onCommitted: undefined, afterCommit: undefined, holdsPartition: undefined }),
+    shadowProjector: ({ searchPath, merge: shadowMerge }) =>
+      new Projector(ds, {
+        ...projectorOptions,
+        searchPath,
+        merge: shadowMerge,
+        liveFeeds: false,
+        ensurePolicies: undefined,
+        onOutbox: undefined,
+        onCommitted: undefined,
+        afterCommit: undefined,
+        holdsPartition: undefined,
+      }),
   });
   const bindings: PullBinding[] = Array.from({ length: config.JOURNAL_PARTITIONS }, (_, p) => {
     const durable = mergeConsumerName(p, config.MERGE_CONSUMER_PREFIX);

@@ -264,7 +264,12 @@ function field(f) {
   const id = `field-${f.name}`;
   let control;
   if (f.type === 'textarea') control = h('textarea', { id, name: f.name, rows: f.rows ?? 3, required: f.required, spellcheck: 'false' }, f.value ?? '');
-  else if (f.type === 'select') control = h('select', { id, name: f.name }, f.options.map((o) => h('option', { value: o.value, selected: o.value === f.value }, o.label)));
+  else if (f.type === 'select')
+    control = h(
+      'select',
+      { id, name: f.name },
+      f.options.map((o) => h('option', { value: o.value, selected: o.value === f.value }, o.label)),
+    );
   else if (f.type === 'radio') {
     return h(
       'fieldset',

@@ -101,11 +101,25 @@ export function table(columns, rows, options = {}) {
     h(
       'table',
       { class: options.class },
-      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.class, title: c.title }, c.label)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          columns.map((c) => h('th', { class: c.class, title: c.title }, c.label)),
+        ),
+      ),
       h(
         'tbody',
         {},
-        rows.map((row) => h('tr', { class: options.rowClass?.(row), data: options.key ? { key: options.key(row) } : undefined }, columns.map((c) => h('td', { class: c.class, data: typeof c.label === 'string' && c.label ? { col: c.label } : undefined }, c.cell(row))))),
+        rows.map((row) =>
+          h(
+            'tr',
+            { class: options.rowClass?.(row), data: options.key ? { key: options.key(row) } : undefined },
+            columns.map((c) => h('td', { class: c.class, data: typeof c.label === 'string' && c.label ? { col: c.label } : undefined }, c.cell(row))),
+          ),
+        ),
       ),
     ),
   );
@@ -189,7 +203,13 @@ export function sparkline(label, values, format = (v) => num(v, 1)) {
     svgEl('line', { x1: 0, y1: height - 1, x2: width, y2: height - 1, class: 'sparkline-base' }),
     points.length > 1 ? svgEl('polyline', { points: points.join(' '), class: 'sparkline-line' }) : null,
   );
-  return h('div', { class: 'sparkline', data: { sparkline: label, points: String(known.length) } }, h('div', { class: 'sparkline-label' }, label), chart, h('div', { class: 'sparkline-value' }, latest === null ? '—' : format(latest)));
+  return h(
+    'div',
+    { class: 'sparkline', data: { sparkline: label, points: String(known.length) } },
+    h('div', { class: 'sparkline-label' }, label),
+    chart,
+    h('div', { class: 'sparkline-value' }, latest === null ? '—' : format(latest)),
+  );
 }
 
 /**
@@ -218,7 +238,11 @@ export function pageSize({ route, setParams }, fallback = 50) {
     'label',
     { class: 'inline' },
     'Per page ',
-    h('select', { 'aria-label': 'Per page', on: { change: (ev) => setParams({ limit: Number(ev.target.value) === fallback ? '' : ev.target.value, after: '', before: '' }) } }, sizes.map((s) => h('option', { value: String(s), selected: s === current }, String(s)))),
+    h(
+      'select',
+      { 'aria-label': 'Per page', on: { change: (ev) => setParams({ limit: Number(ev.target.value) === fallback ? '' : ev.target.value, after: '', before: '' }) } },
+      sizes.map((s) => h('option', { value: String(s), selected: s === current }, String(s))),
+    ),
   );
 }
 
@@ -267,7 +291,8 @@ export class Selection {
     return {
       label: all,
       class: 'pick',
-      cell: (r) => (eligible(r) ? h('input', { type: 'checkbox', 'aria-label': `${label} ${key(r)}`, checked: this.has(key(r)), on: { change: (ev) => this.set(key(r), r, ev.target.checked) } }) : null),
+      cell: (r) =>
+        eligible(r) ? h('input', { type: 'checkbox', 'aria-label': `${label} ${key(r)}`, checked: this.has(key(r)), on: { change: (ev) => this.set(key(r), r, ev.target.checked) } }) : null,
     };
   }
 }

@@ -21,7 +21,6 @@ import { DashboardController } from './dashboard/dashboard.controller';
 import { AuditController } from './audit/audit.controller';
 import { OPS_OPENAPI } from './openapi';
 
-
 /** Wires ops-api: read-only views over JetStream and the projection for operators. */
 export async function startOpsApi(config: OpsApiConfig): Promise<RunningService> {
   const logger = createLogger('ops-api', config.LOG_LEVEL, config.TIDEMARK_INSTANCE);
@@ -31,10 +30,29 @@ export async function startOpsApi(config: OpsApiConfig): Promise<RunningService>
   await migrateWithLock(ds);
   return runService({
     name: 'ops-api',
-    controllers: [StreamsController, DevicesController, ScopesController, AssetBacklogController, AssetsController, QueuesController, ConflictsController, InspectController, OverviewController, ParkedController, AssetRefsController, ReplaysController, RedeliveriesController, AuditController, DashboardController, openApiController(OPS_OPENAPI)],
+    controllers: [
+      StreamsController,
+      DevicesController,
+      ScopesController,
+      AssetBacklogController,
+      AssetsController,
+      QueuesController,
+      ConflictsController,
+      InspectController,
+      OverviewController,
+      ParkedController,
+      AssetRefsController,
+      ReplaysController,
+      RedeliveriesController,
+      AuditController,
+      DashboardController,
+      openApiController(OPS_OPENAPI),
+    ],
     providers: [
-      authFromConfig(config, ds),{ provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
-      { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) }],
+      authFromConfig(config, ds),
+      { provide: OPS_DEPS, useValue: { connection: () => connection, ds } },
+      { provide: OPS_VIEWS, useValue: createOpsViews(config, { connection: () => connection, ds }) },
+    ],
     checks: [natsCheck(() => connection), postgresCheck(ds)],
     host: config.HTTP_HOST,
     port: config.HTTP_PORT,

@@ -3,7 +3,17 @@
 // sync status, and is synced when the gateway can be reached — in one tab at a time, whatever the number of tabs.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
-import { CREDENTIALS_KEY, IndexedDbBlobCache, IndexedDbStorage, ServerUnavailableError, TidemarkClient, type DeviceCredentials, type Divergence, type EntityRead, type UploadProgress } from '@tidemark/client';
+import {
+  CREDENTIALS_KEY,
+  IndexedDbBlobCache,
+  IndexedDbStorage,
+  ServerUnavailableError,
+  TidemarkClient,
+  type DeviceCredentials,
+  type Divergence,
+  type EntityRead,
+  type UploadProgress,
+} from '@tidemark/client';
 import { useQuery } from '@tidemark/client/react';
 
 /** What the example's server tells the page (`GET /config.json`). */
@@ -56,7 +66,10 @@ function App() {
     );
     return () => {
       gone = true;
-      void opening.then((c) => c.close(), () => undefined);
+      void opening.then(
+        (c) => c.close(),
+        () => undefined,
+      );
     };
   }, []);
   if (failure) return <p className="notice">{failure}</p>;
@@ -212,9 +225,7 @@ function ImageRow({ client, image, upload }: { client: TidemarkClient; image: En
         </p>
         {image.conflicts.map((conflict) => (
           <div className="conflict" key={conflict.id} data-testid="conflict">
-            <p>
-              Two devices changed the {conflict.field} at once. Which one stays?
-            </p>
+            <p>Two devices changed the {conflict.field} at once. Which one stays?</p>
             <button type="button" onClick={() => void resolve(conflict.id, 'ours')}>
               Keep “{String(conflict.ours.value)}” ({conflict.ours.deviceId})
             </button>
@@ -258,7 +269,8 @@ function Thumbnail({ client, image, upload }: { client: TidemarkClient; image: E
     };
   }, [client, sha]);
   let caption: string | undefined;
-  if (upload && upload.status !== 'verified') caption = upload.status === 'failed' ? `upload failed: ${upload.error?.message ?? ''}` : `waiting for upload ${Math.floor((100 * upload.bytesSent) / Math.max(upload.bytesTotal, 1))}%`;
+  if (upload && upload.status !== 'verified')
+    caption = upload.status === 'failed' ? `upload failed: ${upload.error?.message ?? ''}` : `waiting for upload ${Math.floor((100 * upload.bytesSent) / Math.max(upload.bytesTotal, 1))}%`;
   return (
     <div className="thumb" data-testid="thumb" data-upload={upload?.status ?? ''}>
       {url ? <img src={url} alt={String(image.values.label ?? '')} /> : <span>{caption ?? (sha ? 'downloading…' : 'no image')}</span>}

@@ -68,7 +68,15 @@ export class AuthGuard implements CanActivate {
   private async verifyDevice(header: string | string[] | undefined, request: object): Promise<DevicePrincipal> {
     const verified = await this.verify(header, request);
     if (verified.kind !== 'device') throw forbidden('this route needs a device token; an operator token was sent', 'wrong-token-kind');
-    return { kind: 'device', workspace: verified.workspace, deviceId: verified.deviceId, site: verified.site, tokenId: verified.tokenId, generation: verified.generation, expiresAt: verified.expiresAt };
+    return {
+      kind: 'device',
+      workspace: verified.workspace,
+      deviceId: verified.deviceId,
+      site: verified.site,
+      tokenId: verified.tokenId,
+      generation: verified.generation,
+      expiresAt: verified.expiresAt,
+    };
   }
 
   private async verify(header: string | string[] | undefined, request: object | undefined): Promise<VerifiedToken> {
@@ -89,12 +97,21 @@ export class AuthGuard implements CanActivate {
     const verified = await this.verify(header, request);
     if (verified.kind === 'device') {
       if (rule.kind === 'operator') throw forbidden('this route needs an operator token; a device token was sent', 'wrong-token-kind');
-      const principal: DevicePrincipal = { kind: 'device', workspace: verified.workspace, deviceId: verified.deviceId, site: verified.site, tokenId: verified.tokenId, generation: verified.generation, expiresAt: verified.expiresAt };
+      const principal: DevicePrincipal = {
+        kind: 'device',
+        workspace: verified.workspace,
+        deviceId: verified.deviceId,
+        site: verified.site,
+        tokenId: verified.tokenId,
+        generation: verified.generation,
+        expiresAt: verified.expiresAt,
+      };
       return confirmStanding({ unconfirmed: principal }, await this.deps.standing.deviceStanding(principal.workspace, principal.deviceId));
     }
     if (rule.kind === 'device') throw forbidden('this route needs a device token; an operator token was sent', 'wrong-token-kind');
     if (await this.deps.standing.operatorTokenRevoked(verified.tokenId)) throw unauthorized('this operator token has been revoked', 'token-revoked');
-    if (!verified.roles.includes(rule.role) && !verified.roles.includes('admin')) throw forbidden(`this route needs the "${rule.role}" role; the token has ${verified.roles.join(', ') || 'none'}`, 'missing-role');
+    if (!verified.roles.includes(rule.role) && !verified.roles.includes('admin'))
+      throw forbidden(`this route needs the "${rule.role}" role; the token has ${verified.roles.join(', ') || 'none'}`, 'missing-role');
     return { kind: 'operator', name: verified.name, roles: verified.roles, tokenId: verified.tokenId };
   }
 }

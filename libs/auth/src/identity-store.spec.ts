@@ -49,14 +49,20 @@ describe('IdentityStore: audit entries in the change’s own transaction', () =>
       await call(store, (q) => q.query('INSERT INTO audit_log'));
       assert.deepEqual(outcomes, ['commit']);
       assert.equal(tx.length, 1);
-      assert.ok(log.every((l) => l.inTx), 'every statement ran in the transaction');
+      assert.ok(
+        log.every((l) => l.inTx),
+        'every statement ran in the transaction',
+      );
       assert.equal(log.at(-1)!.sql, 'INSERT INTO audit_log', 'the audit entry is the last statement');
     });
 
     it(`${name} rolls the change back when its audit entry fails`, async () => {
       const { db, outcomes } = fakeDb();
       const store = new IdentityStore(db, tokens, { accessTtlSeconds: 60, refreshTtlSeconds: 600 });
-      await assert.rejects(call(store, () => Promise.reject(new Error('audit_log is full'))), /audit_log is full/);
+      await assert.rejects(
+        call(store, () => Promise.reject(new Error('audit_log is full'))),
+        /audit_log is full/,
+      );
       assert.deepEqual(outcomes, ['rollback']);
     });
   }

@@ -248,6 +248,14 @@ export class IdentityStore {
     const refresh = newRefreshToken();
     const refreshExpires = new Date(now.getTime() + this.options.refreshTtlSeconds * 1000);
     await devices.insertRefreshToken({ hash: refresh.hash, workspace, deviceId, family, generation, issuedAt: now, expiresAt: refreshExpires });
-    return { workspace, deviceId, site, accessToken: access.token, accessTokenExpiresAt: access.expiresAt.toISOString(), refreshToken: refresh.token, refreshTokenExpiresAt: refreshExpires.toISOString() };
+    return {
+      workspace,
+      deviceId,
+      site,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt.toISOString(),
+      refreshToken: refresh.token,
+      refreshTokenExpiresAt: refreshExpires.toISOString(),
+    };
   }
 }

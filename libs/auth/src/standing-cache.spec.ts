@@ -66,9 +66,14 @@ describe('StandingCache: device standing and access, remembered until a notice, 
     assert.equal(w.reads.length, 2);
   });
 
-  it('given devices of two workspaces cached, when one workspace\'s rules change, then only its devices are read again', async () => {
+  it("given devices of two workspaces cached, when one workspace's rules change, then only its devices are read again", async () => {
     const w = world().device('lab', 'tablet').device('lab', 'runner').device('open', 'tablet');
-    for (const [ws, d] of [['lab', 'tablet'], ['lab', 'runner'], ['open', 'tablet']] as const) await w.cache.get(ws, d);
+    for (const [ws, d] of [
+      ['lab', 'tablet'],
+      ['lab', 'runner'],
+      ['open', 'tablet'],
+    ] as const)
+      await w.cache.get(ws, d);
     w.device('lab', 'tablet', 'active', 1, w.role('annotator'));
     w.cache.forgetWorkspace('lab');
     assert.deepEqual((await w.cache.get('lab', 'tablet')).access, w.role('annotator'));

@@ -49,7 +49,10 @@ describe('a request token verified once', () => {
     const unconfirmed = { kind: 'device' as const, ...claims, tokenId: 't', expiresAt: 0 };
     assert.equal(confirmStanding({ unconfirmed }, { status: 'active', generation: 3 }), unconfirmed);
     for (const standing of [undefined, { status: 'revoked', generation: 3 }, { status: 'active', generation: 4 }]) {
-      assert.throws(() => confirmStanding({ unconfirmed }, standing), (e: { problem?: { status: number; code: string } }) => e.problem?.status === 401 && e.problem.code === 'token-revoked');
+      assert.throws(
+        () => confirmStanding({ unconfirmed }, standing),
+        (e: { problem?: { status: number; code: string } }) => e.problem?.status === 401 && e.problem.code === 'token-revoked',
+      );
     }
   });
 });

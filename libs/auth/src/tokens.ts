@@ -48,9 +48,7 @@ export interface OperatorClaims {
   roles: OperatorRole[];
 }
 
-export type VerifiedToken =
-  | ({ kind: 'device'; tokenId: string; expiresAt: number } & DeviceClaims)
-  | ({ kind: 'operator'; tokenId: string; expiresAt: number } & OperatorClaims);
+export type VerifiedToken = ({ kind: 'device'; tokenId: string; expiresAt: number } & DeviceClaims) | ({ kind: 'operator'; tokenId: string; expiresAt: number } & OperatorClaims);
 
 /** Why a token was refused; each maps to a precise 401. */
 export type TokenFailure = 'malformed' | 'bad-signature' | 'expired' | 'unknown-key' | 'invalid-claims';
@@ -123,7 +121,13 @@ export class TokenService {
     if (!key) throw new TokenError('unknown-key', `the token was signed with key "${kid ?? '(none)'}", which this deployment does not hold`);
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, key.secret, { issuer: ISSUER, audience: [DEVICE_AUDIENCE, OPERATOR_AUDIENCE], algorithms: ['HS256'], currentDate: now, clockTolerance: CLOCK_TOLERANCE_SECONDS }));
+      ({ payload } = await jwtVerify(token, key.secret, {
+        issuer: ISSUER,
+        audience: [DEVICE_AUDIENCE, OPERATOR_AUDIENCE],
+        algorithms: ['HS256'],
+        currentDate: now,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      }));
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new TokenError('expired', 'the token has expired; refresh it');
       if (error instanceof errors.JWSSignatureVerificationFailed) throw new TokenError('bad-signature', 'the token signature does not verify');

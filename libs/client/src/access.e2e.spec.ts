@@ -15,7 +15,8 @@ describe('the SDK under access rules (real services)', () => {
   before(async () => {
     stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
     gateway = stack.url('gateway');
-    const admin = (path: string, method: string, body: unknown) => fetch(`${gateway}/v1/admin${path}`, { method, headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const admin = (path: string, method: string, body: unknown) =>
+      fetch(`${gateway}/v1/admin${path}`, { method, headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.ok((await admin('/workspaces', 'POST', { workspace: 'studio' })).ok);
     const rules = { version: 1, roles: { pipeline: { write: { job: '*', annotation: ['confidence'] } } } };
     const published = await admin('/workspaces/studio/access-rules', 'PUT', { rules, reason: 'pipelines write jobs and confidence only' });
@@ -26,22 +27,40 @@ describe('the SDK under access rules (real services)', () => {
   });
 
   it('quarantines the events the role may not write, as forbidden, and syncs the rest', async () => {
-    const enrolled = await fetch(`${gateway}/v1/admin/workspaces/studio/devices`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: 'gpu-runner', role: 'pipeline', reason: 'test' }) });
+    const enrolled = await fetch(`${gateway}/v1/admin/workspaces/studio/devices`, {
+      method: 'POST',
+      headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: 'gpu-runner', role: 'pipeline', reason: 'test' }),
+    });
     assert.equal(enrolled.status, 201);
-    const client = await TidemarkClient.open({ baseUrl: gateway, storage: new MemoryStorage(), credentials: (await enrolled.json()) as DeviceCredentials, retry: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const client = await TidemarkClient.open({
+      baseUrl: gateway,
+      storage: new MemoryStorage(),
+      credentials: (await enrolled.json()) as DeviceCredentials,
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
     const allowed = await client.upsert('annotation', 'img-1', { confidence: 0.9 });
     const refused = await client.upsert('annotation', 'img-1', { label: 'cat' });
     const mixed = await client.enqueue({ entity: { type: 'annotation', id: 'img-2' }, op: 'upsert', fields: { confidence: { op: 'set', value: 0.4 }, label: { op: 'set', value: 'dog' } } });
     const summary = await client.push();
     assert.deepEqual({ accepted: summary.accepted, quarantined: summary.quarantined, remaining: summary.remaining }, { accepted: 1, quarantined: 2, remaining: 0 });
     const quarantined = await client.quarantined();
-    assert.deepEqual(quarantined.map((q) => [q.event.eventId, q.kind, q.status]).sort(), [[refused.eventId, 'forbidden', 403], [mixed.eventId, 'forbidden', 403]].sort());
+    assert.deepEqual(
+      quarantined.map((q) => [q.event.eventId, q.kind, q.status]).sort(),
+      [
+        [refused.eventId, 'forbidden', 403],
+        [mixed.eventId, 'forbidden', 403],
+      ].sort(),
+    );
     assert.match(quarantined[0]!.reason, /\/events\/\d+\/fields\/label/);
-    await eventually(async () => {
-      await client.pull();
-      assert.deepEqual(client.get('annotation', 'img-1')?.values, { confidence: 0.9 });
-      assert.equal(client.get('annotation', 'img-1')?.status, 'applied');
-    }, { message: 'the allowed write is applied; the refused ones no longer show' });
+    await eventually(
+      async () => {
+        await client.pull();
+        assert.deepEqual(client.get('annotation', 'img-1')?.values, { confidence: 0.9 });
+        assert.equal(client.get('annotation', 'img-1')?.status, 'applied');
+      },
+      { message: 'the allowed write is applied; the refused ones no longer show' },
+    );
     assert.equal(client.get('annotation', 'img-2'), undefined, 'the refused create does not show');
     const receipts = (await client.receipts()).receipts.map((r) => [r.eventId, r.status]);
     assert.deepEqual(receipts, [[allowed.eventId, 'applied']], 'the server has a receipt for the allowed event only: the refused ones were never journaled');

@@ -77,10 +77,17 @@ describe('device SDK bootstrap from the snapshot', () => {
     });
     const summary = await reader.pull();
     assert.ok(wroteWhileReading);
-    assert.deepEqual(summary.snapshot && { pages: summary.snapshot.pages, entries: summary.snapshot.entries }, { pages: 5, entries: 39 }, 'one entry per live entity (40 less one deleted), in pages of 8');
+    assert.deepEqual(
+      summary.snapshot && { pages: summary.snapshot.pages, entries: summary.snapshot.entries },
+      { pages: 5, entries: 39 },
+      'one entry per live entity (40 less one deleted), in pages of 8',
+    );
     assert.equal(summary.changes, 4, 'then only what changed while it read');
     assert.equal(reader.cursor, summary.cursor);
-    const held = [...replica.entries()].filter(([, c]) => !c.deleted).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, c]) => [key, { version: c.version, state: c.state }]);
+    const held = [...replica.entries()]
+      .filter(([, c]) => !c.deleted)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, c]) => [key, { version: c.version, state: c.state }]);
     assert.deepEqual(held, await serverState());
     assert.equal(reader.knownVersion('annotation', 'img-30'), 4, 'the next edit is based on the version pulled after the snapshot');
     assert.equal((await reader.pull()).snapshot, undefined, 'a device that bootstrapped pulls changes from then on');

@@ -88,7 +88,11 @@ describe('device SDK against the services', () => {
     // Enrolment: A's access token has expired by the time it reconnects (a week later), so its first push
     // is refused 401 and the SDK rotates its tokens with the refresh token; B's is still valid.
     const enrolA = await stack.device('default', 'tablet-a', 'north');
-    const stale = await new TokenService(stack.env.AUTH_SIGNING_KEYS!).issueDeviceAccess({ workspace: 'default', deviceId: 'tablet-a', site: 'north', generation: 1 }, new Date(Date.now() - 8 * DAY), 900);
+    const stale = await new TokenService(stack.env.AUTH_SIGNING_KEYS!).issueDeviceAccess(
+      { workspace: 'default', deviceId: 'tablet-a', site: 'north', generation: 1 },
+      new Date(Date.now() - 8 * DAY),
+      900,
+    );
     const credentialsA: DeviceCredentials = { ...enrolA, accessToken: stale.token, accessTokenExpiresAt: stale.expiresAt.toISOString() };
     const enrolB = await stack.device('default', 'laptop-b', 'south');
     const opened: TidemarkClient[] = [];
@@ -105,8 +109,16 @@ describe('device SDK against the services', () => {
     const ids = Array.from({ length: 30 }, (_, i) => `img-${i + 1}`);
     for (let day = 0; day < 7; day++) {
       for (const id of ids) {
-        await a.enqueue({ entity: { type: 'annotation', id }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 }, tags: { op: 'add', values: [`a-day${day}`] }, notes: { op: 'append', values: [`a: day ${day}`] }, confidence: { op: 'set', value: day / 10 } } });
-        await b.enqueue({ entity: { type: 'annotation', id }, op: 'upsert', fields: { votes: { op: 'inc', by: 2 }, tags: { op: 'add', values: [`b-day${day}`] }, notes: { op: 'append', values: [`b: day ${day}`] }, assetId: { op: 'set', value: `asset-b-${day}` } } });
+        await a.enqueue({
+          entity: { type: 'annotation', id },
+          op: 'upsert',
+          fields: { votes: { op: 'inc', by: 1 }, tags: { op: 'add', values: [`a-day${day}`] }, notes: { op: 'append', values: [`a: day ${day}`] }, confidence: { op: 'set', value: day / 10 } },
+        });
+        await b.enqueue({
+          entity: { type: 'annotation', id },
+          op: 'upsert',
+          fields: { votes: { op: 'inc', by: 2 }, tags: { op: 'add', values: [`b-day${day}`] }, notes: { op: 'append', values: [`b: day ${day}`] }, assetId: { op: 'set', value: `asset-b-${day}` } },
+        });
       }
       wallA += DAY;
       wallB += DAY - 60_000; // B's clock runs a little slow
@@ -151,8 +163,15 @@ describe('device SDK against the services', () => {
     b = await openDevice(dirB, gateway, () => wallB, { onChange: replicaB.apply, onConflict: replicaB.conflict, onConflictUpdate: replicaB.ledger, onReceipt: replicaB.receipt });
     assert.equal(a.deviceId, 'tablet-a');
     assert.equal(a.pending().length, totalA - 100, 'batch 1 left the outbox before the kill; batch 2 is still there');
-    assert.deepEqual(a.pending().map((e) => e.eventId), eventsA.slice(100), 'the same events, with the same ids, after the restart');
-    assert.deepEqual(b.pending().map((e) => e.eventId), eventsB);
+    assert.deepEqual(
+      a.pending().map((e) => e.eventId),
+      eventsA.slice(100),
+      'the same events, with the same ids, after the restart',
+    );
+    assert.deepEqual(
+      b.pending().map((e) => e.eventId),
+      eventsB,
+    );
 
     // A syncs by hand; B runs the live loop (long-poll).
     const first = await a.sync();
@@ -161,13 +180,19 @@ describe('device SDK against the services', () => {
     b.on('error', (error) => loopErrors.push(error));
     b.start({ live: true, waitSeconds: 2 });
     await eventually(() => assert.equal(b.pending().length, 0), { message: 'the loop pushes B’s queue' });
-    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id IN ('tablet-a', 'laptop-b')"), totalA + totalB), { timeoutMs: 60_000, message: 'every event projected' }).catch(async (error: Error) => {
+    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id IN ('tablet-a', 'laptop-b')"), totalA + totalB), {
+      timeoutMs: 60_000,
+      message: 'every event projected',
+    }).catch(async (error: Error) => {
       throw new Error(`${error.message}\n${await stack.diagnostics()}`, { cause: error });
     });
-    await eventually(async () => {
-      await a.pull();
-      assert.equal(replicaA.receipts.size, totalA);
-    }, { message: 'A holds a receipt for each of its events' });
+    await eventually(
+      async () => {
+        await a.pull();
+        assert.equal(replicaA.receipts.size, totalA);
+      },
+      { message: 'A holds a receipt for each of its events' },
+    );
     await eventually(() => assert.equal(replicaB.entities.size, replicaA.entities.size), { message: 'the live loop pulls everything' });
     await eventually(() => assert.equal(replicaB.receipts.size, totalB), { message: 'B holds a receipt for each of its events' });
     await b.stop();
@@ -193,7 +218,10 @@ describe('device SDK against the services', () => {
     // Every event has exactly one receipt and was applied once.
     assert.deepEqual([...replicaA.receipts.keys()].sort(), [...eventsA].sort());
     assert.deepEqual([...replicaB.receipts.keys()].sort(), [...eventsB].sort());
-    assert.ok([...replicaA.receipts.values(), ...replicaB.receipts.values()].every((status) => ['applied', 'merged', 'conflicted'].includes(status)), 'no event rejected or left unapplied');
+    assert.ok(
+      [...replicaA.receipts.values(), ...replicaB.receipts.values()].every((status) => ['applied', 'merged', 'conflicted'].includes(status)),
+      'no event rejected or left unapplied',
+    );
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM (SELECT event_id FROM change_log GROUP BY event_id HAVING count(*) > 1) d'), 0, 'no event applied twice');
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM change_log'), totalA + totalB, 'one change per event');
     assert.deepEqual(rejected, []);
@@ -212,7 +240,10 @@ describe('device SDK against the services', () => {
     a = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(dirA), onChange: (c) => void later.push(c) });
     assert.equal(a.cursor, cursor);
     await eventually(async () => assert.ok((await a.pull()).changes > 0), { message: 'the new change to be projected' });
-    assert.deepEqual(later.map((c) => [c.entity.id, c.eventId]), [['img-2', next.eventId]]);
+    assert.deepEqual(
+      later.map((c) => [c.entity.id, c.eventId]),
+      [['img-2', next.eventId]],
+    );
     await a.close();
   });
 
@@ -241,17 +272,36 @@ describe('device SDK against the services', () => {
     const resumed = JSON.parse(/^resumed (.*)$/m.exec(second.output())![1]!) as { deviceId: string; lastSeq: number; pending: number };
     assert.deepEqual(resumed, { deviceId, lastSeq: N, pending: N - 100 });
     const { accepted, duplicate, quarantined, remaining } = JSON.parse(/^done (.*)$/m.exec(second.output())![1]!) as Record<string, number>;
-    assert.deepEqual({ accepted, duplicate, quarantined, remaining }, { accepted: N - 200, duplicate: 100, quarantined: 0, remaining: 0 }, 'batch 2 was journaled before the kill: the server answers duplicate');
+    assert.deepEqual(
+      { accepted, duplicate, quarantined, remaining },
+      { accepted: N - 200, duplicate: 100, quarantined: 0, remaining: 0 },
+      'batch 2 was journaled before the kill: the server answers duplicate',
+    );
 
     // Every pushed eventId has exactly one receipt and one change; the device sequence is 1..N without gaps.
-    await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE device_id = $1', [deviceId]), N), { timeoutMs: 20_000, message: 'every event projected' });
-    const receipts = await stack.db.query<{ event_id: string; device_seq: string; status: string }>('SELECT event_id, device_seq, status FROM event_receipts WHERE device_id = $1 ORDER BY device_seq', [deviceId]);
+    await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE device_id = $1', [deviceId]), N), {
+      timeoutMs: 20_000,
+      message: 'every event projected',
+    });
+    const receipts = await stack.db.query<{ event_id: string; device_seq: string; status: string }>(
+      'SELECT event_id, device_seq, status FROM event_receipts WHERE device_id = $1 ORDER BY device_seq',
+      [deviceId],
+    );
     assert.deepEqual(receipts.rows.map((r) => r.event_id).sort(), [...eventIds].sort(), 'the receipts are exactly the enqueued events');
-    assert.deepEqual(receipts.rows.map((r) => Number(r.device_seq)), Array.from({ length: N }, (_, i) => i + 1));
-    assert.ok(receipts.rows.every((r) => r.status === 'applied'), JSON.stringify(receipts.rows.find((r) => r.status !== 'applied')));
+    assert.deepEqual(
+      receipts.rows.map((r) => Number(r.device_seq)),
+      Array.from({ length: N }, (_, i) => i + 1),
+    );
+    assert.ok(
+      receipts.rows.every((r) => r.status === 'applied'),
+      JSON.stringify(receipts.rows.find((r) => r.status !== 'applied')),
+    );
     const changes = await stack.db.query<{ event_id: string; n: string }>('SELECT event_id, count(*) AS n FROM change_log WHERE device_id = $1 GROUP BY event_id', [deviceId]);
     assert.equal(changes.rows.length, N);
-    assert.ok(changes.rows.every((r) => r.n === '1'), 'one change per event');
+    assert.ok(
+      changes.rows.every((r) => r.n === '1'),
+      'one change per event',
+    );
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM journal_duplicates WHERE device_id = $1', [deviceId]), 0, 'the re-sent batch never reached the projector twice');
     const versions = await stack.db.query<{ total: string }>("SELECT sum(version) AS total FROM entities WHERE entity_type = 'annotation' AND entity_id LIKE 'crash-%'");
     assert.equal(Number(versions.rows[0]!.total), N, 'entity versions add up to one per event');
@@ -271,11 +321,18 @@ describe('device SDK against the services', () => {
     assert.equal((await second.exited).code, 0, second.output());
     assert.match(second.output(), new RegExp(`^device ${device}: 0 event\\(s\\) still queued`, 'm'));
     assert.match(second.output(), /^pushed 2 accepted, 0 duplicate;/m);
-    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id = $1 AND status IN ('applied', 'merged')", [device]), 4), { message: 'both runs’ events applied' });
+    await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE device_id = $1 AND status IN ('applied', 'merged')", [device]), 4), {
+      message: 'both runs’ events applied',
+    });
   });
 
   it('reads write receipts when the gateway serves GET /v1/receipts', async (t) => {
-    const client = await TidemarkClient.open({ baseUrl: gateway, storage: await FileStorage.open(await tempDir('receipts')), credentials: await stack.device('default', 'receipts-device'), retry: fastRetry });
+    const client = await TidemarkClient.open({
+      baseUrl: gateway,
+      storage: await FileStorage.open(await tempDir('receipts')),
+      credentials: await stack.device('default', 'receipts-device'),
+      retry: fastRetry,
+    });
     await client.upsert('annotation', 'r-1', { label: 'owl' });
     await client.enqueue({ entity: { type: 'annotation', id: 'r-2' }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 } } });
     await client.push();
@@ -291,13 +348,22 @@ describe('device SDK against the services', () => {
       throw error;
     }
     assert.ok(Array.isArray(page.receipts));
-    const all = await eventually(async () => {
-      const receipts = await client.allReceipts();
-      assert.equal(receipts.length, client.lastSeq);
-      return receipts;
-    }, { message: 'a receipt for every event of this device' });
-    assert.deepEqual(all.map((r) => r.deviceSeq), Array.from({ length: client.lastSeq }, (_, i) => i + 1));
-    assert.ok(all.every((r) => r.deviceId === client.deviceId && ['applied', 'merged'].includes(r.status)), JSON.stringify(all));
+    const all = await eventually(
+      async () => {
+        const receipts = await client.allReceipts();
+        assert.equal(receipts.length, client.lastSeq);
+        return receipts;
+      },
+      { message: 'a receipt for every event of this device' },
+    );
+    assert.deepEqual(
+      all.map((r) => r.deviceSeq),
+      Array.from({ length: client.lastSeq }, (_, i) => i + 1),
+    );
+    assert.ok(
+      all.every((r) => r.deviceId === client.deviceId && ['applied', 'merged'].includes(r.status)),
+      JSON.stringify(all),
+    );
     await client.close();
   });
   it('discarding quarantined events tells the server their sequences are abandoned: ops-api shows them abandoned, not missing, and the device is not falling behind', async () => {
@@ -337,16 +403,30 @@ describe('device SDK against the services', () => {
       const after = await view();
       assert.deepEqual([after.missing, after.behindBy, after.fallingBehind, after.gaps], [0, 0, false, []], JSON.stringify(after));
       assert.deepEqual([after.abandoned, after.abandonedRanges], [30, [[1, 30]]]);
-      const recorded = (await stack.db.query('SELECT first_seq::int AS f, last_seq::int AS t, reason FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', ['ws-abandon', 'discarder'])).rows as { f: number; t: number; reason: string }[];
-      assert.deepEqual(recorded.map((r) => [r.f, r.t]), [[1, 30]]);
+      const recorded = (
+        await stack.db.query('SELECT first_seq::int AS f, last_seq::int AS t, reason FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', ['ws-abandon', 'discarder'])
+      ).rows as { f: number; t: number; reason: string }[];
+      assert.deepEqual(
+        recorded.map((r) => [r.f, r.t]),
+        [[1, 30]],
+      );
       assert.match(recorded[0]!.reason, /discarded from the device quarantine/);
 
       // The route refuses a bad report whole, naming each problem, and records nothing of it; a repeat is idempotent.
-      const post = (body: unknown) => fetch(`${gateway}/v1/sequence/abandoned`, { method: 'POST', headers: { ...credentials.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const bad = await post({ ranges: [{ from: 41, to: 45 }, { from: 50, to: 49 }] });
+      const post = (body: unknown) =>
+        fetch(`${gateway}/v1/sequence/abandoned`, { method: 'POST', headers: { ...credentials.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const bad = await post({
+        ranges: [
+          { from: 41, to: 45 },
+          { from: 50, to: 49 },
+        ],
+      });
       assert.equal(bad.status, 400);
       assert.match(bad.headers.get('content-type') ?? '', /^application\/problem\+json/);
-      assert.deepEqual(((await bad.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer), ['/ranges/1']);
+      assert.deepEqual(
+        ((await bad.json()) as { errors: { pointer: string }[] }).errors.map((e) => e.pointer),
+        ['/ranges/1'],
+      );
       assert.equal((await post({ ranges: [] })).status, 400);
       assert.equal((await post({ ranges: [{ from: 0, to: 3 }] })).status, 400);
       assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM device_abandoned_sequences'), 1, 'nothing of a refused report');

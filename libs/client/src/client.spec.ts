@@ -39,8 +39,14 @@ describe('TidemarkClient', () => {
     const reader = await open(gateway, storage, { pullPageSize: 3, bootstrapFromSnapshot: false, onChange: (c) => void seen.push(c) });
     const summary = await reader.pull();
     assert.deepEqual(summary, { pages: 3, changes: 7, conflicts: 0, receipts: 0, cursor: '7' });
-    assert.deepEqual(seen.map((c) => c.cursor), ['1', '2', '3', '4', '5', '6', '7']);
-    assert.deepEqual(gateway.requests.filter((r) => r.method === 'GET').map((r) => new URL(r.url).search), ['?limit=3&receiptsAfter=0', '?limit=3&receiptsAfter=0&after=3', '?limit=3&receiptsAfter=0&after=6']);
+    assert.deepEqual(
+      seen.map((c) => c.cursor),
+      ['1', '2', '3', '4', '5', '6', '7'],
+    );
+    assert.deepEqual(
+      gateway.requests.filter((r) => r.method === 'GET').map((r) => new URL(r.url).search),
+      ['?limit=3&receiptsAfter=0', '?limit=3&receiptsAfter=0&after=3', '?limit=3&receiptsAfter=0&after=6'],
+    );
     assert.equal(reader.knownVersion('annotation', 'a0'), 3);
     await reader.close();
 
@@ -50,7 +56,11 @@ describe('TidemarkClient', () => {
     const restarted = await open(gateway, storage, { onChange: (c) => void again.push(c) });
     assert.equal(restarted.cursor, '7');
     await restarted.pull();
-    assert.deepEqual(again.map((c) => c.cursor), ['8'], 'no change delivered twice across the restart');
+    assert.deepEqual(
+      again.map((c) => c.cursor),
+      ['8'],
+      'no change delivered twice across the restart',
+    );
     // the next edit is based on the version this device last pulled
     const edit = await restarted.upsert('annotation', 'a1', { n: 100 });
     assert.equal(edit.baseVersion, 3);
@@ -73,16 +83,18 @@ describe('TidemarkClient', () => {
     const fresh = await open(gateway, new MemoryStorage(), { pullPageSize: 2, onChange: (c) => void seen.push(c) });
     const summary = await fresh.pull();
     assert.deepEqual(summary.snapshot, { pages: 3, entries: 5, cursor: '9' });
-    assert.deepEqual(seen.map((c) => `${c.entity.id}@${c.version}`), ['a0@2', 'a1@2', 'a2@2', 'a3@2', 'a4@1'], 'one entry per entity, its latest version, as a change');
+    assert.deepEqual(
+      seen.map((c) => `${c.entity.id}@${c.version}`),
+      ['a0@2', 'a1@2', 'a2@2', 'a3@2', 'a4@1'],
+      'one entry per entity, its latest version, as a change',
+    );
     assert.equal(fresh.cursor, '9');
     assert.equal(fresh.knownVersion('annotation', 'a3'), 2);
     const gets = gateway.requests.filter((r) => r.method === 'GET');
-    assert.deepEqual(gets.map((r) => `${new URL(r.url).pathname}${new URL(r.url).search}`), [
-      '/v1/snapshot?limit=2',
-      '/v1/snapshot?limit=2&cursor=9&after=annotation%2Fa1',
-      '/v1/snapshot?limit=2&cursor=9&after=annotation%2Fa3',
-      '/v1/changes?limit=2&receiptsAfter=0&after=9',
-    ]);
+    assert.deepEqual(
+      gets.map((r) => `${new URL(r.url).pathname}${new URL(r.url).search}`),
+      ['/v1/snapshot?limit=2', '/v1/snapshot?limit=2&cursor=9&after=annotation%2Fa1', '/v1/snapshot?limit=2&cursor=9&after=annotation%2Fa3', '/v1/changes?limit=2&receiptsAfter=0&after=9'],
+    );
     for (const r of gets) assert.equal(r.headers['accept-encoding'], 'br, gzip', 'pulls ask for compressed answers');
     await fresh.close();
 
@@ -113,13 +125,20 @@ describe('TidemarkClient', () => {
     assert.deepEqual(resumed.snapshot, { pages: 2, entries: 3, cursor: '9' });
     assert.equal(resumed.changes, 2);
     assert.deepEqual(new URL(gateway.requests[before]!.url).search, '?limit=2&cursor=9&after=annotation%2Fa1');
-    assert.deepEqual([...applied.entries()].sort(([a], [b]) => (a < b ? -1 : 1)), latest());
+    assert.deepEqual(
+      [...applied.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+      latest(),
+    );
     await restarted.close();
 
     // A snapshot cursor the server no longer knows starts the snapshot again.
     const stale = new MemoryStorage();
     await stale.put('pull', JSON.stringify({ v: 1, versions: {}, receiptMark: 0, snapshot: { cursor: '999', next: 'annotation/a1' } }));
-    gateway.script.push({ status: 400, body: { type: 'https://tidemark.dev/problems/validation-failed', title: 'Validation failed', status: 400, errors: [{ pointer: 'query:cursor', detail: 'not a cursor of this workspace' }] }, headers: { 'content-type': 'application/problem+json' } });
+    gateway.script.push({
+      status: 400,
+      body: { type: 'https://tidemark.dev/problems/validation-failed', title: 'Validation failed', status: 400, errors: [{ pointer: 'query:cursor', detail: 'not a cursor of this workspace' }] },
+      headers: { 'content-type': 'application/problem+json' },
+    });
     const again = await open(gateway, stale, { pullPageSize: 10 });
     assert.deepEqual((await again.pull()).snapshot, { pages: 1, entries: 6, cursor: '11' });
     await again.close();
@@ -140,7 +159,13 @@ describe('TidemarkClient', () => {
     const reader = await open(gateway, new MemoryStorage(), { onConflict: (c) => void conflicts.push(c) });
     const off = reader.on('conflict', (c) => void conflicts.push(c));
     assert.equal((await reader.pull()).conflicts, 1);
-    assert.deepEqual(conflicts.map((c) => [c.entity.id, c.inConflict]), [['p2', ['text']], ['p2', ['text']]]);
+    assert.deepEqual(
+      conflicts.map((c) => [c.entity.id, c.inConflict]),
+      [
+        ['p2', ['text']],
+        ['p2', ['text']],
+      ],
+    );
     off();
   });
 
@@ -214,7 +239,10 @@ describe('TidemarkClient', () => {
       assert.ok(Date.now() - started < 2_000, `answered in ${Date.now() - started} ms, not after the 25 s long-poll`);
       assert.ok(pulled);
       await until(() => longPolls === 3, 'the loop to go back to its long-poll');
-      assert.deepEqual(errors.map((e) => e.message), []);
+      assert.deepEqual(
+        errors.map((e) => e.message),
+        [],
+      );
     } finally {
       await client.close();
     }
@@ -227,14 +255,28 @@ describe('TidemarkClient', () => {
       const u = new URL(String(url));
       if (init?.method === 'POST' && u.pathname === '/v1/events') {
         const { events } = JSON.parse(String(init.body)) as { events: { eventId: string; deviceSeq: number }[] };
-        const results = events.map((e, i) => (e.deviceSeq === 1 ? { eventId: e.eventId, status: 'rejected', reason: 'this eventId is already used by another event' } : { eventId: e.eventId, status: 'accepted', seq: i + 1 }));
+        const results = events.map((e, i) =>
+          e.deviceSeq === 1 ? { eventId: e.eventId, status: 'rejected', reason: 'this eventId is already used by another event' } : { eventId: e.eventId, status: 'accepted', seq: i + 1 },
+        );
         refusedId = events.find((e) => e.deviceSeq === 1)!.eventId;
         return new Response(JSON.stringify({ results }), { status: 200, headers: { 'content-type': 'application/json' } });
       }
       if (u.pathname === '/v1/changes') {
         asked.push(u.searchParams.get('receiptsAfter')!);
         const after = Number(u.searchParams.get('receiptsAfter'));
-        const receipts = [2, 3].filter((seq) => seq > after).map((seq) => ({ eventId: `e${seq}`, deviceId: 'tablet', deviceSeq: seq, entity: { type: 'annotation', id: 'a' }, status: 'applied', reason: null, version: seq, streamSeq: seq, acceptedAt: new Date(0).toISOString() }));
+        const receipts = [2, 3]
+          .filter((seq) => seq > after)
+          .map((seq) => ({
+            eventId: `e${seq}`,
+            deviceId: 'tablet',
+            deviceSeq: seq,
+            entity: { type: 'annotation', id: 'a' },
+            status: 'applied',
+            reason: null,
+            version: seq,
+            streamSeq: seq,
+            acceptedAt: new Date(0).toISOString(),
+          }));
         return new Response(JSON.stringify({ changes: [], next: '0', hasMore: false, conflicts: [], receipts }), { status: 200, headers: { 'content-type': 'application/json' } });
       }
       return new Response(JSON.stringify({ status: 404 }), { status: 404, headers: { 'content-type': 'application/problem+json' } });
@@ -243,7 +285,10 @@ describe('TidemarkClient', () => {
     try {
       for (let i = 0; i < 3; i++) await client.upsert('annotation', 'a', { label: `v${i}` });
       await client.push();
-      assert.deepEqual((await client.quarantined()).map((q) => q.event.eventId), [refusedId]);
+      assert.deepEqual(
+        (await client.quarantined()).map((q) => q.event.eventId),
+        [refusedId],
+      );
       await client.pull();
       await client.pull();
       assert.deepEqual(asked, ['0', '3'], 'receipts 2 and 3 are not asked for again behind the refused sequence 1');
@@ -256,23 +301,53 @@ describe('TidemarkClient', () => {
     const gateway = new FakeGateway();
     const client = await open(gateway, new MemoryStorage(), { deviceId: 'dev-r' });
     await assert.rejects(client.receipts(), (error: unknown) => error instanceof ServerProblemError && error.status === 404);
-    const receipt = { eventId: 'e', deviceId: 'dev-r', deviceSeq: 1, entity: { type: 'annotation', id: 'a' }, status: 'applied', reason: null, version: 1, streamSeq: 1, acceptedAt: '2025-11-25T00:00:00.000Z' };
+    const receipt = {
+      eventId: 'e',
+      deviceId: 'dev-r',
+      deviceSeq: 1,
+      entity: { type: 'annotation', id: 'a' },
+      status: 'applied',
+      reason: null,
+      version: 1,
+      streamSeq: 1,
+      acceptedAt: '2025-11-25T00:00:00.000Z',
+    };
     gateway.script.push({ status: 200, body: { receipts: [receipt], next: '1:e', hasMore: true } }, { status: 200, body: { receipts: [], hasMore: false } });
     assert.deepEqual(await client.allReceipts(), [receipt]);
     const urls = gateway.requests.slice(-2).map((r) => new URL(r.url));
-    assert.deepEqual(urls.map((u) => [u.pathname, u.searchParams.get('deviceId'), u.searchParams.get('after')]), [['/v1/receipts', 'dev-r', null], ['/v1/receipts', 'dev-r', '1:e']]);
+    assert.deepEqual(
+      urls.map((u) => [u.pathname, u.searchParams.get('deviceId'), u.searchParams.get('after')]),
+      [
+        ['/v1/receipts', 'dev-r', null],
+        ['/v1/receipts', 'dev-r', '1:e'],
+      ],
+    );
   });
 
   it('sends the access token and extra headers, refreshes once on a 401, and keeps the rotated tokens', async () => {
     const gateway = new FakeGateway();
     const seen: { url: string; headers: Record<string, string>; body?: string }[] = [];
-    const enrolment = { workspace: 'lab', deviceId: 'tab-1', site: 'north', accessToken: 'access-1', accessTokenExpiresAt: '2026-01-01T00:15:00.000Z', refreshToken: 'tmr_refresh-1', refreshTokenExpiresAt: '2026-02-01T00:00:00.000Z' };
+    const enrolment = {
+      workspace: 'lab',
+      deviceId: 'tab-1',
+      site: 'north',
+      accessToken: 'access-1',
+      accessTokenExpiresAt: '2026-01-01T00:15:00.000Z',
+      refreshToken: 'tmr_refresh-1',
+      refreshTokenExpiresAt: '2026-02-01T00:00:00.000Z',
+    };
     const rotated = { ...enrolment, accessToken: 'access-2', accessTokenExpiresAt: '2026-01-01T00:30:00.000Z', refreshToken: 'tmr_refresh-2' };
     const storage = new MemoryStorage();
     const fetch: ClientOptions['fetch'] = (url, init) => {
       seen.push({ url, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) });
-      if (url.endsWith('/v1/auth/refresh')) return Promise.resolve({ status: 200, headers: { get: (n: string) => (n === 'content-type' ? 'application/json' : null) }, text: () => Promise.resolve(JSON.stringify(rotated)) });
-      if (init.headers.authorization === 'Bearer access-1') return Promise.resolve({ status: 401, headers: { get: (n: string) => (n === 'content-type' ? 'application/problem+json' : null) }, text: () => Promise.resolve('{"type":"x","title":"Unauthorized","status":401,"code":"token-expired"}') });
+      if (url.endsWith('/v1/auth/refresh'))
+        return Promise.resolve({ status: 200, headers: { get: (n: string) => (n === 'content-type' ? 'application/json' : null) }, text: () => Promise.resolve(JSON.stringify(rotated)) });
+      if (init.headers.authorization === 'Bearer access-1')
+        return Promise.resolve({
+          status: 401,
+          headers: { get: (n: string) => (n === 'content-type' ? 'application/problem+json' : null) },
+          text: () => Promise.resolve('{"type":"x","title":"Unauthorized","status":401,"code":"token-expired"}'),
+        });
       return gateway.fetch(url, init);
     };
     const client = await open(gateway, storage, { credentials: enrolment, headers: { 'x-app': 'demo' }, fetch });
@@ -335,7 +410,12 @@ describe('TidemarkClient', () => {
     const browser = require('./index') as Record<string, unknown>;
     const node = require('./node') as Record<string, unknown>;
     assert.equal(browser.FileStorage, undefined);
-    assert.deepEqual(Object.keys(node).filter((name) => !(name in browser)).sort(), ['FileBlobCache', 'FileStorage', 'StorageLockedError']);
+    assert.deepEqual(
+      Object.keys(node)
+        .filter((name) => !(name in browser))
+        .sort(),
+      ['FileBlobCache', 'FileStorage', 'StorageLockedError'],
+    );
   });
 
   it('the ES module entries re-export every value of the CommonJS entries, the same objects', async () => {
@@ -343,7 +423,13 @@ describe('TidemarkClient', () => {
     for (const entry of ['index', 'node', 'react']) {
       const cjs = require(`./${entry}`) as Record<string, unknown>;
       const esm = (await import(pathToFileURL(join(root, 'esm', `${entry}.mjs`)).href)) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(esm).sort(), Object.keys(cjs).filter((name) => name !== '__esModule').sort(), `esm/${entry}.mjs names every export of dist/${entry}.js`);
+      assert.deepEqual(
+        Object.keys(esm).sort(),
+        Object.keys(cjs)
+          .filter((name) => name !== '__esModule')
+          .sort(),
+        `esm/${entry}.mjs names every export of dist/${entry}.js`,
+      );
       for (const name of Object.keys(esm)) assert.equal(esm[name], cjs[name], `${entry}: ${name} is the CommonJS object, not a copy`);
     }
   });

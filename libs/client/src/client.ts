@@ -155,7 +155,18 @@ type Listeners = { [K in keyof ClientEvents]: Set<ClientEvents[K]> };
  * its storage.
  */
 export class TidemarkClient {
-  private readonly listeners: Listeners = { change: new Set(), conflict: new Set(), conflictUpdate: new Set(), receipt: new Set(), rejected: new Set(), pushed: new Set(), error: new Set(), diverged: new Set(), tabChange: new Set(), upload: new Set() };
+  private readonly listeners: Listeners = {
+    change: new Set(),
+    conflict: new Set(),
+    conflictUpdate: new Set(),
+    receipt: new Set(),
+    rejected: new Set(),
+    pushed: new Set(),
+    error: new Set(),
+    diverged: new Set(),
+    tabChange: new Set(),
+    upload: new Set(),
+  };
   private readonly http: HttpContext;
   private pushing: Promise<PushSummary> | undefined;
   private pulling: Promise<PullSummary> | undefined;
@@ -220,7 +231,9 @@ export class TidemarkClient {
     const exclusive = coordinator && (<T>(work: () => Promise<T>) => coordinator.exclusive('outbox', work));
     const tokens = await TokenKeeper.open(options.storage, options.credentials);
     if (tokens && coordinator) tokens.exclusive = (work) => coordinator.exclusive('credentials', work);
-    const identity = tokens ? { workspace: tokens.current.workspace, deviceId: tokens.current.deviceId } : { workspace: options.workspace ?? 'default', ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}) };
+    const identity = tokens
+      ? { workspace: tokens.current.workspace, deviceId: tokens.current.deviceId }
+      : { workspace: options.workspace ?? 'default', ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}) };
     const outbox = await Outbox.open(options.storage, {
       ...identity,
       wallClock: options.now ?? Date.now,
@@ -247,7 +260,18 @@ export class TidemarkClient {
     if (options.assets) {
       const http = client.http;
       const files = await ClientAssets.open(
-        { storage: options.storage, auth: http.auth, enqueue: (draft) => client.enqueue(draft), upload: (p) => client.emit('upload', p), error: (e) => client.emit('error', e), retry: http.retry, random: http.random, sleep: http.sleep, now: http.now, signal: client.abort.signal },
+        {
+          storage: options.storage,
+          auth: http.auth,
+          enqueue: (draft) => client.enqueue(draft),
+          upload: (p) => client.emit('upload', p),
+          error: (e) => client.emit('error', e),
+          retry: http.retry,
+          random: http.random,
+          sleep: http.sleep,
+          now: http.now,
+          signal: client.abort.signal,
+        },
         options.assets,
       );
       client.files = files;
@@ -469,7 +493,10 @@ export class TidemarkClient {
     if (items.length === 0) return 0;
     const ranges = seqRanges(items.map((item) => item.event.deviceSeq));
     for (let at = 0; at < ranges.length; at += CLIENT_LIMITS.maxAbandonedRanges) {
-      const body = JSON.stringify({ ranges: ranges.slice(at, at + CLIENT_LIMITS.maxAbandonedRanges).map(([from, to]) => ({ from, to })), reason: 'refused by the server and discarded from the device quarantine' });
+      const body = JSON.stringify({
+        ranges: ranges.slice(at, at + CLIENT_LIMITS.maxAbandonedRanges).map(([from, to]) => ({ from, to })),
+        reason: 'refused by the server and discarded from the device quarantine',
+      });
       const answer = (await sendWithRetry(this.http, 'POST', '/v1/sequence/abandoned', body, signal))!;
       expectOk(answer, '/v1/sequence/abandoned');
     }
@@ -522,38 +549,42 @@ export class TidemarkClient {
       );
     }
     const pageSize = Math.min(Math.max(this.options.pullPageSize ?? 500, 1), CLIENT_LIMITS.maxPullLimit);
-    this.pulling ??= this.expireDue(signal).then(() => this.outbox.quarantined()).then((refused) =>
-      pullChanges(
-        this.http,
-        this.replica ? this.replica.committingAfter(this.options.storage) : this.options.storage,
-        this.pullState,
-        pageSize,
-        {
-          change: async (change) => {
-            this.replica?.applyChange(change);
-            for (const listener of this.listeners.change) await listener(change);
+    this.pulling ??= this.expireDue(signal)
+      .then(() => this.outbox.quarantined())
+      .then((refused) =>
+        pullChanges(
+          this.http,
+          this.replica ? this.replica.committingAfter(this.options.storage) : this.options.storage,
+          this.pullState,
+          pageSize,
+          {
+            change: async (change) => {
+              this.replica?.applyChange(change);
+              for (const listener of this.listeners.change) await listener(change);
+            },
+            conflict: async (change) => {
+              for (const listener of this.listeners.conflict) await listener(change);
+            },
+            conflictUpdate: async (conflict) => {
+              this.replica?.applyConflict(conflict);
+              for (const listener of this.listeners.conflictUpdate) await listener(conflict);
+            },
+            receipt: async (receipt) => {
+              this.replica?.applyReceipt(receipt);
+              for (const listener of this.listeners.receipt) await listener(receipt);
+            },
           },
-          conflict: async (change) => {
-            for (const listener of this.listeners.conflict) await listener(change);
-          },
-          conflictUpdate: async (conflict) => {
-            this.replica?.applyConflict(conflict);
-            for (const listener of this.listeners.conflictUpdate) await listener(conflict);
-          },
-          receipt: async (receipt) => {
-            this.replica?.applyReceipt(receipt);
-            for (const listener of this.listeners.receipt) await listener(receipt);
-          },
-        },
-        signal,
-        waitSeconds,
-        new Set(refused.map((q) => q.event.deviceSeq)),
-        this.options.bootstrapFromSnapshot ?? true,
-      ),
-    ).then((summary) => {
-      if (summary.changes > 0 || summary.receipts > 0) this.tabs?.coordinator.announce('pull');
-      return summary;
-    }).finally(() => (this.pulling = undefined));
+          signal,
+          waitSeconds,
+          new Set(refused.map((q) => q.event.deviceSeq)),
+          this.options.bootstrapFromSnapshot ?? true,
+        ),
+      )
+      .then((summary) => {
+        if (summary.changes > 0 || summary.receipts > 0) this.tabs?.coordinator.announce('pull');
+        return summary;
+      })
+      .finally(() => (this.pulling = undefined));
     return this.pulling;
   }
 
@@ -812,13 +843,13 @@ export class TidemarkClient {
   }
 }
 
-
 /** A coordinator of the tabs sharing `storage` (named by the storage), or none outside a browser. */
 function tabCoordinatorFor(storage: Storage): TabCoordinator | undefined {
   if (!TabCoordinator.available()) {
     // A browser without Web Locks (a page on plain http other than localhost: they exist in secure contexts only)
     // would let two tabs hand out one sequence number: refuse rather than share unsafely.
-    if ((globalThis as { indexedDB?: unknown }).indexedDB !== undefined) throw new Error("tabs: 'auto' needs Web Locks (navigator.locks) and BroadcastChannel, which this page lacks: Web Locks exist only in secure contexts (https, localhost)");
+    if ((globalThis as { indexedDB?: unknown }).indexedDB !== undefined)
+      throw new Error("tabs: 'auto' needs Web Locks (navigator.locks) and BroadcastChannel, which this page lacks: Web Locks exist only in secure contexts (https, localhost)");
     return undefined;
   }
   if (typeof storage.name !== 'string' || storage.name === '') throw new TypeError("tabs: 'auto' needs a storage with a name shared by the tabs (IndexedDbStorage)");

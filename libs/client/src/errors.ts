@@ -32,7 +32,9 @@ export class ServerUnavailableError extends TidemarkError {
     readonly problem: Problem | undefined,
     cause: unknown,
   ) {
-    super(`server unavailable after ${attempts} attempt(s)${status ? ` (last answer ${status}${problem?.title ? ` ${problem.title}` : ''})` : cause instanceof Error ? ` (${cause.message})` : ''}`, { cause });
+    super(`server unavailable after ${attempts} attempt(s)${status ? ` (last answer ${status}${problem?.title ? ` ${problem.title}` : ''})` : cause instanceof Error ? ` (${cause.message})` : ''}`, {
+      cause,
+    });
   }
 }
 

@@ -3,7 +3,10 @@ import { backoffDelay, parseRetryAfter, type RetryPolicy } from './push/backoff'
 import { ServerProblemError, ServerUnavailableError, ServerUnreachableError } from './errors';
 
 /** `fetch` as Node 20 and browsers have it (injected in tests). */
-export type Fetch = (input: string, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }) => Promise<{
+export type Fetch = (
+  input: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
   text(): Promise<string>;

@@ -45,7 +45,8 @@ function thirdPartyClosure(roots: { name: string; from: string }[]): string[] {
   return [...dirs];
 }
 
-const npm = async (cwd: string, args: string[]) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024 });
+const npm = async (cwd: string, args: string[]) =>
+  run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, env: { ...process.env, npm_config_update_notifier: 'false' }, maxBuffer: 16 * 1024 * 1024 });
 const node = async (cwd: string, file: string) => (await run(process.execPath, [file], { cwd, env: { PATH: process.env.PATH ?? '' } })).stdout;
 
 describe('the packed SDK in an empty folder', () => {
@@ -62,7 +63,10 @@ describe('the packed SDK in an empty folder', () => {
     mkdirSync(app);
     const ours = ['contracts', 'merge', 'client'].map((lib) => join(ROOT, 'libs', lib));
     const manifest = (lib: string) => JSON.parse(readFileSync(join(ROOT, 'libs', lib, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const thirdParty = (lib: string) => Object.keys(manifest(lib).dependencies).filter((name) => !name.startsWith('@tidemark/')).map((name) => ({ name, from: join(ROOT, 'libs', lib) }));
+    const thirdParty = (lib: string) =>
+      Object.keys(manifest(lib).dependencies)
+        .filter((name) => !name.startsWith('@tidemark/'))
+        .map((name) => ({ name, from: join(ROOT, 'libs', lib) }));
     // What contracts and the client (idb) need at run time, and @types/node for the type check of a Node app (a dev
     // dependency there).
     const theirs = thirdPartyClosure([
@@ -73,7 +77,10 @@ describe('the packed SDK in an empty folder', () => {
       { name: 'react', from: join(ROOT, 'libs', 'client') },
       { name: '@types/react', from: join(ROOT, 'libs', 'client') },
     ]);
-    assert.ok(theirs.some((dir) => dir.endsWith(join('node_modules', 'idb'))), `idb is packed: ${theirs.join(', ')}`);
+    assert.ok(
+      theirs.some((dir) => dir.endsWith(join('node_modules', 'idb'))),
+      `idb is packed: ${theirs.join(', ')}`,
+    );
     const { stdout } = await npm(work, ['pack', ...ours, ...theirs, '--pack-destination', tarballs, '--ignore-scripts', '--json']);
     const entries = JSON.parse(stdout) as { name: string; filename: string; files: { path: string }[] }[];
     for (const entry of entries) packed.push({ name: entry.name, files: entry.files.map((f) => f.path) });
@@ -100,7 +107,8 @@ describe('the packed SDK in an empty folder', () => {
       for (const range of Object.values((manifest.dependencies ?? {}) as Record<string, string>)) assert.doesNotMatch(range, /^(\*|file:|workspace:|\.)/, `${name}: dependency range ${range}`);
     }
     const client = packed.find((p) => p.name === '@tidemark/client')!;
-    for (const file of ['esm/index.mjs', 'esm/index.d.mts', 'esm/node.mjs', 'esm/node.d.mts', 'esm/react.mjs', 'esm/react.d.mts', 'dist/node.js', 'dist/react.js', 'dist/react.d.ts', 'README.md']) assert.ok(client.files.includes(file), `client ships ${file}`);
+    for (const file of ['esm/index.mjs', 'esm/index.d.mts', 'esm/node.mjs', 'esm/node.d.mts', 'esm/react.mjs', 'esm/react.d.mts', 'dist/node.js', 'dist/react.js', 'dist/react.d.ts', 'README.md'])
+      assert.ok(client.files.includes(file), `client ships ${file}`);
     assert.ok(!existsSync(join(app, 'node_modules', '@tidemark', 'testing')), 'no dev dependency of the SDK was installed');
   });
 
@@ -142,7 +150,19 @@ const { useEntity, useQuery } = require('@tidemark/client/react');
 const { mkdtemp } = require('node:fs/promises'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`)}
 })().catch((error) => { console.error(error); process.exit(1); });`,
     );
-    const expected = { seq: 1, pending: 1, unavailable: true, same: true, stored: 'v', reopenedSeq: 1, canonical: '{"a":2,"b":1}', policies: 'function', label: 'cat', reread: 'cat', hooks: ['function', 'function'] };
+    const expected = {
+      seq: 1,
+      pending: 1,
+      unavailable: true,
+      same: true,
+      stored: 'v',
+      reopenedSeq: 1,
+      canonical: '{"a":2,"b":1}',
+      policies: 'function',
+      label: 'cat',
+      reread: 'cat',
+      hooks: ['function', 'function'],
+    };
     const [esm, cjs] = await Promise.all([node(app, 'esm.mjs'), node(app, 'cjs.cjs')]);
     assert.deepEqual(JSON.parse(esm), expected, 'ES module');
     assert.deepEqual(JSON.parse(cjs), expected, 'CommonJS');
@@ -174,39 +194,82 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
     const browserOnly = `\nexport const tabs: Promise<TidemarkClient> = IndexedDbStorage.open('device').then((idb: Storage) => TidemarkClient.open({ baseUrl: 'https://sync.example', storage: idb, tabs: 'auto' }));\n`;
     writeFileSync(join(app, 'types', 'browser.ts'), `${imports}\nimport { IndexedDbStorage, type Storage } from '@tidemark/client';\n${use}${browserOnly}`);
     const base = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022' };
-    writeFileSync(join(app, 'tsconfig.node16.json'), JSON.stringify({ compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['ES2022'], types: ['node'] }, files: ['types/esm.mts', 'types/cjs.cts'] }));
-    // A browser app: DOM types, no Node types at all.
-    writeFileSync(join(app, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM'], types: [] }, files: ['types/browser.ts'] }));
-    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const check = (project: string) => run(process.execPath, [tsc, '-p', project], { cwd: app }).then(
-      () => '',
-      (error: { stdout?: string }) => `${project}:\n${error.stdout ?? String(error)}`,
+    writeFileSync(
+      join(app, 'tsconfig.node16.json'),
+      JSON.stringify({ compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16', lib: ['ES2022'], types: ['node'] }, files: ['types/esm.mts', 'types/cjs.cts'] }),
     );
+    // A browser app: DOM types, no Node types at all.
+    writeFileSync(
+      join(app, 'tsconfig.bundler.json'),
+      JSON.stringify({ compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM'], types: [] }, files: ['types/browser.ts'] }),
+    );
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const check = (project: string) =>
+      run(process.execPath, [tsc, '-p', project], { cwd: app }).then(
+        () => '',
+        (error: { stdout?: string }) => `${project}:\n${error.stdout ?? String(error)}`,
+      );
     const failures = (await Promise.all([check('tsconfig.node16.json'), check('tsconfig.bundler.json')])).filter(Boolean);
     assert.deepEqual(failures, []);
   });
 
   it('its browser entry bundles for the browser with esbuild: no error, no Node built-in, of the contracts only their dependency-free core', async () => {
     const esbuild = await import('esbuild');
-    writeFileSync(join(app, 'page.js'), `import { TidemarkClient, IndexedDbStorage } from '@tidemark/client';\nexport const open = async (baseUrl) => TidemarkClient.open({ baseUrl, storage: await IndexedDbStorage.open('device'), tabs: 'auto' });\n`);
-    const result = await esbuild.build({ entryPoints: [join(app, 'page.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true, logLevel: 'silent' });
+    writeFileSync(
+      join(app, 'page.js'),
+      `import { TidemarkClient, IndexedDbStorage } from '@tidemark/client';\nexport const open = async (baseUrl) => TidemarkClient.open({ baseUrl, storage: await IndexedDbStorage.open('device'), tabs: 'auto' });\n`,
+    );
+    const result = await esbuild.build({
+      entryPoints: [join(app, 'page.js')],
+      absWorkingDir: app,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.warnings, []);
     const text = result.outputFiles[0]!.text;
     assert.doesNotMatch(text, /["'`]node:|require\(["'](fs|path|crypto|os)["']\)/, 'the bundle loads no Node built-in');
     const inputs = Object.keys(result.metafile.inputs);
-    assert.ok(inputs.some((input) => input.includes('@tidemark/client/esm/index.mjs')), `resolved through the ES module entry: ${inputs.join(', ')}`);
+    assert.ok(
+      inputs.some((input) => input.includes('@tidemark/client/esm/index.mjs')),
+      `resolved through the ES module entry: ${inputs.join(', ')}`,
+    );
     assert.ok(!inputs.some((input) => input.includes('file-storage') || input.includes('ajv') || input.includes('typebox')), `bundled: ${inputs.join(', ')}`);
     const contractsFiles = inputs.filter((input) => input.includes('@tidemark/contracts'));
-    for (const file of contractsFiles) assert.match(file, /@tidemark\/contracts\/dist\/(core|canonical-json|events\/patterns|events\/subjects|events\/scope-key)\.js$/, `only the core of the contracts: ${contractsFiles.join(', ')}`);
-    assert.ok(inputs.some((input) => input.includes('@tidemark/merge')), 'the merge engine is in the bundle (the replica)');
-    assert.ok(inputs.some((input) => input.includes('node_modules/idb/')), `IndexedDbStorage's idb is bundled: ${inputs.join(', ')}`);
+    for (const file of contractsFiles)
+      assert.match(file, /@tidemark\/contracts\/dist\/(core|canonical-json|events\/patterns|events\/subjects|events\/scope-key)\.js$/, `only the core of the contracts: ${contractsFiles.join(', ')}`);
+    assert.ok(
+      inputs.some((input) => input.includes('@tidemark/merge')),
+      'the merge engine is in the bundle (the replica)',
+    );
+    assert.ok(
+      inputs.some((input) => input.includes('node_modules/idb/')),
+      `IndexedDbStorage's idb is bundled: ${inputs.join(', ')}`,
+    );
     console.log(`browser bundle: ${text.length} bytes, ${inputs.length} modules`);
     // The React entry bundles too, with react (the app's) and nothing of Node.
     writeFileSync(join(app, 'react-page.js'), `import { useQuery } from '@tidemark/client/react';\nexport const hook = useQuery;\n`);
-    const react = await esbuild.build({ entryPoints: [join(app, 'react-page.js')], absWorkingDir: app, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, metafile: true, logLevel: 'silent' });
+    const react = await esbuild.build({
+      entryPoints: [join(app, 'react-page.js')],
+      absWorkingDir: app,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
     assert.deepEqual(react.errors, []);
-    assert.ok(Object.keys(react.metafile.inputs).some((input) => input.includes('@tidemark/client/esm/react.mjs')), 'resolved through the ES module React entry');
+    assert.ok(
+      Object.keys(react.metafile.inputs).some((input) => input.includes('@tidemark/client/esm/react.mjs')),
+      'resolved through the ES module React entry',
+    );
     assert.doesNotMatch(react.outputFiles[0]!.text, /["'`]node:/);
     // The Node entry, bundled for the browser, is refused (it is what keeps node: out of the browser entry).
     writeFileSync(join(app, 'node-page.js'), `import { FileStorage } from '@tidemark/client/node';\nexport const f = FileStorage;\n`);
@@ -214,6 +277,9 @@ import type { DeviceEvent } from '@tidemark/contracts';`;
       () => [],
       (error: { errors: { text: string }[] }) => error.errors.map((e) => e.text),
     );
-    assert.ok(refused.some((text) => /node:fs/.test(text)), `the Node entry needs node:fs: ${refused.join('; ')}`);
+    assert.ok(
+      refused.some((text) => /node:fs/.test(text)),
+      `the Node entry needs node:fs: ${refused.join('; ')}`,
+    );
   });
 });

@@ -61,7 +61,16 @@ describe('React bindings in Chromium (useQuery, useEntity)', () => {
 
   before(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`the React test needs Chromium at ${CHROMIUM}: install Debian's chromium`);
-    const bundle = await build({ stdin: { contents: APP, resolveDir: __dirname, loader: 'js' }, bundle: true, platform: 'browser', format: 'iife', target: 'es2022', write: false, logLevel: 'silent', define: { 'process.env.NODE_ENV': '"production"' } });
+    const bundle = await build({
+      stdin: { contents: APP, resolveDir: __dirname, loader: 'js' },
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+      define: { 'process.env.NODE_ENV': '"production"' },
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
     page = await browser.newPage();
     const errors: string[] = [];

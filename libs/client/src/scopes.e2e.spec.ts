@@ -38,7 +38,11 @@ describe('the SDK replica under read scopes (real services)', () => {
     clients.push(client);
     return client;
   };
-  const ids = (client: TidemarkClient, type: string) => client.query({ type }).map((e) => e.id).sort();
+  const ids = (client: TidemarkClient, type: string) =>
+    client
+      .query({ type })
+      .map((e) => e.id)
+      .sort();
 
   before(async () => {
     stack = await startSlice(['journal-service', 'merge-service', 'gateway']);
@@ -46,7 +50,11 @@ describe('the SDK replica under read scopes (real services)', () => {
     await send('/v1/admin/workspaces', 'POST', { workspace: 'lab' });
     await send(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', PARTITIONED_TASK_V1);
     await send('/v1/admin/workspaces/lab/access-rules', 'PUT', { rules: RULES, reason: 'projects' });
-    for (const [deviceId, role, claims] of [['lead', 'lead', {}], ['alice', 'annotator', { projects: ['p1'] }], ['bob', 'annotator', { projects: ['p2'] }]] as const) {
+    for (const [deviceId, role, claims] of [
+      ['lead', 'lead', {}],
+      ['alice', 'annotator', { projects: ['p1'] }],
+      ['bob', 'annotator', { projects: ['p2'] }],
+    ] as const) {
       credentials.set(deviceId, (await send('/v1/admin/workspaces/lab/devices', 'POST', { deviceId, role, claims, reason: 'test' })) as DeviceCredentials);
     }
     await write([lead.upsert('task', 't1', { project: 'p1', label: 'cat' }), lead.upsert('task', 't2', { project: 'p2', label: 'dog' }), lead.upsert('prompt', 'pr1', { title: 'describe' })]);
@@ -77,7 +85,10 @@ describe('the SDK replica under read scopes (real services)', () => {
     const bob = await open('bob');
     await bob.addScopes([{ scope: 'project', value: 'p2' }]);
     await assert.rejects(bob.addScopes([{ scope: 'catalog' }, { scope: 'project', value: 'p1' }]), (error: unknown) => error instanceof ServerProblemError && error.status === 403);
-    assert.deepEqual((await bob.scopes()).subscriptions.map((s) => s.value), ['p2']);
+    assert.deepEqual(
+      (await bob.scopes()).subscriptions.map((s) => s.value),
+      ['p2'],
+    );
     assert.deepEqual(ids(bob, 'task'), ['t2']);
     assert.deepEqual(ids(bob, 'prompt'), []);
   });
@@ -120,7 +131,11 @@ describe('the SDK replica under read scopes (real services)', () => {
     const released = await alice.removeScopes([{ scope: 'catalog' }], { keepForMs: 60_000 });
     assert.deepEqual([released.evicted, released.keptUntil], [[], clock + 60_000]);
     assert.deepEqual((await alice.scopes()).released, [{ scope: 'catalog', until: clock + 60_000 }]);
-    assert.deepEqual((await alice.scopes()).subscriptions.map((s) => s.scope), ['catalog', 'project'], 'the server still holds it');
+    assert.deepEqual(
+      (await alice.scopes()).subscriptions.map((s) => s.scope),
+      ['catalog', 'project'],
+      'the server still holds it',
+    );
     await write([lead.upsert('prompt', 'pr1', { title: 'describe briefly' }, 1)]);
     await eventually(async () => {
       await alice.pull();

@@ -16,7 +16,10 @@ describe('loadConfig', () => {
     assert.equal(config.JOURNAL_PARTITIONS, 8);
   });
   it('names a missing variable', () => {
-    assert.throws(() => loadConfig(spec, {}), (error: unknown) => error instanceof ConfigError && /NATS_URL: is required/.test(error.message));
+    assert.throws(
+      () => loadConfig(spec, {}),
+      (error: unknown) => error instanceof ConfigError && /NATS_URL: is required/.test(error.message),
+    );
   });
   it('names a malformed variable with what it got', () => {
     assert.throws(
@@ -30,9 +33,14 @@ describe('loadConfig', () => {
   it('CORS_ORIGINS: none by default; origins as browsers send them (any scheme, spaces after commas), or *; a path, a trailing slash or "null" named', () => {
     const cors = { service: 'demo', schema: Type.Object({ ...CorsConfig }) };
     assert.equal(loadConfig(cors, {}).CORS_ORIGINS, '');
-    for (const ok of ['*', 'https://app.example.com', 'http://127.0.0.1:3005,http://localhost:5173', 'https://a.example, app://renderer']) assert.equal(loadConfig(cors, { CORS_ORIGINS: ok }).CORS_ORIGINS, ok);
+    for (const ok of ['*', 'https://app.example.com', 'http://127.0.0.1:3005,http://localhost:5173', 'https://a.example, app://renderer'])
+      assert.equal(loadConfig(cors, { CORS_ORIGINS: ok }).CORS_ORIGINS, ok);
     for (const bad of ['http://localhost:5173/', 'https://app.example.com/path', 'null', 'localhost:5173', '*,https://a.example']) {
-      assert.throws(() => loadConfig(cors, { CORS_ORIGINS: bad }), (error: unknown) => error instanceof ConfigError && error.problems[0]!.variable === 'CORS_ORIGINS', bad);
+      assert.throws(
+        () => loadConfig(cors, { CORS_ORIGINS: bad }),
+        (error: unknown) => error instanceof ConfigError && error.problems[0]!.variable === 'CORS_ORIGINS',
+        bad,
+      );
     }
   });
 });

@@ -8,9 +8,7 @@ export class ConfigError extends Error {
     readonly service: string,
     readonly problems: { variable: string; detail: string }[],
   ) {
-    super(
-      `${service}: invalid configuration\n` + problems.map((p) => `  - ${p.variable}: ${p.detail}`).join('\n'),
-    );
+    super(`${service}: invalid configuration\n` + problems.map((p) => `  - ${p.variable}: ${p.detail}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -40,10 +38,7 @@ export function loadConfig<P extends TProperties>(spec: ConfigSpec<P>, env: Node
   const problems: { variable: string; detail: string }[] = [];
   if (!validate(input)) {
     for (const error of validate.errors ?? []) {
-      const variable =
-        error.keyword === 'required'
-          ? (error.params as { missingProperty: string }).missingProperty
-          : error.instancePath.replace(/^\//, '') || '(config)';
+      const variable = error.keyword === 'required' ? (error.params as { missingProperty: string }).missingProperty : error.instancePath.replace(/^\//, '') || '(config)';
       const description = (spec.schema.properties[variable] as TSchema | undefined)?.description;
       const detail = error.keyword === 'required' ? `is required${description ? ` (${description})` : ''}` : `${error.message ?? error.keyword}; got ${JSON.stringify(env[variable])}`;
       problems.push({ variable, detail });
@@ -67,15 +62,38 @@ export function describeConfig(spec: ConfigSpec<TProperties>): string {
 
 /** Shared building blocks: each app composes its own schema from these. */
 export const CommonConfig = {
-  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info', description: 'log level of the structured JSON logs' }),
+  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {
+    default: 'info',
+    description: 'log level of the structured JSON logs',
+  }),
   HTTP_HOST: Type.String({ default: '127.0.0.1', description: 'address the HTTP server binds (0.0.0.0 in containers)' }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'how long a graceful shutdown may take before the process exits anyway' }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri', description: 'OTLP/HTTP collector for traces; unset: spans are not exported' })),
   TIDEMARK_INSTANCE: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'instance name in logs and traces (default: host name and pid)' })),
-  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: "how long a client may take to send a request's headers before the connection is closed (408); at most HTTP_REQUEST_TIMEOUT_MS" }),
-  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000, description: 'how long a client may take to send a whole request, headers and body, before it is answered 408 and the connection closed (a slow or trickling client is cut)' }),
-  HTTP_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 75_000, description: 'a connection on which nothing is sent or received for this long is closed; above the longest long-poll (30 s) and the live stream keep-alive (15 s)' }),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 65_000, description: 'how long an idle keep-alive connection is kept open between requests (above a load balancer idle timeout of 60 s)' }),
+  HTTP_HEADERS_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: 10_000,
+    description: "how long a client may take to send a request's headers before the connection is closed (408); at most HTTP_REQUEST_TIMEOUT_MS",
+  }),
+  HTTP_REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 86_400_000,
+    default: 30_000,
+    description: 'how long a client may take to send a whole request, headers and body, before it is answered 408 and the connection closed (a slow or trickling client is cut)',
+  }),
+  HTTP_IDLE_TIMEOUT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 3_600_000,
+    default: 75_000,
+    description: 'a connection on which nothing is sent or received for this long is closed; above the longest long-poll (30 s) and the live stream keep-alive (15 s)',
+  }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 65_000,
+    description: 'how long an idle keep-alive connection is kept open between requests (above a load balancer idle timeout of 60 s)',
+  }),
 } as const;
 
 /** The HTTP timeouts of `CommonConfig`, as the service bootstrap takes them. */
@@ -89,9 +107,19 @@ export function httpTimeouts(config: { HTTP_HEADERS_TIMEOUT_MS: number; HTTP_REQ
 }
 
 export const NatsConfig = {
-  NATS_URL: Type.String({ pattern: '^(nats|tls)://', description: 'NATS server with JetStream, e.g. nats://127.0.0.1:4222 (comma-separate several); a server that requires TLS is connected with TLS, its certificate verified against the name in the URL' }),
-  NATS_CREDS_FILE: Type.Optional(Type.String({ description: 'NATS credentials: a JWT credentials file (operator mode, from nsc) or a file holding only a user NKey seed (SU…, for a server configuration that lists the user by its public key)' })),
-  NODE_EXTRA_CA_CERTS: Type.Optional(Type.String({ description: "read by Node itself at start, not by tidemark: a PEM file of CA certificates trusted besides Node's built-in ones, e.g. the CA of the NATS server's TLS certificate" })),
+  NATS_URL: Type.String({
+    pattern: '^(nats|tls)://',
+    description:
+      'NATS server with JetStream, e.g. nats://127.0.0.1:4222 (comma-separate several); a server that requires TLS is connected with TLS, its certificate verified against the name in the URL',
+  }),
+  NATS_CREDS_FILE: Type.Optional(
+    Type.String({
+      description: 'NATS credentials: a JWT credentials file (operator mode, from nsc) or a file holding only a user NKey seed (SU…, for a server configuration that lists the user by its public key)',
+    }),
+  ),
+  NODE_EXTRA_CA_CERTS: Type.Optional(
+    Type.String({ description: "read by Node itself at start, not by tidemark: a PEM file of CA certificates trusted besides Node's built-in ones, e.g. the CA of the NATS server's TLS certificate" }),
+  ),
   JOURNAL_PARTITIONS: Type.Integer({ minimum: 1, maximum: 100, default: 8, description: 'partitions of the journal (fixed for a deployment: it is part of every subject)' }),
   JOURNAL_DUPLICATE_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000, description: "JetStream's dedupe window for fast retries (Postgres keeps the lasting guarantee)" }),
   JOURNAL_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'stream replicas (3 on a clustered JetStream)' }),
@@ -100,7 +128,12 @@ export const NatsConfig = {
 export const DatabaseConfig = {
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection URL' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'Postgres connection pool size' }),
-  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 500, maximum: 120_000, default: 10_000, description: 'the longest wait for a Postgres connection (a new one, or a free one from the pool); past it the work fails as "database unavailable" and is retried, never left waiting forever' }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({
+    minimum: 500,
+    maximum: 120_000,
+    default: 10_000,
+    description: 'the longest wait for a Postgres connection (a new one, or a free one from the pool); past it the work fails as "database unavailable" and is retried, never left waiting forever',
+  }),
 } as const;
 
 export const S3Config = {
@@ -114,7 +147,8 @@ export const S3Config = {
 export const AuthConfig = {
   AUTH_SIGNING_KEYS: Type.String({
     pattern: '^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43,}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{43,})*$',
-    description: 'token signing keys as kid:secret (base64url, at least 32 bytes), comma-separated; the first signs, all verify (rotate by putting a new key first, drop the old one after the longest token lifetime)',
+    description:
+      'token signing keys as kid:secret (base64url, at least 32 bytes), comma-separated; the first signs, all verify (rotate by putting a new key first, drop the old one after the longest token lifetime)',
   }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900, description: 'lifetime of a device access token' }),
 } as const;

@@ -19,7 +19,10 @@ describe('storable text', () => {
       findUnstorableText(value).map((e) => e.pointer),
       ['/events/0/fields/label/value/deep/1', '/events/0/fields/k\ud800', '/events/0/fields/a~1b~0'],
     );
-    assert.deepEqual(findUnstorableText('\u0000').map((e) => e.pointer), ['/']);
+    assert.deepEqual(
+      findUnstorableText('\u0000').map((e) => e.pointer),
+      ['/'],
+    );
     assert.equal(findUnstorableText({ a: Array.from({ length: 100 }, () => '\u0000') }).length, 20, 'the first 20 are named');
     let deep: unknown = '\u0000';
     for (let i = 0; i < 100_000; i++) deep = [deep];
@@ -31,7 +34,10 @@ describe('storable text', () => {
     assert.equal(validate({ name: 'ok', meta: { x: ['fine'] } }).ok, true);
     const bad = validate({ name: 'a\u0000', meta: { x: ['\ud800'] } });
     assert.ok(!bad.ok);
-    assert.deepEqual(bad.errors.map((e) => e.pointer), ['/name', '/meta/x/0']);
+    assert.deepEqual(
+      bad.errors.map((e) => e.pointer),
+      ['/name', '/meta/x/0'],
+    );
     const both = validate({ name: 7, meta: '\u0000' });
     assert.ok(!both.ok);
     assert.deepEqual(both.errors.map((e) => e.pointer).sort(), ['/meta', '/name']);

@@ -24,11 +24,11 @@ describe('startLocalStack', () => {
   });
 
   it('names the exact install command for what is missing', () => {
-    const command = installCommand([{ need: 'nats', missing: ['nats-server'] }, { need: 's3', missing: ['memcached'] }]);
-    assert.equal(
-      command,
-      'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server swift swift-proxy swift-account swift-container swift-object python3-swift memcached',
-    );
+    const command = installCommand([
+      { need: 'nats', missing: ['nats-server'] },
+      { need: 's3', missing: ['memcached'] },
+    ]);
+    assert.equal(command, 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nats-server swift swift-proxy swift-account swift-container swift-object python3-swift memcached');
   });
 
   it('starts NATS, Postgres and S3 together and stops them all', async () => {
@@ -49,7 +49,15 @@ describe('startLocalStack', () => {
       await pg.end();
 
       await stack.s3.createBucket('stack-check');
-      const s3 = new MinioClient({ endPoint: stack.s3.host, port: stack.s3.port, useSSL: false, accessKey: stack.s3.accessKey, secretKey: stack.s3.secretKey, region: stack.s3.region, pathStyle: true });
+      const s3 = new MinioClient({
+        endPoint: stack.s3.host,
+        port: stack.s3.port,
+        useSSL: false,
+        accessKey: stack.s3.accessKey,
+        secretKey: stack.s3.secretKey,
+        region: stack.s3.region,
+        pathStyle: true,
+      });
       assert.equal(await s3.bucketExists('stack-check'), true);
     } finally {
       await stack.stop();

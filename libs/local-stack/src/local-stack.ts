@@ -51,28 +51,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const ports = options.ports ?? {};
   const preferred = (embedded: number): number | undefined => (ephemeral ? undefined : embedded);
 
-  const nats = options.nats === false
-    ? undefined
-    : startNats({
-        dataDir: join(dataDir, 'nats'),
-        host,
-        port: ports.nats,
-        preferredPort: preferred(EMBEDDED_PORTS.nats),
-        monitorPort: ports.natsMonitor,
-        preferredMonitorPort: preferred(EMBEDDED_PORTS.natsMonitor),
-        syncAlways: options.natsSyncAlways ?? !ephemeral,
-      });
-  const postgres = options.postgres === false
-    ? undefined
-    : startPostgres({ dataDir: join(dataDir, 'postgres'), host, port: ports.postgres, preferredPort: preferred(EMBEDDED_PORTS.postgres), ephemeral });
-  const s3 = options.s3 === false
-    ? undefined
-    : startS3({ dataDir: join(dataDir, 's3'), host, port: ports.s3, preferredPort: preferred(EMBEDDED_PORTS.s3) });
+  const nats =
+    options.nats === false
+      ? undefined
+      : startNats({
+          dataDir: join(dataDir, 'nats'),
+          host,
+          port: ports.nats,
+          preferredPort: preferred(EMBEDDED_PORTS.nats),
+          monitorPort: ports.natsMonitor,
+          preferredMonitorPort: preferred(EMBEDDED_PORTS.natsMonitor),
+          syncAlways: options.natsSyncAlways ?? !ephemeral,
+        });
+  const postgres =
+    options.postgres === false ? undefined : startPostgres({ dataDir: join(dataDir, 'postgres'), host, port: ports.postgres, preferredPort: preferred(EMBEDDED_PORTS.postgres), ephemeral });
+  const s3 = options.s3 === false ? undefined : startS3({ dataDir: join(dataDir, 's3'), host, port: ports.s3, preferredPort: preferred(EMBEDDED_PORTS.s3) });
 
   const [natsResult, postgresResult, s3Result] = await Promise.allSettled([nats, postgres, s3]);
   const started: Handle[] = [];
   const failures: string[] = [];
-  for (const [name, result] of [['nats', natsResult], ['postgres', postgresResult], ['s3', s3Result]] as const) {
+  for (const [name, result] of [
+    ['nats', natsResult],
+    ['postgres', postgresResult],
+    ['s3', s3Result],
+  ] as const) {
     if (result.status === 'fulfilled') {
       if (result.value) started.push(result.value);
     } else {

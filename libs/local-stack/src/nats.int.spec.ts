@@ -99,7 +99,10 @@ describe('startNats', () => {
     let nc = await connect({ servers: cluster.urls.split(',') });
     try {
       assert.equal(cluster.nodes.length, 3);
-      assert.deepEqual(cluster.nodes.map((n) => n.serverName), ['n1', 'n2', 'n3']);
+      assert.deepEqual(
+        cluster.nodes.map((n) => n.serverName),
+        ['n1', 'n2', 'n3'],
+      );
       const jsm = await jetstreamManager(nc);
       await jsm.streams.add({ name: 'EVENTS', subjects: ['events.>'], storage: StorageType.File, num_replicas: 3 });
       const js = jetstream(nc);

@@ -13,7 +13,11 @@ const execFileAsync = promisify(execFile);
 
 /** A failed start; `portInUse` when the log of this attempt says the port was taken (worth another port). */
 class StartError extends Error {
-  constructor(message: string, readonly portInUse: boolean, cause: unknown) {
+  constructor(
+    message: string,
+    readonly portInUse: boolean,
+    cause: unknown,
+  ) {
     super(message, { cause });
   }
 }
@@ -126,13 +130,7 @@ function natsConfig(o: { host: string; port: number; monitorPort: number; storeD
     ...(o.syncAlways ? ['  sync_interval: always'] : []),
     '}',
     ...(o.cluster
-      ? [
-          'cluster {',
-          `  name: ${JSON.stringify(o.cluster.name)}`,
-          `  listen: "${o.host}:${o.cluster.port}"`,
-          `  routes: [${o.cluster.routes.map((r) => JSON.stringify(r)).join(', ')}]`,
-          '}',
-        ]
+      ? ['cluster {', `  name: ${JSON.stringify(o.cluster.name)}`, `  listen: "${o.host}:${o.cluster.port}"`, `  routes: [${o.cluster.routes.map((r) => JSON.stringify(r)).join(', ')}]`, '}']
       : []),
     '',
   ].join('\n');

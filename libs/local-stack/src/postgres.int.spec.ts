@@ -33,10 +33,7 @@ describe('startPostgres', () => {
     const server = await startPostgres({ dataDir, ephemeral: true });
     try {
       assert.match(server.url, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
-      const [settings] = await query<{ fsync: string; max_connections: string }>(
-        server.url,
-        "SELECT current_setting('fsync') AS fsync, current_setting('max_connections') AS max_connections",
-      );
+      const [settings] = await query<{ fsync: string; max_connections: string }>(server.url, "SELECT current_setting('fsync') AS fsync, current_setting('max_connections') AS max_connections");
       assert.deepEqual(settings, { fsync: 'off', max_connections: '200' });
 
       const url = await server.createDatabase('app_one');
@@ -73,7 +70,10 @@ describe('startPostgres', () => {
     try {
       assert.notEqual(second.pid, pid);
       const rows = await query<{ id: string }>(second.databaseUrl('journal'), 'SELECT id FROM events ORDER BY id');
-      assert.deepEqual(rows.map((r) => r.id), ['e1', 'e2']);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        ['e1', 'e2'],
+      );
       await assert.rejects(startPostgres({ dataDir }), /in use/);
     } finally {
       await second.stop();

@@ -213,11 +213,16 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
       // Unix socket paths are limited to ~107 bytes; fall back to TCP only when the data dir is deep.
       const socketArg = join(socketDir, `.s.PGSQL.${port}`).length < 100 ? socketDir : '';
       const args = [
-        '-D', pgdata,
-        '-p', String(port),
-        '-k', socketArg,
-        '-c', `listen_addresses=${host}`,
-        '-c', `max_connections=${options.maxConnections ?? 200}`,
+        '-D',
+        pgdata,
+        '-p',
+        String(port),
+        '-k',
+        socketArg,
+        '-c',
+        `listen_addresses=${host}`,
+        '-c',
+        `max_connections=${options.maxConnections ?? 200}`,
         ...(options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
       ];
       const current = await ManagedProcess.launch({
@@ -235,10 +240,12 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
       server = current;
       await lock.update([current.pid]);
       try {
-        version = await pollUntil(
-          () => withClient(url(), async (client) => String((await client.query('SHOW server_version')).rows[0]?.server_version ?? '')),
-          { timeoutMs: options.startTimeoutMs ?? 60_000, intervalMs: 50, what: `postgres on ${host}:${port} to answer a query`, abortIf: () => current.throwIfExited() },
-        );
+        version = await pollUntil(() => withClient(url(), async (client) => String((await client.query('SHOW server_version')).rows[0]?.server_version ?? '')), {
+          timeoutMs: options.startTimeoutMs ?? 60_000,
+          intervalMs: 50,
+          what: `postgres on ${host}:${port} to answer a query`,
+          abortIf: () => current.throwIfExited(),
+        });
         break;
       } catch (error) {
         await current.kill();

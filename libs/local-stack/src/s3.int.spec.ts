@@ -110,7 +110,13 @@ describe('startS3 (Swift + s3api)', () => {
       etags.push({ part: index + 1, etag: part.etag });
     }
     const listed = await client.parts(bucket, key, uploadId);
-    assert.deepEqual(listed.map((p) => [p.part, p.size]), [[1, 5 * MiB], [2, 5 * MiB]]);
+    assert.deepEqual(
+      listed.map((p) => [p.part, p.size]),
+      [
+        [1, 5 * MiB],
+        [2, 5 * MiB],
+      ],
+    );
     const done = await client.completeMultipartUpload(bucket, key, uploadId, etags);
     assert.match(done.etag, /-2$/);
     assert.equal((await client.statObject(bucket, key)).size, 10 * MiB);

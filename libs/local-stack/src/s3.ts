@@ -10,17 +10,7 @@ import { acquireDirLock } from './internal/dir-lock';
 import { describeLog, latestRun } from './internal/logs';
 import { pollUntil } from './internal/poll';
 import { ManagedProcess } from './internal/proc';
-import {
-  SWIFT_DEVICE,
-  SWIFT_LAUNCHER,
-  SWIFT_PART_POWER,
-  backendConf,
-  proxyConf,
-  splitAccessKey,
-  swiftConf,
-  type SwiftBackend,
-  type SwiftLayout,
-} from './internal/swift-files';
+import { SWIFT_DEVICE, SWIFT_LAUNCHER, SWIFT_PART_POWER, backendConf, proxyConf, splitAccessKey, swiftConf, type SwiftBackend, type SwiftLayout } from './internal/swift-files';
 import { swiftPython, swiftPythonEnv } from './internal/swift-python';
 import { which } from './internal/which';
 import { canConnect, choosePort, findFreePort, isPortFree } from './ports';

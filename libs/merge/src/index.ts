@@ -71,20 +71,7 @@ export { compareStamps, compareHlc } from './state/order';
 
 // The merge itself.
 export { merge, mergeWithRegistry } from './merge/merge';
-export type {
-  MergeInput,
-  MergeResult,
-  MergeOutcome,
-  FieldDecision,
-  FieldOutcome,
-  DecisionRule,
-  ConflictDraft,
-  RepairDraft,
-  RepairCode,
-  RejectCode,
-  NoopCode,
-  MergeProblem,
-} from './merge/result';
+export type { MergeInput, MergeResult, MergeOutcome, FieldDecision, FieldOutcome, DecisionRule, ConflictDraft, RepairDraft, RepairCode, RejectCode, NoopCode, MergeProblem } from './merge/result';
 
 // The job state machine.
 export { JOB_TRANSITIONS, TERMINAL_JOB_STATES, checkJobTransition, expectedAttempt, type JobCheck } from './job/job-machine';
@@ -93,7 +80,16 @@ export { JOB_TRANSITIONS, TERMINAL_JOB_STATES, checkJobTransition, expectedAttem
 export { advanceSequence, emptySequence, gapsOf, mergeSeqRanges, subtractSeqRanges, seqCount, AHEAD_LIMIT, type DeviceSequence } from './sequence/device-sequence';
 
 // Policy revisions: an entity type's merge policies restated, activated per workspace by a replay swap.
-export { DECLARED_REVISION, applyPolicyRevision, schemaUnderRevision, validatePolicyRevision, isPolicyRevision, mergeWithRevision, type PolicyRevision, type FieldPolicyRevision } from './schema/revisions';
+export {
+  DECLARED_REVISION,
+  applyPolicyRevision,
+  schemaUnderRevision,
+  validatePolicyRevision,
+  isPolicyRevision,
+  mergeWithRevision,
+  type PolicyRevision,
+  type FieldPolicyRevision,
+} from './schema/revisions';
 
 // Projection: one batch of journal records planned as the rows it writes, per table (the writers are the service's).
 export { storeDecision, loadDecision, type StoredDecision, type StoredValue } from './projection/stored-decisions';

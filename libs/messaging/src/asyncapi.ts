@@ -148,7 +148,14 @@ const CHANNELS: ChannelDoc[] = [
         name: 'ConflictOpened',
         title: 'A conflict opened',
         msgId: '`conflict-opened-<workspace>-<conflictId>`, or `replay-<replayId>-conflict-opened-<conflictId>`',
-        examples: [{ name: 'labelConflict', summary: 'two devices set the label from the same base', headers: versioned('conflictOpened', `conflict-opened-default-${FIELD_CONFLICT.id}`), payload: { kind: 'conflict.opened', conflict: FIELD_CONFLICT } }],
+        examples: [
+          {
+            name: 'labelConflict',
+            summary: 'two devices set the label from the same base',
+            headers: versioned('conflictOpened', `conflict-opened-default-${FIELD_CONFLICT.id}`),
+            payload: { kind: 'conflict.opened', conflict: FIELD_CONFLICT },
+          },
+        ],
       },
     ],
   },
@@ -212,7 +219,19 @@ const CHANNELS: ChannelDoc[] = [
             name: 'verified',
             summary: 'an upload’s bytes matched its sha256',
             headers: versioned('assetTransition', `upload:${UPLOAD_ID}:verified`, { 'tm-workspace': 'default', 'tm-upload': UPLOAD_ID }),
-            payload: { v: 1, workspace: 'default', sha256: SHA, uploadId: UPLOAD_ID, from: 'uploading', status: 'verified', size: 307200, contentType: 'image/jpeg', fileClass: 'image', references: 0, at: '2026-12-01T09:00:05.000Z' },
+            payload: {
+              v: 1,
+              workspace: 'default',
+              sha256: SHA,
+              uploadId: UPLOAD_ID,
+              from: 'uploading',
+              status: 'verified',
+              size: 307200,
+              contentType: 'image/jpeg',
+              fileClass: 'image',
+              references: 0,
+              at: '2026-12-01T09:00:05.000Z',
+            },
           },
         ],
       },
@@ -229,7 +248,14 @@ const CHANNELS: ChannelDoc[] = [
         message: 'committedNotice',
         name: 'CommittedNotice',
         title: 'A commit notice',
-        examples: [{ name: 'committed', summary: 'workspace default committed changes of two keys', headers: { [SCHEMA_VERSION_HEADER]: version('committedNotice') }, payload: { keys: ['annotation', 'task\u001fp-17'] } }],
+        examples: [
+          {
+            name: 'committed',
+            summary: 'workspace default committed changes of two keys',
+            headers: { [SCHEMA_VERSION_HEADER]: version('committedNotice') },
+            payload: { keys: ['annotation', 'task\u001fp-17'] },
+          },
+        ],
       },
     ],
   },
@@ -341,4 +367,6 @@ export function asyncApiDocument(topology: Topology, options: AsyncApiOptions = 
 }
 
 /** The examples the document shows, by message (each checked against its schema by the tests). */
-export const ASYNCAPI_EXAMPLES: { message: PublishedMessage; payload: unknown }[] = CHANNELS.flatMap((c) => c.messages.flatMap((m) => m.examples.map((e) => ({ message: m.message, payload: e.payload }))));
+export const ASYNCAPI_EXAMPLES: { message: PublishedMessage; payload: unknown }[] = CHANNELS.flatMap((c) =>
+  c.messages.flatMap((m) => m.examples.map((e) => ({ message: m.message, payload: e.payload }))),
+);

@@ -183,9 +183,16 @@ export class DurableBatchConsumer {
     const cap = this.options.retryMaxMs ?? 10_000;
     const waitCap = this.options.waitMaxMs ?? 2000;
     let waits = 0;
-    for (let attempt = 1; ; ) {
+    for (let attempt = 1; ;) {
       try {
-        await this.watched(messages, attempt, this.at('handler', traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt }))));
+        await this.watched(
+          messages,
+          attempt,
+          this.at(
+            'handler',
+            traced(durable, messages, attempt, () => handler({ stream, durable, messages, attempt })),
+          ),
+        );
         for (const msg of messages) msg.ack();
         if (this.waitingOn) logger.info({ durable, dependency: this.waitingOn.dependency, waitedMs: Date.now() - this.waitingOn.since }, 'dependency back; batch committed');
         this.waitingOn = undefined;
@@ -215,7 +222,10 @@ export class DurableBatchConsumer {
     const { durable, logger } = this.options;
     const every = this.options.slowBatchMs ?? 30_000;
     const started = Date.now();
-    const timer = setInterval(() => logger.warn({ durable, attempt, first: messages[0]?.seq, count: messages.length, inHandMs: Date.now() - started }, 'batch still in hand; its handler has not settled'), every);
+    const timer = setInterval(
+      () => logger.warn({ durable, attempt, first: messages[0]?.seq, count: messages.length, inHandMs: Date.now() - started }, 'batch still in hand; its handler has not settled'),
+      every,
+    );
     timer.unref();
     try {
       await work;
@@ -254,6 +264,18 @@ export function fetchCount(pending: number, max: number): number {
 function traced(durable: string, messages: JsMsg[], attempt: number, fn: () => Promise<void>): Promise<void> {
   const contexts = messages.filter((m) => m.headers).map((m) => extractTraceContext(natsCarrier(m.headers!)));
   const parent = contexts[0];
-  const links = contexts.slice(1, 128).map((c) => trace.getSpan(c)).filter((s): s is NonNullable<typeof s> => s !== undefined);
-  return withSpan(`process ${durable}`, { kind: SpanKind.CONSUMER, parent, links, attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': durable, 'messaging.batch.message_count': messages.length, 'tidemark.attempt': attempt } }, fn);
+  const links = contexts
+    .slice(1, 128)
+    .map((c) => trace.getSpan(c))
+    .filter((s): s is NonNullable<typeof s> => s !== undefined);
+  return withSpan(
+    `process ${durable}`,
+    {
+      kind: SpanKind.CONSUMER,
+      parent,
+      links,
+      attributes: { 'messaging.system': 'nats', 'messaging.consumer.group.name': durable, 'messaging.batch.message_count': messages.length, 'tidemark.attempt': attempt },
+    },
+    fn,
+  );
 }

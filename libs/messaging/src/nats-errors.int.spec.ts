@@ -76,7 +76,10 @@ describe('NATS errors from a real server', () => {
     const error = await failure(publishIdempotent(conn.js, { subject: 'silent.x', data: 'x', msgID: 'm-1', attempts: 3, timeoutMs: 200 }));
     assert.ok(error instanceof errors.TimeoutError, String(error));
     assert.equal(isNatsUnavailable(error), true);
-    assert.deepEqual(silent.requests.map((m) => m.headers?.get('Nats-Msg-Id')), ['m-1', 'm-1', 'm-1']);
+    assert.deepEqual(
+      silent.requests.map((m) => m.headers?.get('Nats-Msg-Id')),
+      ['m-1', 'm-1', 'm-1'],
+    );
   });
 
   it('a JetStream 503 answer is sent again; an answer that a retry would only repeat is not', async () => {

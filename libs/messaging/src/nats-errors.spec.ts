@@ -26,7 +26,12 @@ describe('NATS errors: classified by class and JetStream API code', () => {
   });
 
   it('isPublishRetryable: a timeout, no responders or a JetStream 503; never a closed connection or an answer that a retry repeats', () => {
-    for (const error of [new errors.TimeoutError(), noResponders(), new Error('jetstream is not enabled', { cause: noResponders() }), apiError(10008, 503, 'JetStream system temporarily unavailable')]) {
+    for (const error of [
+      new errors.TimeoutError(),
+      noResponders(),
+      new Error('jetstream is not enabled', { cause: noResponders() }),
+      apiError(10008, 503, 'JetStream system temporarily unavailable'),
+    ]) {
       assert.equal(isPublishRetryable(error), true, error.message);
     }
     const final = [

@@ -98,7 +98,10 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
     const every = this.options.slowPassMs ?? 30_000;
     if (!step || Date.now() - step.since < every) return;
     const consumers = [...this.running.entries()].map(([durable, { consumer }]) => ({ durable, ...consumer.activity() }));
-    this.options.logger.warn({ pass: this.pass, step: step.what, forMs: Date.now() - step.since, consumers, stopping: [...this.stopping.entries()].map(([durable, c]) => ({ durable, ...c.activity() })) }, 'a claim pass is taking long; still waiting');
+    this.options.logger.warn(
+      { pass: this.pass, step: step.what, forMs: Date.now() - step.since, consumers, stopping: [...this.stopping.entries()].map(([durable, c]) => ({ durable, ...c.activity() })) },
+      'a claim pass is taking long; still waiting',
+    );
   }
 
   private at<T>(what: string, work: Promise<T>): Promise<T> {
@@ -216,10 +219,12 @@ export class JetStreamPullTransport extends Server implements CustomTransportStr
     await this.claiming.catch(() => undefined);
     const entries = [...this.running.values()];
     this.running.clear();
-    await Promise.all(entries.map(async ({ binding, consumer }) => {
-      await consumer.stop();
-      await this.options.release?.(binding);
-    }));
+    await Promise.all(
+      entries.map(async ({ binding, consumer }) => {
+        await consumer.stop();
+        await this.options.release?.(binding);
+      }),
+    );
   }
 
   on(): never {

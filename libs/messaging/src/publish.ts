@@ -33,12 +33,16 @@ export function buildHeaders(extra: Record<string, string> = {}): MsgHdrs {
  * `duplicate: true` with the original sequence.
  */
 export function publishIdempotent(js: JetStreamClient, message: IdempotentPublish): Promise<PubAck> {
-  return withSpan(`publish ${message.subject.split('.').slice(0, 2).join('.')}`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject, 'messaging.message.id': message.msgID } }, async (span) => {
-    const ack = await publishWithRetries(js, message);
-    span.setAttribute('messaging.nats.stream_sequence', ack.seq);
-    if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true);
-    return ack;
-  });
+  return withSpan(
+    `publish ${message.subject.split('.').slice(0, 2).join('.')}`,
+    { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject, 'messaging.message.id': message.msgID } },
+    async (span) => {
+      const ack = await publishWithRetries(js, message);
+      span.setAttribute('messaging.nats.stream_sequence', ack.seq);
+      if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true);
+      return ack;
+    },
+  );
 }
 
 /** How a batch is published (`publishBatch`). */

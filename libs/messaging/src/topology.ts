@@ -40,9 +40,7 @@ export function mergeConsumerConfig(partition: number, startAfterSeq = 0, prefix
     max_deliver: -1,
     max_ack_pending: 2000,
     replay_policy: ReplayPolicy.Instant,
-    ...(startAfterSeq > 0
-      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAfterSeq + 1 }
-      : { deliver_policy: DeliverPolicy.All }),
+    ...(startAfterSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAfterSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
   };
 }
 
@@ -64,9 +62,23 @@ export function journalTopology(options: TopologyOptions): Topology {
       deny_purge: true,
       allow_direct: true,
     },
-    { ...common, name: STREAMS.merged, description: 'applied changes for integrators (from the outbox)', subjects: [`${MERGED_SUBJECT_ROOT}.>`], duplicate_window: nanos(options.duplicateWindowMs), max_age: nanos(30 * DAY_MS) },
+    {
+      ...common,
+      name: STREAMS.merged,
+      description: 'applied changes for integrators (from the outbox)',
+      subjects: [`${MERGED_SUBJECT_ROOT}.>`],
+      duplicate_window: nanos(options.duplicateWindowMs),
+      max_age: nanos(30 * DAY_MS),
+    },
     { ...common, name: STREAMS.review, description: 'conflicts opened and resolved', subjects: [`${REVIEW_SUBJECT_ROOT}.>`], duplicate_window: nanos(options.duplicateWindowMs), max_age: 0 },
-    { ...common, name: STREAMS.assets, description: 'asset lifecycle transitions', subjects: [`${ASSETS_SUBJECT_ROOT}.>`], duplicate_window: nanos(options.duplicateWindowMs), max_age: nanos(30 * DAY_MS) },
+    {
+      ...common,
+      name: STREAMS.assets,
+      description: 'asset lifecycle transitions',
+      subjects: [`${ASSETS_SUBJECT_ROOT}.>`],
+      duplicate_window: nanos(options.duplicateWindowMs),
+      max_age: nanos(30 * DAY_MS),
+    },
   ];
   const consumers = Array.from({ length: options.partitions }, (_, p) => ({ stream: STREAMS.journal, config: mergeConsumerConfig(p) }));
   return { streams, consumers };

@@ -43,15 +43,52 @@ describe('abandoned sequences: what a device gave up for good is neither missing
     const before = device('d', { lastPushedSeq: 3100, contiguousSeq: 0, maxAppliedSeq: 3100, ahead: applied, events: 100 });
     const [unreported] = assessDevices([before], NOW, POLICY);
     assert.deepEqual([unreported!.missing, unreported!.behindBy, unreported!.fallingBehind, unreported!.abandoned], [3000, 3000, true, 0], 'unreported: missing 3000 (the report)');
-    const [reported] = assessDevices([{ ...before, abandoned: [[1, 2000], [1500, 3000]] }], NOW, POLICY);
+    const [reported] = assessDevices(
+      [
+        {
+          ...before,
+          abandoned: [
+            [1, 2000],
+            [1500, 3000],
+          ],
+        },
+      ],
+      NOW,
+      POLICY,
+    );
     assert.deepEqual([reported!.missing, reported!.behindBy, reported!.fallingBehind, reported!.gaps], [0, 0, false, []]);
     assert.deepEqual([reported!.abandoned, reported!.abandonedRanges], [3000, [[1, 3000]]]);
   });
 
   it('only abandoned sequences are excused: a real gap still counts, and an abandoned sequence applied after all counts as applied', () => {
-    const [d] = assessDevices([device('d', { lastPushedSeq: 20, contiguousSeq: 4, maxAppliedSeq: 20, ahead: [8, 9, 10, 15, 16, 17, 18, 19, 20], abandoned: [[5, 7], [9, 12]] })], NOW, POLICY);
+    const [d] = assessDevices(
+      [
+        device('d', {
+          lastPushedSeq: 20,
+          contiguousSeq: 4,
+          maxAppliedSeq: 20,
+          ahead: [8, 9, 10, 15, 16, 17, 18, 19, 20],
+          abandoned: [
+            [5, 7],
+            [9, 12],
+          ],
+        }),
+      ],
+      NOW,
+      POLICY,
+    );
     assert.deepEqual([d!.missing, d!.gaps, d!.behindBy], [2, [[13, 14]], 2]);
-    assert.deepEqual([d!.abandoned, d!.abandonedRanges], [5, [[5, 7], [11, 12]]], '9 and 10 were applied');
+    assert.deepEqual(
+      [d!.abandoned, d!.abandonedRanges],
+      [
+        5,
+        [
+          [5, 7],
+          [11, 12],
+        ],
+      ],
+      '9 and 10 were applied',
+    );
     assert.equal(behindBy({ lastPushedSeq: 30, contiguousSeq: 20, ahead: [], abandoned: [[25, 40]] }), 4, 'pushed 21..30, 25..30 abandoned');
   });
 });
@@ -60,7 +97,10 @@ describe('falling behind', () => {
   it('a device silent longer than staleAfterSeconds while its site is active is stale; the active one is not', () => {
     const [quiet, busy] = assessDevices([device('quiet', { lastPushAt: ago(600), lastAcceptedAt: ago(601) }), device('busy')], NOW, POLICY);
     assert.equal(quiet!.fallingBehind, true);
-    assert.deepEqual(quiet!.reasons.map((r) => r.code), ['stale']);
+    assert.deepEqual(
+      quiet!.reasons.map((r) => r.code),
+      ['stale'],
+    );
     assert.match(quiet!.reasons[0]!.detail, /not heard from for 600 s \(more than 300 s\) while site "lab" is active/);
     assert.equal(quiet!.lastSeenAt, ago(600), 'last seen is the later of last push and last applied acceptance');
     assert.equal(quiet!.silentSeconds, 600);
@@ -70,7 +110,10 @@ describe('falling behind', () => {
 
   it('a quiet site as a whole is not falling behind', () => {
     const views = assessDevices([device('a', { lastPushAt: ago(900), lastAcceptedAt: ago(900) }), device('b', { lastPushAt: ago(1200), lastAcceptedAt: ago(1200) })], NOW, POLICY);
-    assert.deepEqual(views.map((v) => v.fallingBehind), [false, false]);
+    assert.deepEqual(
+      views.map((v) => v.fallingBehind),
+      [false, false],
+    );
   });
 
   it('activity is compared within the site; devices without a site within their workspace', () => {
@@ -102,12 +145,18 @@ describe('falling behind', () => {
     const [never] = assessDevices([device('never', { lastPushedSeq: 0, lastPushAt: null, contiguousSeq: 0, maxAppliedSeq: 0, events: 0, lastAcceptedAt: null }), device('busy')], NOW, POLICY);
     assert.equal(never!.lastSeenAt, null);
     assert.equal(never!.silentSeconds, null);
-    assert.deepEqual(never!.reasons.map((r) => r.detail), ['never heard from while site "lab" is active']);
+    assert.deepEqual(
+      never!.reasons.map((r) => r.detail),
+      ['never heard from while site "lab" is active'],
+    );
   });
 
   it('more pushed-but-unapplied sequences than the threshold is behind, with both reasons when both hold', () => {
     const [far, near] = assessDevices([device('far', { lastPushedSeq: 500, lastPushAt: ago(400), lastAcceptedAt: ago(400) }), device('near', { lastPushedSeq: 110 })], NOW, POLICY);
-    assert.deepEqual(far!.reasons.map((r) => r.code), ['stale', 'behind']);
+    assert.deepEqual(
+      far!.reasons.map((r) => r.code),
+      ['stale', 'behind'],
+    );
     assert.equal(far!.behindBy, 490);
     assert.match(far!.reasons[1]!.detail, /490 pushed sequences not applied yet \(more than 100\)/);
     assert.equal(near!.behindBy, 100);
@@ -117,7 +166,10 @@ describe('falling behind', () => {
   it('keeps the sequence facts: missing and gaps below the highest applied', () => {
     const [d] = assessDevices([device('gappy', { lastPushedSeq: 12, contiguousSeq: 3, maxAppliedSeq: 12, ahead: [6, 7, 12], events: 6 })], NOW, POLICY);
     assert.equal(d!.missing, 6);
-    assert.deepEqual(d!.gaps, [[4, 5], [8, 11]]);
+    assert.deepEqual(d!.gaps, [
+      [4, 5],
+      [8, 11],
+    ]);
     assert.equal(d!.behindBy, 6);
   });
 });

@@ -30,6 +30,10 @@ describe('a short history of samples (ring buffer)', () => {
       { at: 4000, ingestPerSecond: 0, projectPerSecond: 20, lagMessages: 0, lagSeconds: 0 },
     ]);
     for (let i = 3; i < 10; i++) history.add({ at: i * 2000, ingested: 130 + i, projected: 140, lagMessages: 0, lagSeconds: 0 });
-    assert.deepEqual(history.toArray().map((p) => p.at), [12_000, 14_000, 16_000, 18_000], 'bounded: the newest four');
+    assert.deepEqual(
+      history.toArray().map((p) => p.at),
+      [12_000, 14_000, 16_000, 18_000],
+      'bounded: the newest four',
+    );
   });
 });

@@ -5,16 +5,5 @@ export { ageSeconds, isoOrNull, latest, roundSeconds, toMillis, type Instant } f
 export { consumerBacklog, oldestPendingFrom, partitionBacklog, lagOf, totalLag, partitionOfFilter, type ConsumerPosition, type OldestMessage } from './lag';
 export { RateWindow, type Sample } from './rates';
 export { RingBuffer, SampleHistory, type HistoryPoint, type ProgressSample } from './history';
-export {
-  assessDevices,
-  behindBy,
-  lastSeenOf,
-  sortDevices,
-  summarizeSites,
-  pageByOffset,
-  DEVICE_SORTS,
-  type DeviceFacts,
-  type DeviceSort,
-  type FallingBehindPolicy,
-} from './devices';
+export { assessDevices, behindBy, lastSeenOf, sortDevices, summarizeSites, pageByOffset, DEVICE_SORTS, type DeviceFacts, type DeviceSort, type FallingBehindPolicy } from './devices';
 export { assessQueues, queueTotals, queueRule, queueSeries, type QueueStateFacts, type QueueRepairFacts, type QueuePolicy, type QueueSeries } from './queues';

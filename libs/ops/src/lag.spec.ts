@@ -37,7 +37,14 @@ describe('consumer lag', () => {
   });
 
   it('totals: messages add up, seconds are the oldest partition’s', () => {
-    assert.deepEqual(totalLag([{ messages: 3, seconds: 10 }, { messages: 0, seconds: 0 }, { messages: 5, seconds: 4.5 }]), { messages: 8, seconds: 10 });
+    assert.deepEqual(
+      totalLag([
+        { messages: 3, seconds: 10 },
+        { messages: 0, seconds: 0 },
+        { messages: 5, seconds: 4.5 },
+      ]),
+      { messages: 8, seconds: 10 },
+    );
     assert.deepEqual(totalLag([]), { messages: 0, seconds: 0 });
   });
 

@@ -25,14 +25,30 @@ describe('assessQueues: per-queue figures and who falls behind', () => {
       POLICY,
     );
     assert.deepEqual(q, {
-      workspace: 'ws', queue: 'gpu', queued: 3, running: 2, retrying: 1, failed: 4, retries: 7, repairsOpen: 2,
-      oldestQueuedAt: ago(120), oldestQueuedSeconds: 120, fallingBehind: false, reasons: [],
+      workspace: 'ws',
+      queue: 'gpu',
+      queued: 3,
+      running: 2,
+      retrying: 1,
+      failed: 4,
+      retries: 7,
+      repairsOpen: 2,
+      oldestQueuedAt: ago(120),
+      oldestQueuedSeconds: 120,
+      fallingBehind: false,
+      reasons: [],
     });
   });
 
   it('given a queued job older than the threshold, then the queue falls behind with reason "waiting"; old failures alone do not make it', () => {
     const queues = assessQueues([facts('asr', 'queued', 1, 601), facts('embed', 'failed', 9, 90_000), facts('embed', 'queued', 5, 599)], [], NOW, POLICY);
-    assert.deepEqual(queues.map((q) => [q.queue, q.fallingBehind, q.reasons.map((r) => r.code)]), [['asr', true, ['waiting']], ['embed', false, []]]);
+    assert.deepEqual(
+      queues.map((q) => [q.queue, q.fallingBehind, q.reasons.map((r) => r.code)]),
+      [
+        ['asr', true, ['waiting']],
+        ['embed', false, []],
+      ],
+    );
     assert.match(queues[0]!.reasons[0]!.detail, /waited 601 s \(more than 600 s\)/);
   });
 
@@ -53,7 +69,10 @@ describe('assessQueues: per-queue figures and who falls behind', () => {
       NOW,
       POLICY,
     );
-    assert.deepEqual(queues.map((q) => q.queue), ['slow', 'old', 'a', 'b', null, 'idle', 'repaired']);
+    assert.deepEqual(
+      queues.map((q) => q.queue),
+      ['slow', 'old', 'a', 'b', null, 'idle', 'repaired'],
+    );
   });
 
   it('totals add the counts, count queues falling behind, and keep the largest oldest age', () => {
@@ -68,14 +87,23 @@ describe('queueSeries: bounded label values for the queue gauges', () => {
 
   it('given fewer queues than the bound, then each keeps its series and the unnamed queue is labelled none', () => {
     const series = queueSeries(assessQueues([facts(null, 'queued', 1, 10), facts('gpu', 'queued', 2, 10)], [], NOW, POLICY), 5, labels);
-    assert.deepEqual(series.map((s) => [s.queue, s.queued]), [['gpu', 2], ['_none', 1]]);
+    assert.deepEqual(
+      series.map((s) => [s.queue, s.queued]),
+      [
+        ['gpu', 2],
+        ['_none', 1],
+      ],
+    );
   });
 
   it('given more queues than the bound, then the busiest keep theirs and the rest are summed into other, with the largest age', () => {
     const many = Array.from({ length: 10 }, (_, i) => facts(`q${i}`, 'queued', i + 1, i === 0 ? 9000 : 10));
     const series = queueSeries(assessQueues(many, [], NOW, POLICY), 3, labels);
     assert.equal(series.length, 4);
-    assert.deepEqual(series.slice(0, 3).map((s) => s.queue), ['q9', 'q8', 'q7']);
+    assert.deepEqual(
+      series.slice(0, 3).map((s) => s.queue),
+      ['q9', 'q8', 'q7'],
+    );
     const other = series[3]!;
     assert.deepEqual([other.workspace, other.queue, other.queued, other.oldestQueuedSeconds, other.fallingBehind], ['_other', '_other', 1 + 2 + 3 + 4 + 5 + 6 + 7, 9000, 1]);
   });

@@ -52,7 +52,21 @@ export function assessQueues(states: readonly QueueStateFacts[], repairs: readon
     const k = key(workspace, queue);
     let q = queues.get(k);
     if (!q) {
-      q = { workspace, queue, queued: 0, running: 0, retrying: 0, failed: 0, retries: 0, repairsOpen: 0, oldestQueuedAt: null, oldestQueuedSeconds: null, fallingBehind: false, reasons: [], oldestMs: null };
+      q = {
+        workspace,
+        queue,
+        queued: 0,
+        running: 0,
+        retrying: 0,
+        failed: 0,
+        retries: 0,
+        repairsOpen: 0,
+        oldestQueuedAt: null,
+        oldestQueuedSeconds: null,
+        fallingBehind: false,
+        reasons: [],
+        oldestMs: null,
+      };
       queues.set(k, q);
     }
     return q;

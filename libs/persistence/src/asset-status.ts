@@ -62,7 +62,17 @@ export async function waitingAssetRefs(sql: Sql, query: WaitingAssetQuery): Prom
      WHERE w.status <> 'verified' AND ($3::text IS NULL OR w.status = $3)
      ORDER BY w.workspace, w.entity_type, w.entity_id, w.field, w.sha256
      LIMIT $9`,
-    [query.workspace ?? null, query.entityType ?? null, query.status ?? null, after?.workspace ?? null, after?.entityType ?? null, after?.entityId ?? null, after?.field ?? null, after?.sha256 ?? null, query.limit],
+    [
+      query.workspace ?? null,
+      query.entityType ?? null,
+      query.status ?? null,
+      after?.workspace ?? null,
+      after?.entityType ?? null,
+      after?.entityId ?? null,
+      after?.field ?? null,
+      after?.sha256 ?? null,
+      query.limit,
+    ],
   )) as { workspace: string; entity_type: string; entity_id: string; field: string; sha256: string; status: Exclude<AssetStatus, 'verified'> }[];
   return rows.map((r) => ({ workspace: r.workspace, entityType: r.entity_type, entityId: r.entity_id, field: r.field, sha256: r.sha256, status: r.status }));
 }

@@ -28,7 +28,10 @@ describe('the change log read by scope (real Postgres)', () => {
       [EVENT],
     );
     // t5 moves from p-0005 to p-0006, then back.
-    for (const [from, to] of [[5, 6], [6, 5]]) {
+    for (const [from, to] of [
+      [5, 6],
+      [6, 5],
+    ]) {
       await ds.query(
         `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, moved_from_key, event_id, device_id, stream_seq)
          VALUES ('ws', 'task', 't5', 2, false, '{"values":{},"inConflict":[]}', $1, $2, $3, 'd', 1)`,
@@ -47,16 +50,23 @@ describe('the change log read by scope (real Postgres)', () => {
     const keys = [scopeKey('task', project(5)), scopeKey('task', project(17))];
     const scoped = await changeLogAfter(ds, 'ws', '0', 1_000_000, { keys, types: ['label_set'] });
     const expected = all.filter((r) => keys.includes(r.scope_key) || (r.moved_from_key !== null && keys.includes(r.moved_from_key)) || r.entity_type === 'label_set');
-    assert.deepEqual(scoped.map((r) => r.cursor), expected.map((r) => r.cursor));
+    assert.deepEqual(
+      scoped.map((r) => r.cursor),
+      expected.map((r) => r.cursor),
+    );
     assert.equal(scoped.length, 200 + 200 + 2000 + 2, 'both projects, the whole type, and t5 leaving p-0005 and coming back');
     const paged: string[] = [];
-    for (let after = '0'; ; ) {
+    for (let after = '0'; ;) {
       const page = await changeLogAfter(ds, 'ws', after, 300, { keys, types: ['label_set'] });
       if (page.length === 0) break;
       paged.push(...page.map((r) => r.cursor));
       after = page[page.length - 1]!.cursor;
     }
-    assert.deepEqual(paged, expected.map((r) => r.cursor), 'paging by the last cursor neither skips nor repeats');
+    assert.deepEqual(
+      paged,
+      expected.map((r) => r.cursor),
+      'paging by the last cursor neither skips nor repeats',
+    );
     assert.deepEqual(await changeLogAfter(ds, 'ws', '0', 10, { keys: [], types: [] }), [], 'an empty scope reads nothing');
   });
 
@@ -87,7 +97,14 @@ describe('the change log read by scope (real Postgres)', () => {
     assert.deepEqual(Object.fromEntries(behind), { current: 0, 'three-behind': 3, never: 150 }, 'a reader that never read is counted up to the cap');
     const whole = await scopeBacklog(ds, 'ws', { keys: [], types: ['label_set'] }, [{ deviceId: 'never', cursor: null }], 100_000);
     assert.deepEqual(Object.fromEntries(whole.behind), { never: 2000 });
-    assert.deepEqual(await scopeBacklog(ds, 'ws', { keys: [], types: [] }, readers, 10), { head: null, behind: new Map([['current', 0], ['three-behind', 0], ['never', 0]]) });
+    assert.deepEqual(await scopeBacklog(ds, 'ws', { keys: [], types: [] }, readers, 10), {
+      head: null,
+      behind: new Map([
+        ['current', 0],
+        ['three-behind', 0],
+        ['never', 0],
+      ]),
+    });
   });
 
   it("keeps each device's newest read position and adds up its refused writes; a device that does not exist is skipped", async () => {
@@ -95,16 +112,23 @@ describe('the change log read by scope (real Postgres)', () => {
     for (const id of ['d1', 'd2']) await ds.query('INSERT INTO devices (workspace, device_id, created_at) VALUES ($1, $2, now())', ['ws', id]);
     const repo = new DeviceActivityRepository(ds);
     const at = (s: number) => new Date(Date.UTC(2026, 11, 8, 0, 0, s));
-    await repo.recordReadPositions([{ workspace: 'ws', deviceId: 'd1', cursor: '40', at: at(10) }, { workspace: 'ws', deviceId: 'ghost', cursor: '1', at: at(10) }]);
+    await repo.recordReadPositions([
+      { workspace: 'ws', deviceId: 'd1', cursor: '40', at: at(10) },
+      { workspace: 'ws', deviceId: 'ghost', cursor: '1', at: at(10) },
+    ]);
     await repo.recordReadPositions([{ workspace: 'ws', deviceId: 'd1', cursor: '55', at: at(9) }]);
     await repo.recordReadPositions([{ workspace: 'ws', deviceId: 'd1', cursor: '12', at: at(11) }]);
     const denial = (field: string) => ({ role: 'annotator', accessRulesVersion: 3, denials: [{ pointer: `/events/0/fields/${field}`, code: 'field-not-writable', detail: `may not write ${field}` }] });
     await repo.recordWriteRefusals([{ workspace: 'ws', deviceId: 'd2', events: 2, at: at(20), last: denial('label') }]);
     await repo.recordWriteRefusals([{ workspace: 'ws', deviceId: 'd2', events: 1, at: at(19), last: denial('project') }]);
     const activity = await repo.of('ws', ['d1', 'd2', 'ghost']);
-    assert.deepEqual(Object.fromEntries(activity), {
-      d1: { read: { cursor: '12', at: at(11).toISOString() } },
-      d2: { refusals: { events: 3, lastAt: at(20).toISOString(), last: denial('label') } },
-    }, 'the newest delivery wins (a device that started over reads as behind again); an older refusal adds to the count only');
+    assert.deepEqual(
+      Object.fromEntries(activity),
+      {
+        d1: { read: { cursor: '12', at: at(11).toISOString() } },
+        d2: { refusals: { events: 3, lastAt: at(20).toISOString(), last: denial('label') } },
+      },
+      'the newest delivery wins (a device that started over reads as behind again); an older refusal adds to the count only',
+    );
   });
 });

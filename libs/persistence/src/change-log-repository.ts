@@ -2,7 +2,6 @@ import type { Sql } from './sql';
 import { typeKeyRange } from '@tidemark/contracts';
 import type { ChangeLogView, ScopeSelection } from './snapshot-repository';
 
-
 const COLUMNS = 'cursor, entity_type, entity_id, version, deleted, view, event_id, device_id, scope_key, moved_from_key';
 
 /**
@@ -31,10 +30,12 @@ export function scopeCondition(scope: ScopeSelection, first: number): { sql: str
 export async function changeLogAfter(sql: Sql, workspace: string, after: string, limit: number, scope?: ScopeSelection): Promise<ChangeLogView[]> {
   if (scope && scope.keys.length === 0 && scope.types.length === 0) return [];
   const condition = scope ? scopeCondition(scope, 4) : undefined;
-  return (await sql.query(
-    `SELECT ${COLUMNS} FROM change_log WHERE workspace = $1 AND cursor > $2 ${condition ? `AND ${condition.sql}` : ''} ORDER BY cursor LIMIT $3`,
-    [workspace, after, limit, ...(condition?.params ?? [])],
-  )) as ChangeLogView[];
+  return (await sql.query(`SELECT ${COLUMNS} FROM change_log WHERE workspace = $1 AND cursor > $2 ${condition ? `AND ${condition.sql}` : ''} ORDER BY cursor LIMIT $3`, [
+    workspace,
+    after,
+    limit,
+    ...(condition?.params ?? []),
+  ])) as ChangeLogView[];
 }
 
 /** The change log (`change_log`, written by merge-service and a replay swap) as devices read it. */

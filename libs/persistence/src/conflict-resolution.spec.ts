@@ -24,15 +24,32 @@ describe('resolve request', () => {
   it('refuses a value without pick "value", and pick "value" without a value, by pointer', () => {
     assert.deepEqual(refused({ pick: 'value' }), [{ pointer: '/value', detail: 'is required when pick is "value"' }]);
     assert.equal(refused({ pick: 'theirs', value: 1 })[0]!.pointer, '/value');
-    assert.deepEqual(refused({ pick: 'x', extra: 1 }).map((e) => e.pointer).sort(), ['/extra', '/pick']);
+    assert.deepEqual(
+      refused({ pick: 'x', extra: 1 })
+        .map((e) => e.pointer)
+        .sort(),
+      ['/extra', '/pick'],
+    );
     assert.equal(refused(null)[0]!.pointer, '/');
   });
 });
 
 describe('resolver clock', () => {
   it('uses the wall clock, but stamps after both sides when a device clock ran ahead', () => {
-    assert.deepEqual(hlcAfter(1000, [{ wall: 10, counter: 3 }, { wall: 20, counter: 0 }]), { wall: 1000, counter: 0 });
-    assert.deepEqual(hlcAfter(1000, [{ wall: 2000, counter: 3 }, { wall: 2000, counter: 5 }]), { wall: 2000, counter: 6 });
+    assert.deepEqual(
+      hlcAfter(1000, [
+        { wall: 10, counter: 3 },
+        { wall: 20, counter: 0 },
+      ]),
+      { wall: 1000, counter: 0 },
+    );
+    assert.deepEqual(
+      hlcAfter(1000, [
+        { wall: 2000, counter: 3 },
+        { wall: 2000, counter: 5 },
+      ]),
+      { wall: 2000, counter: 6 },
+    );
     assert.deepEqual(hlcAfter(1000, [{ wall: 1000, counter: 0 }]), { wall: 1000, counter: 1 });
     assert.deepEqual(hlcAfter(1000, [{ wall: 1500, counter: 65_535 }]), { wall: 1501, counter: 0 });
     assert.deepEqual(hlcAfter(1000, []), { wall: 1000, counter: 0 });

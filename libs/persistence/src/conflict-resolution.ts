@@ -46,8 +46,7 @@ export interface ConflictLedgerRow {
   resolved_seq: string | null;
 }
 
-export const CONFLICT_COLUMNS =
-  'conflict_id, workspace, entity_type, entity_id, field, kind, rule, status, detail, opened_event_id, opened_seq, opened_accepted_at, resolved_event_id, resolved_seq';
+export const CONFLICT_COLUMNS = 'conflict_id, workspace, entity_type, entity_id, field, kind, rule, status, detail, opened_event_id, opened_seq, opened_accepted_at, resolved_event_id, resolved_seq';
 
 /** A listing cursor `<opened seq>:<conflict id>` (conflicts are listed by the journal sequence that opened them). */
 export const conflictCursor = (row: Pick<ConflictLedgerRow, 'opened_seq' | 'conflict_id'>): string => `${row.opened_seq}:${row.conflict_id}`;
@@ -183,7 +182,10 @@ export class ConflictResolver {
     const conflict = await findConflict(this.deps.ds, workspace, conflictId);
     if (!conflict) return { ok: false, failure: { code: 'not-found', conflictId, workspace } };
     if (conflict.kind === 'delete' && request.pick === 'value') {
-      return { ok: false, failure: { code: 'invalid', errors: [{ pointer: '/pick', detail: 'a delete conflict is resolved with "ours" (the delete stands) or "theirs" (the edit revives the entity)' }] } };
+      return {
+        ok: false,
+        failure: { code: 'invalid', errors: [{ pointer: '/pick', detail: 'a delete conflict is resolved with "ours" (the delete stands) or "theirs" (the edit revives the entity)' }] },
+      };
     }
     if (request.eventId !== undefined) {
       const earlier = await this.earlierUse(workspace, conflict, request.eventId);
@@ -251,7 +253,11 @@ export class ConflictResolver {
   }
 
   private async currentVersion(workspace: string, conflict: ConflictLedgerRow): Promise<number> {
-    const rows: { version: string }[] = await this.deps.ds.query('SELECT version FROM entities WHERE workspace = $1 AND entity_type = $2 AND entity_id = $3', [workspace, conflict.entity_type, conflict.entity_id]);
+    const rows: { version: string }[] = await this.deps.ds.query('SELECT version FROM entities WHERE workspace = $1 AND entity_type = $2 AND entity_id = $3', [
+      workspace,
+      conflict.entity_type,
+      conflict.entity_id,
+    ]);
     return rows[0] ? Number(rows[0].version) : 0;
   }
 
@@ -263,17 +269,19 @@ export class ConflictResolver {
   private async inDeviceOrder<T>(workspace: string, deviceId: string, journal: (deviceSeq: number) => Promise<{ value: T; consumed: boolean }>): Promise<T> {
     const key = `${workspace}\u0000${deviceId}`;
     const previous = this.queues.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const fromReceipts = await inTransaction(this.deps.ds, async (q) => {
-        await q.query("SELECT pg_advisory_xact_lock(hashtext('tidemark.resolver_seq'), hashtext($1 || '/' || $2))", [workspace, deviceId]);
-        const rows: { next: string }[] = await q.query('SELECT coalesce(max(device_seq), 0) + 1 AS next FROM event_receipts WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
-        return Number(rows[0]!.next);
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const fromReceipts = await inTransaction(this.deps.ds, async (q) => {
+          await q.query("SELECT pg_advisory_xact_lock(hashtext('tidemark.resolver_seq'), hashtext($1 || '/' || $2))", [workspace, deviceId]);
+          const rows: { next: string }[] = await q.query('SELECT coalesce(max(device_seq), 0) + 1 AS next FROM event_receipts WHERE workspace = $1 AND device_id = $2', [workspace, deviceId]);
+          return Number(rows[0]!.next);
+        });
+        const deviceSeq = Math.max(fromReceipts, (this.issued.get(key) ?? 0) + 1);
+        const outcome = await journal(deviceSeq);
+        if (outcome.consumed) this.issued.set(key, Math.max(this.issued.get(key) ?? 0, deviceSeq));
+        return outcome.value;
       });
-      const deviceSeq = Math.max(fromReceipts, (this.issued.get(key) ?? 0) + 1);
-      const outcome = await journal(deviceSeq);
-      if (outcome.consumed) this.issued.set(key, Math.max(this.issued.get(key) ?? 0, deviceSeq));
-      return outcome.value;
-    });
     this.queues.set(key, run);
     try {
       return await run;

@@ -53,15 +53,22 @@ describe('ConflictsRepository (real Postgres)', () => {
       { entityType: 'note', field: 'title', open: 2, oldestOpenedAt: '2030-01-01T00:00:01.000Z' },
       { entityType: 'task', field: 'state', open: 1, oldestOpenedAt: '2030-01-01T00:00:04.000Z' },
     ]);
-    assert.deepEqual((await conflicts.hotspots({ workspace: 'ws', entityType: 'task', limit: 10 })).map((h) => h.field), ['state']);
+    assert.deepEqual(
+      (await conflicts.hotspots({ workspace: 'ws', entityType: 'task', limit: 10 })).map((h) => h.field),
+      ['state'],
+    );
     assert.equal((await conflicts.hotspots({ workspace: 'ws', limit: 1 })).length, 1);
   });
 
   it('finds one conflict per workspace, and those events opened or resolved', async () => {
     assert.equal((await conflicts.find('ws', 'c3'))?.status, 'resolved');
-    assert.equal((await conflicts.find('other', 'c3')), undefined);
+    assert.equal(await conflicts.find('other', 'c3'), undefined);
     const views = await conflicts.ofEvents('ws', [id(13), id(14)]);
-    assert.deepEqual(views.map((v) => v.id), ['c3', 'c4'], 'c3 by its resolving event, c4 by its opening one');
+    assert.deepEqual(
+      views.map((v) => v.id),
+      ['c3', 'c4'],
+      'c3 by its resolving event, c4 by its opening one',
+    );
     assert.deepEqual(views[0]!.resolved, { eventId: id(13), seq: 13 });
     assert.deepEqual(await conflicts.ofEvents('ws', []), []);
   });

@@ -28,7 +28,10 @@ export class ConflictsRepository {
     if (query.field !== undefined) where.add('field = $?', query.field);
     if (query.entityId !== undefined) where.add('entity_id = $?', query.entityId);
     if (query.after !== undefined) where.add('(opened_seq, conflict_id) > ($?::bigint, $?::text)', query.after.seq, query.after.id ?? '');
-    return (await this.sql.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts ${where.clause()} ORDER BY opened_seq, conflict_id LIMIT ${where.param(query.limit)}`, where.params)) as ConflictLedgerRow[];
+    return (await this.sql.query(
+      `SELECT ${CONFLICT_COLUMNS} FROM conflicts ${where.clause()} ORDER BY opened_seq, conflict_id LIMIT ${where.param(query.limit)}`,
+      where.params,
+    )) as ConflictLedgerRow[];
   }
 
   /** Open conflicts counted by entity type and field, most first, with the oldest opening time. */

@@ -64,8 +64,18 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  * dependency-unavailable error the caller retries, instead of a wait that never ends) and TCP keepalive (a
  * peer that vanished without closing the socket is noticed).
  */
-export function connectionSettings(options: Pick<DatabaseOptions, 'connectTimeoutMs' | 'applicationName'>): { connectionTimeoutMillis: number; keepAlive: true; keepAliveInitialDelayMillis: number; application_name: string } {
-  return { connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: options.applicationName ?? 'tidemark' };
+export function connectionSettings(options: Pick<DatabaseOptions, 'connectTimeoutMs' | 'applicationName'>): {
+  connectionTimeoutMillis: number;
+  keepAlive: true;
+  keepAliveInitialDelayMillis: number;
+  application_name: string;
+} {
+  return {
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    application_name: options.applicationName ?? 'tidemark',
+  };
 }
 
 /** The TypeORM data source: entities and real migrations, never `synchronize`. */

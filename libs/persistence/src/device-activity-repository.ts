@@ -2,7 +2,6 @@ import type { Sql } from './sql';
 import { scopeCondition } from './change-log-repository';
 import type { ScopeSelection } from './snapshot-repository';
 
-
 /** The change-log cursor the gateway last delivered to a device, and when. */
 export interface ReadPosition {
   workspace: string;

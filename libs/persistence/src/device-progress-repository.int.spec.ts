@@ -42,9 +42,38 @@ describe('DeviceProgressRepository (real Postgres)', () => {
   });
 
   it('records abandoned ranges once each, answering how many were new', async () => {
-    assert.equal(await progress.abandon('ws', 'a', [{ from: 4, to: 4 }, { from: 6, to: 6 }], 'refused'), 2);
-    assert.equal(await progress.abandon('ws', 'a', [{ from: 6, to: 6 }, { from: 8, to: 10 }], null), 1);
-    assert.deepEqual((await progress.abandoned('ws', 'a')).sort((x, y) => x[0] - y[0]), [[4, 4], [6, 6], [8, 10]]);
+    assert.equal(
+      await progress.abandon(
+        'ws',
+        'a',
+        [
+          { from: 4, to: 4 },
+          { from: 6, to: 6 },
+        ],
+        'refused',
+      ),
+      2,
+    );
+    assert.equal(
+      await progress.abandon(
+        'ws',
+        'a',
+        [
+          { from: 6, to: 6 },
+          { from: 8, to: 10 },
+        ],
+        null,
+      ),
+      1,
+    );
+    assert.deepEqual(
+      (await progress.abandoned('ws', 'a')).sort((x, y) => x[0] - y[0]),
+      [
+        [4, 4],
+        [6, 6],
+        [8, 10],
+      ],
+    );
     assert.deepEqual(await progress.abandoned('ws', 'b'), []);
   });
 });

@@ -60,7 +60,10 @@ export class DeviceProgressRepository {
 
   /** The ranges `[first, last]` (inclusive) the device reported abandoned, as stored (unmerged, in no order). */
   async abandoned(workspace: string, deviceId: string): Promise<[number, number][]> {
-    const rows = (await this.sql.query('SELECT first_seq, last_seq FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', [workspace, deviceId])) as { first_seq: string; last_seq: string }[];
+    const rows = (await this.sql.query('SELECT first_seq, last_seq FROM device_abandoned_sequences WHERE workspace = $1 AND device_id = $2', [workspace, deviceId])) as {
+      first_seq: string;
+      last_seq: string;
+    }[];
     return rows.map((r) => [Number(r.first_seq), Number(r.last_seq)]);
   }
 

@@ -31,14 +31,23 @@ describe('EntityAssetsRepository (real Postgres)', () => {
   });
 
   it('reads the references of exactly these entities of the workspace, in key order', async () => {
-    assert.deepEqual(await assets.refsOf('ws', [{ type: 'image', id: 'i1' }, { type: 'note', id: 'i2' }]), [
-      { entityType: 'image', entityId: 'i1', field: 'file', sha256: sha('a') },
-      { entityType: 'image', entityId: 'i1', field: 'thumb', sha256: sha('b') },
-    ]);
+    assert.deepEqual(
+      await assets.refsOf('ws', [
+        { type: 'image', id: 'i1' },
+        { type: 'note', id: 'i2' },
+      ]),
+      [
+        { entityType: 'image', entityId: 'i1', field: 'file', sha256: sha('a') },
+        { entityType: 'image', entityId: 'i1', field: 'thumb', sha256: sha('b') },
+      ],
+    );
     assert.deepEqual(await assets.refsOf('ws', []), []);
   });
 
   it('answers where each referenced sha256 stands', async () => {
-    assert.deepEqual([...(await assets.statusOf('ws', [sha('a'), sha('b')]))].sort(), [[sha('a'), 'verified'], [sha('b'), 'missing']]);
+    assert.deepEqual([...(await assets.statusOf('ws', [sha('a'), sha('b')]))].sort(), [
+      [sha('a'), 'verified'],
+      [sha('b'), 'missing'],
+    ]);
   });
 });

@@ -1,10 +1,55 @@
-export { createDataSource, connectionSettings, DEFAULT_CONNECT_TIMEOUT_MS, runMigrations, migrateWithLock, postgresCheck, migrationDrift, inTransaction, MIGRATIONS, type DatabaseOptions } from './data-source';
-export { ENTITIES, EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, EntityAssetRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow } from './entities';
+export {
+  createDataSource,
+  connectionSettings,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  runMigrations,
+  migrateWithLock,
+  postgresCheck,
+  migrationDrift,
+  inTransaction,
+  MIGRATIONS,
+  type DatabaseOptions,
+} from './data-source';
+export {
+  ENTITIES,
+  EntityRow,
+  ChangeLogRow,
+  EventReceiptRow,
+  JournalDuplicateRow,
+  ConsumerCheckpointRow,
+  OutboxRow,
+  ParkedEventRow,
+  EntityAssetRow,
+  MergeDecisionRow,
+  ConflictRow,
+  RepairRow,
+  DeviceSequenceRow,
+  EntitySchemaRow,
+  AssetUploadRow,
+  AssetUploadPartRow,
+  AssetRow,
+  AssetReferenceRow,
+  AssetOutboxRow,
+} from './entities';
 export type { DataSource, QueryRunner } from 'typeorm';
 export { projectionDigest, type ProjectionDigest } from './digest';
 export { OutboxRepository, type OutboxTable, type WaitingOutboxMessage } from './outbox-repository';
 export { assetStatusOf, waitingAssetRefs, type AssetStatus, type WaitingAssetRef, type WaitingAssetQuery } from './asset-status';
-export { ConflictResolver, conflictView, conflictCursor, findConflict, checkResolveRequest, hlcAfter, resolutionProblem, CONFLICT_COLUMNS, type ConflictLedgerRow, type ResolutionFailure, type ResolutionOutcome, type ResolutionDeps, type JournalResult } from './conflict-resolution';
+export {
+  ConflictResolver,
+  conflictView,
+  conflictCursor,
+  findConflict,
+  checkResolveRequest,
+  hlcAfter,
+  resolutionProblem,
+  CONFLICT_COLUMNS,
+  type ConflictLedgerRow,
+  type ResolutionFailure,
+  type ResolutionOutcome,
+  type ResolutionDeps,
+  type JournalResult,
+} from './conflict-resolution';
 export { isDeterministicDataError } from './pg-errors';
 export { SnapshotRepository, SNAPSHOT_PAGE_SQL, SCOPED_SNAPSHOT_PAGE_SQL, type ChangeLogView, type SnapshotPage, type ScopeSelection } from './snapshot-repository';
 export { changeLogAfter } from './change-log-repository';

@@ -44,7 +44,19 @@ describe('per-queue job figures and the upload backlog by site or class (real Po
       ds.query(
         `INSERT INTO asset_uploads (id, workspace, site, sha256, size, upload_offset, content_type, file_class, metadata, object_key, part_size, status, status_since, expires_at, created_at, updated_at)
          VALUES ($1, $2, $3, 'x', $4, $5, 'image/png', $6, '{}', 'k', 5242880, $7, $8, $9, $10, $11)`,
-        [`00000000-0000-4000-8000-${String(id).padStart(12, '0')}`, workspace, site, size, offset, fileClass, status, NOW, new Date(NOW.getTime() + 86_400_000), new Date(NOW.getTime() - id * 60_000), new Date(NOW.getTime() - (id === 3 ? 3600_000 : 0))],
+        [
+          `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+          workspace,
+          site,
+          size,
+          offset,
+          fileClass,
+          status,
+          NOW,
+          new Date(NOW.getTime() + 86_400_000),
+          new Date(NOW.getTime() - id * 60_000),
+          new Date(NOW.getTime() - (id === 3 ? 3600_000 : 0)),
+        ],
       );
     await upload(1, 'ws', 'north', 'image', 1000, 100);
     await upload(2, 'ws', 'north', 'video', 5000, 0);
@@ -72,8 +84,18 @@ describe('per-queue job figures and the upload backlog by site or class (real Po
         ['ws', null, 'queued', 1, 0, new Date(SINCE + 1000).toISOString()],
       ],
     );
-    assert.deepEqual((await repo.states('other')).map((r) => [r.queue, r.jobs]), [['gpu', 7]]);
-    assert.deepEqual(await repo.openRepairs('ws'), [{ workspace: 'ws', queue: 'gpu', open: 1 }, { workspace: 'ws', queue: null, open: 1 }], 'a repair of a job no longer there counts under no queue; a resolved one not at all');
+    assert.deepEqual(
+      (await repo.states('other')).map((r) => [r.queue, r.jobs]),
+      [['gpu', 7]],
+    );
+    assert.deepEqual(
+      await repo.openRepairs('ws'),
+      [
+        { workspace: 'ws', queue: 'gpu', open: 1 },
+        { workspace: 'ws', queue: null, open: 1 },
+      ],
+      'a repair of a job no longer there counts under no queue; a resolved one not at all',
+    );
   });
 
   it('reads only the jobs counted: an index-only range of entities_job_queue (EXPLAIN ANALYZE, BUFFERS)', async () => {
@@ -98,10 +120,20 @@ describe('per-queue job figures and the upload backlog by site or class (real Po
     const bySite = await repo.backlog({ by: 'site', workspace: 'ws', now: NOW, stalledAfterSeconds: 900 });
     assert.deepEqual(
       bySite.map((g) => [g.key, g.uploads, g.bytesDeclared, g.bytesReceived, g.bytesPending, g.unknownLength, g.stalled]),
-      [['north', 2, 6000, 100, 5900, 0, 0], ['south', 1, 300, 0, 300, 0, 1], [null, 1, 0, 50, 0, 1, 0]],
+      [
+        ['north', 2, 6000, 100, 5900, 0, 0],
+        ['south', 1, 300, 0, 300, 0, 1],
+        [null, 1, 0, 50, 0, 1, 0],
+      ],
     );
     assert.equal(bySite[0]!.oldestCreatedAt.toISOString(), new Date(NOW.getTime() - 2 * 60_000).toISOString());
     const byClass = await repo.backlog({ by: 'class', workspace: null, now: NOW, stalledAfterSeconds: 900 });
-    assert.deepEqual(byClass.map((g) => [g.workspace, g.key, g.uploads, g.bytesPending]), [['ws', 'video', 1, 5000], ['ws', 'image', 3, 1200]]);
+    assert.deepEqual(
+      byClass.map((g) => [g.workspace, g.key, g.uploads, g.bytesPending]),
+      [
+        ['ws', 'video', 1, 5000],
+        ['ws', 'image', 3, 1200],
+      ],
+    );
   });
 });

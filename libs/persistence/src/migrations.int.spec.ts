@@ -79,7 +79,11 @@ describe('migrations are named by their timestamp and never change once released
       }
       const released = JSON.parse(readFileSync(LEDGER, 'utf8')) as Record<string, string>;
       const names = Object.keys(released);
-      assert.deepEqual(names, [...names].sort((a, b) => timestampOf(a) - timestampOf(b)), 'the ledger lists migrations in timestamp order');
+      assert.deepEqual(
+        names,
+        [...names].sort((a, b) => timestampOf(a) - timestampOf(b)),
+        'the ledger lists migrations in timestamp order',
+      );
       for (const name of names) {
         assert.ok(name in effects, `${name} was released and is gone (deleted or renamed); a released migration stays, under its name`);
         assert.equal(effects[name], released[name], `${name} was released and now sends other statements or parameters; add a new migration instead`);

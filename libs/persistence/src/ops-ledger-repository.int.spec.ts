@@ -9,7 +9,7 @@ const EVENT = '00000000-0000-4000-8000-000000000000';
 /** Pages through a list to its end, checking every page's size; the rows in order. */
 async function all<T>(read: (after: string | undefined) => Promise<{ rows: T[]; hasMore: boolean }>, cursor: (row: T) => string, limit: number): Promise<T[]> {
   const out: T[] = [];
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const page = await read(after);
     assert.ok(page.rows.length <= limit);
     out.push(...page.rows);
@@ -73,18 +73,38 @@ describe('operators’ lists: conflicts, parked entries and the audit log, keyse
     assert.equal(open.length, expected);
 
     const some = await listConflicts(ds, { conflictIds: ['c-4', 'c-5', 'c-1'] }, 10);
-    assert.deepEqual(some.rows.map((r) => `${r.workspace}/${r.conflict_id}`), ['beta/c-1', 'acme/c-4', 'beta/c-5', 'acme/c-1']);
-    assert.deepEqual((await conflictsWithId(ds, 'c-1')).map((r) => r.workspace), ['acme', 'beta']);
-    assert.deepEqual((await conflictsWithId(ds, 'c-1', 'beta')).map((r) => r.workspace), ['beta']);
+    assert.deepEqual(
+      some.rows.map((r) => `${r.workspace}/${r.conflict_id}`),
+      ['beta/c-1', 'acme/c-4', 'beta/c-5', 'acme/c-1'],
+    );
+    assert.deepEqual(
+      (await conflictsWithId(ds, 'c-1')).map((r) => r.workspace),
+      ['acme', 'beta'],
+    );
+    assert.deepEqual(
+      (await conflictsWithId(ds, 'c-1', 'beta')).map((r) => r.workspace),
+      ['beta'],
+    );
     await assert.rejects(listConflicts(ds, {}, 501), RangeError);
     await assert.rejects(listConflicts(ds, {}, 10, 'nonsense'), RangeError);
   });
 
   it('parked: pages in journal order, filtered by status, workspace and consumer; one entry found and locked', async () => {
-    const parked = await all((after) => listParked(ds, { status: 'parked' }, 25, after), (r) => r.stream_seq, 25);
+    const parked = await all(
+      (after) => listParked(ds, { status: 'parked' }, 25, after),
+      (r) => r.stream_seq,
+      25,
+    );
     assert.equal(parked.length, 90);
-    assert.deepEqual(parked.map((r) => Number(r.stream_seq)), [...parked.map((r) => Number(r.stream_seq))].sort((a, b) => a - b));
-    const filtered = await all((after) => listParked(ds, { workspace: 'acme', consumer: 'merge-p02' }, 7, after), (r) => r.stream_seq, 7);
+    assert.deepEqual(
+      parked.map((r) => Number(r.stream_seq)),
+      [...parked.map((r) => Number(r.stream_seq))].sort((a, b) => a - b),
+    );
+    const filtered = await all(
+      (after) => listParked(ds, { workspace: 'acme', consumer: 'merge-p02' }, 7, after),
+      (r) => r.stream_seq,
+      7,
+    );
     assert.equal(filtered.length, 30);
     assert.ok(filtered.every((r) => r.workspace === 'acme' && r.consumer === 'merge-p02'));
     assert.equal((await findParked(ds, 'merge-p01', 3))?.status, 'parked');
@@ -92,16 +112,30 @@ describe('operators’ lists: conflicts, parked entries and the audit log, keyse
   });
 
   it('audit log: newest first, paged by id, filtered by action (or a prefix), actor, outcome, workspace and target members', async () => {
-    const every = await all((before) => listAudit(ds, {}, 40, before), (r) => r.id, 40);
+    const every = await all(
+      (before) => listAudit(ds, {}, 40, before),
+      (r) => r.id,
+      40,
+    );
     assert.equal(every.length, 300);
-    assert.deepEqual(every.map((r) => Number(r.id)), [...every.map((r) => Number(r.id))].sort((a, b) => b - a));
-    const parked = await all((before) => listAudit(ds, { action: 'parked.*', actor: 'ops-a' }, 30, before), (r) => r.id, 30);
+    assert.deepEqual(
+      every.map((r) => Number(r.id)),
+      [...every.map((r) => Number(r.id))].sort((a, b) => b - a),
+    );
+    const parked = await all(
+      (before) => listAudit(ds, { action: 'parked.*', actor: 'ops-a' }, 30, before),
+      (r) => r.id,
+      30,
+    );
     assert.equal(parked.length, 100);
     assert.ok(parked.every((r) => r.action.startsWith('parked.') && r.actor === 'ops-a'));
     const resolves = await listAudit(ds, { action: 'conflict.resolve', outcome: 'already-resolved', workspace: 'acme' }, 100);
     assert.ok(resolves.rows.length > 0 && resolves.rows.every((r) => r.action === 'conflict.resolve' && r.outcome === 'already-resolved' && r.target.workspace === 'acme'));
     const one = await listAudit(ds, { target: { consumer: 'merge-p00', seq: '17' } }, 10);
-    assert.deepEqual(one.rows.map((r) => r.reason), ['why 17']);
+    assert.deepEqual(
+      one.rows.map((r) => r.reason),
+      ['why 17'],
+    );
     assert.equal((await listAudit(ds, { action: 'parked%' }, 10)).rows.length, 0, 'a LIKE wildcard is a plain character');
   });
   it('a page of open conflicts reads its own rows through conflicts_listing, not a sort of every open one (EXPLAIN)', async () => {

@@ -8,7 +8,6 @@ import { CONFLICT_COLUMNS, type ConflictLedgerRow } from './conflict-resolution'
  * back, plus one to tell whether there are more.
  */
 
-
 /** The largest page any of these lists serves. */
 export const OPS_LIST_MAX_LIMIT = 500;
 
@@ -84,7 +83,10 @@ export async function listConflicts(sql: Sql, filter: ConflictFilter, limit: num
 
 /** Every conflict with this id (in `workspace` when named), by workspace: an id is per workspace, so several may hold it. */
 export async function conflictsWithId(sql: Sql, conflictId: string, workspace?: string): Promise<ConflictLedgerRow[]> {
-  return (await sql.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1 AND ($2::text IS NULL OR workspace = $2) ORDER BY workspace`, [conflictId, workspace ?? null])) as ConflictLedgerRow[];
+  return (await sql.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1 AND ($2::text IS NULL OR workspace = $2) ORDER BY workspace`, [
+    conflictId,
+    workspace ?? null,
+  ])) as ConflictLedgerRow[];
 }
 
 // ── parked entries ──────────────────────────────────────────────────────────────────────────────────
@@ -174,7 +176,11 @@ export async function listAudit(sql: Sql, filter: AuditFilter, limit: number, be
   checkLimit(limit);
   const c = new Conditions();
   if (filter.action !== undefined) {
-    if (filter.action.endsWith('.*')) c.add("action LIKE $? || '%'", filter.action.slice(0, -1).replace(/[\\%_]/g, (ch) => `\\${ch}`));
+    if (filter.action.endsWith('.*'))
+      c.add(
+        "action LIKE $? || '%'",
+        filter.action.slice(0, -1).replace(/[\\%_]/g, (ch) => `\\${ch}`),
+      );
     else c.add('action = $?', filter.action);
   }
   if (filter.actor !== undefined) c.add('actor = $?', filter.actor);
@@ -182,6 +188,9 @@ export async function listAudit(sql: Sql, filter: AuditFilter, limit: number, be
   if (filter.workspace !== undefined) c.add("target->>'workspace' = $?", filter.workspace);
   for (const [key, value] of Object.entries(filter.target ?? {})) c.add('target->>$? = $?', key, value);
   if (before !== undefined) c.add('id < $?::bigint', before);
-  const rows = (await sql.query(`SELECT id, at, actor, actor_kind, token_id, action, target, reason, detail, outcome FROM audit_log ${c.where()} ORDER BY id DESC LIMIT ${c.next(limit + 1)}`, c.params)) as AuditLogRow[];
+  const rows = (await sql.query(
+    `SELECT id, at, actor, actor_kind, token_id, action, target, reason, detail, outcome FROM audit_log ${c.where()} ORDER BY id DESC LIMIT ${c.next(limit + 1)}`,
+    c.params,
+  )) as AuditLogRow[];
   return page(rows, limit);
 }

@@ -38,7 +38,13 @@ describe('OutboxRelay (real Postgres and NATS)', () => {
     await insert('relay.ok', 40);
     await insert('relay.later', 3); // no stream takes these subjects yet
     await insert('relay.ok.tail', 2);
-    const relay = new OutboxRelay(new OutboxRepository(ds, 'outbox'), () => conn.js, { name: 'outbox', intervalMs: 60_000, batch: 500, ordered: false, logger: createLogger('outbox-relay-test', 'error') });
+    const relay = new OutboxRelay(new OutboxRepository(ds, 'outbox'), () => conn.js, {
+      name: 'outbox',
+      intervalMs: 60_000,
+      batch: 500,
+      ordered: false,
+      logger: createLogger('outbox-relay-test', 'error'),
+    });
     await assert.rejects(relay.drain(), 'the pass reports the failure');
     assert.deepEqual(await unpublished(), ['relay.later.1', 'relay.later.2', 'relay.later.3'], 'the acknowledged rows are marked, the refused ones wait');
     assert.equal((await conn.jsm.streams.info('RELAYED')).state.messages, 42);

@@ -15,7 +15,8 @@ describe('isDeterministicDataError', () => {
       pg('23514'),
       pg('54000', 'index row requires 9000 bytes'),
       Object.assign(new Error('QueryFailedError'), { driverError: pg('22P05') }),
-    ]) assert.equal(isDeterministicDataError(error), true, (error as { code?: string }).code);
+    ])
+      assert.equal(isDeterministicDataError(error), true, (error as { code?: string }).code);
   });
 
   it('is false for outages, concurrency and anything without a SQLSTATE', () => {
@@ -33,6 +34,7 @@ describe('isDeterministicDataError', () => {
       undefined,
       null,
       'a string',
-    ]) assert.equal(isDeterministicDataError(error), false, String((error as { code?: string } | undefined)?.code ?? error));
+    ])
+      assert.equal(isDeterministicDataError(error), false, String((error as { code?: string } | undefined)?.code ?? error));
   });
 });

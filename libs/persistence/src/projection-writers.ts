@@ -83,7 +83,10 @@ const ENTITY_COLUMNS: Columns<EntityRow> = [
  * The stored state of the given entities. No row locks: an entity belongs to one partition, and the
  * partition's checkpoint row, locked at the start of the transaction, already serialises its writers.
  */
-export async function readEntities(q: QueryRunner, keys: readonly { workspace: string; type: string; id: string }[]): Promise<{ workspace: string; entityType: string; entityId: string; state: EntityState }[]> {
+export async function readEntities(
+  q: QueryRunner,
+  keys: readonly { workspace: string; type: string; id: string }[],
+): Promise<{ workspace: string; entityType: string; entityId: string; state: EntityState }[]> {
   const rows: { workspace: string; entity_type: string; entity_id: string; state: EntityState }[] = await q.query(
     `SELECT e.workspace, e.entity_type, e.entity_id, e.state
        FROM entities e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(w, t, i)
@@ -95,10 +98,15 @@ export async function readEntities(q: QueryRunner, keys: readonly { workspace: s
 }
 
 export async function upsertEntities(q: QueryRunner, rows: readonly EntityRow[]): Promise<void> {
-  await insertRows(q, 'entities', ENTITY_COLUMNS, rows,
+  await insertRows(
+    q,
+    'entities',
+    ENTITY_COLUMNS,
+    rows,
     `ON CONFLICT (workspace, entity_type, entity_id) DO UPDATE SET version = EXCLUDED.version, deleted = EXCLUDED.deleted, state = EXCLUDED.state,
            view = EXCLUDED.view, scope_key = EXCLUDED.scope_key, last_event_id = EXCLUDED.last_event_id, last_stream_seq = EXCLUDED.last_stream_seq,
-           job_queue = EXCLUDED.job_queue, job_state = EXCLUDED.job_state, job_attempt = EXCLUDED.job_attempt, job_since = EXCLUDED.job_since`);
+           job_queue = EXCLUDED.job_queue, job_state = EXCLUDED.job_state, job_attempt = EXCLUDED.job_attempt, job_since = EXCLUDED.job_since`,
+  );
 }
 
 // entity_assets
@@ -111,13 +119,18 @@ export async function replaceAssetRefs(q: QueryRunner, write: AssetRefsWrite): P
         WHERE r.workspace = k.w AND r.entity_type = k.t AND r.entity_id = k.i`,
     [entities.map((c) => c.workspace), entities.map((c) => c.entityType), entities.map((c) => c.entityId)],
   );
-  await insertRows(q, 'entity_assets', [
-    ['workspace', 'text', (r) => r.workspace],
-    ['entity_type', 'text', (r) => r.entityType],
-    ['entity_id', 'text', (r) => r.entityId],
-    ['field', 'text', (r) => r.field],
-    ['sha256', 'text', (r) => r.sha256],
-  ], write.rows);
+  await insertRows(
+    q,
+    'entity_assets',
+    [
+      ['workspace', 'text', (r) => r.workspace],
+      ['entity_type', 'text', (r) => r.entityType],
+      ['entity_id', 'text', (r) => r.entityId],
+      ['field', 'text', (r) => r.field],
+      ['sha256', 'text', (r) => r.sha256],
+    ],
+    write.rows,
+  );
 }
 
 // event_receipts
@@ -192,45 +205,61 @@ export async function upsertParkedReceipt(q: QueryRunner, row: Omit<ReceiptRow, 
 // journal_duplicates
 
 export async function insertDuplicates(q: QueryRunner, rows: readonly DuplicateRow[]): Promise<void> {
-  await insertRows(q, 'journal_duplicates', [
-    ['stream_seq', 'bigint', (r) => r.streamSeq],
-    ['event_id', 'uuid', (r) => r.eventId],
-    ['workspace', 'text', (r) => r.workspace],
-    ['device_id', 'text', (r) => r.deviceId],
-  ], rows, 'ON CONFLICT (stream_seq) DO NOTHING');
+  await insertRows(
+    q,
+    'journal_duplicates',
+    [
+      ['stream_seq', 'bigint', (r) => r.streamSeq],
+      ['event_id', 'uuid', (r) => r.eventId],
+      ['workspace', 'text', (r) => r.workspace],
+      ['device_id', 'text', (r) => r.deviceId],
+    ],
+    rows,
+    'ON CONFLICT (stream_seq) DO NOTHING',
+  );
 }
 
 // merge_decisions
 
 /** One row per event: its field decisions as one jsonb array of positional tuples (`storeDecision`). */
 export async function insertDecisions(q: QueryRunner, rows: readonly DecisionRow[]): Promise<void> {
-  await insertRows(q, 'merge_decisions', [
-    ['event_id', 'uuid', (r) => r.eventId],
-    ['workspace', 'text', (r) => r.workspace],
-    ['entity_type', 'text', (r) => r.entityType],
-    ['entity_id', 'text', (r) => r.entityId],
-    ['stream_seq', 'bigint', (r) => r.streamSeq],
-    ['decisions', 'jsonb', (r) => r.decisions.map(storeDecision)],
-  ], rows);
+  await insertRows(
+    q,
+    'merge_decisions',
+    [
+      ['event_id', 'uuid', (r) => r.eventId],
+      ['workspace', 'text', (r) => r.workspace],
+      ['entity_type', 'text', (r) => r.entityType],
+      ['entity_id', 'text', (r) => r.entityId],
+      ['stream_seq', 'bigint', (r) => r.streamSeq],
+      ['decisions', 'jsonb', (r) => r.decisions.map(storeDecision)],
+    ],
+    rows,
+  );
 }
 
 // conflicts
 
 export async function insertConflicts(q: QueryRunner, rows: readonly ConflictRow[]): Promise<void> {
-  await insertRows(q, 'conflicts', [
-    ['conflict_id', 'text', (r) => r.conflictId],
-    ['workspace', 'text', (r) => r.workspace],
-    ['entity_type', 'text', (r) => r.entityType],
-    ['entity_id', 'text', (r) => r.entityId],
-    ['field', 'text', (r) => r.field],
-    ['kind', 'text', (r) => r.kind],
-    ['rule', 'text', (r) => r.rule],
-    ['status', 'text', (r) => r.status],
-    ['detail', 'jsonb', (r) => r.detail],
-    ['opened_event_id', 'uuid', (r) => r.openedEventId],
-    ['opened_seq', 'bigint', (r) => r.openedSeq],
-    ['opened_accepted_at', 'timestamptz', (r) => r.openedAcceptedAt],
-  ], rows);
+  await insertRows(
+    q,
+    'conflicts',
+    [
+      ['conflict_id', 'text', (r) => r.conflictId],
+      ['workspace', 'text', (r) => r.workspace],
+      ['entity_type', 'text', (r) => r.entityType],
+      ['entity_id', 'text', (r) => r.entityId],
+      ['field', 'text', (r) => r.field],
+      ['kind', 'text', (r) => r.kind],
+      ['rule', 'text', (r) => r.rule],
+      ['status', 'text', (r) => r.status],
+      ['detail', 'jsonb', (r) => r.detail],
+      ['opened_event_id', 'uuid', (r) => r.openedEventId],
+      ['opened_seq', 'bigint', (r) => r.openedSeq],
+      ['opened_accepted_at', 'timestamptz', (r) => r.openedAcceptedAt],
+    ],
+    rows,
+  );
 }
 
 /** Closes conflicts, one statement each, in the order given. */
@@ -243,28 +272,39 @@ export async function resolveConflicts(q: QueryRunner, resolutions: readonly Con
 // repairs
 
 export async function insertRepairs(q: QueryRunner, rows: readonly RepairRow[]): Promise<void> {
-  await insertRows(q, 'repairs', [
-    ['repair_id', 'text', (r) => r.repairId],
-    ['workspace', 'text', (r) => r.workspace],
-    ['entity_type', 'text', (r) => r.entityType],
-    ['entity_id', 'text', (r) => r.entityId],
-    ['code', 'text', (r) => r.code],
-    ['reason', 'text', (r) => r.reason],
-    ['detail', 'jsonb', (r) => r.detail],
-    ['event_id', 'uuid', (r) => r.eventId],
-    ['stream_seq', 'bigint', (r) => r.streamSeq],
-  ], rows, 'ON CONFLICT (repair_id, workspace) DO NOTHING');
+  await insertRows(
+    q,
+    'repairs',
+    [
+      ['repair_id', 'text', (r) => r.repairId],
+      ['workspace', 'text', (r) => r.workspace],
+      ['entity_type', 'text', (r) => r.entityType],
+      ['entity_id', 'text', (r) => r.entityId],
+      ['code', 'text', (r) => r.code],
+      ['reason', 'text', (r) => r.reason],
+      ['detail', 'jsonb', (r) => r.detail],
+      ['event_id', 'uuid', (r) => r.eventId],
+      ['stream_seq', 'bigint', (r) => r.streamSeq],
+    ],
+    rows,
+    'ON CONFLICT (repair_id, workspace) DO NOTHING',
+  );
 }
 
 // outbox
 
 export async function insertOutbox(q: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
-  await insertRows(q, 'outbox', [
-    ['subject', 'text', (r) => r.subject],
-    ['payload', 'jsonb', (r) => r.payload],
-    ['msg_id', 'text', (r) => r.msgId],
-    ['headers', 'jsonb', (r) => r.headers],
-  ], rows);
+  await insertRows(
+    q,
+    'outbox',
+    [
+      ['subject', 'text', (r) => r.subject],
+      ['payload', 'jsonb', (r) => r.payload],
+      ['msg_id', 'text', (r) => r.msgId],
+      ['headers', 'jsonb', (r) => r.headers],
+    ],
+    rows,
+  );
 }
 
 // change_log
@@ -277,19 +317,24 @@ export async function insertOutbox(q: QueryRunner, rows: readonly OutboxRow[]): 
 export async function insertChanges(q: QueryRunner, rows: readonly ChangeRow[]): Promise<void> {
   const workspaces = [...new Set(rows.map((c) => c.workspace))].sort();
   for (const w of workspaces) await q.query("SELECT pg_advisory_xact_lock(hashtext('tidemark.change_log'), hashtext($1))", [w]);
-  await insertRows(q, 'change_log', [
-    ['workspace', 'text', (r) => r.workspace],
-    ['entity_type', 'text', (r) => r.entityType],
-    ['entity_id', 'text', (r) => r.entityId],
-    ['version', 'bigint', (r) => r.version],
-    ['deleted', 'boolean', (r) => r.deleted],
-    ['view', 'jsonb', (r) => r.view],
-    ['scope_key', 'text', (r) => r.scopeKey],
-    ['moved_from_key', 'text', (r) => r.movedFromKey],
-    ['event_id', 'uuid', (r) => r.eventId],
-    ['device_id', 'text', (r) => r.deviceId],
-    ['stream_seq', 'bigint', (r) => r.streamSeq],
-  ], rows);
+  await insertRows(
+    q,
+    'change_log',
+    [
+      ['workspace', 'text', (r) => r.workspace],
+      ['entity_type', 'text', (r) => r.entityType],
+      ['entity_id', 'text', (r) => r.entityId],
+      ['version', 'bigint', (r) => r.version],
+      ['deleted', 'boolean', (r) => r.deleted],
+      ['view', 'jsonb', (r) => r.view],
+      ['scope_key', 'text', (r) => r.scopeKey],
+      ['moved_from_key', 'text', (r) => r.movedFromKey],
+      ['event_id', 'uuid', (r) => r.eventId],
+      ['device_id', 'text', (r) => r.deviceId],
+      ['stream_seq', 'bigint', (r) => r.streamSeq],
+    ],
+    rows,
+  );
 }
 
 // device_sequences
@@ -306,13 +351,28 @@ export async function advanceDevices(q: QueryRunner, arrived: DeviceArrivals[]):
   const ws = arrived.map((a) => a.workspace);
   const ids = arrived.map((a) => a.deviceId);
   await q.query('INSERT INTO device_sequences (workspace, device_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [ws, ids]);
-  const rows: { workspace: string; device_id: string; contiguous: string; max_seq: string; ahead: number[]; events: string; last_accepted_at: Date | null; site: string | null; site_seq: string | null }[] = await q.query(
+  const rows: {
+    workspace: string;
+    device_id: string;
+    contiguous: string;
+    max_seq: string;
+    ahead: number[];
+    events: string;
+    last_accepted_at: Date | null;
+    site: string | null;
+    site_seq: string | null;
+  }[] = await q.query(
     `SELECT d.workspace, d.device_id, d.contiguous, d.max_seq, d.ahead, d.events, d.last_accepted_at, d.site, d.site_seq
          FROM device_sequences d JOIN unnest($1::text[], $2::text[]) AS k(w, i) ON d.workspace = k.w AND d.device_id = k.i
         ORDER BY d.workspace, d.device_id FOR UPDATE OF d`,
     [ws, ids],
   );
-  const stored = new Map(rows.map((r) => [`${r.workspace}\u0000${r.device_id}`, { contiguous: Number(r.contiguous), maxSeq: Number(r.max_seq), ahead: r.ahead, events: Number(r.events), lastAcceptedAt: r.last_accepted_at?.toISOString() ?? null } satisfies DeviceSequence]));
+  const stored = new Map(
+    rows.map((r) => [
+      `${r.workspace}\u0000${r.device_id}`,
+      { contiguous: Number(r.contiguous), maxSeq: Number(r.max_seq), ahead: r.ahead, events: Number(r.events), lastAcceptedAt: r.last_accepted_at?.toISOString() ?? null } satisfies DeviceSequence,
+    ]),
+  );
   const next = arrived.map((a) => advanceSequence(stored.get(`${a.workspace}\u0000${a.deviceId}`)!, a.seqs, a.acceptedAts));
   const sitesBefore = new Map(rows.map((r) => [`${r.workspace}\u0000${r.device_id}`, { site: r.site, siteSeq: r.site_seq === null ? null : Number(r.site_seq) }]));
   const sites = arrived.map((a) => latestSite(sitesBefore.get(`${a.workspace}\u0000${a.deviceId}`)!, a.sites));
@@ -322,7 +382,17 @@ export async function advanceDevices(q: QueryRunner, arrived: DeviceArrivals[]):
          FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::bigint[], $7::timestamptz[], $8::text[], $9::bigint[])
               AS u(workspace, device_id, contiguous, max_seq, ahead, events, last_accepted_at, site, site_seq)
         WHERE d.workspace = u.workspace AND d.device_id = u.device_id`,
-    [ws, ids, next.map((n) => n.contiguous), next.map((n) => n.maxSeq), next.map((n) => JSON.stringify(n.ahead)), next.map((n) => n.events), next.map((n) => n.lastAcceptedAt), sites.map((s) => s.site), sites.map((s) => s.siteSeq)],
+    [
+      ws,
+      ids,
+      next.map((n) => n.contiguous),
+      next.map((n) => n.maxSeq),
+      next.map((n) => JSON.stringify(n.ahead)),
+      next.map((n) => n.events),
+      next.map((n) => n.lastAcceptedAt),
+      sites.map((s) => s.site),
+      sites.map((s) => s.siteSeq),
+    ],
   );
 }
 
@@ -330,7 +400,10 @@ export async function advanceDevices(q: QueryRunner, arrived: DeviceArrivals[]):
 
 /** A parked entry of the consumer, if there is one at `seq`. */
 export async function readParkedEntry(q: QueryRunner, consumer: string, seq: number): Promise<StoredParkedEntry | undefined> {
-  const rows: { event_id: string | null; workspace: string | null; status: ParkedStatus }[] = await q.query('SELECT event_id, workspace, status FROM parked_events WHERE consumer = $1 AND stream_seq = $2', [consumer, seq]);
+  const rows: { event_id: string | null; workspace: string | null; status: ParkedStatus }[] = await q.query(
+    'SELECT event_id, workspace, status FROM parked_events WHERE consumer = $1 AND stream_seq = $2',
+    [consumer, seq],
+  );
   const entry = rows[0];
   return entry && { seq, eventId: entry.event_id, workspace: entry.workspace, status: entry.status };
 }
@@ -365,13 +438,21 @@ export async function insertParkedEntry(q: QueryRunner, row: ParkedEntryRow): Pr
 
 /** The event's open parked entry in its workspace is resolved by the copy at `seq`: re-driven (applied, or parked again as a new entry). */
 export async function resolveParkedEntry(q: QueryRunner, workspace: string, eventId: string, seq: number, resolution: ParkedAction | 'retry', note: string | null): Promise<void> {
-  await q.query(
-    "UPDATE parked_events SET status = 'redriven', resolution = $4, resolved_seq = $3, note = $5 WHERE event_id = $1 AND workspace = $2 AND status = 'parked' AND stream_seq < $3",
-    [eventId, workspace, seq, resolution, note],
-  );
+  await q.query("UPDATE parked_events SET status = 'redriven', resolution = $4, resolved_seq = $3, note = $5 WHERE event_id = $1 AND workspace = $2 AND status = 'parked' AND stream_seq < $3", [
+    eventId,
+    workspace,
+    seq,
+    resolution,
+    note,
+  ]);
 }
 
 /** The consumer's entry at `entrySeq` is skipped by the marker at `seq`, while it is parked. */
 export async function skipParkedEntry(q: QueryRunner, consumer: string, entrySeq: number, seq: number, note: string | null): Promise<void> {
-  await q.query("UPDATE parked_events SET status = 'skipped', resolution = 'skip', resolved_seq = $3, note = $4 WHERE consumer = $1 AND stream_seq = $2 AND status = 'parked'", [consumer, entrySeq, seq, note]);
+  await q.query("UPDATE parked_events SET status = 'skipped', resolution = 'skip', resolved_seq = $3, note = $4 WHERE consumer = $1 AND stream_seq = $2 AND status = 'parked'", [
+    consumer,
+    entrySeq,
+    seq,
+    note,
+  ]);
 }

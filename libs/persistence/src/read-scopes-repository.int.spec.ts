@@ -15,7 +15,10 @@ describe('ReadScopesRepository (real Postgres)', () => {
     await ds.query(`INSERT INTO workspaces (workspace, name) VALUES ('ws', 'ws')`);
     await ds.query(`INSERT INTO devices (workspace, device_id, role, claims) VALUES ('ws', 'a', 'annotator', '{"projects":["p1"]}'), ('ws', 'b', NULL, '{}')`);
     for (const version of [1, 2]) {
-      await ds.query(`INSERT INTO access_rules (workspace, version, rules, published_by) VALUES ('ws', $1, $2::jsonb, 'ana')`, [version, JSON.stringify({ version, roles: { annotator: { write: {} } } })]);
+      await ds.query(`INSERT INTO access_rules (workspace, version, rules, published_by) VALUES ('ws', $1, $2::jsonb, 'ana')`, [
+        version,
+        JSON.stringify({ version, roles: { annotator: { write: {} } } }),
+      ]);
     }
   });
   after(async () => {

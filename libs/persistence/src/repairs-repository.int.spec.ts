@@ -45,8 +45,16 @@ describe('RepairsRepository (real Postgres)', () => {
 
   it('reads one repair of a workspace as the API shows it', async () => {
     assert.deepEqual(await repairs.one('ws', 'r1'), {
-      id: 'r1', entity: { type: 'job', id: 'j1' }, code: 'job-transition', reason: 'running after succeeded', status: 'open', eventId: id(5), streamSeq: 5,
-      current: { state: 'succeeded', attempt: 1 }, reported: { state: 'running', attempt: 1 }, cursor: '5:r1',
+      id: 'r1',
+      entity: { type: 'job', id: 'j1' },
+      code: 'job-transition',
+      reason: 'running after succeeded',
+      status: 'open',
+      eventId: id(5),
+      streamSeq: 5,
+      current: { state: 'succeeded', attempt: 1 },
+      reported: { state: 'running', attempt: 1 },
+      cursor: '5:r1',
     });
     assert.equal(await repairs.one('other', 'r3'), undefined);
   });

@@ -30,7 +30,15 @@ const LIFE: ReplayCommand[] = [
 ];
 
 /** The job without the times the database stamps (`now()`). */
-const untimed = (job: ReplayJob) => ({ ...job, createdAt: null, updatedAt: null, plannedAt: job.plannedAt && 'set', builtAt: job.builtAt && 'set', finishedAt: job.finishedAt && 'set', phaseStartedAt: job.phaseStartedAt && 'set' });
+const untimed = (job: ReplayJob) => ({
+  ...job,
+  createdAt: null,
+  updatedAt: null,
+  plannedAt: job.plannedAt && 'set',
+  builtAt: job.builtAt && 'set',
+  finishedAt: job.finishedAt && 'set',
+  phaseStartedAt: job.phaseStartedAt && 'set',
+});
 
 describe('the replay jobs repository (real Postgres)', () => {
   let db: TestDatabase;
@@ -105,7 +113,10 @@ describe('the replay jobs repository (real Postgres)', () => {
   it('lists newest first, by status, and finds the oldest active job', async () => {
     const listed = await jobs.list(undefined, 10);
     assert.equal(listed.length, 4);
-    assert.deepEqual((await jobs.list('built', 10)).map((j) => j.id), ['00000000-0000-4000-8000-000000000001']);
+    assert.deepEqual(
+      (await jobs.list('built', 10)).map((j) => j.id),
+      ['00000000-0000-4000-8000-000000000001'],
+    );
     assert.equal(await jobs.oldestIn(['queued', 'planning', 'building', 'diffing']), undefined);
     const id = '00000000-0000-4000-8000-000000000005';
     await jobs.create(ds, request(id));

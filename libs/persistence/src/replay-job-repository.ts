@@ -269,7 +269,14 @@ export class ReplayJobRepository {
 
   /** One page of a job's diff, in entity order (code units), of the given changes. */
   async diffPage(id: string, changes: readonly string[], limit: number, after: [string, string, string] | undefined): Promise<Pick<ReplayDiffPage, 'entities' | 'next'>> {
-    const rows: { workspace: string; entity_type: string; entity_id: string; selected_events: number; change: string; diff: Omit<ReplayDiffEntity, 'workspace' | 'entityType' | 'entityId' | 'selectedEvents'> }[] = await this.ds.query(
+    const rows: {
+      workspace: string;
+      entity_type: string;
+      entity_id: string;
+      selected_events: number;
+      change: string;
+      diff: Omit<ReplayDiffEntity, 'workspace' | 'entityType' | 'entityId' | 'selectedEvents'>;
+    }[] = await this.ds.query(
       `SELECT workspace, entity_type, entity_id, selected_events, change, diff FROM replay_entities
         WHERE replay_id = $1 AND change = ANY($2::text[])
           AND ($3::text IS NULL OR (workspace COLLATE "C", entity_type COLLATE "C", entity_id COLLATE "C") > ($3::text COLLATE "C", $4::text COLLATE "C", $5::text COLLATE "C"))

@@ -46,10 +46,10 @@ export async function createShadow(ds: DataSource, schema: string): Promise<void
     for (const { table_name: table } of tables) {
       await q.query(`CREATE TABLE IF NOT EXISTS ${ident(schema)}.${ident(table)} (LIKE public.${ident(table)} INCLUDING ALL)`);
       // LIKE copies a serial column's default, which draws from the live sequence: give the shadow its own.
-      const serials: { column_name: string }[] = await q.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_default LIKE 'nextval(%'",
-        [schema, table],
-      );
+      const serials: { column_name: string }[] = await q.query("SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_default LIKE 'nextval(%'", [
+        schema,
+        table,
+      ]);
       for (const { column_name: column } of serials) {
         const sequence = `${ident(schema)}.${ident(`${table}_${column}_seq`)}`;
         await q.query(`CREATE SEQUENCE IF NOT EXISTS ${sequence}`);
@@ -115,7 +115,9 @@ export class ReplayRebuildRepository {
 
   /** The stream sequence each named consumer has applied in a shadow. */
   async shadowCheckpoints(shadow: string, consumers: readonly string[]): Promise<Map<string, number>> {
-    const rows: { consumer: string; stream_seq: string }[] = await this.ds.query(`SELECT consumer, stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = ANY($1::text[])`, [consumers]);
+    const rows: { consumer: string; stream_seq: string }[] = await this.ds.query(`SELECT consumer, stream_seq FROM ${ident(shadow)}.consumer_checkpoints WHERE consumer = ANY($1::text[])`, [
+      consumers,
+    ]);
     return new Map(rows.map((r) => [r.consumer, Number(r.stream_seq)]));
   }
 

@@ -3,7 +3,6 @@ import { schemaVersionHeaders } from '@tidemark/contracts';
 import { shadowSchemaName, type ReplayJob } from '@tidemark/replay';
 import type { DataSource, QueryRunner } from 'typeorm';
 
-
 // The messages a swap publishes (built in SQL below) follow the published schemas ReplayedChange, ConflictOpened and
 // ConflictWithdrawn (@tidemark/contracts); the replay end-to-end test validates them. Their headers name the version.
 const MERGED_HEADERS = JSON.stringify(schemaVersionHeaders('mergedChange'));
@@ -48,7 +47,12 @@ async function liveChanges(q: DataSource | QueryRunner, job: ReplayJob): Promise
      ) x ORDER BY x.stream_seq LIMIT $5`,
     [job.id, JSON.stringify(job.bounds ?? {}), job.scope.workspace ?? null, revisedTypes, REPORTED_CHANGES],
   );
-  const changes: LiveChange[] = receipts.map((r) => ({ workspace: r.workspace, entityType: r.entity_type, entityId: r.entity_id, why: `journal event at seq ${r.stream_seq} was applied live after the replay was planned` }));
+  const changes: LiveChange[] = receipts.map((r) => ({
+    workspace: r.workspace,
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    why: `journal event at seq ${r.stream_seq} was applied live after the replay was planned`,
+  }));
   let count = Number(receipts[0]?.n ?? 0);
   // An operator's skip leaves the receipt's sequence alone; the parked entry records the marker's.
   const skipped: { workspace: string; entity_type: string; entity_id: string; resolved_seq: string; n: string }[] = await q.query(
@@ -59,7 +63,8 @@ async function liveChanges(q: DataSource | QueryRunner, job: ReplayJob): Promise
       WHERE p.resolved_seq > coalesce(($2::jsonb ->> e.partition)::bigint, 0) LIMIT $3`,
     [job.id, JSON.stringify(job.bounds ?? {}), REPORTED_CHANGES],
   );
-  for (const p of skipped) changes.push({ workspace: p.workspace, entityType: p.entity_type, entityId: p.entity_id, why: `a parked event was resolved live at seq ${p.resolved_seq}, after the replay was planned` });
+  for (const p of skipped)
+    changes.push({ workspace: p.workspace, entityType: p.entity_type, entityId: p.entity_id, why: `a parked event was resolved live at seq ${p.resolved_seq}, after the replay was planned` });
   count += Number(skipped[0]?.n ?? 0);
   const pairs = Object.entries(job.revisions ?? {});
   if (pairs.length > 0) {
@@ -85,7 +90,8 @@ async function liveChanges(q: DataSource | QueryRunner, job: ReplayJob): Promise
       WHERE me.replay_id = $1 LIMIT $3`,
     [job.id, job.plannedAt, REPORTED_CHANGES],
   );
-  for (const o of overlaps) changes.push({ workspace: o.workspace, entityType: o.entity_type, entityId: o.entity_id, why: `replay ${o.other} was swapped over this entity after this one was planned` });
+  for (const o of overlaps)
+    changes.push({ workspace: o.workspace, entityType: o.entity_type, entityId: o.entity_id, why: `replay ${o.other} was swapped over this entity after this one was planned` });
   count += Number(overlaps[0]?.n ?? 0);
   return { changes: changes.slice(0, REPORTED_CHANGES), count };
 }
@@ -173,7 +179,9 @@ async function replace(q: QueryRunner, job: ReplayJob): Promise<ReplaySwapSummar
   const receiptColumns = await sharedColumns(q, shadowSchemaName(id), 'event_receipts');
   await q.query(`INSERT INTO event_receipts (${receiptColumns}) SELECT ${receiptColumns} FROM ${shadow}.event_receipts`);
   // Repairs: an operator may have acted on one (its status); a repair the rebuild still has keeps it.
-  await q.query(`DELETE FROM repairs l USING replay_entities e WHERE ${OF_REPLAY} AND NOT EXISTS (SELECT 1 FROM ${shadow}.repairs x WHERE x.repair_id = l.repair_id AND x.workspace = l.workspace)`, [id]);
+  await q.query(`DELETE FROM repairs l USING replay_entities e WHERE ${OF_REPLAY} AND NOT EXISTS (SELECT 1 FROM ${shadow}.repairs x WHERE x.repair_id = l.repair_id AND x.workspace = l.workspace)`, [
+    id,
+  ]);
   await q.query(
     `INSERT INTO repairs (repair_id, workspace, entity_type, entity_id, code, reason, detail, event_id, stream_seq)
      SELECT repair_id, workspace, entity_type, entity_id, code, reason, detail, event_id, stream_seq FROM ${shadow}.repairs

@@ -29,7 +29,10 @@ describe('SchemaRepository (real Postgres)', () => {
     await schemas.insert('Zeta', 1, { type: 'Zeta', version: 1 });
     const mine = (await schemas.all()).map((s) => `${s.type}@${s.version}`).filter((s) => /^(Zeta|note)@/.test(s)); // the migrations seed others
     assert.deepEqual(mine, ['Zeta@1', 'note@1', 'note@2']);
-    assert.deepEqual((await schemas.versions('note')).map((s) => s.version), [1, 2]);
+    assert.deepEqual(
+      (await schemas.versions('note')).map((s) => s.version),
+      [1, 2],
+    );
     assert.deepEqual((await schemas.get('note', 1))?.definition, { type: 'note', version: 1 });
     assert.equal(await schemas.get('note', 9), undefined);
   });
@@ -38,12 +41,23 @@ describe('SchemaRepository (real Postgres)', () => {
     const revision = await schemas.insertRevision('note', 2, { revision: 2 });
     assert.deepEqual({ type: revision.type, revision: revision.revision, definition: revision.definition }, { type: 'note', revision: 2, definition: { revision: 2 } });
     await schemas.insertRevision('note', 3, { revision: 3 });
-    assert.deepEqual((await schemas.revisions('note')).map((r) => r.revision), [2, 3]);
+    assert.deepEqual(
+      (await schemas.revisions('note')).map((r) => r.revision),
+      [2, 3],
+    );
     assert.equal((await schemas.revision('note', 3))?.revision, 3);
     assert.equal(await schemas.revision('note', 4), undefined);
-    await ds.query(`INSERT INTO policy_activations (workspace, type, revision, replay_id) VALUES ('a', 'note', 2, NULL), ('a', 'note', 3, gen_random_uuid()), ('b', 'note', 2, NULL), ('a', 'task', 5, NULL)`);
+    await ds.query(
+      `INSERT INTO policy_activations (workspace, type, revision, replay_id) VALUES ('a', 'note', 2, NULL), ('a', 'note', 3, gen_random_uuid()), ('b', 'note', 2, NULL), ('a', 'task', 5, NULL)`,
+    );
     const active = await schemas.activeRevisions('note');
-    assert.deepEqual(active.map((a) => [a.workspace, a.revision, a.replayId !== null]), [['a', 3, true], ['b', 2, false]]);
+    assert.deepEqual(
+      active.map((a) => [a.workspace, a.revision, a.replayId !== null]),
+      [
+        ['a', 3, true],
+        ['b', 2, false],
+      ],
+    );
   });
 
   it('serialises transactions of one type on its lock, and rolls a failed one back', async () => {
@@ -69,10 +83,13 @@ describe('SchemaRepository (real Postgres)', () => {
     release();
     await Promise.all([first, second]);
     assert.deepEqual(order, ['first', 'second']);
-    await assert.rejects(schemas.transaction(async (tx) => {
-      await tx.insert('gone', 1, {});
-      throw new Error('changed my mind');
-    }), /changed my mind/);
+    await assert.rejects(
+      schemas.transaction(async (tx) => {
+        await tx.insert('gone', 1, {});
+        throw new Error('changed my mind');
+      }),
+      /changed my mind/,
+    );
     assert.equal(await schemas.get('gone', 1), undefined, 'the insert was rolled back');
   });
 });

@@ -92,10 +92,11 @@ export class SchemaRepository {
 
   /** Inserts a version unless the (type, version) exists: the new record, or undefined when it existed. */
   async insert(type: string, version: number, definition: unknown): Promise<SchemaRecord | undefined> {
-    const rows = (await this.sql.query(
-      `INSERT INTO entity_schemas (type, version, definition) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-      [type, version, JSON.stringify(definition)],
-    )) as SchemaRow[];
+    const rows = (await this.sql.query(`INSERT INTO entity_schemas (type, version, definition) VALUES ($1, $2, $3::jsonb) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`, [
+      type,
+      version,
+      JSON.stringify(definition),
+    ])) as SchemaRow[];
     return rows[0] && toRecord(rows[0]);
   }
 
@@ -111,16 +112,22 @@ export class SchemaRepository {
   }
 
   async insertRevision(type: string, revision: number, definition: unknown): Promise<RevisionRecord> {
-    const rows = (await this.sql.query(`INSERT INTO policy_revisions (type, revision, definition) VALUES ($1, $2, $3::jsonb) RETURNING ${REVISION_COLUMNS}`, [type, revision, JSON.stringify(definition)])) as RevisionRow[];
+    const rows = (await this.sql.query(`INSERT INTO policy_revisions (type, revision, definition) VALUES ($1, $2, $3::jsonb) RETURNING ${REVISION_COLUMNS}`, [
+      type,
+      revision,
+      JSON.stringify(definition),
+    ])) as RevisionRow[];
     return toRevision(rows[0]!);
   }
 
   /** Which revision of a type each workspace merges with (its latest activation), by workspace. */
   async activeRevisions(type: string): Promise<ActiveRevision[]> {
-    const rows = (await this.sql.query(
-      'SELECT DISTINCT ON (workspace) workspace, revision, activated_at, replay_id FROM policy_activations WHERE type = $1 ORDER BY workspace, id DESC',
-      [type],
-    )) as { workspace: string; revision: number; activated_at: Date; replay_id: string | null }[];
+    const rows = (await this.sql.query('SELECT DISTINCT ON (workspace) workspace, revision, activated_at, replay_id FROM policy_activations WHERE type = $1 ORDER BY workspace, id DESC', [type])) as {
+      workspace: string;
+      revision: number;
+      activated_at: Date;
+      replay_id: string | null;
+    }[];
     return rows.map((a) => ({ workspace: a.workspace, revision: a.revision, activatedAt: a.activated_at.toISOString(), replayId: a.replay_id }));
   }
 }

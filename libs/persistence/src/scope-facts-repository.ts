@@ -2,7 +2,6 @@ import type { Sql } from './sql';
 import { scopeBacklog, type ScopeBacklog } from './device-activity-repository';
 import type { ScopeSelection } from './snapshot-repository';
 
-
 /** The read-scope part of a workspace's access rules in force, as stored. */
 export interface StoredScopeRules {
   version: number;

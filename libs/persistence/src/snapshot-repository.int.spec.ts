@@ -68,21 +68,33 @@ describe('SnapshotRepository (real Postgres)', () => {
     ];
     for (const limit of [1, 2, 10]) assert.deepEqual(await all('ws-s', cursor, limit), expected, `pages of ${limit}`);
     const now = await all('ws-s', await repo.head('ws-s'), 10);
-    assert.deepEqual(now.map((r) => r.key), ['annotation/a', 'annotation/aa', 'job/j1']);
+    assert.deepEqual(
+      now.map((r) => r.key),
+      ['annotation/a', 'annotation/aa', 'job/j1'],
+    );
   });
 
   it('reads a page of a 50 000-entity workspace by index: one probe of change_log_entity_cursor per entity (EXPLAIN ANALYZE, BUFFERS)', async () => {
     // 50 000 entities with 3 versions each, written in rounds as devices would (versions of one entity far apart).
-    await ds.query(`INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
+    await ds.query(
+      `INSERT INTO change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq)
       SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), v, false, jsonb_build_object('values', jsonb_build_object('label', 'v' || v, 'note', repeat('x', 100)), 'inConflict', '[]'::jsonb), 'annotation', $1, 'd1', 1
-        FROM generate_series(1, 3) v, generate_series(1, 50000) i ORDER BY v, i`, [EVENT]);
-    await ds.query(`INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
-      SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), 3, false, '{}', '{}', 'annotation', $1, 1 FROM generate_series(1, 50000) i`, [EVENT]);
+        FROM generate_series(1, 3) v, generate_series(1, 50000) i ORDER BY v, i`,
+      [EVENT],
+    );
+    await ds.query(
+      `INSERT INTO entities (workspace, entity_type, entity_id, version, deleted, state, view, scope_key, last_event_id, last_stream_seq)
+      SELECT 'ws-big', 'annotation', 'e' || lpad(i::text, 6, '0'), 3, false, '{}', '{}', 'annotation', $1, 1 FROM generate_series(1, 50000) i`,
+      [EVENT],
+    );
     await ds.query('ANALYZE change_log');
     await ds.query('ANALYZE entities');
     const cursor = await repo.head('ws-big');
     const plans: string[] = [];
-    for (const [label, afterId] of [['first page', ''], ['middle page', 'e025000']] as const) {
+    for (const [label, afterId] of [
+      ['first page', ''],
+      ['middle page', 'e025000'],
+    ] as const) {
       const rows: { 'QUERY PLAN': string }[] = await ds.query(`EXPLAIN (ANALYZE, BUFFERS) ${SNAPSHOT_PAGE_SQL}`, ['ws-big', cursor, afterId ? 'annotation' : '', afterId, 501]);
       const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
       plans.push(`-- ${label} (500 of 50 000 entities, 150 000 change-log rows)\n${plan}`);
@@ -93,7 +105,10 @@ describe('SnapshotRepository (real Postgres)', () => {
     }
     process.stdout.write(`${plans.join('\n\n')}\n`);
     const page = await repo.page('ws-big', cursor, { type: 'annotation', id: 'e049999' }, 500);
-    assert.deepEqual(page.rows.map((r) => [r.entity_id, Number(r.version)]), [['e050000', 3]]);
+    assert.deepEqual(
+      page.rows.map((r) => [r.entity_id, Number(r.version)]),
+      [['e050000', 3]],
+    );
     assert.equal(page.hasMore, false);
   });
 });

@@ -1,7 +1,6 @@
 import type { Sql } from './sql';
 import { CONFLICT_COLUMNS, type ConflictLedgerRow } from './conflict-resolution';
 
-
 /** One change-log row as a device receives it (the gateway maps it to a `Change`). */
 export interface ChangeLogView {
   cursor: string;
@@ -72,7 +71,9 @@ export class SnapshotRepository {
   async openConflicts(workspace: string, entities: readonly { type: string; id: string }[]): Promise<ConflictLedgerRow[]> {
     if (entities.length === 0) return [];
     return (await this.sql.query(
-      `SELECT ${CONFLICT_COLUMNS.split(', ').map((c) => `c.${c}`).join(', ')} FROM conflicts c
+      `SELECT ${CONFLICT_COLUMNS.split(', ')
+        .map((c) => `c.${c}`)
+        .join(', ')} FROM conflicts c
          JOIN unnest($2::text[], $3::text[]) AS k(t, i) ON c.entity_type = k.t AND c.entity_id = k.i
         WHERE c.workspace = $1 AND c.status = 'open' ORDER BY c.opened_seq, c.conflict_id`,
       [workspace, entities.map((e) => e.type), entities.map((e) => e.id)],

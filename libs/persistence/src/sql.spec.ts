@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { Where, seqCursor } from './sql';
 
 describe('listing SQL', () => {
-
   it('numbers WHERE parameters in order', () => {
     const where = new Where().add('a = $?', 1).add("b = 'x'").add('(c, d) > ($?, $?)', 2, 3);
     assert.equal(where.clause(), "WHERE a = $1 AND b = 'x' AND (c, d) > ($2, $3)");

@@ -43,7 +43,18 @@ export class UploadBacklogRepository {
         GROUP BY workspace, ${column}
         ORDER BY bytes_pending DESC, uploads DESC, workspace, ${column} NULLS LAST`,
       [query.workspace, query.now, query.stalledAfterSeconds],
-    )) as { workspace: string; key: string | null; uploads: string; unknown_length: string; bytes_declared: string; bytes_received: string; bytes_pending: string; stalled: string; expired: string; oldest_created_at: Date }[];
+    )) as {
+      workspace: string;
+      key: string | null;
+      uploads: string;
+      unknown_length: string;
+      bytes_declared: string;
+      bytes_received: string;
+      bytes_pending: string;
+      stalled: string;
+      expired: string;
+      oldest_created_at: Date;
+    }[];
     return rows.map((r) => ({
       workspace: r.workspace,
       key: r.key,

@@ -199,7 +199,7 @@ export function serviceMain<C extends { LOG_LEVEL: string }>(name: string, loadC
   start(config).then(
     (service) => exitOnSignals(service.close, createLogger(name, config.LOG_LEVEL)),
     (error: unknown) => {
-      console.error(`${name} failed to start:`, error instanceof Error ? error.stack ?? error.message : error);
+      console.error(`${name} failed to start:`, error instanceof Error ? (error.stack ?? error.message) : error);
       process.exit(1);
     },
   );

@@ -55,4 +55,3 @@ describe('answer compression', { timeout: 5000 }, () => {
     });
   }
 });
-

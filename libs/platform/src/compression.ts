@@ -39,9 +39,7 @@ const gzipAsync = promisify(gzip);
 
 /** Compresses a whole answer off the event loop. */
 export function compress(body: Buffer, encoding: AnswerEncoding): Promise<Buffer> {
-  return encoding === 'br'
-    ? brotli(body, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
-    : gzipAsync(body, { level: GZIP_LEVEL });
+  return encoding === 'br' ? brotli(body, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } }) : gzipAsync(body, { level: GZIP_LEVEL });
 }
 
 /**
@@ -61,7 +59,10 @@ export function compressingStream(encoding: AnswerEncoding): { stream: Gzip | Br
 /** Adds a name to `Vary`, keeping what other hooks put there (CORS adds `Origin`). */
 function addVary(reply: FastifyReply, name: string): void {
   const current = reply.getHeader('vary');
-  const names = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((n) => n.trim()).filter(Boolean);
+  const names = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
   if (names.some((n) => n === '*' || n.toLowerCase() === name.toLowerCase())) return;
   void reply.header('vary', [...names, name].join(', '));
 }

@@ -10,7 +10,19 @@ describe('CORS policy', () => {
   });
 
   it('allows the tus request headers and the bearer token, and exposes what a tus client and the SDK read', () => {
-    for (const header of ['Authorization', 'Content-Type', 'Tus-Resumable', 'Upload-Length', 'Upload-Offset', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Concat', 'X-HTTP-Method-Override', 'Last-Event-ID', 'If-None-Match']) {
+    for (const header of [
+      'Authorization',
+      'Content-Type',
+      'Tus-Resumable',
+      'Upload-Length',
+      'Upload-Offset',
+      'Upload-Metadata',
+      'Upload-Defer-Length',
+      'Upload-Concat',
+      'X-HTTP-Method-Override',
+      'Last-Event-ID',
+      'If-None-Match',
+    ]) {
       assert.ok((CORS_ALLOWED_HEADERS as readonly string[]).includes(header), header);
     }
     for (const header of ['Location', 'Upload-Offset', 'Upload-Length', 'Upload-Expires', 'Tus-Resumable', 'ETag', 'Content-Range', 'Retry-After']) {

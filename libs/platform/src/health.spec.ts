@@ -3,19 +3,30 @@ import assert from 'node:assert/strict';
 import { metricsRegistry } from '@tidemark/telemetry';
 import { readiness, registerReadinessGauges, type ReadinessCheck, type ShutdownState } from './health';
 
-const sample = async (name: string): Promise<string[]> =>
-  (await metricsRegistry.getSingleMetricAsString(name)).split('\n').filter((l) => l && !l.startsWith('#'));
+const sample = async (name: string): Promise<string[]> => (await metricsRegistry.getSingleMetricAsString(name)).split('\n').filter((l) => l && !l.startsWith('#'));
 
 describe('readiness on /readyz and /metrics', () => {
   let postgresUp = true;
   const checks: ReadinessCheck[] = [
     { name: 'nats', check: async () => undefined },
-    { name: 'postgres', check: async () => { if (!postgresUp) throw new Error('connection refused'); } },
+    {
+      name: 'postgres',
+      check: async () => {
+        if (!postgresUp) throw new Error('connection refused');
+      },
+    },
   ];
   const state: ShutdownState = { shuttingDown: false };
 
   it('is ready while every check answers, names the failing check, and is not ready while shutting down', async () => {
-    assert.deepEqual(await readiness(checks, state), { ok: true, status: 'ready', checks: [{ name: 'nats', ok: true }, { name: 'postgres', ok: true }] });
+    assert.deepEqual(await readiness(checks, state), {
+      ok: true,
+      status: 'ready',
+      checks: [
+        { name: 'nats', ok: true },
+        { name: 'postgres', ok: true },
+      ],
+    });
     postgresUp = false;
     const down = await readiness(checks, state);
     assert.equal(down.status, 'not-ready');

@@ -32,7 +32,13 @@ describe('toProblem: a dependency down is 503, anything unknown is 500', () => {
   });
 
   it('answers 500 for what it does not know, and for Postgres errors that a retry would not fix', () => {
-    for (const error of [new Error('boom'), withCode('duplicate key value violates unique constraint', '23505'), withCode('relation "x" does not exist', '42P01'), new JetStreamApiError({ code: 404, err_code: 10059, description: 'stream not found' }), 'a string']) {
+    for (const error of [
+      new Error('boom'),
+      withCode('duplicate key value violates unique constraint', '23505'),
+      withCode('relation "x" does not exist', '42P01'),
+      new JetStreamApiError({ code: 404, err_code: 10059, description: 'stream not found' }),
+      'a string',
+    ]) {
       assert.equal(isDependencyUnavailable(error), false, String(error));
       assert.equal(toProblem(error).status, 500);
     }

@@ -78,7 +78,10 @@ export function toProblem(error: unknown, instance?: string): Problem {
     return problem(ProblemType.badRequest, e.statusCode, e.message ?? 'Bad request', { instance });
   }
   if (isDependencyUnavailable(error)) {
-    return problem(ProblemType.unavailable, 503, 'Service unavailable', { detail: 'a service this request needs (the database, the journal or the object store) is unavailable or restarting; retry later', instance });
+    return problem(ProblemType.unavailable, 503, 'Service unavailable', {
+      detail: 'a service this request needs (the database, the journal or the object store) is unavailable or restarting; retry later',
+      instance,
+    });
   }
   return problem(ProblemType.internal, 500, 'Internal error', { detail: 'the error was logged', instance });
 }
@@ -101,7 +104,11 @@ export class ProblemFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     let body = toProblem(error, request.url);
     if (body.status === 413 && this.bodyLimit !== undefined) {
-      body = { ...body, detail: `the request body is larger than this service's limit of ${this.bodyLimit} bytes; nothing of it was read or applied`, limit: { name: 'bodyBytes', value: this.bodyLimit } };
+      body = {
+        ...body,
+        detail: `the request body is larger than this service's limit of ${this.bodyLimit} bytes; nothing of it was read or applied`,
+        limit: { name: 'bodyBytes', value: this.bodyLimit },
+      };
     }
     if (body.status >= 500) this.logger.error({ err: error, url: request.url }, 'request failed');
     const reply = http.getResponse<FastifyReply>();

@@ -50,7 +50,10 @@ describe('the JSON body and URL of every request', () => {
     const response = await fastify.inject({ method: 'POST', url: '/things/a', headers: { 'content-type': 'application/json' }, payload: '{"a":{"b":["x\\u0000"]},"c\\ud800":1}' });
     assert.equal(response.statusCode, 400);
     assert.match(response.json().type, /validation-failed$/);
-    assert.deepEqual(response.json().errors.map((e: { pointer: string }) => e.pointer), ['/a/b/0', '/c\ud800']);
+    assert.deepEqual(
+      response.json().errors.map((e: { pointer: string }) => e.pointer),
+      ['/a/b/0', '/c\ud800'],
+    );
   });
 
   it('answers form, plain-text and non-UTF-8 JSON bodies 415', async () => {
@@ -66,10 +69,16 @@ describe('the JSON body and URL of every request', () => {
     const fastify = await app();
     const query = await fastify.inject({ method: 'POST', url: '/things/a?label=a%00b', headers: { 'content-type': 'application/json' }, payload: '{}' });
     assert.equal(query.statusCode, 400);
-    assert.deepEqual(query.json().errors.map((e: { pointer: string }) => e.pointer), ['query:label']);
+    assert.deepEqual(
+      query.json().errors.map((e: { pointer: string }) => e.pointer),
+      ['query:label'],
+    );
     const path = await fastify.inject({ method: 'POST', url: '/things/a%00', headers: { 'content-type': 'application/json' }, payload: '{}' });
     assert.equal(path.statusCode, 400);
-    assert.deepEqual(path.json().errors.map((e: { pointer: string }) => e.pointer), ['path:id']);
+    assert.deepEqual(
+      path.json().errors.map((e: { pointer: string }) => e.pointer),
+      ['path:id'],
+    );
   });
 
   it('answers an overlong path parameter 414 as a problem naming the limit', async () => {

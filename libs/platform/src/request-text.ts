@@ -103,7 +103,10 @@ export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): v
 export function refuseUnstorableUrlText(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', async (request) => {
     const errors: InvalidParam[] = [];
-    for (const [where, values] of [['query', request.query], ['path', request.params]] as const) {
+    for (const [where, values] of [
+      ['query', request.query],
+      ['path', request.params],
+    ] as const) {
       if (values === null || typeof values !== 'object') continue;
       for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
         for (const e of findUnstorableText({ [name]: value })) errors.push({ pointer: `${where}:${e.pointer.slice(1)}`, detail: e.detail });
@@ -125,7 +128,11 @@ export function frameworkErrorProblem(error: { code?: string; message?: string }
       instance: request.url.slice(0, MAX_PATH_PARAM_CHARS),
     });
   }
-  if (error.code === 'FST_ERR_BAD_URL') return problem(ProblemType.badRequest, 400, 'Bad request', { detail: 'the URL is not valid: a path segment is not a valid percent-encoding', errors: [{ pointer: 'path', detail: 'invalid percent-encoding' }] });
+  if (error.code === 'FST_ERR_BAD_URL')
+    return problem(ProblemType.badRequest, 400, 'Bad request', {
+      detail: 'the URL is not valid: a path segment is not a valid percent-encoding',
+      errors: [{ pointer: 'path', detail: 'invalid percent-encoding' }],
+    });
   return problem(ProblemType.badRequest, 400, 'Bad request', { detail: 'the request could not be routed' });
 }
 

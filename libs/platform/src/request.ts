@@ -14,9 +14,7 @@ export function parseQuery<T>(validate: (input: unknown) => Validated<T>, query:
   }
   const parsed = validate(input);
   if (parsed.ok) return parsed.value;
-  throw ProblemError.validation(
-    parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })),
-  );
+  throw ProblemError.validation(parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })));
 }
 
 /** Validates one path segment; problems are named `path:<name>`. */

@@ -49,4 +49,16 @@ export {
 export { replayProgress, throttleDelay, batchSizeFor, MAX_REBUILD_BATCH } from './throttle/throttle';
 
 // The live-vs-rebuild diff.
-export { diffEntity, emptyDiffSummary, addToSummary, diffDigestLine, type EntitySide, type EntityViewSide, type EntitySnapshot, type EntityChange, type EntityDiff, type FieldDiff, type DiffSummary } from './diff/diff';
+export {
+  diffEntity,
+  emptyDiffSummary,
+  addToSummary,
+  diffDigestLine,
+  type EntitySide,
+  type EntityViewSide,
+  type EntitySnapshot,
+  type EntityChange,
+  type EntityDiff,
+  type FieldDiff,
+  type DiffSummary,
+} from './diff/diff';

@@ -14,7 +14,12 @@ export class FakeDevice {
   ) {}
 
   /** An event with any field changes (`set`, `inc`, `add`, `remove`, `append`). */
-  event(type: string, id: string, op: DeviceEvent['op'], parts: { fields?: Record<string, FieldChange>; job?: DeviceEvent['job']; resolution?: DeviceEvent['resolution']; baseVersion?: number; schemaVersion?: number } = {}): DeviceEvent {
+  event(
+    type: string,
+    id: string,
+    op: DeviceEvent['op'],
+    parts: { fields?: Record<string, FieldChange>; job?: DeviceEvent['job']; resolution?: DeviceEvent['resolution']; baseVersion?: number; schemaVersion?: number } = {},
+  ): DeviceEvent {
     this.seq += 1;
     this.wall += this.step;
     return {
@@ -47,7 +52,12 @@ export class FakeDevice {
   }
 }
 
-export async function push(gateway: string, events: DeviceEvent[], headers: Record<string, string> = {}, { timeoutMs }: { timeoutMs?: number } = {}): Promise<{ status: number; body: any; contentType: string | null }> {
+export async function push(
+  gateway: string,
+  events: DeviceEvent[],
+  headers: Record<string, string> = {},
+  { timeoutMs }: { timeoutMs?: number } = {},
+): Promise<{ status: number; body: any; contentType: string | null }> {
   const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ events }), signal });
   return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
@@ -66,7 +76,12 @@ export async function getJson<T = any>(url: string, headers: Record<string, stri
  * throws, as does still being unanswered after `timeoutMs`. Resolves with each event's status and how many
  * times the batch was re-sent.
  */
-export async function pushUntilAnswered(gateways: readonly string[], events: DeviceEvent[], headers: Record<string, string>, { timeoutMs = 60_000 } = {}): Promise<{ results: { eventId: string; status: string }[]; resent: number }> {
+export async function pushUntilAnswered(
+  gateways: readonly string[],
+  events: DeviceEvent[],
+  headers: Record<string, string>,
+  { timeoutMs = 60_000 } = {},
+): Promise<{ results: { eventId: string; status: string }[]; resent: number }> {
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing';
   for (let attempt = 0; ; attempt++) {

@@ -5,11 +5,14 @@ import { eventually } from './index';
 describe('eventually', () => {
   it('resolves with the first passing result', async () => {
     let calls = 0;
-    const value = await eventually(async () => {
-      calls++;
-      assert.ok(calls >= 3, 'not yet');
-      return calls;
-    }, { intervalMs: 1 });
+    const value = await eventually(
+      async () => {
+        calls++;
+        assert.ok(calls >= 3, 'not yet');
+        return calls;
+      },
+      { intervalMs: 1 },
+    );
     assert.equal(value, 3);
   });
 
@@ -28,17 +31,26 @@ describe('eventually', () => {
 
   it('names what was awaited when given a message', async () => {
     await assert.rejects(
-      eventually(() => {
-        throw new Error('row missing');
-      }, { timeoutMs: 30, intervalMs: 5, message: 'projection to catch up' }),
+      eventually(
+        () => {
+          throw new Error('row missing');
+        },
+        { timeoutMs: 30, intervalMs: 5, message: 'projection to catch up' },
+      ),
       /projection to catch up: not reached within 30 ms; last failure: row missing/,
     );
-    await assert.rejects(eventually(() => false, { timeoutMs: 30, intervalMs: 5, message: 'flag' }), /flag: still false after 30 ms/);
+    await assert.rejects(
+      eventually(() => false, { timeoutMs: 30, intervalMs: 5, message: 'flag' }),
+      /flag: still false after 30 ms/,
+    );
   });
 
   it('does not wait past the deadline for a check that hangs', async () => {
     const started = Date.now();
-    await assert.rejects(eventually(() => new Promise<never>(() => undefined), { timeoutMs: 80 }), /did not finish/);
+    await assert.rejects(
+      eventually(() => new Promise<never>(() => undefined), { timeoutMs: 80 }),
+      /did not finish/,
+    );
     assert.ok(Date.now() - started < 1_000);
   });
 

@@ -30,10 +30,7 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
     const remaining = deadline - Date.now();
     const abort = new AbortController();
     try {
-      const result = await Promise.race([
-        Promise.resolve().then(check),
-        delay(Math.max(remaining, 1), TIMED_OUT, { signal: abort.signal }),
-      ]);
+      const result = await Promise.race([Promise.resolve().then(check), delay(Math.max(remaining, 1), TIMED_OUT, { signal: abort.signal })]);
       if (result === TIMED_OUT) {
         const before = lastCompleted instanceof Error ? `; the attempt before failed with: ${lastCompleted.message}` : '';
         lastError = new Error(`the check itself did not finish within the remaining ${Math.max(remaining, 0)} ms${before}`, { cause: lastCompleted });

@@ -2,16 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createPostgresDatabase,
-  createS3Bucket,
-  dropPostgresDatabase,
-  startNats,
-  startPostgres,
-  startS3,
-  type NatsServerHandle,
-  type S3Connection,
-} from '@tidemark/local-stack';
+import { createPostgresDatabase, createS3Bucket, dropPostgresDatabase, startNats, startPostgres, startS3, type NatsServerHandle, type S3Connection } from '@tidemark/local-stack';
 import { atProcessEnd, removeAtProcessEnd } from './cleanup';
 import { TEST_ENV } from './shared-stack';
 
@@ -100,7 +91,11 @@ function s3Connection(): Promise<S3Connection> {
  */
 export async function testDatabase(prefix = 'test'): Promise<TestDatabase> {
   const adminUrl = await adminDatabaseUrl();
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^([^a-z_])/, '_$1').slice(0, 40);
+  const clean = prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .replace(/^([^a-z_])/, '_$1')
+    .slice(0, 40);
   const name = `${clean}_${uniqueSuffix()}`;
   const url = await createPostgresDatabase(adminUrl, name);
   return { name, url, drop: () => dropPostgresDatabase(adminUrl, name) };
@@ -113,7 +108,12 @@ export async function testDatabase(prefix = 'test'): Promise<TestDatabase> {
  */
 export async function testBucket(prefix = 'test'): Promise<TestBucket> {
   const connection = await s3Connection();
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 40) || 'test';
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 40) || 'test';
   const name = `${clean}-${uniqueSuffix()}`;
   await createS3Bucket(connection, name);
   return { name, ...connection };

@@ -49,7 +49,12 @@ async function flood(options: PushFloodOptions): Promise<void> {
     while (!stop) {
       const batch = next++ % options.bodies.length;
       try {
-        const res = await request(`${options.gateway}/v1/events`, { method: 'POST', dispatcher: agent, headers: { ...options.headers, 'content-type': 'application/json' }, body: options.bodies[batch] });
+        const res = await request(`${options.gateway}/v1/events`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: { ...options.headers, 'content-type': 'application/json' },
+          body: options.bodies[batch],
+        });
         await res.body.text();
         outcomes.push({ batch, status: res.statusCode });
       } catch {

@@ -71,7 +71,9 @@ export async function startSlice(names: ServiceName[]): Promise<SliceStack> {
       const lines: string[] = [];
       try {
         for await (const info of stack.js.jsm.consumers.list('JOURNAL')) {
-          lines.push(`consumer ${info.name}: delivered ${info.delivered.consumer_seq}/${info.delivered.stream_seq}, ack floor ${info.ack_floor.consumer_seq}/${info.ack_floor.stream_seq}, pending ${info.num_pending}, ack pending ${info.num_ack_pending}, redelivered ${info.num_redelivered}, waiting pulls ${info.num_waiting}, start ${info.config.deliver_policy}${info.config.opt_start_seq ? ` ${info.config.opt_start_seq}` : ''}`);
+          lines.push(
+            `consumer ${info.name}: delivered ${info.delivered.consumer_seq}/${info.delivered.stream_seq}, ack floor ${info.ack_floor.consumer_seq}/${info.ack_floor.stream_seq}, pending ${info.num_pending}, ack pending ${info.num_ack_pending}, redelivered ${info.num_redelivered}, waiting pulls ${info.num_waiting}, start ${info.config.deliver_policy}${info.config.opt_start_seq ? ` ${info.config.opt_start_seq}` : ''}`,
+          );
         }
       } catch (error) {
         lines.push(`consumers: ${(error as Error).message}`);
@@ -110,5 +112,3 @@ export async function count(db: Client, sql: string, params: unknown[] = []): Pr
   const result = await db.query<{ n: string }>(sql, params);
   return Number(result.rows[0]!.n);
 }
-
-

@@ -26,7 +26,7 @@ export function steadyIngest(send: (events: DeviceEvent[]) => Promise<void>, nex
   let running = true;
   let failure: unknown;
   const loop = (async () => {
-    for (let i = 0; running; ) {
+    for (let i = 0; running;) {
       const started = Date.now();
       const events = Array.from({ length: batch }, () => next(i++));
       sent += events.length;

@@ -100,6 +100,10 @@ describe('a test file run alone', () => {
     assert.ok(started.natsDir.startsWith(scratch));
     assert.deepEqual(await readdir(scratch), [], 'every temp folder is removed');
     const { stdout: ps } = await execFileAsync('ps', ['-eo', 'args=']);
-    assert.deepEqual(ps.split('\n').filter((line) => line.includes(scratch)), [], 'no server is left running');
+    assert.deepEqual(
+      ps.split('\n').filter((line) => line.includes(scratch)),
+      [],
+      'no server is left running',
+    );
   });
 });

@@ -64,7 +64,7 @@ function envOf(name: string): Env {
   return Object.fromEntries(entries.map(([key, value]) => [key, interpolate(value, PLAUSIBLE)]));
 }
 
-const commandText = (c: string | string[] | undefined): string => (Array.isArray(c) ? c.join(' ') : c ?? '');
+const commandText = (c: string | string[] | undefined): string => (Array.isArray(c) ? c.join(' ') : (c ?? ''));
 const healthcheckText = (h: Healthcheck | undefined): string => {
   const test = h?.test;
   if (!test) return '';
@@ -75,7 +75,9 @@ const healthcheckText = (h: Healthcheck | undefined): string => {
 function portsOf(name: string): { target: number; published?: string }[] {
   return (service(name).ports ?? []).map((p) => {
     if (typeof p === 'object') return { target: Number(p.target), published: p.published === undefined ? undefined : String(p.published) };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     return { target: Number(parts.at(-1)), published: parts.length > 1 ? parts.at(-2) : undefined };
   });
 }
@@ -94,7 +96,7 @@ describe('docker-compose.yml', () => {
     assert.equal(compose.version, undefined, 'drop the obsolete top-level version key');
     for (const [name, s] of Object.entries(services)) {
       for (const v of s.volumes ?? []) {
-        const source = typeof v === 'string' ? v.split(':')[0]! : v.source ?? '';
+        const source = typeof v === 'string' ? v.split(':')[0]! : (v.source ?? '');
         if (source && !/^[./~]/.test(source)) assert.ok(compose.volumes && source in compose.volumes, `${name} mounts volume "${source}", which is not declared under volumes`);
         if (/^\.\.?\//.test(source)) assert.ok(existsSync(join(repoRoot, source)), `${name} mounts ${source}, which does not exist in the repository`);
       }

@@ -61,7 +61,7 @@ export function mustSet(spec: ConfigSpec<TProperties>): string[] {
 }
 
 /** The default of one property (undefined when it has none). */
-export const defaultOf = (spec: ConfigSpec<TProperties>, name: string): unknown => (spec.schema.properties[name] as TSchema & { default?: unknown } | undefined)?.default;
+export const defaultOf = (spec: ConfigSpec<TProperties>, name: string): unknown => (spec.schema.properties[name] as (TSchema & { default?: unknown }) | undefined)?.default;
 
 /**
  * Compose interpolation of one value: `$$` is a literal `$`; `${VAR}`, `$VAR`, `${VAR:-default}`,
@@ -69,26 +69,29 @@ export const defaultOf = (spec: ConfigSpec<TProperties>, name: string): unknown 
  * Throws when a variable is neither in `vars` nor has a default, naming it.
  */
 export function interpolate(value: string, vars: Record<string, string | undefined>): string {
-  return value.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (match, dollar: string, braced?: string, op?: string, arg?: string, bare?: string) => {
-    if (dollar === '$') return '$';
-    const name = (braced ?? bare)!;
-    const current = vars[name];
-    const unsetOrEmpty = current === undefined || current === '';
-    switch (op) {
-      case ':-':
-        return unsetOrEmpty ? interpolate(arg ?? '', vars) : current;
-      case '-':
-        return current === undefined ? interpolate(arg ?? '', vars) : current;
-      case ':+':
-        return unsetOrEmpty ? '' : interpolate(arg ?? '', vars);
-      case '+':
-        return current === undefined ? '' : interpolate(arg ?? '', vars);
-      default:
-        // ${VAR}, $VAR, ${VAR:?msg}, ${VAR?msg}: the variable itself must be supplied.
-        if (current === undefined) throw new Error(`${match}: variable ${name} has no default and no plausible value in the test`);
-        return current;
-    }
-  });
+  return value.replace(
+    /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (match, dollar: string, braced?: string, op?: string, arg?: string, bare?: string) => {
+      if (dollar === '$') return '$';
+      const name = (braced ?? bare)!;
+      const current = vars[name];
+      const unsetOrEmpty = current === undefined || current === '';
+      switch (op) {
+        case ':-':
+          return unsetOrEmpty ? interpolate(arg ?? '', vars) : current;
+        case '-':
+          return current === undefined ? interpolate(arg ?? '', vars) : current;
+        case ':+':
+          return unsetOrEmpty ? '' : interpolate(arg ?? '', vars);
+        case '+':
+          return current === undefined ? '' : interpolate(arg ?? '', vars);
+        default:
+          // ${VAR}, $VAR, ${VAR:?msg}, ${VAR?msg}: the variable itself must be supplied.
+          if (current === undefined) throw new Error(`${match}: variable ${name} has no default and no plausible value in the test`);
+          return current;
+      }
+    },
+  );
 }
 
 /** Go duration (compose's `stop_grace_period`, `interval`, ...) in milliseconds. */

@@ -114,7 +114,9 @@ function build(dir: string): { objects: K8sObject[]; files: string[]; kustomizat
 const tree = build(K8S);
 const root = tree.kustomizations.get(K8S)!;
 const objects = tree.objects;
-const secrets = parseAllDocuments(readRepoFile(SECRETS_TEMPLATE)).map((d) => d.toJS() as K8sObject).filter(Boolean);
+const secrets = parseAllDocuments(readRepoFile(SECRETS_TEMPLATE))
+  .map((d) => d.toJS() as K8sObject)
+  .filter(Boolean);
 const find = <T extends K8sObject>(kind: string, name: string): T | undefined => objects.find((o) => o.kind === kind && o.metadata?.name === name) as T | undefined;
 const matches = (selector: Labels | undefined, labels: Labels | undefined): boolean => !!selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
@@ -176,7 +178,7 @@ const envOf = (app: App) => resolveEnv(app, mainContainer(app)).env;
 const configOf = (app: App) => loadConfig(app.spec, envOf(app)) as Record<string, unknown>;
 
 const portNumber = (c: Container, port: number | string): number =>
-  typeof port === 'number' ? port : /^\d+$/.test(port) ? Number(port) : c.ports?.find((p) => p.name === port)?.containerPort ?? assert.fail(`${c.name}: no container port named "${port}"`);
+  typeof port === 'number' ? port : /^\d+$/.test(port) ? Number(port) : (c.ports?.find((p) => p.name === port)?.containerPort ?? assert.fail(`${c.name}: no container port named "${port}"`));
 
 function preStopSeconds(c: Container): number {
   const preStop = c.lifecycle?.preStop;
@@ -202,8 +204,7 @@ function checkRestricted(who: string, pod: PodSpec) {
 
 describe('infra/k8s (Kustomize)', () => {
   it('lists every manifest in its folder, keeps the Secret template out, and creates its namespace', () => {
-    const walk = (dir: string): string[] =>
-      readdirSync(join(repoRoot, dir)).flatMap((name) => (statSync(join(repoRoot, dir, name)).isDirectory() ? walk(`${dir}/${name}`) : [`${dir}/${name}`]));
+    const walk = (dir: string): string[] => readdirSync(join(repoRoot, dir)).flatMap((name) => (statSync(join(repoRoot, dir, name)).isDirectory() ? walk(`${dir}/${name}`) : [`${dir}/${name}`]));
     const manifests = walk(K8S).filter((f) => /\.ya?ml$/.test(f) && !/\/kustomization\.ya?ml$/.test(f) && !/\.example\.ya?ml$/.test(f));
     const unlisted = manifests.filter((f) => !tree.files.includes(f));
     assert.deepEqual(unlisted, [], `manifests no kustomization lists: ${unlisted.join(', ')}`);
@@ -262,12 +263,18 @@ describe('infra/k8s (Kustomize)', () => {
       it('exposes HTTP_PORT as the container port, the Service target and the scrape port', () => {
         const port = configOf(app).HTTP_PORT as number;
         const c = mainContainer(app);
-        assert.ok(c.ports?.some((p) => p.containerPort === port), `${app.name} listens on ${port} but declares ${c.ports?.map((p) => p.containerPort).join(', ')}`);
+        assert.ok(
+          c.ports?.some((p) => p.containerPort === port),
+          `${app.name} listens on ${port} but declares ${c.ports?.map((p) => p.containerPort).join(', ')}`,
+        );
         const d = deployment(app);
         const svc = objects.find((o) => o.kind === 'Service' && matches((o as ServiceObject).spec.selector, d.spec.template.metadata.labels)) as ServiceObject | undefined;
         assert.ok(svc, `${app.name}: no Service selects its pods`);
         assert.equal(svc.metadata.name, app.name, 'the Service is named after the app (other services reach it by that name)');
-        assert.ok(svc.spec.ports.some((p) => portNumber(c, p.targetPort ?? p.port) === port), `${app.name}: the Service targets no port ${port}`);
+        assert.ok(
+          svc.spec.ports.some((p) => portNumber(c, p.targetPort ?? p.port) === port),
+          `${app.name}: the Service targets no port ${port}`,
+        );
         const annotations = d.spec.template.metadata.annotations ?? {};
         assert.equal(annotations['prometheus.io/scrape'], 'true', `${app.name}: prometheus.io/scrape`);
         assert.equal(annotations['prometheus.io/port'], String(port), `${app.name}: prometheus.io/port`);
@@ -405,7 +412,7 @@ describe('infra/k8s (Kustomize)', () => {
       }
     });
 
-    it("is what NATS_URL names, and is probed on its monitoring port", () => {
+    it('is what NATS_URL names, and is probed on its monitoring port', () => {
       const pods = sts!.spec.template.metadata.labels;
       for (const app of APPS.filter((a) => a.usesNats)) {
         const url = new URL(String(configOf(app).NATS_URL).split(',')[0]!);
@@ -426,7 +433,9 @@ describe('infra/k8s (Kustomize)', () => {
 
     it('lets in only the services, each as its own NKey user, with the public keys from the tidemark-nats-users Secret', () => {
       const variables = [...(confText ?? '').matchAll(/nkey:\s*\$([A-Z0-9_]+)/g)].map((m) => m[1]!).sort();
-      const expected = APPS.filter((a) => a.usesNats).map((a) => `${a.name.toUpperCase().replace(/-/g, '_')}_NKEY`).sort();
+      const expected = APPS.filter((a) => a.usesNats)
+        .map((a) => `${a.name.toUpperCase().replace(/-/g, '_')}_NKEY`)
+        .sort();
       assert.deepEqual(variables, expected, 'nats.conf authorization: one nkey user per service');
       const users = container!.envFrom?.find((f) => f.secretRef?.name === 'tidemark-nats-users');
       assert.ok(users, 'the NATS container does not read the tidemark-nats-users Secret');
@@ -452,7 +461,10 @@ describe('infra/k8s (Kustomize)', () => {
         const volume = pod.volumes?.find((v) => v.name === mount?.name) as { secret?: { secretName: string; items?: { key: string; path: string }[] } } | undefined;
         return { secret: volume?.secret?.secretName, key: file.slice((mount?.mountPath.replace(/\/?$/, '/') ?? '').length), items: volume?.secret?.items };
       };
-      for (const [field, key] of [['cert_file', 'tls.crt'], ['key_file', 'tls.key']] as const) {
+      for (const [field, key] of [
+        ['cert_file', 'tls.crt'],
+        ['key_file', 'tls.key'],
+      ] as const) {
         const m = mountOf(container!, sts!.spec.template.spec, String(tls[field] ?? ''));
         assert.deepEqual([m.secret, m.key], ['nats-tls', key], `nats.conf tls.${field} is not ${key} of the nats-tls Secret`);
       }
@@ -478,7 +490,6 @@ describe('infra/k8s (Kustomize)', () => {
     });
   });
 });
-
 
 // Every object the kustomization renders, and the Secret template, against the Kubernetes OpenAPI schemas.
 describe('infra/k8s against the Kubernetes schemas (kubernetes-models)', () => {
@@ -548,8 +559,7 @@ describe('infra/k8s NetworkPolicies', () => {
 
   const policies = objects.filter((o): o is NetworkPolicyObject => o.kind === 'NetworkPolicy');
   const workloads = objects.filter((o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet');
-  const selects = (selector: { matchLabels?: Labels } | undefined, labels: Labels): boolean =>
-    !!selector && Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const selects = (selector: { matchLabels?: Labels } | undefined, labels: Labels): boolean => !!selector && Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
   const labelsOf = (w: Workload): Labels => w.spec.template.metadata.labels;
 
   function peer(p: PolicyPeer, where: string): string[] {
@@ -596,7 +606,10 @@ describe('infra/k8s NetworkPolicies', () => {
       const url = urlIn([...(c.command ?? []), ...(c.args ?? [])].join(' '));
       if (url) inCluster.push(behind(url, `${app.name}/${c.name}`));
     }
-    for (const entry of String(config.SERVICE_URLS ?? '').split(',').filter(Boolean)) inCluster.push(behind(new URL(entry.slice(entry.indexOf('=') + 1)), app.name));
+    for (const entry of String(config.SERVICE_URLS ?? '')
+      .split(',')
+      .filter(Boolean))
+      inCluster.push(behind(new URL(entry.slice(entry.indexOf('=') + 1)), app.name));
     return { inCluster, outside };
   }
   const uniqueSorted = (xs: string[]) => [...new Set(xs)].sort();

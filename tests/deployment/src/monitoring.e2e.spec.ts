@@ -94,11 +94,12 @@ describe('infra/monitoring: the metric inventory against the running services', 
     const exported = new Set<string>(SCRAPE_METRICS);
     for (const [name, family] of families) for (const sample of sampleNames(name, family.type)) exported.add(sample);
     for (const group of ruleGroups()) for (const rule of group.rules) if (rule.record) exported.add(rule.record);
-    const read = [
-      ...ruleGroups().flatMap((g) => g.rules.map((r) => ({ where: r.alert ?? r.record!, expr: r.expr }))),
-      ...dashboardExpressions(dashboard()),
-    ];
-    const missing = read.flatMap((e) => metricNames(e.expr).filter((n) => !exported.has(n)).map((n) => `${e.where}: ${n}`));
+    const read = [...ruleGroups().flatMap((g) => g.rules.map((r) => ({ where: r.alert ?? r.record!, expr: r.expr }))), ...dashboardExpressions(dashboard())];
+    const missing = read.flatMap((e) =>
+      metricNames(e.expr)
+        .filter((n) => !exported.has(n))
+        .map((n) => `${e.where}: ${n}`),
+    );
     assert.deepEqual(missing, []);
   });
 
@@ -107,9 +108,15 @@ describe('infra/monitoring: the metric inventory against the running services', 
       const ready = families.get('tidemark_ready')!.samples.find((s) => s.labels.service === service);
       assert.equal(ready?.value, 1, `${service}: tidemark_ready`);
     }
-    const checks = families.get('tidemark_readiness_check_up')!.samples.filter((s) => s.labels.service === 'asset-service').map((s) => `${s.labels.check}=${s.value}`);
+    const checks = families
+      .get('tidemark_readiness_check_up')!
+      .samples.filter((s) => s.labels.service === 'asset-service')
+      .map((s) => `${s.labels.check}=${s.value}`);
     assert.deepEqual(checks.sort(), ['nats=1', 'postgres=1', 's3=1']);
-    const ops = families.get('tidemark_outbox_pending_messages')!.samples.map((s) => s.labels.table).sort();
+    const ops = families
+      .get('tidemark_outbox_pending_messages')!
+      .samples.map((s) => s.labels.table)
+      .sort();
     assert.deepEqual(ops, ['asset_outbox', 'outbox']);
     await eventually(
       async () => {
@@ -122,4 +129,3 @@ describe('infra/monitoring: the metric inventory against the running services', 
     );
   });
 });
-

@@ -7,7 +7,20 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parse, parseAllDocuments } from 'yaml';
 import { readRepoFile, repoRoot } from './deployment';
-import { DASHBOARD_FILE, INVENTORY_FILE, PROMETHEUS_RULE_FILE, RULES_FILE, SCRAPE_METRICS, dashboard, dashboardExpressions, inventoryMetrics, metricNames, ruleGroups, sampleNames, type Panel } from './monitoring';
+import {
+  DASHBOARD_FILE,
+  INVENTORY_FILE,
+  PROMETHEUS_RULE_FILE,
+  RULES_FILE,
+  SCRAPE_METRICS,
+  dashboard,
+  dashboardExpressions,
+  inventoryMetrics,
+  metricNames,
+  ruleGroups,
+  sampleNames,
+  type Panel,
+} from './monitoring';
 
 const SERVICES = ['gateway', 'journal-service', 'merge-service', 'asset-service', 'ops-api'];
 
@@ -39,7 +52,12 @@ function knownNames(): Set<string> {
 }
 
 /** GitHub's anchor for a markdown heading. */
-const anchor = (heading: string): string => heading.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+const anchor = (heading: string): string =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 
 describe('infra/monitoring: Prometheus rules', () => {
   it('pass promtool check rules', () => {
@@ -53,9 +71,18 @@ describe('infra/monitoring: Prometheus rules', () => {
   it('alert on every required case, each alert with for:, a severity, a summary, a description and a runbook section that exists', () => {
     const alerts = ruleGroups().flatMap((g) => g.rules.filter((r) => r.alert));
     const names = alerts.map((a) => a.alert!);
-    assert.deepEqual(REQUIRED_ALERTS.filter((a) => !names.includes(a)), [], 'required alerts missing');
+    assert.deepEqual(
+      REQUIRED_ALERTS.filter((a) => !names.includes(a)),
+      [],
+      'required alerts missing',
+    );
     assert.equal(new Set(names).size, names.length, 'alert names are unique');
-    const sections = new Set(readRepoFile(INVENTORY_FILE).split('\n').filter((l) => /^#{2,4} /.test(l)).map((l) => anchor(l.replace(/^#+ /, ''))));
+    const sections = new Set(
+      readRepoFile(INVENTORY_FILE)
+        .split('\n')
+        .filter((l) => /^#{2,4} /.test(l))
+        .map((l) => anchor(l.replace(/^#+ /, ''))),
+    );
     for (const a of alerts) {
       assert.match(a.for ?? '', /^\d+[smh]$/, `${a.alert}: for:`);
       assert.ok(['info', 'warning', 'critical'].includes(a.labels?.severity ?? ''), `${a.alert}: severity`);
@@ -67,7 +94,13 @@ describe('infra/monitoring: Prometheus rules', () => {
 
   it('read only metrics the inventory lists (or their own recording rules)', () => {
     const known = knownNames();
-    const unknown = ruleGroups().flatMap((g) => g.rules.flatMap((r) => metricNames(r.expr).filter((n) => !known.has(n)).map((n) => `${r.alert ?? r.record}: ${n}`)));
+    const unknown = ruleGroups().flatMap((g) =>
+      g.rules.flatMap((r) =>
+        metricNames(r.expr)
+          .filter((n) => !known.has(n))
+          .map((n) => `${r.alert ?? r.record}: ${n}`),
+      ),
+    );
     assert.deepEqual(unknown, []);
   });
 });
@@ -80,7 +113,10 @@ describe('infra/monitoring: Grafana dashboard', () => {
   it('is a dashboard Grafana 9+ imports: schema ≥ 36, a uid, the data source as an input and a variable, a workspace variable', () => {
     assert.ok(d.schemaVersion >= 36, `schemaVersion ${d.schemaVersion}`);
     assert.match(d.uid, /^[a-z0-9-]{1,40}$/);
-    assert.ok(d.__inputs?.some((i) => i.name === 'DS_PROMETHEUS' && i.type === 'datasource' && i.pluginId === 'prometheus'), '__inputs has DS_PROMETHEUS');
+    assert.ok(
+      d.__inputs?.some((i) => i.name === 'DS_PROMETHEUS' && i.type === 'datasource' && i.pluginId === 'prometheus'),
+      '__inputs has DS_PROMETHEUS',
+    );
     const vars = new Map(d.templating.list.map((v) => [v.name, v]));
     assert.equal(vars.get('DS_PROMETHEUS')?.type, 'datasource');
     assert.equal(vars.get('DS_PROMETHEUS')?.query, 'prometheus');
@@ -118,17 +154,32 @@ describe('infra/monitoring: Grafana dashboard', () => {
   it('covers lag, throughput, parked, conflicts, devices and sites, uploads, readiness, outbox and latency', () => {
     const read = new Set(visual.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNames(t.expr))));
     for (const metric of [
-      'tidemark_projection_lag_seconds', 'tidemark_consumer_oldest_pending_seconds', 'tidemark_push_events_total', 'tidemark_projected_events_total',
-      'tidemark_parked_messages', 'tidemark_conflicts_open', 'tidemark_devices_falling_behind', 'tidemark_uploads_stalled', 'tidemark_ready',
-      'tidemark_outbox_pending_messages', 'tidemark_push_journal_seconds_bucket', 'tidemark_projection_batch_seconds_bucket', 'http_request_duration_seconds_bucket',
-    ]) assert.ok(read.has(metric), `no panel reads ${metric}`);
+      'tidemark_projection_lag_seconds',
+      'tidemark_consumer_oldest_pending_seconds',
+      'tidemark_push_events_total',
+      'tidemark_projected_events_total',
+      'tidemark_parked_messages',
+      'tidemark_conflicts_open',
+      'tidemark_devices_falling_behind',
+      'tidemark_uploads_stalled',
+      'tidemark_ready',
+      'tidemark_outbox_pending_messages',
+      'tidemark_push_journal_seconds_bucket',
+      'tidemark_projection_batch_seconds_bucket',
+      'http_request_duration_seconds_bucket',
+    ])
+      assert.ok(read.has(metric), `no panel reads ${metric}`);
     const workspaceFiltered = visual.flatMap((p) => p.targets ?? []).filter((t) => t.expr.includes('workspace=~"$workspace"'));
     assert.ok(workspaceFiltered.length >= 3, 'panels with a workspace label filter by $workspace');
   });
 
   it('reads only metrics the inventory lists (or recording rules)', () => {
     const known = knownNames();
-    const unknown = dashboardExpressions(d).flatMap((e) => metricNames(e.expr).filter((n) => !known.has(n)).map((n) => `${e.where}: ${n}`));
+    const unknown = dashboardExpressions(d).flatMap((e) =>
+      metricNames(e.expr)
+        .filter((n) => !known.has(n))
+        .map((n) => `${e.where}: ${n}`),
+    );
     assert.deepEqual(unknown, [], `${DASHBOARD_FILE} reads metrics not in ${INVENTORY_FILE}`);
   });
 });
@@ -156,12 +207,17 @@ describe('infra/monitoring: Kubernetes (Prometheus operator)', () => {
     assert.deepEqual(monitors.map((m) => m.metadata.name).sort(), [...SERVICES].sort());
     for (const m of monitors) {
       assert.equal(m.kind, 'ServiceMonitor');
-      const service = parseAllDocuments(readRepoFile(`infra/k8s/${m.metadata.name}.yaml`)).map((doc) => doc.toJS() as Obj).find((o) => o.kind === 'Service')!;
+      const service = parseAllDocuments(readRepoFile(`infra/k8s/${m.metadata.name}.yaml`))
+        .map((doc) => doc.toJS() as Obj)
+        .find((o) => o.kind === 'Service')!;
       assert.ok(service, `infra/k8s/${m.metadata.name}.yaml has a Service`);
       const wanted = m.spec.selector.matchLabels as Record<string, string>;
       for (const [k, v] of Object.entries(wanted)) assert.equal(service.metadata.labels?.[k], v, `${m.metadata.name}: the Service has label ${k}=${v}`);
       for (const e of m.spec.endpoints as { port: string; path: string }[]) {
-        assert.ok((service.spec.ports as { name: string }[]).some((p) => p.name === e.port), `${m.metadata.name}: the Service has a port named ${e.port}`);
+        assert.ok(
+          (service.spec.ports as { name: string }[]).some((p) => p.name === e.port),
+          `${m.metadata.name}: the Service has a port named ${e.port}`,
+        );
         assert.equal(e.path, '/metrics');
       }
     }
@@ -171,7 +227,9 @@ describe('infra/monitoring: Kubernetes (Prometheus operator)', () => {
 describe('metricNames (PromQL)', () => {
   it('finds metric names, not functions, keywords, labels, ranges or variables', () => {
     assert.deepEqual(
-      metricNames('histogram_quantile(0.95, sum by (le, service) (rate(http_request_duration_seconds_bucket{status=~"5..", route="/x"}[$__rate_interval]))) > 0 and on (table) foo:bar unless ignoring (a) up offset 5m'),
+      metricNames(
+        'histogram_quantile(0.95, sum by (le, service) (rate(http_request_duration_seconds_bucket{status=~"5..", route="/x"}[$__rate_interval]))) > 0 and on (table) foo:bar unless ignoring (a) up offset 5m',
+      ),
       ['foo:bar', 'http_request_duration_seconds_bucket', 'up'],
     );
     assert.deepEqual(metricNames('{__name__=~"a_total|b"}'), ['a_total', 'b']);

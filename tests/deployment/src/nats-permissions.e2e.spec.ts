@@ -15,7 +15,21 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { promisify } from 'node:util';
 import { connect, nkeys } from '@nats-io/transport-node';
-import { FakeDevice, bucketEnv, eventually, push, startServiceProcess, tempDir, testBucket, testDatabase, testIdentity, type ServiceName, type ServiceProcess, type TestDatabase, type TestIdentity } from '@tidemark/testing';
+import {
+  FakeDevice,
+  bucketEnv,
+  eventually,
+  push,
+  startServiceProcess,
+  tempDir,
+  testBucket,
+  testDatabase,
+  testIdentity,
+  type ServiceName,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestIdentity,
+} from '@tidemark/testing';
 import { readRepoFile } from './deployment';
 
 const SERVICES: ServiceName[] = ['journal-service', 'merge-service', 'gateway', 'asset-service', 'ops-api'];
@@ -91,9 +105,14 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     const conf = join(dir, 'nats.conf');
     const certificates = await makeCertificates(dir);
     caFile = certificates.ca;
-    const tls = confBlock('tls').replace(/\/etc\/nats-tls\/tls\.crt/, certificates.cert).replace(/\/etc\/nats-tls\/tls\.key/, certificates.key);
+    const tls = confBlock('tls')
+      .replace(/\/etc\/nats-tls\/tls\.crt/, certificates.cert)
+      .replace(/\/etc\/nats-tls\/tls\.key/, certificates.key);
     assert.ok(tls.includes(certificates.cert) && tls.includes(certificates.key), `the tls block does not read /etc/nats-tls/tls.crt and tls.key: ${tls}`);
-    await writeFile(conf, [`listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${monitor}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, tls, confBlock('authorization'), ''].join('\n'));
+    await writeFile(
+      conf,
+      [`listen: "127.0.0.1:${port}"`, `http: "127.0.0.1:${monitor}"`, `jetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }`, tls, confBlock('authorization'), ''].join('\n'),
+    );
     server = spawn('nats-server', ['-c', conf], { env: { PATH: process.env.PATH, ...publicKeys }, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [server.stdout!, server.stderr!]) stream.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
     await eventually(async () => {
@@ -110,7 +129,11 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     const base = { NATS_URL: natsUrl, NODE_EXTRA_CA_CERTS: caFile, DATABASE_URL: database.url, JOURNAL_PARTITIONS: '4', AUTH_SIGNING_KEYS: identity.signingKeys };
     const extra: Partial<Record<ServiceName, Record<string, string>>> = {
       'asset-service': bucket,
-      'ops-api': { SERVICE_URLS: SERVICES.filter((s) => s !== 'ops-api').map((s) => `${s}=http://127.0.0.1:${ports.get(s)}`).join(',') },
+      'ops-api': {
+        SERVICE_URLS: SERVICES.filter((s) => s !== 'ops-api')
+          .map((s) => `${s}=http://127.0.0.1:${ports.get(s)}`)
+          .join(','),
+      },
     };
     // journal-service first: it declares the streams the others use.
     for (const s of SERVICES) {
@@ -146,7 +169,10 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     await eventually(
       async () => {
         const page = (await (await fetch(`${url('gateway')}/v1/changes?limit=100`, { headers })).json()) as { changes: { entity: { id: string } }[] };
-        assert.ok(page.changes.some((c) => c.entity.id === 'a-1'), 'the change is not pulled yet');
+        assert.ok(
+          page.changes.some((c) => c.entity.id === 'a-1'),
+          'the change is not pulled yet',
+        );
         const merged = await fetch(`${url('ops-api')}/v1/streams`, { headers: operator });
         assert.equal(merged.status, 200);
         const streams = ((await merged.json()) as { streams: { name: string; messages: number }[] }).streams;
@@ -168,7 +194,11 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
     const { headers } = await identity.device('default', device.deviceId);
     assert.equal((await push(url('gateway'), [device.upsert('annotation', 'r-1', { label: 'before' })], headers)).status, 200);
     const admin = { authorization: `Bearer ${await identity.operatorToken('nats-users-admin', ['admin'])}`, 'content-type': 'application/json' };
-    const revoked = await fetch(`${url('gateway')}/v1/admin/workspaces/default/devices/${device.deviceId}/revoke`, { method: 'POST', headers: admin, body: JSON.stringify({ reason: 'permissions test' }) });
+    const revoked = await fetch(`${url('gateway')}/v1/admin/workspaces/default/devices/${device.deviceId}/revoke`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ reason: 'permissions test' }),
+    });
     assert.equal(revoked.status, 200, await revoked.text());
     assert.equal((await push(url('gateway'), [device.upsert('annotation', 'r-2', { label: 'after' })], headers)).status, 401);
   });
@@ -181,6 +211,13 @@ describe('infra/k8s NATS users: each service works with its own user and permiss
   });
 
   it('logs no permissions or authorization violation on the server', () => {
-    assert.doesNotMatch(serverLog, /(Publish|Subscription|Permissions|Authorization) Violation/i, serverLog.split('\n').filter((l) => /Violation/i.test(l)).join('\n'));
+    assert.doesNotMatch(
+      serverLog,
+      /(Publish|Subscription|Permissions|Authorization) Violation/i,
+      serverLog
+        .split('\n')
+        .filter((l) => /Violation/i.test(l))
+        .join('\n'),
+    );
   });
 });

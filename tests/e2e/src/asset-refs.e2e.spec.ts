@@ -40,7 +40,11 @@ describe('asset references: a record can tell its asset is not verified yet', ()
       onDeleteConflict: 'delete-wins',
       fields: { caption: { policy: 'lww', valueType: 'string' }, original: { policy: 'lww', valueType: 'asset', description: 'the uploaded image' }, crops: { policy: 'set', valueType: 'asset' } },
     };
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(schema) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(schema),
+    });
     assert.equal(put.status, 201);
   });
   after(async () => {
@@ -65,10 +69,14 @@ describe('asset references: a record can tell its asset is not verified yet', ()
       { workspace: 'default', entity: { type: 'photo', id: 'p1' }, field: 'original', sha256: sha, status: 'missing' },
     ]);
     assert.deepEqual(await statusOf(sha, never), { [sha]: 'missing', [never]: 'missing' });
-    assert.deepEqual(await pulledAssets('p1'), [
-      { field: 'crops', sha256: never, status: 'missing' },
-      { field: 'original', sha256: sha, status: 'missing' },
-    ], 'a pulling device sees the record waiting for its uploads');
+    assert.deepEqual(
+      await pulledAssets('p1'),
+      [
+        { field: 'crops', sha256: never, status: 'missing' },
+        { field: 'original', sha256: sha, status: 'missing' },
+      ],
+      'a pulling device sees the record waiting for its uploads',
+    );
     const unauthenticated = await fetch(`${stack.url('ops-api')}/v1/assets/waiting`);
     assert.equal(unauthenticated.status, 401);
   });
@@ -83,7 +91,10 @@ describe('asset references: a record can tell its asset is not verified yet', ()
     assert.equal(created.status, 201);
     const url = new URL(created.headers.get('location')!, stack.url('asset-service')).href;
     assert.deepEqual(await statusOf(sha), { [sha]: 'uploading' });
-    assert.deepEqual((await waiting('?status=uploading')).map((w) => [w.field, w.sha256]), [['original', sha]]);
+    assert.deepEqual(
+      (await waiting('?status=uploading')).map((w) => [w.field, w.sha256]),
+      [['original', sha]],
+    );
 
     const half = bytes.length / 2;
     assert.equal((await tus(url, 'PATCH', { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, bytes.subarray(0, half))).status, 204);
@@ -91,12 +102,20 @@ describe('asset references: a record can tell its asset is not verified yet', ()
     assert.equal((await tus(url, 'PATCH', { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(half) }, bytes.subarray(half))).status, 204);
 
     await eventually(async () => assert.deepEqual(await statusOf(sha, never), { [sha]: 'verified', [never]: 'missing' }));
-    assert.deepEqual(await waiting(), [{ workspace: 'default', entity: { type: 'photo', id: 'p1' }, field: 'crops', sha256: never, status: 'missing' }], 'only the asset never uploaded is still waited for');
+    assert.deepEqual(
+      await waiting(),
+      [{ workspace: 'default', entity: { type: 'photo', id: 'p1' }, field: 'crops', sha256: never, status: 'missing' }],
+      'only the asset never uploaded is still waited for',
+    );
     assert.deepEqual(await waiting('?status=uploading'), []);
-    assert.deepEqual(await pulledAssets('p1'), [
-      { field: 'crops', sha256: never, status: 'missing' },
-      { field: 'original', sha256: sha, status: 'verified' },
-    ], 'the pull shows the uploaded asset verified');
+    assert.deepEqual(
+      await pulledAssets('p1'),
+      [
+        { field: 'crops', sha256: never, status: 'missing' },
+        { field: 'original', sha256: sha, status: 'verified' },
+      ],
+      'the pull shows the uploaded asset verified',
+    );
   });
 
   it('follows the record: a changed reference replaces the old one, a deleted record references nothing', async () => {
@@ -104,7 +123,10 @@ describe('asset references: a record can tell its asset is not verified yet', ()
     const change = device.event('photo', 'p1', 'upsert', { baseVersion: 1, fields: { crops: { op: 'remove', values: [never] }, original: { op: 'set', value: other } } });
     assert.equal((await stack.push([change])).status, 200);
     await eventually(async () => assert.deepEqual(await refsOf('p1'), [{ field: 'original', sha256: other }]));
-    assert.deepEqual((await waiting()).map((w) => w.sha256), [other]);
+    assert.deepEqual(
+      (await waiting()).map((w) => w.sha256),
+      [other],
+    );
 
     assert.equal((await stack.push([device.remove('photo', 'p1', 2)])).status, 200);
     await eventually(async () => assert.deepEqual(await refsOf('p1'), []));

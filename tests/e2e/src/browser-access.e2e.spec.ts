@@ -19,9 +19,30 @@ import { findFreePort } from '@tidemark/local-stack';
 import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startSlice, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 const EXPOSED = ['Location', 'ETag', 'Content-Range', 'Retry-After', 'Tus-Resumable', 'Upload-Offset', 'Upload-Length', 'Upload-Expires'];
-const TUS_REQUEST_HEADERS = ['Tus-Resumable', 'Upload-Length', 'Upload-Offset', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Concat', 'Upload-Checksum', 'X-HTTP-Method-Override', 'Content-Type', 'Authorization'];
+const TUS_REQUEST_HEADERS = [
+  'Tus-Resumable',
+  'Upload-Length',
+  'Upload-Offset',
+  'Upload-Metadata',
+  'Upload-Defer-Length',
+  'Upload-Concat',
+  'Upload-Checksum',
+  'X-HTTP-Method-Override',
+  'Content-Type',
+  'Authorization',
+];
 
 /** Chromium or a failure that says why: this test never skips for want of a browser. */
 async function launchChromium(): Promise<Browser> {
@@ -29,11 +50,24 @@ async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
 }
 
-const list = (value: string | null): string[] => (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const list = (value: string | null): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 
 /** The SDK's browser entry as one script for a page (`window.Tidemark`), bundled the way an app's bundler would. */
 async function sdkBundle(): Promise<string> {
-  const result = await build({ stdin: { contents: "export * from '@tidemark/client';", resolveDir: __dirname, loader: 'js' }, bundle: true, platform: 'browser', format: 'iife', globalName: 'Tidemark', target: 'es2022', write: false, logLevel: 'silent' });
+  const result = await build({
+    stdin: { contents: "export * from '@tidemark/client';", resolveDir: __dirname, loader: 'js' },
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    globalName: 'Tidemark',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
   return result.outputFiles[0]!.text;
 }
 
@@ -55,7 +89,14 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     const tus = readFileSync(join(dirname(require.resolve('tus-js-client/package.json')), 'dist', 'tus.min.js'), 'utf8');
     const sdk = await sdkBundle();
     pages = createServer((request, response) => {
-      const body = request.url === '/tus.min.js' ? tus : request.url === '/sdk.js' ? sdk : request.url === '/' ? '<!doctype html><meta charset="utf-8"><title>annotator</title><script src="/tus.min.js"></script><script src="/sdk.js"></script><p>annotator</p>' : undefined;
+      const body =
+        request.url === '/tus.min.js'
+          ? tus
+          : request.url === '/sdk.js'
+            ? sdk
+            : request.url === '/'
+              ? '<!doctype html><meta charset="utf-8"><title>annotator</title><script src="/tus.min.js"></script><script src="/sdk.js"></script><p>annotator</p>'
+              : undefined;
       if (body === undefined) {
         response.writeHead(404).end();
         return;
@@ -66,10 +107,7 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
 
     stack = await startSlice(['journal-service', 'merge-service']);
     const bucket = await testBucket('cors');
-    await Promise.all([
-      stack.start('gateway', { CORS_ORIGINS: allowed }),
-      stack.start('asset-service', { CORS_ORIGINS: allowed, ...bucketEnv(bucket) }),
-    ]);
+    await Promise.all([stack.start('gateway', { CORS_ORIGINS: allowed }), stack.start('asset-service', { CORS_ORIGINS: allowed, ...bucketEnv(bucket) })]);
     gateway = stack.url('gateway');
     assets = stack.url('asset-service');
     device = await stack.device('default', 'browser-tablet');
@@ -122,14 +160,21 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     assert.equal(body.origin, origin);
     assert.equal(body.variable, 'CORS_ORIGINS');
     assert.match(body.detail, new RegExp(`${origin.replace(/[.:/]/g, '\\$&')}.*CORS_ORIGINS`));
-    assert.deepEqual(body.errors.map((e) => e.pointer), ['header:origin']);
+    assert.deepEqual(
+      body.errors.map((e) => e.pointer),
+      ['header:origin'],
+    );
   };
 
   it('over HTTP: the allowed origin may push, pull, stream and upload with tus, reading every header it needs; another origin is refused with a problem', async () => {
     // gateway: push
     await assertAllowedPreflight(await preflight(`${gateway}/v1/events`, allowed, 'POST', ['Authorization', 'Content-Type']), 'POST', ['Authorization', 'Content-Type']);
     const event = new FakeDevice(device.deviceId).upsert('annotation', `cors-${randomUUID()}`, { label: 'cat' });
-    const pushed = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { origin: allowed, ...device.headers, 'content-type': 'application/json' }, body: JSON.stringify({ events: [event] }) });
+    const pushed = await fetch(`${gateway}/v1/events`, {
+      method: 'POST',
+      headers: { origin: allowed, ...device.headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [event] }),
+    });
     assert.equal(pushed.status, 200, await pushed.clone().text());
     assertExposed(pushed);
     // errors carry the headers too, so a page can read a 401 and refresh its token
@@ -159,17 +204,34 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     await assertAllowedPreflight(await preflight(uploads, allowed, 'POST', TUS_REQUEST_HEADERS), 'POST', TUS_REQUEST_HEADERS);
     const created = await fetch(uploads, {
       method: 'POST',
-      headers: { origin: allowed, ...device.headers, 'tus-resumable': '1.0.0', 'upload-length': String(bytes.length), 'upload-metadata': `sha256 ${Buffer.from(sha256).toString('base64')},contentType ${Buffer.from('text/plain').toString('base64')}` },
+      headers: {
+        origin: allowed,
+        ...device.headers,
+        'tus-resumable': '1.0.0',
+        'upload-length': String(bytes.length),
+        'upload-metadata': `sha256 ${Buffer.from(sha256).toString('base64')},contentType ${Buffer.from('text/plain').toString('base64')}`,
+      },
     });
     assert.equal(created.status, 201, await created.clone().text());
     assertExposed(created);
     const location = new URL(created.headers.get('location')!, uploads).href;
     assert.ok(created.headers.get('upload-expires'), 'Upload-Expires on creation');
-    await assertAllowedPreflight(await preflight(location, allowed, 'PATCH', ['Tus-Resumable', 'Upload-Offset', 'Content-Type', 'Authorization']), 'PATCH', ['Tus-Resumable', 'Upload-Offset', 'Content-Type']);
+    await assertAllowedPreflight(await preflight(location, allowed, 'PATCH', ['Tus-Resumable', 'Upload-Offset', 'Content-Type', 'Authorization']), 'PATCH', [
+      'Tus-Resumable',
+      'Upload-Offset',
+      'Content-Type',
+    ]);
     await assertAllowedPreflight(await preflight(location, allowed, 'HEAD', ['Tus-Resumable', 'Authorization']), 'HEAD', ['Tus-Resumable']);
     const half = Math.floor(bytes.length / 2);
-    for (const [offset, chunk] of [[0, bytes.subarray(0, half)], [half, bytes.subarray(half)]] as const) {
-      const patched = await fetch(location, { method: 'PATCH', headers: { origin: allowed, ...device.headers, 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: chunk });
+    for (const [offset, chunk] of [
+      [0, bytes.subarray(0, half)],
+      [half, bytes.subarray(half)],
+    ] as const) {
+      const patched = await fetch(location, {
+        method: 'PATCH',
+        headers: { origin: allowed, ...device.headers, 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+        body: chunk,
+      });
       assert.equal(patched.status, 204, await patched.clone().text());
       assertExposed(patched);
       assert.equal(patched.headers.get('upload-offset'), String(offset + chunk.length));
@@ -198,13 +260,20 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     const event = new FakeDevice(credentials.deviceId).upsert('annotation', `page-${randomUUID()}`, { label: 'from the page' });
     const pushed = await page.evaluate(
       async ({ gateway, token, event }) => {
-        const response = await fetch(`${gateway}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ events: [event] }) });
+        const response = await fetch(`${gateway}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events: [event] }),
+        });
         return { status: response.status, body: (await response.json()) as { results: { status: string }[] } };
       },
       { gateway, token, event },
     );
     assert.equal(pushed.status, 200);
-    assert.deepEqual(pushed.body.results.map((r) => r.status), ['accepted']);
+    assert.deepEqual(
+      pushed.body.results.map((r) => r.status),
+      ['accepted'],
+    );
 
     // tus-js-client: PATCHes of 20 bytes, each reading Upload-Offset; the creation reads Location
     const text = `labels for img-42, uploaded by a page on ${allowed}\n`;
@@ -235,7 +304,11 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     );
     assert.equal(uploaded.hex, createHash('sha256').update(text).digest('hex'));
     const size = Buffer.byteLength(text);
-    assert.deepEqual(uploaded.offsets, Array.from({ length: Math.ceil(size / 20) }, (_, i) => Math.min(size, (i + 1) * 20)), 'each PATCH answered an Upload-Offset the page could read');
+    assert.deepEqual(
+      uploaded.offsets,
+      Array.from({ length: Math.ceil(size / 20) }, (_, i) => Math.min(size, (i + 1) * 20)),
+      'each PATCH answered an Upload-Offset the page could read',
+    );
     assert.ok(uploaded.url.startsWith(`${assets}/v1/uploads/`), uploaded.url);
     await eventually(
       async () => {
@@ -249,7 +322,13 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     // the SDK's browser bundle: push, then pull its own change back once merged
     const synced = await page.evaluate(
       async ({ gateway, credentials }) => {
-        type Client = { upsert(t: string, id: string, v: Record<string, unknown>): Promise<unknown>; push(): Promise<{ accepted: number }>; pull(): Promise<{ changes: number }>; on(e: 'change', l: (c: { entity: { id: string }; state: Record<string, unknown> }) => void): () => void; close(): Promise<void> };
+        type Client = {
+          upsert(t: string, id: string, v: Record<string, unknown>): Promise<unknown>;
+          push(): Promise<{ accepted: number }>;
+          pull(): Promise<{ changes: number }>;
+          on(e: 'change', l: (c: { entity: { id: string }; state: Record<string, unknown> }) => void): () => void;
+          close(): Promise<void>;
+        };
         const sdk = (globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<Client> }; MemoryStorage: new () => unknown } }).Tidemark;
         const client = await sdk.TidemarkClient.open({ baseUrl: gateway, storage: new sdk.MemoryStorage(), credentials, retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200 } });
         const seen: Record<string, unknown>[] = [];
@@ -285,7 +364,14 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
           (response) => `answered ${response.status}`,
           (error: Error) => `${error.name}: ${error.message}`,
         );
-        const sdk = (globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<{ upsert(t: string, id: string, v: Record<string, unknown>): Promise<unknown>; push(): Promise<unknown> }> }; MemoryStorage: new () => unknown } }).Tidemark;
+        const sdk = (
+          globalThis as unknown as {
+            Tidemark: {
+              TidemarkClient: { open(o: Record<string, unknown>): Promise<{ upsert(t: string, id: string, v: Record<string, unknown>): Promise<unknown>; push(): Promise<unknown> }> };
+              MemoryStorage: new () => unknown;
+            };
+          }
+        ).Tidemark;
         const client = await sdk.TidemarkClient.open({ baseUrl: gateway, storage: new sdk.MemoryStorage(), credentials, retry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 20 } });
         await client.upsert('annotation', 'blocked', { label: 'x' });
         const error = await client.push().then(
@@ -302,26 +388,42 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     assert.equal(blocked.error?.origin, refused);
     assert.match(blocked.error.message, /CORS/);
     assert.match(blocked.error.message, /CORS_ORIGINS/);
-    assert.ok(consoleErrors.some((message) => /CORS policy/.test(message)), `Chromium blamed CORS: ${consoleErrors.join(' | ')}`);
+    assert.ok(
+      consoleErrors.some((message) => /CORS policy/.test(message)),
+      `Chromium blamed CORS: ${consoleErrors.join(' | ')}`,
+    );
   });
 
   it('in headless Chromium, under read scopes: the SDK subscribes and backfills, evicts what moved out or was unsubscribed, and a reload reads the same replica from IndexedDB', async () => {
     browser ??= await launchChromium();
     const admin = async (path: string, method: string, body: unknown) => {
-      const answer = await fetch(path.startsWith('http') ? path : `${gateway}${path}`, { method, headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const answer = await fetch(path.startsWith('http') ? path : `${gateway}${path}`, {
+        method,
+        headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const text = await answer.text();
       assert.ok(answer.ok, `${method} ${path}: ${answer.status} ${text}`);
       return JSON.parse(text) as Record<string, unknown>;
     };
     await admin('/v1/admin/workspaces', 'POST', { workspace: 'scoped' });
     await admin(`${stack.url('journal-service')}/v1/schemas/task/1`, 'PUT', PARTITIONED_TASK_V1);
-    const rules = { version: 1, scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } }, roles: { annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] }, lead: { write: '*' } } };
+    const rules = {
+      version: 1,
+      scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } },
+      roles: { annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] }, lead: { write: '*' } },
+    };
     await admin('/v1/admin/workspaces/scoped/access-rules', 'PUT', { rules, reason: 'projects' });
     const leadToken = (await admin('/v1/admin/workspaces/scoped/devices', 'POST', { deviceId: 'lead', role: 'lead', reason: 'test' })).accessToken as string;
     const credentials = await admin('/v1/admin/workspaces/scoped/devices', 'POST', { deviceId: 'page-annotator', role: 'annotator', claims: { projects: ['p1'] }, reason: 'test' });
     const lead = new FakeDevice('lead');
     const write = async (events: ReturnType<FakeDevice['upsert']>[]) => assert.equal((await push(gateway, events, { authorization: `Bearer ${leadToken}` })).status, 200);
-    await write([lead.upsert('task', 't1', { project: 'p1', label: 'cat' }), lead.upsert('task', 't2', { project: 'p1', label: 'dog' }), lead.upsert('task', 't3', { project: 'p2', label: 'owl' }), lead.upsert('prompt', 'pr1', { title: 'describe' })]);
+    await write([
+      lead.upsert('task', 't1', { project: 'p1', label: 'cat' }),
+      lead.upsert('task', 't2', { project: 'p1', label: 'dog' }),
+      lead.upsert('task', 't3', { project: 'p2', label: 'owl' }),
+      lead.upsert('prompt', 'pr1', { title: 'describe' }),
+    ]);
 
     const { page, pageErrors } = await openPage(browser);
     type Held = { task: string[]; prompt: string[] };
@@ -329,15 +431,31 @@ describe('browser access (CORS) to the gateway and the asset-service', () => {
     const inPage = (step: 'subscribe' | 'pull' | 'unsubscribe' | 'read') =>
       page.evaluate(
         async ({ gateway, credentials, step }) => {
-          type Client = { addScopes(s: unknown[]): Promise<unknown>; removeScopes(s: unknown[]): Promise<{ evicted: string[] }>; pull(): Promise<unknown>; query(q: { type: string }): { id: string }[]; close(): Promise<void> };
-          const sdk = (globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<Client> }; IndexedDbStorage: { open(name: string): Promise<unknown> } } }).Tidemark;
+          type Client = {
+            addScopes(s: unknown[]): Promise<unknown>;
+            removeScopes(s: unknown[]): Promise<{ evicted: string[] }>;
+            pull(): Promise<unknown>;
+            query(q: { type: string }): { id: string }[];
+            close(): Promise<void>;
+          };
+          const sdk = (globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<Client> }; IndexedDbStorage: { open(name: string): Promise<unknown> } } })
+            .Tidemark;
           const storage = await sdk.IndexedDbStorage.open('scoped-annotator');
           const client = await sdk.TidemarkClient.open({ baseUrl: gateway, storage, ...(step === 'subscribe' ? { credentials } : {}), retry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 200 } });
           let evicted: string[] = [];
           if (step === 'subscribe') await client.addScopes([{ scope: 'project', value: 'p1' }, { scope: 'catalog' }]);
           if (step === 'pull') await client.pull();
           if (step === 'unsubscribe') evicted = (await client.removeScopes([{ scope: 'catalog' }])).evicted;
-          const held = { task: client.query({ type: 'task' }).map((e) => e.id).sort(), prompt: client.query({ type: 'prompt' }).map((e) => e.id).sort() };
+          const held = {
+            task: client
+              .query({ type: 'task' })
+              .map((e) => e.id)
+              .sort(),
+            prompt: client
+              .query({ type: 'prompt' })
+              .map((e) => e.id)
+              .sort(),
+          };
           await client.close();
           return { held, evicted };
         },

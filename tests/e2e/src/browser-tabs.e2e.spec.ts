@@ -14,7 +14,17 @@ import { findFreePort } from '@tidemark/local-stack';
 import { eventually, startSlice, type SliceStack } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 type Written = { deviceSeq: number; eventId: string };
 type PageClient = {
@@ -26,7 +36,11 @@ type PageClient = {
   on(e: 'error', l: (error: Error) => void): () => void;
   query(q: { type: string; orderBy?: { field: string }[] }): { id: string; values: Record<string, unknown>; status: string }[];
 };
-type PageScope = { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<PageClient> }; IndexedDbStorage: { open(name: string): Promise<unknown> } }; client: PageClient; errors: string[] };
+type PageScope = {
+  Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<PageClient> }; IndexedDbStorage: { open(name: string): Promise<unknown> } };
+  client: PageClient;
+  errors: string[];
+};
 
 describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () => {
   let stack: SliceStack;
@@ -39,7 +53,18 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
     if (!existsSync(CHROMIUM)) throw new Error(`the browser test needs Chromium at ${CHROMIUM}, which is missing: install Debian's chromium (apt-get install -y chromium)`);
     const port = await findFreePort();
     origin = `http://127.0.0.1:${port}`;
-    const sdk = (await build({ stdin: { contents: "export * from '@tidemark/client';", resolveDir: __dirname, loader: 'js' }, bundle: true, platform: 'browser', format: 'iife', globalName: 'Tidemark', target: 'es2022', write: false, logLevel: 'silent' })).outputFiles[0]!.text;
+    const sdk = (
+      await build({
+        stdin: { contents: "export * from '@tidemark/client';", resolveDir: __dirname, loader: 'js' },
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        globalName: 'Tidemark',
+        target: 'es2022',
+        write: false,
+        logLevel: 'silent',
+      })
+    ).outputFiles[0]!.text;
     pages = createServer((request, response) => {
       const body = request.url === '/sdk.js' ? sdk : request.url === '/' ? '<!doctype html><meta charset="utf-8"><title>annotator</title><script src="/sdk.js"></script>' : undefined;
       if (body === undefined) response.writeHead(404).end();
@@ -76,7 +101,13 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
         async ({ gateway, credentials }) => {
           const w = globalThis as unknown as PageScope;
           w.errors = [];
-          w.client = await w.Tidemark.TidemarkClient.open({ baseUrl: gateway, storage: await w.Tidemark.IndexedDbStorage.open('annotator'), credentials, tabs: 'auto', retry: { initialDelayMs: 50, maxDelayMs: 500 } });
+          w.client = await w.Tidemark.TidemarkClient.open({
+            baseUrl: gateway,
+            storage: await w.Tidemark.IndexedDbStorage.open('annotator'),
+            credentials,
+            tabs: 'auto',
+            retry: { initialDelayMs: 50, maxDelayMs: 500 },
+          });
           w.client.on('error', (error) => w.errors.push(String(error)));
           // a minute between rounds: what gets pushed sooner was woken by an enqueue, in this tab or (news) in the other
           w.client.start({ intervalMs: 60_000 });
@@ -109,7 +140,8 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
               ),
         ),
       ).then((lists) => lists.flat());
-    const drained = (tab: Page) => eventually(async () => assert.deepEqual(await tab.evaluate(() => (globalThis as unknown as PageScope).client.pending().length), 0), { timeoutMs: 30_000, message: 'the outbox drains' });
+    const drained = (tab: Page) =>
+      eventually(async () => assert.deepEqual(await tab.evaluate(() => (globalThis as unknown as PageScope).client.pending().length), 0), { timeoutMs: 30_000, message: 'the outbox drains' });
 
     // 1. both tabs write; one of them syncs everything, the other sends nothing
     const written = await writeFromBoth('first', 30);
@@ -119,14 +151,23 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
     const leader = syncing[0]!;
     const follower = 1 - leader;
     assert.equal(requests[follower]!.length, 0, `the other tab sent no request at all: ${requests[follower]!.join(', ')}`);
-    assert.ok(requests[leader]!.some((r) => r.startsWith('GET /v1/changes')), 'the leader pulls too');
+    assert.ok(
+      requests[leader]!.some((r) => r.startsWith('GET /v1/changes')),
+      'the leader pulls too',
+    );
     // the tab that does not sync reads what the leader pulled: every edit of both tabs, applied by the server
     await eventually(
       async () => {
         await tabs[leader]!.evaluate(() => (globalThis as unknown as PageScope).client.pull());
-        const seen = await tabs[follower]!.evaluate(() => (globalThis as unknown as PageScope).client.query({ type: 'annotation', orderBy: [{ field: '$id' }] }).map((e) => `${e.id}=${String(e.values.label)}:${e.status}`));
+        const seen = await tabs[follower]!.evaluate(() =>
+          (globalThis as unknown as PageScope).client.query({ type: 'annotation', orderBy: [{ field: '$id' }] }).map((e) => `${e.id}=${String(e.values.label)}:${e.status}`),
+        );
         assert.equal(seen.length, 60);
-        assert.deepEqual(seen.filter((line) => !line.endsWith(':applied')), [], 'every entity applied, as the server merged it');
+        assert.deepEqual(
+          seen.filter((line) => !line.endsWith(':applied')),
+          [],
+          'every entity applied, as the server merged it',
+        );
         assert.ok(seen.includes('first-tab0-7=tab 0 edit 7:applied') && seen.includes('first-tab1-29=tab 1 edit 29:applied'), seen.slice(0, 3).join(', '));
       },
       { timeoutMs: 30_000, message: "the other tab's replica shows the leader's pulls" },
@@ -139,13 +180,20 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
     await tabs[leader]!.close();
     written.push(...(await writeFromBoth('third', 10)));
     await drained(tabs[follower]!);
-    assert.ok(requests[follower]!.slice(before).some((r) => r.startsWith('POST /v1/events')), `the remaining tab took over pushing: ${requests[follower]!.join(', ')}`);
+    assert.ok(
+      requests[follower]!.slice(before).some((r) => r.startsWith('POST /v1/events')),
+      `the remaining tab took over pushing: ${requests[follower]!.join(', ')}`,
+    );
     assert.deepEqual(await tabs[follower]!.evaluate(() => (globalThis as unknown as PageScope).client.quarantined()), [], 'nothing was refused');
 
     // 3. the server: every event exactly once, sequence numbers 1…N without a gap
     const total = 30 * 2 + 20 * 2 + 10;
     assert.equal(written.length, total);
-    assert.deepEqual(written.map((w) => w.deviceSeq).sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1), 'the tabs handed out each sequence number once');
+    assert.deepEqual(
+      written.map((w) => w.deviceSeq).sort((a, b) => a - b),
+      Array.from({ length: total }, (_, i) => i + 1),
+      'the tabs handed out each sequence number once',
+    );
     const ids = new Map(written.map((w) => [w.deviceSeq, w.eventId]));
     type Receipt = { eventId: string; deviceSeq: number; status: string };
     await eventually(
@@ -153,7 +201,11 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
         const answer = await fetch(`${gateway}/v1/receipts?deviceId=${credentials.deviceId}&limit=500`, { headers });
         assert.equal(answer.status, 200);
         const receipts = ((await answer.json()) as { receipts: Receipt[] }).receipts;
-        assert.deepEqual(receipts.map((r) => r.deviceSeq), Array.from({ length: total }, (_, i) => i + 1), 'one receipt per sequence number, 1…N');
+        assert.deepEqual(
+          receipts.map((r) => r.deviceSeq),
+          Array.from({ length: total }, (_, i) => i + 1),
+          'one receipt per sequence number, 1…N',
+        );
         for (const r of receipts) {
           assert.equal(r.eventId, ids.get(r.deviceSeq), `seq ${r.deviceSeq} is the event the tab was handed`);
           assert.equal(r.status, 'applied', `seq ${r.deviceSeq}: ${r.status}`);
@@ -165,7 +217,9 @@ describe('browser tabs sharing one device (IndexedDbStorage, tabs: auto)', () =>
     assert.deepEqual({ contiguous: sequence.contiguousSeq, max: sequence.maxAppliedSeq, gaps: sequence.gaps }, { contiguous: total, max: total, gaps: [] });
     assert.deepEqual(await tabs[follower]!.evaluate(() => (globalThis as unknown as PageScope).errors.filter((e) => !/stopped|closed|abort/i.test(e))), []);
     assert.deepEqual(pageErrors, []);
-    console.log(`tabs: ${requests[leader]!.length} requests from the first leader, ${requests[follower]!.length} from its successor; ${pendingAtClose} event(s) pending (as the other tab saw them) when the leader closed`);
+    console.log(
+      `tabs: ${requests[leader]!.length} requests from the first leader, ${requests[follower]!.length} from its successor; ${pendingAtClose} event(s) pending (as the other tab saw them) when the leader closed`,
+    );
     await context.close();
   });
 });

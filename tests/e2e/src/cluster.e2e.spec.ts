@@ -3,7 +3,21 @@ import assert from 'node:assert/strict';
 import { findFreePort, startNatsCluster, type NatsClusterHandle, type NatsServerHandle } from '@tidemark/local-stack';
 import { STREAMS, connectJetStream, type JetStreamConnection } from '@tidemark/messaging';
 import { createDataSource, projectionDigest } from '@tidemark/persistence';
-import { FakeDevice, eventually, pushUntilAnswered, startServiceProcess, steadyIngest, tempDir, testDatabase, testIdentity, type ServiceName, type ServiceProcess, type SteadyIngest, type TestDatabase, type TestIdentity } from '@tidemark/testing';
+import {
+  FakeDevice,
+  eventually,
+  pushUntilAnswered,
+  startServiceProcess,
+  steadyIngest,
+  tempDir,
+  testDatabase,
+  testIdentity,
+  type ServiceName,
+  type ServiceProcess,
+  type SteadyIngest,
+  type TestDatabase,
+  type TestIdentity,
+} from '@tidemark/testing';
 import { Client } from 'pg';
 
 const PARTITIONS = 4;
@@ -44,13 +58,28 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
   const n = async (query: string, params: unknown[] = []) => Number((await sql.query<{ n: string }>(query, params)).rows[0]!.n);
   /** Which merge replica holds which partition: the advisory locks, named by the claims session's application_name. */
   const holders = async (): Promise<Record<string, number[]>> => {
-    const rows = (await sql.query<{ holder: string; partition: number }>("SELECT a.application_name AS holder, l.objid::int AS partition FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.classid = 29805 AND l.objsubid = 2 AND l.granted AND a.application_name LIKE 'tidemark-merge-claims %' ORDER BY 2")).rows;
+    const rows = (
+      await sql.query<{ holder: string; partition: number }>(
+        "SELECT a.application_name AS holder, l.objid::int AS partition FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.classid = 29805 AND l.objsubid = 2 AND l.granted AND a.application_name LIKE 'tidemark-merge-claims %' ORDER BY 2",
+      )
+    ).rows;
     const by: Record<string, number[]> = {};
     for (const r of rows) (by[r.holder.replace('tidemark-merge-claims ', '')] ??= []).push(r.partition);
     return by;
   };
   const journalInfo = () => js.jsm.streams.info(STREAMS.journal);
-  const logs = () => started.map((p) => `--- ${p.name} (${p.pid}) ---\n${p.output().split('\n').filter((l) => l.includes('"level"')).slice(-6).join('\n')}`).join('\n');
+  const logs = () =>
+    started
+      .map(
+        (p) =>
+          `--- ${p.name} (${p.pid}) ---\n${p
+            .output()
+            .split('\n')
+            .filter((l) => l.includes('"level"'))
+            .slice(-6)
+            .join('\n')}`,
+      )
+      .join('\n');
 
   before(async () => {
     const t0 = Date.now();
@@ -81,7 +110,16 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
     assert.equal(info.config.num_replicas, 3, 'the journal is declared at R3');
     assert.equal(info.cluster?.replicas?.length, 2, `a leader and two followers: ${JSON.stringify(info.cluster)}`);
     // Started together, the replicas settle on two partitions each (one that counted itself alone hands the extra ones over).
-    await eventually(async () => assert.deepEqual(Object.values(await holders()).map((p) => p.length).sort(), [2, 2]), { timeoutMs: 30_000, intervalMs: 200, message: 'the two merge replicas share the partitions' });
+    await eventually(
+      async () =>
+        assert.deepEqual(
+          Object.values(await holders())
+            .map((p) => p.length)
+            .sort(),
+          [2, 2],
+        ),
+      { timeoutMs: 30_000, intervalMs: 200, message: 'the two merge replicas share the partitions' },
+    );
 
     const gateways = [running.get('gateway-1')!.url, running.get('gateway-2')!.url];
     let resent = 0;
@@ -127,17 +165,23 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
       const leader: NatsServerHandle = cluster.node(leaderName);
       await leader.kill();
       await mark(`journal leader ${leaderName} killed`);
-      await eventually(async () => {
-        const now = (await journalInfo()).cluster;
-        assert.ok(now?.leader && now.leader !== leaderName, `a new leader: ${JSON.stringify(now)}`);
-      }, { timeoutMs: 30_000, intervalMs: 200, message: 'a new journal leader elected' });
+      await eventually(
+        async () => {
+          const now = (await journalInfo()).cluster;
+          assert.ok(now?.leader && now.leader !== leaderName, `a new leader: ${JSON.stringify(now)}`);
+        },
+        { timeoutMs: 30_000, intervalMs: 200, message: 'a new journal leader elected' },
+      );
       await flowing('with one NATS node down');
       await leader.restart();
-      await eventually(async () => {
-        const now = (await journalInfo()).cluster;
-        const replicas = now?.replicas ?? [];
-        assert.ok(replicas.length === 2 && replicas.every((r) => r.current && !r.offline), `every replica current: ${JSON.stringify(now)}`);
-      }, { timeoutMs: 60_000, intervalMs: 200, message: `${leaderName} rejoined and caught up` });
+      await eventually(
+        async () => {
+          const now = (await journalInfo()).cluster;
+          const replicas = now?.replicas ?? [];
+          assert.ok(replicas.length === 2 && replicas.every((r) => r.current && !r.offline), `every replica current: ${JSON.stringify(now)}`);
+        },
+        { timeoutMs: 60_000, intervalMs: 200, message: `${leaderName} rejoined and caught up` },
+      );
       await mark(`${leaderName} restarted and current`);
 
       // 2. One merge replica dies: Postgres releases its claims and the other takes its partitions.
@@ -151,7 +195,16 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
       await mark(`projecting with ${survivor} alone`);
       await start(victim, 'merge-service');
       await mark(`${victim} restarted`);
-      await eventually(async () => assert.deepEqual(Object.values(await holders()).map((p) => p.length).sort(), [2, 2]), { timeoutMs: 30_000, intervalMs: 200, message: `the restarted ${victim} takes its share back` });
+      await eventually(
+        async () =>
+          assert.deepEqual(
+            Object.values(await holders())
+              .map((p) => p.length)
+              .sort(),
+            [2, 2],
+          ),
+        { timeoutMs: 30_000, intervalMs: 200, message: `the restarted ${victim} takes its share back` },
+      );
       await mark(`${victim} restarted, partitions shared again`);
       await flowing('after both restarts');
     } finally {
@@ -175,12 +228,20 @@ describe('scale-out: a three-node JetStream cluster (journal R3), two gateways, 
 
     // The projection equals a clean rebuild from the R3 journal.
     rebuildDb = await testDatabase('cluster_rebuild');
-    const rebuild = await startServiceProcess('merge-service', { ...env, DATABASE_URL: rebuildDb.url, HTTP_PORT: String(await findFreePort()), MERGE_CONSUMER_PREFIX: 'rebuild', OUTBOX_ENABLED: 'false', TIDEMARK_INSTANCE: 'rebuild' }, { readyTimeoutMs: 60_000 });
+    const rebuild = await startServiceProcess(
+      'merge-service',
+      { ...env, DATABASE_URL: rebuildDb.url, HTTP_PORT: String(await findFreePort()), MERGE_CONSUMER_PREFIX: 'rebuild', OUTBOX_ENABLED: 'false', TIDEMARK_INSTANCE: 'rebuild' },
+      { readyTimeoutMs: 60_000 },
+    );
     const live = createDataSource({ url: db.url });
     const rebuilt = createDataSource({ url: rebuildDb.url });
     await Promise.all([live.initialize(), rebuilt.initialize()]);
     try {
-      await eventually(async () => assert.equal(Number((await rebuilt.query('SELECT count(*) AS n FROM event_receipts'))[0].n), total), { timeoutMs: 120_000, intervalMs: 250, message: 'the rebuild projected every event' });
+      await eventually(async () => assert.equal(Number((await rebuilt.query('SELECT count(*) AS n FROM event_receipts'))[0].n), total), {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        message: 'the rebuild projected every event',
+      });
       const [a, b] = [await projectionDigest(live), await projectionDigest(rebuilt)];
       assert.deepEqual(b.tables, a.tables);
     } finally {

@@ -41,7 +41,13 @@ describe('two devices offline for a week', () => {
     // Both devices start from the same pulled state: every annotation at version 1 with a seed tag.
     const seeder = new FakeDevice('seeder', WEEK_START - HOUR, 1000);
     const ids = Array.from({ length: ENTITIES }, (_, i) => `img-${i}`);
-    await send(ids.map((id) => seeder.event('annotation', id, 'upsert', { fields: { label: { op: 'set', value: 'unlabelled' }, tags: { op: 'add', values: ['seed'] }, votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: 0.1 } } })));
+    await send(
+      ids.map((id) =>
+        seeder.event('annotation', id, 'upsert', {
+          fields: { label: { op: 'set', value: 'unlabelled' }, tags: { op: 'add', values: ['seed'] }, votes: { op: 'inc', by: 1 }, confidence: { op: 'set', value: 0.1 } },
+        }),
+      ),
+    );
     await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), ENTITIES));
 
     // A week offline: both devices work on every entity with baseVersion 1 (what they last pulled).
@@ -52,7 +58,10 @@ describe('two devices offline for a week', () => {
     const expected = new Map(ids.map((id) => [id, { votes: 1, confidence: 0.1, tags: new Set(['seed']), notes: 0, lww: { wall: -1, device: '', value: '' } }]));
     for (let round = 0; round < 8; round++) {
       for (const [i, id] of ids.entries()) {
-        for (const [device, queue, tag] of [[a, queueA, 'a'], [b, queueB, 'b']] as const) {
+        for (const [device, queue, tag] of [
+          [a, queueA, 'a'],
+          [b, queueB, 'b'],
+        ] as const) {
           const e = expected.get(id)!;
           const by = (round + i) % 3 === 0 ? -1 : 2;
           const confidence = ((round * 7 + i * 3 + (tag === 'a' ? 1 : 2)) % 97) / 100;
@@ -105,7 +114,8 @@ describe('two devices offline for a week', () => {
     }
 
     // Mergeable fields converged to what their rules say, whatever the interleaving.
-    const rows = (await stack.db.query<{ entity_id: string; view: { values: Record<string, any>; inConflict: string[] } }>("SELECT entity_id, view FROM entities WHERE entity_type = 'annotation'")).rows;
+    const rows = (await stack.db.query<{ entity_id: string; view: { values: Record<string, any>; inConflict: string[] } }>("SELECT entity_id, view FROM entities WHERE entity_type = 'annotation'"))
+      .rows;
     assert.equal(rows.length, ENTITIES);
     for (const row of rows) {
       const e = expected.get(row.entity_id)!;
@@ -157,7 +167,13 @@ describe('two devices offline for a week', () => {
     const live = createDataSource({ url: stack.env.DATABASE_URL! });
     await live.initialize();
     const shadow = await testDatabase('rebuild');
-    const rebuild = await startServiceProcess('merge-service', { ...stack.env, DATABASE_URL: shadow.url, HTTP_PORT: String(await findFreePort()), MERGE_CONSUMER_PREFIX: 'rebuild', OUTBOX_ENABLED: 'false' });
+    const rebuild = await startServiceProcess('merge-service', {
+      ...stack.env,
+      DATABASE_URL: shadow.url,
+      HTTP_PORT: String(await findFreePort()),
+      MERGE_CONSUMER_PREFIX: 'rebuild',
+      OUTBOX_ENABLED: 'false',
+    });
     const rebuilt = createDataSource({ url: shadow.url });
     await rebuilt.initialize();
     try {

@@ -17,7 +17,17 @@ import type { DeviceEvent } from '@tidemark/contracts';
 import { FakeDevice, PARTITIONED_TASK_V1, count, eventually, push, startSlice, steadyIngest, bucketEnv, testBucket, type SliceStack, type TestDevice } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 const T0 = Date.UTC(2026, 10, 20);
 
 /** The repository root (where nx.json is), found from this file in src or dist. */
@@ -101,7 +111,10 @@ describe('operator dashboard in headless Chromium', () => {
         { timeoutMs, intervalMs: 200 },
       );
     } catch (error) {
-      const shown = await page.locator('#page-error').textContent().catch(() => null);
+      const shown = await page
+        .locator('#page-error')
+        .textContent()
+        .catch(() => null);
       throw new Error(`waited ${timeoutMs} ms for ${message} (${selector}); the page shows: ${last.slice(0, 600)}${shown ? `; its error box: ${shown}` : ''}`, { cause: error });
     }
   };
@@ -118,7 +131,12 @@ describe('operator dashboard in headless Chromium', () => {
     await stack.start('ops-api', { SERVICE_URLS: services, RATE_SAMPLE_INTERVAL_MS: '300', RATE_WINDOW_MS: '20000', STALE_AFTER_SECONDS: '2' });
     ops = stack.url('ops-api');
 
-    for (const [device, site] of [[tablet, 'dock'], [laptop, 'dock'], [cam, 'field']] as const) creds.set(device.deviceId, await stack.device('acme', device.deviceId, site));
+    for (const [device, site] of [
+      [tablet, 'dock'],
+      [laptop, 'dock'],
+      [cam, 'field'],
+    ] as const)
+      creds.set(device.deviceId, await stack.device('acme', device.deviceId, site));
 
     // A conflict: both dock devices label img-7 from version 0 after a first write.
     await send(tablet, [tablet.upsert('annotation', 'img-7', { confidence: 0.5 })]);
@@ -145,14 +163,21 @@ describe('operator dashboard in headless Chromium', () => {
     });
     assert.equal(created.status, 201, await created.text());
     const upload = new URL(created.headers.get('location')!, stack.url('asset-service')).toString();
-    const patched = await fetch(upload, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', ...creds.get(cam.deviceId)!.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, body: new Uint8Array(400) });
+    const patched = await fetch(upload, {
+      method: 'PATCH',
+      headers: { 'tus-resumable': '1.0.0', ...creds.get(cam.deviceId)!.headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: new Uint8Array(400),
+    });
     assert.equal(patched.status, 204);
 
-    await eventually(async () => {
-      assert.equal((await api(`/v1/conflicts/${encodeURIComponent(conflictId)}`)).status, 200);
-      assert.equal((await api('/v1/parked')).body.parked.length, 1);
-      assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), 9);
-    }, { timeoutMs: 30_000, message: 'every push projected, the conflict opened and the photo parked' });
+    await eventually(
+      async () => {
+        assert.equal((await api(`/v1/conflicts/${encodeURIComponent(conflictId)}`)).status, 200);
+        assert.equal((await api('/v1/parked')).body.parked.length, 1);
+        assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), 9);
+      },
+      { timeoutMs: 30_000, message: 'every push projected, the conflict opened and the photo parked' },
+    );
 
     const context = await browser.newContext({ viewport: { width: 1440, height: 960 } });
     // The dashboard must work with ops-api alone: any other request is refused and recorded.
@@ -260,7 +285,11 @@ describe('operator dashboard in headless Chromium', () => {
     })();
     try {
       await openSection('Devices & sites');
-      await pageShows('section[data-site="acme/dock"] tr[data-key="acme/dock-laptop"]', /dock-laptop.*stale.*not heard from for \d+ s \(more than 2 s\) while site "dock" is active/, 'the silent laptop falling behind');
+      await pageShows(
+        'section[data-site="acme/dock"] tr[data-key="acme/dock-laptop"]',
+        /dock-laptop.*stale.*not heard from for \d+ s \(more than 2 s\) while site "dock" is active/,
+        'the silent laptop falling behind',
+      );
       assert.match((await page.locator('tr[data-key="acme/dock-laptop"]').getAttribute('class')) ?? '', /\bbehind\b/, 'highlighted');
       await pageShows('tr[data-key="acme/dock"] td[data-col="Falling behind"]', /^1: dock-laptop$/, 'the dock site counts it');
       await pageShows('section[data-site="acme/dock"] tr[data-key="acme/dock-tablet"] td[data-col="Falling behind"]', /^keeping up$/, 'the tablet keeps up');
@@ -281,7 +310,11 @@ describe('operator dashboard in headless Chromium', () => {
     await shoot('parked');
 
     const schema = { type: 'photo', version: 1, onDeleteConflict: 'delete-wins', fields: { caption: { policy: 'lww', valueType: 'string' }, original: { policy: 'lww', valueType: 'asset' } } };
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(schema) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(schema),
+    });
     assert.equal(put.status, 201, await put.text());
 
     await page.locator(row).getByRole('button', { name: 'Re-drive' }).click();
@@ -292,16 +325,22 @@ describe('operator dashboard in headless Chromium', () => {
     await pageShows('#flash', new RegExp(`^Re-drive of journal sequence ${entry.seq} journaled at sequence \\d+; merge-service applies it next\\.$`), 'the re-drive journaled');
     assert.equal(await dialog.isHidden(), true);
 
-    const inspected = await eventually(async () => {
-      const e = (await api(`/v1/events/${photo.eventId}`)).body;
-      assert.equal(e.receipt?.status, 'applied');
-      return e;
-    }, { timeoutMs: 20_000, message: 'the re-driven photo applied' });
+    const inspected = await eventually(
+      async () => {
+        const e = (await api(`/v1/events/${photo.eventId}`)).body;
+        assert.equal(e.receipt?.status, 'applied');
+        return e;
+      },
+      { timeoutMs: 20_000, message: 'the re-driven photo applied' },
+    );
     assert.equal(inspected.receipt.version, 1);
     assert.deepEqual(inspected.entity.after.view.values, { caption: 'boats at dawn', original: neverUploaded });
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = $1', [photo.eventId]), 1);
     const audit = (await api(`/v1/parked/${entry.consumer}/${entry.seq}`)).body.audit;
-    assert.deepEqual(audit.map((a: any) => [a.actor, a.action, a.reason, a.outcome]), [['test-operator', 'parked.redrive', 'photo v1 published', 'ok']]);
+    assert.deepEqual(
+      audit.map((a: any) => [a.actor, a.action, a.reason, a.outcome]),
+      [['test-operator', 'parked.redrive', 'photo v1 published', 'ok']],
+    );
 
     await pageShows('#page-body section.card', /Nothing is parked\./, 'the page no longer lists it as parked');
     await page.getByLabel('Status').selectOption('all');
@@ -313,11 +352,14 @@ describe('operator dashboard in headless Chromium', () => {
     const wrongVersion = cam.event('annotation', 'dock-crane', 'upsert', { schemaVersion: 4, fields: { label: { op: 'set', value: 'crane' } } });
     const sketch = cam.event('sketch', 'pier', 'upsert', { fields: { lines: { op: 'set', value: 12 } } });
     await send(cam, [wrongVersion, sketch]);
-    const entries = await eventually(async () => {
-      const parked = (await api('/v1/parked')).body.parked;
-      assert.equal(parked.length, 2);
-      return parked as { consumer: string; seq: number; eventId: string }[];
-    }, { message: 'both parked' });
+    const entries = await eventually(
+      async () => {
+        const parked = (await api('/v1/parked')).body.parked;
+        assert.equal(parked.length, 2);
+        return parked as { consumer: string; seq: number; eventId: string }[];
+      },
+      { message: 'both parked' },
+    );
     const rowOf = (eventId: string) => {
       const e = entries.find((x) => x.eventId === eventId)!;
       return `tr[data-key="${e.consumer}/${e.seq}"]`;
@@ -347,10 +389,13 @@ describe('operator dashboard in headless Chromium', () => {
     await dialog.getByLabel('Reason (audited)').fill('sketch never shipped to devices');
     await dialog.getByRole('button', { name: 'Skip' }).click();
     await pageShows('#flash', /^Skip of journal sequence \d+ journaled/, 'the skip journaled');
-    await eventually(async () => {
-      const receipt = (await api(`/v1/events/${sketch.eventId}`)).body.receipt;
-      assert.deepEqual([receipt?.status, receipt?.reason], ['skipped', 'skipped by an operator: sketch never shipped to devices']);
-    }, { timeoutMs: 20_000 });
+    await eventually(
+      async () => {
+        const receipt = (await api(`/v1/events/${sketch.eventId}`)).body.receipt;
+        assert.deepEqual([receipt?.status, receipt?.reason], ['skipped', 'skipped by an operator: sketch never shipped to devices']);
+      },
+      { timeoutMs: 20_000 },
+    );
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM entities WHERE entity_type = 'sketch'"), 0);
     await pageShows('#page-body section.card', /Nothing is parked\./, 'nothing left parked');
   });
@@ -383,7 +428,11 @@ describe('operator dashboard in headless Chromium', () => {
 
   it('replays: a dry run requested on the page shows progress and its diff, and swaps on confirmation', async () => {
     const revision = { type: 'prompt', revision: 2, fields: { title: { policy: 'max' } }, description: 'titles only grow' };
-    const published = await fetch(`${stack.url('journal-service')}/v1/schemas/prompt/revisions/2`, { method: 'PUT', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(revision) });
+    const published = await fetch(`${stack.url('journal-service')}/v1/schemas/prompt/revisions/2`, {
+      method: 'PUT',
+      headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify(revision),
+    });
     assert.equal(published.status, 201, await published.text());
 
     await openSection('Replays');
@@ -410,7 +459,11 @@ describe('operator dashboard in headless Chromium', () => {
     await pageShows('#page-body', /2 entities: 1 changed, 1 unchanged, 0 added, 0 removed/, 'the diff summary');
     await pageShows('tr[data-key="acme/prompt/pr-1"]', /prompt\/pr-1.*changed.*title: "a-1" → "b-1"/, 'the changed title, live → shadow');
     await shoot('replay-built');
-    assert.equal((await stack.db.query("SELECT view FROM entities WHERE workspace = 'acme' AND entity_type = 'prompt' AND entity_id = 'pr-1'")).rows[0].view.values.title, 'a-1', 'a dry run changes nothing live');
+    assert.equal(
+      (await stack.db.query("SELECT view FROM entities WHERE workspace = 'acme' AND entity_type = 'prompt' AND entity_id = 'pr-1'")).rows[0].view.values.title,
+      'a-1',
+      'a dry run changes nothing live',
+    );
 
     await page.getByRole('button', { name: 'Swap into live…' }).click();
     const dialog = page.getByRole('dialog');
@@ -452,7 +505,9 @@ describe('operator dashboard in headless Chromium', () => {
     await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
     await eventually(
       async () => {
-        const shown = (await page.evaluate(`[document.querySelector('#page-title').textContent, document.querySelector('#page-body').textContent, document.querySelector('#updated').dataset.state, location.hash]`)) as string[];
+        const shown = (await page.evaluate(
+          `[document.querySelector('#page-title').textContent, document.querySelector('#page-body').textContent, document.querySelector('#updated').dataset.state, location.hash]`,
+        )) as string[];
         assert.deepEqual([shown[0], shown[1] === 'Loading…', shown[2], shown[3]], [title, false, 'live', hash]);
       },
       { timeoutMs: 15_000, intervalMs: 100, message: `the ${title} page at ${hash}` },
@@ -463,8 +518,14 @@ describe('operator dashboard in headless Chromium', () => {
 
   it('conflicts: paged and filtered; open conflicts picked on two pages are resolved by one rule, checked on the server and in the audit page; a dialog closes on navigation', async () => {
     const ids = ['bulk-1', 'bulk-2', 'bulk-3', 'bulk-4', 'bulk-5'];
-    await send(tablet, ids.map((id) => tablet.upsert('annotation', id, { confidence: 0.1 })));
-    await send(tablet, ids.map((id) => tablet.upsert('annotation', id, { label: 'cat' }, 0)));
+    await send(
+      tablet,
+      ids.map((id) => tablet.upsert('annotation', id, { confidence: 0.1 })),
+    );
+    await send(
+      tablet,
+      ids.map((id) => tablet.upsert('annotation', id, { label: 'cat' }, 0)),
+    );
     const theirs = ids.map((id) => laptop.upsert('annotation', id, { label: 'dog' }, 0));
     await send(laptop, theirs);
     const conflictIds = theirs.map((e) => `${e.eventId}:label`);
@@ -523,21 +584,32 @@ describe('operator dashboard in headless Chromium', () => {
     await dialog.getByRole('button', { name: 'Resolve 3' }).click();
     await pageShows('#flash', /^3 resolutions \(keep ours\) journaled; they show resolved once merge-service applied them\.$/, 'the bulk resolution journaled');
 
-    await eventually(async () => {
-      const statuses = await Promise.all(listed.map(async (id) => (await api(`/v1/conflicts/${encodeURIComponent(id)}`)).body.status));
-      assert.deepEqual(statuses, ['resolved', 'resolved', 'resolved', 'open', 'open']);
-    }, { timeoutMs: 20_000, message: 'the three picked resolved, the other two open' });
-    const labels = await stack.db.query<{ entity_id: string; label: string }>("SELECT entity_id, view->'values'->>'label' AS label FROM entities WHERE workspace = 'acme' AND entity_id LIKE 'bulk-%' ORDER BY entity_id");
+    await eventually(
+      async () => {
+        const statuses = await Promise.all(listed.map(async (id) => (await api(`/v1/conflicts/${encodeURIComponent(id)}`)).body.status));
+        assert.deepEqual(statuses, ['resolved', 'resolved', 'resolved', 'open', 'open']);
+      },
+      { timeoutMs: 20_000, message: 'the three picked resolved, the other two open' },
+    );
+    const labels = await stack.db.query<{ entity_id: string; label: string }>(
+      "SELECT entity_id, view->'values'->>'label' AS label FROM entities WHERE workspace = 'acme' AND entity_id LIKE 'bulk-%' ORDER BY entity_id",
+    );
     const resolvedIds = new Set(theirs.filter((e) => picked.includes(`${e.eventId}:label`)).map((e) => e.entity.id));
     for (const row of labels.rows) if (resolvedIds.has(row.entity_id)) assert.equal(row.label, 'cat', `${row.entity_id} keeps ours`);
-    assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conflict.resolve' AND reason = 'the tablet labelled these' AND outcome = 'ok' AND (detail->>'bulk')::int = 3"), 3);
+    assert.equal(
+      await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'conflict.resolve' AND reason = 'the tablet labelled these' AND outcome = 'ok' AND (detail->>'bulk')::int = 3"),
+      3,
+    );
 
     // A dialog open on a page closes when the operator navigates away (here, to the audit log).
     await page.locator(`tr[data-key="${listed[3]}"]`).getByRole('button', { name: 'Resolve' }).click();
     await dialog.getByRole('heading', { name: /^Resolve label of annotation\/bulk-/ }).waitFor();
     await visit('#/audit?action=conflict.resolve', 'Audit log');
     assert.equal(await dialog.isHidden(), true, 'the dialog closed with its page');
-    await eventually(async () => assert.equal(await page.locator('#page-body tbody tr', { hasText: 'the tablet labelled these' }).count(), 3), { timeoutMs: 10_000, message: 'the three resolutions in the audit page' });
+    await eventually(async () => assert.equal(await page.locator('#page-body tbody tr', { hasText: 'the tablet labelled these' }).count(), 3), {
+      timeoutMs: 10_000,
+      message: 'the three resolutions in the audit page',
+    });
     await pageShows('#page-body tbody', /the laptop had the better view/, 'and the single one before');
     await shoot('audit-conflicts');
   });
@@ -545,13 +617,20 @@ describe('operator dashboard in headless Chromium', () => {
   it('parked: entries picked on two pages are re-driven together, checked on the server and in the audit page', async () => {
     const crates = [1, 2, 3].map((i) => cam.event('crate', `crate-${i}`, 'upsert', { fields: { caption: { op: 'set', value: `crate ${i}` } } }));
     await send(cam, crates);
-    const entries = await eventually(async () => {
-      const parked = (await api('/v1/parked')).body.parked;
-      assert.deepEqual(parked.map((e: any) => e.eventId).sort(), crates.map((e) => e.eventId).sort());
-      return parked as { consumer: string; seq: number }[];
-    }, { timeoutMs: 20_000, message: 'the three crates parked' });
+    const entries = await eventually(
+      async () => {
+        const parked = (await api('/v1/parked')).body.parked;
+        assert.deepEqual(parked.map((e: any) => e.eventId).sort(), crates.map((e) => e.eventId).sort());
+        return parked as { consumer: string; seq: number }[];
+      },
+      { timeoutMs: 20_000, message: 'the three crates parked' },
+    );
     const schema = { type: 'crate', version: 1, onDeleteConflict: 'delete-wins', fields: { caption: { policy: 'lww', valueType: 'string' } } };
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/crate/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(schema) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/crate/1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(schema),
+    });
     assert.equal(put.status, 201, await put.text());
 
     await visit('#/parked?limit=2', 'Parked & retries');
@@ -569,15 +648,21 @@ describe('operator dashboard in headless Chromium', () => {
     await dialog.getByRole('button', { name: 'Re-drive 3' }).click();
     await pageShows('#flash', /^3 re-drives journaled; merge-service applies them next\.$/, 'the bulk re-drive journaled');
 
-    await eventually(async () => {
-      for (const e of crates) assert.equal((await api(`/v1/events/${e.eventId}`)).body.receipt?.status, 'applied', e.entity.id);
-    }, { timeoutMs: 20_000, message: 'the three crates applied' });
+    await eventually(
+      async () => {
+        for (const e of crates) assert.equal((await api(`/v1/events/${e.eventId}`)).body.receipt?.status, 'applied', e.entity.id);
+      },
+      { timeoutMs: 20_000, message: 'the three crates applied' },
+    );
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM entities WHERE workspace = 'acme' AND entity_type = 'crate'"), 3);
     const audited = (await api('/v1/audit?action=parked.redrive&limit=10')).body.entries.filter((a: any) => a.reason === 'crate v1 published');
     assert.deepEqual(audited.map((a: any) => [a.outcome, a.detail.bulk, `${a.target.consumer}/${a.target.seq}`]).sort(), entries.map((e) => ['ok', 3, `${e.consumer}/${e.seq}`]).sort());
 
     await visit('#/audit?action=parked.*', 'Audit log');
-    await eventually(async () => assert.equal(await page.locator('#page-body tbody tr', { hasText: 'crate v1 published' }).count(), 3), { timeoutMs: 10_000, message: 'the three re-drives in the audit page' });
+    await eventually(async () => assert.equal(await page.locator('#page-body tbody tr', { hasText: 'crate v1 published' }).count(), 3), {
+      timeoutMs: 10_000,
+      message: 'the three re-drives in the audit page',
+    });
     await pageShows('#page-body tbody', /photo v1 published/, 'and the single re-drive before');
   });
 
@@ -590,14 +675,37 @@ describe('operator dashboard in headless Chromium', () => {
       assert.ok(r.status === 200 || r.status === 201, JSON.stringify(json));
       return json;
     };
-    const created = await fetch(`${gateway}/v1/admin/workspaces`, { method: 'POST', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ workspace: 'lab' }) });
+    const created = await fetch(`${gateway}/v1/admin/workspaces`, {
+      method: 'POST',
+      headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ workspace: 'lab' }),
+    });
     assert.equal(created.status, 200, await created.text());
-    const task = await fetch(`${stack.url('journal-service')}/v1/schemas/task/1`, { method: 'PUT', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(PARTITIONED_TASK_V1) });
+    const task = await fetch(`${stack.url('journal-service')}/v1/schemas/task/1`, {
+      method: 'PUT',
+      headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify(PARTITIONED_TASK_V1),
+    });
     assert.ok(task.status === 200 || task.status === 201, await task.text());
-    await admin('/access-rules', 'PUT', { rules: { version: 1, defaultRole: 'annotator', scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } }, roles: { annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] }, lead: { write: '*', resolve: true } } }, reason: 'projects' });
-    for (const [id, projects] of [['lab-alice', ['p1']], ['lab-bob', ['p1', 'p2']]] as const) {
+    await admin('/access-rules', 'PUT', {
+      rules: {
+        version: 1,
+        defaultRole: 'annotator',
+        scopes: { project: { types: ['task'], partition: { values: { claim: 'projects' } } }, catalog: { types: ['prompt'] } },
+        roles: { annotator: { write: { task: ['label'] }, read: ['project', 'catalog'] }, lead: { write: '*', resolve: true } },
+      },
+      reason: 'projects',
+    });
+    for (const [id, projects] of [
+      ['lab-alice', ['p1']],
+      ['lab-bob', ['p1', 'p2']],
+    ] as const) {
       const enrolled = await admin('/devices', 'POST', { deviceId: id, role: 'annotator', claims: { projects }, reason: 'dashboard test' });
-      const subscribed = await fetch(`${gateway}/v1/subscriptions`, { method: 'PUT', headers: { authorization: `Bearer ${enrolled.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: [...projects.map((value) => ({ scope: 'project', value })), { scope: 'catalog' }] }) });
+      const subscribed = await fetch(`${gateway}/v1/subscriptions`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${enrolled.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ subscriptions: [...projects.map((value) => ({ scope: 'project', value })), { scope: 'catalog' }] }),
+      });
       assert.equal(subscribed.status, 200, await subscribed.text());
       // An annotator may not write prompts: refused, and shown on the devices page with its rule.
       if (id === 'lab-alice') assert.equal((await push(gateway, [new FakeDevice(id).upsert('prompt', 'pr-1', { title: 'x' })], { authorization: `Bearer ${enrolled.accessToken}` })).status, 403);
@@ -639,7 +747,10 @@ describe('operator dashboard in headless Chromium', () => {
         const clipped = [...document.querySelectorAll('#page .table-wrap, #page .card')].filter((el) => el.scrollWidth > el.clientWidth + 1);
         return { page: doc.scrollWidth - doc.clientWidth, hiddenLinks: links.map((a) => a.textContent), clipped: clipped.map((el) => el.className + ': ' + (el.closest('section')?.querySelector('h2')?.textContent ?? '')) };
       })()`)) as { page: number; hiddenLinks: string[]; clipped: string[] };
-    for (const [width, height] of [[1366, 768], [800, 900]] as const) {
+    for (const [width, height] of [
+      [1366, 768],
+      [800, 900],
+    ] as const) {
       await page.setViewportSize({ width, height });
       for (const [name, hash, title] of pages) {
         await visit(hash, title);
@@ -709,7 +820,10 @@ describe('operator dashboard in headless Chromium', () => {
     let restarted = false;
     await stack.services.get('merge-service')!.kill();
     // The steady ingest: five events every 200 ms until merge-service is back and caught up.
-    const ingest = steadyIngest((events) => send(scanner, events), (i) => scanner.upsert('annotation', `scan-${i}`, { label: 'crate' }));
+    const ingest = steadyIngest(
+      (events) => send(scanner, events),
+      (i) => scanner.upsert('annotation', `scan-${i}`, { label: 'crate' }),
+    );
     /** Waits for a refresh after `previous` showing more messages behind and older ages (the first: any backlog). */
     const risesFrom = async (previous: Shown | undefined, what: string): Promise<Shown> => {
       const shown = await eventually(
@@ -743,7 +857,11 @@ describe('operator dashboard in headless Chromium', () => {
       await stack.start('merge-service');
       restarted = true;
       // Still under the ingest, the projection catches up: the page shows less behind than at its highest.
-      await pageShows('[data-tile="Projection lag"] .tile-value', (t) => /^[0-9,]+ msgs$/.test(t) && Number(t.replace(/[^0-9]/g, '')) < third.messages, `lag falling below ${third.lag} while the ingest goes on`);
+      await pageShows(
+        '[data-tile="Projection lag"] .tile-value',
+        (t) => /^[0-9,]+ msgs$/.test(t) && Number(t.replace(/[^0-9]/g, '')) < third.messages,
+        `lag falling below ${third.lag} while the ingest goes on`,
+      );
     } finally {
       await ingest.stop().finally(async () => {
         if (!restarted) await stack.start('merge-service');
@@ -758,7 +876,11 @@ describe('operator dashboard in headless Chromium', () => {
     assert.doesNotMatch((await lagShown()).lagKind, /\bwarn\b/);
     assert.equal(await page.evaluate('window.lagWatch'), 'same document', 'the page was never reloaded');
     await shoot('overview-caught-up');
-    assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ingest.eventIds()]), ingest.eventIds().length, 'one receipt for every event of the ingest');
+    assert.equal(
+      await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[])', [ingest.eventIds()]),
+      ingest.eventIds().length,
+      'one receipt for every event of the ingest',
+    );
   });
 
   it('sign out forgets the token', async () => {
@@ -797,10 +919,24 @@ describe('operator dashboard in headless Chromium', () => {
     assert.deepEqual(
       screenshots.map((p) => p.split('/').at(-1)),
       [
-        'signin-refused.png', 'overview.png', 'streams.png', 'devices.png', 'parked.png', 'parked-redriven.png', 'parked-edit-refused.png', 'conflicts.png', 'conflicts-resolved.png', 'replay-building.png', 'replay-built.png', 'replays.png', 'assets.png',
-        'conflicts-paged.png', 'audit-conflicts.png',
+        'signin-refused.png',
+        'overview.png',
+        'streams.png',
+        'devices.png',
+        'parked.png',
+        'parked-redriven.png',
+        'parked-edit-refused.png',
+        'conflicts.png',
+        'conflicts-resolved.png',
+        'replay-building.png',
+        'replay-built.png',
+        'replays.png',
+        'assets.png',
+        'conflicts-paged.png',
+        'audit-conflicts.png',
         ...[1366, 800].flatMap((width) => ['overview', 'streams', 'devices', 'scopes', 'parked', 'conflicts', 'replays', 'assets', 'queues', 'audit'].map((name) => `${name}-${width}.png`)),
-        'overview-merge-down.png', 'overview-caught-up.png',
+        'overview-merge-down.png',
+        'overview-caught-up.png',
       ],
     );
     for (const path of screenshots) assert.ok(statSync(path).size > 10_000, `${path} is a real screenshot`);

@@ -22,7 +22,17 @@ import { findFreePort } from '@tidemark/local-stack';
 import { bucketEnv, eventually, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 const EXAMPLE = join(__dirname, '..', '..', '..', 'examples', 'annotator');
 /** Bytes per tus PATCH the example's server hands the page: small, so an upload of a few MB takes many PATCHes. */
 const CHUNK = 256 * 1024;
@@ -53,7 +63,13 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     stack = await startSlice(['journal-service', 'merge-service']);
     const bucket = await testBucket('annotator');
     await Promise.all([stack.start('gateway', { CORS_ORIGINS: origin }), stack.start('asset-service', { CORS_ORIGINS: origin, ...bucketEnv(bucket) })]);
-    server = await modules.server.startExampleServer({ gateway: stack.url('gateway'), assets: stack.url('asset-service'), adminToken: await stack.operatorToken('annotator-example', ['admin']), port, chunkSize: CHUNK });
+    server = await modules.server.startExampleServer({
+      gateway: stack.url('gateway'),
+      assets: stack.url('asset-service'),
+      adminToken: await stack.operatorToken('annotator-example', ['admin']),
+      port,
+      chunkSize: CHUNK,
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
   });
 
@@ -137,7 +153,7 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     await contextA.setOffline(true);
     await until(async () => assert.equal(await text(a, 'link'), 'offline'), 'A shows it is offline');
     await relabel(a, catId, 'tabby');
-    await until(async () => assert.deepEqual(await shown(a, catId), { label: 'tabby', status: 'pending', conflicts: 0, picture: true }), "A reads its own write at once, pending");
+    await until(async () => assert.deepEqual(await shown(a, catId), { label: 'tabby', status: 'pending', conflicts: 0, picture: true }), 'A reads its own write at once, pending');
     assert.equal(await text(a, 'outbox'), '1 to sync');
     await relabel(b, catId, 'siamese');
     await until(async () => assert.deepEqual(await shown(b, catId), { label: 'siamese', status: 'applied', conflicts: 0, picture: true }), 'B: its relabel is applied');
@@ -147,21 +163,36 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     await contextA.route(sync, (route) => route.abort('internetdisconnected'));
     await contextA.setOffline(false);
     await a.reload();
-    await until(async () => assert.deepEqual(await shown(a, catId), { label: 'tabby', status: 'pending', conflicts: 0, picture: true }), 'after the reload A still shows its edit, pending, and the picture from its IndexedDB cache');
+    await until(
+      async () => assert.deepEqual(await shown(a, catId), { label: 'tabby', status: 'pending', conflicts: 0, picture: true }),
+      'after the reload A still shows its edit, pending, and the picture from its IndexedDB cache',
+    );
     assert.equal(await text(a, 'device'), deviceA, 'the same device after the reload');
     assert.equal(await text(a, 'outbox'), '1 to sync');
     await until(async () => assert.equal(await text(a, 'link'), 'offline'), 'A cannot reach the gateway');
 
     // 3. back online: the label conflict shows on both pages, and is resolved from A's
     await contextA.unroute(sync);
-    for (const [page, name] of [[a, 'A'], [b, 'B']] as const) {
-      await until(async () => assert.deepEqual(await shown(page, catId), { label: 'siamese', status: 'conflicted', conflicts: 1, picture: true }), `${name} shows the conflict (the server keeps the label until someone decides)`, 45_000);
+    for (const [page, name] of [
+      [a, 'A'],
+      [b, 'B'],
+    ] as const) {
+      await until(
+        async () => assert.deepEqual(await shown(page, catId), { label: 'siamese', status: 'conflicted', conflicts: 1, picture: true }),
+        `${name} shows the conflict (the server keeps the label until someone decides)`,
+        45_000,
+      );
     }
     assert.equal(await text(a, 'outbox'), 'all synced');
     await until(async () => assert.equal(await a.getByTestId('notice').count(), 1), "A is told the server settled its edit otherwise than it showed (the SDK's diverged event)");
     assert.match(await text(a, 'notice'), new RegExp(`^${catId}: the server settled label otherwise`));
-    await row(a, catId).getByRole('button', { name: /Keep “tabby”/ }).click();
-    for (const [page, name] of [[a, 'A'], [b, 'B']] as const) {
+    await row(a, catId)
+      .getByRole('button', { name: /Keep “tabby”/ })
+      .click();
+    for (const [page, name] of [
+      [a, 'A'],
+      [b, 'B'],
+    ] as const) {
       await until(async () => assert.deepEqual(await shown(page, catId), { label: 'tabby', status: 'applied', conflicts: 0, picture: true }), `${name} converges on the resolution`);
     }
 
@@ -171,7 +202,8 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     const answered: { before: { offset: number; bytes: number }[]; after: { offset: number; bytes: number }[] } = { before: [], after: [] };
     let phase: 'before' | 'after' = 'before';
     a.on('requestfinished', (request: Request) => {
-      if (request.method() === 'PATCH' && request.url().startsWith(assetsOrigin)) answered[phase].push({ offset: Number(request.headers()['upload-offset']), bytes: request.postDataBuffer()?.length ?? 0 });
+      if (request.method() === 'PATCH' && request.url().startsWith(assetsOrigin))
+        answered[phase].push({ offset: Number(request.headers()['upload-offset']), bytes: request.postDataBuffer()?.length ?? 0 });
     });
     // the network lets two PATCHes through, then refuses every other one until it is lifted (after the reload)
     let allowed = 2;
@@ -179,7 +211,7 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     await contextA.route(cutPatches, (route) => (route.request().method() === 'PATCH' && allowed-- <= 0 ? route.abort('connectionreset') : route.continue()));
     const dog = randomBytes(3 * 1024 * 1024 + 5);
     const dogId = await addImage(a, 'dog', dog);
-    await until(async () => assert.match(await row(a, dogId).getByTestId('thumb').textContent() ?? '', /waiting for upload (1[0-9]|[2-9][0-9])%/), 'A shows the upload stuck part-way', 45_000);
+    await until(async () => assert.match((await row(a, dogId).getByTestId('thumb').textContent()) ?? '', /waiting for upload (1[0-9]|[2-9][0-9])%/), 'A shows the upload stuck part-way', 45_000);
     phase = 'after';
     await a.reload();
     await until(async () => {
@@ -189,10 +221,18 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     await contextA.unroute(cutPatches);
     await until(async () => assert.deepEqual(await shown(a, dogId), { label: 'dog', status: 'applied', conflicts: 0, picture: true }), 'A: the image is applied with its picture after the reload');
     await until(async () => assert.equal(await row(a, dogId).getByTestId('thumb').getAttribute('data-upload'), 'verified'), 'A: the upload is verified', 60_000);
-    assert.deepEqual(answered.before.map((p) => p.offset), [0, CHUNK], 'before the reload the server took two chunks');
+    assert.deepEqual(
+      answered.before.map((p) => p.offset),
+      [0, CHUNK],
+      'before the reload the server took two chunks',
+    );
     assert.ok(answered.after.length > 0, 'PATCHes after the reload');
     assert.equal(answered.after[0]!.offset, 2 * CHUNK, `the upload resumed where the server stood (two chunks in), not from 0: ${JSON.stringify(answered.after.slice(0, 3))}`);
-    assert.equal(answered.after.reduce((sum, p) => sum + p.bytes, 0), dog.length - 2 * CHUNK, 'only the missing bytes were sent after the reload');
+    assert.equal(
+      answered.after.reduce((sum, p) => sum + p.bytes, 0),
+      dog.length - 2 * CHUNK,
+      'only the missing bytes were sent after the reload',
+    );
     const sha = createHash('sha256').update(dog).digest('hex');
     const head = await fetch(`${stack.url('asset-service')}/v1/assets/${sha}`, { method: 'HEAD', headers: await stack.headersFor('annotator-viewer') });
     assert.equal(head.status, 200, 'the asset-service holds the bytes, verified');
@@ -200,7 +240,10 @@ describe('the annotator example in Chromium: two devices, offline and reload, a 
     assert.equal(await pictureSha(b, dogId), sha);
 
     // both pages and the server agree
-    const list = async (page: Page) => page.locator('li.image').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-id')}=${r.querySelector('[data-testid=label]')?.textContent}:${r.querySelector('[data-testid=status]')?.textContent}`));
+    const list = async (page: Page) =>
+      page
+        .locator('li.image')
+        .evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-id')}=${r.querySelector('[data-testid=label]')?.textContent}:${r.querySelector('[data-testid=status]')?.textContent}`));
     const expected = [`${catId}=tabby:applied`, `${dogId}=dog:applied`].sort();
     assert.deepEqual(await list(a), expected);
     assert.deepEqual(await list(b), expected);

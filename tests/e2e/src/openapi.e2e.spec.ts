@@ -18,7 +18,13 @@ import addFormats from 'ajv-formats';
 
 type Method = 'get' | 'post' | 'put' | 'delete' | 'patch' | 'head' | 'options';
 const METHODS: Method[] = ['get', 'post', 'put', 'delete', 'patch', 'head', 'options'];
-type Operation = { operationId?: string; security?: unknown[]; 'x-tidemark-token'?: string; requestBody?: { content: Record<string, MediaType> }; responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, MediaType> }> };
+type Operation = {
+  operationId?: string;
+  security?: unknown[];
+  'x-tidemark-token'?: string;
+  requestBody?: { content: Record<string, MediaType> };
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, MediaType> }>;
+};
 type MediaType = { schema?: unknown; example?: unknown };
 type Document = { openapi: string; servers?: { url: string }[]; paths: Record<string, Partial<Record<Method, Operation>>> };
 interface Running {
@@ -72,7 +78,14 @@ ajv.addFormat('binary', true);
 const isJson = (media: string) => /^application\/(.+\+)?json$/.test(media);
 
 /** A value for a path parameter that the parameter's pattern accepts (so the route is reached, not refused by the router). */
-const SAMPLE_PARAMS: Record<string, string> = { sha256: 'a'.repeat(64), id: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69', seq: '1', version: '1', revision: '2' };
+const SAMPLE_PARAMS: Record<string, string> = {
+  sha256: 'a'.repeat(64),
+  id: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69',
+  eventId: '0b6f3f4e-5d4c-4b1a-9e7f-2a1d3c4b5a69',
+  seq: '1',
+  version: '1',
+  revision: '2',
+};
 const fill = (path: string) => path.replace(/\{(\w+)\}/g, (_m, name: string) => SAMPLE_PARAMS[name] ?? 'sample');
 
 describe('OpenAPI documents of every service', () => {
@@ -91,7 +104,11 @@ describe('OpenAPI documents of every service', () => {
     const { startOpsApi, loadOpsApiConfig } = await import('@tidemark/ops-api');
     const [nats, db, bucket] = await Promise.all([testNats(), testDatabase('openapi'), testBucket('openapi')]);
     const identity = testIdentity(db.url);
-    closers.push(() => identity.close(), () => db.drop(), () => nats.stop());
+    closers.push(
+      () => identity.close(),
+      () => db.drop(),
+      () => nats.stop(),
+    );
     const env = { NATS_URL: nats.url, DATABASE_URL: db.url, LOG_LEVEL: 'warn', JOURNAL_PARTITIONS: '2', AUTH_SIGNING_KEYS: identity.signingKeys };
     const port = async () => String(await findFreePort());
     // journal-service first: it declares the streams the others use.
@@ -142,7 +159,10 @@ describe('OpenAPI documents of every service', () => {
 
       it('gives each operation a unique operationId, its problems as problem+json, and Retry-After where a retry is asked for', () => {
         const ids = operations(doc).map(({ op }) => op.operationId);
-        assert.ok(ids.every((id) => typeof id === 'string' && /^[A-Za-z][A-Za-z0-9]*$/.test(id)), JSON.stringify(ids));
+        assert.ok(
+          ids.every((id) => typeof id === 'string' && /^[A-Za-z][A-Za-z0-9]*$/.test(id)),
+          JSON.stringify(ids),
+        );
         assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
         for (const { key, method, op } of operations(doc)) {
           for (const [status, response] of Object.entries(op.responses)) {
@@ -156,7 +176,11 @@ describe('OpenAPI documents of every service', () => {
       it('has examples, and each validates against the schema it illustrates', () => {
         for (const { key, op } of operations(dereferenced)) {
           const media = [...Object.entries(op.requestBody?.content ?? {}), ...Object.values(op.responses).flatMap((r) => Object.entries(r.content ?? {}))];
-          if (media.length > 0) assert.ok(media.some(([, m]) => m.example !== undefined), `${key} has an example`);
+          if (media.length > 0)
+            assert.ok(
+              media.some(([, m]) => m.example !== undefined),
+              `${key} has an example`,
+            );
           for (const [type, m] of Object.entries(op.requestBody?.content ?? {})) assert.ok(m.example !== undefined, `${key} has an example ${type} request`);
           for (const [type, m] of media) {
             if (m.example === undefined || !isJson(type) || m.schema === undefined) continue;
@@ -198,7 +222,9 @@ describe('OpenAPI documents of every service', () => {
       it('documents the shape of what its parameterless operator reads answer', async () => {
         const base = services.get(name)!.url;
         const needsQuery = (op: Operation) => ((op as { parameters?: { in: string; required?: boolean }[] }).parameters ?? []).some((p) => p.in === 'query' && p.required === true);
-        const reads = operations(dereferenced).filter(({ path, method, op }) => method === 'get' && !path.includes('{') && !needsQuery(op) && ['operator', 'any'].includes(op['x-tidemark-token'] ?? ''));
+        const reads = operations(dereferenced).filter(
+          ({ path, method, op }) => method === 'get' && !path.includes('{') && !needsQuery(op) && ['operator', 'any'].includes(op['x-tidemark-token'] ?? ''),
+        );
         for (const { key, path, op } of reads) {
           const response = await fetch(`${base}${path}`, { headers: operatorHeaders });
           assert.equal(response.status, 200, `${key}: ${await response.clone().text()}`);

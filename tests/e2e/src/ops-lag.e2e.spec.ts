@@ -18,7 +18,13 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
 
 /** The largest sample of a metric (e.g. the oldest pending age over consumers). */
 function maxMetric(text: string, name: string): number {
-  return Math.max(0, ...text.split('\n').filter((l) => l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').at(-1))));
+  return Math.max(
+    0,
+    ...text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}{`))
+      .map((l) => Number(l.split(' ').at(-1))),
+  );
 }
 
 const BATCH = 5;
@@ -90,12 +96,15 @@ describe('ops-api: lag and oldest-pending age while the projector is down under 
 
   it('reports nothing behind once the projection caught up', async () => {
     await pushSome(20, 'warm');
-    await eventually(async () => {
-      const streams = await ops$('/v1/streams');
-      assert.equal(streams.projection.total.messages, 0, JSON.stringify(streams.projection));
-      assert.equal(streams.projection.partitions.length, 4);
-      assert.equal(streams.projection.partitions.reduce((n: number, p: any) => n + (p.checkpointSeq > 0 ? 1 : 0), 0) > 0, true);
-    }, { timeoutMs: 20_000, message: 'the projection to catch up' });
+    await eventually(
+      async () => {
+        const streams = await ops$('/v1/streams');
+        assert.equal(streams.projection.total.messages, 0, JSON.stringify(streams.projection));
+        assert.equal(streams.projection.partitions.length, 4);
+        assert.equal(streams.projection.partitions.reduce((n: number, p: any) => n + (p.checkpointSeq > 0 ? 1 : 0), 0) > 0, true);
+      },
+      { timeoutMs: 20_000, message: 'the projection to catch up' },
+    );
     const streams = await ops$('/v1/streams');
     const journal = journalOf(streams);
     assert.equal(journal.messages, 20);
@@ -106,7 +115,14 @@ describe('ops-api: lag and oldest-pending age while the projector is down under 
       assert.match(c.filter, /^tm\.journal\.\*\.p0[0-3]\.>$/);
     }
     const overview = await ops$('/v1/overview');
-    assert.deepEqual(overview.services.map((s: any) => [s.name, s.ready]), [['journal-service', true], ['gateway', true], ['merge-service', true]]);
+    assert.deepEqual(
+      overview.services.map((s: any) => [s.name, s.ready]),
+      [
+        ['journal-service', true],
+        ['gateway', true],
+        ['merge-service', true],
+      ],
+    );
     assert.equal(overview.ready, true);
     assert.deepEqual(overview.unavailable, []);
     assert.deepEqual(overview.projection.lag, { messages: 0, seconds: 0 });
@@ -119,11 +135,14 @@ describe('ops-api: lag and oldest-pending age while the projector is down under 
     const stoppedAt = Date.now();
     ingest = steadyIngest(send, (i) => device.upsert('annotation', `steady-${i}`, { label: `v${i}` }), { batch: BATCH, everyMs: EVERY_MS });
 
-    const first = await eventually(async () => {
-      const seen = await observe(() => ops$('/v1/streams'));
-      assert.ok(seen.value.projection.total.messages > 0);
-      return seen;
-    }, { message: 'the unprojected messages to show' });
+    const first = await eventually(
+      async () => {
+        const seen = await observe(() => ops$('/v1/streams'));
+        assert.ok(seen.value.projection.total.messages > 0);
+        return seen;
+      },
+      { message: 'the unprojected messages to show' },
+    );
     const firstLag = first.value.projection.total;
     within(firstLag.messages, first, 'projection lag (/v1/streams)');
     assert.ok(firstLag.seconds > 0, JSON.stringify(firstLag));
@@ -135,19 +154,29 @@ describe('ops-api: lag and oldest-pending age while the projector is down under 
       }
     }
     const journal = journalOf(first.value);
-    assert.equal(journal.consumers.reduce((n: number, c: any) => n + c.lag.messages, 0), firstLag.messages, 'consumer backlogs add up to the projection lag');
+    assert.equal(
+      journal.consumers.reduce((n: number, c: any) => n + c.lag.messages, 0),
+      firstLag.messages,
+      'consumer backlogs add up to the projection lag',
+    );
     const age1 = oldestPending(first.value);
 
-    const later = await eventually(async () => {
-      const seen = await observe(() => ops$('/v1/streams'));
-      assert.ok(oldestPending(seen.value) >= age1 + 1, `oldest-pending age rises: ${age1} then ${oldestPending(seen.value)}`);
-      return seen;
-    }, { message: 'the oldest-pending age to rise by a second' });
+    const later = await eventually(
+      async () => {
+        const seen = await observe(() => ops$('/v1/streams'));
+        assert.ok(oldestPending(seen.value) >= age1 + 1, `oldest-pending age rises: ${age1} then ${oldestPending(seen.value)}`);
+        return seen;
+      },
+      { message: 'the oldest-pending age to rise by a second' },
+    );
     const laterLag = later.value.projection.total;
     within(laterLag.messages, later, 'projection lag (/v1/streams)');
     assert.ok(laterLag.messages > firstLag.messages, `lag rises under the ingest: ${firstLag.messages} then ${laterLag.messages}`);
     assert.ok(laterLag.seconds >= firstLag.seconds + 1, `projection age rises: ${firstLag.seconds} then ${laterLag.seconds}`);
-    assert.equal(journalOf(later.value).consumers.reduce((n: number, c: any) => n + c.lag.messages, 0), laterLag.messages);
+    assert.equal(
+      journalOf(later.value).consumers.reduce((n: number, c: any) => n + c.lag.messages, 0),
+      laterLag.messages,
+    );
 
     const overview = await observe(() => ops$('/v1/overview'));
     within(overview.value.projection.lag.messages, overview, 'projection lag (/v1/overview)');
@@ -166,70 +195,98 @@ describe('ops-api: lag and oldest-pending age while the projector is down under 
     within(metric(text, 'tidemark_projection_lag_messages')!, scraped, 'projection lag over all partitions (/metrics)');
     assert.ok(metric(text, 'tidemark_projection_lag_messages')! >= laterLag.messages);
     assert.ok(maxMetric(text, 'tidemark_projection_lag_seconds') >= laterLag.seconds);
-    within(metric(text, 'tidemark_consumer_pending_messages', { stream: 'JOURNAL' })! + metric(text, 'tidemark_consumer_ack_pending_messages', { stream: 'JOURNAL' })!, scraped, 'journal consumer backlog (/metrics)');
+    within(
+      metric(text, 'tidemark_consumer_pending_messages', { stream: 'JOURNAL' })! + metric(text, 'tidemark_consumer_ack_pending_messages', { stream: 'JOURNAL' })!,
+      scraped,
+      'journal consumer backlog (/metrics)',
+    );
     assert.ok(maxMetric(text, 'tidemark_consumer_oldest_pending_seconds') >= age1 + 1);
     assert.equal(metric(text, 'tidemark_ops_observation_up'), 1);
 
     // The device's pushes are ahead of what is applied: behind-by from the registry's last pushed sequence,
     // which the gateway writes every PUSH_PROGRESS_INTERVAL_MS (1 s).
     const acceptedNow = ingest.acceptedBefore(Date.now());
-    await eventually(async () => {
-      const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
-      const me = devices.find((d: any) => d.deviceId === device.deviceId);
-      assert.equal(me.contiguousSeq, 20, 'nothing applied since the stop');
-      assert.ok(me.lastPushedSeq >= 20 + acceptedNow && me.lastPushedSeq <= 20 + ingest!.sent(), `last pushed ${me.lastPushedSeq}: 20 before the stop and ${acceptedNow}–${ingest!.sent()} since`);
-      assert.equal(me.behindBy, me.lastPushedSeq - 20);
-      assert.deepEqual(me.reasons.map((r: any) => r.code), ['behind']);
-      assert.equal(me.site, 'lab');
-    }, { message: 'the device behind by what it pushed since the stop' });
+    await eventually(
+      async () => {
+        const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
+        const me = devices.find((d: any) => d.deviceId === device.deviceId);
+        assert.equal(me.contiguousSeq, 20, 'nothing applied since the stop');
+        assert.ok(me.lastPushedSeq >= 20 + acceptedNow && me.lastPushedSeq <= 20 + ingest!.sent(), `last pushed ${me.lastPushedSeq}: 20 before the stop and ${acceptedNow}–${ingest!.sent()} since`);
+        assert.equal(me.behindBy, me.lastPushedSeq - 20);
+        assert.deepEqual(
+          me.reasons.map((r: any) => r.code),
+          ['behind'],
+        );
+        assert.equal(me.site, 'lab');
+      },
+      { message: 'the device behind by what it pushed since the stop' },
+    );
   });
 
   it('after merge-service restarts under the same ingest: the projection catches up, and lag and ages fall back to zero everywhere once the ingest stops', async () => {
     assert.ok(ingest, 'the ingest runs since merge-service was stopped');
     // A backlog worth catching up: at least two seconds of ingest.
-    const backlog = await eventually(async () => {
-      const { projection } = await ops$('/v1/streams');
-      assert.ok(projection.total.messages >= 2 * PER_SECOND, `backlog ${projection.total.messages}`);
-      return projection.total.messages as number;
-    }, { message: `a backlog of ${2 * PER_SECOND} messages` });
+    const backlog = await eventually(
+      async () => {
+        const { projection } = await ops$('/v1/streams');
+        assert.ok(projection.total.messages >= 2 * PER_SECOND, `backlog ${projection.total.messages}`);
+        return projection.total.messages as number;
+      },
+      { message: `a backlog of ${2 * PER_SECOND} messages` },
+    );
 
     await stack.start('merge-service');
     const restartedAt = Date.now();
-    await eventually(async () => {
-      ingest!.check();
-      const { projection } = await ops$('/v1/streams');
-      assert.ok(projection.total.messages < PER_SECOND, `lag ${projection.total.messages} (backlog was ${backlog})`);
-    }, { timeoutMs: 30_000, message: 'the projection to catch up while the ingest goes on' });
+    await eventually(
+      async () => {
+        ingest!.check();
+        const { projection } = await ops$('/v1/streams');
+        assert.ok(projection.total.messages < PER_SECOND, `lag ${projection.total.messages} (backlog was ${backlog})`);
+      },
+      { timeoutMs: 30_000, message: 'the projection to catch up while the ingest goes on' },
+    );
     assert.ok(ingest.acceptedBefore(Infinity) > ingest.acceptedBefore(restartedAt), 'the ingest went on after the restart');
 
     await ingest.stop();
     const pushed = [...warm, ...ingest.eventIds()];
-    await eventually(async () => {
-      const streams = await ops$('/v1/streams');
-      assert.deepEqual(streams.projection.total, { messages: 0, seconds: 0 });
-      assert.equal(streams.projection.partitions.length, 4, 'every partition consumer is there (a re-aligned consumer is re-created)');
-      for (const c of journalOf(streams).consumers) assert.equal(c.oldestPendingSeconds, 0, c.name);
-      assert.equal(journalOf(streams).lastSeq, pushed.length, 'the journal holds every pushed event once');
-      const overview = await ops$('/v1/overview');
-      assert.deepEqual(overview.projection.lag, { messages: 0, seconds: 0 });
-      assert.equal(overview.consumers.oldestPendingSeconds, 0);
-      assert.equal(overview.ready, true);
-      const text = await metrics();
-      assert.equal(metric(text, 'tidemark_projection_lag_messages'), 0);
-      assert.equal(maxMetric(text, 'tidemark_projection_lag_seconds'), 0);
-      assert.equal(maxMetric(text, 'tidemark_consumer_oldest_pending_seconds'), 0);
-    }, { timeoutMs: 30_000, message: 'lag back to zero after the restart' });
+    await eventually(
+      async () => {
+        const streams = await ops$('/v1/streams');
+        assert.deepEqual(streams.projection.total, { messages: 0, seconds: 0 });
+        assert.equal(streams.projection.partitions.length, 4, 'every partition consumer is there (a re-aligned consumer is re-created)');
+        for (const c of journalOf(streams).consumers) assert.equal(c.oldestPendingSeconds, 0, c.name);
+        assert.equal(journalOf(streams).lastSeq, pushed.length, 'the journal holds every pushed event once');
+        const overview = await ops$('/v1/overview');
+        assert.deepEqual(overview.projection.lag, { messages: 0, seconds: 0 });
+        assert.equal(overview.consumers.oldestPendingSeconds, 0);
+        assert.equal(overview.ready, true);
+        const text = await metrics();
+        assert.equal(metric(text, 'tidemark_projection_lag_messages'), 0);
+        assert.equal(maxMetric(text, 'tidemark_projection_lag_seconds'), 0);
+        assert.equal(maxMetric(text, 'tidemark_consumer_oldest_pending_seconds'), 0);
+      },
+      { timeoutMs: 30_000, message: 'lag back to zero after the restart' },
+    );
 
     // Exactly one receipt per pushed event (event_id is the key, so a count of rows for them is one each), all applied, none else.
     const receipts = await stack.db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[]) GROUP BY status', [pushed]);
-    assert.deepEqual(receipts.rows.map((r) => [r.status, Number(r.n)]), [['applied', pushed.length]]);
+    assert.deepEqual(
+      receipts.rows.map((r) => [r.status, Number(r.n)]),
+      [['applied', pushed.length]],
+    );
     assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts'), pushed.length);
 
-    await eventually(async () => {
-      const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
-      const me = devices.find((d: any) => d.deviceId === device.deviceId);
-      assert.deepEqual({ behindBy: me.behindBy, fallingBehind: me.fallingBehind, contiguous: me.contiguousSeq, pushed: me.lastPushedSeq }, { behindBy: 0, fallingBehind: false, contiguous: pushed.length, pushed: pushed.length });
-    }, { message: 'the device caught up' });
+    await eventually(
+      async () => {
+        const { devices } = await ops$(`/v1/devices?behindThreshold=10`);
+        const me = devices.find((d: any) => d.deviceId === device.deviceId);
+        assert.deepEqual(
+          { behindBy: me.behindBy, fallingBehind: me.fallingBehind, contiguous: me.contiguousSeq, pushed: me.lastPushedSeq },
+          { behindBy: 0, fallingBehind: false, contiguous: pushed.length, pushed: pushed.length },
+        );
+      },
+      { message: 'the device caught up' },
+    );
     const overview = await ops$('/v1/overview');
     assert.ok(overview.rates.projectPerSecond > 0, JSON.stringify(overview.rates));
   });

@@ -18,11 +18,26 @@ describe('parked events: re-drive, skip and edit exactly once', () => {
     return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as any };
   };
   const entriesOf = async (eventId: string) =>
-    (await stack.db.query<{ consumer: string; stream_seq: string; status: string; code: string; reason: string; resolution: string | null; resolved_seq: string | null; note: string | null; payload: string }>(
-      'SELECT consumer, stream_seq, status, code, reason, resolution, resolved_seq, note, payload FROM parked_events WHERE event_id = $1 ORDER BY stream_seq',
-      [eventId],
-    )).rows;
-  const receiptOf = async (eventId: string) => (await stack.db.query<{ status: string; reason: string | null; version: string | null; stream_seq: string }>('SELECT status, reason, version, stream_seq FROM event_receipts WHERE event_id = $1', [eventId])).rows[0];
+    (
+      await stack.db.query<{
+        consumer: string;
+        stream_seq: string;
+        status: string;
+        code: string;
+        reason: string;
+        resolution: string | null;
+        resolved_seq: string | null;
+        note: string | null;
+        payload: string;
+      }>('SELECT consumer, stream_seq, status, code, reason, resolution, resolved_seq, note, payload FROM parked_events WHERE event_id = $1 ORDER BY stream_seq', [eventId])
+    ).rows;
+  const receiptOf = async (eventId: string) =>
+    (
+      await stack.db.query<{ status: string; reason: string | null; version: string | null; stream_seq: string }>(
+        'SELECT status, reason, version, stream_seq FROM event_receipts WHERE event_id = $1',
+        [eventId],
+      )
+    ).rows[0];
   const parkedOf = async (eventId: string) => {
     const open = await eventually(async () => {
       const rows = (await entriesOf(eventId)).filter((r) => r.status === 'parked');
@@ -89,14 +104,21 @@ describe('parked events: re-drive, skip and edit exactly once', () => {
     assert.equal(early.status, 202);
     const second = await eventually(async () => {
       const rows = await entriesOf(photo.eventId);
-      assert.deepEqual(rows.map((r) => r.status), ['redriven', 'parked']);
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        ['redriven', 'parked'],
+      );
       return rows;
     });
     assert.equal(Number(second[0]!.resolved_seq), early.body.journalSeq);
     assert.equal(Number(second[1]!.stream_seq), early.body.journalSeq, 'parked again at the re-drive’s own journal sequence');
     assert.equal((await ops('POST', `${first.path}/redrive`, { reason: 'again' })).status, 409, 'the first entry is no longer parked');
 
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(photoSchema) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(photoSchema),
+    });
     assert.equal(put.status, 201);
 
     const current = await parkedOf(photo.eventId);
@@ -119,7 +141,13 @@ describe('parked events: re-drive, skip and edit exactly once', () => {
     assert.equal(Number(entity.version), 1);
     assert.deepEqual(entity.view.values, { caption: 'boats at dawn', rating: 1 });
     const entries = await entriesOf(photo.eventId);
-    assert.deepEqual(entries.map((r) => [r.status, r.resolution]), [['redriven', 'redrive'], ['redriven', 'redrive']]);
+    assert.deepEqual(
+      entries.map((r) => [r.status, r.resolution]),
+      [
+        ['redriven', 'redrive'],
+        ['redriven', 'redrive'],
+      ],
+    );
     assert.equal(entries[1]!.note, 'photo v1 published');
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'parked.redrive' AND target->>'seq' = $1", [String(current.seq)]), 2, 'each call is audited');
     const audited = (await stack.db.query("SELECT actor, reason, outcome FROM audit_log WHERE action = 'parked.redrive' AND target->>'seq' = $1 ORDER BY id", [String(current.seq)])).rows;
@@ -132,7 +160,11 @@ describe('parked events: re-drive, skip and edit exactly once', () => {
     assert.equal(again.status, 409);
     assert.match(again.body.type, /parked-entry-not-parked$/);
     assert.match(again.body.detail, /the entry is redriven, not parked/);
-    assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'parked.redrive' AND outcome = 'not-parked' AND reason = 'double check'"), 1, 'a refused call is audited with its outcome');
+    assert.equal(
+      await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'parked.redrive' AND outcome = 'not-parked' AND reason = 'double check'"),
+      1,
+      'a refused call is audited with its outcome',
+    );
 
     // Past the journal's dedupe window a re-drive is a new message: the projection answers it as a duplicate.
     const record: JournalRecord = JSON.parse(last!.payload);
@@ -171,7 +203,10 @@ describe('parked events: re-drive, skip and edit exactly once', () => {
     assert.equal(other.status, 422);
     assert.match(other.type ?? '', /problem\+json/);
     assert.match(other.body.type, /edited-event-changes-identity$/);
-    assert.deepEqual(other.body.errors.map((e: { pointer: string }) => e.pointer), ['/event/deviceSeq', '/event/entity/id']);
+    assert.deepEqual(
+      other.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['/event/deviceSeq', '/event/entity/id'],
+    );
     const invalid = await ops('POST', `${entry.path}/edit`, { reason: 'fix version', event: { ...wrongVersion, schemaVersion: 1, fields: {} } });
     assert.equal(invalid.status, 400);
     assert.deepEqual(invalid.body.errors, [{ pointer: '/event/fields', detail: 'an upsert needs at least one field change' }]);

@@ -19,12 +19,15 @@ describe('parking and graceful shutdown', () => {
     const subject = journalSubject('default', entity, 4);
     // Garbage and a record whose subject lies about its entity, straight into the journal.
     await stack.js.js.publish(subject, 'not json at all', { msgID: 'poison-1' });
-    await stack.js.js.publish(subject, JSON.stringify({ v: 1, workspace: 'default', acceptedAt: new Date(0).toISOString(), event: device.upsert('annotation', 'someone-else', { label: 'x' }) }), { msgID: 'poison-2' });
+    await stack.js.js.publish(subject, JSON.stringify({ v: 1, workspace: 'default', acceptedAt: new Date(0).toISOString(), event: device.upsert('annotation', 'someone-else', { label: 'x' }) }), {
+      msgID: 'poison-2',
+    });
     const after = await stack.push([device.upsert('annotation', 'poisoned', { label: 'fine' }), device.upsert('annotation', 'poisoned', { confidence: 0.9 }, 1)]);
     assert.equal(after.status, 200);
 
     await eventually(async () => assert.equal(await count(stack.db, "SELECT count(*) AS n FROM event_receipts WHERE entity_id = 'poisoned' AND status IN ('applied', 'merged')"), 2));
-    const parked = (await stack.db.query<{ reason: string; subject: string; attempts: number; payload: string }>('SELECT reason, subject, attempts, payload FROM parked_events ORDER BY stream_seq')).rows;
+    const parked = (await stack.db.query<{ reason: string; subject: string; attempts: number; payload: string }>('SELECT reason, subject, attempts, payload FROM parked_events ORDER BY stream_seq'))
+      .rows;
     assert.equal(parked.length, 2);
     assert.match(parked[0]!.reason, /not JSON/);
     assert.equal(parked[0]!.payload, 'not json at all', 'the parked message is kept whole');
@@ -59,13 +62,22 @@ describe('parking and graceful shutdown', () => {
     const devices = Array.from({ length: 8 }, (_, b) => new FakeDevice(`gw-drain-${b}`));
     const gateway = stack.services.get('gateway')!;
     const headers = await Promise.all(devices.map((d) => stack.headersFor(d.deviceId)));
-    const inflight = devices.map((device, b) => push(stack.url('gateway'), Array.from({ length: 300 }, (_, i) => device.event('annotation', `gw-${b}-${i % 10}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })), headers[b]!).catch((error: unknown) => error));
+    const inflight = devices.map((device, b) =>
+      push(
+        stack.url('gateway'),
+        Array.from({ length: 300 }, (_, i) => device.event('annotation', `gw-${b}-${i % 10}`, 'upsert', { fields: { votes: { op: 'inc', by: 1 } } })),
+        headers[b]!,
+      ).catch((error: unknown) => error),
+    );
     await new Promise((resolve) => setTimeout(resolve, 5));
     const exited = gateway.stop();
     const results = await Promise.all(inflight);
     assert.equal((await exited).code, 0);
     const answered = results.filter((r): r is { status: number; body: any; contentType: string | null } => typeof r === 'object' && r !== null && 'status' in r);
-    assert.ok(answered.some((r) => r.status === 200), 'requests in flight when SIGTERM came were answered in full');
+    assert.ok(
+      answered.some((r) => r.status === 200),
+      'requests in flight when SIGTERM came were answered in full',
+    );
     for (const r of answered) {
       if (r.status === 200) continue;
       // Arrived after shutdown began: refused before any work, as problem+json, so the device retries.

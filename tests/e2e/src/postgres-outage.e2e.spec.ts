@@ -33,7 +33,9 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
     const DEVICES = 4;
     const BATCH = 10;
     const { n } = stack;
-    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`outage-dev-${d}`), headers: (await stack.identity.device('default', `outage-dev-${d}`, `site-${d % 2}`)).headers })));
+    const devices = await Promise.all(
+      Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`outage-dev-${d}`), headers: (await stack.identity.device('default', `outage-dev-${d}`, `site-${d % 2}`)).headers })),
+    );
     let phase = 'Postgres was up';
     const ingest = resendingDevices({
       gateway: stack.service('gateway').url,
@@ -75,7 +77,10 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
         // Caught up again, with nothing parked: the outage was waited out. A loaded machine projects slowly, so
         // what fails is a stall (no receipt for a minute), not slowness (bounded at five minutes all told).
         await projectedWithoutStall(() => n('SELECT count(*) AS n FROM event_receipts'), journaled, { stallMs: 60_000, capMs: 300_000 }).catch(async (error: unknown) => {
-          const readiness = await fetch(`${merge.url}/readyz`).then((r) => r.text(), (e: unknown) => `no answer: ${(e as Error).message}`);
+          const readiness = await fetch(`${merge.url}/readyz`).then(
+            (r) => r.text(),
+            (e: unknown) => `no answer: ${(e as Error).message}`,
+          );
           throw new Error(`the backlog of the ${seconds} s outage: ${(error as Error).message}\nmerge-service /readyz: ${readiness}\n${stack.logs(40)}`, { cause: error });
         });
         assert.equal(await n('SELECT count(*) AS n FROM parked_events'), 0, `nothing parked by the ${seconds} s outage`);
@@ -93,8 +98,13 @@ describe('Postgres stopped under a steady multi-device ingest, for a sweep of ou
     const refused = ingest.refused();
     assert.deepEqual([...new Set(refused)], [], `no push refused for anything but Postgres being down (${refused.length} refused)`);
     const total = ingest.accepted();
-    assert.ok(outages.some((o) => o.waited), 'a batch was in hand through at least one outage and waited it out');
-    t.diagnostic(`${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches (${ingest.timedOut()} after no answer in 10 s); outages: ${outages.map((o) => `${o.seconds} s (${o.backlog} unprojected at the stop, ${o.waited ? 'a batch waited it out' : 'no batch in hand'}, readiness ${o.readinessSaidWaiting ? 'named waiting partitions' : 'did not name any'})`).join(', ')}`);
+    assert.ok(
+      outages.some((o) => o.waited),
+      'a batch was in hand through at least one outage and waited it out',
+    );
+    t.diagnostic(
+      `${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches (${ingest.timedOut()} after no answer in 10 s); outages: ${outages.map((o) => `${o.seconds} s (${o.backlog} unprojected at the stop, ${o.waited ? 'a batch waited it out' : 'no batch in hand'}, readiness ${o.readinessSaidWaiting ? 'named waiting partitions' : 'did not name any'})`).join(', ')}`,
+    );
     await eventually(async () => assert.equal(await n('SELECT count(*) AS n FROM event_receipts'), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every accepted event projected' });
     assert.equal(await stack.journaled(), total, 'one journal entry per event');
     assert.equal(await n("SELECT count(*) AS n FROM event_receipts WHERE status = 'applied'"), total, 'each event applied (none parked)');

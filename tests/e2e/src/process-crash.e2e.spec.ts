@@ -29,7 +29,9 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     const DEVICES = 6;
     const BATCH = 10;
     const { n } = stack;
-    const devices = await Promise.all(Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`crash-dev-${d}`), headers: (await stack.identity.device('default', `crash-dev-${d}`, `site-${d % 2}`)).headers })));
+    const devices = await Promise.all(
+      Array.from({ length: DEVICES }, async (_, d) => ({ fake: new FakeDevice(`crash-dev-${d}`), headers: (await stack.identity.device('default', `crash-dev-${d}`, `site-${d % 2}`)).headers })),
+    );
     let phase = 'nothing was down';
     const ingest = resendingDevices({
       gateway: stack.service('gateway').url,
@@ -77,7 +79,9 @@ describe('a SIGKILL of any one process under a steady multi-device ingest', () =
     // Every batch sent was answered (a loop moves on only after a 200), so what was answered is all there is.
     const total = ingest.accepted();
     assert.equal(total % BATCH, 0);
-    t.diagnostic(`${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches; at each kill: ${kills.map((k) => `${k.target} (${k.inFlight} pushes in flight${k.backlog === null ? '' : `, ${k.backlog} unprojected`})`).join(', ')}`);
+    t.diagnostic(
+      `${total} events from ${DEVICES} devices, ${ingest.retries()} re-sent batches; at each kill: ${kills.map((k) => `${k.target} (${k.inFlight} pushes in flight${k.backlog === null ? '' : `, ${k.backlog} unprojected`})`).join(', ')}`,
+    );
     await eventually(async () => assert.equal(await n('SELECT count(*) AS n FROM event_receipts'), total), { timeoutMs: 120_000, intervalMs: 250, message: 'every accepted event projected' });
     assert.equal(await stack.journaled(), total, 'one journal entry per event: no retry was journaled twice');
     assert.equal(await n("SELECT count(*) AS n FROM event_receipts WHERE status = 'applied'"), total, 'each event applied');

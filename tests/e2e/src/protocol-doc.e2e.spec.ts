@@ -38,7 +38,13 @@ function parseExamples(markdown: string): Example[] {
     const [method, path] = rest[0]!.split(' ');
     const blank = rest.indexOf('');
     const headerLines = rest.slice(1, blank < 0 ? undefined : blank);
-    const body = blank < 0 ? undefined : rest.slice(blank + 1).join('\n').trim() || undefined;
+    const body =
+      blank < 0
+        ? undefined
+        : rest
+            .slice(blank + 1)
+            .join('\n')
+            .trim() || undefined;
     const statusLine = /^\/\/ → (\d{3})/.exec(answer.text.split('\n')[0]!);
     assert.ok(statusLine, `docs/protocol.md:${answer.line}: the answer starts with "// → <status>"`);
     examples.push({
@@ -95,7 +101,10 @@ describe('docs/protocol.md examples run as written', () => {
     const examples = parseExamples(doc);
     assert.ok(examples.length >= 9, `found ${examples.length} examples`);
     for (const route of ['/v1/admin/workspaces', '/v1/auth/refresh', '/v1/events', '/v1/changes', '/v1/receipts/']) {
-      assert.ok(examples.some((e) => e.path.startsWith(route)), `an example of ${route}`);
+      assert.ok(
+        examples.some((e) => e.path.startsWith(route)),
+        `an example of ${route}`,
+      );
     }
   });
 

@@ -97,21 +97,36 @@ describe('published messages match the AsyncAPI document and the contract schema
   }
 
   it('produces an applied change, a conflict opened and resolved, and an asset upload', async () => {
-    for (const event of [seed.upsert('annotation', 'img-1', { confidence: 0.5 }), tablet.upsert('annotation', 'img-1', { label: 'cat' }, 0), laptop.upsert('annotation', 'img-1', { label: 'dog' }, 0)]) {
+    for (const event of [
+      seed.upsert('annotation', 'img-1', { confidence: 0.5 }),
+      tablet.upsert('annotation', 'img-1', { label: 'cat' }, 0),
+      laptop.upsert('annotation', 'img-1', { label: 'dog' }, 0),
+    ]) {
       assert.equal((await stack.push([event])).status, 200);
     }
     const viewer = await stack.headersFor('viewer');
-    const { conflicts } = await eventually(async () => {
-      const page = await stack.get<{ conflicts: { id: string }[] }>('/v1/conflicts', 'viewer');
-      assert.equal(page.conflicts.length, 1, 'the concurrent label edit opened a conflict');
-      return page;
-    }, { message: 'the conflict to be projected' });
-    const resolved = await fetch(`${stack.url('gateway')}/v1/conflicts/${encodeURIComponent(conflicts[0]!.id)}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json', ...viewer }, body: JSON.stringify({ pick: 'value', value: 'lynx' }) });
+    const { conflicts } = await eventually(
+      async () => {
+        const page = await stack.get<{ conflicts: { id: string }[] }>('/v1/conflicts', 'viewer');
+        assert.equal(page.conflicts.length, 1, 'the concurrent label edit opened a conflict');
+        return page;
+      },
+      { message: 'the conflict to be projected' },
+    );
+    const resolved = await fetch(`${stack.url('gateway')}/v1/conflicts/${encodeURIComponent(conflicts[0]!.id)}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...viewer },
+      body: JSON.stringify({ pick: 'value', value: 'lynx' }),
+    });
     assert.equal(resolved.status, 202, await resolved.text());
 
     const uploader = await stack.headersFor(camera.deviceId);
-    const tus = (url: string, method: string, headers: Record<string, string>, body?: Buffer) => fetch(url, { method, headers: { 'tus-resumable': '1.0.0', ...uploader, ...headers }, body: body ? new Uint8Array(body) : undefined });
-    const created = await tus(`${stack.url('asset-service')}/v1/uploads`, 'POST', { 'upload-length': String(bytes.length), 'upload-metadata': `sha256 ${b64(digest(bytes).toString('base64'))},contentType ${b64('image/png')},filename ${b64('pier.png')}` });
+    const tus = (url: string, method: string, headers: Record<string, string>, body?: Buffer) =>
+      fetch(url, { method, headers: { 'tus-resumable': '1.0.0', ...uploader, ...headers }, body: body ? new Uint8Array(body) : undefined });
+    const created = await tus(`${stack.url('asset-service')}/v1/uploads`, 'POST', {
+      'upload-length': String(bytes.length),
+      'upload-metadata': `sha256 ${b64(digest(bytes).toString('base64'))},contentType ${b64('image/png')},filename ${b64('pier.png')}`,
+    });
     assert.equal(created.status, 201);
     const url = new URL(created.headers.get('location')!, stack.url('asset-service')).href;
     assert.equal((await tus(url, 'PATCH', { 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' }, bytes)).status, 204);
@@ -131,14 +146,24 @@ describe('published messages match the AsyncAPI document and the contract schema
     };
 
     // Wait until each stream holds what the actions above must produce (the outboxes publish after their commits).
-    const held = await eventually(async () => {
-      const [merged, review, assets] = await Promise.all([streamMessages(STREAMS.merged), streamMessages(STREAMS.review), streamMessages(STREAMS.assets)]);
-      assert.equal(merged.length, 4, `MERGED holds the three pushes and the resolution (has ${merged.length})`);
-      assert.deepEqual(review.map((m) => m.subject.split('.')[3]), ['opened', 'resolved'], 'REVIEW holds the conflict opened, then resolved');
-      assert.ok(assets.some((m) => m.subject === `tm.assets.default.verified.${sha}`), 'ASSETS holds the upload verified');
-      assert.ok(seenNotices.length > 0, 'a commit notice was seen');
-      return { merged, review, assets };
-    }, { message: 'every stream to hold the messages of the actions', timeoutMs: 30_000 });
+    const held = await eventually(
+      async () => {
+        const [merged, review, assets] = await Promise.all([streamMessages(STREAMS.merged), streamMessages(STREAMS.review), streamMessages(STREAMS.assets)]);
+        assert.equal(merged.length, 4, `MERGED holds the three pushes and the resolution (has ${merged.length})`);
+        assert.deepEqual(
+          review.map((m) => m.subject.split('.')[3]),
+          ['opened', 'resolved'],
+          'REVIEW holds the conflict opened, then resolved',
+        );
+        assert.ok(
+          assets.some((m) => m.subject === `tm.assets.default.verified.${sha}`),
+          'ASSETS holds the upload verified',
+        );
+        assert.ok(seenNotices.length > 0, 'a commit notice was seen');
+        return { merged, review, assets };
+      },
+      { message: 'every stream to hold the messages of the actions', timeoutMs: 30_000 },
+    );
 
     const byChannel = new Map<string, number>();
     for (const seen of [...held.merged, ...held.review, ...held.assets, ...seenNotices]) {
@@ -165,7 +190,13 @@ describe('published messages match the AsyncAPI document and the contract schema
       assert.equal(seen.headers[SCHEMA_VERSION_HEADER], String(MESSAGE_SCHEMA_VERSIONS[message as keyof typeof MESSAGE_SCHEMA_VERSIONS]));
     }
     // Every channel carried a message (a conflict withdrawn needs an operator's replay: the replay test checks those).
-    assert.deepEqual([...byChannel.keys()].sort(), ['assetTransition/assetTransition', 'committedNotice/committedNotice', 'conflictOpened/conflictOpened', 'conflictResolved/conflictResolved', 'mergedChange/mergedChange']);
+    assert.deepEqual([...byChannel.keys()].sort(), [
+      'assetTransition/assetTransition',
+      'committedNotice/committedNotice',
+      'conflictOpened/conflictOpened',
+      'conflictResolved/conflictResolved',
+      'mergedChange/mergedChange',
+    ]);
 
     // The payloads say what happened (a schema alone would accept a message about something else).
     const last = JSON.parse(held.merged.at(-1)!.body) as { view: { values: Record<string, unknown> }; entity: { id: string } };

@@ -82,13 +82,19 @@ describe('README quick start example', () => {
     // The pull, as written, once merge-service has projected the event.
     const pullLine = script.split('\n').find((line) => line.includes('/v1/changes'))!;
     const shownPull = answerAfter(script, /\/v1\/changes/);
-    const pulled = await eventually(() => {
-      const [page] = documents(run(pullLine, { TOKEN: token! })) as [{ changes: Record<string, unknown>[]; conflicts: unknown[]; next: string; hasMore: boolean }];
-      assert.equal(page.changes.length, 1, JSON.stringify(page));
-      return page;
-    }, { message: 'the pushed change to be pulled' });
+    const pulled = await eventually(
+      () => {
+        const [page] = documents(run(pullLine, { TOKEN: token! })) as [{ changes: Record<string, unknown>[]; conflicts: unknown[]; next: string; hasMore: boolean }];
+        assert.equal(page.changes.length, 1, JSON.stringify(page));
+        return page;
+      },
+      { message: 'the pushed change to be pulled' },
+    );
     const change = pulled.changes[0]!;
-    assert.deepEqual({ cursor: change.cursor, entity: change.entity, version: change.version, state: change.state }, { cursor: '1', entity: { type: 'annotation', id: 'img-42' }, version: 1, state: { label: 'cat' } });
+    assert.deepEqual(
+      { cursor: change.cursor, entity: change.entity, version: change.version, state: change.state },
+      { cursor: '1', entity: { type: 'annotation', id: 'img-42' }, version: 1, state: { label: 'cat' } },
+    );
     assert.match(shownPull, /"cursor":"1","entity":\{"type":"annotation","id":"img-42"\},"version":1,"state":\{"label":"cat"\}/, 'the README shows that change');
     const { changes: _, ...rest } = pulled;
     assert.deepEqual(rest, JSON.parse(shownPull.replace(/"changes":\[.*?…\}\],/, '')), 'the rest of the page is what the README shows');

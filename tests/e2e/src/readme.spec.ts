@@ -13,7 +13,13 @@ describe('README', () => {
   const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
 
   it('has the configuration reference the config schemas generate (node tools/config-reference.mjs)', () => {
-    const specs = [['gateway', gatewayConfigSpec], ['journal-service', journalServiceConfigSpec], ['merge-service', mergeServiceConfigSpec], ['asset-service', assetServiceConfigSpec], ['ops-api', opsApiConfigSpec]] as const;
+    const specs = [
+      ['gateway', gatewayConfigSpec],
+      ['journal-service', journalServiceConfigSpec],
+      ['merge-service', mergeServiceConfigSpec],
+      ['asset-service', assetServiceConfigSpec],
+      ['ops-api', opsApiConfigSpec],
+    ] as const;
     for (const [app, spec] of specs) {
       const section = `### ${app}\n\n${describeConfig(spec as never)}\n`;
       assert.ok(readme.includes(section), `README section for ${app} is stale: run node tools/config-reference.mjs`);

@@ -38,7 +38,11 @@ describe('scoped replay with a changed merge policy', () => {
   });
 
   const ops = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.url('ops-api')}${path}`, { method, headers: { ...stack.operatorHeaders, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const response = await fetch(`${stack.url('ops-api')}${path}`, {
+      method,
+      headers: { ...stack.operatorHeaders, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: (await response.json()) as any };
   };
   const send = async (events: DeviceEvent[], workspace: string) => {
@@ -68,23 +72,40 @@ describe('scoped replay with a changed merge policy', () => {
     const other = new FakeDevice('tablet-o', T0, 1000);
     const ids = Array.from({ length: PROMPTS }, (_, i) => `pr-${i}`);
     const even = (i: number) => i % 2 === 0;
-    await send(ids.map((id, i) => a.event('prompt', id, 'upsert', { fields: { title: { op: 'set', value: even(i) ? `b-${i}` : `a-${i}` }, model: { op: 'set', value: 'gpt-x' }, uses: { op: 'inc', by: 1 } } })), 'acme');
-    await send(ids.map((id, i) => b.event('prompt', id, 'upsert', { fields: { title: { op: 'set', value: even(i) ? `a-${i}` : `b-${i}` }, ...(i < 3 ? { model: { op: 'set', value: 'claude' } } : {}) } })), 'acme');
+    await send(
+      ids.map((id, i) => a.event('prompt', id, 'upsert', { fields: { title: { op: 'set', value: even(i) ? `b-${i}` : `a-${i}` }, model: { op: 'set', value: 'gpt-x' }, uses: { op: 'inc', by: 1 } } })),
+      'acme',
+    );
+    await send(
+      ids.map((id, i) => b.event('prompt', id, 'upsert', { fields: { title: { op: 'set', value: even(i) ? `a-${i}` : `b-${i}` }, ...(i < 3 ? { model: { op: 'set', value: 'claude' } } : {}) } })),
+      'acme',
+    );
     // Out of scope: annotations in the same workspace, prompts in another one.
     await send([a.event('annotation', 'img-1', 'upsert', { fields: { label: { op: 'set', value: 'cat' } } })], 'acme');
     await send([other.upsert('prompt', 'pr-0', { title: 'b-x' }), other.upsert('prompt', 'pr-0', { title: 'a-x' }, 1)], 'other');
     await projected();
     const titles = (await stack.db.query<{ entity_id: string; view: any }>("SELECT entity_id, view FROM entities WHERE workspace = 'acme' AND entity_type = 'prompt' ORDER BY entity_id")).rows;
-    assert.deepEqual(titles.map((r) => r.view.values.title), ids.map((_, i) => (even(i) ? `a-${i}` : `b-${i}`)), 'lww: the later write wins');
+    assert.deepEqual(
+      titles.map((r) => r.view.values.title),
+      ids.map((_, i) => (even(i) ? `a-${i}` : `b-${i}`)),
+      'lww: the later write wins',
+    );
 
-    const published = await fetch(`${stack.url('journal-service')}/v1/schemas/prompt/revisions/2`, { method: 'PUT', headers: { ...stack.operatorHeaders, 'content-type': 'application/json' }, body: JSON.stringify(REVISION_2) });
+    const published = await fetch(`${stack.url('journal-service')}/v1/schemas/prompt/revisions/2`, {
+      method: 'PUT',
+      headers: { ...stack.operatorHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify(REVISION_2),
+    });
     assert.equal(published.status, 201, await published.text());
     const before = await digests(live);
 
     const refused = await ops('POST', '/v1/replays', { scope: { entityType: 'prompt' }, policyRevisions: { prompt: 2 }, reason: 'no workspace' });
     assert.equal(refused.status, 400);
     assert.match(refused.contentType, /^application\/problem\+json/);
-    assert.deepEqual(refused.body.errors.map((e: { pointer: string }) => e.pointer), ['/scope/workspace']);
+    assert.deepEqual(
+      refused.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['/scope/workspace'],
+    );
     const unknown = await ops('POST', '/v1/replays', { scope: { workspace: 'acme' }, policyRevisions: { prompt: 7 }, reason: 'not published' });
     assert.deepEqual([unknown.status, unknown.body.errors?.[0]?.pointer], [400, '/policyRevisions/prompt']);
 
@@ -110,22 +131,31 @@ describe('scoped replay with a changed merge policy', () => {
     assert.equal(diff.status, 200);
     assert.equal(diff.body.digest, built.diff.digest);
     const entities = [...diff.body.entities];
-    for (let next = diff.body.next; next; ) {
+    for (let next = diff.body.next; next;) {
       const page = await ops('GET', `/v1/replays/${id}/diff?limit=4&after=${next}`);
       entities.push(...page.body.entities);
       next = page.body.next;
     }
-    assert.deepEqual(entities.map((e: any) => e.entityId), ['pr-0', 'pr-1', 'pr-2', 'pr-4', 'pr-6', 'pr-8']);
+    assert.deepEqual(
+      entities.map((e: any) => e.entityId),
+      ['pr-0', 'pr-1', 'pr-2', 'pr-4', 'pr-6', 'pr-8'],
+    );
     for (const e of entities) {
       const i = Number(e.entityId.slice(3));
       const fields = [...(i < 3 ? [{ field: 'model', live: 'claude', shadow: 'gpt-x' }] : []), ...(even(i) ? [{ field: 'title', live: `a-${i}`, shadow: `b-${i}` }] : [])];
       assert.deepEqual(e.fields, fields, e.entityId);
       assert.equal(e.change, 'changed');
       assert.deepEqual(e.shadow.inConflict, i < 3 ? ['model'] : []);
-      assert.deepEqual(e.conflicts.opened.map((c: { field: string }) => c.field), i < 3 ? ['model'] : []);
+      assert.deepEqual(
+        e.conflicts.opened.map((c: { field: string }) => c.field),
+        i < 3 ? ['model'] : [],
+      );
     }
     const unchanged = await ops('GET', `/v1/replays/${id}/diff?change=unchanged`);
-    assert.deepEqual(unchanged.body.entities.map((e: any) => e.entityId), ['pr-3', 'pr-5', 'pr-7', 'pr-9']);
+    assert.deepEqual(
+      unchanged.body.entities.map((e: any) => e.entityId),
+      ['pr-3', 'pr-5', 'pr-7', 'pr-9'],
+    );
 
     assert.deepEqual(await digests(live), before, 'a dry run changes nothing live');
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'replay.request'"), 1);
@@ -184,7 +214,13 @@ describe('scoped replay with a changed merge policy', () => {
     await migrateWithLock(rebuilt);
     await rebuilt.query('INSERT INTO policy_revisions (type, revision, definition) VALUES ($1, $2, $3)', ['prompt', 2, JSON.stringify(REVISION_2)]);
     await rebuilt.query("INSERT INTO policy_activations (workspace, type, revision) VALUES ('acme', 'prompt', 2)");
-    const rebuild = await startServiceProcess('merge-service', { ...stack.env, DATABASE_URL: fresh.url, HTTP_PORT: String(await findFreePort()), MERGE_CONSUMER_PREFIX: 'rebuild', OUTBOX_ENABLED: 'false' });
+    const rebuild = await startServiceProcess('merge-service', {
+      ...stack.env,
+      DATABASE_URL: fresh.url,
+      HTTP_PORT: String(await findFreePort()),
+      MERGE_CONSUMER_PREFIX: 'rebuild',
+      OUTBOX_ENABLED: 'false',
+    });
     try {
       const rebuiltAll = () => eventually(async () => assert.equal(Number((await rebuilt.query('SELECT count(*) AS n FROM event_receipts'))[0].n), pushed.length), { timeoutMs: 30_000 });
       await rebuiltAll();
@@ -243,7 +279,10 @@ describe('scoped replay with a changed merge policy', () => {
     const swap = await ops('POST', `/v1/replays/${id}/swap`, { reason: 'apply', confirm: built.diff.digest });
     assert.equal(swap.status, 409);
     assert.match(swap.body.type, /replay-live-changed$/);
-    assert.deepEqual(swap.body.changes.map((c: any) => [c.workspace, c.entityType, c.entityId]), [['acme', 'prompt', 'pr-3']]);
+    assert.deepEqual(
+      swap.body.changes.map((c: any) => [c.workspace, c.entityType, c.entityId]),
+      [['acme', 'prompt', 'pr-3']],
+    );
     assert.equal((await ops('GET', `/v1/replays/${id}`)).body.status, 'stale');
     assert.deepEqual(await digests(live), before, 'nothing swapped');
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'replay.swap' AND outcome = 'refused: live changed'"), 1);
@@ -260,7 +299,10 @@ describe('scoped replay with a changed merge policy', () => {
     assert.equal((await ops('GET', '/v1/replays/00000000-0000-4000-8000-000000000000')).status, 404);
     assert.equal((await ops('GET', '/v1/replays/nope')).status, 400);
     const list = await ops('GET', '/v1/replays');
-    assert.deepEqual(list.body.replays.map((r: any) => r.status), ['cancelled', 'stale', 'swapped']);
+    assert.deepEqual(
+      list.body.replays.map((r: any) => r.status),
+      ['cancelled', 'stale', 'swapped'],
+    );
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'replay.cancel'"), 1);
     assert.equal((await fetch(`${stack.url('ops-api')}/v1/replays`)).status, 401, 'operators only');
   });
@@ -272,7 +314,13 @@ describe('scoped replay with a changed merge policy', () => {
     const before = await digests(live);
 
     // At 2 events/s a build would take seconds: a plan-only replay never starts one.
-    const created = await ops('POST', '/v1/replays', { scope: { workspace: 'acme', entityType: 'prompt' }, policyRevisions: { prompt: 2 }, reason: 'how big is it', eventsPerSecond: 2, planOnly: true });
+    const created = await ops('POST', '/v1/replays', {
+      scope: { workspace: 'acme', entityType: 'prompt' },
+      policyRevisions: { prompt: 2 },
+      reason: 'how big is it',
+      eventsPerSecond: 2,
+      planOnly: true,
+    });
     assert.equal(created.status, 202, JSON.stringify(created.body));
     assert.equal(created.body.planOnly, true);
     const id: string = created.body.id;
@@ -298,7 +346,11 @@ describe('scoped replay with a changed merge policy', () => {
     assert.deepEqual(await digests(live), before, 'live unchanged');
 
     const audit = await stack.db.query<{ action: string; detail: any }>("SELECT action, detail FROM audit_log WHERE target->>'replayId' = $1 ORDER BY id", [id]);
-    assert.deepEqual(audit.rows.map((r) => [r.action, r.detail?.planOnly]), [['replay.request', true]], 'requested plan only; ended by the worker, not by an operator cancel');
+    assert.deepEqual(
+      audit.rows.map((r) => [r.action, r.detail?.planOnly]),
+      [['replay.request', true]],
+      'requested plan only; ended by the worker, not by an operator cancel',
+    );
   });
 
   it('re-delivers a MERGED range to an integrator’s durable consumer', async () => {
@@ -330,7 +382,11 @@ describe('scoped replay with a changed merge policy', () => {
     const info = await jsm.consumers.info(STREAMS.merged, 'integrator');
     assert.equal(info.config.filter_subject, 'tm.merged.acme.>', 'the integrator’s configuration is kept');
     const again = await drain();
-    assert.deepEqual(again, first.filter((s) => s >= from), 'the range again, then on to the end of the stream');
+    assert.deepEqual(
+      again,
+      first.filter((s) => s >= from),
+      'the range again, then on to the end of the stream',
+    );
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'redelivery.rewind' AND target->>'consumer' = 'integrator'"), 1);
     assert.equal(redelivered.body.skippedUnacknowledged, 0);
 
@@ -352,7 +408,11 @@ describe('scoped replay with a changed merge policy', () => {
       seen.push(m.seq);
       m.ack();
     }
-    assert.deepEqual(seen, first.filter((s) => s >= from), 'what came before fromSeq was skipped, as asked');
+    assert.deepEqual(
+      seen,
+      first.filter((s) => s >= from),
+      'what came before fromSeq was skipped, as asked',
+    );
 
     const missing = await ops('POST', '/v1/redeliveries', { stream: 'MERGED', consumer: 'nobody', fromSeq: 1, toSeq: 2, reason: 'x' });
     assert.equal(missing.status, 404);

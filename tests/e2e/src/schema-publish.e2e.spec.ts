@@ -16,7 +16,11 @@ describe('a schema version published through the admin API', () => {
 
   it('applies an event written against it right away, and parks one naming a version never published', async () => {
     const v2: EntityTypeSchema = { ...PROMPT_V1, version: 2, fields: { ...PROMPT_V1.fields, rating: { policy: 'max', valueType: 'integer', description: 'best rating' } } };
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/prompt/2`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(v2) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/prompt/2`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(v2),
+    });
     assert.equal(put.status, 201);
 
     const device = new FakeDevice('schema-dev');

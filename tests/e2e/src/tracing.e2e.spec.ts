@@ -24,12 +24,20 @@ describe('OpenTelemetry across HTTP → NATS → Postgres', () => {
     const nats = await testNats();
     const db = await testDatabase('tracing');
     const identity = testIdentity(db.url);
-    closers.push(() => identity.close(), () => db.drop(), () => nats.stop());
+    closers.push(
+      () => identity.close(),
+      () => db.drop(),
+      () => nats.stop(),
+    );
     const env = { NATS_URL: nats.url, DATABASE_URL: db.url, LOG_LEVEL: 'warn', JOURNAL_PARTITIONS: '2', AUTH_SIGNING_KEYS: identity.signingKeys };
     const journal = await startJournalService(loadJournalServiceConfig({ ...env, HTTP_PORT: String(await findFreePort()) }));
     const merge = await startMergeService(loadMergeServiceConfig({ ...env, HTTP_PORT: String(await findFreePort()) }));
     const gateway = await startGateway(loadGatewayConfig({ ...env, HTTP_PORT: String(await findFreePort()) }));
-    closers.unshift(() => gateway.close(), () => merge.close(), () => journal.close());
+    closers.unshift(
+      () => gateway.close(),
+      () => merge.close(),
+      () => journal.close(),
+    );
     gatewayUrl = gateway.url;
     // Registered once the services have migrated the database, before the spans the test looks at.
     deviceHeaders = await identity.headersFor('trace-dev');
@@ -43,26 +51,38 @@ describe('OpenTelemetry across HTTP → NATS → Postgres', () => {
     const { FakeDevice, push, eventually } = await import('@tidemark/testing');
     exporter.reset();
     const device = new FakeDevice('trace-dev');
-    const result = await push(gatewayUrl, [device.upsert('annotation', 'traced', { label: 'owl' }), device.upsert('annotation', 'traced-2', { label: 'fox' }), device.upsert('annotation', 'traced-3', { label: 'elk' })], deviceHeaders);
+    const result = await push(
+      gatewayUrl,
+      [device.upsert('annotation', 'traced', { label: 'owl' }), device.upsert('annotation', 'traced-2', { label: 'fox' }), device.upsert('annotation', 'traced-3', { label: 'elk' })],
+      deviceHeaders,
+    );
     assert.equal(result.status, 200);
 
-    const found = await eventually(() => {
-      const spans = exporter.getFinishedSpans();
-      const server = spans.find((s) => s.kind === SpanKind.SERVER && JSON.stringify(s.attributes).includes('/v1/events'));
-      assert.ok(server, 'an HTTP server span for the push');
-      const inTrace = spans.filter((s) => s.spanContext().traceId === server.spanContext().traceId);
-      const publish = inTrace.find((s) => s.kind === SpanKind.PRODUCER && s.name.startsWith('publish tm.journal'));
-      const consume = inTrace.find((s) => s.kind === SpanKind.CONSUMER && s.name.startsWith('process merge-'));
-      assert.ok(publish, 'a producer span for the journal publish in the same trace');
-      assert.ok(consume, 'a consumer span for the projection batch in the same trace');
-      const sql = inTrace.filter((s) => s.attributes['db.system'] === 'postgresql' || s.attributes['db.system.name'] === 'postgresql');
-      const underConsume = sql.filter((s) => descendsFrom(s, consume, inTrace));
-      assert.ok(underConsume.some((s) => /INSERT/i.test(String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? s.name))), 'the projection SQL ran inside the consumer span');
-      return { server, publish, consume };
-    }, { timeoutMs: 15_000 });
+    const found = await eventually(
+      () => {
+        const spans = exporter.getFinishedSpans();
+        const server = spans.find((s) => s.kind === SpanKind.SERVER && JSON.stringify(s.attributes).includes('/v1/events'));
+        assert.ok(server, 'an HTTP server span for the push');
+        const inTrace = spans.filter((s) => s.spanContext().traceId === server.spanContext().traceId);
+        const publish = inTrace.find((s) => s.kind === SpanKind.PRODUCER && s.name.startsWith('publish tm.journal'));
+        const consume = inTrace.find((s) => s.kind === SpanKind.CONSUMER && s.name.startsWith('process merge-'));
+        assert.ok(publish, 'a producer span for the journal publish in the same trace');
+        assert.ok(consume, 'a consumer span for the projection batch in the same trace');
+        const sql = inTrace.filter((s) => s.attributes['db.system'] === 'postgresql' || s.attributes['db.system.name'] === 'postgresql');
+        const underConsume = sql.filter((s) => descendsFrom(s, consume, inTrace));
+        assert.ok(
+          underConsume.some((s) => /INSERT/i.test(String(s.attributes['db.statement'] ?? s.attributes['db.query.text'] ?? s.name))),
+          'the projection SQL ran inside the consumer span',
+        );
+        return { server, publish, consume };
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.ok(descendsFrom(found.publish, found.server, exporter.getFinishedSpans()), 'the publish happened inside the HTTP request');
     // One span per push, not per event: the batch's publishes are one PRODUCER span counting them.
-    const publishes = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === found.server.spanContext().traceId && s.kind === SpanKind.PRODUCER && s.name.startsWith('publish tm.journal'));
+    const publishes = exporter
+      .getFinishedSpans()
+      .filter((s) => s.spanContext().traceId === found.server.spanContext().traceId && s.kind === SpanKind.PRODUCER && s.name.startsWith('publish tm.journal'));
     assert.equal(publishes.length, 1, publishes.map((s) => s.name).join(', '));
     assert.equal(publishes[0]!.attributes['messaging.batch.message_count'], 3);
   });

@@ -55,7 +55,11 @@ export class AssetsService {
           AssetProblem.rangeNotSatisfiable,
           416,
           'Range not satisfiable',
-          { detail: `the Range asks for bytes outside the asset's ${asset.size} bytes (the first byte is 0, the last ${asset.size - 1})`, errors: [{ pointer: 'header:range', detail: 'not satisfiable' }], size: asset.size },
+          {
+            detail: `the Range asks for bytes outside the asset's ${asset.size} bytes (the first byte is 0, the last ${asset.size - 1})`,
+            errors: [{ pointer: 'header:range', detail: 'not satisfiable' }],
+            size: asset.size,
+          },
           { 'content-range': `bytes */${asset.size}`, 'accept-ranges': 'bytes' },
         );
       case 'range': {

@@ -1,5 +1,15 @@
 import { assetSubject, schemaVersionHeaders, type AssetTransition } from '@tidemark/contracts';
-import { statusChanges, transitionMessage, transitionMessageId, type AssetIdentity, type FileClass, type Lifecycle, type LifecycleEvent, type LifecycleStatus, type CollectReason } from '@tidemark/assets';
+import {
+  statusChanges,
+  transitionMessage,
+  transitionMessageId,
+  type AssetIdentity,
+  type FileClass,
+  type Lifecycle,
+  type LifecycleEvent,
+  type LifecycleStatus,
+  type CollectReason,
+} from '@tidemark/assets';
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
 
 /** One tus upload as the ledger keeps it. */
@@ -144,7 +154,15 @@ const toAsset = (r: AssetRow): AssetRecord => ({
 
 /** The lifecycle view of an upload or an asset (what the decider reasons about). */
 export function uploadLifecycle(u: UploadRecord): Lifecycle {
-  return { status: u.status, size: u.size, offset: u.offset, references: 0, since: u.statusSince.toISOString(), ...(u.reason ? { reason: u.reason } : {}), ...(u.deduplicated ? { deduplicated: true } : {}) };
+  return {
+    status: u.status,
+    size: u.size,
+    offset: u.offset,
+    references: 0,
+    since: u.statusSince.toISOString(),
+    ...(u.reason ? { reason: u.reason } : {}),
+    ...(u.deduplicated ? { deduplicated: true } : {}),
+  };
 }
 
 export function assetLifecycle(a: AssetRecord): Lifecycle {
@@ -202,7 +220,29 @@ export class Ledger {
       `INSERT INTO asset_uploads (id, workspace, sha256, size, upload_offset, content_type, file_class, filename, metadata, object_key, s3_upload_id,
          part_size, parts_bytes, next_part, tail_bytes, status, reason, deduplicated, status_since, expires_at, site)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
-      [u.id, u.workspace, u.sha256, u.size ?? null, u.offset, u.contentType, u.fileClass, u.filename, JSON.stringify(u.metadata), u.objectKey, u.s3UploadId, u.partSize, u.partsBytes, u.nextPart, u.tailBytes, u.status, u.reason, u.deduplicated, u.statusSince, u.expiresAt, u.site],
+      [
+        u.id,
+        u.workspace,
+        u.sha256,
+        u.size ?? null,
+        u.offset,
+        u.contentType,
+        u.fileClass,
+        u.filename,
+        JSON.stringify(u.metadata),
+        u.objectKey,
+        u.s3UploadId,
+        u.partSize,
+        u.partsBytes,
+        u.nextPart,
+        u.tailBytes,
+        u.status,
+        u.reason,
+        u.deduplicated,
+        u.statusSince,
+        u.expiresAt,
+        u.site,
+      ],
     );
   }
 
@@ -238,11 +278,11 @@ export class Ledger {
   }
 
   async renew(id: string, owner: string, ttlMs: number): Promise<boolean> {
-    const rows = await returning(
-      this.ds,
-      `UPDATE asset_uploads SET lock_expires_at = now() + make_interval(secs => $3::double precision / 1000) WHERE id = $1 AND lock_owner = $2 RETURNING id`,
-      [id, owner, ttlMs],
-    );
+    const rows = await returning(this.ds, `UPDATE asset_uploads SET lock_expires_at = now() + make_interval(secs => $3::double precision / 1000) WHERE id = $1 AND lock_owner = $2 RETURNING id`, [
+      id,
+      owner,
+      ttlMs,
+    ]);
     return rows.length === 1;
   }
 
@@ -267,7 +307,10 @@ export class Ledger {
   }
 
   async parts(q: Query, uploadId: string): Promise<PartRecord[]> {
-    const rows: { part_number: number; size: string; etag: string; sha256: string }[] = await q.query('SELECT part_number, size, etag, sha256 FROM asset_upload_parts WHERE upload_id = $1 ORDER BY part_number', [uploadId]);
+    const rows: { part_number: number; size: string; etag: string; sha256: string }[] = await q.query(
+      'SELECT part_number, size, etag, sha256 FROM asset_upload_parts WHERE upload_id = $1 ORDER BY part_number',
+      [uploadId],
+    );
     return rows.map((r) => ({ partNumber: r.part_number, size: Number(r.size), etag: r.etag, sha256: r.sha256 }));
   }
 
@@ -278,7 +321,17 @@ export class Ledger {
   async commitProgress(
     q: Query,
     u: { id: string; owner: string; fromOffset: number },
-    progress: { offset: number; partsBytes: number; nextPart: number; tailBytes: number; status: LifecycleStatus; statusSince: Date; expiresAt: Date; reason?: CollectReason | null; parts: PartRecord[] },
+    progress: {
+      offset: number;
+      partsBytes: number;
+      nextPart: number;
+      tailBytes: number;
+      status: LifecycleStatus;
+      statusSince: Date;
+      expiresAt: Date;
+      reason?: CollectReason | null;
+      parts: PartRecord[];
+    },
   ): Promise<void> {
     if (progress.parts.length > 0) {
       await q.query(
@@ -329,7 +382,15 @@ export class Ledger {
   }
 
   async updateAsset(q: Query, a: { workspace: string; sha256: string }, state: Lifecycle, generation: number): Promise<void> {
-    await q.query('UPDATE assets SET status = $3, ref_count = $4, status_since = $5, reason = $6, generation = $7 WHERE workspace = $1 AND sha256 = $2', [a.workspace, a.sha256, state.status, state.references, state.since, state.reason ?? null, generation]);
+    await q.query('UPDATE assets SET status = $3, ref_count = $4, status_since = $5, reason = $6, generation = $7 WHERE workspace = $1 AND sha256 = $2', [
+      a.workspace,
+      a.sha256,
+      state.status,
+      state.references,
+      state.since,
+      state.reason ?? null,
+      generation,
+    ]);
   }
 
   /** Adds a reference; false when it was already there. */

@@ -40,10 +40,16 @@ function blobStoreContract(driver: string, open: () => Promise<BlobStore>): void
       const first = randomBytes(5 * MiB);
       const last = randomBytes(1234);
       const id = await store.startMultipart('mp/object', 'application/octet-stream');
-      assert.deepEqual((await store.listMultipart('mp/object')).map((u) => u.uploadId), [id]);
+      assert.deepEqual(
+        (await store.listMultipart('mp/object')).map((u) => u.uploadId),
+        [id],
+      );
       const second = await store.uploadPart('mp/object', id, 2, last);
       const firstTag = await store.uploadPart('mp/object', id, 1, first);
-      await store.completeMultipart('mp/object', id, [{ partNumber: 1, etag: firstTag }, { partNumber: 2, etag: second }]);
+      await store.completeMultipart('mp/object', id, [
+        { partNumber: 1, etag: firstTag },
+        { partNumber: 2, etag: second },
+      ]);
       assert.ok((await collect(await store.read('mp/object'))).equals(Buffer.concat([first, last])));
       assert.deepEqual(await store.listMultipart('mp/object'), []);
     });
@@ -58,13 +64,20 @@ function blobStoreContract(driver: string, open: () => Promise<BlobStore>): void
     });
 
     it('lists every open multipart upload under a prefix, at any depth', async () => {
-      const ids = [await store.startMultipart('deep/a/b/one', 'application/octet-stream'), await store.startMultipart('deep/a/two', 'application/octet-stream'), await store.startMultipart('deep/three', 'application/octet-stream')];
+      const ids = [
+        await store.startMultipart('deep/a/b/one', 'application/octet-stream'),
+        await store.startMultipart('deep/a/two', 'application/octet-stream'),
+        await store.startMultipart('deep/three', 'application/octet-stream'),
+      ];
       const other = await store.startMultipart('elsewhere/x', 'application/octet-stream');
       const listed = await store.listMultipartUnder('deep/');
       assert.deepEqual(listed.map((u) => u.uploadId).sort(), [...ids].sort());
       assert.deepEqual(listed.map((u) => u.key).sort(), ['deep/a/b/one', 'deep/a/two', 'deep/three']);
       assert.ok(listed.every((u) => u.initiated instanceof Date && !Number.isNaN(u.initiated.getTime())));
-      assert.ok((await store.listMultipartUnder('')).some((u) => u.uploadId === other), 'the whole bucket');
+      assert.ok(
+        (await store.listMultipartUnder('')).some((u) => u.uploadId === other),
+        'the whole bucket',
+      );
       for (const u of [...listed, { key: 'elsewhere/x', uploadId: other }]) await store.abortMultipart(u.key, u.uploadId);
       assert.deepEqual(await store.listMultipartUnder(''), []);
     });

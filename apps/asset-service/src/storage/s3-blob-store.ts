@@ -29,7 +29,12 @@ export class S3BlobStore implements BlobStore {
   }
 
   async completeMultipart(key: string, uploadId: string, parts: StoredPart[]): Promise<void> {
-    await this.client.completeMultipartUpload(this.bucket, key, uploadId, parts.map((p) => ({ part: p.partNumber, etag: p.etag })));
+    await this.client.completeMultipartUpload(
+      this.bucket,
+      key,
+      uploadId,
+      parts.map((p) => ({ part: p.partNumber, etag: p.etag })),
+    );
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {

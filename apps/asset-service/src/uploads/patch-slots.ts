@@ -53,8 +53,8 @@ export class PatchSlots {
   inUse(workspace?: string, deviceId?: string): { total: number; workspace: number; device: number } {
     return {
       total: this.total,
-      workspace: workspace === undefined ? 0 : this.workspaces.get(workspace) ?? 0,
-      device: workspace === undefined || deviceId === undefined ? 0 : this.devices.get(`${workspace}\u0000${deviceId}`) ?? 0,
+      workspace: workspace === undefined ? 0 : (this.workspaces.get(workspace) ?? 0),
+      device: workspace === undefined || deviceId === undefined ? 0 : (this.devices.get(`${workspace}\u0000${deviceId}`) ?? 0),
     };
   }
 }

@@ -57,7 +57,9 @@ export class TusController {
 
   @Post()
   create(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.answer(request, reply, (workspace) => this.uploads.create({ workspace, deviceId: deviceOf(request), site: siteOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }));
+    return this.answer(request, reply, (workspace) =>
+      this.uploads.create({ workspace, deviceId: deviceOf(request), site: siteOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }),
+    );
   }
 
   @Head(':id')
@@ -67,7 +69,9 @@ export class TusController {
 
   @Patch(':id')
   patch(@Req() request: FastifyRequest<{ Params: { id: string } }>, @Res() reply: FastifyReply): Promise<void> {
-    return this.answer(request, reply, (workspace) => this.uploads.patch({ workspace, deviceId: deviceOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }, uploadId(request.params.id)));
+    return this.answer(request, reply, (workspace) =>
+      this.uploads.patch({ workspace, deviceId: deviceOf(request), headers: headersOf(request), body: request.raw, collectionPath: UPLOADS_PATH }, uploadId(request.params.id)),
+    );
   }
 
   @Delete(':id')

@@ -181,13 +181,22 @@ export class UploadService {
       AssetProblem.tooSlow,
       408,
       'Upload body too slow',
-      { detail: `the body arrived slower than ${minBytesPerSecond} bytes per second over ${slowWindowMs} ms (UPLOAD_MIN_BYTES_PER_SECOND); the bytes received are kept: resume from Upload-Offset`, limit: { name: 'UPLOAD_MIN_BYTES_PER_SECOND', value: minBytesPerSecond } },
+      {
+        detail: `the body arrived slower than ${minBytesPerSecond} bytes per second over ${slowWindowMs} ms (UPLOAD_MIN_BYTES_PER_SECOND); the bytes received are kept: resume from Upload-Offset`,
+        limit: { name: 'UPLOAD_MIN_BYTES_PER_SECOND', value: minBytesPerSecond },
+      },
       { 'upload-offset': String(offset), connection: 'close' },
     );
   }
 
   private locked(): AssetProblemError {
-    return assetProblem(AssetProblem.locked, 423, 'Upload locked', { detail: 'another request is writing to this upload; HEAD it for its offset and retry' }, { 'retry-after': '1', connection: 'close' });
+    return assetProblem(
+      AssetProblem.locked,
+      423,
+      'Upload locked',
+      { detail: 'another request is writing to this upload; HEAD it for its offset and retry' },
+      { 'retry-after': '1', connection: 'close' },
+    );
   }
 
   /** tus creation (POST): answers 201 with Location; a workspace that holds the bytes gets Upload-Offset = Upload-Length at once. */
@@ -262,7 +271,10 @@ export class UploadService {
       if (size !== undefined) {
         const used = await ledger.usedBytes(q, workspace);
         const check = checkUploadLimits({ size, fileClass, used }, this.deps.settings.limits);
-        if (!check.ok) throw check.code === 'file-class-cap' ? limitExceeded(CLASS_CAP_VARIABLE[fileClass], check.limit, size, `${fileClass} uploads are capped`) : limitExceeded('ASSET_WORKSPACE_QUOTA_BYTES', check.limit, size, `workspace ${workspace} holds ${check.used} bytes`);
+        if (!check.ok)
+          throw check.code === 'file-class-cap'
+            ? limitExceeded(CLASS_CAP_VARIABLE[fileClass], check.limit, size, `${fileClass} uploads are capped`)
+            : limitExceeded('ASSET_WORKSPACE_QUOTA_BYTES', check.limit, size, `workspace ${workspace} holds ${check.used} bytes`);
       }
       const created = must(decide(undefined, { type: 'create', size, stored: false, at: now.toISOString() }), 'create');
       await ledger.insertUpload(q, record);
@@ -275,17 +287,44 @@ export class UploadService {
       uploadsFinished.inc({ outcome: 'deduplicated' });
       this.deps.logger.info({ uploadId: id, workspace, sha256: record.sha256 }, 'upload deduplicated: the workspace holds these bytes');
       // The body of a creation-with-upload is not needed: answer at once and close instead of reading it.
-      return { status: 201, headers: toHeaders([['location', location], ['upload-offset', outcome.size], ['upload-length', outcome.size]]), close: withBody };
+      return {
+        status: 201,
+        headers: toHeaders([
+          ['location', location],
+          ['upload-offset', outcome.size],
+          ['upload-length', outcome.size],
+        ]),
+        close: withBody,
+      };
     }
     if (size === 0) {
-      const answer = await this.exclusive(id, () => this.write(record, { workspace, deviceId: request.deviceId, headers: { 'upload-offset': '0', 'content-type': TUS_CONTENT_TYPE, 'content-length': '0' }, body: request.body, collectionPath: request.collectionPath }, false));
+      const answer = await this.exclusive(id, () =>
+        this.write(
+          record,
+          {
+            workspace,
+            deviceId: request.deviceId,
+            headers: { 'upload-offset': '0', 'content-type': TUS_CONTENT_TYPE, 'content-length': '0' },
+            body: request.body,
+            collectionPath: request.collectionPath,
+          },
+          false,
+        ),
+      );
       return { status: 201, headers: { ...answer.headers, location } };
     }
     if (withBody) {
       const answer = await this.exclusive(id, () => this.write(record, { ...request, headers: { ...h, 'upload-offset': '0', 'upload-length': undefined } }, true));
       return { status: 201, headers: { ...answer.headers, location }, close: answer.close };
     }
-    return { status: 201, headers: toHeaders([['location', location], ['upload-offset', 0], ['upload-expires', record.expiresAt.toUTCString()]]) };
+    return {
+      status: 201,
+      headers: toHeaders([
+        ['location', location],
+        ['upload-offset', 0],
+        ['upload-expires', record.expiresAt.toUTCString()],
+      ]),
+    };
   }
 
   /** tus HEAD: the offset (after any request of this instance still writing to it finished). */
@@ -311,7 +350,10 @@ export class UploadService {
   }
 
   private gone(upload: UploadRecord): AssetProblemError {
-    return assetProblem(AssetProblem.gone, 410, 'Upload gone', { detail: `upload ${upload.id} was ${upload.reason === 'terminated' ? 'terminated' : upload.reason === 'sha256-mismatch' ? 'refused: its bytes did not match the declared sha256' : 'abandoned and collected'}`, reason: upload.reason });
+    return assetProblem(AssetProblem.gone, 410, 'Upload gone', {
+      detail: `upload ${upload.id} was ${upload.reason === 'terminated' ? 'terminated' : upload.reason === 'sha256-mismatch' ? 'refused: its bytes did not match the declared sha256' : 'abandoned and collected'}`,
+      reason: upload.reason,
+    });
   }
 
   /** tus PATCH: appends the body at Upload-Offset. */
@@ -369,7 +411,13 @@ export class UploadService {
   private async write(found: UploadRecord, request: TusRequest, hasBody: boolean): Promise<TusAnswer> {
     const h = request.headers;
     if ((h['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() !== TUS_CONTENT_TYPE) {
-      throw assetProblem(AssetProblem.unsupportedMediaType, 415, 'Unsupported media type', { detail: `send ${TUS_CONTENT_TYPE}; got ${h['content-type'] ?? 'no content-type'}` }, { connection: 'close' });
+      throw assetProblem(
+        AssetProblem.unsupportedMediaType,
+        415,
+        'Unsupported media type',
+        { detail: `send ${TUS_CONTENT_TYPE}; got ${h['content-type'] ?? 'no content-type'}` },
+        { connection: 'close' },
+      );
     }
     const offset = parseByteCount(h['upload-offset'], 'Upload-Offset');
     if (!offset.ok) throw invalid([{ pointer: 'header:upload-offset', detail: offset.detail }]);
@@ -391,8 +439,15 @@ export class UploadService {
     if (!slot.ok) {
       // The instance's limit protects its memory (503: another instance may have room); a workspace's or a
       // device's is that client's share (429: slow down).
-      const [status, who] = slot.scope === 'instance' ? [503, 'this instance streams'] : slot.scope === 'workspace' ? [429, `workspace ${found.workspace} may stream`] : [429, `device ${request.deviceId} may stream`];
-      throw assetProblem(AssetProblem.busy, status, 'Too many uploads', { detail: `${who} at most ${slot.limit} uploads at once (${slot.variable}); retry after the others finish`, limit: slot.variable }, { 'retry-after': '1', connection: 'close' });
+      const [status, who] =
+        slot.scope === 'instance' ? [503, 'this instance streams'] : slot.scope === 'workspace' ? [429, `workspace ${found.workspace} may stream`] : [429, `device ${request.deviceId} may stream`];
+      throw assetProblem(
+        AssetProblem.busy,
+        status,
+        'Too many uploads',
+        { detail: `${who} at most ${slot.limit} uploads at once (${slot.variable}); retry after the others finish`, limit: slot.variable },
+        { 'retry-after': '1', connection: 'close' },
+      );
     }
     try {
       return await this.claimAndReceive(found, request, hasBody, { offset: offset.value, checksum: checksum.value, declared: declared?.ok ? declared.value : undefined, contentLength });
@@ -401,7 +456,12 @@ export class UploadService {
     }
   }
 
-  private async claimAndReceive(found: UploadRecord, request: TusRequest, hasBody: boolean, h: { offset: number; checksum: { algorithm: ChecksumAlgorithm; hex: string } | undefined; declared: number | undefined; contentLength: number | undefined }): Promise<TusAnswer> {
+  private async claimAndReceive(
+    found: UploadRecord,
+    request: TusRequest,
+    hasBody: boolean,
+    h: { offset: number; checksum: { algorithm: ChecksumAlgorithm; hex: string } | undefined; declared: number | undefined; contentLength: number | undefined },
+  ): Promise<TusAnswer> {
     const owner = this.owner();
     const claimed = await this.deps.ledger.claim(found.id, owner, this.deps.settings.lockTtlMs);
     if (!claimed) throw this.locked();
@@ -416,7 +476,13 @@ export class UploadService {
       const contentLength = h.contentLength;
       if (contentLength !== undefined && upload.offset + contentLength > limit) {
         throw upload.size !== undefined
-          ? assetProblem(AssetProblem.limitExceeded, 413, 'Upload refused: body exceeds Upload-Length', { detail: `${upload.offset} + ${contentLength} bytes exceed the upload's length ${upload.size}` }, { connection: 'close' })
+          ? assetProblem(
+              AssetProblem.limitExceeded,
+              413,
+              'Upload refused: body exceeds Upload-Length',
+              { detail: `${upload.offset} + ${contentLength} bytes exceed the upload's length ${upload.size}` },
+              { connection: 'close' },
+            )
           : this.deferredRefusal(upload, upload.offset + contentLength);
       }
       return await this.receive(upload, owner, hasBody ? request.body : undefined, h.checksum);
@@ -427,7 +493,13 @@ export class UploadService {
   }
 
   private offsetMismatch(sent: number, actual: number): AssetProblemError {
-    return assetProblem(AssetProblem.offsetMismatch, 409, 'Upload-Offset mismatch', { detail: `Upload-Offset ${sent} does not match the upload's offset ${actual}; HEAD the upload and resume from its offset` }, { connection: 'close' });
+    return assetProblem(
+      AssetProblem.offsetMismatch,
+      409,
+      'Upload-Offset mismatch',
+      { detail: `Upload-Offset ${sent} does not match the upload's offset ${actual}; HEAD the upload and resume from its offset` },
+      { connection: 'close' },
+    );
   }
 
   /** creation-defer-length: the length arrives with a PATCH; checked against the class cap and the quota then. */
@@ -437,7 +509,8 @@ export class UploadService {
     if (decision.events.length === 0) return upload;
     const cap = this.capFor(upload.fileClass);
     if (size > cap) throw limitExceeded(CLASS_CAP_VARIABLE[upload.fileClass], cap, size, `${upload.fileClass} uploads are capped`);
-    if (size > maxUploadBytes(upload.partSize)) throw limitExceeded('UPLOAD_PART_SIZE_BYTES', maxUploadBytes(upload.partSize), size, 'an upload created without its length is cut into at most 10 000 parts of this size');
+    if (size > maxUploadBytes(upload.partSize))
+      throw limitExceeded('UPLOAD_PART_SIZE_BYTES', maxUploadBytes(upload.partSize), size, 'an upload created without its length is cut into at most 10 000 parts of this size');
     await inTransaction(this.deps.ledger.ds, async (q) => {
       await this.deps.ledger.lockWorkspace(q, upload.workspace);
       const used = await this.deps.ledger.usedBytes(q, upload.workspace);
@@ -488,7 +561,11 @@ export class UploadService {
       const decision = must(decide(lifecycle, command), 'receive');
       const after = replay(lifecycle, decision.events)!;
       await inTransaction(ledger.ds, async (q) => {
-        await ledger.commitProgress(q, { id: upload.id, owner, fromOffset: committed }, { offset, partsBytes: at.partsBytes, nextPart: at.nextPart, tailBytes: at.tailBytes, status: after.status, statusSince: new Date(after.since), expiresAt: this.expiry(), parts });
+        await ledger.commitProgress(
+          q,
+          { id: upload.id, owner, fromOffset: committed },
+          { offset, partsBytes: at.partsBytes, nextPart: at.nextPart, tailBytes: at.tailBytes, status: after.status, statusSince: new Date(after.since), expiresAt: this.expiry(), parts },
+        );
         await ledger.insertOutbox(q, uploadMessages(this.identity(upload), upload.id, lifecycle, decision.events));
       });
       if (after.status !== lifecycle.status) this.deps.published();
@@ -536,11 +613,17 @@ export class UploadService {
             bodyBytes.inc(chunk.length);
             if (partsBytes + (tailLoaded ? fill : upload.tailBytes) + chunk.length > limit) {
               throw upload.size !== undefined
-                ? assetProblem(AssetProblem.limitExceeded, 413, 'Upload refused: body exceeds Upload-Length', { detail: `the body goes past the upload's length ${upload.size}` }, { connection: 'close' })
+                ? assetProblem(
+                    AssetProblem.limitExceeded,
+                    413,
+                    'Upload refused: body exceeds Upload-Length',
+                    { detail: `the body goes past the upload's length ${upload.size}` },
+                    { connection: 'close' },
+                  )
                 : this.deferredRefusal(upload, partsBytes + fill + chunk.length);
             }
             await loadTail();
-            for (let at = 0; at < chunk.length; ) {
+            for (let at = 0; at < chunk.length;) {
               const take = Math.min(upload.partSize - fill, chunk.length - at);
               const piece = chunk.subarray(at, at + take);
               piece.copy(buffer, fill);
@@ -561,13 +644,23 @@ export class UploadService {
       if (checksum) {
         if (stopped) {
           this.deps.logger.info({ uploadId: upload.id, why: stopped.why }, 'checksummed body ended early: discarded');
-          if (stopped.why === 'aborted') throw assetProblem(AssetProblem.busy, 503, 'Shutting down', { detail: 'this instance is shutting down; the checksummed chunk was not kept, send it again' }, { 'retry-after': '1', connection: 'close' });
+          if (stopped.why === 'aborted')
+            throw assetProblem(
+              AssetProblem.busy,
+              503,
+              'Shutting down',
+              { detail: 'this instance is shutting down; the checksummed chunk was not kept, send it again' },
+              { 'retry-after': '1', connection: 'close' },
+            );
           if (stopped.why === 'slow') throw this.tooSlow(committed);
           return { status: 400, headers: toHeaders([['upload-offset', committed]]), close: true };
         }
         const digest = chunkHash!.digest('hex');
         if (digest !== checksum.hex) {
-          throw assetProblem(AssetProblem.checksumMismatch, 460, 'Checksum mismatch', { detail: `the body's ${checksum.algorithm} is ${digest}, Upload-Checksum says ${checksum.hex}; the chunk was discarded`, algorithm: checksum.algorithm });
+          throw assetProblem(AssetProblem.checksumMismatch, 460, 'Checksum mismatch', {
+            detail: `the body's ${checksum.algorithm} is ${digest}, Upload-Checksum says ${checksum.hex}; the chunk was discarded`,
+            algorithm: checksum.algorithm,
+          });
         }
       }
 
@@ -588,7 +681,10 @@ export class UploadService {
       if (stopped?.why === 'slow') throw this.tooSlow(committed);
       return {
         status: 204,
-        headers: toHeaders([['upload-offset', committed], ['upload-expires', this.expiry().toUTCString()]]),
+        headers: toHeaders([
+          ['upload-offset', committed],
+          ['upload-expires', this.expiry().toUTCString()],
+        ]),
         close: stopped !== undefined,
       };
     } catch (error) {
@@ -640,7 +736,11 @@ export class UploadService {
           parts.push({ partNumber: s.nextPart, size: s.fill, etag, sha256: createHash('sha256').update(last).digest('hex') });
         }
         try {
-          await store.completeMultipart(upload.objectKey, s.s3UploadId!, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
+          await store.completeMultipart(
+            upload.objectKey,
+            s.s3UploadId!,
+            parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+          );
         } catch (error) {
           // A retry after a completion whose commit failed: the object is there already.
           if ((error as { code?: string }).code !== 'NoSuchUpload' || (await store.size(upload.objectKey)) !== size) throw error;
@@ -668,7 +768,17 @@ export class UploadService {
           messages.push(...published.messages);
         }
       } else {
-        await ledger.storeAsset(q, { workspace: upload.workspace, sha256: upload.sha256, size, contentType: upload.contentType, fileClass: upload.fileClass, objectKey: upload.objectKey, generation: asset ? asset.generation + 1 : 0, uploadId: upload.id, statusSince: new Date(at) });
+        await ledger.storeAsset(q, {
+          workspace: upload.workspace,
+          sha256: upload.sha256,
+          size,
+          contentType: upload.contentType,
+          fileClass: upload.fileClass,
+          objectKey: upload.objectKey,
+          generation: asset ? asset.generation + 1 : 0,
+          uploadId: upload.id,
+          statusSince: new Date(at),
+        });
       }
       await ledger.insertOutbox(q, messages);
       return { ok: true as const, stored };
@@ -680,7 +790,11 @@ export class UploadService {
       // The multipart upload may have been started by this very request: abort the one it holds, not the
       // (still empty) id of the record loaded before the request.
       await this.refuseMismatch({ ...upload, s3UploadId: s.s3UploadId }, owner, s.lifecycle, received.events, outcome.actual, at);
-      throw assetProblem(AssetProblem.sha256Mismatch, 422, 'sha256 mismatch', { detail: `the uploaded bytes hash to sha256 ${outcome.actual}, the upload declared ${upload.sha256}; the upload was discarded, nothing was stored`, declared: upload.sha256, actual: outcome.actual });
+      throw assetProblem(AssetProblem.sha256Mismatch, 422, 'sha256 mismatch', {
+        detail: `the uploaded bytes hash to sha256 ${outcome.actual}, the upload declared ${upload.sha256}; the upload was discarded, nothing was stored`,
+        declared: upload.sha256,
+        actual: outcome.actual,
+      });
     }
     this.deps.published();
     await store.removePrefix(uploadStagingPrefix(upload.id)).catch((error: unknown) => this.deps.logger.warn({ err: error, uploadId: upload.id }, 'staged tails not removed; the collector retries'));

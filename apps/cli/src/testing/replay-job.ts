@@ -33,6 +33,18 @@ export function replayJob(over: ReplayJobOverrides = {}): ReplayJobView {
     links: { self: `/v1/replays/${id}`, diff: `/v1/replays/${id}/diff`, swap: `/v1/replays/${id}/swap`, cancel: `/v1/replays/${id}/cancel` },
     ...rest,
     plan: { bounds: null, scanned: { events: 0, lastSeq: 0, toSeq: null }, selectedEvents: 0, affectedEntities: 0, rebuildEvents: null, estimate: null, revisions: null, ...plan },
-    progress: { phase: status, eventsDone: 0, eventsTotal: null, percent: 0, eventsPerSecond: null, etaSeconds: null, lastSeq: 0, phaseStartedAt: null, resumes: 0, capacityEventsPerSecond: null, ...progress },
+    progress: {
+      phase: status,
+      eventsDone: 0,
+      eventsTotal: null,
+      percent: 0,
+      eventsPerSecond: null,
+      etaSeconds: null,
+      lastSeq: 0,
+      phaseStartedAt: null,
+      resumes: 0,
+      capacityEventsPerSecond: null,
+      ...progress,
+    },
   };
 }

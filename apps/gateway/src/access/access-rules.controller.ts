@@ -72,9 +72,18 @@ export class AccessRulesController {
         void reply.status(200);
         return outcome.record;
       case 'invalid':
-        throw ProblemError.validation(outcome.errors.map((e) => ({ ...e, pointer: `/rules${e.pointer === '/' ? '' : e.pointer}` })), 'the access rules are not valid; nothing was published');
+        throw ProblemError.validation(
+          outcome.errors.map((e) => ({ ...e, pointer: `/rules${e.pointer === '/' ? '' : e.pointer}` })),
+          'the access rules are not valid; nothing was published',
+        );
       case 'conflict':
-        throw new ProblemError(problem(ProblemType.conflict, 409, 'Access rules version conflict', { detail: outcome.detail, next: outcome.next, errors: [{ pointer: '/rules/version', detail: `must be ${outcome.next}` }] }));
+        throw new ProblemError(
+          problem(ProblemType.conflict, 409, 'Access rules version conflict', {
+            detail: outcome.detail,
+            next: outcome.next,
+            errors: [{ pointer: '/rules/version', detail: `must be ${outcome.next}` }],
+          }),
+        );
       case 'no-workspace':
         throw notFound(`workspace "${workspace}" does not exist; create it first`);
     }

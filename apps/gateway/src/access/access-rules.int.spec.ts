@@ -31,7 +31,12 @@ describe('access rules and device roles in Postgres', () => {
     rules = new AccessRulesStore(sql);
     identity = new IdentityStore(sql, new TokenService(generateSigningKey('access-int')), { accessTtlSeconds: 60, refreshTtlSeconds: 3600 });
     for (const ws of ['lab', 'open']) await identity.ensureWorkspace(ws, ws);
-    for (const [deviceId, role] of [['tablet', 'annotator'], ['runner', 'pipeline'], ['plain', null], ['intern', 'intern']] as const) {
+    for (const [deviceId, role] of [
+      ['tablet', 'annotator'],
+      ['runner', 'pipeline'],
+      ['plain', null],
+      ['intern', 'intern'],
+    ] as const) {
       assert.ok((await identity.registerDevice({ workspace: 'lab', deviceId, site: null, label: null, role }, new Date())).ok);
       assert.ok((await identity.registerDevice({ workspace: 'open', deviceId, site: null, label: null, role }, new Date())).ok);
     }
@@ -41,11 +46,17 @@ describe('access rules and device roles in Postgres', () => {
     await db?.drop();
   });
 
-  const audits = async (action: string) => (await ds.query('SELECT actor, target, reason, detail FROM audit_log WHERE action = $1 ORDER BY id', [action])) as { actor: string; target: any; reason: string; detail: any }[];
+  const audits = async (action: string) =>
+    (await ds.query('SELECT actor, target, reason, detail FROM audit_log WHERE action = $1 ORDER BY id', [action])) as { actor: string; target: any; reason: string; detail: any }[];
 
   /** What a gateway caches per device and the store's own read agree with the rules evaluated in memory. */
   async function assertAccess(workspace: string, published: AccessRules | undefined): Promise<void> {
-    for (const [deviceId, role] of [['tablet', 'annotator'], ['runner', 'pipeline'], ['plain', null], ['intern', 'intern']] as const) {
+    for (const [deviceId, role] of [
+      ['tablet', 'annotator'],
+      ['runner', 'pipeline'],
+      ['plain', null],
+      ['intern', 'intern'],
+    ] as const) {
       const expected = accessOf(published, role);
       assert.deepStrictEqual((await rules.authority(workspace, deviceId)).access, expected, `${workspace}/${deviceId} as cached at the gateway`);
       assert.deepStrictEqual(await rules.access(workspace, deviceId), expected, `${workspace}/${deviceId} from the store`);
@@ -84,7 +95,13 @@ describe('access rules and device roles in Postgres', () => {
     await assertAccess('lab', V2);
     assert.deepStrictEqual((await rules.authority('lab', 'plain')).access, { kind: 'role', version: 2, role: 'annotator', rules: V2.roles.annotator });
     assert.deepStrictEqual((await rules.current('lab'))?.version, 2);
-    assert.deepStrictEqual((await rules.versions('lab')).map((v) => [v.version, v.rules]), [[1, V1], [2, V2]]);
+    assert.deepStrictEqual(
+      (await rules.versions('lab')).map((v) => [v.version, v.rules]),
+      [
+        [1, V1],
+        [2, V2],
+      ],
+    );
   });
 
   it('two publishes of the same next version race: one is created, the other refused or identical', async () => {
@@ -96,12 +113,17 @@ describe('access rules and device roles in Postgres', () => {
   });
 
   it('a device role changes at once, audited with the role it had', async () => {
-    const changed = await identity.setRole('lab', 'runner', 'reviewer', (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace: 'lab', deviceId: 'runner' }, reason: 'promoted', detail: { role: 'reviewer', previous } }));
+    const changed = await identity.setRole('lab', 'runner', 'reviewer', (q, { previous }) =>
+      recordAudit(q, { actor, action: 'device.role', target: { workspace: 'lab', deviceId: 'runner' }, reason: 'promoted', detail: { role: 'reviewer', previous } }),
+    );
     assert.ok(changed.ok);
     const record = changed.value;
     assert.equal(record.role, 'reviewer');
     assert.deepStrictEqual((await rules.authority('lab', 'runner')).access, { kind: 'role', version: 4, role: 'reviewer', rules: V2.roles.reviewer });
-    assert.deepStrictEqual((await audits('device.role')).map((a) => a.detail), [{ role: 'reviewer', previous: 'pipeline' }]);
+    assert.deepStrictEqual(
+      (await audits('device.role')).map((a) => a.detail),
+      [{ role: 'reviewer', previous: 'pipeline' }],
+    );
     assert.deepStrictEqual((await identity.device('lab', 'runner'))?.role, 'reviewer');
     const ghost = await identity.setRole('lab', 'ghost', null);
     assert.ok(!ghost.ok);

@@ -6,7 +6,11 @@ import { FakeDevice, count, eventually, push, startSlice, type SliceStack } from
 type Answer = { status: number; body: any; contentType: string | null };
 
 async function call(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const response = await fetch(url, {
+    method,
+    headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
 }
 
@@ -15,7 +19,10 @@ function assertForbidden(answer: Answer, code: string, pointers: string[] = []):
   assert.match(answer.contentType ?? '', /^application\/problem\+json/);
   assert.match(answer.body.type, /\/forbidden$/);
   assert.equal(answer.body.code, code, JSON.stringify(answer.body));
-  assert.deepEqual((answer.body.errors ?? []).map((e: { pointer: string }) => e.pointer), pointers);
+  assert.deepEqual(
+    (answer.body.errors ?? []).map((e: { pointer: string }) => e.pointer),
+    pointers,
+  );
 }
 
 const RULES_V1 = {
@@ -59,20 +66,29 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
   let early: ReturnType<FakeDevice['upsert']>[] = [];
 
   it('without access rules every device writes everything, as before; roles may be given ahead of the rules', async () => {
-    for (const [id, role] of [['runner', 'pipeline'], ['tablet', 'annotator'], ['laptop', 'annotator'], ['plain', null], ['judge', 'reviewer']] as const) {
+    for (const [id, role] of [
+      ['runner', 'pipeline'],
+      ['tablet', 'annotator'],
+      ['laptop', 'annotator'],
+      ['plain', null],
+      ['judge', 'reviewer'],
+    ] as const) {
       assert.equal((await enrol(id, role)).status, 201);
     }
     assert.equal((await admin('/access-rules', 'GET')).status, 404);
     early = [runner.upsert('annotation', 'img-0', { label: 'cat', region: null }), runner.event('job', 'job-0', 'transition', { job: { to: 'queued', attempt: 1 } })];
     const answer = await pushAs(runner, early);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    assert.deepEqual((await call(`${gateway}/v1/admin/workspaces/lab/devices`, 'GET', stack.operatorHeaders)).body.devices.map((d: any) => [d.deviceId, d.role]), [
-      ['judge', 'reviewer'],
-      ['laptop', 'annotator'],
-      ['plain', null],
-      ['runner', 'pipeline'],
-      ['tablet', 'annotator'],
-    ]);
+    assert.deepEqual(
+      (await call(`${gateway}/v1/admin/workspaces/lab/devices`, 'GET', stack.operatorHeaders)).body.devices.map((d: any) => [d.deviceId, d.role]),
+      [
+        ['judge', 'reviewer'],
+        ['laptop', 'annotator'],
+        ['plain', null],
+        ['runner', 'pipeline'],
+        ['tablet', 'annotator'],
+      ],
+    );
   });
 
   it('publishes versioned rules through the admin API: 201, a retry 200, a stale version 409, invalid rules 400 by pointer', async () => {
@@ -94,7 +110,11 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
 
   it('refuses a pipeline device a label write with 403 naming the pointer, and journals nothing of the batch', async () => {
     const before = await journalCount();
-    const batch = [runner.upsert('job', 'job-1', { kind: 'embed', progress: 0.5 }), runner.upsert('annotation', 'img-1', { confidence: 0.9, label: 'dog' }), runner.upsert('output', 'out-1', { score: 1 })];
+    const batch = [
+      runner.upsert('job', 'job-1', { kind: 'embed', progress: 0.5 }),
+      runner.upsert('annotation', 'img-1', { confidence: 0.9, label: 'dog' }),
+      runner.upsert('output', 'out-1', { score: 1 }),
+    ];
     const refused = await pushAs(runner, batch);
     assertForbidden(refused, 'write-not-allowed', ['/events/1/fields/label']);
     assert.equal(refused.body.role, 'pipeline');
@@ -107,7 +127,11 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     assert.match(metrics, /^tidemark_push_writes_refused_total\{code="field-not-writable",role="pipeline",service="gateway"\} 1$/m, 'operators see the refusal with the rule that refused it');
     assert.match(stack.services.get('gateway')!.output(), /"msg":"push refused by access rules"/);
 
-    const allowed = await pushAs(runner, [runner.upsert('job', 'job-1', { kind: 'embed', progress: 0.5 }), runner.upsert('annotation', 'img-1', { confidence: 0.9 }), runner.event('job', 'job-1', 'delete')]);
+    const allowed = await pushAs(runner, [
+      runner.upsert('job', 'job-1', { kind: 'embed', progress: 0.5 }),
+      runner.upsert('annotation', 'img-1', { confidence: 0.9 }),
+      runner.event('job', 'job-1', 'delete'),
+    ]);
     assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
     assert.equal(await journalCount(), before + 3);
   });
@@ -121,7 +145,10 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
       tablet.event('annotation', 'img-2', 'resolve', { resolution: { conflictId: 'c-1', pick: 'ours' } }),
     ]);
     assertForbidden(refused, 'write-not-allowed', ['/events/1/op', '/events/2/entity/type', '/events/3/op']);
-    assert.deepEqual(refused.body.errors.map((e: { code: string }) => e.code), ['delete-not-allowed', 'type-not-writable', 'resolve-not-allowed']);
+    assert.deepEqual(
+      refused.body.errors.map((e: { code: string }) => e.code),
+      ['delete-not-allowed', 'type-not-writable', 'resolve-not-allowed'],
+    );
     const roleless = await pushAs(plain, [plain.upsert('annotation', 'img-2', { label: 'cat' })]);
     assertForbidden(roleless, 'write-not-allowed', ['/events/0']);
     assert.match(roleless.body.errors[0].detail, /no role, and the workspace's access rules \(v1\) declare no default role/);
@@ -147,7 +174,10 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     await eventually(async () => assert.equal(await count(stack.db, 'SELECT count(*) AS n FROM event_receipts WHERE event_id = ANY($1::uuid[])', [early.map((e) => e.eventId)]), 2));
     const retry = await pushAs(runner, early);
     assert.equal(retry.status, 200, JSON.stringify(retry.body));
-    assert.deepEqual(retry.body.results.map((r: { status: string }) => r.status), ['duplicate', 'duplicate']);
+    assert.deepEqual(
+      retry.body.results.map((r: { status: string }) => r.status),
+      ['duplicate', 'duplicate'],
+    );
     assertForbidden(await pushAs(runner, [...early, runner.upsert('job', 'job-0', { kind: 'x' })]), 'write-not-allowed', ['/events/2/entity/type']);
   });
 
@@ -158,7 +188,10 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     assert.equal((await admin('/access-rules', 'PUT', { rules: v2, reason: 'annotators record confidence' })).status, 201);
     assert.equal((await pushAs(tablet, [event])).status, 200);
     assert.equal((await pushAs(plain, [plain.upsert('annotation', 'img-4', { label: 'lynx' }, 1)])).status, 200, 'the default role applies to a device without one');
-    assert.deepEqual((await admin('/access-rules/versions', 'GET')).body.versions.map((v: { version: number }) => v.version), [1, 2]);
+    assert.deepEqual(
+      (await admin('/access-rules/versions', 'GET')).body.versions.map((v: { version: number }) => v.version),
+      [1, 2],
+    );
     assert.equal(await count(stack.db, "SELECT count(*) AS n FROM audit_log WHERE action = 'access-rules.publish'"), 2);
   });
 
@@ -169,7 +202,9 @@ describe('access rules at the gateway: roles per workspace, enforced on push and
     const theirs = laptop.upsert('annotation', 'img-5', { label: 'dog' }, 1);
     assert.equal((await pushAs(laptop, [theirs])).status, 200);
     const id = `${theirs.eventId}:label`;
-    await eventually(async () => assert.equal((await call(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, 'GET', devices.get('judge')!)).status, 200), { message: `conflict ${id} to be projected` });
+    await eventually(async () => assert.equal((await call(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, 'GET', devices.get('judge')!)).status, 200), {
+      message: `conflict ${id} to be projected`,
+    });
 
     const before = await journalCount();
     const resolve = (as: string) => call(`${gateway}/v1/conflicts/${encodeURIComponent(id)}/resolve`, 'POST', devices.get(as)!, { pick: 'theirs' });

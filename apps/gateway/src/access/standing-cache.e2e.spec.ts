@@ -7,7 +7,11 @@ import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startServiceProcess,
 type Answer = { status: number; body: any };
 
 async function call(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const response = await fetch(url, {
+    method,
+    headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -53,7 +57,7 @@ describe('standing cache across two gateways: revocations, role changes, rules p
   }
   const pushTo = (gateway: string, device: FakeDevice, events: ReturnType<FakeDevice['upsert']>[]) => push(gateway, events, tokens.get(device.deviceId)!);
 
-  it('a revoke through one gateway refuses the device\'s next push on both, its pulls too', async () => {
+  it("a revoke through one gateway refuses the device's next push on both, its pulls too", async () => {
     const tablet = new FakeDevice('tablet');
     await enrol(tablet, null);
     // Both gateways have the device's standing cached.
@@ -132,7 +136,11 @@ describe('standing cache across two gateways: revocations, role changes, rules p
     assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
     const reader = { authorization: `Bearer ${enrolled.body.accessToken}` };
     assert.equal((await pushTo(a, lead, [lead.upsert('task', 't1', { project: 'p1', label: 'cat' }), lead.upsert('task', 't2', { project: 'p2', label: 'dog' })])).status, 200);
-    const tasks = async (gateway: string, headers: Record<string, string>) => ((await call(`${gateway}/v1/changes?limit=1000`, 'GET', headers)).body.changes as { entity: { type: string; id: string } }[]).filter((c) => c.entity.type === 'task').map((c) => c.entity.id).sort();
+    const tasks = async (gateway: string, headers: Record<string, string>) =>
+      ((await call(`${gateway}/v1/changes?limit=1000`, 'GET', headers)).body.changes as { entity: { type: string; id: string } }[])
+        .filter((c) => c.entity.type === 'task')
+        .map((c) => c.entity.id)
+        .sort();
     await eventually(async () => assert.deepEqual(await tasks(a, tokens.get('lead')!), ['t1', 't2']));
 
     assert.deepEqual(await tasks(b, reader), [], 'nothing before it subscribes (and gateway B now caches that)');

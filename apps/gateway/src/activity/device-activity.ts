@@ -18,7 +18,13 @@ export class DeviceActivityLog {
   private readonly refusals: DeviceBatcher<WriteRefusal>;
 
   constructor(writer: DeviceActivityWriter, intervalMs: number, logger: Logger) {
-    this.reads = new DeviceBatcher('read positions', (p) => writer.recordReadPositions(p), (older, newer) => (newer.at >= older.at ? newer : older), intervalMs, logger);
+    this.reads = new DeviceBatcher(
+      'read positions',
+      (p) => writer.recordReadPositions(p),
+      (older, newer) => (newer.at >= older.at ? newer : older),
+      intervalMs,
+      logger,
+    );
     this.refusals = new DeviceBatcher(
       'write refusals',
       (r) => writer.recordWriteRefusals(r),

@@ -20,7 +20,12 @@ describe('DeviceBatcher: notes of devices written in batches', () => {
     batcher.note({ workspace: 'w', deviceId: 'a', seq: 2 });
     batcher.note({ workspace: 'w', deviceId: 'b', seq: 1 });
     await batcher.flush();
-    assert.deepEqual(writes, [[{ workspace: 'w', deviceId: 'a', seq: 3 }, { workspace: 'w', deviceId: 'b', seq: 1 }]]);
+    assert.deepEqual(writes, [
+      [
+        { workspace: 'w', deviceId: 'a', seq: 3 },
+        { workspace: 'w', deviceId: 'b', seq: 1 },
+      ],
+    ]);
     await batcher.flush();
     assert.equal(writes.length, 1, 'nothing pending: nothing written');
   });
@@ -45,6 +50,15 @@ describe('DeviceBatcher: notes of devices written in batches', () => {
     batcher.note({ workspace: 'w', deviceId: 'b', seq: 4 });
     fail = false;
     await batcher.flush();
-    assert.deepEqual(writes, [[{ workspace: 'w', deviceId: 'a', seq: 5 }, { workspace: 'w', deviceId: 'b', seq: 4 }]], 'nothing of the failed batch is lost');
+    assert.deepEqual(
+      writes,
+      [
+        [
+          { workspace: 'w', deviceId: 'a', seq: 5 },
+          { workspace: 'w', deviceId: 'b', seq: 4 },
+        ],
+      ],
+      'nothing of the failed batch is lost',
+    );
   });
 });

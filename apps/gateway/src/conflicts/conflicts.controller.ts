@@ -26,9 +26,7 @@ const validateId = compileValidator(LedgerId);
 @RequireAuth('device')
 @Controller('v1/conflicts')
 export class ConflictsController {
-  constructor(
-    @Inject(LEDGER_DEPS) private readonly deps: LedgerDeps,
-  ) {}
+  constructor(@Inject(LEDGER_DEPS) private readonly deps: LedgerDeps) {}
 
   /** Conflicts ordered by the journal sequence of their opening event, then id; `status` defaults to open. */
   @Get()
@@ -73,12 +71,7 @@ export class ConflictsController {
    */
   @Post(':id/resolve')
   @HttpCode(202)
-  async resolve(
-    @Param('id') idText: string,
-    @Body() body: unknown,
-    @CurrentPrincipal() device: DevicePrincipal,
-    @Headers('content-type') contentType: string | undefined,
-  ): Promise<ResolveResponse> {
+  async resolve(@Param('id') idText: string, @Body() body: unknown, @CurrentPrincipal() device: DevicePrincipal, @Headers('content-type') contentType: string | undefined): Promise<ResolveResponse> {
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
     const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
@@ -107,7 +100,13 @@ export class ConflictsController {
       if (conflict) verdict = checkResolve(access, conflict.entity_type);
     }
     if (!verdict.ok) {
-      throw new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail: `${verdict.detail}; nothing was journaled`, code: verdict.code, ...(access.kind === 'unrestricted' ? {} : { role: access.role, accessRulesVersion: access.version }) }));
+      throw new ProblemError(
+        problem(ProblemType.forbidden, 403, 'Forbidden', {
+          detail: `${verdict.detail}; nothing was journaled`,
+          code: verdict.code,
+          ...(access.kind === 'unrestricted' ? {} : { role: access.role, accessRulesVersion: access.version }),
+        }),
+      );
     }
   }
 }

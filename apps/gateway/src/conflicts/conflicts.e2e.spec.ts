@@ -7,7 +7,10 @@ import { FakeDevice, count, eventually, startSlice, type SliceStack } from '@tid
 /** The second workspace of the isolation checks; its devices are registered there, so their tokens name it. */
 const OTHER = 'other';
 
-async function request(url: string, init: { method?: string; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; contentType: string | null }> {
+async function request(
+  url: string,
+  init: { method?: string; body?: unknown; raw?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; contentType: string | null }> {
   const response = await fetch(url, {
     method: init.method ?? 'GET',
     headers: { ...(init.body !== undefined || init.raw !== undefined ? { 'content-type': init.contentType ?? 'application/json' } : {}), ...init.headers },
@@ -21,7 +24,11 @@ function assertProblem(response: { status: number; body: any; contentType: strin
   assert.match(response.contentType ?? '', /^application\/problem\+json/);
   assert.match(response.body.type, type);
   assert.equal(response.body.status, status);
-  if (pointer) assert.ok(response.body.errors?.some((e: { pointer: string }) => e.pointer === pointer), `${pointer} not in ${JSON.stringify(response.body.errors)}`);
+  if (pointer)
+    assert.ok(
+      response.body.errors?.some((e: { pointer: string }) => e.pointer === pointer),
+      `${pointer} not in ${JSON.stringify(response.body.errors)}`,
+    );
 }
 
 describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
@@ -51,26 +58,33 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     const theirs = laptop.upsert('annotation', entityId, { label: values[1] }, 0);
     for (const event of [first, ours, theirs]) assert.equal((await stack.push([event], workspace)).status, 200);
     const id = `${theirs.eventId}:label`;
-    const conflict = await eventually(async () => {
-      const response = await request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, { headers: await viewer(workspace) });
-      assert.equal(response.status, 200, JSON.stringify(response.body));
-      return response.body;
-    }, { message: `conflict ${id} to be projected` });
+    const conflict = await eventually(
+      async () => {
+        const response = await request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}`, { headers: await viewer(workspace) });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+        return response.body;
+      },
+      { message: `conflict ${id} to be projected` },
+    );
     return { id, conflict, first, ours, theirs };
   }
 
   /** Resolves as a device of the workspace (`viewer` unless named): the event is journaled as `resolver:<device>`. */
-  const resolve = async (id: string, body: unknown, workspace = 'default', as = 'viewer') => request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}/resolve`, { method: 'POST', body, headers: await stack.headersFor(as, workspace) });
+  const resolve = async (id: string, body: unknown, workspace = 'default', as = 'viewer') =>
+    request(`${gateway}/v1/conflicts/${encodeURIComponent(id)}/resolve`, { method: 'POST', body, headers: await stack.headersFor(as, workspace) });
   const latestChange = async (entityId: string) => {
     const { changes } = await getJson('/v1/changes?limit=1000');
     return changes.filter((c: { entity: { id: string } }) => c.entity.id === entityId).at(-1);
   };
   const reviewMessage = (kind: 'opened' | 'resolved', entityId: string, workspace = 'default') =>
-    eventually(async () => {
-      const message = await stack.js.jsm.streams.getMessage(STREAMS.review, { last_by_subj: `tm.review.${workspace}.${kind}.annotation.${entityId}` });
-      assert.ok(message, `no ${kind} message for ${entityId} on REVIEW yet`);
-      return message.json<any>();
-    }, { message: `REVIEW ${kind} message for ${entityId}` });
+    eventually(
+      async () => {
+        const message = await stack.js.jsm.streams.getMessage(STREAMS.review, { last_by_subj: `tm.review.${workspace}.${kind}.annotation.${entityId}` });
+        assert.ok(message, `no ${kind} message for ${entityId} on REVIEW yet`);
+        return message.json<any>();
+      },
+      { message: `REVIEW ${kind} message for ${entityId}` },
+    );
 
   let first: Awaited<ReturnType<typeof openConflict>>;
 
@@ -125,11 +139,14 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.equal(await journalCount(), before + 1, 'the resolution is one journal entry');
     const { eventId, seq } = response.body;
 
-    const resolved = await eventually(async () => {
-      const c = await getJson(`/v1/conflicts/${encodeURIComponent(first.id)}`);
-      assert.equal(c.status, 'resolved');
-      return c;
-    }, { message: 'the conflict to show resolved' });
+    const resolved = await eventually(
+      async () => {
+        const c = await getJson(`/v1/conflicts/${encodeURIComponent(first.id)}`);
+        assert.equal(c.status, 'resolved');
+        return c;
+      },
+      { message: 'the conflict to show resolved' },
+    );
     assert.deepEqual(resolved.resolved, { eventId, seq });
     const pulled = await latestChange('img-1');
     assert.equal(pulled.state.label, 'lynx');
@@ -166,7 +183,10 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     await eventually(async () => assert.equal((await getJson(`/v1/conflicts/${encodeURIComponent(second.id)}`)).status, 'resolved'));
     assert.equal((await latestChange('img-2')).state.label, 'dog');
     const receipts = await getJson('/v1/receipts?deviceId=resolver:reviewer-7');
-    assert.deepEqual(receipts.receipts.map((r: { eventId: string; deviceSeq: number }) => [r.eventId, r.deviceSeq]), [[eventId, 1]]);
+    assert.deepEqual(
+      receipts.receipts.map((r: { eventId: string; deviceSeq: number }) => [r.eventId, r.deviceSeq]),
+      [[eventId, 1]],
+    );
   });
 
   it('gives the resolver a gapless device sequence', async () => {
@@ -177,8 +197,14 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.equal(b.body.status, 'accepted');
     await eventually(async () => assert.equal((await getJson('/v1/receipts?deviceId=resolver:desk-r')).receipts.length, 2));
     const { receipts } = await getJson('/v1/receipts?deviceId=resolver:desk-r');
-    assert.deepEqual(receipts.map((r: { deviceSeq: number }) => r.deviceSeq), [1, 2]);
-    assert.ok(receipts.every((r: { status: string }) => r.status === 'applied'), JSON.stringify(receipts));
+    assert.deepEqual(
+      receipts.map((r: { deviceSeq: number }) => r.deviceSeq),
+      [1, 2],
+    );
+    assert.ok(
+      receipts.every((r: { status: string }) => r.status === 'applied'),
+      JSON.stringify(receipts),
+    );
   });
 
   it('never resolves in another device’s name: a body deviceId is refused and nothing is journaled', async () => {
@@ -196,7 +222,10 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(foreign.id)}`, { headers: await viewer() }), 404, /not-found$/);
     assertProblem(await resolve(foreign.id, { pick: 'ours' }), 404, /not-found$/);
     assert.ok((await getJson('/v1/conflicts?status=all')).conflicts.every((c: { id: string }) => c.id !== foreign.id));
-    assert.deepEqual((await getJson('/v1/conflicts', OTHER)).conflicts.map((c: { id: string }) => c.id), [foreign.id]);
+    assert.deepEqual(
+      (await getJson('/v1/conflicts', OTHER)).conflicts.map((c: { id: string }) => c.id),
+      [foreign.id],
+    );
     assertProblem(await request(`${gateway}/v1/receipts/${foreign.theirs.eventId}`, { headers: await viewer() }), 404, /not-found$/);
     assert.equal((await request(`${gateway}/v1/receipts/${foreign.theirs.eventId}`, { headers: await viewer(OTHER) })).body.status, 'conflicted');
     assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(`${randomUUID()}:label`)}`, { headers: await viewer() }), 404, /not-found$/);
@@ -228,7 +257,11 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     }
 
     it('resolve: not JSON', async () => {
-      assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: 'pick=ours', contentType: 'text/plain', headers: await viewer() }), 415, /unsupported-media-type$/);
+      assertProblem(
+        await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: 'pick=ours', contentType: 'text/plain', headers: await viewer() }),
+        415,
+        /unsupported-media-type$/,
+      );
       assertProblem(await request(`${gateway}/v1/conflicts/${encodeURIComponent(open.id)}/resolve`, { method: 'POST', raw: '{"pick":', headers: await viewer() }), 400, /malformed-json$/);
     });
 
@@ -270,7 +303,10 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
       after = page.next;
       if (!page.hasMore) break;
     }
-    assert.deepEqual(seen, all.map((c) => c.id));
+    assert.deepEqual(
+      seen,
+      all.map((c) => c.id),
+    );
     const resolved = (await getJson('/v1/conflicts?status=resolved&limit=500')).conflicts;
     assert.ok(resolved.length >= 4 && resolved.every((c: { status: string }) => c.status === 'resolved'));
   });
@@ -284,14 +320,26 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
       device.upsert('prompt', 'p-1', { text: 'describe the image' }),
     ];
     assert.equal((await stack.push(events)).status, 200);
-    const all = await eventually(async () => {
-      const page = await getJson('/v1/receipts?deviceId=phone-c');
-      assert.equal(page.receipts.length, events.length);
-      return page;
-    }, { message: 'receipts for every pushed event' });
-    assert.deepEqual(all.receipts.map((r: { eventId: string }) => r.eventId), events.map((e) => e.eventId));
-    assert.deepEqual(all.receipts.map((r: { deviceSeq: number }) => r.deviceSeq), [1, 2, 3, 4]);
-    assert.deepEqual(all.receipts.map((r: { status: string }) => r.status), ['applied', 'applied', 'rejected', 'applied']);
+    const all = await eventually(
+      async () => {
+        const page = await getJson('/v1/receipts?deviceId=phone-c');
+        assert.equal(page.receipts.length, events.length);
+        return page;
+      },
+      { message: 'receipts for every pushed event' },
+    );
+    assert.deepEqual(
+      all.receipts.map((r: { eventId: string }) => r.eventId),
+      events.map((e) => e.eventId),
+    );
+    assert.deepEqual(
+      all.receipts.map((r: { deviceSeq: number }) => r.deviceSeq),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      all.receipts.map((r: { status: string }) => r.status),
+      ['applied', 'applied', 'rejected', 'applied'],
+    );
     const rejected = all.receipts[2];
     assert.match(rejected.reason, /colour/);
     assert.equal(rejected.version, null);
@@ -300,10 +348,16 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     const page1 = await getJson('/v1/receipts?deviceId=phone-c&limit=3');
     assert.equal(page1.hasMore, true);
     const page2 = await getJson(`/v1/receipts?deviceId=phone-c&limit=3&after=${encodeURIComponent(page1.next)}`);
-    assert.deepEqual([...page1.receipts, ...page2.receipts].map((r: { eventId: string }) => r.eventId), events.map((e) => e.eventId));
+    assert.deepEqual(
+      [...page1.receipts, ...page2.receipts].map((r: { eventId: string }) => r.eventId),
+      events.map((e) => e.eventId),
+    );
     assert.equal(page2.hasMore, false);
     const afterTwo = await getJson('/v1/receipts?deviceId=phone-c&after=2');
-    assert.deepEqual(afterTwo.receipts.map((r: { deviceSeq: number }) => r.deviceSeq), [3, 4]);
+    assert.deepEqual(
+      afterTwo.receipts.map((r: { deviceSeq: number }) => r.deviceSeq),
+      [3, 4],
+    );
 
     // the two devices of the first conflict: their writes applied, the concurrent one conflicted
     const laptopReceipts = (await getJson('/v1/receipts?deviceId=laptop-b')).receipts;
@@ -320,11 +374,17 @@ describe('conflict ledger: conflicts, resolution, receipts and repairs', () => {
     assert.equal((await stack.push([late])).status, 200);
 
     const id = `${late.eventId}:job`;
-    const { repairs } = await eventually(async () => {
-      const page = await getJson('/v1/repairs?status=open');
-      assert.ok(page.repairs.some((r: { id: string }) => r.id === id), JSON.stringify(page));
-      return page;
-    }, { message: 'the repair to be listed' });
+    const { repairs } = await eventually(
+      async () => {
+        const page = await getJson('/v1/repairs?status=open');
+        assert.ok(
+          page.repairs.some((r: { id: string }) => r.id === id),
+          JSON.stringify(page),
+        );
+        return page;
+      },
+      { message: 'the repair to be listed' },
+    );
     const repair = repairs.find((r: { id: string }) => r.id === id);
     assert.deepEqual(repair.entity, { type: 'job', id: 'job-1' });
     assert.equal(repair.code, 'terminal-state');

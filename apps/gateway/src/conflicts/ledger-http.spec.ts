@@ -30,7 +30,11 @@ describe('ledger query parsing', () => {
   });
 
   it('keeps the page size within 1..500', () => {
-    for (const limit of ['0', '501', '-1', '1.5', '']) assert.ok(problemOf(() => parseQuery(conflicts, { limit })).errors!.some((e) => e.pointer === 'query:limit'), limit);
+    for (const limit of ['0', '501', '-1', '1.5', ''])
+      assert.ok(
+        problemOf(() => parseQuery(conflicts, { limit })).errors!.some((e) => e.pointer === 'query:limit'),
+        limit,
+      );
     assert.equal(parseQuery(conflicts, { limit: '500' }).limit, 500);
   });
 

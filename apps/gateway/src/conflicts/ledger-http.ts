@@ -18,7 +18,8 @@ export interface LedgerDeps {
 export const LEDGER_DEPS = Symbol('LEDGER_DEPS');
 
 /** Query parsing as every service does it; ledger queries convert `limit` to an integer. */
-export const parseQuery = <T>(validate: (input: unknown) => Validated<T>, query: Record<string, unknown> | undefined, integers: readonly string[] = ['limit']): T => parseQueryAs(validate, query, integers);
+export const parseQuery = <T>(validate: (input: unknown) => Validated<T>, query: Record<string, unknown> | undefined, integers: readonly string[] = ['limit']): T =>
+  parseQueryAs(validate, query, integers);
 export { parsePath };
 
 /** Problems of a JSON body, with pointers into the body. */

@@ -11,9 +11,7 @@ const validateId = compileValidator(LedgerId);
 @RequireAuth('device')
 @Controller('v1/repairs')
 export class RepairsController {
-  constructor(
-    @Inject(LEDGER_DEPS) private readonly deps: LedgerDeps,
-  ) {}
+  constructor(@Inject(LEDGER_DEPS) private readonly deps: LedgerDeps) {}
 
   /** Repairs ordered by the journal sequence of the reported transition, then id; `status` defaults to open. */
   @Get()
@@ -21,7 +19,14 @@ export class RepairsController {
     const workspace = device.workspace;
     const q = parseQuery(validateList, query);
     const limit = q.limit ?? LEDGER_LIMITS.defaultPageSize;
-    const rows = await this.deps.repairs.list({ workspace, status: q.status ?? 'open', entityType: q.entityType, entityId: q.entityId, after: q.after === undefined ? undefined : decodeCursor(q.after), limit: limit + 1 });
+    const rows = await this.deps.repairs.list({
+      workspace,
+      status: q.status ?? 'open',
+      entityType: q.entityType,
+      entityId: q.entityId,
+      after: q.after === undefined ? undefined : decodeCursor(q.after),
+      limit: limit + 1,
+    });
     const { page, ...rest } = pageOf(rows, limit, repairCursor, q.after);
     return { repairs: page.map(repairView), ...rest };
   }

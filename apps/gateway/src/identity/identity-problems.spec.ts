@@ -25,7 +25,10 @@ describe('identity refusals as HTTP problems', () => {
 
   it('unwraps a result: its value, or its failure thrown as the problem', () => {
     assert.equal(answer({ ok: true, value: 7 }), 7);
-    assert.throws(() => answer({ ok: false, failure: { code: 'device-exists', detail: 'taken' } }), (error: unknown) => identityProblemStatus(error) === 409);
+    assert.throws(
+      () => answer({ ok: false, failure: { code: 'device-exists', detail: 'taken' } }),
+      (error: unknown) => identityProblemStatus(error) === 409,
+    );
   });
 });
 

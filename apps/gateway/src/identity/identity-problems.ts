@@ -18,7 +18,9 @@ export function identityProblem(failure: IdentityFailure): ProblemError {
     case 'refresh-expired':
     case 'device-revoked':
     case 'refresh-reused':
-      return new ProblemError(problem(ProblemType.unauthorized, 401, 'Unauthorized', { detail, code }), { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` });
+      return new ProblemError(problem(ProblemType.unauthorized, 401, 'Unauthorized', { detail, code }), {
+        'www-authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
+      });
     default: {
       const unknown: never = code;
       throw new Error(`unmapped identity failure ${String(unknown)}`);

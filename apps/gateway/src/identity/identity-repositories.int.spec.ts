@@ -39,12 +39,28 @@ describe('identity repositories (real Postgres)', () => {
 
     it('maps a device row, and pages devices by id', async () => {
       assert.deepEqual(await devices.device('ws', 'a'), {
-        workspace: 'ws', deviceId: 'a', site: 's1', label: 'A', role: 'annotator', claims: { projects: ['p1'] }, status: 'active', generation: 1,
-        createdAt: now.toISOString(), revokedAt: null, lastPushedSeq: 0, lastPushAt: null,
+        workspace: 'ws',
+        deviceId: 'a',
+        site: 's1',
+        label: 'A',
+        role: 'annotator',
+        claims: { projects: ['p1'] },
+        status: 'active',
+        generation: 1,
+        createdAt: now.toISOString(),
+        revokedAt: null,
+        lastPushedSeq: 0,
+        lastPushAt: null,
       });
       assert.equal(await devices.device('ws', 'ghost'), undefined);
-      assert.deepEqual((await devices.listDevices('ws', 1, null)).map((d) => d.deviceId), ['a']);
-      assert.deepEqual((await devices.listDevices('ws', 10, 'a')).map((d) => d.deviceId), ['b']);
+      assert.deepEqual(
+        (await devices.listDevices('ws', 1, null)).map((d) => d.deviceId),
+        ['a'],
+      );
+      assert.deepEqual(
+        (await devices.listDevices('ws', 10, 'a')).map((d) => d.deviceId),
+        ['b'],
+      );
       assert.deepEqual(await devices.standing('ws', 'a'), { status: 'active', generation: 1 });
     });
 
@@ -114,7 +130,10 @@ describe('identity repositories (real Postgres)', () => {
       const v2 = await rules.insert('ws', { version: 2, defaultRole: 'reviewer', roles: { reviewer: { write: { note: ['title'] } } } }, 'bob');
       assert.deepEqual([v2.workspace, v2.version, v2.publishedBy, typeof v2.publishedAt], ['ws', 2, 'bob', 'string']);
       assert.equal((await rules.current('ws'))?.version, 2);
-      assert.deepEqual((await rules.versions('ws')).map((r) => r.version), [1, 2]);
+      assert.deepEqual(
+        (await rules.versions('ws')).map((r) => r.version),
+        [1, 2],
+      );
       assert.equal((await rules.version('ws', 1))?.publishedBy, 'ana');
       assert.equal(await rules.version('ws', 3), undefined);
       assert.deepEqual(await rules.accessColumns('ws', 'b'), { rules_version: 2, acting_role: 'reviewer', role_rules: '{"write": {"note": ["title"]}}' }, 'the default role');
@@ -128,7 +147,14 @@ describe('identity repositories (real Postgres)', () => {
     it('records who did what to what, why, and how it ended', async () => {
       const audit = new AuditRepository(ds);
       await audit.record({ actor: { kind: 'operator', name: 'ana', roles: ['admin'], tokenId: 'tok-1' }, action: 'device.revoke', target: { workspace: 'ws', deviceId: 'b' }, reason: 'lost' });
-      await audit.record({ actor: { kind: 'device', workspace: 'ws', deviceId: 'a', site: null, tokenId: 'tok-2', generation: 1, expiresAt: 0 }, action: 'conflict.resolve', target: { id: 'c1' }, reason: null, detail: { pick: 'ours' }, outcome: 'refused' });
+      await audit.record({
+        actor: { kind: 'device', workspace: 'ws', deviceId: 'a', site: null, tokenId: 'tok-2', generation: 1, expiresAt: 0 },
+        action: 'conflict.resolve',
+        target: { id: 'c1' },
+        reason: null,
+        detail: { pick: 'ours' },
+        outcome: 'refused',
+      });
       assert.deepEqual(await ds.query('SELECT actor, actor_kind, token_id, action, target, reason, detail, outcome FROM audit_log ORDER BY id'), [
         { actor: 'ana', actor_kind: 'operator', token_id: 'tok-1', action: 'device.revoke', target: { workspace: 'ws', deviceId: 'b' }, reason: 'lost', detail: null, outcome: 'ok' },
         { actor: 'ws/a', actor_kind: 'device', token_id: 'tok-2', action: 'conflict.resolve', target: { id: 'c1' }, reason: null, detail: { pick: 'ours' }, outcome: 'refused' },

@@ -2,7 +2,21 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from
 import { Type } from '@sinclair/typebox';
 import { ROLE_NAME_PATTERN, roleRules } from '@tidemark/access';
 import { FIELD_NAME_PATTERN, IdToken, compileValidator, type Validated } from '@tidemark/contracts';
-import { AccessRulesStore, AuditRepository, CurrentPrincipal, IdentityStore, OPERATOR_ROLES, PublicRoute, RequireAuth, TokenService, recordAudit, type DeviceCredentials, type DeviceRecord, type OperatorPrincipal, type Principal } from '@tidemark/auth';
+import {
+  AccessRulesStore,
+  AuditRepository,
+  CurrentPrincipal,
+  IdentityStore,
+  OPERATOR_ROLES,
+  PublicRoute,
+  RequireAuth,
+  TokenService,
+  recordAudit,
+  type DeviceCredentials,
+  type DeviceRecord,
+  type OperatorPrincipal,
+  type Principal,
+} from '@tidemark/auth';
 import { ProblemError } from '@tidemark/platform';
 import { answer } from './identity-problems';
 
@@ -27,11 +41,10 @@ const Workspace = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: '
 const Reason = Type.String({ minLength: 1, maxLength: 1000, description: 'why, for the audit log' });
 export const RoleName = Type.String({ pattern: ROLE_NAME_PATTERN, description: "a role of the workspace's access rules: lower-case letters, digits, _ or - (1–64)" });
 /** A device's claims: the values its read scopes' parameters may take (`{ "projects": ["p1", "p2"] }`). */
-export const Claims = Type.Record(
-  Type.String({ pattern: FIELD_NAME_PATTERN }),
-  Type.Union([ClaimValue(), Type.Array(ClaimValue(), { maxItems: 1000 })]),
-  { maxProperties: 32, description: 'what the device’s read scopes may take as values: claim name → a value or a list (at most 32 claims, 1000 values each)' },
-);
+export const Claims = Type.Record(Type.String({ pattern: FIELD_NAME_PATTERN }), Type.Union([ClaimValue(), Type.Array(ClaimValue(), { maxItems: 1000 })]), {
+  maxProperties: 32,
+  description: 'what the device’s read scopes may take as values: claim name → a value or a list (at most 32 claims, 1000 values each)',
+});
 function ClaimValue() {
   return Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Integer()]);
 }
@@ -114,9 +127,11 @@ export class IdentityController {
     const input = valid(validators.device(body));
     const role = input.role ?? null;
     await this.checkRoleDeclared(workspace, role);
-    const credentials = answer(await this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
-      recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
-    ));
+    const credentials = answer(
+      await this.deps.store.registerDevice({ workspace, deviceId: input.deviceId, site: input.site ?? null, label: input.label ?? null, role, claims: input.claims ?? {} }, this.deps.now(), (q) =>
+        recordAudit(q, { actor, action: 'device.register', target: { workspace, deviceId: input.deviceId }, reason: input.reason ?? null, detail: { site: input.site ?? null, role } }),
+      ),
+    );
     // A gateway may have cached "no such device" for a token of this id presented before the enrolment (only a
     // token signed for a device never enrolled can be), so the notice is sent, but an unconfirmed one does not fail
     // the enrolment: a retry would only meet 409, and such an entry ages out (STANDING_CACHE_MAX_AGE_MS).
@@ -136,7 +151,11 @@ export class IdentityController {
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { role, reason } = valid(validators.role(body));
     await this.checkRoleDeclared(workspace, role);
-    const record = answer(await this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) => recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } })));
+    const record = answer(
+      await this.deps.store.setRole(workspace, deviceId, role, (q, { previous }) =>
+        recordAudit(q, { actor, action: 'device.role', target: { workspace, deviceId }, reason, detail: { role, previous } }),
+      ),
+    );
     await this.deps.announce({ workspace, deviceId });
     return record;
   }
@@ -152,7 +171,11 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { claims, reason } = valid(validators.claims(body));
-    const record = answer(await this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) => recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } })));
+    const record = answer(
+      await this.deps.store.setClaims(workspace, deviceId, claims, (q, { previous }) =>
+        recordAudit(q, { actor, action: 'device.claims', target: { workspace, deviceId }, reason, detail: { claims, previous } }),
+      ),
+    );
     // Claims decide which subscriptions the device may hold: every gateway forgets what it cached of what it reads.
     await this.deps.announce({ workspace, deviceId });
     return record;
@@ -166,7 +189,10 @@ export class IdentityController {
     if (role === null) return;
     const current = await this.deps.accessRules.current(workspace);
     if (current && !roleRules(current.rules, role)) {
-      const declared = Object.keys(current.rules.roles).sort().map((r) => `"${r}"`).join(', ');
+      const declared = Object.keys(current.rules.roles)
+        .sort()
+        .map((r) => `"${r}"`)
+        .join(', ');
       throw ProblemError.validation([{ pointer: '/role', detail: `"${role}" is not a role of the workspace's access rules (v${current.version}): one of ${declared}` }], 'nothing was changed');
     }
   }
@@ -200,7 +226,9 @@ export class IdentityController {
     const workspace = valid(validators.workspaceId(workspaceText), 'path:workspace');
     const deviceId = valid(validators.deviceId(deviceText), 'path:deviceId');
     const { reason } = valid(validators.reason(body));
-    const credentials = answer(await this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason })));
+    const credentials = answer(
+      await this.deps.store.reenrol(workspace, deviceId, this.deps.now(), (q) => recordAudit(q, { actor, action: 'device.reenrol', target: { workspace, deviceId }, reason })),
+    );
     await this.deps.announce({ workspace, deviceId });
     return credentials;
   }
@@ -212,7 +240,13 @@ export class IdentityController {
     const input = valid(validators.operator(body));
     const ttl = Math.min(input.ttlSeconds ?? this.deps.operatorTokenMaxTtlSeconds, this.deps.operatorTokenMaxTtlSeconds);
     const minted = await this.deps.tokens.issueOperator({ name: input.name, roles: input.roles }, this.deps.now(), ttl);
-    await this.deps.audit.record({ actor, action: 'operator-token.mint', target: { name: input.name, tokenId: minted.tokenId }, reason: input.reason, detail: { roles: input.roles, ttlSeconds: ttl } });
+    await this.deps.audit.record({
+      actor,
+      action: 'operator-token.mint',
+      target: { name: input.name, tokenId: minted.tokenId },
+      reason: input.reason,
+      detail: { roles: input.roles, ttlSeconds: ttl },
+    });
     return { token: minted.token, tokenId: minted.tokenId, expiresAt: minted.expiresAt.toISOString() };
   }
 

@@ -29,7 +29,11 @@ describe('refresh token grace rule, atomically (real Postgres)', () => {
     ds = createDataSource({ url: db.url, poolSize: 10 });
     await ds.initialize();
     await migrateWithLock(ds);
-    store = new IdentityStore({ query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) }, tokens, { accessTtlSeconds: 60, refreshTtlSeconds: 3600, refreshGraceSeconds: 120 });
+    store = new IdentityStore({ query: (sql, params) => ds.query(sql, params), transaction: (fn) => inTransaction(ds, fn) }, tokens, {
+      accessTtlSeconds: 60,
+      refreshTtlSeconds: 3600,
+      refreshGraceSeconds: 120,
+    });
     await store.ensureWorkspace('ws', 'WS');
   });
   after(async () => {

@@ -60,9 +60,16 @@ export async function changePage(reads: SyncReads, workspace: string, after: str
   const rows = await reads.changeLog.after(workspace, after, limit + 1, filter.kind === 'scoped' ? filter : undefined);
   const page = rows.slice(0, limit);
   const admitted = page.filter((r) => filterAdmits(filter, r.entity_type, r.scope_key));
-  const conflicts = await reads.conflicts.ofEvents(workspace, admitted.map((r) => r.event_id));
+  const conflicts = await reads.conflicts.ofEvents(
+    workspace,
+    admitted.map((r) => r.event_id),
+  );
   const changes = page.map((r) => (filterAdmits(filter, r.entity_type, r.scope_key) ? changeView(r) : evictionView(r)));
-  await annotateAssets(reads.assets, workspace, changes.filter((c) => c.outOfScope !== true));
+  await annotateAssets(
+    reads.assets,
+    workspace,
+    changes.filter((c) => c.outOfScope !== true),
+  );
   return { changes, conflicts, next: page.length > 0 ? page[page.length - 1]!.cursor : after, hasMore: rows.length > limit };
 }
 
@@ -73,9 +80,15 @@ export async function changePage(reads: SyncReads, workspace: string, after: str
  */
 export async function annotateAssets(assets: EntityAssetsRepository, workspace: string, changes: Change[]): Promise<void> {
   if (changes.length === 0) return;
-  const refs = await assets.refsOf(workspace, changes.map((c) => c.entity));
+  const refs = await assets.refsOf(
+    workspace,
+    changes.map((c) => c.entity),
+  );
   if (refs.length === 0) return;
-  const status = await assets.statusOf(workspace, refs.map((r) => r.sha256));
+  const status = await assets.statusOf(
+    workspace,
+    refs.map((r) => r.sha256),
+  );
   for (const change of changes) {
     const held = refs.filter((r) => {
       if (r.entityType !== change.entity.type || r.entityId !== change.entity.id) return false;

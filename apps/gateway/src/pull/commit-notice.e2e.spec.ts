@@ -37,7 +37,11 @@ describe('the commit notice wakes long-polls', () => {
     const woke = await waiting;
     const waited = Date.now() - started;
     // Without a wake-up the long-poll would read again only when its 30 s wait ends (the re-read interval is 60 s).
-    assert.deepEqual(woke.changes.map((c) => c.eventId), [event.eventId], 'the long-poll answered with the change');
+    assert.deepEqual(
+      woke.changes.map((c) => c.eventId),
+      [event.eventId],
+      'the long-poll answered with the change',
+    );
     assert.ok(waited < 29_000, `the long-poll answered ${waited} ms after it began, before its 30 s wait ended: woken by the notice`);
     console.log(`long-poll answered ${waited} ms after it began, woken by the commit notice`);
     merged.unsubscribe();

@@ -38,7 +38,12 @@ export class SnapshotController {
     const page = await this.deps.snapshots.page(device.workspace, cursor, after, q.limit ?? SYNC_LIMITS.defaultSnapshotLimit, scope);
     const changes = page.rows.map(changeView);
     await annotateAssets(this.deps.reads.assets, device.workspace, changes);
-    const conflicts = (await this.deps.snapshots.openConflicts(device.workspace, changes.filter((c) => c.inConflict.length > 0).map((c) => c.entity))).map(conflictView);
+    const conflicts = (
+      await this.deps.snapshots.openConflicts(
+        device.workspace,
+        changes.filter((c) => c.inConflict.length > 0).map((c) => c.entity),
+      )
+    ).map(conflictView);
     const last = page.rows[page.rows.length - 1];
     return { cursor, changes, conflicts, ...(page.hasMore && last ? { next: `${last.entity_type}/${last.entity_id}` } : {}), hasMore: page.hasMore };
   }

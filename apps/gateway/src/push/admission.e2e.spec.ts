@@ -78,7 +78,9 @@ describe('gateway admission control and timeouts (one device flooding, one trick
     }
     const byStatus = outcomes.reduce<Record<string, number>>((acc, o) => ({ ...acc, [String(o.status)]: (acc[String(o.status)] ?? 0) + 1 }), {});
     t.diagnostic(`steady device without the flood: ${quiet.n} pushes, p50 ${quiet.p50.toFixed(1)} ms, p99 ${quiet.p99.toFixed(1)} ms, /healthz p99 ${quiet.healthP99.toFixed(1)} ms`);
-    t.diagnostic(`steady device under the flood: ${loaded.n} pushes, p50 ${loaded.p50.toFixed(1)} ms, p99 ${loaded.p99.toFixed(1)} ms, /healthz p99 ${loaded.healthP99.toFixed(1)} ms; flood answers ${JSON.stringify(byStatus)}`);
+    t.diagnostic(
+      `steady device under the flood: ${loaded.n} pushes, p50 ${loaded.p50.toFixed(1)} ms, p99 ${loaded.p99.toFixed(1)} ms, /healthz p99 ${loaded.healthP99.toFixed(1)} ms; flood answers ${JSON.stringify(byStatus)}`,
+    );
     // 250 ms, or three times what the machine gave without the flood when it is that busy already.
     const bound = Math.max(250, 3 * quiet.p99);
     assert.ok(loaded.n >= 20, `enough steady pushes to measure (${loaded.n})`);

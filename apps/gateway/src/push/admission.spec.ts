@@ -14,7 +14,11 @@ describe('push admission', () => {
     const a = new PushAdmission(limits);
     ticket(a.admit('d1', MiB, 0));
     const second = ticket(a.admit('d1', MiB, 0));
-    assert.deepEqual(a.admit('d1', 100, 0), { status: 429, limit: 'PUSH_MAX_IN_FLIGHT_PER_DEVICE', detail: 'this device already has 2 pushes in flight (at most 2); wait for their answers, then retry' });
+    assert.deepEqual(a.admit('d1', 100, 0), {
+      status: 429,
+      limit: 'PUSH_MAX_IN_FLIGHT_PER_DEVICE',
+      detail: 'this device already has 2 pushes in flight (at most 2); wait for their answers, then retry',
+    });
     ticket(a.admit('d2', 100, 0));
     second.release();
     second.release();

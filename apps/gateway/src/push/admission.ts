@@ -78,7 +78,12 @@ export class PushAdmission {
     const charge = Math.min(size, limits.deviceBurstBytes);
     if (charge > allowance) {
       const wait = Math.max(1, Math.ceil((charge - allowance) / limits.deviceBytesPerSecond));
-      return { status: 429, limit: 'PUSH_DEVICE_BYTES_PER_SECOND', detail: `this device pushed more than its ${limits.deviceBytesPerSecond} bytes per second (burst ${limits.deviceBurstBytes}); a push of ${size} bytes fits in ${wait} s`, retryAfterSeconds: wait };
+      return {
+        status: 429,
+        limit: 'PUSH_DEVICE_BYTES_PER_SECOND',
+        detail: `this device pushed more than its ${limits.deviceBytesPerSecond} bytes per second (burst ${limits.deviceBurstBytes}); a push of ${size} bytes fits in ${wait} s`,
+        retryAfterSeconds: wait,
+      };
     }
     const budget = size <= SMALL_PUSH_BYTES ? limits.bytes + Math.floor(limits.bytes / 4) : limits.bytes;
     if (this.bytes + size > budget) {

@@ -9,9 +9,7 @@ export const PUSH_DEPS = Symbol('PUSH_DEPS');
 @RequireDeviceToken()
 @Controller('v1')
 export class PushController {
-  constructor(
-    @Inject(PUSH_DEPS) private readonly deps: PushDeps,
-  ) {}
+  constructor(@Inject(PUSH_DEPS) private readonly deps: PushDeps) {}
 
   /** Journals a batch of device events; each is answered accepted (with its journal sequence) or duplicate. */
   @Post('events')

@@ -62,7 +62,13 @@ export async function pushFromDevice(deps: PushDeps, device: UnconfirmedDevice, 
     confirmStanding(device, (await deps.authority(workspace, deviceId)).standing);
     throw refusal;
   }
-  const [authority, receipted] = await Promise.all([deps.authority(workspace, deviceId), deps.receipts(workspace, batch.events.map((e) => e.eventId))]);
+  const [authority, receipted] = await Promise.all([
+    deps.authority(workspace, deviceId),
+    deps.receipts(
+      workspace,
+      batch.events.map((e) => e.eventId),
+    ),
+  ]);
   confirmStanding(device, authority.standing);
   refuseDenied(batch, authority.access, receipted, (denials, events) => {
     const detail: RefusalDetail = {
@@ -105,7 +111,10 @@ function refuseDenied(batch: PushRequest, access: Access, receipted: Map<string,
  */
 export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): Promise<PushResponse> {
   const batch = checkBatch(pusher, body);
-  const receipted = await deps.receipts(pusher.workspace, batch.events.map((e) => e.eventId));
+  const receipted = await deps.receipts(
+    pusher.workspace,
+    batch.events.map((e) => e.eventId),
+  );
   return journal(deps, pusher, batch, receipted);
 }
 
@@ -113,9 +122,13 @@ export async function pushBatch(deps: PushDeps, pusher: Pusher, body: unknown): 
 function checkBatch(pusher: Pusher, body: unknown): PushRequest {
   const validated = validatePushRequest(body);
   if (!validated.ok) throw ProblemError.validation(validated.errors, 'nothing of this request was journaled');
-  const foreign = validated.value.events.flatMap((event, i) => (event.deviceId === pusher.deviceId ? [] : [{ pointer: `/events/${i}/deviceId`, detail: `must be "${pusher.deviceId}", the device of the token` }]));
+  const foreign = validated.value.events.flatMap((event, i) =>
+    event.deviceId === pusher.deviceId ? [] : [{ pointer: `/events/${i}/deviceId`, detail: `must be "${pusher.deviceId}", the device of the token` }],
+  );
   if (foreign.length > 0) {
-    throw new ProblemError(problem(ProblemType.forbidden, 403, 'Forbidden', { detail: 'a device pushes its own events only; nothing of this request was journaled', errors: foreign, code: 'foreign-device' }));
+    throw new ProblemError(
+      problem(ProblemType.forbidden, 403, 'Forbidden', { detail: 'a device pushes its own events only; nothing of this request was journaled', errors: foreign, code: 'foreign-device' }),
+    );
   }
   return validated.value;
 }
@@ -171,10 +184,12 @@ async function journal(deps: PushDeps, pusher: Pusher, batch: PushRequest, recei
   if (maxSeq > 0) deps.recordPush(pusher, maxSeq, new Date(acceptedAt));
   if (failed > 0) {
     deps.logger.warn({ failed, total: results.length }, 'journal did not acknowledge every event');
-    throw new ProblemError(problem(ProblemType.journalUnavailable, 503, 'Journal unavailable', {
-      detail: `${failed} of ${results.length} events were not acknowledged by the journal; retry them with the same eventIds (acknowledged ones will answer "duplicate")`,
-      results,
-    }));
+    throw new ProblemError(
+      problem(ProblemType.journalUnavailable, 503, 'Journal unavailable', {
+        detail: `${failed} of ${results.length} events were not acknowledged by the journal; retry them with the same eventIds (acknowledged ones will answer "duplicate")`,
+        results,
+      }),
+    );
   }
   return { results };
 }

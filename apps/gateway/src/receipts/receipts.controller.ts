@@ -11,9 +11,7 @@ const validateEventId = compileValidator(EventIdParam);
 @RequireAuth('device')
 @Controller('v1/receipts')
 export class ReceiptsController {
-  constructor(
-    @Inject(LEDGER_DEPS) private readonly deps: LedgerDeps,
-  ) {}
+  constructor(@Inject(LEDGER_DEPS) private readonly deps: LedgerDeps) {}
 
   /** A device's receipts in device-sequence order; `after` is a deviceSeq or a previous page's `next`. */
   @Get()

@@ -5,10 +5,13 @@ import { FakeDevice, PARTITIONED_TASK_V1, eventually, push, startSlice, type Sli
 type Answer = { status: number; body: any; contentType: string | null };
 
 async function call(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const response = await fetch(url, {
+    method,
+    headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   return { status: response.status, body: await response.json(), contentType: response.headers.get('content-type') };
 }
-
 
 const RULES = {
   version: 1,
@@ -43,7 +46,11 @@ describe('read scopes: each device reads only what it subscribed to and may read
     assert.ok(schema.status === 200 || schema.status === 201, JSON.stringify(schema.body));
     const rules = await admin('/access-rules', 'PUT', { rules: RULES, reason: 'projects' });
     assert.equal(rules.status, 201, JSON.stringify(rules.body));
-    for (const [id, role, claims] of [['lead', 'lead', {}], ['alice', 'annotator', { projects: ['p1'] }], ['bob', 'annotator', { projects: ['p2', 'p3'] }]] as const) {
+    for (const [id, role, claims] of [
+      ['lead', 'lead', {}],
+      ['alice', 'annotator', { projects: ['p1'] }],
+      ['bob', 'annotator', { projects: ['p2', 'p3'] }],
+    ] as const) {
       const enrolled = await admin('/devices', 'POST', { deviceId: id, role, claims, reason: 'test' });
       assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
       auth.set(id, { authorization: `Bearer ${enrolled.body.accessToken}` });
@@ -87,14 +94,25 @@ describe('read scopes: each device reads only what it subscribed to and may read
   });
 
   it('subscribes only to what the role and claims allow: 403 by pointer otherwise, 400 for an undeclared scope, nothing changed', async () => {
-    const refused = await as('alice', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p1' }, { scope: 'project', value: 'p2' }] });
+    const refused = await as('alice', '/v1/subscriptions', 'PUT', {
+      subscriptions: [
+        { scope: 'project', value: 'p1' },
+        { scope: 'project', value: 'p2' },
+      ],
+    });
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
     assert.match(refused.contentType ?? '', /^application\/problem\+json/);
     assert.equal(refused.body.code, 'read-not-allowed');
-    assert.deepEqual(refused.body.errors.map((e: { pointer: string; code: string }) => `${e.code}@${e.pointer}`), ['value-not-allowed@/subscriptions/1']);
+    assert.deepEqual(
+      refused.body.errors.map((e: { pointer: string; code: string }) => `${e.code}@${e.pointer}`),
+      ['value-not-allowed@/subscriptions/1'],
+    );
     const unknown = await as('alice', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'everything' }] });
     assert.equal(unknown.status, 400);
-    assert.deepEqual(unknown.body.errors.map((e: { pointer: string }) => e.pointer), ['/subscriptions/0']);
+    assert.deepEqual(
+      unknown.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['/subscriptions/0'],
+    );
     assert.deepEqual((await as('alice', '/v1/subscriptions')).body.subscriptions, [], 'nothing was changed');
 
     const ok = await as('alice', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p1' }, { scope: 'catalog' }] });
@@ -116,7 +134,10 @@ describe('read scopes: each device reads only what it subscribed to and may read
     assert.deepEqual(keys(await pull('bob')).sort(), ['task/t2', 'task/t3']);
     const notHis = await as('bob', '/v1/snapshot?scope=project&value=p1');
     assert.equal(notHis.status, 403);
-    assert.deepEqual(notHis.body.errors.map((e: { pointer: string }) => e.pointer), ['query:scope']);
+    assert.deepEqual(
+      notHis.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['query:scope'],
+    );
   });
 
   it('a record that moves between partitions arrives where it moved and leaves, without its state, where it was', async () => {
@@ -145,7 +166,12 @@ describe('read scopes: each device reads only what it subscribed to and may read
     await write([lead.upsert('task', 't4', { project: 'p3', label: 'ant' })]);
     await projected(8);
     assert.deepEqual(await pull('bob'), [], 'not subscribed to p3 yet');
-    const added = await as('bob', '/v1/subscriptions', 'PUT', { subscriptions: [{ scope: 'project', value: 'p2' }, { scope: 'project', value: 'p3' }] });
+    const added = await as('bob', '/v1/subscriptions', 'PUT', {
+      subscriptions: [
+        { scope: 'project', value: 'p2' },
+        { scope: 'project', value: 'p3' },
+      ],
+    });
     assert.equal(added.status, 200, JSON.stringify(added.body));
     const backfill = await as('bob', '/v1/snapshot?scope=project&value=p3');
     assert.deepEqual(keys(backfill.body.changes), ['task/t4']);
@@ -160,14 +186,23 @@ describe('read scopes: each device reads only what it subscribed to and may read
   it('writes stay governed by the role; claims changed by an administrator apply on the next request', async () => {
     const refused = await push(gateway, [alice.upsert('task', 't1', { project: 'p2' })], auth.get('alice')!);
     assert.equal(refused.status, 403);
-    assert.deepEqual(refused.body.errors.map((e: { pointer: string }) => e.pointer), ['/events/0/fields/project']);
+    assert.deepEqual(
+      refused.body.errors.map((e: { pointer: string }) => e.pointer),
+      ['/events/0/fields/project'],
+    );
     assert.equal((await push(gateway, [bob.upsert('task', 't4', { label: 'wasp' }, 2)], auth.get('bob')!)).status, 200);
 
     const changed = await admin('/devices/bob/claims', 'PUT', { claims: { projects: ['p2'] }, reason: 'moved off p3' });
     assert.equal(changed.status, 200, `${JSON.stringify(changed.body)}\n${stack.services.get('gateway')!.output().slice(-3000)}`);
     assert.deepEqual(changed.body.claims, { projects: ['p2'] });
     const listed = await as('bob', '/v1/subscriptions');
-    assert.deepEqual(listed.body.subscriptions.map((s: { value: string; allowed: boolean }) => [s.value, s.allowed]), [['p2', true], ['p3', false]]);
+    assert.deepEqual(
+      listed.body.subscriptions.map((s: { value: string; allowed: boolean }) => [s.value, s.allowed]),
+      [
+        ['p2', true],
+        ['p3', false],
+      ],
+    );
     await projected(10);
     assert.deepEqual(await pull('bob'), [], 'p3 is no longer delivered');
     const audit = await stack.db.query("SELECT detail FROM audit_log WHERE action = 'device.claims'");
@@ -206,11 +241,20 @@ describe('read scopes: each device reads only what it subscribed to and may read
       return view.body.values[0];
     };
     // Alice has read everything of p1 so far (the gateway notes what it delivered, in the background).
-    await eventually(async () => assert.deepEqual((await lagOf('p1')).devices.map((d: { deviceId: string; behind: number }) => [d.deviceId, d.behind]), [['alice', 0]]));
+    await eventually(async () =>
+      assert.deepEqual(
+        (await lagOf('p1')).devices.map((d: { deviceId: string; behind: number }) => [d.deviceId, d.behind]),
+        [['alice', 0]],
+      ),
+    );
     await write([lead.upsert('task', 't5', { project: 'p1', label: 'elk' }), lead.upsert('task', 't6', { project: 'p1', label: 'emu' }), lead.upsert('task', 't7', { project: 'p2', label: 'yak' })]);
     await projected(13);
     const behind = await lagOf('p1');
-    assert.deepEqual({ subscribers: behind.subscribers, behind: behind.behind, devicesBehind: behind.devicesBehind, devices: behind.devices.map((d: { deviceId: string; behind: number }) => [d.deviceId, d.behind]) }, { subscribers: 1, behind: 2, devicesBehind: 1, devices: [['alice', 2]] }, 'the p2 write does not count for p1');
+    assert.deepEqual(
+      { subscribers: behind.subscribers, behind: behind.behind, devicesBehind: behind.devicesBehind, devices: behind.devices.map((d: { deviceId: string; behind: number }) => [d.deviceId, d.behind]) },
+      { subscribers: 1, behind: 2, devicesBehind: 1, devices: [['alice', 2]] },
+      'the p2 write does not count for p1',
+    );
     assert.deepEqual(keys(await pull('alice')).sort(), ['task/t5', 'task/t6']);
     await eventually(async () => {
       const caught = await lagOf('p1');
@@ -218,7 +262,10 @@ describe('read scopes: each device reads only what it subscribed to and may read
       assert.equal(caught.head, cursors.get('alice'), 'the newest change of p1 is the last one alice read');
     });
     const page = await ops('/v1/scopes/lag?workspace=lab&scope=project&limit=2');
-    assert.deepEqual(page.body.values.map((v: { value: string }) => v.value), ['p1', 'p2']);
+    assert.deepEqual(
+      page.body.values.map((v: { value: string }) => v.value),
+      ['p1', 'p2'],
+    );
     assert.equal(page.body.next, 'p2');
     const rest = await ops('/v1/scopes/lag?workspace=lab&scope=project&limit=2&after=p2');
     assert.deepEqual([rest.body.values.map((v: { value: string }) => v.value), rest.body.next], [['p3'], undefined]);
@@ -231,7 +278,15 @@ describe('read scopes: each device reads only what it subscribed to and may read
     await eventually(async () => {
       const devices = await ops('/v1/devices?workspace=lab&sort=device');
       const alices = devices.body.devices.find((d: { deviceId: string }) => d.deviceId === 'alice');
-      assert.deepEqual(alices.writesRefused && { events: alices.writesRefused.events, role: alices.writesRefused.last.role, version: alices.writesRefused.last.accessRulesVersion, pointers: alices.writesRefused.last.denials.map((d: { pointer: string }) => d.pointer) }, { events: 1, role: 'annotator', version: 1, pointers: ['/events/0/fields/project'] });
+      assert.deepEqual(
+        alices.writesRefused && {
+          events: alices.writesRefused.events,
+          role: alices.writesRefused.last.role,
+          version: alices.writesRefused.last.accessRulesVersion,
+          pointers: alices.writesRefused.last.denials.map((d: { pointer: string }) => d.pointer),
+        },
+        { events: 1, role: 'annotator', version: 1, pointers: ['/events/0/fields/project'] },
+      );
       assert.equal(alices.read.cursor, cursors.get('alice'));
       assert.equal(devices.body.devices.find((d: { deviceId: string }) => d.deviceId === 'lead').writesRefused, undefined);
     });
@@ -243,8 +298,14 @@ describe('read scopes: each device reads only what it subscribed to and may read
     assert.ok(published.status === 200 || published.status === 201, JSON.stringify(published.body));
     const refused = await call(`${stack.url('journal-service')}/v1/schemas/clip/2`, 'PUT', stack.operatorHeaders, { ...clip, version: 2, partitionBy: { idPrefix: { separator: '-' } } });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
-    assert.ok(refused.body.errors.some((e: { pointer: string }) => e.pointer.endsWith('/partitionBy')), JSON.stringify(refused.body));
-    const rules = await admin('/access-rules', 'PUT', { rules: { ...RULES, version: 2, scopes: { ...RULES.scopes, project: { ...RULES.scopes.project, types: ['task', 'clip'] } } }, reason: 'clips by project' });
+    assert.ok(
+      refused.body.errors.some((e: { pointer: string }) => e.pointer.endsWith('/partitionBy')),
+      JSON.stringify(refused.body),
+    );
+    const rules = await admin('/access-rules', 'PUT', {
+      rules: { ...RULES, version: 2, scopes: { ...RULES.scopes, project: { ...RULES.scopes.project, types: ['task', 'clip'] } } },
+      reason: 'clips by project',
+    });
     assert.equal(rules.status, 201, JSON.stringify(rules.body));
     await write([lead.upsert('clip', 'p1:intro', { note: 'opening' }), lead.upsert('clip', 'p2:outro', { note: 'closing' }), lead.upsert('clip', 'loose', { note: 'no project' })]);
     await projected(16);
@@ -252,6 +313,9 @@ describe('read scopes: each device reads only what it subscribed to and may read
     assert.deepEqual(keys(alices), ['clip/p1:intro']);
     assert.equal((alices[0] as Change).partition, 'p1');
     const backfill = await as('bob', '/v1/snapshot?scope=project&value=p2');
-    assert.deepEqual(keys(backfill.body.changes).filter((k) => k.startsWith('clip/')), ['clip/p2:outro']);
+    assert.deepEqual(
+      keys(backfill.body.changes).filter((k) => k.startsWith('clip/')),
+      ['clip/p2:outro'],
+    );
   });
 });

@@ -29,7 +29,9 @@ describe('decidePublish', () => {
   });
 
   it('treats the same definition, in any member order, as a retry', () => {
-    const reordered = JSON.parse(JSON.stringify({ fields: ANNOTATION_V1.fields, version: 1, onDeleteConflict: 'review', type: 'annotation', description: ANNOTATION_V1.description })) as EntityTypeSchema;
+    const reordered = JSON.parse(
+      JSON.stringify({ fields: ANNOTATION_V1.fields, version: 1, onDeleteConflict: 'review', type: 'annotation', description: ANNOTATION_V1.description }),
+    ) as EntityTypeSchema;
     assert.deepEqual(decidePublish(reordered, published), { kind: 'identical' });
   });
 

@@ -8,10 +8,7 @@ import { decideRevisionPublish, readRevisionRequest } from './revisions';
 export type { ActiveRevision, RevisionRecord, SchemaRecord };
 
 export type PublishOutcome =
-  | { kind: 'created'; record: SchemaRecord }
-  | { kind: 'identical'; record: SchemaRecord }
-  | { kind: 'immutable'; record: SchemaRecord }
-  | { kind: 'incompatible'; errors: InvalidParam[] };
+  { kind: 'created'; record: SchemaRecord } | { kind: 'identical'; record: SchemaRecord } | { kind: 'immutable'; record: SchemaRecord } | { kind: 'incompatible'; errors: InvalidParam[] };
 
 /**
  * The schema registry's publishes: each checked against what is published, under the type's lock
@@ -97,6 +94,4 @@ export class SchemaStore {
   }
 }
 
-export type RevisionOutcome =
-  | { kind: 'created' | 'identical' | 'immutable'; record: RevisionRecord }
-  | { kind: 'invalid'; errors: InvalidParam[] };
+export type RevisionOutcome = { kind: 'created' | 'identical' | 'immutable'; record: RevisionRecord } | { kind: 'invalid'; errors: InvalidParam[] };

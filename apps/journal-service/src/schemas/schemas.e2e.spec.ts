@@ -27,13 +27,22 @@ describe('schema registry API (journal-service as a process, real Postgres and N
   };
   const pointers = (problem: { errors?: { pointer: string }[] }) => (problem.errors ?? []).map((e) => e.pointer).sort();
 
-  const annotationV2: EntityTypeSchema = { ...ANNOTATION_V1, version: 2, fields: { ...ANNOTATION_V1.fields, severity: { policy: 'max', valueType: 'integer', description: 'how bad the finding is' } } };
+  const annotationV2: EntityTypeSchema = {
+    ...ANNOTATION_V1,
+    version: 2,
+    fields: { ...ANNOTATION_V1.fields, severity: { policy: 'max', valueType: 'integer', description: 'how bad the finding is' } },
+  };
 
   it('lists the four shipped schemas, seeded by the migration', async () => {
     const list = await getJson(base, reader);
     assert.deepEqual(
       list.types.map((t: { type: string; latest: number; versions: { version: number }[] }) => [t.type, t.latest, t.versions.map((v) => v.version)]),
-      [['annotation', 1, [1]], ['job', 1, [1]], ['output', 1, [1]], ['prompt', 1, [1]]],
+      [
+        ['annotation', 1, [1]],
+        ['job', 1, [1]],
+        ['output', 1, [1]],
+        ['prompt', 1, [1]],
+      ],
     );
     for (const schema of DEFAULT_SCHEMAS) {
       const one = await getJson(`${base}/${schema.type}/1`, reader);
@@ -50,14 +59,23 @@ describe('schema registry API (journal-service as a process, real Postgres and N
     const again = await put('annotation/2', annotationV2);
     assert.equal(again.status, 200);
     assert.equal(again.body.createdAt, created.body.createdAt, 'the original row');
-    const audit = await stack.db.query<{ actor: string; n: string }>("SELECT actor, count(*) OVER () AS n FROM audit_log WHERE action = 'schema.publish' AND target->>'type' = 'annotation' AND (target->>'version')::int = 2");
-    assert.deepEqual(audit.rows.map((r) => [r.actor, Number(r.n)]), [['test-operator', 1]], 'one audit entry, for the publish that created the version');
+    const audit = await stack.db.query<{ actor: string; n: string }>(
+      "SELECT actor, count(*) OVER () AS n FROM audit_log WHERE action = 'schema.publish' AND target->>'type' = 'annotation' AND (target->>'version')::int = 2",
+    );
+    assert.deepEqual(
+      audit.rows.map((r) => [r.actor, Number(r.n)]),
+      [['test-operator', 1]],
+      'one audit entry, for the publish that created the version',
+    );
 
     const reordered = Object.fromEntries(Object.entries(annotationV2).reverse());
     assert.equal((await put('annotation/2', reordered)).status, 200, 'member order is not part of a schema');
 
     const versions = await getJson(`${base}/annotation`, reader);
-    assert.deepEqual(versions.versions.map((v: { version: number }) => v.version), [1, 2]);
+    assert.deepEqual(
+      versions.versions.map((v: { version: number }) => v.version),
+      [1, 2],
+    );
   });
 
   it('refuses to change a published version: 409', async () => {
@@ -70,7 +88,12 @@ describe('schema registry API (journal-service as a process, real Postgres and N
   });
 
   it('refuses an invalid definition: 400 naming each problem by JSON pointer', async () => {
-    const invalid = await put('annotation/3', { ...annotationV2, version: 3, onDeleteConflict: 'coin-toss', fields: { ...annotationV2.fields, votes: { policy: 'counter', valueType: 'string' }, mood: { policy: 'vibes', valueType: 'string' } } });
+    const invalid = await put('annotation/3', {
+      ...annotationV2,
+      version: 3,
+      onDeleteConflict: 'coin-toss',
+      fields: { ...annotationV2.fields, votes: { policy: 'counter', valueType: 'string' }, mood: { policy: 'vibes', valueType: 'string' } },
+    });
     assert.equal(invalid.status, 400);
     assert.match(invalid.contentType, /^application\/problem\+json/);
     assert.match(invalid.body.type, /validation-failed$/);
@@ -99,7 +122,10 @@ describe('schema registry API (journal-service as a process, real Postgres and N
     assert.deepEqual(pointers(type.body), ['/type']);
     const path = await put('Not%20a%20type/zero', annotationV2);
     assert.equal(path.status, 400);
-    assert.deepEqual(pointers(path.body).filter((p) => p.startsWith('path:')), ['path:type', 'path:version']);
+    assert.deepEqual(
+      pointers(path.body).filter((p) => p.startsWith('path:')),
+      ['path:type', 'path:version'],
+    );
   });
 
   it('answers bad media types and unknown schemas with problem+json', async () => {

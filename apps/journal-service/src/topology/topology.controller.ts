@@ -25,9 +25,22 @@ export class TopologyController {
     const streams = await Promise.all(
       this.state.declared.streams.map(async (s) => {
         const info = await jsm.streams.info(s.name);
-        return { name: s.name, subjects: info.config.subjects, storage: info.config.storage, replicas: info.config.num_replicas, messages: info.state.messages, bytes: info.state.bytes, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
+        return {
+          name: s.name,
+          subjects: info.config.subjects,
+          storage: info.config.storage,
+          replicas: info.config.num_replicas,
+          messages: info.state.messages,
+          bytes: info.state.bytes,
+          firstSeq: info.state.first_seq,
+          lastSeq: info.state.last_seq,
+        };
       }),
     );
-    return { streams, consumers: this.state.declared.consumers.map((c) => ({ stream: c.stream, durable: c.config.durable_name, filter: c.config.filter_subject })), lastApplied: this.state.lastApplied };
+    return {
+      streams,
+      consumers: this.state.declared.consumers.map((c) => ({ stream: c.stream, durable: c.config.durable_name, filter: c.config.filter_subject })),
+      lastApplied: this.state.lastApplied,
+    };
   }
 }

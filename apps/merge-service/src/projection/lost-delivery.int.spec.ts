@@ -122,7 +122,10 @@ describe('batch consumer: deliveries lost in flight at the tail of a stream', ()
     });
     try {
       await eventually(() => assert.ok(warnings.length >= 2, `warnings so far: ${warnings.length}`), { timeoutMs: 10_000 });
-      assert.ok(warnings.every((w) => w.msg === 'batch still in hand; its handler has not settled'), JSON.stringify(warnings));
+      assert.ok(
+        warnings.every((w) => w.msg === 'batch still in hand; its handler has not settled'),
+        JSON.stringify(warnings),
+      );
       assert.ok(warnings[1]!.inHandMs > warnings[0]!.inHandMs, 'each warning says how long the batch has been in hand');
       settle();
       await eventually(() => assert.equal(committed, 1));

@@ -111,9 +111,14 @@ describe('dependency outages and lost claims never park', () => {
       assert.equal(await claims.claim(0, binding), true);
       // The claim session is ended by Postgres (as when it restarts or a network partition cuts it).
       await ds.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tidemark-merge-claims' AND datname = current_database()");
-      await eventually(async () => assert.equal(Number((await ds.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 0 AND objsubid = 2"))[0].n), 0), { message: 'the claim session is gone' });
+      await eventually(async () => assert.equal(Number((await ds.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 0 AND objsubid = 2"))[0].n), 0), {
+        message: 'the claim session is gone',
+      });
       const msg = await fetchOne();
-      await assert.rejects(failing.handle({ stream: STREAMS.journal, durable, messages: [msg], attempt: 1 }), (error: unknown) => error instanceof DependencyUnavailableError && error.dependency === 'partition-claim');
+      await assert.rejects(
+        failing.handle({ stream: STREAMS.journal, durable, messages: [msg], attempt: 1 }),
+        (error: unknown) => error instanceof DependencyUnavailableError && error.dependency === 'partition-claim',
+      );
       assert.equal(await parked(), 0, 'nothing parked without the claim');
       msg.nak();
 

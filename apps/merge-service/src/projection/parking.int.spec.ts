@@ -81,13 +81,25 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     }
   };
 
-  const record = (event: DeviceEvent, site?: string): JournalRecord => ({ v: 1, workspace: 'default', acceptedAt: new Date(1_764_000_000_000 + event.deviceSeq * 1000).toISOString(), ...(site ? { site } : {}), event });
+  const record = (event: DeviceEvent, site?: string): JournalRecord => ({
+    v: 1,
+    workspace: 'default',
+    acceptedAt: new Date(1_764_000_000_000 + event.deviceSeq * 1000).toISOString(),
+    ...(site ? { site } : {}),
+    event,
+  });
   const publish = async (rec: JournalRecord, msgID: string, headers: Record<string, string> = {}): Promise<number> =>
     (await conn.js.publish(journalSubject(rec.workspace, rec.event.entity, 1), JSON.stringify(rec), { msgID, headers: buildHeaders(headers) })).seq;
-  const mark = (action: string, seq: number, reason: string) => ({ [PARKED_HEADERS.action]: action, [PARKED_HEADERS.consumer]: live.consumer, [PARKED_HEADERS.seq]: String(seq), [PARKED_HEADERS.reason]: encodeURIComponent(reason) });
+  const mark = (action: string, seq: number, reason: string) => ({
+    [PARKED_HEADERS.action]: action,
+    [PARKED_HEADERS.consumer]: live.consumer,
+    [PARKED_HEADERS.seq]: String(seq),
+    [PARKED_HEADERS.reason]: encodeURIComponent(reason),
+  });
   const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await live.ds.query(sql, params)) as T[];
   const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => (await rows<T>(sql, params))[0]!;
-  const publishSchema = (p: Projection, schema: EntityTypeSchema) => p.ds.query('INSERT INTO entity_schemas (type, version, definition) VALUES ($1, $2, $3::jsonb)', [schema.type, schema.version, JSON.stringify(schema)]);
+  const publishSchema = (p: Projection, schema: EntityTypeSchema) =>
+    p.ds.query('INSERT INTO entity_schemas (type, version, definition) VALUES ($1, $2, $3::jsonb)', [schema.type, schema.version, JSON.stringify(schema)]);
 
   // Sequences of the scenario, for the rebuild below.
   let schemaPublishedAfter = 0;
@@ -121,11 +133,20 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     await publish(record(invalid, 'lab'), invalid.eventId);
     await drain(live);
 
-    const parked = await rows<{ stream_seq: string; status: string; code: string; reason: string; event_id: string }>('SELECT stream_seq, status, code, reason, event_id FROM parked_events ORDER BY stream_seq');
-    assert.deepEqual(parked.map((r) => [Number(r.stream_seq), r.status, r.code, r.event_id]), [[parkedSeq, 'parked', 'unknown-entity-type', photoEvent.eventId]]);
+    const parked = await rows<{ stream_seq: string; status: string; code: string; reason: string; event_id: string }>(
+      'SELECT stream_seq, status, code, reason, event_id FROM parked_events ORDER BY stream_seq',
+    );
+    assert.deepEqual(
+      parked.map((r) => [Number(r.stream_seq), r.status, r.code, r.event_id]),
+      [[parkedSeq, 'parked', 'unknown-entity-type', photoEvent.eventId]],
+    );
     assert.match(parked[0]!.reason, /unknown entity type "photo"/);
     const receipts = await rows<{ event_id: string; status: string; reason: string | null }>('SELECT event_id, status, reason FROM event_receipts ORDER BY device_seq');
-    assert.deepEqual(receipts.map((r) => r.status), ['parked', 'applied', 'rejected'], 'an unknown type is parked; an undeclared field stays the device’s rejection');
+    assert.deepEqual(
+      receipts.map((r) => r.status),
+      ['parked', 'applied', 'rejected'],
+      'an unknown type is parked; an undeclared field stays the device’s rejection',
+    );
     assert.equal(receipts[0]!.reason, parked[0]!.reason);
     const seq = await one<{ contiguous: string; events: string; site: string }>("SELECT contiguous, events, site FROM device_sequences WHERE device_id = 'cam-1'");
     assert.deepEqual([Number(seq.contiguous), Number(seq.events), seq.site], [3, 3, 'lab'], 'the parked event counts as received; the site is the token’s');
@@ -139,9 +160,14 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     assert.equal(again, first, 'a double click within the dedupe window is one journal message');
     await drain(live);
 
-    const receipt = await one<{ status: string; stream_seq: string; version: string; reason: string | null }>('SELECT status, stream_seq, version, reason FROM event_receipts WHERE event_id = $1', [photoEvent.eventId]);
+    const receipt = await one<{ status: string; stream_seq: string; version: string; reason: string | null }>('SELECT status, stream_seq, version, reason FROM event_receipts WHERE event_id = $1', [
+      photoEvent.eventId,
+    ]);
     assert.deepEqual([receipt.status, Number(receipt.stream_seq), Number(receipt.version), receipt.reason], ['applied', first, 1, null]);
-    const entry = await one<{ status: string; resolution: string; resolved_seq: string; note: string; payload: string }>('SELECT status, resolution, resolved_seq, note, payload FROM parked_events WHERE stream_seq = $1', [parkedSeq]);
+    const entry = await one<{ status: string; resolution: string; resolved_seq: string; note: string; payload: string }>(
+      'SELECT status, resolution, resolved_seq, note, payload FROM parked_events WHERE stream_seq = $1',
+      [parkedSeq],
+    );
     assert.deepEqual([entry.status, entry.resolution, Number(entry.resolved_seq), entry.note], ['redriven', 'redrive', first, 'photo v1 published']);
     const entity = await one<{ version: string; view: { values: Record<string, unknown> } }>("SELECT version, view FROM entities WHERE entity_id = 'p1'");
     assert.equal(Number(entity.version), 1);
@@ -154,7 +180,10 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     assert.equal(Number((await one<{ version: string }>("SELECT version FROM entities WHERE entity_id = 'p1'")).version), 1, 'never applied twice');
     assert.equal(Number((await one<{ n: string }>('SELECT coalesce(sum(jsonb_array_length(decisions)), 0) AS n FROM merge_decisions WHERE event_id = $1', [photoEvent.eventId])).n), 2);
     assert.equal(Number((await one<{ n: string }>('SELECT count(*) AS n FROM change_log WHERE event_id = $1', [photoEvent.eventId])).n), 1);
-    assert.deepEqual((await rows<{ stream_seq: string }>('SELECT stream_seq FROM journal_duplicates WHERE event_id = $1', [photoEvent.eventId])).map((r) => Number(r.stream_seq)), [late]);
+    assert.deepEqual(
+      (await rows<{ stream_seq: string }>('SELECT stream_seq FROM journal_duplicates WHERE event_id = $1', [photoEvent.eventId])).map((r) => Number(r.stream_seq)),
+      [late],
+    );
     assert.equal((await one<{ status: string }>('SELECT status FROM event_receipts WHERE event_id = $1', [photoEvent.eventId])).status, 'applied');
     const seq = await one<{ events: string }>("SELECT events FROM device_sequences WHERE device_id = 'cam-1'");
     assert.equal(Number(seq.events), 3, 're-drives are not new arrivals');
@@ -178,23 +207,34 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     await drain(live);
     const seq2 = await publish(record(v3), `redrive-${seq1}`, mark('redrive', seq1, 'try again'));
     await drain(live);
-    const entries = await rows<{ stream_seq: string; status: string; code: string; resolved_seq: string | null }>('SELECT stream_seq, status, code, resolved_seq FROM parked_events WHERE event_id = $1 ORDER BY stream_seq', [v3.eventId]);
-    assert.deepEqual(entries.map((e) => [Number(e.stream_seq), e.status, e.code, e.resolved_seq === null ? null : Number(e.resolved_seq)]), [
-      [seq1, 'redriven', 'unknown-schema-version', seq2],
-      [seq2, 'parked', 'unknown-schema-version', null],
-    ]);
+    const entries = await rows<{ stream_seq: string; status: string; code: string; resolved_seq: string | null }>(
+      'SELECT stream_seq, status, code, resolved_seq FROM parked_events WHERE event_id = $1 ORDER BY stream_seq',
+      [v3.eventId],
+    );
+    assert.deepEqual(
+      entries.map((e) => [Number(e.stream_seq), e.status, e.code, e.resolved_seq === null ? null : Number(e.resolved_seq)]),
+      [
+        [seq1, 'redriven', 'unknown-schema-version', seq2],
+        [seq2, 'parked', 'unknown-schema-version', null],
+      ],
+    );
     const receipt = await one<{ status: string; stream_seq: string; reason: string }>('SELECT status, stream_seq, reason FROM event_receipts WHERE event_id = $1', [v3.eventId]);
     assert.deepEqual([receipt.status, Number(receipt.stream_seq)], ['parked', seq2]);
     assert.match(receipt.reason, /has no schema version 3/);
   });
 
   it('an edited event is applied in place of the original, whose payload stays in the entry', async () => {
-    const entry = await one<{ stream_seq: string; event_id: string; payload: string }>("SELECT stream_seq, event_id, payload FROM parked_events WHERE status = 'parked' AND code = 'unknown-schema-version'");
+    const entry = await one<{ stream_seq: string; event_id: string; payload: string }>(
+      "SELECT stream_seq, event_id, payload FROM parked_events WHERE status = 'parked' AND code = 'unknown-schema-version'",
+    );
     const original = (JSON.parse(entry.payload) as JournalRecord).event;
     const edited: DeviceEvent = { ...original, schemaVersion: 1, fields: { caption: { op: 'set', value: 'corrected' } } };
     const seq = await publish(record(edited), `edit-${entry.stream_seq}`, mark('edit', Number(entry.stream_seq), 'device wrote v3 by mistake'));
     await drain(live);
-    const after = await one<{ status: string; resolution: string; resolved_seq: string; payload: string }>('SELECT status, resolution, resolved_seq, payload FROM parked_events WHERE stream_seq = $1', [entry.stream_seq]);
+    const after = await one<{ status: string; resolution: string; resolved_seq: string; payload: string }>(
+      'SELECT status, resolution, resolved_seq, payload FROM parked_events WHERE stream_seq = $1',
+      [entry.stream_seq],
+    );
     assert.deepEqual([after.status, after.resolution, Number(after.resolved_seq)], ['redriven', 'edit', seq]);
     assert.equal(after.payload, entry.payload, 'the original stays for audit');
     assert.equal((await one<{ status: string }>('SELECT status FROM event_receipts WHERE event_id = $1', [original.eventId])).status, 'applied');
@@ -206,7 +246,7 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     const seq = await publish(record(unknown), unknown.eventId);
     await conn.js.publish(journalSubject('default', { type: 'photo', id: 'garbage' }, 1), 'not a record', { msgID: 'garbage-1' });
     await drain(live);
-    const garbage = await one<{ stream_seq: string; code: string }>("SELECT stream_seq, code FROM parked_events WHERE event_id IS NULL");
+    const garbage = await one<{ stream_seq: string; code: string }>('SELECT stream_seq, code FROM parked_events WHERE event_id IS NULL');
     assert.equal(garbage.code, 'undecodable');
     const skip = async (target: number, reason: string, id: string) => {
       const h = mark('skip', target, reason);
@@ -215,7 +255,9 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     const skipSeq = await skip(seq, 'sketch was never shipped', `skip-${seq}`);
     await skip(Number(garbage.stream_seq), 'garbage', `skip-${garbage.stream_seq}`);
     await drain(live);
-    const entry = await one<{ status: string; resolution: string; resolved_seq: string; note: string }>('SELECT status, resolution, resolved_seq, note FROM parked_events WHERE stream_seq = $1', [seq]);
+    const entry = await one<{ status: string; resolution: string; resolved_seq: string; note: string }>('SELECT status, resolution, resolved_seq, note FROM parked_events WHERE stream_seq = $1', [
+      seq,
+    ]);
     assert.deepEqual([entry.status, entry.resolution, Number(entry.resolved_seq), entry.note], ['skipped', 'skip', skipSeq, 'sketch was never shipped']);
     const receipt = await one<{ status: string; reason: string }>('SELECT status, reason FROM event_receipts WHERE event_id = $1', [unknown.eventId]);
     assert.deepEqual([receipt.status, receipt.reason], ['skipped', 'skipped by an operator: sketch was never shipped']);
@@ -310,7 +352,11 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     assert.deepEqual(await receiptOf('default', ghost.eventId), ghostBefore, 'A’s parked receipt is untouched');
     assert.deepEqual(await entryA(), entryBefore, 'A’s parked entry is neither resolved nor re-noted');
     assert.deepEqual(await receiptOf('default', done.eventId), doneBefore, 'A’s applied receipt is untouched');
-    assert.deepEqual(await rows('SELECT stream_seq::int AS seq, workspace FROM journal_duplicates WHERE stream_seq = ANY($1::bigint[])', [[dressed, reused, again]]), [{ seq: again, workspace: 'default' }], 'only A’s own copy is a duplicate');
+    assert.deepEqual(
+      await rows('SELECT stream_seq::int AS seq, workspace FROM journal_duplicates WHERE stream_seq = ANY($1::bigint[])', [[dressed, reused, again]]),
+      [{ seq: again, workspace: 'default' }],
+      'only A’s own copy is a duplicate',
+    );
     assert.deepEqual(
       (await receiptOf('other', done.eventId)).map((r) => [(r as { status: string }).status, (r as { seq: number }).seq, (r as { version: string }).version]),
       [['applied', reused, '1']],
@@ -320,9 +366,16 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     assert.equal((await rows("SELECT 1 FROM merge_decisions WHERE workspace = 'other' AND event_id = $1", [done.eventId])).length, 1, 'B’s merge decisions are its own');
     assert.equal((await receiptOf('other', ghost.eventId)).map((r) => (r as { status: string }).status).join(), 'parked', 'B’s copy of the unknown type is parked in B');
     const parkedB = await rows<{ seq: number; status: string; code: string }>("SELECT stream_seq::int AS seq, status, code FROM parked_events WHERE workspace = 'other' ORDER BY stream_seq");
-    assert.deepEqual(parkedB.map((e) => [e.seq, e.status, e.code]), [[dressed, 'parked', 'unknown-entity-type']]);
+    assert.deepEqual(
+      parkedB.map((e) => [e.seq, e.status, e.code]),
+      [[dressed, 'parked', 'unknown-entity-type']],
+    );
     const progressB = await rows<{ events: string }>("SELECT events FROM device_sequences WHERE workspace = 'other' AND device_id = 'cam-other'");
-    assert.deepEqual(progressB.map((p) => Number(p.events)), [2], 'B’s device progress counts both of B’s events');
+    assert.deepEqual(
+      progressB.map((p) => Number(p.events)),
+      [2],
+      'B’s device progress counts both of B’s events',
+    );
   });
 
   it('a skip marker acts on its own consumer’s entry at that sequence, not another consumer’s', async () => {
@@ -330,8 +383,13 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     const seq = await publish(record(lone), lone.eventId);
     await drain(live);
     // Another consumer's entry at the same stream sequence (it sorts before the live consumer's name).
-    await live.ds.query("INSERT INTO parked_events (consumer, stream_seq, event_id, workspace, subject, reason, code, attempts, payload) VALUES ('aaa-p00', $1, NULL, NULL, 'x', 'other', 'undecodable', 1, 'x')", [seq]);
-    const skipSeq = (await conn.js.publish(journalSubject('default', lone.entity, 1), JSON.stringify({ skip: { seq }, reason: 'mine' }), { msgID: `skip-${seq}`, headers: buildHeaders(mark('skip', seq, 'mine')) })).seq;
+    await live.ds.query(
+      "INSERT INTO parked_events (consumer, stream_seq, event_id, workspace, subject, reason, code, attempts, payload) VALUES ('aaa-p00', $1, NULL, NULL, 'x', 'other', 'undecodable', 1, 'x')",
+      [seq],
+    );
+    const skipSeq = (
+      await conn.js.publish(journalSubject('default', lone.entity, 1), JSON.stringify({ skip: { seq }, reason: 'mine' }), { msgID: `skip-${seq}`, headers: buildHeaders(mark('skip', seq, 'mine')) })
+    ).seq;
     await drain(live);
     assert.deepEqual(await rows('SELECT consumer, status, resolved_seq::int AS resolved FROM parked_events WHERE stream_seq = $1 ORDER BY consumer', [seq]), [
       { consumer: 'aaa-p00', status: 'parked', resolved: null },
@@ -355,7 +413,13 @@ describe('projector parking, re-drive, skip and edit (real Postgres and JetStrea
     assert.ok(took < 8000, `parked in ${took} ms, without waiting out the retries`);
     const q = async <T>(sql: string, params: unknown[] = []) => (await strict.ds.query(sql, params)) as T[];
     const parked = await q<{ stream_seq: string; code: string; reason: string }>('SELECT stream_seq, code, reason FROM parked_events WHERE stream_seq = ANY($1::bigint[]) ORDER BY stream_seq', [seqs]);
-    assert.deepEqual(parked.map((r) => [Number(r.stream_seq), r.code]), [[seqs[0], 'failing'], [seqs[1], 'failing']]);
+    assert.deepEqual(
+      parked.map((r) => [Number(r.stream_seq), r.code]),
+      [
+        [seqs[0], 'failing'],
+        [seqs[1], 'failing'],
+      ],
+    );
     for (const r of parked) assert.match(r.reason, /^failed with a data error: /);
     assert.deepEqual(await q('SELECT status FROM event_receipts WHERE event_id = $1', [fine.eventId]), [{ status: 'applied' }]);
   });

@@ -17,7 +17,11 @@ describe('markOf: the operator action a journal message carries', () => {
       reason: 'schema photo v1 published; line 2\nhas ünïcode',
     });
     assert.equal(markOf(headers({ [PARKED_HEADERS.action]: 'edit', [PARKED_HEADERS.consumer]: 'merge-p01', [PARKED_HEADERS.seq]: '3' }))?.reason, null);
-    assert.equal(markOf(headers({ [PARKED_HEADERS.action]: 'skip', [PARKED_HEADERS.consumer]: 'merge-p01', [PARKED_HEADERS.seq]: '3', [PARKED_HEADERS.reason]: '100%' }))?.reason, '100%', 'a reason that is not URI-encoded is kept as written');
+    assert.equal(
+      markOf(headers({ [PARKED_HEADERS.action]: 'skip', [PARKED_HEADERS.consumer]: 'merge-p01', [PARKED_HEADERS.seq]: '3', [PARKED_HEADERS.reason]: '100%' }))?.reason,
+      '100%',
+      'a reason that is not URI-encoded is kept as written',
+    );
   });
 
   it('ignores a device message and a malformed mark', () => {
@@ -33,7 +37,14 @@ describe('latestSite: a device’s site is that of its latest event naming one',
   const none = { site: null, siteSeq: null };
 
   it('takes the site of the highest deviceSeq that names one', () => {
-    assert.deepStrictEqual(latestSite(none, [{ seq: 3, site: 'lab' }, { seq: 5, site: 'field' }, { seq: 4, site: 'home' }]), { site: 'field', siteSeq: 5 });
+    assert.deepStrictEqual(
+      latestSite(none, [
+        { seq: 3, site: 'lab' },
+        { seq: 5, site: 'field' },
+        { seq: 4, site: 'home' },
+      ]),
+      { site: 'field', siteSeq: 5 },
+    );
   });
 
   it('is the same whatever order the batches commit in', () => {

@@ -100,7 +100,10 @@ describe('partition claims (real Postgres and NATS)', () => {
     await new Promise<void>((resolve, reject) => transport.listen((error?: unknown) => (error ? reject(error as Error) : resolve())));
     try {
       assert.equal(transport.owned().length, 2, 'its fair share first');
-      await eventually(() => assert.deepEqual(transport.owned(), bindings.map((b) => b.durable).sort()), { timeoutMs: 20_000, message: 'the partitions nobody took are taken by the replica that can' });
+      await eventually(() => assert.deepEqual(transport.owned(), bindings.map((b) => b.durable).sort()), {
+        timeoutMs: 20_000,
+        message: 'the partitions nobody took are taken by the replica that can',
+      });
       assert.deepEqual([...(await a.heldPartitions())].sort(), [0, 1, 2, 3]);
     } finally {
       await transport.close();

@@ -39,7 +39,10 @@ export class PartitionClaims {
   private async session(): Promise<Client> {
     if (this.client && this.healthy) return this.client;
     // application_name is at most 63 bytes; Postgres truncates a longer one.
-    const client = new Client({ connectionString: this.database.url, ...connectionSettings({ connectTimeoutMs: this.database.connectTimeoutMs, applicationName: this.instance ? `tidemark-merge-claims ${this.instance}` : 'tidemark-merge-claims' }) });
+    const client = new Client({
+      connectionString: this.database.url,
+      ...connectionSettings({ connectTimeoutMs: this.database.connectTimeoutMs, applicationName: this.instance ? `tidemark-merge-claims ${this.instance}` : 'tidemark-merge-claims' }),
+    });
     client.on('error', (error) => {
       this.logger.error({ err: error }, 'partition-claim session failed; releasing every partition');
       this.healthy = false;

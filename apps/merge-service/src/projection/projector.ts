@@ -159,7 +159,6 @@ export class Projector {
     }
   }
 
-
   /**
    * One batch in one transaction: lock the partition's checkpoint, load what the batch's records and skip
    * markers read, plan the batch (`planBatch`, pure), write the plan table by table, advance the checkpoint,
@@ -221,9 +220,13 @@ export class Projector {
   /** Loads what the batch reads, plans it, and writes everything but the change log and the checkpoint. */
   private async apply(q: QueryRunner, consumer: string, items: BatchItem[], bySeq: Map<number, JsMsg>): Promise<BatchPlan> {
     const records = items.flatMap((item) => ('record' in item ? [item.record] : []));
-    const receipts = await tables.readReceipts(q, records.map((r) => ({ eventId: r.event.eventId, workspace: r.workspace })));
+    const receipts = await tables.readReceipts(
+      q,
+      records.map((r) => ({ eventId: r.event.eventId, workspace: r.workspace })),
+    );
     const entityKeys = new Map<string, { workspace: string; type: string; id: string }>();
-    for (const record of records) entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
+    for (const record of records)
+      entityKeys.set(key(record.workspace, record.event.entity.type, record.event.entity.id), { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id });
     const entities = await tables.readEntities(q, [...entityKeys.values()]);
     // The parked entries skip markers name, and their events' receipts when the batch did not load them.
     const parked: StoredParkedEntry[] = [];
@@ -243,7 +246,14 @@ export class Projector {
       if (status !== undefined) parkedReceipts.push({ eventId, workspace, status });
     }
 
-    const plan = planBatch({ items, state: { receipts, entities, parked, parkedReceipts }, merge: this.options.merge, assetFields: this.options.assetFields, partition: this.options.partition, queueField: this.options.queueField });
+    const plan = planBatch({
+      items,
+      state: { receipts, entities, parked, parkedReceipts },
+      merge: this.options.merge,
+      assetFields: this.options.assetFields,
+      partition: this.options.partition,
+      queueField: this.options.queueField,
+    });
     for (const outcome of plan.outcomes) applied.inc({ outcome });
 
     for (const step of plan.steps) {
@@ -254,7 +264,16 @@ export class Projector {
         case 'park': {
           const msg = bySeq.get(step.seq)!;
           this.countParked(consumer, msg, step.eventId, step.reason, step.code);
-          await tables.insertParkedEntry(q, { consumer, seq: step.seq, record: { eventId: step.eventId, workspace: step.workspace }, subject: msg.subject, reason: step.reason, code: step.code, attempts: 1, payload: msg.string() });
+          await tables.insertParkedEntry(q, {
+            consumer,
+            seq: step.seq,
+            record: { eventId: step.eventId, workspace: step.workspace },
+            subject: msg.subject,
+            reason: step.reason,
+            code: step.code,
+            attempts: 1,
+            payload: msg.string(),
+          });
           break;
         }
         case 'skip-entry':
@@ -315,9 +334,20 @@ export class Projector {
       await tables.resolveParkedEntry(q, workspace, e.eventId, msg.seq, markOf(msg)?.action ?? 'retry', markOf(msg)?.reason ?? null);
       this.countParked(consumer, msg, e.eventId, reason, code);
       await tables.insertParkedEntry(q, { consumer, seq: msg.seq, record: { eventId: e.eventId, workspace }, subject: msg.subject, reason, code, attempts, payload: msg.string() });
-      const inserted = await tables.upsertParkedReceipt(q, { eventId: e.eventId, workspace, deviceId: e.deviceId, deviceSeq: e.deviceSeq, entityType: e.entity.type, entityId: e.entity.id, reason, streamSeq: msg.seq, acceptedAt });
+      const inserted = await tables.upsertParkedReceipt(q, {
+        eventId: e.eventId,
+        workspace,
+        deviceId: e.deviceId,
+        deviceSeq: e.deviceSeq,
+        entityType: e.entity.type,
+        entityId: e.entity.id,
+        reason,
+        streamSeq: msg.seq,
+        acceptedAt,
+      });
       // Its first arrival: the device's progress counts it, as it counts an event parked by merge.
-      if (inserted && this.options.liveFeeds !== false) await tables.advanceDevices(q, [{ workspace, deviceId: e.deviceId, seqs: [e.deviceSeq], acceptedAts: [acceptedAt], sites: site ? [{ seq: e.deviceSeq, site }] : [] }]);
+      if (inserted && this.options.liveFeeds !== false)
+        await tables.advanceDevices(q, [{ workspace, deviceId: e.deviceId, seqs: [e.deviceSeq], acceptedAts: [acceptedAt], sites: site ? [{ seq: e.deviceSeq, site }] : [] }]);
       return;
     }
     this.options.logger.error({ consumer, seq: msg.seq, subject: msg.subject, reason, code }, 'parking journal message');

@@ -75,10 +75,7 @@ describe('SchemaRegistryCache (real Postgres)', () => {
     const c = await cache();
     assert.deepEqual(keys(c), ['annotation@1', 'annotation@2', 'annotation@3', 'job@1', 'output@1', 'prompt@1']);
     assert.equal(await c.ensure('annotation', 4), false);
-    assert.deepEqual(
-      [...new Set(skipped.map((s) => `${s.type}@${s.version}`))].sort(),
-      ['annotation@4', 'broken@1', 'prompt@9'],
-    );
+    assert.deepEqual([...new Set(skipped.map((s) => `${s.type}@${s.version}`))].sort(), ['annotation@4', 'broken@1', 'prompt@9']);
     assert.match(skipped.find((s) => s.type === 'annotation')!.reason, /merge rule cannot change/);
     const before = skipped.length;
     await c.refresh();

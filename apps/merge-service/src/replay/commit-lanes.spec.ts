@@ -67,7 +67,10 @@ describe('CommitLanes: a rebuild’s partitions committed in parallel', () => {
     await lanes.settled();
     assert.deepEqual(ran, ['running when it failed']);
     assert.throws(() => lanes.check(), /commit failed/);
-    await assert.rejects(lanes.add('p02', async () => void ran.push('added after')), /commit failed/);
+    await assert.rejects(
+      lanes.add('p02', async () => void ran.push('added after')),
+      /commit failed/,
+    );
     lanes.halt(new Error('a later one'));
     assert.throws(() => lanes.check(), /commit failed/, 'the first failure is kept');
   });

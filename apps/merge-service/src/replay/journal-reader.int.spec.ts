@@ -40,7 +40,12 @@ describe('journal reader: subject-filtered ranges of the journal', () => {
     await nats?.stop();
   });
 
-  const reader = (js: JetStreamClient = conn.js) => new JetStreamJournalReader(() => js, () => conn.jsm, 1000);
+  const reader = (js: JetStreamClient = conn.js) =>
+    new JetStreamJournalReader(
+      () => js,
+      () => conn.jsm,
+      1000,
+    );
 
   it('reads the filtered range in stream order, in chunks, from and to the sequences asked', async () => {
     const all = await readAll(reader().read('tm.journal.w.p00.note.a', 1, 1000, 4));

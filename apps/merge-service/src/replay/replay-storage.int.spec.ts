@@ -25,15 +25,27 @@ describe('replay storage (real Postgres)', () => {
     await createShadow(ds, 'replay_test');
     await createShadow(ds, 'replay_test'); // idempotent: a resumed job creates it again
     const tables: { table_name: string }[] = await ds.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'replay_test' ORDER BY table_name");
-    assert.deepEqual(tables.map((t) => t.table_name), [...SHADOW_TABLES].sort());
+    assert.deepEqual(
+      tables.map((t) => t.table_name),
+      [...SHADOW_TABLES].sort(),
+    );
     const before: { last_value: string; is_called: boolean }[] = await ds.query('SELECT last_value, is_called FROM public.change_log_cursor_seq');
-    await ds.query("INSERT INTO replay_test.change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq) VALUES ('w', 't', 'i', 1, false, '{}', 't', '00000000-0000-4000-8000-000000000001', 'd', 1)");
+    await ds.query(
+      "INSERT INTO replay_test.change_log (workspace, entity_type, entity_id, version, deleted, view, scope_key, event_id, device_id, stream_seq) VALUES ('w', 't', 'i', 1, false, '{}', 't', '00000000-0000-4000-8000-000000000001', 'd', 1)",
+    );
     const after: { last_value: string; is_called: boolean }[] = await ds.query('SELECT last_value, is_called FROM public.change_log_cursor_seq');
     assert.deepEqual(after[0], before[0], 'the live cursor sequence is not drawn from');
     assert.equal(Number((await ds.query('SELECT count(*) AS n FROM public.change_log'))[0].n), 0);
     // Primary keys came along: a duplicate receipt in the shadow is refused as live would refuse it.
-    await ds.query("INSERT INTO replay_test.event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, stream_seq, accepted_at) VALUES ('00000000-0000-4000-8000-000000000002', 'w', 'd', 1, 't', 'i', 'applied', 1, now())");
-    await assert.rejects(ds.query("INSERT INTO replay_test.event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, stream_seq, accepted_at) VALUES ('00000000-0000-4000-8000-000000000002', 'w', 'd', 1, 't', 'i', 'applied', 1, now())"), /duplicate key/);
+    await ds.query(
+      "INSERT INTO replay_test.event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, stream_seq, accepted_at) VALUES ('00000000-0000-4000-8000-000000000002', 'w', 'd', 1, 't', 'i', 'applied', 1, now())",
+    );
+    await assert.rejects(
+      ds.query(
+        "INSERT INTO replay_test.event_receipts (event_id, workspace, device_id, device_seq, entity_type, entity_id, status, stream_seq, accepted_at) VALUES ('00000000-0000-4000-8000-000000000002', 'w', 'd', 1, 't', 'i', 'applied', 1, now())",
+      ),
+      /duplicate key/,
+    );
     await dropShadow(ds, 'replay_test');
     assert.equal(await shadowExists(ds, 'replay_test'), false);
   });

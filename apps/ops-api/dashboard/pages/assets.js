@@ -23,7 +23,16 @@ function uploadsTable(uploads, empty) {
 export default {
   title: 'Assets',
   setup({ tools, route, setParams }) {
-    fill(tools, h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) } }));
+    fill(
+      tools,
+      h('input', {
+        type: 'search',
+        placeholder: 'workspace',
+        value: route.params.workspace ?? '',
+        'aria-label': 'Workspace',
+        on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) },
+      }),
+    );
   },
   async load({ api, route }) {
     const { workspace } = route.params;

@@ -11,7 +11,8 @@ const target = (t) => Object.entries(t ?? {}).map(([k, v]) => h('div', {}, h('sp
 export default {
   title: 'Audit log',
   setup({ tools, route, setParams }) {
-    const filter = (name, label) => h('input', { type: 'search', placeholder: label, value: route.params[name] ?? '', 'aria-label': label, on: { change: (ev) => setParams({ [name]: ev.target.value.trim(), before: '' }) } });
+    const filter = (name, label) =>
+      h('input', { type: 'search', placeholder: label, value: route.params[name] ?? '', 'aria-label': label, on: { change: (ev) => setParams({ [name]: ev.target.value.trim(), before: '' }) } });
     const action = route.params.action ?? '';
     fill(
       tools,
@@ -43,7 +44,10 @@ export default {
             { label: 'Target', cell: (a) => target(a.target) },
             { label: 'Reason', cell: (a) => h('span', { class: 'reason' }, a.reason ?? '—') },
             { label: 'Outcome', cell: (a) => (a.outcome === 'ok' ? badge('ok', 'ok') : badge(a.outcome, 'bad')) },
-            { label: 'Detail', cell: (a) => (a.detail === null || a.detail === undefined ? '—' : h('code', { class: 'detail', title: JSON.stringify(a.detail, null, 2) }, json(a.detail).slice(0, 160))) },
+            {
+              label: 'Detail',
+              cell: (a) => (a.detail === null || a.detail === undefined ? '—' : h('code', { class: 'detail', title: JSON.stringify(a.detail, null, 2) }, json(a.detail).slice(0, 160))),
+            },
           ],
           page.entries,
           { key: (a) => a.id, rowClass: (a) => (a.outcome === 'ok' ? '' : 'bad'), empty: ctx.route.params.before ? 'No older entries.' : 'No audit entries match.' },

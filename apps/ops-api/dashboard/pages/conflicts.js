@@ -25,16 +25,7 @@ function side(s) {
 function resolve(c, { api, dialog }) {
   dialog({
     title: `Resolve ${c.field} of ${entity(c)}`,
-    intro: h(
-      'dl',
-      { class: 'facts' },
-      h('dt', {}, 'Base'),
-      h('dd', {}, base(c)),
-      h('dt', {}, 'Ours'),
-      h('dd', {}, side(c.ours)),
-      h('dt', {}, 'Theirs'),
-      h('dd', {}, side(c.theirs)),
-    ),
+    intro: h('dl', { class: 'facts' }, h('dt', {}, 'Base'), h('dd', {}, base(c)), h('dt', {}, 'Ours'), h('dd', {}, side(c.ours)), h('dt', {}, 'Theirs'), h('dd', {}, side(c.theirs))),
     fields: [
       {
         name: 'pick',
@@ -72,10 +63,24 @@ function resolveMany(ctx) {
     title: `Resolve ${picked.length} conflicts by one rule`,
     intro: [
       h('p', {}, 'Each conflict gets its own resolve event, journaled like a device’s; each is audited with your reason. One refused (resolved meanwhile) does not stop the rest.'),
-      h('ul', { class: 'picked' }, picked.slice(0, 12).map((c) => h('li', {}, `${c.workspace} · ${entity(c)} · ${c.field}`)), picked.length > 12 ? h('li', { class: 'muted' }, `and ${picked.length - 12} more`) : null),
+      h(
+        'ul',
+        { class: 'picked' },
+        picked.slice(0, 12).map((c) => h('li', {}, `${c.workspace} · ${entity(c)} · ${c.field}`)),
+        picked.length > 12 ? h('li', { class: 'muted' }, `and ${picked.length - 12} more`) : null,
+      ),
     ],
     fields: [
-      { name: 'pick', label: 'Keep, in every one of them', type: 'radio', value: 'theirs', options: [{ value: 'ours', label: 'ours (the value merged first)' }, { value: 'theirs', label: 'theirs (the concurrent edit)' }] },
+      {
+        name: 'pick',
+        label: 'Keep, in every one of them',
+        type: 'radio',
+        value: 'theirs',
+        options: [
+          { value: 'ours', label: 'ours (the value merged first)' },
+          { value: 'theirs', label: 'theirs (the concurrent edit)' },
+        ],
+      },
       { name: 'reason', label: 'Reason (audited)', type: 'textarea', rows: 2, required: true },
     ],
     submitLabel: `Resolve ${picked.length}`,
@@ -92,7 +97,8 @@ export default {
   title: 'Conflicts',
   setup({ tools, route, setParams, entered }) {
     if (entered) selection.clear();
-    const filter = (name, label) => h('input', { type: 'search', placeholder: label, value: route.params[name] ?? '', 'aria-label': label, on: { change: (ev) => setParams({ [name]: ev.target.value.trim(), after: '' }) } });
+    const filter = (name, label) =>
+      h('input', { type: 'search', placeholder: label, value: route.params[name] ?? '', 'aria-label': label, on: { change: (ev) => setParams({ [name]: ev.target.value.trim(), after: '' }) } });
     fill(
       tools,
       h('label', { for: 'conflict-status' }, 'Status '),

@@ -25,7 +25,17 @@ function refusals(d) {
   const r = d.writesRefused;
   if (!r) return h('span', { class: 'muted' }, '—');
   const rule = r.last.role === null ? 'the access rules' : `role ${r.last.role} (rules v${r.last.accessRulesVersion})`;
-  return [badge(num(r.events), 'warn'), h('div', { class: 'muted' }, 'last ', time(r.lastAt), ` by ${rule}: `, r.last.denials.map((x) => h('code', { title: x.detail }, `${x.pointer} ${x.code}`)))];
+  return [
+    badge(num(r.events), 'warn'),
+    h(
+      'div',
+      { class: 'muted' },
+      'last ',
+      time(r.lastAt),
+      ` by ${rule}: `,
+      r.last.denials.map((x) => h('code', { title: x.detail }, `${x.pointer} ${x.code}`)),
+    ),
+  ];
 }
 
 export default {
@@ -36,21 +46,33 @@ export default {
       h(
         'label',
         { class: 'choice' },
-        h('input', { type: 'checkbox', id: 'only-behind', checked: route.params.fallingBehind === 'true', on: { change: (e) => setParams({ fallingBehind: e.target.checked ? 'true' : '', after: '' }) } }),
+        h('input', {
+          type: 'checkbox',
+          id: 'only-behind',
+          checked: route.params.fallingBehind === 'true',
+          on: { change: (e) => setParams({ fallingBehind: e.target.checked ? 'true' : '', after: '' }) },
+        }),
         ' only falling behind',
       ),
-      h('select', { 'aria-label': 'Sort', on: { change: (e) => setParams({ sort: e.target.value === 'behind' ? '' : e.target.value, after: '' }) } }, SORTS.map(([v, label]) => h('option', { value: v, selected: (route.params.sort ?? 'behind') === v }, label))),
-      h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (e) => setParams({ workspace: e.target.value.trim(), after: '' }) } }),
+      h(
+        'select',
+        { 'aria-label': 'Sort', on: { change: (e) => setParams({ sort: e.target.value === 'behind' ? '' : e.target.value, after: '' }) } },
+        SORTS.map(([v, label]) => h('option', { value: v, selected: (route.params.sort ?? 'behind') === v }, label)),
+      ),
+      h('input', {
+        type: 'search',
+        placeholder: 'workspace',
+        value: route.params.workspace ?? '',
+        'aria-label': 'Workspace',
+        on: { change: (e) => setParams({ workspace: e.target.value.trim(), after: '' }) },
+      }),
       h('input', { type: 'search', placeholder: 'site', value: route.params.site ?? '', 'aria-label': 'Site', on: { change: (e) => setParams({ site: e.target.value.trim(), after: '' }) } }),
       pageSize({ route, setParams }, 100),
     );
   },
   async load({ api, route }) {
     const { workspace, site, sort = 'behind', after, limit = 100, fallingBehind } = route.params;
-    const [sites, devices] = await Promise.all([
-      api(`/v1/sites${query({ workspace })}`),
-      api(`/v1/devices${query({ workspace, site, sort, limit, after, fallingBehind })}`),
-    ]);
+    const [sites, devices] = await Promise.all([api(`/v1/sites${query({ workspace })}`), api(`/v1/devices${query({ workspace, site, sort, limit, after, fallingBehind })}`)]);
     return { sites, devices };
   },
   render({ sites, devices }, ctx) {
@@ -68,7 +90,9 @@ export default {
         'p',
         { class: 'muted' },
         `${num(devices.total)} devices, `,
-        behind ? badge(`${behind} falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'bad') : badge(`none falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'ok'),
+        behind
+          ? badge(`${behind} falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'bad')
+          : badge(`none falling behind${devices.devices.length < devices.total ? ' on this page' : ''}`, 'ok'),
         ` · stale after ${age(devices.staleAfterSeconds)} of silence while their site is active, or more than ${num(devices.behindThreshold)} sequences not applied.`,
       ),
       section(
@@ -76,7 +100,15 @@ export default {
         table(
           [
             { label: 'Workspace', cell: (s) => s.workspace },
-            { label: 'Site', cell: (s) => h('button', { type: 'button', class: 'link', on: { click: () => document.getElementById(`site-${siteKey(s.workspace, s.site)}`)?.scrollIntoView({ behavior: 'smooth' }) } }, siteName(s.site)) },
+            {
+              label: 'Site',
+              cell: (s) =>
+                h(
+                  'button',
+                  { type: 'button', class: 'link', on: { click: () => document.getElementById(`site-${siteKey(s.workspace, s.site)}`)?.scrollIntoView({ behavior: 'smooth' }) } },
+                  siteName(s.site),
+                ),
+            },
             { label: 'Devices', cell: (s) => num(s.devices), class: 'num' },
             { label: 'Falling behind', cell: (s) => (s.fallingBehind ? badge(`${s.fallingBehind}: ${s.fallingBehindDevices.join(', ')}`, 'bad') : badge('0', 'ok')) },
             { label: 'Behind by', cell: (s) => num(s.behindBy), class: 'num' },
@@ -88,7 +120,11 @@ export default {
           { key: (s) => siteKey(s.workspace, s.site), rowClass: (s) => (s.fallingBehind ? 'bad' : ''), empty: 'No devices yet.' },
         ),
       ),
-      pager(ctx, { hasMore: devices.next !== null, next: devices.next, shown: `devices ${num(Number(ctx.route.params.after ?? 0) + Math.min(1, devices.devices.length))}–${num(Number(ctx.route.params.after ?? 0) + devices.devices.length)} of ${num(devices.total)}, grouped by site below` }),
+      pager(ctx, {
+        hasMore: devices.next !== null,
+        next: devices.next,
+        shown: `devices ${num(Number(ctx.route.params.after ?? 0) + Math.min(1, devices.devices.length))}–${num(Number(ctx.route.params.after ?? 0) + devices.devices.length)} of ${num(devices.total)}, grouped by site below`,
+      }),
       sites.sites
         .filter((s) => bySite.has(siteKey(s.workspace, s.site)))
         .map((s) =>

@@ -24,14 +24,32 @@ function history(hist) {
   const span = points.length > 1 ? (Date.parse(points.at(-1).at) - Date.parse(points[0].at)) / 1000 : 0;
   return section(
     'Last samples',
-    h('p', { class: 'muted' }, points.length ? `${num(points.length)} samples over ${age(span)}, one every ${age(hist.intervalMs / 1000)} (at most ${num(hist.capacity)} kept by this ops-api instance)` : 'No samples yet.'),
+    h(
+      'p',
+      { class: 'muted' },
+      points.length ? `${num(points.length)} samples over ${age(span)}, one every ${age(hist.intervalMs / 1000)} (at most ${num(hist.capacity)} kept by this ops-api instance)` : 'No samples yet.',
+    ),
     h(
       'div',
       { class: 'sparklines' },
-      sparkline('Ingest / s', points.map((p) => p.ingestPerSecond)),
-      sparkline('Projection / s', points.map((p) => p.projectPerSecond)),
-      sparkline('Lag (messages)', points.map((p) => p.lagMessages), (v) => num(v)),
-      sparkline('Lag (oldest)', points.map((p) => p.lagSeconds), age),
+      sparkline(
+        'Ingest / s',
+        points.map((p) => p.ingestPerSecond),
+      ),
+      sparkline(
+        'Projection / s',
+        points.map((p) => p.projectPerSecond),
+      ),
+      sparkline(
+        'Lag (messages)',
+        points.map((p) => p.lagMessages),
+        (v) => num(v),
+      ),
+      sparkline(
+        'Lag (oldest)',
+        points.map((p) => p.lagSeconds),
+        age,
+      ),
     ),
   );
 }
@@ -44,17 +62,25 @@ export default {
     const behind = o.projection ? o.projection.partitionsBehind > 0 : false;
     fill(
       body,
-      o.unavailable?.length
-        ? h('div', { class: 'problem' }, h('strong', {}, 'Partly unavailable: '), o.unavailable.map((u) => `${u.part}: ${u.detail}`).join('; '))
-        : null,
+      o.unavailable?.length ? h('div', { class: 'problem' }, h('strong', {}, 'Partly unavailable: '), o.unavailable.map((u) => `${u.part}: ${u.detail}`).join('; ')) : null,
       h(
         'div',
         { class: 'tiles' },
-        tile('Services ready', o.ready === null ? 'none configured' : o.ready ? 'all ready' : `${o.services.filter((s) => !s.ready).length} not ready`, { kind: o.ready === false ? 'bad' : o.ready ? 'ok' : undefined }),
+        tile('Services ready', o.ready === null ? 'none configured' : o.ready ? 'all ready' : `${o.services.filter((s) => !s.ready).length} not ready`, {
+          kind: o.ready === false ? 'bad' : o.ready ? 'ok' : undefined,
+        }),
         tile('Ingest rate', rate(o.rates?.ingestPerSecond), { note: o.rates?.windowSeconds ? `over ${num(o.rates.windowSeconds, 0)} s` : null }),
         tile('Projection rate', rate(o.rates?.projectPerSecond), { note: o.rates?.samples !== undefined ? `${o.rates.samples} samples` : null }),
-        tile('Projection lag', projectionLag ? `${num(projectionLag.messages)} msgs` : '—', { kind: behind ? 'warn' : 'ok', note: projectionLag ? `oldest ${age(projectionLag.seconds)}` : null, href: '#/streams' }),
-        tile('Oldest pending', o.consumers ? age(o.consumers.oldestPendingSeconds) : '—', { kind: o.consumers?.withBacklog ? 'warn' : undefined, note: o.consumers ? `${o.consumers.withBacklog} of ${o.consumers.count} consumers with a backlog` : null, href: '#/streams' }),
+        tile('Projection lag', projectionLag ? `${num(projectionLag.messages)} msgs` : '—', {
+          kind: behind ? 'warn' : 'ok',
+          note: projectionLag ? `oldest ${age(projectionLag.seconds)}` : null,
+          href: '#/streams',
+        }),
+        tile('Oldest pending', o.consumers ? age(o.consumers.oldestPendingSeconds) : '—', {
+          kind: o.consumers?.withBacklog ? 'warn' : undefined,
+          note: o.consumers ? `${o.consumers.withBacklog} of ${o.consumers.count} consumers with a backlog` : null,
+          href: '#/streams',
+        }),
         tile('Parked', num(o.parked), { kind: o.parked ? 'bad' : 'ok', href: '#/parked' }),
         tile('Open conflicts', num(o.conflictsOpen), { kind: o.conflictsOpen ? 'warn' : 'ok', href: '#/conflicts' }),
         tile('Uploads in progress', num(o.uploads?.inProgress), { note: o.uploads ? `${bytes(o.uploads.bytesPending)} pending` : null, href: '#/assets' }),

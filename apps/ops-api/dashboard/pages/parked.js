@@ -17,7 +17,12 @@ function redriveMany(ctx) {
     title: `Re-drive ${picked.length} parked entries`,
     intro: [
       h('p', {}, 'Journals each parked record again, as it is, on its own subject; each is audited with your reason. One refused (no longer parked) does not stop the rest.'),
-      h('ul', { class: 'picked' }, picked.slice(0, 12).map((e) => h('li', {}, `${e.consumer} @ ${e.seq} · ${entity(e)} · ${e.code ?? 'parked'}`)), picked.length > 12 ? h('li', { class: 'muted' }, `and ${picked.length - 12} more`) : null),
+      h(
+        'ul',
+        { class: 'picked' },
+        picked.slice(0, 12).map((e) => h('li', {}, `${e.consumer} @ ${e.seq} · ${entity(e)} · ${e.code ?? 'parked'}`)),
+        picked.length > 12 ? h('li', { class: 'muted' }, `and ${picked.length - 12} more`) : null,
+      ),
     ],
     fields: [reasonField()],
     submitLabel: `Re-drive ${picked.length}`,
@@ -132,8 +137,18 @@ export default {
         { id: 'parked-status', on: { change: (ev) => setParams({ status: ev.target.value === 'parked' ? '' : ev.target.value, after: '' }) } },
         STATUSES.map((s) => h('option', { value: s, selected: (route.params.status ?? 'parked') === s }, s)),
       ),
-      h('select', { 'aria-label': 'Code', on: { change: (ev) => setParams({ code: ev.target.value, after: '' }) } }, CODES.map((c) => h('option', { value: c, selected: (route.params.code ?? '') === c }, c || 'any code'))),
-      h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (ev) => setParams({ workspace: ev.target.value.trim(), after: '' }) } }),
+      h(
+        'select',
+        { 'aria-label': 'Code', on: { change: (ev) => setParams({ code: ev.target.value, after: '' }) } },
+        CODES.map((c) => h('option', { value: c, selected: (route.params.code ?? '') === c }, c || 'any code')),
+      ),
+      h('input', {
+        type: 'search',
+        placeholder: 'workspace',
+        value: route.params.workspace ?? '',
+        'aria-label': 'Workspace',
+        on: { change: (ev) => setParams({ workspace: ev.target.value.trim(), after: '' }) },
+      }),
       pageSize({ route, setParams }),
     );
   },
@@ -147,7 +162,10 @@ export default {
     return { parked, streams };
   },
   render({ parked, streams }, ctx) {
-    const act = (fn, e) => () => Promise.resolve().then(() => fn(e, ctx)).catch((error) => ctx.flash(`${error.problem?.title ?? 'Error'}: ${error.message}`, 'bad'));
+    const act = (fn, e) => () =>
+      Promise.resolve()
+        .then(() => fn(e, ctx))
+        .catch((error) => ctx.flash(`${error.problem?.title ?? 'Error'}: ${error.message}`, 'bad'));
     const retrying = streams.error ? null : streams.streams.flatMap((s) => s.consumers.filter((c) => c.redelivered > 0).map((c) => ({ stream: s.name, ...c })));
     fill(
       ctx.body,
@@ -171,7 +189,11 @@ export default {
               cell: (e) =>
                 e.status === 'parked'
                   ? badge('parked', 'bad')
-                  : [badge(e.status, e.status === 'redriven' ? 'ok' : 'muted'), e.resolvedSeq ? h('div', { class: 'muted' }, `at seq ${e.resolvedSeq}`) : null, e.note ? h('div', { class: 'muted' }, e.note) : null],
+                  : [
+                      badge(e.status, e.status === 'redriven' ? 'ok' : 'muted'),
+                      e.resolvedSeq ? h('div', { class: 'muted' }, `at seq ${e.resolvedSeq}`) : null,
+                      e.note ? h('div', { class: 'muted' }, e.note) : null,
+                    ],
             },
             {
               label: 'Actions',
@@ -191,7 +213,11 @@ export default {
             },
           ],
           parked.parked,
-          { key: (e) => `${e.consumer}/${e.seq}`, rowClass: (e) => (e.status === 'parked' ? 'bad' : ''), empty: ctx.route.params.status && ctx.route.params.status !== 'parked' ? 'No entries with this status.' : 'Nothing is parked.' },
+          {
+            key: (e) => `${e.consumer}/${e.seq}`,
+            rowClass: (e) => (e.status === 'parked' ? 'bad' : ''),
+            empty: ctx.route.params.status && ctx.route.params.status !== 'parked' ? 'No entries with this status.' : 'Nothing is parked.',
+          },
         ),
         pager(ctx, { hasMore: parked.hasMore, next: parked.next, shown: `${num(parked.parked.length)} shown, oldest first${parked.hasMore ? '; more on the next page' : ''}` }),
       ),

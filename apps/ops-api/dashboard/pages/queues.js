@@ -21,7 +21,16 @@ const backlogTable = (groups, key, label) =>
 export default {
   title: 'Queues & backlog',
   setup({ tools, route, setParams }) {
-    fill(tools, h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) } }));
+    fill(
+      tools,
+      h('input', {
+        type: 'search',
+        placeholder: 'workspace',
+        value: route.params.workspace ?? '',
+        'aria-label': 'Workspace',
+        on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) },
+      }),
+    );
   },
   async load({ api, route }) {
     const { workspace } = route.params;

@@ -8,17 +8,18 @@ const STATUS_KIND = { queued: 'info', planning: 'info', building: 'info', diffin
 const CHANGES = ['differs', 'changed', 'unchanged', 'added', 'removed', 'all'];
 
 const status = (s) => badge(s, STATUS_KIND[s] ?? 'muted');
-const scopeText = (scope) => Object.entries(scope).map(([k, v]) => `${k}=${v}`).join(' · ') || 'everything';
-const revisionsText = (r) => Object.entries(r ?? {}).map(([t, n]) => `${t}@${n}`).join(', ') || 'as live';
+const scopeText = (scope) =>
+  Object.entries(scope)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' · ') || 'everything';
+const revisionsText = (r) =>
+  Object.entries(r ?? {})
+    .map(([t, n]) => `${t}@${n}`)
+    .join(', ') || 'as live';
 
 function progress(job) {
   const p = job.progress;
-  return h(
-    'div',
-    { class: 'progress' },
-    h('progress', { max: 100, value: p.percent, 'aria-label': `${p.percent}% rebuilt` }),
-    h('span', { class: 'progress-text' }, `${num(p.percent, 1)}%`),
-  );
+  return h('div', { class: 'progress' }, h('progress', { max: 100, value: p.percent, 'aria-label': `${p.percent}% rebuilt` }), h('span', { class: 'progress-text' }, `${num(p.percent, 1)}%`));
 }
 
 function summary(s) {
@@ -31,7 +32,8 @@ function summary(s) {
 
 function requestForm({ api }) {
   const problemBox = h('div', { class: 'problem', role: 'alert', hidden: true });
-  const input = (name, label, attrs = {}) => h('div', { class: 'field' }, h('label', { for: `replay-${name}` }, label), h('input', { id: `replay-${name}`, name, type: 'text', autocomplete: 'off', ...attrs }));
+  const input = (name, label, attrs = {}) =>
+    h('div', { class: 'field' }, h('label', { for: `replay-${name}` }, label), h('input', { id: `replay-${name}`, name, type: 'text', autocomplete: 'off', ...attrs }));
   const form = h(
     'form',
     { class: 'replay-form', id: 'replay-form' },
@@ -238,9 +240,19 @@ export const replayDetail = {
             'Diff against live',
             facts([
               ['Entities', summary(job.diff.summary)],
-              ['Fields', Object.entries(job.diff.summary.fields).map(([f, n]) => `${f}: ${n}`).join(', ') || '—'],
+              [
+                'Fields',
+                Object.entries(job.diff.summary.fields)
+                  .map(([f, n]) => `${f}: ${n}`)
+                  .join(', ') || '—',
+              ],
               ['Conflicts', `${num(job.diff.summary.conflicts.opened)} opened, ${num(job.diff.summary.conflicts.closed)} closed`],
-              ['Receipts', Object.entries(job.diff.summary.receipts).map(([k, n]) => `${k}: ${n}`).join(', ') || '—'],
+              [
+                'Receipts',
+                Object.entries(job.diff.summary.receipts)
+                  .map(([k, n]) => `${k}: ${n}`)
+                  .join(', ') || '—',
+              ],
               ['Digest', h('code', { class: 'digest' }, job.diff.digest)],
             ]),
             diff

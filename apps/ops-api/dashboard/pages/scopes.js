@@ -24,7 +24,10 @@ const words = (key) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
 function subscriptions(rows, empty) {
   const extra = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => !SUBSCRIPTION_SHOWN.has(k) && k !== 'scope')))];
-  const devices = (r) => (Array.isArray(r.devices) ? [r.devices.join(', ') || '—', r.subscribers > r.devices.length ? h('span', { class: 'muted' }, ` and ${num(r.subscribers - r.devices.length)} more`) : null] : anyValue(r.devices));
+  const devices = (r) =>
+    Array.isArray(r.devices)
+      ? [r.devices.join(', ') || '—', r.subscribers > r.devices.length ? h('span', { class: 'muted' }, ` and ${num(r.subscribers - r.devices.length)} more`) : null]
+      : anyValue(r.devices);
   return table(
     [
       ...(rows.some((r) => 'scope' in r) ? [{ label: 'Scope', cell: (r) => h('strong', {}, r.scope) }] : []),
@@ -58,14 +61,26 @@ function lagTable(lag) {
       rows,
       { key: (r) => `${r.value ?? ''}/${r.deviceId}`, empty: 'No subscriber to measure.' },
     ),
-    lag.next !== undefined ? h('p', { class: 'muted' }, `The first ${num(lag.values.length)} values; the CLI pages the rest (tidemark scopes ${lag.workspace} ${lag.scope} --after ${lag.next}).`) : null,
+    lag.next !== undefined
+      ? h('p', { class: 'muted' }, `The first ${num(lag.values.length)} values; the CLI pages the rest (tidemark scopes ${lag.workspace} ${lag.scope} --after ${lag.next}).`)
+      : null,
   );
 }
 
 export default {
   title: 'Scopes',
   setup({ tools, route, setParams }) {
-    fill(tools, h('input', { type: 'search', placeholder: 'workspace', value: route.params.workspace ?? '', 'aria-label': 'Workspace', required: true, on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) } }));
+    fill(
+      tools,
+      h('input', {
+        type: 'search',
+        placeholder: 'workspace',
+        value: route.params.workspace ?? '',
+        'aria-label': 'Workspace',
+        required: true,
+        on: { change: (ev) => setParams({ workspace: ev.target.value.trim() }) },
+      }),
+    );
   },
   async load({ api, route }) {
     const workspace = route.params.workspace;
@@ -81,7 +96,9 @@ export default {
       h(
         'p',
         { class: 'muted' },
-        view.rulesVersion === null ? 'No access rules in force: every device of this workspace reads everything.' : `Access rules version ${view.rulesVersion}: ${num(view.scopes.length)} scopes declared.`,
+        view.rulesVersion === null
+          ? 'No access rules in force: every device of this workspace reads everything.'
+          : `Access rules version ${view.rulesVersion}: ${num(view.scopes.length)} scopes declared.`,
       ),
       view.scopes.map((s) =>
         h(
@@ -93,7 +110,9 @@ export default {
             s.partitioned ? ['Values from', anyValue(s.values)] : null,
             ['Read by roles', s.readBy?.length ? s.readBy.join(', ') : h('span', { class: 'muted' }, 'only roles reading everything')],
             ['Subscribers', num(s.subscribers)],
-            ...Object.entries(s).filter(([k]) => !SCOPE_SHOWN.has(k)).map(([k, v]) => [words(k), anyValue(v)]),
+            ...Object.entries(s)
+              .filter(([k]) => !SCOPE_SHOWN.has(k))
+              .map(([k, v]) => [words(k), anyValue(v)]),
           ]),
           subscriptions(s.subscriptions ?? [], 'No device subscribes to it.'),
           lagTable(view.lag?.[s.scope]),

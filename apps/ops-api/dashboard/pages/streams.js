@@ -30,12 +30,7 @@ export default {
       o.streams.map((s) =>
         section(
           s.name,
-          h(
-            'p',
-            { class: 'muted' },
-            `${num(s.messages)} messages · ${bytes(s.bytes)} · seq ${num(s.firstSeq)}–${num(s.lastSeq)} · last `,
-            time(s.lastAt),
-          ),
+          h('p', { class: 'muted' }, `${num(s.messages)} messages · ${bytes(s.bytes)} · seq ${num(s.firstSeq)}–${num(s.lastSeq)} · last `, time(s.lastAt)),
           table(
             [
               { label: 'Consumer', cell: (c) => h('span', { class: 'mono' }, c.name) },

@@ -49,7 +49,10 @@ export class AssetRefsController {
   @Get('waiting')
   async waiting(@Query() query: Record<string, unknown>): Promise<unknown> {
     const parsed = validate(query);
-    if (!parsed.ok) throw ProblemError.validation(parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })));
+    if (!parsed.ok)
+      throw ProblemError.validation(
+        parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })),
+      );
     const q = parsed.value;
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (limit < 1 || limit > MAX_PAGE) throw ProblemError.validation([{ pointer: 'query:limit', detail: `must be from 1 to ${MAX_PAGE}` }]);

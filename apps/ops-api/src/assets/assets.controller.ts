@@ -20,7 +20,12 @@ const validate = compileValidator(AssetsQuery);
 
 export const BacklogQuery = Type.Object(
   {
-    by: Type.Optional(Type.Union(UPLOAD_BACKLOG_GROUPINGS.map((g) => Type.Literal(g)), { description: '`site` (of the device that created the upload; default) or `class` (file class)' })),
+    by: Type.Optional(
+      Type.Union(
+        UPLOAD_BACKLOG_GROUPINGS.map((g) => Type.Literal(g)),
+        { description: '`site` (of the device that created the upload; default) or `class` (file class)' },
+      ),
+    ),
     workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
     stalledAfterSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),
   },

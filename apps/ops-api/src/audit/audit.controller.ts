@@ -8,7 +8,9 @@ import { parseQuery } from '../streams/query';
 
 export const AuditQuery = Type.Object(
   {
-    action: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*(\\.[a-z0-9-]+)*(\\.\\*)?$', maxLength: 64, description: 'an action (`conflict.resolve`), or every action under a prefix (`parked.*`)' })),
+    action: Type.Optional(
+      Type.String({ pattern: '^[a-z][a-z0-9-]*(\\.[a-z0-9-]+)*(\\.\\*)?$', maxLength: 64, description: 'an action (`conflict.resolve`), or every action under a prefix (`parked.*`)' }),
+    ),
     actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'who: an operator token’s name, or `<workspace>/<deviceId>`' })),
     outcome: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,63}$', description: '`ok`, or the code a refused call was audited with' })),
     workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the workspace the target names' })),
@@ -31,7 +33,18 @@ export class AuditController {
     const q = parseQuery(validate, query, ['limit']);
     const { rows, hasMore } = await listAudit(this.views.ds, { action: q.action, actor: q.actor, outcome: q.outcome, workspace: q.workspace }, q.limit ?? 100, q.before);
     return {
-      entries: rows.map((r) => ({ id: r.id, at: r.at.toISOString(), actor: r.actor, actorKind: r.actor_kind, tokenId: r.token_id, action: r.action, target: r.target, reason: r.reason, detail: r.detail, outcome: r.outcome })),
+      entries: rows.map((r) => ({
+        id: r.id,
+        at: r.at.toISOString(),
+        actor: r.actor,
+        actorKind: r.actor_kind,
+        tokenId: r.token_id,
+        action: r.action,
+        target: r.target,
+        reason: r.reason,
+        detail: r.detail,
+        outcome: r.outcome,
+      })),
       hasMore,
       ...(hasMore ? { next: rows.at(-1)!.id } : {}),
     };

@@ -46,7 +46,11 @@ const validateList = compileValidator(ListQuery);
 /** Many open conflicts resolved by one rule (keep ours, or keep theirs), with one reason; at most `OPS_BULK_LIMITS.maxItems`. */
 export const BulkResolveRequest = Type.Object(
   {
-    conflicts: Type.Array(Type.Object({ conflictId: LedgerId, workspace: Workspace }, { additionalProperties: false }), { minItems: 1, maxItems: OPS_BULK_LIMITS.maxItems, description: `the conflicts, 1–${OPS_BULK_LIMITS.maxItems}` }),
+    conflicts: Type.Array(Type.Object({ conflictId: LedgerId, workspace: Workspace }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: OPS_BULK_LIMITS.maxItems,
+      description: `the conflicts, 1–${OPS_BULK_LIMITS.maxItems}`,
+    }),
     pick: Type.Union([Type.Literal('ours'), Type.Literal('theirs')], { description: 'the rule every one of them is resolved by' }),
     reason: Type.String({ minLength: 1, maxLength: 1000, pattern: '\\S', description: 'why, as the operator states it (audited with each conflict)' }),
   },
@@ -89,7 +93,12 @@ export class ConflictsController {
     const q = parseQuery(validateList, query, ['limit']);
     const limit = q.limit ?? 100;
     const status = q.status ?? 'open';
-    const { rows: page, hasMore } = await listConflicts(this.views.ds, { ...(status === 'all' ? {} : { status }), workspace: q.workspace, entityType: q.entityType, field: q.field, entityId: q.entityId }, limit, q.after);
+    const { rows: page, hasMore } = await listConflicts(
+      this.views.ds,
+      { ...(status === 'all' ? {} : { status }), workspace: q.workspace, entityType: q.entityType, field: q.field, entityId: q.entityId },
+      limit,
+      q.after,
+    );
     const next = page.length > 0 ? conflictCursor(page[page.length - 1]!) : q.after;
     return { conflicts: page.map((r) => this.view(r)), ...(next !== undefined ? { next } : {}), hasMore };
   }
@@ -118,7 +127,14 @@ export class ConflictsController {
       at: now.toISOString(),
       open: workspaces.reduce((n, w) => n + Number(w.open), 0),
       workspaces: workspaces.map((w) => ({ workspace: w.workspace, open: Number(w.open), oldestOpenedAt: iso(w.oldest), oldestOpenSeconds: ageSeconds(now, w.oldest) })),
-      hotspots: hotspots.map((h) => ({ workspace: h.workspace, entityType: h.entity_type, field: h.field, open: Number(h.open), oldestOpenedAt: iso(h.oldest), oldestOpenSeconds: ageSeconds(now, h.oldest) })),
+      hotspots: hotspots.map((h) => ({
+        workspace: h.workspace,
+        entityType: h.entity_type,
+        field: h.field,
+        open: Number(h.open),
+        oldestOpenedAt: iso(h.oldest),
+        oldestOpenSeconds: ageSeconds(now, h.oldest),
+      })),
     };
   }
 
@@ -148,18 +164,35 @@ export class ConflictsController {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ProblemError.validation([{ pointer: '/', detail: 'must be an object' }], 'nothing of this request was journaled');
     const { reason, ...request } = body as Record<string, unknown>;
     const checkedReason = validateReason(reason);
-    if (!checkedReason.ok) throw ProblemError.validation([{ pointer: '/reason', detail: reason === undefined ? 'is required: say why (it is audited)' : checkedReason.errors[0]!.detail }], 'nothing of this request was journaled');
+    if (!checkedReason.ok)
+      throw ProblemError.validation(
+        [{ pointer: '/reason', detail: reason === undefined ? 'is required: say why (it is audited)' : checkedReason.errors[0]!.detail }],
+        'nothing of this request was journaled',
+      );
     const conflict = await this.find(conflictId, workspace);
     const outcome = await this.resolver.resolve(conflict.workspace, conflictId, request);
     const target = { workspace: conflict.workspace, conflictId };
     if (!outcome.ok) {
       if (outcome.failure.code !== 'invalid') {
-        await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason: checkedReason.value, detail: { request, failure: outcome.failure }, outcome: outcome.failure.code });
+        await recordAudit(this.views.ds, {
+          actor: operator,
+          action: 'conflict.resolve',
+          target,
+          reason: checkedReason.value,
+          detail: { request, failure: outcome.failure },
+          outcome: outcome.failure.code,
+        });
       }
       throw new ProblemError(resolutionProblem(outcome.failure));
     }
     // The resolution's effect is a journal entry, not a Postgres row: the audit entry follows the journal's acknowledgement.
-    await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason: checkedReason.value, detail: { pick: request.pick, ...('value' in request ? { value: request.value } : {}), ...outcome.value } });
+    await recordAudit(this.views.ds, {
+      actor: operator,
+      action: 'conflict.resolve',
+      target,
+      reason: checkedReason.value,
+      detail: { pick: request.pick, ...('value' in request ? { value: request.value } : {}), ...outcome.value },
+    });
     return { ...outcome.value, workspace: conflict.workspace, conflictId };
   }
 
@@ -179,7 +212,9 @@ export class ConflictsController {
     }
     const { conflicts, pick, reason } = parsed.value;
     const seen = new Set<string>();
-    const duplicates = conflicts.flatMap((c, i) => (seen.has(`${c.workspace}/${c.conflictId}`) ? [{ pointer: `/conflicts/${i}`, detail: 'names a conflict listed before' }] : (seen.add(`${c.workspace}/${c.conflictId}`), [])));
+    const duplicates = conflicts.flatMap((c, i) =>
+      seen.has(`${c.workspace}/${c.conflictId}`) ? [{ pointer: `/conflicts/${i}`, detail: 'names a conflict listed before' }] : (seen.add(`${c.workspace}/${c.conflictId}`), []),
+    );
     if (duplicates.length > 0) throw ProblemError.validation(duplicates, 'nothing of this request was journaled');
     const results: OpsBulkResolveResult['results'] = [];
     for (const { workspace, conflictId } of conflicts) {
@@ -189,7 +224,15 @@ export class ConflictsController {
         await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason, detail: { pick, bulk: conflicts.length, ...outcome.value } });
         results.push({ workspace, conflictId, status: outcome.value.status, eventId: outcome.value.eventId, seq: outcome.value.seq });
       } else {
-        if (outcome.failure.code !== 'not-found') await recordAudit(this.views.ds, { actor: operator, action: 'conflict.resolve', target, reason, detail: { pick, bulk: conflicts.length, failure: outcome.failure }, outcome: outcome.failure.code });
+        if (outcome.failure.code !== 'not-found')
+          await recordAudit(this.views.ds, {
+            actor: operator,
+            action: 'conflict.resolve',
+            target,
+            reason,
+            detail: { pick, bulk: conflicts.length, failure: outcome.failure },
+            outcome: outcome.failure.code,
+          });
         results.push({ workspace, conflictId, status: 'refused', problem: resolutionProblem(outcome.failure) });
       }
     }
@@ -201,10 +244,12 @@ export class ConflictsController {
     const rows = await conflictsWithId(this.views.ds, conflictId, workspace);
     if (!rows[0]) throw notFound(`no conflict "${conflictId}" in ${workspace ? `workspace ${workspace}` : 'any workspace'}`);
     if (rows.length > 1) {
-      throw new ProblemError(problem(ProblemType.conflict, 409, 'Conflict', {
-        detail: `conflict ${conflictId} exists in ${rows.length} workspaces (${rows.map((r) => r.workspace).join(', ')}): name one with ?workspace=`,
-        errors: [{ pointer: 'query:workspace', detail: 'required: the conflict id is used in several workspaces' }],
-      }));
+      throw new ProblemError(
+        problem(ProblemType.conflict, 409, 'Conflict', {
+          detail: `conflict ${conflictId} exists in ${rows.length} workspaces (${rows.map((r) => r.workspace).join(', ')}): name one with ?workspace=`,
+          errors: [{ pointer: 'query:workspace', detail: 'required: the conflict id is used in several workspaces' }],
+        }),
+      );
     }
     return rows[0];
   }

@@ -67,7 +67,10 @@ export class DevicesController {
     const workspaces = [...new Set(page.map((d) => d.workspace))];
     const activity = new Map<string, DeviceActivity>();
     for (const workspace of workspaces) {
-      const found = await this.views.deviceActivity.of(workspace, page.filter((d) => d.workspace === workspace).map((d) => d.deviceId));
+      const found = await this.views.deviceActivity.of(
+        workspace,
+        page.filter((d) => d.workspace === workspace).map((d) => d.deviceId),
+      );
       for (const [deviceId, a] of found) activity.set(`${workspace}\u0000${deviceId}`, a);
     }
     return page.map((d) => {
@@ -78,7 +81,7 @@ export class DevicesController {
 
   /**
    * Reads every matching device (the registry joined with the projection's sequence progress and the
- * sequences the device reported abandoned) and
+   * sequences the device reported abandoned) and
    * assesses them together: "stale" compares a device with the others of its site, so the whole site is
    * read even for one page. One query; its cost grows with the number of devices in the filter.
    */

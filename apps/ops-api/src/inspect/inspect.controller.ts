@@ -79,15 +79,20 @@ export class InspectController {
         [eventId],
       );
       if (held.length > 1) {
-        throw new ProblemError(problem(ProblemType.conflict, 409, 'Conflict', {
-          detail: `eventId ${eventId} is used in ${held.length} workspaces (${held.map((h) => h.workspace).join(', ')}): name one with ?workspace=`,
-          errors: [{ pointer: 'query:workspace', detail: 'required: the eventId is used in several workspaces' }],
-        }));
+        throw new ProblemError(
+          problem(ProblemType.conflict, 409, 'Conflict', {
+            detail: `eventId ${eventId} is used in ${held.length} workspaces (${held.map((h) => h.workspace).join(', ')}): name one with ?workspace=`,
+            errors: [{ pointer: 'query:workspace', detail: 'required: the eventId is used in several workspaces' }],
+          }),
+        );
       }
       workspace = held[0]?.workspace ?? null;
     }
     const [receipts, parked, duplicates] = await Promise.all([
-      ds.query('SELECT workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at FROM event_receipts WHERE event_id = $1 AND workspace = $2', [eventId, workspace]) as Promise<ReceiptRow[]>,
+      ds.query('SELECT workspace, device_id, device_seq, entity_type, entity_id, status, reason, stream_seq, version, accepted_at FROM event_receipts WHERE event_id = $1 AND workspace = $2', [
+        eventId,
+        workspace,
+      ]) as Promise<ReceiptRow[]>,
       ds.query(
         'SELECT consumer, stream_seq, workspace, subject, reason, code, attempts, status, parked_at, resolved_seq, resolution, note FROM parked_events WHERE event_id = $1 AND workspace = $2 ORDER BY stream_seq',
         [eventId, workspace],
@@ -110,14 +115,20 @@ export class InspectController {
 
     const [decisions, repairs, opened, resolvedById] = await Promise.all([
       ds.query('SELECT decisions FROM merge_decisions WHERE event_id = $1 AND workspace = $2', [eventId, workspace]) as Promise<{ decisions: StoredDecision[] }[]>,
-      ds.query('SELECT repair_id, code, reason, status, detail FROM repairs WHERE event_id = $1 AND workspace = $2 ORDER BY repair_id', [eventId, workspace]) as Promise<{ repair_id: string; code: string; reason: string; status: string; detail: unknown }[]>,
+      ds.query('SELECT repair_id, code, reason, status, detail FROM repairs WHERE event_id = $1 AND workspace = $2 ORDER BY repair_id', [eventId, workspace]) as Promise<
+        { repair_id: string; code: string; reason: string; status: string; detail: unknown }[]
+      >,
       ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE opened_event_id = $1 AND workspace = $2 ORDER BY conflict_id`, [eventId, workspace]) as Promise<ConflictLedgerRow[]>,
       record?.event?.op === 'resolve' && record.event.resolution
         ? (ds.query(`SELECT ${CONFLICT_COLUMNS} FROM conflicts WHERE conflict_id = $1 AND workspace = $2`, [record.event.resolution.conflictId, workspace]) as Promise<ConflictLedgerRow[]>)
         : Promise.resolve([] as ConflictLedgerRow[]),
     ]);
 
-    const entity = receipt ? { workspace: receipt.workspace, type: receipt.entity_type, id: receipt.entity_id } : record ? { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id } : null;
+    const entity = receipt
+      ? { workspace: receipt.workspace, type: receipt.entity_type, id: receipt.entity_id }
+      : record
+        ? { workspace: record.workspace, type: record.event.entity.type, id: record.event.entity.id }
+        : null;
     let after: ChangeRow | undefined;
     let before: ChangeRow | undefined;
     if (entity) {

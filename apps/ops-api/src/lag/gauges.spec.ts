@@ -29,6 +29,9 @@ describe('topSeries (bounded label cardinality)', () => {
     const many = Array.from({ length: 10 * MAX_SERIES }, (_, i) => ws(`w${i}`, i % 7));
     const top = topSeries(many, MAX_SERIES, { workspace: OTHER });
     assert.equal(top.length, MAX_SERIES + 1);
-    assert.equal(top.reduce((n, e) => n + e.values[0]!, 0), many.reduce((n, e) => n + e.values[0]!, 0));
+    assert.equal(
+      top.reduce((n, e) => n + e.values[0]!, 0),
+      many.reduce((n, e) => n + e.values[0]!, 0),
+    );
   });
 });

@@ -95,7 +95,11 @@ async function queueGaugeSeries(views: Pick<OpsViews, 'ds' | 'now' | 'queueWaitT
 /** Uploads in progress and bytes pending per (workspace, site), the `MAX_SERIES` with the most bytes pending. */
 async function siteUploadSeries(views: Pick<OpsViews, 'ds' | 'now' | 'stalledAfterSeconds'>): Promise<{ labels: { workspace: string; site: string }; values: number[] }[]> {
   const rows = await new UploadBacklogRepository(views.ds).backlog({ by: 'site', workspace: null, now: views.now(), stalledAfterSeconds: views.stalledAfterSeconds });
-  return topSeries(rows.map((r) => ({ labels: { workspace: r.workspace, site: r.key ?? NO_SITE }, values: [r.bytesPending, r.uploads] })), MAX_SERIES, { workspace: OTHER, site: OTHER });
+  return topSeries(
+    rows.map((r) => ({ labels: { workspace: r.workspace, site: r.key ?? NO_SITE }, values: [r.bytesPending, r.uploads] })),
+    MAX_SERIES,
+    { workspace: OTHER, site: OTHER },
+  );
 }
 
 /**
@@ -161,49 +165,148 @@ export function registerOpsGauges(views: Pick<OpsViews, 'observer' | 'ds' | 'now
       if (c) fill(this, c);
     };
   const perConsumer = (name: string, help: string, value: (c: StreamConsumerView) => number) =>
-    gauge(name, help, ['stream', 'consumer'], fromObservation((g, o) => {
-      for (const s of o.streams) for (const c of s.consumers) g.set({ stream: s.name, consumer: c.name }, value(c));
-    }));
+    gauge(
+      name,
+      help,
+      ['stream', 'consumer'],
+      fromObservation((g, o) => {
+        for (const s of o.streams) for (const c of s.consumers) g.set({ stream: s.name, consumer: c.name }, value(c));
+      }),
+    );
 
   perConsumer('tidemark_consumer_pending_messages', 'messages on the consumer’s filter not yet delivered', (c) => c.pending);
   perConsumer('tidemark_consumer_ack_pending_messages', 'messages delivered and not yet acknowledged', (c) => c.ackPending);
   perConsumer('tidemark_consumer_redelivered_messages', 'messages delivered more than once and not yet acknowledged', (c) => c.redelivered);
   perConsumer('tidemark_consumer_oldest_pending_seconds', 'age of the oldest message not yet acknowledged (0: none)', (c) => c.oldestPendingSeconds);
-  gauge('tidemark_projection_lag_messages', 'journal messages of the partition after the projection checkpoint', ['partition'], fromObservation((g, o) => {
-    for (const p of o.projection.partitions) g.set({ partition: p.partition }, p.lag.messages);
-  }));
-  gauge('tidemark_projection_lag_seconds', 'age of the partition’s oldest journal message not yet projected (0: none)', ['partition'], fromObservation((g, o) => {
-    for (const p of o.projection.partitions) g.set({ partition: p.partition }, p.lag.seconds);
-  }));
+  gauge(
+    'tidemark_projection_lag_messages',
+    'journal messages of the partition after the projection checkpoint',
+    ['partition'],
+    fromObservation((g, o) => {
+      for (const p of o.projection.partitions) g.set({ partition: p.partition }, p.lag.messages);
+    }),
+  );
+  gauge(
+    'tidemark_projection_lag_seconds',
+    'age of the partition’s oldest journal message not yet projected (0: none)',
+    ['partition'],
+    fromObservation((g, o) => {
+      for (const p of o.projection.partitions) g.set({ partition: p.partition }, p.lag.seconds);
+    }),
+  );
   gauge('tidemark_ops_observation_up', '1 when ops-api could read the streams and checkpoints at this scrape, else 0', [], async function (this: Gauge) {
-    this.set((await views.observer.observe().then(() => 1).catch(() => 0)));
+    this.set(
+      await views.observer
+        .observe()
+        .then(() => 1)
+        .catch(() => 0),
+    );
   });
-  gauge('tidemark_parked_messages', 'journal messages parked and not yet re-driven or skipped', [], fromLedger((g, c) => g.set(c.parked)));
-  gauge('tidemark_conflicts_open', `open conflicts, by workspace (the ${MAX_SERIES} with the most; the rest summed as ${OTHER})`, ['workspace'], fromLedger((g, c) => {
-    const top = topSeries(c.conflictsOpen.map((w) => ({ labels: { workspace: w.workspace }, values: [w.open] })), MAX_SERIES, { workspace: OTHER });
-    for (const w of top) g.set(w.labels, w.values[0]!);
-  }));
-  gauge('tidemark_uploads_in_progress', 'uploads created and not yet complete, expired or terminated', [], fromLedger((g, c) => g.set(c.uploadsInProgress)));
-  gauge('tidemark_upload_bytes_pending', 'bytes declared by uploads in progress and not yet received', [], fromLedger((g, c) => g.set(c.uploadBytesPending)));
-  gauge('tidemark_uploads_in_progress_by_class', 'uploads in progress, by file class', ['file_class'], fromLedger((g, c) => {
-    for (const u of c.uploadsByClass) g.set({ file_class: u.fileClass }, u.inProgress);
-  }));
-  gauge('tidemark_uploads_stalled', 'uploads in progress that received no bytes for UPLOAD_STALLED_AFTER_SECONDS and have not expired, by file class', ['file_class'], fromLedger((g, c) => {
-    for (const u of c.uploadsByClass) g.set({ file_class: u.fileClass }, u.stalled);
-  }));
-  gauge('tidemark_upload_bytes_pending_by_site', `bytes declared by uploads in progress and not yet received, by workspace and the site of the device that created the upload (${NO_SITE}: no site; the ${MAX_SERIES} with the most, the rest summed as ${OTHER})`, ['workspace', 'site'], siteUploads(0));
+  gauge(
+    'tidemark_parked_messages',
+    'journal messages parked and not yet re-driven or skipped',
+    [],
+    fromLedger((g, c) => g.set(c.parked)),
+  );
+  gauge(
+    'tidemark_conflicts_open',
+    `open conflicts, by workspace (the ${MAX_SERIES} with the most; the rest summed as ${OTHER})`,
+    ['workspace'],
+    fromLedger((g, c) => {
+      const top = topSeries(
+        c.conflictsOpen.map((w) => ({ labels: { workspace: w.workspace }, values: [w.open] })),
+        MAX_SERIES,
+        { workspace: OTHER },
+      );
+      for (const w of top) g.set(w.labels, w.values[0]!);
+    }),
+  );
+  gauge(
+    'tidemark_uploads_in_progress',
+    'uploads created and not yet complete, expired or terminated',
+    [],
+    fromLedger((g, c) => g.set(c.uploadsInProgress)),
+  );
+  gauge(
+    'tidemark_upload_bytes_pending',
+    'bytes declared by uploads in progress and not yet received',
+    [],
+    fromLedger((g, c) => g.set(c.uploadBytesPending)),
+  );
+  gauge(
+    'tidemark_uploads_in_progress_by_class',
+    'uploads in progress, by file class',
+    ['file_class'],
+    fromLedger((g, c) => {
+      for (const u of c.uploadsByClass) g.set({ file_class: u.fileClass }, u.inProgress);
+    }),
+  );
+  gauge(
+    'tidemark_uploads_stalled',
+    'uploads in progress that received no bytes for UPLOAD_STALLED_AFTER_SECONDS and have not expired, by file class',
+    ['file_class'],
+    fromLedger((g, c) => {
+      for (const u of c.uploadsByClass) g.set({ file_class: u.fileClass }, u.stalled);
+    }),
+  );
+  gauge(
+    'tidemark_upload_bytes_pending_by_site',
+    `bytes declared by uploads in progress and not yet received, by workspace and the site of the device that created the upload (${NO_SITE}: no site; the ${MAX_SERIES} with the most, the rest summed as ${OTHER})`,
+    ['workspace', 'site'],
+    siteUploads(0),
+  );
   gauge('tidemark_uploads_in_progress_by_site', 'uploads in progress, by workspace and site (the same series as tidemark_upload_bytes_pending_by_site)', ['workspace', 'site'], siteUploads(1));
   const queueLabel = `by workspace and queue (${NO_SITE}: no queue; the ${MAX_SERIES} with the most jobs waiting, the rest summed as ${OTHER})`;
-  gauge('tidemark_queue_jobs', `jobs queued, running, retrying or failed, by state, ${queueLabel}`, ['workspace', 'queue', 'state'], fromQueues((g, q) => {
-    for (const state of ['queued', 'running', 'retrying', 'failed'] as const) g.set({ workspace: q.workspace, queue: q.queue, state }, q[state]);
-  }));
-  gauge('tidemark_queue_oldest_queued_seconds', `age of the oldest queued job (0: none queued; ${OTHER}: the largest of the rest), ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.oldestQueuedSeconds)));
-  gauge('tidemark_queue_retries', `attempts beyond the first of the jobs counted in tidemark_queue_jobs, ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.retries)));
-  gauge('tidemark_queue_repairs_open', `open repairs (impossible job transitions) of the queue’s jobs, ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.repairsOpen)));
-  gauge('tidemark_queue_falling_behind', `1 when the queue’s oldest queued job waited more than QUEUE_WAIT_THRESHOLD_SECONDS, else 0 (${OTHER}: how many of the rest do), ${queueLabel}`, ['workspace', 'queue'], fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.fallingBehind)));
-  gauge('tidemark_outbox_pending_messages', 'outbox rows committed and not yet published to JetStream, by outbox table', ['table'], fromLedger((g, c) => {
-    for (const o of c.outboxPending) g.set({ table: o.table }, o.pending);
-  }));
-  gauge('tidemark_devices_falling_behind', `devices falling behind (stale or behind the threshold), by workspace and site (${NO_SITE}: no site; the ${MAX_SERIES} sites with the most, the rest summed as ${OTHER})`, ['workspace', 'site'], fromSites(0));
-  gauge('tidemark_site_behind_sequences', 'sequences the site’s devices pushed and the projection has not applied yet, by workspace and site (the same series as tidemark_devices_falling_behind)', ['workspace', 'site'], fromSites(1));
+  gauge(
+    'tidemark_queue_jobs',
+    `jobs queued, running, retrying or failed, by state, ${queueLabel}`,
+    ['workspace', 'queue', 'state'],
+    fromQueues((g, q) => {
+      for (const state of ['queued', 'running', 'retrying', 'failed'] as const) g.set({ workspace: q.workspace, queue: q.queue, state }, q[state]);
+    }),
+  );
+  gauge(
+    'tidemark_queue_oldest_queued_seconds',
+    `age of the oldest queued job (0: none queued; ${OTHER}: the largest of the rest), ${queueLabel}`,
+    ['workspace', 'queue'],
+    fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.oldestQueuedSeconds)),
+  );
+  gauge(
+    'tidemark_queue_retries',
+    `attempts beyond the first of the jobs counted in tidemark_queue_jobs, ${queueLabel}`,
+    ['workspace', 'queue'],
+    fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.retries)),
+  );
+  gauge(
+    'tidemark_queue_repairs_open',
+    `open repairs (impossible job transitions) of the queue’s jobs, ${queueLabel}`,
+    ['workspace', 'queue'],
+    fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.repairsOpen)),
+  );
+  gauge(
+    'tidemark_queue_falling_behind',
+    `1 when the queue’s oldest queued job waited more than QUEUE_WAIT_THRESHOLD_SECONDS, else 0 (${OTHER}: how many of the rest do), ${queueLabel}`,
+    ['workspace', 'queue'],
+    fromQueues((g, q) => g.set({ workspace: q.workspace, queue: q.queue }, q.fallingBehind)),
+  );
+  gauge(
+    'tidemark_outbox_pending_messages',
+    'outbox rows committed and not yet published to JetStream, by outbox table',
+    ['table'],
+    fromLedger((g, c) => {
+      for (const o of c.outboxPending) g.set({ table: o.table }, o.pending);
+    }),
+  );
+  gauge(
+    'tidemark_devices_falling_behind',
+    `devices falling behind (stale or behind the threshold), by workspace and site (${NO_SITE}: no site; the ${MAX_SERIES} sites with the most, the rest summed as ${OTHER})`,
+    ['workspace', 'site'],
+    fromSites(0),
+  );
+  gauge(
+    'tidemark_site_behind_sequences',
+    'sequences the site’s devices pushed and the projection has not applied yet, by workspace and site (the same series as tidemark_devices_falling_behind)',
+    ['workspace', 'site'],
+    fromSites(1),
+  );
 }

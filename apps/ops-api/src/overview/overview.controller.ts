@@ -93,7 +93,7 @@ export class OverviewController implements OnApplicationBootstrap, BeforeApplica
       return { name, url, ready: response.status === 200, status: response.status, detail, latencyMs: latency() };
     } catch (error) {
       const e = error as Error;
-      const why = e.name === 'TimeoutError' ? `no answer within ${this.views.serviceTimeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message;
+      const why = e.name === 'TimeoutError' ? `no answer within ${this.views.serviceTimeoutMs} ms` : ((e.cause as Error | undefined)?.message ?? e.message);
       return { name, url, ready: false, status: null, detail: why, latencyMs: latency() };
     }
   }

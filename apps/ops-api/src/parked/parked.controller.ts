@@ -47,7 +47,10 @@ type ParkedRow = ParkedLedgerRow & { status: ParkedStatus; code: ParkCode | null
 export const ParkedBulkRedriveRequest = Type.Object(
   {
     entries: Type.Array(
-      Type.Object({ consumer: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the journal sequence of the parked message' }) }, { additionalProperties: false }),
+      Type.Object(
+        { consumer: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the journal sequence of the parked message' }) },
+        { additionalProperties: false },
+      ),
       { minItems: 1, maxItems: OPS_BULK_LIMITS.maxItems, description: `the entries, 1–${OPS_BULK_LIMITS.maxItems}` },
     ),
     reason: Type.String({ minLength: 1, maxLength: PARKED_LIMITS.maxReasonLength, pattern: '\\S', description: 'why, in the operator’s words (audited with each entry)' }),
@@ -116,7 +119,10 @@ export class ParkedController {
   @Get()
   async list(@Query() query: Record<string, unknown>): Promise<ParkedPage> {
     const parsed = validateList(query);
-    if (!parsed.ok) throw ProblemError.validation(parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })));
+    if (!parsed.ok)
+      throw ProblemError.validation(
+        parsed.errors.map((e) => ({ pointer: `query:${e.pointer.replace(/^\//, '').split('/')[0]}`, detail: e.detail === 'unknown field' ? 'unknown parameter' : e.detail })),
+      );
     const q = parsed.value;
     const limit = q.limit === undefined ? PARKED_LIMITS.defaultPageSize : Number(q.limit);
     if (limit < 1 || limit > PARKED_LIMITS.maxPageSize) throw ProblemError.validation([{ pointer: 'query:limit', detail: `must be from 1 to ${PARKED_LIMITS.maxPageSize}` }]);
@@ -141,7 +147,9 @@ export class ParkedController {
       record: recordOf(row.payload) ?? null,
       payload: row.payload,
       journal: stored ? { seq: stored.seq, subject: stored.subject, time: stored.time.toISOString(), headers: headersOf(stored.header), data: stored.string() } : null,
-      receipt: receipt[0] ? { status: receipt[0].status, reason: receipt[0].reason, seq: Number(receipt[0].stream_seq), version: receipt[0].version === null ? null : Number(receipt[0].version) } : null,
+      receipt: receipt[0]
+        ? { status: receipt[0].status, reason: receipt[0].reason, seq: Number(receipt[0].stream_seq), version: receipt[0].version === null ? null : Number(receipt[0].version) }
+        : null,
       audit: audit.map((a) => ({ at: a.at.toISOString(), actor: a.actor, action: a.action, reason: a.reason, detail: a.detail, outcome: a.outcome })),
     };
   }
@@ -157,7 +165,9 @@ export class ParkedController {
     requireJson(contentType);
     const { entries, reason } = parseBody(validateBulk, body);
     const seen = new Set<string>();
-    const duplicates = entries.flatMap((e, i) => (seen.has(`${e.consumer}/${e.seq}`) ? [{ pointer: `/entries/${i}`, detail: 'names an entry listed before' }] : (seen.add(`${e.consumer}/${e.seq}`), [])));
+    const duplicates = entries.flatMap((e, i) =>
+      seen.has(`${e.consumer}/${e.seq}`) ? [{ pointer: `/entries/${i}`, detail: 'names an entry listed before' }] : (seen.add(`${e.consumer}/${e.seq}`), []),
+    );
     if (duplicates.length > 0) throw ProblemError.validation(duplicates, 'nothing of this request was journaled');
     const results: ParkedBulkResult['results'] = [];
     for (const { consumer, seq } of entries) {
@@ -175,7 +185,13 @@ export class ParkedController {
   /** Re-drives the parked journal record as it is: `202` once the journal holds it (a repeated call is deduplicated). */
   @Post(':consumer/:seq/redrive')
   @HttpCode(202)
-  async redrive(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedActionResult> {
+  async redrive(
+    @Param('consumer') consumer: string,
+    @Param('seq') seqText: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @CurrentPrincipal() operator: OperatorPrincipal,
+  ): Promise<ParkedActionResult> {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const { reason } = parseBody(validateAction, body);
@@ -188,23 +204,34 @@ export class ParkedController {
    */
   @Post(':consumer/:seq/edit')
   @HttpCode(202)
-  async edit(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedActionResult> {
+  async edit(
+    @Param('consumer') consumer: string,
+    @Param('seq') seqText: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @CurrentPrincipal() operator: OperatorPrincipal,
+  ): Promise<ParkedActionResult> {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const request = parseBody(validateEdit, body);
     const checked = validatePushRequest({ events: [request.event] });
     if (!checked.ok) {
-      throw ProblemError.validation(checked.errors.map((e) => ({ pointer: e.pointer.replace(/^\/events\/0(?=\/|$)/, '/event').replace(/^\/events$/, '/event'), detail: e.detail })), 'the corrected event is not a valid device event; nothing was journaled');
+      throw ProblemError.validation(
+        checked.errors.map((e) => ({ pointer: e.pointer.replace(/^\/events\/0(?=\/|$)/, '/event').replace(/^\/events$/, '/event'), detail: e.detail })),
+        'the corrected event is not a valid device event; nothing was journaled',
+      );
     }
     const event: DeviceEvent = checked.value.events[0]!;
     const digest = createHash('sha256').update(canonicalJson(event)).digest('hex').slice(0, 16);
     return this.act(operator, 'edit', consumer, seq, request.reason, (row, original) => {
       const problems = checkEditedEvent(original!.event, event);
       if (problems.length > 0) {
-        throw new ProblemError(parkedProblem(ParkedProblemType.editChangesIdentity, 422, 'Edited event is another event', {
-          detail: 'an edit corrects the parked event; its eventId, deviceId, deviceSeq and entity must stay those of the original. Nothing was journaled',
-          errors: problems,
-        }));
+        throw new ProblemError(
+          parkedProblem(ParkedProblemType.editChangesIdentity, 422, 'Edited event is another event', {
+            detail: 'an edit corrects the parked event; its eventId, deviceId, deviceSeq and entity must stay those of the original. Nothing was journaled',
+            errors: problems,
+          }),
+        );
       }
       const record: JournalRecord = { ...original!, event };
       return { data: JSON.stringify(record), msgID: `parked-edit-${consumer}-${seq}-${digest}`, detail: { event } };
@@ -214,7 +241,13 @@ export class ParkedController {
   /** Skips the parked entry: nothing is applied; the entry and its event's receipt become `skipped` with the reason. */
   @Post(':consumer/:seq/skip')
   @HttpCode(202)
-  async skip(@Param('consumer') consumer: string, @Param('seq') seqText: string, @Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() operator: OperatorPrincipal): Promise<ParkedActionResult> {
+  async skip(
+    @Param('consumer') consumer: string,
+    @Param('seq') seqText: string,
+    @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
+    @CurrentPrincipal() operator: OperatorPrincipal,
+  ): Promise<ParkedActionResult> {
     requireJson(contentType);
     const seq = parseTarget(consumer, seqText);
     const { reason } = parseBody(validateAction, body);
@@ -242,7 +275,10 @@ export class ParkedController {
       const refusal = checkOperatorAction({ status: row.status, hasRecord: record !== undefined }, action);
       if (refusal) {
         const type = refusal.code === 'not-a-record' ? ParkedProblemType.notARecord : ParkedProblemType.notParked;
-        failure = { outcome: refusal.code, error: new ProblemError(parkedProblem(type, 409, refusal.code === 'not-a-record' ? 'Not a journal record' : 'Not parked', { detail: refusal.detail, entryStatus: row.status })) };
+        failure = {
+          outcome: refusal.code,
+          error: new ProblemError(parkedProblem(type, 409, refusal.code === 'not-a-record' ? 'Not a journal record' : 'Not parked', { detail: refusal.detail, entryStatus: row.status })),
+        };
         return undefined;
       }
       let built: ReturnType<typeof message>;
@@ -259,12 +295,22 @@ export class ParkedController {
           subject: row.subject,
           data: built.data,
           msgID: built.msgID,
-          headers: { [PARKED_HEADERS.action]: action, [PARKED_HEADERS.consumer]: consumer, [PARKED_HEADERS.seq]: String(seq), [PARKED_HEADERS.reason]: encodeURIComponent(reason), ...(row.workspace ? { 'tm-workspace': row.workspace } : {}) },
+          headers: {
+            [PARKED_HEADERS.action]: action,
+            [PARKED_HEADERS.consumer]: consumer,
+            [PARKED_HEADERS.seq]: String(seq),
+            [PARKED_HEADERS.reason]: encodeURIComponent(reason),
+            ...(row.workspace ? { 'tm-workspace': row.workspace } : {}),
+          },
         });
       } catch (error) {
         failure = {
           outcome: 'journal-unavailable',
-          error: new ProblemError(problem(ProblemType.journalUnavailable, 503, 'Journal unavailable', { detail: `the journal did not acknowledge the ${action}: ${(error as Error).message}; retry (a repeated ${action} is deduplicated)` })),
+          error: new ProblemError(
+            problem(ProblemType.journalUnavailable, 503, 'Journal unavailable', {
+              detail: `the journal did not acknowledge the ${action}: ${(error as Error).message}; retry (a repeated ${action} is deduplicated)`,
+            }),
+          ),
         };
         return undefined;
       }
@@ -297,5 +343,10 @@ function parseTarget(consumer: string, seqText: string): number {
 
 function headersOf(h: { keys(): string[]; get(k: string): string } | undefined): Record<string, string> {
   if (!h) return {};
-  return Object.fromEntries(h.keys().sort().map((k) => [k, h.get(k)]));
+  return Object.fromEntries(
+    h
+      .keys()
+      .sort()
+      .map((k) => [k, h.get(k)]),
+  );
 }

@@ -9,7 +9,9 @@ import { readQueues } from './queue-view';
 export const QueuesQuery = Type.Object(
   {
     workspace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
-    waitThresholdSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400, description: 'a queue whose oldest queued job waited longer falls behind (default `QUEUE_WAIT_THRESHOLD_SECONDS`)' })),
+    waitThresholdSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 30 * 86_400, description: 'a queue whose oldest queued job waited longer falls behind (default `QUEUE_WAIT_THRESHOLD_SECONDS`)' }),
+    ),
     fallingBehind: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
   },
   { additionalProperties: false },

@@ -55,7 +55,8 @@ export async function rewindConsumer(jsm: JetStreamManager, input: RedeliveryInp
   if (!info) return { kind: 'not-found', detail: `stream ${input.stream} has no consumer "${input.consumer}"` };
   if (!info.config.durable_name) return { kind: 'refused', detail: `"${input.consumer}" is an ephemeral consumer; only an integrator's durable consumer can be re-delivered to` };
   const stream = await jsm.streams.info(input.stream);
-  if (input.fromSeq < stream.state.first_seq) return { kind: 'out-of-range', pointer: '/fromSeq', detail: `stream ${input.stream} now starts at sequence ${stream.state.first_seq} (older messages aged out)` };
+  if (input.fromSeq < stream.state.first_seq)
+    return { kind: 'out-of-range', pointer: '/fromSeq', detail: `stream ${input.stream} now starts at sequence ${stream.state.first_seq} (older messages aged out)` };
   if (input.toSeq > stream.state.last_seq) return { kind: 'out-of-range', pointer: '/toSeq', detail: `stream ${input.stream} ends at sequence ${stream.state.last_seq}` };
   const previous = { ackFloor: info.ack_floor.stream_seq, delivered: info.delivered.stream_seq, pending: info.num_pending };
   const skippedUnacknowledged = Math.max(0, input.fromSeq - previous.ackFloor - 1);
@@ -74,8 +75,20 @@ export async function rewindConsumer(jsm: JetStreamManager, input: RedeliveryInp
     await jsm.consumers.add(input.stream, config);
   } catch (error) {
     // Never leave the integrator without its consumer: put it back as it was, then report the failure.
-    const restored = await jsm.consumers.add(input.stream, info.config).then(() => 'it was restored as it was', (e: unknown) => `restoring it failed too: ${(e as Error).message}`);
+    const restored = await jsm.consumers.add(input.stream, info.config).then(
+      () => 'it was restored as it was',
+      (e: unknown) => `restoring it failed too: ${(e as Error).message}`,
+    );
     throw new Error(`re-creating consumer "${input.consumer}" at sequence ${input.fromSeq} failed (${(error as Error).message}); ${restored}`, { cause: error });
   }
-  return { kind: 'rewound', stream: input.stream, consumer: input.consumer, fromSeq: input.fromSeq, toSeq: input.toSeq, previous, beyondRange: Math.max(0, previous.ackFloor - input.toSeq), skippedUnacknowledged };
+  return {
+    kind: 'rewound',
+    stream: input.stream,
+    consumer: input.consumer,
+    fromSeq: input.fromSeq,
+    toSeq: input.toSeq,
+    previous,
+    beyondRange: Math.max(0, previous.ackFloor - input.toSeq),
+    skippedUnacknowledged,
+  };
 }

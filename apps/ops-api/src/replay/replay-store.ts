@@ -82,12 +82,32 @@ export class ReplayStore {
           continue;
         }
         if (revision === DECLARED_REVISION) continue;
-        if (!(await this.jobs.revisionPublished(q, type, revision))) errors.push({ pointer: `/policyRevisions/${type}`, detail: `${type} has no published policy revision ${revision} (publish it with PUT /v1/schemas/${type}/revisions/${revision} on journal-service)` });
+        if (!(await this.jobs.revisionPublished(q, type, revision)))
+          errors.push({
+            pointer: `/policyRevisions/${type}`,
+            detail: `${type} has no published policy revision ${revision} (publish it with PUT /v1/schemas/${type}/revisions/${revision} on journal-service)`,
+          });
       }
       if (errors.length > 0) return { kind: 'invalid', errors };
       const id = randomUUID();
-      const job = await this.jobs.create(q, { kind: 'request', at: new Date(), id, scope: input.scope, policyRevisions: input.policyRevisions, reason: input.reason, requestedBy: actor.name, eventsPerSecond: input.eventsPerSecond, planOnly: input.planOnly });
-      await recordAudit(q, { actor, action: 'replay.request', target: { replayId: id }, reason: input.reason, detail: { scope: input.scope, policyRevisions: input.policyRevisions, eventsPerSecond: input.eventsPerSecond, planOnly: input.planOnly } });
+      const job = await this.jobs.create(q, {
+        kind: 'request',
+        at: new Date(),
+        id,
+        scope: input.scope,
+        policyRevisions: input.policyRevisions,
+        reason: input.reason,
+        requestedBy: actor.name,
+        eventsPerSecond: input.eventsPerSecond,
+        planOnly: input.planOnly,
+      });
+      await recordAudit(q, {
+        actor,
+        action: 'replay.request',
+        target: { replayId: id },
+        reason: input.reason,
+        detail: { scope: input.scope, policyRevisions: input.policyRevisions, eventsPerSecond: input.eventsPerSecond, planOnly: input.planOnly },
+      });
       return { kind: 'created', job };
     });
   }

@@ -180,12 +180,32 @@ export class RedeliveriesController {
     try {
       outcome = await rewindConsumer(this.deps.connection().jsm, input);
     } catch (error) {
-      await recordAudit(this.deps.ds, { actor, action: 'redelivery.rewind', target, reason: input.reason, detail: { fromSeq: input.fromSeq, toSeq: input.toSeq }, outcome: `failed: ${(error as Error).message}` });
+      await recordAudit(this.deps.ds, {
+        actor,
+        action: 'redelivery.rewind',
+        target,
+        reason: input.reason,
+        detail: { fromSeq: input.fromSeq, toSeq: input.toSeq },
+        outcome: `failed: ${(error as Error).message}`,
+      });
       throw error;
     }
     switch (outcome.kind) {
       case 'rewound':
-        await recordAudit(this.deps.ds, { actor, action: 'redelivery.rewind', target, reason: input.reason, detail: { fromSeq: input.fromSeq, toSeq: input.toSeq, previous: outcome.previous, beyondRange: outcome.beyondRange, skipUnacknowledged: input.skipUnacknowledged === true, skippedUnacknowledged: outcome.skippedUnacknowledged } });
+        await recordAudit(this.deps.ds, {
+          actor,
+          action: 'redelivery.rewind',
+          target,
+          reason: input.reason,
+          detail: {
+            fromSeq: input.fromSeq,
+            toSeq: input.toSeq,
+            previous: outcome.previous,
+            beyondRange: outcome.beyondRange,
+            skipUnacknowledged: input.skipUnacknowledged === true,
+            skippedUnacknowledged: outcome.skippedUnacknowledged,
+          },
+        });
         return outcome;
       case 'not-found':
         throw new ProblemError(replayProblem(ReplayProblemType.redeliveryRefused, 404, 'No such consumer', { detail: outcome.detail }));

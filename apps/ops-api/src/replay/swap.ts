@@ -32,7 +32,13 @@ class LiveChanged extends Error {
  *    withdraws go to REVIEW; the named revisions are activated; the job is `swapped`, the swap audited,
  *    the shadow dropped.
  */
-export async function swapReplay(ds: DataSource, jobs: ReplayJobRepository, swaps: ReplaySwapRepository, id: string, input: { confirm: string; reason: string; actor: OperatorPrincipal }): Promise<SwapOutcome> {
+export async function swapReplay(
+  ds: DataSource,
+  jobs: ReplayJobRepository,
+  swaps: ReplaySwapRepository,
+  id: string,
+  input: { confirm: string; reason: string; actor: OperatorPrincipal },
+): Promise<SwapOutcome> {
   const job = await jobs.get(id);
   const refused = checkSwap(job, input.confirm);
   if (refused || !job) return refusal(refused, job);
@@ -72,10 +78,20 @@ function refusal(refused: { refused: string; status?: string } | undefined, job:
 }
 
 /** Marks the replay stale (its shadow is dropped by the worker) and audits the refused swap. */
-async function refuse(ds: DataSource, jobs: ReplayJobRepository, job: ReplayJob, found: { changes: LiveChange[]; count: number }, input: { reason: string; actor: OperatorPrincipal }): Promise<SwapOutcome> {
+async function refuse(
+  ds: DataSource,
+  jobs: ReplayJobRepository,
+  job: ReplayJob,
+  found: { changes: LiveChange[]; count: number },
+  input: { reason: string; actor: OperatorPrincipal },
+): Promise<SwapOutcome> {
   await inTransaction(ds, async (q) => {
     // Only a job still built goes stale (a refusal otherwise changes nothing).
-    await jobs.transition(q, job.id, { kind: 'mark-stale', at: new Date(), error: `swap refused: live changed for ${found.count} of its entities or revisions since it was planned; re-run the replay` });
+    await jobs.transition(q, job.id, {
+      kind: 'mark-stale',
+      at: new Date(),
+      error: `swap refused: live changed for ${found.count} of its entities or revisions since it was planned; re-run the replay`,
+    });
     await recordAudit(q, { actor: input.actor, action: 'replay.swap', target: { replayId: job.id }, reason: input.reason, detail: { changes: found.changes }, outcome: 'refused: live changed' });
   });
   return { kind: 'live-changed', ...found };

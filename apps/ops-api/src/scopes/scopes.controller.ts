@@ -38,7 +38,11 @@ export class ScopesController {
     const { rules, subscriptions } = await this.views.scopeFacts.facts(workspace);
     const declared = rules?.scopes ?? {};
     const roles = Object.entries(rules?.roles ?? {});
-    const view = (s: { value: string; devices: string[] }): ScopeSubscriptionView => ({ ...(s.value === '' ? {} : { value: s.value }), subscribers: s.devices.length, devices: s.devices.slice(0, LISTED_DEVICES) });
+    const view = (s: { value: string; devices: string[] }): ScopeSubscriptionView => ({
+      ...(s.value === '' ? {} : { value: s.value }),
+      subscribers: s.devices.length,
+      devices: s.devices.slice(0, LISTED_DEVICES),
+    });
     const scopes = Object.keys(declared)
       .sort()
       .map((name): ScopeView => {
@@ -49,7 +53,10 @@ export class ScopesController {
           types: scope.types,
           partitioned: scope.partition !== undefined,
           ...(scope.partition ? { values: scope.partition.values } : {}),
-          readBy: roles.filter(([, r]) => Array.isArray(r.read) && (r.read as string[]).includes(name)).map(([role]) => role).sort(),
+          readBy: roles
+            .filter(([, r]) => Array.isArray(r.read) && (r.read as string[]).includes(name))
+            .map(([role]) => role)
+            .sort(),
           subscribers: new Set(held.flatMap((s) => s.devices)).size,
           subscriptions: held.map(view),
         };

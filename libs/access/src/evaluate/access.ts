@@ -7,10 +7,7 @@ import { effectiveRole, roleResolves, roleResolvesAny, roleRules, type AccessRul
  * - `undeclared`: the workspace has rules, and the device's role is not one of them (or it has no role and the
  *   rules declare no default): it may write nothing and resolve nothing.
  */
-export type Access =
-  | { kind: 'unrestricted' }
-  | { kind: 'role'; version: number; role: string; rules: RoleRules }
-  | { kind: 'undeclared'; version: number; role: string | null };
+export type Access = { kind: 'unrestricted' } | { kind: 'role'; version: number; role: string; rules: RoleRules } | { kind: 'undeclared'; version: number; role: string | null };
 
 export const UNRESTRICTED: Access = Object.freeze({ kind: 'unrestricted' });
 

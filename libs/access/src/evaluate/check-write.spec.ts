@@ -19,7 +19,10 @@ describe('checkWrite: a workspace without rules', () => {
 
   it('lets every device write everything, as before rules existed', () => {
     for (const role of [null, 'pipeline', 'anything']) {
-      spec.given(role).when(upsert('annotation', { label: 'cat' })).thenAllowed();
+      spec
+        .given(role)
+        .when(upsert('annotation', { label: 'cat' }))
+        .thenAllowed();
       spec.given(role).when(remove('prompt')).thenAllowed();
       spec.given(role).when(transition('job')).thenAllowed();
       spec.given(role).when(resolution('annotation')).thenAllowed();
@@ -31,9 +34,18 @@ describe('checkWrite: upserts', () => {
   const spec = accessSpec(LAB);
 
   it('allows the fields a role lists, and every field of a "*" type', () => {
-    spec.given('annotator').when(upsert('annotation', { label: 'cat', tags: ['a'] })).thenAllowed();
-    spec.given('pipeline').when(upsert('job', { kind: 'embed', input: {}, progress: 0.5 })).thenAllowed();
-    spec.given('admin').when(upsert('prompt', { text: 'hi' })).thenAllowed();
+    spec
+      .given('annotator')
+      .when(upsert('annotation', { label: 'cat', tags: ['a'] }))
+      .thenAllowed();
+    spec
+      .given('pipeline')
+      .when(upsert('job', { kind: 'embed', input: {}, progress: 0.5 }))
+      .thenAllowed();
+    spec
+      .given('admin')
+      .when(upsert('prompt', { text: 'hi' }))
+      .thenAllowed();
   });
 
   it('denies each field a role does not list, by pointer', () => {
@@ -44,8 +56,14 @@ describe('checkWrite: upserts', () => {
   });
 
   it('denies a type the role does not name once, at /entity/type', () => {
-    spec.given('pipeline').when(upsert('annotation', { label: 'cat', tags: [] })).thenDenied(['type-not-writable@/entity/type'], /role "pipeline" \(access rules v3\) may not write entities of type annotation/);
-    spec.given('annotator').when(upsert('constructor', { label: 'x' })).thenDenied(['type-not-writable@/entity/type']);
+    spec
+      .given('pipeline')
+      .when(upsert('annotation', { label: 'cat', tags: [] }))
+      .thenDenied(['type-not-writable@/entity/type'], /role "pipeline" \(access rules v3\) may not write entities of type annotation/);
+    spec
+      .given('annotator')
+      .when(upsert('constructor', { label: 'x' }))
+      .thenDenied(['type-not-writable@/entity/type']);
   });
 });
 
@@ -55,15 +73,30 @@ describe('checkWrite: deletes, transitions and resolutions pushed as events', ()
   it('allows a delete only where the role may delete the type', () => {
     spec.given('reviewer').when(remove('annotation')).thenAllowed();
     spec.given('pipeline').when(remove('output')).thenAllowed();
-    spec.given('annotator').when(remove('annotation')).thenDenied(['delete-not-allowed@/op'], /may not delete entities of type annotation/);
+    spec
+      .given('annotator')
+      .when(remove('annotation'))
+      .thenDenied(['delete-not-allowed@/op'], /may not delete entities of type annotation/);
     spec.given('reviewer').when(remove('job')).thenDenied(['type-not-writable@/entity/type']);
   });
 
   it('allows a transition where the role may report them, checking the fields it changes', () => {
-    spec.given('pipeline').when(transition('job', { outputId: 'o-1' })).thenAllowed();
-    spec.given('worker').when(transition('job', { progress: 0.1, logs: ['go'] })).thenAllowed();
-    spec.given('worker').when(transition('job', { outputId: 'o-1' })).thenDenied(['field-not-writable@/fields/outputId']);
-    spec.given('worker').when(upsert('job', { input: {} })).thenDenied(['field-not-writable@/fields/input']);
+    spec
+      .given('pipeline')
+      .when(transition('job', { outputId: 'o-1' }))
+      .thenAllowed();
+    spec
+      .given('worker')
+      .when(transition('job', { progress: 0.1, logs: ['go'] }))
+      .thenAllowed();
+    spec
+      .given('worker')
+      .when(transition('job', { outputId: 'o-1' }))
+      .thenDenied(['field-not-writable@/fields/outputId']);
+    spec
+      .given('worker')
+      .when(upsert('job', { input: {} }))
+      .thenDenied(['field-not-writable@/fields/input']);
     spec.given('worker').when(remove('job')).thenDenied(['delete-not-allowed@/op']);
     spec.given('annotator').when(transition('job')).thenDenied(['type-not-writable@/entity/type']);
     spec
@@ -75,7 +108,10 @@ describe('checkWrite: deletes, transitions and resolutions pushed as events', ()
   it('treats a resolution pushed as an event as the resolve permission, whatever the role may write', () => {
     spec.given('reviewer').when(resolution('annotation')).thenAllowed();
     spec.given('admin').when(resolution('job')).thenAllowed();
-    spec.given('reviewer').when(resolution('prompt')).thenDenied(['resolve-not-allowed@/op'], /may not resolve conflicts of prompt/);
+    spec
+      .given('reviewer')
+      .when(resolution('prompt'))
+      .thenDenied(['resolve-not-allowed@/op'], /may not resolve conflicts of prompt/);
     spec.given('pipeline').when(resolution('job')).thenDenied(['resolve-not-allowed@/op']);
   });
 });
@@ -83,15 +119,30 @@ describe('checkWrite: deletes, transitions and resolutions pushed as events', ()
 describe('checkWrite: devices whose role the rules do not declare', () => {
   it('denies a device in an undeclared role, or without a role when there is no default, the whole event', () => {
     const spec = accessSpec(LAB);
-    spec.given('intern').when(upsert('annotation', { label: 'x' })).thenDenied(['role-undeclared@'], /role "intern" is not declared in the workspace's access rules \(v3\)/);
-    spec.given(null).when(upsert('annotation', { label: 'x' })).thenDenied(['role-undeclared@'], /no role, and the workspace's access rules \(v3\) declare no default role/);
+    spec
+      .given('intern')
+      .when(upsert('annotation', { label: 'x' }))
+      .thenDenied(['role-undeclared@'], /role "intern" is not declared in the workspace's access rules \(v3\)/);
+    spec
+      .given(null)
+      .when(upsert('annotation', { label: 'x' }))
+      .thenDenied(['role-undeclared@'], /no role, and the workspace's access rules \(v3\) declare no default role/);
   });
 
   it('gives a device without a role the default role', () => {
     const spec = accessSpec({ ...LAB, defaultRole: 'annotator' });
-    spec.given(null).when(upsert('annotation', { label: 'x' })).thenAllowed();
-    spec.given(null).when(upsert('annotation', { confidence: 1 })).thenDenied(['field-not-writable@/fields/confidence']);
-    spec.given('pipeline').when(upsert('annotation', { label: 'x' })).thenDenied(['type-not-writable@/entity/type'], /role "pipeline"/);
+    spec
+      .given(null)
+      .when(upsert('annotation', { label: 'x' }))
+      .thenAllowed();
+    spec
+      .given(null)
+      .when(upsert('annotation', { confidence: 1 }))
+      .thenDenied(['field-not-writable@/fields/confidence']);
+    spec
+      .given('pipeline')
+      .when(upsert('annotation', { label: 'x' }))
+      .thenDenied(['type-not-writable@/entity/type'], /role "pipeline"/);
   });
 });
 
@@ -103,7 +154,10 @@ describe('checkBatchWrite', () => {
       checkBatchWrite(access, events).map((d) => `${d.code}@${d.pointer}`),
       ['type-not-writable@/events/1/entity/type', 'type-not-writable@/events/3/entity/type'],
     );
-    assert.deepStrictEqual(checkBatchWrite(access, events, (e) => e.entity.type === 'annotation'), []);
+    assert.deepStrictEqual(
+      checkBatchWrite(access, events, (e) => e.entity.type === 'annotation'),
+      [],
+    );
     assert.deepStrictEqual(checkBatchWrite(accessOf(undefined, null), events), []);
   });
 });

@@ -43,7 +43,9 @@ describe('read scopes: what a device receives', () => {
 
   it('a role that reads "*" (or declares no read) reads everything until it subscribes, then only its subscriptions', () => {
     given(LAB, 'pipeline').when().thenReadsAll();
-    given(LAB, 'pipeline').when({ scope: 'catalog' }, { scope: 'anyproject', value: 'p9' }).thenReads([scopeKey('annotation', 'p9'), scopeKey('image', 'p9')], ['label_set']);
+    given(LAB, 'pipeline')
+      .when({ scope: 'catalog' }, { scope: 'anyproject', value: 'p9' })
+      .thenReads([scopeKey('annotation', 'p9'), scopeKey('image', 'p9')], ['label_set']);
   });
 
   it('a role with a list of scopes reads nothing until it subscribes, then the scopes it may read with values its claims list', () => {
@@ -61,13 +63,19 @@ describe('read scopes: what a device receives', () => {
   });
 
   it('the default role applies to a device without one; an undeclared role reads nothing', () => {
-    given(LAB, null, { projects: 'p5' }).when({ scope: 'project', value: 'p5' }).thenReads([scopeKey('annotation', 'p5'), scopeKey('image', 'p5')]);
+    given(LAB, null, { projects: 'p5' })
+      .when({ scope: 'project', value: 'p5' })
+      .thenReads([scopeKey('annotation', 'p5'), scopeKey('image', 'p5')]);
     given(LAB, 'ghost').when({ scope: 'catalog' }).thenReads([]);
-    given({ ...LAB, defaultRole: undefined }, null).when().thenReads([]);
+    given({ ...LAB, defaultRole: undefined }, null)
+      .when()
+      .thenReads([]);
   });
 
   it('integer claims match their decimal partition value', () => {
-    given(LAB, 'annotator', { projects: [17] }).when({ scope: 'project', value: '17' }).thenReads([scopeKey('annotation', '17'), scopeKey('image', '17')]);
+    given(LAB, 'annotator', { projects: [17] })
+      .when({ scope: 'project', value: '17' })
+      .thenReads([scopeKey('annotation', '17'), scopeKey('image', '17')]);
   });
 
   it('filterAdmits: exact keys, and every key of a whole type', () => {

@@ -29,7 +29,15 @@ const deviceEvent: fc.Arbitrary<DeviceEvent> = fc
   .record({ type: fc.constantFrom(...TYPES), op: fc.constantFrom('upsert', 'delete', 'transition', 'resolve'), fields: fc.uniqueArray(fc.constantFrom(...FIELDS), { minLength: 1 }) })
   .map(({ type, op, fields }) => {
     n++;
-    const base = { eventId: `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`, deviceId: 'd', deviceSeq: n, hlc: { wall: n, counter: 0 }, entity: { type, id: 'e' }, baseVersion: 0, schemaVersion: 1 };
+    const base = {
+      eventId: `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`,
+      deviceId: 'd',
+      deviceSeq: n,
+      hlc: { wall: n, counter: 0 },
+      entity: { type, id: 'e' },
+      baseVersion: 0,
+      schemaVersion: 1,
+    };
     const changes = Object.fromEntries(fields.map((f) => [f, set]));
     switch (op) {
       case 'upsert':
@@ -107,8 +115,16 @@ describe('access rules, for any roles and events', () => {
         const grant = typeGrant(r, e.entity.type);
         fc.pre(grant.fields === '*' || grant.fields.length > 0);
         const verdict = checkWrite(accessOf({ version: 1, roles: { r } }, 'r'), e);
-        const unlisted = grant.fields === '*' ? [] : Object.keys(e.fields!).filter((f) => !grant.fields.includes(f)).sort();
-        assert.deepStrictEqual(verdict.ok ? [] : verdict.denials.map((d) => d.pointer), unlisted.map((f) => `/fields/${f}`));
+        const unlisted =
+          grant.fields === '*'
+            ? []
+            : Object.keys(e.fields!)
+                .filter((f) => !grant.fields.includes(f))
+                .sort();
+        assert.deepStrictEqual(
+          verdict.ok ? [] : verdict.denials.map((d) => d.pointer),
+          unlisted.map((f) => `/fields/${f}`),
+        );
       }),
     );
   });

@@ -105,7 +105,8 @@ function checkPartition(at: string, partition: unknown, add: Add): void {
   for (const key of sorted(partition)) if (key !== 'values') add(`${at}/${pointerToken(key)}`, 'unknown member');
   const values = partition.values;
   if (values === '*') return;
-  if (!isRecord(values) || Object.keys(values).length !== 1 || typeof values.claim !== 'string') add(`${at}/values`, 'must be "*" (any value) or { "claim": <name> } (the values the device\'s claims list under that name)');
+  if (!isRecord(values) || Object.keys(values).length !== 1 || typeof values.claim !== 'string')
+    add(`${at}/values`, 'must be "*" (any value) or { "claim": <name> } (the values the device\'s claims list under that name)');
   else if (!CLAIM_NAME.test(values.claim)) add(`${at}/values/claim`, `claim name must match ${CLAIM_NAME.source}`);
 }
 

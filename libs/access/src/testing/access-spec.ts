@@ -13,15 +13,31 @@ let counter = 0;
 /** An event with sensible defaults (an upsert of `annotation/a-1` by `dev-a`). */
 export function event(overrides: Partial<DeviceEvent> = {}): DeviceEvent {
   counter++;
-  return { eventId: uuid(counter), deviceId: 'dev-a', deviceSeq: counter, hlc: { wall: 1_700_000_000_000 + counter, counter: 0 }, entity: { type: 'annotation', id: 'a-1' }, op: 'upsert', baseVersion: 0, schemaVersion: 1, ...overrides };
+  return {
+    eventId: uuid(counter),
+    deviceId: 'dev-a',
+    deviceSeq: counter,
+    hlc: { wall: 1_700_000_000_000 + counter, counter: 0 },
+    entity: { type: 'annotation', id: 'a-1' },
+    op: 'upsert',
+    baseVersion: 0,
+    schemaVersion: 1,
+    ...overrides,
+  };
 }
 
 const set = (value: unknown): FieldChange => ({ op: 'set', value });
 
-export const upsert = (type: string, fields: Record<string, unknown>): DeviceEvent => event({ entity: { type, id: `${type}-1` }, fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, set(v)])) });
+export const upsert = (type: string, fields: Record<string, unknown>): DeviceEvent =>
+  event({ entity: { type, id: `${type}-1` }, fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, set(v)])) });
 export const remove = (type: string): DeviceEvent => event({ entity: { type, id: `${type}-1` }, op: 'delete' });
 export const transition = (type: string, fields: Record<string, unknown> = {}): DeviceEvent =>
-  event({ entity: { type, id: `${type}-1` }, op: 'transition', job: { to: 'running', attempt: 1 }, ...(Object.keys(fields).length > 0 ? { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, set(v)])) } : {}) });
+  event({
+    entity: { type, id: `${type}-1` },
+    op: 'transition',
+    job: { to: 'running', attempt: 1 },
+    ...(Object.keys(fields).length > 0 ? { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, set(v)])) } : {}),
+  });
 export const resolution = (type: string): DeviceEvent => event({ entity: { type, id: `${type}-1` }, op: 'resolve', resolution: { conflictId: 'c-1', pick: 'ours' } });
 
 function frozen<T>(value: T): T {
@@ -53,7 +69,10 @@ export function accessSpec(rules: AccessRules | undefined) {
             /** The denials, as `code@pointer`, in order. */
             thenDenied(expected: `${WriteDenialCode}@${string}`[], detail?: RegExp) {
               assert.ok(!verdict.ok, `expected ${e.op} of ${e.entity.type} to be denied`);
-              assert.deepStrictEqual(verdict.denials.map((d) => `${d.code}@${d.pointer}`), expected);
+              assert.deepStrictEqual(
+                verdict.denials.map((d) => `${d.code}@${d.pointer}`),
+                expected,
+              );
               if (detail) for (const d of verdict.denials) assert.match(d.detail, detail);
             },
           };

@@ -2,9 +2,7 @@
 
 export type RangeRequest =
   /** No usable Range: answer the whole representation (a server may ignore a Range it does not support). */
-  | { kind: 'whole' }
-  | { kind: 'range'; start: number; end: number }
-  | { kind: 'unsatisfiable' };
+  { kind: 'whole' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
  * A single `bytes=` range against a representation of `size` bytes: `a-b`, `a-` or `-n`. Several ranges

@@ -24,7 +24,11 @@ function given(...commands: LifecycleCommand[]) {
             return;
           }
           assert.ok(decision.ok, decision.ok ? '' : `${decision.code}: ${decision.detail}`);
-          if (expect.events) assert.deepEqual(decision.events.map((e) => e.type), expect.events);
+          if (expect.events)
+            assert.deepEqual(
+              decision.events.map((e) => e.type),
+              expect.events,
+            );
           const next = replay(state, decision.events)!;
           if (expect.status) assert.equal(next.status, expect.status);
           expect.check?.(next);
@@ -41,18 +45,30 @@ const cmd = (type: 'expire' | 'terminate' | 'reference' | 'unreference' | 'orpha
 
 describe('asset lifecycle: uploads', () => {
   it('creates a pending upload; bytes make it uploading; a matching sha256 verifies it', () => {
-    given().when(create()).then({ status: 'pending', events: ['created'] });
-    given(create()).when(receive(4)).then({ status: 'uploading', events: ['received'], check: (s) => assert.equal(s.offset, 4) });
-    given(create(), receive(4)).when(receive(6, 2)).then({ status: 'uploading', check: (s) => assert.deepEqual([s.offset, s.since], [10, at(1)]) });
-    given(create(), receive(10)).when(verify()).then({ status: 'verified', events: ['verified'], check: (s) => assert.equal(s.deduplicated, undefined) });
+    given()
+      .when(create())
+      .then({ status: 'pending', events: ['created'] });
+    given(create())
+      .when(receive(4))
+      .then({ status: 'uploading', events: ['received'], check: (s) => assert.equal(s.offset, 4) });
+    given(create(), receive(4))
+      .when(receive(6, 2))
+      .then({ status: 'uploading', check: (s) => assert.deepEqual([s.offset, s.since], [10, at(1)]) });
+    given(create(), receive(10))
+      .when(verify())
+      .then({ status: 'verified', events: ['verified'], check: (s) => assert.equal(s.deduplicated, undefined) });
   });
 
   it('a dedupe hit is created verified at once, with nothing to receive', () => {
-    given().when(create(10, true)).then({ status: 'verified', events: ['created', 'verified'], check: (s) => assert.deepEqual([s.offset, s.deduplicated], [10, true]) });
+    given()
+      .when(create(10, true))
+      .then({ status: 'verified', events: ['created', 'verified'], check: (s) => assert.deepEqual([s.offset, s.deduplicated], [10, true]) });
   });
 
   it('a sha256 mismatch collects the upload; verifying early is refused', () => {
-    given(create(), receive(10)).when(verify('bb')).then({ status: 'collected', events: ['collected'], check: (s) => assert.equal(s.reason, 'sha256-mismatch') });
+    given(create(), receive(10))
+      .when(verify('bb'))
+      .then({ status: 'collected', events: ['collected'], check: (s) => assert.equal(s.reason, 'sha256-mismatch') });
     given(create(), receive(9)).when(verify()).then({ error: 'incomplete' });
   });
 
@@ -62,16 +78,28 @@ describe('asset lifecycle: uploads', () => {
   });
 
   it('a deferred length is declared once, never below what arrived', () => {
-    given(create('deferred'), receive(100)).when({ type: 'declare-length', size: 120, at: at(2) }).then({ events: ['length-declared'], check: (s) => assert.equal(s.size, 120) });
-    given(create('deferred'), receive(100)).when({ type: 'declare-length', size: 99, at: at(2) }).then({ error: 'invalid-length' });
-    given(create(120)).when({ type: 'declare-length', size: 120, at: at(2) }).then({ events: [] });
-    given(create(120)).when({ type: 'declare-length', size: 121, at: at(2) }).then({ error: 'invalid-length' });
+    given(create('deferred'), receive(100))
+      .when({ type: 'declare-length', size: 120, at: at(2) })
+      .then({ events: ['length-declared'], check: (s) => assert.equal(s.size, 120) });
+    given(create('deferred'), receive(100))
+      .when({ type: 'declare-length', size: 99, at: at(2) })
+      .then({ error: 'invalid-length' });
+    given(create(120))
+      .when({ type: 'declare-length', size: 120, at: at(2) })
+      .then({ events: [] });
+    given(create(120))
+      .when({ type: 'declare-length', size: 121, at: at(2) })
+      .then({ error: 'invalid-length' });
     given(create('deferred')).when(receive(1_000_000)).then({ status: 'uploading' });
   });
 
   it('open uploads expire or are terminated into collected; finished ones are kept', () => {
-    given(create()).when(cmd('expire')).then({ status: 'collected', check: (s) => assert.equal(s.reason, 'expired') });
-    given(create(), receive(3)).when(cmd('terminate')).then({ status: 'collected', check: (s) => assert.equal(s.reason, 'terminated') });
+    given(create())
+      .when(cmd('expire'))
+      .then({ status: 'collected', check: (s) => assert.equal(s.reason, 'expired') });
+    given(create(), receive(3))
+      .when(cmd('terminate'))
+      .then({ status: 'collected', check: (s) => assert.equal(s.reason, 'terminated') });
     given(create(), receive(10), verify()).when(cmd('terminate')).then({ error: 'already-complete' });
     given(create(), receive(10), verify()).when(cmd('expire')).then({ error: 'invalid-transition' });
     given(create(), cmd('terminate')).when(receive(1)).then({ error: 'gone' });
@@ -88,36 +116,63 @@ describe('asset lifecycle: stored assets', () => {
   const stored = [create(10, true)];
 
   it('references count up and down; the last one gone orphans the asset', () => {
-    given(...stored).when(cmd('reference')).then({ status: 'referenced', check: (s) => assert.equal(s.references, 1) });
-    given(...stored, cmd('reference')).when(cmd('reference')).then({ status: 'referenced', check: (s) => assert.equal(s.references, 2) });
-    given(...stored, cmd('reference'), cmd('reference')).when(cmd('unreference')).then({ status: 'referenced', events: ['unreferenced'], check: (s) => assert.equal(s.references, 1) });
-    given(...stored, cmd('reference')).when(cmd('unreference')).then({ status: 'orphaned', events: ['unreferenced', 'orphaned'] });
-    given(...stored).when(cmd('unreference')).then({ error: 'not-referenced' });
+    given(...stored)
+      .when(cmd('reference'))
+      .then({ status: 'referenced', check: (s) => assert.equal(s.references, 1) });
+    given(...stored, cmd('reference'))
+      .when(cmd('reference'))
+      .then({ status: 'referenced', check: (s) => assert.equal(s.references, 2) });
+    given(...stored, cmd('reference'), cmd('reference'))
+      .when(cmd('unreference'))
+      .then({ status: 'referenced', events: ['unreferenced'], check: (s) => assert.equal(s.references, 1) });
+    given(...stored, cmd('reference'))
+      .when(cmd('unreference'))
+      .then({ status: 'orphaned', events: ['unreferenced', 'orphaned'] });
+    given(...stored)
+      .when(cmd('unreference'))
+      .then({ error: 'not-referenced' });
   });
 
   it('an orphan is referenced again or revived by a new upload, else collected after its grace', () => {
     const orphaned = [...stored, cmd('reference', 1), cmd('unreference', 2)];
-    given(...orphaned).when(cmd('reference')).then({ status: 'referenced', check: (s) => assert.equal(s.references, 1) });
-    given(...orphaned).when(cmd('revive')).then({ status: 'verified', events: ['revived'] });
-    given(...orphaned).when(cmd('collect')).then({ status: 'collected', check: (s) => assert.equal(s.reason, 'orphan-grace') });
-    given(...stored).when(cmd('revive')).then({ status: 'verified', events: [] });
-    given(...stored).when(cmd('collect')).then({ error: 'invalid-transition' });
-    given(...orphaned, cmd('collect')).when(cmd('reference')).then({ error: 'gone' });
+    given(...orphaned)
+      .when(cmd('reference'))
+      .then({ status: 'referenced', check: (s) => assert.equal(s.references, 1) });
+    given(...orphaned)
+      .when(cmd('revive'))
+      .then({ status: 'verified', events: ['revived'] });
+    given(...orphaned)
+      .when(cmd('collect'))
+      .then({ status: 'collected', check: (s) => assert.equal(s.reason, 'orphan-grace') });
+    given(...stored)
+      .when(cmd('revive'))
+      .then({ status: 'verified', events: [] });
+    given(...stored)
+      .when(cmd('collect'))
+      .then({ error: 'invalid-transition' });
+    given(...orphaned, cmd('collect'))
+      .when(cmd('reference'))
+      .then({ error: 'gone' });
   });
 
   it('only an unreferenced verified asset is orphaned by time', () => {
-    given(...stored).when(cmd('orphan')).then({ status: 'orphaned' });
-    given(...stored, cmd('reference')).when(cmd('orphan')).then({ error: 'invalid-transition' });
+    given(...stored)
+      .when(cmd('orphan'))
+      .then({ status: 'orphaned' });
+    given(...stored, cmd('reference'))
+      .when(cmd('orphan'))
+      .then({ error: 'invalid-transition' });
   });
 });
 
 describe('asset lifecycle: what is due, and what is published', () => {
   const timers = { orphanUnreferencedAfterMs: 0, orphanGraceMs: 60_000 };
-  const state = (commands: LifecycleCommand[]) => commands.reduce<Lifecycle | undefined>((s, c) => {
-    const d = decide(s, c);
-    assert.ok(d.ok);
-    return replay(s, d.events);
-  }, undefined)!;
+  const state = (commands: LifecycleCommand[]) =>
+    commands.reduce<Lifecycle | undefined>((s, c) => {
+      const d = decide(s, c);
+      assert.ok(d.ok);
+      return replay(s, d.events);
+    }, undefined)!;
 
   it('expires open uploads at their expiry, orphans and collects by the configured times', () => {
     const open = state([create()]);

@@ -80,7 +80,9 @@ const refuse = (code: LifecycleErrorCode, detail: string): Decision => ({ ok: fa
 const isOpen = (s: Lifecycle) => s.status === 'pending' || s.status === 'uploading';
 const isStored = (s: Lifecycle) => s.status === 'verified' || s.status === 'referenced' || s.status === 'orphaned';
 const wrongStatus = (state: Lifecycle, command: LifecycleCommand['type']): Decision =>
-  state.status === 'collected' ? refuse('gone', `${command}: already collected (${state.reason ?? 'unknown reason'})`) : refuse('invalid-transition', `${command} is not possible while ${state.status}`);
+  state.status === 'collected'
+    ? refuse('gone', `${command}: already collected (${state.reason ?? 'unknown reason'})`)
+    : refuse('invalid-transition', `${command} is not possible while ${state.status}`);
 
 /** What a command does to the lifecycle: the events to record, or why it is refused. */
 export function decide(state: Lifecycle | undefined, command: LifecycleCommand): Decision {
@@ -100,12 +102,15 @@ export function decide(state: Lifecycle | undefined, command: LifecycleCommand):
     case 'receive':
       if (!isOpen(state)) return wrongStatus(state, command.type);
       if (!Number.isSafeInteger(command.bytes) || command.bytes < 0) return refuse('invalid-length', `receive: bytes must be a non-negative integer, got ${command.bytes}`);
-      if (state.size !== undefined && state.offset + command.bytes > state.size) return refuse('exceeds-length', `receive: ${state.offset} + ${command.bytes} bytes exceed the declared length ${state.size}`);
+      if (state.size !== undefined && state.offset + command.bytes > state.size)
+        return refuse('exceeds-length', `receive: ${state.offset} + ${command.bytes} bytes exceed the declared length ${state.size}`);
       return command.bytes === 0 ? accept() : accept({ type: 'received', bytes: command.bytes, at: command.at });
     case 'verify':
       if (!isOpen(state)) return wrongStatus(state, command.type);
       if (state.size === undefined || state.offset !== state.size) return refuse('incomplete', `verify: ${state.offset} of ${state.size ?? 'an unknown number of'} bytes received`);
-      return command.actualSha256 === command.declaredSha256 ? accept({ type: 'verified', deduplicated: false, at: command.at }) : accept({ type: 'collected', reason: 'sha256-mismatch', at: command.at });
+      return command.actualSha256 === command.declaredSha256
+        ? accept({ type: 'verified', deduplicated: false, at: command.at })
+        : accept({ type: 'collected', reason: 'sha256-mismatch', at: command.at });
     case 'expire':
       return isOpen(state) ? accept({ type: 'collected', reason: 'expired', at: command.at }) : wrongStatus(state, command.type);
     case 'terminate':
@@ -115,7 +120,8 @@ export function decide(state: Lifecycle | undefined, command: LifecycleCommand):
     case 'reference':
       return isStored(state) ? accept({ type: 'referenced', references: state.references + 1, at: command.at }) : wrongStatus(state, command.type);
     case 'unreference':
-      if (state.status !== 'referenced' || state.references < 1) return state.status === 'collected' ? wrongStatus(state, command.type) : refuse('not-referenced', `unreference: nothing references it (${state.status})`);
+      if (state.status !== 'referenced' || state.references < 1)
+        return state.status === 'collected' ? wrongStatus(state, command.type) : refuse('not-referenced', `unreference: nothing references it (${state.status})`);
       return state.references === 1
         ? accept({ type: 'unreferenced', references: 0, at: command.at }, { type: 'orphaned', at: command.at })
         : accept({ type: 'unreferenced', references: state.references - 1, at: command.at });

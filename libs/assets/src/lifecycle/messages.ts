@@ -10,7 +10,11 @@ export type AssetTransitionMessage = AssetTransition;
 
 // The published enumerations are exactly the lifecycle's (a status, reason or class added to one and not the other fails to compile).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export const PUBLISHED_ASSET_ENUMS_MATCH: [Same<AssetTransition['status'], LifecycleStatus>, Same<NonNullable<AssetTransition['reason']>, CollectReason>, Same<AssetTransition['fileClass'], FileClass>] = [true, true, true];
+export const PUBLISHED_ASSET_ENUMS_MATCH: [
+  Same<AssetTransition['status'], LifecycleStatus>,
+  Same<NonNullable<AssetTransition['reason']>, CollectReason>,
+  Same<AssetTransition['fileClass'], FileClass>,
+] = [true, true, true];
 
 export interface AssetIdentity {
   workspace: string;

@@ -26,9 +26,7 @@ export interface AssetLimits {
 }
 
 export type LimitCheck =
-  | { ok: true }
-  | { ok: false; code: 'file-class-cap'; fileClass: FileClass; limit: number; size: number }
-  | { ok: false; code: 'workspace-quota'; limit: number; used: number; size: number };
+  { ok: true } | { ok: false; code: 'file-class-cap'; fileClass: FileClass; limit: number; size: number } | { ok: false; code: 'workspace-quota'; limit: number; used: number; size: number };
 
 /**
  * Checks a new upload of `size` bytes against its class cap and the workspace quota (`used`: bytes the

@@ -10,7 +10,10 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('tus headers', () => {
   it('parses Upload-Metadata pairs, empty values and rejects duplicates or bad base64', () => {
-    assert.deepEqual(parseUploadMetadata(`filename ${b64('cat.png')},is_confidential,contentType ${b64('image/png')}`), { ok: true, value: { filename: 'cat.png', is_confidential: null, contentType: 'image/png' } });
+    assert.deepEqual(parseUploadMetadata(`filename ${b64('cat.png')},is_confidential,contentType ${b64('image/png')}`), {
+      ok: true,
+      value: { filename: 'cat.png', is_confidential: null, contentType: 'image/png' },
+    });
     assert.deepEqual(parseUploadMetadata(undefined), { ok: true, value: {} });
     assert.equal(parseUploadMetadata(`a ${b64('x')},a ${b64('y')}`).ok, false);
     assert.equal(parseUploadMetadata('a not*base64').ok, false);

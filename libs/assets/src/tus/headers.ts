@@ -62,7 +62,8 @@ export function parseUploadChecksum(header: string | undefined): Parsed<{ algori
   if (header === undefined) return { ok: true, value: undefined };
   const [algorithm, digest, ...rest] = header.trim().split(' ');
   if (rest.length > 0 || !algorithm || !digest) return { ok: false, detail: 'Upload-Checksum must be "<algorithm> <base64 digest>"' };
-  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm)) return { ok: false, detail: `Upload-Checksum: unsupported algorithm "${algorithm}" (supported: ${CHECKSUM_ALGORITHMS.join(', ')})` };
+  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm))
+    return { ok: false, detail: `Upload-Checksum: unsupported algorithm "${algorithm}" (supported: ${CHECKSUM_ALGORITHMS.join(', ')})` };
   const bytes = BASE64.test(digest) ? Buffer.from(digest, 'base64') : undefined;
   if (!bytes || bytes.length !== DIGEST_BYTES[algorithm as ChecksumAlgorithm]) return { ok: false, detail: `Upload-Checksum: not a base64 ${algorithm} digest` };
   return { ok: true, value: { algorithm: algorithm as ChecksumAlgorithm, hex: bytes.toString('hex') } };

@@ -19,7 +19,13 @@ interface RulesRow {
 }
 
 const COLUMNS = 'workspace, version, rules, published_at, published_by';
-const toRecord = (row: RulesRow): PublishedAccessRules => ({ workspace: row.workspace, version: row.version, rules: row.rules, publishedAt: row.published_at.toISOString(), publishedBy: row.published_by });
+const toRecord = (row: RulesRow): PublishedAccessRules => ({
+  workspace: row.workspace,
+  version: row.version,
+  rules: row.rules,
+  publishedAt: row.published_at.toISOString(),
+  publishedBy: row.published_by,
+});
 
 /**
  * What a device may do, as columns of a statement that has joined the device's row as `d` (its workspace is `$1`):
@@ -62,7 +68,12 @@ export class AccessRulesRepository {
   }
 
   async insert(workspace: string, rules: AccessRules, publishedBy: string): Promise<PublishedAccessRules> {
-    const [row]: RulesRow[] = await this.sql.query(`INSERT INTO access_rules (workspace, version, rules, published_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING ${COLUMNS}`, [workspace, rules.version, JSON.stringify(rules), publishedBy]);
+    const [row]: RulesRow[] = await this.sql.query(`INSERT INTO access_rules (workspace, version, rules, published_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING ${COLUMNS}`, [
+      workspace,
+      rules.version,
+      JSON.stringify(rules),
+      publishedBy,
+    ]);
     return toRecord(row!);
   }
 
@@ -77,7 +88,10 @@ export class AccessRulesRepository {
 
   /** What a device may do now, as `ACCESS_COLUMNS`, in one statement. */
   async accessColumns(workspace: string, deviceId: string): Promise<AccessColumns> {
-    const rows: AccessColumns[] = await this.sql.query(`SELECT ${ACCESS_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN devices d ON d.workspace = $1 AND d.device_id = $2 ${ACCESS_JOIN}`, [workspace, deviceId]);
+    const rows: AccessColumns[] = await this.sql.query(`SELECT ${ACCESS_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN devices d ON d.workspace = $1 AND d.device_id = $2 ${ACCESS_JOIN}`, [
+      workspace,
+      deviceId,
+    ]);
     return rows[0]!;
   }
 

@@ -25,9 +25,15 @@ export class AuditRepository {
   /** Records a state-changing call; built on a transaction's executor, the entry lands with the change or not at all. */
   async record(entry: AuditEntry): Promise<void> {
     const actor = entry.actor.kind === 'operator' ? entry.actor.name : `${entry.actor.workspace}/${entry.actor.deviceId}`;
-    await this.sql.query(
-      'INSERT INTO audit_log (actor, actor_kind, token_id, action, target, reason, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [actor, entry.actor.kind, entry.actor.tokenId, entry.action, JSON.stringify(entry.target), entry.reason, entry.detail === undefined ? null : JSON.stringify(entry.detail), entry.outcome ?? 'ok'],
-    );
+    await this.sql.query('INSERT INTO audit_log (actor, actor_kind, token_id, action, target, reason, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      actor,
+      entry.actor.kind,
+      entry.actor.tokenId,
+      entry.action,
+      JSON.stringify(entry.target),
+      entry.reason,
+      entry.detail === undefined ? null : JSON.stringify(entry.detail),
+      entry.outcome ?? 'ok',
+    ]);
   }
 }

@@ -3,7 +3,6 @@ import type { SqlExecutor } from './audit-repository';
 
 export type { DeviceRecord };
 
-
 /** What the standing check reads: a device's status and token generation (undefined: no such device). */
 export interface DeviceStanding {
   status: string;
@@ -107,7 +106,11 @@ export class DevicesRepository {
 
   /** Revokes a device with the next generation (keeping the first revocation time); the device as it now is. */
   async revoke(workspace: string, deviceId: string, now: Date): Promise<DeviceRecord | undefined> {
-    await this.sql.query("UPDATE devices SET status = 'revoked', revoked_at = coalesce(revoked_at, $3), generation = generation + 1 WHERE workspace = $1 AND device_id = $2", [workspace, deviceId, now]);
+    await this.sql.query("UPDATE devices SET status = 'revoked', revoked_at = coalesce(revoked_at, $3), generation = generation + 1 WHERE workspace = $1 AND device_id = $2", [
+      workspace,
+      deviceId,
+      now,
+    ]);
     return this.device(workspace, deviceId);
   }
 
@@ -133,7 +136,10 @@ export class DevicesRepository {
 
   /** Locks the device's row and reads what a refresh checks (undefined: no such device). */
   async lockStanding(workspace: string, deviceId: string): Promise<{ status: string; generation: number; site: string | null } | undefined> {
-    const rows: { status: string; generation: number; site: string | null }[] = await this.sql.query('SELECT status, generation, site FROM devices WHERE workspace = $1 AND device_id = $2 FOR UPDATE', [workspace, deviceId]);
+    const rows: { status: string; generation: number; site: string | null }[] = await this.sql.query(
+      'SELECT status, generation, site FROM devices WHERE workspace = $1 AND device_id = $2 FOR UPDATE',
+      [workspace, deviceId],
+    );
     return rows[0];
   }
 
@@ -144,10 +150,15 @@ export class DevicesRepository {
   }
 
   async insertRefreshToken(token: { hash: string; workspace: string; deviceId: string; family: string; generation: number; issuedAt: Date; expiresAt: Date }): Promise<void> {
-    await this.sql.query(
-      'INSERT INTO refresh_tokens (token_hash, workspace, device_id, family, generation, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [token.hash, token.workspace, token.deviceId, token.family, token.generation, token.issuedAt, token.expiresAt],
-    );
+    await this.sql.query('INSERT INTO refresh_tokens (token_hash, workspace, device_id, family, generation, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      token.hash,
+      token.workspace,
+      token.deviceId,
+      token.family,
+      token.generation,
+      token.issuedAt,
+      token.expiresAt,
+    ]);
   }
 
   /** The device a refresh token belongs to (undefined: unknown token). */
@@ -158,7 +169,10 @@ export class DevicesRepository {
 
   /** Locks a refresh token's row and reads it (undefined: unknown token). */
   async lockRefreshToken(hash: string): Promise<RefreshTokenRow | undefined> {
-    const rows: RefreshTokenRow[] = await this.sql.query('SELECT workspace, device_id, family, generation, issued_at, expires_at, used_at, replaced_by FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE', [hash]);
+    const rows: RefreshTokenRow[] = await this.sql.query(
+      'SELECT workspace, device_id, family, generation, issued_at, expires_at, used_at, replaced_by FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
+      [hash],
+    );
     return rows[0];
   }
 

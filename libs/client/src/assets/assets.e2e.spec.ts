@@ -29,7 +29,11 @@ describe('attached binaries against the services', () => {
     await stack.start('asset-service', bucketEnv(await testBucket('client-assets')));
     assetService = stack.url('asset-service');
     const schema = { type: 'photo', version: 1, onDeleteConflict: 'delete-wins', fields: { caption: { policy: 'lww', valueType: 'string' }, original: { policy: 'lww', valueType: 'asset' } } };
-    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, { method: 'PUT', headers: { 'content-type': 'application/json', ...stack.operatorHeaders }, body: JSON.stringify(schema) });
+    const put = await fetch(`${stack.url('journal-service')}/v1/schemas/photo/1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', ...stack.operatorHeaders },
+      body: JSON.stringify(schema),
+    });
     assert.equal(put.status, 201);
   });
   after(async () => {
@@ -76,7 +80,10 @@ describe('attached binaries against the services', () => {
         }
       }),
     );
-    const flushing = first.assets.flush().then(() => 'finished', (error: unknown) => error);
+    const flushing = first.assets.flush().then(
+      () => 'finished',
+      (error: unknown) => error,
+    );
     await killed;
     await first.close(); // the request in flight is abandoned, the process could as well have died
     assert.match(String(await flushing), /client closed/, 'the upload was abandoned, not finished');
@@ -87,7 +94,11 @@ describe('attached binaries against the services', () => {
     const uploads: UploadProgress[] = [];
     const pulled: Change[] = [];
     const second = await open({ onUpload: (p) => void uploads.push(p), onChange: (c) => void pulled.push(c) });
-    assert.deepEqual(second.uploads().map((u) => [u.sha256, u.status]), [[sha, 'waiting']], 'the intent survived the restart');
+    assert.deepEqual(
+      second.uploads().map((u) => [u.sha256, u.status]),
+      [[sha, 'waiting']],
+      'the intent survived the restart',
+    );
     await eventually(async () => {
       await second.pull();
       assert.ok(pulled.some((c) => c.entity.id === 'pier'));
@@ -101,7 +112,10 @@ describe('attached binaries against the services', () => {
     assert.equal(done.status, 'verified');
     assert.ok(done.bytesTransferred < bytes.length - 2 * MiB, `the resume sent only what the server lacked: ${done.bytesTransferred} of ${bytes.length}`);
     assert.equal(resentByServer, done.bytesTransferred, 'what the server received after the restart is what the client sent');
-    assert.ok(uploads.some((u) => u.status === 'uploading' && u.bytesSent > 0 && u.bytesSent < bytes.length), 'progress was reported');
+    assert.ok(
+      uploads.some((u) => u.status === 'uploading' && u.bytesSent > 0 && u.bytesSent < bytes.length),
+      'progress was reported',
+    );
     await second.close();
 
     // Another device pulls the record: its asset is verified now; it downloads the bytes through its cache.
@@ -112,7 +126,13 @@ describe('attached binaries against the services', () => {
       return globalThis.fetch(url, init as RequestInit) as ReturnType<BinaryFetch>;
     };
     const seen: Change[] = [];
-    const third = await TidemarkClient.open({ baseUrl: stack.url('gateway'), storage: new MemoryStorage(), credentials: viewer, onChange: (c) => void seen.push(c), assets: { baseUrl: assetService, cache: new MemoryBlobCache(), fetch: counting } });
+    const third = await TidemarkClient.open({
+      baseUrl: stack.url('gateway'),
+      storage: new MemoryStorage(),
+      credentials: viewer,
+      onChange: (c) => void seen.push(c),
+      assets: { baseUrl: assetService, cache: new MemoryBlobCache(), fetch: counting },
+    });
     opened.push(third);
     await third.pull();
     assert.deepEqual(seen.find((c) => c.entity.id === 'pier')!.assets, [{ field: 'original', sha256: sha, status: 'verified' }], 'the pull shows the asset verified');
@@ -128,11 +148,19 @@ describe('attached binaries against the services', () => {
     const before = await receivedBytes();
     await third.attach({ type: 'photo', id: 'pier-copy' }, 'original', bytes);
     await third.assets.flush();
-    assert.deepEqual(third.uploads().map((u) => [u.status, u.deduplicated, u.bytesTransferred]), [['verified', true, 0]]);
+    assert.deepEqual(
+      third.uploads().map((u) => [u.status, u.deduplicated, u.bytesTransferred]),
+      [['verified', true, 0]],
+    );
     assert.equal(await receivedBytes(), before);
 
     // Prefetch by file class: a device declaring `image` has the bytes cached by the time its pull is processed.
-    const prefetcher = await TidemarkClient.open({ baseUrl: stack.url('gateway'), storage: new MemoryStorage(), credentials: await stack.device('default', 'viewer-2', 'south'), assets: { baseUrl: assetService, prefetch: ['image'] } });
+    const prefetcher = await TidemarkClient.open({
+      baseUrl: stack.url('gateway'),
+      storage: new MemoryStorage(),
+      credentials: await stack.device('default', 'viewer-2', 'south'),
+      assets: { baseUrl: assetService, prefetch: ['image'] },
+    });
     opened.push(prefetcher);
     await prefetcher.pull();
     await prefetcher.assets.prefetched();

@@ -163,7 +163,16 @@ export class ClientAssets {
     const ref = { type: entity.type, id: entity.id, field };
     const intent: UploadIntent = known
       ? { ...known, refs: [...known.refs.filter((r) => r.type !== ref.type || r.id !== ref.id || r.field !== ref.field), ref] }
-      : { v: 1, sha256, size: blob.size, contentType: blob.type || 'application/octet-stream', ...(options.filename !== undefined ? { filename: options.filename } : fileName(file)), refs: [ref], recorded: false, at: this.host.now() };
+      : {
+          v: 1,
+          sha256,
+          size: blob.size,
+          contentType: blob.type || 'application/octet-stream',
+          ...(options.filename !== undefined ? { filename: options.filename } : fileName(file)),
+          refs: [ref],
+          recorded: false,
+          at: this.host.now(),
+        };
     await putIntent(this.host.storage, intent);
     await this.cache.put(sha256, blob, 'upload');
     const op = options.op ?? 'set';

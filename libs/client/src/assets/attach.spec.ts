@@ -39,12 +39,31 @@ describe('attach: the upload intent', () => {
 
     assert.equal(attached.sha256, hexOf(bytes));
     const intent = JSON.parse((await storage.get(intentKey(attached.sha256)))!) as UploadIntent;
-    assert.deepEqual(intent, { v: 1, sha256: attached.sha256, size: bytes.length, contentType: 'image/jpeg', filename: 'pier.jpg', refs: [{ type: 'photo', id: 'p1', field: 'original' }], recorded: true, at: intent.at });
-    assert.deepEqual(client.pending().map((e) => e.fields), [{ original: { op: 'set', value: attached.sha256 } }], 'the field holds the asset reference');
+    assert.deepEqual(intent, {
+      v: 1,
+      sha256: attached.sha256,
+      size: bytes.length,
+      contentType: 'image/jpeg',
+      filename: 'pier.jpg',
+      refs: [{ type: 'photo', id: 'p1', field: 'original' }],
+      recorded: true,
+      at: intent.at,
+    });
+    assert.deepEqual(
+      client.pending().map((e) => e.fields),
+      [{ original: { op: 'set', value: attached.sha256 } }],
+      'the field holds the asset reference',
+    );
     assert.deepEqual(new Uint8Array(await (await cache.get(attached.sha256))!.arrayBuffer()), new Uint8Array(bytes));
     assert.ok(client.assets.cache.isPinned(attached.sha256));
-    assert.deepEqual(client.uploads().map((u) => [u.status, u.bytesSent, u.bytesTotal]), [['waiting', 0, bytes.length]]);
-    assert.deepEqual(seen.map((p) => p.status), ['waiting']);
+    assert.deepEqual(
+      client.uploads().map((u) => [u.status, u.bytesSent, u.bytesTotal]),
+      [['waiting', 0, bytes.length]],
+    );
+    assert.deepEqual(
+      seen.map((p) => p.status),
+      ['waiting'],
+    );
 
     await assert.rejects(client.assets.flush(), TypeError, 'offline: the flush fails…');
     assert.ok(await storage.get(intentKey(attached.sha256)), '…and the intent stays');
@@ -77,7 +96,10 @@ describe('attach: the upload intent', () => {
 
     service.offline = false;
     const second = await open(storage, cache, service);
-    assert.deepEqual(second.uploads().map((u) => u.status), ['waiting']);
+    assert.deepEqual(
+      second.uploads().map((u) => u.status),
+      ['waiting'],
+    );
     const before = service.patchBytes;
     await second.assets.flush();
     assert.equal(service.patchBytes - before, bytes.length - 256 * KiB, 'only what the server lacked was sent');
@@ -97,9 +119,15 @@ describe('attach: the upload intent', () => {
     const client = await open(new MemoryStorage(), new MemoryBlobCache(), service);
     await client.attach({ type: 'photo', id: 'p2' }, 'crops', bytes, { op: 'add' });
     await client.assets.flush();
-    assert.deepEqual(client.pending().map((e) => e.fields), [{ crops: { op: 'add', values: [hexOf(bytes)] } }]);
+    assert.deepEqual(
+      client.pending().map((e) => e.fields),
+      [{ crops: { op: 'add', values: [hexOf(bytes)] } }],
+    );
     assert.deepEqual(service.requests, [`HEAD /v1/assets/${hexOf(bytes)}`]);
-    assert.deepEqual(client.uploads().map((u) => [u.status, u.deduplicated, u.bytesTransferred]), [['verified', true, 0]]);
+    assert.deepEqual(
+      client.uploads().map((u) => [u.status, u.deduplicated, u.bytesTransferred]),
+      [['verified', true, 0]],
+    );
     await client.close();
   });
 

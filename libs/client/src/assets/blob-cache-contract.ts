@@ -47,16 +47,24 @@ export const BLOB_CACHE_CONTRACT: readonly BlobCacheCase[] = [
       await cache.put(key(2), blobOf(20, 2), 2_000);
       await cache.put(key(3), blobOf(30, 3), 3_000);
       await cache.touch(key(1), 4_000);
-      equal(byKey(await cache.entries()), [
-        { key: key(1), size: 10, usedAt: 4_000 },
-        { key: key(2), size: 20, usedAt: 2_000 },
-        { key: key(3), size: 30, usedAt: 3_000 },
-      ], 'sizes and uses');
+      equal(
+        byKey(await cache.entries()),
+        [
+          { key: key(1), size: 10, usedAt: 4_000 },
+          { key: key(2), size: 20, usedAt: 2_000 },
+          { key: key(3), size: 30, usedAt: 3_000 },
+        ],
+        'sizes and uses',
+      );
       await cache.delete(key(2));
       await cache.delete(key(9));
       await cache.touch(key(9), 5_000);
       equal(await cache.get(key(2)), undefined, 'deleted');
-      equal(byKey(await cache.entries()).map((e) => e.key), [key(1), key(3)], 'the rest');
+      equal(
+        byKey(await cache.entries()).map((e) => e.key),
+        [key(1), key(3)],
+        'the rest',
+      );
       await cache.close?.();
     },
   },
@@ -72,10 +80,14 @@ export const BLOB_CACHE_CONTRACT: readonly BlobCacheCase[] = [
       await first.touch(key(2), 6_000);
       await first.close?.();
       const again = await driver.reopen(first);
-      equal(byKey(await again.entries()), [
-        { key: key(1), size: 64 * 1024 + 3, usedAt: 1_000 },
-        { key: key(2), size: 5, usedAt: 6_000 },
-      ], 'the entries after a restart');
+      equal(
+        byKey(await again.entries()),
+        [
+          { key: key(1), size: 64 * 1024 + 3, usedAt: 1_000 },
+          { key: key(2), size: 5, usedAt: 6_000 },
+        ],
+        'the entries after a restart',
+      );
       equal(await bytesOf(await again.get(key(1))), await bytesOf(blobOf(64 * 1024 + 3, 7)), 'the bytes after a restart');
       await again.close?.();
     },

@@ -12,7 +12,17 @@ import { findFreePort } from '@tidemark/local-stack';
 import { bucketEnv, startSlice, testBucket, type SliceStack } from '@tidemark/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 describe('attach in headless Chromium', () => {
   let stack: SliceStack;
@@ -23,7 +33,18 @@ describe('attach in headless Chromium', () => {
   before(async () => {
     const port = await findFreePort();
     origin = `http://127.0.0.1:${port}`;
-    const sdk = (await build({ stdin: { contents: "export * from '@tidemark/client';", resolveDir: __dirname, loader: 'js' }, bundle: true, platform: 'browser', format: 'iife', globalName: 'Tidemark', target: 'es2022', write: false, logLevel: 'silent' })).outputFiles[0]!.text;
+    const sdk = (
+      await build({
+        stdin: { contents: "export * from '@tidemark/client';", resolveDir: __dirname, loader: 'js' },
+        bundle: true,
+        platform: 'browser',
+        format: 'iife',
+        globalName: 'Tidemark',
+        target: 'es2022',
+        write: false,
+        logLevel: 'silent',
+      })
+    ).outputFiles[0]!.text;
     assert.doesNotMatch(sdk, /["'`]node:/, 'the browser bundle loads no Node built-in');
     pages = createServer((request, response) => {
       const body = request.url === '/sdk.js' ? sdk : request.url === '/' ? '<!doctype html><meta charset="utf-8"><title>attach</title><script src="/sdk.js"></script>' : undefined;
@@ -60,11 +81,18 @@ describe('attach in headless Chromium', () => {
           assets: { flush(): Promise<void>; get(sha: string): Promise<Blob>; stats(): { hits: number } };
           close(): Promise<void>;
         };
-        const sdk = (globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<Client> }; MemoryStorage: new () => unknown; MemoryBlobCache: new () => unknown } }).Tidemark;
+        const sdk = (
+          globalThis as unknown as { Tidemark: { TidemarkClient: { open(o: Record<string, unknown>): Promise<Client> }; MemoryStorage: new () => unknown; MemoryBlobCache: new () => unknown } }
+        ).Tidemark;
         const bytes = new Uint8Array(1536 * 1024 + 7);
         for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(at + 65536, bytes.length)));
         const file = new File([bytes], 'scan.png', { type: 'image/png' });
-        const client = await sdk.TidemarkClient.open({ baseUrl: gateway, storage: new sdk.MemoryStorage(), credentials, assets: { baseUrl: assets, cache: new sdk.MemoryBlobCache(), chunkSize: 512 * 1024 } });
+        const client = await sdk.TidemarkClient.open({
+          baseUrl: gateway,
+          storage: new sdk.MemoryStorage(),
+          credentials,
+          assets: { baseUrl: assets, cache: new sdk.MemoryBlobCache(), chunkSize: 512 * 1024 },
+        });
         const seen: Progress[] = [];
         client.on('upload', (p) => void seen.push(p));
         const attached = await client.attach({ type: 'photo', id: 'from-the-page' }, 'original', file);
@@ -73,7 +101,16 @@ describe('attach in headless Chromium', () => {
         const back = new Uint8Array(await (await client.assets.get(attached.sha256)).arrayBuffer());
         const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
         const same = back.length === bytes.length && back.every((b, i) => b === bytes[i]);
-        const result = { sha256: attached.sha256, webCryptoSha256: digest, size: attached.size, final: client.uploads(), statuses: [...new Set(seen.map((p) => p.status))], progress: seen.filter((p) => p.status === 'uploading').map((p) => p.bytesSent), same, hits: client.assets.stats().hits };
+        const result = {
+          sha256: attached.sha256,
+          webCryptoSha256: digest,
+          size: attached.size,
+          final: client.uploads(),
+          statuses: [...new Set(seen.map((p) => p.status))],
+          progress: seen.filter((p) => p.status === 'uploading').map((p) => p.bytesSent),
+          same,
+          hits: client.assets.stats().hits,
+        };
         await client.close();
         return result;
       },
@@ -81,7 +118,10 @@ describe('attach in headless Chromium', () => {
     );
     assert.deepEqual(errors, []);
     assert.equal(result.sha256, result.webCryptoSha256, 'the streaming hash is the sha256 of the bytes');
-    assert.deepEqual(result.final.map((u) => [u.status, u.bytesSent, u.bytesTransferred]), [['verified', result.size, result.size]]);
+    assert.deepEqual(
+      result.final.map((u) => [u.status, u.bytesSent, u.bytesTransferred]),
+      [['verified', result.size, result.size]],
+    );
     assert.deepEqual(result.statuses, ['waiting', 'uploading', 'verified']);
     assert.ok(new Set(result.progress).size >= 3, `progress chunk by chunk: ${result.progress.join(', ')}`);
     assert.equal(result.same, true, 'read back byte-equal');

@@ -43,16 +43,37 @@ describe('planEviction', () => {
   ];
 
   it('evicts least recently used first (ties by key), no more than needed', () => {
-    assert.deepEqual(planEviction(entries, () => false, 100, 0), []);
-    assert.deepEqual(planEviction(entries, () => false, 100, 1), ['b']);
-    assert.deepEqual(planEviction(entries, () => false, 100, 31), ['b', 'c']);
-    assert.deepEqual(planEviction(entries, () => false, 50, 0), ['b', 'c']);
-    assert.deepEqual(planEviction(entries, () => false, 45, 0), ['b', 'c', 'd']);
+    assert.deepEqual(
+      planEviction(entries, () => false, 100, 0),
+      [],
+    );
+    assert.deepEqual(
+      planEviction(entries, () => false, 100, 1),
+      ['b'],
+    );
+    assert.deepEqual(
+      planEviction(entries, () => false, 100, 31),
+      ['b', 'c'],
+    );
+    assert.deepEqual(
+      planEviction(entries, () => false, 50, 0),
+      ['b', 'c'],
+    );
+    assert.deepEqual(
+      planEviction(entries, () => false, 45, 0),
+      ['b', 'c', 'd'],
+    );
   });
 
   it('never plans a pinned entry, even when pins alone exceed the cap', () => {
-    assert.deepEqual(planEviction(entries, (k) => k === 'b', 100, 1), ['c']);
-    assert.deepEqual(planEviction(entries, (k) => k === 'a' || k === 'b', 10, 0), ['c', 'd']);
+    assert.deepEqual(
+      planEviction(entries, (k) => k === 'b', 100, 1),
+      ['c'],
+    );
+    assert.deepEqual(
+      planEviction(entries, (k) => k === 'a' || k === 'b', 10, 0),
+      ['c', 'd'],
+    );
   });
 });
 

@@ -64,7 +64,13 @@ class FetchRequest implements HttpRequest {
 
   async send(body?: unknown): Promise<HttpResponse> {
     const bytes = body instanceof Uint8Array ? body : undefined;
-    const response = await authorizedFetch(this.fetch, this.auth, this.url, { method: this.method, headers: this.headers, ...(bytes ? { body: bytes } : {}) }, AbortSignal.any([this.signal, this.aborted.signal]));
+    const response = await authorizedFetch(
+      this.fetch,
+      this.auth,
+      this.url,
+      { method: this.method, headers: this.headers, ...(bytes ? { body: bytes } : {}) },
+      AbortSignal.any([this.signal, this.aborted.signal]),
+    );
     const text = await response.text();
     if (bytes) {
       this.meter?.(this.url, bytes.length);

@@ -7,7 +7,13 @@ import { HybridClock, MAX_HLC_COUNTER, compareHlc } from './hybrid-clock';
 const DAY = 24 * 60 * 60 * 1000;
 const stamp = fc.record({ wall: fc.integer({ min: 0, max: 2_000_000_000_000 }), counter: fc.integer({ min: 0, max: MAX_HLC_COUNTER }) });
 /** A step of a device's life: its wall clock moves (forward or back) and it issues or observes a stamp. */
-const step = fc.record({ move: fc.integer({ min: -7 * DAY, max: 7 * DAY }), op: fc.oneof(fc.constant<'now'>('now'), stamp.map((s) => ({ observe: s }))) });
+const step = fc.record({
+  move: fc.integer({ min: -7 * DAY, max: 7 * DAY }),
+  op: fc.oneof(
+    fc.constant<'now'>('now'),
+    stamp.map((s) => ({ observe: s })),
+  ),
+});
 
 function valid(s: HlcStamp): boolean {
   return Number.isSafeInteger(s.wall) && s.wall >= 0 && Number.isInteger(s.counter) && s.counter >= 0 && s.counter <= MAX_HLC_COUNTER;

@@ -44,7 +44,11 @@ describe('Outbox', () => {
     wall -= 3_600_000; // the wall clock went back an hour while the app was closed
     const reopened = await open(await FileStorage.open(dir), () => wall);
     assert.equal(reopened.deviceId, 'laptop-1');
-    assert.deepEqual(reopened.pending().map((p) => p.event), [e1, e2, e3], 'same events, same ids, in sequence order');
+    assert.deepEqual(
+      reopened.pending().map((p) => p.event),
+      [e1, e2, e3],
+      'same events, same ids, in sequence order',
+    );
     const [e4] = await reopened.append([draft('c', 'owl')]);
     assert.equal(e4!.deviceSeq, 4);
     assert.ok(e4!.hlc.wall > e3!.hlc.wall || (e4!.hlc.wall === e3!.hlc.wall && e4!.hlc.counter > e3!.hlc.counter), 'the clock continues after the last stamp');
@@ -55,9 +59,15 @@ describe('Outbox', () => {
     const outbox = await open(storage);
     const events = await outbox.append([draft('a', '1'), draft('b', '2'), draft('c', '3')]);
     await outbox.acknowledge([events[0]!.eventId, events[2]!.eventId]);
-    assert.deepEqual(outbox.pending().map((p) => p.event.deviceSeq), [2]);
+    assert.deepEqual(
+      outbox.pending().map((p) => p.event.deviceSeq),
+      [2],
+    );
     const reopened = await open(storage);
-    assert.deepEqual(reopened.pending().map((p) => p.event.eventId), [events[1]!.eventId]);
+    assert.deepEqual(
+      reopened.pending().map((p) => p.event.eventId),
+      [events[1]!.eventId],
+    );
     assert.equal((await reopened.append([draft('d', '4')]))[0]!.deviceSeq, 4);
   });
 
@@ -71,7 +81,10 @@ describe('Outbox', () => {
     await crashing.append([draft('b', '2'), draft('c', '3')]);
     await storage.put(META_KEY, meta!);
     const reopened = await open(storage);
-    assert.deepEqual(reopened.pending().map((p) => p.event.deviceSeq), [1]);
+    assert.deepEqual(
+      reopened.pending().map((p) => p.event.deviceSeq),
+      [1],
+    );
     assert.deepEqual(await storage.list(OUTBOX_PREFIX), [seqKey(OUTBOX_PREFIX, 1)], 'uncommitted records are deleted');
     assert.equal((await reopened.append([draft('b', '2')]))[0]!.deviceSeq, 2);
   });
@@ -81,11 +94,17 @@ describe('Outbox', () => {
     const outbox = await open(storage);
     const [a, b] = await outbox.append([draft('a', '1'), draft('b', '2')]);
     await outbox.quarantine([{ event: a!, kind: 'invalid', reason: 'unknown field', status: 400 }], 42);
-    assert.deepEqual(outbox.pending().map((p) => p.event.eventId), [b!.eventId]);
+    assert.deepEqual(
+      outbox.pending().map((p) => p.event.eventId),
+      [b!.eventId],
+    );
     // A crash between writing the quarantine record and deleting the outbox record: the reopen finishes it.
     await storage.put(seqKey(OUTBOX_PREFIX, 1), JSON.stringify({ v: 1, event: a }));
     const reopened = await open(storage);
-    assert.deepEqual(reopened.pending().map((p) => p.event.eventId), [b!.eventId]);
+    assert.deepEqual(
+      reopened.pending().map((p) => p.event.eventId),
+      [b!.eventId],
+    );
     assert.deepEqual(await reopened.quarantined(), [{ event: a, kind: 'invalid', reason: 'unknown field', status: 400, at: 42 }]);
     assert.equal(await reopened.discardQuarantined([a!.eventId]), 1);
     assert.deepEqual(await storage.list(QUARANTINE_PREFIX), []);
@@ -94,7 +113,10 @@ describe('Outbox', () => {
   it('refuses an event the server could never accept, storing nothing and using no sequence number', async () => {
     const storage = new MemoryStorage();
     const outbox = await open(storage);
-    await assert.rejects(outbox.append([{ ...draft('a', 'x'), entity: { type: 'Bad Type', id: 'a' } }]), (error: unknown) => error instanceof InvalidEventError && error.errors[0]!.pointer === '/entity/type');
+    await assert.rejects(
+      outbox.append([{ ...draft('a', 'x'), entity: { type: 'Bad Type', id: 'a' } }]),
+      (error: unknown) => error instanceof InvalidEventError && error.errors[0]!.pointer === '/entity/type',
+    );
     await assert.rejects(outbox.append([draft('a', 'x'.repeat(70_000))]), InvalidEventError);
     await assert.rejects(outbox.append([{ entity: { type: 'job', id: 'j' }, op: 'transition', baseVersion: 0, schemaVersion: 1 }]), /\/job is required/);
     await assert.rejects(outbox.append([draft('ok', 'fine'), { ...draft('b', 'x'), fields: {} }]), /\/1\/fields an upsert needs/);
@@ -105,8 +127,14 @@ describe('Outbox', () => {
   it('serialises concurrent appends into one gapless sequence', async () => {
     const outbox = await open(new MemoryStorage());
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => outbox.append([draft(`e${i}`, String(i))])));
-    assert.deepEqual(results.map((r) => r[0]!.deviceSeq).sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i + 1));
-    assert.deepEqual(outbox.pending().map((p) => p.event.deviceSeq), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      results.map((r) => r[0]!.deviceSeq).sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      outbox.pending().map((p) => p.event.deviceSeq),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
   });
 
   it('a storage belongs to one device and one workspace', async () => {

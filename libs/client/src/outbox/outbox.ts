@@ -261,4 +261,3 @@ export class Outbox {
     return run;
   }
 }
-

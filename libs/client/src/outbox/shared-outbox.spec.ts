@@ -35,7 +35,8 @@ function slow(storage: Storage): Storage {
   };
 }
 
-const tab = (storage: Storage, exclusive?: Exclusive, wall = () => 1_764_000_000_000) => Outbox.open(storage, { workspace: 'default', deviceId: 'shared', wallClock: wall, newId: randomUUID, ...(exclusive ? { exclusive } : {}) });
+const tab = (storage: Storage, exclusive?: Exclusive, wall = () => 1_764_000_000_000) =>
+  Outbox.open(storage, { workspace: 'default', deviceId: 'shared', wallClock: wall, newId: randomUUID, ...(exclusive ? { exclusive } : {}) });
 
 describe('Outbox shared by tabs', () => {
   it('appends from three tabs under the device lock hand out each sequence number once, with stamps in order', async () => {
@@ -44,7 +45,10 @@ describe('Outbox shared by tabs', () => {
     const tabs = await Promise.all([tab(storage, exclusive), tab(storage, exclusive), tab(storage, exclusive)]);
     const events = (await Promise.all(tabs.flatMap((outbox, t) => Array.from({ length: 10 }, (_, i) => outbox.append([draft(`t${t}-${i}`), draft(`t${t}-${i}b`)]))))).flat();
     const bySeq = [...events].sort((a, b) => a.deviceSeq - b.deviceSeq);
-    assert.deepEqual(bySeq.map((e) => e.deviceSeq), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.deepEqual(
+      bySeq.map((e) => e.deviceSeq),
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
     for (let i = 1; i < bySeq.length; i++) assert.ok(compareHlc(bySeq[i - 1]!.hlc, bySeq[i]!.hlc) < 0, `stamp of ${i + 1} after stamp of ${i}`);
     assert.equal((await storage.list(OUTBOX_PREFIX)).length, 60);
   });
@@ -65,18 +69,46 @@ describe('Outbox shared by tabs', () => {
     await other.append([draft('b'), draft('c')]);
     await leader.append([draft('d')]);
     // the leader already took b and c when it appended d (it re-reads meta and the records under the lock)
-    assert.deepEqual(leader.pending().map((e) => [e.event.deviceSeq, e.event.entity.id]), [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
-    assert.deepEqual(other.pending().map((e) => e.event.deviceSeq), [1, 2, 3], 'the other tab took a when it appended b and c');
+    assert.deepEqual(
+      leader.pending().map((e) => [e.event.deviceSeq, e.event.entity.id]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+        [4, 'd'],
+      ],
+    );
+    assert.deepEqual(
+      other.pending().map((e) => e.event.deviceSeq),
+      [1, 2, 3],
+      'the other tab took a when it appended b and c',
+    );
     await other.refresh();
-    assert.deepEqual(other.pending().map((e) => e.event.deviceSeq), [1, 2, 3, 4], 'refresh adds what the other tab appended');
+    assert.deepEqual(
+      other.pending().map((e) => e.event.deviceSeq),
+      [1, 2, 3, 4],
+      'refresh adds what the other tab appended',
+    );
     assert.equal(other.lastSeq, 4);
-    await leader.acknowledge(leader.pending().slice(0, 3).map((e) => e.event.eventId));
+    await leader.acknowledge(
+      leader
+        .pending()
+        .slice(0, 3)
+        .map((e) => e.event.eventId),
+    );
     await other.refresh();
-    assert.deepEqual(other.pending().map((e) => e.event.deviceSeq), [4], 'refresh drops what the leader acknowledged');
+    assert.deepEqual(
+      other.pending().map((e) => e.event.deviceSeq),
+      [4],
+      'refresh drops what the leader acknowledged',
+    );
     // an append in progress in another tab (records written, meta not yet) is not taken
     await storage.put(seqKey(OUTBOX_PREFIX, 5), JSON.stringify({ v: 1, event: { ...leader.pending()[0]!.event, deviceSeq: 5, eventId: randomUUID() } }));
     await leader.refresh();
-    assert.deepEqual(leader.pending().map((e) => e.event.deviceSeq), [4]);
+    assert.deepEqual(
+      leader.pending().map((e) => e.event.deviceSeq),
+      [4],
+    );
   });
 
   it('a tab that opens runs crash recovery under the lock, so it never deletes the records of an append in flight elsewhere', async () => {
@@ -93,7 +125,15 @@ describe('Outbox shared by tabs', () => {
 });
 
 describe('TokenKeeper shared by tabs', () => {
-  const creds = (n: number): DeviceCredentials => ({ workspace: 'default', deviceId: 'shared', accessToken: `access-${n}`, refreshToken: `refresh-${n}`, accessTokenExpiresAt: `2026-01-0${n}T00:00:00Z`, refreshTokenExpiresAt: '2027-01-01T00:00:00Z' }) as DeviceCredentials;
+  const creds = (n: number): DeviceCredentials =>
+    ({
+      workspace: 'default',
+      deviceId: 'shared',
+      accessToken: `access-${n}`,
+      refreshToken: `refresh-${n}`,
+      accessTokenExpiresAt: `2026-01-0${n}T00:00:00Z`,
+      refreshTokenExpiresAt: '2027-01-01T00:00:00Z',
+    }) as DeviceCredentials;
 
   it('a refresh finds the pair another tab rotated and spends no token; only one tab calls the server', async () => {
     const storage = new MemoryStorage();
@@ -116,7 +156,15 @@ describe('TokenKeeper shared by tabs', () => {
 
 describe("tabs: 'auto' outside a browser", () => {
   it('does nothing in Node (no Web Locks): a storage without a name opens, enqueues and starts as with one client', async () => {
-    const client = await TidemarkClient.open({ baseUrl: 'http://127.0.0.1:9', storage: new MemoryStorage(), workspace: 'default', deviceId: 'node-1', tabs: 'auto', fetch: () => Promise.reject(new TypeError('offline')), retry: { maxAttempts: 1 } });
+    const client = await TidemarkClient.open({
+      baseUrl: 'http://127.0.0.1:9',
+      storage: new MemoryStorage(),
+      workspace: 'default',
+      deviceId: 'node-1',
+      tabs: 'auto',
+      fetch: () => Promise.reject(new TypeError('offline')),
+      retry: { maxAttempts: 1 },
+    });
     const event = await client.upsert('annotation', 'a', { label: 'x' });
     assert.equal(event.deviceSeq, 1);
     const failed = new Promise<Error>((resolve) => client.on('error', resolve));

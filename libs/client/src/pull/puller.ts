@@ -114,7 +114,11 @@ function stored(state: PullState, next: Omit<PullState, 'v' | 'backfills' | 'rel
  * Gives each entry of a snapshot page to the hooks, the conflicts open on the page's entities first (as a pull sends
  * a conflict before the change it rides on); returns the versions with the page's, and how many entries were in conflict.
  */
-async function applySnapshotPage(page: SnapshotResponse, versions: Record<string, number>, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>): Promise<{ versions: Record<string, number>; conflicts: number }> {
+async function applySnapshotPage(
+  page: SnapshotResponse,
+  versions: Record<string, number>,
+  hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>,
+): Promise<{ versions: Record<string, number>; conflicts: number }> {
   const next = { ...versions };
   let conflicts = 0;
   for (const conflict of page.conflicts ?? []) await hooks.conflictUpdate(conflict);
@@ -142,7 +146,14 @@ function snapshotBody(answer: { body: unknown }): SnapshotResponse {
  * the server no longer allows (403, or 400 naming the scope) ends its backfill; a snapshot cursor the server no longer
  * knows starts it again.
  */
-export async function pullBackfills(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>, signal: AbortSignal): Promise<{ pages: number; entries: number; conflicts: number }> {
+export async function pullBackfills(
+  ctx: HttpContext,
+  storage: Storage,
+  state: PullState,
+  pageSize: number,
+  hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>,
+  signal: AbortSignal,
+): Promise<{ pages: number; entries: number; conflicts: number }> {
   const http = pullContext(ctx);
   const done = { pages: 0, entries: 0, conflicts: 0 };
   while (state.backfills?.length) {
@@ -154,7 +165,8 @@ export async function pullBackfills(ctx: HttpContext, storage: Storage, state: P
     const answer = (await sendWithRetry(http, 'GET', `/v1/snapshot?${new URLSearchParams(params).toString()}`, undefined, signal))!;
     const pointers = problemOf(answer)?.errors?.map((e) => e.pointer) ?? [];
     let remaining: Backfill[] = rest;
-    if (answer.status === 400 && backfill!.cursor !== undefined && pointers.includes('query:cursor')) remaining = [{ scope: backfill!.scope, ...(backfill!.value !== undefined ? { value: backfill!.value } : {}) }, ...rest];
+    if (answer.status === 400 && backfill!.cursor !== undefined && pointers.includes('query:cursor'))
+      remaining = [{ scope: backfill!.scope, ...(backfill!.value !== undefined ? { value: backfill!.value } : {}) }, ...rest];
     else if (answer.status === 403 || (answer.status === 400 && pointers.includes('query:scope'))) remaining = rest;
     else {
       expectOk(answer, '/v1/snapshot');
@@ -167,7 +179,10 @@ export async function pullBackfills(ctx: HttpContext, storage: Storage, state: P
       if (page.hasMore && page.next !== undefined) remaining = [{ ...backfill!, cursor: page.cursor, next: page.next }, ...rest];
     }
     state.backfills = remaining;
-    await storage.put(PULL_KEY, JSON.stringify(stored(state, { after: state.after, versions: state.versions, receiptMark: state.receiptMark ?? 0, ...(state.snapshot ? { snapshot: state.snapshot } : {}) })));
+    await storage.put(
+      PULL_KEY,
+      JSON.stringify(stored(state, { after: state.after, versions: state.versions, receiptMark: state.receiptMark ?? 0, ...(state.snapshot ? { snapshot: state.snapshot } : {}) })),
+    );
   }
   return done;
 }
@@ -192,7 +207,14 @@ export function needsSnapshot(state: PullState): boolean {
  * arrives as changes (at least once, like every pull). A snapshot cursor the server no longer knows (its
  * database was restored to an earlier point) starts the snapshot again.
  */
-export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: PullState, pageSize: number, hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>, signal: AbortSignal): Promise<{ pages: number; entries: number; conflicts: number; cursor: string }> {
+export async function pullSnapshot(
+  ctx: HttpContext,
+  storage: Storage,
+  state: PullState,
+  pageSize: number,
+  hooks: Pick<PullHooks, 'change' | 'conflict' | 'conflictUpdate'>,
+  signal: AbortSignal,
+): Promise<{ pages: number; entries: number; conflicts: number; cursor: string }> {
   const http = pullContext(ctx);
   const done = { pages: 0, entries: 0, conflicts: 0, cursor: state.snapshot?.cursor ?? '0' };
   for (;;) {
@@ -209,7 +231,12 @@ export async function pullSnapshot(ctx: HttpContext, storage: Storage, state: Pu
     const { versions, conflicts } = await applySnapshotPage(page, state.versions, hooks);
     done.conflicts += conflicts;
     const finished = !page.hasMore || page.next === undefined;
-    const next = stored(state, { after: finished ? page.cursor : state.after, versions, receiptMark: state.receiptMark ?? 0, ...(finished ? {} : { snapshot: { cursor: page.cursor, next: page.next! } }) });
+    const next = stored(state, {
+      after: finished ? page.cursor : state.after,
+      versions,
+      receiptMark: state.receiptMark ?? 0,
+      ...(finished ? {} : { snapshot: { cursor: page.cursor, next: page.next! } }),
+    });
     await storage.put(PULL_KEY, JSON.stringify(next));
     state.after = next.after;
     state.versions = versions;

@@ -5,7 +5,11 @@ import { ENVELOPE_BYTES, bodyBytes, planBatches } from './batches';
 
 describe('planBatches', () => {
   it('splits by count', () => {
-    assert.deepEqual(planBatches(Array(7).fill(10), { maxEvents: 3, maxBytes: 1_000_000 }), [[0, 3], [3, 6], [6, 7]]);
+    assert.deepEqual(planBatches(Array(7).fill(10), { maxEvents: 3, maxBytes: 1_000_000 }), [
+      [0, 3],
+      [3, 6],
+      [6, 7],
+    ]);
     assert.deepEqual(planBatches([], { maxEvents: 3, maxBytes: 100 }), []);
   });
 
@@ -13,11 +17,18 @@ describe('planBatches', () => {
     // three 100-byte events: 13 + 300 + 2 commas = 315 bytes
     assert.equal(bodyBytes([100, 100, 100]), 315);
     assert.deepEqual(planBatches([100, 100, 100], { maxEvents: 500, maxBytes: 315 }), [[0, 3]]);
-    assert.deepEqual(planBatches([100, 100, 100], { maxEvents: 500, maxBytes: 314 }), [[0, 2], [2, 3]]);
+    assert.deepEqual(planBatches([100, 100, 100], { maxEvents: 500, maxBytes: 314 }), [
+      [0, 2],
+      [2, 3],
+    ]);
   });
 
   it('gives an event too big for any body a batch of its own', () => {
-    assert.deepEqual(planBatches([10, 500, 10], { maxEvents: 500, maxBytes: 100 }), [[0, 1], [1, 2], [2, 3]]);
+    assert.deepEqual(planBatches([10, 500, 10], { maxEvents: 500, maxBytes: 100 }), [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
   });
 
   it('body bytes are what JSON.stringify of the push body makes', () => {

@@ -38,7 +38,11 @@ describe('push', () => {
   it('retries network errors and 5xx with backoff, re-sending the same event ids, then empties the outbox', async () => {
     const { gateway, client, sleeps } = await setup();
     const events = [await client.upsert('annotation', 'a', { label: 'cat' }), await client.upsert('annotation', 'b', { label: 'dog' })];
-    gateway.script.push({ status: 0, fail: new TypeError('fetch failed') }, { status: 502, body: 'bad gateway', headers: { 'content-type': 'text/plain' } }, { status: 500, body: { type: 'x', title: 'boom', status: 500 } });
+    gateway.script.push(
+      { status: 0, fail: new TypeError('fetch failed') },
+      { status: 502, body: 'bad gateway', headers: { 'content-type': 'text/plain' } },
+      { status: 500, body: { type: 'x', title: 'boom', status: 500 } },
+    );
     const summary = await client.push();
     assert.deepEqual(summary, { requests: 3, accepted: 2, duplicate: 0, quarantined: 0, remaining: 0 });
     assert.deepEqual(sleeps, [75, 150, 300], 'equal-jitter backoff with random = 0.5');
@@ -70,7 +74,10 @@ describe('push', () => {
     Object.defineProperty(globalThis, 'navigator', { value: page.navigator, configurable: true, writable: true });
     Object.defineProperty(globalThis, 'location', { value: page.location, configurable: true, writable: true });
     try {
-      const online = await client.push().then(() => undefined, (error: unknown) => error);
+      const online = await client.push().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       assert.ok(online instanceof ServerUnreachableError, String(online));
       assert.ok(online instanceof ServerUnavailableError, 'still a ServerUnavailableError: callers that retry later keep working');
       assert.equal(online.name, 'ServerUnreachableError');
@@ -82,13 +89,25 @@ describe('push', () => {
       assert.match(online.message, /CORS_ORIGINS/);
 
       page.navigator.onLine = false;
-      const offline = await client.push().then(() => undefined, (error: unknown) => error);
+      const offline = await client.push().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       assert.ok(offline instanceof ServerUnavailableError && !(offline instanceof ServerUnreachableError), 'offline: the plain error');
 
       page.navigator.onLine = true;
       gateway.offline = false;
-      gateway.script.push({ status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } }, { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } });
-      const answered = await client.push().then(() => undefined, (error: unknown) => error);
+      gateway.script.push(
+        { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } },
+        { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } },
+        { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } },
+        { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } },
+        { status: 503, body: { type: 'x', title: 'Shutting down', status: 503 } },
+      );
+      const answered = await client.push().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       assert.ok(answered instanceof ServerUnavailableError && !(answered instanceof ServerUnreachableError), 'an answer (503) is never taken for CORS');
     } finally {
       for (const [name, descriptor] of Object.entries(saved)) {
@@ -97,7 +116,10 @@ describe('push', () => {
       }
     }
     gateway.offline = true;
-    const node = await client.push().then(() => undefined, (error: unknown) => error);
+    const node = await client.push().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     assert.ok(node instanceof ServerUnavailableError && !(node instanceof ServerUnreachableError), 'in Node (no navigator.onLine): the plain error');
   });
 
@@ -132,7 +154,10 @@ describe('push', () => {
     assert.deepEqual(rejections[0]!.problem, problem);
     assert.equal(rejections[0]!.kind, 'invalid');
     const quarantined = await client.quarantined();
-    assert.deepEqual(quarantined.map((q) => q.event.eventId), [events[1]!.eventId]);
+    assert.deepEqual(
+      quarantined.map((q) => q.event.eventId),
+      [events[1]!.eventId],
+    );
     assert.equal(quarantined[0]!.status, 400);
   });
 
@@ -145,24 +170,43 @@ describe('push', () => {
       status: 403,
       code: 'write-not-allowed',
       role: 'pipeline',
-      errors: [{ pointer: '/events/0/fields/label', detail: 'role pipeline may not write annotation.label', code: 'field-not-writable' }, { pointer: '/events/2/fields/label', detail: 'role pipeline may not write annotation.label', code: 'field-not-writable' }],
+      errors: [
+        { pointer: '/events/0/fields/label', detail: 'role pipeline may not write annotation.label', code: 'field-not-writable' },
+        { pointer: '/events/2/fields/label', detail: 'role pipeline may not write annotation.label', code: 'field-not-writable' },
+      ],
     };
     gateway.script.push({ status: 403, headers: problemJson, body: problem });
     const summary = await client.push();
     assert.deepEqual(summary, { requests: 2, accepted: 1, duplicate: 0, quarantined: 2, remaining: 0 });
     assert.deepEqual(ids(gateway.journal), [events[1]!.eventId], 'the event the role may write went through');
-    assert.deepEqual(rejections.map((r) => [r.kind, r.status, ids(r.events)]), [['forbidden', 403, [events[0]!.eventId, events[2]!.eventId]]]);
-    assert.deepEqual((await client.quarantined()).map((q) => q.kind), ['forbidden', 'forbidden']);
+    assert.deepEqual(
+      rejections.map((r) => [r.kind, r.status, ids(r.events)]),
+      [['forbidden', 403, [events[0]!.eventId, events[2]!.eventId]]],
+    );
+    assert.deepEqual(
+      (await client.quarantined()).map((q) => q.kind),
+      ['forbidden', 'forbidden'],
+    );
 
     const other = await client.upsert('annotation', 'd', { label: 'd' });
-    gateway.script.push({ status: 403, headers: problemJson, body: { type: 'https://tidemark.dev/problems/forbidden', title: 'Forbidden', status: 403, detail: 'a device pushes only its own events' } });
+    gateway.script.push({
+      status: 403,
+      headers: problemJson,
+      body: { type: 'https://tidemark.dev/problems/forbidden', title: 'Forbidden', status: 403, detail: 'a device pushes only its own events' },
+    });
     await assert.rejects(client.push(), ServerProblemError);
-    assert.deepEqual(client.pending().map((e) => e.eventId), [other.eventId], 'an unexplained 403 quarantines nothing');
+    assert.deepEqual(
+      client.pending().map((e) => e.eventId),
+      [other.eventId],
+      'an unexplained 403 quarantines nothing',
+    );
   });
 
   it('a 413, or a 400 that names no event, splits the batch until the refused event stands alone', async () => {
     const { gateway, client, rejections } = await setup();
-    const events = await client.enqueueAll(Array.from({ length: 6 }, (_, i) => ({ entity: { type: 'annotation', id: `e${i}` }, op: 'upsert' as const, fields: { label: { op: 'set' as const, value: i === 4 ? 'HUGE' : 'ok' } } })));
+    const events = await client.enqueueAll(
+      Array.from({ length: 6 }, (_, i) => ({ entity: { type: 'annotation', id: `e${i}` }, op: 'upsert' as const, fields: { label: { op: 'set' as const, value: i === 4 ? 'HUGE' : 'ok' } } })),
+    );
     const refuse = (url: string, init: { body?: string }) =>
       init.body?.includes('HUGE') ? { status: 413, headers: problemJson, body: { type: 'https://tidemark.dev/problems/body-too-large', title: 'Request body too large', status: 413 } } : undefined;
     for (let i = 0; i < 10; i++) gateway.script.push(refuse);
@@ -170,22 +214,39 @@ describe('push', () => {
     assert.equal(summary.quarantined, 1);
     assert.equal(summary.accepted, 5);
     assert.deepEqual(ids(rejections.flatMap((r) => r.events)), [events[4]!.eventId]);
-    assert.deepEqual(gateway.pushedBatches().map((b) => b.length), [6, 3, 3, 2, 1, 1, 1]);
+    assert.deepEqual(
+      gateway.pushedBatches().map((b) => b.length),
+      [6, 3, 3, 2, 1, 1, 1],
+    );
     // same for a 400 whose problem names the batch, not an event
     const { gateway: g2, client: c2 } = await setup();
     await c2.enqueueAll(Array.from({ length: 2 }, (_, i) => ({ entity: { type: 'annotation', id: `x${i}` }, op: 'upsert' as const, fields: { n: { op: 'set' as const, value: i } } })));
     g2.script.push({ status: 400, headers: problemJson, body: { type: 'v', title: 'Validation failed', status: 400, errors: [{ pointer: '/events', detail: 'too many' }] } });
     await c2.push();
-    assert.deepEqual(g2.pushedBatches().map((b) => b.length), [2, 1, 1]);
+    assert.deepEqual(
+      g2.pushedBatches().map((b) => b.length),
+      [2, 1, 1],
+    );
   });
 
   it('an event answered "rejected" leaves the outbox for quarantine and is reported', async () => {
     const { gateway, client, rejections } = await setup();
     const [a, b] = [await client.upsert('annotation', 'a', { l: 1 }), await client.upsert('annotation', 'b', { l: 2 })];
-    gateway.script.push({ status: 200, body: { results: [{ eventId: a.eventId, status: 'accepted', seq: 1 }, { eventId: b.eventId, status: 'rejected', reason: 'no such schema' }] } });
+    gateway.script.push({
+      status: 200,
+      body: {
+        results: [
+          { eventId: a.eventId, status: 'accepted', seq: 1 },
+          { eventId: b.eventId, status: 'rejected', reason: 'no such schema' },
+        ],
+      },
+    });
     const summary = await client.push();
     assert.deepEqual(summary, { requests: 1, accepted: 1, duplicate: 0, quarantined: 1, remaining: 0 });
-    assert.deepEqual(rejections.map((r) => [r.kind, r.reason, ids(r.events)]), [['rejected', 'no such schema', [b.eventId]]]);
+    assert.deepEqual(
+      rejections.map((r) => [r.kind, r.reason, ids(r.events)]),
+      [['rejected', 'no such schema', [b.eventId]]],
+    );
   });
 
   it('a 4xx that names no event stops the push with ServerProblemError and keeps the events', async () => {
@@ -211,8 +272,14 @@ describe('push', () => {
     const events = await client.enqueueAll(drafts);
     await client.push();
     const batches = gateway.pushedBatches();
-    assert.deepEqual(batches.map((b) => b.length), [500, 500, 100]);
-    assert.deepEqual(batches.flat().map((e) => e.deviceSeq), events.map((e) => e.deviceSeq));
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      [500, 500, 100],
+    );
+    assert.deepEqual(
+      batches.flat().map((e) => e.deviceSeq),
+      events.map((e) => e.deviceSeq),
+    );
     for (const request of gateway.requests) assert.ok(Buffer.byteLength(request.body!) <= 1024 * 1024);
 
     const small = await setup({ maxBatchBytes: 4_096 });

@@ -58,7 +58,10 @@ export async function pushOutbox(ctx: HttpContext, outbox: Outbox, limits: Batch
   for (;;) {
     const pending = outbox.pending();
     if (pending.length === 0) break;
-    const [start, end] = planBatches(pending.map((e) => e.bytes), current)[0]!;
+    const [start, end] = planBatches(
+      pending.map((e) => e.bytes),
+      current,
+    )[0]!;
     const batch = pending.slice(start, end);
     const outcome = await pushBatch(ctx, outbox, batch, hooks, summary, signal);
     if (outcome === 'split') {
@@ -100,7 +103,14 @@ async function pushBatch(ctx: HttpContext, outbox: Outbox, batch: OutboxEntry[],
       return 'done';
     }
     if (open.length > 1) return 'split';
-    await quarantine(outbox, open, { kind: 'invalid', reason: problem?.detail ?? problem?.title ?? `refused with ${answer.status}`, status: answer.status, ...(problem ? { problem } : {}) }, ctx.now(), hooks, summary);
+    await quarantine(
+      outbox,
+      open,
+      { kind: 'invalid', reason: problem?.detail ?? problem?.title ?? `refused with ${answer.status}`, status: answer.status, ...(problem ? { problem } : {}) },
+      ctx.now(),
+      hooks,
+      summary,
+    );
     return 'done';
   }
   if (answer.status === 403 && problem?.code === 'write-not-allowed') {
@@ -157,7 +167,10 @@ async function settle(outbox: Outbox, batch: OutboxEntry[], results: EventResult
 }
 
 async function quarantine(outbox: Outbox, entries: OutboxEntry[], why: Omit<Rejection, 'events'>, at: number, hooks: PushHooks, summary: PushSummary): Promise<void> {
-  await outbox.quarantine(entries.map((entry) => ({ event: entry.event, ...why })), at);
+  await outbox.quarantine(
+    entries.map((entry) => ({ event: entry.event, ...why })),
+    at,
+  );
   summary.quarantined += entries.length;
   hooks.rejected({ events: entries.map((entry) => entry.event), ...why });
 }

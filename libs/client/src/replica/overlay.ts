@@ -107,7 +107,15 @@ function seedConflict(conflict: ConflictView): OpenConflict | undefined {
   const ours = { eventId: conflict.ours.eventId, deviceId: conflict.ours.deviceId, hlc: conflict.ours.hlc, version: conflict.ours.version ?? conflict.opened.version };
   const theirs = { eventId: conflict.theirs.eventId, deviceId: conflict.theirs.deviceId, hlc: conflict.theirs.hlc, baseVersion: conflict.theirs.baseVersion ?? 0 };
   if (conflict.kind === 'delete') {
-    return { id: conflict.id, kind: 'delete', rule: 'delete:edit-after-delete', field: ENTITY_FIELD, ours, theirs: { ...theirs, fields: (conflict.theirs.fields ?? {}) as Record<string, FieldChange> }, openedAt: conflict.opened.version };
+    return {
+      id: conflict.id,
+      kind: 'delete',
+      rule: 'delete:edit-after-delete',
+      field: ENTITY_FIELD,
+      ours,
+      theirs: { ...theirs, fields: (conflict.theirs.fields ?? {}) as Record<string, FieldChange> },
+      openedAt: conflict.opened.version,
+    };
   }
   return {
     id: conflict.id,

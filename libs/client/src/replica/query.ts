@@ -84,7 +84,8 @@ function valueOf(read: EntityRead, field: QueryField): unknown {
   }
 }
 
-const same = (a: unknown, b: unknown): boolean => (a === undefined ? null : a) === (b === undefined ? null : b) || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && canonicalJson(a) === canonicalJson(b));
+const same = (a: unknown, b: unknown): boolean =>
+  (a === undefined ? null : a) === (b === undefined ? null : b) || (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && canonicalJson(a) === canonicalJson(b));
 
 /** Order of two comparable values of the same type; undefined when they cannot be compared. */
 function order(a: unknown, b: unknown): number | undefined {
@@ -98,10 +99,12 @@ function order(a: unknown, b: unknown): number | undefined {
 function conditionTest(field: QueryField, condition: FieldCondition): Test {
   for (const key of Object.keys(condition)) if (!OPERATORS.has(key)) throw new RangeError(`query: unknown operator "${key}" on "${field}" (use eq, ne, in, gt, gte, lt, lte)`);
   const tests: Test[] = [];
-  const cmp = (bound: Comparable, ok: (n: number) => boolean): Test => (read) => {
-    const n = order(valueOf(read, field), bound);
-    return n !== undefined && ok(n);
-  };
+  const cmp =
+    (bound: Comparable, ok: (n: number) => boolean): Test =>
+    (read) => {
+      const n = order(valueOf(read, field), bound);
+      return n !== undefined && ok(n);
+    };
   if ('eq' in condition) tests.push((read) => same(valueOf(read, field), condition.eq));
   if ('ne' in condition) tests.push((read) => !same(valueOf(read, field), condition.ne));
   if (condition.in !== undefined) {
@@ -164,7 +167,9 @@ interface SortKey {
 
 function sortKeys(query: ReplicaQuery): SortKey[] {
   const given = query.orderBy === undefined ? [] : Array.isArray(query.orderBy) ? (query.orderBy as readonly (QueryField | OrderBy)[]) : [query.orderBy as QueryField | OrderBy];
-  return given.map((item) => (typeof item === 'string' ? (item.startsWith('-') ? { field: item.slice(1), desc: true } : { field: item, desc: false }) : { field: item.field, desc: item.direction === 'desc' }));
+  return given.map((item) =>
+    typeof item === 'string' ? (item.startsWith('-') ? { field: item.slice(1), desc: true } : { field: item, desc: false }) : { field: item.field, desc: item.direction === 'desc' },
+  );
 }
 
 /** Compares the sort values of two entities (one per key), then their ids. Missing values sort last in either direction. */

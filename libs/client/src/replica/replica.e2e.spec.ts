@@ -88,7 +88,10 @@ describe('local replica against the services', () => {
     const applied = await until(a, 'annotation', 'img-1', (read) => assert.equal(read?.status, 'applied'), 'A sees its write applied');
     assert.deepEqual(applied.values, offlineRead.values);
     assert.equal(applied.version, 2);
-    assert.deepEqual(statusesA.filter((s, i) => s !== statusesA[i - 1]), ['acknowledged', 'applied']);
+    assert.deepEqual(
+      statusesA.filter((s, i) => s !== statusesA[i - 1]),
+      ['acknowledged', 'applied'],
+    );
 
     // B pulls A's entity, adds to it, and both converge.
     // B's wall clock runs a day behind: its last-writer-wins writes lose to A's.
@@ -148,7 +151,10 @@ describe('local replica against the services', () => {
     assert.equal(resolving.values.label, 'lynx');
     assert.deepEqual(resolving.conflicts, []);
     assert.deepEqual(resolving.inConflict, []);
-    for (const [name, client] of [['A', a], ['B', b]] as const) {
+    for (const [name, client] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
       const settled = await until(client, 'annotation', 'img-2', (read) => assert.equal(read?.status, 'applied'), `${name} pulls the resolution`);
       assert.equal(settled.values.label, 'lynx');
       assert.deepEqual(settled.conflicts, []);

@@ -57,7 +57,11 @@ describe('local replica: optimistic overlay', () => {
     assert.deepEqual(pick(client.get('annotation', 'img-1')), { values: { confidence: 0.8, label: 'cat', tags: ['a'], votes: 2 }, status: 'applied', version: 1, inConflict: [] });
 
     gateway.offline = true;
-    await client.enqueue({ entity: { type: 'annotation', id: 'img-1' }, op: 'upsert', fields: { votes: { op: 'inc', by: 1 }, tags: { op: 'add', values: ['b'] }, label: set('dog'), confidence: set(0.5) } });
+    await client.enqueue({
+      entity: { type: 'annotation', id: 'img-1' },
+      op: 'upsert',
+      fields: { votes: { op: 'inc', by: 1 }, tags: { op: 'add', values: ['b'] }, label: set('dog'), confidence: set(0.5) },
+    });
     const read = client.get('annotation', 'img-1')!;
     // counter adds, set adds, review applies (the device saw the latest label), max keeps the higher confidence
     assert.deepEqual(pick(read), { values: { confidence: 0.8, label: 'dog', tags: ['a', 'b'], votes: 3 }, status: 'pending', version: 1, inConflict: [] });
@@ -74,7 +78,10 @@ describe('local replica: optimistic overlay', () => {
     await client.remove('annotation', 'new-2');
     assert.deepEqual(pick(client.get('annotation', 'new-1')), { values: { assetId: 'a1', label: 'cat' }, status: 'pending', version: 0, inConflict: [] });
     assert.equal(client.get('annotation', 'new-2')!.deleted, true);
-    assert.deepEqual(client.query({ type: 'annotation' }).map((r) => r.id), ['new-1']);
+    assert.deepEqual(
+      client.query({ type: 'annotation' }).map((r) => r.id),
+      ['new-1'],
+    );
     assert.equal(client.get('annotation', 'absent'), undefined);
     await client.close();
   });
@@ -313,7 +320,10 @@ describe('local replica: a write the server turns into a conflict', () => {
     assert.deepEqual(pick(read), { values: { label: 'siamese' }, status: 'conflicted', version: 3, inConflict: ['label'] });
     assert.equal(read.conflicts[0]!.theirs.value, 'tabby');
     assert.equal(diverged.length, 1, `one divergence: ${JSON.stringify(diverged.map((d) => d.fields))}`);
-    assert.deepEqual({ fields: diverged[0]!.fields, reason: diverged[0]!.reason, was: diverged[0]!.previous.values.label, now: diverged[0]!.entity?.values.label }, { fields: ['label'], reason: 'merged', was: 'tabby', now: 'siamese' });
+    assert.deepEqual(
+      { fields: diverged[0]!.fields, reason: diverged[0]!.reason, was: diverged[0]!.previous.values.label, now: diverged[0]!.entity?.values.label },
+      { fields: ['label'], reason: 'merged', was: 'tabby', now: 'siamese' },
+    );
     await client.close();
   });
 
@@ -391,7 +401,10 @@ describe('local replica: queries and subscriptions', () => {
 
     other(gateway, 21, 'c', { confidence: set(0.95) }, { baseVersion: 1 });
     await client.pull();
-    assert.deepEqual(answers, [['a', 'c', 'b'], ['c', 'a', 'b']]);
+    assert.deepEqual(answers, [
+      ['a', 'c', 'b'],
+      ['c', 'a', 'b'],
+    ]);
 
     const live = client.live({ type: 'annotation', where: { label: 'cat' } });
     assert.equal(live.current(), live.current(), 'the same answer is the same object');

@@ -113,10 +113,7 @@ function differs(previous: EntityRead, next: EntityRead | undefined, field: stri
     case '$job':
       return canonicalJson(previous.job ?? null) !== canonicalJson(next?.job ?? null);
     default:
-      return (
-        canonicalJson(previous.values[field] ?? null) !== canonicalJson(next?.values[field] ?? null) ||
-        previous.inConflict.includes(field) !== (next?.inConflict.includes(field) ?? false)
-      );
+      return canonicalJson(previous.values[field] ?? null) !== canonicalJson(next?.values[field] ?? null) || previous.inConflict.includes(field) !== (next?.inConflict.includes(field) ?? false);
   }
 }
 
@@ -302,7 +299,12 @@ export class Replica {
     // The change of one of this device's events: that event and every earlier one on the entity are settled (one
     // entity's events of one device are merged in device order).
     const own = slot.unsettled.find((u) => u.event.eventId === change.eventId);
-    if (own) this.drop(slot, slot.unsettled.filter((u) => u === own || (own.kind === 'write' && u.kind === 'write' && u.order <= own.order)), 'merged');
+    if (own)
+      this.drop(
+        slot,
+        slot.unsettled.filter((u) => u === own || (own.kind === 'write' && u.kind === 'write' && u.order <= own.order)),
+        'merged',
+      );
     this.settle(slot);
   }
 
@@ -597,7 +599,12 @@ export class Replica {
       if (!synced) return undefined;
       shown = { version: synced.version, deleted: synced.deleted, values: synced.deleted ? {} : synced.state, inConflict: synced.inConflict, ...(synced.job ? { job: synced.job } : {}) };
     } else {
-      const result = overlay(record, slot.unsettled.map((u) => u.event), this.options.registry, this.options.workspace);
+      const result = overlay(
+        record,
+        slot.unsettled.map((u) => u.event),
+        this.options.registry,
+        this.options.workspace,
+      );
       if (!result.view) return undefined;
       shown = result.view;
     }

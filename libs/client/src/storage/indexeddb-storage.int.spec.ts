@@ -122,13 +122,22 @@ describe('IndexedDbStorage in headless Chromium', () => {
     });
     for (const contractCase of BLOB_CACHE_CONTRACT) {
       it(contractCase.name, async () => {
-        const outcome = await page.evaluate(async (name) => (globalThis as unknown as { T: { runBlobCase(n: string): Promise<{ ok: boolean; error?: string }> } }).T.runBlobCase(name), contractCase.name);
+        const outcome = await page.evaluate(
+          async (name) => (globalThis as unknown as { T: { runBlobCase(n: string): Promise<{ ok: boolean; error?: string }> } }).T.runBlobCase(name),
+          contractCase.name,
+        );
         assert.ok(outcome.ok, outcome.error);
       });
     }
   });
 
-  type PageApi = { T: { IndexedDbStorage: { open(name: string): Promise<{ get(k: string): Promise<string | undefined>; put(k: string, v: string): Promise<void>; list(p: string): Promise<string[]>; close(): Promise<void> }> } } };
+  type PageApi = {
+    T: {
+      IndexedDbStorage: {
+        open(name: string): Promise<{ get(k: string): Promise<string | undefined>; put(k: string, v: string): Promise<void>; list(p: string): Promise<string[]>; close(): Promise<void> }>;
+      };
+    };
+  };
 
   it('resolved puts survive a reload of the page, and a tab closed without closing the database', async () => {
     const name = `durable-${Date.now()}`;
@@ -150,7 +159,11 @@ describe('IndexedDbStorage in headless Chromium', () => {
     assert.deepEqual(afterReload, { meta: '{"lastSeq":100}', keys: 100, last: '{"seq":100}' });
     await page.close();
     const other = await openPage();
-    assert.equal(await other.evaluate(async (name) => (await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name)).get('after-reload'), name), 'yes', 'a put of a tab that was closed is there in the next tab');
+    assert.equal(
+      await other.evaluate(async (name) => (await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name)).get('after-reload'), name),
+      'yes',
+      'a put of a tab that was closed is there in the next tab',
+    );
     await other.close();
   });
 
@@ -191,7 +204,14 @@ describe('IndexedDbStorage in headless Chromium', () => {
     const name = `tabs-${Date.now()}`;
     const tabs = await Promise.all([openPage(), openPage(), openPage()]);
     type TabApi = { T: { IndexedDbStorage: { open(name: string): Promise<unknown> }; TidemarkClient: { open(o: Record<string, unknown>): Promise<TabClient> } }; client: TabClient; news: string[] };
-    type TabClient = { upsert(t: string, id: string, v: Record<string, unknown>): Promise<{ deviceSeq: number; eventId: string }>; pending(): { deviceSeq: number }[]; query(q: { type: string }): { status: string }[]; lastSeq: number; on(e: 'tabChange', l: (n: string) => void): () => void; close(): Promise<void> };
+    type TabClient = {
+      upsert(t: string, id: string, v: Record<string, unknown>): Promise<{ deviceSeq: number; eventId: string }>;
+      pending(): { deviceSeq: number }[];
+      query(q: { type: string }): { status: string }[];
+      lastSeq: number;
+      on(e: 'tabChange', l: (n: string) => void): () => void;
+      close(): Promise<void>;
+    };
     // one device: the same storage name, no server (nothing syncs here)
     for (const tab of tabs) {
       await tab.evaluate(async (name) => {
@@ -209,9 +229,11 @@ describe('IndexedDbStorage in headless Chromium', () => {
             const w = globalThis as unknown as TabApi;
             const seqs: number[] = [];
             // two appends in flight at a time per tab, three tabs at once
-            await Promise.all([0, 1].map(async (lane) => {
-              for (let i = lane; i < perTab; i += 2) seqs.push((await w.client.upsert('note', `tab${t}-${i}`, { i })).deviceSeq);
-            }));
+            await Promise.all(
+              [0, 1].map(async (lane) => {
+                for (let i = lane; i < perTab; i += 2) seqs.push((await w.client.upsert('note', `tab${t}-${i}`, { i })).deviceSeq);
+              }),
+            );
             return seqs;
           },
           { t, perTab },
@@ -219,7 +241,11 @@ describe('IndexedDbStorage in headless Chromium', () => {
       ),
     );
     const all = appended.flat().sort((a, b) => a - b);
-    assert.deepEqual(all, Array.from({ length: perTab * tabs.length }, (_, i) => i + 1), 'sequence numbers 1…120, each handed out once');
+    assert.deepEqual(
+      all,
+      Array.from({ length: perTab * tabs.length }, (_, i) => i + 1),
+      'sequence numbers 1…120, each handed out once',
+    );
     // every tab catches up with what the others appended (BroadcastChannel news, then a re-read of the outbox)
     for (const tab of tabs) {
       await eventually(
@@ -237,7 +263,7 @@ describe('IndexedDbStorage in headless Chromium', () => {
       );
     }
     const stored = await tabs[0]!.evaluate(async (name) => {
-      const storage = (await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name));
+      const storage = await (globalThis as unknown as PageApi).T.IndexedDbStorage.open(name);
       const meta = JSON.parse((await storage.get('meta'))!) as { lastSeq: number };
       const records = await storage.list('outbox/');
       await storage.close();

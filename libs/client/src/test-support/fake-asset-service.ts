@@ -29,7 +29,12 @@ export class FakeAssetService {
       return new Response(init.method === 'HEAD' ? null : bytes.slice(), { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } });
     }
     if (init.method === 'POST' && pathname === '/v1/uploads') {
-      const meta = Object.fromEntries((h['upload-metadata'] ?? '').split(',').map((pair) => pair.split(' ')).map(([k, v]) => [k, Buffer.from(v ?? '', 'base64').toString()]));
+      const meta = Object.fromEntries(
+        (h['upload-metadata'] ?? '')
+          .split(',')
+          .map((pair) => pair.split(' '))
+          .map(([k, v]) => [k, Buffer.from(v ?? '', 'base64').toString()]),
+      );
       const id = `u${this.next++}`;
       const length = Number(h['upload-length']);
       const sha256 = meta.sha256!;

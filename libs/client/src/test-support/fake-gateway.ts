@@ -37,7 +37,11 @@ export class FakeGateway {
     if (scripted?.fail) return Promise.reject(scripted.fail);
     const answer = scripted ?? this.handle(url, init);
     const headers = new Map(Object.entries({ 'content-type': 'application/json', ...answer.headers }).map(([k, v]) => [k.toLowerCase(), v]));
-    return Promise.resolve({ status: answer.status, headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null }, text: () => Promise.resolve(answer.body === undefined ? '' : JSON.stringify(answer.body)) });
+    return Promise.resolve({
+      status: answer.status,
+      headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null },
+      text: () => Promise.resolve(answer.body === undefined ? '' : JSON.stringify(answer.body)),
+    });
   };
 
   /** The events of the push requests so far, by request. */
@@ -57,7 +61,16 @@ export class FakeGateway {
       const previous = [...this.changes].reverse().find((c) => `${c.entity.type}/${c.entity.id}` === key);
       const state = { ...(previous?.state ?? {}) };
       for (const [name, change] of Object.entries(event.fields ?? {})) if (change.op === 'set') state[name] = change.value;
-      this.changes.push({ cursor: String(this.changes.length + 1), entity: event.entity, version, deleted: event.op === 'delete', state, inConflict: [], eventId: event.eventId, deviceId: event.deviceId });
+      this.changes.push({
+        cursor: String(this.changes.length + 1),
+        entity: event.entity,
+        version,
+        deleted: event.op === 'delete',
+        state,
+        inConflict: [],
+        eventId: event.eventId,
+        deviceId: event.deviceId,
+      });
       return { eventId: event.eventId, status: 'accepted', seq: this.journal.length };
     });
   }

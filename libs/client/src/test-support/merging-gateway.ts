@@ -33,7 +33,11 @@ export class MergingGateway {
       if (init.signal.aborted) return Promise.reject(init.signal.reason as Error);
       if (this.offline) return Promise.reject(new TypeError('fetch failed'));
       const answer = this.handle(deviceId, url, init);
-      return Promise.resolve({ status: answer.status, headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? 'application/json' : null) }, text: () => Promise.resolve(JSON.stringify(answer.body)) });
+      return Promise.resolve({
+        status: answer.status,
+        headers: { get: (name: string) => (name.toLowerCase() === 'content-type' ? 'application/json' : null) },
+        text: () => Promise.resolve(JSON.stringify(answer.body)),
+      });
     };
   }
 
@@ -56,13 +60,36 @@ export class MergingGateway {
     const acceptedAt = new Date(event.hlc.wall).toISOString();
     const result = mergeWithRegistry(this.states.get(key), { event, workspace: 'default', acceptedAt, streamSeq }, this.registry);
     const accepted = result.outcome === 'applied' || result.outcome === 'merged' || result.outcome === 'conflicted';
-    const status = result.outcome === 'applied' || result.outcome === 'merged' || result.outcome === 'conflicted' || result.outcome === 'noop' || result.outcome === 'rejected' || result.outcome === 'repair' ? result.outcome : 'rejected';
-    this.receipts.push({ eventId: event.eventId, deviceId: event.deviceId, deviceSeq: event.deviceSeq, entity: event.entity, status, reason: result.reason ?? null, version: accepted ? result.state!.version : null, streamSeq, acceptedAt });
+    const status =
+      result.outcome === 'applied' || result.outcome === 'merged' || result.outcome === 'conflicted' || result.outcome === 'noop' || result.outcome === 'rejected' || result.outcome === 'repair'
+        ? result.outcome
+        : 'rejected';
+    this.receipts.push({
+      eventId: event.eventId,
+      deviceId: event.deviceId,
+      deviceSeq: event.deviceSeq,
+      entity: event.entity,
+      status,
+      reason: result.reason ?? null,
+      version: accepted ? result.state!.version : null,
+      streamSeq,
+      acceptedAt,
+    });
     if (!accepted) return;
     const state = result.state!;
     this.states.set(key, state);
     const shown = view(state);
-    this.changes.push({ cursor: String(this.changes.length + 1), entity: event.entity, version: shown.version, deleted: shown.deleted, state: shown.values, inConflict: shown.inConflict, ...(shown.job ? { job: shown.job } : {}), eventId: event.eventId, deviceId: event.deviceId });
+    this.changes.push({
+      cursor: String(this.changes.length + 1),
+      entity: event.entity,
+      version: shown.version,
+      deleted: shown.deleted,
+      state: shown.values,
+      inConflict: shown.inConflict,
+      ...(shown.job ? { job: shown.job } : {}),
+      eventId: event.eventId,
+      deviceId: event.deviceId,
+    });
     for (const draft of result.conflicts) this.conflicts.set(draft.id, conflictView(draft, event, streamSeq, state.version));
     for (const id of result.resolved) {
       const open = this.conflicts.get(id);
@@ -91,7 +118,10 @@ export class MergingGateway {
       const page = rest.slice(0, limit);
       const ids = new Set(page.map((c) => c.eventId));
       const conflicts = [...this.conflicts.values()].filter((c) => ids.has(c.opened.eventId) || (c.resolved && ids.has(c.resolved.eventId)));
-      const receipts = this.receipts.filter((r) => r.deviceId === deviceId && r.deviceSeq > receiptsAfter).sort((a, b) => a.deviceSeq - b.deviceSeq).slice(0, limit);
+      const receipts = this.receipts
+        .filter((r) => r.deviceId === deviceId && r.deviceSeq > receiptsAfter)
+        .sort((a, b) => a.deviceSeq - b.deviceSeq)
+        .slice(0, limit);
       return { status: 200, body: { changes: page, conflicts, receipts, next: page.length > 0 ? page[page.length - 1]!.cursor : String(after), hasMore: rest.length > limit } };
     }
     if (init.method === 'GET' && pathname === '/v1/snapshot') {
@@ -122,9 +152,22 @@ export class MergingGateway {
 }
 
 function conflictView(draft: ConflictDraft, event: DeviceEvent, seq: number, version: number): ConflictView {
-  const common = { id: draft.id, entity: draft.entity, field: draft.field, rule: draft.rule, status: 'open' as const, opened: { eventId: event.eventId, seq, version, acceptedAt: draft.acceptedAt }, cursor: `${seq}:${draft.id}` };
+  const common = {
+    id: draft.id,
+    entity: draft.entity,
+    field: draft.field,
+    rule: draft.rule,
+    status: 'open' as const,
+    opened: { eventId: event.eventId, seq, version, acceptedAt: draft.acceptedAt },
+    cursor: `${seq}:${draft.id}`,
+  };
   if (draft.kind === 'delete') {
-    return { ...common, kind: 'delete', ours: { eventId: draft.ours.eventId, deviceId: draft.ours.deviceId, hlc: draft.ours.hlc, version: draft.ours.version }, theirs: { eventId: draft.theirs.eventId, deviceId: draft.theirs.deviceId, hlc: draft.theirs.hlc, baseVersion: draft.theirs.baseVersion, fields: draft.theirs.fields } };
+    return {
+      ...common,
+      kind: 'delete',
+      ours: { eventId: draft.ours.eventId, deviceId: draft.ours.deviceId, hlc: draft.ours.hlc, version: draft.ours.version },
+      theirs: { eventId: draft.theirs.eventId, deviceId: draft.theirs.deviceId, hlc: draft.theirs.hlc, baseVersion: draft.theirs.baseVersion, fields: draft.theirs.fields },
+    };
   }
   return {
     ...common,

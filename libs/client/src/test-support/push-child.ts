@@ -36,7 +36,11 @@ async function main(): Promise<void> {
   if (mode === 'enqueue') {
     const count = Number(countText);
     const events = await client.enqueueAll(
-      Array.from({ length: count }, (_, i) => ({ entity: { type: 'annotation', id: `crash-${i % 40}` }, op: 'upsert' as const, fields: { votes: { op: 'inc' as const, by: 1 }, notes: { op: 'append' as const, values: [`n${i}`] } } })),
+      Array.from({ length: count }, (_, i) => ({
+        entity: { type: 'annotation', id: `crash-${i % 40}` },
+        op: 'upsert' as const,
+        fields: { votes: { op: 'inc' as const, by: 1 }, notes: { op: 'append' as const, values: [`n${i}`] } },
+      })),
     );
     writeFileSync(idsFile!, JSON.stringify({ deviceId: client.deviceId, eventIds: events.map((e) => e.eventId) }));
     process.stdout.write('enqueued\n');

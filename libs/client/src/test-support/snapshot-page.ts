@@ -14,5 +14,8 @@ export function snapshotPage(changes: readonly Change[], params: URLSearchParams
   const rest = [...latest.entries()].filter(([key, c]) => !c.deleted && (after === null || key > after)).sort(([a], [b]) => (a < b ? -1 : 1));
   const page = rest.slice(0, limit);
   const hasMore = rest.length > limit;
-  return { status: 200, body: { cursor: String(cursor), changes: page.map(([, c]) => c), conflicts: openOn(new Set(page.map(([key]) => key))), ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore } };
+  return {
+    status: 200,
+    body: { cursor: String(cursor), changes: page.map(([, c]) => c), conflicts: openOn(new Set(page.map(([key]) => key))), ...(hasMore ? { next: page[page.length - 1]![0] } : {}), hasMore },
+  };
 }

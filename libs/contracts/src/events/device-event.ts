@@ -46,14 +46,7 @@ export const FieldChange = Type.Union([
 ]);
 export type FieldChange = Static<typeof FieldChange>;
 
-export const JobState = Type.Union([
-  Type.Literal('queued'),
-  Type.Literal('running'),
-  Type.Literal('retrying'),
-  Type.Literal('succeeded'),
-  Type.Literal('failed'),
-  Type.Literal('cancelled'),
-]);
+export const JobState = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('retrying'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')]);
 export type JobState = Static<typeof JobState>;
 
 export const JobTransition = Type.Object(
@@ -107,10 +100,7 @@ export const DeviceEvent = Type.Object(
 );
 export type DeviceEvent = Static<typeof DeviceEvent>;
 
-export const PushRequest = Type.Object(
-  { events: Type.Array(DeviceEvent, { minItems: 1, maxItems: LIMITS.maxEventsPerBatch }) },
-  { additionalProperties: false },
-);
+export const PushRequest = Type.Object({ events: Type.Array(DeviceEvent, { minItems: 1, maxItems: LIMITS.maxEventsPerBatch }) }, { additionalProperties: false });
 export type PushRequest = Static<typeof PushRequest>;
 
 /** What the journal stores: the device event plus what the gateway knew when it accepted it. */

@@ -45,7 +45,7 @@ export function compileValidator<S extends TSchema>(schema: S): (input: unknown)
     const seen = new Set<string>(unstorable.map((e) => e.pointer));
     const errors: InvalidParam[] = [...unstorable];
     // A union reports one error per branch; keep the first message per pointer so the answer stays readable.
-    for (const error of shaped ? [] : validate.errors ?? []) {
+    for (const error of shaped ? [] : (validate.errors ?? [])) {
       const param = describe(error);
       if (seen.has(param.pointer)) continue;
       seen.add(param.pointer);
@@ -104,7 +104,7 @@ export function validatePushRequest(input: unknown): Validated<PushRequest> {
     }
     if (event.op === 'transition' && !event.job) errors.push({ pointer: `${at}/job`, detail: 'is required when op is "transition"' });
     if (event.op === 'resolve' && !event.resolution) errors.push({ pointer: `${at}/resolution`, detail: 'is required when op is "resolve"' });
-    if ((event.op === 'upsert') && (!event.fields || Object.keys(event.fields).length === 0)) {
+    if (event.op === 'upsert' && (!event.fields || Object.keys(event.fields).length === 0)) {
       errors.push({ pointer: `${at}/fields`, detail: 'an upsert needs at least one field change' });
     }
   });

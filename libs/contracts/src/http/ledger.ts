@@ -35,8 +35,7 @@ const Limit = Type.Integer({ minimum: 1, maximum: LEDGER_LIMITS.maxPageSize, des
 export const LedgerId = Type.String({ pattern: `^[A-Za-z0-9_:$-]{1,${LEDGER_LIMITS.maxIdLength}}$`, description: 'a conflict or repair id' });
 /** A field name, or `$entity` for a delete conflict. */
 export const ConflictField = Type.String({ pattern: '^(\\$entity|[A-Za-z][A-Za-z0-9_]{0,63})$', description: 'field name, or $entity for a delete conflict' });
-const SeqCursor = (what: string) =>
-  Type.String({ pattern: `^[0-9]{1,18}:[A-Za-z0-9_:$-]{1,${LEDGER_LIMITS.maxIdLength}}$`, description: `cursor from a previous page's \`next\` (${what})` });
+const SeqCursor = (what: string) => Type.String({ pattern: `^[0-9]{1,18}:[A-Za-z0-9_:$-]{1,${LEDGER_LIMITS.maxIdLength}}$`, description: `cursor from a previous page's \`next\` (${what})` });
 const IsoTime = Type.String({ format: 'date-time' });
 
 // ── conflicts ────────────────────────────────────────────────────────────────────────────────────────
@@ -57,10 +56,7 @@ export const ConflictListQuery = Type.Object(
 );
 export type ConflictListQuery = Static<typeof ConflictListQuery>;
 
-export const HotspotQuery = Type.Object(
-  { entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) },
-  { additionalProperties: false },
-);
+export const HotspotQuery = Type.Object({ entityType: Type.Optional(TypeName), limit: Type.Optional(Limit) }, { additionalProperties: false });
 export type HotspotQuery = Static<typeof HotspotQuery>;
 
 /** One side of a conflict: who wrote it (device, event, causal stamp) and what. */
@@ -161,7 +157,12 @@ export type ReceiptStatus = Static<typeof ReceiptStatus>;
 export const ReceiptQuery = Type.Object(
   {
     deviceId: IdToken,
-    after: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}(:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?$', description: 'a deviceSeq (receipts after it), or `next` of a previous page' })),
+    after: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,18}(:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?$',
+        description: 'a deviceSeq (receipts after it), or `next` of a previous page',
+      }),
+    ),
     limit: Type.Optional(Limit),
   },
   { additionalProperties: false },
@@ -208,14 +209,17 @@ export const RepairView = Type.Object({
   status: Type.String(),
   eventId: Type.String({ description: 'the event that reported the impossible transition' }),
   streamSeq: Type.Integer(),
-  current: Type.Object({
-    state: Type.Union([JobState, Type.Null()]),
-    attempt: Type.Union([Type.Integer(), Type.Null()]),
-    eventId: Type.Optional(Type.String()),
-    deviceId: Type.Optional(Type.String()),
-    hlc: Type.Optional(HlcStamp),
-    version: Type.Optional(Type.Integer()),
-  }, { description: 'what the projection holds' }),
+  current: Type.Object(
+    {
+      state: Type.Union([JobState, Type.Null()]),
+      attempt: Type.Union([Type.Integer(), Type.Null()]),
+      eventId: Type.Optional(Type.String()),
+      deviceId: Type.Optional(Type.String()),
+      hlc: Type.Optional(HlcStamp),
+      version: Type.Optional(Type.Integer()),
+    },
+    { description: 'what the projection holds' },
+  ),
   reported: Type.Intersect([JobTransition, Type.Object({ eventId: Type.String(), deviceId: Type.String(), hlc: HlcStamp })], { description: 'what the device reported' }),
   cursor: Type.String(),
 });
@@ -230,9 +234,29 @@ const bad = { description: 'a query parameter, path segment or body is not valid
 const missing = { description: 'no such item in this workspace', schema: ProblemSchema };
 
 export const LEDGER_ROUTES: RouteDoc[] = [
-  { method: 'get', path: '/v1/conflicts', summary: 'Conflicts of this workspace, paged by a stable cursor', tags: ['ledger'], query: ConflictListQuery, responses: { 200: { description: 'a page of conflicts', schema: ConflictList }, 400: bad } },
-  { method: 'get', path: '/v1/conflicts/hotspots', summary: 'Open conflicts counted by entity type and field, with the oldest opening time', tags: ['ledger'], query: HotspotQuery, responses: { 200: { description: 'hotspots, most conflicts first', schema: HotspotList }, 400: bad } },
-  { method: 'get', path: '/v1/conflicts/{id}', summary: 'One conflict: base, ours, theirs, the rule, both stamps and devices, its status', tags: ['ledger'], responses: { 200: { description: 'the conflict', schema: ConflictView }, 400: bad, 404: missing } },
+  {
+    method: 'get',
+    path: '/v1/conflicts',
+    summary: 'Conflicts of this workspace, paged by a stable cursor',
+    tags: ['ledger'],
+    query: ConflictListQuery,
+    responses: { 200: { description: 'a page of conflicts', schema: ConflictList }, 400: bad },
+  },
+  {
+    method: 'get',
+    path: '/v1/conflicts/hotspots',
+    summary: 'Open conflicts counted by entity type and field, with the oldest opening time',
+    tags: ['ledger'],
+    query: HotspotQuery,
+    responses: { 200: { description: 'hotspots, most conflicts first', schema: HotspotList }, 400: bad },
+  },
+  {
+    method: 'get',
+    path: '/v1/conflicts/{id}',
+    summary: 'One conflict: base, ours, theirs, the rule, both stamps and devices, its status',
+    tags: ['ledger'],
+    responses: { 200: { description: 'the conflict', schema: ConflictView }, 400: bad, 404: missing },
+  },
   {
     method: 'post',
     path: '/v1/conflicts/{id}/resolve',
@@ -243,15 +267,41 @@ export const LEDGER_ROUTES: RouteDoc[] = [
     responses: {
       202: { description: 'the resolve event is journaled (accepted) or was already (duplicate); the conflict shows resolved once projected', schema: ResolveResponse },
       400: bad,
-      403: { description: 'the device\'s role may not resolve conflicts (of this entity type): `resolve-not-allowed` or `role-undeclared`; nothing was journaled', schema: ProblemSchema },
+      403: { description: "the device's role may not resolve conflicts (of this entity type): `resolve-not-allowed` or `role-undeclared`; nothing was journaled", schema: ProblemSchema },
       404: missing,
       409: { description: 'the conflict is already resolved, or the eventId names another event', schema: ProblemSchema },
       415: { description: 'not application/json', schema: ProblemSchema },
       503: { description: 'the journal did not acknowledge the event; retry with the same eventId', schema: ProblemSchema },
     },
   },
-  { method: 'get', path: '/v1/receipts', summary: 'A device’s write receipts, by device sequence', tags: ['ledger'], query: ReceiptQuery, responses: { 200: { description: 'a page of receipts', schema: ReceiptList }, 400: bad } },
-  { method: 'get', path: '/v1/receipts/{eventId}', summary: 'The receipt of one event', tags: ['ledger'], responses: { 200: { description: 'the receipt', schema: Receipt }, 400: bad, 404: { description: 'no receipt (yet) for this event in this workspace', schema: ProblemSchema } } },
-  { method: 'get', path: '/v1/repairs', summary: 'Repairs of impossible job transitions', tags: ['ledger'], query: RepairListQuery, responses: { 200: { description: 'a page of repairs', schema: RepairList }, 400: bad } },
-  { method: 'get', path: '/v1/repairs/{id}', summary: 'One repair, with what the projection holds and what the device reported side by side', tags: ['ledger'], responses: { 200: { description: 'the repair', schema: RepairView }, 400: bad, 404: missing } },
+  {
+    method: 'get',
+    path: '/v1/receipts',
+    summary: 'A device’s write receipts, by device sequence',
+    tags: ['ledger'],
+    query: ReceiptQuery,
+    responses: { 200: { description: 'a page of receipts', schema: ReceiptList }, 400: bad },
+  },
+  {
+    method: 'get',
+    path: '/v1/receipts/{eventId}',
+    summary: 'The receipt of one event',
+    tags: ['ledger'],
+    responses: { 200: { description: 'the receipt', schema: Receipt }, 400: bad, 404: { description: 'no receipt (yet) for this event in this workspace', schema: ProblemSchema } },
+  },
+  {
+    method: 'get',
+    path: '/v1/repairs',
+    summary: 'Repairs of impossible job transitions',
+    tags: ['ledger'],
+    query: RepairListQuery,
+    responses: { 200: { description: 'a page of repairs', schema: RepairList }, 400: bad },
+  },
+  {
+    method: 'get',
+    path: '/v1/repairs/{id}',
+    summary: 'One repair, with what the projection holds and what the device reported side by side',
+    tags: ['ledger'],
+    responses: { 200: { description: 'the repair', schema: RepairView }, 400: bad, 404: missing },
+  },
 ];

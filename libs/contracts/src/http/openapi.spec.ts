@@ -23,7 +23,16 @@ describe('openApiDocument', () => {
   });
 
   it('adds the answers every route can give: the token check’s, 503 with Retry-After, and a JSON body’s', () => {
-    const body: RouteDoc = { method: 'post', path: '/v1/things', summary: 's', tags: [], auth: 'operator', body: Type.Object({ a: Type.String() }), example: { a: 'b' }, responses: { 201: { description: 'made' } } };
+    const body: RouteDoc = {
+      method: 'post',
+      path: '/v1/things',
+      summary: 's',
+      tags: [],
+      auth: 'operator',
+      body: Type.Object({ a: Type.String() }),
+      example: { a: 'b' },
+      responses: { 201: { description: 'made' } },
+    };
     const op = operation([body], '/v1/things', 'post');
     assert.deepEqual(Object.keys(op.responses).sort(), ['201', '400', '401', '403', '413', '415', '503']);
     assert.ok(op.responses['401']!.headers?.['WWW-Authenticate']);
@@ -41,13 +50,26 @@ describe('openApiDocument', () => {
 
   it('puts Retry-After on every 423, 429 and 503, keeps a route’s own headers, and gives problems an example', () => {
     const op = operation(
-      [{ method: 'patch', path: '/u/{id}', summary: 's', tags: [], responses: { 423: { description: 'locked', schema: ProblemSchema, headers: { Connection: { description: 'close' } } }, 429: { description: 'slow down', schema: ProblemSchema } } }],
+      [
+        {
+          method: 'patch',
+          path: '/u/{id}',
+          summary: 's',
+          tags: [],
+          responses: { 423: { description: 'locked', schema: ProblemSchema, headers: { Connection: { description: 'close' } } }, 429: { description: 'slow down', schema: ProblemSchema } },
+        },
+      ],
       '/u/{id}',
       'patch',
     );
     for (const status of ['423', '429', '503']) assert.ok(op.responses[status]!.headers?.['Retry-After'], status);
     assert.ok(op.responses['423']!.headers?.['Connection']);
-    assert.deepEqual(op.responses['429']!.content?.['application/problem+json']?.example, { type: 'https://tidemark.dev/problems/too-many-requests', title: 'Too many requests', status: 429, detail: 'slow down' });
+    assert.deepEqual(op.responses['429']!.content?.['application/problem+json']?.example, {
+      type: 'https://tidemark.dev/problems/too-many-requests',
+      title: 'Too many requests',
+      status: 429,
+      detail: 'slow down',
+    });
   });
 
   it('types path, query and header parameters from their schemas', () => {
@@ -75,11 +97,38 @@ describe('openApiDocument', () => {
   });
 
   it('describes a HEAD answer without a body, and a non-JSON body by its media type', () => {
-    const head = operation([{ method: 'head', path: '/u/{id}', summary: 's', tags: [], responses: { 200: { description: 'state', headers: { 'Upload-Offset': { description: 'bytes' } } }, 404: { description: 'gone', schema: ProblemSchema } } }], '/u/{id}', 'head');
+    const head = operation(
+      [
+        {
+          method: 'head',
+          path: '/u/{id}',
+          summary: 's',
+          tags: [],
+          responses: { 200: { description: 'state', headers: { 'Upload-Offset': { description: 'bytes' } } }, 404: { description: 'gone', schema: ProblemSchema } },
+        },
+      ],
+      '/u/{id}',
+      'head',
+    );
     assert.equal(head.responses['404']!.content, undefined);
     assert.equal(head.responses['401']!.content, undefined);
     assert.ok(head.responses['200']!.headers?.['Upload-Offset']);
-    const patch = operation([{ method: 'patch', path: '/u/{id}', summary: 's', tags: [], body: Type.String({ format: 'binary' }), bodyContentType: 'application/offset+octet-stream', example: 'bytes', responses: { 204: { description: 'stored' } } }], '/u/{id}', 'patch');
+    const patch = operation(
+      [
+        {
+          method: 'patch',
+          path: '/u/{id}',
+          summary: 's',
+          tags: [],
+          body: Type.String({ format: 'binary' }),
+          bodyContentType: 'application/offset+octet-stream',
+          example: 'bytes',
+          responses: { 204: { description: 'stored' } },
+        },
+      ],
+      '/u/{id}',
+      'patch',
+    );
     assert.deepEqual(Object.keys(patch.requestBody!.content), ['application/offset+octet-stream']);
     assert.equal(patch.responses['415'], undefined, 'a non-JSON body gets no JSON body answers');
   });

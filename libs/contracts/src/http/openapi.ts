@@ -10,7 +10,15 @@ export const ProblemSchema = Type.Object({
   status: Type.Integer(),
   detail: Type.Optional(Type.String()),
   instance: Type.Optional(Type.String()),
-  errors: Type.Optional(Type.Array(Type.Object({ pointer: Type.String({ description: 'JSON pointer into the body, or query:/header:/path: and a name' }), detail: Type.String(), code: Type.Optional(Type.String({ description: 'why, where a problem type has several reasons (e.g. field-not-writable)' })) }))),
+  errors: Type.Optional(
+    Type.Array(
+      Type.Object({
+        pointer: Type.String({ description: 'JSON pointer into the body, or query:/header:/path: and a name' }),
+        detail: Type.String(),
+        code: Type.Optional(Type.String({ description: 'why, where a problem type has several reasons (e.g. field-not-writable)' })),
+      }),
+    ),
+  ),
 });
 
 /** A response or request header. */
@@ -109,7 +117,12 @@ export function operationIdOf(method: string, path: string): string {
 }
 
 function headerObject(header: HeaderDoc): Record<string, unknown> {
-  return { description: header.description, ...(header.required ? { required: true } : {}), schema: header.schema ? strip(header.schema) : { type: 'string' }, ...(header.example !== undefined ? { example: header.example } : {}) };
+  return {
+    description: header.description,
+    ...(header.required ? { required: true } : {}),
+    schema: header.schema ? strip(header.schema) : { type: 'string' },
+    ...(header.example !== undefined ? { example: header.example } : {}),
+  };
 }
 
 function problemExample(status: number, description: string): Record<string, unknown> {
@@ -120,7 +133,7 @@ function problemExample(status: number, description: string): Record<string, unk
 function responseObject(status: number, r: ResponseDoc, head: boolean): Record<string, unknown> {
   const problem = status >= 400;
   const headers: Record<string, HeaderDoc> = { ...(RETRY_STATUSES.has(status) ? { 'Retry-After': RetryAfterHeader } : {}), ...r.headers };
-  const media = r.schema ? (problem ? PROBLEM_CONTENT_TYPE : r.contentType ?? 'application/json') : r.contentType;
+  const media = r.schema ? (problem ? PROBLEM_CONTENT_TYPE : (r.contentType ?? 'application/json')) : r.contentType;
   const example = r.example ?? (problem && r.schema ? problemExample(status, r.description) : undefined);
   return {
     description: r.description,
@@ -132,8 +145,17 @@ function responseObject(status: number, r: ResponseDoc, head: boolean): Record<s
 /** Answers every route of every service can give: the guard's, and an instance shutting down or a dependency down. */
 function commonResponses(auth: NonNullable<RouteDoc['auth']>): Record<number, ResponseDoc> {
   const common: Record<number, ResponseDoc> = {};
-  if (auth !== 'none') common[401] = { description: 'no token, or an expired, revoked, malformed or wrongly signed one', schema: ProblemSchema, headers: { 'WWW-Authenticate': { description: 'Bearer realm="tidemark" (with error="invalid_token" when a token was sent)' } } };
-  if (auth !== 'none' && auth !== 'any') common[403] = { description: auth === 'device' ? 'an operator token where a device token is needed' : `a device token, or an operator token without the ${auth === 'admin' ? 'admin' : 'ops'} role`, schema: ProblemSchema };
+  if (auth !== 'none')
+    common[401] = {
+      description: 'no token, or an expired, revoked, malformed or wrongly signed one',
+      schema: ProblemSchema,
+      headers: { 'WWW-Authenticate': { description: 'Bearer realm="tidemark" (with error="invalid_token" when a token was sent)' } },
+    };
+  if (auth !== 'none' && auth !== 'any')
+    common[403] = {
+      description: auth === 'device' ? 'an operator token where a device token is needed' : `a device token, or an operator token without the ${auth === 'admin' ? 'admin' : 'ops'} role`,
+      schema: ProblemSchema,
+    };
   common[503] = { description: 'this instance is shutting down, or a dependency (Postgres, NATS, the object store) is unavailable; retry', schema: ProblemSchema };
   return common;
 }
@@ -153,7 +175,13 @@ export function openApiDocument(title: string, version: string, routes: RouteDoc
     const query = route.query as { properties?: Record<string, TSchema>; required?: string[] } | undefined;
     const parameters = [
       ...[...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1]!, in: 'path', required: true, schema: route.params?.[m[1]!] ? strip(route.params[m[1]!]!) : { type: 'string' } })),
-      ...Object.entries(query?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema: strip(schema), ...(schema.description ? { description: schema.description } : {}) })),
+      ...Object.entries(query?.properties ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: query?.required?.includes(name) ?? false,
+        schema: strip(schema),
+        ...(schema.description ? { description: schema.description } : {}),
+      })),
       ...Object.entries(route.headers ?? {}).map(([name, h]) => ({ name, in: 'header', ...headerObject(h) })),
     ];
     const auth = route.auth ?? 'device';
@@ -172,7 +200,12 @@ export function openApiDocument(title: string, version: string, routes: RouteDoc
       'x-tidemark-token': auth,
       parameters,
       ...(route.body
-        ? { requestBody: { required: route.bodyRequired ?? true, content: { [route.bodyContentType ?? 'application/json']: { schema: schemaOf(route.body), ...(route.example !== undefined ? { example: route.example } : {}) } } } }
+        ? {
+            requestBody: {
+              required: route.bodyRequired ?? true,
+              content: { [route.bodyContentType ?? 'application/json']: { schema: schemaOf(route.body), ...(route.example !== undefined ? { example: route.example } : {}) } },
+            },
+          }
         : {}),
       responses,
     };
@@ -185,7 +218,9 @@ export function openApiDocument(title: string, version: string, routes: RouteDoc
     paths,
     components: {
       schemas: { DeviceEvent: strip(DeviceEvent), Problem: strip(ProblemSchema) },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a device access token (the workspace is the token\'s), or an operator token on operator and admin routes' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "a device access token (the workspace is the token's), or an operator token on operator and admin routes" },
+      },
     },
   };
 }
@@ -222,11 +257,16 @@ export const GATEWAY_ROUTES: RouteDoc[] = [
     body: PushRequest,
     example: { events: [SAMPLE_EVENT] },
     responses: {
-      200: { description: 'every event journaled: accepted (with its journal sequence) or duplicate (the original sequence)', schema: PushResponse, example: { results: [{ eventId: SAMPLE_EVENT.eventId, status: 'accepted', seq: 42 }] } },
+      200: {
+        description: 'every event journaled: accepted (with its journal sequence) or duplicate (the original sequence)',
+        schema: PushResponse,
+        example: { results: [{ eventId: SAMPLE_EVENT.eventId, status: 'accepted', seq: 42 }] },
+      },
       400: { description: 'the batch is refused whole; nothing of it was journaled', schema: ProblemSchema },
       401: { description: 'no token, or an expired, revoked, malformed or wrongly signed one', schema: ProblemSchema },
       403: {
-        description: 'an event names another device than the token\'s (`foreign-device`), or the device\'s role may not write an event (`write-not-allowed`, each denial named by pointer: docs/protocol.md, Roles); nothing was journaled',
+        description:
+          "an event names another device than the token's (`foreign-device`), or the device's role may not write an event (`write-not-allowed`, each denial named by pointer: docs/protocol.md, Roles); nothing was journaled",
         schema: ProblemSchema,
       },
       413: { description: 'body larger than the limit', schema: ProblemSchema },

@@ -713,4 +713,3 @@ export interface ScopeLagView {
   /** Pass as `after` for the next page of values; absent on the last page. */
   next?: string;
 }
-

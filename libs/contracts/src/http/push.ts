@@ -38,5 +38,3 @@ export const Change = Type.Object({
   ),
 });
 export type Change = Static<typeof Change>;
-
-

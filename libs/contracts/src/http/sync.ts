@@ -39,7 +39,12 @@ export const SubscriptionRef = Type.Object(
 export type SubscriptionRef = Static<typeof SubscriptionRef>;
 
 export const SubscriptionsRequest = Type.Object(
-  { subscriptions: Type.Array(SubscriptionRef, { maxItems: SYNC_LIMITS.maxSubscriptions, description: `the device’s whole set of subscriptions (at most ${SYNC_LIMITS.maxSubscriptions}); it replaces the set held` }) },
+  {
+    subscriptions: Type.Array(SubscriptionRef, {
+      maxItems: SYNC_LIMITS.maxSubscriptions,
+      description: `the device’s whole set of subscriptions (at most ${SYNC_LIMITS.maxSubscriptions}); it replaces the set held`,
+    }),
+  },
   { additionalProperties: false },
 );
 export type SubscriptionsRequest = Static<typeof SubscriptionsRequest>;
@@ -71,8 +76,16 @@ export const PullQuery = Type.Object(
   {
     after: Type.Optional(Cursor),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SYNC_LIMITS.maxPullLimit, description: `changes per page (default 100, at most ${SYNC_LIMITS.maxPullLimit})` })),
-    wait: Type.Optional(Type.Integer({ minimum: 0, maximum: SYNC_LIMITS.maxWaitSeconds, description: `long-poll: when nothing is newer than \`after\`, wait up to this many seconds for a change (at most ${SYNC_LIMITS.maxWaitSeconds})` })),
-    receiptsAfter: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "also return the calling device's receipts with a deviceSeq above this (its highest contiguous receipted sequence)" })),
+    wait: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: SYNC_LIMITS.maxWaitSeconds,
+        description: `long-poll: when nothing is newer than \`after\`, wait up to this many seconds for a change (at most ${SYNC_LIMITS.maxWaitSeconds})`,
+      }),
+    ),
+    receiptsAfter: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "also return the calling device's receipts with a deviceSeq above this (its highest contiguous receipted sequence)" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -186,7 +199,12 @@ export const SYNC_ROUTES: RouteDoc[] = [
     summary: 'Changes of the token’s workspace after a cursor, oldest first, paged; with the conflicts they opened or resolved, the device’s own receipts, and an optional long-poll',
     tags: ['sync'],
     query: PullQuery,
-    responses: { 200: { description: 'a page of changes (empty after `wait` seconds when nothing changed)', schema: PullResponse }, 400: { description: 'bad query', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
+    responses: {
+      200: { description: 'a page of changes (empty after `wait` seconds when nothing changed)', schema: PullResponse },
+      400: { description: 'bad query', schema: ProblemSchema },
+      401: Unauthorized,
+      403: Forbidden,
+    },
   },
   {
     method: 'get',
@@ -204,12 +222,18 @@ export const SYNC_ROUTES: RouteDoc[] = [
       'Current state of each entity the calling device reads (its subscriptions, or with `scope` one scope: a new subscription’s backfill), paged by entity key, every page taken at the one change-log cursor the first page fixes (`cursor`); a new device reads every page, then pulls `/v1/changes?after=<cursor>`',
     tags: ['sync'],
     query: SnapshotQuery,
-    responses: { 200: { description: 'a page of the snapshot', schema: SnapshotResponse }, 400: { description: 'bad query (the parameter is named)', schema: ProblemSchema }, 401: Unauthorized, 403: Forbidden },
+    responses: {
+      200: { description: 'a page of the snapshot', schema: SnapshotResponse },
+      400: { description: 'bad query (the parameter is named)', schema: ProblemSchema },
+      401: Unauthorized,
+      403: Forbidden,
+    },
   },
   {
     method: 'get',
     path: '/v1/subscriptions',
-    summary: 'The read scopes the calling device subscribes to, whether each is still allowed by the workspace’s access rules and the device’s claims, and whether it reads the whole workspace or only them',
+    summary:
+      'The read scopes the calling device subscribes to, whether each is still allowed by the workspace’s access rules and the device’s claims, and whether it reads the whole workspace or only them',
     tags: ['sync'],
     responses: { 200: { description: 'the subscriptions', schema: SubscriptionsResponse }, 401: Unauthorized, 403: Forbidden },
   },
@@ -284,7 +308,14 @@ export const SYNC_ROUTES: RouteDoc[] = [
     example: { workspace: 'lab-a', name: 'Labelling team A', reason: 'new team' },
     responses: { 200: { description: 'created or already there' }, 401: Unauthorized, 403: Forbidden },
   },
-  { method: 'get', path: '/v1/admin/workspaces', summary: 'Workspaces and their device counts', tags: ['admin'], auth: 'admin', responses: { 200: { description: 'workspaces' }, 401: Unauthorized, 403: Forbidden } },
+  {
+    method: 'get',
+    path: '/v1/admin/workspaces',
+    summary: 'Workspaces and their device counts',
+    tags: ['admin'],
+    auth: 'admin',
+    responses: { 200: { description: 'workspaces' }, 401: Unauthorized, 403: Forbidden },
+  },
   {
     method: 'post',
     path: '/v1/admin/workspaces/{workspace}/devices',
@@ -296,13 +327,15 @@ export const SYNC_ROUTES: RouteDoc[] = [
       site: Type.Optional(Type.String()),
       label: Type.Optional(Type.String()),
       role: Type.Optional(Type.String({ description: "the device's role under the workspace's access rules (one they declare, when there are some)" })),
-      claims: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'what its read scopes may take as values: claim name → a string or integer, or a list of them (at most 32 claims)' })),
+      claims: Type.Optional(
+        Type.Record(Type.String(), Type.Unknown(), { description: 'what its read scopes may take as values: claim name → a string or integer, or a list of them (at most 32 claims)' }),
+      ),
       reason: Type.Optional(Type.String()),
     }),
     example: { deviceId: 'laptop-1', site: 'lab-a', label: 'Alice’s laptop', role: 'annotator', claims: { projects: ['p-17', 'p-18'] }, reason: 'new hire' },
     responses: {
       201: { description: 'credentials', schema: DeviceCredentials },
-      400: { description: 'bad body, or a role the workspace\'s access rules do not declare (`/role`)', schema: ProblemSchema },
+      400: { description: "bad body, or a role the workspace's access rules do not declare (`/role`)", schema: ProblemSchema },
       401: Unauthorized,
       403: Forbidden,
       404: { description: 'no such workspace', schema: ProblemSchema },
@@ -312,14 +345,14 @@ export const SYNC_ROUTES: RouteDoc[] = [
   {
     method: 'put',
     path: '/v1/admin/workspaces/{workspace}/devices/{deviceId}/role',
-    summary: 'Give a device a role (null: none); it applies from the device\'s next request, its tokens keep working; audited',
+    summary: "Give a device a role (null: none); it applies from the device's next request, its tokens keep working; audited",
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ role: Type.Union([Type.String(), Type.Null()]), reason: Type.String() }),
     example: { role: 'reviewer', reason: 'Alice reviews the lab-a project from today' },
     responses: {
       200: { description: 'the device record, with its role' },
-      400: { description: 'bad body, or a role the workspace\'s access rules do not declare (`/role`)', schema: ProblemSchema },
+      400: { description: "bad body, or a role the workspace's access rules do not declare (`/role`)", schema: ProblemSchema },
       401: Unauthorized,
       403: Forbidden,
       404: { description: 'no such device', schema: ProblemSchema },
@@ -328,7 +361,7 @@ export const SYNC_ROUTES: RouteDoc[] = [
   {
     method: 'put',
     path: '/v1/admin/workspaces/{workspace}/devices/{deviceId}/claims',
-    summary: 'Replace a device\'s claims (the values its read scopes may take, e.g. its projects); it applies from the device\'s next request; audited',
+    summary: "Replace a device's claims (the values its read scopes may take, e.g. its projects); it applies from the device's next request; audited",
     tags: ['admin'],
     auth: 'admin',
     body: Type.Object({ claims: Type.Record(Type.String(), Type.Unknown()), reason: Type.String() }),
@@ -347,15 +380,28 @@ export const SYNC_ROUTES: RouteDoc[] = [
     summary: 'The access rules in force in a workspace: its device roles, what each may write and whether it may resolve conflicts',
     tags: ['admin'],
     auth: 'admin',
-    responses: { 200: { description: '{ workspace, version, rules, publishedAt, publishedBy }' }, 401: Unauthorized, 403: Forbidden, 404: { description: 'the workspace has no access rules: every device writes and resolves everything', schema: ProblemSchema } },
+    responses: {
+      200: { description: '{ workspace, version, rules, publishedAt, publishedBy }' },
+      401: Unauthorized,
+      403: Forbidden,
+      404: { description: 'the workspace has no access rules: every device writes and resolves everything', schema: ProblemSchema },
+    },
   },
   {
     method: 'put',
     path: '/v1/admin/workspaces/{workspace}/access-rules',
-    summary: 'Publish the next version of a workspace\'s access rules (docs/protocol.md, Roles); in force from the next request of every device; audited',
+    summary: "Publish the next version of a workspace's access rules (docs/protocol.md, Roles); in force from the next request of every device; audited",
     tags: ['admin'],
     auth: 'admin',
-    body: Type.Object({ rules: Type.Object({ version: Type.Integer({ minimum: 1 }), roles: Type.Record(Type.String(), Type.Unknown()), defaultRole: Type.Optional(Type.String()), description: Type.Optional(Type.String()) }), reason: Type.String() }),
+    body: Type.Object({
+      rules: Type.Object({
+        version: Type.Integer({ minimum: 1 }),
+        roles: Type.Record(Type.String(), Type.Unknown()),
+        defaultRole: Type.Optional(Type.String()),
+        description: Type.Optional(Type.String()),
+      }),
+      reason: Type.String(),
+    }),
     example: {
       rules: {
         version: 1,
@@ -379,8 +425,22 @@ export const SYNC_ROUTES: RouteDoc[] = [
       415: { description: 'not application/json', schema: ProblemSchema },
     },
   },
-  { method: 'get', path: '/v1/admin/workspaces/{workspace}/access-rules/versions', summary: 'Every published version of a workspace\'s access rules, oldest first', tags: ['admin'], auth: 'admin', responses: { 200: { description: '{ versions: [...] }' }, 401: Unauthorized, 403: Forbidden } },
-  { method: 'get', path: '/v1/admin/workspaces/{workspace}/devices', summary: 'Devices of a workspace, paged by device id', tags: ['admin'], auth: 'admin', responses: { 200: { description: 'devices' }, 401: Unauthorized, 403: Forbidden } },
+  {
+    method: 'get',
+    path: '/v1/admin/workspaces/{workspace}/access-rules/versions',
+    summary: "Every published version of a workspace's access rules, oldest first",
+    tags: ['admin'],
+    auth: 'admin',
+    responses: { 200: { description: '{ versions: [...] }' }, 401: Unauthorized, 403: Forbidden },
+  },
+  {
+    method: 'get',
+    path: '/v1/admin/workspaces/{workspace}/devices',
+    summary: 'Devices of a workspace, paged by device id',
+    tags: ['admin'],
+    auth: 'admin',
+    responses: { 200: { description: 'devices' }, 401: Unauthorized, 403: Forbidden },
+  },
   {
     method: 'post',
     path: '/v1/admin/workspaces/{workspace}/devices/{deviceId}/revoke',

@@ -31,7 +31,16 @@ describe('published message schemas', () => {
 
   it('accepts a replay’s rebuilt state on MERGED, and refuses one that claims decisions or lacks its replay', () => {
     const replayId = '5b1c2d3e-0000-4000-8000-000000000001';
-    const replayed = { ...merged, version: 0, deleted: true, view: { version: 0, deleted: true, values: {}, inConflict: [] }, deviceId: `replay:${replayId}`, outcome: 'replayed', replayId, decisions: [] };
+    const replayed = {
+      ...merged,
+      version: 0,
+      deleted: true,
+      view: { version: 0, deleted: true, values: {}, inConflict: [] },
+      deviceId: `replay:${replayId}`,
+      outcome: 'replayed',
+      replayId,
+      decisions: [],
+    };
     assert.equal(validateMessage('mergedChange', replayed).ok, true);
     assert.equal(validateMessage('mergedChange', { ...replayed, decisions: merged.decisions }).ok, false);
     assert.equal(validateMessage('mergedChange', { ...replayed, replayId: undefined }).ok, false);
@@ -42,8 +51,25 @@ describe('published message schemas', () => {
   });
 
   it('accepts both kinds of conflict opened, and a resolution', () => {
-    const field = { id: `${stamp.eventId}:label`, kind: 'field', rule: 'review:concurrent-edit', field: 'label', base: { kind: 'value', value: null }, ours: { ...stamp, version: 2, value: 'cat' }, theirs: { ...stamp, value: 'dog', baseVersion: 1 }, ...facts };
-    const removed = { id: `${stamp.eventId}:$entity`, kind: 'delete', rule: 'delete:edit-after-delete', field: '$entity', ours: { ...stamp, version: 2 }, theirs: { ...stamp, baseVersion: 1, fields: { label: { op: 'set', value: 'x' } } }, ...facts };
+    const field = {
+      id: `${stamp.eventId}:label`,
+      kind: 'field',
+      rule: 'review:concurrent-edit',
+      field: 'label',
+      base: { kind: 'value', value: null },
+      ours: { ...stamp, version: 2, value: 'cat' },
+      theirs: { ...stamp, value: 'dog', baseVersion: 1 },
+      ...facts,
+    };
+    const removed = {
+      id: `${stamp.eventId}:$entity`,
+      kind: 'delete',
+      rule: 'delete:edit-after-delete',
+      field: '$entity',
+      ours: { ...stamp, version: 2 },
+      theirs: { ...stamp, baseVersion: 1, fields: { label: { op: 'set', value: 'x' } } },
+      ...facts,
+    };
     for (const conflict of [field, removed]) assert.equal(validateMessage('conflictOpened', { kind: 'conflict.opened', conflict }).ok, true, JSON.stringify(conflict));
     assert.equal(validateMessage('conflictOpened', { kind: 'conflict.opened', conflict: { ...field, kind: 'delete' } }).ok, false, 'a field conflict is not a delete conflict');
     const resolved = { kind: 'conflict.resolved', conflictId: field.id, workspace: 'default', entity: facts.entity, eventId: stamp.eventId, version: 4 };
@@ -52,7 +78,18 @@ describe('published message schemas', () => {
   });
 
   it('accepts an asset transition with and without its upload, and refuses a status it does not know', () => {
-    const transition = { v: 1, workspace: 'default', sha256: 'a'.repeat(64), from: null, status: 'pending', size: null, contentType: 'image/jpeg', fileClass: 'image', references: 0, at: '2026-12-01T09:00:05.000Z' };
+    const transition = {
+      v: 1,
+      workspace: 'default',
+      sha256: 'a'.repeat(64),
+      from: null,
+      status: 'pending',
+      size: null,
+      contentType: 'image/jpeg',
+      fileClass: 'image',
+      references: 0,
+      at: '2026-12-01T09:00:05.000Z',
+    };
     assert.equal(validateMessage('assetTransition', transition).ok, true);
     assert.equal(validateMessage('assetTransition', { ...transition, uploadId: '3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d', from: 'collected', status: 'collected', reason: 'expired' }).ok, true);
     const unknown = validateMessage('assetTransition', { ...transition, status: 'deleted' });

@@ -47,11 +47,35 @@ const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of 
 export const MERGE_POLICIES = ['lww', 'counter', 'max', 'min', 'set', 'append', 'review'] as const;
 export const FIELD_OUTCOMES = ['applied', 'merged', 'lost', 'unchanged', 'conflicted', 'discarded'] as const;
 export const DECISION_RULES = [
-  'lww:first-write', 'lww:newer-stamp', 'lww:older-stamp', 'counter:add',
-  'max:first-write', 'max:raised', 'max:equal', 'max:not-higher', 'min:first-write', 'min:lowered', 'min:equal', 'min:not-lower',
-  'set:add', 'set:observed-remove', 'set:add-wins', 'set:remove-absent', 'append:at-end', 'append:ordered-by-hlc', 'append:already-present',
-  'review:first-write', 'review:saw-latest', 'review:same-device', 'review:same-value', 'review:concurrent-edit',
-  'delete:delete-wins', 'delete:review', 'resolve:ours', 'resolve:theirs', 'resolve:value',
+  'lww:first-write',
+  'lww:newer-stamp',
+  'lww:older-stamp',
+  'counter:add',
+  'max:first-write',
+  'max:raised',
+  'max:equal',
+  'max:not-higher',
+  'min:first-write',
+  'min:lowered',
+  'min:equal',
+  'min:not-lower',
+  'set:add',
+  'set:observed-remove',
+  'set:add-wins',
+  'set:remove-absent',
+  'append:at-end',
+  'append:ordered-by-hlc',
+  'append:already-present',
+  'review:first-write',
+  'review:saw-latest',
+  'review:same-device',
+  'review:same-value',
+  'review:concurrent-edit',
+  'delete:delete-wins',
+  'delete:review',
+  'resolve:ours',
+  'resolve:theirs',
+  'resolve:value',
 ] as const;
 /** The outcomes of an accepted event (only accepted events reach MERGED). */
 export const ACCEPTED_OUTCOMES = ['applied', 'merged', 'conflicted'] as const;
@@ -85,7 +109,9 @@ export const AppliedChange = Type.Object(
     ...changeFacts,
     version: EntityVersion,
     deviceId: IdToken,
-    outcome: StringEnum(ACCEPTED_OUTCOMES, { description: 'applied: every change took effect as written; merged: shaped by changes the device had not seen; conflicted: at least one conflict opened' }),
+    outcome: StringEnum(ACCEPTED_OUTCOMES, {
+      description: 'applied: every change took effect as written; merged: shaped by changes the device had not seen; conflicted: at least one conflict opened',
+    }),
     decisions: Type.Array(Decision, { description: 'one per field change, sorted by field' }),
   },
   { ...closed, title: 'AppliedChange', description: 'an accepted event and the entity view it produced' },
@@ -96,7 +122,10 @@ export type AppliedChange = Static<typeof AppliedChange>;
 export const ReplayedChange = Type.Object(
   {
     ...changeFacts,
-    version: Type.Integer({ minimum: 0, description: 'the rebuilt version (0 when the rebuild no longer has the entity); may be equal to or lower than one already received: take it whatever its version' }),
+    version: Type.Integer({
+      minimum: 0,
+      description: 'the rebuilt version (0 when the rebuild no longer has the entity); may be equal to or lower than one already received: take it whatever its version',
+    }),
     deviceId: Type.String({ pattern: '^replay:[0-9a-f-]{36}$', description: '`replay:<replayId>`' }),
     outcome: Type.Literal('replayed'),
     replayId: ReplayId,
@@ -107,7 +136,10 @@ export const ReplayedChange = Type.Object(
 export type ReplayedChange = Static<typeof ReplayedChange>;
 
 /** MERGED, `tm.merged.<workspace>.<entityType>.<entityId>`: an accepted event, or a replay's rebuilt state (by `outcome`). */
-export const MergedChange = Type.Union([AppliedChange, ReplayedChange], { title: 'MergedChange', description: 'an applied change: an accepted event (outcome applied, merged or conflicted) or an entity rebuilt by a replay (outcome replayed)' });
+export const MergedChange = Type.Union([AppliedChange, ReplayedChange], {
+  title: 'MergedChange',
+  description: 'an applied change: an accepted event (outcome applied, merged or conflicted) or an entity rebuilt by a replay (outcome replayed)',
+});
 export type MergedChange = Static<typeof MergedChange>;
 
 const EventStamp = { eventId: EventId, deviceId: IdToken, hlc: HlcStamp };
@@ -125,13 +157,15 @@ const FieldConflict = Type.Object(
     kind: Type.Literal('field'),
     rule: Type.Literal('review:concurrent-edit'),
     field: FieldName,
-    base: Type.Union([
-      Type.Object({ kind: Type.Literal('value'), value: JsonValue }, closed),
-      Type.Object({ kind: Type.Literal('absent') }, closed),
-      Type.Object({ kind: Type.Literal('unknown') }, closed),
-    ], { description: 'the value both devices started from, as far as the field’s history still knows it' }),
+    base: Type.Union(
+      [Type.Object({ kind: Type.Literal('value'), value: JsonValue }, closed), Type.Object({ kind: Type.Literal('absent') }, closed), Type.Object({ kind: Type.Literal('unknown') }, closed)],
+      { description: 'the value both devices started from, as far as the field’s history still knows it' },
+    ),
     ours: Type.Object({ ...EventStamp, version: EntityVersion, value: JsonValue }, { ...closed, description: 'the stored side: the value in the projection and the change that wrote it' }),
-    theirs: Type.Object({ ...EventStamp, value: JsonValue, baseVersion: Type.Integer({ minimum: 0 }) }, { ...closed, description: 'the incoming side: the value the event wanted and the version it had seen' }),
+    theirs: Type.Object(
+      { ...EventStamp, value: JsonValue, baseVersion: Type.Integer({ minimum: 0 }) },
+      { ...closed, description: 'the incoming side: the value the event wanted and the version it had seen' },
+    ),
     ...ConflictFacts,
   },
   { ...closed, description: 'two devices changed a `review` field concurrently to different values' },
@@ -144,7 +178,10 @@ const DeleteConflict = Type.Object(
     rule: Type.Literal('delete:edit-after-delete'),
     field: Type.Literal('$entity'),
     ours: Type.Object({ ...EventStamp, version: EntityVersion }, { ...closed, description: 'the delete that tombstoned the entity' }),
-    theirs: Type.Object({ ...EventStamp, baseVersion: Type.Integer({ minimum: 0 }), fields: Type.Record(Type.String(), FieldChange) }, { ...closed, description: 'the edit that had not seen the delete' }),
+    theirs: Type.Object(
+      { ...EventStamp, baseVersion: Type.Integer({ minimum: 0 }), fields: Type.Record(Type.String(), FieldChange) },
+      { ...closed, description: 'the edit that had not seen the delete' },
+    ),
     ...ConflictFacts,
   },
   { ...closed, description: 'an edit arrived that had not seen the entity’s delete, and the type says `review`' },

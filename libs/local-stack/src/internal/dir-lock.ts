@@ -62,10 +62,7 @@ export async function acquireDirLock(dir: string, service: string, marker: strin
       const ownerAlive = isAlive(previous.ownerPid);
       if (ownerAlive && (survivors.length > 0 || pids.length === 0)) {
         const what = survivors.length > 0 ? `server pids ${survivors.join(', ')}` : 'still starting';
-        throw new Error(
-          `${service} data directory ${dir} is in use by process ${previous.ownerPid} (${what}). ` +
-            `Stop that instance first; if it is not a tidemark process, delete ${file}.`,
-        );
+        throw new Error(`${service} data directory ${dir} is in use by process ${previous.ownerPid} (${what}). ` + `Stop that instance first; if it is not a tidemark process, delete ${file}.`);
       }
       if (survivors.length > 0) {
         // Orphans of a run that died without stopping them: stop them so we can take over.

@@ -15,10 +15,7 @@ export interface RunAs {
 /** Looks a system user up with `id`; throws with advice when it does not exist. */
 export async function systemUser(user: string): Promise<RunAs> {
   try {
-    const [uid, gid] = await Promise.all([
-      execFileAsync('id', ['-u', user]).then((r) => Number(r.stdout.trim())),
-      execFileAsync('id', ['-g', user]).then((r) => Number(r.stdout.trim())),
-    ]);
+    const [uid, gid] = await Promise.all([execFileAsync('id', ['-u', user]).then((r) => Number(r.stdout.trim())), execFileAsync('id', ['-g', user]).then((r) => Number(r.stdout.trim()))]);
     if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`unexpected output from id for ${user}`);
     return { user, uid, gid };
   } catch (error) {
@@ -38,10 +35,7 @@ export async function ensureTraversable(path: string, account: RunAs): Promise<v
   let dir = resolve(path);
   for (;;) {
     const info = await stat(dir);
-    const canTraverse =
-      (info.uid === account.uid && (info.mode & 0o100) !== 0) ||
-      (info.gid === account.gid && (info.mode & 0o010) !== 0) ||
-      (info.mode & 0o001) !== 0;
+    const canTraverse = (info.uid === account.uid && (info.mode & 0o100) !== 0) || (info.gid === account.gid && (info.mode & 0o010) !== 0) || (info.mode & 0o001) !== 0;
     if (!canTraverse) await chmod(dir, (info.mode & 0o7777) | 0o001);
     const parent = dirname(dir);
     if (parent === dir) return;

@@ -21,10 +21,7 @@ export const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = 
 
 export const TERMINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 
-export type JobCheck =
-  | { kind: 'advance'; from: JobState | null }
-  | { kind: 'noop'; reason: string }
-  | { kind: 'repair'; code: RepairCode; reason: string };
+export type JobCheck = { kind: 'advance'; from: JobState | null } | { kind: 'noop'; reason: string } | { kind: 'repair'; code: RepairCode; reason: string };
 
 /** The attempt number the edge `from → to` requires, given the current attempt. */
 export function expectedAttempt(from: JobState | null, to: JobState, attempt: number): number {

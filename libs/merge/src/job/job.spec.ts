@@ -30,7 +30,10 @@ describe('job transitions', () => {
             state?.job?.history.map((h) => `${h.from ?? '-'}>${h.to}@${h.attempt}:${h.deviceId}${h.error ? `!${h.error}` : ''}`),
             ['->queued@1:scheduler', 'queued>running@1:worker-1', 'running>retrying@2:worker-1!timeout', 'retrying>running@2:worker-2', 'running>succeeded@2:worker-2'],
           );
-          assert.deepStrictEqual(state?.job?.history.map((h) => h.version), [1, 2, 3, 4, 5]);
+          assert.deepStrictEqual(
+            state?.job?.history.map((h) => h.version),
+            [1, 2, 3, 4, 5],
+          );
         },
       });
   });
@@ -39,13 +42,19 @@ describe('job transitions', () => {
     for (const path of [['queued'], ['queued', 'running'], ['queued', 'running', 'retrying']] as const) {
       const { step } = jobEvents();
       const given = path.map((to) => step(to, to === 'retrying' ? 2 : 1));
-      spec.given(...given).when(step('cancelled', path.at(-1) === 'retrying' ? 2 : 1)).then({ outcome: 'applied', view: { job: { state: 'cancelled', attempt: path.at(-1) === 'retrying' ? 2 : 1 } } });
+      spec
+        .given(...given)
+        .when(step('cancelled', path.at(-1) === 'retrying' ? 2 : 1))
+        .then({ outcome: 'applied', view: { job: { state: 'cancelled', attempt: path.at(-1) === 'retrying' ? 2 : 1 } } });
     }
   });
 
   it('records the failure error', () => {
     const { step } = jobEvents();
-    spec.given(step('queued', 1), step('running', 1)).when(step('failed', 1, 'worker-1', { error: 'out of memory' })).then({ view: { job: { state: 'failed', attempt: 1, error: 'out of memory' } } });
+    spec
+      .given(step('queued', 1), step('running', 1))
+      .when(step('failed', 1, 'worker-1', { error: 'out of memory' }))
+      .then({ view: { job: { state: 'failed', attempt: 1, error: 'out of memory' } } });
   });
 
   it('applies field changes that ride on a transition', () => {
@@ -86,39 +95,72 @@ describe('impossible job transitions become repairs, never overwrites', () => {
 
   it('an older attempt', () => {
     const { step } = jobEvents();
-    spec.given(step('queued', 1), step('running', 1), step('retrying', 2)).when(step('running', 1, 'worker-9')).then({ outcome: 'repair', repairs: [{ code: 'stale-attempt' }] });
+    spec
+      .given(step('queued', 1), step('running', 1), step('retrying', 2))
+      .when(step('running', 1, 'worker-9'))
+      .then({ outcome: 'repair', repairs: [{ code: 'stale-attempt' }] });
   });
 
   it('a retry that does not start the next attempt, and a skipped attempt', () => {
     const { step } = jobEvents();
-    spec.given(step('queued', 1), step('running', 1)).when(step('retrying', 1)).then({ outcome: 'repair', repairs: [{ code: 'attempt-mismatch', reason: 'the job is running at attempt 1; device worker-1 reports retrying at attempt 1, but running → retrying is attempt 2' }] });
-    spec.given(step('queued', 1), step('running', 1), step('retrying', 2)).when(step('running', 3)).then({ outcome: 'repair', repairs: [{ code: 'attempt-mismatch' }] });
+    spec
+      .given(step('queued', 1), step('running', 1))
+      .when(step('retrying', 1))
+      .then({
+        outcome: 'repair',
+        repairs: [{ code: 'attempt-mismatch', reason: 'the job is running at attempt 1; device worker-1 reports retrying at attempt 1, but running → retrying is attempt 2' }],
+      });
+    spec
+      .given(step('queued', 1), step('running', 1), step('retrying', 2))
+      .when(step('running', 3))
+      .then({ outcome: 'repair', repairs: [{ code: 'attempt-mismatch' }] });
   });
 
   it('an edge the machine does not have', () => {
     const { step } = jobEvents();
-    spec.given(step('queued', 1)).when(step('succeeded', 1)).then({ outcome: 'repair', repairs: [{ code: 'illegal-transition', reason: 'the job is queued at attempt 1; device worker-1 reports succeeded at attempt 1, but queued cannot go to succeeded' }] });
+    spec
+      .given(step('queued', 1))
+      .when(step('succeeded', 1))
+      .then({
+        outcome: 'repair',
+        repairs: [{ code: 'illegal-transition', reason: 'the job is queued at attempt 1; device worker-1 reports succeeded at attempt 1, but queued cannot go to succeeded' }],
+      });
   });
 
   it('a job never queued', () => {
     const { step } = jobEvents();
-    spec.given().when(step('running', 1)).then({ outcome: 'repair', repairs: [{ code: 'not-queued', current: { state: null, attempt: null } }], state: (state) => assert.equal(state, undefined) });
-    spec.given().when(step('queued', 2)).then({ outcome: 'repair', repairs: [{ code: 'attempt-mismatch' }] });
+    spec
+      .given()
+      .when(step('running', 1))
+      .then({ outcome: 'repair', repairs: [{ code: 'not-queued', current: { state: null, attempt: null } }], state: (state) => assert.equal(state, undefined) });
+    spec
+      .given()
+      .when(step('queued', 2))
+      .then({ outcome: 'repair', repairs: [{ code: 'attempt-mismatch' }] });
   });
 
   it('a second worker claiming the same running attempt', () => {
     const { step } = jobEvents();
-    spec.given(step('queued', 1), step('running', 1, 'worker-1')).when(step('running', 1, 'worker-2')).then({ outcome: 'repair', repairs: [{ code: 'duplicate-claim', reason: 'the job is running at attempt 1, reported by device worker-1; device worker-2 reports running at attempt 1' }] });
+    spec
+      .given(step('queued', 1), step('running', 1, 'worker-1'))
+      .when(step('running', 1, 'worker-2'))
+      .then({ outcome: 'repair', repairs: [{ code: 'duplicate-claim', reason: 'the job is running at attempt 1, reported by device worker-1; device worker-2 reports running at attempt 1' }] });
   });
 
   it('a transition on a deleted job', () => {
     const { step, e } = jobEvents();
-    spec.given(step('queued', 1), e({ op: 'delete', baseVersion: 1 })).when(step('running', 1)).then({ outcome: 'repair', repairs: [{ code: 'job-deleted' }] });
+    spec
+      .given(step('queued', 1), e({ op: 'delete', baseVersion: 1 }))
+      .when(step('running', 1))
+      .then({ outcome: 'repair', repairs: [{ code: 'job-deleted' }] });
   });
 
   it('a repair applies no field change that rode along', () => {
     const { step, e } = jobEvents();
-    spec.given(step('queued', 1)).when(e({ op: 'transition', job: { to: 'failed', attempt: 1 }, fields: { outputId: set('x') } })).then({ outcome: 'repair', state: (state) => assert.equal(state?.fields.outputId, undefined) });
+    spec
+      .given(step('queued', 1))
+      .when(e({ op: 'transition', job: { to: 'failed', attempt: 1 }, fields: { outputId: set('x') } }))
+      .then({ outcome: 'repair', state: (state) => assert.equal(state?.fields.outputId, undefined) });
   });
 });
 
@@ -130,17 +172,26 @@ describe('job transitions that are not repairs', () => {
 
   it('a transition on a type that is not a job is rejected', () => {
     const e = eventsFor('sink');
-    mergeSpec(SINK).given().when(e({ op: 'transition', job: { to: 'queued', attempt: 1 } })).then({ outcome: 'rejected', code: 'not-a-job' });
+    mergeSpec(SINK)
+      .given()
+      .when(e({ op: 'transition', job: { to: 'queued', attempt: 1 } }))
+      .then({ outcome: 'rejected', code: 'not-a-job' });
   });
 
   it('an invalid field change on a transition is rejected, not repaired', () => {
     const { e } = jobEvents();
-    spec.given().when(e({ op: 'transition', job: { to: 'queued', attempt: 1 }, fields: { progress: set('half') } })).then({ outcome: 'rejected', code: 'invalid-value' });
+    spec
+      .given()
+      .when(e({ op: 'transition', job: { to: 'queued', attempt: 1 }, fields: { progress: set('half') } }))
+      .then({ outcome: 'rejected', code: 'invalid-value' });
   });
 
   it('a transition without job details is rejected', () => {
     const { e } = jobEvents();
-    spec.given().when(e({ op: 'transition' })).then({ outcome: 'rejected', code: 'invalid-event', reason: /is required when op is "transition"/ });
+    spec
+      .given()
+      .when(e({ op: 'transition' }))
+      .then({ outcome: 'rejected', code: 'invalid-event', reason: /is required when op is "transition"/ });
   });
 
   it('replays to the same history', () => {

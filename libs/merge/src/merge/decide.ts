@@ -133,7 +133,14 @@ function decideUpsert(state: EntityState | undefined, event: DeviceEvent, schema
     const tomb = state.tombstone;
     const sawDelete = event.baseVersion >= tomb.version || event.deviceId === tomb.deviceId;
     if (sawDelete) {
-      return { kind: 'accept', facts: [accepted, { kind: 'entity-revived' }, ...facts], decisions, resolved: [], merged: false, reason: `revived by an edit made after seeing the delete at version ${tomb.version}` };
+      return {
+        kind: 'accept',
+        facts: [accepted, { kind: 'entity-revived' }, ...facts],
+        decisions,
+        resolved: [],
+        merged: false,
+        reason: `revived by an edit made after seeing the delete at version ${tomb.version}`,
+      };
     }
     const why = `the entity was deleted at version ${tomb.version} by device ${tomb.deviceId}, which this edit (based on version ${event.baseVersion}) had not seen`;
     switch (schema.onDeleteConflict) {
@@ -180,7 +187,10 @@ function decideDelete(state: EntityState | undefined, event: DeviceEvent): Verdi
   // (edit-wins, a resolved delete conflict, a deliberate edit) brings them back.
   return {
     kind: 'accept',
-    facts: [{ kind: 'event-accepted', stamp }, { kind: 'entity-deleted', tombstone: { ...stamp, version } }],
+    facts: [
+      { kind: 'event-accepted', stamp },
+      { kind: 'entity-deleted', tombstone: { ...stamp, version } },
+    ],
     decisions: [],
     resolved: [],
     merged: false,
@@ -200,7 +210,10 @@ function decideResolve(state: EntityState | undefined, event: DeviceEvent, schem
   if (resolution.pick !== 'value' && hasValue) return reject('/resolution/value', 'invalid-resolution', `a value is only given with pick "value", not "${resolution.pick}"`);
   const stamp = stampOf(event);
   const version = state.version + 1;
-  const head: MergeFact[] = [{ kind: 'event-accepted', stamp }, { kind: 'conflict-resolved', conflictId: conflict.id }];
+  const head: MergeFact[] = [
+    { kind: 'event-accepted', stamp },
+    { kind: 'conflict-resolved', conflictId: conflict.id },
+  ];
 
   switch (conflict.kind) {
     case 'field': {
@@ -214,7 +227,15 @@ function decideResolve(state: EntityState | undefined, event: DeviceEvent, schem
       let chosen: unknown;
       switch (resolution.pick) {
         case 'ours': {
-          const decision: FieldDecision = { field: conflict.field, policy: 'review', change: { op: 'set', value: cloneJson(current?.value ?? null) }, ...was, ...(current ? { after: cloneJson(current.value) } : {}), outcome: 'unchanged', rule: 'resolve:ours' };
+          const decision: FieldDecision = {
+            field: conflict.field,
+            policy: 'review',
+            change: { op: 'set', value: cloneJson(current?.value ?? null) },
+            ...was,
+            ...(current ? { after: cloneJson(current.value) } : {}),
+            outcome: 'unchanged',
+            rule: 'resolve:ours',
+          };
           return { kind: 'accept', facts: head, decisions: [decision], resolved: [conflict.id], merged: false, reason: `conflict ${conflict.id} resolved: the stored value stays` };
         }
         case 'theirs':
@@ -260,7 +281,14 @@ function decideResolve(state: EntityState | undefined, event: DeviceEvent, schem
           if (!plan.ok) return { kind: 'reject', problems: plan.problems.map((p) => ({ ...p, code: 'invalid-resolution', detail: `the parked edit no longer applies: ${p.detail}` })) };
           const { facts, decisions } = applyPlanned(plan.planned);
           const revive: MergeFact[] = state.deleted ? [{ kind: 'entity-revived' }] : [];
-          return { kind: 'accept', facts: [...head, ...revive, ...facts], decisions, resolved: [conflict.id], merged: false, reason: `conflict ${conflict.id} resolved: the edit applies and the entity is revived` };
+          return {
+            kind: 'accept',
+            facts: [...head, ...revive, ...facts],
+            decisions,
+            resolved: [conflict.id],
+            merged: false,
+            reason: `conflict ${conflict.id} resolved: the edit applies and the entity is revived`,
+          };
         }
         case 'value':
           return reject('/resolution/pick', 'invalid-resolution', 'a delete conflict is resolved with "ours" (the delete stands) or "theirs" (the edit applies)');

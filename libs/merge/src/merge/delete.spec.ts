@@ -26,17 +26,26 @@ describe('delete', () => {
 
   it('records a tombstone for an entity it never saw, so a concurrent create meets it', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ op: 'delete' })).then({ outcome: 'applied', view: { deleted: true, version: 1 } });
+    spec
+      .given()
+      .when(e({ op: 'delete' }))
+      .then({ outcome: 'applied', view: { deleted: true, version: 1 } });
   });
 
   it('is a no-op on an entity already deleted', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { n: inc(1) } }), e({ op: 'delete', baseVersion: 1 })).when(e({ deviceId: 'dev-b', op: 'delete', baseVersion: 1 })).then({ outcome: 'noop', code: 'already-deleted', reason: /already deleted at version 2 by device dev-a/ });
+    spec
+      .given(e({ fields: { n: inc(1) } }), e({ op: 'delete', baseVersion: 1 }))
+      .when(e({ deviceId: 'dev-b', op: 'delete', baseVersion: 1 }))
+      .then({ outcome: 'noop', code: 'already-deleted', reason: /already deleted at version 2 by device dev-a/ });
   });
 
   it('carries no field changes', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ op: 'delete', fields: { n: inc(1) } })).then({ outcome: 'rejected', code: 'invalid-event', reason: /a delete carries no field changes/ });
+    spec
+      .given()
+      .when(e({ op: 'delete', fields: { n: inc(1) } }))
+      .then({ outcome: 'rejected', code: 'invalid-event', reason: /a delete carries no field changes/ });
   });
 });
 
@@ -71,7 +80,10 @@ describe('an edit that had not seen a delete', () => {
         outcome: 'merged',
         reason: /edit wins: the entity is revived/,
         view: { deleted: false, values: { n: 1, tags: ['t'], title: 'edited' } },
-        decisions: [{ field: 'tags', outcome: 'applied' }, { field: 'title', outcome: 'applied' }],
+        decisions: [
+          { field: 'tags', outcome: 'applied' },
+          { field: 'title', outcome: 'applied' },
+        ],
         state: (state) => assert.equal(state?.tombstone, undefined),
       });
   });

@@ -10,27 +10,48 @@ const spec = mergeSpec(SINK);
 describe('rejections', () => {
   it('names an unknown field', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { colour: set('red') } })).then({ outcome: 'rejected', code: 'unknown-field', reason: /^field "colour" is not declared by sink v1$/ });
+    spec
+      .given()
+      .when(e({ fields: { colour: set('red') } }))
+      .then({ outcome: 'rejected', code: 'unknown-field', reason: /^field "colour" is not declared by sink v1$/ });
   });
 
   it('does not mistake an inherited property for a declared field', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { constructor: set('x'), toString: set('y') } })).then({ outcome: 'rejected', code: 'unknown-field' });
+    spec
+      .given()
+      .when(e({ fields: { constructor: set('x'), toString: set('y') } }))
+      .then({ outcome: 'rejected', code: 'unknown-field' });
   });
 
   it('names an op the policy does not support', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { title: inc(1) } })).then({ outcome: 'rejected', code: 'unsupported-op', reason: /field "title": op "inc" is not supported by policy "lww" \(supported: "set"\)/ });
-    spec.given().when(e({ fields: { tags: set(['a']) } })).then({ outcome: 'rejected', code: 'unsupported-op', reason: /supported: "add", "remove"/ });
-    spec.given().when(e({ fields: { log: add('a') } })).then({ outcome: 'rejected', code: 'unsupported-op' });
-    spec.given().when(e({ fields: { n: append(1) } })).then({ outcome: 'rejected', code: 'unsupported-op' });
+    spec
+      .given()
+      .when(e({ fields: { title: inc(1) } }))
+      .then({ outcome: 'rejected', code: 'unsupported-op', reason: /field "title": op "inc" is not supported by policy "lww" \(supported: "set"\)/ });
+    spec
+      .given()
+      .when(e({ fields: { tags: set(['a']) } }))
+      .then({ outcome: 'rejected', code: 'unsupported-op', reason: /supported: "add", "remove"/ });
+    spec
+      .given()
+      .when(e({ fields: { log: add('a') } }))
+      .then({ outcome: 'rejected', code: 'unsupported-op' });
+    spec
+      .given()
+      .when(e({ fields: { n: append(1) } }))
+      .then({ outcome: 'rejected', code: 'unsupported-op' });
   });
 
   it('lists every problem and applies nothing: never half-applied', () => {
     const e = eventsFor('sink');
     const first = e({ fields: { title: set('kept'), n: inc(1) } });
     const bad = e({ baseVersion: 1, fields: { title: set('changed'), n: inc(1), hi: set('high'), colour: set('red') } });
-    const result = spec.given(first).when(bad).then({ outcome: 'rejected', code: 'unknown-field', values: { n: 1, title: 'kept' } });
+    const result = spec
+      .given(first)
+      .when(bad)
+      .then({ outcome: 'rejected', code: 'unknown-field', values: { n: 1, title: 'kept' } });
     assert.ok(result.outcome === 'rejected');
     assert.deepStrictEqual(
       result.problems.map((p) => [p.pointer, p.code]),
@@ -44,8 +65,14 @@ describe('rejections', () => {
 
   it('refuses an upsert without field changes, or carrying a job or a resolution', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: {} })).then({ outcome: 'rejected', code: 'invalid-event', reason: /needs at least one field change/ });
-    spec.given().when(e({ fields: { n: inc(1) }, job: { to: 'queued', attempt: 1 } })).then({ outcome: 'rejected', code: 'invalid-event', reason: /an upsert carries no job transition/ });
+    spec
+      .given()
+      .when(e({ fields: {} }))
+      .then({ outcome: 'rejected', code: 'invalid-event', reason: /needs at least one field change/ });
+    spec
+      .given()
+      .when(e({ fields: { n: inc(1) }, job: { to: 'queued', attempt: 1 } }))
+      .then({ outcome: 'rejected', code: 'invalid-event', reason: /an upsert carries no job transition/ });
   });
 
   it('refuses a schema that is not the event’s', () => {
@@ -73,7 +100,10 @@ describe('rejections', () => {
     assert.equal(result.code, 'unknown-entity-type');
     assert.equal(result.reason, 'unknown entity type "invoice" (known: annotation, job, output, prompt)');
     const unknownVersion = eventsFor('sink', 'sink-1', 3)({ fields: { n: inc(1) } });
-    mergeSpec(sinkRegistry).given().when(unknownVersion).then({ outcome: 'rejected', code: 'unknown-schema-version', reason: /has no schema version 3 \(known: 1\)/ });
+    mergeSpec(sinkRegistry)
+      .given()
+      .when(unknownVersion)
+      .then({ outcome: 'rejected', code: 'unknown-schema-version', reason: /has no schema version 3 \(known: 1\)/ });
   });
 
   it('throws when handed another entity’s state: a caller bug, not a domain outcome', () => {

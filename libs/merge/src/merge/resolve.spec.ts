@@ -40,22 +40,46 @@ describe('resolve', () => {
 
   it('ours: keeps the stored value and closes the conflict', () => {
     const { history, conflictId, resolve } = conflictHistory();
-    spec.given(...history).when(resolve({ conflictId, pick: 'ours' })).then({ outcome: 'applied', resolved: [conflictId], values: { body: 'ours' }, decisions: [{ outcome: 'unchanged', rule: 'resolve:ours' }] });
+    spec
+      .given(...history)
+      .when(resolve({ conflictId, pick: 'ours' }))
+      .then({ outcome: 'applied', resolved: [conflictId], values: { body: 'ours' }, decisions: [{ outcome: 'unchanged', rule: 'resolve:ours' }] });
   });
 
   it('value: sets a third value, checked against the field type', () => {
     const { history, conflictId, resolve } = conflictHistory();
-    spec.given(...history).when(resolve({ conflictId, pick: 'value', value: 'both' })).then({ outcome: 'applied', values: { body: 'both' }, decisions: [{ rule: 'resolve:value', after: 'both' }] });
-    spec.given(...history).when(resolve({ conflictId, pick: 'value', value: 42 })).then({ outcome: 'rejected', code: 'invalid-value', reason: /field "body": expected string, got number/ });
-    spec.given(...history).when(resolve({ conflictId, pick: 'value' })).then({ outcome: 'rejected', code: 'invalid-resolution', reason: /pick "value" needs a value/ });
-    spec.given(...history).when(resolve({ conflictId, pick: 'ours', value: 'x' })).then({ outcome: 'rejected', code: 'invalid-resolution', reason: /only given with pick "value"/ });
+    spec
+      .given(...history)
+      .when(resolve({ conflictId, pick: 'value', value: 'both' }))
+      .then({ outcome: 'applied', values: { body: 'both' }, decisions: [{ rule: 'resolve:value', after: 'both' }] });
+    spec
+      .given(...history)
+      .when(resolve({ conflictId, pick: 'value', value: 42 }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /field "body": expected string, got number/ });
+    spec
+      .given(...history)
+      .when(resolve({ conflictId, pick: 'value' }))
+      .then({ outcome: 'rejected', code: 'invalid-resolution', reason: /pick "value" needs a value/ });
+    spec
+      .given(...history)
+      .when(resolve({ conflictId, pick: 'ours', value: 'x' }))
+      .then({ outcome: 'rejected', code: 'invalid-resolution', reason: /only given with pick "value"/ });
   });
 
   it('rejects an unknown conflict and one already resolved', () => {
     const { history, conflictId, resolve } = conflictHistory();
-    spec.given(...history).when(resolve({ conflictId: 'nope:body', pick: 'ours' })).then({ outcome: 'rejected', code: 'conflict-not-open', reason: /conflict "nope:body" is not open on sink\/sink-1/ });
-    spec.given(...history, resolve({ conflictId, pick: 'ours' })).when(resolve({ conflictId, pick: 'theirs' })).then({ outcome: 'rejected', code: 'conflict-not-open' });
-    spec.given().when(resolve({ conflictId, pick: 'ours' })).then({ outcome: 'rejected', code: 'conflict-not-open' });
+    spec
+      .given(...history)
+      .when(resolve({ conflictId: 'nope:body', pick: 'ours' }))
+      .then({ outcome: 'rejected', code: 'conflict-not-open', reason: /conflict "nope:body" is not open on sink\/sink-1/ });
+    spec
+      .given(...history, resolve({ conflictId, pick: 'ours' }))
+      .when(resolve({ conflictId, pick: 'theirs' }))
+      .then({ outcome: 'rejected', code: 'conflict-not-open' });
+    spec
+      .given()
+      .when(resolve({ conflictId, pick: 'ours' }))
+      .then({ outcome: 'rejected', code: 'conflict-not-open' });
   });
 
   it('closes only the conflict it names', () => {
@@ -94,10 +118,16 @@ describe('resolve a delete conflict', () => {
   });
 
   it('ours: the delete stands', () => {
-    mergeSpec(schema).given(created, deleted, edit).when(resolve('ours')).then({ outcome: 'applied', resolved: [conflictId], view: { deleted: true, inConflict: [] } });
+    mergeSpec(schema)
+      .given(created, deleted, edit)
+      .when(resolve('ours'))
+      .then({ outcome: 'applied', resolved: [conflictId], view: { deleted: true, inConflict: [] } });
   });
 
   it('value: is not a way to resolve a delete conflict', () => {
-    mergeSpec(schema).given(created, deleted, edit).when(resolve('value')).then({ outcome: 'rejected', code: 'invalid-resolution', reason: /"ours" \(the delete stands\) or "theirs"/ });
+    mergeSpec(schema)
+      .given(created, deleted, edit)
+      .when(resolve('value'))
+      .then({ outcome: 'rejected', code: 'invalid-resolution', reason: /"ours" \(the delete stands\) or "theirs"/ });
   });
 });

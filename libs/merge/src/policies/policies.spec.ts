@@ -42,8 +42,14 @@ describe('lww', () => {
 
   it('accepts null only where the field is nullable', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { note: set(null) } })).then({ outcome: 'applied', values: { note: null } });
-    spec.given().when(e({ fields: { title: set(null) } })).then({ outcome: 'rejected', code: 'invalid-value', reason: /field "title": expected string, got null/ });
+    spec
+      .given()
+      .when(e({ fields: { note: set(null) } }))
+      .then({ outcome: 'applied', values: { note: null } });
+    spec
+      .given()
+      .when(e({ fields: { title: set(null) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /field "title": expected string, got null/ });
   });
 });
 
@@ -58,7 +64,10 @@ describe('counter', () => {
 
   it('refuses a fractional increment and one that leaves the safe integer range', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { n: inc(0.5) } })).then({ outcome: 'rejected', code: 'invalid-value', reason: /inc by 0.5: a counter increments by a safe integer/ });
+    spec
+      .given()
+      .when(e({ fields: { n: inc(0.5) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /inc by 0.5: a counter increments by a safe integer/ });
     spec
       .given(e({ fields: { n: inc(Number.MAX_SAFE_INTEGER) } }))
       .when(e({ fields: { n: inc(1) } }))
@@ -69,7 +78,10 @@ describe('counter', () => {
 describe('max and min', () => {
   it('raises a max and keeps it against a lower value', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { hi: set(3) } })).when(e({ fields: { hi: set(9) } })).then({ values: { hi: 9 }, decisions: [{ outcome: 'applied', rule: 'max:raised' }] });
+    spec
+      .given(e({ fields: { hi: set(3) } }))
+      .when(e({ fields: { hi: set(9) } }))
+      .then({ values: { hi: 9 }, decisions: [{ outcome: 'applied', rule: 'max:raised' }] });
     spec
       .given(e({ fields: { hi: set(3) } }))
       .when(e({ baseVersion: 1, fields: { hi: set(1) } }))
@@ -78,14 +90,26 @@ describe('max and min', () => {
 
   it('lowers a min and keeps it against a higher value', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { lo: set(2.5) } })).when(e({ baseVersion: 1, fields: { lo: set(-1) } })).then({ values: { lo: -1 }, decisions: [{ rule: 'min:lowered' }] });
-    spec.given(e({ fields: { lo: set(2.5) } })).when(e({ baseVersion: 1, fields: { lo: set(7) } })).then({ values: { lo: 2.5 }, decisions: [{ outcome: 'lost', rule: 'min:not-lower' }] });
+    spec
+      .given(e({ fields: { lo: set(2.5) } }))
+      .when(e({ baseVersion: 1, fields: { lo: set(-1) } }))
+      .then({ values: { lo: -1 }, decisions: [{ rule: 'min:lowered' }] });
+    spec
+      .given(e({ fields: { lo: set(2.5) } }))
+      .when(e({ baseVersion: 1, fields: { lo: set(7) } }))
+      .then({ values: { lo: 2.5 }, decisions: [{ outcome: 'lost', rule: 'min:not-lower' }] });
   });
 
   it('compares strings by code unit, not locale', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { word: set('apple') } })).when(e({ baseVersion: 1, fields: { word: set('Zebra') } })).then({ values: { word: 'apple' } });
-    spec.given(e({ fields: { word: set('apple') } })).when(e({ baseVersion: 1, fields: { word: set('apples') } })).then({ values: { word: 'apples' } });
+    spec
+      .given(e({ fields: { word: set('apple') } }))
+      .when(e({ baseVersion: 1, fields: { word: set('Zebra') } }))
+      .then({ values: { word: 'apple' } });
+    spec
+      .given(e({ fields: { word: set('apple') } }))
+      .when(e({ baseVersion: 1, fields: { word: set('apples') } }))
+      .then({ values: { word: 'apples' } });
   });
 
   it('stamps an equal value with the greater stamp whatever the arrival order', () => {
@@ -100,14 +124,20 @@ describe('max and min', () => {
 
   it('refuses a value of the wrong type', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { hi: set(1.5) } })).then({ outcome: 'rejected', code: 'invalid-value', reason: /field "hi": expected integer, got number 1.5/ });
+    spec
+      .given()
+      .when(e({ fields: { hi: set(1.5) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /field "hi": expected integer, got number 1.5/ });
   });
 });
 
 describe('set (add-wins observed-remove)', () => {
   it('adds elements, sorted by canonical JSON, once each', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { tags: add('b') } })).when(e({ fields: { tags: add('c', 'a', 'c') } })).then({ values: { tags: ['a', 'b', 'c'] }, decisions: [{ before: ['b'], after: ['a', 'b', 'c'], rule: 'set:add' }] });
+    spec
+      .given(e({ fields: { tags: add('b') } }))
+      .when(e({ fields: { tags: add('c', 'a', 'c') } }))
+      .then({ values: { tags: ['a', 'b', 'c'] }, decisions: [{ before: ['b'], after: ['a', 'b', 'c'], rule: 'set:add' }] });
   });
 
   it('removes an element whose add the device had seen', () => {
@@ -131,7 +161,11 @@ describe('set (add-wins observed-remove)', () => {
         state: (state) => {
           const tags = state?.fields.tags;
           assert.ok(tags?.policy === 'set');
-          assert.deepStrictEqual(tags.elements[0]!.tags.map((t) => t.deviceId), ['dev-c'], 'only the unobserved add survives');
+          assert.deepStrictEqual(
+            tags.elements[0]!.tags.map((t) => t.deviceId),
+            ['dev-c'],
+            'only the unobserved add survives',
+          );
         },
       });
   });
@@ -154,7 +188,10 @@ describe('set (add-wins observed-remove)', () => {
 
   it('records removing an absent element as unchanged', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { tags: add('y') } })).when(e({ baseVersion: 1, fields: { tags: remove('x') } })).then({ outcome: 'applied', values: { tags: ['y'] }, decisions: [{ outcome: 'unchanged', rule: 'set:remove-absent' }] });
+    spec
+      .given(e({ fields: { tags: add('y') } }))
+      .when(e({ baseVersion: 1, fields: { tags: remove('x') } }))
+      .then({ outcome: 'applied', values: { tags: ['y'] }, decisions: [{ outcome: 'unchanged', rule: 'set:remove-absent' }] });
   });
 
   it('identifies JSON elements by canonical JSON, whatever their key order', () => {
@@ -167,8 +204,14 @@ describe('set (add-wins observed-remove)', () => {
 
   it('refuses an empty add and a wrong element type', () => {
     const e = eventsFor('sink');
-    spec.given().when(e({ fields: { tags: add() } })).then({ outcome: 'rejected', reason: /add needs at least one value/ });
-    spec.given().when(e({ fields: { tags: add('ok', 3) } })).then({ outcome: 'rejected', code: 'invalid-value', reason: /values\[1\]: expected string, got number/ });
+    spec
+      .given()
+      .when(e({ fields: { tags: add() } }))
+      .then({ outcome: 'rejected', reason: /add needs at least one value/ });
+    spec
+      .given()
+      .when(e({ fields: { tags: add('ok', 3) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /values\[1\]: expected string, got number/ });
   });
 });
 
@@ -191,7 +234,10 @@ describe('append', () => {
 
   it('appends at the end when the stamp is the latest', () => {
     const e = eventsFor('sink');
-    spec.given(e({ fields: { log: append('one') } })).when(e({ baseVersion: 1, fields: { log: append('two') } })).then({ outcome: 'applied', values: { log: ['one', 'two'] }, decisions: [{ rule: 'append:at-end' }] });
+    spec
+      .given(e({ fields: { log: append('one') } }))
+      .when(e({ baseVersion: 1, fields: { log: append('two') } }))
+      .then({ outcome: 'applied', values: { log: ['one', 'two'] }, decisions: [{ rule: 'append:at-end' }] });
   });
 });
 
@@ -250,8 +296,14 @@ describe('review', () => {
   it('names an unknown base once the history no longer reaches it', () => {
     const e = eventsFor('sink');
     const history = ['v1', 'v2', 'v3', 'v4', 'v5', 'v6'].map((value, i) => e({ baseVersion: i, fields: { body: set(value) } }));
-    spec.given(...history).when(e({ deviceId: 'dev-b', baseVersion: 1, fields: { body: set('late') } })).then({ outcome: 'conflicted', conflicts: [{ base: { kind: 'unknown' } }] });
-    spec.given(...history).when(e({ deviceId: 'dev-b', baseVersion: 4, fields: { body: set('late') } })).then({ outcome: 'conflicted', conflicts: [{ base: { kind: 'value', value: 'v4' } }] });
+    spec
+      .given(...history)
+      .when(e({ deviceId: 'dev-b', baseVersion: 1, fields: { body: set('late') } }))
+      .then({ outcome: 'conflicted', conflicts: [{ base: { kind: 'unknown' } }] });
+    spec
+      .given(...history)
+      .when(e({ deviceId: 'dev-b', baseVersion: 4, fields: { body: set('late') } }))
+      .then({ outcome: 'conflicted', conflicts: [{ base: { kind: 'value', value: 'v4' } }] });
   });
 
   it('applies a device’s own queued changes in order without a conflict', () => {

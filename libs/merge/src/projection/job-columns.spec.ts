@@ -35,7 +35,12 @@ describe('planBatch: job columns for per-queue figures', () => {
         j.record(eventsFor('job')({ op: 'transition', job: { to: 'queued', attempt: 1 } })),
         j.record(eventsFor('render')({ deviceSeq: 2, eventId: '00000000-0000-4000-8000-0000000000ff', op: 'transition', job: { to: 'queued', attempt: 1 } })),
       )
-      .then({ entities: [{ entityType: 'job', jobQueue: null, jobState: 'queued' }, { entityType: 'render', jobQueue: null, jobState: 'queued' }] });
+      .then({
+        entities: [
+          { entityType: 'job', jobQueue: null, jobState: 'queued' },
+          { entityType: 'render', jobQueue: null, jobState: 'queued' },
+        ],
+      });
   });
 
   it('given a queue name longer than the bound, then it is cut to QUEUE_NAME_MAX', () => {

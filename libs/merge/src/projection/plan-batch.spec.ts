@@ -142,7 +142,21 @@ describe('planBatch: a conflict going to review', () => {
         values: [{ body: 'ours' }],
         inserted: [{ eventId: theirs.eventId, status: 'conflicted', version: 3 }],
         fieldDecisions: [{ field: 'body', outcome: 'conflicted', conflictId }],
-        conflicts: [{ conflictId, workspace: WORKSPACE, entityType: 'sink', entityId: 'sink-1', field: 'body', kind: 'field', rule: 'review:concurrent-edit', status: 'open', openedEventId: theirs.eventId, openedSeq: 3, openedAcceptedAt: ACCEPTED_AT }],
+        conflicts: [
+          {
+            conflictId,
+            workspace: WORKSPACE,
+            entityType: 'sink',
+            entityId: 'sink-1',
+            field: 'body',
+            kind: 'field',
+            rule: 'review:concurrent-edit',
+            status: 'open',
+            openedEventId: theirs.eventId,
+            openedSeq: 3,
+            openedAcceptedAt: ACCEPTED_AT,
+          },
+        ],
         outbox: [
           { subject: reviewSubject(WORKSPACE, entity, 'opened'), msgId: `conflict-opened-${WORKSPACE}-${conflictId}` },
           { subject: mergedSubject(WORKSPACE, entity), msgId: `merged-${WORKSPACE}-${theirs.eventId}` },
@@ -169,7 +183,11 @@ describe('planBatch: a conflict going to review', () => {
         conflicts: [],
         resolvedConflicts: [{ conflictId, workspace: WORKSPACE, eventId: resolve.eventId, streamSeq: 4 }],
         outbox: [
-          { subject: reviewSubject(WORKSPACE, entity, 'resolved'), msgId: `conflict-resolved-${WORKSPACE}-${conflictId}`, payload: { kind: 'conflict.resolved', conflictId, workspace: WORKSPACE, entity, eventId: resolve.eventId, version: 4 } },
+          {
+            subject: reviewSubject(WORKSPACE, entity, 'resolved'),
+            msgId: `conflict-resolved-${WORKSPACE}-${conflictId}`,
+            payload: { kind: 'conflict.resolved', conflictId, workspace: WORKSPACE, entity, eventId: resolve.eventId, version: 4 },
+          },
           { msgId: `merged-${WORKSPACE}-${resolve.eventId}` },
         ],
       });
@@ -234,7 +252,10 @@ describe('planBatch: parked and refused records', () => {
       .when(j.record(event, { mark: { action: 'redrive', entrySeq: 1 } }))
       .then({
         outcomes: ['parked'],
-        steps: [{ kind: 'resolve', seq: 2, resolution: 'redrive' }, { kind: 'park', seq: 2 }],
+        steps: [
+          { kind: 'resolve', seq: 2, resolution: 'redrive' },
+          { kind: 'park', seq: 2 },
+        ],
         updated: [{ status: 'parked', streamSeq: 2 }],
         arrivals: [],
       });
@@ -266,7 +287,10 @@ describe('planBatch: parked and refused records', () => {
       .when(j.record(event), j.skip(1))
       .then({
         outcomes: ['parked'],
-        steps: [{ kind: 'park', seq: 1 }, { kind: 'skip-entry', entrySeq: 1, seq: 2, note: null }],
+        steps: [
+          { kind: 'park', seq: 1 },
+          { kind: 'skip-entry', entrySeq: 1, seq: 2, note: null },
+        ],
         inserted: [{ eventId: event.eventId, status: 'skipped', reason: 'skipped by an operator' }],
       });
   });
@@ -313,10 +337,19 @@ describe('planBatch: several events of one entity in one batch', () => {
         inserted: events.map((event, i) => ({ eventId: event.eventId, version: i + 1, streamSeq: i + 1 })),
         changes: [{ version: 1 }, { version: 2 }, { version: 3 }],
         decisions: events.map((event, i) => ({ eventId: event.eventId, streamSeq: i + 1 })),
-        fieldDecisions: [{ idx: 0, streamSeq: 1 }, { idx: 0, streamSeq: 2 }, { idx: 1, field: 'title', streamSeq: 2 }, { idx: 0, streamSeq: 3 }],
+        fieldDecisions: [
+          { idx: 0, streamSeq: 1 },
+          { idx: 0, streamSeq: 2 },
+          { idx: 1, field: 'title', streamSeq: 2 },
+          { idx: 0, streamSeq: 3 },
+        ],
         outbox: events.map((event) => ({ msgId: `merged-${WORKSPACE}-${event.eventId}` })),
         arrivals: [{ deviceId: 'dev-a', seqs: [1, 2, 3] }],
-        plan: (plan) => assert.deepStrictEqual(plan.changes.map((c) => (c.view.values as { n: number }).n), [1, 3, 6]),
+        plan: (plan) =>
+          assert.deepStrictEqual(
+            plan.changes.map((c) => (c.view.values as { n: number }).n),
+            [1, 3, 6],
+          ),
       });
   });
 
@@ -327,7 +360,13 @@ describe('planBatch: several events of one entity in one batch', () => {
     spec
       .given()
       .when(j.record(one({ fields: { n: inc(1) } })), j.record(two({ eventId: uuid(101), deviceId: 'dev-b', fields: { n: inc(2) } })), j.record(one({ baseVersion: 1, fields: { n: inc(1) } })))
-      .then({ entities: [{ entityId: 'sink-1', version: 2, lastStreamSeq: 3 }, { entityId: 'sink-2', version: 1 }], changes: [{ entityId: 'sink-1' }, { entityId: 'sink-2' }, { entityId: 'sink-1' }] });
+      .then({
+        entities: [
+          { entityId: 'sink-1', version: 2, lastStreamSeq: 3 },
+          { entityId: 'sink-2', version: 1 },
+        ],
+        changes: [{ entityId: 'sink-1' }, { entityId: 'sink-2' }, { entityId: 'sink-1' }],
+      });
   });
 });
 
@@ -343,13 +382,7 @@ describe('planBatch: device progress across devices', () => {
     const later = '2025-01-01T00:00:05.000Z';
     spec
       .given([j.record(a1)])
-      .when(
-        j.record(b1, { site: 'south' }),
-        j.record(a1),
-        j.record(a2, { acceptedAt: later, site: 'north' }),
-        j.record(b2),
-        j.record(a1, { workspace: 'ws-other' }),
-      )
+      .when(j.record(b1, { site: 'south' }), j.record(a1), j.record(a2, { acceptedAt: later, site: 'north' }), j.record(b2), j.record(a1, { workspace: 'ws-other' }))
       .then({
         outcomes: ['applied', 'duplicate', 'applied', 'applied', 'applied'],
         arrivals: [
@@ -381,8 +414,14 @@ describe('planBatch: scope keys for partial sync', () => {
       .given()
       .when(j.record(e({ fields: { title: set('p1') } })), j.record(other({ eventId: uuid(201), deviceSeq: 2, fields: { n: inc(1) } })))
       .then({
-        entities: [{ entityId: 'sink-1', scopeKey: 'sink\u001fp1' }, { entityId: 'sink-2', scopeKey: 'sink\u001f' }],
-        changes: [{ scopeKey: 'sink\u001fp1', movedFromKey: null }, { scopeKey: 'sink\u001f', movedFromKey: null }],
+        entities: [
+          { entityId: 'sink-1', scopeKey: 'sink\u001fp1' },
+          { entityId: 'sink-2', scopeKey: 'sink\u001f' },
+        ],
+        changes: [
+          { scopeKey: 'sink\u001fp1', movedFromKey: null },
+          { scopeKey: 'sink\u001f', movedFromKey: null },
+        ],
       });
   });
 
@@ -410,9 +449,16 @@ describe('planBatch: scope keys for partial sync', () => {
     const loose = eventsFor('sink', 'img-2');
     byId
       .given()
-      .when(j.record(inP7({ fields: { title: set('p1') } })), j.record(inP7({ eventId: uuid(301), deviceSeq: 2, baseVersion: 1, fields: { title: set('p2') } })), j.record(loose({ eventId: uuid(302), deviceSeq: 3, fields: { n: inc(1) } })))
+      .when(
+        j.record(inP7({ fields: { title: set('p1') } })),
+        j.record(inP7({ eventId: uuid(301), deviceSeq: 2, baseVersion: 1, fields: { title: set('p2') } })),
+        j.record(loose({ eventId: uuid(302), deviceSeq: 3, fields: { n: inc(1) } })),
+      )
       .then({
-        entities: [{ entityId: 'p-7/img-1/crop', scopeKey: 'sink\u001fp-7' }, { entityId: 'img-2', scopeKey: 'sink\u001f' }],
+        entities: [
+          { entityId: 'p-7/img-1/crop', scopeKey: 'sink\u001fp-7' },
+          { entityId: 'img-2', scopeKey: 'sink\u001f' },
+        ],
         changes: [
           { scopeKey: 'sink\u001fp-7', movedFromKey: null },
           { scopeKey: 'sink\u001fp-7', movedFromKey: null },

@@ -287,7 +287,12 @@ export function planBatch(input: BatchPlanInput): BatchPlan {
         openedSeq: seq,
         openedAcceptedAt: record.acceptedAt,
       });
-      plan.outbox.push({ subject: reviewSubject(workspace, event.entity, 'opened'), payload: { kind: 'conflict.opened', conflict: c }, msgId: `conflict-opened-${workspace}-${id}`, headers: OPENED_HEADERS });
+      plan.outbox.push({
+        subject: reviewSubject(workspace, event.entity, 'opened'),
+        payload: { kind: 'conflict.opened', conflict: c },
+        msgId: `conflict-opened-${workspace}-${id}`,
+        headers: OPENED_HEADERS,
+      });
     }
     for (const id of result.resolved) {
       plan.resolvedConflicts.push({ conflictId: id, eventId: event.eventId, streamSeq: seq, workspace });
@@ -361,6 +366,8 @@ function assetRefsWrite(entities: readonly EntityRow[], fieldsOf: ((type: string
   if (touched.length === 0) return undefined;
   return {
     entities: touched.map(({ e }) => ({ workspace: e.workspace, entityType: e.entityType, entityId: e.entityId })),
-    rows: touched.flatMap(({ e, fields }) => assetRefsOf(e.view.values, fields).map((ref) => ({ workspace: e.workspace, entityType: e.entityType, entityId: e.entityId, field: ref.field, sha256: ref.sha256 }))),
+    rows: touched.flatMap(({ e, fields }) =>
+      assetRefsOf(e.view.values, fields).map((ref) => ({ workspace: e.workspace, entityType: e.entityType, entityId: e.entityId, field: ref.field, sha256: ref.sha256 })),
+    ),
   };
 }

@@ -9,10 +9,16 @@ const base: FieldDecision = { field: 'title', policy: 'lww', change: { op: 'set'
 describe('stored decisions', () => {
   it('are positional tuples: field, policy, rule, outcome, change, before, after, and the conflict id only when one opened', () => {
     assert.deepStrictEqual(storeDecision({ ...base, before: 'a', after: 'b' }), ['title', 'lww', 'lww:newer-stamp', 'applied', { op: 'set', value: 'b' }, 'a', 'b']);
-    assert.deepStrictEqual(
-      storeDecision({ ...base, policy: 'review', rule: 'review:concurrent-edit', outcome: 'conflicted', before: 'a', after: 'a', conflictId: 'e:title' }),
-      ['title', 'review', 'review:concurrent-edit', 'conflicted', { op: 'set', value: 'b' }, 'a', 'a', 'e:title'],
-    );
+    assert.deepStrictEqual(storeDecision({ ...base, policy: 'review', rule: 'review:concurrent-edit', outcome: 'conflicted', before: 'a', after: 'a', conflictId: 'e:title' }), [
+      'title',
+      'review',
+      'review:concurrent-edit',
+      'conflicted',
+      { op: 'set', value: 'b' },
+      'a',
+      'a',
+      'e:title',
+    ]);
   });
 
   it('keep an absent value, a null value and an array value apart', () => {

@@ -33,9 +33,7 @@ function loadValue(stored: StoredValue): { present: false } | { present: true; v
 export function storeDecision(d: FieldDecision): StoredDecision {
   const before = storeValue('before' in d && d.before !== undefined, d.before);
   const after = storeValue('after' in d && d.after !== undefined, d.after);
-  return d.conflictId === undefined
-    ? [d.field, d.policy, d.rule, d.outcome, d.change, before, after]
-    : [d.field, d.policy, d.rule, d.outcome, d.change, before, after, d.conflictId];
+  return d.conflictId === undefined ? [d.field, d.policy, d.rule, d.outcome, d.change, before, after] : [d.field, d.policy, d.rule, d.outcome, d.change, before, after, d.conflictId];
 }
 
 /** A stored decision as the merge made it: `before`, `after` and `conflictId` present only when they were. */

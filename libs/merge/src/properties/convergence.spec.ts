@@ -39,18 +39,20 @@ function toEvents(drafts: readonly Draft[], op: DeviceEvent['op'] = 'upsert'): D
 }
 
 /** Field changes of the commuting policies: lww, counter, max, min, append. */
-const commutingChange = fc.record(
-  {
-    title: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'set', value })),
-    note: fc.option(fc.constantFrom(...WORDS), { nil: null }).map((value): FieldChange => ({ op: 'set', value })),
-    n: fc.integer({ min: -5, max: 5 }).map((by): FieldChange => ({ op: 'inc', by })),
-    hi: fc.integer({ min: -10, max: 10 }).map((value): FieldChange => ({ op: 'set', value })),
-    lo: fc.double({ min: -100, max: 100, noNaN: true }).map((value): FieldChange => ({ op: 'set', value })),
-    word: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'set', value })),
-    log: fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 3 }).map((values): FieldChange => ({ op: 'append', values })),
-  },
-  { requiredKeys: [] },
-).filter((fields) => Object.keys(fields).length > 0);
+const commutingChange = fc
+  .record(
+    {
+      title: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'set', value })),
+      note: fc.option(fc.constantFrom(...WORDS), { nil: null }).map((value): FieldChange => ({ op: 'set', value })),
+      n: fc.integer({ min: -5, max: 5 }).map((by): FieldChange => ({ op: 'inc', by })),
+      hi: fc.integer({ min: -10, max: 10 }).map((value): FieldChange => ({ op: 'set', value })),
+      lo: fc.double({ min: -100, max: 100, noNaN: true }).map((value): FieldChange => ({ op: 'set', value })),
+      word: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'set', value })),
+      log: fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 3 }).map((values): FieldChange => ({ op: 'append', values })),
+    },
+    { requiredKeys: [] },
+  )
+  .filter((fields) => Object.keys(fields).length > 0);
 
 const draft = (fields: fc.Arbitrary<Record<string, FieldChange>>, maxBase = 6) =>
   fc.record({
@@ -92,7 +94,10 @@ describe('convergence: every order of the same events gives the same view and th
         const values = view(finalState(events)).values;
         const writes = (field: string) => events.filter((e) => e.fields?.[field]).map((e) => ({ e, change: e.fields![field]! }));
         const value = (change: FieldChange) => (change.op === 'set' ? change.value : undefined);
-        const newest = (field: string) => writes(field).sort((a, b) => compareStamps(a.e, b.e)).at(-1);
+        const newest = (field: string) =>
+          writes(field)
+            .sort((a, b) => compareStamps(a.e, b.e))
+            .at(-1);
         for (const field of ['title', 'note'] as const) {
           const winner = newest(field);
           assert.deepStrictEqual(values[field], winner ? value(winner.change) : undefined, `${field} is the write with the greatest stamp`);
@@ -103,7 +108,9 @@ describe('convergence: every order of the same events gives the same view and th
         assert.equal(values.hi, his.length ? Math.max(...his) : undefined, 'hi is the max');
         const los = writes('lo').map(({ change }) => value(change) as number);
         assert.equal(values.lo, los.length ? Math.min(...los) + 0 : undefined, 'lo is the min');
-        const words = writes('word').map(({ change }) => value(change) as string).sort();
+        const words = writes('word')
+          .map(({ change }) => value(change) as string)
+          .sort();
         assert.equal(values.word, words.at(-1), 'word is the code-unit max');
         const log = writes('log')
           .sort((a, b) => compareStamps(a.e, b.e))
@@ -124,8 +131,14 @@ describe('convergence: every order of the same events gives the same view and th
         const one = finalState(events);
         const two = finalState(permuted);
         assert.equal(canonicalJson(two), canonicalJson(one));
-        const greatest = [...events].sort(compareStamps).slice(-64).map((e) => e.eventId);
-        assert.deepStrictEqual(one.recent.map((r) => r.eventId), greatest);
+        const greatest = [...events]
+          .sort(compareStamps)
+          .slice(-64)
+          .map((e) => e.eventId);
+        assert.deepStrictEqual(
+          one.recent.map((r) => r.eventId),
+          greatest,
+        );
       }),
       { numRuns: 25 },
     );
@@ -143,15 +156,17 @@ describe('convergence: every order of the same events gives the same view and th
       })
       .chain(({ seed, queues }) => {
         const slots = queues.flatMap((queue, device) => queue.map(() => device));
-        return fc.tuple(fc.constant({ seed, queues }), fc.shuffledSubarray(slots, { minLength: slots.length, maxLength: slots.length }), fc.shuffledSubarray(slots, { minLength: slots.length, maxLength: slots.length }));
+        return fc.tuple(
+          fc.constant({ seed, queues }),
+          fc.shuffledSubarray(slots, { minLength: slots.length, maxLength: slots.length }),
+          fc.shuffledSubarray(slots, { minLength: slots.length, maxLength: slots.length }),
+        );
       });
 
     fc.assert(
       fc.property(scenario, ([{ seed, queues }, orderOne, orderTwo]) => {
         const seedDrafts: Draft[] = seed.map((values, i) => ({ deviceId: 'seed', wall: i, counter: 0, baseVersion: i, fields: { tags: { op: 'add', values } } }));
-        const queueDrafts = queues.map((queue, device) =>
-          queue.map((fields, i): Draft => ({ deviceId: DEVICES[device]!, wall: 100 + i * 10 + device, counter: 0, baseVersion: seed.length, fields })),
-        );
+        const queueDrafts = queues.map((queue, device) => queue.map((fields, i): Draft => ({ deviceId: DEVICES[device]!, wall: 100 + i * 10 + device, counter: 0, baseVersion: seed.length, fields })));
         const all = toEvents([...seedDrafts, ...queueDrafts.flat()]);
         const seedEvents = all.slice(0, seed.length);
         const byDevice = queues.map((_, device) => all.filter((e) => e.deviceId === DEVICES[device]));
@@ -189,19 +204,19 @@ describe('convergence: every order of the same events gives the same view and th
 });
 
 describe('idempotence: applying any event twice equals applying it once', () => {
-  const everything = fc.record(
-    {
-      title: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'set', value })),
-      n: fc.integer({ min: -5, max: 5 }).map((by): FieldChange => ({ op: 'inc', by })),
-      hi: fc.integer({ min: -10, max: 10 }).map((value): FieldChange => ({ op: 'set', value })),
-      tags: fc
-        .tuple(fc.boolean(), fc.constantFrom('x', 'y'))
-        .map(([isAdd, value]): FieldChange => (isAdd ? { op: 'add', values: [value] } : { op: 'remove', values: [value] })),
-      log: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'append', values: [value] })),
-      body: fc.constantFrom('one', 'two', 'three').map((value): FieldChange => ({ op: 'set', value })),
-    },
-    { requiredKeys: [] },
-  ).filter((fields) => Object.keys(fields).length > 0);
+  const everything = fc
+    .record(
+      {
+        title: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'set', value })),
+        n: fc.integer({ min: -5, max: 5 }).map((by): FieldChange => ({ op: 'inc', by })),
+        hi: fc.integer({ min: -10, max: 10 }).map((value): FieldChange => ({ op: 'set', value })),
+        tags: fc.tuple(fc.boolean(), fc.constantFrom('x', 'y')).map(([isAdd, value]): FieldChange => (isAdd ? { op: 'add', values: [value] } : { op: 'remove', values: [value] })),
+        log: fc.constantFrom(...WORDS).map((value): FieldChange => ({ op: 'append', values: [value] })),
+        body: fc.constantFrom('one', 'two', 'three').map((value): FieldChange => ({ op: 'set', value })),
+      },
+      { requiredKeys: [] },
+    )
+    .filter((fields) => Object.keys(fields).length > 0);
 
   const scenario = fc
     .record({
@@ -249,7 +264,9 @@ describe('state is plain, canonical JSON', () => {
         const state = finalState(events);
         const copy = JSON.parse(JSON.stringify(state)) as EntityState;
         assert.deepStrictEqual(copy, state);
-        const shuffledKeys = JSON.parse(JSON.stringify(state, (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value))) as EntityState;
+        const shuffledKeys = JSON.parse(
+          JSON.stringify(state, (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value)),
+        ) as EntityState;
         assert.equal(canonicalJson(shuffledKeys), canonicalJson(state));
       }),
       { numRuns: 50 },

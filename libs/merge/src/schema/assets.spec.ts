@@ -25,17 +25,35 @@ describe('asset value type', () => {
   it('is declared like any value type, on lww, review, set and append fields only', () => {
     assert.deepStrictEqual(validateEntityTypeSchema(PHOTO_V2), []);
     const errors = validateEntityTypeSchema({ type: 'x', version: 1, onDeleteConflict: 'review', fields: { a: { policy: 'max', valueType: 'asset' }, b: { policy: 'counter', valueType: 'asset' } } });
-    assert.deepStrictEqual(errors.map((e) => e.pointer), ['/fields/a/valueType', '/fields/b/valueType']);
+    assert.deepStrictEqual(
+      errors.map((e) => e.pointer),
+      ['/fields/a/valueType', '/fields/b/valueType'],
+    );
   });
 
   it('accepts a sha256 as 64 lower-case hex digits and names anything else', () => {
     const spec = mergeSpec(PHOTO_V1);
     const e = eventsFor('photo');
-    spec.given().when(e({ fields: { original: set(A), attachments: add(B, C) } })).then({ outcome: 'applied', values: { attachments: [C, B], original: A } });
-    spec.given().when(e({ fields: { original: set(A.toUpperCase()) } })).then({ outcome: 'rejected', code: 'invalid-value', reason: /field "original": expected asset \(a sha256 as 64 lower-case hex digits\)/ });
-    spec.given().when(e({ fields: { original: set(42) } })).then({ outcome: 'rejected', code: 'invalid-value', reason: /expected asset, got number/ });
-    spec.given().when(e({ fields: { original: set(null) } })).then({ outcome: 'rejected', code: 'invalid-value' });
-    spec.given().when(e({ fields: { thumbnail: set(null) } })).then({ outcome: 'applied', values: { thumbnail: null } });
+    spec
+      .given()
+      .when(e({ fields: { original: set(A), attachments: add(B, C) } }))
+      .then({ outcome: 'applied', values: { attachments: [C, B], original: A } });
+    spec
+      .given()
+      .when(e({ fields: { original: set(A.toUpperCase()) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /field "original": expected asset \(a sha256 as 64 lower-case hex digits\)/ });
+    spec
+      .given()
+      .when(e({ fields: { original: set(42) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value', reason: /expected asset, got number/ });
+    spec
+      .given()
+      .when(e({ fields: { original: set(null) } }))
+      .then({ outcome: 'rejected', code: 'invalid-value' });
+    spec
+      .given()
+      .when(e({ fields: { thumbnail: set(null) } }))
+      .then({ outcome: 'applied', values: { thumbnail: null } });
   });
 });
 

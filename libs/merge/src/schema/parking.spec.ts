@@ -91,7 +91,10 @@ describe('checkEditedEvent', () => {
   it('names every identity part that changed, by pointer', () => {
     const other = e({ deviceId: 'dev-b' });
     const problems = checkEditedEvent(original, { ...original, eventId: other.eventId, deviceId: 'dev-b', deviceSeq: 9, entity: { type: 'image', id: 'other' } });
-    assert.deepStrictEqual(problems.map((p) => p.pointer), ['/event/eventId', '/event/deviceId', '/event/deviceSeq', '/event/entity/type', '/event/entity/id']);
+    assert.deepStrictEqual(
+      problems.map((p) => p.pointer),
+      ['/event/eventId', '/event/deviceId', '/event/deviceSeq', '/event/entity/type', '/event/entity/id'],
+    );
     assert.match(problems[2]!.detail, /must stay 1 \(the original event's\); got 9/);
   });
 });

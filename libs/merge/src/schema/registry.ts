@@ -13,9 +13,7 @@ export interface SchemaRegistry {
   readonly schemas: readonly EntityTypeSchema[];
 }
 
-export type SchemaLookup =
-  | { ok: true; schema: EntityTypeSchema }
-  | { ok: false; code: 'unknown-entity-type' | 'unknown-schema-version'; reason: string };
+export type SchemaLookup = { ok: true; schema: EntityTypeSchema } | { ok: false; code: 'unknown-entity-type' | 'unknown-schema-version'; reason: string };
 
 /**
  * Validates and assembles a registry. Besides each schema's own rules, versions of one type must agree:

@@ -52,7 +52,10 @@ describe('createSchemaRegistry', () => {
     const v2: EntityTypeSchema = { ...v1, version: 2, fields: { ...v1.fields, pinned: { policy: 'lww', valueType: 'boolean' } } };
     const result = createSchemaRegistry([v2, v1]);
     assert.ok(result.ok);
-    assert.deepStrictEqual(result.value.schemas.map((s) => s.version), [1, 2]);
+    assert.deepStrictEqual(
+      result.value.schemas.map((s) => s.version),
+      [1, 2],
+    );
     const found = findSchema(result.value, 'note', 2);
     assert.ok(found.ok && found.schema.fields.pinned?.policy === 'lww');
     assert.equal(latestSchema(result.value, 'note')?.version, 2);
@@ -72,7 +75,10 @@ describe('createSchemaRegistry', () => {
   it('reports invalid schemas with their index', () => {
     const result = createSchemaRegistry([v1, { ...v1, type: 'Nope' }]);
     assert.ok(!result.ok);
-    assert.deepStrictEqual(result.errors.map((e) => e.pointer), ['/1/type']);
+    assert.deepStrictEqual(
+      result.errors.map((e) => e.pointer),
+      ['/1/type'],
+    );
   });
 
   it('holds frozen copies', () => {
@@ -91,16 +97,26 @@ describe('registryKeepingOlder', () => {
     const v3: EntityTypeSchema = { ...v1, version: 3, fields: { ...v1.fields, pinned: { policy: 'lww', valueType: 'boolean' } } };
     const skipped: string[] = [];
     const registry = registryKeepingOlder([v3, v2, v1], (schema, reason) => skipped.push(`${schema.type}@${schema.version}: ${reason}`));
-    assert.deepEqual(registry.schemas.map((s) => s.version), [1, 3]);
+    assert.deepEqual(
+      registry.schemas.map((s) => s.version),
+      [1, 3],
+    );
     assert.equal(skipped.length, 1);
     assert.match(skipped[0]!, /^note@2: .*merge rule cannot change/);
-    assert.deepEqual(registryKeepingOlder([v1, v3]).schemas.map((s) => s.version), [1, 3], 'a consistent list whole');
+    assert.deepEqual(
+      registryKeepingOlder([v1, v3]).schemas.map((s) => s.version),
+      [1, 3],
+      'a consistent list whole',
+    );
   });
 });
 
 describe('defaultRegistry', () => {
   it('ships annotation, job, output and prompt at version 1', () => {
-    assert.deepStrictEqual(defaultRegistry.schemas.map((s) => `${s.type}@${s.version}`), ['annotation@1', 'job@1', 'output@1', 'prompt@1']);
+    assert.deepStrictEqual(
+      defaultRegistry.schemas.map((s) => `${s.type}@${s.version}`),
+      ['annotation@1', 'job@1', 'output@1', 'prompt@1'],
+    );
   });
 
   it('declares the policies the domain needs', () => {
@@ -132,20 +148,37 @@ describe('defaultRegistry', () => {
 });
 
 describe('partitionBy: the field that partitions a type for partial sync', () => {
-  const base = { type: 'task', version: 1, onDeleteConflict: 'edit-wins', fields: { project: { policy: 'lww', valueType: 'string' }, n: { policy: 'counter', valueType: 'integer' }, rank: { policy: 'lww', valueType: 'integer' } } };
+  const base = {
+    type: 'task',
+    version: 1,
+    onDeleteConflict: 'edit-wins',
+    fields: { project: { policy: 'lww', valueType: 'string' }, n: { policy: 'counter', valueType: 'integer' }, rank: { policy: 'lww', valueType: 'integer' } },
+  };
   it('names an lww field of value type string or integer', () => {
     assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'project' }), []);
     assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'rank' }), []);
-    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'n' }).map((e) => e.pointer), ['/partitionBy']);
-    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'missing' }).map((e) => e.pointer), ['/partitionBy']);
-    assert.deepStrictEqual(validateEntityTypeSchema({ ...base, partitionBy: 'toString' }).map((e) => e.pointer), ['/partitionBy']);
+    assert.deepStrictEqual(
+      validateEntityTypeSchema({ ...base, partitionBy: 'n' }).map((e) => e.pointer),
+      ['/partitionBy'],
+    );
+    assert.deepStrictEqual(
+      validateEntityTypeSchema({ ...base, partitionBy: 'missing' }).map((e) => e.pointer),
+      ['/partitionBy'],
+    );
+    assert.deepStrictEqual(
+      validateEntityTypeSchema({ ...base, partitionBy: 'toString' }).map((e) => e.pointer),
+      ['/partitionBy'],
+    );
   });
   it('never changes across the versions of a type', () => {
     const v1 = { ...base, partitionBy: 'project' } as EntityTypeSchema;
     const v2 = { ...base, version: 2 } as EntityTypeSchema;
     const refused = createSchemaRegistry([v1, v2]);
     assert.ok(!refused.ok);
-    assert.deepStrictEqual(refused.errors.map((e) => e.pointer), ['/1/partitionBy']);
+    assert.deepStrictEqual(
+      refused.errors.map((e) => e.pointer),
+      ['/1/partitionBy'],
+    );
     assert.ok(createSchemaRegistry([v1, { ...v2, partitionBy: 'project' }]).ok);
     const byId = { ...base, partitionBy: { idPrefix: { separator: '/' } } } as EntityTypeSchema;
     assert.deepStrictEqual(createSchemaRegistry([byId, { ...v2, partitionBy: { idPrefix: { separator: ':' } } }]).ok, false, 'nor does its separator');
@@ -168,7 +201,13 @@ describe('partitionBy: the field that partitions a type for partial sync', () =>
 });
 
 describe('queueBy: the field that names the queue a job waits in', () => {
-  const job = { type: 'render', version: 1, onDeleteConflict: 'delete-wins', job: true, fields: { queue: { policy: 'lww', valueType: 'string' }, tries: { policy: 'counter', valueType: 'integer' }, lane: { policy: 'lww', valueType: 'integer' } } };
+  const job = {
+    type: 'render',
+    version: 1,
+    onDeleteConflict: 'delete-wins',
+    job: true,
+    fields: { queue: { policy: 'lww', valueType: 'string' }, tries: { policy: 'counter', valueType: 'integer' }, lane: { policy: 'lww', valueType: 'integer' } },
+  };
 
   it('given a job type, when it names an lww string field, then it is valid', () => {
     assert.deepStrictEqual(validateEntityTypeSchema({ ...job, queueBy: 'queue' }), []);
@@ -176,14 +215,21 @@ describe('queueBy: the field that names the queue a job waits in', () => {
 
   it('given a job type, when it names a missing, non-lww or non-string field, then the problem points at /queueBy', () => {
     for (const name of ['missing', 'tries', 'lane', 'toString', 7]) {
-      assert.deepStrictEqual(validateEntityTypeSchema({ ...job, queueBy: name }).map((e) => e.pointer), ['/queueBy'], String(name));
+      assert.deepStrictEqual(
+        validateEntityTypeSchema({ ...job, queueBy: name }).map((e) => e.pointer),
+        ['/queueBy'],
+        String(name),
+      );
     }
   });
 
   it('given a type that is not a job, when it declares a queue, then it is refused at /queueBy', () => {
     const { job: _flag, ...record } = job;
     const errors = validateEntityTypeSchema({ ...record, queueBy: 'queue' });
-    assert.deepStrictEqual(errors.map((e) => e.pointer), ['/queueBy']);
+    assert.deepStrictEqual(
+      errors.map((e) => e.pointer),
+      ['/queueBy'],
+    );
     assert.match(errors[0]!.detail, /only a job type/);
   });
 
@@ -191,7 +237,10 @@ describe('queueBy: the field that names the queue a job waits in', () => {
     const v1 = { ...job, queueBy: 'queue' } as EntityTypeSchema;
     const refused = createSchemaRegistry([v1, { ...job, version: 2 } as EntityTypeSchema]);
     assert.ok(!refused.ok);
-    assert.deepStrictEqual(refused.errors.map((e) => e.pointer), ['/1/queueBy']);
+    assert.deepStrictEqual(
+      refused.errors.map((e) => e.pointer),
+      ['/1/queueBy'],
+    );
     assert.ok(createSchemaRegistry([v1, { ...v1, version: 2 }]).ok);
   });
 });

@@ -89,7 +89,7 @@ function checkPartitionField(name: unknown, fields: Record<string, unknown>, add
     return;
   }
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(fields, name)) {
-    add('/partitionBy', 'must name one of the schema\'s fields');
+    add('/partitionBy', "must name one of the schema's fields");
     return;
   }
   const field = fields[name];
@@ -119,7 +119,7 @@ function checkIdPrefix(rule: Record<string, unknown>, add: (pointer: string, det
 function checkQueueField(name: unknown, job: unknown, fields: Record<string, unknown>, add: (pointer: string, detail: string) => void): void {
   if (job !== true) add('/queueBy', 'only a job type (`job: true`) declares a queue');
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(fields, name)) {
-    add('/queueBy', 'must name one of the schema\'s fields');
+    add('/queueBy', "must name one of the schema's fields");
     return;
   }
   const field = fields[name];

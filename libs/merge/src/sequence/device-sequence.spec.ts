@@ -13,7 +13,10 @@ describe('device sequencing', () => {
   it('reports gaps, and closes them when the missing events arrive', () => {
     const s = advanceSequence(emptySequence(), [1, 2, 5, 6, 9], []);
     assert.equal(s.contiguous, 2);
-    assert.deepEqual(gapsOf(s), [[3, 4], [7, 8]]);
+    assert.deepEqual(gapsOf(s), [
+      [3, 4],
+      [7, 8],
+    ]);
     const t = advanceSequence(s, [4, 3], []);
     assert.equal(t.contiguous, 6);
     assert.deepEqual(gapsOf(t), [[7, 8]]);
@@ -37,17 +40,56 @@ describe('device sequencing', () => {
   });
 
   it('merges, subtracts and counts inclusive sequence ranges', () => {
-    assert.deepEqual(mergeSeqRanges([[10, 12], [1, 3], [4, 5], [11, 20], [30, 29]]), [[1, 5], [10, 20]]);
-    assert.deepEqual(subtractSeqRanges([[1, 10], [20, 30]], [[3, 4], [8, 22], [30, 40]]), [[1, 2], [5, 7], [23, 29]]);
+    assert.deepEqual(
+      mergeSeqRanges([
+        [10, 12],
+        [1, 3],
+        [4, 5],
+        [11, 20],
+        [30, 29],
+      ]),
+      [
+        [1, 5],
+        [10, 20],
+      ],
+    );
+    assert.deepEqual(
+      subtractSeqRanges(
+        [
+          [1, 10],
+          [20, 30],
+        ],
+        [
+          [3, 4],
+          [8, 22],
+          [30, 40],
+        ],
+      ),
+      [
+        [1, 2],
+        [5, 7],
+        [23, 29],
+      ],
+    );
     assert.deepEqual(subtractSeqRanges([[5, 6]], [[1, 10]]), []);
-    assert.equal(seqCount([[1, 3000], [2000, 3001], [5000, 5000]]), 3002);
+    assert.equal(
+      seqCount([
+        [1, 3000],
+        [2000, 3001],
+        [5000, 5000],
+      ]),
+      3002,
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 5 }))), fc.array(fc.tuple(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 5 }))), (a, b) => {
         const ranges = a.map(([from, len]): [number, number] => [from, from + len]);
         const cut = b.map(([from, len]): [number, number] => [from, from + len]);
         const members = (rs: [number, number][]) => new Set(rs.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i)));
         const expected = [...members(ranges)].filter((n) => !members(cut).has(n)).sort((x, y) => x - y);
-        assert.deepEqual([...members(subtractSeqRanges(ranges, cut))].sort((x, y) => x - y), expected);
+        assert.deepEqual(
+          [...members(subtractSeqRanges(ranges, cut))].sort((x, y) => x - y),
+          expected,
+        );
         assert.equal(seqCount(ranges), members(ranges).size);
       }),
     );

@@ -31,8 +31,15 @@ export function advanceSequence(current: DeviceSequence, seqs: readonly number[]
     seen.delete(contiguous + 1);
     contiguous += 1;
   }
-  const ahead = [...seen].filter((s) => s > contiguous).sort((a, b) => a - b).slice(0, AHEAD_LIMIT);
-  const lastAcceptedAt = [current.lastAcceptedAt, ...acceptedAts].filter((a): a is string => a !== null).sort().pop() ?? null;
+  const ahead = [...seen]
+    .filter((s) => s > contiguous)
+    .sort((a, b) => a - b)
+    .slice(0, AHEAD_LIMIT);
+  const lastAcceptedAt =
+    [current.lastAcceptedAt, ...acceptedAts]
+      .filter((a): a is string => a !== null)
+      .sort()
+      .pop() ?? null;
   return { contiguous, maxSeq, ahead, events, lastAcceptedAt };
 }
 
@@ -50,7 +57,10 @@ export function gapsOf(sequence: Pick<DeviceSequence, 'contiguous' | 'maxSeq' | 
 
 /** Inclusive deviceSeq ranges, sorted and merged: overlapping or touching ranges become one. */
 export function mergeSeqRanges(ranges: readonly (readonly [number, number])[]): [number, number][] {
-  const sorted = ranges.filter(([from, to]) => from <= to).map(([from, to]): [number, number] => [from, to]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const sorted = ranges
+    .filter(([from, to]) => from <= to)
+    .map(([from, to]): [number, number] => [from, to])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const merged: [number, number][] = [];
   for (const [from, to] of sorted) {
     const last = merged.at(-1);

@@ -22,7 +22,10 @@ export function journal(start = 1) {
   let seq = start - 1;
   return {
     /** A journal record of `event` (optionally carrying an operator's re-drive or edit of the entry at `entrySeq`). */
-    record(event: DeviceEvent, options: { workspace?: string; acceptedAt?: string; site?: string; mark?: { action: Exclude<ParkedAction, 'skip'>; entrySeq: number; reason?: string } } = {}): BatchItem {
+    record(
+      event: DeviceEvent,
+      options: { workspace?: string; acceptedAt?: string; site?: string; mark?: { action: Exclude<ParkedAction, 'skip'>; entrySeq: number; reason?: string } } = {},
+    ): BatchItem {
       const { workspace = WORKSPACE, acceptedAt = ACCEPTED_AT, site, mark } = options;
       return {
         seq: ++seq,
@@ -89,7 +92,8 @@ class Store {
           step satisfies never;
       }
     }
-    for (const e of plan.entities) this.entities.set(`${e.workspace}\u0000${e.entityType}\u0000${e.entityId}`, { workspace: e.workspace, entityType: e.entityType, entityId: e.entityId, state: structuredClone(e.state) });
+    for (const e of plan.entities)
+      this.entities.set(`${e.workspace}\u0000${e.entityType}\u0000${e.entityId}`, { workspace: e.workspace, entityType: e.entityType, entityId: e.entityId, state: structuredClone(e.state) });
     for (const r of [...plan.receipts.inserted, ...plan.receipts.updated]) this.receipts.set(`${r.workspace}\u0000${r.eventId}`, { eventId: r.eventId, workspace: r.workspace, status: r.status });
   }
 }
@@ -126,10 +130,20 @@ function matchList(actual: readonly object[], expected: readonly object[], what:
 }
 
 function checkedPlan(items: readonly BatchItem[], state: BatchState, merge: MergeFn, registry: SchemaRegistry): BatchPlan {
-  const input = deepFreeze({ items: structuredClone(items), state: structuredClone(state), merge, partition: (type: string) => partitionOf(registry, type), queueField: (type: string) => queueFieldOf(registry, type) });
+  const input = deepFreeze({
+    items: structuredClone(items),
+    state: structuredClone(state),
+    merge,
+    partition: (type: string) => partitionOf(registry, type),
+    queueField: (type: string) => queueFieldOf(registry, type),
+  });
   const plan = planBatch(input);
   assert.equal(canonicalJson(planBatch(input)), canonicalJson(plan), 'planning is deterministic');
-  assert.deepStrictEqual(JSON.parse(JSON.stringify(plan.entities.map((e) => e.state))), plan.entities.map((e) => e.state), 'states survive a JSON round trip');
+  assert.deepStrictEqual(
+    JSON.parse(JSON.stringify(plan.entities.map((e) => e.state))),
+    plan.entities.map((e) => e.state),
+    'states survive a JSON round trip',
+  );
   return plan;
 }
 
@@ -138,7 +152,10 @@ function checkedPlan(items: readonly BatchItem[], state: BatchState, merge: Merg
  * after the earlier batches were parked).
  */
 export function projectionSpec(registry: SchemaRegistry, options: { whenRegistry?: SchemaRegistry } = {}) {
-  const mergeWith = (r: SchemaRegistry): MergeFn => (current, input) => mergeWithRegistry(current, input, r);
+  const mergeWith =
+    (r: SchemaRegistry): MergeFn =>
+    (current, input) =>
+      mergeWithRegistry(current, input, r);
   return {
     given(...batches: BatchItem[][]) {
       return {
@@ -151,7 +168,12 @@ export function projectionSpec(registry: SchemaRegistry, options: { whenRegistry
               if (expected.outcomes) assert.deepStrictEqual(plan.outcomes, expected.outcomes, 'outcomes');
               if (expected.steps) matchList(plan.steps, expected.steps, 'steps');
               if (expected.entities) matchList(plan.entities, expected.entities, 'entities');
-              if (expected.values) assert.deepStrictEqual(plan.entities.map((e) => view(e.state).values), expected.values, 'entity values');
+              if (expected.values)
+                assert.deepStrictEqual(
+                  plan.entities.map((e) => view(e.state).values),
+                  expected.values,
+                  'entity values',
+                );
               if (expected.inserted) matchList(plan.receipts.inserted, expected.inserted, 'receipts inserted');
               if (expected.updated) matchList(plan.receipts.updated, expected.updated, 'receipts updated');
               for (const name of ['duplicates', 'decisions', 'conflicts', 'resolvedConflicts', 'repairs', 'outbox', 'arrivals', 'changes'] as const) {

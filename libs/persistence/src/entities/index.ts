@@ -139,8 +139,6 @@ export class EntityAssetRow {
   @PrimaryColumn({ type: 'text' }) sha256!: string;
 }
 
-
-
 /**
  * Merge decisions, one row per event: its field decisions (policy, inputs, outcome, the rule that fired) as
  * one jsonb array of positional tuples, in decision order (`StoredDecision` in `@tidemark/merge`).
@@ -281,4 +279,23 @@ export class AssetOutboxRow {
   @Column({ type: 'jsonb' }) headers!: Record<string, string>;
   @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
 }
-export const ENTITIES = [EntityRow, ChangeLogRow, EventReceiptRow, JournalDuplicateRow, ConsumerCheckpointRow, OutboxRow, ParkedEventRow, EntityAssetRow, MergeDecisionRow, ConflictRow, RepairRow, DeviceSequenceRow, EntitySchemaRow, AssetUploadRow, AssetUploadPartRow, AssetRow, AssetReferenceRow, AssetOutboxRow];
+export const ENTITIES = [
+  EntityRow,
+  ChangeLogRow,
+  EventReceiptRow,
+  JournalDuplicateRow,
+  ConsumerCheckpointRow,
+  OutboxRow,
+  ParkedEventRow,
+  EntityAssetRow,
+  MergeDecisionRow,
+  ConflictRow,
+  RepairRow,
+  DeviceSequenceRow,
+  EntitySchemaRow,
+  AssetUploadRow,
+  AssetUploadPartRow,
+  AssetRow,
+  AssetReferenceRow,
+  AssetOutboxRow,
+];

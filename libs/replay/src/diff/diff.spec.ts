@@ -33,17 +33,48 @@ describe('diffEntity', () => {
   });
 
   it('names conflicts a rebuild opens and closes, and receipts whose fate changes', () => {
-    const live = side({ inConflict: ['label'], conflicts: [{ id: 'e2:label', field: 'label', status: 'open' }, { id: 'e1:x', field: 'x', status: 'resolved' }], receipts: [{ eventId: 'e1', status: 'applied' }, { eventId: 'e2', status: 'conflicted' }] });
-    const shadow = side({ conflicts: [{ id: 'e1:x', field: 'x', status: 'resolved' }, { id: 'e3:title', field: 'title', status: 'open' }], receipts: [{ eventId: 'e1', status: 'applied' }, { eventId: 'e2', status: 'merged' }, { eventId: 'e3', status: 'conflicted' }] });
+    const live = side({
+      inConflict: ['label'],
+      conflicts: [
+        { id: 'e2:label', field: 'label', status: 'open' },
+        { id: 'e1:x', field: 'x', status: 'resolved' },
+      ],
+      receipts: [
+        { eventId: 'e1', status: 'applied' },
+        { eventId: 'e2', status: 'conflicted' },
+      ],
+    });
+    const shadow = side({
+      conflicts: [
+        { id: 'e1:x', field: 'x', status: 'resolved' },
+        { id: 'e3:title', field: 'title', status: 'open' },
+      ],
+      receipts: [
+        { eventId: 'e1', status: 'applied' },
+        { eventId: 'e2', status: 'merged' },
+        { eventId: 'e3', status: 'conflicted' },
+      ],
+    });
     const diff = diffEntity(live, shadow);
     assert.equal(diff.change, 'changed');
     assert.equal(diff.viewChanged, true, 'inConflict differs');
     assert.deepEqual(diff.conflicts, { opened: [{ id: 'e3:title', field: 'title' }], closed: [{ id: 'e2:label', field: 'label' }] });
-    assert.deepEqual(diff.receipts, [{ eventId: 'e2', live: 'conflicted', shadow: 'merged' }, { eventId: 'e3', live: null, shadow: 'conflicted' }]);
+    assert.deepEqual(diff.receipts, [
+      { eventId: 'e2', live: 'conflicted', shadow: 'merged' },
+      { eventId: 'e3', live: null, shadow: 'conflicted' },
+    ]);
   });
 
   it('counts a receipt-only difference as a change that devices do not see in their pull', () => {
-    const diff = diffEntity(side(), side({ receipts: [{ eventId: 'e1', status: 'applied' }, { eventId: 'e2', status: 'applied' }] }));
+    const diff = diffEntity(
+      side(),
+      side({
+        receipts: [
+          { eventId: 'e1', status: 'applied' },
+          { eventId: 'e2', status: 'applied' },
+        ],
+      }),
+    );
     assert.deepEqual([diff.change, diff.viewChanged], ['changed', false]);
   });
 

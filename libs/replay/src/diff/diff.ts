@@ -76,8 +76,14 @@ export function diffEntity(live: EntitySide | undefined, shadow: EntitySide | un
   const liveOpen = openConflicts(live);
   const shadowOpen = openConflicts(shadow);
   const byId = (a: { id: string }, b: { id: string }) => compareText(a.id, b.id);
-  const opened = [...shadowOpen].filter(([id]) => !liveOpen.has(id)).map(([id, field]) => ({ id, field })).sort(byId);
-  const closed = [...liveOpen].filter(([id]) => !shadowOpen.has(id)).map(([id, field]) => ({ id, field })).sort(byId);
+  const opened = [...shadowOpen]
+    .filter(([id]) => !liveOpen.has(id))
+    .map(([id, field]) => ({ id, field }))
+    .sort(byId);
+  const closed = [...liveOpen]
+    .filter(([id]) => !shadowOpen.has(id))
+    .map(([id, field]) => ({ id, field }))
+    .sort(byId);
   const liveReceipts = new Map((live?.receipts ?? []).map((r) => [r.eventId, r.status]));
   const shadowReceipts = new Map((shadow?.receipts ?? []).map((r) => [r.eventId, r.status]));
   const receipts = [...new Set([...liveReceipts.keys(), ...shadowReceipts.keys()])]
@@ -85,9 +91,24 @@ export function diffEntity(live: EntitySide | undefined, shadow: EntitySide | un
     .filter((id) => liveReceipts.get(id) !== shadowReceipts.get(id))
     .map((eventId) => ({ eventId, live: liveReceipts.get(eventId) ?? null, shadow: shadowReceipts.get(eventId) ?? null }));
   const viewChanged =
-    !live || !shadow || live.version !== shadow.version || live.deleted !== shadow.deleted || fields.length > 0 || !same(live.view.inConflict, shadow.view.inConflict) || !same(live.view.job ?? null, shadow.view.job ?? null);
-  const change: EntityChange = !live && !shadow ? 'unchanged' : !live ? 'added' : !shadow ? 'removed' : viewChanged || opened.length > 0 || closed.length > 0 || receipts.length > 0 ? 'changed' : 'unchanged';
-  return { change, viewChanged: (live !== undefined || shadow !== undefined) && viewChanged, live: live ? snapshot(live) : null, shadow: shadow ? snapshot(shadow) : null, fields, conflicts: { opened, closed }, receipts };
+    !live ||
+    !shadow ||
+    live.version !== shadow.version ||
+    live.deleted !== shadow.deleted ||
+    fields.length > 0 ||
+    !same(live.view.inConflict, shadow.view.inConflict) ||
+    !same(live.view.job ?? null, shadow.view.job ?? null);
+  const change: EntityChange =
+    !live && !shadow ? 'unchanged' : !live ? 'added' : !shadow ? 'removed' : viewChanged || opened.length > 0 || closed.length > 0 || receipts.length > 0 ? 'changed' : 'unchanged';
+  return {
+    change,
+    viewChanged: (live !== undefined || shadow !== undefined) && viewChanged,
+    live: live ? snapshot(live) : null,
+    shadow: shadow ? snapshot(shadow) : null,
+    fields,
+    conflicts: { opened, closed },
+    receipts,
+  };
 }
 
 /** Counts over every entity of a replay (the wire shape ops-api serves). */
@@ -115,7 +136,11 @@ export function addToSummary(summary: DiffSummary, type: string, diff: EntityDif
 }
 
 function sortObject(record: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.keys(record).sort(compareText).map((k) => [k, record[k]!]));
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort(compareText)
+      .map((k) => [k, record[k]!]),
+  );
 }
 
 /**

@@ -8,7 +8,17 @@ const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 const ESTIMATE: ReplayEstimate = { seconds: 1, eventsPerSecond: 10, basis: 'assumed' };
 const SWAP = { entities: 2, changed: 1, added: 0, removed: 0, changes: 1, conflictsOpened: 0, conflictsWithdrawn: 0, activated: [] };
 
-const request = (planOnly = false): ReplayCommand => ({ kind: 'request', at: t(0), id: ID, scope: { workspace: 'ws' }, policyRevisions: { annotation: 2 }, reason: 'r', requestedBy: 'op', eventsPerSecond: 500, planOnly });
+const request = (planOnly = false): ReplayCommand => ({
+  kind: 'request',
+  at: t(0),
+  id: ID,
+  scope: { workspace: 'ws' },
+  policyRevisions: { annotation: 2 },
+  reason: 'r',
+  requestedBy: 'op',
+  eventsPerSecond: 500,
+  planOnly,
+});
 const startPlanning: ReplayCommand = { kind: 'start-planning', at: t(1), bounds: { p00: 7 }, livePrefix: 'merge', partitions: 1, fromSeq: 1, toSeq: 7 };
 const recordPlan: ReplayCommand = { kind: 'record-plan', at: t(2), lastSeq: 5, scanned: 5, selected: 3 };
 const finishPlanning: ReplayCommand = { kind: 'finish-planning', at: t(3), affectedEntities: 2, rebuildEvents: 10, estimate: ESTIMATE, revisions: { 'ws/annotation': { revision: 2, live: 1 } } };
@@ -51,7 +61,10 @@ const toBuilt = [...toDiffing, finishDiff];
 describe('the replay job decider', () => {
   it('a request creates a queued job with nothing planned', () => {
     const { job, events } = then(given().when(request()));
-    assert.deepEqual(events.map((e) => e.type), ['requested']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['requested'],
+    );
     assert.equal(job.status, 'queued');
     assert.deepEqual([job.scope, job.policyRevisions, job.eventsPerSecond, job.planOnly, job.requestedBy], [{ workspace: 'ws' }, { annotation: 2 }, 500, false, 'op']);
     assert.deepEqual([job.plannedAt, job.finishedAt, job.diffDigest, job.rebuildEvents], [null, null, null, null]);
@@ -68,7 +81,10 @@ describe('the replay job decider', () => {
 
   it('queued → planning takes the bounds and the range to scan (before the first sequence)', () => {
     const { job, events } = then(given(request()).when(startPlanning));
-    assert.deepEqual(events.map((e) => [e.type, 'from' in e ? e.from : null]), [['planning-started', 'queued']]);
+    assert.deepEqual(
+      events.map((e) => [e.type, 'from' in e ? e.from : null]),
+      [['planning-started', 'queued']],
+    );
     assert.equal(job.status, 'planning');
     assert.deepEqual([job.bounds, job.livePrefix, job.partitions, job.planSeq, job.planTo], [{ p00: 7 }, 'merge', 1, 0, 7]);
     assert.deepEqual([job.plannedAt, job.phaseStartedAt, job.phaseDoneAtStart], [t(1), t(1), 0]);
@@ -81,7 +97,10 @@ describe('the replay job decider', () => {
 
   it('planning → building once planned, with the plan and the build phase started', () => {
     const { job, events } = then(given(...toPlanning, recordPlan).when(finishPlanning));
-    assert.deepEqual(events.map((e) => e.type), ['planned']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['planned'],
+    );
     assert.equal(job.status, 'building');
     assert.deepEqual([job.affectedEntities, job.rebuildEvents, job.estimate, job.revisions], [2, 10, ESTIMATE, { 'ws/annotation': { revision: 2, live: 1 } }]);
     assert.deepEqual([job.phaseStartedAt, job.doneEvents, job.finishedAt, job.shadowDropped], [t(3), 0, null, false]);
@@ -113,7 +132,10 @@ describe('the replay job decider', () => {
 
   it('built → swapped with the confirmed digest', () => {
     const { job, events } = then(given(...toBuilt).when(swap));
-    assert.deepEqual(events.map((e) => e.type), ['swapped']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['swapped'],
+    );
     assert.deepEqual([job.status, job.swapSummary, job.finishedAt, job.shadowDropped], ['swapped', SWAP, t(8), true]);
   });
 

@@ -160,11 +160,28 @@ export function decide(job: ReplayJob | undefined, command: ReplayCommand): Repl
   const at = command.at;
   switch (command.kind) {
     case 'start-planning':
-      return { events: [{ type: 'planning-started', from: 'queued', at, bounds: command.bounds, livePrefix: command.livePrefix, partitions: command.partitions, planSeq: command.fromSeq - 1, planTo: command.toSeq }] };
+      return {
+        events: [
+          { type: 'planning-started', from: 'queued', at, bounds: command.bounds, livePrefix: command.livePrefix, partitions: command.partitions, planSeq: command.fromSeq - 1, planTo: command.toSeq },
+        ],
+      };
     case 'record-plan':
       return { events: [{ type: 'plan-progressed', from: 'planning', at, planSeq: command.lastSeq, scanned: command.scanned, selected: command.selected }] };
     case 'finish-planning':
-      return { events: [{ type: 'planned', from: 'planning', at, affectedEntities: command.affectedEntities, rebuildEvents: command.rebuildEvents, estimate: command.estimate, revisions: command.revisions, planOnly: job.planOnly }] };
+      return {
+        events: [
+          {
+            type: 'planned',
+            from: 'planning',
+            at,
+            affectedEntities: command.affectedEntities,
+            rebuildEvents: command.rebuildEvents,
+            estimate: command.estimate,
+            revisions: command.revisions,
+            planOnly: job.planOnly,
+          },
+        ],
+      };
     case 'resume-build':
       return { events: [{ type: 'build-resumed', from: 'building', at, done: command.done, buildSeq: command.buildSeq, resumed: command.resumed }] };
     case 'record-build':
@@ -236,7 +253,18 @@ export function evolve(job: ReplayJob | undefined, event: ReplayEvent): ReplayJo
   const next = { ...job, updatedAt: at };
   switch (event.type) {
     case 'planning-started':
-      return { ...next, status: 'planning', bounds: event.bounds, livePrefix: event.livePrefix, partitions: event.partitions, planSeq: event.planSeq, planTo: event.planTo, plannedAt: at, phaseStartedAt: at, phaseDoneAtStart: 0 };
+      return {
+        ...next,
+        status: 'planning',
+        bounds: event.bounds,
+        livePrefix: event.livePrefix,
+        partitions: event.partitions,
+        planSeq: event.planSeq,
+        planTo: event.planTo,
+        plannedAt: at,
+        phaseStartedAt: at,
+        phaseDoneAtStart: 0,
+      };
     case 'plan-progressed':
       return { ...next, planSeq: event.planSeq, scannedEvents: job.scannedEvents + event.scanned, selectedEvents: job.selectedEvents + event.selected };
     case 'planned': {

@@ -1,6 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ASSUMED_REBUILD_CAPACITY, batchSizeFor, checkReplayRequest, classifyEntry, estimateReplay, journalFilter, planScan, replayProgress, shadowSchemaName, throttleDelay, type JournalEntryMeta, type ReplayPlanInput } from '../index';
+import {
+  ASSUMED_REBUILD_CAPACITY,
+  batchSizeFor,
+  checkReplayRequest,
+  classifyEntry,
+  estimateReplay,
+  journalFilter,
+  planScan,
+  replayProgress,
+  shadowSchemaName,
+  throttleDelay,
+  type JournalEntryMeta,
+  type ReplayPlanInput,
+} from '../index';
 
 const entry = (over: Partial<JournalEntryMeta> = {}): JournalEntryMeta => ({
   seq: 10,
@@ -24,7 +37,10 @@ describe('checkReplayRequest', () => {
   it('names every inconsistency by pointer', () => {
     const errors = checkReplayRequest({ entityId: 'x', fromSeq: 9, toSeq: 3, fromTime: '2026-11-20T00:00:00Z', toTime: '2026-11-19T00:00:00Z' }, ['prompt']);
     assert.deepEqual(errors.map((e) => e.pointer).sort(), ['/scope/entityId', '/scope/toSeq', '/scope/toTime', '/scope/workspace']);
-    assert.deepEqual(checkReplayRequest({ fromTime: 'yesterday' }, []).map((e) => e.pointer), ['/scope/fromTime']);
+    assert.deepEqual(
+      checkReplayRequest({ fromTime: 'yesterday' }, []).map((e) => e.pointer),
+      ['/scope/fromTime'],
+    );
   });
 });
 
@@ -66,13 +82,21 @@ describe('classifyEntry', () => {
 
 describe('planScan', () => {
   it('reads the narrowest subject filter over the needed range', () => {
-    assert.deepEqual(planScan({ scope: { workspace: 'acme', entityType: 'prompt', entityId: 'pr-1', fromSeq: 5 }, revisedTypes: [], bounds }), { filter: 'tm.journal.acme.*.prompt.pr-1', fromSeq: 5, toSeq: 50 });
+    assert.deepEqual(planScan({ scope: { workspace: 'acme', entityType: 'prompt', entityId: 'pr-1', fromSeq: 5 }, revisedTypes: [], bounds }), {
+      filter: 'tm.journal.acme.*.prompt.pr-1',
+      fromSeq: 5,
+      toSeq: 50,
+    });
     assert.deepEqual(planScan({ scope: { toSeq: 20 }, revisedTypes: [], bounds }), { filter: 'tm.journal.*.*.*.*', fromSeq: 1, toSeq: 20 });
     assert.deepEqual(planScan({ scope: { workspace: 'acme', deviceId: 'd' }, revisedTypes: [], bounds }), { filter: 'tm.journal.acme.*.*.*', fromSeq: 1, toSeq: 50 });
   });
 
   it('scans the whole history of revised types', () => {
-    assert.deepEqual(planScan({ scope: { workspace: 'acme', entityType: 'prompt', entityId: 'pr-1', fromSeq: 30 }, revisedTypes: ['prompt'], bounds }), { filter: 'tm.journal.acme.*.prompt.*', fromSeq: 1, toSeq: 50 });
+    assert.deepEqual(planScan({ scope: { workspace: 'acme', entityType: 'prompt', entityId: 'pr-1', fromSeq: 30 }, revisedTypes: ['prompt'], bounds }), {
+      filter: 'tm.journal.acme.*.prompt.*',
+      fromSeq: 1,
+      toSeq: 50,
+    });
     assert.deepEqual(planScan({ scope: { workspace: 'acme', entityType: 'output' }, revisedTypes: ['prompt'], bounds }).filter, 'tm.journal.acme.*.*.*');
     assert.deepEqual(planScan({ scope: { workspace: 'acme' }, revisedTypes: ['prompt'], bounds }).filter, 'tm.journal.acme.*.*.*');
   });

@@ -1,7 +1,11 @@
 // Replay throttling and progress: how fast a rebuild may go and how far it is. Time is an input.
 
 /** Progress of a running phase: share done, rate since the phase (re)started, and time left at that rate. */
-export function replayProgress(p: { done: number; total: number; doneAtStart: number; startedAtMs: number; nowMs: number }): { percent: number; eventsPerSecond: number | null; etaSeconds: number | null } {
+export function replayProgress(p: { done: number; total: number; doneAtStart: number; startedAtMs: number; nowMs: number }): {
+  percent: number;
+  eventsPerSecond: number | null;
+  etaSeconds: number | null;
+} {
   const percent = p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 1000) / 10) : p.done > 0 ? 100 : 0;
   const seconds = (p.nowMs - p.startedAtMs) / 1000;
   const rate = seconds > 0 && p.done > p.doneAtStart ? (p.done - p.doneAtStart) / seconds : null;

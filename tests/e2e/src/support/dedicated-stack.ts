@@ -97,7 +97,18 @@ export async function startDedicatedStack(name: string, services: readonly Servi
     },
     journaled: async () => (await js.jsm.streams.info(STREAMS.journal)).state.messages,
     // A process that ended shows its last lines whatever they are (a crash writes a plain stack trace).
-    logs: (lines = 8) => started.map((p) => `--- ${p.name} (${p.pid}, ${p.state()}) ---\n${p.output().split('\n').filter((l) => p.state() !== 'running' ? l.trim() !== '' : l.includes('"level"')).slice(-lines).join('\n')}`).join('\n'),
+    logs: (lines = 8) =>
+      started
+        .map(
+          (p) =>
+            `--- ${p.name} (${p.pid}, ${p.state()}) ---\n${p
+              .output()
+              .split('\n')
+              .filter((l) => (p.state() !== 'running' ? l.trim() !== '' : l.includes('"level"')))
+              .slice(-lines)
+              .join('\n')}`,
+        )
+        .join('\n'),
     async close() {
       await identity.close();
       await Promise.all([...running.values()].map((s) => s.kill()));
