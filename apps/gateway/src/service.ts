@@ -9,6 +9,7 @@ import {
   DeviceProgressRepository,
   EntityAssetsRepository,
   ReadScopesRepository,
+  recordInReadScope,
   ReceiptsRepository,
   RepairsRepository,
   SnapshotRepository,
@@ -107,7 +108,14 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     readJournal: async (seq) => (await connection.jsm.streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
     journal: async (workspace, deviceId, event) => (await pushBatch(deps, { workspace, deviceId, site: null }, { events: [event] })).results[0]!,
   });
-  const ledger: LedgerDeps = { receipts, conflicts, repairs: new RepairsRepository(ds), progress: deviceProgress, resolver, access: (workspace, deviceId) => accessRules.access(workspace, deviceId) };
+  const ledger: LedgerDeps = { receipts, conflicts, repairs: new RepairsRepository(ds), progress: deviceProgress, resolver,
+    access: (workspace, deviceId) => accessRules.access(workspace, deviceId),
+    readScope: async (workspace, deviceId) => {
+      const filter = await readFilters.get(workspace, deviceId);
+      return filter.kind === 'all' ? undefined : { keys: filter.keys, types: filter.types };
+    },
+    inScope: (workspace, entityType, entityId, scope) => recordInReadScope(ds, workspace, entityType, entityId, scope),
+  };
   const reads = { changeLog: new ChangeLogRepository(ds), conflicts, receipts, assets: new EntityAssetsRepository(ds) };
   const pull: PullDeps = {
     reads,

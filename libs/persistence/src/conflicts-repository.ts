@@ -1,6 +1,7 @@
 import type { ConflictView, HotspotList } from '@tidemark/contracts';
 import { CONFLICT_COLUMNS, conflictView, findConflict, type ConflictLedgerRow } from './conflict-resolution';
-import { Where, type SeqPosition, type Sql } from './sql';
+import { Where, inReadScope, type SeqPosition, type Sql } from './sql';
+import type { ScopeSelection } from './snapshot-repository';
 
 /** Conflicts are listed by the journal sequence of their opening event, then id. */
 export interface ConflictListQuery {
@@ -12,6 +13,8 @@ export interface ConflictListQuery {
   entityId?: string | undefined;
   after?: SeqPosition | undefined;
   limit: number;
+  /** Only conflicts on records in these read scopes (a scoped device's listing); undefined: all. */
+  scope?: ScopeSelection | undefined;
 }
 
 export type Hotspot = HotspotList['hotspots'][number];
@@ -28,6 +31,7 @@ export class ConflictsRepository {
     if (query.field !== undefined) where.add('field = $?', query.field);
     if (query.entityId !== undefined) where.add('entity_id = $?', query.entityId);
     if (query.after !== undefined) where.add('(opened_seq, conflict_id) > ($?::bigint, $?::text)', query.after.seq, query.after.id ?? '');
+    inReadScope(where, 'conflicts', query.scope);
     return (await this.sql.query(
       `SELECT ${CONFLICT_COLUMNS} FROM conflicts ${where.clause()} ORDER BY opened_seq, conflict_id LIMIT ${where.param(query.limit)}`,
       where.params,
@@ -35,9 +39,10 @@ export class ConflictsRepository {
   }
 
   /** Open conflicts counted by entity type and field, most first, with the oldest opening time. */
-  async hotspots(query: { workspace: string; entityType?: string | undefined; limit: number }): Promise<Hotspot[]> {
+  async hotspots(query: { workspace: string; entityType?: string | undefined; limit: number; scope?: ScopeSelection | undefined }): Promise<Hotspot[]> {
     const where = new Where().add('workspace = $?', query.workspace).add("status = 'open'");
     if (query.entityType !== undefined) where.add('entity_type = $?', query.entityType);
+    inReadScope(where, 'conflicts', query.scope);
     const rows = (await this.sql.query(
       `SELECT entity_type, field, count(*) AS open, min(opened_accepted_at) AS oldest FROM conflicts ${where.clause()}
         GROUP BY entity_type, field ORDER BY count(*) DESC, entity_type, field LIMIT ${where.param(query.limit)}`,

@@ -1,5 +1,6 @@
 import type { RepairView } from '@tidemark/contracts';
-import { Where, seqCursor, type SeqPosition, type Sql } from './sql';
+import { Where, inReadScope, seqCursor, type SeqPosition, type Sql } from './sql';
+import type { ScopeSelection } from './snapshot-repository';
 
 /** An impossible job transition merge-service parked for an operator (`repairs`). */
 export interface RepairLedgerRow {
@@ -43,6 +44,8 @@ export interface RepairListQuery {
   entityId?: string | undefined;
   after?: SeqPosition | undefined;
   limit: number;
+  /** Only repairs of records in these read scopes (a scoped device's listing); undefined: all. */
+  scope?: ScopeSelection | undefined;
 }
 
 /** The repair ledger (`repairs`, written by merge-service). */
@@ -57,6 +60,7 @@ export class RepairsRepository {
     if (query.entityType !== undefined) where.add('entity_type = $?', query.entityType);
     if (query.entityId !== undefined) where.add('entity_id = $?', query.entityId);
     if (query.after !== undefined) where.add('(stream_seq, repair_id) > ($?::bigint, $?::text)', query.after.seq, query.after.id ?? '');
+    inReadScope(where, 'repairs', query.scope);
     return (await this.sql.query(`SELECT ${COLUMNS} FROM repairs ${where.clause()} ORDER BY stream_seq, repair_id LIMIT ${where.param(query.limit)}`, where.params)) as RepairLedgerRow[];
   }
 

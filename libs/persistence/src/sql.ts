@@ -33,6 +33,34 @@ export class Where {
   }
 }
 
+/**
+ * Keeps the rows of `table` (a ledger with `workspace`, `entity_type`, `entity_id`) whose record is in a device's
+ * read scopes: its projected entity's scope key is one of `keys`, or its type one of `types` (the entity's primary
+ * key finds it; a tombstone keeps the key the record had). Nothing to add for a device that reads everything.
+ */
+export function inReadScope(where: Where, table: string, scope: { keys: readonly string[]; types: readonly string[] } | undefined): Where {
+  if (scope === undefined) return where;
+  return where.add(
+    `EXISTS (SELECT 1 FROM entities e WHERE e.workspace = ${table}.workspace AND e.entity_type = ${table}.entity_type AND e.entity_id = ${table}.entity_id
+       AND (e.scope_key = ANY($?::text[]) OR e.entity_type = ANY($?::text[])))`,
+    [...scope.keys],
+    [...scope.types],
+  );
+}
+
+/** Whether one record is in a device's read scopes (undefined scope: the device reads everything). */
+export async function recordInReadScope(sql: Sql, workspace: string, entityType: string, entityId: string, scope: { keys: readonly string[]; types: readonly string[] } | undefined): Promise<boolean> {
+  if (scope === undefined) return true;
+  const rows = (await sql.query('SELECT 1 FROM entities WHERE workspace = $1 AND entity_type = $2 AND entity_id = $3 AND (scope_key = ANY($4::text[]) OR entity_type = ANY($5::text[]))', [
+    workspace,
+    entityType,
+    entityId,
+    [...scope.keys],
+    [...scope.types],
+  ])) as unknown[];
+  return rows.length > 0;
+}
+
 /** A position in a listing ordered by a sequence, then an id (`<seq>:<id>`, or a bare sequence). */
 export interface SeqPosition {
   seq: string;

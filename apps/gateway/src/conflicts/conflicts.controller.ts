@@ -15,7 +15,7 @@ import {
 import { checkResolve } from '@tidemark/access';
 import { ProblemError } from '@tidemark/platform';
 import { CurrentPrincipal, RequireAuth, type DevicePrincipal } from '@tidemark/auth';
-import { conflictCursor, conflictView, resolutionProblem } from '@tidemark/persistence';
+import { conflictCursor, conflictView, resolutionProblem, type ConflictLedgerRow } from '@tidemark/persistence';
 import { LEDGER_DEPS, decodeCursor, notFound, pageOf, parsePath, parseQuery, type LedgerDeps } from './ledger-http';
 
 const validateList = compileValidator(ConflictListQuery);
@@ -43,6 +43,7 @@ export class ConflictsController {
       entityId: q.entityId,
       after: q.after === undefined ? undefined : decodeCursor(q.after),
       limit: limit + 1,
+      scope: await this.deps.readScope(workspace, device.deviceId),
     });
     const { page, ...rest } = pageOf(rows, limit, conflictCursor, q.after);
     return { conflicts: page.map(conflictView), ...rest };
@@ -53,14 +54,14 @@ export class ConflictsController {
   async hotspots(@Query() query: Record<string, unknown>, @CurrentPrincipal() device: DevicePrincipal): Promise<HotspotList> {
     const workspace = device.workspace;
     const q = parseQuery(validateHotspots, query);
-    return { hotspots: await this.deps.conflicts.hotspots({ workspace, entityType: q.entityType, limit: q.limit ?? LEDGER_LIMITS.defaultPageSize }) };
+    return { hotspots: await this.deps.conflicts.hotspots({ workspace, entityType: q.entityType, limit: q.limit ?? LEDGER_LIMITS.defaultPageSize, scope: await this.deps.readScope(workspace, device.deviceId) }) };
   }
 
   @Get(':id')
   async one(@Param('id') idText: string, @CurrentPrincipal() device: DevicePrincipal): Promise<ConflictView> {
     const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
-    const row = await this.deps.conflicts.find(workspace, id);
+    const row = await this.visible(workspace, device.deviceId, id);
     if (!row) throw notFound('conflict', id, workspace);
     return conflictView(row);
   }
@@ -75,6 +76,8 @@ export class ConflictsController {
     if (!contentType || !/^application\/json\b/i.test(contentType)) throw ProblemError.unsupportedMediaType(contentType);
     const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
+    // A conflict on a record outside the device's read scopes is not there for it: 404, as an unknown id.
+    if ((await this.deps.readScope(workspace, device.deviceId)) !== undefined && !(await this.visible(workspace, device.deviceId, id))) throw notFound('conflict', id, workspace);
     await this.mayResolve(workspace, device.deviceId, id);
     // A device resolves as its own resolver device, `resolver:<deviceId>`: never in another device's name,
     // and without taking numbers from its own deviceSeq (the resolver's sequence is the server's to keep).
@@ -85,6 +88,13 @@ export class ConflictsController {
     const outcome = await this.deps.resolver.resolve(workspace, id, isObject ? { ...body, deviceId: `resolver:${device.deviceId}` } : body);
     if (!outcome.ok) throw new ProblemError(resolutionProblem(outcome.failure));
     return outcome.value;
+  }
+
+  /** A conflict of the workspace on a record the device reads (undefined: unknown, or outside its read scopes). */
+  private async visible(workspace: string, deviceId: string, id: string): Promise<ConflictLedgerRow | undefined> {
+    const row = await this.deps.conflicts.find(workspace, id);
+    if (!row) return undefined;
+    return (await this.deps.inScope(workspace, row.entity_type, row.entity_id, await this.deps.readScope(workspace, deviceId))) ? row : undefined;
   }
 
   /**

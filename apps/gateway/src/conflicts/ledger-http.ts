@@ -1,6 +1,6 @@
 import type { Access } from '@tidemark/access';
 import { ProblemType, problem, type InvalidParam, type Validated } from '@tidemark/contracts';
-import { seqCursor, type ConflictResolver, type ConflictsRepository, type DeviceProgressRepository, type ReceiptsRepository, type RepairsRepository, type SeqPosition } from '@tidemark/persistence';
+import { seqCursor, type ConflictResolver, type ConflictsRepository, type DeviceProgressRepository, type ReceiptsRepository, type RepairsRepository, type ScopeSelection, type SeqPosition } from '@tidemark/persistence';
 import { ProblemError, parsePath, parseQuery as parseQueryAs } from '@tidemark/platform';
 
 /** What the ledger routes (conflicts, resolution, receipts, repairs, sequence) need. */
@@ -13,6 +13,13 @@ export interface LedgerDeps {
   resolver: ConflictResolver;
   /** What a device may do under its workspace's access rules in force now (`AccessRulesStore.access`). */
   access: (workspace: string, deviceId: string) => Promise<Access>;
+  /**
+   * The read scopes a device reads (undefined: everything), from its cached read filter: the ledger lists only
+   * conflicts and repairs of records in them, and one outside them is answered 404 like an unknown id.
+   */
+  readScope: (workspace: string, deviceId: string) => Promise<ScopeSelection | undefined>;
+  /** Whether a record is in `scope` (`recordInReadScope`). */
+  inScope: (workspace: string, entityType: string, entityId: string, scope: ScopeSelection | undefined) => Promise<boolean>;
 }
 
 export const LEDGER_DEPS = Symbol('LEDGER_DEPS');

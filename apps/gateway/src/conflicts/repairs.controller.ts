@@ -26,6 +26,7 @@ export class RepairsController {
       entityId: q.entityId,
       after: q.after === undefined ? undefined : decodeCursor(q.after),
       limit: limit + 1,
+      scope: await this.deps.readScope(workspace, device.deviceId),
     });
     const { page, ...rest } = pageOf(rows, limit, repairCursor, q.after);
     return { repairs: page.map(repairView), ...rest };
@@ -36,7 +37,8 @@ export class RepairsController {
     const workspace = device.workspace;
     const id = parsePath(validateId, 'id', idText);
     const repair = await this.deps.repairs.one(workspace, id);
-    if (!repair) throw notFound('repair', id, workspace);
+    // A repair of a record outside the device's read scopes is not there for it.
+    if (!repair || !(await this.deps.inScope(workspace, repair.entity.type, repair.entity.id, await this.deps.readScope(workspace, device.deviceId)))) throw notFound('repair', id, workspace);
     return repair;
   }
 }

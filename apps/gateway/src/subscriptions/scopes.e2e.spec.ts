@@ -293,7 +293,7 @@ describe('read scopes: each device reads only what it subscribed to and may read
   });
 
   it('a type partitioned by id prefix joins a partitioned scope: a subscriber of a value reads the records whose ids start with it', async () => {
-    const clip = { type: 'clip', version: 1, onDeleteConflict: 'edit-wins', partitionBy: { idPrefix: { separator: ':' } }, fields: { note: { policy: 'lww', valueType: 'string' } } };
+    const clip = { type: 'clip', version: 1, onDeleteConflict: 'edit-wins', partitionBy: { idPrefix: { separator: ':' } }, fields: { note: { policy: 'lww', valueType: 'string' }, verdict: { policy: 'review', valueType: 'string', nullable: true } } };
     const published = await call(`${stack.url('journal-service')}/v1/schemas/clip/1`, 'PUT', stack.operatorHeaders, clip);
     assert.ok(published.status === 200 || published.status === 201, JSON.stringify(published.body));
     const refused = await call(`${stack.url('journal-service')}/v1/schemas/clip/2`, 'PUT', stack.operatorHeaders, { ...clip, version: 2, partitionBy: { idPrefix: { separator: '-' } } });
@@ -317,5 +317,29 @@ describe('read scopes: each device reads only what it subscribed to and may read
       keys(backfill.body.changes).filter((k) => k.startsWith('clip/')),
       ['clip/p2:outro'],
     );
+  });
+
+  it('the conflict and repair ledgers show a device only the records it reads: a conflict outside its scopes is listed nowhere and answers 404', async () => {
+    const enrolled = await admin('/devices', 'POST', { deviceId: 'lead-2', role: 'lead', reason: 'a second writer' });
+    assert.equal(enrolled.status, 201, JSON.stringify(enrolled.body));
+    const second = new FakeDevice('lead-2');
+    // Two concurrent verdicts on p2:outro (both on version 1): a review conflict of a record in p2.
+    await write([lead.upsert('clip', 'p2:outro', { verdict: 'keep' }, 1)]);
+    assert.equal((await push(gateway, [second.upsert('clip', 'p2:outro', { verdict: 'drop' }, 1)], { authorization: `Bearer ${enrolled.body.accessToken}` })).status, 200);
+    const open = await eventually(async () => {
+      const listed = await as('lead', '/v1/conflicts?entityType=clip');
+      assert.equal(listed.body.conflicts.length, 1, JSON.stringify(listed.body));
+      return listed.body.conflicts[0] as { id: string; entity: { id: string } };
+    });
+    assert.equal(open.entity.id, 'p2:outro');
+    assert.deepEqual((await as('bob', '/v1/conflicts?entityType=clip')).body.conflicts.map((c: { id: string }) => c.id), [open.id], 'bob reads p2');
+    const bobs = await as('bob', `/v1/conflicts/${open.id}`);
+    assert.equal(bobs.status, 200, JSON.stringify(bobs.body));
+    assert.deepEqual((await as('alice', '/v1/conflicts?entityType=clip')).body.conflicts, [], 'alice does not');
+    assert.deepEqual((await as('alice', '/v1/conflicts/hotspots?entityType=clip')).body.hotspots, []);
+    assert.equal((await as('alice', `/v1/conflicts/${open.id}`)).status, 404);
+    const resolve = await as('alice', `/v1/conflicts/${open.id}/resolve`, 'POST', { pick: 'ours' });
+    assert.equal(resolve.status, 404, JSON.stringify(resolve.body));
+    assert.deepEqual((await as('alice', '/v1/repairs?status=all')).body.repairs, []);
   });
 });
