@@ -108,7 +108,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningServic
     readJournal: async (seq) => (await connection.jsm.streams.getMessage(STREAMS.journal, { seq }))?.json<JournalRecord>(),
     journal: async (workspace, deviceId, event) => (await pushBatch(deps, { workspace, deviceId, site: null }, { events: [event] })).results[0]!,
   });
-  const ledger: LedgerDeps = { receipts, conflicts, repairs: new RepairsRepository(ds), progress: deviceProgress, resolver,
+  const ledger: LedgerDeps = {
+    receipts,
+    conflicts,
+    repairs: new RepairsRepository(ds),
+    progress: deviceProgress,
+    resolver,
     access: (workspace, deviceId) => accessRules.access(workspace, deviceId),
     readScope: async (workspace, deviceId) => {
       const filter = await readFilters.get(workspace, deviceId);

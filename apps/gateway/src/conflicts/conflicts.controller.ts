@@ -54,7 +54,14 @@ export class ConflictsController {
   async hotspots(@Query() query: Record<string, unknown>, @CurrentPrincipal() device: DevicePrincipal): Promise<HotspotList> {
     const workspace = device.workspace;
     const q = parseQuery(validateHotspots, query);
-    return { hotspots: await this.deps.conflicts.hotspots({ workspace, entityType: q.entityType, limit: q.limit ?? LEDGER_LIMITS.defaultPageSize, scope: await this.deps.readScope(workspace, device.deviceId) }) };
+    return {
+      hotspots: await this.deps.conflicts.hotspots({
+        workspace,
+        entityType: q.entityType,
+        limit: q.limit ?? LEDGER_LIMITS.defaultPageSize,
+        scope: await this.deps.readScope(workspace, device.deviceId),
+      }),
+    };
   }
 
   @Get(':id')

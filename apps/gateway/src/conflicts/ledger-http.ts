@@ -1,6 +1,15 @@
 import type { Access } from '@tidemark/access';
 import { ProblemType, problem, type InvalidParam, type Validated } from '@tidemark/contracts';
-import { seqCursor, type ConflictResolver, type ConflictsRepository, type DeviceProgressRepository, type ReceiptsRepository, type RepairsRepository, type ScopeSelection, type SeqPosition } from '@tidemark/persistence';
+import {
+  seqCursor,
+  type ConflictResolver,
+  type ConflictsRepository,
+  type DeviceProgressRepository,
+  type ReceiptsRepository,
+  type RepairsRepository,
+  type ScopeSelection,
+  type SeqPosition,
+} from '@tidemark/persistence';
 import { ProblemError, parsePath, parseQuery as parseQueryAs } from '@tidemark/platform';
 
 /** What the ledger routes (conflicts, resolution, receipts, repairs, sequence) need. */

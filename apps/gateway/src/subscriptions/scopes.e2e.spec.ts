@@ -293,7 +293,13 @@ describe('read scopes: each device reads only what it subscribed to and may read
   });
 
   it('a type partitioned by id prefix joins a partitioned scope: a subscriber of a value reads the records whose ids start with it', async () => {
-    const clip = { type: 'clip', version: 1, onDeleteConflict: 'edit-wins', partitionBy: { idPrefix: { separator: ':' } }, fields: { note: { policy: 'lww', valueType: 'string' }, verdict: { policy: 'review', valueType: 'string', nullable: true } } };
+    const clip = {
+      type: 'clip',
+      version: 1,
+      onDeleteConflict: 'edit-wins',
+      partitionBy: { idPrefix: { separator: ':' } },
+      fields: { note: { policy: 'lww', valueType: 'string' }, verdict: { policy: 'review', valueType: 'string', nullable: true } },
+    };
     const published = await call(`${stack.url('journal-service')}/v1/schemas/clip/1`, 'PUT', stack.operatorHeaders, clip);
     assert.ok(published.status === 200 || published.status === 201, JSON.stringify(published.body));
     const refused = await call(`${stack.url('journal-service')}/v1/schemas/clip/2`, 'PUT', stack.operatorHeaders, { ...clip, version: 2, partitionBy: { idPrefix: { separator: '-' } } });
@@ -332,7 +338,11 @@ describe('read scopes: each device reads only what it subscribed to and may read
       return listed.body.conflicts[0] as { id: string; entity: { id: string } };
     });
     assert.equal(open.entity.id, 'p2:outro');
-    assert.deepEqual((await as('bob', '/v1/conflicts?entityType=clip')).body.conflicts.map((c: { id: string }) => c.id), [open.id], 'bob reads p2');
+    assert.deepEqual(
+      (await as('bob', '/v1/conflicts?entityType=clip')).body.conflicts.map((c: { id: string }) => c.id),
+      [open.id],
+      'bob reads p2',
+    );
     const bobs = await as('bob', `/v1/conflicts/${open.id}`);
     assert.equal(bobs.status, 200, JSON.stringify(bobs.body));
     assert.deepEqual((await as('alice', '/v1/conflicts?entityType=clip')).body.conflicts, [], 'alice does not');
