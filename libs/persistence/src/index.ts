@@ -88,3 +88,4 @@ export { ReplayRebuildRepository, SHADOW_TABLES, createShadow, dropShadow, shado
 export { PolicyRevisionRepository, type PolicyActivation } from './policy-revision-repository';
 export { ReplaySwapRepository, type LiveChange } from './replay-swap-repository';
 export { ReplayWorkerLock } from './replay-worker-lock';
+export { PartitionLocks, type LockSession } from './partition-locks';

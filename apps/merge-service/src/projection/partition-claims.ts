@@ -1,11 +1,6 @@
-import { Client } from 'pg';
-import { connectionSettings, type DataSource } from '@tidemark/persistence';
+import { PartitionLocks, type DataSource, type LockSession } from '@tidemark/persistence';
 import { isNotFound, mergeConsumerConfig, type JetStreamManager, type PullBinding } from '@tidemark/messaging';
 import type { Logger } from '@tidemark/telemetry';
-
-const LOCK_SPACE = 0x746d; // 'tm'
-/** Every replica holds a shared advisory lock on (MEMBER_SPACE, 0) on its claims session: pg_locks counts the live replicas. */
-const MEMBER_SPACE = 0x746e;
 
 /**
  * Partition ownership across merge-service replicas: a session-level Postgres advisory lock per
@@ -20,45 +15,33 @@ const MEMBER_SPACE = 0x746e;
  * instance, so `pg_locks` joined with `pg_stat_activity` shows which replica holds which partition.
  */
 export class PartitionClaims {
-  private client: Client | undefined;
+  private current: LockSession | undefined;
   private healthy = false;
-  /** The claim session's backend pid: the holder of the advisory locks, as `pg_locks` names it. */
-  private pid: number | undefined;
   private readonly held = new Set<number>();
+  private readonly locks: PartitionLocks;
 
   constructor(
-    private readonly database: { url: string; connectTimeoutMs?: number },
-    private readonly ds: DataSource,
+    database: { url: string; connectTimeoutMs?: number },
+    ds: DataSource,
     private readonly jsm: () => JetStreamManager,
     private readonly stream: string,
     private readonly logger: Logger,
     private readonly consumerPrefix = 'merge',
     private readonly instance?: string,
-  ) {}
+  ) {
+    this.locks = new PartitionLocks(database, ds);
+  }
 
-  private async session(): Promise<Client> {
-    if (this.client && this.healthy) return this.client;
-    // application_name is at most 63 bytes; Postgres truncates a longer one.
-    const client = new Client({
-      connectionString: this.database.url,
-      ...connectionSettings({ connectTimeoutMs: this.database.connectTimeoutMs, applicationName: this.instance ? `tidemark-merge-claims ${this.instance}` : 'tidemark-merge-claims' }),
-    });
-    client.on('error', (error) => {
-      this.logger.error({ err: error }, 'partition-claim session failed; releasing every partition');
+  private async session(): Promise<LockSession> {
+    if (this.current && this.healthy) return this.current;
+    const session = await this.locks.open(this.instance, (error) => {
+      if (error) this.logger.error({ err: error }, 'partition-claim session failed; releasing every partition');
       this.healthy = false;
       this.held.clear();
     });
-    client.on('end', () => {
-      this.healthy = false;
-      this.held.clear();
-    });
-    await client.connect();
-    const backend = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    this.pid = backend.rows[0]!.pid;
-    await client.query('SELECT pg_advisory_lock_shared($1, 0)', [MEMBER_SPACE]);
-    this.client = client;
+    this.current = session;
     this.healthy = true;
-    return client;
+    return session;
   }
 
   /**
@@ -66,21 +49,13 @@ export class PartitionClaims {
    * the sessions holding the member lock in this database (this one included).
    */
   async share(total: number): Promise<number> {
-    const client = await this.session();
-    const rows = await client.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = $1 AND objid = 0 AND objsubid = 2 AND granted",
-      [MEMBER_SPACE],
-    );
-    return Math.ceil(total / Math.max(1, rows.rows[0]?.n ?? 1));
+    const session = await this.session();
+    return Math.ceil(total / Math.max(1, await session.members()));
   }
 
   /** The partitions some replica's claim session holds now, as `pg_locks` says (this database only). */
-  async heldPartitions(): Promise<Set<number>> {
-    const rows: { partition: number }[] = await this.ds.query(
-      "SELECT objid::int AS partition FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND classid = $1::int::oid AND objsubid = 2 AND granted",
-      [LOCK_SPACE],
-    );
-    return new Set(rows.map((r) => r.partition));
+  heldPartitions(): Promise<Set<number>> {
+    return this.locks.held();
   }
 
   owns(partition: number): boolean {
@@ -93,12 +68,8 @@ export class PartitionClaims {
    * than {@link owns}: a claim session that died a moment ago may not have told this process yet.
    */
   async holds(partition: number, q: { query(sql: string, params?: unknown[]): Promise<unknown> }): Promise<boolean> {
-    if (!this.owns(partition) || this.pid === undefined) return false;
-    const rows = (await q.query(
-      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2 AND pid = $3 AND granted) AS held",
-      [LOCK_SPACE, partition, this.pid],
-    )) as { held: boolean }[];
-    return rows[0]?.held === true;
+    if (!this.owns(partition) || this.current === undefined) return false;
+    return this.locks.holds(q, partition, this.current.pid);
   }
 
   /**
@@ -107,10 +78,9 @@ export class PartitionClaims {
    * right after the checkpoint, so messages are always applied in stream order.
    */
   async claim(partition: number, binding: PullBinding): Promise<boolean> {
-    const client = await this.session();
+    const session = await this.session();
     if (!this.held.has(partition)) {
-      const rows = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_SPACE, partition]);
-      if (!rows.rows[0]?.ok) return false;
+      if (!(await session.tryLock(partition))) return false;
       this.held.add(partition);
     }
     try {
@@ -134,8 +104,7 @@ export class PartitionClaims {
   }
 
   private async align(durable: string, partition: number, force = false): Promise<void> {
-    const rows: { stream_seq: string }[] = await this.ds.query('SELECT stream_seq FROM consumer_checkpoints WHERE consumer = $1', [durable]);
-    const checkpoint = Number(rows[0]?.stream_seq ?? 0);
+    const checkpoint = await this.locks.checkpoint(durable);
     const jsm = this.jsm();
     const info = await jsm.consumers.info(this.stream, durable).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
@@ -149,13 +118,13 @@ export class PartitionClaims {
   }
 
   async release(partition: number): Promise<void> {
-    if (!this.held.delete(partition) || !this.client || !this.healthy) return;
-    await this.client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_SPACE, partition]).catch(() => undefined);
+    if (!this.held.delete(partition) || !this.current || !this.healthy) return;
+    await this.current.unlock(partition);
   }
 
   async close(): Promise<void> {
     this.held.clear();
     this.healthy = false;
-    await this.client?.end().catch(() => undefined);
+    await this.current?.end();
   }
 }
