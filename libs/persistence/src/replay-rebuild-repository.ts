@@ -1,9 +1,10 @@
+import { quoteIdent } from './sql';
 import { entityKey, type EntitySide } from '@tidemark/replay';
 import type { DataSource } from 'typeorm';
 import { inTransaction } from './data-source';
 import type { SqlRunner } from './replay-job-repository';
 
-const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdent;
 
 /** An entity a replay rebuilds: its key and partition. */
 export interface ReplayEntityKey {

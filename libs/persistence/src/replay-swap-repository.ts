@@ -1,3 +1,4 @@
+import { quoteIdent } from './sql';
 import type { ReplaySwapSummary } from '@tidemark/contracts';
 import { schemaVersionHeaders } from '@tidemark/contracts';
 import { shadowSchemaName, type ReplayJob } from '@tidemark/replay';
@@ -17,7 +18,7 @@ export interface LiveChange {
   why: string;
 }
 
-const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const ident = quoteIdent;
 /** The most live changes a refused swap names (their total is counted). */
 const REPORTED_CHANGES = 20;
 

@@ -48,6 +48,9 @@ export function inReadScope(where: Where, table: string, scope: { keys: readonly
   );
 }
 
+/** A Postgres identifier (a schema or table name) quoted for SQL text: `"name"`, any `"` doubled. */
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
 /** Whether one record is in a device's read scopes (undefined scope: the device reads everything). */
 export async function recordInReadScope(sql: Sql, workspace: string, entityType: string, entityId: string, scope: { keys: readonly string[]; types: readonly string[] } | undefined): Promise<boolean> {
   if (scope === undefined) return true;

@@ -1,17 +1,11 @@
 import { createSchemaRegistry, findSchema, registryKeepingOlder, validateEntityTypeSchema, type EntityTypeSchema, type SchemaRegistry } from '@tidemark/merge';
-import type { DataSource } from '@tidemark/persistence';
+import { SchemaRepository, type DataSource, type SchemaRecord } from '@tidemark/persistence';
 import type { Logger } from '@tidemark/telemetry';
 
 export interface SchemaRegistryCacheOptions {
   /** How often the registry is reloaded from `entity_schemas`. */
   refreshMs: number;
   logger: Logger;
-}
-
-interface Row {
-  type: string;
-  version: number;
-  definition: unknown;
 }
 
 const EMPTY: SchemaRegistry = (() => {
@@ -37,10 +31,14 @@ export class SchemaRegistryCache {
   /** Rows already reported as skipped (by type, version and reason), so a refresh does not repeat them. */
   private readonly reported = new Set<string>();
 
+  private readonly repository: SchemaRepository;
+
   constructor(
-    private readonly ds: DataSource,
+    ds: DataSource,
     private readonly options: SchemaRegistryCacheOptions,
-  ) {}
+  ) {
+    this.repository = SchemaRepository.of(ds);
+  }
 
   /** The registry as last loaded (empty before the first load). */
   current(): SchemaRegistry {
@@ -92,7 +90,7 @@ export class SchemaRegistryCache {
   }
 
   private async load(): Promise<SchemaRegistry> {
-    const rows: Row[] = await this.ds.query('SELECT type, version, definition FROM entity_schemas ORDER BY type COLLATE "C", version');
+    const rows = await this.repository.all();
     const registry = this.assemble(rows);
     const before = new Set(this.registry.schemas.map((s) => `${s.type}@${s.version}`));
     const added = registry.schemas.map((s) => `${s.type}@${s.version}`).filter((key) => !before.has(key));
@@ -102,7 +100,7 @@ export class SchemaRegistryCache {
   }
 
   /** Valid rows, each accepted only if it agrees with the versions of its type accepted before it. */
-  private assemble(rows: Row[]): SchemaRegistry {
+  private assemble(rows: readonly SchemaRecord[]): SchemaRegistry {
     const valid: EntityTypeSchema[] = [];
     for (const row of rows) {
       const errors = validateEntityTypeSchema(row.definition);
