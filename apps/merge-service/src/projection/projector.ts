@@ -1,5 +1,5 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
-import { inTransaction, isDeterministicDataError, quoteIdent } from '@tidemark/persistence';
+import { inTransaction, isDeterministicDataError, postgresCheck, quoteIdent } from '@tidemark/persistence';
 import { backoffDelay, type JournalRecord, type ParkCode } from '@tidemark/contracts';
 import { planBatch, type BatchItem, type BatchPlan, type StoredParkedEntry } from '@tidemark/merge';
 import type { MergeFn, PartitionBy } from '@tidemark/merge';
@@ -151,7 +151,7 @@ export class Projector {
       if (isWaitOut(error)) throw error;
       if (isDependencyUnavailable(error)) throw new DependencyUnavailableError('postgres', error);
       try {
-        await this.ds.query('SELECT 1');
+        await postgresCheck(this.ds).check();
       } catch {
         throw new DependencyUnavailableError('postgres', error);
       }
