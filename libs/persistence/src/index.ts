@@ -73,7 +73,7 @@ export {
   type AuditFilter,
 } from './ops-ledger-repository';
 export { ChangeLogRepository } from './change-log-repository';
-export { Where, quoteIdent, inReadScope, recordInReadScope, seqCursor, transactionalSql, type Sql, type SeqPosition, type TransactionalSql } from './sql';
+export { Where, quoteIdent, useSchemaLocally, inReadScope, recordInReadScope, seqCursor, transactionalSql, type Sql, type SeqPosition, type TransactionalSql } from './sql';
 export { ReceiptsRepository, receiptView, receiptCursor, RECEIPT_COLUMNS, type ReceiptRow } from './receipts-repository';
 export { ConflictsRepository, type ConflictListQuery, type Hotspot } from './conflicts-repository';
 export { RepairsRepository, repairView, repairCursor, type RepairLedgerRow, type RepairListQuery } from './repairs-repository';

@@ -51,6 +51,11 @@ export function inReadScope(where: Where, table: string, scope: { keys: readonly
 /** A Postgres identifier (a schema or table name) quoted for SQL text: `"name"`, any `"` doubled. */
 export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
+/** Points the rest of a transaction at another schema (a replay's shadow): `SET LOCAL search_path`. */
+export async function useSchemaLocally(q: Sql, schema: string): Promise<void> {
+  await q.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
+}
+
 /** Whether one record is in a device's read scopes (undefined scope: the device reads everything). */
 export async function recordInReadScope(sql: Sql, workspace: string, entityType: string, entityId: string, scope: { keys: readonly string[]; types: readonly string[] } | undefined): Promise<boolean> {
   if (scope === undefined) return true;

@@ -1,5 +1,5 @@
 import type { DataSource, QueryRunner } from '@tidemark/persistence';
-import { inTransaction, isDeterministicDataError, postgresCheck, quoteIdent } from '@tidemark/persistence';
+import { inTransaction, isDeterministicDataError, postgresCheck, useSchemaLocally } from '@tidemark/persistence';
 import { backoffDelay, type JournalRecord, type ParkCode } from '@tidemark/contracts';
 import { planBatch, type BatchItem, type BatchPlan, type StoredParkedEntry } from '@tidemark/merge';
 import type { MergeFn, PartitionBy } from '@tidemark/merge';
@@ -214,7 +214,7 @@ export class Projector {
   }
 
   private async useSearchPath(q: QueryRunner): Promise<void> {
-    if (this.options.searchPath) await q.query(`SET LOCAL search_path TO ${quoteIdent(this.options.searchPath)}`);
+    if (this.options.searchPath) await useSchemaLocally(q, this.options.searchPath);
   }
 
   /** Loads what the batch reads, plans it, and writes everything but the change log and the checkpoint. */
