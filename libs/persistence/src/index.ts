@@ -89,3 +89,4 @@ export { PolicyRevisionRepository, type PolicyActivation } from './policy-revisi
 export { ReplaySwapRepository, type LiveChange } from './replay-swap-repository';
 export { ReplayWorkerLock } from './replay-worker-lock';
 export { PartitionLocks, type LockSession } from './partition-locks';
+export { ConsumerCheckpointsRepository, type ConsumerCheckpointRecord, type ConsumerCheckpointView } from './consumer-checkpoints-repository';
