@@ -1,7 +1,7 @@
 import type { ProjectionPartitionView, StreamConsumerView, StreamView, StreamsView } from '@tidemark/contracts';
 import { STREAMS, type JetStreamConnection, type JetStreamManager } from '@tidemark/messaging';
 import { consumerBacklog, isoOrNull, lagOf, oldestPendingFrom, partitionBacklog, partitionOfFilter, totalLag, type OldestMessage } from '@tidemark/ops';
-import type { DataSource } from '@tidemark/persistence';
+import type { ConsumerCheckpointsRepository } from '@tidemark/persistence';
 
 type StreamInfo = Awaited<ReturnType<JetStreamManager['streams']['info']>>;
 type ConsumerInfo = Awaited<ReturnType<JetStreamManager['consumers']['info']>>;
@@ -10,7 +10,7 @@ type MsgRequest = Parameters<JetStreamManager['streams']['getMessage']>[1];
 /** An observer's window on the system: what it reads, and its clock. */
 export interface ObserverDeps {
   connection: () => JetStreamConnection;
-  ds: DataSource;
+  checkpoints: ConsumerCheckpointsRepository;
   consumerPrefix: string;
   now: () => Date;
 }
@@ -49,7 +49,7 @@ export class StreamObserver {
       for await (const c of jsm.consumers.list(info.config.name)) consumers.push(c);
       listed.push({ info, consumers });
     }
-    const checkpoints: { consumer: string; stream_seq: string; updated_at: Date }[] = await this.deps.ds.query('SELECT consumer, stream_seq, updated_at FROM consumer_checkpoints');
+    const checkpoints = await this.deps.checkpoints.all();
     const now = this.deps.now();
 
     const reads = new Map<string, Promise<OldestMessage | null>>();

@@ -1,5 +1,5 @@
 import type { JetStreamConnection } from '@tidemark/messaging';
-import { DeviceActivityRepository, ScopeFactsRepository, type DataSource } from '@tidemark/persistence';
+import { ConsumerCheckpointsRepository, DeviceActivityRepository, ScopeFactsRepository, type DataSource } from '@tidemark/persistence';
 import { serviceUrls, type OpsApiConfig } from '../config';
 import { StreamObserver } from './observer';
 import { RateSampler } from '../overview/rate-sampler';
@@ -35,7 +35,7 @@ export interface OpsViews {
  */
 export function createOpsViews(config: OpsApiConfig, deps: { connection: () => JetStreamConnection; ds: DataSource; now?: () => Date }): OpsViews {
   const now = deps.now ?? (() => new Date());
-  const observer = new StreamObserver({ connection: deps.connection, ds: deps.ds, consumerPrefix: config.MERGE_CONSUMER_PREFIX, now });
+  const observer = new StreamObserver({ connection: deps.connection, checkpoints: new ConsumerCheckpointsRepository(deps.ds), consumerPrefix: config.MERGE_CONSUMER_PREFIX, now });
   const views: OpsViews = {
     connection: deps.connection,
     ds: deps.ds,
